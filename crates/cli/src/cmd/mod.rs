@@ -1,0 +1,3 @@
+//! One module per subcommand: its arguments and the function that runs it.
+
+pub mod inspect;

@@ -1,0 +1,46 @@
+//! `tokentrail`: follow Microsoft 365 access tokens from the sign-in that minted them to the
+//! mail, files and Graph calls they touched, and find the ones reused from elsewhere.
+//!
+//! This binary only parses arguments, wires the library crates together, draws progress and
+//! maps outcomes to exit codes; the logic lives in the `tokentrail-*` crates.
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
+mod exit;
+
+/// Follow Microsoft 365 access tokens from sign-in to use, and find the ones replayed from
+/// somewhere the user never signed in (MITRE ATT&CK AN0959, T1550).
+#[derive(Parser, Debug)]
+#[command(name = "tokentrail", version, about, long_about = None, after_help = exit::EXIT_CODES_HELP)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Show what each input file holds: format, families, kinds, operations, time range, and
+    /// every unreadable record with its place.
+    Inspect(cmd::inspect::InspectArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Inspect(args) => cmd::inspect::run(args),
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(err) => {
+            if exit::is_broken_pipe(&err) {
+                return ExitCode::SUCCESS;
+            }
+            let _ = writeln!(std::io::stderr(), "tokentrail: error: {err:#}");
+            ExitCode::from(exit::USAGE)
+        }
+    }
+}

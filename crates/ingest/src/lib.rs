@@ -1,0 +1,178 @@
+//! Readers and decoders for every export of the three log families tokentrail reads.
+//!
+//! Data flows one way through this crate:
+//!
+//! 1. [`source`] turns the paths a user gives (files, directories, `.gz`, `.zip`, `-`) into
+//!    byte streams, each named for error reports.
+//! 2. [`frame`] sniffs each stream's container from its content (JSON lines, a JSON array, an
+//!    OData page `{"value":[...]}`, a diagnostic-settings envelope `{"records":[...]}`, one JSON
+//!    object, CSV) and cuts it into records without loading the whole stream.
+//! 3. [`decode`] turns one record ([`Payload`]) into a normalized [`Decoded`] event: a
+//!    [`SignIn`], an [`Access`], or a record of another kind that is counted and skipped.
+//! 4. [`read`] drives the three over many paths, hands every event to a sink, and returns an
+//!    [`IngestReport`] that counts everything and lists every unreadable record with its place.
+
+pub mod decode;
+pub mod frame;
+pub mod read;
+pub mod source;
+
+use std::fmt;
+
+use serde::Serialize;
+use tokentrail_model::{Access, SignIn, SourceRef, Timestamp};
+
+pub use decode::{decode, CsvLayout, DecodeOptions};
+pub use read::{read_paths, FileReport, IngestReport, ReadOptions, Unreadable};
+
+/// One record as framed from its container, ready to decode.
+#[derive(Clone, Copy, Debug)]
+pub enum Payload<'a> {
+    /// The bytes of one JSON value (normally an object).
+    Json(&'a [u8]),
+    /// One CSV row and the layout compiled from its file's header.
+    Csv {
+        /// Column layout, compiled once per file.
+        layout: &'a CsvLayout,
+        /// The row's fields.
+        row: &'a csv::ByteRecord,
+    },
+}
+
+/// The log family a record belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Family {
+    /// Entra ID sign-in logs (all four kinds) and UAL `UserLoggedIn` records.
+    SignIns,
+    /// Microsoft Graph activity logs.
+    GraphActivity,
+    /// Unified Audit Log records that are accesses (Exchange, SharePoint, OneDrive, Teams).
+    UnifiedAudit,
+    /// Anything else: admin operations, directory audit, other workloads, other vendors.
+    Other,
+}
+
+impl fmt::Display for Family {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Family::SignIns => "sign-ins",
+            Family::GraphActivity => "graph-activity",
+            Family::UnifiedAudit => "unified-audit",
+            Family::Other => "other",
+        })
+    }
+}
+
+/// What one record decoded to.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Decoded {
+    /// A sign-in row.
+    SignIn(Box<SignIn>),
+    /// A use of a token.
+    Access(Box<Access>),
+    /// A readable record the engine does not use; counted, not an error.
+    Other(OtherRecord),
+}
+
+/// A readable record of a kind the engine does not use.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OtherRecord {
+    /// Family, as far as the record tells.
+    pub family: Family,
+    /// What it is (`directory-audit`, `ual:AzureActiveDirectory`, `google-workspace`, ...).
+    pub kind: String,
+    /// Its operation, when it has one.
+    pub operation: Option<String>,
+    /// Its time, when it has one.
+    pub time: Option<Timestamp>,
+}
+
+/// The shape a record was recognized as: which export wrote it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Shape {
+    /// Graph `signIn` object (camelCase, no envelope).
+    GraphSignIn,
+    /// Log Analytics / Sentinel sign-in table row (PascalCase).
+    LogAnalyticsSignIn,
+    /// Diagnostic-settings record of a sign-in category (`properties` holds the sign-in).
+    DiagnosticSignIn,
+    /// Log Analytics `MicrosoftGraphActivityLogs` row.
+    LogAnalyticsGraphActivity,
+    /// Diagnostic-settings `MicrosoftGraphActivityLogs` record.
+    DiagnosticGraphActivity,
+    /// A UAL record as the Management Activity API writes it (also Extractor-Suite JSON).
+    UalRecord,
+    /// A row of the Purview portal CSV export (`AuditData` column).
+    PurviewCsv,
+    /// A row of `Search-UnifiedAuditLog | Export-Csv`.
+    SearchUnifiedAuditLogCsv,
+    /// A Graph audit-log-query `auditLogRecord` (`auditData` holds the UAL record).
+    AuditLogRecord,
+    /// Defender XDR `CloudAppEvents` row (`RawEventData` holds the UAL record).
+    CloudAppEvents,
+    /// Sentinel `OfficeActivity` row (no `AppAccessContext`, no session id).
+    OfficeActivity,
+    /// A SEKOIA intake-format test case (`input.message` holds the raw event).
+    TestCase,
+    /// Not recognized as any export tokentrail reads.
+    Unknown,
+}
+
+/// A decoded record and the shape it was recognized as.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DecodedRecord {
+    /// Which export wrote it.
+    pub shape: Shape,
+    /// What it decoded to.
+    pub event: Decoded,
+}
+
+impl DecodedRecord {
+    /// The record's family.
+    pub fn family(&self) -> Family {
+        match &self.event {
+            Decoded::SignIn(_) => Family::SignIns,
+            Decoded::Access(a) if a.log == tokentrail_model::AccessSource::GraphActivity => {
+                Family::GraphActivity
+            }
+            Decoded::Access(_) => Family::UnifiedAudit,
+            Decoded::Other(o) => o.family,
+        }
+    }
+
+    /// Where the event was read, for events that carry it.
+    pub fn source(&self) -> Option<&SourceRef> {
+        match &self.event {
+            Decoded::SignIn(s) => Some(&s.source),
+            Decoded::Access(a) => Some(&a.source),
+            Decoded::Other(_) => None,
+        }
+    }
+}
+
+/// Why a record could not be decoded.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    /// The bytes are not valid JSON (or not UTF-8).
+    #[error("malformed JSON: {0}")]
+    Json(String),
+    /// The record is JSON but not an object.
+    #[error("expected a JSON object, found {0}")]
+    NotAnObject(&'static str),
+    /// A field needed to use the record is missing.
+    #[error("missing field {0}")]
+    Missing(&'static str),
+    /// A field's value cannot be read.
+    #[error("field {field}: {reason}")]
+    BadField {
+        /// Field name as logged.
+        field: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A CSV row does not fit its header.
+    #[error("CSV row: {0}")]
+    Csv(String),
+}

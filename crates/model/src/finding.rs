@@ -1,0 +1,345 @@
+//! The one Finding model every rule emits and every renderer reads.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::event::{SignInKind, SourceRef};
+use crate::ids::{SessionId, TokenId};
+use crate::time::Timestamp;
+
+/// Stable rule ids. The code (`TT001`) never changes meaning once released.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum RuleId {
+    /// A token used from a different network than the one it was issued to.
+    #[serde(rename = "TT001")]
+    Tt001,
+    /// A session used from a network where it was never established interactively.
+    #[serde(rename = "TT002")]
+    Tt002,
+    /// Delegated mail or file access whose token descends from no interactive sign-in.
+    #[serde(rename = "TT003")]
+    Tt003,
+    /// An access whose token id appears in no sign-in although sign-in logs cover its issue.
+    #[serde(rename = "TT004")]
+    Tt004,
+    /// Delegated mail or file access by a client the tenant does not use, or via a risky flow.
+    #[serde(rename = "TT005")]
+    Tt005,
+}
+
+/// An ATT&CK technique a finding maps to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Technique {
+    /// `T1550.001`.
+    pub uid: &'static str,
+    /// Technique name.
+    pub name: &'static str,
+}
+
+impl RuleId {
+    /// Every rule, in id order.
+    pub const ALL: [RuleId; 5] = [
+        RuleId::Tt001,
+        RuleId::Tt002,
+        RuleId::Tt003,
+        RuleId::Tt004,
+        RuleId::Tt005,
+    ];
+
+    /// `TT001` ...
+    pub fn code(self) -> &'static str {
+        match self {
+            RuleId::Tt001 => "TT001",
+            RuleId::Tt002 => "TT002",
+            RuleId::Tt003 => "TT003",
+            RuleId::Tt004 => "TT004",
+            RuleId::Tt005 => "TT005",
+        }
+    }
+
+    /// `token-replay` ...
+    pub fn name(self) -> &'static str {
+        match self {
+            RuleId::Tt001 => "token-replay",
+            RuleId::Tt002 => "session-replay",
+            RuleId::Tt003 => "no-interactive-context",
+            RuleId::Tt004 => "orphan-token",
+            RuleId::Tt005 => "unapproved-client",
+        }
+    }
+
+    /// Parse `TT001` or `token-replay` (case-insensitive).
+    pub fn parse(text: &str) -> Option<RuleId> {
+        RuleId::ALL.into_iter().find(|r| {
+            r.code().eq_ignore_ascii_case(text.trim()) || r.name().eq_ignore_ascii_case(text.trim())
+        })
+    }
+
+    /// The MITRE ATT&CK analytics the rule implements.
+    pub fn analytics(self) -> &'static [&'static str] {
+        match self {
+            RuleId::Tt001 | RuleId::Tt002 => &["AN0959", "AN0527"],
+            RuleId::Tt003 => &["AN0959"],
+            RuleId::Tt004 | RuleId::Tt005 => &["AN0529"],
+        }
+    }
+
+    /// ATT&CK techniques: all rules sit under T1550 Use Alternate Authentication Material,
+    /// sub-technique .001 Application Access Token.
+    pub fn techniques(self) -> &'static [Technique] {
+        &[
+            Technique {
+                uid: "T1550",
+                name: "Use Alternate Authentication Material",
+            },
+            Technique {
+                uid: "T1550.001",
+                name: "Application Access Token",
+            },
+        ]
+    }
+}
+
+impl fmt::Display for RuleId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// Severity, ordered; values match OCSF `severity_id`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// OCSF 1.
+    Informational = 1,
+    /// OCSF 2.
+    Low = 2,
+    /// OCSF 3.
+    Medium = 3,
+    /// OCSF 4.
+    High = 4,
+    /// OCSF 5.
+    Critical = 5,
+}
+
+impl Severity {
+    /// OCSF `severity_id`.
+    pub fn ocsf_id(self) -> u8 {
+        self as u8
+    }
+    /// Caption as OCSF spells it.
+    pub fn caption(self) -> &'static str {
+        match self {
+            Severity::Informational => "Informational",
+            Severity::Low => "Low",
+            Severity::Medium => "Medium",
+            Severity::High => "High",
+            Severity::Critical => "Critical",
+        }
+    }
+    /// One step more severe (saturating at critical).
+    pub fn raised(self) -> Severity {
+        match self {
+            Severity::Informational => Severity::Low,
+            Severity::Low => Severity::Medium,
+            Severity::Medium => Severity::High,
+            Severity::High | Severity::Critical => Severity::Critical,
+        }
+    }
+}
+
+/// How sure the rule is; values match OCSF `confidence_id`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    /// OCSF 1.
+    Low = 1,
+    /// OCSF 2.
+    Medium = 2,
+    /// OCSF 3.
+    High = 3,
+}
+
+impl Confidence {
+    /// OCSF `confidence_id`.
+    pub fn ocsf_id(self) -> u8 {
+        self as u8
+    }
+    /// Caption as OCSF spells it.
+    pub fn caption(self) -> &'static str {
+        match self {
+            Confidence::Low => "Low",
+            Confidence::Medium => "Medium",
+            Confidence::High => "High",
+        }
+    }
+}
+
+/// The network of an address: its autonomous system when known, otherwise its /24 (IPv4) or
+/// /48 (IPv6) prefix, which is approximate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum NetworkId {
+    /// An autonomous system number.
+    Asn(u32),
+    /// The covering prefix (network address, length), used when no ASN is known.
+    Prefix(IpAddr, u8),
+}
+
+impl NetworkId {
+    /// The prefix network of `ip` (/24 for IPv4, /48 for IPv6).
+    pub fn prefix_of(ip: IpAddr) -> NetworkId {
+        match ip {
+            IpAddr::V4(v4) => {
+                let o = v4.octets();
+                NetworkId::Prefix(IpAddr::V4([o[0], o[1], o[2], 0].into()), 24)
+            }
+            IpAddr::V6(v6) => {
+                let s = v6.segments();
+                NetworkId::Prefix(IpAddr::V6([s[0], s[1], s[2], 0, 0, 0, 0, 0].into()), 48)
+            }
+        }
+    }
+
+    /// True when this is a prefix standing in for an unknown ASN.
+    pub fn is_approximate(&self) -> bool {
+        matches!(self, NetworkId::Prefix(..))
+    }
+}
+
+impl fmt::Display for NetworkId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NetworkId::Asn(n) => write!(f, "AS{n}"),
+            NetworkId::Prefix(ip, len) => write!(f, "{ip}/{len}"),
+        }
+    }
+}
+
+impl Serialize for NetworkId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// The sign-in that issued the token (or created the session) a finding is about.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct IssueEvidence {
+    /// Where the sign-in row was read.
+    pub source: SourceRef,
+    /// The sign-in `id`.
+    pub sign_in_id: Option<String>,
+    /// Which sign-in log.
+    pub kind: SignInKind,
+    /// When.
+    pub time: Timestamp,
+    /// From where.
+    pub ip: Option<IpAddr>,
+    /// That address's network.
+    pub network: Option<NetworkId>,
+    /// Client app id.
+    pub app_id: Option<String>,
+    /// Client app name.
+    pub app_name: Option<String>,
+    /// Device id, when the sign-in proves one.
+    pub device_id: Option<String>,
+}
+
+/// A group of accesses (or non-interactive sign-ins) covered by a finding. Rows are grouped, not
+/// listed one by one: `count` says how many, `samples` cites some of them.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AccessEvidence {
+    /// Network the accesses came from.
+    pub network: Option<NetworkId>,
+    /// Distinct IPs seen (bounded).
+    pub ips: Vec<IpAddr>,
+    /// First access.
+    pub first_seen: Timestamp,
+    /// Last access.
+    pub last_seen: Timestamp,
+    /// Records covered.
+    pub records: u64,
+    /// Operations covered, summed over `OperationCount`.
+    pub operations: u64,
+    /// Distinct operation names with their counts, most frequent first.
+    pub operation_counts: Vec<(String, u64)>,
+    /// Client app ids seen.
+    pub app_ids: Vec<String>,
+    /// Source record ids of a bounded sample of the records (first ones in time order).
+    pub samples: Vec<SourceRecord>,
+}
+
+/// One cited source record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SourceRecord {
+    /// Where it was read.
+    pub source: SourceRef,
+    /// The record's own id (UAL `Id`, Graph `RequestId`, sign-in `id`).
+    pub record_id: Option<String>,
+    /// When.
+    pub time: Timestamp,
+    /// Operation, or the sign-in kind for sign-ins.
+    pub operation: String,
+    /// From where.
+    pub ip: Option<IpAddr>,
+}
+
+/// An allowlist entry that matched a finding.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Suppression {
+    /// The entry's `id`.
+    pub entry_id: String,
+    /// The entry's `reason`.
+    pub reason: String,
+}
+
+/// One finding: a rule fired for one group (token and network, session and network, user and
+/// client, ...).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Finding {
+    /// Deterministic id: the same inputs give the same id, whatever their order.
+    pub id: String,
+    /// Which rule.
+    pub rule: RuleId,
+    /// Short title.
+    pub title: String,
+    /// Why it fired, in one sentence.
+    pub why: String,
+    /// Severity.
+    pub severity: Severity,
+    /// Confidence.
+    pub confidence: Confidence,
+    /// User object id.
+    pub user_id: Option<String>,
+    /// User principal name.
+    pub upn: Option<String>,
+    /// Session.
+    pub session_id: Option<SessionId>,
+    /// Token.
+    pub token_id: Option<TokenId>,
+    /// Client app id.
+    pub app_id: Option<String>,
+    /// Client app name.
+    pub app_name: Option<String>,
+    /// Resource or workload touched.
+    pub resource: Option<String>,
+    /// The address the token or session was used from (the first one seen).
+    pub src_ip: Option<IpAddr>,
+    /// That address's network.
+    pub network: Option<NetworkId>,
+    /// First record covered.
+    pub first_seen: Timestamp,
+    /// Last record covered.
+    pub last_seen: Timestamp,
+    /// The issuing sign-in or root sign-in, when there is one.
+    pub issue: Option<IssueEvidence>,
+    /// The accesses (and non-interactive sign-ins) the finding covers, grouped.
+    pub accesses: Vec<AccessEvidence>,
+    /// Benign explanations the rule checked and found not to hold.
+    pub checked: Vec<String>,
+    /// Containment steps that fit what was seen.
+    pub containment: Vec<String>,
+    /// Set when an allowlist entry suppressed the finding.
+    pub suppression: Option<Suppression>,
+}

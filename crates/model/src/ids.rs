@@ -1,0 +1,292 @@
+//! Token ids (`uti`), session ids (`sid`) and the GUIDs behind them.
+//!
+//! The current `uti` is 22 characters of unpadded base64url: 16 bytes that, read as a
+//! little-endian (Microsoft byte order) GUID, equal the id of the sign-in that issued the token
+//! (`ConvertFrom-MsIdUniqueTokenIdentifier` in AzureAD/MSIdentityTools does the same). Exports
+//! from 2019-2022 carry instead standard base64 of the GUID's 36-character text. Both normalize
+//! to one [`Guid`], so a token id found on an access record and the `id` of a sign-in row compare
+//! equal. Anonymized samples carry placeholders that decode to nothing: those are kept verbatim
+//! as [`Ident::Opaque`] (compared case-sensitively, as Microsoft specifies for `uti`).
+
+use std::fmt;
+use std::sync::Arc;
+
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A GUID held as 128 bits in the order its canonical text reads (`8-4-4-4-12` hex digits).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Guid(pub u128);
+
+impl Guid {
+    /// Parse canonical GUID text (`xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`), optionally in braces,
+    /// hex in either case.
+    pub fn parse(text: &str) -> Option<Guid> {
+        let t = text.trim();
+        let t = t
+            .strip_prefix('{')
+            .and_then(|s| s.strip_suffix('}'))
+            .unwrap_or(t);
+        let b = t.as_bytes();
+        if b.len() != 36 || b[8] != b'-' || b[13] != b'-' || b[18] != b'-' || b[23] != b'-' {
+            return None;
+        }
+        let mut v: u128 = 0;
+        for (i, &c) in b.iter().enumerate() {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                continue;
+            }
+            let d = match c {
+                b'0'..=b'9' => c - b'0',
+                b'a'..=b'f' => c - b'a' + 10,
+                b'A'..=b'F' => c - b'A' + 10,
+                _ => return None,
+            };
+            v = (v << 4) | u128::from(d);
+        }
+        Some(Guid(v))
+    }
+
+    /// The GUID whose Microsoft binary form (little-endian first three groups) is `bytes`.
+    pub fn from_ms_bytes(b: [u8; 16]) -> Guid {
+        let text_order = [
+            b[3], b[2], b[1], b[0], b[5], b[4], b[7], b[6], b[8], b[9], b[10], b[11], b[12], b[13],
+            b[14], b[15],
+        ];
+        Guid(u128::from_be_bytes(text_order))
+    }
+
+    /// The Microsoft binary form of this GUID (inverse of [`Guid::from_ms_bytes`]).
+    pub fn to_ms_bytes(self) -> [u8; 16] {
+        let t = self.0.to_be_bytes();
+        [
+            t[3], t[2], t[1], t[0], t[5], t[4], t[7], t[6], t[8], t[9], t[10], t[11], t[12], t[13],
+            t[14], t[15],
+        ]
+    }
+
+    /// The 22-character base64url token id Entra writes for a token issued by the sign-in with
+    /// this id.
+    pub fn to_uti(self) -> String {
+        URL_SAFE_NO_PAD.encode(self.to_ms_bytes())
+    }
+}
+
+impl fmt::Display for Guid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let v = self.0;
+        write!(
+            f,
+            "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+            (v >> 96) as u32,
+            (v >> 80) as u16,
+            (v >> 64) as u16,
+            (v >> 48) as u16,
+            v & 0xffff_ffff_ffff
+        )
+    }
+}
+
+impl fmt::Debug for Guid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl Serialize for Guid {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Guid {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = std::borrow::Cow::<'de, str>::deserialize(d)?;
+        Guid::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("not a GUID: {s:?}")))
+    }
+}
+
+/// An identifier that is a GUID when it decodes to one and otherwise the text as logged.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Ident {
+    /// Decoded to 128 bits.
+    Guid(Guid),
+    /// Kept verbatim (placeholders, anonymized values, unknown encodings).
+    Opaque(Arc<str>),
+}
+
+impl Ident {
+    /// The GUID, when the id decoded to one.
+    pub fn guid(&self) -> Option<Guid> {
+        match self {
+            Ident::Guid(g) => Some(*g),
+            Ident::Opaque(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for Ident {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Ident::Guid(g) => fmt::Display::fmt(g, f),
+            Ident::Opaque(s) => f.write_str(s),
+        }
+    }
+}
+
+impl fmt::Debug for Ident {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Ident::Guid(g) => write!(f, "{g}"),
+            Ident::Opaque(s) => write!(f, "opaque:{s:?}"),
+        }
+    }
+}
+
+impl Serialize for Ident {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Decode a token id in any of its encodings; `None` only for empty text.
+fn decode_token_text(text: &str) -> Option<Ident> {
+    let t = text.trim();
+    if t.is_empty() {
+        return None;
+    }
+    if let Some(g) = Guid::parse(t) {
+        return Some(Ident::Guid(g));
+    }
+    if t.len() == 22 {
+        if let Ok(bytes) = URL_SAFE_NO_PAD.decode(t) {
+            if let Ok(arr) = <[u8; 16]>::try_from(bytes.as_slice()) {
+                return Some(Ident::Guid(Guid::from_ms_bytes(arr)));
+            }
+        }
+    }
+    if t.len() == 48 {
+        if let Ok(bytes) = STANDARD.decode(t) {
+            if let Some(g) = std::str::from_utf8(&bytes).ok().and_then(Guid::parse) {
+                return Some(Ident::Guid(g));
+            }
+        }
+    }
+    Some(Ident::Opaque(Arc::from(t)))
+}
+
+/// The unique id of one token (`uti` claim; `UniqueTokenIdentifier`, `SignInActivityId`,
+/// `AppAccessContext.UniqueTokenId`), normalized to the issuing sign-in's GUID when it decodes.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize)]
+#[serde(transparent)]
+pub struct TokenId(pub Ident);
+
+impl TokenId {
+    /// Decode a logged token id. Returns `None` for empty text; never fails otherwise.
+    pub fn parse(text: &str) -> Option<TokenId> {
+        decode_token_text(text).map(TokenId)
+    }
+
+    /// The token id of a sign-in row, from its `id` (which the `uti` of the token it issued
+    /// decodes to).
+    pub fn from_guid(g: Guid) -> TokenId {
+        TokenId(Ident::Guid(g))
+    }
+}
+
+impl fmt::Display for TokenId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+/// A sign-in session id (`sid` claim; `SessionId`, `C_Sid`, `AppAccessContext.AADSessionId`).
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize)]
+#[serde(transparent)]
+pub struct SessionId(pub Ident);
+
+impl SessionId {
+    /// Read a logged session id: a GUID when it is one, otherwise kept verbatim. `None` for
+    /// empty text.
+    pub fn parse(text: &str) -> Option<SessionId> {
+        let t = text.trim();
+        if t.is_empty() {
+            return None;
+        }
+        Some(SessionId(match Guid::parse(t) {
+            Some(g) => Ident::Guid(g),
+            None => Ident::Opaque(Arc::from(t)),
+        }))
+    }
+}
+
+impl fmt::Display for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tok(s: &str) -> String {
+        TokenId::parse(s).map(|t| t.to_string()).unwrap_or_default()
+    }
+
+    #[test]
+    fn token_id_test_vectors() {
+        assert_eq!(
+            tok("xMFjTVvJPE2OChJx_YE-AA"),
+            "4d63c1c4-c95b-4d3c-8e0a-1271fd813e00"
+        );
+        assert_eq!(
+            tok("3kVZRE8tFkinHtPA7_EFAA"),
+            "445945de-2d4f-4816-a71e-d3c0eff10500"
+        );
+        assert_eq!(
+            tok("MDg4YjQ0MDktOWU2My00MjVkLWI3NzctMmM4YzZjMzgwYjAw"),
+            "088b4409-9e63-425d-b777-2c8c6c380b00"
+        );
+    }
+
+    #[test]
+    fn placeholders_stay_opaque_and_case_sensitive() {
+        let a = TokenId::parse("tOkEnIdEnTiFiEr123").expect("non-empty");
+        let b = TokenId::parse("tokenidentifier123").expect("non-empty");
+        assert!(matches!(a.0, Ident::Opaque(_)));
+        assert_ne!(a, b);
+        assert_eq!(TokenId::parse("   "), None);
+    }
+
+    #[test]
+    fn uti_round_trips_to_the_sign_in_id() {
+        let id = Guid::parse("4d63c1c4-c95b-4d3c-8e0a-1271fd813e00").expect("guid");
+        assert_eq!(id.to_uti(), "xMFjTVvJPE2OChJx_YE-AA");
+        assert_eq!(TokenId::parse(&id.to_uti()), Some(TokenId::from_guid(id)));
+    }
+
+    #[test]
+    fn guid_text_is_case_insensitive() {
+        assert_eq!(
+            Guid::parse("{4D63C1C4-C95B-4D3C-8E0A-1271FD813E00}"),
+            Guid::parse("4d63c1c4-c95b-4d3c-8e0a-1271fd813e00")
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_guid_round_trips(v: u128) {
+            let g = Guid(v);
+            proptest::prop_assert_eq!(Guid::parse(&g.to_string()), Some(g));
+            proptest::prop_assert_eq!(TokenId::parse(&g.to_uti()), Some(TokenId::from_guid(g)));
+        }
+
+        #[test]
+        fn never_panics(s in ".{0,60}") {
+            let _ = TokenId::parse(&s);
+            let _ = SessionId::parse(&s);
+        }
+    }
+}

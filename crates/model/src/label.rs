@@ -1,0 +1,82 @@
+//! Ground truth for synthetic tenants: one [`Label`] per injected attack, written by
+//! `tokentrail simulate` to `labels.jsonl` and read by `tokentrail score`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::finding::RuleId;
+use crate::time::Timestamp;
+
+/// The attack kinds the simulator injects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AttackKind {
+    /// A stolen access token used from another network.
+    StolenAccessToken,
+    /// A stolen refresh token or session cookie replayed from a hosting network, then mail and
+    /// file access.
+    SessionReplay,
+    /// Device-code phishing followed by mail reads from the attacker.
+    DeviceCodePhish,
+    /// A token with no issuance record.
+    OrphanToken,
+    /// A session that never had an interactive root.
+    NoInteractiveRoot,
+    /// An unapproved client app reading mail.
+    UnapprovedClient,
+}
+
+impl AttackKind {
+    /// Every kind, in a fixed order.
+    pub const ALL: [AttackKind; 6] = [
+        AttackKind::StolenAccessToken,
+        AttackKind::SessionReplay,
+        AttackKind::DeviceCodePhish,
+        AttackKind::OrphanToken,
+        AttackKind::NoInteractiveRoot,
+        AttackKind::UnapprovedClient,
+    ];
+
+    /// The kebab-case name used on the command line and in `labels.jsonl`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttackKind::StolenAccessToken => "stolen-access-token",
+            AttackKind::SessionReplay => "session-replay",
+            AttackKind::DeviceCodePhish => "device-code-phish",
+            AttackKind::OrphanToken => "orphan-token",
+            AttackKind::NoInteractiveRoot => "no-interactive-root",
+            AttackKind::UnapprovedClient => "unapproved-client",
+        }
+    }
+
+    /// Parse the kebab-case name.
+    pub fn parse(text: &str) -> Option<AttackKind> {
+        AttackKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == text.trim())
+    }
+}
+
+/// One injected attack.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Label {
+    /// Unique id within the tenant (`atk-0001`).
+    pub id: String,
+    /// What was injected.
+    pub kind: AttackKind,
+    /// Rules expected to catch it.
+    pub expected_rules: Vec<RuleId>,
+    /// Victim user principal name.
+    pub user: String,
+    /// Victim user object id.
+    pub user_id: String,
+    /// Session the attack used, as logged (GUID text), when it has one.
+    pub session_id: Option<String>,
+    /// Token ids the attacker used, normalized GUID text (or the text as logged when opaque).
+    pub token_ids: Vec<String>,
+    /// First attacker record.
+    pub start: Timestamp,
+    /// Last attacker record.
+    pub end: Timestamp,
+    /// What happened, in a sentence.
+    pub description: String,
+}
