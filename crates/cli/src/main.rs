@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 
 mod cmd;
 mod exit;
+mod progress;
 
 /// Follow Microsoft 365 access tokens from sign-in to use, and find the ones replayed from
 /// somewhere the user never signed in (MITRE ATT&CK AN0959, T1550).
@@ -26,12 +27,33 @@ enum Command {
     /// Show what each input file holds: format, families, kinds, operations, time range, and
     /// every unreadable record with its place.
     Inspect(cmd::inspect::InspectArgs),
+    /// Find tokens and sessions reused from somewhere the user never signed in (TT001-TT005).
+    Detect(cmd::detect::DetectArgs),
+    /// Run detection on the built-in example tenant.
+    Demo(cmd::demo::DemoArgs),
+    /// Say what the logs can and cannot show: per log family presence, span, completeness,
+    /// join rates, and a verdict per rule.
+    Coverage(cmd::coverage::CoverageArgs),
+    /// List the legitimate non-interactive and app-only access patterns, and draft an
+    /// allowlist from them.
+    Inventory(cmd::inventory::InventoryArgs),
+    /// Write a labelled synthetic tenant's logs in the real export formats.
+    Simulate(cmd::simulate::SimulateArgs),
+    /// Score findings against a synthetic tenant's labels: recall per attack kind and rule,
+    /// precision overall.
+    Score(cmd::score::ScoreArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Inspect(args) => cmd::inspect::run(args),
+        Command::Detect(args) => cmd::detect::run(args),
+        Command::Demo(args) => cmd::demo::run(args),
+        Command::Coverage(args) => cmd::coverage::run(args),
+        Command::Inventory(args) => cmd::inventory::run(args),
+        Command::Simulate(args) => cmd::simulate::run(args),
+        Command::Score(args) => cmd::score::run(args),
     };
     match outcome {
         Ok(code) => code,

@@ -1,1 +1,830 @@
-//! (being written)
+//! Sniffing a stream's container from its first bytes and cutting it into records, streaming.
+//!
+//! Memory does not grow with the size of the input: only one record (and a read buffer) is held
+//! at a time, whether the stream is a 2 GB JSON array, a 2 GB CSV, or a 2 GB OData page on a
+//! single line. One record may be at most [`FrameOptions::max_record_bytes`] long; a longer one is
+//! reported as unreadable and skipped, and the rest of the stream is still read.
+//!
+//! Containers, told apart by content (a UTF-8 byte-order mark and leading whitespace are
+//! skipped first):
+//!
+//! | first byte | container | records | position |
+//! |---|---|---|---|
+//! | `{`, first line a complete value and more lines follow | [`Container::JsonLines`] | each non-blank line | [`Position::Line`] |
+//! | `{` with a top-level `value` array | [`Container::OdataPage`] | the array's elements | [`Position::Index`] |
+//! | `{` with a top-level `records` array | [`Container::DiagnosticRecords`] | the array's elements | [`Position::Index`] |
+//! | `{` otherwise | [`Container::JsonObject`] | the object | [`Position::Line`] of its `{` |
+//! | `[` | [`Container::JsonArray`] | the elements | [`Position::Index`] |
+//! | text whose first line has a comma | [`Container::Csv`] | each row after the header | [`Position::Line`] where the row starts |
+//! | YAML with a `Tests` list (only with [`FrameOptions::yaml_test_cases`]) | [`Container::YamlTestCases`] | each test's `Log` as JSON | [`Position::Index`] |
+//!
+//! A JSON-lines file whose first line is malformed is still recognized when its second line
+//! starts with `{`. The envelope keys may come in any order: the scanner walks the top-level
+//! object's keys, skips the other values without keeping them, and streams the array.
+
+mod csv_quotes;
+mod scan;
+mod stream;
+
+use std::fmt;
+use std::io::{self, Read};
+
+use serde::Serialize;
+use tokentrail_model::Position;
+
+use crate::{CsvLayout, Payload};
+use scan::{value_end, Feed, ValueScan};
+use stream::{is_json_space, Recorded, Stream};
+
+/// Default bound on one record's size: 512 MiB.
+pub const DEFAULT_MAX_RECORD_BYTES: usize = 512 * 1024 * 1024;
+
+/// How far ahead the sniffer looks for the end of the first line.
+const SNIFF_BYTES: usize = 1024 * 1024;
+
+/// How a stream's records are packed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Container {
+    /// One JSON value per line.
+    JsonLines,
+    /// A JSON array of records.
+    JsonArray,
+    /// A Graph OData page `{"value":[...]}`.
+    OdataPage,
+    /// A diagnostic-settings envelope `{"records":[...]}`.
+    DiagnosticRecords,
+    /// One JSON object that is itself the record.
+    JsonObject,
+    /// CSV with a header row.
+    Csv,
+    /// A Panther rule YAML file whose `Tests[].Log` mappings are the records.
+    YamlTestCases,
+    /// No content (zero bytes, or only whitespace and a byte-order mark).
+    Empty,
+    /// Not a container tokentrail reads.
+    Unrecognized,
+}
+
+impl Container {
+    /// The stable name used in reports and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Container::JsonLines => "json-lines",
+            Container::JsonArray => "json-array",
+            Container::OdataPage => "odata-page",
+            Container::DiagnosticRecords => "diagnostic-records",
+            Container::JsonObject => "json-object",
+            Container::Csv => "csv",
+            Container::YamlTestCases => "yaml-test-cases",
+            Container::Empty => "empty",
+            Container::Unrecognized => "unrecognized",
+        }
+    }
+}
+
+impl fmt::Display for Container {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Options for framing.
+#[derive(Clone, Debug)]
+pub struct FrameOptions {
+    /// Longest record kept; longer ones are reported as unreadable and skipped.
+    pub max_record_bytes: usize,
+    /// Also read Panther rule YAML files, taking each `Tests[].Log` as a record.
+    pub yaml_test_cases: bool,
+}
+
+impl Default for FrameOptions {
+    fn default() -> Self {
+        FrameOptions {
+            max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+            yaml_test_cases: false,
+        }
+    }
+}
+
+/// One item cut from a stream.
+#[derive(Debug)]
+pub enum Framed<'a> {
+    /// A record, ready to decode.
+    Record {
+        /// Where it starts.
+        position: Position,
+        /// Its bytes or CSV row.
+        payload: Payload<'a>,
+    },
+    /// A record that could not be cut out (too large, cut off, unclosed CSV quote, ...).
+    Unreadable {
+        /// Where it starts.
+        position: Position,
+        /// Why it cannot be read.
+        reason: String,
+    },
+}
+
+/// Why framing a stream stopped early or could not start. Every record framed before the
+/// error has already been handed out.
+#[derive(Debug, thiserror::Error)]
+pub enum FrameError {
+    /// The underlying stream failed (I/O error, truncated or corrupt gzip, ...).
+    #[error("read error at byte {offset} (line {line}): {source}")]
+    Io {
+        /// Bytes (decompressed) read before the error.
+        offset: u64,
+        /// Line reached.
+        line: u64,
+        /// The error.
+        #[source]
+        source: io::Error,
+    },
+    /// The stream ended inside a JSON value.
+    #[error("the input ends at byte {offset} (line {line}) inside {what}")]
+    Truncated {
+        /// What was still open.
+        what: &'static str,
+        /// Bytes read.
+        offset: u64,
+        /// Line reached.
+        line: u64,
+    },
+    /// The JSON container itself (not one record) is malformed; reading stopped there.
+    #[error("malformed JSON at byte {offset} (line {line}): {expected}")]
+    Syntax {
+        /// What the scanner expected.
+        expected: &'static str,
+        /// Where.
+        offset: u64,
+        /// Line.
+        line: u64,
+    },
+    /// Content after the end of the top-level JSON value; it is not read.
+    #[error("content after the end of the {what} at line {line} is ignored")]
+    TrailingContent {
+        /// The value that ended.
+        what: &'static str,
+        /// Line of the first ignored byte.
+        line: u64,
+    },
+    /// The stream holds nothing but whitespace.
+    #[error("the file is empty")]
+    Empty,
+    /// Not a container tokentrail reads.
+    #[error("not a format tokentrail reads: {0}")]
+    Unrecognized(String),
+    /// A YAML file that cannot be read as Panther test cases.
+    #[error("YAML test cases: {0}")]
+    Yaml(String),
+}
+
+/// What framing a stream found.
+#[derive(Debug)]
+pub struct Framing {
+    /// The container recognized.
+    pub container: Container,
+    /// Why framing stopped early, if it did.
+    pub error: Option<FrameError>,
+}
+
+/// Sniff the stream's container and hand each record to `emit`, in order.
+pub fn frame(
+    reader: &mut dyn Read,
+    opts: &FrameOptions,
+    emit: &mut dyn FnMut(Framed<'_>),
+) -> Framing {
+    let mut framer = Framer {
+        s: Stream::new(reader),
+        opts,
+        emit,
+        container: Container::Empty,
+    };
+    let error = framer.run().err();
+    Framing {
+        container: framer.container,
+        error,
+    }
+}
+
+struct Framer<'o, 'r, 'e> {
+    s: Stream<'r>,
+    opts: &'o FrameOptions,
+    emit: &'e mut dyn FnMut(Framed<'_>),
+    container: Container,
+}
+
+impl Framer<'_, '_, '_> {
+    fn io(&self, source: io::Error) -> FrameError {
+        FrameError::Io {
+            offset: self.s.offset(),
+            line: self.s.line(),
+            source,
+        }
+    }
+
+    fn truncated(&self, what: &'static str) -> FrameError {
+        FrameError::Truncated {
+            what,
+            offset: self.s.offset(),
+            line: self.s.line(),
+        }
+    }
+
+    fn syntax(&self, expected: &'static str) -> FrameError {
+        FrameError::Syntax {
+            expected,
+            offset: self.s.offset(),
+            line: self.s.line(),
+        }
+    }
+
+    fn skip_ws(&mut self) -> Result<Option<u8>, FrameError> {
+        self.s.skip_whitespace().map_err(|e| self.io(e))
+    }
+
+    fn fill_to(&mut self, n: usize) -> Result<(), FrameError> {
+        self.s.fill_to(n).map_err(|e| self.io(e))
+    }
+
+    fn fill_more(&mut self) -> Result<bool, FrameError> {
+        self.s.fill_more().map_err(|e| self.io(e))
+    }
+
+    fn run(&mut self) -> Result<(), FrameError> {
+        self.fill_to(4)?;
+        let head = self.s.available();
+        if head.starts_with(b"\xEF\xBB\xBF") {
+            self.s.consume(3);
+        } else if head.starts_with(b"\xFF\xFE") || head.starts_with(b"\xFE\xFF") {
+            self.container = Container::Unrecognized;
+            return Err(FrameError::Unrecognized(
+                "UTF-16 text; save the file as UTF-8".to_string(),
+            ));
+        }
+        match self.skip_ws()? {
+            None => {
+                self.container = Container::Empty;
+                Err(FrameError::Empty)
+            }
+            Some(b'{') => self.object_or_lines(),
+            Some(b'[') => {
+                self.container = Container::JsonArray;
+                self.array_elements()?;
+                self.expect_end("JSON array")
+            }
+            Some(_) => self.text(),
+        }
+    }
+
+    /// Look ahead (without consuming) until the first newline, the sniff limit or the end.
+    fn sniff_first_line(&mut self) -> Result<Option<usize>, FrameError> {
+        loop {
+            let avail = self.s.available();
+            if let Some(nl) = memchr::memchr(b'\n', avail) {
+                return Ok(Some(nl));
+            }
+            if avail.len() >= SNIFF_BYTES || !self.fill_more()? {
+                return Ok(None);
+            }
+        }
+    }
+
+    fn object_or_lines(&mut self) -> Result<(), FrameError> {
+        if let Some(nl) = self.sniff_first_line()? {
+            self.fill_to(nl + 1 + 4096)?;
+            let avail = self.s.available();
+            let first = avail.get(..nl).unwrap_or_default();
+            let after = avail.get(nl + 1..).unwrap_or_default();
+            let complete = value_end(first).is_some_and(|end| {
+                first
+                    .get(end..)
+                    .unwrap_or_default()
+                    .iter()
+                    .all(|b| is_json_space(*b))
+            });
+            let more_follows = after.iter().any(|b| !is_json_space(*b));
+            // A first line that stops right after an opening bracket is the head of a document
+            // spread over lines (`{"records":[` with its records at column 0), not a damaged
+            // JSON line; a line cut after a comma stays ambiguous and is read as lines.
+            let opens_document = matches!(
+                first.iter().rev().find(|b| !is_json_space(**b)),
+                Some(b'[' | b'{')
+            );
+            let broken_line = !complete && !opens_document && after.first() == Some(&b'{');
+            if (complete && more_follows) || broken_line {
+                self.container = Container::JsonLines;
+                return self.lines();
+            }
+        }
+        self.object()
+    }
+
+    /// Every non-blank line is a record.
+    fn lines(&mut self) -> Result<(), FrameError> {
+        let limit = self.opts.max_record_bytes;
+        loop {
+            let line_no = self.s.line();
+            let mut searched = 0;
+            let end = loop {
+                let avail = self.s.available();
+                if let Some(p) = avail.get(searched..).and_then(|r| memchr::memchr(b'\n', r)) {
+                    break LineEnd::Newline(searched + p);
+                }
+                searched = avail.len();
+                if searched > limit {
+                    break LineEnd::TooLong;
+                }
+                if !self.fill_more()? {
+                    break LineEnd::Eof(searched);
+                }
+            };
+            let len = match end {
+                LineEnd::Newline(len) | LineEnd::Eof(len) if len <= limit => len,
+                LineEnd::Newline(len) => {
+                    self.s.consume(len + 1);
+                    (self.emit)(Framed::Unreadable {
+                        position: Position::Line(line_no),
+                        reason: format!("line longer than the limit of {limit} bytes"),
+                    });
+                    continue;
+                }
+                LineEnd::Eof(len) => {
+                    self.s.consume(len);
+                    (self.emit)(Framed::Unreadable {
+                        position: Position::Line(line_no),
+                        reason: format!("line longer than the limit of {limit} bytes"),
+                    });
+                    return Ok(());
+                }
+                LineEnd::TooLong => {
+                    self.skip_long_line()?;
+                    (self.emit)(Framed::Unreadable {
+                        position: Position::Line(line_no),
+                        reason: format!("line longer than the limit of {limit} bytes"),
+                    });
+                    continue;
+                }
+            };
+            let line = trim_json_space(self.s.available().get(..len).unwrap_or_default());
+            if !line.is_empty() {
+                (self.emit)(Framed::Record {
+                    position: Position::Line(line_no),
+                    payload: Payload::Json(line),
+                });
+            }
+            match end {
+                LineEnd::Newline(len) => self.s.consume(len + 1),
+                _ => {
+                    self.s.consume(len);
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    /// Consume up to and including the next newline, keeping nothing.
+    fn skip_long_line(&mut self) -> Result<(), FrameError> {
+        loop {
+            let avail = self.s.available();
+            if let Some(p) = memchr::memchr(b'\n', avail) {
+                self.s.consume(p + 1);
+                return Ok(());
+            }
+            let n = avail.len();
+            self.s.consume(n);
+            if !self.fill_more()? {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Consume one JSON value (positioned on its first byte).
+    fn scan_value(&mut self, what: &'static str) -> Result<(), FrameError> {
+        let mut scan = ValueScan::new();
+        loop {
+            let avail = self.s.available();
+            if avail.is_empty() {
+                if self.fill_more()? {
+                    continue;
+                }
+                if scan.may_end_at_eof() {
+                    return Ok(());
+                }
+                return Err(self.truncated(what));
+            }
+            match scan.feed(avail) {
+                Feed::Done(n) => {
+                    self.s.consume(n);
+                    return Ok(());
+                }
+                Feed::NeedMore => {
+                    let n = avail.len();
+                    self.s.consume(n);
+                }
+            }
+        }
+    }
+
+    /// Consume one object key (positioned on its `"`) and return its first bytes, quotes
+    /// included.
+    fn read_key(&mut self) -> Result<Vec<u8>, FrameError> {
+        const KEPT: usize = 64;
+        let mut key = Vec::new();
+        let mut scan = ValueScan::new();
+        loop {
+            let avail = self.s.available();
+            if avail.is_empty() {
+                if self.fill_more()? {
+                    continue;
+                }
+                return Err(self.truncated("an object key"));
+            }
+            let (n, done) = match scan.feed(avail) {
+                Feed::Done(n) => (n, true),
+                Feed::NeedMore => (avail.len(), false),
+            };
+            let room = KEPT.saturating_sub(key.len());
+            key.extend_from_slice(avail.get(..n.min(room)).unwrap_or_default());
+            self.s.consume(n);
+            if done {
+                return Ok(key);
+            }
+        }
+    }
+
+    /// Positioned on `{`: a single record, or an envelope whose array is streamed.
+    fn object(&mut self) -> Result<(), FrameError> {
+        let start_line = self.s.line();
+        self.s.start_recording(self.opts.max_record_bytes);
+        self.s.consume(1);
+        loop {
+            match self.skip_ws()? {
+                None => return Err(self.truncated("a JSON object")),
+                Some(b'}') => {
+                    self.s.consume(1);
+                    break;
+                }
+                Some(b'"') => {}
+                Some(_) => return Err(self.syntax("expected an object key")),
+            }
+            let key = self.read_key()?;
+            if self.skip_ws()? != Some(b':') {
+                return Err(self.syntax("expected ':' after an object key"));
+            }
+            self.s.consume(1);
+            let value_start = self.skip_ws()?;
+            let envelope = match key.as_slice() {
+                b"\"value\"" => Some(Container::OdataPage),
+                b"\"records\"" => Some(Container::DiagnosticRecords),
+                _ => None,
+            };
+            if let (Some(container), Some(b'[')) = (envelope, value_start) {
+                let _ = self.s.stop_recording();
+                self.container = container;
+                self.array_elements()?;
+                self.skip_rest_of_object()?;
+                return self.expect_end("envelope object");
+            }
+            if value_start.is_none() {
+                return Err(self.truncated("a JSON object"));
+            }
+            self.scan_value("a JSON object")?;
+            match self.skip_ws()? {
+                Some(b',') => self.s.consume(1),
+                Some(b'}') => {
+                    self.s.consume(1);
+                    break;
+                }
+                None => return Err(self.truncated("a JSON object")),
+                Some(_) => return Err(self.syntax("expected ',' or '}' in an object")),
+            }
+        }
+        let recorded = self.s.stop_recording();
+        let more = self.skip_ws()?.is_some();
+        self.container = if more {
+            Container::JsonLines
+        } else {
+            Container::JsonObject
+        };
+        self.emit_recorded(Position::Line(start_line), recorded);
+        if more {
+            self.lines()
+        } else {
+            Ok(())
+        }
+    }
+
+    /// After an envelope's array: skip the remaining members up to the closing `}`.
+    fn skip_rest_of_object(&mut self) -> Result<(), FrameError> {
+        loop {
+            match self.skip_ws()? {
+                Some(b'}') => {
+                    self.s.consume(1);
+                    return Ok(());
+                }
+                Some(b',') => self.s.consume(1),
+                None => return Err(self.truncated("the envelope object")),
+                Some(_) => return Err(self.syntax("expected ',' or '}' in an object")),
+            }
+            match self.skip_ws()? {
+                Some(b'"') => {}
+                Some(b'}') => continue,
+                None => return Err(self.truncated("the envelope object")),
+                Some(_) => return Err(self.syntax("expected an object key")),
+            }
+            self.read_key()?;
+            if self.skip_ws()? != Some(b':') {
+                return Err(self.syntax("expected ':' after an object key"));
+            }
+            self.s.consume(1);
+            if self.skip_ws()?.is_none() {
+                return Err(self.truncated("the envelope object"));
+            }
+            self.scan_value("the envelope object")?;
+        }
+    }
+
+    /// Positioned on `[`: hand out each element with its index.
+    fn array_elements(&mut self) -> Result<(), FrameError> {
+        self.s.consume(1);
+        let mut index = 0u64;
+        loop {
+            match self.skip_ws()? {
+                None => return Err(self.truncated("a JSON array")),
+                Some(b']') => {
+                    self.s.consume(1);
+                    return Ok(());
+                }
+                Some(_) => {}
+            }
+            self.s.start_recording(self.opts.max_record_bytes);
+            let scanned = self.scan_value("a JSON array");
+            let recorded = self.s.stop_recording();
+            if let Err(err) = scanned {
+                if matches!(err, FrameError::Truncated { .. }) {
+                    (self.emit)(Framed::Unreadable {
+                        position: Position::Index(index),
+                        reason: "record cut off by the end of the input".to_string(),
+                    });
+                }
+                return Err(err);
+            }
+            self.emit_recorded(Position::Index(index), recorded);
+            index += 1;
+            match self.skip_ws()? {
+                Some(b',') => self.s.consume(1),
+                Some(b']') => {
+                    self.s.consume(1);
+                    return Ok(());
+                }
+                None => return Err(self.truncated("a JSON array")),
+                Some(_) => return Err(self.syntax("expected ',' or ']' after an array element")),
+            }
+        }
+    }
+
+    fn emit_recorded(&mut self, position: Position, recorded: Recorded) {
+        match recorded {
+            Recorded::Bytes(bytes) => (self.emit)(Framed::Record {
+                position,
+                payload: Payload::Json(&bytes),
+            }),
+            Recorded::TooLarge => (self.emit)(Framed::Unreadable {
+                position,
+                reason: format!(
+                    "record larger than the limit of {} bytes",
+                    self.opts.max_record_bytes
+                ),
+            }),
+        }
+    }
+
+    fn expect_end(&mut self, what: &'static str) -> Result<(), FrameError> {
+        match self.skip_ws()? {
+            None => Ok(()),
+            Some(_) => Err(FrameError::TrailingContent {
+                what,
+                line: self.s.line(),
+            }),
+        }
+    }
+
+    /// Neither `{` nor `[`: CSV, YAML test cases, or something unreadable.
+    fn text(&mut self) -> Result<(), FrameError> {
+        let nl = self.sniff_first_line()?;
+        let avail = self.s.available();
+        let first_line = match nl {
+            Some(nl) => avail.get(..nl).unwrap_or_default(),
+            None => avail,
+        };
+        let first_line = first_line.strip_suffix(b"\r").unwrap_or(first_line);
+        if let Some(reason) = binary_reason(first_line) {
+            self.container = Container::Unrecognized;
+            return Err(FrameError::Unrecognized(reason));
+        }
+        let yaml = looks_like_yaml(first_line);
+        if yaml && self.opts.yaml_test_cases {
+            self.container = Container::YamlTestCases;
+            return self.yaml();
+        }
+        if memchr::memchr(b',', first_line).is_some() && !yaml {
+            self.container = Container::Csv;
+            return self.csv();
+        }
+        self.container = Container::Unrecognized;
+        let shown =
+            String::from_utf8_lossy(first_line.get(..60).unwrap_or(first_line)).into_owned();
+        Err(FrameError::Unrecognized(if yaml {
+            format!(
+                "YAML (first line {shown:?}); Panther rule test cases are read with --test-cases"
+            )
+        } else {
+            format!("first line {shown:?} is neither JSON nor a CSV header")
+        }))
+    }
+
+    fn csv(&mut self) -> Result<(), FrameError> {
+        // The csv reader counts lines from where it starts; blank lines skipped before the
+        // header shift every row.
+        let line_offset = self.s.line().saturating_sub(1);
+        let limit = self.opts.max_record_bytes;
+        let emit = &mut *self.emit;
+        let mut tracker = csv_quotes::QuoteTracker::new(&mut self.s, limit);
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(true)
+            .has_headers(true)
+            .from_reader(&mut tracker);
+        let csv_error = |e: csv::Error| {
+            let line = e.position().map_or(0, |p| p.line()) + line_offset;
+            match e.into_kind() {
+                csv::ErrorKind::Io(source) => FrameError::Io {
+                    offset: 0,
+                    line,
+                    source,
+                },
+                other => FrameError::Io {
+                    offset: 0,
+                    line,
+                    source: io::Error::other(format!("{other:?}")),
+                },
+            }
+        };
+        let headers = reader.byte_headers().map_err(csv_error)?.clone();
+        let layout = CsvLayout::new(&headers);
+        // Each row is held back until the next one is read: only then is it known whether the
+        // input ended inside this row's quoted field.
+        let mut held = csv::ByteRecord::new();
+        let mut next = csv::ByteRecord::new();
+        let mut holding = false;
+        // The csv crate's own line numbers skip blank lines and the `\n` of CRLF; the line is
+        // computed from the record's byte offset instead.
+        let row_line =
+            |reader: &mut csv::Reader<&mut csv_quotes::QuoteTracker<&mut Stream<'_>>>,
+             row: &csv::ByteRecord| {
+                let byte = row.position().map_or(0, |p| p.byte());
+                reader.get_mut().line_of(byte) + line_offset
+            };
+        loop {
+            let more = reader.read_byte_record(&mut next).map_err(csv_error);
+            let more = match more {
+                Ok(more) => more,
+                Err(e) => {
+                    if holding {
+                        emit(Framed::Record {
+                            position: Position::Line(row_line(&mut reader, &held)),
+                            payload: Payload::Csv {
+                                layout: &layout,
+                                row: &held,
+                            },
+                        });
+                    }
+                    return Err(e);
+                }
+            };
+            if holding {
+                let unclosed = !more && reader.get_ref().ended_in_quotes();
+                let position = Position::Line(row_line(&mut reader, &held));
+                if unclosed {
+                    emit(Framed::Unreadable {
+                        position,
+                        reason: "unclosed quote: a quoted field runs from this row to the end of the file"
+                            .to_string(),
+                    });
+                } else {
+                    emit(Framed::Record {
+                        position,
+                        payload: Payload::Csv {
+                            layout: &layout,
+                            row: &held,
+                        },
+                    });
+                }
+            }
+            if !more {
+                return Ok(());
+            }
+            std::mem::swap(&mut held, &mut next);
+            holding = true;
+        }
+    }
+
+    fn yaml(&mut self) -> Result<(), FrameError> {
+        let limit = self.opts.max_record_bytes;
+        while self.fill_more()? {
+            if self.s.available().len() > limit {
+                return Err(FrameError::Yaml(format!(
+                    "file larger than the limit of {limit} bytes"
+                )));
+            }
+        }
+        let doc: serde_yaml::Value = serde_yaml::from_slice(self.s.available())
+            .map_err(|e| FrameError::Yaml(e.to_string()))?;
+        let Some(tests) = doc.get("Tests").and_then(|t| t.as_sequence()) else {
+            return Err(FrameError::Yaml("no `Tests` list".to_string()));
+        };
+        for (i, test) in tests.iter().enumerate() {
+            let position = Position::Index(i as u64);
+            let json = match test.get("Log") {
+                Some(serde_yaml::Value::String(text)) => Ok(text.clone().into_bytes()),
+                Some(log) => serde_json::to_vec(log).map_err(|e| format!("test case Log: {e}")),
+                None => Err("test case has no `Log`".to_string()),
+            };
+            match json {
+                Ok(bytes) => (self.emit)(Framed::Record {
+                    position,
+                    payload: Payload::Json(&bytes),
+                }),
+                Err(reason) => (self.emit)(Framed::Unreadable { position, reason }),
+            }
+        }
+        let n = self.s.available().len();
+        self.s.consume(n);
+        Ok(())
+    }
+}
+
+/// How the search for the end of a line ended.
+enum LineEnd {
+    /// A newline after this many bytes.
+    Newline(usize),
+    /// The end of the input after this many bytes.
+    Eof(usize),
+    /// No newline within the record limit.
+    TooLong,
+}
+
+fn trim_json_space(mut b: &[u8]) -> &[u8] {
+    while let [first, rest @ ..] = b {
+        if !is_json_space(*first) {
+            break;
+        }
+        b = rest;
+    }
+    while let [rest @ .., last] = b {
+        if !is_json_space(*last) {
+            break;
+        }
+        b = rest;
+    }
+    b
+}
+
+/// Why a first line looks like binary data rather than text, if it does.
+fn binary_reason(first_line: &[u8]) -> Option<String> {
+    let head = first_line.get(..1024).unwrap_or(first_line);
+    let control = head
+        .iter()
+        .any(|&b| (b < 0x20 && !matches!(b, b'\t' | b'\r' | b'\n')) || b == 0x7f);
+    let bad_utf8 = match std::str::from_utf8(head) {
+        Ok(_) => false,
+        // A multi-byte character cut by the 1 KiB window is not evidence of binary data.
+        Err(e) => e.error_len().is_some(),
+    };
+    if !(control || bad_utf8) {
+        return None;
+    }
+    let shown: Vec<String> = head.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    Some(format!("binary data (starts with {})", shown.join(" ")))
+}
+
+/// `key: ...` or a `---` document marker.
+fn looks_like_yaml(first_line: &[u8]) -> bool {
+    if first_line.starts_with(b"---") || first_line.starts_with(b"%YAML") {
+        return true;
+    }
+    let Some(colon) = memchr::memchr(b':', first_line) else {
+        return false;
+    };
+    let key = first_line.get(..colon).unwrap_or_default();
+    let after = first_line.get(colon + 1).copied();
+    !key.is_empty()
+        && key
+            .first()
+            .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
+        && key
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b' ' | b'.'))
+        && matches!(after, None | Some(b' ' | b'\t'))
+}

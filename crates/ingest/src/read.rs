@@ -1,15 +1,526 @@
-//! (being written)
-/// Options for reading.
-#[derive(Clone, Debug, Default)]
-pub struct ReadOptions {}
-/// Per-file report.
-#[derive(Clone, Debug, Default)]
-pub struct FileReport {}
-/// Whole-run report.
-#[derive(Clone, Debug, Default)]
-pub struct IngestReport {}
-/// One unreadable record.
-#[derive(Clone, Debug, Default)]
-pub struct Unreadable {}
-/// Read every path.
-pub fn read_paths() {}
+//! Reading many paths: every input is located ([`crate::source`]), framed ([`crate::frame`])
+//! and decoded ([`crate::decode`]) in one streaming pass; each decoded record goes to the
+//! caller's sink as soon as it is read, and an [`IngestReport`] counts everything.
+//!
+//! # What is reported, and what it means for the exit code
+//!
+//! Nothing is dropped silently. Per input file the report lists:
+//! - *unreadable records* ([`Unreadable`]): a record that was cut out of its container but could
+//!   not be decoded (malformed JSON, a CSV row that does not fit, ...) or could not be cut out
+//!   (longer than the record limit, cut off by the end of the input, a CSV quote never closed),
+//!   each with its place (`file:line` or `file#index`) and reason. The first
+//!   [`MAX_LISTED_UNREADABLE`] per file are listed; all are counted.
+//! - *file problems* ([`FileProblem`]): the file as a whole could not be read, or reading it
+//!   stopped early (missing path, I/O error, truncated or corrupt gzip with the byte and line
+//!   reached, a JSON array or object cut off, an unrecognized format, an empty file). Records
+//!   read before the problem are kept and counted.
+//!
+//! **An empty file** (zero bytes, or only whitespace and a byte-order mark) is a file problem
+//! of kind [`ProblemKind::Empty`]: an export that came out empty usually means a failed export,
+//! so it is reported as unreadable input rather than ignored. A file holding a container with no
+//! records (`[]`, `{"value":[]}`, a CSV header alone) is not empty: it was read, and is clean.
+//!
+//! [`IngestReport::outcome`] sums this up for exit codes: [`ReadOutcome::Clean`] when there is
+//! no unreadable record and no file problem (exit 0), [`ReadOutcome::Partial`] when some input
+//! was unreadable but at least one record was read (exit 1), and
+//! [`ReadOutcome::NothingReadable`] when there were problems and not one record could be read
+//! (exit 2).
+//!
+//! # Duplicate sign-ins
+//!
+//! One sign-in can appear as several rows (Azure-Sentinel issue #9463). With
+//! [`ReadOptions::drop_duplicate_sign_ins`] (the default), a sign-in whose `id` was already seen
+//! in the run for the same [`SignInKind`] is counted as a duplicate and not passed to the sink.
+//! The kind is part of the key so that a UAL `UserLoggedIn` record, whose `Id` may equal the
+//! Entra sign-in's `id`, is kept next to it as separate evidence.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::Serialize;
+use tokentrail_model::{Guid, Position, SignInKind, SourceRef, Timestamp};
+
+use crate::decode::{decode, DecodeOptions};
+use crate::frame::{self, Container, FrameError, FrameOptions, Framed, DEFAULT_MAX_RECORD_BYTES};
+use crate::source::{self, Compression, Meter, Opened, Origin, ProgressFn, SourceError};
+use crate::{Decoded, DecodedRecord, Family, Shape};
+
+pub use crate::source::Progress;
+
+/// Unreadable records listed per file; more are counted but not listed.
+pub const MAX_LISTED_UNREADABLE: usize = 1000;
+
+/// Options for [`read_paths`].
+#[derive(Clone)]
+pub struct ReadOptions {
+    /// How records are decoded (also: `unwrap_test_cases` makes the framer read Panther YAML).
+    pub decode: DecodeOptions,
+    /// Longest record kept; longer ones are reported as unreadable.
+    pub max_record_bytes: usize,
+    /// Drop sign-ins whose `id` was already seen (for the same kind); see the module docs.
+    pub drop_duplicate_sign_ins: bool,
+    /// Called with the bytes read so far, at most about once per MiB and once per file.
+    pub progress: Option<ProgressFn>,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            decode: DecodeOptions::default(),
+            max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+            drop_duplicate_sign_ins: true,
+            progress: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for ReadOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReadOptions")
+            .field("decode", &self.decode)
+            .field("max_record_bytes", &self.max_record_bytes)
+            .field("drop_duplicate_sign_ins", &self.drop_duplicate_sign_ins)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
+}
+
+/// One record that could not be read, and where it is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Unreadable {
+    /// File and line or index.
+    pub source: SourceRef,
+    /// Why.
+    pub reason: String,
+}
+
+/// What kind of file-level problem.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProblemKind {
+    /// The path does not exist.
+    NotFound,
+    /// Listing, opening or reading failed.
+    Io,
+    /// A zip archive or member cannot be read.
+    Archive,
+    /// The input ends early: a truncated gzip, or a JSON array or object cut off.
+    Truncated,
+    /// The JSON container is malformed; reading stopped there.
+    Malformed,
+    /// Content after the end of the top-level JSON value was ignored.
+    TrailingContent,
+    /// The file is empty.
+    Empty,
+    /// Not a format tokentrail reads.
+    Unrecognized,
+}
+
+/// A problem with a file as a whole.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FileProblem {
+    /// What kind.
+    pub kind: ProblemKind,
+    /// Human-readable detail, with the byte and line reached when known.
+    pub message: String,
+    /// Line reached, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+}
+
+/// Records of one family, kind and operation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RecordCount {
+    /// The log family.
+    pub family: Family,
+    /// Sign-in kind, access source, or the other record's kind.
+    pub kind: String,
+    /// Operation, when the record has one.
+    pub operation: Option<String>,
+    /// How many.
+    pub records: u64,
+}
+
+/// First and last record time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct TimeRange {
+    /// Earliest record time.
+    pub first: Timestamp,
+    /// Latest record time.
+    pub last: Timestamp,
+}
+
+impl TimeRange {
+    fn widen(range: &mut Option<TimeRange>, t: Timestamp) {
+        match range {
+            Some(r) => {
+                r.first = r.first.min(t);
+                r.last = r.last.max(t);
+            }
+            None => {
+                *range = Some(TimeRange { first: t, last: t });
+            }
+        }
+    }
+
+    fn merge(range: &mut Option<TimeRange>, other: Option<TimeRange>) {
+        if let Some(o) = other {
+            TimeRange::widen(range, o.first);
+            TimeRange::widen(range, o.last);
+        }
+    }
+}
+
+/// What was read from one input (a file, an archive member, or stdin).
+#[derive(Clone, Debug, Serialize)]
+pub struct FileReport {
+    /// Display name (`path`, `archive.zip!member`, `-`).
+    pub file: Arc<str>,
+    /// How the stream was stored, when it could be opened.
+    pub compression: Option<Compression>,
+    /// Container recognized; `None` when the input could not be opened.
+    pub container: Option<Container>,
+    /// Records cut out of the container, readable or not.
+    pub records: u64,
+    /// Records passed on (decoded, minus duplicates); the counts below are over these.
+    pub events: u64,
+    /// Records per family, kind and operation, sorted.
+    pub counts: Vec<RecordCount>,
+    /// Records per recognized shape.
+    pub shapes: BTreeMap<Shape, u64>,
+    /// Range of record times.
+    pub time_range: Option<TimeRange>,
+    /// Sign-ins dropped as duplicates of one already read.
+    pub duplicates: u64,
+    /// Records that could not be read.
+    pub unreadable: u64,
+    /// The first [`MAX_LISTED_UNREADABLE`] of them.
+    pub unreadable_records: Vec<Unreadable>,
+    /// File-level problems.
+    pub problems: Vec<FileProblem>,
+}
+
+impl FileReport {
+    fn new(file: Arc<str>, compression: Option<Compression>) -> Self {
+        FileReport {
+            file,
+            compression,
+            container: None,
+            records: 0,
+            events: 0,
+            counts: Vec::new(),
+            shapes: BTreeMap::new(),
+            time_range: None,
+            duplicates: 0,
+            unreadable: 0,
+            unreadable_records: Vec::new(),
+            problems: Vec::new(),
+        }
+    }
+
+    /// True when every record was read and the file had no problem.
+    pub fn is_clean(&self) -> bool {
+        self.unreadable == 0 && self.problems.is_empty()
+    }
+
+    fn add_unreadable(&mut self, position: Position, reason: String) {
+        self.unreadable += 1;
+        if self.unreadable_records.len() < MAX_LISTED_UNREADABLE {
+            self.unreadable_records.push(Unreadable {
+                source: SourceRef {
+                    file: self.file.clone(),
+                    position,
+                },
+                reason,
+            });
+        }
+    }
+}
+
+/// Run-level totals.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Totals {
+    /// Inputs (files, archive members, stdin), including those that could not be read.
+    pub files: u64,
+    /// Inputs with an unreadable record or a problem.
+    pub files_with_problems: u64,
+    /// Records cut out of their containers.
+    pub records: u64,
+    /// Records passed on.
+    pub events: u64,
+    /// Records passed on, per family.
+    pub families: BTreeMap<Family, u64>,
+    /// Duplicate sign-ins dropped.
+    pub duplicates: u64,
+    /// Unreadable records.
+    pub unreadable: u64,
+    /// File-level problems.
+    pub problems: u64,
+    /// Range of record times over every file.
+    pub time_range: Option<TimeRange>,
+}
+
+/// Everything a run read, per file and in total.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct IngestReport {
+    /// One report per input, in the order read.
+    pub files: Vec<FileReport>,
+    /// Sums over the files.
+    pub totals: Totals,
+}
+
+/// How a run went, for exit codes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadOutcome {
+    /// Every input was read.
+    Clean,
+    /// Some input was unreadable, but at least one record was read.
+    Partial,
+    /// Some input was unreadable and no record at all was read.
+    NothingReadable,
+}
+
+impl IngestReport {
+    /// Sum up the run; see the module docs for the meaning of each outcome.
+    pub fn outcome(&self) -> ReadOutcome {
+        let t = &self.totals;
+        if t.unreadable == 0 && t.problems == 0 {
+            ReadOutcome::Clean
+        } else if t.events + t.duplicates > 0 {
+            ReadOutcome::Partial
+        } else {
+            ReadOutcome::NothingReadable
+        }
+    }
+}
+
+/// Per-file counting keyed so that the hot path looks up borrowed strings and allocates only
+/// for a new key: family, then kind, then operation.
+#[derive(Default)]
+struct Counter {
+    by_family: HashMap<Family, HashMap<String, OperationCounts>>,
+}
+
+#[derive(Default)]
+struct OperationCounts {
+    without_operation: u64,
+    by_operation: HashMap<String, u64>,
+}
+
+impl Counter {
+    fn add(&mut self, family: Family, kind: &str, operation: Option<&str>) {
+        let kinds = self.by_family.entry(family).or_default();
+        let ops = match kinds.get_mut(kind) {
+            Some(ops) => ops,
+            None => kinds.entry(kind.to_string()).or_default(),
+        };
+        match operation {
+            None => ops.without_operation += 1,
+            Some(op) => match ops.by_operation.get_mut(op) {
+                Some(count) => *count += 1,
+                None => {
+                    ops.by_operation.insert(op.to_string(), 1);
+                }
+            },
+        }
+    }
+
+    fn into_counts(self) -> Vec<RecordCount> {
+        let mut out = Vec::new();
+        for (family, kinds) in self.by_family {
+            for (kind, ops) in kinds {
+                if ops.without_operation > 0 {
+                    out.push(RecordCount {
+                        family,
+                        kind: kind.clone(),
+                        operation: None,
+                        records: ops.without_operation,
+                    });
+                }
+                for (operation, records) in ops.by_operation {
+                    out.push(RecordCount {
+                        family,
+                        kind: kind.clone(),
+                        operation: Some(operation),
+                        records,
+                    });
+                }
+            }
+        }
+        out.sort_by(|a, b| {
+            (a.family, &a.kind, &a.operation).cmp(&(b.family, &b.kind, &b.operation))
+        });
+        out
+    }
+}
+
+/// The state shared by every file of one run.
+struct Run<'o, 's> {
+    opts: &'o ReadOptions,
+    frame_opts: FrameOptions,
+    seen_sign_ins: HashSet<(SignInKind, Guid)>,
+    sink: &'s mut dyn FnMut(DecodedRecord),
+}
+
+impl Run<'_, '_> {
+    fn read_input(&mut self, input: source::Input<'_>) -> FileReport {
+        let mut report = FileReport::new(input.name.clone(), Some(input.compression));
+        let mut counter = Counter::default();
+        let name = input.name;
+        let frame_opts = self.frame_opts.clone();
+        let framing = frame::frame(input.reader, &frame_opts, &mut |item| match item {
+            Framed::Record { position, payload } => {
+                report.records += 1;
+                let source = SourceRef {
+                    file: name.clone(),
+                    position,
+                };
+                match decode(payload, source, &self.opts.decode) {
+                    Ok(record) => self.accept(record, &mut report, &mut counter),
+                    Err(e) => report.add_unreadable(position, e.to_string()),
+                }
+            }
+            Framed::Unreadable { position, reason } => {
+                report.records += 1;
+                report.add_unreadable(position, reason);
+            }
+        });
+        report.container = Some(framing.container);
+        if let Some(error) = framing.error {
+            report
+                .problems
+                .push(problem_from_frame(error, input.compression));
+        }
+        report.counts = counter.into_counts();
+        report
+    }
+
+    fn accept(&mut self, record: DecodedRecord, report: &mut FileReport, counter: &mut Counter) {
+        let family = record.family();
+        let (kind, operation, time) = match &record.event {
+            Decoded::SignIn(s) => {
+                if self.opts.drop_duplicate_sign_ins {
+                    if let Some(id) = s.id {
+                        if !self.seen_sign_ins.insert((s.kind, id)) {
+                            report.duplicates += 1;
+                            return;
+                        }
+                    }
+                }
+                (s.kind.as_str(), None, Some(s.time))
+            }
+            Decoded::Access(a) => (a.log.as_str(), Some(a.operation.as_str()), Some(a.time)),
+            Decoded::Other(o) => (o.kind.as_str(), o.operation.as_deref(), o.time),
+        };
+        counter.add(family, kind, operation);
+        *report.shapes.entry(record.shape).or_default() += 1;
+        if let Some(t) = time {
+            TimeRange::widen(&mut report.time_range, t);
+        }
+        report.events += 1;
+        (self.sink)(record);
+    }
+}
+
+fn problem_from_frame(error: FrameError, compression: Compression) -> FileProblem {
+    let (kind, line) = match &error {
+        FrameError::Io { source, line, .. } => {
+            let kind = if source.kind() == std::io::ErrorKind::UnexpectedEof {
+                ProblemKind::Truncated
+            } else {
+                ProblemKind::Io
+            };
+            (kind, Some(*line))
+        }
+        FrameError::Truncated { line, .. } => (ProblemKind::Truncated, Some(*line)),
+        FrameError::Syntax { line, .. } => (ProblemKind::Malformed, Some(*line)),
+        FrameError::TrailingContent { line, .. } => (ProblemKind::TrailingContent, Some(*line)),
+        FrameError::Empty => (ProblemKind::Empty, None),
+        FrameError::Unrecognized(_) | FrameError::Yaml(_) => (ProblemKind::Unrecognized, None),
+    };
+    let message = match (&error, compression) {
+        (FrameError::Io { .. }, Compression::Gzip) => format!("gzip stream: {error}"),
+        _ => error.to_string(),
+    };
+    FileProblem {
+        kind,
+        message,
+        line,
+    }
+}
+
+fn problem_from_source(error: &SourceError) -> FileProblem {
+    let kind = match error {
+        SourceError::NotFound => ProblemKind::NotFound,
+        SourceError::Io(_) | SourceError::Loop => ProblemKind::Io,
+        SourceError::Zip(_) | SourceError::NestedZip | SourceError::ZipOnStdin => {
+            ProblemKind::Archive
+        }
+    };
+    FileProblem {
+        kind,
+        message: error.to_string(),
+        line: None,
+    }
+}
+
+/// Read every path and hand each decoded record to `sink`, in input order.
+///
+/// Paths may be files, directories (walked recursively, sorted), gzip files, zip archives, or
+/// `-` for standard input. Never fails as a whole: every problem is in the returned report.
+pub fn read_paths<P: AsRef<Path>>(
+    paths: &[P],
+    opts: &ReadOptions,
+    sink: &mut dyn FnMut(DecodedRecord),
+) -> IngestReport {
+    let located = source::locate(paths);
+    let mut total_bytes = Some(0u64);
+    for entry in &located {
+        match &entry.origin {
+            Ok(Origin::File { size, .. }) => total_bytes = total_bytes.map(|t| t + size),
+            Ok(Origin::Stdin) => total_bytes = None,
+            Err(_) => {}
+        }
+    }
+    let meter = Meter::new(opts.progress.clone(), total_bytes);
+    let mut run = Run {
+        opts,
+        frame_opts: FrameOptions {
+            max_record_bytes: opts.max_record_bytes,
+            yaml_test_cases: opts.decode.unwrap_test_cases,
+        },
+        seen_sign_ins: HashSet::new(),
+        sink,
+    };
+    let mut files = Vec::new();
+    for entry in located {
+        let name = entry.name.clone();
+        source::open(entry, &meter, &mut |opened| match opened {
+            Opened::Input(input) => files.push(run.read_input(input)),
+            Opened::Failed { name, error } => {
+                let mut report = FileReport::new(name, None);
+                report.problems.push(problem_from_source(&error));
+                files.push(report);
+            }
+        });
+        meter.report(&name);
+    }
+    let mut totals = Totals::default();
+    for f in &files {
+        totals.files += 1;
+        if !f.is_clean() {
+            totals.files_with_problems += 1;
+        }
+        totals.records += f.records;
+        totals.events += f.events;
+        totals.duplicates += f.duplicates;
+        totals.unreadable += f.unreadable;
+        totals.problems += f.problems.len() as u64;
+        for c in &f.counts {
+            *totals.families.entry(c.family).or_default() += c.records;
+        }
+        TimeRange::merge(&mut totals.time_range, f.time_range);
+    }
+    IngestReport { files, totals }
+}

@@ -1,0 +1,277 @@
+//! `tokentrail detect`: read the exports, correlate tokens and sessions, run TT001-TT005, apply
+//! the allowlist, and write the findings.
+//!
+//! Configuration (allowlist, ASN database, time window) is read and checked before the first
+//! record, so a typo in the allowlist costs nothing but the message. Findings go to stdout (or
+//! `-o FILE`); everything about the run (unreadable records, allowlist entries that expired or
+//! matched nothing, suppressed findings, coverage) goes to stderr, so stdout stays pipe-clean.
+
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal as _, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context as _};
+use tokentrail_engine::{allowlist, AsnDb, Detection, Engine, EngineConfig};
+use tokentrail_ingest::read::ReadOutcome;
+use tokentrail_ingest::{read_paths, DecodeOptions, Decoded, IngestReport, ReadOptions};
+use tokentrail_model::{Finding, Timestamp};
+use tokentrail_report::ocsf::OcsfOptions;
+use tokentrail_report::table::TableOptions;
+
+use crate::{exit, progress};
+
+/// How findings are written.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// A terminal table, most severe first, with a summary line.
+    Table,
+    /// OCSF 1.8.0 Detection Finding, one JSON object per line (docs/finding-schema.md).
+    Ocsf,
+    /// CSV with the columns documented in docs/finding-schema.md.
+    Csv,
+    /// A Markdown summary for tickets.
+    Markdown,
+}
+
+/// Find tokens and sessions reused from somewhere the user never signed in (TT001-TT005).
+#[derive(clap::Args, Debug, Clone)]
+#[command(after_help = "\
+Examples:
+  tokentrail detect exports/                              table on the terminal
+  tokentrail detect exports/ --format ocsf -o findings.jsonl
+  tokentrail detect signins.json audit.csv --allowlist allow.yaml --show-suppressed
+  tokentrail detect exports/ --asn-db GeoLite2-ASN.mmdb --since 2026-11-01
+
+Rules: TT001 token-replay, TT002 session-replay, TT003 no-interactive-context,
+TT004 orphan-token, TT005 unapproved-client (docs/rules/).
+
+Exit codes: 0 every record read; 1 some input unreadable (each place is listed on
+stderr); 2 bad arguments or configuration, or nothing readable.")]
+pub struct DetectArgs {
+    /// Files, directories (read recursively), .gz or .zip archives, or `-` for standard input.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Allowlist (YAML, version 1) of approved patterns; see docs/rules/ for the format.
+    #[arg(long, value_name = "FILE")]
+    pub allowlist: Option<PathBuf>,
+    /// MaxMind-format ASN database (e.g. GeoLite2-ASN.mmdb) for addresses the sign-in logs do
+    /// not give an ASN.
+    #[arg(long, value_name = "FILE.mmdb")]
+    pub asn_db: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+    /// Write findings to FILE instead of stdout.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Ignore records before this time (RFC 3339, or a date).
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub since: Option<Timestamp>,
+    /// Ignore records after this time (RFC 3339, or a date).
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub until: Option<Timestamp>,
+    /// Also list suppressed findings (they are always counted).
+    #[arg(long)]
+    pub show_suppressed: bool,
+    /// Read test-case files as the raw events they hold (SEKOIA `input.message`, Panther
+    /// `Tests[].Log`).
+    #[arg(long)]
+    pub test_cases: bool,
+    /// The date allowlist expiry is judged against (default: today, UTC).
+    #[arg(long, value_name = "TIME", value_parser = parse_time, hide = true)]
+    pub now: Option<Timestamp>,
+}
+
+fn parse_time(text: &str) -> Result<Timestamp, String> {
+    Timestamp::parse(text)
+        .ok_or_else(|| format!("not a time: {text:?} (use RFC 3339, e.g. 2026-11-01T00:00:00Z)"))
+}
+
+fn wall_clock() -> Timestamp {
+    let micros = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+        .unwrap_or(0);
+    Timestamp(micros)
+}
+
+/// Build the engine configuration, reporting every allowlist error at once.
+fn configure(args: &DetectArgs) -> anyhow::Result<EngineConfig> {
+    let mut config = EngineConfig {
+        since: args.since,
+        until: args.until,
+        now: args.now.unwrap_or_else(wall_clock),
+        ..EngineConfig::default()
+    };
+    if let Some(path) = &args.allowlist {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read allowlist {}", path.display()))?;
+        match allowlist::parse(&text) {
+            Ok(list) => config.allowlist = Some(list),
+            Err(errors) => {
+                let mut message = format!(
+                    "allowlist {} has {} error(s):",
+                    path.display(),
+                    errors.len()
+                );
+                for e in &errors {
+                    message.push_str(&format!("\n  {}:{}: {}", path.display(), e.line, e.message));
+                }
+                bail!(message);
+            }
+        }
+    }
+    if let Some(path) = &args.asn_db {
+        let db = AsnDb::open(path)
+            .with_context(|| format!("cannot open ASN database {}", path.display()))?;
+        config.asn_db = Some(db);
+    }
+    Ok(config)
+}
+
+/// Read every input into the engine and run it.
+pub fn detect(args: &DetectArgs) -> anyhow::Result<(Detection, IngestReport)> {
+    let config = configure(args)?;
+    let mut engine = Engine::new(config);
+    let bar = progress::bytes_bar();
+    let opts = ReadOptions {
+        decode: DecodeOptions {
+            unwrap_test_cases: args.test_cases,
+        },
+        progress: progress::callback(&bar),
+        ..ReadOptions::default()
+    };
+    let report = read_paths(&args.paths, &opts, &mut |record| match record.event {
+        Decoded::SignIn(s) => engine.add_sign_in(*s),
+        Decoded::Access(a) => engine.add_access(*a),
+        Decoded::Other(_) => {}
+    });
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    Ok((engine.finish(), report))
+}
+
+/// Run `detect`.
+pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
+    let (detection, report) = detect(&args)?;
+    finish(&args, &detection, &report)
+}
+
+/// Report unreadable input, write the findings and the run notes, and choose the exit code.
+pub fn finish(
+    args: &DetectArgs,
+    detection: &Detection,
+    report: &IngestReport,
+) -> anyhow::Result<ExitCode> {
+    let outcome = report.outcome();
+    let mut err = io::stderr().lock();
+    crate::cmd::write_unreadable(&mut err, report)?;
+    if outcome == ReadOutcome::NothingReadable {
+        writeln!(err, "tokentrail: nothing readable in the inputs")?;
+        return Ok(ExitCode::from(exit::USAGE));
+    }
+    write_findings(args, detection)?;
+    write_run_notes(&mut err, detection, report)?;
+    Ok(ExitCode::from(match outcome {
+        ReadOutcome::Clean => exit::OK,
+        _ => exit::PARTIAL,
+    }))
+}
+
+fn write_findings(args: &DetectArgs, detection: &Detection) -> anyhow::Result<()> {
+    let to_terminal = args.output.is_none() && io::stdout().is_terminal();
+    let out: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(BufWriter::new(
+            File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+        )),
+        None => Box::new(BufWriter::new(io::stdout().lock())),
+    };
+    let listed: Vec<Finding> = if args.show_suppressed {
+        detection
+            .findings
+            .iter()
+            .chain(&detection.suppressed)
+            .cloned()
+            .collect()
+    } else {
+        detection.findings.clone()
+    };
+    match args.format {
+        OutputFormat::Table => {
+            let all: Vec<Finding> = detection
+                .findings
+                .iter()
+                .chain(&detection.suppressed)
+                .cloned()
+                .collect();
+            let color = to_terminal && std::env::var_os("NO_COLOR").is_none();
+            tokentrail_report::table::write_table(
+                out,
+                &all,
+                &TableOptions {
+                    color,
+                    show_suppressed: args.show_suppressed,
+                },
+            )?
+        }
+        OutputFormat::Ocsf => {
+            tokentrail_report::ocsf::write_ocsf_lines(out, &listed, &OcsfOptions::default())?
+        }
+        OutputFormat::Csv => tokentrail_report::csv::write_csv(out, &listed)?,
+        OutputFormat::Markdown => {
+            let all: Vec<Finding> = detection
+                .findings
+                .iter()
+                .chain(&detection.suppressed)
+                .cloned()
+                .collect();
+            tokentrail_report::markdown::write_markdown(out, &all, args.show_suppressed)?
+        }
+    }
+    Ok(())
+}
+
+fn write_run_notes(
+    err: &mut impl Write,
+    detection: &Detection,
+    report: &IngestReport,
+) -> io::Result<()> {
+    let t = &report.totals;
+    let stats = &detection.stats;
+    writeln!(
+        err,
+        "tokentrail: read {} records from {} input(s): {} sign-ins, {} accesses; {} findings, {} suppressed",
+        t.records,
+        t.files,
+        stats.sign_ins_read,
+        stats.accesses_read,
+        detection.findings.len(),
+        detection.suppressed.len()
+    )?;
+    for e in &detection.allowlist.expired {
+        writeln!(err, "tokentrail: allowlist entry {:?} (line {}) expired on {}: it no longer applies (owner {})", e.id, e.line, e.expires, e.owner)?;
+    }
+    for e in &detection.allowlist.unused {
+        writeln!(
+            err,
+            "tokentrail: allowlist entry {:?} (line {}) matched no finding (owner {})",
+            e.id, e.line, e.owner
+        )?;
+    }
+    let unknown: u64 = stats.unknown.values().sum();
+    if unknown > 0 {
+        let detail: Vec<String> = stats
+            .unknown
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        writeln!(
+            err,
+            "tokentrail: {unknown} check(s) ended as unknown, not alerted (records without linkable ids, or outside log coverage): {}",
+            detail.join(", ")
+        )?;
+    }
+    Ok(())
+}

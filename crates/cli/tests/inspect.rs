@@ -1,0 +1,117 @@
+//! `tokentrail inspect` end to end: exit codes, locations of unreadable records, `--json`.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn inspect(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tokentrail"))
+        .arg("inspect")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+const SIGN_IN: &str = r#"{"id":"4d63c1c4-c95b-4d3c-8e0a-1271fd813e00","createdDateTime":"2024-05-01T10:00:00Z","userPrincipalName":"a@contoso.example","ipAddress":"203.0.113.7","isInteractive":true,"status":{"errorCode":0}}"#;
+
+#[test]
+fn good_input_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "a.json",
+        format!("{{\"value\":[{SIGN_IN}]}}").as_bytes(),
+    );
+    let out = inspect(&[&path]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("(odata-page, 1 records)"), "{stdout}");
+    assert!(
+        stdout.contains("total: 1 inputs, 1 records, 1 read"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_malformed_line_exits_1_and_names_its_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "b.jsonl", b"{\"n\":1}\n{\"n\":\n{\"n\":3}\n");
+    let out = inspect(&[&path]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains(&format!("{path}:2: malformed JSON")),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_missing_path_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("absent.json");
+    let out = inspect(&[missing.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("no such file or directory"), "{stdout}");
+}
+
+#[test]
+fn nothing_readable_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = write(dir.path(), "empty.json", b"");
+    let garbage = write(dir.path(), "garbage.bin", &[0, 1, 2, 3, 0xff]);
+    let out = inspect(&[&empty, &garbage]);
+    assert_eq!(out.status.code(), Some(2));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!("{empty}: the file is empty")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("binary data"), "{stdout}");
+}
+
+#[test]
+fn no_arguments_exit_2() {
+    let out = inspect(&[]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn json_output_parses_and_carries_the_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "c.jsonl", b"{\"n\":1}\n[oops\n");
+    let out = inspect(&["--json", &path]);
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["totals"]["records"], 2);
+    assert_eq!(report["totals"]["unreadable"], 1);
+    let file = &report["files"][0];
+    assert_eq!(file["container"], "json-lines");
+    assert_eq!(
+        file["unreadable_records"][0]["source"]["position"]["line"],
+        2
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 unreadable records"));
+}
+
+/// Relies on the decoder recognising a Graph `signIn` object.
+#[test]
+fn sign_ins_are_counted_by_kind_and_time_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "d.json", format!("[{SIGN_IN}]").as_bytes());
+    let out = inspect(&["--json", &path]);
+    assert_eq!(out.status.code(), Some(0));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let file = &report["files"][0];
+    assert_eq!(file["container"], "json-array");
+    assert_eq!(file["counts"][0]["family"], "sign-ins");
+    assert_eq!(file["counts"][0]["kind"], "interactive");
+    assert_eq!(file["counts"][0]["records"], 1);
+    assert_eq!(file["time_range"]["first"], "2024-05-01T10:00:00Z");
+    assert_eq!(file["shapes"]["graph-sign-in"], 1);
+}

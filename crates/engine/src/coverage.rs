@@ -1,0 +1,235 @@
+//! Coverage: the time spans for which each log family is present in the input.
+//!
+//! Records of one family are sorted by time and merged into spans; a span ends where the next
+//! record of that family is further away than the family's gap threshold. The threshold is the
+//! larger of the configured minimum (six hours by default:
+//! [`crate::Thresholds::coverage_gap_secs`]) and the time in which the family, at its own
+//! average rate over the input, writes [`EXPECTED_RECORDS_IN_HOLE`] records. A large tenant
+//! writes sign-in rows every few minutes, so a quiet stretch of several hours means the export
+//! has a hole; a tenant of six people may sign in interactively a dozen times a day, and a quiet
+//! night is not a hole there.
+//!
+//! Exports cover one window for every log, so the quiet stretch before a family's first record
+//! and after its last one, inside the window all the input spans, is treated like any other
+//! quiet stretch: up to the family's gap threshold it is covered. A family whose records stop
+//! hours before the others is thus covered only up to its threshold past its last record.
+//! A rule that concludes "absent" (no sign-in, no interactive root) asks coverage first; outside
+//! it the answer is "unknown" and is counted, not alerted.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Serialize, Serializer};
+use tokentrail_model::{AccessSource, SignInKind, Timestamp};
+
+/// A log family (sign-in kind, or access log) whose coverage is tracked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Family {
+    /// One of the sign-in logs (or UAL logons).
+    SignIn(SignInKind),
+    /// Graph activity, or the UAL of one workload.
+    Access(AccessSource),
+}
+
+impl fmt::Display for Family {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Family::SignIn(k) => write!(f, "sign-in:{}", k.as_str()),
+            Family::Access(s) => write!(f, "access:{}", s.as_str()),
+        }
+    }
+}
+
+impl Serialize for Family {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// One stretch of time a family covers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Span {
+    /// First record.
+    pub start: Timestamp,
+    /// Last record.
+    pub end: Timestamp,
+    /// Records inside.
+    pub records: u64,
+}
+
+/// A quiet stretch counts as a hole in a family's log only when the family, at its average rate,
+/// would have written at least this many records in it (the chance of a Poisson stream of that
+/// rate staying silent that long is below one in four hundred million).
+pub const EXPECTED_RECORDS_IN_HOLE: i64 = 20;
+
+/// Coverage of every family seen.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Coverage {
+    /// The smallest gap (seconds) that splits a family's records into separate spans.
+    pub gap_secs: i64,
+    /// The gap actually used per family (see the module docs).
+    pub family_gap_secs: BTreeMap<Family, i64>,
+    /// Spans per family, in time order.
+    pub families: BTreeMap<Family, Vec<Span>>,
+}
+
+impl Coverage {
+    /// Build from (family, time) pairs in any order.
+    pub fn build(records: impl IntoIterator<Item = (Family, Timestamp)>, gap_secs: i64) -> Self {
+        let mut times: BTreeMap<Family, Vec<Timestamp>> = BTreeMap::new();
+        for (family, t) in records {
+            times.entry(family).or_default().push(t);
+        }
+        let window = times.values().flat_map(|ts| ts.iter().copied()).fold(
+            None,
+            |w: Option<(Timestamp, Timestamp)>, t| match w {
+                None => Some((t, t)),
+                Some((a, b)) => Some((a.min(t), b.max(t))),
+            },
+        );
+        let mut family_gap_secs = BTreeMap::new();
+        let families = times
+            .into_iter()
+            .map(|(family, mut ts)| {
+                ts.sort_unstable();
+                let gap = family_gap(&ts, gap_secs);
+                family_gap_secs.insert(family, gap);
+                let mut spans: Vec<Span> = Vec::new();
+                for t in ts {
+                    match spans.last_mut() {
+                        Some(last) if t <= last.end.plus_secs(gap) => {
+                            last.end = t;
+                            last.records += 1;
+                        }
+                        _ => spans.push(Span {
+                            start: t,
+                            end: t,
+                            records: 1,
+                        }),
+                    }
+                }
+                if let Some((window_start, window_end)) = window {
+                    if let Some(first) = spans.first_mut() {
+                        first.start = first.start.plus_secs(-gap).max(window_start);
+                    }
+                    if let Some(last) = spans.last_mut() {
+                        last.end = last.end.plus_secs(gap).min(window_end);
+                    }
+                }
+                (family, spans)
+            })
+            .collect();
+        Coverage {
+            gap_secs,
+            family_gap_secs,
+            families,
+        }
+    }
+
+    /// The spans of `family` (empty when it is absent).
+    pub fn spans(&self, family: Family) -> &[Span] {
+        self.families.get(&family).map_or(&[], Vec::as_slice)
+    }
+
+    /// True when one span of `family` holds the whole of `[from, to]`.
+    pub fn covers(&self, family: Family, from: Timestamp, to: Timestamp) -> bool {
+        let (from, to) = if from <= to { (from, to) } else { (to, from) };
+        self.spans(family)
+            .iter()
+            .any(|s| s.start <= from && to <= s.end)
+    }
+}
+
+/// The gap threshold of one family given its sorted record times.
+fn family_gap(sorted: &[Timestamp], min_gap_secs: i64) -> i64 {
+    let (Some(first), Some(last)) = (sorted.first(), sorted.last()) else {
+        return min_gap_secs;
+    };
+    let intervals = i64::try_from(sorted.len().saturating_sub(1)).unwrap_or(i64::MAX);
+    if intervals == 0 {
+        return min_gap_secs;
+    }
+    let mean_interval = (last.secs() - first.secs()) / intervals;
+    min_gap_secs.max(mean_interval.saturating_mul(EXPECTED_RECORDS_IN_HOLE))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_split_at_large_gaps() {
+        let i = Family::SignIn(SignInKind::Interactive);
+        let t = |h: i64| Timestamp::from_secs(h * 3600);
+        // A busy first three hours (one sign-in a minute) keep the threshold at the 6 h minimum.
+        let busy = (0..=180).map(|m| (i, Timestamp::from_secs(m * 60)));
+        let cov = Coverage::build(busy.chain([(i, t(10)), (i, t(20))]), 6 * 3600);
+        // The last record is the end of the whole input, so nothing is added past it.
+        assert_eq!(
+            cov.spans(i),
+            &[
+                Span {
+                    start: t(0),
+                    end: t(3),
+                    records: 181
+                },
+                Span {
+                    start: t(10),
+                    end: t(10),
+                    records: 1
+                },
+                Span {
+                    start: t(20),
+                    end: t(20),
+                    records: 1
+                },
+            ]
+        );
+        assert!(cov.covers(i, t(1), t(2)));
+        assert!(!cov.covers(i, t(2), t(10)));
+        assert!(!cov.covers(Family::Access(AccessSource::GraphActivity), t(1), t(1)));
+        assert_eq!(i.to_string(), "sign-in:interactive");
+    }
+
+    #[test]
+    fn a_sparse_family_tolerates_longer_quiet_stretches() {
+        let i = Family::SignIn(SignInKind::Interactive);
+        let n = Family::SignIn(SignInKind::NonInteractive);
+        let t = |m: i64| Timestamp::from_secs(m * 60);
+        // Interactive: 5 sign-ins over 40 h (mean interval 10 h) -> threshold 200 h: one span.
+        let sparse = [0, 600, 1200, 1800, 2400].map(|m| (i, t(m)));
+        // Non-interactive: every 10 minutes for 10 h, then 8 h of silence, then more: the mean
+        // interval is small, so the 6 h minimum applies and the silence is a hole.
+        let dense = (0..60)
+            .map(|k| (n, t(k * 10)))
+            .chain((0..60).map(|k| (n, t(1080 + k * 10))));
+        let cov = Coverage::build(sparse.into_iter().chain(dense), 6 * 3600);
+        assert_eq!(cov.spans(i).len(), 1);
+        assert_eq!(cov.family_gap_secs.get(&i), Some(&(10 * 3600 * 20)));
+        assert_eq!(cov.spans(n).len(), 2);
+        assert_eq!(cov.family_gap_secs.get(&n), Some(&(6 * 3600)));
+    }
+
+    #[test]
+    fn quiet_ends_inside_the_input_window_are_covered_up_to_the_threshold() {
+        let i = Family::SignIn(SignInKind::Interactive);
+        let g = Family::Access(AccessSource::GraphActivity);
+        let t = |m: i64| Timestamp::from_secs(m * 60);
+        // Graph activity spans 00:00 to 24:00; interactive sign-ins every minute from 08:00 to
+        // 10:00 (threshold: the 6 h minimum).
+        let graph = (0..=24).map(|h| (g, t(h * 60)));
+        let interactive = (480..=600).map(|m| (i, t(m)));
+        let cov = Coverage::build(graph.chain(interactive), 6 * 3600);
+        assert_eq!(
+            cov.spans(i),
+            &[Span {
+                start: t(120),
+                end: t(960),
+                records: 121
+            }]
+        );
+        assert!(cov.covers(i, t(150), t(900)));
+        assert!(!cov.covers(i, t(60), t(500)));
+        assert!(!cov.covers(i, t(500), t(1000)));
+    }
+}

@@ -1,0 +1,262 @@
+//! The rules, one module each. Every rule reads the same [`Context`] and returns
+//! [`Candidate`]s: a finding plus what the allowlist needs to match it. Rules group records
+//! (by token, session, user and client...) and emit one finding per group, never one per row.
+
+pub(crate) mod tt001;
+pub(crate) mod tt002;
+pub(crate) mod tt003;
+pub(crate) mod tt004;
+pub(crate) mod tt005;
+
+use std::collections::BTreeSet;
+
+use tokentrail_model::{
+    Access, Confidence, Finding, NetworkId, RuleId, SessionId, Severity, SignIn, Timestamp, TokenId,
+};
+
+use crate::allowlist::MatchScope;
+use crate::correlate::{proves_device, Chain, Context};
+use crate::evidence::{access_evidence, finding_id, issue_evidence, Rec};
+use crate::network::{relate, relate_to_any, Net, Relation};
+
+/// A finding before suppression, with the facts allowlist entries are matched against.
+pub(crate) struct Candidate {
+    pub finding: Finding,
+    pub scope: MatchScope,
+    /// Sessions the finding covers (TT003 raises TT001/TT002 findings on these).
+    pub sessions: BTreeSet<SessionId>,
+}
+
+/// What a rule knows about one group, turned into a [`Candidate`] by [`Draft::build`].
+pub(crate) struct Draft {
+    pub rule: RuleId,
+    pub group_key: String,
+    pub title: String,
+    pub why: String,
+    pub severity: Severity,
+    pub confidence: Confidence,
+    pub user_id: Option<String>,
+    pub upn: Option<String>,
+    pub session_id: Option<SessionId>,
+    pub token_id: Option<TokenId>,
+    pub app_id: Option<String>,
+    pub app_name: Option<String>,
+    pub resource: Option<String>,
+    pub network: Option<NetworkId>,
+    pub issue: Option<usize>,
+    pub records: Vec<Rec>,
+    pub checked: Vec<String>,
+    pub containment: Vec<String>,
+    pub sessions: BTreeSet<SessionId>,
+}
+
+impl Draft {
+    pub fn build(self, cx: &Context<'_>) -> Option<Candidate> {
+        let mut recs = self.records;
+        recs.sort_by_key(|r| record_time(cx, *r));
+        let evidence = access_evidence(cx, self.network, &recs)?;
+        let src_ip = recs.iter().find_map(|r| record_ip(cx, *r));
+        let mut scope = MatchScope {
+            user_id: self.user_id.clone(),
+            upn: self.upn.clone(),
+            ..MatchScope::default()
+        };
+        if let Some(app) = &self.app_id {
+            scope.app_ids.insert(app.to_ascii_lowercase());
+        }
+        for r in &recs {
+            let (app, sp, net) = match *r {
+                Rec::SignIn(i) => {
+                    let s = cx.sign_ins.get(i)?;
+                    (
+                        s.app_id.clone(),
+                        s.service_principal_id.clone(),
+                        cx.sign_in_net(i),
+                    )
+                }
+                Rec::Access(i) => {
+                    let a = cx.accesses.get(i)?;
+                    (
+                        a.app_id.clone(),
+                        a.service_principal_id.clone(),
+                        cx.access_net(i),
+                    )
+                }
+            };
+            if let Some(app) = app {
+                scope.app_ids.insert(app.to_ascii_lowercase());
+            }
+            if let Some(sp) = sp {
+                scope.service_principal_ids.insert(sp.to_ascii_lowercase());
+            }
+            if let Some(net) = net {
+                scope.ips.insert(net.ip);
+                scope.asns.insert(net.asn());
+            }
+        }
+        let finding = Finding {
+            id: finding_id(self.rule, &self.group_key),
+            rule: self.rule,
+            title: self.title,
+            why: self.why,
+            severity: self.severity,
+            confidence: self.confidence,
+            user_id: self.user_id,
+            upn: self.upn,
+            session_id: self.session_id,
+            token_id: self.token_id,
+            app_id: self.app_id,
+            app_name: self.app_name,
+            resource: self.resource,
+            src_ip,
+            network: self.network,
+            first_seen: evidence.first_seen,
+            last_seen: evidence.last_seen,
+            issue: self.issue.and_then(|i| issue_evidence(cx, i)),
+            accesses: vec![evidence],
+            checked: self.checked,
+            containment: self.containment,
+            suppression: None,
+        };
+        Some(Candidate {
+            finding,
+            scope,
+            sessions: self.sessions,
+        })
+    }
+}
+
+pub(crate) fn record_time(cx: &Context<'_>, r: Rec) -> Timestamp {
+    match r {
+        Rec::SignIn(i) => cx.sign_ins.get(i).map(|s| s.time),
+        Rec::Access(i) => cx.accesses.get(i).map(|a| a.time),
+    }
+    .unwrap_or_default()
+}
+
+fn record_ip(cx: &Context<'_>, r: Rec) -> Option<std::net::IpAddr> {
+    match r {
+        Rec::SignIn(i) => cx.sign_ins.get(i).and_then(|s| s.ip),
+        Rec::Access(i) => cx.accesses.get(i).and_then(|a| a.ip),
+    }
+}
+
+/// A user for display: the UPN when known, else the object id.
+pub(crate) fn who(user_id: Option<&str>, upn: Option<&str>) -> String {
+    upn.or(user_id).unwrap_or("an unknown user").to_string()
+}
+
+/// The resource a token was for: the issuing sign-in's resource, else the access's API, else
+/// its workload.
+pub(crate) fn resource_of(issue: Option<&SignIn>, access: Option<&Access>) -> Option<String> {
+    issue
+        .and_then(|s| s.resource_name.clone().or_else(|| s.resource_id.clone()))
+        .or_else(|| {
+            access.and_then(|a| {
+                a.resource_id
+                    .as_deref()
+                    .map(|r| well_known_resource(r).unwrap_or(r).to_string())
+                    .or_else(|| Some(a.workload.as_str().to_string()))
+            })
+        })
+}
+
+fn well_known_resource(id: &str) -> Option<&'static str> {
+    match id.to_ascii_lowercase().as_str() {
+        "00000002-0000-0ff1-ce00-000000000000" => Some("Office 365 Exchange Online"),
+        "00000003-0000-0ff1-ce00-000000000000" => Some("Office 365 SharePoint Online"),
+        "00000003-0000-0000-c000-000000000000" => Some("Microsoft Graph"),
+        _ => None,
+    }
+}
+
+/// A non-interactive sign-in of `chain` that proves the session roamed to `net` on the same
+/// device: Entra proved the device in that very sign-in (managed or compliant, PRT, token
+/// binding), the device is one the session used on a home network, and the client is one that
+/// device used there. A hosting network is never roaming.
+pub(crate) fn roaming_proof(
+    cx: &Context<'_>,
+    chain: &Chain,
+    home: &[Net],
+    net: &Net,
+) -> Option<usize> {
+    if net.hosting || home.is_empty() {
+        return None;
+    }
+    let on_home = |i: usize| {
+        cx.sign_in_net(i)
+            .is_some_and(|n| relate_to_any(n, home.iter()) == Relation::Same)
+    };
+    let home_device_apps: BTreeSet<(String, String)> = chain
+        .interactive
+        .iter()
+        .chain(&chain.non_interactive)
+        .copied()
+        .filter(|&i| on_home(i))
+        .filter_map(|i| cx.sign_ins.get(i))
+        .filter_map(|s| Some((s.device.id.clone()?, s.app_id.clone()?.to_ascii_lowercase())))
+        .collect();
+    chain.non_interactive.iter().copied().find(|&i| {
+        let Some(s) = cx.sign_ins.get(i) else {
+            return false;
+        };
+        let same_net = cx
+            .sign_in_net(i)
+            .is_some_and(|n| relate(n, net) == Relation::Same);
+        let usual = match (&s.device.id, &s.app_id) {
+            (Some(d), Some(app)) => {
+                home_device_apps.contains(&(d.clone(), app.to_ascii_lowercase()))
+            }
+            _ => false,
+        };
+        same_net && proves_device(s) && usual
+    })
+}
+
+/// The networks of a chain's successful interactive sign-ins: the session's home.
+pub(crate) fn home_networks(cx: &Context<'_>, chain: &Chain) -> Vec<Net> {
+    chain
+        .interactive
+        .iter()
+        .filter_map(|i| cx.sign_in_net(*i).copied())
+        .collect()
+}
+
+/// TT003 raises TT001 and TT002 findings on the sessions it covers: a replayed token or session
+/// that also has no interactive root is worse than either alone.
+pub(crate) fn raise_on_no_interactive_context(candidates: &mut [Candidate], tt003: &[Candidate]) {
+    for c in candidates.iter_mut() {
+        if !matches!(c.finding.rule, RuleId::Tt001 | RuleId::Tt002) {
+            continue;
+        }
+        let hit = tt003
+            .iter()
+            .find(|t| c.sessions.iter().any(|s| t.sessions.contains(s)));
+        if let Some(t) = hit {
+            c.finding.severity = c.finding.severity.raised();
+            c.finding.why = format!(
+                "{} (severity raised: the session has no interactive sign-in, see {})",
+                c.finding.why.trim_end_matches('.'),
+                t.finding.id
+            );
+        }
+    }
+}
+
+/// The severity for a confidence: a low-confidence network comparison is one step less severe.
+pub(crate) fn severity_for(base: Severity, confidence: Confidence) -> Severity {
+    if confidence == Confidence::Low {
+        match base {
+            Severity::Critical => Severity::High,
+            Severity::High => Severity::Medium,
+            Severity::Medium => Severity::Low,
+            Severity::Low | Severity::Informational => Severity::Informational,
+        }
+    } else {
+        base
+    }
+}
+
+/// What a low-confidence network comparison adds to `checked`.
+pub(crate) const PREFIX_ONLY: &str =
+    "ASN of at least one address unknown: networks compared by /24 or /48 prefix, confidence lowered";

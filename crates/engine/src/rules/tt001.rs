@@ -1,0 +1,260 @@
+//! # TT001 token-replay
+//!
+//! **What it detects.** A token used from a different network than the one it was issued to:
+//! for each delegated access, the sign-in that issued its token (exact token id match, UAL
+//! `UserLoggedIn` records included) is found, and the rule fires when the access network
+//! differs from the issuing network and the access came after the issue.
+//!
+//! **Why.** An access token is a bearer credential. Stolen from a browser, a log or a proxy,
+//! it works from anywhere for its lifetime (about an hour) without any sign-in the victim's
+//! logs would show: the only trace is the same token id in two places.
+//!
+//! **Evidence.** The issuing sign-in (id, time, IP, network, client, device); the accesses from
+//! the new network grouped (count, first and last time, IPs, operations, sample record ids).
+//!
+//! **Known false positives and how they are avoided.**
+//! - Microsoft's own infrastructure fetching for the user (AS8075 or Microsoft 365 / Entra
+//!   published ranges) on either side: skipped, whatever the delay.
+//! - Dual-stack clients: networks are compared by ASN, so IPv4 and IPv6 addresses of one ASN
+//!   are one network; an address without ASN is never compared with an issuing address of the
+//!   other family. It is compared instead, by prefix and with low confidence, with the
+//!   session's sign-in addresses of its own family on the issuing network (the client's other
+//!   stack); when the session shows none, the access is counted unknown
+//!   (`TT001:dual-stack-prefix-only`), not alerted.
+//! - Carrier NAT and address rotation: ASNs are compared, not IPs.
+//! - Confidential clients: their non-interactive sign-ins log the original issuing IP, not the
+//!   caller's; tokens issued by such a sign-in, and accesses by a confidential client
+//!   (`ClientAuthMethod` 1 or 2), are skipped.
+//! - Phone roaming and travel: when the session itself was established on the access network,
+//!   by an interactive sign-in or by a sign-in that proves the same device with its usual
+//!   client, or the user signed in interactively from there within the travel window, the
+//!   move is explained. Hosting networks are never roaming or travel.
+//! - A device id on the access record is *not* an excuse: it is a claim inside the token and
+//!   travels with it.
+//!
+//! When only a prefix is known for one side (no ASN from the logs or the `--asn-db` database),
+//! the finding has low confidence and one step less severity.
+//!
+//! **Grouping.** One finding per (token, access network), counting every access it covers.
+//!
+//! **Allowlist.** Match on `app_id` and `network`/`asn` (for example a secure web gateway that
+//! re-originates traffic), with `rules: [TT001]`.
+
+use std::collections::BTreeMap;
+
+use tokentrail_model::{Confidence, NetworkId, RuleId, SessionId, Severity, SignInKind, TokenId};
+
+use super::{
+    home_networks, resource_of, roaming_proof, severity_for, who, Candidate, Draft, PREFIX_ONLY,
+};
+use crate::correlate::{confidential_sign_in, is_delegated, Context};
+use crate::evidence::{revoke_step, Rec};
+use crate::network::{relate, relate_to_any, Net, Relation};
+use crate::Stats;
+
+const RULE: RuleId = RuleId::Tt001;
+
+struct Group {
+    issue: usize,
+    access_net: Net,
+    confidence: Confidence,
+    session: Option<SessionId>,
+    records: Vec<Rec>,
+}
+
+/// An access address of one family without an ASN cannot be compared with an issuing address of
+/// the other family (the dual-stack case). The session's own sign-ins often show the issuing
+/// network's address of the access's family (a dual-stack client signs in over both): compare
+/// the access with those twins by prefix, as a same-family comparison would. No twin: unknown.
+fn via_twins(cx: &Context<'_>, sid: &SessionId, issue_net: &Net, access_net: &Net) -> Relation {
+    let Some(chain) = cx.sessions.get(sid) else {
+        return Relation::Unknown;
+    };
+    let twins: Vec<Net> = chain
+        .interactive
+        .iter()
+        .chain(&chain.non_interactive)
+        .filter_map(|&i| cx.sign_in_net(i).copied())
+        .filter(|n| {
+            n.ip.is_ipv4() == access_net.ip.is_ipv4() && relate(n, issue_net) == Relation::Same
+        })
+        .collect();
+    relate_to_any(access_net, twins.iter())
+}
+
+/// Was the session established on `net` by the user: an interactive sign-in of the session
+/// from there, or a sign-in there that proves the same device with its usual client?
+fn session_established_on(cx: &Context<'_>, sid: &SessionId, issue_net: &Net, net: &Net) -> bool {
+    let Some(chain) = cx.sessions.get(sid) else {
+        return false;
+    };
+    if net.hosting {
+        return false;
+    }
+    let interactive_there = chain.interactive.iter().any(|&i| {
+        cx.sign_in_net(i)
+            .is_some_and(|n| relate(n, net) == Relation::Same)
+    });
+    let mut home = home_networks(cx, chain);
+    home.push(*issue_net);
+    interactive_there || roaming_proof(cx, chain, &home, net).is_some()
+}
+
+pub(crate) fn evaluate(cx: &Context<'_>, stats: &mut Stats) -> Vec<Candidate> {
+    let mut groups: BTreeMap<(TokenId, NetworkId), Group> = BTreeMap::new();
+    let mut established_cache: BTreeMap<(SessionId, NetworkId, NetworkId), bool> = BTreeMap::new();
+    for (i, a) in cx.accesses.iter().enumerate() {
+        if !is_delegated(a) {
+            continue;
+        }
+        let (Some(token), Some(issue)) = (&a.token_id, cx.access_issue.get(i).copied().flatten())
+        else {
+            continue;
+        };
+        let Some(s) = cx.sign_ins.get(issue) else {
+            continue;
+        };
+        let (Some(issue_net), Some(access_net)) = (cx.sign_in_net(issue), cx.access_net(i)) else {
+            stats.unknown(RULE, "no-ip");
+            continue;
+        };
+        if a.time < s.time.plus_secs(-cx.thresholds.issue_skew_secs) {
+            stats.unknown(RULE, "access-before-issue");
+            continue;
+        }
+        if access_net.microsoft || issue_net.microsoft {
+            stats.benign(RULE, "microsoft-infrastructure");
+            continue;
+        }
+        let session = cx.access_session.get(i).cloned().flatten();
+        let relation = match relate(issue_net, access_net) {
+            Relation::Unknown => session.as_ref().map_or(Relation::Unknown, |sid| {
+                via_twins(cx, sid, issue_net, access_net)
+            }),
+            r => r,
+        };
+        let confidence = match relation {
+            Relation::Same => continue,
+            Relation::Unknown => {
+                stats.unknown(RULE, "dual-stack-prefix-only");
+                continue;
+            }
+            Relation::Differ(c) => c,
+        };
+        if (s.kind == SignInKind::NonInteractive && confidential_sign_in(s))
+            || a.client_auth_method.is_some_and(|m| m.is_confidential())
+        {
+            stats.benign(RULE, "confidential-client");
+            continue;
+        }
+        // Memoized per (session, issuing network, access network): a long replay repeats it.
+        let established = session.as_ref().is_some_and(|sid| {
+            *established_cache
+                .entry((sid.clone(), issue_net.id, access_net.id))
+                .or_insert_with(|| session_established_on(cx, sid, issue_net, access_net))
+        });
+        if established {
+            stats.benign(RULE, "session-established-on-network");
+            continue;
+        }
+        if let Some(user) = cx.user_of_access(a).or_else(|| cx.user_of_sign_in(s)) {
+            if cx.travel_sign_in(&user, access_net, a.time).is_some() {
+                stats.benign(RULE, "travel-interactive-sign-in");
+                continue;
+            }
+        }
+        let g = groups
+            .entry((token.clone(), access_net.id))
+            .or_insert_with(|| Group {
+                issue,
+                access_net: *access_net,
+                confidence,
+                session: session.clone(),
+                records: Vec::new(),
+            });
+        g.confidence = g.confidence.min(confidence);
+        g.records.push(Rec::Access(i));
+    }
+
+    groups
+        .into_iter()
+        .filter_map(|((token, net_id), g)| {
+            let s = cx.sign_ins.get(g.issue)?;
+            let first = g.records.first().and_then(|r| match r {
+                Rec::Access(i) => cx.accesses.get(*i),
+                Rec::SignIn(_) => None,
+            });
+            let user_id = s.user_id.clone().or_else(|| first.and_then(|a| a.user_id.clone()));
+            let upn = cx.upn_for(
+                user_id.as_deref(),
+                s.upn.as_deref().or_else(|| first.and_then(|a| a.upn.as_deref())),
+            );
+            let app_id = s.app_id.clone().or_else(|| first.and_then(|a| a.app_id.clone()));
+            let app_name = cx.app_name(
+                app_id.as_deref(),
+                s.app_name.as_deref().or(first.and_then(|a| a.app_name.as_deref())),
+            );
+            let issue_net = cx.sign_in_net(g.issue)?;
+            let mut checked = vec![
+                "access network is not Microsoft infrastructure (AS8075, Microsoft 365 and Entra ID published ranges)".to_string(),
+                "networks compared by ASN, not IP (dual stack and carrier NAT stay one network)".to_string(),
+                "issuing sign-in is not a confidential client's non-interactive sign-in, accesses are not by a confidential client".to_string(),
+                "session not established on the access network (no interactive sign-in there, no sign-in proving the same device with its usual client)".to_string(),
+                format!(
+                    "no interactive sign-in by the user from the access network within {} h (travel)",
+                    cx.thresholds.travel_window_secs / 3600
+                ),
+                "device id on the access records not taken as proof: it is a claim inside the token".to_string(),
+            ];
+            if g.confidence == Confidence::Low {
+                checked.push(PREFIX_ONLY.to_string());
+            }
+            if g.access_net.hosting {
+                checked.push(format!("access network {net_id} is a hosting provider"));
+            }
+            let records = g.records.len();
+            let why = format!(
+                "Token {token} issued to {} on {} at {} was used from {} by {records} record(s).",
+                who(user_id.as_deref(), upn.as_deref()),
+                issue_net.id,
+                s.time,
+                net_id,
+            );
+            let mut containment = vec![
+                revoke_step(user_id.as_deref()),
+                format!(
+                    "Review what was read or changed from {net_id}: the records cited here; for mail, check inbox rules and forwarding (GET /users/{}/mailFolders/inbox/messageRules).",
+                    user_id.as_deref().unwrap_or("{user-id}")
+                ),
+                "Require token protection (Conditional Access token binding) for the user's sign-in sessions where the client supports it.".to_string(),
+            ];
+            if g.access_net.hosting {
+                containment.push(format!(
+                    "Block sign-ins from {net_id} with a Conditional Access named location: no user works from a hosting network."
+                ));
+            }
+            Draft {
+                rule: RULE,
+                group_key: format!("{token}|{net_id}"),
+                title: "Token used from a network it was not issued to".to_string(),
+                why,
+                severity: severity_for(Severity::High, g.confidence),
+                confidence: g.confidence,
+                user_id,
+                upn,
+                session_id: g.session.clone(),
+                token_id: Some(token),
+                app_id,
+                app_name,
+                resource: resource_of(Some(s), first),
+                network: Some(net_id),
+                issue: Some(g.issue),
+                records: g.records,
+                checked,
+                containment,
+                sessions: g.session.into_iter().collect(),
+            }
+            .build(cx)
+        })
+        .collect()
+}

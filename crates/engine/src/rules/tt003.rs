@@ -1,0 +1,214 @@
+//! # TT003 no-interactive-context
+//!
+//! **What it detects.** The literal AN0959: delegated access to mail or files whose token
+//! descends from no interactive sign-in anywhere in the lookback, while the interactive sign-in
+//! logs do cover that lookback. "Descends from" means: the token's issuing sign-in is
+//! interactive, or the session (named by the access, or by the issuing sign-in) has an
+//! interactive sign-in or UAL logon in the input.
+//!
+//! **Why.** Every legitimate delegated token descends from a user being present once. A
+//! session that only ever refreshes, with no root, was imported from somewhere else: a stolen
+//! refresh token or primary refresh token, a forged or replayed session.
+//!
+//! **Evidence.** The accesses grouped with counts, times, IPs, operations and sample record
+//! ids; the session ids covered; the first non-interactive sign-in of the session when there is
+//! one (as `issue`).
+//!
+//! **Known false positives and how they are avoided.**
+//! - Sessions older than the input: "absent" is concluded only when interactive sign-in
+//!   coverage reaches [`crate::Thresholds::root_lookback_secs`] (24 h) before the session's
+//!   first record; otherwise the access is counted as unknown, not alerted.
+//! - Records without linkable ids (no token id, no session id): unknown, never alerted.
+//! - A token whose issuing sign-in has no session id: unknown.
+//! - First-party apps without sign-in rows: when neither the token nor the session appears in
+//!   any sign-in and the client is a Microsoft first-party app, it is skipped (Microsoft
+//!   documents such activity).
+//! - Device-bound sessions: when every non-interactive sign-in of the session proves its device
+//!   (managed or compliant, PRT, token binding), the root is a device logon outside the sign-in
+//!   logs' reach; skipped.
+//! - App-only automation: only delegated access is considered.
+//!
+//! **Grouping.** One finding per (user, client app, network). Medium severity on its own; it
+//! raises by one step the severity of TT001 and TT002 findings on the same session.
+//!
+//! **Allowlist.** Match on `app_id` (and `user`) for approved background services that act for
+//! users with tokens of their own, with `rules: [TT003]`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use tokentrail_model::{Confidence, NetworkId, RuleId, SessionId, Severity, Timestamp};
+
+use super::{resource_of, who, Candidate, Draft};
+use crate::correlate::{is_delegated, is_root_kind, proves_device, Context};
+use crate::evidence::{revoke_step, Rec};
+use crate::Stats;
+
+const RULE: RuleId = RuleId::Tt003;
+
+#[derive(Default)]
+struct Group {
+    records: Vec<Rec>,
+    sessions: BTreeSet<SessionId>,
+    /// The earliest non-interactive sign-in of the sessions, if any.
+    first_sign_in: Option<(Timestamp, usize)>,
+    session_logged: bool,
+    workloads: BTreeSet<&'static str>,
+}
+
+pub(crate) fn evaluate(cx: &Context<'_>, stats: &mut Stats) -> Vec<Candidate> {
+    let mut groups: BTreeMap<(String, String, Option<NetworkId>), Group> = BTreeMap::new();
+    let mut verdicts: BTreeMap<SessionId, (bool, Option<Timestamp>)> = BTreeMap::new();
+    for (i, a) in cx.accesses.iter().enumerate() {
+        if !is_delegated(a) || !a.workload.is_mail_or_files() {
+            continue;
+        }
+        let session = cx.access_session.get(i).cloned().flatten();
+        let issue = cx.access_issue.get(i).copied().flatten();
+        if a.token_id.is_none() && session.is_none() {
+            stats.unknown(RULE, "no-linkable-ids");
+            continue;
+        }
+        if issue
+            .and_then(|s| cx.sign_ins.get(s))
+            .is_some_and(|s| is_root_kind(s.kind))
+        {
+            continue;
+        }
+        let chain = session.as_ref().and_then(|sid| cx.sessions.get(sid));
+        if chain.is_some_and(|c| !c.interactive.is_empty()) {
+            continue;
+        }
+        if session.is_none() && issue.is_some() {
+            stats.unknown(RULE, "issuing-sign-in-without-session");
+            continue;
+        }
+        let non_interactive: &[usize] = chain.map_or(&[], |c| c.non_interactive.as_slice());
+        let session_logged = !non_interactive.is_empty() || issue.is_some();
+        let first_party = a
+            .app_id
+            .as_deref()
+            .is_some_and(|app| cx.catalog.is_first_party(app));
+        if !session_logged && first_party {
+            stats.benign(RULE, "first-party-without-sign-in-row");
+            continue;
+        }
+        // Both questions are about the session, not the access: answer them once per session
+        // so a long session costs its length, not its length squared.
+        let (device_proven, session_start) = match (&session, chain) {
+            (Some(sid), Some(c)) => *verdicts.entry(sid.clone()).or_insert_with(|| {
+                let proven = !c.non_interactive.is_empty()
+                    && c.non_interactive
+                        .iter()
+                        .all(|&s| cx.sign_ins.get(s).is_some_and(proves_device));
+                (proven, cx.session_first_seen(c))
+            }),
+            _ => (false, None),
+        };
+        if device_proven {
+            stats.benign(RULE, "device-proven-session");
+            continue;
+        }
+        let first_seen = session_start.unwrap_or(a.time).min(a.time);
+        if !cx.interactive_covered(
+            first_seen.plus_secs(-cx.thresholds.root_lookback_secs),
+            first_seen,
+        ) {
+            stats.unknown(RULE, "outside-coverage");
+            continue;
+        }
+        let Some(user) = cx.user_of_access(a) else {
+            stats.unknown(RULE, "no-user");
+            continue;
+        };
+        let app = a.app_id.clone().unwrap_or_default().to_ascii_lowercase();
+        let g = groups
+            .entry((user, app, cx.access_net(i).map(|n| n.id)))
+            .or_default();
+        g.records.push(Rec::Access(i));
+        g.session_logged |= session_logged;
+        g.workloads.insert(a.workload.as_str());
+        if let Some(sid) = session {
+            g.sessions.insert(sid);
+        }
+        for &s in non_interactive.iter().chain(issue.iter()) {
+            if let Some(t) = cx.sign_ins.get(s).map(|x| x.time) {
+                if g.first_sign_in.is_none_or(|(ft, fi)| (t, s) < (ft, fi)) {
+                    g.first_sign_in = Some((t, s));
+                }
+            }
+        }
+    }
+
+    groups
+        .into_iter()
+        .filter_map(|((user, app, net), g)| {
+            let first = g.records.iter().find_map(|r| match r {
+                Rec::Access(i) => cx.accesses.get(*i),
+                Rec::SignIn(_) => None,
+            })?;
+            let app_id = (!app.is_empty()).then(|| app.clone());
+            let net_text = net.map_or_else(|| "an unknown network".to_string(), |n| n.to_string());
+            let user_id = first.user_id.clone().or_else(|| (!user.contains('@')).then(|| user.clone()));
+            let upn = cx.upn_for(user_id.as_deref(), first.upn.as_deref());
+            let sessions = g.sessions.iter().map(ToString::to_string).collect::<Vec<_>>();
+            let workloads = g.workloads.iter().copied().collect::<Vec<_>>().join(" and ");
+            let why = format!(
+                "{} accessed {workloads} with client {} from {net_text} ({} record(s)) in {} although the interactive sign-in logs cover the {} h before.",
+                who(user_id.as_deref(), upn.as_deref()),
+                app_id.as_deref().unwrap_or("(unknown)"),
+                g.records.len(),
+                if sessions.is_empty() {
+                    "a token with no sign-in and no session".to_string()
+                } else {
+                    format!("session(s) {} with no interactive sign-in", sessions.join(", "))
+                },
+                cx.thresholds.root_lookback_secs / 3600,
+            );
+            let checked = vec![
+                "no interactive sign-in or UAL logon in the session, and the token's issuing sign-in (if any) is not interactive".to_string(),
+                format!(
+                    "interactive sign-in logs cover the {} h before the session's first record",
+                    cx.thresholds.root_lookback_secs / 3600
+                ),
+                "records carry a token or session id (unlinkable records are not judged)".to_string(),
+                "not a Microsoft first-party client acting without any sign-in row".to_string(),
+                "the session's non-interactive sign-ins do not all prove a managed device (PRT)".to_string(),
+                "delegated access only (app-only automation left out)".to_string(),
+            ];
+            let containment = vec![
+                revoke_step(user_id.as_deref()),
+                format!(
+                    "Review the consent and credentials of client {} (GET /oauth2PermissionGrants?$filter=clientId eq '{{service-principal-id}}').",
+                    app_id.as_deref().unwrap_or("(unknown)")
+                ),
+                format!(
+                    "Check inbox rules and forwarding (GET /users/{}/mailFolders/inbox/messageRules).",
+                    user_id.as_deref().unwrap_or("{user-id}")
+                ),
+                "Find where the session came from: its non-interactive sign-ins (device, IP, client) and the user's devices holding primary refresh tokens.".to_string(),
+            ];
+            Draft {
+                rule: RULE,
+                group_key: format!("{user}|{app}|{net_text}"),
+                title: "Mail or file access with no interactive sign-in behind it".to_string(),
+                why,
+                severity: Severity::Medium,
+                confidence: if g.session_logged { Confidence::High } else { Confidence::Medium },
+                user_id,
+                upn,
+                session_id: g.sessions.iter().next().cloned(),
+                token_id: first.token_id.clone(),
+                app_id: app_id.clone(),
+                app_name: cx.app_name(app_id.as_deref(), first.app_name.as_deref()),
+                resource: resource_of(None, Some(first)),
+                network: net,
+                issue: g.first_sign_in.map(|(_, i)| i),
+                records: g.records,
+                checked,
+                containment,
+                sessions: g.sessions,
+            }
+            .build(cx)
+        })
+        .collect()
+}

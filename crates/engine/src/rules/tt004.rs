@@ -1,0 +1,165 @@
+//! # TT004 orphan-token
+//!
+//! **What it detects.** A delegated access whose token id appears in no sign-in at all (no
+//! sign-in row's token id or id, no UAL `UserLoggedIn` record), while the interactive and the
+//! non-interactive sign-in logs both cover the token's issue time (`TokenIssuedAt`, `C_Iat`,
+//! `AppAccessContext.IssuedAtTime`; without it, the two hours before the access).
+//!
+//! **Why.** Entra logs every token it issues to a user as a sign-in. A token nobody saw issued,
+//! while the logs were complete, was minted or obtained outside the tenant's view — or the
+//! export is incomplete. Either way it is a lead worth a look, not proof: low severity.
+//!
+//! **Evidence.** The accesses grouped with counts, times, IPs, operations, sample record ids,
+//! and the token id that matched nothing.
+//!
+//! **Known false positives and how they are avoided.**
+//! - First-party apps without sign-in rows (Microsoft documents this for the Graph activity
+//!   log): Microsoft first-party clients are excluded unless
+//!   [`crate::Thresholds::orphan_first_party`] is set.
+//! - Gaps in the export: the issue time must lie inside coverage of both sign-in logs;
+//!   otherwise the access is counted as unknown.
+//! - Placeholder token ids of anonymized samples (they decode to no GUID): counted as unknown.
+//! - App-only automation: app-only tokens come from service principal sign-ins; only delegated
+//!   access is considered.
+//! - Records without a token id are not judged here.
+//!
+//! **Grouping.** One finding per (user, client app, token): the token is what has no issuance
+//! record, and a token lives about an hour, so a group stays small and each finding names one
+//! thing to look up.
+//!
+//! **Allowlist.** Match on `app_id` for a client known to act without sign-in rows, with
+//! `rules: [TT004]`.
+
+use std::collections::BTreeMap;
+
+use tokentrail_model::{Confidence, Ident, RuleId, Severity, TokenId};
+
+use super::{resource_of, who, Candidate, Draft};
+use crate::correlate::{is_delegated, Context};
+use crate::coverage::Family;
+use crate::evidence::{revoke_step, Rec};
+use crate::Stats;
+use tokentrail_model::SignInKind;
+
+const RULE: RuleId = RuleId::Tt004;
+
+pub(crate) fn evaluate(cx: &Context<'_>, stats: &mut Stats) -> Vec<Candidate> {
+    let mut groups: BTreeMap<(String, String, TokenId), (Vec<Rec>, bool)> = BTreeMap::new();
+    for (i, a) in cx.accesses.iter().enumerate() {
+        if !is_delegated(a) {
+            continue;
+        }
+        let Some(token) = &a.token_id else {
+            continue;
+        };
+        if cx.tokens.contains_key(token) {
+            continue;
+        }
+        if matches!(token.0, Ident::Opaque(_)) {
+            stats.unknown(RULE, "opaque-token-id");
+            continue;
+        }
+        if !cx.thresholds.orphan_first_party
+            && a.app_id
+                .as_deref()
+                .is_some_and(|app| cx.catalog.is_first_party(app))
+        {
+            stats.benign(RULE, "first-party-without-sign-in-row");
+            continue;
+        }
+        let (from, to, exact) = match a.token_issued_at {
+            Some(t) => (t, t, true),
+            None => (
+                a.time.plus_secs(-cx.thresholds.token_lifetime_secs),
+                a.time,
+                false,
+            ),
+        };
+        let covered = [SignInKind::Interactive, SignInKind::NonInteractive]
+            .into_iter()
+            .all(|k| cx.coverage.covers(Family::SignIn(k), from, to));
+        if !covered {
+            stats.unknown(RULE, "outside-coverage");
+            continue;
+        }
+        let Some(user) = cx.user_of_access(a) else {
+            stats.unknown(RULE, "no-user");
+            continue;
+        };
+        let app = a.app_id.clone().unwrap_or_default().to_ascii_lowercase();
+        let g = groups
+            .entry((user, app, token.clone()))
+            .or_insert((Vec::new(), true));
+        g.0.push(Rec::Access(i));
+        g.1 &= exact;
+    }
+
+    groups
+        .into_iter()
+        .filter_map(|((user, app, token), (records, exact))| {
+            let first = records.iter().find_map(|r| match r {
+                Rec::Access(i) => cx.accesses.get(*i),
+                Rec::SignIn(_) => None,
+            })?;
+            let app_id = (!app.is_empty()).then(|| app.clone());
+            let user_id = first.user_id.clone().or_else(|| (!user.contains('@')).then(|| user.clone()));
+            let upn = cx.upn_for(user_id.as_deref(), first.upn.as_deref());
+            let issued = first
+                .token_issued_at
+                .map_or_else(|| "its issue time".to_string(), |t| t.to_string());
+            let why = format!(
+                "Token {token} used by client {} for {} ({} record(s)) appears in no sign-in although the interactive and non-interactive sign-in logs cover {issued}.",
+                app_id.as_deref().unwrap_or("(unknown)"),
+                who(user_id.as_deref(), upn.as_deref()),
+                records.len(),
+            );
+            let checked = vec![
+                "token id compared exactly with every sign-in's token id and id, UAL UserLoggedIn records included".to_string(),
+                if exact {
+                    "interactive and non-interactive sign-in logs cover the token's logged issue time".to_string()
+                } else {
+                    format!(
+                        "issue time not logged: interactive and non-interactive sign-in logs cover the {} h before the access",
+                        cx.thresholds.token_lifetime_secs / 3600
+                    )
+                },
+                "client is not a Microsoft first-party app (their activity may lack sign-in rows)".to_string(),
+                "delegated access only (app-only automation left out)".to_string(),
+            ];
+            let containment = vec![
+                "Confirm the sign-in export is complete for the issue time (all four sign-in categories, no filter on the export).".to_string(),
+                format!(
+                    "If client {} is not expected for this user, review its consent and revoke the user's sessions.",
+                    app_id.as_deref().unwrap_or("(unknown)")
+                ),
+                revoke_step(user_id.as_deref()),
+            ];
+            Draft {
+                rule: RULE,
+                group_key: format!("{user}|{app}|{token}"),
+                title: "Token with no sign-in that issued it".to_string(),
+                why,
+                severity: Severity::Low,
+                confidence: if exact { Confidence::Medium } else { Confidence::Low },
+                user_id,
+                upn,
+                session_id: first.session_id.clone(),
+                token_id: Some(token),
+                app_id: app_id.clone(),
+                app_name: cx.app_name(app_id.as_deref(), first.app_name.as_deref()),
+                resource: resource_of(None, Some(first)),
+                network: cx.access_net(match records.first() {
+                    Some(Rec::Access(i)) => *i,
+                    _ => usize::MAX,
+                })
+                .map(|n| n.id),
+                issue: None,
+                sessions: first.session_id.iter().cloned().collect(),
+                records,
+                checked,
+                containment,
+            }
+            .build(cx)
+        })
+        .collect()
+}

@@ -1,0 +1,318 @@
+//! # TT005 unapproved-client
+//!
+//! **What it detects.** Delegated mail or file access by
+//! - a client the tenant does not use: not a Microsoft first-party app, not in the inventory
+//!   learned from the data, and not allowlisted. The inventory holds a client when either
+//!   - it is seen with at least [`crate::Thresholds::inventory_min_users`] users (or
+//!     [`crate::Thresholds::inventory_min_user_share`] of all users): broad use; or
+//!   - it is in steady, established use: first seen within
+//!     [`crate::Thresholds::inventory_established_secs`] (24 h) of the first user sign-in of the
+//!     input, and seen on at least [`crate::Thresholds::inventory_min_days`] (3) distinct UTC
+//!     days (every day when the sign-in logs span fewer, never fewer than 2). This is how a
+//!     single delegated automation account (a reporting script with its own app registration)
+//!     joins the inventory while an app that first appears mid-window does not; or
+//! - a token obtained through a risky flow: device code (`authenticationProtocol` deviceCode,
+//!   `originalTransferMethod` deviceCodeFlow) or resource-owner password (ROPC), on the token's
+//!   issuing sign-in or any sign-in of its session; or
+//! - a first-party public client that token-theft tooling impersonates (Azure CLI, Azure
+//!   PowerShell, Graph Command Line Tools, Visual Studio Code, Microsoft Authentication Broker...,
+//!   list in `src/data/tooling_clients.txt` with sources) from a device the sign-in shows as
+//!   unmanaged.
+//!
+//! **Why.** Consent phishing brings a new client into the tenant; device-code phishing hands the
+//! attacker a token for a public client; FOCI refresh tokens can be exchanged into any of the
+//! tooling clients without an app registration.
+//!
+//! **Evidence.** The accesses grouped; the issuing or root sign-in (flow, device); the reasons
+//! in `why`.
+//!
+//! **Known false positives and how they are avoided.**
+//! - App-only automation: only delegated access is considered (service principals with their
+//!   own credentials belong to the inventory).
+//! - First-party apps, including those without sign-in rows, are part of Microsoft 365, not
+//!   "unapproved" (only the tooling criterion applies to the tooling subset).
+//! - Niche line-of-business apps: learned from the data by distinct users; small tenants get
+//!   low confidence; the allowlist (`app_id`) approves the rest.
+//! - Delegated automation accounts (one user, one app, every day): learned as steady use.
+//!
+//! **Blind spot.** Steady use is learned, not approved: an unapproved client that was already
+//! there when the logs begin and keeps reading on several days (an attacker present from the
+//! first day, a consent granted before the export window) is taken for part of the tenant. The
+//! longer the input reaches back before the suspected compromise, the smaller this gap; a
+//! `--since` that starts at the compromise defeats the rule for such a client. Review the learned
+//! single-user clients (`inventory`) and allowlist the approved ones explicitly.
+//! - Everyday clients that tooling also borrows (Teams, Office, OneDrive sync, Edge, Company
+//!   Portal) are not on the tooling list: only a risky flow flags them.
+//! - Unknown device state (no sign-in, no `IsManagedDevice`) is not taken as unmanaged.
+//!
+//! **Grouping.** One finding per (user, client app).
+//!
+//! **Allowlist.** Match on `app_id` (optionally `user`) with `rules: [TT005]` for an approved
+//! client; device code for meeting-room devices: `app_id` plus `user`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use tokentrail_model::{Confidence, RuleId, Severity, SignIn};
+
+use super::{resource_of, who, Candidate, Draft};
+use crate::correlate::{is_delegated, is_root_kind, ClientUse, Context};
+use crate::evidence::{revoke_step, Rec};
+use crate::Stats;
+
+const RULE: RuleId = RuleId::Tt005;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Reason {
+    DeviceCode,
+    Ropc,
+    ToolingUnmanaged,
+    NotInInventory,
+}
+
+impl Reason {
+    fn text(self) -> &'static str {
+        match self {
+            Reason::DeviceCode => "token obtained through the device code flow",
+            Reason::Ropc => "token obtained with the resource-owner password flow",
+            Reason::ToolingUnmanaged => {
+                "a client token-theft tooling impersonates, from an unmanaged device"
+            }
+            Reason::NotInInventory => "a client the tenant does not use",
+        }
+    }
+}
+
+fn is_device_code(s: &SignIn) -> bool {
+    s.auth_protocol
+        .as_deref()
+        .is_some_and(|p| p.eq_ignore_ascii_case("deviceCode"))
+        || s.transfer_method
+            .as_deref()
+            .is_some_and(|m| m.eq_ignore_ascii_case("deviceCodeFlow"))
+}
+
+fn is_ropc(s: &SignIn) -> bool {
+    s.auth_protocol
+        .as_deref()
+        .is_some_and(|p| p.eq_ignore_ascii_case("ropc"))
+}
+
+fn managed(s: &SignIn) -> bool {
+    s.device.is_managed == Some(true) || s.device.is_compliant == Some(true)
+}
+
+/// True when the tenant's own data shows `app` in use: by at least `min_users` users, or in
+/// steady use since the sign-in logs begin (see [`established`]).
+fn in_inventory(cx: &Context<'_>, app: &str, min_users: usize) -> bool {
+    cx.inventory
+        .get(app)
+        .is_some_and(|u| u.users.len() >= min_users || established(cx, u))
+}
+
+/// Steady, established use: the client was already in use when the sign-in logs begin (first
+/// seen within [`crate::Thresholds::inventory_established_secs`] of their first row) and was
+/// seen on at least [`crate::Thresholds::inventory_min_days`] distinct UTC days, or on every
+/// day when the logs span fewer days, and never on fewer than two. One day of data cannot show
+/// steady use, so nothing is learned this way from it.
+fn established(cx: &Context<'_>, used: &ClientUse) -> bool {
+    let (Some((start, end)), Some(first)) = (cx.sign_in_span, used.first_seen) else {
+        return false;
+    };
+    let span_days = end.secs().div_euclid(86_400) - start.secs().div_euclid(86_400) + 1;
+    let min_days = i64::try_from(cx.thresholds.inventory_min_days)
+        .unwrap_or(i64::MAX)
+        .min(span_days)
+        .max(2);
+    first <= start.plus_secs(cx.thresholds.inventory_established_secs)
+        && i64::try_from(used.days.len()).unwrap_or(i64::MAX) >= min_days
+}
+
+#[derive(Default)]
+struct Group {
+    records: Vec<Rec>,
+    reasons: BTreeSet<Reason>,
+    /// The sign-in that shows the flow or the device, earliest first.
+    evidence_sign_in: Option<(tokentrail_model::Timestamp, usize)>,
+}
+
+pub(crate) fn evaluate(cx: &Context<'_>, stats: &mut Stats) -> Vec<Candidate> {
+    let min_users = cx
+        .thresholds
+        .inventory_min_users
+        .max((cx.thresholds.inventory_min_user_share * cx.users.len() as f64).ceil() as usize);
+    let small_tenant = cx.users.len() < cx.thresholds.inventory_min_users.saturating_mul(10);
+    let mut groups: BTreeMap<(String, String), Group> = BTreeMap::new();
+    for (i, a) in cx.accesses.iter().enumerate() {
+        if !is_delegated(a) || !a.workload.is_mail_or_files() {
+            continue;
+        }
+        let Some(app) = a.app_id.as_deref().map(str::to_ascii_lowercase) else {
+            stats.unknown(RULE, "no-client-id");
+            continue;
+        };
+        let issue = cx.access_issue.get(i).copied().flatten();
+        let chain = cx
+            .access_session
+            .get(i)
+            .and_then(Option::as_ref)
+            .and_then(|sid| cx.sessions.get(sid));
+        let related: Vec<usize> = issue
+            .into_iter()
+            .chain(
+                chain
+                    .into_iter()
+                    .flat_map(|c| c.interactive.iter().chain(&c.non_interactive).copied()),
+            )
+            .collect();
+        let mut reasons = BTreeSet::new();
+        let mut shown_by: Option<usize> = None;
+        for &s in &related {
+            let Some(sign_in) = cx.sign_ins.get(s) else {
+                continue;
+            };
+            if is_device_code(sign_in) {
+                reasons.insert(Reason::DeviceCode);
+                shown_by = shown_by.or(Some(s));
+            }
+            if is_ropc(sign_in) {
+                reasons.insert(Reason::Ropc);
+                shown_by = shown_by.or(Some(s));
+            }
+        }
+        if cx.catalog.is_tooling(&app) {
+            // The device as the token's own sign-in (or the session's root) shows it.
+            let device_sign_in = issue.or_else(|| {
+                chain.and_then(|c| {
+                    c.interactive
+                        .iter()
+                        .copied()
+                        .find(|&s| cx.sign_ins.get(s).is_some_and(|x| is_root_kind(x.kind)))
+                })
+            });
+            let unmanaged = match device_sign_in.and_then(|s| cx.sign_ins.get(s)) {
+                Some(s) => !managed(s),
+                None => a.is_managed_device == Some(false),
+            };
+            if unmanaged {
+                reasons.insert(Reason::ToolingUnmanaged);
+                shown_by = shown_by.or(device_sign_in);
+            }
+        } else if !cx.catalog.is_first_party(&app) && !in_inventory(cx, &app, min_users) {
+            reasons.insert(Reason::NotInInventory);
+            shown_by = shown_by.or(issue);
+        }
+        if reasons.is_empty() {
+            continue;
+        }
+        let Some(user) = cx.user_of_access(a) else {
+            stats.unknown(RULE, "no-user");
+            continue;
+        };
+        let g = groups.entry((user, app)).or_default();
+        g.records.push(Rec::Access(i));
+        g.reasons.extend(reasons);
+        if let Some(s) = shown_by {
+            if let Some(t) = cx.sign_ins.get(s).map(|x| x.time) {
+                if g.evidence_sign_in.is_none_or(|(ft, fi)| (t, s) < (ft, fi)) {
+                    g.evidence_sign_in = Some((t, s));
+                }
+            }
+        }
+    }
+
+    groups
+        .into_iter()
+        .filter_map(|((user, app), g)| {
+            let first = g.records.iter().find_map(|r| match r {
+                Rec::Access(i) => cx.accesses.get(*i),
+                Rec::SignIn(_) => None,
+            })?;
+            let flow = g.reasons.contains(&Reason::DeviceCode) || g.reasons.contains(&Reason::Ropc);
+            let user_id = first.user_id.clone().or_else(|| (!user.contains('@')).then(|| user.clone()));
+            let upn = cx.upn_for(user_id.as_deref(), first.upn.as_deref());
+            let app_name = cx.app_name(Some(&app), first.app_name.as_deref());
+            let reasons: Vec<&str> = g.reasons.iter().map(|r| r.text()).collect();
+            let why = format!(
+                "{} read mail or files with client {}{} ({} record(s)): {}.",
+                who(user_id.as_deref(), upn.as_deref()),
+                app,
+                app_name.as_deref().map(|n| format!(" ({n})")).unwrap_or_default(),
+                g.records.len(),
+                reasons.join("; "),
+            );
+            let confidence = if flow {
+                Confidence::High
+            } else if g.reasons.contains(&Reason::NotInInventory) && small_tenant {
+                Confidence::Low
+            } else {
+                Confidence::Medium
+            };
+            let checked = vec![
+                "delegated access only (app-only automation left out)".to_string(),
+                format!(
+                    "client inventory learned from the data: clients seen with at least {min_users} users, or in use since the sign-in logs begin and on at least {} distinct days, plus Microsoft first-party apps",
+                    cx.thresholds.inventory_min_days.max(2)
+                ),
+                "device code and ROPC looked up on the token's issuing sign-in and every sign-in of its session".to_string(),
+                "device state taken from the sign-in (managed or compliant), never from the access record".to_string(),
+            ];
+            let mut containment = vec![
+                format!(
+                    "Review the consent granted to client {app} (GET /oauth2PermissionGrants?$filter=clientId eq '{{service-principal-id}}') and remove it if unapproved."
+                ),
+                revoke_step(user_id.as_deref()),
+                format!(
+                    "Check inbox rules and forwarding (GET /users/{}/mailFolders/inbox/messageRules).",
+                    user_id.as_deref().unwrap_or("{user-id}")
+                ),
+            ];
+            if g.reasons.contains(&Reason::DeviceCode) {
+                containment.push(
+                    "Block the device code flow with a Conditional Access authentication-flows policy except for the devices that need it.".to_string(),
+                );
+            }
+            if g.reasons.contains(&Reason::Ropc) {
+                containment.push("Reset the user's password: ROPC means the password itself was used.".to_string());
+            }
+            Draft {
+                rule: RULE,
+                group_key: format!("{user}|{app}"),
+                title: if flow {
+                    "Mail or file access with a token from a risky sign-in flow".to_string()
+                } else {
+                    "Mail or file access by an unapproved client".to_string()
+                },
+                why,
+                severity: if flow { Severity::High } else { Severity::Medium },
+                confidence,
+                user_id,
+                upn,
+                session_id: g.records.first().and_then(|r| match r {
+                    Rec::Access(i) => cx.access_session.get(*i).cloned().flatten(),
+                    Rec::SignIn(_) => None,
+                }),
+                token_id: first.token_id.clone(),
+                app_id: Some(app.clone()),
+                app_name,
+                resource: resource_of(None, Some(first)),
+                network: g.records.first().and_then(|r| match r {
+                    Rec::Access(i) => cx.access_net(*i).map(|n| n.id),
+                    Rec::SignIn(_) => None,
+                }),
+                issue: g.evidence_sign_in.map(|(_, i)| i),
+                sessions: g
+                    .records
+                    .iter()
+                    .filter_map(|r| match r {
+                        Rec::Access(i) => cx.access_session.get(*i).cloned().flatten(),
+                        Rec::SignIn(_) => None,
+                    })
+                    .collect(),
+                records: g.records,
+                checked,
+                containment,
+            }
+            .build(cx)
+        })
+        .collect()
+}

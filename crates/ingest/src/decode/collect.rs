@@ -1,0 +1,609 @@
+//! The field collector: one pass over a JSON object that keeps only the fields some decoder
+//! needs, matched case-insensitively, and skips everything else without building it.
+//!
+//! Exports spell the same field `userId`, `UserId` or `userid`, and the raw claims `C_Sid`,
+//! `c_Sid` or `C_SID`; every key is lower-cased into a stack buffer and matched against byte
+//! literals (rustc turns that match into a switch on length and bytes). Values are kept borrowed
+//! from the input when they carry no escapes ([`Val`]). Nested containers (`properties`,
+//! `AuditData`, `DeviceDetail`, `AppAccessContext`, ...) are collected by the same machinery,
+//! whether they arrive as objects or as JSON text inside a string. Every slot is lenient: a value
+//! of an unexpected type is skipped, never an error, so only malformed JSON fails a record.
+//!
+//! The JSON itself is read by the lazy [`Scanner`]: values nobody asked for are crossed, not
+//! parsed.
+//!
+//! Slots are raw: `userid` holds a sign-in's object id or a UAL record's UPN alike. The
+//! per-shape normalizers interpret them.
+
+use std::borrow::Cow;
+
+pub(crate) use super::scan::LowerKey;
+use super::scan::{Number, Scalar, ScanError, Scanner};
+
+/// Deepest nesting of slot structs (`properties` in `properties` ...). Real exports nest two
+/// levels; the limit keeps hostile input from exhausting the stack.
+const MAX_DEPTH: u32 = 4;
+
+/// One scalar value as logged: text (borrowed when it had no escapes), a number or a boolean.
+/// Objects and arrays in a scalar slot become [`Val::Other`].
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Val<'a> {
+    /// A JSON string.
+    Str(Cow<'a, str>),
+    /// A JSON integer.
+    Int(i64),
+    /// A JSON number with a fraction or beyond `i64`.
+    Float(f64),
+    /// A JSON boolean.
+    Bool(bool),
+    /// `null`, an object or an array.
+    Other,
+}
+
+impl<'a> Val<'a> {
+    /// Own the text.
+    pub(crate) fn into_owned(self) -> Val<'static> {
+        match self {
+            Val::Str(s) => Val::Str(Cow::Owned(s.into_owned())),
+            Val::Int(i) => Val::Int(i),
+            Val::Float(f) => Val::Float(f),
+            Val::Bool(b) => Val::Bool(b),
+            Val::Other => Val::Other,
+        }
+    }
+
+    /// The text, trimmed; `None` for empty text and non-strings.
+    pub(crate) fn str(&self) -> Option<&str> {
+        match self {
+            Val::Str(s) => Some(s.trim()).filter(|t| !t.is_empty()),
+            _ => None,
+        }
+    }
+
+    /// Text for strings and numbers (a `RecordType` logged as `50` or `"50"`).
+    pub(crate) fn text(&self) -> Option<Cow<'_, str>> {
+        match self {
+            Val::Str(_) => self.str().map(Cow::Borrowed),
+            Val::Int(i) => Some(Cow::Owned(i.to_string())),
+            Val::Float(f) => Some(Cow::Owned(f.to_string())),
+            Val::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
+            Val::Other => None,
+        }
+    }
+
+    /// An integer logged as a number or as decimal text.
+    pub(crate) fn int(&self) -> Option<i64> {
+        match self {
+            Val::Int(i) => Some(*i),
+            Val::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Some(*f as i64),
+            Val::Str(_) => self.str()?.parse().ok(),
+            _ => None,
+        }
+    }
+
+    /// A boolean logged as `true`, `"True"`, `1` or `"1"`.
+    pub(crate) fn bool(&self) -> Option<bool> {
+        match self {
+            Val::Bool(b) => Some(*b),
+            Val::Int(0) => Some(false),
+            Val::Int(1) => Some(true),
+            Val::Str(_) => {
+                let t = self.str()?;
+                if t.eq_ignore_ascii_case("true") || t == "1" {
+                    Some(true)
+                } else if t.eq_ignore_ascii_case("false") || t == "0" {
+                    Some(false)
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        }
+    }
+}
+
+impl<'a> Val<'a> {
+    /// The next value as a scalar slot; containers are skipped and become [`Val::Other`].
+    #[inline]
+    fn scan(s: &mut Scanner<'a>) -> Result<Val<'a>, ScanError> {
+        Ok(match s.scalar()? {
+            Scalar::Str(t) => Val::Str(t),
+            Scalar::Number(Number::Unsigned(u)) => {
+                i64::try_from(u).map_or(Val::Float(u as f64), Val::Int)
+            }
+            Scalar::Number(Number::Signed(i)) => Val::Int(i),
+            Scalar::Number(Number::Float(f)) => Val::Float(f),
+            Scalar::Bool(b) => Val::Bool(b),
+            Scalar::Other => Val::Other,
+        })
+    }
+}
+
+/// A `[{Name, Value}]` list (`OperationProperties`, `ExtendedProperties`, `DeviceProperties`,
+/// `Actor` as `[{ID, Type}]`, `signInEventTypes` as bare strings). Also read from JSON text and
+/// from PowerShell's flattening `"@{Value=Bind; Name=MailAccessType}"`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct Pairs<'a>(pub(crate) Vec<(Cow<'a, str>, Val<'a>)>);
+
+impl<'a> Pairs<'a> {
+    /// Own the text.
+    pub(crate) fn into_owned(self) -> Pairs<'static> {
+        Pairs(
+            self.0
+                .into_iter()
+                .map(|(n, v)| (Cow::Owned(n.into_owned()), v.into_owned()))
+                .collect(),
+        )
+    }
+
+    /// The value of the first entry named `name` (case-insensitive).
+    pub(crate) fn get(&self, name: &str) -> Option<&Val<'a>> {
+        self.0
+            .iter()
+            .find(|(n, _)| n.trim().eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    }
+
+    /// The names, in order (the entries of a list of bare strings).
+    pub(crate) fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(n, _)| n.trim())
+    }
+
+    /// Read from text: JSON (`[...]`), PowerShell flattening, or a comma-separated list.
+    pub(crate) fn from_text(text: &'a str) -> Pairs<'a> {
+        let t = text.trim();
+        if t.starts_with('[') {
+            let mut s = Scanner::new(t);
+            return Pairs::scan(&mut s)
+                .and_then(|p| s.finish().map(|()| p))
+                .unwrap_or_default();
+        }
+        let mut out = Pairs::default();
+        out.push_text(Cow::Borrowed(t));
+        out
+    }
+
+    /// Read the next value: a list of name/value objects or bare strings, or text as in
+    /// [`Pairs::from_text`]; anything else is skipped and yields an empty list.
+    fn scan(s: &mut Scanner<'a>) -> Result<Pairs<'a>, ScanError> {
+        match s.peek()? {
+            b'[' => {
+                s.bump();
+                let mut out = Pairs::default();
+                let mut elements = s.elements();
+                while elements.next(s)? {
+                    match scan_pair(s)? {
+                        Some((n, Val::Other)) if n.trim_start().starts_with("@{") => {
+                            out.push_text(n)
+                        }
+                        Some(pair) => out.0.push(pair),
+                        None => {}
+                    }
+                }
+                Ok(out)
+            }
+            b'"' => Ok(match s.string_or_skip()? {
+                Some(Cow::Borrowed(t)) => Pairs::from_text(t),
+                Some(Cow::Owned(t)) => Pairs::from_text(&t).into_owned(),
+                None => Pairs::default(),
+            }),
+            _ => s.skip_value().map(|()| Pairs::default()),
+        }
+    }
+
+    fn push_text(&mut self, text: Cow<'a, str>) {
+        if let Some(body) = text
+            .trim()
+            .strip_prefix("@{")
+            .and_then(|r| r.strip_suffix('}'))
+        {
+            let mut name = None;
+            let mut value = None;
+            for part in body.split(';') {
+                if let Some((k, v)) = part.split_once('=') {
+                    let k = k.trim();
+                    if k.eq_ignore_ascii_case("name") {
+                        name = Some(v.trim().to_owned());
+                    } else if k.eq_ignore_ascii_case("value") {
+                        value = Some(v.trim().to_owned());
+                    }
+                }
+            }
+            if let Some(n) = name {
+                let v = value.map_or(Val::Other, |v| Val::Str(Cow::Owned(v)));
+                self.0.push((Cow::Owned(n), v));
+            }
+            return;
+        }
+        match text {
+            Cow::Borrowed(t) => {
+                for part in t.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                    self.0.push((Cow::Borrowed(part), Val::Other));
+                }
+            }
+            Cow::Owned(t) => {
+                for part in t.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                    self.0.push((Cow::Owned(part.to_owned()), Val::Other));
+                }
+            }
+        }
+    }
+}
+
+/// One element of a name/value list: an object's `Name`/`Key`/`ID` and `Value`/`Type`, or a
+/// bare string as a name; anything else is skipped and yields nothing.
+fn scan_pair<'a>(s: &mut Scanner<'a>) -> Result<Option<(Cow<'a, str>, Val<'a>)>, ScanError> {
+    match s.peek()? {
+        b'{' => {
+            s.bump();
+            let mut name = None;
+            let mut value = Val::Other;
+            let mut entries = s.entries();
+            while let Some(k) = entries.next_key(s)? {
+                match k.as_bytes() {
+                    b"name" | b"key" | b"id" => match Val::scan(s)? {
+                        Val::Str(t) => name = Some(t),
+                        v => name = v.text().map(|t| Cow::Owned(t.into_owned())),
+                    },
+                    b"value" | b"type" => value = Val::scan(s)?,
+                    _ => s.skip_value()?,
+                }
+            }
+            Ok(name.map(|n| (n, value)))
+        }
+        b'"' => Ok(s.string_or_skip()?.map(|n| (n, Val::Other))),
+        _ => s.skip_value().map(|()| None),
+    }
+}
+
+/// Declares a slot struct: its scalar slots (`vals`), nested slot structs (`objs`) and
+/// name/value lists (`lists`), each with the lower-cased keys it answers to. Generates the
+/// lenient reader (from an object, or from JSON text in a string), CSV text setting and
+/// owning.
+macro_rules! slots {
+    (
+        $(#[$meta:meta])*
+        $name:ident {
+            vals { $($vf:ident = $($vk:literal)|+;)* }
+            objs { $($of:ident : $oty:ident = $($ok:literal)|+;)* }
+            lists { $($lf:ident = $($lk:literal)|+;)* }
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, Default, PartialEq)]
+        pub(crate) struct $name<'a> {
+            $(pub(crate) $vf: Option<Val<'a>>,)*
+            $(pub(crate) $of: Option<Box<$oty<'a>>>,)*
+            $(pub(crate) $lf: Option<Pairs<'a>>,)*
+            /// The value arrived as a string that is not JSON (a `Location` of `"GB"`).
+            pub(crate) text: Option<Cow<'a, str>>,
+            /// The value arrived as a string that looks like JSON but does not parse.
+            pub(crate) malformed: bool,
+        }
+
+        impl<'a> $name<'a> {
+            /// Own the text.
+            #[allow(dead_code)]
+            pub(crate) fn into_owned(self) -> $name<'static> {
+                $name {
+                    $($vf: self.$vf.map(Val::into_owned),)*
+                    $($of: self.$of.map(|b| Box::new(b.into_owned())),)*
+                    $($lf: self.$lf.map(Pairs::into_owned),)*
+                    text: self.text.map(|t| Cow::Owned(t.into_owned())),
+                    malformed: self.malformed,
+                }
+            }
+
+            /// Read a whole JSON text that must be one object.
+            #[allow(dead_code)]
+            pub(crate) fn document(text: &'a str) -> Result<$name<'a>, ScanError> {
+                let mut s = Scanner::new(text);
+                s.expect(b'{', "expected an object")?;
+                let out = $name::scan_entries(&mut s, 0)?;
+                s.finish()?;
+                Ok(out)
+            }
+
+            /// Read from text: JSON object text, or kept as text.
+            #[allow(dead_code)]
+            pub(crate) fn from_text(text: &'a str) -> $name<'a> {
+                if text.trim_start().starts_with('{') {
+                    match $name::document(text) {
+                        Ok(v) => v,
+                        Err(_) => $name { malformed: true, ..$name::default() },
+                    }
+                } else {
+                    $name { text: Some(Cow::Borrowed(text)), ..$name::default() }
+                }
+            }
+
+            /// Set the slot named by `key` from a CSV cell. Returns false for unknown keys.
+            #[allow(dead_code)]
+            pub(crate) fn set_text(&mut self, key: &[u8], text: &'a str) -> bool {
+                if text.is_empty() {
+                    return true;
+                }
+                match key {
+                    $($($vk)|+ => self.$vf = Some(Val::Str(Cow::Borrowed(text))),)*
+                    $($($ok)|+ => self.$of = Some(Box::new($oty::from_text(text))),)*
+                    $($($lk)|+ => self.$lf = Some(Pairs::from_text(text)),)*
+                    _ => return false,
+                }
+                true
+            }
+
+            /// Read the next value, `depth` levels below the record: an object, JSON text in
+            /// a string, or anything else skipped as an empty struct.
+            #[allow(dead_code)]
+            fn scan_at(s: &mut Scanner<'a>, depth: u32) -> Result<$name<'a>, ScanError> {
+                if depth > MAX_DEPTH {
+                    return Err(s.error("objects nested too deeply"));
+                }
+                match s.peek()? {
+                    b'{' => {
+                        s.bump();
+                        $name::scan_entries(s, depth)
+                    }
+                    b'"' => Ok(match s.string_or_skip()? {
+                        Some(Cow::Borrowed(t)) => $name::from_text(t),
+                        Some(Cow::Owned(t)) => $name::from_text(&t).into_owned(),
+                        None => $name::default(),
+                    }),
+                    _ => s.skip_value().map(|()| $name::default()),
+                }
+            }
+
+            /// Read an object's entries (the cursor is past its `{`); the last of duplicate
+            /// keys wins.
+            #[allow(unused_variables)]
+            fn scan_entries(s: &mut Scanner<'a>, depth: u32) -> Result<$name<'a>, ScanError> {
+                let mut out = $name::default();
+                let mut entries = s.entries();
+                while let Some(key) = entries.next_key(s)? {
+                    match key.as_bytes() {
+                        $($($vk)|+ => out.$vf = Some(Val::scan(s)?),)*
+                        $($($ok)|+ => {
+                            out.$of = Some(Box::new($oty::scan_at(s, depth + 1)?))
+                        })*
+                        $($($lk)|+ => out.$lf = Some(Pairs::scan(s)?),)*
+                        _ => s.skip_value()?,
+                    }
+                }
+                Ok(out)
+            }
+        }
+    };
+}
+
+slots! {
+    /// `deviceDetail` / `DeviceDetail`.
+    DeviceSlots {
+        vals {
+            device_id = b"deviceid";
+            display_name = b"displayname";
+            os = b"operatingsystem";
+            browser = b"browser";
+            is_managed = b"ismanaged";
+            is_compliant = b"iscompliant";
+            trust_type = b"trusttype";
+        }
+        objs {}
+        lists {}
+    }
+}
+
+slots! {
+    /// `status` / `Status` of a sign-in.
+    StatusSlots {
+        vals {
+            error_code = b"errorcode";
+        }
+        objs {}
+        lists {}
+    }
+}
+
+slots! {
+    /// `location` (object) / `LocationDetails`; as plain text it is a country code.
+    LocationSlots {
+        vals {
+            country = b"countryorregion";
+        }
+        objs {}
+        lists {}
+    }
+}
+
+slots! {
+    /// `tokenProtectionStatusDetails`.
+    TokenProtectionSlots {
+        vals {
+            session_status = b"signinsessionstatus";
+        }
+        objs {}
+        lists {}
+    }
+}
+
+slots! {
+    /// UAL `AppAccessContext`: any subset of its keys, or `{}`.
+    AppAccessSlots {
+        vals {
+            session_id = b"aadsessionid";
+            token_id = b"uniquetokenid";
+            issued_at = b"issuedattime" | b"tokenissuedattime";
+            client_app_id = b"clientappid";
+            client_app_name = b"clientappname";
+            correlation_id = b"correlationid";
+            api_id = b"apiid";
+        }
+        objs {}
+        lists {}
+    }
+}
+
+slots! {
+    /// A SEKOIA test case's `input`.
+    InputSlots {
+        vals {
+            message = b"message";
+        }
+        objs {}
+        lists {}
+    }
+}
+
+slots! {
+    /// Every field any shape needs, at one level of a record. The same struct holds the
+    /// envelope (diagnostic settings, CSV row, `auditLogRecord`, `CloudAppEvents` row) and, in
+    /// `properties` / `auditdata` / `raw_event_data`, the record it wraps.
+    Rec {
+        vals {
+            // Envelopes.
+            time = b"time";
+            category = b"category";
+            operation_name = b"operationname";
+            caller_ip = b"calleripaddress";
+            result_type = b"resulttype";
+            table = b"type";
+            record_id = b"recordid";
+            creation_date = b"creationdate";
+            user_ids = b"userids";
+            operations = b"operations";
+            audit_log_record_type = b"auditlogrecordtype";
+            service = b"service";
+            timestamp = b"timestamp";
+            action_type = b"actiontype";
+            activity_date_time = b"activitydatetime";
+            activity_display_name = b"activitydisplayname";
+            kind = b"kind";
+            client_ip_camel = b"clientip";
+            // Sign-ins.
+            id = b"id";
+            created = b"createddatetime";
+            time_generated = b"timegenerated";
+            user_id = b"userid";
+            upn = b"userprincipalname";
+            app_id = b"appid";
+            app_name = b"appdisplayname";
+            resource_id = b"resourceid";
+            resource_identity = b"resourceidentity";
+            resource_name = b"resourcedisplayname";
+            sp_id = b"serviceprincipalid";
+            sp_name = b"serviceprincipalname";
+            ip = b"ipaddress";
+            asn = b"autonomoussystemnumber";
+            is_interactive = b"isinteractive";
+            incoming_token_type = b"incomingtokentype";
+            auth_protocol = b"authenticationprotocol";
+            transfer_method = b"originaltransfermethod";
+            auth_requirement = b"authenticationrequirement";
+            client_credential_type = b"clientcredentialtype";
+            unique_token_id = b"uniquetokenidentifier";
+            session_id = b"sessionid";
+            original_request_id = b"originalrequestid";
+            correlation_id = b"correlationid";
+            user_agent = b"useragent";
+            managed_identity_type = b"managedidentitytype";
+            // Graph activity.
+            request_id = b"requestid";
+            request_method = b"requestmethod";
+            request_uri = b"requesturi";
+            response_status = b"responsestatuscode";
+            client_auth_method = b"clientauthmethod";
+            scopes = b"scopes";
+            roles = b"roles";
+            sign_in_activity_id = b"signinactivityid";
+            device_id = b"deviceid";
+            token_issued_at = b"tokenissuedat";
+            c_sid = b"c_sid";
+            c_device_id = b"c_deviceid";
+            c_iat = b"c_iat";
+            c_idtyp = b"c_idtyp";
+            // Unified Audit Log.
+            record_type = b"recordtype";
+            creation_time = b"creationtime";
+            operation = b"operation";
+            user_key = b"userkey";
+            user_object_id = b"userobjectid";
+            workload = b"workload" | b"officeworkload";
+            client_ip_address = b"clientipaddress" | b"client_ipaddress";
+            client_app_id = b"clientappid";
+            client_app_name = b"clientappname";
+            client_info = b"clientinfostring";
+            mailbox_owner_upn = b"mailboxownerupn";
+            token_object_id = b"tokenobjectid";
+            operation_count = b"operationcount";
+            object_id = b"objectid";
+            source_file_name = b"sourcefilename";
+            site_url = b"siteurl";
+            application_id = b"applicationid";
+            application_name = b"applicationdisplayname";
+            is_managed_device = b"ismanageddevice";
+            user_type = b"usertype";
+            error_number = b"errornumber";
+            office_id = b"officeid";
+            actor_ip = b"actoripaddress";
+            inter_systems_id = b"intersystemsid";
+            intra_system_id = b"intrasystemid";
+            chat_thread_id = b"chatthreadid";
+        }
+        objs {
+            device: DeviceSlots = b"devicedetail";
+            status: StatusSlots = b"status";
+            location: LocationSlots = b"location";
+            location_details: LocationSlots = b"locationdetails";
+            token_protection: TokenProtectionSlots = b"tokenprotectionstatusdetails";
+            app_access: AppAccessSlots = b"appaccesscontext";
+            input: InputSlots = b"input";
+            properties: Rec = b"properties";
+            audit_data: Rec = b"auditdata";
+            raw_event_data: Rec = b"raweventdata";
+        }
+        lists {
+            sign_in_event_types = b"signineventtypes";
+            operation_properties = b"operationproperties";
+            extended_properties = b"extendedproperties";
+            device_properties = b"deviceproperties";
+            actor = b"actor";
+        }
+    }
+}
+
+impl Rec<'_> {
+    /// True when nothing was collected (`{}`, or a string or array in an object slot).
+    pub(crate) fn is_empty(&self) -> bool {
+        *self == Rec::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_match_in_any_case_and_nested_text_parses() {
+        let rec: Rec<'_> = Rec::document(
+            r#"{"C_SID":"s1","userId":"u","DeviceDetail":"{\"deviceId\":\"d1\"}",
+                "Location":"GB","extra":{"a":[1,2,{"b":null}]},"RecordType":"50",
+                "OperationProperties":["@{Value=Bind; Name=MailAccessType}"]}"#,
+        )
+        .unwrap();
+        assert_eq!(rec.c_sid.as_ref().and_then(Val::str), Some("s1"));
+        assert_eq!(rec.user_id.as_ref().and_then(Val::str), Some("u"));
+        let device = rec.device.as_ref().unwrap();
+        assert_eq!(device.device_id.as_ref().and_then(Val::str), Some("d1"));
+        assert_eq!(rec.location.as_ref().unwrap().text.as_deref(), Some("GB"));
+        assert_eq!(rec.record_type.as_ref().and_then(Val::int), Some(50));
+        let props = rec.operation_properties.as_ref().unwrap();
+        assert_eq!(props.get("mailaccesstype").and_then(Val::str), Some("Bind"));
+    }
+
+    #[test]
+    fn wrong_types_are_skipped_not_errors() {
+        let rec: Rec<'_> =
+            Rec::document(r#"{"status":5,"properties":[1],"actor":{"x":1},"id":{"t":1}}"#).unwrap();
+        assert_eq!(rec.id, Some(Val::Other));
+        assert!(rec.properties.unwrap().is_empty());
+    }
+}

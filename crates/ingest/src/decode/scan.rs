@@ -1,0 +1,972 @@
+//! A lazy JSON scanner over one record's text: the collector asks it for the next key, the
+//! next value as a scalar, or to skip the next value, and nothing is built that nobody asked
+//! for.
+//!
+//! Why not serde_json: most of a sign-in's bytes are values nobody reads (the conditional
+//! access policies and authentication details, often as escaped JSON text), and skipping them
+//! through serde's visitor machinery cost more than everything else together. Here a skipped
+//! string is crossed eight bytes at a time, and a skipped container is walked by a loop with
+//! an explicit bit stack, so hostile nesting costs memory, never the call stack.
+//!
+//! What is checked is what serde_json checks on the same path: the grammar of everything
+//! crossed (brackets that match, commas and colons where they belong, numbers and literals
+//! spelled right), escapes that exist, and no raw control characters inside strings. The
+//! text is already known to be UTF-8. Unescaping a value (rare: keys and wanted values are
+//! plain in every export seen) is left to serde_json, so decoded text is what it always was.
+
+use std::borrow::Cow;
+use std::fmt;
+
+/// Why a record is not JSON, and where.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ScanError {
+    /// What was wrong.
+    pub(crate) reason: &'static str,
+    /// Byte offset in the scanned text.
+    pub(crate) at: usize,
+}
+
+impl fmt::Display for ScanError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} at byte {}", self.reason, self.at)
+    }
+}
+
+/// Every byte of a word set to one value.
+const ONES: u64 = 0x0101_0101_0101_0101;
+/// The high bit of every byte of a word.
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+/// The high bit of every odd byte of a word.
+const ODD_HIGHS: u64 = 0x8000_8000_8000_8000;
+
+/// High bit set in exactly the zero bytes of `x`.
+#[inline(always)]
+fn zero_bytes(x: u64) -> u64 {
+    let low7 = ONES * 0x7f;
+    !(((x & low7).wrapping_add(low7)) | x | low7)
+}
+
+/// One word of a string: a high bit per byte for quotes, backslashes and control characters.
+struct WordMasks {
+    quote: u64,
+    backslash: u64,
+    control: u64,
+}
+
+impl WordMasks {
+    #[inline(always)]
+    fn of(w: u64) -> WordMasks {
+        WordMasks {
+            quote: zero_bytes(w ^ (ONES * u64::from(b'"'))),
+            backslash: zero_bytes(w ^ (ONES * u64::from(b'\\'))),
+            control: zero_bytes(w & (ONES * 0xe0)),
+        }
+    }
+}
+
+/// The bytes of a word escaped by a backslash (high bits), given its backslashes and
+/// whether the previous word ended in an escaping backslash (`carry`: the high bit of byte
+/// 0, updated for the next word).
+///
+/// The run-parity trick of simdjson's string scanner, on one bit per byte: a run of
+/// backslashes escapes the byte after it when the run has odd length, and subtracting the
+/// run starts from the pattern of odd bytes makes the borrows mark exactly those bytes
+/// (a borrow crosses the zero bits between two high bits unchanged, so spacing the bits
+/// eight apart computes the same thing as packing them).
+#[inline(always)]
+fn escaped_bytes(backslash: u64, carry: &mut u64) -> u64 {
+    let potential = backslash & !*carry;
+    let maybe_escaped = potential << 8;
+    let codes = ((maybe_escaped | ODD_HIGHS).wrapping_sub(potential)) ^ ODD_HIGHS;
+    let escaped = (codes ^ (backslash | *carry)) & HIGHS;
+    let escape = codes & backslash;
+    *carry = (escape >> 56) & 0x80;
+    escaped
+}
+
+/// What crossing a string carries from one word to the next.
+struct StringState {
+    /// The high bit of byte 0 when the previous word ended in an escaping backslash.
+    carry: u64,
+    /// Backslashes seen inside the string (high bits; only zero or not matters).
+    backslashes: u64,
+}
+
+impl StringState {
+    /// Cross the word of `text` at `i`: the end just past the closing quote when the string
+    /// ends in it.
+    ///
+    /// A word that neither ends the string nor holds an escape other than `\"` costs one
+    /// predictable branch, and unless two backslashes touch, the escaped bytes are simply
+    /// the ones after a backslash: the run-parity arithmetic (a chain from word to word that
+    /// bounded the loop's speed) runs only for `\\`.
+    #[inline(always)]
+    fn word(&mut self, text: &[u8], i: usize, word: u64) -> Result<Option<usize>, ScanError> {
+        let m = WordMasks::of(word);
+        let after_backslash = (m.backslash << 8) | self.carry;
+        let escaped = if m.backslash & after_backslash == 0 {
+            // No backslash escapes a backslash (here or from the previous word), so each
+            // one is an escape and the last byte's carries over.
+            self.carry = (m.backslash >> 56) & 0x80;
+            after_backslash
+        } else {
+            escaped_bytes(m.backslash, &mut self.carry)
+        };
+        let ends = m.quote & !escaped;
+        // Escaped quotes and backslashes are valid; any other escape letter is looked at.
+        let letters = escaped & !(m.quote | m.backslash);
+        if ends | m.control | letters == 0 {
+            self.backslashes |= m.backslash;
+            return Ok(None);
+        }
+        let inside = if ends == 0 {
+            u64::MAX
+        } else {
+            (ends & ends.wrapping_neg()) - 1
+        };
+        let control = m.control & inside;
+        if control != 0 {
+            return Err(Scanner::error_at(
+                "control character in a string",
+                i + first_byte(control),
+            ));
+        }
+        self.backslashes |= m.backslash & inside;
+        let mut letters = letters & inside;
+        while letters != 0 {
+            Scanner::escape_end(text, i + first_byte(letters))?;
+            letters &= letters - 1;
+        }
+        Ok((ends != 0).then(|| i + first_byte(ends) + 1))
+    }
+}
+
+/// The byte index (0-7) of a word's lowest flagged byte.
+#[inline(always)]
+fn first_byte(mask: u64) -> usize {
+    (mask.trailing_zeros() / 8) as usize
+}
+
+/// Deepest skipped container kept in the inline bit stack before spilling to the heap.
+const INLINE_LEVELS: u32 = 64;
+
+/// Which containers a skipped value is inside, innermost last: a set bit is an object.
+struct Levels {
+    inline: u64,
+    spilled: Vec<u64>,
+    depth: u32,
+}
+
+impl Levels {
+    fn new() -> Levels {
+        Levels {
+            inline: 0,
+            spilled: Vec::new(),
+            depth: 0,
+        }
+    }
+
+    fn push(&mut self, object: bool) {
+        if self.depth > 0 && self.depth.is_multiple_of(INLINE_LEVELS) {
+            self.spilled.push(self.inline);
+            self.inline = 0;
+        }
+        let bit = self.depth % INLINE_LEVELS;
+        if object {
+            self.inline |= 1 << bit;
+        } else {
+            self.inline &= !(1 << bit);
+        }
+        self.depth += 1;
+    }
+
+    /// The innermost container is an object.
+    fn top_is_object(&self) -> bool {
+        let bit = (self.depth + INLINE_LEVELS - 1) % INLINE_LEVELS;
+        self.inline & (1 << bit) != 0
+    }
+
+    fn pop(&mut self) {
+        self.depth = self.depth.saturating_sub(1);
+        if self.depth > 0 && self.depth.is_multiple_of(INLINE_LEVELS) {
+            self.inline = self.spilled.pop().unwrap_or(0);
+        }
+    }
+}
+
+/// A key lower-cased into a fixed buffer; longer keys are never fields anybody needs.
+pub(crate) const KEY_CAP: usize = 40;
+
+/// An object key, ASCII-lower-cased; empty for a key longer than [`KEY_CAP`] (it matches no
+/// slot).
+pub(crate) struct LowerKey {
+    buf: [u8; KEY_CAP],
+    len: usize,
+}
+
+impl LowerKey {
+    /// Lower-case `bytes` (ASCII) into a key.
+    #[inline]
+    pub(crate) fn new(bytes: &[u8]) -> LowerKey {
+        let mut k = LowerKey {
+            buf: [0; KEY_CAP],
+            len: 0,
+        };
+        if bytes.len() <= KEY_CAP {
+            for (dst, src) in k.buf.iter_mut().zip(bytes) {
+                *dst = src.to_ascii_lowercase();
+            }
+            k.len = bytes.len();
+        }
+        k
+    }
+
+    /// The lower-cased bytes.
+    #[inline]
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or(&[])
+    }
+}
+
+/// A number as serde_json would hand it to a visitor.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Number {
+    /// Non-negative and within `u64`.
+    Unsigned(u64),
+    /// Negative and within `i64`.
+    Signed(i64),
+    /// With a fraction or exponent, or beyond the integers (and `-0`).
+    Float(f64),
+}
+
+/// One scalar token, as far as the collector cares.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Scalar<'a> {
+    /// A string, borrowed when it had no escapes.
+    Str(Cow<'a, str>),
+    /// A number.
+    Number(Number),
+    /// `true` or `false`.
+    Bool(bool),
+    /// `null`, an object or an array (skipped).
+    Other,
+}
+
+/// A cursor over one JSON text.
+pub(crate) struct Scanner<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Scanner<'a> {
+    /// A scanner at the start of `text`.
+    pub(crate) fn new(text: &'a str) -> Scanner<'a> {
+        Scanner {
+            text,
+            bytes: text.as_bytes(),
+            pos: 0,
+        }
+    }
+
+    /// An error at the cursor.
+    #[cold]
+    pub(crate) fn error(&self, reason: &'static str) -> ScanError {
+        ScanError {
+            reason,
+            at: self.pos,
+        }
+    }
+
+    #[cold]
+    fn error_at(reason: &'static str, at: usize) -> ScanError {
+        ScanError { reason, at }
+    }
+
+    #[inline]
+    fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.bytes.get(self.pos) {
+            self.pos += 1;
+        }
+    }
+
+    /// The first byte of the next token (whitespace skipped), not consumed.
+    #[inline]
+    pub(crate) fn peek(&mut self) -> Result<u8, ScanError> {
+        self.skip_ws();
+        match self.bytes.get(self.pos) {
+            Some(&c) => Ok(c),
+            None => Err(self.error("unexpected end of input")),
+        }
+    }
+
+    /// Consume `c` as the next token.
+    #[inline]
+    pub(crate) fn expect(&mut self, c: u8, reason: &'static str) -> Result<(), ScanError> {
+        if self.peek()? == c {
+            self.pos += 1;
+            Ok(())
+        } else {
+            Err(self.error(reason))
+        }
+    }
+
+    /// Only whitespace is left.
+    pub(crate) fn finish(&mut self) -> Result<(), ScanError> {
+        self.skip_ws();
+        if self.pos < self.bytes.len() {
+            return Err(self.error("trailing characters"));
+        }
+        Ok(())
+    }
+
+    /// Cross a string body; the cursor is just past the opening quote and ends just past the
+    /// closing one. Returns whether the string had escapes.
+    ///
+    /// Eight bytes at a time, without a branch per escape: escaped JSON text (a policy list
+    /// logged as a string) has an escape every few bytes, and stopping at each one cost
+    /// more than everything else in a record ([`StringState::word`]).
+    #[inline(always)]
+    fn string_body(&mut self) -> Result<bool, ScanError> {
+        let b = self.bytes;
+        let start = self.pos;
+        let mut state = StringState {
+            carry: 0,
+            backslashes: 0,
+        };
+        let rest = b.get(start..).unwrap_or(&[]);
+        let mut words = rest.chunks_exact(8);
+        let mut i = start;
+        for word in &mut words {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(word);
+            if let Some(end) = state.word(b, i, u64::from_le_bytes(w))? {
+                self.pos = end;
+                return Ok(state.backslashes != 0);
+            }
+            i += 8;
+        }
+        // Spaces stand in for the missing bytes: they stop nothing.
+        let mut padded = [b' '; 8];
+        for (dst, src) in padded.iter_mut().zip(words.remainder()) {
+            *dst = *src;
+        }
+        match state.word(b, i, u64::from_le_bytes(padded))? {
+            Some(end) => {
+                self.pos = end;
+                Ok(state.backslashes != 0)
+            }
+            None => Err(Self::error_at("unterminated string", b.len())),
+        }
+    }
+
+    /// The end of the escape whose letter is at `i`.
+    #[inline]
+    fn escape_end(b: &[u8], i: usize) -> Result<usize, ScanError> {
+        match b.get(i) {
+            Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => Ok(i + 1),
+            Some(b'u') => match b.get(i + 1..i + 5) {
+                Some(hex) if hex.iter().all(u8::is_ascii_hexdigit) => Ok(i + 5),
+                _ => Err(Self::error_at("invalid unicode escape", i)),
+            },
+            Some(_) => Err(Self::error_at("invalid escape", i)),
+            None => Err(Self::error_at("unterminated string", i)),
+        }
+    }
+
+    /// The next token as a string (the cursor is at its opening quote), borrowed when it has
+    /// no escapes.
+    #[inline]
+    fn string_at_quote(&mut self) -> Result<Cow<'a, str>, ScanError> {
+        let open = self.pos;
+        self.pos += 1;
+        let escaped = self.string_body()?;
+        if escaped {
+            let quoted = self
+                .text
+                .get(open..self.pos)
+                .ok_or_else(|| Self::error_at("string cut inside a character", open))?;
+            serde_json::from_str::<String>(quoted)
+                .map(Cow::Owned)
+                .map_err(|_| Self::error_at("invalid string escape", open))
+        } else {
+            self.text
+                .get(open + 1..self.pos - 1)
+                .map(Cow::Borrowed)
+                .ok_or_else(|| Self::error_at("string cut inside a character", open))
+        }
+    }
+
+    /// Start reading an object's entries: the cursor is just past `{`.
+    pub(crate) fn entries(&mut self) -> Entries {
+        Entries { first: true }
+    }
+
+    /// Start reading an array's elements: the cursor is just past `[`.
+    pub(crate) fn elements(&mut self) -> Elements {
+        Elements { first: true }
+    }
+
+    /// Consume `{`, `[` or `"` already seen by [`Scanner::peek`].
+    #[inline]
+    pub(crate) fn bump(&mut self) {
+        self.pos += 1;
+    }
+
+    /// The next value as a string, when it is one; anything else is skipped.
+    #[inline]
+    pub(crate) fn string_or_skip(&mut self) -> Result<Option<Cow<'a, str>>, ScanError> {
+        if self.peek()? == b'"' {
+            self.string_at_quote().map(Some)
+        } else {
+            self.skip_value().map(|()| None)
+        }
+    }
+
+    /// The next value as a scalar; containers are skipped.
+    pub(crate) fn scalar(&mut self) -> Result<Scalar<'a>, ScanError> {
+        match self.peek()? {
+            b'"' => self.string_at_quote().map(Scalar::Str),
+            b't' => self.literal(b"true").map(|()| Scalar::Bool(true)),
+            b'f' => self.literal(b"false").map(|()| Scalar::Bool(false)),
+            b'-' | b'0'..=b'9' => self.number().map(Scalar::Number),
+            _ => self.skip_value().map(|()| Scalar::Other),
+        }
+    }
+
+    fn literal(&mut self, word: &'static [u8]) -> Result<(), ScanError> {
+        match self.bytes.get(self.pos..self.pos + word.len()) {
+            Some(w) if w == word => {
+                self.pos += word.len();
+                Ok(())
+            }
+            _ => Err(self.error("invalid literal")),
+        }
+    }
+
+    /// Cross a number's digits; returns whether it is a plain integer (no fraction or
+    /// exponent).
+    fn number_end(&mut self) -> Result<bool, ScanError> {
+        let b = self.bytes;
+        let digits = |mut i: usize| {
+            while let Some(b'0'..=b'9') = b.get(i) {
+                i += 1;
+            }
+            i
+        };
+        let mut i = self.pos;
+        if b.get(i) == Some(&b'-') {
+            i += 1;
+        }
+        match b.get(i) {
+            Some(b'0') => i += 1,
+            Some(b'1'..=b'9') => i = digits(i + 1),
+            _ => return Err(Self::error_at("invalid number", i)),
+        }
+        let mut integer = true;
+        if b.get(i) == Some(&b'.') {
+            integer = false;
+            let end = digits(i + 1);
+            if end == i + 1 {
+                return Err(Self::error_at("invalid number", end));
+            }
+            i = end;
+        }
+        if let Some(b'e' | b'E') = b.get(i) {
+            integer = false;
+            i += 1;
+            if let Some(b'+' | b'-') = b.get(i) {
+                i += 1;
+            }
+            let end = digits(i);
+            if end == i {
+                return Err(Self::error_at("invalid number", end));
+            }
+            i = end;
+        }
+        self.pos = i;
+        Ok(integer)
+    }
+
+    fn number(&mut self) -> Result<Number, ScanError> {
+        let start = self.pos;
+        let integer = self.number_end()?;
+        let slice = self.bytes.get(start..self.pos).unwrap_or(&[]);
+        if integer && slice.first() != Some(&b'-') {
+            let mut v: u64 = 0;
+            let mut fits = true;
+            for &d in slice {
+                match v
+                    .checked_mul(10)
+                    .and_then(|v| v.checked_add(u64::from(d - b'0')))
+                {
+                    Some(n) => v = n,
+                    None => {
+                        fits = false;
+                        break;
+                    }
+                }
+            }
+            if fits {
+                return Ok(Number::Unsigned(v));
+            }
+        }
+        // Negative, fractional, huge: rare, and serde_json's rounding is the reference.
+        let text = self.text.get(start..self.pos).unwrap_or("");
+        match serde_json::from_str::<serde_json::Number>(text) {
+            Ok(n) => Ok(if let Some(u) = n.as_u64() {
+                Number::Unsigned(u)
+            } else if let Some(i) = n.as_i64() {
+                Number::Signed(i)
+            } else {
+                Number::Float(n.as_f64().unwrap_or(f64::NAN))
+            }),
+            Err(_) => Err(Self::error_at("invalid number", start)),
+        }
+    }
+
+    /// Skip the next value, whatever it is, checking its grammar. No recursion: nesting is
+    /// tracked in a bit stack.
+    pub(crate) fn skip_value(&mut self) -> Result<(), ScanError> {
+        let mut levels = Levels::new();
+        'value: loop {
+            match self.peek()? {
+                b'"' => {
+                    self.pos += 1;
+                    self.string_body()?;
+                }
+                b'{' => {
+                    self.pos += 1;
+                    if self.peek()? == b'}' {
+                        self.pos += 1;
+                    } else {
+                        levels.push(true);
+                        self.skip_key()?;
+                        continue 'value;
+                    }
+                }
+                b'[' => {
+                    self.pos += 1;
+                    if self.peek()? == b']' {
+                        self.pos += 1;
+                    } else {
+                        levels.push(false);
+                        continue 'value;
+                    }
+                }
+                b't' => self.literal(b"true")?,
+                b'f' => self.literal(b"false")?,
+                b'n' => self.literal(b"null")?,
+                b'-' | b'0'..=b'9' => {
+                    self.number_end()?;
+                }
+                _ => return Err(self.error("expected a value")),
+            }
+            // After a value: close containers until one continues.
+            loop {
+                if levels.depth == 0 {
+                    return Ok(());
+                }
+                let object = levels.top_is_object();
+                match self.peek()? {
+                    b',' => {
+                        self.pos += 1;
+                        if object {
+                            self.skip_key()?;
+                        }
+                        continue 'value;
+                    }
+                    b'}' if object => {
+                        self.pos += 1;
+                        levels.pop();
+                    }
+                    b']' if !object => {
+                        self.pos += 1;
+                        levels.pop();
+                    }
+                    _ => return Err(self.error("expected , or a closing bracket")),
+                }
+            }
+        }
+    }
+
+    /// Cross a key and its colon inside a skipped object.
+    fn skip_key(&mut self) -> Result<(), ScanError> {
+        self.expect(b'"', "expected a key")?;
+        self.string_body()?;
+        self.expect(b':', "expected :")
+    }
+
+    /// The next key of an object, lower-cased, with its colon consumed; `None` at the end.
+    #[inline]
+    fn key(&mut self, first: &mut bool) -> Result<Option<LowerKey>, ScanError> {
+        let c = self.peek()?;
+        if *first {
+            *first = false;
+            if c == b'}' {
+                self.pos += 1;
+                return Ok(None);
+            }
+        } else {
+            match c {
+                b',' => self.pos += 1,
+                b'}' => {
+                    self.pos += 1;
+                    return Ok(None);
+                }
+                _ => return Err(self.error("expected , or }")),
+            }
+        }
+        if self.peek()? != b'"' {
+            return Err(self.error("expected a key"));
+        }
+        let open = self.pos;
+        self.pos += 1;
+        let escaped = self.string_body()?;
+        let key = if escaped {
+            let text = self.text.get(open..self.pos).unwrap_or("");
+            let unescaped = serde_json::from_str::<String>(text)
+                .map_err(|_| Self::error_at("invalid string escape", open))?;
+            LowerKey::new(unescaped.as_bytes())
+        } else {
+            LowerKey::new(self.bytes.get(open + 1..self.pos - 1).unwrap_or(&[]))
+        };
+        self.expect(b':', "expected :")?;
+        Ok(Some(key))
+    }
+}
+
+/// The state of reading one object's entries.
+pub(crate) struct Entries {
+    first: bool,
+}
+
+impl Entries {
+    /// The next key (its value is next on the scanner), or `None` after the closing `}`.
+    #[inline]
+    pub(crate) fn next_key(&mut self, s: &mut Scanner<'_>) -> Result<Option<LowerKey>, ScanError> {
+        s.key(&mut self.first)
+    }
+}
+
+/// The state of reading one array's elements.
+pub(crate) struct Elements {
+    first: bool,
+}
+
+impl Elements {
+    /// True when another element is next on the scanner; false after the closing `]`.
+    pub(crate) fn next(&mut self, s: &mut Scanner<'_>) -> Result<bool, ScanError> {
+        let c = s.peek()?;
+        if self.first {
+            self.first = false;
+            if c == b']' {
+                s.pos += 1;
+                return Ok(false);
+            }
+            return Ok(true);
+        }
+        match c {
+            b',' => {
+                s.pos += 1;
+                Ok(true)
+            }
+            b']' => {
+                s.pos += 1;
+                Ok(false)
+            }
+            _ => Err(s.error("expected , or ]")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn skip(text: &str) -> Result<usize, ScanError> {
+        let mut s = Scanner::new(text);
+        s.skip_value()?;
+        s.finish()?;
+        Ok(s.pos)
+    }
+
+    fn keys(text: &str) -> Result<Vec<(Vec<u8>, Scalar<'_>)>, ScanError> {
+        let mut s = Scanner::new(text);
+        s.expect(b'{', "expected an object")?;
+        let mut entries = s.entries();
+        let mut out = Vec::new();
+        while let Some(k) = entries.next_key(&mut s)? {
+            out.push((k.as_bytes().to_vec(), s.scalar()?));
+        }
+        s.finish()?;
+        Ok(out)
+    }
+
+    #[test]
+    fn keys_are_lower_cased_and_unescaped() {
+        let got = keys(r#"{"C_Sid":"a","Us\u0065rId":"b","k\"q":1}"#).unwrap();
+        assert_eq!(got[0], (b"c_sid".to_vec(), Scalar::Str(Cow::Borrowed("a"))));
+        assert_eq!(
+            got[1],
+            (b"userid".to_vec(), Scalar::Str(Cow::Borrowed("b")))
+        );
+        assert_eq!(
+            got[2],
+            (b"k\"q".to_vec(), Scalar::Number(Number::Unsigned(1)))
+        );
+        let long = format!(r#"{{"{}":true}}"#, "k".repeat(41));
+        assert_eq!(keys(&long).unwrap(), vec![(Vec::new(), Scalar::Bool(true))]);
+    }
+
+    #[test]
+    fn values_unescape_only_when_needed() {
+        let got = keys(r#"{"a":"plain","b":"t\tab \"q\" \\ \/ \u00e9 \ud83d\ude00"}"#).unwrap();
+        assert!(matches!(&got[0].1, Scalar::Str(Cow::Borrowed("plain"))));
+        match &got[1].1 {
+            Scalar::Str(Cow::Owned(s)) => assert_eq!(s, "t\tab \"q\" \\ / \u{e9} \u{1F600}"),
+            other => panic!("{other:?}"),
+        }
+        // A lone surrogate is not text.
+        assert_eq!(
+            keys(r#"{"a":"\ud83d"}"#).unwrap_err().reason,
+            "invalid string escape"
+        );
+    }
+
+    #[test]
+    fn numbers_read_like_serde_json() {
+        let got = keys(r#"{"a":0,"b":18446744073709551615,"c":-5,"d":1.5e3,"e":-0,"f":18446744073709551616,"g":null,"h":false}"#)
+            .unwrap();
+        let vals: Vec<_> = got.into_iter().map(|(_, v)| v).collect();
+        assert_eq!(
+            vals,
+            vec![
+                Scalar::Number(Number::Unsigned(0)),
+                Scalar::Number(Number::Unsigned(u64::MAX)),
+                Scalar::Number(Number::Signed(-5)),
+                Scalar::Number(Number::Float(1500.0)),
+                Scalar::Number(Number::Float(-0.0)),
+                Scalar::Number(Number::Float(18446744073709551616.0)),
+                Scalar::Other,
+                Scalar::Bool(false),
+            ]
+        );
+        for bad in ["01", "1.", "-", "1e", "+1", ".5", "1.e3"] {
+            assert!(skip(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn nested_values_are_skipped_with_their_grammar_checked() {
+        let text = r#" {"a":[1,{"b":"x\"}]"},[],{}],"c":{"d":[true,null,-1.5E-3]}} "#;
+        assert_eq!(skip(text), Ok(text.len()));
+        // Inside a record, skipping stops right after the value.
+        let got = keys(r#"{"skip":{"x":[[[]]]},"then":"y"}"#).unwrap();
+        assert_eq!(got[1].1, Scalar::Str(Cow::Borrowed("y")));
+        for bad in [
+            r#"{"a":[1}"#,
+            r#"[1,]"#,
+            r#"{"a" 1}"#,
+            r#"{"a":1,}"#,
+            r#"{1:2}"#,
+            r#"[1 2]"#,
+            r#"nul"#,
+            r#"tru"#,
+            r#"[1]]"#,
+            "\"tab\there\"",
+            r#""\x""#,
+            r#""\u12G4""#,
+        ] {
+            assert!(skip(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn truncated_input_is_an_error() {
+        let text = r#"{"a":"bc\"d","e":[1,{"f":true}],"g":12.5}"#;
+        assert!(skip(text).is_ok());
+        for end in 0..text.len() {
+            let cut = &text[..end];
+            assert!(skip(cut).is_err(), "{cut}");
+            assert!(keys(cut).is_err(), "{cut}");
+        }
+    }
+
+    #[test]
+    fn deep_nesting_is_skipped_without_recursion() {
+        let depth = 100_000;
+        let mut text = String::new();
+        for i in 0..depth {
+            text.push_str(if i % 3 == 0 { "{\"k\":" } else { "[" });
+        }
+        text.push('1');
+        for i in (0..depth).rev() {
+            text.push(if i % 3 == 0 { '}' } else { ']' });
+        }
+        assert_eq!(skip(&text), Ok(text.len()));
+        // One bracket of the wrong kind deep inside is found.
+        let wrong = text.replacen("]}", "}}", 1);
+        assert!(skip(&wrong).is_err());
+    }
+
+    /// The plain byte-at-a-time reading of a string body, to check the word-at-a-time one
+    /// against: the end just past the closing quote and whether there were escapes.
+    fn reference_string_end(b: &[u8], start: usize) -> Option<(usize, bool)> {
+        let mut i = start;
+        let mut escapes = false;
+        loop {
+            match *b.get(i)? {
+                b'"' => return Some((i + 1, escapes)),
+                b'\\' => {
+                    escapes = true;
+                    match *b.get(i + 1)? {
+                        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => i += 2,
+                        b'u' if b.get(i + 2..i + 6)?.iter().all(u8::is_ascii_hexdigit) => i += 6,
+                        _ => return None,
+                    }
+                }
+                0..=0x1f => return None,
+                _ => i += 1,
+            }
+        }
+    }
+
+    /// Where the string opened by the first byte of `text` ends, and whether it had escapes.
+    fn string_end(text: &str) -> Result<(usize, bool), ScanError> {
+        let mut s = Scanner::new(text);
+        s.bump();
+        let escapes = s.string_body()?;
+        Ok((s.pos, escapes))
+    }
+
+    #[test]
+    fn backslash_runs_decide_which_quote_ends_a_string() {
+        // An odd run escapes the quote after it, an even run does not, wherever the run
+        // starts relative to the eight-byte words.
+        for lead in 0..20 {
+            let pad = "a".repeat(lead);
+            for run in 0..10 {
+                let text = format!("\"{pad}{}\"z\"", "\\".repeat(run));
+                let end = if run % 2 == 0 {
+                    lead + run + 2
+                } else {
+                    lead + run + 4
+                };
+                assert_eq!(
+                    string_end(&text),
+                    Ok((end, run > 0)),
+                    "lead {lead} run {run}"
+                );
+            }
+        }
+        // A run that ends a word escapes the first byte of the next one.
+        assert_eq!(string_end("\"abcdef\\\"g\""), Ok((11, true)));
+        assert_eq!(string_end("\"abcdef\\\\\"g\""), Ok((10, true)));
+        assert_eq!(string_end(r#""abcdefg\\\\\\\"h\\\\""#), Ok((22, true)));
+    }
+
+    #[test]
+    fn long_escaped_json_text_is_crossed_in_one_piece() {
+        let inner = r#"[{\"id\":\"5e0f\",\"displayName\":\"Require MFA\",\"result\":\"success\",\"path\":\"C:\\\\temp\\\\\"}]"#
+            .repeat(9);
+        let text = format!("\"{inner}\",\"next\":1");
+        assert_eq!(string_end(&text), Ok((inner.len() + 2, true)));
+        // The same text with one escape letter that does not exist, far from the start.
+        let bad = format!("\"{}\\q{inner}\"", "a".repeat(70));
+        assert_eq!(
+            string_end(&bad),
+            Err(ScanError {
+                reason: "invalid escape",
+                at: 72
+            })
+        );
+        // A backslash as the last byte of the input escapes nothing that exists.
+        assert_eq!(
+            string_end("\"abcdefghij\\").map_err(|e| e.reason),
+            Err("unterminated string")
+        );
+        assert_eq!(string_end("\"abc\u{1}\"").map_err(|e| e.at), Err(4));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn string_ends_match_the_byte_at_a_time_reading(
+            body in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "a", "\"", "\\", "\\\\", "\\\"", "n", "u", "u00e9", "0", "F", "\u{1}", "\u{e9}", " ",
+                ]),
+                0..120,
+            ),
+        ) {
+            let text = format!("\"{}", body.concat());
+            let mut s = Scanner::new(&text);
+            s.bump();
+            let got = s.string_body().ok().map(|e| (s.pos, e));
+            proptest::prop_assert_eq!(got, reference_string_end(text.as_bytes(), 1));
+        }
+
+        #[test]
+        fn backslash_runs_across_word_and_block_boundaries_end_like_the_reference(
+            lead in 0usize..140,
+            runs in proptest::collection::vec(
+                (0usize..12, proptest::sample::select(vec!["\"", "n", "x", "u12aB", "u12G", "a", "\u{1}"]), 0usize..20),
+                1..6,
+            ),
+        ) {
+            // Fillers of any length put each run of backslashes at every offset of the
+            // eight-byte words and of 64-byte blocks.
+            let mut body = "a".repeat(lead);
+            for (backslashes, after, filler) in &runs {
+                body.push_str(&"\\".repeat(*backslashes));
+                body.push_str(after);
+                body.push_str(&"b".repeat(*filler));
+            }
+            for text in [format!("\"{body}"), format!("\"{body}\"")] {
+                let mut s = Scanner::new(&text);
+                s.bump();
+                let got = s.string_body().ok().map(|e| (s.pos, e));
+                proptest::prop_assert_eq!(got, reference_string_end(text.as_bytes(), 1));
+            }
+        }
+
+        #[test]
+        fn scanning_never_panics(text in "\\PC*|[\\[\\]{}\":,\\\\ a-z0-9.eE+-]{0,200}") {
+            let mut s = Scanner::new(&text);
+            let _ = s.skip_value();
+            let mut s = Scanner::new(&text);
+            let _ = s.scalar();
+            let _ = crate::decode::collect::Rec::document(&text);
+        }
+
+    }
+
+    proptest::proptest! {
+        // Each case is a 100,000-level document: a few are enough.
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4))]
+
+        #[test]
+        fn deep_nesting_never_overflows(
+            kinds in proptest::collection::vec(proptest::bool::ANY, 1..64),
+            depth in 99_000usize..100_001,
+        ) {
+            let mut text = String::from("{\"noise\":");
+            for i in 0..depth {
+                text.push_str(if kinds[i % kinds.len()] { "{\"k\":" } else { "[" });
+            }
+            text.push_str("null");
+            for i in (0..depth).rev() {
+                text.push(if kinds[i % kinds.len()] { '}' } else { ']' });
+            }
+            text.push('}');
+            let mut s = Scanner::new(&text);
+            proptest::prop_assert!(s.skip_value().is_ok());
+            proptest::prop_assert!(crate::decode::collect::Rec::document(&text).is_ok());
+            // Cut short, it is an error, not a crash.
+            let cut = &text[..text.len() - 1];
+            proptest::prop_assert!(crate::decode::collect::Rec::document(cut).is_err());
+        }
+    }
+}

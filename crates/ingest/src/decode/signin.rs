@@ -1,0 +1,214 @@
+//! Entra ID sign-in rows (Graph `signIn`, Log Analytics tables, diagnostic settings).
+
+use tokentrail_model::{
+    parse_client_ip, Device, Guid, SessionId, SignIn, SignInKind, SourceRef, TokenId,
+};
+
+use super::collect::Rec;
+use super::{boolean, int, lower, owned, record_time, text};
+use crate::{DecodeError, Decoded, DecodedRecord, Shape};
+
+/// Decode a sign-in. `main` holds the sign-in fields (the row, or `properties`); `env` is the
+/// diagnostic-settings envelope when there is one; `kind` is what the category or table said.
+pub(super) fn decode(
+    main: &Rec<'_>,
+    env: Option<&Rec<'_>>,
+    kind: Option<SignInKind>,
+    shape: Shape,
+    source: SourceRef,
+) -> Result<DecodedRecord, DecodeError> {
+    let none = None;
+    let env_time = env.map_or(&none, |e| &e.time);
+    let time = record_time(&[
+        ("createdDateTime", &main.created),
+        ("time", env_time),
+        ("TimeGenerated", &main.time_generated),
+    ])?;
+    let kind = kind.unwrap_or_else(|| infer_kind(main));
+    let mut s = SignIn::new(source, kind, time);
+    s.id = text(&main.id).and_then(Guid::parse);
+    s.user_id = lower(&main.user_id);
+    s.upn = owned(&main.upn);
+    s.app_id = lower(&main.app_id);
+    s.app_name = owned(&main.app_name);
+    s.resource_id = text(&main.resource_id)
+        .filter(|r| !r.starts_with('/'))
+        .or_else(|| text(&main.resource_identity))
+        .map(str::to_ascii_lowercase);
+    s.resource_name = owned(&main.resource_name);
+    s.service_principal_id = lower(&main.sp_id);
+    s.service_principal_name = owned(&main.sp_name);
+    s.ip = text(&main.ip).and_then(parse_client_ip).or_else(|| {
+        env.and_then(|e| text(&e.caller_ip))
+            .and_then(parse_client_ip)
+    });
+    s.asn = int(&main.asn).and_then(|a| u32::try_from(a).ok());
+    s.country = country(main).or_else(|| env.and_then(country));
+    s.device = device(main);
+    s.error_code = main
+        .status
+        .as_ref()
+        .and_then(|st| int(&st.error_code))
+        .or_else(|| int(&main.result_type))
+        .or_else(|| env.and_then(|e| int(&e.result_type)));
+    s.is_interactive = boolean(&main.is_interactive);
+    s.incoming_token_type = text(&main.incoming_token_type).map(token_type_spelling);
+    s.auth_protocol = owned(&main.auth_protocol);
+    s.transfer_method = owned(&main.transfer_method);
+    s.auth_requirement = owned(&main.auth_requirement);
+    s.client_credential_type = owned(&main.client_credential_type);
+    s.token_protection = main
+        .token_protection
+        .as_ref()
+        .and_then(|t| owned(&t.session_status));
+    s.token_id = text(&main.unique_token_id).and_then(TokenId::parse);
+    s.session_id = text(&main.session_id).and_then(SessionId::parse);
+    s.original_request_id = text(&main.original_request_id).and_then(Guid::parse);
+    s.correlation_id =
+        owned(&main.correlation_id).or_else(|| env.and_then(|e| owned(&e.correlation_id)));
+    s.user_agent = owned(&main.user_agent);
+    Ok(DecodedRecord {
+        shape,
+        event: Decoded::SignIn(Box::new(s)),
+    })
+}
+
+/// The kind of a row whose category and table are not logged.
+fn infer_kind(main: &Rec<'_>) -> SignInKind {
+    if let Some(types) = &main.sign_in_event_types {
+        // A row may list several; a managed identity is also a service principal, so the
+        // kind declared last in `SignInKind` wins.
+        let mut found = None;
+        for t in types.names() {
+            let k = match t.to_ascii_lowercase().as_str() {
+                "managedidentity" => SignInKind::ManagedIdentity,
+                "serviceprincipal" => SignInKind::ServicePrincipal,
+                "noninteractiveuser" => SignInKind::NonInteractive,
+                "interactiveuser" => SignInKind::Interactive,
+                _ => continue,
+            };
+            found = Some(found.map_or(k, |f: SignInKind| f.max(k)));
+        }
+        if let Some(k) = found {
+            return k;
+        }
+    }
+    let no_user = text(&main.user_id).is_none() && text(&main.upn).is_none();
+    let app_kind = if text(&main.managed_identity_type).is_some_and(|m| m != "none") {
+        Some(SignInKind::ManagedIdentity)
+    } else if text(&main.sp_id).is_some() || text(&main.client_credential_type).is_some() {
+        Some(SignInKind::ServicePrincipal)
+    } else {
+        None
+    };
+    match (boolean(&main.is_interactive), app_kind) {
+        (Some(true), _) => SignInKind::Interactive,
+        (_, Some(k)) if no_user => k,
+        (Some(false), _) => SignInKind::NonInteractive,
+        _ => SignInKind::Interactive,
+    }
+}
+
+fn country(rec: &Rec<'_>) -> Option<String> {
+    [&rec.location_details, &rec.location]
+        .into_iter()
+        .flatten()
+        .find_map(|l| {
+            owned(&l.country).or_else(|| {
+                l.text
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_owned)
+            })
+        })
+}
+
+fn device(rec: &Rec<'_>) -> Device {
+    let Some(d) = rec.device.as_deref() else {
+        return Device::default();
+    };
+    Device {
+        id: owned(&d.device_id),
+        name: owned(&d.display_name),
+        os: owned(&d.os),
+        browser: owned(&d.browser),
+        is_managed: boolean(&d.is_managed),
+        is_compliant: boolean(&d.is_compliant),
+        trust_type: owned(&d.trust_type),
+    }
+}
+
+/// `incomingTokenType` values in the spelling of the Graph enum.
+const TOKEN_TYPES: [&str; 7] = [
+    "none",
+    "primaryRefreshToken",
+    "saml11",
+    "saml20",
+    "remoteDesktopToken",
+    "refreshToken",
+    "unknownFutureValue",
+];
+
+/// Normalize an `incomingTokenType` (a flags enum: may list several, comma-separated) to the
+/// enum spelling: `Primary Refresh Token` -> `primaryRefreshToken`.
+pub(super) fn token_type_spelling(text: &str) -> String {
+    text.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|part| {
+            let compact: String = part
+                .chars()
+                .filter(|c| !matches!(c, ' ' | '_' | '-' | '.'))
+                .collect();
+            match TOKEN_TYPES
+                .iter()
+                .find(|k| k.eq_ignore_ascii_case(&compact))
+            {
+                Some(k) => (*k).to_owned(),
+                None => camel_case(part),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn camel_case(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (i, word) in text.split_whitespace().enumerate() {
+        let mut chars = word.chars();
+        if let Some(first) = chars.next() {
+            if i == 0 {
+                out.extend(first.to_lowercase());
+            } else {
+                out.extend(first.to_uppercase());
+            }
+            out.push_str(chars.as_str());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_type_spellings() {
+        assert_eq!(
+            token_type_spelling("Primary Refresh Token"),
+            "primaryRefreshToken"
+        );
+        assert_eq!(
+            token_type_spelling("primaryRefreshToken"),
+            "primaryRefreshToken"
+        );
+        assert_eq!(token_type_spelling("SAML 2.0"), "saml20");
+        assert_eq!(token_type_spelling("none"), "none");
+        assert_eq!(
+            token_type_spelling("refreshToken, saml11"),
+            "refreshToken,saml11"
+        );
+        assert_eq!(token_type_spelling("Something New"), "somethingNew");
+    }
+}

@@ -1,0 +1,266 @@
+//! Unified Audit Log records, bare or inside a wrapper (Purview CSV, `Search-UnifiedAuditLog`
+//! CSV, Graph `auditLogRecord`, Defender `CloudAppEvents`, Sentinel `OfficeActivity`).
+
+use tokentrail_model::{
+    parse_client_ip, Access, AccessSource, Actor, Device, Guid, SessionId, SignIn, SignInKind,
+    SourceRef, TokenId, Workload,
+};
+
+use super::collect::{AppAccessSlots, Pairs, Rec, Val};
+use super::{boolean, int, lenient_time, lower, owned, record_time, text};
+use crate::{DecodeError, Decoded, DecodedRecord, Family, OtherRecord, Shape};
+
+/// What a UAL record is to the engine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Class {
+    Logon,
+    Access(AccessSource),
+    Other,
+}
+
+/// Decode a UAL record `rec`; `env` is its wrapper, which supplies fallbacks.
+pub(super) fn decode(
+    rec: &Rec<'_>,
+    env: Option<&Rec<'_>>,
+    shape: Shape,
+    source: SourceRef,
+) -> Result<DecodedRecord, DecodeError> {
+    let empty = Rec::default();
+    let e = env.unwrap_or(&empty);
+    let operation = text(&rec.operation)
+        .or_else(|| text(&e.operation))
+        .or_else(|| text(&e.operations))
+        .or_else(|| text(&e.action_type))
+        .ok_or(DecodeError::Missing("Operation"))?;
+    let time = record_time(&[
+        ("CreationTime", &rec.creation_time),
+        ("TimeGenerated", &rec.time_generated),
+        ("CreationDate", &e.creation_date),
+        ("createdDateTime", &e.created),
+        ("Timestamp", &e.timestamp),
+    ])?;
+    let record_type = int(&rec.record_type).or_else(|| int(&e.record_type));
+    let workload = text(&rec.workload).or_else(|| text(&e.service));
+    let class = classify(record_type, workload, operation, &rec.user_type);
+    let event = match class {
+        Class::Logon => Decoded::SignIn(Box::new(logon(rec, env, time, source))),
+        Class::Access(log) => Decoded::Access(Box::new(access(
+            rec,
+            env,
+            log,
+            time,
+            operation.to_owned(),
+            source,
+        ))),
+        Class::Other => Decoded::Other(OtherRecord {
+            family: Family::Other,
+            kind: format!("ual:{}", workload.unwrap_or("unknown")),
+            operation: Some(operation.to_owned()),
+            time: Some(time),
+        }),
+    };
+    Ok(DecodedRecord { shape, event })
+}
+
+fn classify(
+    record_type: Option<i64>,
+    workload: Option<&str>,
+    operation: &str,
+    user_type: &Option<Val<'_>>,
+) -> Class {
+    let wl = workload.map(str::to_ascii_lowercase);
+    let op = operation.to_ascii_lowercase();
+    let is_logon_op = op == "userloggedin" || op == "userloginfailed";
+    if is_logon_op && (record_type == Some(15) || wl.as_deref() == Some("azureactivedirectory")) {
+        return Class::Logon;
+    }
+    let log = match (wl.as_deref(), record_type) {
+        (Some("exchange"), Some(2 | 3 | 50) | None) => AccessSource::ExchangeAudit,
+        (None, Some(2 | 3 | 50)) => AccessSource::ExchangeAudit,
+        (Some("onedrive"), _) | (None, Some(7)) => AccessSource::OneDriveAudit,
+        (Some("sharepoint"), _) | (None, Some(4 | 6 | 14 | 36)) => AccessSource::SharePointAudit,
+        (Some("microsoftteams"), _) | (None, Some(25)) => AccessSource::TeamsAudit,
+        _ => return Class::Other,
+    };
+    if user_type_code(user_type) == Some(4) {
+        // System-generated (malware scans, retention): no token was used.
+        return Class::Other;
+    }
+    Class::Access(log)
+}
+
+/// `UserType` as its number; Sentinel writes the enum name.
+fn user_type_code(v: &Option<Val<'_>>) -> Option<i64> {
+    int(v).or_else(|| {
+        Some(match text(v)?.to_ascii_lowercase().as_str() {
+            "regular" => 0,
+            "reserved" => 1,
+            "admin" => 2,
+            "dcadmin" => 3,
+            "system" => 4,
+            "application" => 5,
+            "serviceprincipal" => 6,
+            "custompolicy" => 7,
+            "systempolicy" => 8,
+            _ => return None,
+        })
+    })
+}
+
+/// Text of the first slot that has some.
+fn first<'r>(slots: &[&'r Option<Val<'_>>]) -> Option<&'r str> {
+    slots.iter().find_map(|v| text(v))
+}
+
+/// The first slot whose text is an IP address.
+fn first_ip(slots: &[&Option<Val<'_>>]) -> Option<std::net::IpAddr> {
+    slots.iter().find_map(|v| text(v).and_then(parse_client_ip))
+}
+
+/// Lower-cased text of the slot when it is a GUID.
+fn guid_text(v: &Option<Val<'_>>) -> Option<String> {
+    text(v)
+        .filter(|t| Guid::parse(t).is_some())
+        .map(str::to_ascii_lowercase)
+}
+
+fn pair_text(pairs: &Option<Pairs<'_>>, name: &str) -> Option<String> {
+    pairs
+        .as_ref()
+        .and_then(|p| p.get(name))
+        .and_then(Val::str)
+        .map(str::to_owned)
+}
+
+fn access(
+    rec: &Rec<'_>,
+    env: Option<&Rec<'_>>,
+    log: AccessSource,
+    time: tokentrail_model::Timestamp,
+    operation: String,
+    source: SourceRef,
+) -> Access {
+    let empty = Rec::default();
+    let e = env.unwrap_or(&empty);
+    let empty_ctx = AppAccessSlots::default();
+    let c = rec.app_access.as_deref().unwrap_or(&empty_ctx);
+    let exchange = log == AccessSource::ExchangeAudit;
+    let mut a = Access::new(source, log, time, operation);
+    a.record_id = first(&[&rec.id, &rec.office_id, &e.record_id, &e.id]).map(str::to_owned);
+    a.workload = match log {
+        AccessSource::ExchangeAudit => Workload::Mail,
+        AccessSource::SharePointAudit | AccessSource::OneDriveAudit => Workload::Files,
+        AccessSource::TeamsAudit => Workload::Teams,
+        AccessSource::GraphActivity => Workload::Other,
+    };
+    a.actor = match user_type_code(&rec.user_type) {
+        Some(5 | 6) => Actor::AppOnly,
+        _ => Actor::Delegated,
+    };
+    a.user_id = lower(&rec.token_object_id)
+        .or_else(|| guid_text(&rec.user_key))
+        .or_else(|| guid_text(&rec.user_object_id));
+    a.upn = first(&[&rec.user_id, &rec.mailbox_owner_upn, &e.upn, &e.user_ids]).map(str::to_owned);
+    a.app_id = if exchange {
+        first(&[&c.client_app_id, &rec.client_app_id])
+    } else {
+        first(&[&c.client_app_id, &rec.client_app_id, &rec.application_id])
+    }
+    .map(str::to_ascii_lowercase);
+    a.app_name = first(&[
+        &c.client_app_name,
+        &rec.client_app_name,
+        &rec.application_name,
+    ])
+    .map(str::to_owned);
+    a.resource_id = if exchange {
+        first(&[&c.api_id, &rec.app_id])
+    } else {
+        first(&[&c.api_id])
+    }
+    .map(str::to_ascii_lowercase);
+    a.ip = first_ip(&[
+        &rec.client_ip_address,
+        &rec.client_ip_camel,
+        &rec.actor_ip,
+        &e.client_ip_camel,
+        &e.ip,
+    ]);
+    a.user_agent = first(&[&rec.user_agent, &rec.client_info]).map(str::to_owned);
+    a.device_id = owned(&rec.device_id);
+    a.is_managed_device = boolean(&rec.is_managed_device);
+    a.session_id = first(&[&c.session_id, &rec.session_id]).and_then(SessionId::parse);
+    a.token_id = text(&c.token_id).and_then(TokenId::parse);
+    a.token_issued_at = lenient_time(&c.issued_at);
+    a.object = match log {
+        AccessSource::ExchangeAudit => first(&[&rec.mailbox_owner_upn, &rec.object_id]),
+        AccessSource::TeamsAudit => first(&[&rec.chat_thread_id, &rec.object_id]),
+        _ => first(&[&rec.object_id, &rec.source_file_name, &rec.site_url]),
+    }
+    .map(str::to_owned);
+    a.count = int(&rec.operation_count)
+        .and_then(|c| u64::try_from(c).ok())
+        .unwrap_or(1);
+    a.mail_access_type = pair_text(&rec.operation_properties, "MailAccessType");
+    a
+}
+
+/// A `UserLoggedIn` / `UserLoginFailed` record as a sign-in.
+fn logon(
+    rec: &Rec<'_>,
+    env: Option<&Rec<'_>>,
+    time: tokentrail_model::Timestamp,
+    source: SourceRef,
+) -> SignIn {
+    let empty = Rec::default();
+    let e = env.unwrap_or(&empty);
+    let mut s = SignIn::new(source, SignInKind::UalLogon, time);
+    s.id = text(&rec.id).and_then(Guid::parse);
+    s.user_id = rec
+        .actor
+        .as_ref()
+        .and_then(|actors| {
+            actors
+                .names()
+                .find(|n| Guid::parse(n).is_some())
+                .map(str::to_ascii_lowercase)
+        })
+        .or_else(|| guid_text(&rec.user_key));
+    s.upn = first(&[&rec.user_id, &e.upn, &e.user_ids]).map(str::to_owned);
+    s.app_id = lower(&rec.application_id);
+    s.resource_id = lower(&rec.object_id);
+    s.ip = first_ip(&[
+        &rec.client_ip_camel,
+        &rec.actor_ip,
+        &e.client_ip_camel,
+        &e.ip,
+    ]);
+    let props = &rec.device_properties;
+    let compliant_and_managed = props
+        .as_ref()
+        .and_then(|p| p.get("IsCompliantAndManaged"))
+        .and_then(Val::bool);
+    s.device = Device {
+        id: pair_text(props, "Id"),
+        name: pair_text(props, "DisplayName"),
+        os: pair_text(props, "OS"),
+        browser: pair_text(props, "BrowserType"),
+        // Only a true "compliant and managed" says anything about management alone.
+        is_managed: compliant_and_managed.filter(|m| *m),
+        is_compliant: props
+            .as_ref()
+            .and_then(|p| p.get("IsCompliant"))
+            .and_then(Val::bool),
+        trust_type: pair_text(props, "TrustType"),
+    };
+    s.session_id = pair_text(props, "SessionId")
+        .as_deref()
+        .or_else(|| text(&rec.session_id))
+        .and_then(SessionId::parse);
+    s.user_agent =
+        pair_text(&rec.extended_properties, "UserAgent").or_else(|| owned(&rec.user_agent));
+    s.error_code = int(&rec.error_number);
+    s.original_request_id = text(&rec.intra_system_id).and_then(Guid::parse);
+    s.correlation_id = owned(&rec.inter_systems_id);
+    s
+}

@@ -1,0 +1,511 @@
+//! Coverage: what the logs given can show, and what they cannot.
+//!
+//! [`CoverageBuilder`] is fed every sign-in and access once (in any order) and
+//! [`CoverageBuilder::finish`] produces a [`CoverageReport`]:
+//!
+//! - per log family and kind ([`FAMILIES`]): present or missing, records, duplicates (rows that
+//!   repeat an id already read), first and last record, the spans the engine would treat as
+//!   covered (split where records of the family stop for longer than the gap threshold: the
+//!   same [`tokentrail_engine::Coverage`] the rules consult), the largest gap and the abnormal
+//!   ones, and the time covered against a retention target;
+//! - field completeness: the share of accesses with a token id, a session id, an IP (and the
+//!   client app id and token issue time the rules also use); the share of interactive and
+//!   non-interactive sign-ins with a session id, an ASN, a device id;
+//! - join rates over delegated accesses: the share whose token id names a successful sign-in of
+//!   the input (of those that carry a token id), and the share whose session (its own, or its
+//!   issuing sign-in's) has an interactive root in the input (of those with a session);
+//! - per rule a [`RuleVerdict`].
+//!
+//! Memory grows with the number of records of each family (one timestamp each) and with the
+//! distinct token and session ids, not with the records' size.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde::Serialize;
+use tokentrail_engine::coverage::{Coverage, Family, Span};
+use tokentrail_engine::{is_delegated, Thresholds};
+use tokentrail_model::{
+    Access, AccessSource, Guid, SessionId, SignIn, SignInKind, Timestamp, TokenId,
+};
+
+use crate::verdict::{self, RuleVerdict};
+use crate::{RunInfo, Share};
+
+/// The families a coverage report always lists, in report order, with their names in plain
+/// words. Teams audit records are listed only when present: no rule needs them.
+pub const FAMILIES: [(Family, &str); 9] = [
+    (
+        Family::SignIn(SignInKind::Interactive),
+        "Interactive user sign-ins (SigninLogs)",
+    ),
+    (
+        Family::SignIn(SignInKind::NonInteractive),
+        "Non-interactive user sign-ins (AADNonInteractiveUserSignInLogs)",
+    ),
+    (
+        Family::SignIn(SignInKind::ServicePrincipal),
+        "Service principal sign-ins (AADServicePrincipalSignInLogs)",
+    ),
+    (
+        Family::SignIn(SignInKind::ManagedIdentity),
+        "Managed identity sign-ins (AADManagedIdentitySignInLogs)",
+    ),
+    (
+        Family::SignIn(SignInKind::UalLogon),
+        "Unified Audit Log logons (UserLoggedIn)",
+    ),
+    (
+        Family::Access(AccessSource::GraphActivity),
+        "Microsoft Graph activity logs",
+    ),
+    (
+        Family::Access(AccessSource::ExchangeAudit),
+        "Unified Audit Log: Exchange",
+    ),
+    (
+        Family::Access(AccessSource::SharePointAudit),
+        "Unified Audit Log: SharePoint",
+    ),
+    (
+        Family::Access(AccessSource::OneDriveAudit),
+        "Unified Audit Log: OneDrive",
+    ),
+];
+
+const TEAMS: (Family, &str) = (
+    Family::Access(AccessSource::TeamsAudit),
+    "Unified Audit Log: Teams",
+);
+
+/// A gap counts as abnormal when it is longer than the coverage gap threshold and this many
+/// times the family's median interval between records.
+pub const ABNORMAL_GAP_FACTOR: i64 = 24;
+
+/// Abnormal gaps listed per family; more are counted.
+pub const MAX_LISTED_GAPS: usize = 20;
+
+/// Settings of a coverage run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CoverageOptions {
+    /// How many days of each log the organisation means to keep (`--retention-target`).
+    pub retention_target_days: u32,
+    /// A quiet stretch longer than this (seconds) splits a family's coverage; the engine's
+    /// default so the report says what the rules will see.
+    pub gap_secs: i64,
+}
+
+impl Default for CoverageOptions {
+    fn default() -> Self {
+        CoverageOptions {
+            retention_target_days: 180,
+            gap_secs: Thresholds::default().coverage_gap_secs,
+        }
+    }
+}
+
+/// A stretch with no record of a family.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Gap {
+    /// The last record before the gap.
+    pub from: Timestamp,
+    /// The first record after it.
+    pub to: Timestamp,
+    /// Its length in seconds.
+    pub secs: i64,
+}
+
+/// How complete the linking fields of sign-in rows are.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct SignInFields {
+    /// Rows with a session id (`sessionId`).
+    pub session_id: Share,
+    /// Rows with an autonomous system number.
+    pub asn: Share,
+    /// Rows with a device id.
+    pub device_id: Share,
+}
+
+impl SignInFields {
+    fn add(&mut self, s: &SignIn) {
+        self.session_id.add(s.session_id.is_some());
+        self.asn.add(s.asn.is_some());
+        self.device_id.add(s.device.id.is_some());
+    }
+
+    fn merge(&mut self, o: &SignInFields) {
+        self.session_id.merge(o.session_id);
+        self.asn.merge(o.asn);
+        self.device_id.merge(o.device_id);
+    }
+}
+
+/// How complete the linking fields of access records are.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct AccessFields {
+    /// Records with a token id (`SignInActivityId`, `AppAccessContext.UniqueTokenId`).
+    pub token_id: Share,
+    /// Records with a session id (`SessionId`, `AppAccessContext.AADSessionId`).
+    pub session_id: Share,
+    /// Records with a client IP.
+    pub ip: Share,
+    /// Records with a client app id.
+    pub app_id: Share,
+    /// Of the records with a token id, those that log when it was issued.
+    pub token_issued_at: Share,
+    /// Records with a token id or a session id: anything that links them.
+    pub linkable: Share,
+}
+
+impl AccessFields {
+    fn add(&mut self, a: &Access) {
+        self.token_id.add(a.token_id.is_some());
+        self.session_id.add(a.session_id.is_some());
+        self.ip.add(a.ip.is_some());
+        self.app_id.add(a.app_id.is_some());
+        if a.token_id.is_some() {
+            self.token_issued_at.add(a.token_issued_at.is_some());
+        }
+        self.linkable
+            .add(a.token_id.is_some() || a.session_id.is_some());
+    }
+
+    fn merge(&mut self, o: &AccessFields) {
+        self.token_id.merge(o.token_id);
+        self.session_id.merge(o.session_id);
+        self.ip.merge(o.ip);
+        self.app_id.merge(o.app_id);
+        self.token_issued_at.merge(o.token_issued_at);
+        self.linkable.merge(o.linkable);
+    }
+}
+
+/// Field completeness over the whole input.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Completeness {
+    /// Over every access record (all access logs).
+    pub accesses: AccessFields,
+    /// Over interactive and non-interactive user sign-ins (the kinds that carry sessions and
+    /// devices).
+    pub sign_ins: SignInFields,
+}
+
+/// How often delegated accesses join the sign-in logs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Joins {
+    /// Of the delegated accesses with a token id, those whose token a successful sign-in of the
+    /// input issued.
+    pub token_to_sign_in: Share,
+    /// Of the delegated accesses with a session (their own session id, or their issuing
+    /// sign-in's), those whose session has a successful interactive sign-in (or UAL logon).
+    pub session_to_interactive_root: Share,
+}
+
+/// Coverage of one log family and kind.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FamilyCoverage {
+    /// The family (`sign-in:interactive`, `access:graph-activity`, ...).
+    pub family: Family,
+    /// Its name in plain words.
+    pub name: &'static str,
+    /// True when at least one record was read.
+    pub present: bool,
+    /// Records read, duplicates excluded.
+    pub records: u64,
+    /// Rows that repeat the id of a row already read (sign-in `id`, access record id).
+    pub duplicates: u64,
+    /// The first record.
+    pub first: Option<Timestamp>,
+    /// The last record.
+    pub last: Option<Timestamp>,
+    /// From the first record to the last, in seconds.
+    pub span_secs: i64,
+    /// Time inside the coverage spans (gaps excluded), in seconds.
+    pub covered_secs: i64,
+    /// Distinct UTC days with at least one record.
+    pub days_with_records: u64,
+    /// True when first-to-last reaches the retention target.
+    pub retention_met: bool,
+    /// The spans the rules treat as covered.
+    pub spans: Vec<Span>,
+    /// The median interval between consecutive records, in seconds.
+    pub median_interval_secs: Option<i64>,
+    /// The longest stretch without a record.
+    pub largest_gap: Option<Gap>,
+    /// Gaps beyond the threshold and far beyond the family's normal rate (the first
+    /// [`MAX_LISTED_GAPS`]).
+    pub abnormal_gaps: Vec<Gap>,
+    /// How many abnormal gaps there are in all.
+    pub abnormal_gap_count: u64,
+    /// Field completeness of sign-in rows (sign-in families).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sign_in_fields: Option<SignInFields>,
+    /// Field completeness of access records (access families).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_fields: Option<AccessFields>,
+}
+
+/// What the logs can and cannot show.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CoverageReport {
+    /// When, and from which inputs.
+    pub run: RunInfo,
+    /// The retention target, in days.
+    pub retention_target_days: u32,
+    /// The gap (seconds) that splits coverage.
+    pub gap_secs: i64,
+    /// One entry per family, in [`FAMILIES`] order.
+    pub families: Vec<FamilyCoverage>,
+    /// Field completeness.
+    pub completeness: Completeness,
+    /// Join rates.
+    pub joins: Joins,
+    /// Per rule TT001-TT005: supported, degraded or blind, with reasons and fixes.
+    pub rules: Vec<RuleVerdict>,
+}
+
+impl CoverageReport {
+    /// The coverage of `family` (every family of [`FAMILIES`] is listed).
+    pub fn family(&self, family: Family) -> Option<&FamilyCoverage> {
+        self.families.iter().find(|f| f.family == family)
+    }
+
+    /// True when `family` has at least one record.
+    pub fn present(&self, family: Family) -> bool {
+        self.family(family).is_some_and(|f| f.present)
+    }
+}
+
+/// Token id -> the session of the sign-in that issued it.
+type Issued = HashMap<TokenId, Option<SessionId>>;
+
+/// Accumulates what [`CoverageReport`] needs in one pass over the records.
+#[derive(Debug, Default)]
+pub struct CoverageBuilder {
+    options: CoverageOptions,
+    times: BTreeMap<Family, Vec<Timestamp>>,
+    duplicates: BTreeMap<Family, u64>,
+    seen_sign_ins: HashSet<(SignInKind, Guid)>,
+    seen_accesses: HashSet<(AccessSource, String)>,
+    sign_in_fields: BTreeMap<SignInKind, SignInFields>,
+    access_fields: BTreeMap<AccessSource, AccessFields>,
+    issued: Issued,
+    roots: HashSet<SessionId>,
+    /// Delegated accesses per token id they carry: (all, those without their own session id).
+    by_token: HashMap<TokenId, (u64, u64)>,
+    /// Delegated accesses per session id they carry themselves.
+    by_session: HashMap<SessionId, u64>,
+}
+
+impl CoverageBuilder {
+    /// A builder with `options`.
+    pub fn new(options: CoverageOptions) -> Self {
+        CoverageBuilder {
+            options,
+            ..CoverageBuilder::default()
+        }
+    }
+
+    /// Add one sign-in row.
+    pub fn add_sign_in(&mut self, s: &SignIn) {
+        let family = Family::SignIn(s.kind);
+        if let Some(id) = s.id {
+            if !self.seen_sign_ins.insert((s.kind, id)) {
+                *self.duplicates.entry(family).or_default() += 1;
+                return;
+            }
+        }
+        self.times.entry(family).or_default().push(s.time);
+        self.sign_in_fields.entry(s.kind).or_default().add(s);
+        // Failed sign-ins issue no token and establish no session: the engine ignores them
+        // for linking, and so do the join rates.
+        if !s.succeeded() {
+            return;
+        }
+        if let Some(token) = s.issued_token() {
+            self.issued
+                .entry(token)
+                .or_insert_with(|| s.session_id.clone());
+        }
+        if matches!(s.kind, SignInKind::Interactive | SignInKind::UalLogon) {
+            if let Some(sid) = &s.session_id {
+                self.roots.insert(sid.clone());
+            }
+        }
+    }
+
+    /// Add one access record.
+    pub fn add_access(&mut self, a: &Access) {
+        let family = Family::Access(a.log);
+        if let Some(id) = &a.record_id {
+            if !self.seen_accesses.insert((a.log, id.clone())) {
+                *self.duplicates.entry(family).or_default() += 1;
+                return;
+            }
+        }
+        self.times.entry(family).or_default().push(a.time);
+        self.access_fields.entry(a.log).or_default().add(a);
+        if !is_delegated(a) {
+            return;
+        }
+        if let Some(token) = &a.token_id {
+            let counts = self.by_token.entry(token.clone()).or_default();
+            counts.0 += 1;
+            if a.session_id.is_none() {
+                counts.1 += 1;
+            }
+        }
+        if let Some(sid) = &a.session_id {
+            *self.by_session.entry(sid.clone()).or_default() += 1;
+        }
+    }
+
+    /// Compute the report.
+    pub fn finish(self, run: RunInfo) -> CoverageReport {
+        let CoverageBuilder {
+            options,
+            mut times,
+            duplicates,
+            sign_in_fields,
+            access_fields,
+            issued,
+            roots,
+            by_token,
+            by_session,
+            ..
+        } = self;
+        let mut listed: Vec<(Family, &'static str)> = FAMILIES.to_vec();
+        if times.contains_key(&TEAMS.0) {
+            listed.push(TEAMS);
+        }
+        let target_secs = i64::from(options.retention_target_days) * 86_400;
+        let families = listed
+            .into_iter()
+            .map(|(family, name)| {
+                let mut ts = times.remove(&family).unwrap_or_default();
+                ts.sort_unstable();
+                let mut row = family_row(family, name, &ts, &options, target_secs);
+                row.duplicates = duplicates.get(&family).copied().unwrap_or(0);
+                match family {
+                    Family::SignIn(kind) => {
+                        row.sign_in_fields =
+                            Some(sign_in_fields.get(&kind).copied().unwrap_or_default())
+                    }
+                    Family::Access(log) => {
+                        row.access_fields =
+                            Some(access_fields.get(&log).copied().unwrap_or_default())
+                    }
+                }
+                row
+            })
+            .collect();
+
+        let mut completeness = Completeness::default();
+        for f in access_fields.values() {
+            completeness.accesses.merge(f);
+        }
+        for kind in [SignInKind::Interactive, SignInKind::NonInteractive] {
+            if let Some(f) = sign_in_fields.get(&kind) {
+                completeness.sign_ins.merge(f);
+            }
+        }
+
+        let mut joins = Joins::default();
+        for (token, (all, without_session)) in &by_token {
+            joins.token_to_sign_in.of += all;
+            if let Some(session) = issued.get(token) {
+                joins.token_to_sign_in.count += all;
+                // Accesses naming only their token inherit the issuing sign-in's session.
+                if let Some(sid) = session {
+                    joins.session_to_interactive_root.of += without_session;
+                    if roots.contains(sid) {
+                        joins.session_to_interactive_root.count += without_session;
+                    }
+                }
+            }
+        }
+        for (sid, n) in &by_session {
+            joins.session_to_interactive_root.of += n;
+            if roots.contains(sid) {
+                joins.session_to_interactive_root.count += n;
+            }
+        }
+
+        let mut report = CoverageReport {
+            run,
+            retention_target_days: options.retention_target_days,
+            gap_secs: options.gap_secs,
+            families,
+            completeness,
+            joins,
+            rules: Vec::new(),
+        };
+        report.rules = verdict::judge(&report);
+        report
+    }
+}
+
+fn family_row(
+    family: Family,
+    name: &'static str,
+    ts: &[Timestamp],
+    options: &CoverageOptions,
+    target_secs: i64,
+) -> FamilyCoverage {
+    let spans = Coverage::build(ts.iter().map(|t| (family, *t)), options.gap_secs)
+        .spans(family)
+        .to_vec();
+    let first = ts.first().copied();
+    let last = ts.last().copied();
+    let span_secs = match (first, last) {
+        (Some(f), Some(l)) => l.secs() - f.secs(),
+        _ => 0,
+    };
+    let covered_secs = spans.iter().map(|s| s.end.secs() - s.start.secs()).sum();
+    let mut days: Vec<i64> = ts.iter().map(|t| t.secs().div_euclid(86_400)).collect();
+    days.dedup();
+    let gaps: Vec<Gap> = ts
+        .windows(2)
+        .filter_map(|w| match w {
+            [a, b] => Some(Gap {
+                from: *a,
+                to: *b,
+                secs: b.secs() - a.secs(),
+            }),
+            _ => None,
+        })
+        .collect();
+    let median_interval_secs = {
+        let mut secs: Vec<i64> = gaps.iter().map(|g| g.secs).collect();
+        secs.sort_unstable();
+        secs.get(secs.len() / 2).copied()
+    };
+    // The earliest of the longest gaps, so the choice does not depend on anything but times.
+    let largest_gap = gaps
+        .iter()
+        .copied()
+        .reduce(|best, g| if g.secs > best.secs { g } else { best });
+    let limit = median_interval_secs.map_or(options.gap_secs, |m| {
+        options.gap_secs.max(m.saturating_mul(ABNORMAL_GAP_FACTOR))
+    });
+    let abnormal: Vec<Gap> = gaps.into_iter().filter(|g| g.secs > limit).collect();
+    FamilyCoverage {
+        family,
+        name,
+        present: !ts.is_empty(),
+        records: ts.len() as u64,
+        duplicates: 0,
+        first,
+        last,
+        span_secs,
+        covered_secs,
+        days_with_records: days.len() as u64,
+        retention_met: !ts.is_empty() && span_secs >= target_secs,
+        spans,
+        median_interval_secs,
+        largest_gap,
+        abnormal_gap_count: abnormal.len() as u64,
+        abnormal_gaps: abnormal.into_iter().take(MAX_LISTED_GAPS).collect(),
+        sign_in_fields: None,
+        access_fields: None,
+    }
+}

@@ -1,0 +1,689 @@
+//! The inventory: the non-interactive and app-only access patterns of a tenant.
+//!
+//! A *pattern* is one client app used by one kind of identity:
+//! - **delegated**: the app acting for users without them present: non-interactive sign-ins
+//!   (silent refresh, PRT redemption) and the accesses made with user tokens (every API access
+//!   is made by a token, never by a person directly). One pattern per client app, with its users
+//!   listed; interactive sign-ins are left out, since a person was there.
+//! - **service principal** / **managed identity**: an app with its own credentials, one pattern
+//!   per (client app, service principal): its sign-ins and its app-only accesses.
+//!
+//! Each pattern carries its counts, users, first and last seen, share of the traffic, networks
+//! (ASN learned from the sign-in rows' own ASN per IP, else the /24 or /48 prefix), workloads
+//! and operations, and its risky traits: public client, device-code flow, a client id that
+//! token-theft tooling defaults to, a hosting network.
+//!
+//! [`Inventory::draft_allowlist`] writes one allowlist entry per pattern, each with a reason that
+//! starts with `REVIEW`: the engine refuses such entries until a person writes the real reason,
+//! so nothing is approved by a machine.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::fmt::Write as _;
+use std::net::IpAddr;
+
+use serde::Serialize;
+use tokentrail_engine::catalog::Catalog;
+use tokentrail_model::{
+    Access, AccessSource, ClientAuthMethod, Guid, SignIn, SignInKind, Timestamp,
+};
+
+use crate::{date_text, RunInfo, Share};
+use tokentrail_engine::{is_app_only, is_delegated};
+
+/// Distinct operations named per pattern; further ones are counted in the totals only.
+const MAX_OPERATIONS: usize = 500;
+/// Operations listed per pattern in reports.
+pub const TOP_OPERATIONS: usize = 5;
+/// Users listed per pattern; all are counted.
+pub const MAX_LISTED_USERS: usize = 10;
+/// Days a drafted allowlist entry stays in force.
+pub const DRAFT_EXPIRY_DAYS: i64 = 90;
+
+/// Who a pattern's tokens act for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IdentityType {
+    /// A client app acting for users.
+    Delegated,
+    /// An app registration with its own secret or certificate.
+    ServicePrincipal,
+    /// An Azure managed identity.
+    ManagedIdentity,
+}
+
+impl IdentityType {
+    /// The word used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdentityType::Delegated => "delegated",
+            IdentityType::ServicePrincipal => "service principal",
+            IdentityType::ManagedIdentity => "managed identity",
+        }
+    }
+}
+
+/// One network a pattern was seen from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct NetworkUse {
+    /// Autonomous system, when a sign-in row logged one for an address of the network.
+    pub asn: Option<u32>,
+    /// The /24 or /48 prefix standing in when the ASN is unknown.
+    pub prefix: Option<String>,
+    /// Records from it.
+    pub records: u64,
+    /// Distinct addresses.
+    pub addresses: u64,
+    /// A hosting or VPS provider (built-in list).
+    pub hosting: bool,
+}
+
+impl NetworkUse {
+    /// `AS16509` or the prefix.
+    pub fn label(&self) -> String {
+        match (self.asn, &self.prefix) {
+            (Some(asn), _) => format!("AS{asn}"),
+            (None, Some(p)) => p.clone(),
+            (None, None) => "-".to_string(),
+        }
+    }
+}
+
+/// Risky traits of a pattern.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Traits {
+    /// Tokens of a public client (no secret or certificate).
+    pub public_client: bool,
+    /// A sign-in of the pattern used the device-code flow.
+    pub device_code: bool,
+    /// A client id token-theft tooling defaults to (Azure CLI, Graph PowerShell, ...).
+    pub tooling_client: bool,
+    /// Seen from a hosting or VPS network.
+    pub hosting_network: bool,
+    /// A Microsoft first-party app (not a risk: context).
+    pub first_party: bool,
+}
+
+impl Traits {
+    /// The risky traits in words (first-party is context, not listed).
+    pub fn risky(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        if self.public_client {
+            out.push("public client");
+        }
+        if self.device_code {
+            out.push("device-code flow");
+        }
+        if self.tooling_client {
+            out.push("tooling client id");
+        }
+        if self.hosting_network {
+            out.push("hosting network");
+        }
+        out
+    }
+}
+
+/// One access pattern.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Pattern {
+    /// Stable id within the report (`p01`, ...), in report order.
+    pub id: String,
+    /// Client application id (lower-case).
+    pub app_id: Option<String>,
+    /// Client application name, as logged or from the reference data.
+    pub app_name: Option<String>,
+    /// Who the tokens act for.
+    pub identity: IdentityType,
+    /// The service principal (app-only patterns).
+    pub service_principal_id: Option<String>,
+    /// Its display name, when a sign-in logged it.
+    pub service_principal_name: Option<String>,
+    /// Distinct users (delegated patterns).
+    pub user_count: u64,
+    /// The first [`MAX_LISTED_USERS`] users (UPN when known, else object id), sorted.
+    pub users: Vec<String>,
+    /// Sign-in rows.
+    pub sign_ins: u64,
+    /// Access records.
+    pub accesses: u64,
+    /// Operations the access records stand for (`OperationCount` summed).
+    pub operations: u64,
+    /// Share of all inventory records (sign-ins and accesses).
+    pub share: Share,
+    /// First record.
+    pub first_seen: Timestamp,
+    /// Last record.
+    pub last_seen: Timestamp,
+    /// Networks, most records first.
+    pub networks: Vec<NetworkUse>,
+    /// Access records per workload.
+    pub workloads: BTreeMap<String, u64>,
+    /// The most frequent operations (sign-ins count as `sign-in:<kind>`).
+    pub top_operations: Vec<(String, u64)>,
+    /// Risky traits.
+    pub traits: Traits,
+}
+
+impl Pattern {
+    /// Sign-ins and accesses.
+    pub fn records(&self) -> u64 {
+        self.sign_ins + self.accesses
+    }
+
+    /// The name to show: app name, else app id.
+    pub fn app_label(&self) -> String {
+        match (&self.app_name, &self.app_id) {
+            (Some(n), _) => n.clone(),
+            (None, Some(id)) => id.clone(),
+            (None, None) => "(no client app id)".to_string(),
+        }
+    }
+}
+
+/// The inventory of a tenant.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Inventory {
+    /// When, and from which inputs.
+    pub run: RunInfo,
+    /// Records in the inventory (non-interactive and app-only sign-ins, accesses).
+    pub records: u64,
+    /// Access records that name neither a user nor a service principal: not attributed.
+    pub unattributed_accesses: u64,
+    /// Patterns, most records first.
+    pub patterns: Vec<Pattern>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+enum Who {
+    Delegated,
+    App,
+}
+
+#[derive(Debug, Default)]
+struct Acc {
+    app_name: Option<String>,
+    sp_name: Option<String>,
+    users: BTreeSet<String>,
+    sign_ins: u64,
+    accesses: u64,
+    operations: u64,
+    first: Option<Timestamp>,
+    last: Option<Timestamp>,
+    ips: BTreeMap<IpAddr, u64>,
+    no_ip: u64,
+    workloads: BTreeMap<String, u64>,
+    ops: BTreeMap<String, u64>,
+    public_client: bool,
+    device_code: bool,
+}
+
+impl Acc {
+    fn saw(&mut self, t: Timestamp, ip: Option<IpAddr>, op: &str) {
+        self.first = Some(self.first.map_or(t, |f| f.min(t)));
+        self.last = Some(self.last.map_or(t, |l| l.max(t)));
+        match ip {
+            Some(ip) => *self.ips.entry(ip).or_default() += 1,
+            None => self.no_ip += 1,
+        }
+        let kept = self.ops.len();
+        match self.ops.get_mut(op) {
+            Some(n) => *n += 1,
+            None if kept < MAX_OPERATIONS => {
+                self.ops.insert(op.to_string(), 1);
+            }
+            // Beyond the cap the rarest operations are not named; the totals still count them.
+            None => {}
+        }
+    }
+}
+
+/// Pattern key: who, client app id (lower-case, empty when not logged), service principal id
+/// (app-only, lower-case).
+type Key = (Who, String, String);
+
+/// Accumulates the inventory in one pass over the records.
+#[derive(Debug)]
+pub struct InventoryBuilder {
+    catalog: Catalog,
+    patterns: BTreeMap<Key, Acc>,
+    seen_sign_ins: HashSet<(SignInKind, Guid)>,
+    seen_accesses: HashSet<(AccessSource, String)>,
+    ip_asn: HashMap<IpAddr, u32>,
+    managed_identities: BTreeSet<String>,
+    upn_by_id: BTreeMap<String, String>,
+    id_by_upn: BTreeMap<String, String>,
+    unattributed: u64,
+}
+
+impl Default for InventoryBuilder {
+    fn default() -> Self {
+        InventoryBuilder::new()
+    }
+}
+
+fn lower(s: &Option<String>) -> Option<String> {
+    s.as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_ascii_lowercase)
+}
+
+fn nonempty(s: &Option<String>) -> Option<String> {
+    s.as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(String::from)
+}
+
+impl InventoryBuilder {
+    /// An empty builder (parses the built-in reference data once).
+    pub fn new() -> Self {
+        InventoryBuilder {
+            catalog: Catalog::builtin(),
+            patterns: BTreeMap::new(),
+            seen_sign_ins: HashSet::new(),
+            seen_accesses: HashSet::new(),
+            ip_asn: HashMap::new(),
+            managed_identities: BTreeSet::new(),
+            upn_by_id: BTreeMap::new(),
+            id_by_upn: BTreeMap::new(),
+            unattributed: 0,
+        }
+    }
+
+    fn learn_user(&mut self, id: &Option<String>, upn: &Option<String>) {
+        if let (Some(id), Some(upn)) = (lower(id), nonempty(upn)) {
+            if upn.contains('@') {
+                self.id_by_upn
+                    .entry(upn.to_ascii_lowercase())
+                    .or_insert_with(|| id.clone());
+                self.upn_by_id.entry(id).or_insert(upn);
+            }
+        }
+    }
+
+    /// Add one sign-in row.
+    pub fn add_sign_in(&mut self, s: &SignIn) {
+        if let Some(id) = s.id {
+            if !self.seen_sign_ins.insert((s.kind, id)) {
+                return;
+            }
+        }
+        if let (Some(ip), Some(asn)) = (s.ip, s.asn) {
+            self.ip_asn.entry(ip).or_insert(asn);
+        }
+        self.learn_user(&s.user_id, &s.upn);
+        let app = lower(&s.app_id).unwrap_or_default();
+        let key = match s.kind {
+            SignInKind::NonInteractive => (Who::Delegated, app, String::new()),
+            SignInKind::ServicePrincipal | SignInKind::ManagedIdentity => {
+                let sp = lower(&s.service_principal_id).unwrap_or_default();
+                if s.kind == SignInKind::ManagedIdentity && !sp.is_empty() {
+                    self.managed_identities.insert(sp.clone());
+                }
+                (Who::App, app, sp)
+            }
+            // A person was present: not part of the non-interactive inventory.
+            SignInKind::Interactive | SignInKind::UalLogon => return,
+        };
+        let user = lower(&s.user_id).or_else(|| lower(&s.upn));
+        let acc = self.patterns.entry(key).or_default();
+        acc.sign_ins += 1;
+        acc.saw(s.time, s.ip, &format!("sign-in:{}", s.kind.as_str()));
+        if acc.app_name.is_none() {
+            acc.app_name = nonempty(&s.app_name);
+        }
+        if acc.sp_name.is_none() {
+            acc.sp_name = nonempty(&s.service_principal_name);
+        }
+        if s.kind == SignInKind::NonInteractive {
+            if let Some(u) = user {
+                acc.users.insert(u);
+            }
+            let credential = s.client_credential_type.as_deref().map(str::trim);
+            if credential.is_none_or(|c| c.is_empty() || c.eq_ignore_ascii_case("none")) {
+                acc.public_client = true;
+            }
+        }
+        let device_code = s
+            .transfer_method
+            .as_deref()
+            .is_some_and(|t| t.eq_ignore_ascii_case("deviceCodeFlow"))
+            || s.auth_protocol
+                .as_deref()
+                .is_some_and(|p| p.eq_ignore_ascii_case("deviceCode"));
+        if device_code {
+            acc.device_code = true;
+        }
+    }
+
+    /// Add one access record.
+    pub fn add_access(&mut self, a: &Access) {
+        if let Some(id) = &a.record_id {
+            if !self.seen_accesses.insert((a.log, id.clone())) {
+                return;
+            }
+        }
+        self.learn_user(&a.user_id, &a.upn);
+        let app = lower(&a.app_id).unwrap_or_default();
+        let key = if is_app_only(a) {
+            (
+                Who::App,
+                app,
+                lower(&a.service_principal_id).unwrap_or_default(),
+            )
+        } else if is_delegated(a) {
+            (Who::Delegated, app, String::new())
+        } else {
+            self.unattributed += 1;
+            return;
+        };
+        let delegated = key.0 == Who::Delegated;
+        let user = lower(&a.user_id).or_else(|| lower(&a.upn));
+        let acc = self.patterns.entry(key).or_default();
+        acc.accesses += 1;
+        acc.operations += a.count;
+        acc.saw(a.time, a.ip, &a.operation);
+        *acc.workloads
+            .entry(a.workload.as_str().to_string())
+            .or_default() += 1;
+        if acc.app_name.is_none() {
+            acc.app_name = nonempty(&a.app_name);
+        }
+        if delegated {
+            if let Some(u) = user {
+                acc.users.insert(u);
+            }
+        }
+        if a.client_auth_method == Some(ClientAuthMethod::PublicClient) {
+            acc.public_client = true;
+        }
+    }
+
+    /// Group, resolve networks and order the patterns.
+    pub fn finish(self, run: RunInfo) -> Inventory {
+        let total: u64 = self
+            .patterns
+            .values()
+            .map(|a| a.sign_ins + a.accesses)
+            .sum();
+        let mut patterns: Vec<Pattern> = self
+            .patterns
+            .iter()
+            .map(|((who, app, sp), acc)| self.pattern(*who, app, sp, acc, total))
+            .collect();
+        patterns.sort_by(|a, b| {
+            b.records()
+                .cmp(&a.records())
+                .then_with(|| a.identity.cmp(&b.identity))
+                .then_with(|| a.app_id.cmp(&b.app_id))
+                .then_with(|| a.service_principal_id.cmp(&b.service_principal_id))
+        });
+        let width = patterns.len().to_string().len().max(2);
+        for (i, p) in patterns.iter_mut().enumerate() {
+            p.id = format!("p{:0width$}", i + 1);
+        }
+        Inventory {
+            run,
+            records: total,
+            unattributed_accesses: self.unattributed,
+            patterns,
+        }
+    }
+
+    fn pattern(&self, who: Who, app: &str, sp: &str, acc: &Acc, total: u64) -> Pattern {
+        let app_id = (!app.is_empty()).then(|| app.to_string());
+        let identity = match who {
+            Who::Delegated => IdentityType::Delegated,
+            Who::App if self.managed_identities.contains(sp) => IdentityType::ManagedIdentity,
+            Who::App => IdentityType::ServicePrincipal,
+        };
+        // One person may be named by object id in one log and by UPN in another.
+        let users: BTreeSet<String> = acc
+            .users
+            .iter()
+            .map(|u| self.id_by_upn.get(u).cloned().unwrap_or_else(|| u.clone()))
+            .collect();
+        let mut shown: Vec<String> = users
+            .iter()
+            .map(|u| self.upn_by_id.get(u).cloned().unwrap_or_else(|| u.clone()))
+            .collect();
+        shown.sort();
+        shown.truncate(MAX_LISTED_USERS);
+        let networks = self.networks(acc);
+        let mut top: Vec<(String, u64)> = acc.ops.iter().map(|(k, v)| (k.clone(), *v)).collect();
+        top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        top.truncate(TOP_OPERATIONS);
+        let records = acc.sign_ins + acc.accesses;
+        Pattern {
+            id: String::new(),
+            app_name: acc
+                .app_name
+                .clone()
+                .or_else(|| self.catalog.app_name(app).map(String::from)),
+            traits: Traits {
+                public_client: acc.public_client,
+                device_code: acc.device_code,
+                tooling_client: !app.is_empty() && self.catalog.is_tooling(app),
+                hosting_network: networks.iter().any(|n| n.hosting),
+                first_party: !app.is_empty() && self.catalog.is_first_party(app),
+            },
+            app_id,
+            identity,
+            service_principal_id: (!sp.is_empty()).then(|| sp.to_string()),
+            service_principal_name: acc.sp_name.clone(),
+            user_count: users.len() as u64,
+            users: shown,
+            sign_ins: acc.sign_ins,
+            accesses: acc.accesses,
+            operations: acc.operations,
+            share: Share {
+                count: records,
+                of: total,
+            },
+            first_seen: acc.first.unwrap_or_default(),
+            last_seen: acc.last.unwrap_or_default(),
+            networks,
+            workloads: acc.workloads.clone(),
+            top_operations: top,
+        }
+    }
+
+    fn networks(&self, acc: &Acc) -> Vec<NetworkUse> {
+        #[derive(Default)]
+        struct Net {
+            records: u64,
+            addresses: u64,
+        }
+        let mut by: BTreeMap<(Option<u32>, Option<String>), Net> = BTreeMap::new();
+        for (ip, n) in &acc.ips {
+            let key = match self.ip_asn.get(ip) {
+                Some(asn) => (Some(*asn), None),
+                None => (None, Some(prefix(*ip))),
+            };
+            let net = by.entry(key).or_default();
+            net.records += n;
+            net.addresses += 1;
+        }
+        let mut out: Vec<NetworkUse> = by
+            .into_iter()
+            .map(|((asn, prefix), n)| NetworkUse {
+                hosting: asn.is_some_and(|a| self.catalog.hosting.contains(&a)),
+                asn,
+                prefix,
+                records: n.records,
+                addresses: n.addresses,
+            })
+            .collect();
+        out.sort_by(|a, b| b.records.cmp(&a.records).then_with(|| a.asn.cmp(&b.asn)));
+        out
+    }
+}
+
+/// The /24 (IPv4) or /48 (IPv6) prefix of an address, as text.
+fn prefix(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            format!("{a}.{b}.{c}.0/24")
+        }
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2])
+        }
+    }
+}
+
+/// Lower-case letters, digits and dashes, for allowlist entry ids.
+fn slug(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    while out.ends_with('-') {
+        out.pop();
+    }
+    out.truncate(40);
+    out
+}
+
+/// A YAML double-quoted scalar (JSON string syntax is valid YAML).
+fn quoted(text: &str) -> String {
+    serde_json::Value::String(text.to_string()).to_string()
+}
+
+impl Inventory {
+    /// A draft allowlist in the engine's format (`tokentrail_engine::allowlist`): one entry per
+    /// pattern, `reason: "REVIEW: ..."` (refused by `detect` until a person rewrites it),
+    /// `owner` as given, and an expiry [`DRAFT_EXPIRY_DAYS`] after the run date.
+    ///
+    /// Delegated entries apply to TT003, TT004 and TT005 (an approved client or automation
+    /// account explains access without an interactive root, tokens minted without a sign-in
+    /// row, and an uncommon client), never to the replay rules TT001 and TT002: approving who
+    /// uses a client says nothing about a token moving to another network. They match the app,
+    /// the user when the pattern has exactly one, and the ASN when the pattern comes from one
+    /// known network. App-only entries match the app and its service principal.
+    pub fn draft_allowlist(&self, owner: &str) -> String {
+        let expires = date_text(self.run.generated_at.plus_secs(DRAFT_EXPIRY_DAYS * 86_400));
+        let mut y = String::new();
+        let _ = writeln!(
+            y,
+            "# Draft allowlist written by `tokentrail inventory --emit-allowlist` on {}.",
+            date_text(self.run.generated_at)
+        );
+        let _ = writeln!(
+            y,
+            "# Every reason starts with REVIEW, and `tokentrail detect` refuses the file until a\n\
+             # person has checked each pattern, deleted the ones that are not legitimate and written\n\
+             # the real reason (a change or ticket number) in place of each REVIEW text."
+        );
+        let _ = writeln!(y, "version: 1");
+        if self.patterns.is_empty() {
+            let _ = writeln!(y, "entries: []");
+            return y;
+        }
+        let _ = writeln!(y, "entries:");
+        for p in &self.patterns {
+            let networks: Vec<String> = p
+                .networks
+                .iter()
+                .take(3)
+                .map(|n| {
+                    if n.hosting {
+                        format!("{} (hosting)", n.label())
+                    } else {
+                        n.label()
+                    }
+                })
+                .collect();
+            let who = match p.identity {
+                IdentityType::Delegated => format!("{} user(s)", p.user_count),
+                _ => format!(
+                    "service principal {}",
+                    p.service_principal_name
+                        .as_deref()
+                        .or(p.service_principal_id.as_deref())
+                        .unwrap_or("unknown")
+                ),
+            };
+            let risky = p.traits.risky();
+            let workloads = if p.workloads.is_empty() {
+                "sign-ins only".to_string()
+            } else {
+                format!(
+                    "workloads {}",
+                    p.workloads.keys().cloned().collect::<Vec<_>>().join("/")
+                )
+            };
+            let reason = format!(
+                "REVIEW: {} ({}), {}, {}; {} records {} to {} from {}{}",
+                p.app_label(),
+                p.identity.as_str(),
+                who,
+                workloads,
+                p.records(),
+                date_text(p.first_seen),
+                date_text(p.last_seen),
+                if networks.is_empty() {
+                    "no logged address".to_string()
+                } else {
+                    networks.join(", ")
+                },
+                if risky.is_empty() {
+                    String::new()
+                } else {
+                    format!("; risky: {}", risky.join(", "))
+                }
+            );
+            let id = format!("{}-{}", p.id, slug(&p.app_label()));
+            let _ = writeln!(y, "  - id: {}", quoted(&id));
+            let _ = writeln!(y, "    reason: {}", quoted(&reason));
+            let _ = writeln!(y, "    owner: {}", quoted(owner));
+            let _ = writeln!(y, "    expires: {expires}");
+            let mut keys: Vec<String> = Vec::new();
+            if let Some(app) = &p.app_id {
+                keys.push(format!("app_id: {}", quoted(app)));
+            }
+            match p.identity {
+                IdentityType::Delegated => {
+                    let _ = writeln!(y, "    rules: [TT003, TT004, TT005]");
+                    // Without an app id, a user-only match would approve everything the
+                    // user does: leave the match empty for a person to write.
+                    if p.user_count == 1 && p.app_id.is_some() {
+                        if let Some(user) = p.users.first() {
+                            keys.push(format!("user: {}", quoted(user)));
+                        }
+                    }
+                    if let [only] = p.networks.as_slice() {
+                        if let Some(asn) = only.asn {
+                            keys.push(format!("asn: {asn}"));
+                        }
+                    }
+                }
+                IdentityType::ServicePrincipal | IdentityType::ManagedIdentity => {
+                    let _ = writeln!(
+                        y,
+                        "    # app-only: no rule alerts on app-only access today; the entry records the approval"
+                    );
+                    if let Some(sp) = &p.service_principal_id {
+                        keys.push(format!("service_principal_id: {}", quoted(sp)));
+                    }
+                }
+            }
+            if keys.is_empty() {
+                // A pattern with neither app id nor principal cannot be matched safely: an
+                // entry without `match` is refused by the engine, so say why instead.
+                let _ = writeln!(
+                    y,
+                    "    # no client app id or principal was logged: write a match by hand"
+                );
+            }
+            let _ = writeln!(y, "    match: {{ {} }}", keys.join(", "));
+        }
+        y
+    }
+}

@@ -1,0 +1,78 @@
+//! A Markdown summary for tickets and pull requests: the summary line, a table most severe
+//! first, and for each finding why it fired and what to do.
+
+use std::io::Write;
+
+use tokentrail_model::Finding;
+
+use crate::table::{session_or_token, sort_for_display, summary, user_text};
+use crate::text::{human_time, network_text, records};
+use crate::ReportError;
+
+/// Markdown table cells cannot hold `|` or line breaks.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
+/// Write the summary. Suppressed findings are counted, and listed when `show_suppressed`.
+pub fn write_markdown<W: Write>(
+    mut out: W,
+    findings: &[Finding],
+    show_suppressed: bool,
+) -> Result<(), ReportError> {
+    let mut shown: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| show_suppressed || f.suppression.is_none())
+        .collect();
+    sort_for_display(&mut shown);
+    writeln!(out, "# tokentrail findings\n")?;
+    writeln!(out, "{}\n", summary(findings, show_suppressed))?;
+    if shown.is_empty() {
+        out.flush()?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "| Severity | Rule | Title | User | Session/token | Network | Records | First seen (UTC) |"
+    )?;
+    writeln!(out, "|---|---|---|---|---|---|---:|---|")?;
+    for f in &shown {
+        writeln!(
+            out,
+            "| {} | {} | {} | {} | `{}` | {} | {} | {} |",
+            f.severity.caption(),
+            f.rule.code(),
+            cell(&f.title),
+            cell(user_text(f)),
+            session_or_token(f),
+            network_text(f.network.as_ref()),
+            records(f),
+            human_time(f.first_seen)
+        )?;
+    }
+    for f in &shown {
+        writeln!(
+            out,
+            "\n## {} {}: {}\n",
+            f.rule.code(),
+            f.rule.name(),
+            f.title
+        )?;
+        writeln!(out, "- Finding: `{}`", f.id)?;
+        writeln!(out, "- Why: {}", f.why)?;
+        if let Some(s) = &f.suppression {
+            writeln!(out, "- Suppressed by `{}`: {}", s.entry_id, s.reason)?;
+        }
+        if !f.checked.is_empty() {
+            writeln!(out, "- Ruled out: {}", f.checked.join("; "))?;
+        }
+        if !f.containment.is_empty() {
+            writeln!(out, "- What to do:")?;
+            for step in &f.containment {
+                writeln!(out, "  - {step}")?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
