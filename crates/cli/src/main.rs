@@ -34,6 +34,9 @@ enum Command {
     /// Say what the logs can and cannot show: per log family presence, span, completeness,
     /// join rates, and a verdict per rule.
     Coverage(cmd::coverage::CoverageArgs),
+    /// Reconstruct one user's, session's, token's or IP address's activity: the chain, the
+    /// networks, the timeline with its findings, what was touched, and containment steps.
+    Investigate(cmd::investigate::InvestigateArgs),
     /// List the legitimate non-interactive and app-only access patterns, and draft an
     /// allowlist from them.
     Inventory(cmd::inventory::InventoryArgs),
@@ -51,6 +54,7 @@ fn main() -> ExitCode {
         Command::Detect(args) => cmd::detect::run(args),
         Command::Demo(args) => cmd::demo::run(args),
         Command::Coverage(args) => cmd::coverage::run(args),
+        Command::Investigate(args) => cmd::investigate::run(args),
         Command::Inventory(args) => cmd::inventory::run(args),
         Command::Simulate(args) => cmd::simulate::run(args),
         Command::Score(args) => cmd::score::run(args),

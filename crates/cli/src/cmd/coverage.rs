@@ -4,18 +4,16 @@
 //! The report goes to stdout (or `-o FILE`); unreadable input is listed on stderr as in
 //! `detect`, and decides the exit code the same way.
 
-use std::fs::File;
-use std::io::{self, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::io::{self, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
-use tokentrail_ingest::read::ReadOutcome;
 use tokentrail_ingest::{read_paths, DecodeOptions, Decoded, IngestReport, ReadOptions};
 use tokentrail_model::{Access, SignIn, Timestamp};
 use tokentrail_posture::{render, CoverageBuilder, CoverageOptions, InputFile, RunInfo};
 
-use crate::{exit, progress};
+use super::{check_input, exit_code, open_output, parse_time, wall_clock};
+use crate::progress;
 
 /// How a posture report is written.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,21 +63,6 @@ pub struct CoverageArgs {
 
 fn parse_days(text: &str) -> Result<u32, String> {
     tokentrail_posture::parse_days(text).map_err(|e| e.to_string())
-}
-
-/// Parse `--now`.
-pub(crate) fn parse_time(text: &str) -> Result<Timestamp, String> {
-    Timestamp::parse(text)
-        .ok_or_else(|| format!("not a time: {text:?} (use RFC 3339, e.g. 2026-11-01T00:00:00Z)"))
-}
-
-/// The current time, UTC.
-pub(crate) fn wall_clock() -> Timestamp {
-    let micros = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
-        .unwrap_or(0);
-    Timestamp(micros)
 }
 
 /// Read every input once, handing sign-ins and accesses to the two callbacks. Duplicate
@@ -136,35 +119,6 @@ pub(crate) fn run_info(report: &IngestReport, now: Timestamp) -> RunInfo {
         generated_at: now,
         inputs,
     }
-}
-
-/// List unreadable input on stderr; `Some(code)` when nothing could be read.
-pub(crate) fn check_input(report: &IngestReport) -> anyhow::Result<Option<ExitCode>> {
-    let mut err = io::stderr().lock();
-    crate::cmd::write_unreadable(&mut err, report)?;
-    if report.outcome() == ReadOutcome::NothingReadable {
-        writeln!(err, "tokentrail: nothing readable in the inputs")?;
-        return Ok(Some(ExitCode::from(exit::USAGE)));
-    }
-    Ok(None)
-}
-
-/// The exit code once the report is written.
-pub(crate) fn exit_code(report: &IngestReport) -> ExitCode {
-    ExitCode::from(match report.outcome() {
-        ReadOutcome::Clean => exit::OK,
-        _ => exit::PARTIAL,
-    })
-}
-
-/// Stdout, or a new file.
-pub(crate) fn open_output(path: Option<&Path>) -> anyhow::Result<Box<dyn Write>> {
-    Ok(match path {
-        Some(path) => Box::new(BufWriter::new(
-            File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
-        )),
-        None => Box::new(BufWriter::new(io::stdout().lock())),
-    })
 }
 
 /// Run `coverage`.

@@ -6,20 +6,19 @@
 //! `-o FILE`); everything about the run (unreadable records, allowlist entries that expired or
 //! matched nothing, suppressed findings, coverage) goes to stderr, so stdout stays pipe-clean.
 
-use std::fs::File;
-use std::io::{self, BufWriter, IsTerminal as _, Write};
+use std::io::{self, IsTerminal as _, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context as _};
 use tokentrail_engine::{allowlist, AsnDb, Detection, Engine, EngineConfig};
-use tokentrail_ingest::read::ReadOutcome;
 use tokentrail_ingest::{read_paths, DecodeOptions, Decoded, IngestReport, ReadOptions};
 use tokentrail_model::{Finding, Timestamp};
 use tokentrail_report::ocsf::OcsfOptions;
 use tokentrail_report::table::TableOptions;
 
-use crate::{exit, progress};
+use super::{check_input, exit_code, open_output, parse_time, wall_clock};
+use crate::progress;
 
 /// How findings are written.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,19 +80,6 @@ pub struct DetectArgs {
     /// The date allowlist expiry is judged against (default: today, UTC).
     #[arg(long, value_name = "TIME", value_parser = parse_time, hide = true)]
     pub now: Option<Timestamp>,
-}
-
-fn parse_time(text: &str) -> Result<Timestamp, String> {
-    Timestamp::parse(text)
-        .ok_or_else(|| format!("not a time: {text:?} (use RFC 3339, e.g. 2026-11-01T00:00:00Z)"))
-}
-
-fn wall_clock() -> Timestamp {
-    let micros = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
-        .unwrap_or(0);
-    Timestamp(micros)
 }
 
 /// Build the engine configuration, reporting every allowlist error at once.
@@ -165,68 +151,44 @@ pub fn finish(
     detection: &Detection,
     report: &IngestReport,
 ) -> anyhow::Result<ExitCode> {
-    let outcome = report.outcome();
-    let mut err = io::stderr().lock();
-    crate::cmd::write_unreadable(&mut err, report)?;
-    if outcome == ReadOutcome::NothingReadable {
-        writeln!(err, "tokentrail: nothing readable in the inputs")?;
-        return Ok(ExitCode::from(exit::USAGE));
+    if let Some(code) = check_input(report)? {
+        return Ok(code);
     }
     write_findings(args, detection)?;
-    write_run_notes(&mut err, detection, report)?;
-    Ok(ExitCode::from(match outcome {
-        ReadOutcome::Clean => exit::OK,
-        _ => exit::PARTIAL,
-    }))
+    write_run_notes(&mut io::stderr().lock(), detection, report)?;
+    Ok(exit_code(report))
 }
 
 fn write_findings(args: &DetectArgs, detection: &Detection) -> anyhow::Result<()> {
     let to_terminal = args.output.is_none() && io::stdout().is_terminal();
-    let out: Box<dyn Write> = match &args.output {
-        Some(path) => Box::new(BufWriter::new(
-            File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
-        )),
-        None => Box::new(BufWriter::new(io::stdout().lock())),
-    };
-    let listed: Vec<Finding> = if args.show_suppressed {
-        detection
-            .findings
-            .iter()
-            .chain(&detection.suppressed)
-            .cloned()
-            .collect()
+    let out = open_output(args.output.as_deref())?;
+    // The table and Markdown count suppressed findings in their summary and list them only on
+    // request; the machine formats carry exactly what is listed.
+    let all: Vec<Finding> = detection
+        .findings
+        .iter()
+        .chain(&detection.suppressed)
+        .cloned()
+        .collect();
+    let listed: &[Finding] = if args.show_suppressed {
+        &all
     } else {
-        detection.findings.clone()
+        &detection.findings
     };
     match args.format {
         OutputFormat::Table => {
-            let all: Vec<Finding> = detection
-                .findings
-                .iter()
-                .chain(&detection.suppressed)
-                .cloned()
-                .collect();
             let color = to_terminal && std::env::var_os("NO_COLOR").is_none();
-            tokentrail_report::table::write_table(
-                out,
-                &all,
-                &TableOptions {
-                    color,
-                    show_suppressed: args.show_suppressed,
-                },
-            )?
+            let options = TableOptions {
+                color,
+                show_suppressed: args.show_suppressed,
+            };
+            tokentrail_report::table::write_table(out, &all, &options)?
         }
         OutputFormat::Ocsf => {
-            tokentrail_report::ocsf::write_ocsf_lines(out, &listed, &OcsfOptions::default())?
+            tokentrail_report::ocsf::write_ocsf_lines(out, listed, &OcsfOptions::default())?
         }
-        OutputFormat::Csv => tokentrail_report::csv::write_csv(out, &listed)?,
+        OutputFormat::Csv => tokentrail_report::csv::write_csv(out, listed)?,
         OutputFormat::Markdown => {
-            let all: Vec<Finding> = detection
-                .findings
-                .iter()
-                .chain(&detection.suppressed)
-                .cloned()
-                .collect();
             tokentrail_report::markdown::write_markdown(out, &all, args.show_suppressed)?
         }
     }

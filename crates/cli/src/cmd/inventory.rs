@@ -10,10 +10,8 @@ use anyhow::Context as _;
 use tokentrail_model::Timestamp;
 use tokentrail_posture::{render, InventoryBuilder};
 
-use crate::cmd::coverage::{
-    check_input, exit_code, open_output, parse_time, read_inputs, run_info, wall_clock,
-    ReportFormat,
-};
+use crate::cmd::coverage::{read_inputs, run_info, ReportFormat};
+use crate::cmd::{check_input, exit_code, open_output, parse_time, wall_clock};
 
 /// List the legitimate non-interactive and app-only access patterns.
 #[derive(clap::Args, Debug)]

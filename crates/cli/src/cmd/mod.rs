@@ -1,14 +1,23 @@
 //! One module per subcommand: its arguments and the function that runs it.
 
-use std::io::{self, Write};
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+use std::process::ExitCode;
 
+use anyhow::Context as _;
+use tokentrail_ingest::read::ReadOutcome;
 use tokentrail_ingest::IngestReport;
+use tokentrail_model::Timestamp;
+
+use crate::exit;
 
 pub mod coverage;
 pub mod demo;
 pub mod detect;
 pub mod inspect;
 pub mod inventory;
+pub mod investigate;
 pub mod score;
 pub mod simulate;
 
@@ -44,4 +53,48 @@ pub fn write_unreadable(err: &mut impl Write, report: &IngestReport) -> io::Resu
         )?;
     }
     Ok(())
+}
+
+/// Parse a time option (`--since`, `--until`, `--now`).
+pub(crate) fn parse_time(text: &str) -> Result<Timestamp, String> {
+    Timestamp::parse(text)
+        .ok_or_else(|| format!("not a time: {text:?} (use RFC 3339, e.g. 2026-11-01T00:00:00Z)"))
+}
+
+/// The current time, UTC.
+pub(crate) fn wall_clock() -> Timestamp {
+    let micros = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+        .unwrap_or(0);
+    Timestamp(micros)
+}
+
+/// List unreadable input on stderr; `Some(code)` when nothing could be read.
+pub(crate) fn check_input(report: &IngestReport) -> anyhow::Result<Option<ExitCode>> {
+    let mut err = io::stderr().lock();
+    write_unreadable(&mut err, report)?;
+    if report.outcome() == ReadOutcome::NothingReadable {
+        writeln!(err, "tokentrail: nothing readable in the inputs")?;
+        return Ok(Some(ExitCode::from(exit::USAGE)));
+    }
+    Ok(None)
+}
+
+/// The exit code once the report is written.
+pub(crate) fn exit_code(report: &IngestReport) -> ExitCode {
+    ExitCode::from(match report.outcome() {
+        ReadOutcome::Clean => exit::OK,
+        _ => exit::PARTIAL,
+    })
+}
+
+/// Stdout, or a new file.
+pub(crate) fn open_output(path: Option<&Path>) -> anyhow::Result<Box<dyn Write>> {
+    Ok(match path {
+        Some(path) => Box::new(BufWriter::new(
+            File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+        )),
+        None => Box::new(BufWriter::new(io::stdout().lock())),
+    })
 }

@@ -1,0 +1,148 @@
+//! `tokentrail investigate` end to end: the three formats, `-o`, and exit codes.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn tokentrail(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tokentrail"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A 20-user, 3-day simulated tenant with every attack.
+fn simulate(dir: &Path) {
+    let out = tokentrail(&[
+        "simulate",
+        "--users",
+        "20",
+        "--days",
+        "3",
+        "--seed",
+        "7",
+        "--attacks",
+        "all",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+fn label(dir: &Path, kind: &str) -> serde_json::Value {
+    std::fs::read_to_string(dir.join("labels.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|l| l["kind"] == kind)
+        .unwrap()
+}
+
+#[test]
+fn investigate_a_replayed_session_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    simulate(dir.path());
+    let tenant = dir.path().to_str().unwrap();
+    let replay = label(dir.path(), "session-replay");
+    let session = replay["session_id"].as_str().unwrap();
+
+    let out = tokentrail(&[
+        "investigate",
+        tenant,
+        "--session",
+        session,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let inv: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(inv["subject"]["kind"], "session");
+    assert_eq!(inv["subject"]["value"], session);
+    let tokens: Vec<&str> = inv["sessions"][0]["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["token_id"].as_str().unwrap())
+        .collect();
+    for token in replay["token_ids"].as_array().unwrap() {
+        assert!(tokens.contains(&token.as_str().unwrap()), "{token}");
+    }
+    assert!(inv["networks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n["interactive_sign_in"] == false));
+    assert_eq!(inv["containment"][0]["step"], "revoke-sessions");
+    let timeline_len = inv["timeline"].as_array().unwrap().len();
+
+    // CSV: the same timeline, one row per record after the header.
+    let out = tokentrail(&[
+        "investigate",
+        tenant,
+        "--session",
+        session,
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let csv = text(&out.stdout);
+    assert!(csv.starts_with(
+        "time,record,kind,operation,user,ip,network,app,session,token,source,findings\n"
+    ));
+    assert_eq!(csv.lines().count(), timeline_len + 1);
+
+    // Markdown to a file, by user this time.
+    let file = dir.path().join("case.md");
+    let out = tokentrail(&[
+        "investigate",
+        tenant,
+        "--user",
+        replay["user"].as_str().unwrap(),
+        "-o",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(out.stdout.is_empty());
+    let md = std::fs::read_to_string(&file).unwrap();
+    assert!(md.starts_with(&format!(
+        "# Investigation: user {}\n",
+        replay["user"].as_str().unwrap()
+    )));
+    assert!(md.contains(&format!("### Session `{session}`")));
+    assert!(md.contains("revokeSignInSessions"));
+}
+
+#[test]
+fn exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("signin.jsonl");
+    std::fs::write(
+        &file,
+        r#"{"Category":"SignInLogs","CreatedDateTime":"2024-03-04T08:00:00Z","Id":"a0000001-0000-4000-8000-000000000001","UserPrincipalName":"adele@contoso.example","UserId":"11111111-1111-4111-8111-111111111111","IPAddress":"198.51.100.10","SessionId":"5e551011-0000-4000-8000-000000000001","Status":{"errorCode":0}}"#,
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+
+    let ok = tokentrail(&["investigate", path, "--ip", "198.51.100.10"]);
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
+    assert!(text(&ok.stdout).contains("1 sign-in(s) and 0 access(es)"));
+
+    let no_subject = tokentrail(&["investigate", path]);
+    assert_eq!(no_subject.status.code(), Some(2));
+
+    let two_subjects = tokentrail(&["investigate", path, "--ip", "198.51.100.10", "--user", "x"]);
+    assert_eq!(two_subjects.status.code(), Some(2));
+
+    let nobody = tokentrail(&["investigate", path, "--user", "nobody@contoso.example"]);
+    assert_eq!(nobody.status.code(), Some(2));
+    assert!(
+        text(&nobody.stderr)
+            .contains("no sign-in or access in the inputs matches user nobody@contoso.example"),
+        "{}",
+        text(&nobody.stderr)
+    );
+    assert!(nobody.stdout.is_empty());
+}

@@ -1,0 +1,745 @@
+//! Selecting the related records and building the chain, networks, touched objects, finding
+//! marks and containment steps from them.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::IpAddr;
+
+use tokentrail_model::{
+    Access, AccessSource, Finding, NetworkId, RuleId, SessionId, SignIn, SignInKind, SourceRef,
+    Timestamp, TokenId, Workload,
+};
+
+use crate::{
+    touches, ChainSignIn, ContainmentStep, FindingRef, InvestigateError, Investigation,
+    MailTouched, NetworkSummary, RecordCounts, SessionChain, Subject, TimelineEntry, TokenUse,
+    Touched,
+};
+
+/// Shown in place of inbox-rule changes: the decoder keeps `New-InboxRule`, `Set-InboxRule` and
+/// `Set-Mailbox` as uncounted other records without user or source.
+const MAILBOX_RULES_NOTE: &str = "not available from these inputs: inbox-rule and forwarding \
+changes (New-InboxRule, Set-InboxRule, Set-Mailbox) are read but not attributed to a user";
+
+/// Networks of addresses: the ASN a sign-in row logged for the address, else its prefix.
+struct Networks(HashMap<IpAddr, u32>);
+
+impl Networks {
+    fn learn(sign_ins: &[SignIn]) -> Networks {
+        let mut asns = HashMap::new();
+        for s in sign_ins {
+            if let (Some(ip), Some(asn)) = (s.ip, s.asn) {
+                asns.entry(ip).or_insert(asn);
+            }
+        }
+        Networks(asns)
+    }
+
+    fn of(&self, ip: Option<IpAddr>) -> Option<NetworkId> {
+        let ip = ip?;
+        Some(match self.0.get(&ip) {
+            Some(asn) => NetworkId::Asn(*asn),
+            None => NetworkId::prefix_of(ip),
+        })
+    }
+}
+
+/// What the whole input says about users and apps: a user's object id and UPN (sign-ins log
+/// both, Graph rows only the id, UAL rows often only the UPN), and app display names (Graph and
+/// UAL rows often log only the app id).
+struct Directory {
+    upn_of: HashMap<String, String>,
+    id_of: HashMap<String, String>,
+    app_names: HashMap<String, String>,
+}
+
+fn key(text: &str) -> String {
+    text.trim().to_ascii_lowercase()
+}
+
+impl Directory {
+    fn learn(sign_ins: &[SignIn], accesses: &[Access]) -> Directory {
+        let mut dir = Directory {
+            upn_of: HashMap::new(),
+            id_of: HashMap::new(),
+            app_names: HashMap::new(),
+        };
+        let people = sign_ins
+            .iter()
+            .map(|s| (&s.user_id, &s.upn, &s.app_id, &s.app_name))
+            .chain(
+                accesses
+                    .iter()
+                    .map(|a| (&a.user_id, &a.upn, &a.app_id, &a.app_name)),
+            );
+        for (id, upn, app_id, app_name) in people {
+            if let (Some(id), Some(upn)) = (id, upn) {
+                dir.upn_of.entry(key(id)).or_insert_with(|| upn.clone());
+                dir.id_of.entry(key(upn)).or_insert_with(|| id.clone());
+            }
+            if let (Some(app_id), Some(name)) = (app_id, app_name) {
+                dir.app_names
+                    .entry(key(app_id))
+                    .or_insert_with(|| name.clone());
+            }
+        }
+        dir
+    }
+
+    /// Every spelling (lower-cased) of the user `text` names.
+    fn user_keys(&self, text: &str) -> BTreeSet<String> {
+        let k = key(text);
+        let mut keys = BTreeSet::from([k.clone()]);
+        if let Some(upn) = self.upn_of.get(&k) {
+            keys.insert(key(upn));
+        }
+        if let Some(id) = self.id_of.get(&k) {
+            keys.insert(key(id));
+        }
+        keys
+    }
+
+    /// The UPN of a record's user, else its object id.
+    fn display_user(&self, id: Option<&String>, upn: Option<&String>) -> Option<String> {
+        upn.cloned()
+            .or_else(|| id.and_then(|i| self.upn_of.get(&key(i)).cloned()))
+            .or_else(|| id.cloned())
+    }
+
+    /// The object id of a record's user, else its UPN.
+    fn object_id(&self, id: Option<&String>, upn: Option<&String>) -> Option<String> {
+        id.cloned()
+            .or_else(|| upn.and_then(|u| self.id_of.get(&key(u)).cloned()))
+            .or_else(|| upn.cloned())
+    }
+
+    /// An app's display name, else its id.
+    fn app(&self, id: Option<&String>, name: Option<&String>) -> Option<String> {
+        name.cloned()
+            .or_else(|| id.and_then(|i| self.app_names.get(&key(i)).cloned()))
+            .or_else(|| id.cloned())
+    }
+}
+
+fn same_text(a: Option<&str>, b: &str) -> bool {
+    a.is_some_and(|a| a.trim().eq_ignore_ascii_case(b.trim()))
+}
+
+fn is_user(keys: &BTreeSet<String>, id: Option<&String>, upn: Option<&String>) -> bool {
+    [id, upn]
+        .into_iter()
+        .flatten()
+        .any(|k| keys.contains(&key(k)))
+}
+
+fn sign_in_matches(subject: &Subject, users: &BTreeSet<String>, s: &SignIn) -> bool {
+    match subject {
+        Subject::User(_) => is_user(users, s.user_id.as_ref(), s.upn.as_ref()),
+        Subject::Session(id) => s.session_id.as_ref() == Some(id),
+        Subject::Token(t) => s.issued_token().as_ref() == Some(t),
+        Subject::Ip(ip) => s.ip == Some(*ip),
+    }
+}
+
+fn access_matches(subject: &Subject, users: &BTreeSet<String>, a: &Access) -> bool {
+    match subject {
+        Subject::User(_) => is_user(users, a.user_id.as_ref(), a.upn.as_ref()),
+        Subject::Session(id) => a.session_id.as_ref() == Some(id),
+        Subject::Token(t) => a.token_id.as_ref() == Some(t),
+        Subject::Ip(ip) => a.ip == Some(*ip),
+    }
+}
+
+/// A related record, either kind, with what the chain needs of it.
+enum Record<'a> {
+    SignIn(&'a SignIn),
+    Access(&'a Access),
+}
+
+impl Record<'_> {
+    fn time(&self) -> Timestamp {
+        match self {
+            Record::SignIn(s) => s.time,
+            Record::Access(a) => a.time,
+        }
+    }
+    fn source(&self) -> &SourceRef {
+        match self {
+            Record::SignIn(s) => &s.source,
+            Record::Access(a) => &a.source,
+        }
+    }
+    fn ip(&self) -> Option<IpAddr> {
+        match self {
+            Record::SignIn(s) => s.ip,
+            Record::Access(a) => a.ip,
+        }
+    }
+    fn session(&self) -> Option<&SessionId> {
+        match self {
+            Record::SignIn(s) => s.session_id.as_ref(),
+            Record::Access(a) => a.session_id.as_ref(),
+        }
+    }
+    fn token(&self) -> Option<TokenId> {
+        match self {
+            Record::SignIn(s) => s.issued_token(),
+            Record::Access(a) => a.token_id.clone(),
+        }
+    }
+    fn user_fields(&self) -> (Option<&String>, Option<&String>) {
+        match self {
+            Record::SignIn(s) => (s.user_id.as_ref(), s.upn.as_ref()),
+            Record::Access(a) => (a.user_id.as_ref(), a.upn.as_ref()),
+        }
+    }
+    fn user(&self, dir: &Directory) -> Option<String> {
+        let (id, upn) = self.user_fields();
+        dir.display_user(id, upn)
+    }
+    fn app(&self, dir: &Directory) -> Option<String> {
+        match self {
+            Record::SignIn(s) => dir.app(s.app_id.as_ref(), s.app_name.as_ref()),
+            Record::Access(a) => dir.app(a.app_id.as_ref(), a.app_name.as_ref()),
+        }
+    }
+}
+
+/// What a finding points at, to mark the records it cites.
+struct FindingMarks<'a> {
+    finding: &'a Finding,
+    sources: BTreeSet<&'a SourceRef>,
+}
+
+impl FindingMarks<'_> {
+    /// Cited by source, by token, or by session on the finding's network: a session finding is
+    /// about the foreign use, not the user's own records in the same session.
+    fn cites(
+        &self,
+        record: &Record<'_>,
+        token: Option<&TokenId>,
+        network: Option<NetworkId>,
+    ) -> bool {
+        let f = self.finding;
+        self.sources.contains(record.source())
+            || (f.token_id.is_some() && f.token_id.as_ref() == token)
+            || (f.session_id.is_some()
+                && f.session_id.as_ref() == record.session()
+                && (f.network.is_none() || f.network == network))
+    }
+}
+
+/// Build the investigation of `subject` from every decoded sign-in and access and the engine's
+/// findings. Fails with [`InvestigateError::NoMatch`] when no record belongs to the subject.
+pub fn investigate(
+    subject: &Subject,
+    sign_ins: &[SignIn],
+    accesses: &[Access],
+    findings: &[Finding],
+) -> Result<Investigation, InvestigateError> {
+    let dir = Directory::learn(sign_ins, accesses);
+    let subject_users = match subject {
+        Subject::User(u) => dir.user_keys(u),
+        _ => BTreeSet::new(),
+    };
+    let mut records: Vec<Record<'_>> = sign_ins
+        .iter()
+        .filter(|s| sign_in_matches(subject, &subject_users, s))
+        .map(Record::SignIn)
+        .chain(
+            accesses
+                .iter()
+                .filter(|a| access_matches(subject, &subject_users, a))
+                .map(Record::Access),
+        )
+        .collect();
+    if records.is_empty() {
+        return Err(InvestigateError::NoMatch(subject.clone()));
+    }
+    records.sort_by(|a, b| (a.time(), a.source()).cmp(&(b.time(), b.source())));
+
+    let networks = Networks::learn(sign_ins);
+    let marks: Vec<FindingMarks<'_>> = findings
+        .iter()
+        .map(|f| FindingMarks {
+            finding: f,
+            sources: f
+                .issue
+                .iter()
+                .map(|i| &i.source)
+                .chain(
+                    f.accesses
+                        .iter()
+                        .flat_map(|e| e.samples.iter().map(|s| &s.source)),
+                )
+                .collect(),
+        })
+        .collect();
+
+    let mut counts = RecordCounts::default();
+    let mut cited = BTreeSet::new();
+    let mut timeline = Vec::with_capacity(records.len());
+    for r in &records {
+        let token = r.token();
+        let network = networks.of(r.ip());
+        let mut ids: Vec<String> = marks
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| m.cites(r, token.as_ref(), network))
+            .map(|(i, m)| {
+                cited.insert(i);
+                m.finding.id.clone()
+            })
+            .collect();
+        ids.sort();
+        let (record, kind, operation) = match r {
+            Record::SignIn(s) => {
+                counts.sign_ins += 1;
+                let resource = s.resource_name.as_ref().or(s.resource_id.as_ref());
+                (
+                    "sign-in",
+                    s.kind.as_str().to_string(),
+                    resource.map_or_else(|| "sign-in".to_string(), |r| format!("sign-in to {r}")),
+                )
+            }
+            Record::Access(a) => {
+                counts.accesses += 1;
+                ("access", a.log.as_str().to_string(), a.operation.clone())
+            }
+        };
+        timeline.push(TimelineEntry {
+            time: r.time(),
+            record: record.to_string(),
+            kind,
+            operation,
+            user: r.user(&dir),
+            ip: r.ip(),
+            network,
+            app: r.app(&dir),
+            session_id: r.session().cloned(),
+            token_id: token,
+            source: r.source().clone(),
+            findings: ids,
+        });
+    }
+
+    let user_keys: BTreeSet<String> = records
+        .iter()
+        .flat_map(|r| {
+            let (id, upn) = r.user_fields();
+            [id, upn].into_iter().flatten()
+        })
+        .flat_map(|k| dir.user_keys(k))
+        .collect();
+    let interactive_networks: BTreeSet<NetworkId> = sign_ins
+        .iter()
+        .filter(|s| s.kind == SignInKind::Interactive && s.succeeded())
+        .filter(|s| is_user(&user_keys, s.user_id.as_ref(), s.upn.as_ref()))
+        .filter_map(|s| networks.of(s.ip))
+        .collect();
+
+    let network_summaries = summarize_networks(&records, &networks, &interactive_networks);
+    let sessions = chains(&records, sign_ins, &networks, &dir);
+    let touched = touched(&records);
+    let finding_refs: Vec<FindingRef> = cited
+        .iter()
+        .filter_map(|i| marks.get(*i))
+        .map(|m| FindingRef {
+            id: m.finding.id.clone(),
+            rule: m.finding.rule.code().to_string(),
+            severity: m.finding.severity.caption().to_string(),
+            title: m.finding.title.clone(),
+            first_seen: m.finding.first_seen,
+            last_seen: m.finding.last_seen,
+        })
+        .collect();
+    let users: BTreeSet<String> = records.iter().filter_map(|r| r.user(&dir)).collect();
+    let containment = containment(
+        &records,
+        &dir,
+        &networks,
+        &network_summaries,
+        &marks,
+        &cited,
+    );
+
+    Ok(Investigation {
+        subject: subject.clone(),
+        records: counts,
+        first_seen: records.first().map_or(Timestamp(0), Record::time),
+        last_seen: records.last().map_or(Timestamp(0), Record::time),
+        users: users.into_iter().collect(),
+        sessions,
+        networks: network_summaries,
+        findings: finding_refs,
+        touched,
+        containment,
+        timeline,
+    })
+}
+
+fn summarize_networks(
+    records: &[Record<'_>],
+    networks: &Networks,
+    interactive: &BTreeSet<NetworkId>,
+) -> Vec<NetworkSummary> {
+    let mut by_net: BTreeMap<NetworkId, NetworkSummary> = BTreeMap::new();
+    for r in records {
+        let (Some(ip), Some(net)) = (r.ip(), networks.of(r.ip())) else {
+            continue;
+        };
+        let entry = by_net.entry(net).or_insert_with(|| NetworkSummary {
+            network: net,
+            approximate: net.is_approximate(),
+            ips: Vec::new(),
+            first_seen: r.time(),
+            last_seen: r.time(),
+            sign_ins: 0,
+            accesses: 0,
+            interactive_sign_in: interactive.contains(&net),
+        });
+        if !entry.ips.contains(&ip) {
+            entry.ips.push(ip);
+        }
+        entry.first_seen = entry.first_seen.min(r.time());
+        entry.last_seen = entry.last_seen.max(r.time());
+        match r {
+            Record::SignIn(_) => entry.sign_ins += 1,
+            Record::Access(_) => entry.accesses += 1,
+        }
+    }
+    let mut out: Vec<NetworkSummary> = by_net.into_values().collect();
+    for n in &mut out {
+        n.ips.sort();
+    }
+    out.sort_by_key(|a| (a.first_seen, a.network));
+    out
+}
+
+fn chain_sign_in(s: &SignIn, networks: &Networks, dir: &Directory) -> ChainSignIn {
+    ChainSignIn {
+        time: s.time,
+        kind: s.kind.as_str().to_string(),
+        ip: s.ip,
+        network: networks.of(s.ip),
+        app: dir.app(s.app_id.as_ref(), s.app_name.as_ref()),
+        token_id: s.issued_token(),
+        succeeded: s.succeeded(),
+        source: s.source.clone(),
+    }
+}
+
+fn chains(
+    records: &[Record<'_>],
+    sign_ins: &[SignIn],
+    networks: &Networks,
+    dir: &Directory,
+) -> Vec<SessionChain> {
+    // The issuing sign-in of a token may lie outside the related records (an IP subject).
+    let mut issuers: HashMap<TokenId, &SignIn> = HashMap::new();
+    for s in sign_ins {
+        if let Some(t) = s.issued_token() {
+            issuers
+                .entry(t)
+                .and_modify(|e| {
+                    if (s.time, &s.source) < (e.time, &e.source) {
+                        *e = s;
+                    }
+                })
+                .or_insert(s);
+        }
+    }
+    let mut by_session: BTreeMap<Option<SessionId>, SessionChain> = BTreeMap::new();
+    // Position of each token in its chain's `tokens`, so a busy user stays linear.
+    let mut token_index: BTreeMap<Option<SessionId>, HashMap<TokenId, usize>> = BTreeMap::new();
+    for r in records {
+        let key = r.session().cloned();
+        let chain = by_session
+            .entry(key.clone())
+            .or_insert_with(|| SessionChain {
+                session_id: key.clone(),
+                first_seen: r.time(),
+                last_seen: r.time(),
+                interactive_roots: Vec::new(),
+                refreshes: Vec::new(),
+                tokens: Vec::new(),
+                accesses_without_token: 0,
+                accesses: 0,
+            });
+        chain.first_seen = chain.first_seen.min(r.time());
+        chain.last_seen = chain.last_seen.max(r.time());
+        let index = token_index.entry(key).or_default();
+        let token = r.token();
+        if let Some(t) = &token {
+            if !index.contains_key(t) {
+                index.insert(t.clone(), chain.tokens.len());
+                let issuer = issuers.get(t);
+                chain.tokens.push(TokenUse {
+                    token_id: t.clone(),
+                    issued_by: issuer.map(|s| s.source.clone()),
+                    issued_at: issuer.map(|s| s.time),
+                    issued_network: issuer.and_then(|s| networks.of(s.ip)),
+                    accesses: 0,
+                    first_used: None,
+                    last_used: None,
+                    used_from: Vec::new(),
+                });
+            }
+        }
+        match r {
+            Record::SignIn(s) if s.kind == SignInKind::Interactive => {
+                chain
+                    .interactive_roots
+                    .push(chain_sign_in(s, networks, dir));
+            }
+            Record::SignIn(s) => chain.refreshes.push(chain_sign_in(s, networks, dir)),
+            Record::Access(a) => {
+                chain.accesses += 1;
+                let use_ = token
+                    .as_ref()
+                    .and_then(|t| index.get(t))
+                    .and_then(|i| chain.tokens.get_mut(*i));
+                match use_ {
+                    Some(u) => {
+                        u.accesses += 1;
+                        u.first_used = Some(u.first_used.map_or(a.time, |f| f.min(a.time)));
+                        u.last_used = Some(u.last_used.map_or(a.time, |l| l.max(a.time)));
+                        if let Some(net) = networks.of(a.ip) {
+                            if !u.used_from.contains(&net) {
+                                u.used_from.push(net);
+                                u.used_from.sort();
+                            }
+                        }
+                    }
+                    None => chain.accesses_without_token += 1,
+                }
+            }
+        }
+    }
+    let mut out: Vec<SessionChain> = by_session.into_values().collect();
+    out.sort_by(|a, b| {
+        (a.session_id.is_none(), a.first_seen, &a.session_id).cmp(&(
+            b.session_id.is_none(),
+            b.first_seen,
+            &b.session_id,
+        ))
+    });
+    out
+}
+
+fn touched(records: &[Record<'_>]) -> Touched {
+    let mut mail = MailTouched::default();
+    let mut mail_objects: BTreeMap<String, u64> = BTreeMap::new();
+    let mut files: BTreeMap<String, u64> = BTreeMap::new();
+    let mut endpoints: BTreeMap<String, u64> = BTreeMap::new();
+    for r in records {
+        let Record::Access(a) = r else { continue };
+        match a.workload {
+            Workload::Mail => {
+                mail.records += 1;
+                mail.operations += a.count;
+                let access_type = a.mail_access_type.as_deref().map(str::trim);
+                if access_type.is_some_and(|t| t.eq_ignore_ascii_case("bind")) {
+                    mail.bind += a.count;
+                } else if access_type.is_some_and(|t| t.eq_ignore_ascii_case("sync")) {
+                    mail.sync += a.count;
+                }
+                // A Graph row's object is its request URI, already listed as an endpoint.
+                if let (Some(object), false) = (&a.object, a.log == AccessSource::GraphActivity) {
+                    *mail_objects.entry(object.clone()).or_default() += a.count;
+                }
+            }
+            Workload::Files => {
+                let name = a.object.clone().unwrap_or_else(|| a.operation.clone());
+                *files.entry(name).or_default() += a.count;
+            }
+            Workload::Teams | Workload::Other => {}
+        }
+        if a.log == AccessSource::GraphActivity {
+            *endpoints.entry(a.operation.clone()).or_default() += a.count;
+        }
+    }
+    mail.objects = touches(mail_objects);
+    Touched {
+        mail,
+        files: touches(files),
+        graph_endpoints: touches(endpoints),
+        mailbox_rule_changes: None,
+        mailbox_rules_note: MAILBOX_RULES_NOTE.to_string(),
+    }
+}
+
+fn list(items: &BTreeSet<String>) -> String {
+    items.iter().cloned().collect::<Vec<_>>().join(", ")
+}
+
+fn containment(
+    records: &[Record<'_>],
+    dir: &Directory,
+    networks: &Networks,
+    summaries: &[NetworkSummary],
+    marks: &[FindingMarks<'_>],
+    cited: &BTreeSet<usize>,
+) -> Vec<ContainmentStep> {
+    let foreign: BTreeSet<NetworkId> = summaries
+        .iter()
+        .filter(|n| !n.interactive_sign_in)
+        .map(|n| n.network)
+        .collect();
+    let foreign_names: BTreeSet<String> = foreign.iter().map(ToString::to_string).collect();
+    let on_foreign = |r: &Record<'_>| networks.of(r.ip()).is_some_and(|n| foreign.contains(&n));
+    let cited_findings: Vec<&Finding> = cited
+        .iter()
+        .filter_map(|i| marks.get(*i))
+        .map(|m| m.finding)
+        .collect();
+    let user_ids: BTreeSet<String> = records
+        .iter()
+        .filter_map(|r| {
+            let (id, upn) = r.user_fields();
+            dir.object_id(id, upn)
+        })
+        .map(|id| key(&id))
+        .collect();
+    let mut steps = Vec::new();
+    if user_ids.is_empty() || (cited_findings.is_empty() && foreign.is_empty()) {
+        return steps;
+    }
+
+    let mut why = Vec::new();
+    if !cited_findings.is_empty() {
+        let rules: BTreeSet<String> = cited_findings
+            .iter()
+            .map(|f| f.rule.code().to_string())
+            .collect();
+        why.push(format!(
+            "{} finding(s) ({}) cite these records",
+            cited_findings.len(),
+            list(&rules)
+        ));
+    }
+    if !foreign.is_empty() {
+        why.push(format!(
+            "records came from network(s) where the user never signed in interactively: {}",
+            list(&foreign_names)
+        ));
+    }
+    let calls: Vec<String> = user_ids
+        .iter()
+        .map(|id| format!("POST https://graph.microsoft.com/v1.0/users/{id}/revokeSignInSessions"))
+        .collect();
+    steps.push(ContainmentStep {
+        step: "revoke-sessions".into(),
+        action: format!(
+            "Revoke the user's refresh tokens and sessions: {}",
+            calls.join("; ")
+        ),
+        why: format!(
+            "{}; revoking invalidates the refresh tokens and session cookies an attacker holds (access tokens stay valid until they expire)",
+            why.join("; ")
+        ),
+    });
+
+    let mut apps: BTreeSet<String> = records
+        .iter()
+        .filter(|r| on_foreign(r))
+        .filter_map(|r| r.app(dir))
+        .collect();
+    let unapproved: BTreeSet<String> = cited_findings
+        .iter()
+        .filter(|f| f.rule == RuleId::Tt005)
+        .filter_map(|f| f.app_name.clone().or_else(|| f.app_id.clone()))
+        .collect();
+    apps.extend(unapproved.iter().cloned());
+    if !apps.is_empty() {
+        let mut reasons = Vec::new();
+        if !foreign.is_empty() {
+            reasons.push("used from networks with no interactive sign-in".to_string());
+        }
+        if !unapproved.is_empty() {
+            reasons.push(format!(
+                "TT005 flags {} as not part of the tenant's approved clients",
+                list(&unapproved)
+            ));
+        }
+        steps.push(ContainmentStep {
+            step: "review-consent".into(),
+            action: format!(
+                "Review the consent granted to {} and remove it where the app is not approved",
+                list(&apps)
+            ),
+            why: reasons.join("; "),
+        });
+    }
+
+    let foreign_refreshes = records
+        .iter()
+        .filter(|r| matches!(r, Record::SignIn(s) if s.kind != SignInKind::Interactive && s.succeeded()))
+        .filter(|r| on_foreign(r))
+        .count();
+    let device_code = records.iter().any(|r| {
+        matches!(r, Record::SignIn(s)
+            if same_text(s.auth_protocol.as_deref(), "deviceCode")
+                || same_text(s.transfer_method.as_deref(), "deviceCodeFlow"))
+    });
+    if foreign_refreshes > 0 || device_code {
+        let mut reasons = Vec::new();
+        if foreign_refreshes > 0 {
+            reasons.push(format!(
+                "{foreign_refreshes} sign-in(s) redeemed the session from networks where the user never signed in interactively, so the session or refresh token is in other hands"
+            ));
+        }
+        if device_code {
+            reasons.push(
+                "a device-code sign-in issued tokens; device-code phishing hands them to whoever started the flow"
+                    .to_string(),
+            );
+        }
+        steps.push(ContainmentStep {
+            step: "reset-credentials".into(),
+            action: "Reset the user's credentials and review the registered MFA methods, removing any the user did not add".into(),
+            why: reasons.join("; "),
+        });
+    }
+
+    let foreign_mail: u64 = records
+        .iter()
+        .filter(|r| on_foreign(r))
+        .filter_map(|r| match r {
+            Record::Access(a) if a.workload == Workload::Mail => Some(a.count),
+            _ => None,
+        })
+        .sum();
+    if foreign_mail > 0 {
+        steps.push(ContainmentStep {
+            step: "inbox-rules".into(),
+            action: "Check the mailbox for inbox rules and forwarding created since the first foreign access (Get-InboxRule, Get-Mailbox ForwardingSmtpAddress) and remove malicious ones".into(),
+            why: format!(
+                "{foreign_mail} mail operation(s) came from networks with no interactive sign-in; attackers with mail access often hide replies with rules, and rule changes are not visible in these inputs"
+            ),
+        });
+    }
+
+    let foreign_accesses = records
+        .iter()
+        .filter(|r| matches!(r, Record::Access(_)) && on_foreign(r))
+        .count();
+    if foreign_accesses > 0 || foreign_refreshes > 0 {
+        let unbound = records.iter().any(|r| {
+            matches!(r, Record::SignIn(s) if !same_text(s.token_protection.as_deref(), "bound"))
+        });
+        let mut why = format!(
+            "tokens were used from networks other than where they were issued ({foreign_accesses} access(es), {foreign_refreshes} sign-in(s))"
+        );
+        if unbound {
+            why.push_str(
+                "; the sessions' sign-ins are not token-protected (not bound to a device)",
+            );
+        }
+        steps.push(ContainmentStep {
+            step: "conditional-access".into(),
+            action: "Consider token protection (device-bound sessions) and a shorter sign-in frequency in Conditional Access for this user and these apps".into(),
+            why,
+        });
+    }
+    steps
+}

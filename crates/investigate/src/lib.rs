@@ -1,0 +1,354 @@
+//! Investigate one user, session, token or IP address after the fact: which sign-ins and
+//! accesses belong to it, how they chain (interactive root -> refreshes -> tokens -> accesses),
+//! from which networks, what was touched, which findings cite it, and which containment steps
+//! follow from what was seen.
+//!
+//! [`investigate`] builds an [`Investigation`] from decoded records and the engine's findings;
+//! [`write_markdown`], [`write_json`] and [`write_csv`] render it.
+//!
+//! # JSON form
+//!
+//! [`write_json`] writes the [`Investigation`] as one pretty-printed object whose fields are, in
+//! this order: `subject` (`{"kind": "user"|"session"|"token"|"ip", "value": ...}`), `records`
+//! (`{"sign_ins", "accesses"}` counts), `first_seen`, `last_seen`, `users`, `sessions`
+//! ([`SessionChain`]), `networks` ([`NetworkSummary`]), `findings` ([`FindingRef`]), `touched`
+//! ([`Touched`]), `containment` ([`ContainmentStep`]) and `timeline` ([`TimelineEntry`]).
+//! Times are RFC 3339 UTC strings, networks `AS<n>` or `<prefix>/<len>`, token and session ids
+//! normalized GUID text (or the text as logged when it is not a GUID), sources `file:line` or
+//! `file#index`. Absent values are `null`; lists are sorted as documented on each type, so the
+//! same input gives the same bytes.
+//!
+//! # CSV form
+//!
+//! [`write_csv`] writes the timeline, one row per record, with the header
+//! `time,record,kind,operation,user,ip,network,app,session,token,source,findings` (findings
+//! joined with `;`).
+
+mod chain;
+mod render;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::IpAddr;
+
+use serde::Serialize;
+use tokentrail_model::{NetworkId, SessionId, SourceRef, Timestamp, TokenId};
+
+pub use chain::investigate;
+pub use render::{write_csv, write_json, write_markdown};
+
+/// What an investigation is about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Subject {
+    /// A user, by object id or user principal name (compared case-insensitively).
+    User(String),
+    /// A sign-in session.
+    Session(SessionId),
+    /// A token, by `uti` or sign-in id.
+    Token(TokenId),
+    /// A client IP address.
+    Ip(IpAddr),
+}
+
+impl Subject {
+    /// The subject kind as written in reports: `user`, `session`, `token` or `ip`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Subject::User(_) => "user",
+            Subject::Session(_) => "session",
+            Subject::Token(_) => "token",
+            Subject::Ip(_) => "ip",
+        }
+    }
+}
+
+impl fmt::Display for Subject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Subject::User(u) => write!(f, "user {u}"),
+            Subject::Session(s) => write!(f, "session {s}"),
+            Subject::Token(t) => write!(f, "token {t}"),
+            Subject::Ip(ip) => write!(f, "ip {ip}"),
+        }
+    }
+}
+
+impl Serialize for Subject {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("Subject", 2)?;
+        st.serialize_field("kind", self.kind())?;
+        let value = match self {
+            Subject::User(u) => u.clone(),
+            Subject::Session(v) => v.to_string(),
+            Subject::Token(v) => v.to_string(),
+            Subject::Ip(v) => v.to_string(),
+        };
+        st.serialize_field("value", &value)?;
+        st.end()
+    }
+}
+
+/// Why an investigation could not be built or written.
+#[derive(Debug, thiserror::Error)]
+pub enum InvestigateError {
+    /// No sign-in or access in the inputs belongs to the subject.
+    #[error("no sign-in or access in the inputs matches {0}")]
+    NoMatch(Subject),
+    /// Writing the output failed.
+    #[error("cannot write the investigation: {0}")]
+    Io(#[from] std::io::Error),
+    /// Writing the CSV timeline failed.
+    #[error("cannot write the timeline: {0}")]
+    Csv(#[from] csv::Error),
+    /// Serializing the JSON form failed.
+    #[error("cannot write the JSON form: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// How many related records were found.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct RecordCounts {
+    /// Related sign-in rows.
+    pub sign_ins: u64,
+    /// Related access records.
+    pub accesses: u64,
+}
+
+/// The full result; see the crate docs for its JSON form.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Investigation {
+    /// What was investigated.
+    pub subject: Subject,
+    /// Related record counts.
+    pub records: RecordCounts,
+    /// Earliest related record.
+    pub first_seen: Timestamp,
+    /// Latest related record.
+    pub last_seen: Timestamp,
+    /// Users the related records act for (UPN when logged, else object id), sorted.
+    pub users: Vec<String>,
+    /// One chain per session, sorted by first record; records without a session come last in a
+    /// chain whose `session_id` is `null`.
+    pub sessions: Vec<SessionChain>,
+    /// Every network the related records came from, sorted by first seen.
+    pub networks: Vec<NetworkSummary>,
+    /// Findings that cite a related record or its session or token, in the engine's order.
+    pub findings: Vec<FindingRef>,
+    /// What the related accesses touched.
+    pub touched: Touched,
+    /// Containment steps that follow from what was seen, most urgent first.
+    pub containment: Vec<ContainmentStep>,
+    /// Every related record, by time then source.
+    pub timeline: Vec<TimelineEntry>,
+}
+
+/// One session: its interactive roots, its other sign-ins, its tokens and their use.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SessionChain {
+    /// The session id; `null` for related records that name no session.
+    pub session_id: Option<SessionId>,
+    /// Earliest record of the session among the related ones.
+    pub first_seen: Timestamp,
+    /// Latest record.
+    pub last_seen: Timestamp,
+    /// Interactive sign-ins (the session's roots), by time.
+    pub interactive_roots: Vec<ChainSignIn>,
+    /// Non-interactive and other sign-ins (refreshes), by time.
+    pub refreshes: Vec<ChainSignIn>,
+    /// Tokens issued or used in the session, by first appearance.
+    pub tokens: Vec<TokenUse>,
+    /// Accesses in the session that name no token.
+    pub accesses_without_token: u64,
+    /// Accesses in the session, all together.
+    pub accesses: u64,
+}
+
+/// A sign-in as it appears in a chain.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ChainSignIn {
+    /// When.
+    pub time: Timestamp,
+    /// `interactive`, `non-interactive`, ...
+    pub kind: String,
+    /// From where.
+    pub ip: Option<IpAddr>,
+    /// The network of `ip`.
+    pub network: Option<NetworkId>,
+    /// Client app (display name, else id).
+    pub app: Option<String>,
+    /// The token it issued.
+    pub token_id: Option<TokenId>,
+    /// False when the sign-in failed (it issued no usable token).
+    pub succeeded: bool,
+    /// Where the row was read.
+    #[serde(serialize_with = "as_text")]
+    pub source: SourceRef,
+}
+
+/// One token: the sign-in that issued it (when present in the inputs) and its uses.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TokenUse {
+    /// The token id.
+    pub token_id: TokenId,
+    /// Where the issuing sign-in was read, when it is in the inputs.
+    #[serde(serialize_with = "as_optional_text")]
+    pub issued_by: Option<SourceRef>,
+    /// When it was issued (the issuing sign-in's time).
+    pub issued_at: Option<Timestamp>,
+    /// The network it was issued to.
+    pub issued_network: Option<NetworkId>,
+    /// Accesses using it.
+    pub accesses: u64,
+    /// First use.
+    pub first_used: Option<Timestamp>,
+    /// Last use.
+    pub last_used: Option<Timestamp>,
+    /// Networks it was used from, sorted.
+    pub used_from: Vec<NetworkId>,
+}
+
+/// One network the related records came from.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NetworkSummary {
+    /// `AS<n>` when a sign-in row logged the ASN of one of its addresses, else the /24 or /48.
+    pub network: NetworkId,
+    /// True when `network` is a prefix standing in for an unknown ASN.
+    pub approximate: bool,
+    /// Addresses seen, sorted.
+    pub ips: Vec<IpAddr>,
+    /// First related record from it.
+    pub first_seen: Timestamp,
+    /// Last related record from it.
+    pub last_seen: Timestamp,
+    /// Related sign-ins from it.
+    pub sign_ins: u64,
+    /// Related accesses from it.
+    pub accesses: u64,
+    /// Whether a user of the investigation ever signed in interactively (and successfully)
+    /// from this network, anywhere in the inputs.
+    pub interactive_sign_in: bool,
+}
+
+/// A finding that concerns the subject.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FindingRef {
+    /// Finding id.
+    pub id: String,
+    /// `TT001`...
+    pub rule: String,
+    /// Severity caption.
+    pub severity: String,
+    /// Title.
+    pub title: String,
+    /// First record.
+    pub first_seen: Timestamp,
+    /// Last record.
+    pub last_seen: Timestamp,
+}
+
+/// What the related accesses touched.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Touched {
+    /// Mail access.
+    pub mail: MailTouched,
+    /// Files and sites touched (the logged object), with the operations on each, sorted.
+    pub files: Vec<Touch>,
+    /// Graph endpoints called (method and path), with how often, sorted.
+    pub graph_endpoints: Vec<Touch>,
+    /// Inbox-rule and forwarding changes: `null`, because the inputs as decoded do not say who
+    /// made them (see `mailbox_rules_note`).
+    pub mailbox_rule_changes: Option<Vec<String>>,
+    /// Why `mailbox_rule_changes` is empty.
+    pub mailbox_rules_note: String,
+}
+
+/// Mail access counts.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct MailTouched {
+    /// Mail workload access records.
+    pub records: u64,
+    /// Operations they stand for (`OperationCount` summed).
+    pub operations: u64,
+    /// MailItemsAccessed `Bind` operations (single items opened).
+    pub bind: u64,
+    /// MailItemsAccessed `Sync` operations (whole folders synchronized).
+    pub sync: u64,
+    /// Mailboxes named by the audit records (Graph rows are listed under endpoints), with
+    /// their operation counts, sorted.
+    pub objects: Vec<Touch>,
+}
+
+/// A touched thing and how often.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Touch {
+    /// The object, URL or endpoint.
+    pub name: String,
+    /// Operations (`OperationCount` summed).
+    pub operations: u64,
+}
+
+/// One containment step and why it applies.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ContainmentStep {
+    /// Stable short name (`revoke-sessions`, `review-consent`, `reset-credentials`,
+    /// `inbox-rules`, `conditional-access`).
+    pub step: String,
+    /// What to do.
+    pub action: String,
+    /// Why, from what was seen.
+    pub why: String,
+}
+
+/// One related record.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TimelineEntry {
+    /// When.
+    pub time: Timestamp,
+    /// `sign-in` or `access`.
+    pub record: String,
+    /// Sign-in kind or access log.
+    pub kind: String,
+    /// The access operation; for sign-ins, the resource signed in to (or `sign-in`).
+    pub operation: String,
+    /// UPN, else object id.
+    pub user: Option<String>,
+    /// Client IP.
+    pub ip: Option<IpAddr>,
+    /// Its network.
+    pub network: Option<NetworkId>,
+    /// Client app (display name, else id).
+    pub app: Option<String>,
+    /// Session id.
+    pub session_id: Option<SessionId>,
+    /// Token id (for sign-ins, the token issued).
+    pub token_id: Option<TokenId>,
+    /// Where the record was read.
+    #[serde(serialize_with = "as_text")]
+    pub source: SourceRef,
+    /// Ids of the findings that cite this record (by source, session or token), sorted.
+    pub findings: Vec<String>,
+}
+
+/// Sum operation counts per name, sorted by name.
+fn touches(counts: BTreeMap<String, u64>) -> Vec<Touch> {
+    counts
+        .into_iter()
+        .map(|(name, operations)| Touch { name, operations })
+        .collect()
+}
+
+/// Sources are written as `file:line` / `file#index`, as everywhere else in reports.
+fn as_text<S: serde::Serializer>(value: &SourceRef, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(value)
+}
+
+fn as_optional_text<S: serde::Serializer>(
+    value: &Option<SourceRef>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(v) => s.collect_str(v),
+        None => s.serialize_none(),
+    }
+}

@@ -1,0 +1,263 @@
+//! The Markdown, JSON and CSV forms of an [`Investigation`].
+
+use std::fmt::Display;
+use std::io::Write;
+
+use crate::{InvestigateError, Investigation, Touch};
+
+fn or_dash<T: Display>(value: Option<&T>) -> String {
+    value.map_or_else(|| "-".to_string(), ToString::to_string)
+}
+
+/// Markdown table cells must not break the row.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+fn write_touches(out: &mut impl Write, heading: &str, items: &[Touch]) -> std::io::Result<()> {
+    if items.is_empty() {
+        return writeln!(out, "- {heading}: none");
+    }
+    writeln!(out, "- {heading}:")?;
+    for t in items {
+        writeln!(out, "  - `{}`: {}", t.name.replace('`', "'"), t.operations)?;
+    }
+    Ok(())
+}
+
+/// Write the Markdown form, for the case file.
+pub fn write_markdown(mut out: impl Write, inv: &Investigation) -> Result<(), InvestigateError> {
+    let o = &mut out;
+    writeln!(o, "# Investigation: {}", inv.subject)?;
+    writeln!(o)?;
+    writeln!(
+        o,
+        "{} sign-in(s) and {} access(es) from {} to {}; user(s): {}.",
+        inv.records.sign_ins,
+        inv.records.accesses,
+        inv.first_seen,
+        inv.last_seen,
+        if inv.users.is_empty() {
+            "none logged".to_string()
+        } else {
+            inv.users.join(", ")
+        }
+    )?;
+    writeln!(o)?;
+
+    writeln!(o, "## Findings")?;
+    writeln!(o)?;
+    if inv.findings.is_empty() {
+        writeln!(o, "No finding cites these records.")?;
+    }
+    for f in &inv.findings {
+        writeln!(
+            o,
+            "- `{}` {} {}: {} ({} to {})",
+            f.id, f.rule, f.severity, f.title, f.first_seen, f.last_seen
+        )?;
+    }
+    writeln!(o)?;
+
+    writeln!(o, "## Chain by session")?;
+    for s in &inv.sessions {
+        writeln!(o)?;
+        match &s.session_id {
+            Some(id) => writeln!(o, "### Session `{id}`")?,
+            None => writeln!(o, "### Records without a session")?,
+        }
+        writeln!(o)?;
+        writeln!(
+            o,
+            "{} to {}; {} access(es), {} without a token id.",
+            s.first_seen, s.last_seen, s.accesses, s.accesses_without_token
+        )?;
+        writeln!(o)?;
+        if s.interactive_roots.is_empty() {
+            writeln!(o, "- Interactive root: none in these records")?;
+        }
+        for (label, list) in [
+            ("Interactive root", &s.interactive_roots),
+            ("Refresh", &s.refreshes),
+        ] {
+            for r in list {
+                writeln!(
+                    o,
+                    "- {label} ({}) {} from {} ({}), app {}, token `{}`{} — {}",
+                    r.kind,
+                    r.time,
+                    or_dash(r.ip.as_ref()),
+                    or_dash(r.network.as_ref()),
+                    or_dash(r.app.as_ref()),
+                    or_dash(r.token_id.as_ref()),
+                    if r.succeeded { "" } else { ", failed" },
+                    r.source
+                )?;
+            }
+        }
+        for t in &s.tokens {
+            let issued = match (&t.issued_by, t.issued_at) {
+                (Some(src), Some(at)) => format!(
+                    "issued {at} on {} ({src})",
+                    or_dash(t.issued_network.as_ref())
+                ),
+                _ => "no issuing sign-in in the inputs".to_string(),
+            };
+            let used: Vec<String> = t.used_from.iter().map(ToString::to_string).collect();
+            let span = match (t.first_used, t.last_used) {
+                (Some(a), Some(b)) => format!(" {a} to {b}"),
+                _ => String::new(),
+            };
+            writeln!(
+                o,
+                "- Token `{}`: {issued}; {} access(es){span}{}",
+                t.token_id,
+                t.accesses,
+                if used.is_empty() {
+                    String::new()
+                } else {
+                    format!(" from {}", used.join(", "))
+                }
+            )?;
+        }
+    }
+    writeln!(o)?;
+
+    writeln!(o, "## Networks")?;
+    writeln!(o)?;
+    writeln!(
+        o,
+        "| Network | IPs | First seen | Last seen | Sign-ins | Accesses | Interactive sign-in by the user |"
+    )?;
+    writeln!(o, "|---|---|---|---|---|---|---|")?;
+    for n in &inv.networks {
+        let ips: Vec<String> = n.ips.iter().map(ToString::to_string).collect();
+        writeln!(
+            o,
+            "| {}{} | {} | {} | {} | {} | {} | {} |",
+            n.network,
+            if n.approximate { " (prefix)" } else { "" },
+            ips.join(", "),
+            n.first_seen,
+            n.last_seen,
+            n.sign_ins,
+            n.accesses,
+            if n.interactive_sign_in {
+                "yes"
+            } else {
+                "**never**"
+            }
+        )?;
+    }
+    writeln!(o)?;
+
+    writeln!(o, "## What was touched")?;
+    writeln!(o)?;
+    let m = &inv.touched.mail;
+    writeln!(
+        o,
+        "- Mail: {} record(s), {} operation(s); MailItemsAccessed Bind {}, Sync {}",
+        m.records, m.operations, m.bind, m.sync
+    )?;
+    for t in &m.objects {
+        writeln!(o, "  - `{}`: {}", t.name.replace('`', "'"), t.operations)?;
+    }
+    write_touches(o, "Files and sites", &inv.touched.files)?;
+    write_touches(o, "Graph endpoints", &inv.touched.graph_endpoints)?;
+    writeln!(
+        o,
+        "- Inbox rules and forwarding: {}",
+        inv.touched.mailbox_rules_note
+    )?;
+    writeln!(o)?;
+
+    writeln!(o, "## Containment")?;
+    writeln!(o)?;
+    if inv.containment.is_empty() {
+        writeln!(
+            o,
+            "No step suggested: no finding cites these records and every network had an interactive sign-in by the user."
+        )?;
+    }
+    for (i, s) in inv.containment.iter().enumerate() {
+        writeln!(o, "{}. **{}**: {}", i + 1, s.action, s.why)?;
+    }
+    writeln!(o)?;
+
+    writeln!(o, "## Timeline")?;
+    writeln!(o)?;
+    writeln!(
+        o,
+        "| Time | Record | Operation | IP | Network | App | Session | Token | Source | Findings |"
+    )?;
+    writeln!(o, "|---|---|---|---|---|---|---|---|---|---|")?;
+    for e in &inv.timeline {
+        writeln!(
+            o,
+            "| {} | {} {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            e.time,
+            e.record,
+            e.kind,
+            cell(&e.operation),
+            or_dash(e.ip.as_ref()),
+            or_dash(e.network.as_ref()),
+            cell(&or_dash(e.app.as_ref())),
+            or_dash(e.session_id.as_ref()),
+            or_dash(e.token_id.as_ref()),
+            cell(&e.source.to_string()),
+            if e.findings.is_empty() {
+                "-".to_string()
+            } else {
+                format!("**{}**", e.findings.join(", "))
+            }
+        )?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Write the JSON form (see the crate docs), pretty-printed, with a final newline.
+pub fn write_json(mut out: impl Write, inv: &Investigation) -> Result<(), InvestigateError> {
+    serde_json::to_writer_pretty(&mut out, inv)?;
+    writeln!(out)?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Write the timeline as CSV (see the crate docs for the columns).
+pub fn write_csv(out: impl Write, inv: &Investigation) -> Result<(), InvestigateError> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record([
+        "time",
+        "record",
+        "kind",
+        "operation",
+        "user",
+        "ip",
+        "network",
+        "app",
+        "session",
+        "token",
+        "source",
+        "findings",
+    ])?;
+    let text = |v: Option<String>| v.unwrap_or_default();
+    for e in &inv.timeline {
+        w.write_record([
+            e.time.to_rfc3339(),
+            e.record.clone(),
+            e.kind.clone(),
+            e.operation.clone(),
+            text(e.user.clone()),
+            text(e.ip.map(|ip| ip.to_string())),
+            text(e.network.map(|n| n.to_string())),
+            text(e.app.clone()),
+            text(e.session_id.as_ref().map(ToString::to_string)),
+            text(e.token_id.as_ref().map(ToString::to_string)),
+            e.source.to_string(),
+            e.findings.join(";"),
+        ])?;
+    }
+    w.flush()?;
+    Ok(())
+}

@@ -1,0 +1,398 @@
+//! The investigation on a hand-built case (snapshots of the Markdown and JSON forms, the CSV
+//! timeline, exact counts) and on simulated attacks (the chain lists the attack's sessions,
+//! tokens, networks and accesses).
+
+use std::collections::{BTreeSet, HashMap};
+use std::net::IpAddr;
+use std::path::Path;
+
+use tokentrail_engine::{Engine, EngineConfig};
+use tokentrail_ingest::{read_paths, Decoded, ReadOptions};
+use tokentrail_investigate::{
+    investigate, write_csv, write_json, write_markdown, InvestigateError, Investigation, Subject,
+};
+use tokentrail_model::{
+    Access, AttackKind, Finding, Label, NetworkId, SessionId, SignIn, SignInKind, TokenId,
+};
+
+struct Input {
+    sign_ins: Vec<SignIn>,
+    accesses: Vec<Access>,
+    findings: Vec<Finding>,
+}
+
+fn load(path: &Path) -> Input {
+    let mut sign_ins = Vec::new();
+    let mut accesses = Vec::new();
+    let report = read_paths(&[path], &ReadOptions::default(), &mut |r| match r.event {
+        Decoded::SignIn(s) => sign_ins.push(*s),
+        Decoded::Access(a) => accesses.push(*a),
+        Decoded::Other(_) => {}
+    });
+    assert_eq!(report.totals.unreadable, 0);
+    let mut engine = Engine::new(EngineConfig::default());
+    for s in &sign_ins {
+        engine.add_sign_in(s.clone());
+    }
+    for a in &accesses {
+        engine.add_access(a.clone());
+    }
+    let findings = engine.finish().findings;
+    Input {
+        sign_ins,
+        accesses,
+        findings,
+    }
+}
+
+const SESSION: &str = "5e551011-0000-4000-8000-000000000001";
+const ROOT_ID: &str = "a0000001-0000-4000-8000-000000000001";
+const REFRESH_ID: &str = "a0000002-0000-4000-8000-000000000002";
+const USER_ID: &str = "11111111-1111-4111-8111-111111111111";
+const OFFICE: &str = "d3590ed6-52b3-4102-aeff-aad2292ab01c";
+
+/// Adele signs in from her ISP; her session is refreshed from a hosting network, which then
+/// reads mail through Graph and Exchange and downloads a file.
+fn case_lines() -> String {
+    let refresh_uti = tokentrail_model::Guid::parse(REFRESH_ID).unwrap().to_uti();
+    let root_uti = tokentrail_model::Guid::parse(ROOT_ID).unwrap().to_uti();
+    let sign_in = |category: &str, id: &str, uti: &str, time: &str, ip: &str, asn: u32| {
+        serde_json::json!({
+            "Category": category, "TimeGenerated": time, "CreatedDateTime": time, "Id": id,
+            "UserPrincipalName": "adele@contoso.example", "UserId": USER_ID,
+            "AppDisplayName": "Microsoft Office", "AppId": OFFICE,
+            "ResourceDisplayName": "Microsoft Graph",
+            "ResourceIdentity": "00000003-0000-0000-c000-000000000000",
+            "IPAddress": ip, "AutonomousSystemNumber": asn.to_string(), "Status": {"errorCode": 0},
+            "UniqueTokenIdentifier": uti, "SessionId": SESSION, "ClientCredentialType": "none"
+        })
+    };
+    let graph = |time: &str, uti: &str, ip: &str, uri: &str| {
+        serde_json::json!({
+            "Type": "MicrosoftGraphActivityLogs", "TimeGenerated": time, "RequestId": format!("req-{time}"),
+            "RequestMethod": "GET", "RequestUri": uri, "ResponseStatusCode": 200,
+            "IPAddress": ip, "UserId": USER_ID, "AppId": OFFICE, "SignInActivityId": uti,
+            "SessionId": SESSION, "C_Idtyp": "user", "ClientAuthMethod": 0
+        })
+    };
+    let lines = [
+        sign_in(
+            "SignInLogs",
+            ROOT_ID,
+            &root_uti,
+            "2024-03-04T08:00:00Z",
+            "198.51.100.10",
+            3320,
+        ),
+        graph(
+            "2024-03-04T08:10:00Z",
+            &root_uti,
+            "198.51.100.10",
+            "https://graph.microsoft.com/v1.0/me",
+        ),
+        sign_in(
+            "NonInteractiveUserSignInLogs",
+            REFRESH_ID,
+            &refresh_uti,
+            "2024-03-04T14:00:00Z",
+            "203.0.113.50",
+            14061,
+        ),
+        graph(
+            "2024-03-04T14:05:00Z",
+            &refresh_uti,
+            "203.0.113.50",
+            "https://graph.microsoft.com/v1.0/me/messages?$top=50",
+        ),
+        serde_json::json!({
+            "RecordType": 50, "CreationTime": "2024-03-04T14:06:00", "Id": "ual-0001",
+            "Operation": "MailItemsAccessed", "Workload": "Exchange", "UserType": 0,
+            "UserId": "adele@contoso.example", "MailboxOwnerUPN": "adele@contoso.example",
+            "ClientIPAddress": "203.0.113.50", "OperationCount": 3,
+            "OperationProperties": [{"Name": "MailAccessType", "Value": "Bind"}],
+            "AppAccessContext": {"ClientAppId": OFFICE, "UniqueTokenId": refresh_uti, "AADSessionId": SESSION}
+        }),
+        serde_json::json!({
+            "RecordType": 6, "CreationTime": "2024-03-04T14:07:00", "Id": "ual-0002",
+            "Operation": "FileDownloaded", "Workload": "SharePoint", "UserType": 0,
+            "UserId": "adele@contoso.example", "ClientIP": "203.0.113.50",
+            "ObjectId": "https://contoso.sharepoint.com/sites/finance/Shared Documents/q1.xlsx",
+            "AppAccessContext": {"ClientAppId": OFFICE, "UniqueTokenId": refresh_uti, "AADSessionId": SESSION}
+        }),
+    ];
+    lines
+        .iter()
+        .map(|l| format!("{l}\n"))
+        .collect::<Vec<_>>()
+        .concat()
+}
+
+/// The case written to a temp dir, loaded, and the investigation of its session.
+fn case() -> (tempfile::TempDir, String, Input) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("case.jsonl");
+    std::fs::write(&file, case_lines()).unwrap();
+    let input = load(&file);
+    let dir_text = dir.path().to_string_lossy().into_owned();
+    (dir, dir_text, input)
+}
+
+fn session_subject() -> Subject {
+    Subject::Session(SessionId::parse(SESSION).unwrap())
+}
+
+fn run(subject: &Subject, input: &Input) -> Investigation {
+    investigate(subject, &input.sign_ins, &input.accesses, &input.findings).unwrap()
+}
+
+#[test]
+fn hand_built_case_markdown_and_json_snapshots() {
+    let (_dir, dir_text, input) = case();
+    assert_eq!((input.sign_ins.len(), input.accesses.len()), (2, 4));
+    let inv = run(&session_subject(), &input);
+    let mut md = Vec::new();
+    write_markdown(&mut md, &inv).unwrap();
+    let md = String::from_utf8(md).unwrap().replace(&dir_text, "<dir>");
+    insta::assert_snapshot!("case_markdown", md);
+    let mut json = Vec::new();
+    write_json(&mut json, &inv).unwrap();
+    let json = String::from_utf8(json).unwrap().replace(&dir_text, "<dir>");
+    insta::assert_snapshot!("case_json", json);
+}
+
+#[test]
+fn hand_built_case_chain_networks_and_touched() {
+    let (_dir, _, input) = case();
+    let inv = run(&session_subject(), &input);
+    assert_eq!(inv.records.sign_ins, 2);
+    assert_eq!(inv.records.accesses, 4);
+    assert_eq!(inv.users, ["adele@contoso.example"]);
+    assert_eq!(inv.sessions.len(), 1);
+    let chain = &inv.sessions[0];
+    assert_eq!(chain.interactive_roots.len(), 1);
+    assert_eq!(chain.refreshes.len(), 1);
+    let tokens: Vec<String> = chain
+        .tokens
+        .iter()
+        .map(|t| t.token_id.to_string())
+        .collect();
+    assert_eq!(tokens, [ROOT_ID, REFRESH_ID]);
+    assert_eq!(chain.tokens[1].accesses, 3);
+    assert_eq!(chain.tokens[1].used_from, [NetworkId::Asn(14061)]);
+    let nets: Vec<(String, bool, u64, u64)> = inv
+        .networks
+        .iter()
+        .map(|n| {
+            (
+                n.network.to_string(),
+                n.interactive_sign_in,
+                n.sign_ins,
+                n.accesses,
+            )
+        })
+        .collect();
+    assert_eq!(
+        nets,
+        [
+            ("AS3320".to_string(), true, 1, 1),
+            ("AS14061".to_string(), false, 1, 3)
+        ]
+    );
+    assert_eq!(inv.touched.mail.records, 2);
+    assert_eq!(inv.touched.mail.operations, 4);
+    assert_eq!(inv.touched.mail.bind, 3);
+    assert_eq!(inv.touched.files.len(), 1);
+    assert_eq!(inv.touched.files[0].operations, 1);
+    let endpoints: Vec<&str> = inv
+        .touched
+        .graph_endpoints
+        .iter()
+        .map(|t| t.name.as_str())
+        .collect();
+    assert_eq!(endpoints, ["GET /v1.0/me", "GET /v1.0/me/messages"]);
+    let steps: Vec<&str> = inv.containment.iter().map(|s| s.step.as_str()).collect();
+    assert_eq!(
+        steps,
+        [
+            "revoke-sessions",
+            "review-consent",
+            "reset-credentials",
+            "inbox-rules",
+            "conditional-access"
+        ]
+    );
+    // The session finding marks its cited root and the records on its network, not the
+    // user's own Graph call.
+    let marked: Vec<bool> = inv
+        .timeline
+        .iter()
+        .map(|e| !e.findings.is_empty())
+        .collect();
+    assert_eq!(marked, [true, false, true, true, true, true]);
+    assert_eq!(inv.findings.len(), 1);
+    assert_eq!(inv.findings[0].rule, "TT002");
+    assert!(inv.containment[0]
+        .action
+        .contains(&format!("/users/{USER_ID}/revokeSignInSessions")));
+}
+
+#[test]
+fn every_subject_kind_selects_its_records() {
+    let (_dir, _, input) = case();
+    let user = run(&Subject::User("ADELE@contoso.example".into()), &input);
+    assert_eq!((user.records.sign_ins, user.records.accesses), (2, 4));
+    let by_id = run(&Subject::User(USER_ID.to_uppercase()), &input);
+    assert_eq!((by_id.records.sign_ins, by_id.records.accesses), (2, 4));
+    let refresh_uti = tokentrail_model::Guid::parse(REFRESH_ID).unwrap().to_uti();
+    for text in [refresh_uti.as_str(), REFRESH_ID] {
+        let token = run(&Subject::Token(TokenId::parse(text).unwrap()), &input);
+        assert_eq!((token.records.sign_ins, token.records.accesses), (1, 3));
+    }
+    let ip: IpAddr = "198.51.100.10".parse().unwrap();
+    let by_ip = run(&Subject::Ip(ip), &input);
+    assert_eq!((by_ip.records.sign_ins, by_ip.records.accesses), (1, 1));
+    // The user's own address: no foreign network, but TT002 cites its sign-in as the session's
+    // root, so revoking is still advised, and nothing else is.
+    assert!(by_ip.networks.iter().all(|n| n.interactive_sign_in));
+    let steps: Vec<&str> = by_ip.containment.iter().map(|s| s.step.as_str()).collect();
+    assert_eq!(steps, ["revoke-sessions"]);
+    let nobody = investigate(
+        &Subject::User("nobody@contoso.example".into()),
+        &input.sign_ins,
+        &input.accesses,
+        &input.findings,
+    );
+    assert!(matches!(nobody, Err(InvestigateError::NoMatch(_))));
+}
+
+#[test]
+fn csv_is_the_timeline() {
+    let (_dir, dir_text, input) = case();
+    let inv = run(&session_subject(), &input);
+    let mut out = Vec::new();
+    write_csv(&mut out, &inv).unwrap();
+    let text = String::from_utf8(out).unwrap().replace(&dir_text, "<dir>");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 7);
+    assert_eq!(
+        lines[0],
+        "time,record,kind,operation,user,ip,network,app,session,token,source,findings"
+    );
+    assert!(
+        lines[1].starts_with(&format!(
+            "2024-03-04T08:00:00Z,sign-in,interactive,sign-in to Microsoft Graph,adele@contoso.example,198.51.100.10,AS3320,Microsoft Office,{SESSION},{ROOT_ID},<dir>/case.jsonl:1,"
+        )),
+        "{}",
+        lines[1]
+    );
+}
+
+/// Resolve networks the way the documentation says, independently of the crate.
+fn network_of(asns: &HashMap<IpAddr, u32>, ip: IpAddr) -> NetworkId {
+    asns.get(&ip)
+        .map_or_else(|| NetworkId::prefix_of(ip), |a| NetworkId::Asn(*a))
+}
+
+#[test]
+fn simulated_attacks_are_reconstructed() {
+    let dir = tempfile::tempdir().unwrap();
+    tokentrail_sim::simulate(&tokentrail_sim::SimConfig {
+        users: 20,
+        days: 3,
+        seed: 11,
+        start: tokentrail_sim::SimConfig::default_start(),
+        out: dir.path().to_path_buf(),
+        attacks: AttackKind::ALL.to_vec(),
+        formats: tokentrail_sim::Formats::default(),
+    })
+    .unwrap();
+    let labels: Vec<Label> = std::fs::read_to_string(dir.path().join("labels.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let input = load(dir.path());
+    let asns: HashMap<IpAddr, u32> = input
+        .sign_ins
+        .iter()
+        .filter_map(|s| Some((s.ip?, s.asn?)))
+        .collect();
+    let mut checked = BTreeSet::new();
+    for label in &labels {
+        if !matches!(
+            label.kind,
+            AttackKind::SessionReplay | AttackKind::StolenAccessToken
+        ) {
+            continue;
+        }
+        let session = SessionId::parse(label.session_id.as_deref().unwrap()).unwrap();
+        let inv = run(&Subject::Session(session.clone()), &input);
+        let listed: BTreeSet<String> = inv
+            .sessions
+            .iter()
+            .flat_map(|s| s.tokens.iter().map(|t| t.token_id.to_string()))
+            .collect();
+        for token in &label.token_ids {
+            assert!(
+                listed.contains(token),
+                "{}: token {token} missing",
+                label.id
+            );
+        }
+        assert_eq!(inv.sessions.len(), 1);
+        assert_eq!(inv.sessions[0].session_id.as_ref(), Some(&session));
+
+        // The attacker's network: where the label's tokens were used inside the attack window
+        // and the victim never signed in interactively.
+        let interactive: BTreeSet<NetworkId> = input
+            .sign_ins
+            .iter()
+            .filter(|s| s.kind == SignInKind::Interactive && s.succeeded())
+            .filter(|s| s.user_id.as_deref() == Some(label.user_id.as_str()))
+            .filter_map(|s| s.ip.map(|ip| network_of(&asns, ip)))
+            .collect();
+        let label_tokens: BTreeSet<TokenId> = label
+            .token_ids
+            .iter()
+            .map(|t| TokenId::parse(t).unwrap())
+            .collect();
+        let attacker: BTreeSet<NetworkId> = input
+            .accesses
+            .iter()
+            .filter(|a| {
+                a.token_id
+                    .as_ref()
+                    .is_some_and(|t| label_tokens.contains(t))
+            })
+            .filter(|a| a.time >= label.start && a.time <= label.end)
+            .filter_map(|a| a.ip.map(|ip| network_of(&asns, ip)))
+            .filter(|n| !interactive.contains(n))
+            .collect();
+        assert_eq!(attacker.len(), 1, "{}: {attacker:?}", label.id);
+        let attacker = *attacker.first().unwrap();
+        let summary = inv
+            .networks
+            .iter()
+            .find(|n| n.network == attacker)
+            .unwrap_or_else(|| panic!("{}: network {attacker} not listed", label.id));
+        assert!(!summary.interactive_sign_in, "{}", label.id);
+        let expected = input
+            .accesses
+            .iter()
+            .filter(|a| a.session_id.as_ref() == Some(&session))
+            .filter(|a| a.ip.is_some_and(|ip| network_of(&asns, ip) == attacker))
+            .count() as u64;
+        assert!(expected > 0);
+        assert_eq!(summary.accesses, expected, "{}", label.id);
+        assert!(
+            inv.containment.iter().any(|s| s.step == "revoke-sessions"),
+            "{}",
+            label.id
+        );
+        checked.insert(label.kind);
+    }
+    assert_eq!(
+        checked,
+        BTreeSet::from([AttackKind::StolenAccessToken, AttackKind::SessionReplay])
+    );
+}
