@@ -4,7 +4,8 @@
 //! record of that family is further away than the family's gap threshold. The threshold is the
 //! larger of the configured minimum (six hours by default:
 //! [`crate::Thresholds::coverage_gap_secs`]) and the time in which the family, at its own
-//! average rate over the input, writes [`EXPECTED_RECORDS_IN_HOLE`] records. A large tenant
+//! average rate over the input, writes [`EXPECTED_RECORDS_IN_HOLE`] records, capped at
+//! [`MAX_RATE_GAP_SECS`]. A large tenant
 //! writes sign-in rows every few minutes, so a quiet stretch of several hours means the export
 //! has a hole; a tenant of six people may sign in interactively a dozen times a day, and a quiet
 //! night is not a hole there.
@@ -61,6 +62,11 @@ pub struct Span {
 /// would have written at least this many records in it (the chance of a Poisson stream of that
 /// rate staying silent that long is below one in four hundred million).
 pub const EXPECTED_RECORDS_IN_HOLE: i64 = 20;
+
+/// The rate-based threshold never exceeds two days: a log silent for longer is not covering,
+/// however sparse it is (a folder of sample records years apart must not read as years of
+/// coverage).
+pub const MAX_RATE_GAP_SECS: i64 = 48 * 3600;
 
 /// Coverage of every family seen.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -150,7 +156,11 @@ fn family_gap(sorted: &[Timestamp], min_gap_secs: i64) -> i64 {
         return min_gap_secs;
     }
     let mean_interval = (last.secs() - first.secs()) / intervals;
-    min_gap_secs.max(mean_interval.saturating_mul(EXPECTED_RECORDS_IN_HOLE))
+    min_gap_secs.max(
+        mean_interval
+            .saturating_mul(EXPECTED_RECORDS_IN_HOLE)
+            .min(MAX_RATE_GAP_SECS),
+    )
 }
 
 #[cfg(test)]
@@ -196,7 +206,8 @@ mod tests {
         let i = Family::SignIn(SignInKind::Interactive);
         let n = Family::SignIn(SignInKind::NonInteractive);
         let t = |m: i64| Timestamp::from_secs(m * 60);
-        // Interactive: 5 sign-ins over 40 h (mean interval 10 h) -> threshold 200 h: one span.
+        // Interactive: 5 sign-ins over 40 h (mean interval 10 h) -> 200 h, capped at 48 h:
+        // one span.
         let sparse = [0, 600, 1200, 1800, 2400].map(|m| (i, t(m)));
         // Non-interactive: every 10 minutes for 10 h, then 8 h of silence, then more: the mean
         // interval is small, so the 6 h minimum applies and the silence is a hole.
@@ -205,7 +216,7 @@ mod tests {
             .chain((0..60).map(|k| (n, t(1080 + k * 10))));
         let cov = Coverage::build(sparse.into_iter().chain(dense), 6 * 3600);
         assert_eq!(cov.spans(i).len(), 1);
-        assert_eq!(cov.family_gap_secs.get(&i), Some(&(10 * 3600 * 20)));
+        assert_eq!(cov.family_gap_secs.get(&i), Some(&MAX_RATE_GAP_SECS));
         assert_eq!(cov.spans(n).len(), 2);
         assert_eq!(cov.family_gap_secs.get(&n), Some(&(6 * 3600)));
     }
@@ -231,5 +242,14 @@ mod tests {
         assert!(cov.covers(i, t(150), t(900)));
         assert!(!cov.covers(i, t(60), t(500)));
         assert!(!cov.covers(i, t(500), t(1000)));
+    }
+
+    #[test]
+    fn sample_records_years_apart_are_not_years_of_coverage() {
+        let i = Family::SignIn(SignInKind::Interactive);
+        let day = |d: i64| Timestamp::from_secs(d * 86_400);
+        let cov = Coverage::build([(i, day(0)), (i, day(400)), (i, day(800))], 6 * 3600);
+        assert_eq!(cov.spans(i).len(), 3);
+        assert!(!cov.covers(i, day(100), day(100)));
     }
 }
