@@ -51,7 +51,7 @@ pub struct DetectArgs {
     /// Files, directories (read recursively), .gz or .zip archives, or `-` for standard input.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
-    /// Allowlist (YAML, version 1) of approved patterns; see docs/rules/ for the format.
+    /// Allowlist (YAML, version 1) of approved patterns; the format is in docs/allowlist.md.
     #[arg(long, value_name = "FILE")]
     pub allowlist: Option<PathBuf>,
     /// MaxMind-format ASN database (e.g. GeoLite2-ASN.mmdb) for addresses the sign-in logs do
