@@ -40,6 +40,9 @@ enum Command {
     /// List the legitimate non-interactive and app-only access patterns, and draft an
     /// allowlist from them.
     Inventory(cmd::inventory::InventoryArgs),
+    /// Write one self-contained HTML report: summary, findings, each finding's chain and
+    /// timeline, coverage verdicts and the top access patterns.
+    Report(cmd::report::ReportArgs),
     /// Write a labelled synthetic tenant's logs in the real export formats.
     Simulate(cmd::simulate::SimulateArgs),
     /// Score findings against a synthetic tenant's labels: recall per attack kind and rule,
@@ -56,6 +59,7 @@ fn main() -> ExitCode {
         Command::Coverage(args) => cmd::coverage::run(args),
         Command::Investigate(args) => cmd::investigate::run(args),
         Command::Inventory(args) => cmd::inventory::run(args),
+        Command::Report(args) => cmd::report::run(args),
         Command::Simulate(args) => cmd::simulate::run(args),
         Command::Score(args) => cmd::score::run(args),
     };

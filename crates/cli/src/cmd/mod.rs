@@ -18,6 +18,7 @@ pub mod detect;
 pub mod inspect;
 pub mod inventory;
 pub mod investigate;
+pub mod report;
 pub mod score;
 pub mod simulate;
 

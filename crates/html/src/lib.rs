@@ -1,0 +1,405 @@
+//! One self-contained HTML report of a run: a summary, a sortable and filterable findings
+//! table, per finding its chain as a diagram and its timeline as a chart (inline SVG), the
+//! coverage verdicts per rule and the inventory's top patterns.
+//!
+//! The file has no external assets (inline CSS, JS and SVG) so it opens offline and can be
+//! mailed. Every piece of record text goes through [`escape`]. The output depends only on the
+//! inputs (the date shown is [`RunInfo::generated_at`]), so the same inputs give the same bytes.
+
+mod svg;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use tokentrail_investigate::{investigate, InvestigateError, Investigation, Subject};
+use tokentrail_model::{Access, Finding, RuleId, Severity, SignIn};
+use tokentrail_posture::{CoverageReport, Inventory, RunInfo};
+
+/// Why the report could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum HtmlError {
+    /// Writing the output failed.
+    #[error("cannot write the HTML report: {0}")]
+    Io(#[from] std::io::Error),
+    /// Building a finding's investigation failed for a reason other than no related records.
+    #[error("cannot investigate finding {finding}: {source}")]
+    Investigate {
+        /// The finding id.
+        finding: String,
+        /// The cause.
+        source: InvestigateError,
+    },
+}
+
+/// Everything the report shows.
+#[derive(Clone, Copy, Debug)]
+pub struct ReportInput<'a> {
+    /// The date of the run and the inputs read.
+    pub run: &'a RunInfo,
+    /// Every decoded sign-in (duplicates dropped).
+    pub sign_ins: &'a [SignIn],
+    /// Every decoded access.
+    pub accesses: &'a [Access],
+    /// The engine's active findings, in the engine's order.
+    pub findings: &'a [Finding],
+    /// What the logs can and cannot show.
+    pub coverage: &'a CoverageReport,
+    /// The legitimate access patterns.
+    pub inventory: &'a Inventory,
+}
+
+/// How many inventory patterns the report lists.
+const TOP_PATTERNS: usize = 15;
+
+/// Escape text for HTML element content and quoted attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The subject whose investigation draws a finding's chain: its session, else its token, else
+/// its user, else its address.
+pub fn finding_subject(f: &Finding) -> Option<Subject> {
+    if let Some(s) = &f.session_id {
+        return Some(Subject::Session(s.clone()));
+    }
+    if let Some(t) = &f.token_id {
+        return Some(Subject::Token(t.clone()));
+    }
+    if let Some(u) = f.upn.as_ref().or(f.user_id.as_ref()) {
+        return Some(Subject::User(u.clone()));
+    }
+    f.src_ip.map(Subject::Ip)
+}
+
+/// Write the whole report to `out`.
+pub fn write_report(mut out: impl Write, input: &ReportInput<'_>) -> Result<(), HtmlError> {
+    let html = render(input)?;
+    out.write_all(html.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
+/// The whole report as a string.
+pub fn render(input: &ReportInput<'_>) -> Result<String, HtmlError> {
+    let mut h = String::new();
+    h.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+    h.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
+    h.push_str(&format!(
+        "<title>tokentrail report {}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
+        escape(&input.run.generated_at.to_rfc3339())
+    ));
+    h.push_str(&format!(
+        "<header><h1>tokentrail report</h1><p>Generated {}</p></header>\n",
+        escape(&input.run.generated_at.to_rfc3339())
+    ));
+    summary(&mut h, input);
+    findings_table(&mut h, input.findings);
+    h.push_str("<section id=\"details\"><h2>Findings in detail</h2>\n");
+    if input.findings.is_empty() {
+        h.push_str("<p>No findings.</p>\n");
+    }
+    for (i, f) in input.findings.iter().enumerate() {
+        finding_section(&mut h, i, f, investigation_of(f, input)?.as_ref());
+    }
+    h.push_str("</section>\n");
+    coverage(&mut h, input.coverage);
+    inventory(&mut h, input.inventory);
+    h.push_str(&format!("<script>{SCRIPT}</script>\n</body>\n</html>\n"));
+    Ok(h)
+}
+
+fn investigation_of(
+    f: &Finding,
+    input: &ReportInput<'_>,
+) -> Result<Option<Investigation>, HtmlError> {
+    let Some(subject) = finding_subject(f) else {
+        return Ok(None);
+    };
+    match investigate(&subject, input.sign_ins, input.accesses, input.findings) {
+        Ok(inv) => Ok(Some(inv)),
+        Err(InvestigateError::NoMatch(_)) => Ok(None),
+        Err(source) => Err(HtmlError::Investigate {
+            finding: f.id.clone(),
+            source,
+        }),
+    }
+}
+
+fn summary(h: &mut String, input: &ReportInput<'_>) {
+    h.push_str("<section id=\"summary\"><h2>Summary</h2>\n");
+    h.push_str(&format!(
+        "<p><b>{}</b> sign-in(s), <b>{}</b> access(es), <b>{}</b> finding(s).</p>\n",
+        input.sign_ins.len(),
+        input.accesses.len(),
+        input.findings.len()
+    ));
+    h.push_str("<h3>Inputs</h3>\n<table><thead><tr><th>File</th><th>Records</th><th>Unreadable</th></tr></thead><tbody>\n");
+    for f in &input.run.inputs {
+        h.push_str(&format!(
+            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\n",
+            escape(&f.name),
+            f.records,
+            f.unreadable
+        ));
+    }
+    h.push_str("</tbody></table>\n");
+    let severities = [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+        Severity::Informational,
+    ];
+    let mut counts: BTreeMap<(RuleId, Severity), u64> = BTreeMap::new();
+    for f in input.findings {
+        *counts.entry((f.rule, f.severity)).or_default() += 1;
+    }
+    h.push_str("<h3>Findings per rule and severity</h3>\n<table><thead><tr><th>Rule</th>");
+    for s in severities {
+        h.push_str(&format!("<th>{}</th>", escape(s.caption())));
+    }
+    h.push_str("<th>Total</th></tr></thead><tbody>\n");
+    for rule in RuleId::ALL {
+        h.push_str(&format!(
+            "<tr><td>{} {}</td>",
+            escape(rule.code()),
+            escape(rule.name())
+        ));
+        let mut total = 0;
+        for s in severities {
+            let n = counts.get(&(rule, s)).copied().unwrap_or(0);
+            total += n;
+            h.push_str(&format!("<td class=\"num\">{n}</td>"));
+        }
+        h.push_str(&format!("<td class=\"num\">{total}</td></tr>\n"));
+    }
+    h.push_str("</tbody></table>\n</section>\n");
+}
+
+fn findings_table(h: &mut String, findings: &[Finding]) {
+    h.push_str("<section id=\"findings\"><h2>Findings</h2>\n");
+    h.push_str("<p><label>Filter <input id=\"filter\" type=\"search\" placeholder=\"user, rule, network...\"></label></p>\n");
+    h.push_str("<table id=\"findings-table\"><thead><tr>");
+    for (i, name) in [
+        "Id",
+        "Rule",
+        "Severity",
+        "User",
+        "Network",
+        "First seen",
+        "Title",
+    ]
+    .iter()
+    .enumerate()
+    {
+        h.push_str(&format!(
+            "<th data-col=\"{i}\" title=\"Sort\">{}</th>",
+            escape(name)
+        ));
+    }
+    h.push_str("</tr></thead><tbody>\n");
+    for (i, f) in findings.iter().enumerate() {
+        let user = f.upn.as_ref().or(f.user_id.as_ref()).cloned();
+        h.push_str(&format!(
+            "<tr class=\"finding-row sev-{sev}\"><td><a href=\"#f-{i}\">{id}</a></td><td>{rule}</td><td data-sort=\"{rank}\">{sevc}</td><td>{user}</td><td>{net}</td><td>{first}</td><td>{title}</td></tr>\n",
+            sev = escape(&f.severity.caption().to_ascii_lowercase()),
+            id = escape(&f.id),
+            rule = escape(f.rule.code()),
+            rank = f.severity.ocsf_id(),
+            sevc = escape(f.severity.caption()),
+            user = escape(user.as_deref().unwrap_or("-")),
+            net = escape(&f.network.as_ref().map_or("-".to_string(), |n| n.to_string())),
+            first = escape(&f.first_seen.to_rfc3339()),
+            title = escape(&f.title),
+        ));
+    }
+    h.push_str("</tbody></table>\n</section>\n");
+}
+
+fn finding_section(h: &mut String, i: usize, f: &Finding, inv: Option<&Investigation>) {
+    h.push_str(&format!(
+        "<article class=\"finding\" id=\"f-{i}\"><h3>{} {}: {}</h3>\n",
+        escape(f.rule.code()),
+        escape(f.severity.caption()),
+        escape(&f.title)
+    ));
+    h.push_str(&format!("<p>{}</p>\n<dl>", escape(&f.why)));
+    let rows = [
+        ("Finding", Some(f.id.clone())),
+        ("User", f.upn.clone().or_else(|| f.user_id.clone())),
+        ("Session", f.session_id.as_ref().map(|s| s.to_string())),
+        ("Token", f.token_id.as_ref().map(|t| t.to_string())),
+        ("App", f.app_name.clone().or_else(|| f.app_id.clone())),
+        ("Network", f.network.as_ref().map(|n| n.to_string())),
+        ("Address", f.src_ip.map(|ip| ip.to_string())),
+        (
+            "Seen",
+            Some(format!(
+                "{} to {}",
+                f.first_seen.to_rfc3339(),
+                f.last_seen.to_rfc3339()
+            )),
+        ),
+        ("Confidence", Some(f.confidence.caption().to_string())),
+    ];
+    for (k, v) in rows {
+        if let Some(v) = v {
+            h.push_str(&format!("<dt>{}</dt><dd>{}</dd>", escape(k), escape(&v)));
+        }
+    }
+    h.push_str("</dl>\n");
+    if let Some(inv) = inv {
+        h.push_str(&format!(
+            "<p class=\"muted\">Drawn from the investigation of {}: {} sign-in(s), {} access(es).</p>\n",
+            escape(&inv.subject.to_string()),
+            inv.records.sign_ins,
+            inv.records.accesses
+        ));
+    }
+    h.push_str("<h4>Chain</h4>\n");
+    svg::chain(h, f, inv);
+    h.push_str("<h4>Timeline</h4>\n");
+    svg::timeline(h, f, inv);
+    if !f.containment.is_empty() {
+        h.push_str("<h4>Containment</h4>\n<ul>");
+        for c in &f.containment {
+            h.push_str(&format!("<li>{}</li>", escape(c)));
+        }
+        h.push_str("</ul>\n");
+    }
+    h.push_str("</article>\n");
+}
+
+fn coverage(h: &mut String, c: &CoverageReport) {
+    h.push_str("<section id=\"coverage\"><h2>Coverage verdicts</h2>\n<table><thead><tr><th>Rule</th><th>Verdict</th><th>Why</th><th>Fix</th></tr></thead><tbody>\n");
+    for v in &c.rules {
+        let reasons: Vec<String> = v.limitations.iter().map(|l| escape(&l.reason)).collect();
+        let fixes: Vec<String> = v.limitations.iter().map(|l| escape(&l.fix)).collect();
+        h.push_str(&format!(
+            "<tr><td>{} {}</td><td class=\"verdict-{w}\">{w}</td><td>{}</td><td>{}</td></tr>\n",
+            escape(v.rule.code()),
+            escape(v.name),
+            if reasons.is_empty() {
+                "-".to_string()
+            } else {
+                reasons.join("<br>")
+            },
+            if fixes.is_empty() {
+                "-".to_string()
+            } else {
+                fixes.join("<br>")
+            },
+            w = escape(v.verdict.as_str()),
+        ));
+    }
+    h.push_str("</tbody></table>\n</section>\n");
+}
+
+fn inventory(h: &mut String, inv: &Inventory) {
+    h.push_str("<section id=\"inventory\"><h2>Top access patterns</h2>\n");
+    h.push_str(&format!(
+        "<p>{} record(s) in {} pattern(s); the {} largest:</p>\n",
+        inv.records,
+        inv.patterns.len(),
+        inv.patterns.len().min(TOP_PATTERNS)
+    ));
+    let mut patterns: Vec<_> = inv.patterns.iter().collect();
+    patterns.sort_by(|a, b| b.records().cmp(&a.records()).then(a.id.cmp(&b.id)));
+    h.push_str("<table><thead><tr><th>App</th><th>Identity</th><th>Users</th><th>Records</th><th>Networks</th><th>Risky traits</th></tr></thead><tbody>\n");
+    for p in patterns.into_iter().take(TOP_PATTERNS) {
+        let nets: Vec<String> = p.networks.iter().map(|n| n.label()).collect();
+        h.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td></tr>\n",
+            escape(&p.app_label()),
+            escape(p.identity.as_str()),
+            p.user_count,
+            p.records(),
+            escape(&nets.join(", ")),
+            escape(&p.traits.risky().join(", ")),
+        ));
+    }
+    h.push_str("</tbody></table>\n</section>\n");
+}
+
+const STYLE: &str = "
+:root{color-scheme:light dark;--bg:#fff;--fg:#1b1f24;--muted:#57606a;--line:#d0d7de;--box:#f6f8fa;--ok:#1a7f37;--warn:#9a6700;--bad:#cf222e;--accent:#0969da}
+@media (prefers-color-scheme: dark){:root{--bg:#0d1117;--fg:#e6edf3;--muted:#8d96a0;--line:#30363d;--box:#161b22;--ok:#3fb950;--warn:#d29922;--bad:#f85149;--accent:#4493f8}}
+body{background:var(--bg);color:var(--fg);font:14px/1.45 system-ui,sans-serif;margin:1.5em auto;max-width:1200px;padding:0 1em}
+table{border-collapse:collapse;margin:.5em 0;width:100%}
+th,td{border:1px solid var(--line);padding:3px 6px;text-align:left;vertical-align:top}
+th{background:var(--box)}#findings-table th{cursor:pointer}
+td.num{text-align:right}.muted{color:var(--muted)}a{color:var(--accent)}
+.sev-critical td:nth-child(3),.sev-high td:nth-child(3),.verdict-blind{color:var(--bad);font-weight:600}
+.sev-medium td:nth-child(3),.verdict-degraded{color:var(--warn)}.verdict-supported{color:var(--ok)}
+article.finding{border-top:2px solid var(--line);margin-top:1.5em}
+dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px}dt{color:var(--muted)}dd{margin:0}
+svg{max-width:100%;height:auto;background:var(--box);border:1px solid var(--line)}
+svg text{fill:var(--fg);font:11px system-ui,sans-serif}
+svg .node{fill:var(--bg);stroke:var(--line)}svg .attacker{stroke:var(--bad);stroke-width:2}
+svg .edge{stroke:var(--muted);fill:none}svg .edge.attacker{stroke:var(--bad)}
+svg .dot{fill:var(--accent)}svg .dot.attacker{fill:var(--bad)}svg .lane.attacker{fill:var(--bad);opacity:.12}
+svg .axis{stroke:var(--line)}svg .marked{stroke:var(--fg);stroke-width:1.5}
+@media print{body{max-width:none;margin:0;font-size:11px}#filter,label{display:none}
+article.finding{break-inside:avoid}svg{background:none}a{color:inherit;text-decoration:none}
+:root{--bg:#fff;--fg:#000;--box:#fff}}
+";
+
+const SCRIPT: &str = "
+(function(){
+  var table=document.getElementById('findings-table');
+  if(!table){return;}
+  var body=table.tBodies[0];
+  var filter=document.getElementById('filter');
+  filter.addEventListener('input',function(){
+    var q=filter.value.toLowerCase();
+    Array.prototype.forEach.call(body.rows,function(r){
+      r.style.display=r.textContent.toLowerCase().indexOf(q)>=0?'':'none';
+    });
+  });
+  var ths=table.tHead.rows[0].cells;
+  Array.prototype.forEach.call(ths,function(th,col){
+    th.addEventListener('click',function(){
+      var asc=th.getAttribute('data-dir')!=='asc';
+      Array.prototype.forEach.call(ths,function(o){o.removeAttribute('data-dir');});
+      th.setAttribute('data-dir',asc?'asc':'desc');
+      var rows=Array.prototype.slice.call(body.rows);
+      rows.sort(function(a,b){
+        var x=a.cells[col],y=b.cells[col];
+        var kx=x.getAttribute('data-sort')||x.textContent;
+        var ky=y.getAttribute('data-sort')||y.textContent;
+        // No less-than sign: the report's tests treat every one as the start of a tag.
+        var c=kx>ky?1:ky>kx?-1:0;
+        return asc?c:-c;
+      });
+      rows.forEach(function(r){body.appendChild(r);});
+    });
+  });
+})();
+";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_neutralizes_markup_in_a_upn() {
+        assert_eq!(
+            escape("<script>alert('x')</script>@contoso.example"),
+            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;@contoso.example"
+        );
+        assert_eq!(escape("a & \"b\""), "a &amp; &quot;b&quot;");
+        assert_eq!(escape("adele@contoso.example"), "adele@contoso.example");
+        assert_eq!(escape(""), "");
+    }
+}
