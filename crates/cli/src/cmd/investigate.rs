@@ -9,7 +9,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use tokentrail_engine::{Engine, EngineConfig};
 use tokentrail_ingest::read::ReadOutcome;
 use tokentrail_ingest::{read_paths, Decoded, ReadOptions};
 use tokentrail_investigate::{InvestigateError, Subject};
@@ -120,14 +119,7 @@ pub fn run(args: InvestigateArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(exit::USAGE));
     }
 
-    let mut engine = Engine::new(EngineConfig::default());
-    for s in &sign_ins {
-        engine.add_sign_in(s.clone());
-    }
-    for a in &accesses {
-        engine.add_access(a.clone());
-    }
-    let detection = engine.finish();
+    let detection = super::detect_over(&sign_ins, &accesses);
     let investigation = match tokentrail_investigate::investigate(
         &subject,
         &sign_ins,

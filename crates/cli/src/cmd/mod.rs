@@ -99,3 +99,19 @@ pub(crate) fn open_output(path: Option<&Path>) -> anyhow::Result<Box<dyn Write>>
         None => Box::new(BufWriter::new(io::stdout().lock())),
     })
 }
+
+/// Run the engine at default settings over events already in memory (for commands that also
+/// need the events themselves: `investigate`, `report`).
+pub fn detect_over(
+    sign_ins: &[tokentrail_model::SignIn],
+    accesses: &[tokentrail_model::Access],
+) -> tokentrail_engine::Detection {
+    let mut engine = tokentrail_engine::Engine::new(tokentrail_engine::EngineConfig::default());
+    for s in sign_ins {
+        engine.add_sign_in(s.clone());
+    }
+    for a in accesses {
+        engine.add_access(a.clone());
+    }
+    engine.finish()
+}

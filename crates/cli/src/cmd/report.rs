@@ -10,7 +10,6 @@ use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use tokentrail_engine::{Engine, EngineConfig};
 use tokentrail_html::ReportInput;
 use tokentrail_model::{Access, SignIn, Timestamp};
 use tokentrail_posture::{CoverageBuilder, CoverageOptions, InventoryBuilder};
@@ -80,14 +79,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     let (coverage, inventory) = builders.into_inner();
     let coverage = coverage.finish(run.clone());
     let inventory = inventory.finish(run.clone());
-    let mut engine = Engine::new(EngineConfig::default());
-    for s in &sign_ins {
-        engine.add_sign_in(s.clone());
-    }
-    for a in &accesses {
-        engine.add_access(a.clone());
-    }
-    let detection = engine.finish();
+    let detection = super::detect_over(&sign_ins, &accesses);
     let input = ReportInput {
         run: &run,
         sign_ins: &sign_ins,
