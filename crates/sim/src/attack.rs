@@ -287,6 +287,59 @@ fn loot<'t>(
     }
 }
 
+/// Where and how an attacker redeems the victim's refresh token.
+struct ReplayFrom {
+    at: Endpoint,
+    session: Guid,
+    app: App,
+    start: Timestamp,
+    /// Range of the delay between the mail and the files refresh.
+    files_delay_secs: (i64, i64),
+}
+
+/// Redeem a refresh token for Exchange, then one for SharePoint a little later, and read mail and
+/// files with them; returns the two token ids.
+fn replay_for_mail_and_files<'t>(
+    day: &mut Day<'t, '_>,
+    victim: &'t User,
+    from: ReplayFrom,
+    span: &mut Span,
+) -> Vec<Guid> {
+    let ReplayFrom {
+        at,
+        session,
+        app,
+        start,
+        files_delay_secs: (lo, hi),
+    } = from;
+    let mail = attacker_refresh(
+        day,
+        victim,
+        start,
+        app,
+        catalog::EXCHANGE,
+        at,
+        session,
+        None,
+    );
+    let later = start.plus_secs(day.rng.range(lo, hi));
+    let files = attacker_refresh(
+        day,
+        victim,
+        later,
+        app,
+        catalog::SHAREPOINT,
+        at,
+        session,
+        None,
+    );
+    span.add(mail.issued_at);
+    span.add(files.issued_at);
+    let tokens = vec![mail.token, files.token];
+    loot(day, victim, at, (mail, app), Some((files, app)), span);
+    tokens
+}
+
 /// A stolen refresh token (or session cookie) redeemed from a VPS in the victim's session,
 /// with no device id, then mail and file access.
 fn session_replay<'t>(
@@ -299,39 +352,20 @@ fn session_replay<'t>(
     let (net, at) = hosting(day);
     let mut span = Span::new();
     let t0 = root.plus_secs(day.rng.range(5, 9) * 3600);
-    let mail = attacker_refresh(
+    let tokens = replay_for_mail_and_files(
         day,
         victim,
-        t0,
-        catalog::MICROSOFT_OFFICE,
-        catalog::EXCHANGE,
-        at,
-        session,
-        None,
-    );
-    let later = t0.plus_secs(day.rng.range(60, 300));
-    let files = attacker_refresh(
-        day,
-        victim,
-        later,
-        catalog::MICROSOFT_OFFICE,
-        catalog::SHAREPOINT,
-        at,
-        session,
-        None,
-    );
-    span.add(mail.issued_at);
-    span.add(files.issued_at);
-    loot(
-        day,
-        victim,
-        at,
-        (mail, catalog::MICROSOFT_OFFICE),
-        Some((files, catalog::MICROSOFT_OFFICE)),
+        ReplayFrom {
+            at,
+            session,
+            app: catalog::MICROSOFT_OFFICE,
+            start: t0,
+            files_delay_secs: (60, 300),
+        },
         &mut span,
     );
     Some((
-        (span, vec![mail.token, files.token]),
+        (span, tokens),
         Some(session),
         format!(
             "The laptop session's refresh token was replayed from {} (AS{}) with no device id, then mail and files were read.",
@@ -477,39 +511,20 @@ fn no_interactive_root<'t>(day: &mut Day<'t, '_>, victim: &'t User) -> Option<In
     let mut span = Span::new();
     let jitter = day.rng.range(0, 240);
     let t0 = day.at(16 * 3600 + jitter * 60);
-    let mail = attacker_refresh(
+    let tokens = replay_for_mail_and_files(
         day,
         victim,
-        t0,
-        catalog::OUTLOOK_MOBILE,
-        catalog::EXCHANGE,
-        at,
-        session,
-        None,
-    );
-    let later = t0.plus_secs(day.rng.range(120, 600));
-    let files = attacker_refresh(
-        day,
-        victim,
-        later,
-        catalog::OUTLOOK_MOBILE,
-        catalog::SHAREPOINT,
-        at,
-        session,
-        None,
-    );
-    span.add(mail.issued_at);
-    span.add(files.issued_at);
-    loot(
-        day,
-        victim,
-        at,
-        (mail, catalog::OUTLOOK_MOBILE),
-        Some((files, catalog::OUTLOOK_MOBILE)),
+        ReplayFrom {
+            at,
+            session,
+            app: catalog::OUTLOOK_MOBILE,
+            start: t0,
+            files_delay_secs: (120, 600),
+        },
         &mut span,
     );
     Some((
-        (span, vec![mail.token, files.token]),
+        (span, tokens),
         Some(session),
         format!(
             "A session with no interactive sign-in anywhere redeemed refresh tokens from {} (AS{}) and read mail and files.",
