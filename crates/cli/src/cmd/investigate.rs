@@ -9,7 +9,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use tokentrail_ingest::read::ReadOutcome;
 use tokentrail_ingest::{read_paths, Decoded, ReadOptions};
 use tokentrail_investigate::{InvestigateError, Subject};
 use tokentrail_model::{SessionId, TokenId};
@@ -112,11 +111,8 @@ pub fn run(args: InvestigateArgs) -> anyhow::Result<ExitCode> {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    crate::cmd::write_unreadable(&mut err, &report)?;
-    let outcome = report.outcome();
-    if outcome == ReadOutcome::NothingReadable {
-        writeln!(err, "tokentrail: nothing readable in the inputs")?;
-        return Ok(ExitCode::from(exit::USAGE));
+    if let Some(code) = super::check_input(&report)? {
+        return Ok(code);
     }
 
     let detection = super::detect_over(&sign_ins, &accesses);
@@ -153,8 +149,5 @@ pub fn run(args: InvestigateArgs) -> anyhow::Result<ExitCode> {
         investigation.subject,
         investigation.findings.len()
     )?;
-    Ok(ExitCode::from(match outcome {
-        ReadOutcome::Clean => exit::OK,
-        _ => exit::PARTIAL,
-    }))
+    Ok(super::exit_code(&report))
 }
