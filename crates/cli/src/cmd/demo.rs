@@ -68,6 +68,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         show_suppressed: false,
         test_cases: false,
         now: None,
+        threads: None,
     };
     let (detection, report) = detect::detect(&detect_args)?;
     let code = detect::finish(&detect_args, &detection, &report)?;

@@ -80,6 +80,9 @@ pub struct DetectArgs {
     /// The date allowlist expiry is judged against (default: today, UTC).
     #[arg(long, value_name = "TIME", value_parser = parse_time, hide = true)]
     pub now: Option<Timestamp>,
+    /// Threads that decode records (default: one per core). Results do not depend on it.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
 }
 
 /// Build the engine configuration, reporting every allowlist error at once.

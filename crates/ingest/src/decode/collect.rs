@@ -566,6 +566,7 @@ slots! {
             extended_properties = b"extendedproperties";
             device_properties = b"deviceproperties";
             actor = b"actor";
+            parameters = b"parameters";
         }
     }
 }
