@@ -124,13 +124,16 @@ pub fn detect(args: &DetectArgs) -> anyhow::Result<(Detection, IngestReport)> {
     let config = configure(args)?;
     let mut engine = Engine::new(config);
     let bar = progress::bytes_bar();
-    let opts = ReadOptions {
+    let mut opts = ReadOptions {
         decode: DecodeOptions {
             unwrap_test_cases: args.test_cases,
         },
         progress: progress::callback(&bar),
         ..ReadOptions::default()
     };
+    if let Some(threads) = args.threads {
+        opts.decode_threads = usize::from(threads);
+    }
     let report = read_paths(&args.paths, &opts, &mut |record| match record.event {
         Decoded::SignIn(s) => engine.add_sign_in(*s),
         Decoded::Access(a) => engine.add_access(*a),

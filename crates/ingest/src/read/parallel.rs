@@ -1,0 +1,259 @@
+//! Decoding on several threads while the calling thread keeps framing.
+//!
+//! The framer cuts records out of the stream on the calling thread (it is sequential by
+//! nature: gzip, JSON containers and CSV quoting all need the bytes in order). Framed JSON
+//! records are copied into batches of about [`BATCH_BYTES`]; each batch goes to a pool of
+//! decoding threads, and the decoded batches come back to the calling thread *in the order
+//! they were framed*, so the sink sees exactly the sequence a single-threaded run produces and
+//! results cannot depend on the number of threads. CSV rows are decoded where they are framed
+//! (their layout is borrowed from the framer) and travel in the same batches to keep the order.
+//!
+//! At most [`IN_FLIGHT_PER_THREAD`] batches per thread are outstanding, which bounds the memory
+//! the pipeline holds whatever the input size.
+
+use std::collections::VecDeque;
+use std::ops::Range;
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::{Arc, Mutex};
+
+use tokentrail_model::{Position, SourceRef};
+
+use crate::decode::{decode, DecodeOptions};
+use crate::{DecodeError, DecodedRecord, Payload};
+
+/// Bytes of framed JSON collected before a batch is handed to a decoding thread: large enough
+/// that channel traffic is negligible, small enough that two threads share a 10 MB file.
+pub(super) const BATCH_BYTES: usize = 512 * 1024;
+
+/// Records per batch at most (many tiny records would otherwise make one huge batch).
+const BATCH_RECORDS: usize = 4096;
+
+/// Outstanding batches per decoding thread.
+const IN_FLIGHT_PER_THREAD: usize = 3;
+
+/// One framed item, in input order.
+enum Item {
+    /// A JSON record whose bytes are `range` of the batch buffer.
+    Json {
+        position: Position,
+        range: Range<usize>,
+    },
+    /// A record already decoded (CSV rows) or that failed to decode.
+    Decoded {
+        position: Position,
+        result: Result<DecodedRecord, DecodeError>,
+    },
+    /// A record the framer could not cut out.
+    Unreadable { position: Position, reason: String },
+}
+
+/// What the calling thread does with one item, in input order.
+pub(super) enum Outcome {
+    /// Decoded.
+    Record(DecodedRecord),
+    /// Not readable, and why.
+    Unreadable { position: Position, reason: String },
+}
+
+/// Framed records waiting to be decoded.
+struct Batch {
+    file: Arc<str>,
+    bytes: Vec<u8>,
+    items: Vec<Item>,
+}
+
+impl Batch {
+    fn new(file: Arc<str>) -> Batch {
+        Batch {
+            file,
+            bytes: Vec::with_capacity(BATCH_BYTES + BATCH_BYTES / 4),
+            items: Vec::with_capacity(1024),
+        }
+    }
+
+    fn is_full(&self) -> bool {
+        self.bytes.len() >= BATCH_BYTES || self.items.len() >= BATCH_RECORDS
+    }
+
+    fn decode(self, opts: &DecodeOptions) -> Vec<Outcome> {
+        let Batch { file, bytes, items } = self;
+        let outcome = |position: Position, result: Result<DecodedRecord, DecodeError>| match result
+        {
+            Ok(record) => Outcome::Record(record),
+            Err(e) => Outcome::Unreadable {
+                position,
+                reason: e.to_string(),
+            },
+        };
+        items
+            .into_iter()
+            .map(|item| match item {
+                Item::Json { position, range } => {
+                    let source = SourceRef {
+                        file: file.clone(),
+                        position,
+                    };
+                    let payload = bytes.get(range).unwrap_or_default();
+                    outcome(position, decode(Payload::Json(payload), source, opts))
+                }
+                Item::Decoded { position, result } => outcome(position, result),
+                Item::Unreadable { position, reason } => Outcome::Unreadable { position, reason },
+            })
+            .collect()
+    }
+}
+
+struct Job {
+    batch: Batch,
+    reply: SyncSender<Vec<Outcome>>,
+}
+
+/// Decoding threads, alive for one run of [`super::read_paths`].
+pub(super) struct Pool {
+    jobs: SyncSender<Job>,
+    threads: usize,
+    opts: DecodeOptions,
+}
+
+impl Pool {
+    /// Start `threads` decoding threads inside `scope`.
+    pub(super) fn start<'scope>(
+        scope: &'scope std::thread::Scope<'scope, '_>,
+        threads: usize,
+        opts: &'scope DecodeOptions,
+    ) -> Pool {
+        let (jobs, queue) = mpsc::sync_channel::<Job>(threads * IN_FLIGHT_PER_THREAD);
+        let queue = Arc::new(Mutex::new(queue));
+        for _ in 0..threads {
+            let queue = Arc::clone(&queue);
+            scope.spawn(move || loop {
+                // The lock is held only while taking a job, never while decoding.
+                let job = match queue.lock() {
+                    Ok(q) => q.recv(),
+                    Err(_) => return,
+                };
+                let Ok(Job { batch, reply }) = job else {
+                    return;
+                };
+                // The receiver is gone only when the reading thread stopped early.
+                let _ = reply.send(batch.decode(opts));
+            });
+        }
+        Pool {
+            jobs,
+            threads,
+            opts: opts.clone(),
+        }
+    }
+}
+
+/// The framing side of one input: collects records into batches and hands back decoded ones
+/// in order through `apply`.
+pub(super) struct Pipeline<'p> {
+    pool: &'p Pool,
+    file: Arc<str>,
+    batch: Batch,
+    pending: VecDeque<(Receiver<Vec<Outcome>>, Vec<Position>)>,
+}
+
+impl<'p> Pipeline<'p> {
+    pub(super) fn new(pool: &'p Pool, file: Arc<str>) -> Pipeline<'p> {
+        Pipeline {
+            pool,
+            batch: Batch::new(file.clone()),
+            file,
+            pending: VecDeque::new(),
+        }
+    }
+
+    /// A framed JSON record.
+    pub(super) fn json(
+        &mut self,
+        position: Position,
+        bytes: &[u8],
+        apply: &mut dyn FnMut(Outcome),
+    ) {
+        let start = self.batch.bytes.len();
+        self.batch.bytes.extend_from_slice(bytes);
+        let range = start..self.batch.bytes.len();
+        self.batch.items.push(Item::Json { position, range });
+        if self.batch.is_full() {
+            self.dispatch(apply);
+        }
+    }
+
+    /// A record decoded on the framing thread.
+    pub(super) fn decoded(
+        &mut self,
+        position: Position,
+        result: Result<DecodedRecord, DecodeError>,
+        apply: &mut dyn FnMut(Outcome),
+    ) {
+        self.batch.items.push(Item::Decoded { position, result });
+        if self.batch.is_full() {
+            self.dispatch(apply);
+        }
+    }
+
+    /// A record the framer could not cut out.
+    pub(super) fn unreadable(&mut self, position: Position, reason: String) {
+        self.batch.items.push(Item::Unreadable { position, reason });
+    }
+
+    fn dispatch(&mut self, apply: &mut dyn FnMut(Outcome)) {
+        let batch = std::mem::replace(&mut self.batch, Batch::new(self.file.clone()));
+        if batch.items.is_empty() {
+            return;
+        }
+        let positions = batch.items.iter().map(Item::position).collect();
+        let (reply, answer) = mpsc::sync_channel(1);
+        match self.pool.jobs.send(Job { batch, reply }) {
+            Ok(()) => self.pending.push_back((answer, positions)),
+            Err(mpsc::SendError(job)) => {
+                // No decoding thread is left (one panicked): nothing may be lost, so decode
+                // here rather than drop the batch.
+                for outcome in job.batch.decode(&self.pool.opts) {
+                    apply(outcome);
+                }
+            }
+        }
+        while self.pending.len() > self.pool.threads * IN_FLIGHT_PER_THREAD {
+            self.receive_one(apply);
+        }
+    }
+
+    fn receive_one(&mut self, apply: &mut dyn FnMut(Outcome)) {
+        let Some((answer, positions)) = self.pending.pop_front() else {
+            return;
+        };
+        match answer.recv() {
+            Ok(outcomes) => outcomes.into_iter().for_each(&mut *apply),
+            Err(_) => {
+                for position in positions {
+                    apply(Outcome::Unreadable {
+                        position,
+                        reason: "the decoding thread failed on this batch".into(),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Decode what is left and hand back every outstanding record.
+    pub(super) fn finish(mut self, apply: &mut dyn FnMut(Outcome)) {
+        self.dispatch(apply);
+        while !self.pending.is_empty() {
+            self.receive_one(apply);
+        }
+    }
+}
+
+impl Item {
+    fn position(&self) -> Position {
+        match self {
+            Item::Json { position, .. }
+            | Item::Decoded { position, .. }
+            | Item::Unreadable { position, .. } => *position,
+        }
+    }
+}
