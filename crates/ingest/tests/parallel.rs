@@ -117,7 +117,7 @@ fn unreadable_lines_keep_their_line_numbers_across_batches() {
         .map(|u| u["source"]["position"]["line"].as_u64().unwrap())
         .collect();
     assert_eq!(listed, broken);
-    let positions: Vec<Position> = records.iter().map(|r| position(r)).take(3).collect();
+    let positions: Vec<Position> = records.iter().map(position).take(3).collect();
     assert_eq!(
         positions,
         vec![Position::Line(1), Position::Line(2), Position::Line(3)]
