@@ -115,3 +115,28 @@ fn sign_ins_are_counted_by_kind_and_time_range() {
     assert_eq!(file["time_range"]["first"], "2024-05-01T10:00:00Z");
     assert_eq!(file["shapes"]["graph-sign-in"], 1);
 }
+
+#[test]
+fn count_columns_line_up_with_long_kind_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let admin = r#"{"CreationTime":"2024-05-01T11:00:00","Id":"7e1c1a61-2b8e-4a55-a2c3-5f0c7a1d9e01","Operation":"Add member to role.","RecordType":8,"Workload":"AzureActiveDirectory","UserId":"admin@contoso.example"}"#;
+    let path = write(
+        dir.path(),
+        "mixed.jsonl",
+        format!("{SIGN_IN}\n{admin}\n").as_bytes(),
+    );
+    let out = inspect(&[&path]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let rows: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("  other") || l.starts_with("  sign-ins"))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            "  sign-ins  interactive                      1  -",
+            "  other     ual:AzureActiveDirectory         1  Add member to role.",
+        ],
+        "{stdout}"
+    );
+}

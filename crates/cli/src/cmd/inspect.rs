@@ -149,10 +149,18 @@ fn render_file(out: &mut dyn Write, file: &FileReport) -> io::Result<()> {
             .collect();
         writeln!(out, "  shapes: {}", shapes.join(", "))?;
     }
+    // Columns as wide as their longest entry in this file, so long kind names stay aligned.
+    let family_width = file
+        .counts
+        .iter()
+        .map(|c| c.family.to_string().len())
+        .max()
+        .unwrap_or(0);
+    let kind_width = file.counts.iter().map(|c| c.kind.len()).max().unwrap_or(0);
     for count in &file.counts {
         writeln!(
             out,
-            "  {:<14} {:<18} {:>9}  {}",
+            "  {:<family_width$}  {:<kind_width$} {:>9}  {}",
             count.family.to_string(),
             count.kind,
             count.records,
