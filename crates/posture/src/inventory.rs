@@ -601,7 +601,10 @@ impl Inventory {
                 })
                 .collect();
             let who = match p.identity {
-                IdentityType::Delegated => format!("{} user(s)", p.user_count),
+                IdentityType::Delegated => match p.user_count {
+                    1 => "1 user".to_string(),
+                    n => format!("{n} users"),
+                },
                 _ => format!(
                     "service principal {}",
                     p.service_principal_name
@@ -620,12 +623,13 @@ impl Inventory {
                 )
             };
             let reason = format!(
-                "REVIEW: {} ({}), {}, {}; {} records {} to {} from {}{}",
+                "REVIEW: {} ({}), {}, {}; {} record{} {} to {} from {}{}",
                 p.app_label(),
                 p.identity.as_str(),
                 who,
                 workloads,
                 p.records(),
+                if p.records() == 1 { "" } else { "s" },
                 date_text(p.first_seen),
                 date_text(p.last_seen),
                 if networks.is_empty() {
