@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# End-to-end benchmark: `tokentrail detect` (all rules) against the DuckDB reference
+# implementation of TT001 (bench/tt001.sql), on one simulated corpus, 2 threads each.
+# Usage: bench/run.sh [--tier S|M]     (see bench/README.md)
+set -euo pipefail
+
+tier=S
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --tier) tier="${2:-}"; shift 2 ;;
+    --tier=*) tier="${1#--tier=}"; shift ;;
+    -h|--help) sed -n '2,4p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown argument: $1 (usage: bench/run.sh [--tier S|M])" >&2; exit 2 ;;
+  esac
+done
+case "$tier" in
+  S|s) tier=S; users=1000 ;;
+  M|m) tier=M; users=10000 ;;
+  *) echo "run.sh: --tier must be S or M, not '$tier'" >&2; exit 2 ;;
+esac
+threads=2
+days=1
+seed=1
+formats="signins=la-jsonl,graph=la-jsonl,ual=jsonl"
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+target_dir="${CARGO_TARGET_DIR:-$root/target}"
+bin="$target_dir/release/tokentrail"
+
+echo "== machine"
+echo "nproc: $(nproc)"
+echo "cpu: $(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+echo "memory: $(awk '/^MemTotal/ {printf "%.1f GB", $2 / 1048576}' /proc/meminfo)"
+echo "load average before the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+echo "== build (cargo build --release)"
+cargo build --release --quiet -p tokentrail
+echo "tokentrail: $bin"
+
+echo "== duckdb (venv under target/)"
+py="$(bench/duckdb-env.sh)"
+echo "duckdb $("$py" -c 'import duckdb; print(duckdb.__version__)') in $py"
+
+corpus="$root/target/bench/$tier"
+echo "== corpus (tier $tier: $users users x $days day, seed $seed)"
+# Reuse a corpus whose summary.json says it was made with the same arguments.
+if [[ -f "$corpus/summary.json" ]] && "$py" - "$corpus/summary.json" "$users" "$days" "$seed" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+same = (s.get("users"), s.get("days"), s.get("seed")) == tuple(map(int, sys.argv[2:5])) and \
+    s.get("formats") == {"sign_ins": "la-jsonl", "graph": "la-jsonl", "ual": "jsonl"} and \
+    all(s.get("labels_by_kind", {}).values()) and len(s.get("labels_by_kind", {})) == 6
+sys.exit(0 if same else 1)
+PY
+then
+  echo "cached: $corpus"
+else
+  rm -rf "$corpus"
+  "$bin" simulate --users "$users" --days "$days" --seed "$seed" --attacks all \
+    --formats "$formats" --out "$corpus"
+fi
+logs=("$corpus/signins" "$corpus/graph" "$corpus/ual")
+# Bytes and lines of the log files (labels.jsonl and summary.json are not logs). Counting the
+# lines also reads every file once, so both runs start from a warm page cache.
+bytes="$(find "${logs[@]}" -type f -printf '%s\n' | awk '{s += $1} END {print s + 0}')"
+records="$(find "${logs[@]}" -type f -exec cat {} + | wc -l)"
+echo "input: $bytes bytes, $records records in $(find "${logs[@]}" -type f | wc -l) files"
+
+out="$root/target/bench/$tier-results"
+rm -rf "$out"
+mkdir -p "$out"
+
+echo "== tokentrail detect --threads $threads"
+"$py" bench/measure.py "$out/tokentrail.json" -- \
+  "$bin" detect --threads "$threads" --format ocsf -o "$out/tokentrail.ocsf.jsonl" "${logs[@]}"
+
+echo "== duckdb TT001 (SET threads = $threads)"
+"$py" bench/measure.py "$out/duckdb.json" -- \
+  "$py" bench/duckdb_tt001.py --threads "$threads" --out "$out/duckdb.tt001.jsonl" "${logs[@]}"
+
+echo "== results (tier $tier; load average after: $(cut -d' ' -f1-3 /proc/loadavg))"
+"$py" bench/report.py --bytes "$bytes" --records "$records" \
+  --tokentrail "$out/tokentrail.json" --duckdb "$out/duckdb.json" \
+  --ocsf "$out/tokentrail.ocsf.jsonl" --sql "$out/duckdb.tt001.jsonl"
