@@ -19,6 +19,18 @@
 //! checking pass are not counted. To cross-check with an outside tool, run the same command
 //! under `perf stat -e task-clock`: its task-clock includes generating the corpora (about a
 //! second), so its figure is a little lower.
+//!
+//! # Instructions per byte
+//!
+//! Instruction counts do not depend on the machine's load; 1 GB/s per core needs about eight
+//! per byte. `DECODE_BENCH_ONLY` picks one corpus, `DECODE_BENCH_MB` shrinks it, and
+//! `decode_all` is never inlined so callgrind can count it alone (divide by the bytes
+//! printed):
+//!
+//! ```text
+//! DECODE_BENCH_ONLY=log-analytics DECODE_BENCH_MB=2 DECODE_CPU_PASSES=1 \
+//!   valgrind --tool=callgrind --toggle-collect='*decode_all*' target/release/deps/decode-<hash>
+//! ```
 
 // `json!` of a full Log Analytics row nests deeper than the default limit.
 #![recursion_limit = "256"]
@@ -292,12 +304,22 @@ fn diagnostic_record(rng: &mut Rng, n: u64) -> String {
     .to_string()
 }
 
-/// JSON lines of `make` records, about `TARGET_BYTES` long.
+/// Bytes per corpus: `DECODE_BENCH_MB` megabytes when set (a small corpus keeps a run
+/// under callgrind short), else [`TARGET_BYTES`].
+fn target_bytes() -> usize {
+    std::env::var("DECODE_BENCH_MB")
+        .ok()
+        .and_then(|mb| mb.parse::<usize>().ok())
+        .map_or(TARGET_BYTES, |mb| mb << 20)
+}
+
+/// JSON lines of `make` records, about [`target_bytes`] long.
 fn corpus(seed: u64, make: fn(&mut Rng, u64) -> String) -> String {
     let mut rng = Rng(seed);
-    let mut out = String::with_capacity(TARGET_BYTES + 8192);
+    let target = target_bytes();
+    let mut out = String::with_capacity(target + 8192);
     let mut n = 0;
-    while out.len() < TARGET_BYTES {
+    while out.len() < target {
         out.push_str(&make(&mut rng, n));
         out.push('\n');
         n += 1;
@@ -325,7 +347,9 @@ fn source(file: &Arc<str>, i: usize) -> SourceRef {
     }
 }
 
-/// Decode every line once.
+/// Decode every line once. Never inlined, so `valgrind --tool=callgrind
+/// --toggle-collect='*decode_all*'` counts the decoding alone.
+#[inline(never)]
 fn decode_all(lines: &[&[u8]], file: &Arc<str>, opts: &DecodeOptions) {
     for (i, line) in lines.iter().enumerate() {
         let _ = black_box(decode(
@@ -378,8 +402,7 @@ fn cpu_throughput(name: &str, text: &str, passes: u32) {
     let cpu = (thread_cpu_ns() - start) as f64 / 1e9;
     let total = bytes as f64 * f64::from(passes);
     println!(
-        "{name}: {:.1} MB in {cpu:.2} CPU-s: {:.3} GB/s ({:.3} GiB/s) per core",
-        total / 1e6,
+        "{name}: {bytes} bytes x {passes} in {cpu:.2} CPU-s: {:.3} GB/s ({:.3} GiB/s) per core",
         total / cpu / 1e9,
         total / cpu / f64::from(1u32 << 30),
     );
@@ -397,10 +420,17 @@ fn main() {
             let passes: u32 = passes
                 .parse()
                 .unwrap_or_else(|_| panic!("DECODE_CPU_PASSES is not a count: {passes:?}"));
-            let rows = corpus(1, log_analytics_row);
-            cpu_throughput("log-analytics-non-interactive", &rows, passes);
-            let records = corpus(2, diagnostic_record);
-            cpu_throughput("diagnostic-settings-non-interactive", &records, passes);
+            // `DECODE_BENCH_ONLY=log-analytics` (or `diagnostic`) runs one corpus, so a
+            // callgrind run counts one input.
+            let only = std::env::var("DECODE_BENCH_ONLY").unwrap_or_default();
+            if "log-analytics".starts_with(&only) {
+                let rows = corpus(1, log_analytics_row);
+                cpu_throughput("log-analytics-non-interactive", &rows, passes);
+            }
+            if "diagnostic".starts_with(&only) {
+                let records = corpus(2, diagnostic_record);
+                cpu_throughput("diagnostic-settings-non-interactive", &records, passes);
+            }
         }
         Err(_) => {
             group::benches();

@@ -118,7 +118,7 @@ use std::borrow::Cow;
 use serde::de::IgnoredAny;
 use tokentrail_model::{SignInKind, SourceRef, Timestamp};
 
-use self::collect::{LowerKey, Rec, Val};
+use self::collect::{LowerKey, Rec, Texts, Val};
 use crate::{DecodeError, Decoded, DecodedRecord, Family, OtherRecord, Payload, Shape};
 
 /// Options that change how records are decoded.
@@ -212,7 +212,9 @@ pub fn decode(
 ) -> Result<DecodedRecord, DecodeError> {
     match payload {
         Payload::Json(bytes) => {
-            let rec = parse_object(bytes)?;
+            let texts = Texts::default();
+            let mut rec = Rec::default();
+            parse_object(bytes, &texts, &mut rec)?;
             interpret(&rec, source, opts, None)
         }
         Payload::Csv { layout, row } => {
@@ -222,12 +224,17 @@ pub fn decode(
     }
 }
 
-/// Parse a JSON object, telling malformed JSON from well-formed JSON of another type.
+/// Parse a JSON object into `rec` (default; unescaped nested text kept in `texts`), telling
+/// malformed JSON from well-formed JSON of another type.
 ///
 /// The whole record is checked to be UTF-8 first: the scanner finds the ends of the strings
 /// it skips without decoding them, and a record with invalid text anywhere is reported, not
 /// half-read.
-fn parse_object(bytes: &[u8]) -> Result<Rec<'_>, DecodeError> {
+fn parse_object<'a>(
+    bytes: &'a [u8],
+    texts: &'a Texts,
+    rec: &mut Rec<'a>,
+) -> Result<(), DecodeError> {
     let text = std::str::from_utf8(bytes)
         .map_err(|e| DecodeError::Json(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
     let first = bytes
@@ -244,7 +251,7 @@ fn parse_object(bytes: &[u8]) -> Result<Rec<'_>, DecodeError> {
             _ => "a number",
         }));
     }
-    Rec::document(text).map_err(|e| DecodeError::Json(e.to_string()))
+    Rec::document_into(text, texts, rec).map_err(|e| DecodeError::Json(e.to_string()))
 }
 
 /// What a category or table name says a record is.
@@ -259,27 +266,28 @@ enum Named {
 
 /// Read a diagnostic-settings category or a Log Analytics table name.
 fn named(name: &str) -> Option<Named> {
-    let n = name.trim().to_ascii_lowercase();
-    Some(match n.as_str() {
-        "signinlogs" => Named::SignIn(SignInKind::Interactive),
-        "noninteractiveusersigninlogs" | "aadnoninteractiveusersigninlogs" => {
+    // Lowered on the stack: every record names its category or table.
+    let n = LowerKey::new(name.trim().as_bytes());
+    Some(match n.as_bytes() {
+        b"signinlogs" => Named::SignIn(SignInKind::Interactive),
+        b"noninteractiveusersigninlogs" | b"aadnoninteractiveusersigninlogs" => {
             Named::SignIn(SignInKind::NonInteractive)
         }
-        "serviceprincipalsigninlogs"
-        | "microsoftserviceprincipalsigninlogs"
-        | "aadserviceprincipalsigninlogs" => Named::SignIn(SignInKind::ServicePrincipal),
-        "managedidentitysigninlogs" | "aadmanagedidentitysigninlogs" => {
+        b"serviceprincipalsigninlogs"
+        | b"microsoftserviceprincipalsigninlogs"
+        | b"aadserviceprincipalsigninlogs" => Named::SignIn(SignInKind::ServicePrincipal),
+        b"managedidentitysigninlogs" | b"aadmanagedidentitysigninlogs" => {
             Named::SignIn(SignInKind::ManagedIdentity)
         }
-        "microsoftgraphactivitylogs" => Named::GraphActivity,
-        "officeactivity" => Named::OfficeActivity,
-        "auditlogs" => Named::DirectoryAudit,
-        "userriskevents"
-        | "riskyusers"
-        | "aaduserriskevents"
-        | "aadriskyusers"
-        | "serviceprincipalriskevents"
-        | "riskyserviceprincipals" => Named::RiskDetection,
+        b"microsoftgraphactivitylogs" => Named::GraphActivity,
+        b"officeactivity" => Named::OfficeActivity,
+        b"auditlogs" => Named::DirectoryAudit,
+        b"userriskevents"
+        | b"riskyusers"
+        | b"aaduserriskevents"
+        | b"aadriskyusers"
+        | b"serviceprincipalriskevents"
+        | b"riskyserviceprincipals" => Named::RiskDetection,
         _ => return None,
     })
 }
@@ -490,6 +498,7 @@ fn other(
             kind: kind.to_owned(),
             operation: text(operation).map(str::to_owned),
             time,
+            mailbox_change: None,
         }),
     })
 }

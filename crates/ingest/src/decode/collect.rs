@@ -17,7 +17,7 @@
 
 use std::borrow::Cow;
 
-pub(crate) use super::scan::LowerKey;
+pub(crate) use super::scan::{LowerKey, Texts};
 use super::scan::{Number, Scalar, ScanError, Scanner};
 
 /// Deepest nesting of slot structs (`properties` in `properties` ...). Real exports nest two
@@ -53,9 +53,10 @@ impl<'a> Val<'a> {
     }
 
     /// The text, trimmed; `None` for empty text and non-strings.
+    #[inline]
     pub(crate) fn str(&self) -> Option<&str> {
         match self {
-            Val::Str(s) => Some(s.trim()).filter(|t| !t.is_empty()),
+            Val::Str(s) => Some(trim(s)).filter(|t| !t.is_empty()),
             _ => None,
         }
     }
@@ -99,6 +100,19 @@ impl<'a> Val<'a> {
             }
             _ => None,
         }
+    }
+}
+
+/// `text.trim()`, settled by two byte compares when neither end can be white space (an
+/// ASCII byte above the space never is): the general trim decodes characters from both ends.
+#[inline]
+pub(crate) fn trim(text: &str) -> &str {
+    let plain = |b: Option<&u8>| b.is_some_and(|&b| b > b' ' && b < 0x80);
+    let bytes = text.as_bytes();
+    if plain(bytes.first()) && plain(bytes.last()) {
+        text
+    } else {
+        text.trim()
     }
 }
 
@@ -182,7 +196,7 @@ impl<'a> Pairs<'a> {
                 }
                 Ok(out)
             }
-            b'"' => Ok(match s.string_or_skip()? {
+            b'"' => Ok(match s.string_or_skip()?.map(|t| s.keep_owned(t)) {
                 Some(Cow::Borrowed(t)) => Pairs::from_text(t),
                 Some(Cow::Owned(t)) => Pairs::from_text(&t).into_owned(),
                 None => Pairs::default(),
@@ -297,11 +311,29 @@ macro_rules! slots {
             /// Read a whole JSON text that must be one object.
             #[allow(dead_code)]
             pub(crate) fn document(text: &'a str) -> Result<$name<'a>, ScanError> {
+                let mut out = $name::default();
                 let mut s = Scanner::new(text);
-                s.expect(b'{', "expected an object")?;
-                let out = $name::scan_entries(&mut s, 0)?;
-                s.finish()?;
+                $name::scan_document(&mut s, &mut out)?;
                 Ok(out)
+            }
+
+            /// [`Self::document`], filling `out` (default) where it is (a record's slots
+            /// are kilobytes, and moving them cost as much as reading a few fields), and
+            /// keeping unescaped nested text in `texts`.
+            #[allow(dead_code)]
+            pub(crate) fn document_into(
+                text: &'a str,
+                texts: &'a Texts,
+                out: &mut $name<'a>,
+            ) -> Result<(), ScanError> {
+                $name::scan_document(&mut Scanner::with_texts(text, texts), out)
+            }
+
+            #[allow(dead_code)]
+            fn scan_document(s: &mut Scanner<'a>, out: &mut $name<'a>) -> Result<(), ScanError> {
+                s.expect(b'{', "expected an object")?;
+                $name::scan_entries(s, 0, out)?;
+                s.finish()
             }
 
             /// Read from text: JSON object text, or kept as text.
@@ -334,42 +366,46 @@ macro_rules! slots {
 
             /// Read the next value, `depth` levels below the record: an object, JSON text in
             /// a string, or anything else skipped as an empty struct.
+            /// Anything else leaves `out` as it is (default).
             #[allow(dead_code)]
-            fn scan_at(s: &mut Scanner<'a>, depth: u32) -> Result<$name<'a>, ScanError> {
+            fn scan_at(s: &mut Scanner<'a>, depth: u32, out: &mut $name<'a>) -> Result<(), ScanError> {
                 if depth > MAX_DEPTH {
                     return Err(s.error("objects nested too deeply"));
                 }
                 match s.peek()? {
                     b'{' => {
                         s.bump();
-                        $name::scan_entries(s, depth)
+                        $name::scan_entries(s, depth, out)
                     }
-                    b'"' => Ok(match s.string_or_skip()? {
-                        Some(Cow::Borrowed(t)) => $name::from_text(t),
-                        Some(Cow::Owned(t)) => $name::from_text(&t).into_owned(),
-                        None => $name::default(),
-                    }),
-                    _ => s.skip_value().map(|()| $name::default()),
+                    b'"' => {
+                        match s.string_or_skip()?.map(|t| s.keep_owned(t)) {
+                            Some(Cow::Borrowed(t)) => *out = $name::from_text(t),
+                            Some(Cow::Owned(t)) => *out = $name::from_text(&t).into_owned(),
+                            None => {}
+                        }
+                        Ok(())
+                    }
+                    _ => s.skip_value(),
                 }
             }
 
-            /// Read an object's entries (the cursor is past its `{`); the last of duplicate
-            /// keys wins.
+            /// Read an object's entries into `out` (default; the cursor is past its `{`);
+            /// the last of duplicate keys wins.
             #[allow(unused_variables)]
-            fn scan_entries(s: &mut Scanner<'a>, depth: u32) -> Result<$name<'a>, ScanError> {
-                let mut out = $name::default();
+            fn scan_entries(s: &mut Scanner<'a>, depth: u32, out: &mut $name<'a>) -> Result<(), ScanError> {
                 let mut entries = s.entries();
                 while let Some(key) = entries.next_key(s)? {
                     match key.as_bytes() {
                         $($($vk)|+ => out.$vf = Some(Val::scan(s)?),)*
                         $($($ok)|+ => {
-                            out.$of = Some(Box::new($oty::scan_at(s, depth + 1)?))
+                            let slot = out.$of.insert(Box::default());
+                            $oty::scan_at(s, depth + 1, slot)?;
                         })*
                         $($($lk)|+ => out.$lf = Some(Pairs::scan(s)?),)*
                         _ => s.skip_value()?,
                     }
                 }
-                Ok(out)
+                Ok(())
             }
         }
     };
@@ -598,6 +634,28 @@ mod tests {
         assert_eq!(rec.record_type.as_ref().and_then(Val::int), Some(50));
         let props = rec.operation_properties.as_ref().unwrap();
         assert_eq!(props.get("mailaccesstype").and_then(Val::str), Some("Bind"));
+    }
+
+    #[test]
+    fn trimming_matches_str_trim() {
+        for text in [
+            "",
+            " ",
+            "a",
+            " a",
+            "a ",
+            "\u{a0}x\u{2003}",
+            "\u{e9}t\u{e9}",
+            "\u{85}",
+            "x\u{3000}",
+            "\tab\n",
+            "\u{1f}",
+            "\u{7f}z\u{7f}",
+            "GB",
+            "  GB  ",
+        ] {
+            assert_eq!(trim(text), text.trim(), "{text:?}");
+        }
     }
 
     #[test]

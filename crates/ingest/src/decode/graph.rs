@@ -1,11 +1,11 @@
 //! Microsoft Graph activity log rows (Log Analytics and diagnostic settings).
 
 use tokentrail_model::{
-    parse_client_ip, Access, AccessSource, Actor, ClientAuthMethod, SessionId, SourceRef, TokenId,
-    Workload,
+    parse_client_ip, Access, AccessSource, Actor, ClientAuthMethod, SourceRef, Workload,
 };
 
 use super::collect::Rec;
+use super::signin::{session_id, token_id};
 use super::{int, lenient_time, lower, owned, record_time, text};
 use crate::{DecodeError, Decoded, DecodedRecord, Shape};
 
@@ -48,8 +48,8 @@ pub(super) fn decode(
     a.device_id = owned(&main.device_id).or_else(|| owned(&main.c_device_id));
     a.session_id = text(&main.session_id)
         .or_else(|| text(&main.c_sid))
-        .and_then(SessionId::parse);
-    a.token_id = text(&main.sign_in_activity_id).and_then(TokenId::parse);
+        .and_then(session_id);
+    a.token_id = text(&main.sign_in_activity_id).and_then(token_id);
     a.token_issued_at = lenient_time(&main.token_issued_at).or_else(|| lenient_time(&main.c_iat));
     a.object = uri.map(str::to_owned);
     a.status_code = int(&main.response_status).and_then(|c| u16::try_from(c).ok());

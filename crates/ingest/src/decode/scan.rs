@@ -4,9 +4,11 @@
 //!
 //! Why not serde_json: most of a sign-in's bytes are values nobody reads (the conditional
 //! access policies and authentication details, often as escaped JSON text), and skipping them
-//! through serde's visitor machinery cost more than everything else together. Here a skipped
-//! string is crossed eight bytes at a time, and a skipped container is walked by a loop with
-//! an explicit bit stack, so hostile nesting costs memory, never the call stack.
+//! through serde's visitor machinery cost more than everything else together. Here a string
+//! is crossed 16 or 64 bytes at a time (SSE2 compares through `safe_arch`, a bit per byte for
+//! quotes, backslashes and control characters, escapes resolved on the bit masks), a key is
+//! lowered in the same pass, and a skipped container is walked by a loop with an explicit bit
+//! stack, so hostile nesting costs memory, never the call stack.
 //!
 //! What is checked is what serde_json checks on the same path: the grammar of everything
 //! crossed (brackets that match, commas and colons where they belong, numbers and literals
@@ -16,6 +18,7 @@
 //! pairs decode as they always did.
 
 use std::borrow::Cow;
+use std::cell::{Cell, OnceCell};
 use std::fmt;
 
 /// Why a record is not JSON, and where.
@@ -33,119 +36,167 @@ impl fmt::Display for ScanError {
     }
 }
 
-/// Every byte of a word set to one value.
-const ONES: u64 = 0x0101_0101_0101_0101;
-/// The high bit of every byte of a word.
-const HIGHS: u64 = 0x8080_8080_8080_8080;
-/// The high bit of every odd byte of a word.
-const ODD_HIGHS: u64 = 0x8000_8000_8000_8000;
+/// Bit `i` set in every other position, starting at bit 1.
+const ODD_BITS: u64 = 0xAAAA_AAAA_AAAA_AAAA;
 
-/// High bit set in exactly the zero bytes of `x`.
+/// Bytes of input classified at once (one bit per byte in the masks).
+const BLOCK: usize = 64;
+
+/// Bytes classified by the short-string fast path.
+const LANE: usize = 16;
+
+/// One lane of text: a bit per byte (bit `i` for byte `i`) for quotes, backslashes and
+/// control characters.
+///
+/// With SSE2 (every x86-64 CPU) through `safe_arch`, three compares and three
+/// `pmovmskb` per lane: the workspace forbids `unsafe`, and LLVM does not turn the
+/// equivalent byte loop into `pmovmskb` (it was tried; it builds the mask one byte at a time).
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 #[inline(always)]
-fn zero_bytes(x: u64) -> u64 {
-    let low7 = ONES * 0x7f;
-    !(((x & low7).wrapping_add(low7)) | x | low7)
+fn lane_masks(lane: [u8; LANE]) -> (u64, u64, u64) {
+    use safe_arch::{
+        cmp_eq_mask_i8_m128i, m128i, min_u8_m128i, move_mask_i8_m128i, set_splat_i8_m128i,
+    };
+    let v = m128i::from(lane);
+    let bits = |m: m128i| u64::from(move_mask_i8_m128i(m) as u16);
+    let quote = bits(cmp_eq_mask_i8_m128i(v, set_splat_i8_m128i(b'"' as i8)));
+    let backslash = bits(cmp_eq_mask_i8_m128i(v, set_splat_i8_m128i(b'\\' as i8)));
+    // Unsigned `byte <= 0x1f` is `min(byte, 0x1f) == byte`.
+    let control = bits(cmp_eq_mask_i8_m128i(
+        min_u8_m128i(v, set_splat_i8_m128i(0x1f)),
+        v,
+    ));
+    (quote, backslash, control)
 }
 
-/// One word of a string: a high bit per byte for quotes, backslashes and control characters.
-struct WordMasks {
+/// One lane of text: a bit per byte that is a quote, a backslash or a control character
+/// (one mask for the fast paths, which only ask whether the first of them is a quote).
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+#[inline(always)]
+fn lane_special(lane: [u8; LANE]) -> u64 {
+    use safe_arch::{
+        bitor_m128i, cmp_eq_mask_i8_m128i, m128i, min_u8_m128i, move_mask_i8_m128i,
+        set_splat_i8_m128i,
+    };
+    let v = m128i::from(lane);
+    let special = bitor_m128i(
+        bitor_m128i(
+            cmp_eq_mask_i8_m128i(v, set_splat_i8_m128i(b'"' as i8)),
+            cmp_eq_mask_i8_m128i(v, set_splat_i8_m128i(b'\\' as i8)),
+        ),
+        cmp_eq_mask_i8_m128i(min_u8_m128i(v, set_splat_i8_m128i(0x1f)), v),
+    );
+    u64::from(move_mask_i8_m128i(special) as u16)
+}
+
+/// One lane of text: a bit per byte that is a quote, a backslash or a control character.
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+#[inline(always)]
+fn lane_special(lane: [u8; LANE]) -> u64 {
+    let (quote, backslash, control) = lane_masks(lane);
+    quote | backslash | control
+}
+
+/// `lane` with ASCII upper-case letters lowered (bytes of UTF-8 sequences, negative as
+/// signed bytes, are never in `'A'..='Z'`).
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+#[inline(always)]
+fn lower_lane(lane: [u8; LANE]) -> [u8; LANE] {
+    use safe_arch::{
+        bitand_m128i, bitor_m128i, cmp_gt_mask_i8_m128i, cmp_lt_mask_i8_m128i, m128i,
+        set_splat_i8_m128i,
+    };
+    let v = m128i::from(lane);
+    let upper = bitand_m128i(
+        cmp_gt_mask_i8_m128i(v, set_splat_i8_m128i(b'A' as i8 - 1)),
+        cmp_lt_mask_i8_m128i(v, set_splat_i8_m128i(b'Z' as i8 + 1)),
+    );
+    bitor_m128i(v, bitand_m128i(upper, set_splat_i8_m128i(0x20))).into()
+}
+
+/// `lane` with ASCII upper-case letters lowered.
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+#[inline(always)]
+fn lower_lane(lane: [u8; LANE]) -> [u8; LANE] {
+    lane.map(|b| b.to_ascii_lowercase())
+}
+
+/// One lane of text: a bit per byte for quotes, backslashes and control characters.
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+#[inline(always)]
+fn lane_masks(lane: [u8; LANE]) -> (u64, u64, u64) {
+    let (mut quote, mut backslash, mut control) = (0, 0, 0);
+    for (i, &c) in lane.iter().enumerate() {
+        quote |= u64::from(c == b'"') << i;
+        backslash |= u64::from(c == b'\\') << i;
+        control |= u64::from(c < 0x20) << i;
+    }
+    (quote, backslash, control)
+}
+
+/// The first [`LANE`] bytes of `bytes` (at least that long), as an array the compiler
+/// loads in one instruction.
+#[inline(always)]
+fn lane_of(bytes: &[u8]) -> [u8; LANE] {
+    let mut lane = [0u8; LANE];
+    if let Some(src) = bytes.get(..LANE) {
+        lane.copy_from_slice(src);
+    }
+    lane
+}
+
+/// One block of a string: a bit per byte for quotes, backslashes and control characters.
+struct BlockMasks {
     quote: u64,
     backslash: u64,
     control: u64,
 }
 
-impl WordMasks {
+impl BlockMasks {
+    /// The masks of `block`, [`BLOCK`] bytes long (shorter ones leave the bits of the
+    /// missing bytes clear).
     #[inline(always)]
-    fn of(w: u64) -> WordMasks {
-        WordMasks {
-            quote: zero_bytes(w ^ (ONES * u64::from(b'"'))),
-            backslash: zero_bytes(w ^ (ONES * u64::from(b'\\'))),
-            control: zero_bytes(w & (ONES * 0xe0)),
+    fn of(block: &[u8]) -> BlockMasks {
+        let mut m = BlockMasks {
+            quote: 0,
+            backslash: 0,
+            control: 0,
+        };
+        for (k, lane) in block.chunks_exact(LANE).enumerate() {
+            let (q, b, c) = lane_masks(lane_of(lane));
+            m.quote |= q << (LANE * k);
+            m.backslash |= b << (LANE * k);
+            m.control |= c << (LANE * k);
         }
+        m
     }
 }
 
-/// The bytes of a word escaped by a backslash (high bits), given its backslashes and
-/// whether the previous word ended in an escaping backslash (`carry`: the high bit of byte
-/// 0, updated for the next word).
+/// The bytes of a block escaped by a backslash, given its backslashes and whether the
+/// previous block ended in an escaping backslash (`carry`: bit 0, updated for the next
+/// block).
 ///
-/// The run-parity trick of simdjson's string scanner, on one bit per byte: a run of
-/// backslashes escapes the byte after it when the run has odd length, and subtracting the
-/// run starts from the pattern of odd bytes makes the borrows mark exactly those bytes
-/// (a borrow crosses the zero bits between two high bits unchanged, so spacing the bits
-/// eight apart computes the same thing as packing them).
+/// The run-parity trick of simdjson's string scanner: a run of backslashes escapes the byte
+/// after it when the run has odd length, and subtracting the run starts from the pattern of
+/// odd bits makes the borrows mark exactly those bytes.
 #[inline(always)]
-fn escaped_bytes(backslash: u64, carry: &mut u64) -> u64 {
+fn escaped_bits(backslash: u64, carry: &mut u64) -> u64 {
+    if backslash == 0 {
+        return std::mem::take(carry);
+    }
     let potential = backslash & !*carry;
-    let maybe_escaped = potential << 8;
-    let codes = ((maybe_escaped | ODD_HIGHS).wrapping_sub(potential)) ^ ODD_HIGHS;
-    let escaped = (codes ^ (backslash | *carry)) & HIGHS;
+    let maybe_escaped = potential << 1;
+    let codes = ((maybe_escaped | ODD_BITS).wrapping_sub(potential)) ^ ODD_BITS;
+    let escaped = codes ^ (backslash | *carry);
     let escape = codes & backslash;
-    *carry = (escape >> 56) & 0x80;
+    *carry = escape >> 63;
     escaped
 }
 
-/// What crossing a string carries from one word to the next.
-struct StringState {
-    /// The high bit of byte 0 when the previous word ended in an escaping backslash.
-    carry: u64,
-    /// Backslashes seen inside the string (high bits; only zero or not matters).
-    backslashes: u64,
-}
-
-impl StringState {
-    /// Cross the word of `text` at `i`: the end just past the closing quote when the string
-    /// ends in it.
-    ///
-    /// A word that neither ends the string nor holds an escape other than `\"` costs one
-    /// predictable branch, and unless two backslashes touch, the escaped bytes are simply
-    /// the ones after a backslash: the run-parity arithmetic (a chain from word to word that
-    /// bounded the loop's speed) runs only for `\\`.
-    #[inline(always)]
-    fn word(&mut self, text: &[u8], i: usize, word: u64) -> Result<Option<usize>, ScanError> {
-        let m = WordMasks::of(word);
-        let after_backslash = (m.backslash << 8) | self.carry;
-        let escaped = if m.backslash & after_backslash == 0 {
-            // No backslash escapes a backslash (here or from the previous word), so each
-            // one is an escape and the last byte's carries over.
-            self.carry = (m.backslash >> 56) & 0x80;
-            after_backslash
-        } else {
-            escaped_bytes(m.backslash, &mut self.carry)
-        };
-        let ends = m.quote & !escaped;
-        // Escaped quotes and backslashes are valid; any other escape letter is looked at.
-        let letters = escaped & !(m.quote | m.backslash);
-        if ends | m.control | letters == 0 {
-            self.backslashes |= m.backslash;
-            return Ok(None);
-        }
-        let inside = if ends == 0 {
-            u64::MAX
-        } else {
-            (ends & ends.wrapping_neg()) - 1
-        };
-        let control = m.control & inside;
-        if control != 0 {
-            return Err(Scanner::error_at(
-                "control character in a string",
-                i + first_byte(control),
-            ));
-        }
-        self.backslashes |= m.backslash & inside;
-        let mut letters = letters & inside;
-        while letters != 0 {
-            Scanner::escape_end(text, i + first_byte(letters))?;
-            letters &= letters - 1;
-        }
-        Ok((ends != 0).then(|| i + first_byte(ends) + 1))
-    }
-}
-
-/// The byte index (0-7) of a word's lowest flagged byte.
+/// The bits below the lowest set bit of `mask` (all bits when none is set).
 #[inline(always)]
-fn first_byte(mask: u64) -> usize {
-    (mask.trailing_zeros() / 8) as usize
+fn below_first(mask: u64) -> u64 {
+    (mask & mask.wrapping_neg()).wrapping_sub(1)
 }
 
 /// Deepest skipped container kept in the inline bit stack before spilling to the heap.
@@ -201,24 +252,55 @@ pub(crate) const KEY_CAP: usize = 40;
 /// An object key, ASCII-lower-cased; empty for a key longer than [`KEY_CAP`] (it matches no
 /// slot).
 pub(crate) struct LowerKey {
-    buf: [u8; KEY_CAP],
+    /// Room for whole lanes: the bytes past `len` are never looked at.
+    buf: [u8; KEY_BUF],
     len: usize,
 }
+
+/// [`LowerKey`]'s buffer: [`KEY_CAP`] rounded up to whole lanes.
+const KEY_BUF: usize = KEY_CAP.div_ceil(LANE) * LANE;
 
 impl LowerKey {
     /// Lower-case `bytes` (ASCII) into a key.
     #[inline]
     pub(crate) fn new(bytes: &[u8]) -> LowerKey {
+        LowerKey::within(bytes, 0, bytes.len())
+    }
+
+    /// Lower-case `lane` into lane `n` of the buffer.
+    #[inline(always)]
+    fn store_lane(&mut self, n: usize, lane: [u8; LANE]) {
+        if let Some(dst) = self.buf.get_mut(n * LANE..(n + 1) * LANE) {
+            dst.copy_from_slice(&lower_lane(lane));
+        }
+    }
+
+    /// Lower-case the `len` bytes of `text` at `start` into a key, a word at a time: the
+    /// bytes after the key in the same word (its closing quote, the colon, ...) are lowered
+    /// too and never looked at.
+    #[inline]
+    fn within(text: &[u8], start: usize, len: usize) -> LowerKey {
         let mut k = LowerKey {
-            buf: [0; KEY_CAP],
+            buf: [0; KEY_BUF],
             len: 0,
         };
-        if bytes.len() <= KEY_CAP {
-            for (dst, src) in k.buf.iter_mut().zip(bytes) {
-                *dst = src.to_ascii_lowercase();
-            }
-            k.len = bytes.len();
+        if len > KEY_CAP {
+            return k;
         }
+        for (n, dst) in k.buf.chunks_exact_mut(8).take(len.div_ceil(8)).enumerate() {
+            let at = start + 8 * n;
+            let mut w = [0u8; 8];
+            match text.get(at..at + 8) {
+                Some(src) => w.copy_from_slice(src),
+                None => {
+                    for (d, s) in w.iter_mut().zip(text.get(at..).unwrap_or(&[])) {
+                        *d = *s;
+                    }
+                }
+            }
+            dst.copy_from_slice(&lower_word(u64::from_le_bytes(w)).to_le_bytes());
+        }
+        k.len = len;
         k
     }
 
@@ -227,6 +309,22 @@ impl LowerKey {
     pub(crate) fn as_bytes(&self) -> &[u8] {
         self.buf.get(..self.len).unwrap_or(&[])
     }
+}
+
+/// The eight bytes of `w` with ASCII upper-case letters lowered; other bytes (UTF-8
+/// sequences included) unchanged.
+#[inline(always)]
+fn lower_word(w: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = ONES * 0x80;
+    let ascii = !w & HIGHS;
+    // Seven-bit bytes plus these constants never carry into the next byte: the high bit
+    // says `>= 'A'` and `> 'Z'`.
+    let low7 = w & (ONES * 0x7f);
+    let from_a = low7.wrapping_add(ONES * u64::from(0x80 - b'A'));
+    let past_z = low7.wrapping_add(ONES * u64::from(0x80 - b'Z' - 1));
+    let upper = from_a & !past_z & ascii;
+    w | (upper >> 2)
 }
 
 /// A number as serde_json would hand it to a visitor.
@@ -253,11 +351,42 @@ pub(crate) enum Scalar<'a> {
     Other,
 }
 
+/// Texts unescaped while reading one record, kept as long as the record's input.
+///
+/// The nested fields Log Analytics logs as JSON text (`DeviceDetail`, `LocationDetails`, ...)
+/// are read from their unescaped copy; kept here, the fields read from it borrow it, where
+/// they were each copied out (and freed) again before.
+#[derive(Default)]
+pub(crate) struct Texts {
+    slots: [OnceCell<String>; TEXT_SLOTS],
+    used: Cell<usize>,
+    more: OnceCell<Box<Texts>>,
+}
+
+/// Texts kept inline before the next [`Texts`] is allocated: a Log Analytics sign-in has four.
+const TEXT_SLOTS: usize = 8;
+
+impl Texts {
+    /// Keep `text` for as long as `self`.
+    pub(crate) fn keep(&self, text: String) -> &str {
+        let used = self.used.get();
+        match self.slots.get(used) {
+            Some(slot) => {
+                self.used.set(used + 1);
+                // Slots fill in order, so this one is empty.
+                slot.get_or_init(|| text)
+            }
+            None => self.more.get_or_init(Box::default).keep(text),
+        }
+    }
+}
+
 /// A cursor over one JSON text.
 pub(crate) struct Scanner<'a> {
     text: &'a str,
     bytes: &'a [u8],
     pos: usize,
+    texts: Option<&'a Texts>,
 }
 
 impl<'a> Scanner<'a> {
@@ -267,6 +396,25 @@ impl<'a> Scanner<'a> {
             text,
             bytes: text.as_bytes(),
             pos: 0,
+            texts: None,
+        }
+    }
+
+    /// A scanner at the start of `text` that keeps unescaped text in `texts`
+    /// ([`Scanner::keep_owned`]).
+    pub(crate) fn with_texts(text: &'a str, texts: &'a Texts) -> Scanner<'a> {
+        Scanner {
+            texts: Some(texts),
+            ..Scanner::new(text)
+        }
+    }
+
+    /// `text` for as long as the input: an unescaped (owned) text is moved into the
+    /// scanner's [`Texts`] when it has them.
+    pub(crate) fn keep_owned(&self, text: Cow<'a, str>) -> Cow<'a, str> {
+        match (text, self.texts) {
+            (Cow::Owned(t), Some(texts)) => Cow::Borrowed(texts.keep(t)),
+            (text, _) => text,
         }
     }
 
@@ -294,6 +442,12 @@ impl<'a> Scanner<'a> {
     /// The first byte of the next token (whitespace skipped), not consumed.
     #[inline]
     pub(crate) fn peek(&mut self) -> Result<u8, ScanError> {
+        // Every token starts above the space: in compact JSON one compare settles it.
+        if let Some(&c) = self.bytes.get(self.pos) {
+            if c > b' ' {
+                return Ok(c);
+            }
+        }
         self.skip_ws();
         match self.bytes.get(self.pos) {
             Some(&c) => Ok(c),
@@ -324,40 +478,83 @@ impl<'a> Scanner<'a> {
     /// Cross a string body; the cursor is just past the opening quote and ends just past the
     /// closing one. Returns whether the string had escapes.
     ///
-    /// Eight bytes at a time, without a branch per escape: escaped JSON text (a policy list
-    /// logged as a string) has an escape every few bytes, and stopping at each one cost
-    /// more than everything else in a record ([`StringState::word`]).
+    /// A short plain string (a key, an id) is settled by one 16-byte lane. Anything else is
+    /// crossed 64 bytes at a time without a branch per escape: escaped JSON text (a policy
+    /// list logged as a string) has an escape every few bytes, and stopping at each one cost
+    /// more than everything else in a record.
     #[inline(always)]
     fn string_body(&mut self) -> Result<bool, ScanError> {
         let b = self.bytes;
         let start = self.pos;
-        let mut state = StringState {
-            carry: 0,
-            backslashes: 0,
-        };
-        let rest = b.get(start..).unwrap_or(&[]);
-        let mut words = rest.chunks_exact(8);
+        // Lanes of plain text are crossed until the first special byte: when it is a quote,
+        // the string ends there without escapes.
         let mut i = start;
-        for word in &mut words {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(word);
-            if let Some(end) = state.word(b, i, u64::from_le_bytes(w))? {
-                self.pos = end;
-                return Ok(state.backslashes != 0);
+        while let Some(head) = b.get(i..i + LANE) {
+            let special = lane_special(lane_of(head));
+            if special != 0 {
+                let first = special.trailing_zeros() as usize;
+                if head.get(first) == Some(&b'"') {
+                    self.pos = i + first + 1;
+                    return Ok(false);
+                }
+                break;
             }
-            i += 8;
+            i += LANE;
         }
-        // Spaces stand in for the missing bytes: they stop nothing.
-        let mut padded = [b' '; 8];
-        for (dst, src) in padded.iter_mut().zip(words.remainder()) {
-            *dst = *src;
-        }
-        match state.word(b, i, u64::from_le_bytes(padded))? {
-            Some(end) => {
-                self.pos = end;
-                Ok(state.backslashes != 0)
+        self.string_blocks(start)
+    }
+
+    /// [`Scanner::string_body`] from `start`, a block at a time.
+    #[inline]
+    fn string_blocks(&mut self, start: usize) -> Result<bool, ScanError> {
+        let b = self.bytes;
+        let mut carry = 0u64;
+        let mut backslashes = 0u64;
+        let mut i = start;
+        loop {
+            // Spaces stand in for the bytes past the end: they stop nothing.
+            let (m, last) = match b.get(i..i + BLOCK) {
+                Some(full) => (BlockMasks::of(full), false),
+                None => {
+                    let mut block = [b' '; BLOCK];
+                    for (dst, src) in block.iter_mut().zip(b.get(i..).unwrap_or(&[])) {
+                        *dst = *src;
+                    }
+                    (BlockMasks::of(&block), true)
+                }
+            };
+            let escaped = escaped_bits(m.backslash, &mut carry);
+            let ends = m.quote & !escaped;
+            // Escaped quotes and backslashes are valid; any other escape letter is looked at.
+            let letters = escaped & !(m.quote | m.backslash);
+            if ends | m.control | letters != 0 {
+                let inside = below_first(ends);
+                let control = m.control & inside;
+                backslashes |= m.backslash & inside;
+                // Escapes before the first control character are reported first, as a
+                // byte-at-a-time reading would.
+                let mut letters = letters & inside & below_first(control);
+                while letters != 0 {
+                    Self::escape_end(b, i + letters.trailing_zeros() as usize)?;
+                    letters &= letters - 1;
+                }
+                if control != 0 {
+                    return Err(Self::error_at(
+                        "control character in a string",
+                        i + control.trailing_zeros() as usize,
+                    ));
+                }
+                if ends != 0 {
+                    self.pos = i + ends.trailing_zeros() as usize + 1;
+                    return Ok(backslashes != 0);
+                }
+            } else {
+                backslashes |= m.backslash;
             }
-            None => Err(Self::error_at("unterminated string", b.len())),
+            if last {
+                return Err(Self::error_at("unterminated string", b.len()));
+            }
+            i += BLOCK;
         }
     }
 
@@ -592,10 +789,22 @@ impl<'a> Scanner<'a> {
     }
 
     /// Cross a key and its colon inside a skipped object.
+    #[inline(always)]
     fn skip_key(&mut self) -> Result<(), ScanError> {
         self.expect(b'"', "expected a key")?;
         self.string_body()?;
-        self.expect(b':', "expected :")
+        self.colon()
+    }
+
+    /// Consume the colon after a key (compact JSON has it right there).
+    #[inline(always)]
+    fn colon(&mut self) -> Result<(), ScanError> {
+        if self.bytes.get(self.pos) == Some(&b':') {
+            self.pos += 1;
+            Ok(())
+        } else {
+            self.expect(b':', "expected :")
+        }
     }
 
     /// The next key of an object, lower-cased, with its colon consumed; `None` at the end.
@@ -623,6 +832,33 @@ impl<'a> Scanner<'a> {
         }
         let open = self.pos;
         self.pos += 1;
+        // Keys are plain text: the lanes that find the end also lower the key.
+        let start = self.pos;
+        let mut key = LowerKey {
+            buf: [0; KEY_BUF],
+            len: 0,
+        };
+        for n in 0..KEY_BUF / LANE {
+            let at = start + n * LANE;
+            let Some(head) = self.bytes.get(at..at + LANE) else {
+                break;
+            };
+            let lane = lane_of(head);
+            let special = lane_special(lane);
+            key.store_lane(n, lane);
+            if special != 0 {
+                let first = special.trailing_zeros() as usize;
+                if head.get(first) != Some(&b'"') {
+                    break;
+                }
+                let len = at - start + first;
+                self.pos = start + len + 1;
+                self.colon()?;
+                // A longer key is no field anybody needs: it matches no slot.
+                key.len = if len <= KEY_CAP { len } else { 0 };
+                return Ok(Some(key));
+            }
+        }
         let escaped = self.string_body()?;
         let key = if escaped {
             let text = self.text.get(open..self.pos).unwrap_or("");
@@ -630,9 +866,9 @@ impl<'a> Scanner<'a> {
                 unescape(text).ok_or_else(|| Self::error_at("invalid string escape", open))?;
             LowerKey::new(unescaped.as_bytes())
         } else {
-            LowerKey::new(self.bytes.get(open + 1..self.pos - 1).unwrap_or(&[]))
+            LowerKey::within(self.bytes, open + 1, self.pos - open - 2)
         };
-        self.expect(b':', "expected :")?;
+        self.colon()?;
         Ok(Some(key))
     }
 }
@@ -643,28 +879,49 @@ impl<'a> Scanner<'a> {
 /// The nested fields logged as JSON text (`DeviceDetail`, `Status`, `LocationDetails`, ...)
 /// arrive with a `\"` every few bytes, and serde_json's general string reader took a
 /// fourteenth of the instructions of decoding such rows: here the pieces between backslashes
-/// are copied whole.
+/// are copied whole, the backslashes found 64 bytes at a time.
 /// A `\u` escape (surrogate pairs, rare in exports) is left to serde_json.
 fn unescape(quoted: &str) -> Option<String> {
     let body = quoted.strip_prefix('"')?.strip_suffix('"')?;
+    let bytes = body.as_bytes();
     let mut out = String::with_capacity(body.len());
-    let mut rest = body;
-    while let Some(at) = memchr::memchr(b'\\', rest.as_bytes()) {
-        out.push_str(rest.get(..at)?);
-        out.push(match rest.as_bytes().get(at + 1)? {
-            b'"' => '"',
-            b'\\' => '\\',
-            b'/' => '/',
-            b'b' => '\u{8}',
-            b'f' => '\u{c}',
-            b'n' => '\n',
-            b'r' => '\r',
-            b't' => '\t',
-            _ => return serde_json::from_str::<String>(quoted).ok(),
-        });
-        rest = rest.get(at + 2..)?;
+    // Everything before `done` is in `out`; backslashes come from a block's mask, not a
+    // search per escape.
+    let mut done = 0;
+    for (n, block) in bytes.chunks(BLOCK).enumerate() {
+        let base = n * BLOCK;
+        let mut backslashes = if block.len() == BLOCK {
+            BlockMasks::of(block).backslash
+        } else {
+            let mut padded = [b' '; BLOCK];
+            for (dst, src) in padded.iter_mut().zip(block) {
+                *dst = *src;
+            }
+            BlockMasks::of(&padded).backslash
+        };
+        while backslashes != 0 {
+            let at = base + backslashes.trailing_zeros() as usize;
+            backslashes &= backslashes - 1;
+            // The second of `\\` was consumed with the first.
+            if at < done {
+                continue;
+            }
+            out.push_str(body.get(done..at)?);
+            out.push(match bytes.get(at + 1)? {
+                b'"' => '"',
+                b'\\' => '\\',
+                b'/' => '/',
+                b'b' => '\u{8}',
+                b'f' => '\u{c}',
+                b'n' => '\n',
+                b'r' => '\r',
+                b't' => '\t',
+                _ => return serde_json::from_str::<String>(quoted).ok(),
+            });
+            done = at + 2;
+        }
     }
-    out.push_str(rest);
+    out.push_str(body.get(done..)?);
     Some(out)
 }
 
@@ -733,6 +990,48 @@ mod tests {
         }
         s.finish()?;
         Ok(out)
+    }
+
+    #[test]
+    fn kept_texts_outlive_their_scanner() {
+        let texts = Texts::default();
+        let kept: Vec<&str> = (0..3 * TEXT_SLOTS + 1)
+            .map(|i| texts.keep(format!("text {i}")))
+            .collect();
+        for (i, t) in kept.iter().enumerate() {
+            assert_eq!(*t, format!("text {i}"));
+        }
+        let s = Scanner::with_texts("{}", &texts);
+        assert_eq!(
+            s.keep_owned(Cow::Owned("x".to_owned())),
+            Cow::<str>::Borrowed("x")
+        );
+        assert!(matches!(
+            Scanner::new("{}").keep_owned(Cow::Owned("y".to_owned())),
+            Cow::Owned(_)
+        ));
+    }
+
+    #[test]
+    fn words_lower_like_ascii_lowercase() {
+        let samples: [&[u8]; 5] = [
+            b"AZaz@[`{",
+            b"UserId:\"",
+            b"\xc3\x89T\xe2\x82\xacZ\x7f",
+            b"C_SID_Ab",
+            &[0x40, 0x41, 0x5a, 0x5b, 0xc1, 0xda, 0xff, 0x80],
+        ];
+        for sample in samples {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(sample);
+            let got = lower_word(u64::from_le_bytes(w)).to_le_bytes();
+            assert_eq!(got.to_vec(), sample.to_ascii_lowercase(), "{sample:?}");
+        }
+        for b in 0..=255u8 {
+            let got = lower_word(u64::from_le_bytes([b; 8])).to_le_bytes();
+            assert_eq!(got, [b.to_ascii_lowercase(); 8], "{b}");
+            assert_eq!(lower_lane([b; LANE]), [b.to_ascii_lowercase(); LANE], "{b}");
+        }
     }
 
     #[test]
@@ -988,6 +1287,15 @@ mod tests {
             if slashes {
                 quoted = quoted.replace('/', "\\/");
             }
+            proptest::prop_assert_eq!(unescape(&quoted), Some(text));
+        }
+
+        #[test]
+        fn unescaping_long_text_reads_like_serde_json(
+            text in "[\"\\\\/ab\u{1}\n\u{e9}]{60,300}",
+        ) {
+            // Escapes at every offset of the 64-byte blocks, `\\` pairs across their edges.
+            let quoted = serde_json::to_string(&text).unwrap();
             proptest::prop_assert_eq!(unescape(&quoted), Some(text));
         }
 
