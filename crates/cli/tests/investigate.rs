@@ -146,3 +146,75 @@ fn exit_codes() {
     );
     assert!(nobody.stdout.is_empty());
 }
+
+/// An inbox rule created in the replayed session shows in `investigate` and in the report's
+/// section of the finding on that session (the report's second read keeps it).
+#[test]
+fn inbox_rule_in_a_replayed_session() {
+    let dir = tempfile::tempdir().unwrap();
+    simulate(dir.path());
+    let tenant = dir.path().to_str().unwrap();
+    let replay = label(dir.path(), "session-replay");
+    let session = replay["session_id"].as_str().unwrap();
+    let user = replay["user_id"].as_str().unwrap();
+    let rule = serde_json::json!({
+        "CreationTime": "2024-03-04T14:08:00", "Id": "rule-1", "Operation": "New-InboxRule",
+        "RecordType": 1, "Workload": "Exchange", "UserKey": user, "UserId": user,
+        "ClientIP": "192.0.2.77:50000", "ObjectId": "Invoices",
+        "AppAccessContext": {"AADSessionId": session},
+        "Parameters": [{"Name": "Name", "Value": "Invoices"},
+                       {"Name": "RedirectTo", "Value": "collector@evil.example"}]
+    });
+    std::fs::write(
+        dir.path().join("ual").join("rules.jsonl"),
+        format!("{rule}\n"),
+    )
+    .unwrap();
+
+    let out = tokentrail(&[
+        "investigate",
+        tenant,
+        "--session",
+        session,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let changes = v["touched"]["mailbox_rule_changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    let c = &changes[0];
+    assert_eq!(c["operation"], "New-InboxRule");
+    assert_eq!(c["time"], "2024-03-04T14:08:00Z");
+    assert_eq!(c["ip"], "192.0.2.77");
+    assert_eq!(c["network"], "192.0.2.0/24");
+    assert_eq!(c["interactive_network"], false);
+    assert_eq!(c["session_id"], session);
+    assert_eq!(c["in_chain"], true);
+    assert_eq!(
+        c["effects"],
+        serde_json::json!(["redirects to collector@evil.example"])
+    );
+    let step = v["containment"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["step"] == "inbox-rules")
+        .unwrap();
+    assert!(step["action"]
+        .as_str()
+        .unwrap()
+        .contains("Remove-InboxRule -Identity 'Invoices'"));
+
+    let page = dir.path().join("report.html");
+    let out = tokentrail(&["report", tenant, "-o", page.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        html.contains("New-InboxRule by ")
+            && html.contains(
+                "from 192.0.2.77 (192.0.2.0/24, where the user never signed in interactively): redirects to collector@evil.example</li>"
+            ),
+        "the rule is not in the report"
+    );
+}

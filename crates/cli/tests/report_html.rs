@@ -98,7 +98,7 @@ fn report_renders_in_headless_chromium() {
         EXAMPLE_FINDINGS
     );
     assert!(dom.contains("<path class=\"edge"));
-    assert!(dom.contains("<circle class=\"dot"));
+    assert!(dom.contains("<path class=\"dots"));
     assert!(dom.contains("id=\"coverage\""));
     assert!(dom.contains("id=\"inventory\""));
 

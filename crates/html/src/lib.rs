@@ -8,11 +8,11 @@
 
 mod svg;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 
-use tokentrail_investigate::{investigate, InvestigateError, Investigation, Subject};
-use tokentrail_model::{Access, Finding, RuleId, Severity, SignIn};
+use tokentrail_investigate::{InvestigateError, Investigation, Investigator, Subject};
+use tokentrail_model::{Finding, RuleId, Severity};
 use tokentrail_posture::{CoverageReport, Inventory, RunInfo};
 
 /// Why the report could not be written.
@@ -32,16 +32,18 @@ pub enum HtmlError {
 }
 
 /// Everything the report shows.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy)]
 pub struct ReportInput<'a> {
     /// The date of the run and the inputs read.
     pub run: &'a RunInfo,
-    /// Every decoded sign-in (duplicates dropped).
-    pub sign_ins: &'a [SignIn],
-    /// Every decoded access.
-    pub accesses: &'a [Access],
+    /// Decoded sign-ins (duplicates dropped).
+    pub sign_ins: u64,
+    /// Decoded accesses.
+    pub accesses: u64,
     /// The engine's active findings, in the engine's order.
     pub findings: &'a [Finding],
+    /// Builds each finding's investigation; it needs only the records related to the findings.
+    pub investigator: &'a Investigator<'a>,
     /// What the logs can and cannot show.
     pub coverage: &'a CoverageReport,
     /// The legitimate access patterns.
@@ -109,8 +111,10 @@ pub fn render(input: &ReportInput<'_>) -> Result<String, HtmlError> {
     if input.findings.is_empty() {
         h.push_str("<p>No findings.</p>\n");
     }
+    let mut drawn = Drawn::default();
     for (i, f) in input.findings.iter().enumerate() {
-        finding_section(&mut h, i, f, investigation_of(f, input)?.as_ref());
+        let inv = investigation_of(f, input)?;
+        finding_section(&mut h, &mut drawn, i, f, inv.as_ref());
     }
     h.push_str("</section>\n");
     coverage(&mut h, input.coverage);
@@ -126,7 +130,7 @@ fn investigation_of(
     let Some(subject) = finding_subject(f) else {
         return Ok(None);
     };
-    match investigate(&subject, input.sign_ins, input.accesses, input.findings) {
+    match input.investigator.investigate(&subject) {
         Ok(inv) => Ok(Some(inv)),
         Err(InvestigateError::NoMatch(_)) => Ok(None),
         Err(source) => Err(HtmlError::Investigate {
@@ -140,8 +144,8 @@ fn summary(h: &mut String, input: &ReportInput<'_>) {
     h.push_str("<section id=\"summary\"><h2>Summary</h2>\n");
     h.push_str(&format!(
         "<p><b>{}</b> sign-in(s), <b>{}</b> access(es), <b>{}</b> finding(s).</p>\n",
-        input.sign_ins.len(),
-        input.accesses.len(),
+        input.sign_ins,
+        input.accesses,
         input.findings.len()
     ));
     h.push_str("<h3>Inputs</h3>\n<table><thead><tr><th>File</th><th>Records</th><th>Unreadable</th></tr></thead><tbody>\n");
@@ -227,7 +231,33 @@ fn findings_table(h: &mut String, findings: &[Finding]) {
     h.push_str("</tbody></table>\n</section>\n");
 }
 
-fn finding_section(h: &mut String, i: usize, f: &Finding, inv: Option<&Investigation>) {
+/// Drawings already in the report, by content: findings on the same session often draw the
+/// same chain, and a repeat refers to the first (`<use>`) instead of repeating it.
+#[derive(Default)]
+struct Drawn(HashMap<String, String>);
+
+impl Drawn {
+    fn place(&mut self, h: &mut String, kind: &str, i: usize, d: svg::Drawing) {
+        h.push_str(&d.open);
+        match self.0.get(&d.body) {
+            Some(id) => h.push_str(&format!("<use href=\"#{id}\"/>\n")),
+            None => {
+                let id = format!("{kind}-{i}");
+                h.push_str(&format!("<g id=\"{id}\">\n{}</g>\n", d.body));
+                self.0.insert(d.body, id);
+            }
+        }
+        h.push_str("</svg>\n");
+    }
+}
+
+fn finding_section(
+    h: &mut String,
+    drawn: &mut Drawn,
+    i: usize,
+    f: &Finding,
+    inv: Option<&Investigation>,
+) {
     h.push_str(&format!(
         "<article class=\"finding\" id=\"f-{i}\"><h3>{} {}: {}</h3>\n",
         escape(f.rule.code()),
@@ -268,9 +298,36 @@ fn finding_section(h: &mut String, i: usize, f: &Finding, inv: Option<&Investiga
         ));
     }
     h.push_str("<h4>Chain</h4>\n");
-    svg::chain(h, f, inv);
+    drawn.place(h, "chain", i, svg::chain(f, inv));
     h.push_str("<h4>Timeline</h4>\n");
-    svg::timeline(h, f, inv);
+    drawn.place(h, "timeline", i, svg::timeline(f, inv));
+    if let Some(changes) = inv
+        .map(|i| &i.touched.mailbox_rule_changes)
+        .filter(|c| !c.is_empty())
+    {
+        h.push_str("<h4>Inbox rules and forwarding</h4>\n<ul>");
+        for c in changes {
+            let never = if c.interactive_network == Some(false) {
+                ", where the user never signed in interactively"
+            } else {
+                ""
+            };
+            h.push_str(&format!(
+                "<li>{} {} by {} from {} ({}{never}): {}</li>",
+                escape(&c.time.to_rfc3339()),
+                escape(&c.operation),
+                escape(c.user.as_deref().unwrap_or("-")),
+                escape(&c.ip.map_or_else(|| "-".to_string(), |ip| ip.to_string())),
+                escape(&c.network.map_or_else(|| "-".to_string(), |n| n.to_string())),
+                escape(&if c.effects.is_empty() {
+                    "no forwarding, redirect or delete parameter".to_string()
+                } else {
+                    c.effects.join(", ")
+                }),
+            ));
+        }
+        h.push_str("</ul>\n");
+    }
     if !f.containment.is_empty() {
         h.push_str("<h4>Containment</h4>\n<ul>");
         for c in &f.containment {
@@ -342,16 +399,17 @@ th{background:var(--box)}#findings-table th{cursor:pointer}
 td.num{text-align:right}.muted{color:var(--muted)}a{color:var(--accent)}
 .sev-critical td:nth-child(3),.sev-high td:nth-child(3),.verdict-blind{color:var(--bad);font-weight:600}
 .sev-medium td:nth-child(3),.verdict-degraded{color:var(--warn)}.verdict-supported{color:var(--ok)}
-article.finding{border-top:2px solid var(--line);margin-top:1.5em}
+article.finding{content-visibility:auto;contain-intrinsic-size:auto 1100px;border-top:2px solid var(--line);margin-top:1.5em}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px}dt{color:var(--muted)}dd{margin:0}
 svg{max-width:100%;height:auto;background:var(--box);border:1px solid var(--line)}
 svg text{fill:var(--fg);font:11px system-ui,sans-serif}
 svg .node{fill:var(--bg);stroke:var(--line)}svg .attacker{stroke:var(--bad);stroke-width:2}
 svg .edge{stroke:var(--muted);fill:none}svg .edge.attacker{stroke:var(--bad)}
-svg .dot{fill:var(--accent)}svg .dot.attacker{fill:var(--bad)}svg .lane.attacker{fill:var(--bad);opacity:.12}
-svg .axis{stroke:var(--line)}svg .marked{stroke:var(--fg);stroke-width:1.5}
+svg .dots{stroke:var(--accent);stroke-width:6;stroke-linecap:round;fill:none}svg .dots.attacker{stroke:var(--bad)}
+svg .ring{stroke:var(--fg);stroke-width:9;stroke-linecap:round;fill:none}svg .lane.attacker{fill:var(--bad);opacity:.12}
+svg .axis{stroke:var(--line)}
 @media print{body{max-width:none;margin:0;font-size:11px}#filter,label{display:none}
-article.finding{break-inside:avoid}svg{background:none}a{color:inherit;text-decoration:none}
+article.finding{break-inside:avoid;content-visibility:visible}svg{background:none}a{color:inherit;text-decoration:none}
 :root{--bg:#fff;--fg:#000;--box:#fff}}
 ";
 

@@ -1,6 +1,6 @@
 //! The two inline SVG drawings of a finding: its chain and its timeline.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use tokentrail_investigate::Investigation;
 use tokentrail_model::{Finding, NetworkId};
@@ -8,9 +8,11 @@ use tokentrail_model::{Finding, NetworkId};
 use crate::escape;
 
 /// Nodes drawn per chain column; the rest are counted in a last node so the file stays small.
-const MAX_NODES: usize = 12;
+const MAX_NODES: usize = 6;
 /// Network lanes drawn in a timeline; the rest share one lane.
 const MAX_LANES: usize = 10;
+/// Width in pixels of the stretch of a lane whose records share one timeline dot.
+const DOT_BUCKET: i64 = 3;
 
 const COL_W: i64 = 220;
 const COL_GAP: i64 = 40;
@@ -28,24 +30,34 @@ fn net_text(n: Option<&NetworkId>) -> String {
     n.map_or_else(|| "network unknown".to_string(), |n| n.to_string())
 }
 
-fn empty(h: &mut String, class: &str, text: &str) {
-    h.push_str(&format!(
-        "<svg class=\"{class}\" viewBox=\"0 0 600 40\" width=\"600\" height=\"40\" role=\"img\"><text x=\"10\" y=\"24\">{}</text></svg>\n",
-        escape(text)
-    ));
+fn empty(class: &str, text: &str) -> Drawing {
+    Drawing {
+        open: format!(
+            "<svg class=\"{class}\" viewBox=\"0 0 600 40\" width=\"600\" height=\"40\" role=\"img\">\n"
+        ),
+        body: format!("<text x=\"10\" y=\"24\">{}</text>\n", escape(text)),
+    }
+}
+
+/// One drawing: its `<svg>` opening tag and its content, apart so that a finding whose drawing
+/// repeats an earlier one can refer to it instead of repeating it.
+pub(crate) struct Drawing {
+    /// The opening tag, with a newline.
+    pub(crate) open: String,
+    /// What goes inside.
+    pub(crate) body: String,
 }
 
 /// Draw root sign-ins -> refreshes (grouped by session and network) -> tokens -> accesses
 /// (grouped by network). The finding's network is drawn as the attacker's.
-pub(crate) fn chain(h: &mut String, f: &Finding, inv: Option<&Investigation>) {
+pub(crate) fn chain(f: &Finding, inv: Option<&Investigation>) -> Drawing {
     let Some(inv) = inv else {
-        empty(
-            h,
+        return empty(
             "chain",
             "No sign-in or access in the inputs relates to this finding.",
         );
-        return;
     };
+    let mut h = String::new();
     let attacker = |n: Option<&NetworkId>| n.is_some() && n == f.network.as_ref();
     let mut cols: [Vec<Node>; 4] = Default::default();
     let mut edges: Vec<(usize, usize, usize, bool)> = Vec::new();
@@ -135,9 +147,9 @@ pub(crate) fn chain(h: &mut String, f: &Finding, inv: Option<&Investigation>) {
         .max(1) as i64;
     let width = 4 * COL_W + 3 * COL_GAP + 20;
     let height = TOP + rows * (NODE_H + NODE_GAP) + 10;
-    h.push_str(&format!(
+    let open = format!(
         "<svg class=\"chain\" viewBox=\"0 0 {width} {height}\" width=\"{width}\" height=\"{height}\" role=\"img\" aria-label=\"token chain\">\n"
-    ));
+    );
     let x_of = |col: usize| 10 + col as i64 * (COL_W + COL_GAP);
     let y_of = |row: usize| TOP + row.min(MAX_NODES) as i64 * (NODE_H + NODE_GAP);
     for (col, head) in [
@@ -157,6 +169,8 @@ pub(crate) fn chain(h: &mut String, f: &Finding, inv: Option<&Investigation>) {
     }
     // Edge kind 0: root -> refresh group, 1: root -> token, 2: refresh group -> token,
     // 3: token -> network.
+    // Edges to nodes past the cap all end on the "more" row: draw each line once.
+    let mut drawn = HashSet::new();
     for (kind, from, to, bad) in &edges {
         let (c0, c1) = match kind {
             0 => (0, 1),
@@ -169,6 +183,9 @@ pub(crate) fn chain(h: &mut String, f: &Finding, inv: Option<&Investigation>) {
         let y1 = y_of(*from) + NODE_H / 2;
         let y2 = y_of(*to) + NODE_H / 2;
         let mid = (x1 + x2) / 2;
+        if !drawn.insert((x1, y1, x2, y2, *bad)) {
+            continue;
+        }
         h.push_str(&format!(
             "<path class=\"edge{}\" d=\"M{x1},{y1} C{mid},{y1} {mid},{y2} {x2},{y2}\"/>\n",
             if *bad { " attacker" } else { "" }
@@ -178,7 +195,7 @@ pub(crate) fn chain(h: &mut String, f: &Finding, inv: Option<&Investigation>) {
         for (row, node) in nodes.iter().take(MAX_NODES).enumerate() {
             let (x, y) = (x_of(col), y_of(row));
             h.push_str(&format!(
-                "<g><rect class=\"node{}\" x=\"{x}\" y=\"{y}\" width=\"{COL_W}\" height=\"{NODE_H}\" rx=\"4\"/><text x=\"{}\" y=\"{}\">{}</text><text x=\"{}\" y=\"{}\" class=\"muted\">{}</text></g>\n",
+                "<rect class=\"node{}\" x=\"{x}\" y=\"{y}\" width=\"{COL_W}\" height=\"{NODE_H}\" rx=\"4\"/><text x=\"{}\" y=\"{}\">{}</text><text x=\"{}\" y=\"{}\">{}</text>\n",
                 if node.attacker { " attacker" } else { "" },
                 x + 6,
                 y + 14,
@@ -198,7 +215,7 @@ pub(crate) fn chain(h: &mut String, f: &Finding, inv: Option<&Investigation>) {
             ));
         }
     }
-    h.push_str("</svg>\n");
+    Drawing { open, body: h }
 }
 
 /// Node text longer than a box is cut, keeping the start (the distinctive part of ids).
@@ -213,12 +230,12 @@ fn clip(text: &str) -> String {
 }
 
 /// Draw every related record over time, one lane per network; the finding's network is
-/// highlighted and records the finding cites are outlined.
-pub(crate) fn timeline(h: &mut String, f: &Finding, inv: Option<&Investigation>) {
+/// highlighted and records the finding cites are ringed.
+pub(crate) fn timeline(f: &Finding, inv: Option<&Investigation>) -> Drawing {
     let Some(inv) = inv.filter(|i| !i.timeline.is_empty()) else {
-        empty(h, "timeline", "No records to place on a timeline.");
-        return;
+        return empty("timeline", "No records to place on a timeline.");
     };
+    let mut h = String::new();
     let mut counts: BTreeMap<Option<NetworkId>, usize> = BTreeMap::new();
     for e in &inv.timeline {
         *counts.entry(e.network).or_default() += 1;
@@ -241,9 +258,9 @@ pub(crate) fn timeline(h: &mut String, f: &Finding, inv: Option<&Investigation>)
     let t0 = inv.first_seen.micros();
     let span = (inv.last_seen.micros() - t0).max(1);
     let x_at = |t: i64| left + ((t - t0) as i128 * plot_w as i128 / span as i128) as i64;
-    h.push_str(&format!(
+    let open = format!(
         "<svg class=\"timeline\" viewBox=\"0 0 {width} {height}\" width=\"{width}\" height=\"{height}\" role=\"img\" aria-label=\"timeline\">\n"
-    ));
+    );
     for i in 0..lane_count {
         let (label, bad) = match lanes.get(i) {
             Some((n, c)) => (
@@ -267,29 +284,73 @@ pub(crate) fn timeline(h: &mut String, f: &Finding, inv: Option<&Investigation>)
             escape(&clip(&label))
         ));
     }
+    // Records closer than a bucket in the same lane share one dot, and each lane's dots are
+    // one path of zero-length round-capped strokes, so a busy user's timeline stays small
+    // however many records it has. A lane's tooltip counts its records.
+    let mut dots: Vec<Vec<(i64, bool)>> = vec![Vec::new(); lane_count.max(1)];
+    let mut seen: HashMap<(usize, i64), usize> = HashMap::new();
+    let mut per_lane = vec![(0usize, 0usize); lane_count.max(1)];
     for e in &inv.timeline {
-        let lane = lane_of(&e.network) as i64;
-        let bad = e.network.is_some() && e.network == f.network;
+        let lane = lane_of(&e.network).min(lane_count.saturating_sub(1));
+        let x = x_at(e.time.micros());
         let marked = e.findings.contains(&f.id);
+        if let Some(c) = per_lane.get_mut(lane) {
+            c.0 += 1;
+            c.1 += usize::from(marked);
+        }
+        let Some(lane_dots) = dots.get_mut(lane) else {
+            continue;
+        };
+        match seen.get(&(lane, x / DOT_BUCKET)) {
+            Some(i) => {
+                if let Some(d) = lane_dots.get_mut(*i) {
+                    d.1 |= marked;
+                }
+            }
+            None => {
+                seen.insert((lane, x / DOT_BUCKET), lane_dots.len());
+                lane_dots.push((x, marked));
+            }
+        }
+    }
+    for (lane, lane_dots) in dots.iter().enumerate() {
+        if lane_dots.is_empty() {
+            continue;
+        }
+        let y = 20 + lane as i64 * lane_h + lane_h / 2;
+        let bad = lanes
+            .get(lane)
+            .is_some_and(|(n, _)| n.is_some() && *n == f.network);
+        let path = |only_marked: bool| -> String {
+            lane_dots
+                .iter()
+                .filter(|(_, m)| !only_marked || *m)
+                .map(|(x, _)| format!("M{x} {y}h0"))
+                .collect()
+        };
+        let (records, cited) = per_lane.get(lane).copied().unwrap_or((0, 0));
+        let name = match lanes.get(lane) {
+            Some((n, _)) => net_text(n.as_ref()),
+            None => "other networks".to_string(),
+        };
+        if cited > 0 {
+            h.push_str(&format!("<path class=\"ring\" d=\"{}\"/>\n", path(true)));
+        }
         h.push_str(&format!(
-            "<circle class=\"dot{}{}\" cx=\"{}\" cy=\"{}\" r=\"3\"><title>{}</title></circle>\n",
+            "<path class=\"dots{}\" d=\"{}\"><title>{}</title></path>\n",
             if bad { " attacker" } else { "" },
-            if marked { " marked" } else { "" },
-            x_at(e.time.micros()),
-            20 + lane * lane_h + lane_h / 2,
+            path(false),
             escape(&format!(
-                "{} {} {}",
-                e.time.to_rfc3339(),
-                e.record,
-                e.operation
+                "{name}: {records} record(s), {cited} cited by this finding"
             ))
         ));
     }
     let axis_y = 20 + lane_count as i64 * lane_h + 16;
     h.push_str(&format!(
-        "<text x=\"{left}\" y=\"{axis_y}\">{}</text><text x=\"{}\" y=\"{axis_y}\" text-anchor=\"end\">{}</text>\n</svg>\n",
+        "<text x=\"{left}\" y=\"{axis_y}\">{}</text><text x=\"{}\" y=\"{axis_y}\" text-anchor=\"end\">{}</text>\n",
         escape(&inv.first_seen.to_rfc3339()),
         left + plot_w,
         escape(&inv.last_seen.to_rfc3339())
     ));
+    Drawing { open, body: h }
 }

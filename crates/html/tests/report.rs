@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use tokentrail_engine::{Engine, EngineConfig};
 use tokentrail_ingest::{read_paths, Decoded, ReadOptions};
+use tokentrail_investigate::{Context, Investigator};
 use tokentrail_model::{Access, AttackKind, Finding, SignIn, Timestamp};
 use tokentrail_posture::{CoverageBuilder, CoverageOptions, InventoryBuilder, RunInfo};
 
@@ -64,11 +65,14 @@ fn render(t: &Tenant) -> String {
     }
     let coverage = coverage.finish(run.clone());
     let inventory = inventory.finish(run.clone());
+    let context = Context::learn(&t.sign_ins, &t.accesses);
+    let investigator = Investigator::new(&context, &t.sign_ins, &t.accesses, &t.findings);
     tokentrail_html::render(&tokentrail_html::ReportInput {
         run: &run,
-        sign_ins: &t.sign_ins,
-        accesses: &t.accesses,
+        sign_ins: t.sign_ins.len() as u64,
+        accesses: t.accesses.len() as u64,
         findings: &t.findings,
+        investigator: &investigator,
         coverage: &coverage,
         inventory: &inventory,
     })
@@ -79,8 +83,8 @@ fn render(t: &Tenant) -> String {
 const TAGS: &[&str] = &[
     "!DOCTYPE", "html", "head", "meta", "title", "style", "body", "header", "h1", "h2", "h3", "h4",
     "p", "b", "br", "table", "thead", "tbody", "tr", "th", "td", "section", "label", "input", "a",
-    "article", "dl", "dt", "dd", "ul", "li", "svg", "text", "path", "g", "rect", "line", "circle",
-    "script",
+    "article", "dl", "dt", "dd", "ul", "li", "svg", "text", "path", "g", "rect", "line", "use",
+    "title", "script",
 ];
 
 /// The text of every tag opened in `html` (from `<` to the next `>`).
@@ -145,12 +149,38 @@ fn report_of_a_simulated_tenant() {
     // The finding's network is drawn as the attacker's in its own chain.
     let articles: Vec<&str> = html.split("<article class=\"finding\"").skip(1).collect();
     assert_eq!(articles.len(), n);
+    // A drawing that repeats an earlier one refers to it; resolve that to what is drawn.
+    let drawing = |article: &str, kind: &str| -> String {
+        let start = article.find(&format!("<svg class=\"{kind}\"")).unwrap();
+        let svg = &article[start..start + article[start..].find("</svg>").unwrap()];
+        match svg.split("<use href=\"#").nth(1) {
+            Some(rest) => {
+                let id = &rest[..rest.find('"').unwrap()];
+                let at = html.find(&format!("<g id=\"{id}\">")).unwrap();
+                html[at..at + html[at..].find("</svg>").unwrap()].to_string()
+            }
+            None => svg.to_string(),
+        }
+    };
+    let mut uses = 0;
     for (f, article) in t.findings.iter().zip(&articles) {
+        uses += article.matches("<use href=").count();
+        let (chain, timeline) = (drawing(article, "chain"), drawing(article, "timeline"));
         if f.network.is_some() {
-            assert!(article.contains("class=\"node attacker\""), "{}", f.id);
-            assert!(article.contains("class=\"lane attacker\""), "{}", f.id);
+            assert!(chain.contains("class=\"node attacker\""), "{}", f.id);
+            assert!(timeline.contains("class=\"lane attacker\""), "{}", f.id);
+            assert!(
+                timeline.contains("<path class=\"dots attacker\" d=\"M"),
+                "{}",
+                f.id
+            );
         }
     }
+    // Every drawing is either drawn once with an id or refers to one.
+    assert_eq!(
+        html.matches("<g id=\"chain-").count() + html.matches("<g id=\"timeline-").count() + uses,
+        2 * n
+    );
 
     assert_eq!(render(&t), html, "same inputs, same bytes");
 }

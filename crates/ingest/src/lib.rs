@@ -18,9 +18,10 @@ pub mod read;
 pub mod source;
 
 use std::fmt;
+use std::net::IpAddr;
 
 use serde::Serialize;
-use tokentrail_model::{Access, SignIn, SourceRef, Timestamp};
+use tokentrail_model::{Access, SessionId, SignIn, SourceRef, Timestamp, TokenId};
 
 pub use decode::{decode, CsvLayout, DecodeOptions};
 pub use read::{read_paths, FileReport, IngestReport, ReadOptions, Unreadable};
@@ -86,6 +87,33 @@ pub struct OtherRecord {
     pub operation: Option<String>,
     /// Its time, when it has one.
     pub time: Option<Timestamp>,
+    /// Who changed which mailbox setting, from where: kept for the Unified Audit Log records
+    /// an investigation lists (inbox-rule and forwarding changes); `None` for everything else.
+    pub mailbox_change: Option<Box<MailboxChange>>,
+}
+
+/// A Unified Audit Log record of an inbox-rule or forwarding change (`New-InboxRule`,
+/// `Set-InboxRule`, `UpdateInboxRules`, `Set-Mailbox`): who ran it, from where, in which session,
+/// with which parameters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MailboxChange {
+    /// The acting user as logged (`UserId`: a UPN, sometimes a name).
+    pub user: Option<String>,
+    /// The acting user's object id (`UserKey`), lower-cased, when it is a GUID.
+    pub user_id: Option<String>,
+    /// Client address (`ClientIP`, `ClientIPAddress`), port dropped.
+    pub ip: Option<IpAddr>,
+    /// The sign-in session (`AppAccessContext.AADSessionId`, else `SessionId`).
+    pub session_id: Option<SessionId>,
+    /// The token used (`AppAccessContext.UniqueTokenId`).
+    pub token_id: Option<TokenId>,
+    /// What was changed (`ObjectId`: the rule or the mailbox).
+    pub object: Option<String>,
+    /// The cmdlet's parameters (`Parameters`, else `OperationProperties`) as name and value
+    /// text, in logged order; a parameter logged without a value has an empty value.
+    pub parameters: Vec<(String, String)>,
+    /// Where the record was read.
+    pub source: SourceRef,
 }
 
 /// The shape a record was recognized as: which export wrote it.
@@ -147,7 +175,7 @@ impl DecodedRecord {
         match &self.event {
             Decoded::SignIn(s) => Some(&s.source),
             Decoded::Access(a) => Some(&a.source),
-            Decoded::Other(_) => None,
+            Decoded::Other(o) => o.mailbox_change.as_ref().map(|m| &m.source),
         }
     }
 }

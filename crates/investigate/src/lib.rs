@@ -4,7 +4,9 @@
 //! follow from what was seen.
 //!
 //! [`investigate`] builds an [`Investigation`] from decoded records and the engine's findings;
-//! [`write_markdown`], [`write_json`] and [`write_csv`] render it.
+//! [`Investigator`] builds many over the same records, indexing them once, and with a
+//! [`Context`] learned from every record ([`ContextBuilder`]) it needs only the records related
+//! to its subjects. [`write_markdown`], [`write_json`] and [`write_csv`] render it.
 //!
 //! # JSON form
 //!
@@ -25,7 +27,10 @@
 //! joined with `;`).
 
 mod chain;
+mod context;
+mod related;
 mod render;
+mod rules;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -34,8 +39,11 @@ use std::net::IpAddr;
 use serde::Serialize;
 use tokentrail_model::{NetworkId, SessionId, SourceRef, Timestamp, TokenId};
 
-pub use chain::investigate;
+pub use chain::{investigate, investigate_with_changes, Investigator};
+pub use context::{Context, ContextBuilder};
+pub use related::Related;
 pub use render::{write_csv, write_json, write_markdown};
+pub use rules::MAILBOX_CHANGE_OPERATIONS;
 
 /// What an investigation is about.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -256,11 +264,53 @@ pub struct Touched {
     pub files: Vec<Touch>,
     /// Graph endpoints called (method and path), with how often, sorted.
     pub graph_endpoints: Vec<Touch>,
-    /// Inbox-rule and forwarding changes: `null`, because the inputs as decoded do not say who
-    /// made them (see `mailbox_rules_note`).
-    pub mailbox_rule_changes: Option<Vec<String>>,
-    /// Why `mailbox_rule_changes` is empty.
-    pub mailbox_rules_note: String,
+    /// Inbox-rule and forwarding changes in the Unified Audit Log made by a user of the
+    /// investigation, on their mailbox, or in one of its sessions, by time then source.
+    pub mailbox_rule_changes: Vec<MailboxRuleChange>,
+}
+
+/// One inbox-rule or forwarding change (`New-InboxRule`, `Set-InboxRule`, `UpdateInboxRules`,
+/// or `Set-Mailbox` with a forwarding parameter).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MailboxRuleChange {
+    /// When.
+    pub time: Timestamp,
+    /// The operation as logged.
+    pub operation: String,
+    /// What it does to mail, in words (`forwards to x`, `deletes the message`, ...); empty when
+    /// no parameter says.
+    pub effects: Vec<String>,
+    /// Who made it: UPN, else object id.
+    pub user: Option<String>,
+    /// From where.
+    pub ip: Option<IpAddr>,
+    /// The network of `ip`.
+    pub network: Option<NetworkId>,
+    /// Whether the acting user ever signed in interactively (and successfully) from `network`;
+    /// `null` without an address.
+    pub interactive_network: Option<bool>,
+    /// The sign-in session it was made in, when logged.
+    pub session_id: Option<SessionId>,
+    /// The token it was made with, when logged.
+    pub token_id: Option<TokenId>,
+    /// True when its session or token is one of the investigation's.
+    pub in_chain: bool,
+    /// The rule or mailbox changed (`ObjectId`).
+    pub object: Option<String>,
+    /// The parameters as logged.
+    pub parameters: Vec<Parameter>,
+    /// Where the record was read.
+    #[serde(serialize_with = "as_text")]
+    pub source: SourceRef,
+}
+
+/// One cmdlet parameter.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Parameter {
+    /// Its name.
+    pub name: String,
+    /// Its value as text (empty when logged without one).
+    pub value: String,
 }
 
 /// Mail access counts.

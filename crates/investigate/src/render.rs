@@ -3,7 +3,7 @@
 use std::fmt::Display;
 use std::io::Write;
 
-use crate::{InvestigateError, Investigation, Touch};
+use crate::{InvestigateError, Investigation, MailboxRuleChange, Touch};
 
 fn or_dash<T: Display>(value: Option<&T>) -> String {
     value.map_or_else(|| "-".to_string(), ToString::to_string)
@@ -21,6 +21,56 @@ fn write_touches(out: &mut impl Write, heading: &str, items: &[Touch]) -> std::i
     writeln!(out, "- {heading}:")?;
     for t in items {
         writeln!(out, "  - `{}`: {}", t.name.replace('`', "'"), t.operations)?;
+    }
+    Ok(())
+}
+
+fn write_rule_changes(out: &mut impl Write, changes: &[MailboxRuleChange]) -> std::io::Result<()> {
+    if changes.is_empty() {
+        return writeln!(
+            out,
+            "- Inbox rules and forwarding: no New-InboxRule, Set-InboxRule, UpdateInboxRules or Set-Mailbox forwarding record in the inputs"
+        );
+    }
+    writeln!(out, "- Inbox rules and forwarding:")?;
+    for c in changes {
+        let interactive = match c.interactive_network {
+            Some(true) => " (the user signed in interactively there)",
+            Some(false) => " (**the user never signed in interactively there**)",
+            None => "",
+        };
+        writeln!(
+            out,
+            "  - {} `{}` by {} from {} ({}){interactive}, session `{}`{}: {} — {}",
+            c.time,
+            c.operation,
+            or_dash(c.user.as_ref()),
+            or_dash(c.ip.as_ref()),
+            or_dash(c.network.as_ref()),
+            or_dash(c.session_id.as_ref()),
+            if c.in_chain { " (in the chain)" } else { "" },
+            if c.effects.is_empty() {
+                "no forwarding, redirect or delete parameter".to_string()
+            } else {
+                c.effects.join(", ")
+            },
+            c.source
+        )?;
+        if let Some(object) = &c.object {
+            writeln!(out, "    - object `{}`", object.replace('`', "'"))?;
+        }
+        if !c.parameters.is_empty() {
+            let params: Vec<String> = c
+                .parameters
+                .iter()
+                .map(|p| format!("{}={}", p.name, p.value))
+                .collect();
+            writeln!(
+                out,
+                "    - parameters `{}`",
+                params.join("; ").replace('`', "'")
+            )?;
+        }
     }
     Ok(())
 }
@@ -164,11 +214,7 @@ pub fn write_markdown(mut out: impl Write, inv: &Investigation) -> Result<(), In
     }
     write_touches(o, "Files and sites", &inv.touched.files)?;
     write_touches(o, "Graph endpoints", &inv.touched.graph_endpoints)?;
-    writeln!(
-        o,
-        "- Inbox rules and forwarding: {}",
-        inv.touched.mailbox_rules_note
-    )?;
+    write_rule_changes(o, &inv.touched.mailbox_rule_changes)?;
     writeln!(o)?;
 
     writeln!(o, "## Containment")?;

@@ -7,9 +7,10 @@ use std::net::IpAddr;
 use std::path::Path;
 
 use tokentrail_engine::{Engine, EngineConfig};
-use tokentrail_ingest::{read_paths, Decoded, ReadOptions};
+use tokentrail_ingest::{read_paths, Decoded, OtherRecord, ReadOptions};
 use tokentrail_investigate::{
-    investigate, write_csv, write_json, write_markdown, InvestigateError, Investigation, Subject,
+    investigate, write_csv, write_json, write_markdown, Context, ContextBuilder, InvestigateError,
+    Investigation, Investigator, Related, Subject,
 };
 use tokentrail_model::{
     Access, AttackKind, Finding, Label, NetworkId, SessionId, SignIn, SignInKind, TokenId,
@@ -18,16 +19,18 @@ use tokentrail_model::{
 struct Input {
     sign_ins: Vec<SignIn>,
     accesses: Vec<Access>,
+    others: Vec<OtherRecord>,
     findings: Vec<Finding>,
 }
 
 fn load(path: &Path) -> Input {
     let mut sign_ins = Vec::new();
     let mut accesses = Vec::new();
+    let mut others = Vec::new();
     let report = read_paths(&[path], &ReadOptions::default(), &mut |r| match r.event {
         Decoded::SignIn(s) => sign_ins.push(*s),
         Decoded::Access(a) => accesses.push(*a),
-        Decoded::Other(_) => {}
+        Decoded::Other(o) => others.push(o),
     });
     assert_eq!(report.totals.unreadable, 0);
     let mut engine = Engine::new(EngineConfig::default());
@@ -41,6 +44,7 @@ fn load(path: &Path) -> Input {
     Input {
         sign_ins,
         accesses,
+        others,
         findings,
     }
 }
@@ -394,5 +398,266 @@ fn simulated_attacks_are_reconstructed() {
     assert_eq!(
         checked,
         BTreeSet::from([AttackKind::StolenAccessToken, AttackKind::SessionReplay])
+    );
+}
+
+/// Two Management Activity API records: the attacker, in the replayed session from the hosting
+/// network, creates a rule that forwards and deletes invoices, then sets SMTP forwarding from
+/// another address; an admin's unrelated `Set-Mailbox` on another mailbox is not listed.
+fn rule_lines() -> String {
+    let refresh_uti = tokentrail_model::Guid::parse(REFRESH_ID).unwrap().to_uti();
+    let lines = [
+        serde_json::json!({
+            "CreationTime": "2024-03-04T14:08:00", "Id": "ual-0003", "Operation": "New-InboxRule",
+            "RecordType": 1, "ResultStatus": "True", "UserType": 0, "Workload": "Exchange",
+            "UserKey": "10032000ABCDEF12", "UserId": "adele@contoso.example",
+            "ClientIP": "203.0.113.50:51234",
+            "ObjectId": "contoso.onmicrosoft.com/adele\\Invoices",
+            "AppAccessContext": {"AADSessionId": SESSION, "UniqueTokenId": refresh_uti},
+            "Parameters": [
+                {"Name": "Name", "Value": "Invoices"},
+                {"Name": "SubjectContainsWords", "Value": "invoice"},
+                {"Name": "ForwardTo", "Value": "collector@evil.example"},
+                {"Name": "DeleteMessage", "Value": "True"}
+            ]
+        }),
+        serde_json::json!({
+            "CreationTime": "2024-03-04T14:09:00", "Id": "ual-0004", "Operation": "Set-Mailbox",
+            "RecordType": 1, "ResultStatus": "True", "UserType": 0, "Workload": "Exchange",
+            "UserId": "adele@contoso.example", "ClientIP": "203.0.113.51",
+            "ObjectId": "adele@contoso.example",
+            "Parameters": [
+                {"Name": "Identity", "Value": "adele@contoso.example"},
+                {"Name": "ForwardingSmtpAddress", "Value": "smtp:collector@evil.example"},
+                {"Name": "DeliverToMailboxAndForward", "Value": "False"}
+            ]
+        }),
+        serde_json::json!({
+            "CreationTime": "2024-03-04T15:00:00", "Id": "ual-0005", "Operation": "Set-Mailbox",
+            "RecordType": 1, "ResultStatus": "True", "UserType": 2, "Workload": "Exchange",
+            "UserId": "admin@contoso.example", "ClientIP": "198.51.100.99", "ObjectId": "bob",
+            "Parameters": [{"Name": "Identity", "Value": "bob"}, {"Name": "RetainDeletedItemsFor", "Value": "30"}]
+        }),
+    ];
+    lines
+        .iter()
+        .map(|l| format!("{l}\n"))
+        .collect::<Vec<_>>()
+        .concat()
+}
+
+#[test]
+fn inbox_rule_and_forwarding_changes_are_listed_and_cited() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("case.jsonl");
+    std::fs::write(&file, case_lines() + &rule_lines()).unwrap();
+    let input = load(&file);
+    let dir_text = dir.path().to_string_lossy().into_owned();
+    // The rule records are not sign-ins or accesses: detection sees the same six records.
+    assert_eq!((input.sign_ins.len(), input.accesses.len()), (2, 4));
+    assert_eq!(input.findings.len(), 1);
+    let context = Context::learn(&input.sign_ins, &input.accesses);
+    let investigator =
+        Investigator::new(&context, &input.sign_ins, &input.accesses, &input.findings)
+            .with_mailbox_changes(&input.others);
+    let inv = investigator.investigate(&session_subject()).unwrap();
+    let changes = &inv.touched.mailbox_rule_changes;
+    assert_eq!(changes.len(), 2);
+
+    let rule = &changes[0];
+    assert_eq!(rule.time.to_rfc3339(), "2024-03-04T14:08:00Z");
+    assert_eq!(rule.operation, "New-InboxRule");
+    assert_eq!(
+        rule.effects,
+        ["forwards to collector@evil.example", "deletes the message"]
+    );
+    assert_eq!(rule.user.as_deref(), Some("adele@contoso.example"));
+    assert_eq!(rule.ip, Some("203.0.113.50".parse().unwrap()));
+    assert_eq!(rule.network, Some(NetworkId::Asn(14061)));
+    assert_eq!(rule.interactive_network, Some(false));
+    assert_eq!(rule.session_id, SessionId::parse(SESSION));
+    assert_eq!(
+        rule.token_id.as_ref().map(ToString::to_string).as_deref(),
+        Some(REFRESH_ID)
+    );
+    assert!(rule.in_chain);
+    assert_eq!(
+        rule.object.as_deref(),
+        Some("contoso.onmicrosoft.com/adele\\Invoices")
+    );
+    let params: Vec<(&str, &str)> = rule
+        .parameters
+        .iter()
+        .map(|p| (p.name.as_str(), p.value.as_str()))
+        .collect();
+    assert_eq!(
+        params,
+        [
+            ("Name", "Invoices"),
+            ("SubjectContainsWords", "invoice"),
+            ("ForwardTo", "collector@evil.example"),
+            ("DeleteMessage", "True")
+        ]
+    );
+    assert_eq!(rule.source.to_string(), format!("{dir_text}/case.jsonl:7"));
+
+    let forwarding = &changes[1];
+    assert_eq!(forwarding.operation, "Set-Mailbox");
+    assert_eq!(
+        forwarding.effects,
+        [
+            "forwards all mail to smtp:collector@evil.example",
+            "forwards without keeping a copy in the mailbox"
+        ]
+    );
+    assert_eq!(forwarding.ip, Some("203.0.113.51".parse().unwrap()));
+    assert_eq!(
+        forwarding.network.map(|n| n.to_string()).as_deref(),
+        Some("203.0.113.0/24")
+    );
+    assert_eq!(forwarding.interactive_network, Some(false));
+    assert_eq!(forwarding.session_id, None);
+    assert!(!forwarding.in_chain);
+
+    let step = inv
+        .containment
+        .iter()
+        .find(|s| s.step == "inbox-rules")
+        .unwrap();
+    assert_eq!(
+        step.action,
+        "Remove the malicious inbox rules and forwarding: Remove-InboxRule -Identity 'Invoices'; \
+Set-Mailbox 'adele@contoso.example' -ForwardingSmtpAddress $null -ForwardingAddress $null \
+-DeliverToMailboxAndForward $false; then check the mailbox for others created since the first \
+foreign access (Get-InboxRule, Get-Mailbox ForwardingSmtpAddress)"
+    );
+    assert_eq!(
+        step.why.replace(&dir_text, "<dir>"),
+        "New-InboxRule at 2024-03-04T14:08:00Z by adele@contoso.example from 203.0.113.50 \
+(AS14061, where the user never signed in interactively), in the investigated session: forwards \
+to collector@evil.example, deletes the message [<dir>/case.jsonl:7]; Set-Mailbox at \
+2024-03-04T14:09:00Z by adele@contoso.example from 203.0.113.51 (203.0.113.0/24, where the user \
+never signed in interactively): forwards all mail to smtp:collector@evil.example, forwards \
+without keeping a copy in the mailbox [<dir>/case.jsonl:8]; 4 mail operation(s) came from \
+networks with no interactive sign-in; attackers with mail access often hide replies with rules"
+    );
+    let revoke = &inv.containment[0];
+    assert!(revoke.why.contains(
+        "2 inbox-rule or forwarding change(s) came from networks where the user never signed in interactively"
+    ));
+
+    // The admin's change to another mailbox belongs to nobody investigated here.
+    let admin = investigator
+        .investigate(&Subject::User("adele@contoso.example".into()))
+        .unwrap();
+    assert_eq!(
+        admin.touched.mailbox_rule_changes,
+        inv.touched.mailbox_rule_changes
+    );
+    // Without the records, the step falls back to checking the mailbox.
+    let plain = run(&session_subject(), &input);
+    assert!(plain.touched.mailbox_rule_changes.is_empty());
+    let step = plain
+        .containment
+        .iter()
+        .find(|s| s.step == "inbox-rules")
+        .unwrap();
+    assert!(step.why.ends_with(
+        "and no inbox-rule or forwarding change by these users is in the inputs, so check the mailbox itself"
+    ));
+
+    let mut md = Vec::new();
+    write_markdown(&mut md, &inv).unwrap();
+    let md = String::from_utf8(md).unwrap().replace(&dir_text, "<dir>");
+    assert!(md.contains(
+        "  - 2024-03-04T14:08:00Z `New-InboxRule` by adele@contoso.example from 203.0.113.50 (AS14061) \
+(**the user never signed in interactively there**), session `5e551011-0000-4000-8000-000000000001` \
+(in the chain): forwards to collector@evil.example, deletes the message — <dir>/case.jsonl:7\n"
+    ), "{md}");
+}
+
+/// The indexed investigator, and one fed only the records `Related` keeps, give the same
+/// investigations as the scan over every record.
+#[test]
+fn investigator_matches_the_scan_on_a_simulated_tenant() {
+    let dir = tempfile::tempdir().unwrap();
+    tokentrail_sim::simulate(&tokentrail_sim::SimConfig {
+        users: 20,
+        days: 2,
+        seed: 5,
+        start: tokentrail_sim::SimConfig::default_start(),
+        out: dir.path().to_path_buf(),
+        attacks: AttackKind::ALL.to_vec(),
+        formats: tokentrail_sim::Formats::default(),
+    })
+    .unwrap();
+    let input = load(dir.path());
+    assert!(
+        input.findings.len() >= 3,
+        "{} findings",
+        input.findings.len()
+    );
+    let context = Context::learn(&input.sign_ins, &input.accesses);
+    let all = Investigator::new(&context, &input.sign_ins, &input.accesses, &input.findings);
+    // The context learned one record at a time, interleaved, is the same.
+    let mut builder = ContextBuilder::new();
+    for (s, a) in input.sign_ins.iter().zip(&input.accesses) {
+        builder.add_sign_in(s);
+        builder.add_access(a);
+    }
+    input
+        .sign_ins
+        .iter()
+        .skip(input.accesses.len())
+        .for_each(|s| builder.add_sign_in(s));
+    input
+        .accesses
+        .iter()
+        .skip(input.sign_ins.len())
+        .for_each(|a| builder.add_access(a));
+    let streamed = builder.finish();
+
+    let mut subjects: Vec<Subject> = Vec::new();
+    let mut related = Related::new();
+    for f in &input.findings {
+        for subject in [
+            f.session_id.clone().map(Subject::Session),
+            f.token_id.clone().map(Subject::Token),
+            f.upn.clone().map(Subject::User),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            related.add(&subject, &streamed);
+            subjects.push(subject);
+        }
+        if let Some(u) = &f.upn {
+            related.add_user(u, &streamed);
+        }
+    }
+    let sign_ins: Vec<SignIn> = input
+        .sign_ins
+        .iter()
+        .filter(|s| related.sign_in(s))
+        .cloned()
+        .collect();
+    let accesses: Vec<Access> = input
+        .accesses
+        .iter()
+        .filter(|a| related.access(a))
+        .cloned()
+        .collect();
+    assert!(sign_ins.len() < input.sign_ins.len());
+    assert!(accesses.len() < input.accesses.len());
+    let kept = Investigator::new(&streamed, &sign_ins, &accesses, &input.findings);
+    for subject in &subjects {
+        let scan = run(subject, &input);
+        assert_eq!(all.investigate(subject).unwrap(), scan, "{subject}");
+        assert_eq!(kept.investigate(subject).unwrap(), scan, "{subject}");
+    }
+    let ip: IpAddr = input.sign_ins[0].ip.unwrap();
+    assert_eq!(
+        all.investigate(&Subject::Ip(ip)).unwrap(),
+        run(&Subject::Ip(ip), &input)
     );
 }

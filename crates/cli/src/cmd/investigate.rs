@@ -98,6 +98,8 @@ pub fn run(args: InvestigateArgs) -> anyhow::Result<ExitCode> {
     };
     let mut sign_ins = Vec::new();
     let mut accesses = Vec::new();
+    // Only inbox-rule and forwarding changes are kept of the other records.
+    let mut others = Vec::new();
     let bar = progress::bytes_bar();
     let opts = ReadOptions {
         progress: progress::callback(&bar),
@@ -106,7 +108,11 @@ pub fn run(args: InvestigateArgs) -> anyhow::Result<ExitCode> {
     let report = read_paths(&args.paths, &opts, &mut |record| match record.event {
         Decoded::SignIn(s) => sign_ins.push(*s),
         Decoded::Access(a) => accesses.push(*a),
-        Decoded::Other(_) => {}
+        Decoded::Other(o) => {
+            if o.mailbox_change.is_some() {
+                others.push(o);
+            }
+        }
     });
     if let Some(bar) = bar {
         bar.finish_and_clear();
@@ -116,10 +122,11 @@ pub fn run(args: InvestigateArgs) -> anyhow::Result<ExitCode> {
     }
 
     let detection = super::detect_over(&sign_ins, &accesses);
-    let investigation = match tokentrail_investigate::investigate(
+    let investigation = match tokentrail_investigate::investigate_with_changes(
         &subject,
         &sign_ins,
         &accesses,
+        &others,
         &detection.findings,
     ) {
         Ok(inv) => inv,

@@ -3,19 +3,30 @@
 //! inventory's top patterns.
 //!
 //! Unreadable input is listed on stderr as in `detect`, and decides the exit code the same way.
+//!
+//! The inputs are read twice so that memory stays bounded by the engine, not by the records:
+//! the first pass feeds coverage, inventory, detection and the investigation context; the
+//! second keeps only the records related to a finding (its session, token, user or address),
+//! from which every finding's chain and timeline are drawn. Standard input cannot be read twice,
+//! so with `-` the first pass keeps every record instead.
 
-use std::cell::RefCell;
 use std::collections::HashSet;
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use tokentrail_engine::{Engine, EngineConfig};
 use tokentrail_html::ReportInput;
-use tokentrail_model::{Access, SignIn, Timestamp};
+use tokentrail_ingest::{
+    read_paths, DecodeOptions, Decoded, IngestReport, OtherRecord, ReadOptions,
+};
+use tokentrail_investigate::{ContextBuilder, Investigator, Related};
+use tokentrail_model::{Access, Guid, SignIn, Timestamp};
 use tokentrail_posture::{CoverageBuilder, CoverageOptions, InventoryBuilder};
 
-use super::coverage::{read_inputs, run_info};
+use super::coverage::run_info;
 use super::{check_input, exit_code, open_output, parse_time, wall_clock};
+use crate::progress;
 
 /// Write a self-contained HTML report of a run.
 #[derive(clap::Args, Debug)]
@@ -46,45 +57,91 @@ pub struct ReportArgs {
 
 /// Run `report`.
 pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
-    let builders = RefCell::new((
-        CoverageBuilder::new(CoverageOptions::default()),
-        InventoryBuilder::new(),
-    ));
+    let mut coverage = CoverageBuilder::new(CoverageOptions::default());
+    let mut inventory = InventoryBuilder::new();
+    let mut context = ContextBuilder::new();
+    let mut engine = Engine::new(EngineConfig::default());
+    let stdin = args.paths.iter().any(|p| p == Path::new("-"));
+    // With standard input there is no second pass: keep everything now.
     let mut sign_ins: Vec<SignIn> = Vec::new();
     let mut accesses: Vec<Access> = Vec::new();
+    // Inbox-rule and forwarding changes are rare: keep them all in the first pass.
+    let mut others: Vec<OtherRecord> = Vec::new();
+    let (mut sign_in_count, mut access_count) = (0u64, 0u64);
     // Coverage counts duplicate sign-in rows; detection and the chains must see each once.
     let mut seen = HashSet::new();
-    let report = read_inputs(
-        &args.paths,
-        args.test_cases,
-        &mut |s| {
-            let (coverage, inventory) = &mut *builders.borrow_mut();
-            coverage.add_sign_in(s);
-            inventory.add_sign_in(s);
-            if s.id.is_none_or(|id| seen.insert((id, s.kind.as_str()))) {
-                sign_ins.push(s.clone());
+    let report = read(&args.paths, args.test_cases, &mut |event| match event {
+        Decoded::SignIn(s) => {
+            coverage.add_sign_in(&s);
+            inventory.add_sign_in(&s);
+            context.add_sign_in(&s);
+            if first_sighting(&mut seen, &s) {
+                sign_in_count += 1;
+                if stdin {
+                    sign_ins.push((*s).clone());
+                }
+                engine.add_sign_in(*s);
             }
-        },
-        &mut |a| {
-            let (coverage, inventory) = &mut *builders.borrow_mut();
-            coverage.add_access(a);
-            inventory.add_access(a);
-            accesses.push(a.clone());
-        },
-    );
+        }
+        Decoded::Access(a) => {
+            coverage.add_access(&a);
+            inventory.add_access(&a);
+            context.add_access(&a);
+            access_count += 1;
+            if stdin {
+                accesses.push((*a).clone());
+            }
+            engine.add_access(*a);
+        }
+        Decoded::Other(o) => {
+            if o.mailbox_change.is_some() {
+                others.push(o);
+            }
+        }
+    });
     if let Some(code) = check_input(&report)? {
         return Ok(code);
     }
     let run = run_info(&report, args.now.unwrap_or_else(wall_clock));
-    let (coverage, inventory) = builders.into_inner();
     let coverage = coverage.finish(run.clone());
     let inventory = inventory.finish(run.clone());
-    let detection = super::detect_over(&sign_ins, &accesses);
+    let detection = engine.finish();
+    let context = context.finish();
+
+    if !stdin {
+        let mut related = Related::new();
+        for f in &detection.findings {
+            if let Some(subject) = tokentrail_html::finding_subject(f) {
+                related.add(&subject, &context);
+            }
+            // Every sign-in of the finding's user, so the chains find their tokens' issuers.
+            if let Some(user) = f.upn.as_ref().or(f.user_id.as_ref()) {
+                related.add_user(user, &context);
+            }
+        }
+        seen.clear();
+        read(&args.paths, args.test_cases, &mut |event| match event {
+            Decoded::SignIn(s) => {
+                if first_sighting(&mut seen, &s) && related.sign_in(&s) {
+                    sign_ins.push(*s);
+                }
+            }
+            Decoded::Access(a) => {
+                if related.access(&a) {
+                    accesses.push(*a);
+                }
+            }
+            Decoded::Other(_) => {}
+        });
+    }
+    let investigator = Investigator::new(&context, &sign_ins, &accesses, &detection.findings)
+        .with_mailbox_changes(&others);
     let input = ReportInput {
         run: &run,
-        sign_ins: &sign_ins,
-        accesses: &accesses,
+        sign_ins: sign_in_count,
+        accesses: access_count,
         findings: &detection.findings,
+        investigator: &investigator,
         coverage: &coverage,
         inventory: &inventory,
     };
@@ -99,4 +156,28 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
         detection.findings.len()
     )?;
     Ok(exit_code(&report))
+}
+
+/// False for a sign-in row whose id was already seen for the same kind.
+fn first_sighting(seen: &mut HashSet<(Guid, &'static str)>, s: &SignIn) -> bool {
+    s.id.is_none_or(|id| seen.insert((id, s.kind.as_str())))
+}
+
+/// Read every input, handing each decoded record to `sink`; duplicate sign-ins are kept (the
+/// caller counts them for coverage).
+fn read(paths: &[PathBuf], test_cases: bool, sink: &mut dyn FnMut(Decoded)) -> IngestReport {
+    let bar = progress::bytes_bar();
+    let opts = ReadOptions {
+        decode: DecodeOptions {
+            unwrap_test_cases: test_cases,
+        },
+        drop_duplicate_sign_ins: false,
+        progress: progress::callback(&bar),
+        ..ReadOptions::default()
+    };
+    let report = read_paths(paths, &opts, &mut |record| sink(record.event));
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    report
 }

@@ -8,7 +8,7 @@ use tokentrail_model::{
 
 use super::collect::{AppAccessSlots, Pairs, Rec, Val};
 use super::{boolean, int, lenient_time, lower, owned, record_time, text};
-use crate::{DecodeError, Decoded, DecodedRecord, Family, OtherRecord, Shape};
+use crate::{DecodeError, Decoded, DecodedRecord, Family, MailboxChange, OtherRecord, Shape};
 
 /// What a UAL record is to the engine.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,6 +57,8 @@ pub(super) fn decode(
             kind: format!("ual:{}", workload.unwrap_or("unknown")),
             operation: Some(operation.to_owned()),
             time: Some(time),
+            mailbox_change: is_mailbox_change(operation)
+                .then(|| Box::new(mailbox_change(rec, env, source))),
         }),
     };
     Ok(DecodedRecord { shape, event })
@@ -105,6 +107,58 @@ fn user_type_code(v: &Option<Val<'_>>) -> Option<i64> {
             _ => return None,
         })
     })
+}
+
+/// Operations that change inbox rules or forwarding, which investigations list.
+const MAILBOX_CHANGES: [&str; 4] = [
+    "New-InboxRule",
+    "Set-InboxRule",
+    "UpdateInboxRules",
+    "Set-Mailbox",
+];
+
+fn is_mailbox_change(operation: &str) -> bool {
+    MAILBOX_CHANGES
+        .iter()
+        .any(|op| op.eq_ignore_ascii_case(operation.trim()))
+}
+
+/// Who changed a mailbox's rules or forwarding, from where, with which parameters.
+fn mailbox_change(rec: &Rec<'_>, env: Option<&Rec<'_>>, source: SourceRef) -> MailboxChange {
+    let empty = Rec::default();
+    let e = env.unwrap_or(&empty);
+    let empty_ctx = AppAccessSlots::default();
+    let c = rec.app_access.as_deref().unwrap_or(&empty_ctx);
+    let parameters = rec
+        .parameters
+        .as_ref()
+        .filter(|p| !p.0.is_empty())
+        .or(rec.operation_properties.as_ref())
+        .map(|p| {
+            p.0.iter()
+                .map(|(name, value)| {
+                    let value = value.text().map(|v| v.into_owned()).unwrap_or_default();
+                    (name.trim().to_owned(), value)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    MailboxChange {
+        user: first(&[&rec.user_id, &e.upn, &e.user_ids]).map(str::to_owned),
+        user_id: guid_text(&rec.user_key),
+        ip: first_ip(&[
+            &rec.client_ip_camel,
+            &rec.client_ip_address,
+            &rec.actor_ip,
+            &e.client_ip_camel,
+            &e.ip,
+        ]),
+        session_id: first(&[&c.session_id, &rec.session_id]).and_then(SessionId::parse),
+        token_id: text(&c.token_id).and_then(TokenId::parse),
+        object: owned(&rec.object_id),
+        parameters,
+        source,
+    }
 }
 
 /// Text of the first slot that has some.

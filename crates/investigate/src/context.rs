@@ -1,0 +1,203 @@
+//! What the whole input says that every investigation needs beyond its own records: who is who,
+//! which network an address belongs to, and where each user signed in interactively. It is
+//! learned in one pass, so a caller can keep only the records its investigations concern.
+
+use std::collections::{BTreeSet, HashMap};
+use std::net::IpAddr;
+
+use tokentrail_model::{Access, NetworkId, SignIn, SignInKind};
+
+/// Lower-cased trimmed text: users and apps are compared case-insensitively.
+pub(crate) fn key(text: &str) -> String {
+    text.trim().to_ascii_lowercase()
+}
+
+/// Networks of addresses: the ASN a sign-in row logged for the address, else its prefix.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Networks(HashMap<IpAddr, u32>);
+
+impl Networks {
+    fn learn(&mut self, s: &SignIn) {
+        if let (Some(ip), Some(asn)) = (s.ip, s.asn) {
+            self.0.entry(ip).or_insert(asn);
+        }
+    }
+
+    pub(crate) fn of(&self, ip: Option<IpAddr>) -> Option<NetworkId> {
+        let ip = ip?;
+        Some(match self.0.get(&ip) {
+            Some(asn) => NetworkId::Asn(*asn),
+            None => NetworkId::prefix_of(ip),
+        })
+    }
+}
+
+/// A user's object id and UPN (sign-ins log both, Graph rows only the id, UAL rows often only
+/// the UPN), and app display names (Graph and UAL rows often log only the app id). The first
+/// spelling seen wins.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Directory {
+    upn_of: HashMap<String, String>,
+    id_of: HashMap<String, String>,
+    app_names: HashMap<String, String>,
+}
+
+impl Directory {
+    fn learn(
+        &mut self,
+        id: Option<&String>,
+        upn: Option<&String>,
+        app_id: Option<&String>,
+        app_name: Option<&String>,
+    ) {
+        if let (Some(id), Some(upn)) = (id, upn) {
+            self.upn_of.entry(key(id)).or_insert_with(|| upn.clone());
+            self.id_of.entry(key(upn)).or_insert_with(|| id.clone());
+        }
+        if let (Some(app_id), Some(name)) = (app_id, app_name) {
+            self.app_names
+                .entry(key(app_id))
+                .or_insert_with(|| name.clone());
+        }
+    }
+
+    /// Add what `later` knows and `self` does not: sign-ins are learned before accesses.
+    fn merge(&mut self, later: Directory) {
+        for (k, v) in later.upn_of {
+            self.upn_of.entry(k).or_insert(v);
+        }
+        for (k, v) in later.id_of {
+            self.id_of.entry(k).or_insert(v);
+        }
+        for (k, v) in later.app_names {
+            self.app_names.entry(k).or_insert(v);
+        }
+    }
+
+    /// Every spelling (lower-cased) of the user `text` names.
+    pub(crate) fn user_keys(&self, text: &str) -> BTreeSet<String> {
+        let k = key(text);
+        let mut keys = BTreeSet::from([k.clone()]);
+        if let Some(upn) = self.upn_of.get(&k) {
+            keys.insert(key(upn));
+        }
+        if let Some(id) = self.id_of.get(&k) {
+            keys.insert(key(id));
+        }
+        keys
+    }
+
+    /// The UPN of a record's user, else its object id.
+    pub(crate) fn display_user(&self, id: Option<&String>, upn: Option<&String>) -> Option<String> {
+        upn.cloned()
+            .or_else(|| id.and_then(|i| self.upn_of.get(&key(i)).cloned()))
+            .or_else(|| id.cloned())
+    }
+
+    /// The object id of a record's user, else its UPN.
+    pub(crate) fn object_id(&self, id: Option<&String>, upn: Option<&String>) -> Option<String> {
+        id.cloned()
+            .or_else(|| upn.and_then(|u| self.id_of.get(&key(u)).cloned()))
+            .or_else(|| upn.cloned())
+    }
+
+    /// An app's display name, else its id.
+    pub(crate) fn app(&self, id: Option<&String>, name: Option<&String>) -> Option<String> {
+        name.cloned()
+            .or_else(|| id.and_then(|i| self.app_names.get(&key(i)).cloned()))
+            .or_else(|| id.cloned())
+    }
+}
+
+/// What the whole input says about users, apps, networks and interactive sign-ins; see
+/// [`ContextBuilder`]. Investigations built on it give the same result whether the records they
+/// are handed are every record or only those related to their subjects.
+#[derive(Clone, Debug, Default)]
+pub struct Context {
+    pub(crate) dir: Directory,
+    pub(crate) networks: Networks,
+    /// Addresses of successful interactive sign-ins, by every user key they name.
+    interactive: HashMap<String, BTreeSet<IpAddr>>,
+}
+
+impl Context {
+    /// Learn the context from every record at once.
+    pub fn learn(sign_ins: &[SignIn], accesses: &[Access]) -> Context {
+        let mut b = ContextBuilder::new();
+        sign_ins.iter().for_each(|s| b.add_sign_in(s));
+        accesses.iter().for_each(|a| b.add_access(a));
+        b.finish()
+    }
+
+    /// Every spelling (lower-cased object id and UPN) of the user `text` names.
+    pub fn user_keys(&self, text: &str) -> BTreeSet<String> {
+        self.dir.user_keys(text)
+    }
+
+    /// Networks where a user named by one of `user_keys` signed in interactively and
+    /// successfully.
+    pub(crate) fn interactive_networks<'k>(
+        &self,
+        user_keys: impl IntoIterator<Item = &'k String>,
+    ) -> BTreeSet<NetworkId> {
+        user_keys
+            .into_iter()
+            .filter_map(|k| self.interactive.get(k))
+            .flatten()
+            .filter_map(|ip| self.networks.of(Some(*ip)))
+            .collect()
+    }
+}
+
+/// Learns a [`Context`] one record at a time, so the records need not be kept.
+#[derive(Clone, Debug, Default)]
+pub struct ContextBuilder {
+    sign_in_dir: Directory,
+    access_dir: Directory,
+    networks: Networks,
+    interactive: HashMap<String, BTreeSet<IpAddr>>,
+}
+
+impl ContextBuilder {
+    /// An empty builder.
+    pub fn new() -> ContextBuilder {
+        ContextBuilder::default()
+    }
+
+    /// Learn from one sign-in row (duplicates change nothing).
+    pub fn add_sign_in(&mut self, s: &SignIn) {
+        self.sign_in_dir.learn(
+            s.user_id.as_ref(),
+            s.upn.as_ref(),
+            s.app_id.as_ref(),
+            s.app_name.as_ref(),
+        );
+        self.networks.learn(s);
+        if let (SignInKind::Interactive, true, Some(ip)) = (s.kind, s.succeeded(), s.ip) {
+            for user in [&s.user_id, &s.upn].into_iter().flatten() {
+                self.interactive.entry(key(user)).or_default().insert(ip);
+            }
+        }
+    }
+
+    /// Learn from one access record.
+    pub fn add_access(&mut self, a: &Access) {
+        self.access_dir.learn(
+            a.user_id.as_ref(),
+            a.upn.as_ref(),
+            a.app_id.as_ref(),
+            a.app_name.as_ref(),
+        );
+    }
+
+    /// The context learned.
+    pub fn finish(self) -> Context {
+        let mut dir = self.sign_in_dir;
+        dir.merge(self.access_dir);
+        Context {
+            dir,
+            networks: self.networks,
+            interactive: self.interactive,
+        }
+    }
+}
