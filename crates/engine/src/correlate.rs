@@ -3,15 +3,19 @@
 //! non-interactive sign-ins, accesses), the network of every record, and the tenant's client
 //! inventory. Built once in [`crate::Engine::finish`], after every record has arrived, so the
 //! order records came in cannot change any answer.
-
-use std::collections::{BTreeMap, BTreeSet};
+//!
+//! Token and session ids, addresses and strings arrive interned (see [`crate::store`]), so the
+//! indexes here are plain vectors indexed by handle, and every per-record fact the rules ask
+//! for (its network, its user, its client's lower-case id) is computed once per distinct value.
 
 use tokentrail_model::{Access, Actor, SessionId, SignIn, SignInKind, Timestamp, TokenId};
 
 use crate::asn::AsnDb;
 use crate::catalog::Catalog;
 use crate::coverage::{Coverage, Family};
+use crate::fxhash::{FxHashMap, FxHashSet};
 use crate::network::{relate, Net, Networks, Relation};
+use crate::store::{AccessRec, SignInRec, Store, Strings, Sym};
 use crate::Thresholds;
 
 /// The records of one session.
@@ -29,51 +33,67 @@ pub(crate) struct Chain {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct ClientUse {
     /// Users seen with it (sign-ins and delegated accesses).
-    pub users: BTreeSet<String>,
+    pub users: FxHashSet<Sym>,
     /// Distinct UTC days it was seen on (days since the epoch).
-    pub days: BTreeSet<i64>,
+    pub days: FxHashSet<i64>,
     /// Its first record.
     pub first_seen: Option<Timestamp>,
 }
 
 impl ClientUse {
-    fn saw(&mut self, user: &str, t: Timestamp) {
-        if !self.users.contains(user) {
-            self.users.insert(user.to_string());
-        }
+    fn saw(&mut self, user: Sym, t: Timestamp) {
+        self.users.insert(user);
         self.days.insert(t.secs().div_euclid(86_400));
         self.first_seen = Some(self.first_seen.map_or(t, |f| f.min(t)));
     }
 }
 
+/// What the catalog says about a lower-case client id.
+const FIRST_PARTY: u8 = 1;
+const TOOLING: u8 = 2;
+
 /// Everything the rules need, read-only.
 pub(crate) struct Context<'a> {
-    pub sign_ins: &'a [SignIn],
-    pub accesses: &'a [Access],
-    /// Token id -> the successful sign-in that issued it (the earliest, should several claim it).
-    pub tokens: BTreeMap<TokenId, usize>,
-    pub sessions: BTreeMap<SessionId, Chain>,
+    pub store: &'a Store,
+    pub sign_ins: &'a [SignInRec],
+    pub accesses: &'a [AccessRec],
+    /// Per token handle: the successful sign-in that issued it (the earliest, should several
+    /// claim it).
+    tokens: Vec<u32>,
+    /// Per session handle: its chain.
+    sessions: Vec<Chain>,
     /// Per access: its session (its own, or its issuing sign-in's).
-    pub access_session: Vec<Option<SessionId>>,
-    /// Per access: the sign-in that issued its token.
-    pub access_issue: Vec<Option<usize>>,
-    sign_in_nets: Vec<Option<Net>>,
-    access_nets: Vec<Option<Net>>,
+    access_session: Vec<Option<Sym>>,
+    /// Per access: the sign-in that issued its token (`u32::MAX`: none).
+    access_issue: Vec<u32>,
+    /// Per access: the user it acts for (see [`Context::user_of_access`]).
+    access_user: Vec<Option<Sym>>,
+    /// Per address handle: its network.
+    nets: Vec<Net>,
     pub coverage: &'a Coverage,
     pub catalog: &'a Catalog,
     pub thresholds: &'a Thresholds,
     /// Successful interactive sign-ins per user.
-    pub user_interactive: BTreeMap<String, Vec<usize>>,
+    user_interactive: FxHashMap<Sym, Vec<usize>>,
     /// Client app id (lower case) -> how the tenant uses it (user sign-ins and delegated
     /// accesses).
-    pub inventory: BTreeMap<String, ClientUse>,
+    pub inventory: FxHashMap<Sym, ClientUse>,
     /// The first and last user sign-in of the input: the span the inventory was learned over.
     pub sign_in_span: Option<(Timestamp, Timestamp)>,
-    /// Every user seen.
-    pub users: BTreeSet<String>,
-    upn_to_id: BTreeMap<String, String>,
+    /// How many distinct users were seen.
+    pub user_count: usize,
+    /// Strings derived from the input (lower-case ids, trimmed UPNs).
+    derived: Strings,
+    /// Per input string handle: its lower-case form, and its trimmed lower-case form when not
+    /// empty (handles into `derived`; 0 = not computed yet, `u32::MAX` = none).
+    lc: Vec<u32>,
+    key: Vec<u32>,
+    /// Per derived handle: catalog flags (computed once per distinct lower-case client id).
+    app_flags: Vec<u8>,
     /// User object id (lower case) -> UPN as first logged, from sign-ins and accesses.
-    id_to_upn: BTreeMap<String, String>,
+    id_to_upn: FxHashMap<Sym, Sym>,
+    /// Per file handle: its rank in name order (see [`Store::file_ranks`]).
+    pub file_ranks: Vec<u32>,
 }
 
 /// True for a confidential client's sign-in (`clientCredentialType` other than none).
@@ -105,79 +125,180 @@ pub(crate) fn is_root_kind(kind: SignInKind) -> bool {
 
 /// True for app-only access: the record says so, or it names a service principal and no user.
 pub fn is_app_only(a: &Access) -> bool {
-    match a.actor {
-        Actor::AppOnly => true,
-        Actor::Delegated => false,
-        Actor::Unknown => {
-            a.user_id.is_none()
-                && a.upn.is_none()
-                && (a.service_principal_id.is_some()
-                    || a.client_auth_method.is_some_and(|m| m.is_confidential()))
-        }
-    }
+    app_only(
+        a.actor,
+        a.user_id.is_some() || a.upn.is_some(),
+        a.service_principal_id.is_some(),
+        a.client_auth_method.is_some_and(|m| m.is_confidential()),
+    )
 }
 
 /// True for delegated access (a token acting for a user).
 pub fn is_delegated(a: &Access) -> bool {
-    match a.actor {
-        Actor::Delegated => true,
-        Actor::AppOnly => false,
-        Actor::Unknown => !is_app_only(a) && (a.user_id.is_some() || a.upn.is_some()),
+    delegated(
+        a.actor,
+        a.user_id.is_some() || a.upn.is_some(),
+        a.service_principal_id.is_some(),
+        a.client_auth_method.is_some_and(|m| m.is_confidential()),
+    )
+}
+
+fn app_only(actor: Actor, user: bool, sp: bool, confidential: bool) -> bool {
+    match actor {
+        Actor::AppOnly => true,
+        Actor::Delegated => false,
+        Actor::Unknown => !user && (sp || confidential),
     }
 }
 
-fn lower(s: &Option<String>) -> Option<String> {
-    s.as_deref()
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .map(str::to_ascii_lowercase)
+fn delegated(actor: Actor, user: bool, sp: bool, confidential: bool) -> bool {
+    match actor {
+        Actor::Delegated => true,
+        Actor::AppOnly => false,
+        Actor::Unknown => !app_only(actor, user, sp, confidential) && user,
+    }
 }
 
-/// A logged UPN worth showing: some logs put the object id in the UPN column.
-fn upn_text(s: &Option<String>) -> Option<String> {
-    s.as_deref()
-        .map(str::trim)
-        .filter(|t| t.contains('@'))
-        .map(String::from)
+/// [`is_app_only`] of a kept access.
+pub(crate) fn rec_app_only(a: &AccessRec) -> bool {
+    app_only(
+        a.actor,
+        a.user_id.is_some() || a.upn.is_some(),
+        a.service_principal_id.is_some(),
+        a.client_auth_method.is_some_and(|m| m.is_confidential()),
+    )
+}
+
+/// [`is_delegated`] of a kept access.
+pub(crate) fn rec_delegated(a: &AccessRec) -> bool {
+    delegated(
+        a.actor,
+        a.user_id.is_some() || a.upn.is_some(),
+        a.service_principal_id.is_some(),
+        a.client_auth_method.is_some_and(|m| m.is_confidential()),
+    )
+}
+
+const NOT_YET: u32 = 0;
+const NONE: u32 = u32::MAX;
+
+fn to_slot(s: Option<Sym>) -> u32 {
+    s.map_or(NONE, Sym::raw)
+}
+
+fn from_slot(v: u32) -> Option<Sym> {
+    if v == NONE {
+        None
+    } else {
+        Sym::from_raw(v)
+    }
+}
+
+/// The memoized lower-case forms of input strings.
+struct Lower<'s> {
+    input: &'s Strings,
+    derived: Strings,
+    lc: Vec<u32>,
+    key: Vec<u32>,
+}
+
+impl Lower<'_> {
+    /// The lower-case form of an input string.
+    fn lc(&mut self, s: Option<Sym>) -> Option<Sym> {
+        let s = s?;
+        let slot = *self.lc.get(s.index())?;
+        if slot != NOT_YET {
+            return from_slot(slot);
+        }
+        let v = self
+            .input
+            .get(Some(s))
+            .and_then(|t| self.derived.intern(&t.to_ascii_lowercase()));
+        if let Some(x) = self.lc.get_mut(s.index()) {
+            *x = to_slot(v);
+        }
+        v
+    }
+
+    /// Trimmed and lower case, `None` when empty.
+    fn key(&mut self, s: Option<Sym>) -> Option<Sym> {
+        let s = s?;
+        let slot = *self.key.get(s.index())?;
+        if slot != NOT_YET {
+            return from_slot(slot);
+        }
+        let v = self
+            .input
+            .get(Some(s))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .and_then(|t| self.derived.intern(&t.to_ascii_lowercase()));
+        if let Some(x) = self.key.get_mut(s.index()) {
+            *x = to_slot(v);
+        }
+        v
+    }
+
+    /// A logged UPN worth showing (trimmed, with an `@`): some logs put the object id in the
+    /// UPN column.
+    fn upn_text(&mut self, s: Option<Sym>) -> Option<Sym> {
+        let t = self.input.get(s)?.trim();
+        if t.contains('@') {
+            self.derived.intern(t)
+        } else {
+            None
+        }
+    }
 }
 
 impl<'a> Context<'a> {
     pub fn build(
-        sign_ins: &'a [SignIn],
-        accesses: &'a [Access],
+        store: &'a Store,
+        sign_ins: &'a [SignInRec],
+        accesses: &'a [AccessRec],
         coverage: &'a Coverage,
         catalog: &'a Catalog,
         thresholds: &'a Thresholds,
         asn_db: Option<&'a AsnDb>,
     ) -> Context<'a> {
-        let networks = Networks::learn(sign_ins, asn_db, catalog);
-        let sign_in_nets = sign_ins
-            .iter()
-            .map(|s| s.ip.map(|ip| networks.resolve(ip)))
+        let networks = Networks::learn(
+            sign_ins
+                .iter()
+                .filter_map(|s| Some((store.ips.get(s.ip?).copied()?, s.asn))),
+            asn_db,
+            catalog,
+        );
+        let nets: Vec<Net> = (0..store.ips.len())
+            .filter_map(|i| store.ips.list().get(i))
+            .map(|ip| networks.resolve(*ip))
             .collect();
-        let access_nets = accesses
-            .iter()
-            .map(|a| a.ip.map(|ip| networks.resolve(ip)))
-            .collect();
-        let mut tokens = BTreeMap::new();
-        let mut sessions: BTreeMap<SessionId, Chain> = BTreeMap::new();
-        let mut upn_to_id = BTreeMap::new();
-        let mut id_to_upn = BTreeMap::new();
+        let mut lower = Lower {
+            input: &store.strings,
+            derived: Strings::default(),
+            lc: vec![NOT_YET; store.strings.len()],
+            key: vec![NOT_YET; store.strings.len()],
+        };
+        let mut tokens: Vec<u32> = vec![NONE; store.tokens.len()];
+        let mut sessions: Vec<Chain> = vec![Chain::default(); store.sessions.len()];
+        let mut upn_to_id = FxHashMap::default();
+        let mut id_to_upn = FxHashMap::default();
         for (i, s) in sign_ins.iter().enumerate() {
-            if let (Some(upn), Some(id)) = (lower(&s.upn), lower(&s.user_id)) {
+            let id = lower.key(s.user_id);
+            if let (Some(upn), Some(id)) = (lower.key(s.upn), id) {
                 upn_to_id.entry(upn).or_insert(id);
             }
-            if let (Some(upn), Some(id)) = (upn_text(&s.upn), lower(&s.user_id)) {
+            if let (Some(upn), Some(id)) = (lower.upn_text(s.upn), id) {
                 id_to_upn.entry(id).or_insert(upn);
             }
             if !s.succeeded() {
                 continue;
             }
-            if let Some(t) = s.issued_token() {
-                tokens.entry(t).or_insert(i);
+            if let Some(slot) = s.issued_token.and_then(|t| tokens.get_mut(t.index())) {
+                if *slot == NONE {
+                    *slot = u32::try_from(i).unwrap_or(NONE);
+                }
             }
-            if let Some(sid) = &s.session_id {
-                let chain = sessions.entry(sid.clone()).or_default();
+            if let Some(chain) = s.session.and_then(|t| sessions.get_mut(t.index())) {
                 if is_root_kind(s.kind) {
                     chain.interactive.push(i);
                 } else if s.kind == SignInKind::NonInteractive {
@@ -188,43 +309,26 @@ impl<'a> Context<'a> {
         let mut access_session = Vec::with_capacity(accesses.len());
         let mut access_issue = Vec::with_capacity(accesses.len());
         for (i, a) in accesses.iter().enumerate() {
-            if let (Some(upn), Some(id)) = (upn_text(&a.upn), lower(&a.user_id)) {
+            if let (Some(upn), Some(id)) = (lower.upn_text(a.upn), lower.key(a.user_id)) {
                 id_to_upn.entry(id).or_insert(upn);
             }
-            let issue = a.token_id.as_ref().and_then(|t| tokens.get(t).copied());
-            let session = a.session_id.clone().or_else(|| {
-                issue
-                    .and_then(|s| sign_ins.get(s))
-                    .and_then(|s| s.session_id.clone())
-            });
-            if let Some(sid) = &session {
-                sessions.entry(sid.clone()).or_default().accesses.push(i);
+            let issue = a
+                .token
+                .and_then(|t| tokens.get(t.index()))
+                .filter(|v| **v != NONE)
+                .map(|v| *v as usize);
+            let session = a
+                .session
+                .or_else(|| issue.and_then(|s| sign_ins.get(s)).and_then(|s| s.session));
+            if let Some(chain) = session.and_then(|t| sessions.get_mut(t.index())) {
+                chain.accesses.push(i);
             }
             access_session.push(session);
-            access_issue.push(issue);
+            access_issue.push(issue.and_then(|i| u32::try_from(i).ok()).unwrap_or(NONE));
         }
-        let mut cx = Context {
-            sign_ins,
-            accesses,
-            tokens,
-            sessions,
-            access_session,
-            access_issue,
-            sign_in_nets,
-            access_nets,
-            coverage,
-            catalog,
-            thresholds,
-            user_interactive: BTreeMap::new(),
-            inventory: BTreeMap::new(),
-            sign_in_span: None,
-            users: BTreeSet::new(),
-            upn_to_id,
-            id_to_upn,
-        };
-        let mut user_interactive: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-        let mut inventory: BTreeMap<String, ClientUse> = BTreeMap::new();
-        let mut users = BTreeSet::new();
+        let mut user_interactive: FxHashMap<Sym, Vec<usize>> = FxHashMap::default();
+        let mut inventory: FxHashMap<Sym, ClientUse> = FxHashMap::default();
+        let mut users = FxHashSet::default();
         let mut span: Option<(Timestamp, Timestamp)> = None;
         for (i, s) in sign_ins.iter().enumerate() {
             if !s.kind.is_user() {
@@ -235,38 +339,169 @@ impl<'a> Context<'a> {
             if !s.succeeded() {
                 continue;
             }
-            let Some(user) = cx.user_of_sign_in(s) else {
+            let Some(user) = lower.key(s.user_id).or_else(|| lower.key(s.upn)) else {
                 continue;
             };
             if is_root_kind(s.kind) {
-                user_interactive.entry(user.clone()).or_default().push(i);
+                user_interactive.entry(user).or_default().push(i);
             }
-            if let Some(app) = lower(&s.app_id) {
-                inventory.entry(app).or_default().saw(&user, s.time);
+            if let Some(app) = lower.key(s.app_id) {
+                inventory.entry(app).or_default().saw(user, s.time);
             }
             users.insert(user);
         }
-        for a in accesses.iter().filter(|a| is_delegated(a)) {
-            let Some(user) = cx.user_of_access(a) else {
+        let mut access_user = Vec::with_capacity(accesses.len());
+        for a in accesses {
+            // The user an access acts for: object id, else the object id a sign-in gave the
+            // UPN, else the UPN.
+            let user = lower.key(a.user_id).or_else(|| {
+                lower
+                    .key(a.upn)
+                    .map(|upn| upn_to_id.get(&upn).copied().unwrap_or(upn))
+            });
+            access_user.push(user);
+            if !rec_delegated(a) {
+                continue;
+            }
+            let Some(user) = user else {
                 continue;
             };
-            if let Some(app) = lower(&a.app_id) {
-                inventory.entry(app).or_default().saw(&user, a.time);
+            if let Some(app) = lower.key(a.app_id) {
+                inventory.entry(app).or_default().saw(user, a.time);
             }
             users.insert(user);
         }
-        cx.user_interactive = user_interactive;
-        cx.inventory = inventory;
-        cx.sign_in_span = span;
-        cx.users = users;
-        cx
+        // Client ids the rules look up in the catalog, lower case as the rules spell them.
+        for a in accesses {
+            lower.lc(a.app_id);
+        }
+        for s in sign_ins {
+            lower.lc(s.app_id);
+        }
+        let Lower {
+            derived, lc, key, ..
+        } = lower;
+        let app_flags = (0..derived.len())
+            .map(|i| {
+                let text = derived.list_get(i).unwrap_or_default();
+                let mut f = 0;
+                if catalog.is_first_party(text) {
+                    f |= FIRST_PARTY;
+                }
+                if catalog.is_tooling(text) {
+                    f |= TOOLING;
+                }
+                f
+            })
+            .collect();
+        Context {
+            store,
+            sign_ins,
+            accesses,
+            tokens,
+            sessions,
+            access_session,
+            access_issue,
+            access_user,
+            nets,
+            coverage,
+            catalog,
+            thresholds,
+            user_interactive,
+            inventory,
+            sign_in_span: span,
+            user_count: users.len(),
+            derived,
+            lc,
+            key,
+            app_flags,
+            id_to_upn,
+            file_ranks: store.file_ranks(),
+        }
+    }
+
+    /// An input string.
+    pub fn text(&self, s: Option<Sym>) -> Option<&'a str> {
+        self.store.strings.get(s)
+    }
+
+    /// An input string, owned.
+    pub fn owned(&self, s: Option<Sym>) -> Option<String> {
+        self.text(s).map(String::from)
+    }
+
+    /// A derived string (user keys, lower-case client ids).
+    pub fn derived_text(&self, s: Sym) -> &str {
+        self.derived.get(Some(s)).unwrap_or_default()
+    }
+
+    /// The lower-case form of an input string (not trimmed).
+    pub fn lc(&self, s: Option<Sym>) -> Option<Sym> {
+        from_slot(*self.lc.get(s?.index())?)
+    }
+
+    fn key(&self, s: Option<Sym>) -> Option<Sym> {
+        from_slot(*self.key.get(s?.index())?)
+    }
+
+    /// True when the catalog knows a lower-case client id as first party.
+    pub fn is_first_party(&self, lc_app: Sym) -> bool {
+        self.app_flags
+            .get(lc_app.index())
+            .is_some_and(|f| f & FIRST_PARTY != 0)
+    }
+
+    /// True when the catalog lists a lower-case client id as a tooling default.
+    pub fn is_tooling(&self, lc_app: Sym) -> bool {
+        self.app_flags
+            .get(lc_app.index())
+            .is_some_and(|f| f & TOOLING != 0)
+    }
+
+    /// The sign-in that issued a token.
+    pub fn issuer(&self, token: Sym) -> Option<usize> {
+        self.tokens
+            .get(token.index())
+            .filter(|v| **v != NONE)
+            .map(|v| *v as usize)
+    }
+
+    /// A session's chain.
+    pub fn chain(&self, session: Sym) -> Option<&Chain> {
+        self.sessions.get(session.index())
+    }
+
+    /// Every session with its chain.
+    pub fn chains(&self) -> impl Iterator<Item = (Sym, &Chain)> {
+        self.store
+            .sessions
+            .syms()
+            .filter_map(|s| Some((s, self.sessions.get(s.index())?)))
+    }
+
+    pub fn session_id(&self, s: Sym) -> Option<&'a SessionId> {
+        self.store.sessions.get(s)
+    }
+
+    pub fn token_id(&self, s: Sym) -> Option<&'a TokenId> {
+        self.store.tokens.get(s)
+    }
+
+    pub fn access_session(&self, i: usize) -> Option<Sym> {
+        self.access_session.get(i).copied().flatten()
+    }
+
+    pub fn access_issue(&self, i: usize) -> Option<usize> {
+        self.access_issue
+            .get(i)
+            .filter(|v| **v != NONE)
+            .map(|v| *v as usize)
     }
 
     /// The UPN of a user object id, as any sign-in or access of that user logged it.
     pub fn upn_of(&self, user_id: &str) -> Option<&str> {
-        self.id_to_upn
-            .get(&user_id.trim().to_ascii_lowercase())
-            .map(String::as_str)
+        let key = self.derived.lookup(&user_id.trim().to_ascii_lowercase())?;
+        self.derived.get(self.id_to_upn.get(&key).copied())
     }
 
     /// The UPN to show for a finding: the one its records logged, else the one any other
@@ -280,23 +515,27 @@ impl<'a> Context<'a> {
     }
 
     pub fn sign_in_net(&self, i: usize) -> Option<&Net> {
-        self.sign_in_nets.get(i).and_then(Option::as_ref)
+        self.nets.get(self.sign_ins.get(i)?.ip?.index())
     }
 
     pub fn access_net(&self, i: usize) -> Option<&Net> {
-        self.access_nets.get(i).and_then(Option::as_ref)
+        self.nets.get(self.accesses.get(i)?.ip?.index())
     }
 
-    /// The user a sign-in acts for: object id, else UPN.
-    pub fn user_of_sign_in(&self, s: &SignIn) -> Option<String> {
-        lower(&s.user_id).or_else(|| lower(&s.upn))
+    /// The address of a handle.
+    pub fn ip(&self, s: Option<Sym>) -> Option<std::net::IpAddr> {
+        self.store.ips.get(s?).copied()
+    }
+
+    /// The user a sign-in acts for: object id, else UPN (trimmed, lower case).
+    pub fn user_of_sign_in(&self, s: &SignInRec) -> Option<Sym> {
+        self.key(s.user_id).or_else(|| self.key(s.upn))
     }
 
     /// The user an access acts for: object id, else the object id a sign-in gave the UPN, else
     /// the UPN.
-    pub fn user_of_access(&self, a: &Access) -> Option<String> {
-        lower(&a.user_id)
-            .or_else(|| lower(&a.upn).map(|upn| self.upn_to_id.get(&upn).cloned().unwrap_or(upn)))
+    pub fn user_of_access(&self, i: usize) -> Option<Sym> {
+        self.access_user.get(i).copied().flatten()
     }
 
     /// When a session was first seen (any sign-in or access of it).
@@ -326,19 +565,22 @@ impl<'a> Context<'a> {
 
     /// A successful interactive sign-in of `user` from `net` within the travel window of `at`:
     /// the user went there and signed in again. Hosting networks never count.
-    pub fn travel_sign_in(&self, user: &str, net: &Net, at: Timestamp) -> Option<usize> {
+    pub fn travel_sign_in(&self, user: Sym, net: &Net, at: Timestamp) -> Option<usize> {
         if net.hosting {
             return None;
         }
         let window = self.thresholds.travel_window_secs;
-        self.user_interactive.get(user)?.iter().copied().find(|&i| {
-            self.sign_ins
-                .get(i)
-                .is_some_and(|s| s.time >= at.plus_secs(-window) && s.time <= at.plus_secs(window))
-                && self
+        self.user_interactive
+            .get(&user)?
+            .iter()
+            .copied()
+            .find(|&i| {
+                self.sign_ins.get(i).is_some_and(|s| {
+                    s.time >= at.plus_secs(-window) && s.time <= at.plus_secs(window)
+                }) && self
                     .sign_in_net(i)
                     .is_some_and(|n| relate(n, net) == Relation::Same)
-        })
+            })
     }
 
     /// Display name of a client app id: as logged, else from the reference data.

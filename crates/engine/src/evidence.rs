@@ -2,11 +2,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use tokentrail_model::{
-    AccessEvidence, IssueEvidence, NetworkId, RuleId, SignIn, SourceRecord, Timestamp,
-};
+use tokentrail_model::{AccessEvidence, IssueEvidence, NetworkId, RuleId, SourceRecord, Timestamp};
 
 use crate::correlate::Context;
+use crate::store::{src_key, SrcKey};
 
 /// The finding id: the rule code and a 64-bit FNV-1a hash of the group key, in hex. FNV with its
 /// fixed offset basis gives the same id on every run and every machine, whatever the input order.
@@ -28,22 +27,21 @@ pub(crate) enum Rec {
 
 /// The issuing (or root) sign-in as evidence.
 pub(crate) fn issue_evidence(cx: &Context<'_>, idx: usize) -> Option<IssueEvidence> {
-    let s: &SignIn = cx.sign_ins.get(idx)?;
+    let s = cx.sign_ins.get(idx)?;
     Some(IssueEvidence {
-        source: s.source.clone(),
-        sign_in_id: s.id.map(|g| g.to_string()),
+        source: cx.store.source(s.src()),
+        sign_in_id: s.id().map(|g| g.guid().to_string()),
         kind: s.kind,
         time: s.time,
-        ip: s.ip,
+        ip: cx.ip(s.ip),
         network: cx.sign_in_net(idx).map(|n| n.id),
-        app_id: s.app_id.clone(),
-        app_name: s.app_name.clone().or_else(|| {
-            s.app_id
-                .as_deref()
+        app_id: cx.owned(s.app_id),
+        app_name: cx.owned(s.app_name).or_else(|| {
+            cx.text(s.app_id)
                 .and_then(|a| cx.catalog.app_name(a))
                 .map(String::from)
         }),
-        device_id: s.device.id.clone(),
+        device_id: cx.owned(s.device_id),
     })
 }
 
@@ -53,60 +51,88 @@ pub(crate) fn access_evidence(
     network: Option<NetworkId>,
     recs: &[Rec],
 ) -> Option<AccessEvidence> {
-    let mut samples: Vec<SourceRecord> = Vec::new();
+    // Samples are sorted by (time, source, record id) and cut to `max_samples`: only the
+    // keys are sorted, and only the kept samples are built.
+    let ranks = &cx.file_ranks;
+    let mut keyed: Vec<(Timestamp, SrcKey, Option<String>, Rec)> = Vec::with_capacity(recs.len());
     let mut ips = BTreeSet::new();
     let mut app_ids = BTreeSet::new();
-    let mut ops: BTreeMap<String, u64> = BTreeMap::new();
+    let mut ops: BTreeMap<crate::store::Sym, (Option<String>, u64)> = BTreeMap::new();
+    let mut sign_in_ops: BTreeMap<&'static str, u64> = BTreeMap::new();
     let mut operations = 0u64;
     let mut first: Option<Timestamp> = None;
     let mut last: Option<Timestamp> = None;
     for r in recs {
-        let (sample, app, count) = match *r {
+        let (time, src, record_id, ip, app, count) = match *r {
             Rec::SignIn(i) => {
                 let s = cx.sign_ins.get(i)?;
-                let op = format!("sign-in:{}", s.kind.as_str());
+                *sign_in_ops.entry(s.kind.as_str()).or_default() += 1;
                 (
-                    SourceRecord {
-                        source: s.source.clone(),
-                        record_id: s.id.map(|g| g.to_string()),
-                        time: s.time,
-                        operation: op,
-                        ip: s.ip,
-                    },
-                    s.app_id.clone(),
+                    s.time,
+                    s.src(),
+                    s.id().map(|g| g.guid().to_string()),
+                    s.ip,
+                    s.app_id,
                     1,
                 )
             }
             Rec::Access(i) => {
                 let a = cx.accesses.get(i)?;
+                let count = a.count.max(1);
+                if let Some(op) = a.operation {
+                    ops.entry(op).or_insert_with(|| (cx.owned(Some(op)), 0)).1 += count;
+                }
                 (
-                    SourceRecord {
-                        source: a.source.clone(),
-                        record_id: a.record_id.clone(),
-                        time: a.time,
-                        operation: a.operation.clone(),
-                        ip: a.ip,
-                    },
-                    a.app_id.clone(),
-                    a.count.max(1),
+                    a.time,
+                    a.src(),
+                    cx.store.record_id(a.record_id()),
+                    a.ip,
+                    a.app_id,
+                    count,
                 )
             }
         };
-        first = Some(first.map_or(sample.time, |f| f.min(sample.time)));
-        last = Some(last.map_or(sample.time, |l| l.max(sample.time)));
-        if let Some(ip) = sample.ip {
+        first = Some(first.map_or(time, |f| f.min(time)));
+        last = Some(last.map_or(time, |l| l.max(time)));
+        if let Some(ip) = cx.ip(ip) {
             ips.insert(ip);
         }
-        if let Some(app) = app {
+        if let Some(app) = cx.owned(app) {
             app_ids.insert(app);
         }
-        *ops.entry(sample.operation.clone()).or_default() += count;
         operations += count;
-        samples.push(sample);
+        keyed.push((time, src_key(ranks, src), record_id, *r));
     }
-    samples
-        .sort_by(|a, b| (a.time, &a.source, &a.record_id).cmp(&(b.time, &b.source, &b.record_id)));
-    samples.truncate(cx.thresholds.max_samples);
+    keyed.sort_by(|a, b| (a.0, a.1, &a.2).cmp(&(b.0, b.1, &b.2)));
+    keyed.truncate(cx.thresholds.max_samples);
+    let mut samples = Vec::with_capacity(keyed.len());
+    for (time, _, record_id, r) in keyed {
+        let (src, operation, ip) = match r {
+            Rec::SignIn(i) => {
+                let s = cx.sign_ins.get(i)?;
+                (s.src(), format!("sign-in:{}", s.kind.as_str()), s.ip)
+            }
+            Rec::Access(i) => {
+                let a = cx.accesses.get(i)?;
+                (a.src(), cx.owned(a.operation).unwrap_or_default(), a.ip)
+            }
+        };
+        samples.push(SourceRecord {
+            source: cx.store.source(src),
+            record_id,
+            time,
+            operation,
+            ip: cx.ip(ip),
+        });
+    }
+    let mut merged: BTreeMap<String, u64> = BTreeMap::new();
+    for (text, n) in ops.into_values() {
+        *merged.entry(text.unwrap_or_default()).or_default() += n;
+    }
+    for (kind, n) in sign_in_ops {
+        *merged.entry(format!("sign-in:{kind}")).or_default() += n;
+    }
+    let ops = merged;
     let mut operation_counts: Vec<(String, u64)> = ops.into_iter().collect();
     operation_counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     Some(AccessEvidence {

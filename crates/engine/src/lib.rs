@@ -7,9 +7,14 @@
 //! order and records late, and none of that may change a finding. Finding ids are hashes of the
 //! rule and the group key, so the same input gives the same ids on every run.
 //!
+//! Records are kept in a compact form from the moment they are added ([`store`]: interned
+//! strings and ids, precomputed flags; the sizes are in `docs/engine-memory.md`).
+//!
 //! Data flow inside `finish`: deduplicate (sign-ins by `id`, accesses by log and record id) ->
-//! sort -> coverage -> correlation context (token index, session chains, networks) -> rules ->
-//! TT003 raises TT001/TT002 on its sessions -> allowlist suppression -> deterministic order.
+//! sort (indexes by (time, file rank, position), then the records moved once) -> coverage ->
+//! correlation context (token index, session chains, one network per distinct address) ->
+//! rules -> TT003 raises TT001/TT002 on its sessions -> allowlist suppression -> deterministic
+//! order.
 
 pub mod allowlist;
 pub mod asn;
@@ -18,10 +23,15 @@ pub mod cidr;
 mod correlate;
 pub mod coverage;
 mod evidence;
+mod fxhash;
 mod network;
 mod rules;
+pub mod store;
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
+
+use crate::fxhash::FxHashMap;
 
 use serde::Serialize;
 use tokentrail_model::{Access, Finding, RuleId, SignIn, Suppression, Timestamp};
@@ -33,6 +43,7 @@ pub use coverage::{Coverage, Family, Span};
 
 use crate::catalog::Catalog;
 use crate::correlate::Context;
+use crate::store::{src_key, AccessRec, RecordId, SignInRec, SrcKey, Store};
 
 /// The rules' tunable thresholds. Defaults are what the rule pages in `docs/rules/` describe.
 #[derive(Clone, Debug, PartialEq)]
@@ -140,18 +151,35 @@ pub struct Stats {
     pub suppressed: BTreeMap<RuleId, u64>,
 }
 
-impl Stats {
-    pub(crate) fn benign(&mut self, rule: RuleId, reason: &str) {
-        *self
-            .benign
-            .entry(format!("{}:{reason}", rule.code()))
-            .or_default() += 1;
+/// The rules' benign and unknown counts, kept by (rule, reason) while the rules run (no text is
+/// built per record) and written into [`Stats`] at the end.
+#[derive(Default)]
+pub(crate) struct Tally {
+    benign: FxHashMap<(RuleId, &'static str), u64>,
+    unknown: FxHashMap<(RuleId, &'static str), u64>,
+}
+
+impl Tally {
+    pub(crate) fn benign(&mut self, rule: RuleId, reason: &'static str) {
+        *self.benign.entry((rule, reason)).or_default() += 1;
     }
-    pub(crate) fn unknown(&mut self, rule: RuleId, reason: &str) {
-        *self
-            .unknown
-            .entry(format!("{}:{reason}", rule.code()))
-            .or_default() += 1;
+    pub(crate) fn unknown(&mut self, rule: RuleId, reason: &'static str) {
+        *self.unknown.entry((rule, reason)).or_default() += 1;
+    }
+
+    fn into_stats(self, stats: &mut Stats) {
+        for ((rule, reason), n) in self.benign {
+            *stats
+                .benign
+                .entry(format!("{}:{reason}", rule.code()))
+                .or_default() += n;
+        }
+        for ((rule, reason), n) in self.unknown {
+            *stats
+                .unknown
+                .entry(format!("{}:{reason}", rule.code()))
+                .or_default() += n;
+        }
     }
 }
 
@@ -175,8 +203,9 @@ pub struct Detection {
 pub struct Engine {
     config: EngineConfig,
     catalog: Catalog,
-    sign_ins: Vec<SignIn>,
-    accesses: Vec<Access>,
+    store: Store,
+    sign_ins: Vec<SignInRec>,
+    accesses: Vec<AccessRec>,
     stats: Stats,
 }
 
@@ -186,6 +215,7 @@ impl Engine {
         Engine {
             config,
             catalog: Catalog::builtin(),
+            store: Store::default(),
             sign_ins: Vec::new(),
             accesses: Vec::new(),
             stats: Stats::default(),
@@ -200,7 +230,8 @@ impl Engine {
     pub fn add_sign_in(&mut self, s: SignIn) {
         self.stats.sign_ins_read += 1;
         if self.in_window(s.time) {
-            self.sign_ins.push(s);
+            let rec = self.store.sign_in(s);
+            self.sign_ins.push(rec);
         } else {
             self.stats.outside_time_window += 1;
         }
@@ -210,7 +241,8 @@ impl Engine {
     pub fn add_access(&mut self, a: Access) {
         self.stats.accesses_read += 1;
         if self.in_window(a.time) {
-            self.accesses.push(a);
+            let rec = self.store.access(a);
+            self.accesses.push(rec);
         } else {
             self.stats.outside_time_window += 1;
         }
@@ -221,31 +253,74 @@ impl Engine {
         let Engine {
             config,
             catalog,
-            mut sign_ins,
-            mut accesses,
+            store,
+            sign_ins,
+            accesses,
             mut stats,
         } = self;
+        let ranks = store.file_ranks();
 
         // A sign-in can appear as several rows (and in several exports): keep one per id, the
         // one read first in (file, position) order so the choice does not depend on input order.
-        sign_ins.sort_by(|a, b| (a.id, &a.source).cmp(&(b.id, &b.source)));
-        let before = sign_ins.len();
-        sign_ins.dedup_by(|later, first| later.id.is_some() && later.id == first.id);
-        stats.sign_ins_duplicate = (before - sign_ins.len()) as u64;
-        sign_ins.sort_by(|a, b| (a.time, &a.source).cmp(&(b.time, &b.source)));
+        let keep = first_per_key(sign_ins.iter().map(|s| (s.id(), src_key(&ranks, s.src()))));
+        let mut order: Vec<(Timestamp, SrcKey, Option<store::Packed>, u32)> = sign_ins
+            .iter()
+            .zip(&keep)
+            .enumerate()
+            .filter(|(_, (_, k))| **k)
+            .map(|(i, (s, _))| {
+                (
+                    s.time,
+                    src_key(&ranks, s.src()),
+                    s.id(),
+                    u32::try_from(i).unwrap_or(u32::MAX),
+                )
+            })
+            .collect();
+        drop(keep);
+        stats.sign_ins_duplicate = (sign_ins.len() - order.len()) as u64;
+        // Unstable is enough: the add order breaks every remaining tie.
+        order.sort_unstable();
+        let sign_ins = permute(sign_ins, order.iter().map(|o| o.3));
+        drop(order);
         stats.sign_ins_failed = sign_ins.iter().filter(|s| !s.succeeded()).count() as u64;
 
-        accesses.sort_by(|a, b| {
-            (a.log, &a.record_id, &a.source).cmp(&(b.log, &b.record_id, &b.source))
+        // Accesses: one per (log, record id), the one read first in (file, position) order.
+        let keep = first_per_key(accesses.iter().map(|a| {
+            let id = a.record_id();
+            (
+                (id != RecordId::None).then_some((a.log, id)),
+                src_key(&ranks, a.src()),
+            )
+        }));
+        let mut order: Vec<(Timestamp, SrcKey, u32)> = accesses
+            .iter()
+            .zip(&keep)
+            .enumerate()
+            .filter(|(_, (_, k))| **k)
+            .map(|(i, (a, _))| {
+                (
+                    a.time,
+                    src_key(&ranks, a.src()),
+                    u32::try_from(i).unwrap_or(u32::MAX),
+                )
+            })
+            .collect();
+        drop(keep);
+        stats.accesses_duplicate = (accesses.len() - order.len()) as u64;
+        // Equal (time, source) is a file read twice: order those as (log, record id) did.
+        order.sort_unstable_by(|x, y| {
+            (x.0, x.1).cmp(&(y.0, y.1)).then_with(|| {
+                let key = |i: u32| {
+                    accesses
+                        .get(i as usize)
+                        .map(|a| (a.log, store.record_id(a.record_id())))
+                };
+                key(x.2).cmp(&key(y.2)).then(x.2.cmp(&y.2))
+            })
         });
-        let before = accesses.len();
-        accesses.dedup_by(|later, first| {
-            later.record_id.is_some()
-                && later.log == first.log
-                && later.record_id == first.record_id
-        });
-        stats.accesses_duplicate = (before - accesses.len()) as u64;
-        accesses.sort_by(|a, b| (a.time, &a.source).cmp(&(b.time, &b.source)));
+        let accesses = permute(accesses, order.iter().map(|o| o.2));
+        drop(order);
 
         let coverage = Coverage::build(
             sign_ins
@@ -256,6 +331,7 @@ impl Engine {
         );
 
         let cx = Context::build(
+            &store,
             &sign_ins,
             &accesses,
             &coverage,
@@ -264,24 +340,26 @@ impl Engine {
             config.asn_db.as_ref(),
         );
         for (i, a) in accesses.iter().enumerate() {
-            if correlate::is_app_only(a) {
+            if correlate::rec_app_only(a) {
                 stats.accesses_app_only += 1;
-            } else if correlate::is_delegated(a) {
-                if a.token_id.is_none() && cx.access_session.get(i).is_none_or(Option::is_none) {
+            } else if correlate::rec_delegated(a) {
+                if a.token.is_none() && cx.access_session(i).is_none() {
                     stats.accesses_unlinkable += 1;
                 }
-                if cx.access_issue.get(i).is_some_and(Option::is_some) {
+                if cx.access_issue(i).is_some() {
                     stats.accesses_token_linked += 1;
                 }
             }
         }
 
+        let mut tally = Tally::default();
         let mut candidates = Vec::new();
-        candidates.extend(rules::tt001::evaluate(&cx, &mut stats));
-        candidates.extend(rules::tt002::evaluate(&cx, &mut stats));
-        let tt003 = rules::tt003::evaluate(&cx, &mut stats);
-        candidates.extend(rules::tt004::evaluate(&cx, &mut stats));
-        candidates.extend(rules::tt005::evaluate(&cx, &mut stats));
+        candidates.extend(rules::tt001::evaluate(&cx, &mut tally));
+        candidates.extend(rules::tt002::evaluate(&cx, &mut tally));
+        let tt003 = rules::tt003::evaluate(&cx, &mut tally);
+        candidates.extend(rules::tt004::evaluate(&cx, &mut tally));
+        candidates.extend(rules::tt005::evaluate(&cx, &mut tally));
+        tally.into_stats(&mut stats);
         rules::raise_on_no_interactive_context(&mut candidates, &tt003);
         candidates.extend(tt003);
 
@@ -331,5 +409,123 @@ impl Engine {
             coverage,
             stats,
         }
+    }
+}
+
+/// Which records to keep when records sharing a key are one record: for each key, the one
+/// read first in (file, position) order, the earliest added on a tie. Records without a key
+/// are all kept.
+fn first_per_key<K: std::hash::Hash + Eq>(
+    records: impl ExactSizeIterator<Item = (Option<K>, SrcKey)>,
+) -> Vec<bool> {
+    let mut keep = vec![true; records.len()];
+    let mut first: FxHashMap<K, (SrcKey, usize)> =
+        FxHashMap::with_capacity_and_hasher(records.len(), Default::default());
+    for (i, (key, src)) in records.enumerate() {
+        let Some(key) = key else { continue };
+        let loser = match first.entry(key) {
+            Entry::Vacant(e) => {
+                e.insert((src, i));
+                continue;
+            }
+            Entry::Occupied(mut e) => {
+                if e.get().0 <= src {
+                    i
+                } else {
+                    e.insert((src, i)).1
+                }
+            }
+        };
+        if let Some(k) = keep.get_mut(loser) {
+            *k = false;
+        }
+    }
+    keep
+}
+
+/// Reorders `records` in place so that position `k` holds the record that was at `order[k]`,
+/// and drops the records `order` leaves out: each record is moved along its permutation cycle
+/// once, and no second copy of the records is ever allocated.
+fn permute<T>(mut records: Vec<T>, order: impl Iterator<Item = u32>) -> Vec<T> {
+    let n = records.len();
+    let mut full: Vec<u32> = Vec::with_capacity(n);
+    let mut used = vec![false; n];
+    for i in order {
+        if let Some(u) = used.get_mut(i as usize) {
+            if !*u {
+                *u = true;
+                full.push(i);
+            }
+        }
+    }
+    let kept = full.len();
+    // The left-out records go to the end, to be cut off.
+    full.extend(
+        used.iter()
+            .enumerate()
+            .filter(|(_, u)| !**u)
+            .filter_map(|(i, _)| u32::try_from(i).ok()),
+    );
+    let mut done = used;
+    done.iter_mut().for_each(|d| *d = false);
+    for start in 0..n {
+        if done.get(start).copied().unwrap_or(true) {
+            continue;
+        }
+        let mut j = start;
+        loop {
+            if let Some(d) = done.get_mut(j) {
+                *d = true;
+            }
+            let next = full.get(j).map_or(start, |v| *v as usize);
+            if next == start {
+                break;
+            }
+            records.swap(j, next);
+            j = next;
+        }
+    }
+    records.truncate(kept);
+    records
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{first_per_key, permute};
+
+    #[test]
+    fn first_per_key_keeps_the_first_read() {
+        let recs = [
+            (Some(1), (1, 0, 5)),
+            (None, (0, 0, 0)),
+            (Some(1), (0, 0, 9)),
+            (Some(2), (3, 0, 1)),
+            (Some(1), (0, 0, 9)),
+            (None, (0, 0, 0)),
+        ];
+        assert_eq!(
+            first_per_key(recs.into_iter()),
+            vec![false, true, true, true, false, true]
+        );
+    }
+
+    #[test]
+    fn permute_reorders_in_place_and_drops_the_left_out() {
+        let v = vec!["a", "b", "c", "d", "e"];
+        assert_eq!(
+            permute(v.clone(), [4u32, 0, 3, 1].into_iter()),
+            vec!["e", "a", "d", "b"]
+        );
+        assert_eq!(
+            permute(v.clone(), [0u32, 1, 2, 3, 4].into_iter()),
+            v.clone()
+        );
+        assert_eq!(
+            permute(v.clone(), [1u32, 2, 3, 4, 0].into_iter()),
+            vec!["b", "c", "d", "e", "a"]
+        );
+        // Repeated and out-of-range indexes are ignored rather than trusted.
+        assert_eq!(permute(v, [2u32, 2, 9].into_iter()), vec!["c"]);
+        assert!(permute(Vec::<u8>::new(), std::iter::empty()).is_empty());
     }
 }

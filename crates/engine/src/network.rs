@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
-use tokentrail_model::{Confidence, NetworkId, SignIn};
+use tokentrail_model::{Confidence, NetworkId};
 
 use crate::asn::AsnDb;
 use crate::catalog::{Catalog, MICROSOFT_ASN};
@@ -114,13 +114,16 @@ pub(crate) struct Networks<'a> {
 impl<'a> Networks<'a> {
     /// Learn IP -> ASN from the sign-in rows. An IP logged with several ASNs keeps the most
     /// frequent one (the smallest number on a tie), so the answer does not depend on order.
-    pub fn learn(sign_ins: &[SignIn], db: Option<&'a AsnDb>, catalog: &'a Catalog) -> Self {
+    /// `sign_ins` yields the (address, logged ASN or 0) of every sign-in with an address.
+    pub fn learn(
+        sign_ins: impl IntoIterator<Item = (IpAddr, u32)>,
+        db: Option<&'a AsnDb>,
+        catalog: &'a Catalog,
+    ) -> Self {
         let mut votes: BTreeMap<IpAddr, BTreeMap<u32, u64>> = BTreeMap::new();
-        for s in sign_ins {
-            if let (Some(ip), Some(asn)) = (s.ip, s.asn) {
-                if asn != 0 {
-                    *votes.entry(ip).or_default().entry(asn).or_default() += 1;
-                }
+        for (ip, asn) in sign_ins {
+            if asn != 0 {
+                *votes.entry(ip).or_default().entry(asn).or_default() += 1;
             }
         }
         let by_ip: BTreeMap<IpAddr, u32> = votes

@@ -11,13 +11,14 @@ pub(crate) mod tt005;
 use std::collections::BTreeSet;
 
 use tokentrail_model::{
-    Access, Confidence, Finding, NetworkId, RuleId, SessionId, Severity, SignIn, Timestamp, TokenId,
+    Confidence, Finding, NetworkId, RuleId, SessionId, Severity, Timestamp, TokenId,
 };
 
 use crate::allowlist::MatchScope;
-use crate::correlate::{proves_device, Chain, Context};
+use crate::correlate::{Chain, Context};
 use crate::evidence::{access_evidence, finding_id, issue_evidence, Rec};
 use crate::network::{relate, relate_to_any, Net, Relation};
+use crate::store::{sflag, AccessRec, SignInRec, Sym};
 
 /// A finding before suppression, with the facts allowlist entries are matched against.
 pub(crate) struct Candidate {
@@ -68,25 +69,17 @@ impl Draft {
             let (app, sp, net) = match *r {
                 Rec::SignIn(i) => {
                     let s = cx.sign_ins.get(i)?;
-                    (
-                        s.app_id.clone(),
-                        s.service_principal_id.clone(),
-                        cx.sign_in_net(i),
-                    )
+                    (s.app_id, s.service_principal_id, cx.sign_in_net(i))
                 }
                 Rec::Access(i) => {
                     let a = cx.accesses.get(i)?;
-                    (
-                        a.app_id.clone(),
-                        a.service_principal_id.clone(),
-                        cx.access_net(i),
-                    )
+                    (a.app_id, a.service_principal_id, cx.access_net(i))
                 }
             };
-            if let Some(app) = app {
+            if let Some(app) = cx.text(app) {
                 scope.app_ids.insert(app.to_ascii_lowercase());
             }
-            if let Some(sp) = sp {
+            if let Some(sp) = cx.text(sp) {
                 scope.service_principal_ids.insert(sp.to_ascii_lowercase());
             }
             if let Some(net) = net {
@@ -136,8 +129,8 @@ pub(crate) fn record_time(cx: &Context<'_>, r: Rec) -> Timestamp {
 
 fn record_ip(cx: &Context<'_>, r: Rec) -> Option<std::net::IpAddr> {
     match r {
-        Rec::SignIn(i) => cx.sign_ins.get(i).and_then(|s| s.ip),
-        Rec::Access(i) => cx.accesses.get(i).and_then(|a| a.ip),
+        Rec::SignIn(i) => cx.ip(cx.sign_ins.get(i)?.ip),
+        Rec::Access(i) => cx.ip(cx.accesses.get(i)?.ip),
     }
 }
 
@@ -148,17 +141,18 @@ pub(crate) fn who(user_id: Option<&str>, upn: Option<&str>) -> String {
 
 /// The resource a token was for: the issuing sign-in's resource, else the access's API, else
 /// its workload.
-pub(crate) fn resource_of(issue: Option<&SignIn>, access: Option<&Access>) -> Option<String> {
-    issue
-        .and_then(|s| s.resource_name.clone().or_else(|| s.resource_id.clone()))
-        .or_else(|| {
-            access.and_then(|a| {
-                a.resource_id
-                    .as_deref()
-                    .map(|r| well_known_resource(r).unwrap_or(r).to_string())
-                    .or_else(|| Some(a.workload.as_str().to_string()))
-            })
+pub(crate) fn resource_of(
+    cx: &Context<'_>,
+    issue: Option<&SignInRec>,
+    access: Option<&AccessRec>,
+) -> Option<String> {
+    issue.and_then(|s| cx.owned(s.resource)).or_else(|| {
+        access.and_then(|a| {
+            cx.text(a.resource_id)
+                .map(|r| well_known_resource(r).unwrap_or(r).to_string())
+                .or_else(|| Some(a.workload.as_str().to_string()))
         })
+    })
 }
 
 fn well_known_resource(id: &str) -> Option<&'static str> {
@@ -187,14 +181,14 @@ pub(crate) fn roaming_proof(
         cx.sign_in_net(i)
             .is_some_and(|n| relate_to_any(n, home.iter()) == Relation::Same)
     };
-    let home_device_apps: BTreeSet<(String, String)> = chain
+    let home_device_apps: BTreeSet<(Sym, Sym)> = chain
         .interactive
         .iter()
         .chain(&chain.non_interactive)
         .copied()
         .filter(|&i| on_home(i))
         .filter_map(|i| cx.sign_ins.get(i))
-        .filter_map(|s| Some((s.device.id.clone()?, s.app_id.clone()?.to_ascii_lowercase())))
+        .filter_map(|s| Some((s.device_id?, cx.lc(s.app_id)?)))
         .collect();
     chain.non_interactive.iter().copied().find(|&i| {
         let Some(s) = cx.sign_ins.get(i) else {
@@ -203,13 +197,11 @@ pub(crate) fn roaming_proof(
         let same_net = cx
             .sign_in_net(i)
             .is_some_and(|n| relate(n, net) == Relation::Same);
-        let usual = match (&s.device.id, &s.app_id) {
-            (Some(d), Some(app)) => {
-                home_device_apps.contains(&(d.clone(), app.to_ascii_lowercase()))
-            }
+        let usual = match (s.device_id, cx.lc(s.app_id)) {
+            (Some(d), Some(app)) => home_device_apps.contains(&(d, app)),
             _ => false,
         };
-        same_net && proves_device(s) && usual
+        same_net && s.has(sflag::PROVES_DEVICE) && usual
     })
 }
 

@@ -42,15 +42,17 @@
 
 use std::collections::BTreeMap;
 
-use tokentrail_model::{Confidence, NetworkId, RuleId, SessionId, Severity, SignInKind, TokenId};
+use tokentrail_model::{Confidence, NetworkId, RuleId, Severity, SignInKind};
 
 use super::{
     home_networks, resource_of, roaming_proof, severity_for, who, Candidate, Draft, PREFIX_ONLY,
 };
-use crate::correlate::{confidential_sign_in, is_delegated, Context};
+use crate::correlate::{rec_delegated, Context};
 use crate::evidence::{revoke_step, Rec};
+use crate::fxhash::FxHashMap;
 use crate::network::{relate, relate_to_any, Net, Relation};
-use crate::Stats;
+use crate::store::{sflag, Sym};
+use crate::Tally;
 
 const RULE: RuleId = RuleId::Tt001;
 
@@ -58,7 +60,7 @@ struct Group {
     issue: usize,
     access_net: Net,
     confidence: Confidence,
-    session: Option<SessionId>,
+    session: Option<Sym>,
     records: Vec<Rec>,
 }
 
@@ -66,8 +68,8 @@ struct Group {
 /// the other family (the dual-stack case). The session's own sign-ins often show the issuing
 /// network's address of the access's family (a dual-stack client signs in over both): compare
 /// the access with those twins by prefix, as a same-family comparison would. No twin: unknown.
-fn via_twins(cx: &Context<'_>, sid: &SessionId, issue_net: &Net, access_net: &Net) -> Relation {
-    let Some(chain) = cx.sessions.get(sid) else {
+fn via_twins(cx: &Context<'_>, sid: Sym, issue_net: &Net, access_net: &Net) -> Relation {
+    let Some(chain) = cx.chain(sid) else {
         return Relation::Unknown;
     };
     let twins: Vec<Net> = chain
@@ -84,8 +86,8 @@ fn via_twins(cx: &Context<'_>, sid: &SessionId, issue_net: &Net, access_net: &Ne
 
 /// Was the session established on `net` by the user: an interactive sign-in of the session
 /// from there, or a sign-in there that proves the same device with its usual client?
-fn session_established_on(cx: &Context<'_>, sid: &SessionId, issue_net: &Net, net: &Net) -> bool {
-    let Some(chain) = cx.sessions.get(sid) else {
+fn session_established_on(cx: &Context<'_>, sid: Sym, issue_net: &Net, net: &Net) -> bool {
+    let Some(chain) = cx.chain(sid) else {
         return false;
     };
     if net.hosting {
@@ -100,15 +102,14 @@ fn session_established_on(cx: &Context<'_>, sid: &SessionId, issue_net: &Net, ne
     interactive_there || roaming_proof(cx, chain, &home, net).is_some()
 }
 
-pub(crate) fn evaluate(cx: &Context<'_>, stats: &mut Stats) -> Vec<Candidate> {
-    let mut groups: BTreeMap<(TokenId, NetworkId), Group> = BTreeMap::new();
-    let mut established_cache: BTreeMap<(SessionId, NetworkId, NetworkId), bool> = BTreeMap::new();
+pub(crate) fn evaluate(cx: &Context<'_>, stats: &mut Tally) -> Vec<Candidate> {
+    let mut groups: BTreeMap<(Sym, NetworkId), Group> = BTreeMap::new();
+    let mut established_cache: FxHashMap<(Sym, NetworkId, NetworkId), bool> = FxHashMap::default();
     for (i, a) in cx.accesses.iter().enumerate() {
-        if !is_delegated(a) {
+        if !rec_delegated(a) {
             continue;
         }
-        let (Some(token), Some(issue)) = (&a.token_id, cx.access_issue.get(i).copied().flatten())
-        else {
+        let (Some(token), Some(issue)) = (a.token, cx.access_issue(i)) else {
             continue;
         };
         let Some(s) = cx.sign_ins.get(issue) else {
@@ -126,9 +127,9 @@ pub(crate) fn evaluate(cx: &Context<'_>, stats: &mut Stats) -> Vec<Candidate> {
             stats.benign(RULE, "microsoft-infrastructure");
             continue;
         }
-        let session = cx.access_session.get(i).cloned().flatten();
+        let session = cx.access_session(i);
         let relation = match relate(issue_net, access_net) {
-            Relation::Unknown => session.as_ref().map_or(Relation::Unknown, |sid| {
+            Relation::Unknown => session.map_or(Relation::Unknown, |sid| {
                 via_twins(cx, sid, issue_net, access_net)
             }),
             r => r,
@@ -141,35 +142,35 @@ pub(crate) fn evaluate(cx: &Context<'_>, stats: &mut Stats) -> Vec<Candidate> {
             }
             Relation::Differ(c) => c,
         };
-        if (s.kind == SignInKind::NonInteractive && confidential_sign_in(s))
+        if (s.kind == SignInKind::NonInteractive && s.has(sflag::CONFIDENTIAL))
             || a.client_auth_method.is_some_and(|m| m.is_confidential())
         {
             stats.benign(RULE, "confidential-client");
             continue;
         }
         // Memoized per (session, issuing network, access network): a long replay repeats it.
-        let established = session.as_ref().is_some_and(|sid| {
+        let established = session.is_some_and(|sid| {
             *established_cache
-                .entry((sid.clone(), issue_net.id, access_net.id))
+                .entry((sid, issue_net.id, access_net.id))
                 .or_insert_with(|| session_established_on(cx, sid, issue_net, access_net))
         });
         if established {
             stats.benign(RULE, "session-established-on-network");
             continue;
         }
-        if let Some(user) = cx.user_of_access(a).or_else(|| cx.user_of_sign_in(s)) {
-            if cx.travel_sign_in(&user, access_net, a.time).is_some() {
+        if let Some(user) = cx.user_of_access(i).or_else(|| cx.user_of_sign_in(s)) {
+            if cx.travel_sign_in(user, access_net, a.time).is_some() {
                 stats.benign(RULE, "travel-interactive-sign-in");
                 continue;
             }
         }
         let g = groups
-            .entry((token.clone(), access_net.id))
+            .entry((token, access_net.id))
             .or_insert_with(|| Group {
                 issue,
                 access_net: *access_net,
                 confidence,
-                session: session.clone(),
+                session,
                 records: Vec::new(),
             });
         g.confidence = g.confidence.min(confidence);
@@ -179,20 +180,21 @@ pub(crate) fn evaluate(cx: &Context<'_>, stats: &mut Stats) -> Vec<Candidate> {
     groups
         .into_iter()
         .filter_map(|((token, net_id), g)| {
+            let token = cx.token_id(token)?.clone();
             let s = cx.sign_ins.get(g.issue)?;
             let first = g.records.first().and_then(|r| match r {
                 Rec::Access(i) => cx.accesses.get(*i),
                 Rec::SignIn(_) => None,
             });
-            let user_id = s.user_id.clone().or_else(|| first.and_then(|a| a.user_id.clone()));
+            let user_id = cx.owned(s.user_id).or_else(|| first.and_then(|a| cx.owned(a.user_id)));
             let upn = cx.upn_for(
                 user_id.as_deref(),
-                s.upn.as_deref().or_else(|| first.and_then(|a| a.upn.as_deref())),
+                cx.text(s.upn).or_else(|| first.and_then(|a| cx.text(a.upn))),
             );
-            let app_id = s.app_id.clone().or_else(|| first.and_then(|a| a.app_id.clone()));
+            let app_id = cx.owned(s.app_id).or_else(|| first.and_then(|a| cx.owned(a.app_id)));
             let app_name = cx.app_name(
                 app_id.as_deref(),
-                s.app_name.as_deref().or(first.and_then(|a| a.app_name.as_deref())),
+                cx.text(s.app_name).or(first.and_then(|a| cx.text(a.app_name))),
             );
             let issue_net = cx.sign_in_net(g.issue)?;
             let mut checked = vec![
@@ -242,17 +244,17 @@ pub(crate) fn evaluate(cx: &Context<'_>, stats: &mut Stats) -> Vec<Candidate> {
                 confidence: g.confidence,
                 user_id,
                 upn,
-                session_id: g.session.clone(),
+                session_id: g.session.and_then(|x| cx.session_id(x)).cloned(),
                 token_id: Some(token),
                 app_id,
                 app_name,
-                resource: resource_of(Some(s), first),
+                resource: resource_of(cx, Some(s), first),
                 network: Some(net_id),
                 issue: Some(g.issue),
                 records: g.records,
                 checked,
                 containment,
-                sessions: g.session.into_iter().collect(),
+                sessions: g.session.and_then(|x| cx.session_id(x)).cloned().into_iter().collect(),
             }
             .build(cx)
         })

@@ -34,15 +34,16 @@
 
 use std::collections::BTreeMap;
 
-use tokentrail_model::{Confidence, NetworkId, RuleId, SessionId, Severity, SignInKind};
+use tokentrail_model::{Confidence, NetworkId, RuleId, Severity, SignInKind};
 
 use super::{
     home_networks, resource_of, roaming_proof, severity_for, who, Candidate, Draft, PREFIX_ONLY,
 };
-use crate::correlate::{confidential_sign_in, is_delegated, Context};
+use crate::correlate::{rec_delegated, Context};
 use crate::evidence::{revoke_step, Rec};
 use crate::network::{relate_to_any, Net, Relation};
-use crate::Stats;
+use crate::store::{sflag, Sym};
+use crate::Tally;
 
 const RULE: RuleId = RuleId::Tt002;
 
@@ -52,9 +53,9 @@ struct Group {
     records: Vec<Rec>,
 }
 
-pub(crate) fn evaluate(cx: &Context<'_>, stats: &mut Stats) -> Vec<Candidate> {
+pub(crate) fn evaluate(cx: &Context<'_>, stats: &mut Tally) -> Vec<Candidate> {
     let mut out = Vec::new();
-    for (sid, chain) in &cx.sessions {
+    for (sid, chain) in cx.chains() {
         let home = home_networks(cx, chain);
         let Some(root) = chain
             .interactive
@@ -88,25 +89,22 @@ pub(crate) fn evaluate(cx: &Context<'_>, stats: &mut Stats) -> Vec<Candidate> {
                     (
                         s.time,
                         cx.sign_in_net(i),
-                        s.kind == SignInKind::NonInteractive && confidential_sign_in(s),
+                        s.kind == SignInKind::NonInteractive && s.has(sflag::CONFIDENTIAL),
                     )
                 }
                 Rec::Access(i) => {
                     let Some(a) = cx.accesses.get(i) else {
                         continue;
                     };
-                    if !is_delegated(a) {
+                    if !rec_delegated(a) {
                         continue;
                     }
                     // A token issued to a confidential client is used by that client's
                     // server, wherever it runs.
                     let issued_confidential = cx
-                        .access_issue
-                        .get(i)
-                        .copied()
-                        .flatten()
+                        .access_issue(i)
                         .and_then(|s| cx.sign_ins.get(s))
-                        .is_some_and(confidential_sign_in);
+                        .is_some_and(|s| s.has(sflag::CONFIDENTIAL));
                     (
                         a.time,
                         cx.access_net(i),
@@ -160,10 +158,7 @@ pub(crate) fn evaluate(cx: &Context<'_>, stats: &mut Stats) -> Vec<Candidate> {
                 .min()
                 .unwrap_or(root_sign_in.time);
             let user = cx.user_of_sign_in(root_sign_in);
-            if user
-                .as_deref()
-                .is_some_and(|u| cx.travel_sign_in(u, &g.net, first_time).is_some())
-            {
+            if user.is_some_and(|u| cx.travel_sign_in(u, &g.net, first_time).is_some()) {
                 for _ in &g.records {
                     stats.benign(RULE, "travel-interactive-sign-in");
                 }
@@ -179,13 +174,14 @@ pub(crate) fn evaluate(cx: &Context<'_>, stats: &mut Stats) -> Vec<Candidate> {
 
 fn draft(
     cx: &Context<'_>,
-    sid: &SessionId,
+    sid: Sym,
     root: usize,
     home: &[Net],
     net_id: NetworkId,
     g: Group,
 ) -> Option<Candidate> {
     let s = cx.sign_ins.get(root)?;
+    let sid = cx.session_id(sid)?;
     let mut homes: Vec<String> = home.iter().map(|n| n.id.to_string()).collect();
     homes.sort();
     homes.dedup();
@@ -194,17 +190,18 @@ fn draft(
         Rec::Access(_) => (s, a + 1),
     });
     let no_device = g.records.iter().all(|r| match r {
-        Rec::SignIn(i) => cx.sign_ins.get(*i).is_some_and(|s| s.device.id.is_none()),
+        Rec::SignIn(i) => cx.sign_ins.get(*i).is_some_and(|s| s.device_id.is_none()),
         Rec::Access(_) => true,
     });
     let first_access = g.records.iter().find_map(|r| match r {
         Rec::Access(i) => cx.accesses.get(*i),
         Rec::SignIn(_) => None,
     });
-    let upn = cx.upn_for(s.user_id.as_deref(), s.upn.as_deref());
+    let user_id = cx.text(s.user_id);
+    let upn = cx.upn_for(user_id, cx.text(s.upn));
     let mut why = format!(
         "Session {sid} established interactively by {} on {} was used from {net_id} ({sign_ins} non-interactive sign-in(s), {accesses} access(es))",
-        who(s.user_id.as_deref(), upn.as_deref()),
+        who(user_id, upn.as_deref()),
         homes.join(", "),
     );
     if g.net.hosting {
@@ -234,11 +231,11 @@ fn draft(
         checked.push(PREFIX_ONLY.to_string());
     }
     let mut containment = vec![
-        revoke_step(s.user_id.as_deref()),
+        revoke_step(user_id),
         "Reset the user's password and review their MFA methods: a replayed session usually means the session cookie was phished (adversary-in-the-middle) or stolen from the device.".to_string(),
         format!(
             "Check inbox rules and forwarding (GET /users/{}/mailFolders/inbox/messageRules) and review the mail and files the records cite.",
-            s.user_id.as_deref().unwrap_or("{user-id}")
+            user_id.unwrap_or("{user-id}")
         ),
         "Require token protection (token binding) and compliant devices for this user's sessions with Conditional Access.".to_string(),
     ];
@@ -254,13 +251,13 @@ fn draft(
         why,
         severity: severity_for(Severity::High, g.confidence),
         confidence: g.confidence,
-        user_id: s.user_id.clone(),
+        user_id: user_id.map(String::from),
         upn,
         session_id: Some(sid.clone()),
         token_id: None,
-        app_id: s.app_id.clone(),
-        app_name: cx.app_name(s.app_id.as_deref(), s.app_name.as_deref()),
-        resource: resource_of(Some(s), first_access),
+        app_id: cx.owned(s.app_id),
+        app_name: cx.app_name(cx.text(s.app_id), cx.text(s.app_name)),
+        resource: resource_of(cx, Some(s), first_access),
         network: Some(net_id),
         issue: Some(root),
         records: g.records,

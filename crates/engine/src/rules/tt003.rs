@@ -39,9 +39,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use tokentrail_model::{Confidence, NetworkId, RuleId, SessionId, Severity, Timestamp};
 
 use super::{resource_of, who, Candidate, Draft};
-use crate::correlate::{is_delegated, is_root_kind, proves_device, Context};
+use crate::correlate::{is_root_kind, rec_delegated, Context};
 use crate::evidence::{revoke_step, Rec};
-use crate::Stats;
+use crate::fxhash::FxHashMap;
+use crate::store::{sflag, Sym};
+use crate::Tally;
 
 const RULE: RuleId = RuleId::Tt003;
 
@@ -55,16 +57,16 @@ struct Group {
     workloads: BTreeSet<&'static str>,
 }
 
-pub(crate) fn evaluate(cx: &Context<'_>, stats: &mut Stats) -> Vec<Candidate> {
+pub(crate) fn evaluate(cx: &Context<'_>, stats: &mut Tally) -> Vec<Candidate> {
     let mut groups: BTreeMap<(String, String, Option<NetworkId>), Group> = BTreeMap::new();
-    let mut verdicts: BTreeMap<SessionId, (bool, Option<Timestamp>)> = BTreeMap::new();
+    let mut verdicts: FxHashMap<Sym, (bool, Option<Timestamp>)> = FxHashMap::default();
     for (i, a) in cx.accesses.iter().enumerate() {
-        if !is_delegated(a) || !a.workload.is_mail_or_files() {
+        if !rec_delegated(a) || !a.workload.is_mail_or_files() {
             continue;
         }
-        let session = cx.access_session.get(i).cloned().flatten();
-        let issue = cx.access_issue.get(i).copied().flatten();
-        if a.token_id.is_none() && session.is_none() {
+        let session = cx.access_session(i);
+        let issue = cx.access_issue(i);
+        if a.token.is_none() && session.is_none() {
             stats.unknown(RULE, "no-linkable-ids");
             continue;
         }
@@ -74,7 +76,7 @@ pub(crate) fn evaluate(cx: &Context<'_>, stats: &mut Stats) -> Vec<Candidate> {
         {
             continue;
         }
-        let chain = session.as_ref().and_then(|sid| cx.sessions.get(sid));
+        let chain = session.and_then(|sid| cx.chain(sid));
         if chain.is_some_and(|c| !c.interactive.is_empty()) {
             continue;
         }
@@ -84,22 +86,21 @@ pub(crate) fn evaluate(cx: &Context<'_>, stats: &mut Stats) -> Vec<Candidate> {
         }
         let non_interactive: &[usize] = chain.map_or(&[], |c| c.non_interactive.as_slice());
         let session_logged = !non_interactive.is_empty() || issue.is_some();
-        let first_party = a
-            .app_id
-            .as_deref()
-            .is_some_and(|app| cx.catalog.is_first_party(app));
+        let first_party = cx.lc(a.app_id).is_some_and(|app| cx.is_first_party(app));
         if !session_logged && first_party {
             stats.benign(RULE, "first-party-without-sign-in-row");
             continue;
         }
         // Both questions are about the session, not the access: answer them once per session
         // so a long session costs its length, not its length squared.
-        let (device_proven, session_start) = match (&session, chain) {
-            (Some(sid), Some(c)) => *verdicts.entry(sid.clone()).or_insert_with(|| {
+        let (device_proven, session_start) = match (session, chain) {
+            (Some(sid), Some(c)) => *verdicts.entry(sid).or_insert_with(|| {
                 let proven = !c.non_interactive.is_empty()
-                    && c.non_interactive
-                        .iter()
-                        .all(|&s| cx.sign_ins.get(s).is_some_and(proves_device));
+                    && c.non_interactive.iter().all(|&s| {
+                        cx.sign_ins
+                            .get(s)
+                            .is_some_and(|s| s.has(sflag::PROVES_DEVICE))
+                    });
                 (proven, cx.session_first_seen(c))
             }),
             _ => (false, None),
@@ -116,19 +117,23 @@ pub(crate) fn evaluate(cx: &Context<'_>, stats: &mut Stats) -> Vec<Candidate> {
             stats.unknown(RULE, "outside-coverage");
             continue;
         }
-        let Some(user) = cx.user_of_access(a) else {
+        let Some(user) = cx.user_of_access(i) else {
             stats.unknown(RULE, "no-user");
             continue;
         };
-        let app = a.app_id.clone().unwrap_or_default().to_ascii_lowercase();
+        let user = cx.derived_text(user).to_string();
+        let app = cx
+            .lc(a.app_id)
+            .map(|s| cx.derived_text(s).to_string())
+            .unwrap_or_default();
         let g = groups
             .entry((user, app, cx.access_net(i).map(|n| n.id)))
             .or_default();
         g.records.push(Rec::Access(i));
         g.session_logged |= session_logged;
         g.workloads.insert(a.workload.as_str());
-        if let Some(sid) = session {
-            g.sessions.insert(sid);
+        if let Some(sid) = session.and_then(|s| cx.session_id(s)) {
+            g.sessions.insert(sid.clone());
         }
         for &s in non_interactive.iter().chain(issue.iter()) {
             if let Some(t) = cx.sign_ins.get(s).map(|x| x.time) {
@@ -148,8 +153,8 @@ pub(crate) fn evaluate(cx: &Context<'_>, stats: &mut Stats) -> Vec<Candidate> {
             })?;
             let app_id = (!app.is_empty()).then(|| app.clone());
             let net_text = net.map_or_else(|| "an unknown network".to_string(), |n| n.to_string());
-            let user_id = first.user_id.clone().or_else(|| (!user.contains('@')).then(|| user.clone()));
-            let upn = cx.upn_for(user_id.as_deref(), first.upn.as_deref());
+            let user_id = cx.owned(first.user_id).or_else(|| (!user.contains('@')).then(|| user.clone()));
+            let upn = cx.upn_for(user_id.as_deref(), cx.text(first.upn));
             let sessions = g.sessions.iter().map(ToString::to_string).collect::<Vec<_>>();
             let workloads = g.workloads.iter().copied().collect::<Vec<_>>().join(" and ");
             let why = format!(
@@ -197,10 +202,10 @@ pub(crate) fn evaluate(cx: &Context<'_>, stats: &mut Stats) -> Vec<Candidate> {
                 user_id,
                 upn,
                 session_id: g.sessions.iter().next().cloned(),
-                token_id: first.token_id.clone(),
+                token_id: first.token.and_then(|t| cx.token_id(t)).cloned(),
                 app_id: app_id.clone(),
-                app_name: cx.app_name(app_id.as_deref(), first.app_name.as_deref()),
-                resource: resource_of(None, Some(first)),
+                app_name: cx.app_name(app_id.as_deref(), cx.text(first.app_name)),
+                resource: resource_of(cx, None, Some(first)),
                 network: net,
                 issue: g.first_sign_in.map(|(_, i)| i),
                 records: g.records,

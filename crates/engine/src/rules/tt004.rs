@@ -35,39 +35,40 @@ use std::collections::BTreeMap;
 use tokentrail_model::{Confidence, Ident, RuleId, Severity, TokenId};
 
 use super::{resource_of, who, Candidate, Draft};
-use crate::correlate::{is_delegated, Context};
+use crate::correlate::{rec_delegated, Context};
 use crate::coverage::Family;
 use crate::evidence::{revoke_step, Rec};
-use crate::Stats;
+use crate::Tally;
 use tokentrail_model::SignInKind;
 
 const RULE: RuleId = RuleId::Tt004;
 
-pub(crate) fn evaluate(cx: &Context<'_>, stats: &mut Stats) -> Vec<Candidate> {
+pub(crate) fn evaluate(cx: &Context<'_>, stats: &mut Tally) -> Vec<Candidate> {
     let mut groups: BTreeMap<(String, String, TokenId), (Vec<Rec>, bool)> = BTreeMap::new();
     for (i, a) in cx.accesses.iter().enumerate() {
-        if !is_delegated(a) {
+        if !rec_delegated(a) {
             continue;
         }
-        let Some(token) = &a.token_id else {
+        let Some(token) = a.token else {
             continue;
         };
-        if cx.tokens.contains_key(token) {
+        if cx.issuer(token).is_some() {
             continue;
         }
+        let Some(token) = cx.token_id(token) else {
+            continue;
+        };
         if matches!(token.0, Ident::Opaque(_)) {
             stats.unknown(RULE, "opaque-token-id");
             continue;
         }
         if !cx.thresholds.orphan_first_party
-            && a.app_id
-                .as_deref()
-                .is_some_and(|app| cx.catalog.is_first_party(app))
+            && cx.lc(a.app_id).is_some_and(|app| cx.is_first_party(app))
         {
             stats.benign(RULE, "first-party-without-sign-in-row");
             continue;
         }
-        let (from, to, exact) = match a.token_issued_at {
+        let (from, to, exact) = match a.token_issued_at() {
             Some(t) => (t, t, true),
             None => (
                 a.time.plus_secs(-cx.thresholds.token_lifetime_secs),
@@ -82,11 +83,15 @@ pub(crate) fn evaluate(cx: &Context<'_>, stats: &mut Stats) -> Vec<Candidate> {
             stats.unknown(RULE, "outside-coverage");
             continue;
         }
-        let Some(user) = cx.user_of_access(a) else {
+        let Some(user) = cx.user_of_access(i) else {
             stats.unknown(RULE, "no-user");
             continue;
         };
-        let app = a.app_id.clone().unwrap_or_default().to_ascii_lowercase();
+        let user = cx.derived_text(user).to_string();
+        let app = cx
+            .lc(a.app_id)
+            .map(|s| cx.derived_text(s).to_string())
+            .unwrap_or_default();
         let g = groups
             .entry((user, app, token.clone()))
             .or_insert((Vec::new(), true));
@@ -102,10 +107,10 @@ pub(crate) fn evaluate(cx: &Context<'_>, stats: &mut Stats) -> Vec<Candidate> {
                 Rec::SignIn(_) => None,
             })?;
             let app_id = (!app.is_empty()).then(|| app.clone());
-            let user_id = first.user_id.clone().or_else(|| (!user.contains('@')).then(|| user.clone()));
-            let upn = cx.upn_for(user_id.as_deref(), first.upn.as_deref());
+            let user_id = cx.owned(first.user_id).or_else(|| (!user.contains('@')).then(|| user.clone()));
+            let upn = cx.upn_for(user_id.as_deref(), cx.text(first.upn));
             let issued = first
-                .token_issued_at
+                .token_issued_at()
                 .map_or_else(|| "its issue time".to_string(), |t| t.to_string());
             let why = format!(
                 "Token {token} used by client {} for {} ({} record(s)) appears in no sign-in although the interactive and non-interactive sign-in logs cover {issued}.",
@@ -143,18 +148,18 @@ pub(crate) fn evaluate(cx: &Context<'_>, stats: &mut Stats) -> Vec<Candidate> {
                 confidence: if exact { Confidence::Medium } else { Confidence::Low },
                 user_id,
                 upn,
-                session_id: first.session_id.clone(),
+                session_id: first.session.and_then(|s| cx.session_id(s)).cloned(),
                 token_id: Some(token),
                 app_id: app_id.clone(),
-                app_name: cx.app_name(app_id.as_deref(), first.app_name.as_deref()),
-                resource: resource_of(None, Some(first)),
+                app_name: cx.app_name(app_id.as_deref(), cx.text(first.app_name)),
+                resource: resource_of(cx, None, Some(first)),
                 network: cx.access_net(match records.first() {
                     Some(Rec::Access(i)) => *i,
                     _ => usize::MAX,
                 })
                 .map(|n| n.id),
                 issue: None,
-                sessions: first.session_id.iter().cloned().collect(),
+                sessions: first.session.and_then(|s| cx.session_id(s)).cloned().into_iter().collect(),
                 records,
                 checked,
                 containment,

@@ -52,12 +52,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use tokentrail_model::{Confidence, RuleId, Severity, SignIn};
+use tokentrail_model::{Confidence, RuleId, Severity};
 
 use super::{resource_of, who, Candidate, Draft};
-use crate::correlate::{is_delegated, is_root_kind, ClientUse, Context};
+use crate::correlate::{is_root_kind, rec_delegated, Chain, ClientUse, Context};
 use crate::evidence::{revoke_step, Rec};
-use crate::Stats;
+use crate::fxhash::FxHashMap;
+use crate::store::{sflag, Sym};
+use crate::Tally;
 
 const RULE: RuleId = RuleId::Tt005;
 
@@ -82,30 +84,11 @@ impl Reason {
     }
 }
 
-fn is_device_code(s: &SignIn) -> bool {
-    s.auth_protocol
-        .as_deref()
-        .is_some_and(|p| p.eq_ignore_ascii_case("deviceCode"))
-        || s.transfer_method
-            .as_deref()
-            .is_some_and(|m| m.eq_ignore_ascii_case("deviceCodeFlow"))
-}
-
-fn is_ropc(s: &SignIn) -> bool {
-    s.auth_protocol
-        .as_deref()
-        .is_some_and(|p| p.eq_ignore_ascii_case("ropc"))
-}
-
-fn managed(s: &SignIn) -> bool {
-    s.device.is_managed == Some(true) || s.device.is_compliant == Some(true)
-}
-
 /// True when the tenant's own data shows `app` in use: by at least `min_users` users, or in
 /// steady use since the sign-in logs begin (see [`established`]).
-fn in_inventory(cx: &Context<'_>, app: &str, min_users: usize) -> bool {
+fn in_inventory(cx: &Context<'_>, app: Sym, min_users: usize) -> bool {
     cx.inventory
-        .get(app)
+        .get(&app)
         .is_some_and(|u| u.users.len() >= min_users || established(cx, u))
 }
 
@@ -127,6 +110,23 @@ fn established(cx: &Context<'_>, used: &ClientUse) -> bool {
         && i64::try_from(used.days.len()).unwrap_or(i64::MAX) >= min_days
 }
 
+const RISKY_FLOWS: u8 = sflag::DEVICE_CODE | sflag::ROPC;
+
+/// The risky flows any sign-in of a session shows, and the first sign-in (interactive ones
+/// first, each list in time order) that shows one.
+fn risky_flows(cx: &Context<'_>, chain: &Chain) -> (u8, Option<usize>) {
+    let mut flows = 0;
+    let mut first = None;
+    for &i in chain.interactive.iter().chain(&chain.non_interactive) {
+        let f = cx.sign_ins.get(i).map_or(0, |s| s.flags & RISKY_FLOWS);
+        if f != 0 {
+            flows |= f;
+            first = first.or(Some(i));
+        }
+    }
+    (flows, first)
+}
+
 #[derive(Default)]
 struct Group {
     records: Vec<Rec>,
@@ -135,51 +135,50 @@ struct Group {
     evidence_sign_in: Option<(tokentrail_model::Timestamp, usize)>,
 }
 
-pub(crate) fn evaluate(cx: &Context<'_>, stats: &mut Stats) -> Vec<Candidate> {
+pub(crate) fn evaluate(cx: &Context<'_>, stats: &mut Tally) -> Vec<Candidate> {
     let min_users = cx
         .thresholds
         .inventory_min_users
-        .max((cx.thresholds.inventory_min_user_share * cx.users.len() as f64).ceil() as usize);
-    let small_tenant = cx.users.len() < cx.thresholds.inventory_min_users.saturating_mul(10);
+        .max((cx.thresholds.inventory_min_user_share * cx.user_count as f64).ceil() as usize);
+    let small_tenant = cx.user_count < cx.thresholds.inventory_min_users.saturating_mul(10);
     let mut groups: BTreeMap<(String, String), Group> = BTreeMap::new();
+    let mut session_flows: FxHashMap<Sym, (u8, Option<usize>)> = FxHashMap::default();
     for (i, a) in cx.accesses.iter().enumerate() {
-        if !is_delegated(a) || !a.workload.is_mail_or_files() {
+        if !rec_delegated(a) || !a.workload.is_mail_or_files() {
             continue;
         }
-        let Some(app) = a.app_id.as_deref().map(str::to_ascii_lowercase) else {
+        let Some(app) = cx.lc(a.app_id) else {
             stats.unknown(RULE, "no-client-id");
             continue;
         };
-        let issue = cx.access_issue.get(i).copied().flatten();
-        let chain = cx
-            .access_session
-            .get(i)
-            .and_then(Option::as_ref)
-            .and_then(|sid| cx.sessions.get(sid));
-        let related: Vec<usize> = issue
-            .into_iter()
-            .chain(
-                chain
-                    .into_iter()
-                    .flat_map(|c| c.interactive.iter().chain(&c.non_interactive).copied()),
-            )
-            .collect();
-        let mut reasons = BTreeSet::new();
+        let issue = cx.access_issue(i);
+        let session = cx.access_session(i);
+        let chain = session.and_then(|sid| cx.chain(sid));
+        // The risky flows shown by the issuing sign-in, then by the session's sign-ins (asked
+        // once per session: a long session would otherwise cost its length per access).
+        let mut flows = 0u8;
         let mut shown_by: Option<usize> = None;
-        for &s in &related {
-            let Some(sign_in) = cx.sign_ins.get(s) else {
-                continue;
-            };
-            if is_device_code(sign_in) {
-                reasons.insert(Reason::DeviceCode);
-                shown_by = shown_by.or(Some(s));
-            }
-            if is_ropc(sign_in) {
-                reasons.insert(Reason::Ropc);
-                shown_by = shown_by.or(Some(s));
+        if let Some(s) = issue.and_then(|s| cx.sign_ins.get(s)) {
+            flows |= s.flags & RISKY_FLOWS;
+            if flows != 0 {
+                shown_by = issue;
             }
         }
-        if cx.catalog.is_tooling(&app) {
+        if let (Some(sid), Some(c)) = (session, chain) {
+            let (f, first) = *session_flows
+                .entry(sid)
+                .or_insert_with(|| risky_flows(cx, c));
+            flows |= f;
+            shown_by = shown_by.or(first);
+        }
+        let mut reasons = BTreeSet::new();
+        if flows & sflag::DEVICE_CODE != 0 {
+            reasons.insert(Reason::DeviceCode);
+        }
+        if flows & sflag::ROPC != 0 {
+            reasons.insert(Reason::Ropc);
+        }
+        if cx.is_tooling(app) {
             // The device as the token's own sign-in (or the session's root) shows it.
             let device_sign_in = issue.or_else(|| {
                 chain.and_then(|c| {
@@ -190,24 +189,26 @@ pub(crate) fn evaluate(cx: &Context<'_>, stats: &mut Stats) -> Vec<Candidate> {
                 })
             });
             let unmanaged = match device_sign_in.and_then(|s| cx.sign_ins.get(s)) {
-                Some(s) => !managed(s),
+                Some(s) => !s.has(sflag::MANAGED),
                 None => a.is_managed_device == Some(false),
             };
             if unmanaged {
                 reasons.insert(Reason::ToolingUnmanaged);
                 shown_by = shown_by.or(device_sign_in);
             }
-        } else if !cx.catalog.is_first_party(&app) && !in_inventory(cx, &app, min_users) {
+        } else if !cx.is_first_party(app) && !in_inventory(cx, app, min_users) {
             reasons.insert(Reason::NotInInventory);
             shown_by = shown_by.or(issue);
         }
         if reasons.is_empty() {
             continue;
         }
-        let Some(user) = cx.user_of_access(a) else {
+        let Some(user) = cx.user_of_access(i) else {
             stats.unknown(RULE, "no-user");
             continue;
         };
+        let user = cx.derived_text(user).to_string();
+        let app = cx.derived_text(app).to_string();
         let g = groups.entry((user, app)).or_default();
         g.records.push(Rec::Access(i));
         g.reasons.extend(reasons);
@@ -228,9 +229,9 @@ pub(crate) fn evaluate(cx: &Context<'_>, stats: &mut Stats) -> Vec<Candidate> {
                 Rec::SignIn(_) => None,
             })?;
             let flow = g.reasons.contains(&Reason::DeviceCode) || g.reasons.contains(&Reason::Ropc);
-            let user_id = first.user_id.clone().or_else(|| (!user.contains('@')).then(|| user.clone()));
-            let upn = cx.upn_for(user_id.as_deref(), first.upn.as_deref());
-            let app_name = cx.app_name(Some(&app), first.app_name.as_deref());
+            let user_id = cx.owned(first.user_id).or_else(|| (!user.contains('@')).then(|| user.clone()));
+            let upn = cx.upn_for(user_id.as_deref(), cx.text(first.upn));
+            let app_name = cx.app_name(Some(&app), cx.text(first.app_name));
             let reasons: Vec<&str> = g.reasons.iter().map(|r| r.text()).collect();
             let why = format!(
                 "{} read mail or files with client {}{} ({} record(s)): {}.",
@@ -288,13 +289,13 @@ pub(crate) fn evaluate(cx: &Context<'_>, stats: &mut Stats) -> Vec<Candidate> {
                 user_id,
                 upn,
                 session_id: g.records.first().and_then(|r| match r {
-                    Rec::Access(i) => cx.access_session.get(*i).cloned().flatten(),
+                    Rec::Access(i) => cx.access_session(*i).and_then(|s| cx.session_id(s)).cloned(),
                     Rec::SignIn(_) => None,
                 }),
-                token_id: first.token_id.clone(),
+                token_id: first.token.and_then(|t| cx.token_id(t)).cloned(),
                 app_id: Some(app.clone()),
                 app_name,
-                resource: resource_of(None, Some(first)),
+                resource: resource_of(cx, None, Some(first)),
                 network: g.records.first().and_then(|r| match r {
                     Rec::Access(i) => cx.access_net(*i).map(|n| n.id),
                     Rec::SignIn(_) => None,
@@ -304,7 +305,7 @@ pub(crate) fn evaluate(cx: &Context<'_>, stats: &mut Stats) -> Vec<Candidate> {
                     .records
                     .iter()
                     .filter_map(|r| match r {
-                        Rec::Access(i) => cx.access_session.get(*i).cloned().flatten(),
+                        Rec::Access(i) => cx.access_session(*i).and_then(|s| cx.session_id(s)).cloned(),
                         Rec::SignIn(_) => None,
                     })
                     .collect(),

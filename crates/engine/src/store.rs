@@ -1,0 +1,583 @@
+//! Compact per-record state. Every sign-in and access is converted when it is added: strings
+//! are interned once per distinct value (a record holds 4-byte handles), token and session ids
+//! once per distinct id, addresses once per distinct address, the source file once per file.
+//! The engine keeps only the fields the rules and the evidence read; the rest of the record is
+//! dropped as soon as it arrives, so memory grows with the number of records at
+//! [`SIGN_IN_BYTES`] and [`ACCESS_BYTES`] each, plus the distinct values.
+
+use std::collections::hash_map::Entry;
+use std::hash::Hash;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use crate::fxhash::FxHashMap;
+use tokentrail_model::{
+    Access, AccessSource, Actor, ClientAuthMethod, Guid, Position, SessionId, SignIn, SignInKind,
+    SourceRef, Timestamp, TokenId, Workload,
+};
+
+/// Bytes of engine state per sign-in row (see `docs/engine-memory.md`).
+pub const SIGN_IN_BYTES: usize = std::mem::size_of::<SignInRec>();
+/// Bytes of engine state per access record (see `docs/engine-memory.md`).
+pub const ACCESS_BYTES: usize = std::mem::size_of::<AccessRec>();
+/// Bytes per distinct token id while records are added: its entry in the id list, its slot in
+/// the hash index and the slot's control byte (before the index's spare capacity).
+pub const TOKEN_BYTES: usize =
+    std::mem::size_of::<TokenId>() + std::mem::size_of::<(TokenId, Sym)>() + 1;
+/// Bytes per distinct session id: as for tokens.
+pub const SESSION_BYTES: usize =
+    std::mem::size_of::<SessionId>() + std::mem::size_of::<(SessionId, Sym)>() + 1;
+
+/// A handle to an interned value; the `Option` of it is 4 bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct Sym(NonZeroU32);
+
+impl Sym {
+    pub fn index(self) -> usize {
+        (self.0.get() - 1) as usize
+    }
+    pub fn raw(self) -> u32 {
+        self.0.get()
+    }
+    pub fn from_raw(v: u32) -> Option<Sym> {
+        NonZeroU32::new(v).map(Sym)
+    }
+}
+
+/// Values interned to dense handles, in first-seen order.
+#[derive(Debug)]
+pub(crate) struct Table<T> {
+    map: FxHashMap<T, Sym>,
+    list: Vec<T>,
+}
+
+impl<T> Default for Table<T> {
+    fn default() -> Self {
+        Table {
+            map: FxHashMap::default(),
+            list: Vec::new(),
+        }
+    }
+}
+
+impl<T: Hash + Eq + Clone> Table<T> {
+    /// The handle of `value`, adding it when new. A table never holds more than `u32::MAX - 1`
+    /// values: beyond that (never with real exports) the value is dropped.
+    pub fn intern(&mut self, value: T) -> Option<Sym> {
+        // One probe whether the value is new or not (token ids mostly are).
+        match self.map.entry(value) {
+            Entry::Occupied(e) => Some(*e.get()),
+            Entry::Vacant(e) => {
+                let n = u32::try_from(self.list.len() + 1).ok()?;
+                let sym = Sym(NonZeroU32::new(n)?);
+                self.list.push(e.key().clone());
+                e.insert(sym);
+                Some(sym)
+            }
+        }
+    }
+
+    pub fn get(&self, sym: Sym) -> Option<&T> {
+        self.list.get(sym.index())
+    }
+
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    pub fn values(&self) -> impl Iterator<Item = (Sym, &T)> {
+        self.map.iter().map(|(v, s)| (*s, v))
+    }
+
+    pub fn list(&self) -> &[T] {
+        &self.list
+    }
+
+    /// Every handle, in first-seen order.
+    pub fn syms(&self) -> impl Iterator<Item = Sym> {
+        (1..=self.list.len()).filter_map(|n| Sym::from_raw(u32::try_from(n).ok()?))
+    }
+}
+
+/// Strings interned by content.
+#[derive(Debug, Default)]
+pub(crate) struct Strings {
+    map: FxHashMap<Box<str>, Sym>,
+    list: Vec<Box<str>>,
+}
+
+impl Strings {
+    pub fn intern(&mut self, text: &str) -> Option<Sym> {
+        if let Some(s) = self.map.get(text) {
+            return Some(*s);
+        }
+        let n = u32::try_from(self.list.len() + 1).ok()?;
+        let sym = Sym(NonZeroU32::new(n)?);
+        self.list.push(Box::from(text));
+        self.map.insert(Box::from(text), sym);
+        Some(sym)
+    }
+
+    pub fn opt(&mut self, text: Option<&str>) -> Option<Sym> {
+        text.and_then(|t| self.intern(t))
+    }
+
+    pub fn get(&self, sym: Option<Sym>) -> Option<&str> {
+        sym.and_then(|s| self.list.get(s.index())).map(|b| &**b)
+    }
+
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    /// The handle of `text` when it was interned.
+    pub fn lookup(&self, text: &str) -> Option<Sym> {
+        self.map.get(text).copied()
+    }
+
+    /// The string at a 0-based index.
+    pub fn list_get(&self, i: usize) -> Option<&str> {
+        self.list.get(i).map(|b| &**b)
+    }
+}
+
+/// An access's record id: a canonical (lower-case) GUID text held as its 128 bits, anything
+/// else interned. The same text always gets the same form, so equal forms mean equal texts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum RecordId {
+    None,
+    Guid([u64; 2]),
+    Text(Sym),
+}
+
+/// A GUID without the 16-byte alignment of `u128`, so records pack tightly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct Packed([u64; 2]);
+
+impl Packed {
+    pub fn of(g: Guid) -> Packed {
+        Packed([(g.0 >> 64) as u64, g.0 as u64])
+    }
+    pub fn guid(self) -> Guid {
+        Guid((u128::from(self.0[0]) << 64) | u128::from(self.0[1]))
+    }
+}
+
+/// Where a record was read: file (by first-seen handle) and position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Src {
+    pub file: u32,
+    /// 0 for a line, 1 for an index (the order of [`Position`]'s variants).
+    pub kind: u8,
+    pub n: u64,
+}
+
+impl Src {
+    pub fn position(self) -> Position {
+        if self.kind == 0 {
+            Position::Line(self.n)
+        } else {
+            Position::Index(self.n)
+        }
+    }
+}
+
+/// Sign-in facts computed once at add time.
+pub(crate) mod sflag {
+    pub const SUCCEEDED: u8 = 1;
+    /// `clientCredentialType` other than none.
+    pub const CONFIDENTIAL: u8 = 2;
+    /// See [`crate::correlate::proves_device`].
+    pub const PROVES_DEVICE: u8 = 4;
+    /// Device marked managed or compliant.
+    pub const MANAGED: u8 = 8;
+    pub const DEVICE_CODE: u8 = 16;
+    pub const ROPC: u8 = 32;
+    /// The sign-in has an id (`SignInRec::id_bits` is meaningful).
+    pub const HAS_ID: u8 = 64;
+}
+
+/// One sign-in as the engine keeps it.
+#[derive(Clone, Debug)]
+pub(crate) struct SignInRec {
+    pub time: Timestamp,
+    pub src_n: u64,
+    /// The sign-in's id, when `HAS_ID` is set.
+    pub id_bits: Packed,
+    pub src_file: u32,
+    pub user_id: Option<Sym>,
+    pub upn: Option<Sym>,
+    pub app_id: Option<Sym>,
+    pub app_name: Option<Sym>,
+    pub resource: Option<Sym>,
+    pub service_principal_id: Option<Sym>,
+    pub device_id: Option<Sym>,
+    pub ip: Option<Sym>,
+    /// The logged ASN, 0 when none.
+    pub asn: u32,
+    /// The token it issued: its token id, else its own id.
+    pub issued_token: Option<Sym>,
+    pub session: Option<Sym>,
+    pub kind: SignInKind,
+    pub src_kind: u8,
+    pub flags: u8,
+}
+
+impl SignInRec {
+    pub fn src(&self) -> Src {
+        Src {
+            file: self.src_file,
+            kind: self.src_kind,
+            n: self.src_n,
+        }
+    }
+    pub fn has(&self, flag: u8) -> bool {
+        self.flags & flag != 0
+    }
+    pub fn succeeded(&self) -> bool {
+        self.has(sflag::SUCCEEDED)
+    }
+    pub fn id(&self) -> Option<Packed> {
+        self.has(sflag::HAS_ID).then_some(self.id_bits)
+    }
+}
+
+/// One access as the engine keeps it.
+#[derive(Clone, Debug)]
+pub(crate) struct AccessRec {
+    pub time: Timestamp,
+    pub src_n: u64,
+    /// The record id's payload: a GUID's bits, or a string handle in `[0]` (see `rid_kind`).
+    pub rid: [u64; 2],
+    /// The logged token issue time (meaningful when `has_issued_at`).
+    pub token_issued_at: Timestamp,
+    pub count: u64,
+    pub src_file: u32,
+    pub user_id: Option<Sym>,
+    pub upn: Option<Sym>,
+    pub service_principal_id: Option<Sym>,
+    pub app_id: Option<Sym>,
+    pub app_name: Option<Sym>,
+    pub resource_id: Option<Sym>,
+    pub operation: Option<Sym>,
+    pub ip: Option<Sym>,
+    pub token: Option<Sym>,
+    pub session: Option<Sym>,
+    pub log: AccessSource,
+    pub workload: Workload,
+    pub actor: Actor,
+    pub client_auth_method: Option<ClientAuthMethod>,
+    pub is_managed_device: Option<bool>,
+    pub src_kind: u8,
+    /// 0: no record id, 1: a GUID, 2: a string.
+    pub rid_kind: u8,
+    pub has_issued_at: bool,
+}
+
+impl AccessRec {
+    pub fn src(&self) -> Src {
+        Src {
+            file: self.src_file,
+            kind: self.src_kind,
+            n: self.src_n,
+        }
+    }
+    pub fn token_issued_at(&self) -> Option<Timestamp> {
+        self.has_issued_at.then_some(self.token_issued_at)
+    }
+    pub fn record_id(&self) -> RecordId {
+        match self.rid_kind {
+            1 => RecordId::Guid(self.rid),
+            2 => u32::try_from(self.rid[0])
+                .ok()
+                .and_then(Sym::from_raw)
+                .map_or(RecordId::None, RecordId::Text),
+            _ => RecordId::None,
+        }
+    }
+}
+
+/// Every interned value of a run.
+#[derive(Debug, Default)]
+pub(crate) struct Store {
+    pub strings: Strings,
+    pub tokens: Table<TokenId>,
+    pub sessions: Table<SessionId>,
+    pub ips: Table<IpAddr>,
+    pub files: Table<Arc<str>>,
+    /// The last file seen and its handle: records arrive file by file, and comparing the
+    /// pointer is cheaper than hashing the name.
+    last_file: Option<(Arc<str>, u32)>,
+}
+
+fn eq_ci(s: &Option<String>, what: &str) -> bool {
+    s.as_deref().is_some_and(|t| t.eq_ignore_ascii_case(what))
+}
+
+impl Store {
+    fn src(&mut self, s: &SourceRef) -> (u32, u8, u64) {
+        let file = match &self.last_file {
+            Some((f, h)) if Arc::ptr_eq(f, &s.file) => *h,
+            _ => {
+                let h = self
+                    .files
+                    .intern(s.file.clone())
+                    .map_or(u32::MAX, |f| f.0.get());
+                self.last_file = Some((s.file.clone(), h));
+                h
+            }
+        };
+        match s.position {
+            Position::Line(n) => (file, 0, n),
+            Position::Index(n) => (file, 1, n),
+        }
+    }
+
+    /// The compact form of a sign-in.
+    pub fn sign_in(&mut self, s: SignIn) -> SignInRec {
+        let (src_file, src_kind, src_n) = self.src(&s.source);
+        let mut flags = 0;
+        if s.succeeded() {
+            flags |= sflag::SUCCEEDED;
+        }
+        if crate::correlate::confidential_sign_in(&s) {
+            flags |= sflag::CONFIDENTIAL;
+        }
+        if crate::correlate::proves_device(&s) {
+            flags |= sflag::PROVES_DEVICE;
+        }
+        if s.device.is_managed == Some(true) || s.device.is_compliant == Some(true) {
+            flags |= sflag::MANAGED;
+        }
+        if eq_ci(&s.auth_protocol, "deviceCode") || eq_ci(&s.transfer_method, "deviceCodeFlow") {
+            flags |= sflag::DEVICE_CODE;
+        }
+        if eq_ci(&s.auth_protocol, "ropc") {
+            flags |= sflag::ROPC;
+        }
+        if s.id.is_some() {
+            flags |= sflag::HAS_ID;
+        }
+        let issued = s.issued_token();
+        let st = &mut self.strings;
+        SignInRec {
+            time: s.time,
+            src_n,
+            id_bits: s.id.map_or(Packed([0, 0]), Packed::of),
+            src_file,
+            user_id: st.opt(s.user_id.as_deref()),
+            upn: st.opt(s.upn.as_deref()),
+            app_id: st.opt(s.app_id.as_deref()),
+            app_name: st.opt(s.app_name.as_deref()),
+            // Only the resource's display form is ever shown: its name, else its id.
+            resource: st.opt(s.resource_name.as_deref().or(s.resource_id.as_deref())),
+            service_principal_id: st.opt(s.service_principal_id.as_deref()),
+            device_id: st.opt(s.device.id.as_deref()),
+            ip: s.ip.and_then(|ip| self.ips.intern(ip)),
+            asn: s.asn.unwrap_or(0),
+            issued_token: issued.and_then(|t| self.tokens.intern(t)),
+            session: s.session_id.and_then(|t| self.sessions.intern(t)),
+            kind: s.kind,
+            src_kind,
+            flags,
+        }
+    }
+
+    /// The compact form of an access.
+    pub fn access(&mut self, a: Access) -> AccessRec {
+        let (src_file, src_kind, src_n) = self.src(&a.source);
+        let (rid, rid_kind) = match a.record_id.as_deref() {
+            None => ([0, 0], 0),
+            Some(text) => match canonical_guid(text) {
+                Some(g) => (g.0, 1),
+                None => self
+                    .strings
+                    .intern(text)
+                    .map_or(([0, 0], 0), |s| ([u64::from(s.raw()), 0], 2)),
+            },
+        };
+        let st = &mut self.strings;
+        AccessRec {
+            time: a.time,
+            src_n,
+            rid,
+            token_issued_at: a.token_issued_at.unwrap_or_default(),
+            count: a.count,
+            src_file,
+            user_id: st.opt(a.user_id.as_deref()),
+            upn: st.opt(a.upn.as_deref()),
+            service_principal_id: st.opt(a.service_principal_id.as_deref()),
+            app_id: st.opt(a.app_id.as_deref()),
+            app_name: st.opt(a.app_name.as_deref()),
+            resource_id: st.opt(a.resource_id.as_deref()),
+            operation: st.intern(&a.operation),
+            ip: a.ip.and_then(|ip| self.ips.intern(ip)),
+            token: a.token_id.and_then(|t| self.tokens.intern(t)),
+            session: a.session_id.and_then(|t| self.sessions.intern(t)),
+            log: a.log,
+            workload: a.workload,
+            actor: a.actor,
+            client_auth_method: a.client_auth_method,
+            is_managed_device: a.is_managed_device,
+            src_kind,
+            rid_kind,
+            has_issued_at: a.token_issued_at.is_some(),
+        }
+    }
+
+    /// The record id as text.
+    pub fn record_id(&self, r: RecordId) -> Option<String> {
+        match r {
+            RecordId::None => None,
+            RecordId::Guid(g) => Some(Packed(g).guid().to_string()),
+            RecordId::Text(s) => self.strings.get(Some(s)).map(String::from),
+        }
+    }
+
+    /// The source as the model spells it.
+    pub fn source(&self, src: Src) -> SourceRef {
+        let file = NonZeroU32::new(src.file)
+            .and_then(|f| self.files.get(Sym(f)))
+            .cloned()
+            .unwrap_or_else(|| Arc::from(""));
+        SourceRef {
+            file,
+            position: src.position(),
+        }
+    }
+
+    /// Per file handle (index = handle - 1): its rank in file name order, so sources compare
+    /// as (rank, position kind, number) exactly as [`SourceRef`]s compare.
+    pub fn file_ranks(&self) -> Vec<u32> {
+        let mut by_name: Vec<(&Arc<str>, Sym)> = self.files.values().map(|(s, f)| (f, s)).collect();
+        by_name.sort();
+        let mut ranks = vec![0u32; self.files.len()];
+        for (rank, (_, sym)) in by_name.into_iter().enumerate() {
+            if let Some(r) = ranks.get_mut(sym.index()) {
+                *r = u32::try_from(rank).unwrap_or(u32::MAX);
+            }
+        }
+        ranks
+    }
+}
+
+/// The bits of `text` when it is exactly how a [`Guid`] prints itself (36 characters, lower-case
+/// hex, dashes at 8, 13, 18 and 23), so holding the bits loses nothing. `Guid::parse` also
+/// accepts braces, spaces and upper case, which must stay text.
+fn canonical_guid(text: &str) -> Option<Packed> {
+    let b = text.as_bytes();
+    if b.len() != 36 {
+        return None;
+    }
+    let mut v: u128 = 0;
+    for (i, &c) in b.iter().enumerate() {
+        if matches!(i, 8 | 13 | 18 | 23) {
+            if c != b'-' {
+                return None;
+            }
+            continue;
+        }
+        let d = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            _ => return None,
+        };
+        v = (v << 4) | u128::from(d);
+    }
+    Some(Packed::of(Guid(v)))
+}
+
+/// How sources compare: (file rank, position kind, position number).
+pub(crate) type SrcKey = (u32, u8, u64);
+
+/// A source's sort key given the file ranks.
+pub(crate) fn src_key(ranks: &[u32], src: Src) -> SrcKey {
+    let rank = (src.file as usize)
+        .checked_sub(1)
+        .and_then(|i| ranks.get(i))
+        .copied()
+        .unwrap_or(u32::MAX);
+    (rank, src.kind, src.n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::mem::size_of;
+    use std::path::Path;
+
+    /// Every size `docs/engine-memory.md` states, measured: the doc cannot drift from the code.
+    #[test]
+    fn documented_sizes_are_the_real_sizes() {
+        let doc_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/engine-memory.md");
+        let doc = std::fs::read_to_string(&doc_path).unwrap();
+        let sizes = [
+            ("SignInRec", size_of::<SignInRec>()),
+            ("AccessRec", size_of::<AccessRec>()),
+            ("TokenId", size_of::<TokenId>()),
+            ("(TokenId, Sym)", size_of::<(TokenId, Sym)>()),
+            ("SessionId", size_of::<SessionId>()),
+            ("(SessionId, Sym)", size_of::<(SessionId, Sym)>()),
+            ("IpAddr", size_of::<IpAddr>()),
+            ("(IpAddr, Sym)", size_of::<(IpAddr, Sym)>()),
+            ("Net", size_of::<crate::network::Net>()),
+            ("Chain", size_of::<crate::correlate::Chain>()),
+            ("Option<Sym>", size_of::<Option<Sym>>()),
+        ];
+        for (name, size) in sizes {
+            let row = doc
+                .lines()
+                .find(|l| l.starts_with("| `") && l.contains(&format!("`{name}`")))
+                .unwrap_or_else(|| panic!("docs/engine-memory.md has no row for `{name}`"));
+            assert!(
+                row.contains(&format!("| {size} |")),
+                "docs/engine-memory.md: `{name}` is {size} bytes, the row says: {row}"
+            );
+        }
+        assert_eq!(SIGN_IN_BYTES, 88);
+        assert_eq!(ACCESS_BYTES, 104);
+        assert_eq!(TOKEN_BYTES, 32 + 48 + 1);
+        assert_eq!(SESSION_BYTES, 32 + 48 + 1);
+    }
+
+    #[test]
+    fn record_ids_keep_their_text() {
+        let mut store = Store::default();
+        let src = SourceRef {
+            file: Arc::from("f"),
+            position: Position::Line(1),
+        };
+        let texts = [
+            "4d63c1c4-c95b-4d3c-8e0a-1271fd813e00",
+            "4D63C1C4-C95B-4D3C-8E0A-1271FD813E00",
+            "{4d63c1c4-c95b-4d3c-8e0a-1271fd813e00}",
+            "opaque-1",
+            "4d63c1c4-c95b-4d3c-8e0a_1271fd813e00",
+            "4d63c1c4-c95b-4d3c-8e0a-1271fd813e0g",
+        ];
+        for (n, text) in texts.into_iter().enumerate() {
+            let mut a = Access::new(
+                src.clone(),
+                AccessSource::GraphActivity,
+                Timestamp::from_secs(0),
+                "op".into(),
+            );
+            a.record_id = Some(text.to_string());
+            let rec = store.access(a);
+            assert_eq!(store.record_id(rec.record_id()).as_deref(), Some(text));
+            assert_eq!(
+                matches!(rec.record_id(), RecordId::Guid(_)),
+                n == 0,
+                "{text}"
+            );
+        }
+        let a = Access::new(
+            src,
+            AccessSource::GraphActivity,
+            Timestamp::from_secs(0),
+            "op".into(),
+        );
+        assert_eq!(store.access(a).record_id(), RecordId::None);
+    }
+}
