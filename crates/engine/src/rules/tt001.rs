@@ -41,6 +41,7 @@
 //! re-originates traffic), with `rules: [TT001]`.
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 
 use tokentrail_model::{Confidence, NetworkId, RuleId, Severity, SignInKind};
 
@@ -104,7 +105,7 @@ fn session_established_on(cx: &Context<'_>, sid: Sym, issue_net: &Net, net: &Net
 
 pub(crate) fn evaluate(cx: &Context<'_>, stats: &mut Tally) -> Vec<Candidate> {
     let mut groups: BTreeMap<(Sym, NetworkId), Group> = BTreeMap::new();
-    let mut established_cache: FxHashMap<(Sym, NetworkId, NetworkId), bool> = FxHashMap::default();
+    let mut established_cache: FxHashMap<(Sym, IpAddr, IpAddr), bool> = FxHashMap::default();
     for (i, a) in cx.accesses.iter().enumerate() {
         if !rec_delegated(a) {
             continue;
@@ -148,10 +149,12 @@ pub(crate) fn evaluate(cx: &Context<'_>, stats: &mut Tally) -> Vec<Candidate> {
             stats.benign(RULE, "confidential-client");
             continue;
         }
-        // Memoized per (session, issuing network, access network): a long replay repeats it.
+        // Memoized per (session, issuing address, access address): a long replay repeats it.
+        // Not per network id: when one side has no ASN, `relate` compares /24 or /48 prefixes,
+        // so two addresses of one network id can get different answers.
         let established = session.is_some_and(|sid| {
             *established_cache
-                .entry((sid, issue_net.id, access_net.id))
+                .entry((sid, issue_net.ip, access_net.ip))
                 .or_insert_with(|| session_established_on(cx, sid, issue_net, access_net))
         });
         if established {

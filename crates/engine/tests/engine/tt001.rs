@@ -353,3 +353,77 @@ fn access_before_issue_is_unknown() {
     assert_eq!(summary(&d), vec![]);
     assert_eq!(d.stats.unknown.get("TT001:access-before-issue"), Some(&1));
 }
+
+/// Found by the DuckDB reference (bench/tt001.sql): whether the session was established on the
+/// access network was remembered per network id, but with a prefix-only root the answer
+/// depends on the address, so one access explained by the root's /24 silenced a later access
+/// of the same network from elsewhere.
+#[test]
+fn an_explained_address_does_not_silence_another_address_of_its_network() {
+    let sign_ins = vec![
+        // The session's root: a UAL logon, no ASN logged, in a /24 of two ASNs (no inference).
+        S::ual_logon(1, at("09:00"))
+            .from("192.0.2.5", None)
+            .session(1)
+            .build(),
+        S::non_interactive(2, at("09:10"))
+            .from(HOME_V4, Some(HOME_ASN))
+            .session(1)
+            .build(),
+        // Bob's sign-ins give the addresses their ASNs.
+        S::interactive(10, day_before("08:00"))
+            .bob()
+            .from("192.0.2.99", Some(64501))
+            .session(10)
+            .build(),
+        S::interactive(11, day_before("08:30"))
+            .bob()
+            .from("192.0.2.7", Some(64502))
+            .session(11)
+            .build(),
+        S::interactive(12, day_before("09:00"))
+            .bob()
+            .from("203.0.113.8", Some(64501))
+            .session(12)
+            .build(),
+    ];
+    let accesses = vec![
+        // In the root's /24: the session was established there (prefix comparison).
+        A::graph_me(1, at("09:20"))
+            .from("192.0.2.99")
+            .token(2)
+            .session(1)
+            .build(),
+        // Same ASN, another /24: nothing explains it.
+        A::graph_me(2, at("09:30"))
+            .from("203.0.113.8")
+            .token(2)
+            .session(1)
+            .build(),
+    ];
+    let d = detect(sign_ins, accesses);
+    let tt001: Vec<_> = d
+        .findings
+        .iter()
+        .filter(|f| f.rule == RuleId::Tt001)
+        .map(|f| {
+            (
+                f.network.map(|n| n.to_string()),
+                f.accesses[0].records,
+                f.accesses[0].ips.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        tt001,
+        vec![(
+            Some("AS64501".to_string()),
+            1,
+            vec!["203.0.113.8".parse().unwrap()]
+        )]
+    );
+    assert_eq!(
+        d.stats.benign.get("TT001:session-established-on-network"),
+        Some(&1)
+    );
+}
