@@ -13,6 +13,11 @@ mod cmd;
 mod exit;
 mod progress;
 
+// Records are decoded (allocated) on the decoding threads and dropped on the reading thread;
+// glibc's allocator handles that cross-thread traffic poorly, mimalloc does not.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Follow Microsoft 365 access tokens from sign-in to use, and find the ones replayed from
 /// somewhere the user never signed in (MITRE ATT&CK AN0959, T1550).
 #[derive(Parser, Debug)]

@@ -34,10 +34,11 @@
 //! The kind is part of the key so that a UAL `UserLoggedIn` record, whose `Id` may equal the
 //! Entra sign-in's `id`, is kept next to it as separate evidence.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use serde::Serialize;
 use tokentrail_model::{Guid, Position, SignInKind, SourceRef, Timestamp};
 
@@ -534,7 +535,7 @@ pub fn read_paths<P: AsRef<Path>>(
             max_record_bytes: opts.max_record_bytes,
             yaml_test_cases: opts.decode.unwrap_test_cases,
         },
-        seen_sign_ins: HashSet::new(),
+        seen_sign_ins: HashSet::default(),
         sink,
     };
     let mut files = Vec::new();

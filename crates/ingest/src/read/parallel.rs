@@ -63,10 +63,14 @@ struct Batch {
 }
 
 impl Batch {
-    fn new(file: Arc<str>) -> Batch {
+    fn new(file: Arc<str>, spare: &Spare) -> Batch {
+        // Reusing buffers keeps the allocator from returning them to the system and the kernel
+        // from zeroing fresh pages for every batch.
+        let recycled = spare.lock().ok().and_then(|mut s| s.pop());
+        let bytes = recycled.unwrap_or_else(|| Vec::with_capacity(BATCH_BYTES + BATCH_BYTES / 4));
         Batch {
             file,
-            bytes: Vec::with_capacity(BATCH_BYTES + BATCH_BYTES / 4),
+            bytes,
             items: Vec::with_capacity(1024),
         }
     }
@@ -75,8 +79,12 @@ impl Batch {
         self.bytes.len() >= BATCH_BYTES || self.items.len() >= BATCH_RECORDS
     }
 
-    fn decode(self, opts: &DecodeOptions) -> Vec<Outcome> {
-        let Batch { file, bytes, items } = self;
+    fn decode(self, opts: &DecodeOptions, spare: &Spare) -> Vec<Outcome> {
+        let Batch {
+            file,
+            mut bytes,
+            items,
+        } = self;
         let outcome = |position: Position, result: Result<DecodedRecord, DecodeError>| match result
         {
             Ok(record) => Outcome::Record(record),
@@ -85,7 +93,7 @@ impl Batch {
                 reason: e.to_string(),
             },
         };
-        items
+        let outcomes = items
             .into_iter()
             .map(|item| match item {
                 Item::Json { position, range } => {
@@ -99,9 +107,22 @@ impl Batch {
                 Item::Decoded { position, result } => outcome(position, result),
                 Item::Unreadable { position, reason } => Outcome::Unreadable { position, reason },
             })
-            .collect()
+            .collect();
+        bytes.clear();
+        if let Ok(mut s) = spare.lock() {
+            if s.len() < MAX_SPARE {
+                s.push(bytes);
+            }
+        }
+        outcomes
     }
 }
+
+/// Emptied batch buffers, shared by the reading thread and the decoding threads.
+type Spare = Mutex<Vec<Vec<u8>>>;
+
+/// Buffers kept for reuse: one per batch that can be in flight, and one being filled.
+const MAX_SPARE: usize = 16;
 
 struct Job {
     batch: Batch,
@@ -113,6 +134,7 @@ pub(super) struct Pool {
     jobs: SyncSender<Job>,
     threads: usize,
     opts: DecodeOptions,
+    spare: Arc<Spare>,
 }
 
 impl Pool {
@@ -124,8 +146,10 @@ impl Pool {
     ) -> Pool {
         let (jobs, queue) = mpsc::sync_channel::<Job>(threads * IN_FLIGHT_PER_THREAD);
         let queue = Arc::new(Mutex::new(queue));
+        let spare = Arc::new(Spare::default());
         for _ in 0..threads {
             let queue = Arc::clone(&queue);
+            let spare = Arc::clone(&spare);
             scope.spawn(move || loop {
                 // The lock is held only while taking a job, never while decoding.
                 let job = match queue.lock() {
@@ -136,13 +160,14 @@ impl Pool {
                     return;
                 };
                 // The receiver is gone only when the reading thread stopped early.
-                let _ = reply.send(batch.decode(opts));
+                let _ = reply.send(batch.decode(opts, &spare));
             });
         }
         Pool {
             jobs,
             threads,
             opts: opts.clone(),
+            spare,
         }
     }
 }
@@ -160,7 +185,7 @@ impl<'p> Pipeline<'p> {
     pub(super) fn new(pool: &'p Pool, file: Arc<str>) -> Pipeline<'p> {
         Pipeline {
             pool,
-            batch: Batch::new(file.clone()),
+            batch: Batch::new(file.clone(), &pool.spare),
             file,
             pending: VecDeque::new(),
         }
@@ -201,7 +226,8 @@ impl<'p> Pipeline<'p> {
     }
 
     fn dispatch(&mut self, apply: &mut dyn FnMut(Outcome)) {
-        let batch = std::mem::replace(&mut self.batch, Batch::new(self.file.clone()));
+        let fresh = Batch::new(self.file.clone(), &self.pool.spare);
+        let batch = std::mem::replace(&mut self.batch, fresh);
         if batch.items.is_empty() {
             return;
         }
@@ -212,7 +238,7 @@ impl<'p> Pipeline<'p> {
             Err(mpsc::SendError(job)) => {
                 // No decoding thread is left (one panicked): nothing may be lost, so decode
                 // here rather than drop the batch.
-                for outcome in job.batch.decode(&self.pool.opts) {
+                for outcome in job.batch.decode(&self.pool.opts, &self.pool.spare) {
                     apply(outcome);
                 }
             }
