@@ -184,6 +184,9 @@ mod tests {
         assert!(c.foci.contains("d3590ed6-52b3-4102-aeff-aad2292ab01c"));
         assert!(c.is_first_party("d3590ed6-52b3-4102-aeff-aad2292ab01c"));
         assert!(!c.is_first_party("11111111-2222-3333-4444-555555555555"));
+        // Outlook on the web and OfficeHome come from hand-picked EntraDocs rows.
+        assert!(c.is_first_party("9199bf20-a13f-4107-85dc-02114787ef48"));
+        assert!(c.is_first_party("4765445b-32c6-49b0-83e6-1d93765276ca"));
         assert!(c.hosting.contains(&14061));
         assert!(!c.hosting.contains(&MICROSOFT_ASN));
     }
