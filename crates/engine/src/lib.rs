@@ -117,6 +117,9 @@ pub struct EngineConfig {
     pub now: Timestamp,
     /// Rule thresholds.
     pub thresholds: Thresholds,
+    /// Threads the rules may use in [`Engine::finish`] (0 or 1: the calling thread only).
+    /// Findings do not depend on it.
+    pub threads: usize,
 }
 
 /// Counts that explain a run: what was read, merged, skipped as benign, or left unknown.
@@ -353,13 +356,43 @@ impl Engine {
         }
 
         let mut tally = Tally::default();
+        // The rules only read the context: with a second thread, TT002 and TT005 run beside
+        // the others. Candidates are put together in the same order either way.
+        let mut second_tally = Tally::default();
+        let session_and_client = |t: &mut Tally| {
+            (
+                rules::tt002::evaluate(&cx, t),
+                rules::tt005::evaluate(&cx, t),
+            )
+        };
+        let ((tt001, tt003, tt004), (tt002, tt005)) = if config.threads > 1 {
+            std::thread::scope(|scope| {
+                let second = scope.spawn(|| session_and_client(&mut second_tally));
+                let first = (
+                    rules::tt001::evaluate(&cx, &mut tally),
+                    rules::tt003::evaluate(&cx, &mut tally),
+                    rules::tt004::evaluate(&cx, &mut tally),
+                );
+                let second = second
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                (first, second)
+            })
+        } else {
+            let first = (
+                rules::tt001::evaluate(&cx, &mut tally),
+                rules::tt003::evaluate(&cx, &mut tally),
+                rules::tt004::evaluate(&cx, &mut tally),
+            );
+            (first, session_and_client(&mut second_tally))
+        };
         let mut candidates = Vec::new();
-        candidates.extend(rules::tt001::evaluate(&cx, &mut tally));
-        candidates.extend(rules::tt002::evaluate(&cx, &mut tally));
-        let tt003 = rules::tt003::evaluate(&cx, &mut tally);
-        candidates.extend(rules::tt004::evaluate(&cx, &mut tally));
-        candidates.extend(rules::tt005::evaluate(&cx, &mut tally));
+        candidates.extend(tt001);
+        candidates.extend(tt002);
+        candidates.extend(tt004);
+        candidates.extend(tt005);
         tally.into_stats(&mut stats);
+        second_tally.into_stats(&mut stats);
         rules::raise_on_no_interactive_context(&mut candidates, &tt003);
         candidates.extend(tt003);
 

@@ -91,6 +91,10 @@ fn configure(args: &DetectArgs) -> anyhow::Result<EngineConfig> {
         since: args.since,
         until: args.until,
         now: args.now.unwrap_or_else(wall_clock),
+        threads: args.threads.map_or_else(
+            || std::thread::available_parallelism().map_or(1, usize::from),
+            usize::from,
+        ),
         ..EngineConfig::default()
     };
     if let Some(path) = &args.allowlist {

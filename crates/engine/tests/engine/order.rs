@@ -133,3 +133,22 @@ fn shuffled_reversed_and_duplicated_inputs_give_identical_findings() {
     assert_eq!(doubled.stats.sign_ins_duplicate, s.len() as u64);
     assert_eq!(doubled.stats.accesses_duplicate, a.len() as u64);
 }
+
+#[test]
+fn rules_on_two_threads_give_the_same_detection() {
+    let (s, a) = scenario();
+    let one = detect(s.clone(), a.clone());
+    let two = detect_with(
+        tokentrail_engine::EngineConfig {
+            threads: 2,
+            ..Default::default()
+        },
+        s,
+        a,
+    );
+    assert_eq!(one.findings.len(), 9);
+    assert_eq!(one, two);
+    // Benign and unknown counts come from both threads' tallies.
+    assert!(!two.stats.benign.is_empty());
+    assert!(two.stats.benign.keys().any(|k| k.starts_with("TT002:")));
+}
