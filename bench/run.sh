@@ -63,7 +63,7 @@ fi
 logs=("$corpus/signins" "$corpus/graph" "$corpus/ual")
 # Bytes and lines of the log files (labels.jsonl and summary.json are not logs). Counting the
 # lines also reads every file once, so both runs start from a warm page cache.
-bytes="$(find "${logs[@]}" -type f -printf '%s\n' | awk '{s += $1} END {printf "%d\n", s}')"
+bytes="$(find "${logs[@]}" -type f -printf '%s\n' | awk '{s += $1} END {printf "%.0f\n", s}')"
 records="$(find "${logs[@]}" -type f -exec cat {} + | wc -l)"
 echo "input: $bytes bytes, $records records in $(find "${logs[@]}" -type f | wc -l) files"
 
