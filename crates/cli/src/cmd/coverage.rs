@@ -8,12 +8,11 @@ use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use tokentrail_ingest::{read_paths, DecodeOptions, Decoded, IngestReport, ReadOptions};
+use tokentrail_ingest::{DecodeOptions, Decoded, IngestReport, ReadOptions};
 use tokentrail_model::{Access, SignIn, Timestamp};
 use tokentrail_posture::{render, CoverageBuilder, CoverageOptions, InputFile, RunInfo};
 
 use super::{check_input, exit_code, open_output, parse_time, wall_clock};
-use crate::progress;
 
 /// How a posture report is written.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,24 +72,18 @@ pub(crate) fn read_inputs(
     on_sign_in: &mut dyn FnMut(&SignIn),
     on_access: &mut dyn FnMut(&Access),
 ) -> IngestReport {
-    let bar = progress::bytes_bar();
     let opts = ReadOptions {
         decode: DecodeOptions {
             unwrap_test_cases: test_cases,
         },
         drop_duplicate_sign_ins: false,
-        progress: progress::callback(&bar),
         ..ReadOptions::default()
     };
-    let report = read_paths(paths, &opts, &mut |record| match &record.event {
+    super::read_with_progress(paths, opts, &mut |record| match &record.event {
         Decoded::SignIn(s) => on_sign_in(s),
         Decoded::Access(a) => on_access(a),
         Decoded::Other(_) => {}
-    });
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
-    report
+    })
 }
 
 /// The report header: the date of the run and the inputs read.

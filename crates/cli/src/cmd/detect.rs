@@ -12,13 +12,12 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context as _};
 use tokentrail_engine::{allowlist, AsnDb, Detection, Engine, EngineConfig};
-use tokentrail_ingest::{read_paths, DecodeOptions, Decoded, IngestReport, ReadOptions};
+use tokentrail_ingest::{DecodeOptions, Decoded, IngestReport, ReadOptions};
 use tokentrail_model::{Finding, Timestamp};
 use tokentrail_report::ocsf::OcsfOptions;
 use tokentrail_report::table::TableOptions;
 
 use super::{check_input, exit_code, open_output, parse_time, wall_clock};
-use crate::progress;
 
 /// How findings are written.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -127,25 +126,20 @@ fn configure(args: &DetectArgs) -> anyhow::Result<EngineConfig> {
 pub fn detect(args: &DetectArgs) -> anyhow::Result<(Detection, IngestReport)> {
     let config = configure(args)?;
     let mut engine = Engine::new(config);
-    let bar = progress::bytes_bar();
     let mut opts = ReadOptions {
         decode: DecodeOptions {
             unwrap_test_cases: args.test_cases,
         },
-        progress: progress::callback(&bar),
         ..ReadOptions::default()
     };
     if let Some(threads) = args.threads {
         opts.decode_threads = usize::from(threads);
     }
-    let report = read_paths(&args.paths, &opts, &mut |record| match record.event {
+    let report = super::read_with_progress(&args.paths, opts, &mut |record| match record.event {
         Decoded::SignIn(s) => engine.add_sign_in(*s),
         Decoded::Access(a) => engine.add_access(*a),
         Decoded::Other(_) => {}
     });
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
     Ok((engine.finish(), report))
 }
 

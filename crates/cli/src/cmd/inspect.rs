@@ -17,9 +17,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use tokentrail_ingest::read::{FileReport, ReadOutcome};
-use tokentrail_ingest::{read_paths, DecodeOptions, IngestReport, ReadOptions};
+use tokentrail_ingest::{DecodeOptions, IngestReport, ReadOptions};
 
-use crate::{exit, progress};
+use crate::exit;
 
 /// Show what each input file holds: container, record shapes, records per family, kind and
 /// operation, time range, and every unreadable record with its place.
@@ -53,19 +53,13 @@ pub struct InspectArgs {
 
 /// Run `inspect`.
 pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
-    let bar = progress::bytes_bar();
-    let progress = progress::callback(&bar);
     let opts = ReadOptions {
         decode: DecodeOptions {
             unwrap_test_cases: args.test_cases,
         },
-        progress,
         ..ReadOptions::default()
     };
-    let report = read_paths(&args.paths, &opts, &mut |_| {});
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
+    let report = super::read_with_progress(&args.paths, opts, &mut |_| {});
 
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());

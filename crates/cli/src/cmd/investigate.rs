@@ -9,11 +9,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use tokentrail_ingest::{read_paths, Decoded, ReadOptions};
+use tokentrail_ingest::{Decoded, ReadOptions};
 use tokentrail_investigate::{InvestigateError, Subject};
 use tokentrail_model::{SessionId, TokenId};
 
-use crate::{exit, progress};
+use crate::exit;
 
 /// How the investigation is written.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -100,12 +100,8 @@ pub fn run(args: InvestigateArgs) -> anyhow::Result<ExitCode> {
     let mut accesses = Vec::new();
     // Only inbox-rule and forwarding changes are kept of the other records.
     let mut others = Vec::new();
-    let bar = progress::bytes_bar();
-    let opts = ReadOptions {
-        progress: progress::callback(&bar),
-        ..ReadOptions::default()
-    };
-    let report = read_paths(&args.paths, &opts, &mut |record| match record.event {
+    let opts = ReadOptions::default();
+    let report = super::read_with_progress(&args.paths, opts, &mut |record| match record.event {
         Decoded::SignIn(s) => sign_ins.push(*s),
         Decoded::Access(a) => accesses.push(*a),
         Decoded::Other(o) => {
@@ -114,9 +110,6 @@ pub fn run(args: InvestigateArgs) -> anyhow::Result<ExitCode> {
             }
         }
     });
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
     if let Some(code) = super::check_input(&report)? {
         return Ok(code);
     }

@@ -7,10 +7,10 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use tokentrail_ingest::read::ReadOutcome;
-use tokentrail_ingest::IngestReport;
+use tokentrail_ingest::{read_paths, DecodedRecord, IngestReport, ReadOptions};
 use tokentrail_model::Timestamp;
 
-use crate::exit;
+use crate::{exit, progress};
 
 pub mod coverage;
 pub mod demo;
@@ -21,6 +21,22 @@ pub mod investigate;
 pub mod report;
 pub mod score;
 pub mod simulate;
+
+/// Read `paths` with `opts`, drawing a progress bar when stderr is a terminal, and hand each
+/// decoded record to `sink`.
+pub fn read_with_progress<P: AsRef<Path>>(
+    paths: &[P],
+    mut opts: ReadOptions,
+    sink: &mut dyn FnMut(DecodedRecord),
+) -> IngestReport {
+    let bar = progress::bytes_bar();
+    opts.progress = progress::callback(&bar);
+    let report = read_paths(paths, &opts, sink);
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    report
+}
 
 /// List every unreadable record and file problem on `err` as `place: reason`, then a count.
 pub fn write_unreadable(err: &mut impl Write, report: &IngestReport) -> io::Result<()> {

@@ -17,16 +17,13 @@ use std::process::ExitCode;
 
 use tokentrail_engine::{Engine, EngineConfig};
 use tokentrail_html::ReportInput;
-use tokentrail_ingest::{
-    read_paths, DecodeOptions, Decoded, IngestReport, OtherRecord, ReadOptions,
-};
+use tokentrail_ingest::{DecodeOptions, Decoded, IngestReport, OtherRecord, ReadOptions};
 use tokentrail_investigate::{ContextBuilder, Investigator, Related};
 use tokentrail_model::{Access, Guid, SignIn, Timestamp};
 use tokentrail_posture::{CoverageBuilder, CoverageOptions, InventoryBuilder};
 
 use super::coverage::run_info;
 use super::{check_input, exit_code, open_output, parse_time, wall_clock};
-use crate::progress;
 
 /// Write a self-contained HTML report of a run.
 #[derive(clap::Args, Debug)]
@@ -166,18 +163,12 @@ fn first_sighting(seen: &mut HashSet<(Guid, &'static str)>, s: &SignIn) -> bool 
 /// Read every input, handing each decoded record to `sink`; duplicate sign-ins are kept (the
 /// caller counts them for coverage).
 fn read(paths: &[PathBuf], test_cases: bool, sink: &mut dyn FnMut(Decoded)) -> IngestReport {
-    let bar = progress::bytes_bar();
     let opts = ReadOptions {
         decode: DecodeOptions {
             unwrap_test_cases: test_cases,
         },
         drop_duplicate_sign_ins: false,
-        progress: progress::callback(&bar),
         ..ReadOptions::default()
     };
-    let report = read_paths(paths, &opts, &mut |record| sink(record.event));
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
-    report
+    super::read_with_progress(paths, opts, &mut |record| sink(record.event))
 }
