@@ -365,6 +365,7 @@ fn duckdb_reference_agrees_on_hand_written_edge_cases() {
         user(6),
         user(7),
     );
+    let u8 = user(8);
     let device3 = guid(4, 3);
     let home = "198.51.100.10";
     let sign_in = |interactive, n, at, user: &str, ip: &str, asn, sid| SignIn {
@@ -412,6 +413,10 @@ fn duckdb_reference_agrees_on_hand_written_edge_cases() {
         // O: travel found through the UPN of a UAL record.
         sign_in(true, 14, (8, 0), &u7, "198.51.100.80", Some(64500), 14).row(),
         sign_in(true, 114, (9, 0), &u7, "45.1.2.3", Some(64504), 114).row(),
+        // P: 198.18.7.0/24 holds sign-ins of two ASNs, so an address there without its own
+        // row gets no ASN by inference.
+        sign_in(true, 115, (7, 0), &u0, "198.18.7.99", Some(64501), 115).row(),
+        sign_in(true, 116, (7, 0), &u0, "198.18.7.7", Some(64505), 116).row(),
     ];
     // C: roaming proven by a managed device of the session with its usual client.
     interactive.push(
@@ -433,6 +438,8 @@ fn duckdb_reference_agrees_on_hand_written_edge_cases() {
             ..sign_in(false, 8, (8, 5), &u1, home, Some(64500), 7)
         }
         .row(),
+        // P: the token, issued at home inside a session whose root is the UAL logon below.
+        sign_in(false, 15, (9, 10), &u8, home, Some(64500), 15).row(),
     ];
     let b64_guid_text = edge::base64(token(10).as_bytes());
     let graph_rows = vec![
@@ -462,9 +469,14 @@ fn duckdb_reference_agrees_on_hand_written_edge_cases() {
         graph(16, (9, 30), &u6, "159.203.1.2", &uti(&token(11)), 0),
         graph(17, (8, 30), &u1, "203.0.113.8", &uti(&token(12)), 0),
         graph(18, (8, 30), &u1, "10.9.8.7", &uti(&token(13)), 0),
+        // P: the first access is in the root's /24 (prefix comparison: established there); the
+        // second, on the same ASN elsewhere, is not explained (an engine cache once hid it).
+        graph(19, (9, 20), &u8, "198.18.7.99", &uti(&token(15)), 0),
+        graph(20, (9, 30), &u8, "203.0.113.8", &uti(&token(15)), 0),
     ];
     let ual_rows = vec![
         logon(&token(1), (8, 0), &u1, home, &session(1)),
+        logon(&token(117), (9, 0), &u8, "198.18.7.5", &session(15)),
         exchange(
             1,
             (8, 30),
@@ -505,6 +517,7 @@ fn duckdb_reference_agrees_on_hand_written_edge_cases() {
         (token(10), "AS64501", 2),
         (token(11), "AS14061", 1),
         (token(13), "10.9.8.0/24", 1),
+        (token(15), "AS64501", 1),
     ]
     .into_iter()
     .map(|(t, n, c)| (t, n.to_string(), c))
