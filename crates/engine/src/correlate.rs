@@ -13,7 +13,7 @@ use tokentrail_model::{Access, Actor, SessionId, SignIn, SignInKind, Timestamp, 
 use crate::asn::AsnDb;
 use crate::catalog::Catalog;
 use crate::coverage::{Coverage, Family};
-use crate::fxhash::{FxHashMap, FxHashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
 use crate::network::{relate, Net, Networks, Relation};
 use crate::store::{AccessRec, SignInRec, Store, Strings, Sym};
 use crate::Thresholds;

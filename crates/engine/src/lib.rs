@@ -23,7 +23,6 @@ pub mod cidr;
 mod correlate;
 pub mod coverage;
 mod evidence;
-mod fxhash;
 mod network;
 mod rules;
 pub mod store;
@@ -31,7 +30,7 @@ pub mod store;
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::fxhash::FxHashMap;
+use rustc_hash::FxHashMap;
 
 use serde::Serialize;
 use tokentrail_model::{Access, Finding, RuleId, SignIn, Suppression, Timestamp};

@@ -11,7 +11,7 @@ use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
-use crate::fxhash::FxHashMap;
+use rustc_hash::FxHashMap;
 use tokentrail_model::{
     Access, AccessSource, Actor, ClientAuthMethod, Guid, Position, SessionId, SignIn, SignInKind,
     SourceRef, Timestamp, TokenId, Workload,
@@ -504,8 +504,20 @@ pub(crate) fn src_key(ranks: &[u32], src: Src) -> SrcKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::hash::BuildHasher;
     use std::mem::size_of;
     use std::path::Path;
+
+    /// The address index relies on the hasher to spread addresses that differ only in one
+    /// octet (one carrier /16) over the table's low bits, where buckets are picked.
+    #[test]
+    fn addresses_of_one_slash_16_spread_over_buckets() {
+        let b = rustc_hash::FxBuildHasher;
+        let buckets: std::collections::BTreeSet<u64> = (0..=255u8)
+            .map(|o| b.hash_one(IpAddr::from([10, o, 0, 1])) & 0xfff)
+            .collect();
+        assert!(buckets.len() > 200, "{} buckets", buckets.len());
+    }
 
     /// Every size `docs/engine-memory.md` states, measured: the doc cannot drift from the code.
     #[test]

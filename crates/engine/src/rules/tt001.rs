@@ -50,7 +50,7 @@ use super::{
 };
 use crate::correlate::{rec_delegated, Context};
 use crate::evidence::{revoke_step, Rec};
-use crate::fxhash::FxHashMap;
+use rustc_hash::FxHashMap;
 use crate::network::{relate, relate_to_any, Net, Relation};
 use crate::store::{sflag, Sym};
 use crate::Tally;

@@ -57,7 +57,7 @@ use tokentrail_model::{Confidence, RuleId, Severity};
 use super::{resource_of, who, Candidate, Draft};
 use crate::correlate::{is_root_kind, rec_delegated, Chain, ClientUse, Context};
 use crate::evidence::{revoke_step, Rec};
-use crate::fxhash::FxHashMap;
+use rustc_hash::FxHashMap;
 use crate::store::{sflag, Sym};
 use crate::Tally;
 
