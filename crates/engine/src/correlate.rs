@@ -8,12 +8,12 @@
 //! indexes here are plain vectors indexed by handle, and every per-record fact the rules ask
 //! for (its network, its user, its client's lower-case id) is computed once per distinct value.
 
+use rustc_hash::{FxHashMap, FxHashSet};
 use tokentrail_model::{Access, Actor, SessionId, SignIn, SignInKind, Timestamp, TokenId};
 
 use crate::asn::AsnDb;
 use crate::catalog::Catalog;
 use crate::coverage::{Coverage, Family};
-use rustc_hash::{FxHashMap, FxHashSet};
 use crate::network::{relate, Net, Networks, Relation};
 use crate::store::{AccessRec, SignInRec, Store, Strings, Sym};
 use crate::Thresholds;

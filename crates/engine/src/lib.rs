@@ -31,7 +31,6 @@ use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 
 use rustc_hash::FxHashMap;
-
 use serde::Serialize;
 use tokentrail_model::{Access, Finding, RuleId, SignIn, Suppression, Timestamp};
 

@@ -43,6 +43,7 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
+use rustc_hash::FxHashMap;
 use tokentrail_model::{Confidence, NetworkId, RuleId, Severity, SignInKind};
 
 use super::{
@@ -50,7 +51,6 @@ use super::{
 };
 use crate::correlate::{rec_delegated, Context};
 use crate::evidence::{revoke_step, Rec};
-use rustc_hash::FxHashMap;
 use crate::network::{relate, relate_to_any, Net, Relation};
 use crate::store::{sflag, Sym};
 use crate::Tally;

@@ -52,12 +52,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use rustc_hash::FxHashMap;
 use tokentrail_model::{Confidence, RuleId, Severity};
 
 use super::{resource_of, who, Candidate, Draft};
 use crate::correlate::{is_root_kind, rec_delegated, Chain, ClientUse, Context};
 use crate::evidence::{revoke_step, Rec};
-use rustc_hash::FxHashMap;
 use crate::store::{sflag, Sym};
 use crate::Tally;
 
