@@ -90,10 +90,6 @@ fn configure(args: &DetectArgs) -> anyhow::Result<EngineConfig> {
         since: args.since,
         until: args.until,
         now: args.now.unwrap_or_else(wall_clock),
-        threads: args.threads.map_or_else(
-            || std::thread::available_parallelism().map_or(1, usize::from),
-            usize::from,
-        ),
         ..EngineConfig::default()
     };
     if let Some(path) = &args.allowlist {
@@ -124,8 +120,7 @@ fn configure(args: &DetectArgs) -> anyhow::Result<EngineConfig> {
 
 /// Read every input into the engine and run it.
 pub fn detect(args: &DetectArgs) -> anyhow::Result<(Detection, IngestReport)> {
-    let config = configure(args)?;
-    let mut engine = Engine::new(config);
+    let mut config = configure(args)?;
     let mut opts = ReadOptions {
         decode: DecodeOptions {
             unwrap_test_cases: args.test_cases,
@@ -135,6 +130,9 @@ pub fn detect(args: &DetectArgs) -> anyhow::Result<(Detection, IngestReport)> {
     if let Some(threads) = args.threads {
         opts.decode_threads = usize::from(threads);
     }
+    // The rules run after reading, on the threads the decoders had.
+    config.threads = opts.decode_threads;
+    let mut engine = Engine::new(config);
     let report = super::read_with_progress(&args.paths, opts, &mut |record| match record.event {
         Decoded::SignIn(s) => engine.add_sign_in(*s),
         Decoded::Access(a) => engine.add_access(*a),
