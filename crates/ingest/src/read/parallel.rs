@@ -121,7 +121,8 @@ impl Batch {
 /// Emptied batch buffers, shared by the reading thread and the decoding threads.
 type Spare = Mutex<Vec<Vec<u8>>>;
 
-/// Buffers kept for reuse: one per batch that can be in flight, and one being filled.
+/// Buffers kept for reuse: enough for every batch in flight with up to five decoding threads
+/// (3 per thread, plus the one being filled); beyond that, batches allocate afresh.
 const MAX_SPARE: usize = 16;
 
 struct Job {
