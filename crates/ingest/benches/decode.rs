@@ -328,16 +328,21 @@ fn corpus(seed: u64, make: fn(&mut Rng, u64) -> String) -> String {
 }
 
 /// The decoded lines of a corpus, each with its position, checked to decode without error:
-/// a benchmark of errors measures nothing.
-fn checked_lines<'t>(name: &str, text: &'t str, file: &Arc<str>) -> Vec<&'t [u8]> {
+/// a benchmark of errors measures nothing. Also returns a digest of every decoded record
+/// (their `Debug` text, hashed with std's fixed-key SipHash), so a change to the decoder can
+/// be checked to decode the corpora to exactly the same records.
+fn checked_lines<'t>(name: &str, text: &'t str, file: &Arc<str>) -> (Vec<&'t [u8]>, u64) {
+    use std::hash::{DefaultHasher, Hash, Hasher};
     let lines: Vec<&[u8]> = text.lines().map(str::as_bytes).collect();
     let opts = DecodeOptions::default();
+    let mut digest = DefaultHasher::new();
     for (i, line) in lines.iter().enumerate() {
-        if let Err(e) = decode(Payload::Json(line), source(file, i), &opts) {
-            panic!("{name} line {}: {e}", i + 1);
+        match decode(Payload::Json(line), source(file, i), &opts) {
+            Ok(record) => format!("{record:?}").hash(&mut digest),
+            Err(e) => panic!("{name} line {}: {e}", i + 1),
         }
     }
-    lines
+    (lines, digest.finish())
 }
 
 fn source(file: &Arc<str>, i: usize) -> SourceRef {
@@ -362,7 +367,7 @@ fn decode_all(lines: &[&[u8]], file: &Arc<str>, opts: &DecodeOptions) {
 
 fn bench_corpus(c: &mut Criterion, name: &str, text: &str) {
     let file: Arc<str> = Arc::from("bench.jsonl");
-    let lines = checked_lines(name, text, &file);
+    let (lines, _) = checked_lines(name, text, &file);
     let opts = DecodeOptions::default();
     let mut group = c.benchmark_group("decode");
     group.throughput(Throughput::Bytes(text.len() as u64));
@@ -392,7 +397,7 @@ fn thread_cpu_ns() -> u64 {
 /// Decode `text` `passes` times and print bytes per CPU-second of this thread.
 fn cpu_throughput(name: &str, text: &str, passes: u32) {
     let file: Arc<str> = Arc::from("bench.jsonl");
-    let lines = checked_lines(name, text, &file);
+    let (lines, digest) = checked_lines(name, text, &file);
     let bytes: usize = lines.iter().map(|l| l.len()).sum();
     let opts = DecodeOptions::default();
     let start = thread_cpu_ns();
@@ -402,7 +407,8 @@ fn cpu_throughput(name: &str, text: &str, passes: u32) {
     let cpu = (thread_cpu_ns() - start) as f64 / 1e9;
     let total = bytes as f64 * f64::from(passes);
     println!(
-        "{name}: {bytes} bytes x {passes} in {cpu:.2} CPU-s: {:.3} GB/s ({:.3} GiB/s) per core",
+        "{name}: {bytes} bytes x {passes} in {cpu:.2} CPU-s: {:.3} GB/s ({:.3} GiB/s) per core \
+         (records digest {digest:016x})",
         total / cpu / 1e9,
         total / cpu / f64::from(1u32 << 30),
     );

@@ -109,6 +109,7 @@
 mod collect;
 mod graph;
 mod json;
+mod keys;
 mod scan;
 mod signin;
 mod ual;

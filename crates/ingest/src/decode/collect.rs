@@ -17,6 +17,7 @@
 
 use std::borrow::Cow;
 
+use super::keys::{buckets, KeyTable};
 pub(crate) use super::scan::{LowerKey, Texts};
 use super::scan::{Number, Scalar, ScanError, Scanner};
 
@@ -254,7 +255,7 @@ fn scan_pair<'a>(s: &mut Scanner<'a>) -> Result<Option<(Cow<'a, str>, Val<'a>)>,
             let mut value = Val::Other;
             let mut entries = s.entries();
             while let Some(k) = entries.next_key(s)? {
-                match k.as_bytes() {
+                match k.lower().as_bytes() {
                     b"name" | b"key" | b"id" => match Val::scan(s)? {
                         Val::Str(t) => name = Some(t),
                         v => name = v.text().map(|t| Cow::Owned(t.into_owned())),
@@ -393,16 +394,26 @@ macro_rules! slots {
             /// the last of duplicate keys wins.
             #[allow(unused_variables)]
             fn scan_entries(s: &mut Scanner<'a>, depth: u32, out: &mut $name<'a>) -> Result<(), ScanError> {
+                /// The slots, one variant each, named as the fields.
+                #[allow(non_camel_case_types)]
+                #[derive(Clone, Copy)]
+                enum Slot { $($vf,)* $($of,)* $($lf,)* }
+                const N: usize = [$($(stringify!($vk),)+)* $($(stringify!($ok),)+)* $($(stringify!($lk),)+)*].len();
+                static KEYS: KeyTable<Slot, N, { buckets(N) }> = KeyTable::new([
+                    $($(($vk, Slot::$vf),)+)*
+                    $($(($ok, Slot::$of),)+)*
+                    $($(($lk, Slot::$lf),)+)*
+                ]);
                 let mut entries = s.entries();
                 while let Some(key) = entries.next_key(s)? {
-                    match key.as_bytes() {
-                        $($($vk)|+ => out.$vf = Some(Val::scan(s)?),)*
-                        $($($ok)|+ => {
+                    match key.find(&KEYS) {
+                        $(Some(Slot::$vf) => out.$vf = Some(Val::scan(s)?),)*
+                        $(Some(Slot::$of) => {
                             let slot = out.$of.insert(Box::default());
                             $oty::scan_at(s, depth + 1, slot)?;
                         })*
-                        $($($lk)|+ => out.$lf = Some(Pairs::scan(s)?),)*
-                        _ => s.skip_value()?,
+                        $(Some(Slot::$lf) => out.$lf = Some(Pairs::scan(s)?),)*
+                        None => s.skip_value()?,
                     }
                 }
                 Ok(())

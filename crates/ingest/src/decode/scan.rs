@@ -21,6 +21,9 @@ use std::borrow::Cow;
 use std::cell::{Cell, OnceCell};
 use std::fmt;
 
+use super::keys::KeyTable;
+pub(crate) use super::keys::KEY_CAP;
+
 /// Why a record is not JSON, and where.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct ScanError {
@@ -95,30 +98,6 @@ fn lane_special(lane: [u8; LANE]) -> u64 {
 fn lane_special(lane: [u8; LANE]) -> u64 {
     let (quote, backslash, control) = lane_masks(lane);
     quote | backslash | control
-}
-
-/// `lane` with ASCII upper-case letters lowered (bytes of UTF-8 sequences, negative as
-/// signed bytes, are never in `'A'..='Z'`).
-#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-#[inline(always)]
-fn lower_lane(lane: [u8; LANE]) -> [u8; LANE] {
-    use safe_arch::{
-        bitand_m128i, bitor_m128i, cmp_gt_mask_i8_m128i, cmp_lt_mask_i8_m128i, m128i,
-        set_splat_i8_m128i,
-    };
-    let v = m128i::from(lane);
-    let upper = bitand_m128i(
-        cmp_gt_mask_i8_m128i(v, set_splat_i8_m128i(b'A' as i8 - 1)),
-        cmp_lt_mask_i8_m128i(v, set_splat_i8_m128i(b'Z' as i8 + 1)),
-    );
-    bitor_m128i(v, bitand_m128i(upper, set_splat_i8_m128i(0x20))).into()
-}
-
-/// `lane` with ASCII upper-case letters lowered.
-#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
-#[inline(always)]
-fn lower_lane(lane: [u8; LANE]) -> [u8; LANE] {
-    lane.map(|b| b.to_ascii_lowercase())
 }
 
 /// One lane of text: a bit per byte for quotes, backslashes and control characters.
@@ -246,19 +225,16 @@ impl Levels {
     }
 }
 
-/// A key lower-cased into a fixed buffer; longer keys are never fields anybody needs.
-pub(crate) const KEY_CAP: usize = 40;
-
 /// An object key, ASCII-lower-cased; empty for a key longer than [`KEY_CAP`] (it matches no
 /// slot).
 pub(crate) struct LowerKey {
-    /// Room for whole lanes: the bytes past `len` are never looked at.
+    /// Room for whole words: the bytes past `len` are never looked at.
     buf: [u8; KEY_BUF],
     len: usize,
 }
 
-/// [`LowerKey`]'s buffer: [`KEY_CAP`] rounded up to whole lanes.
-const KEY_BUF: usize = KEY_CAP.div_ceil(LANE) * LANE;
+/// [`LowerKey`]'s buffer: [`KEY_CAP`] rounded up to whole words.
+const KEY_BUF: usize = KEY_CAP.div_ceil(8) * 8;
 
 impl LowerKey {
     /// Lower-case `bytes` (ASCII) into a key.
@@ -267,17 +243,7 @@ impl LowerKey {
         LowerKey::within(bytes, 0, bytes.len())
     }
 
-    /// Lower-case `lane` into lane `n` of the buffer.
-    #[inline(always)]
-    fn store_lane(&mut self, n: usize, lane: [u8; LANE]) {
-        if let Some(dst) = self.buf.get_mut(n * LANE..(n + 1) * LANE) {
-            dst.copy_from_slice(&lower_lane(lane));
-        }
-    }
-
-    /// Lower-case the `len` bytes of `text` at `start` into a key, a word at a time: the
-    /// bytes after the key in the same word (its closing quote, the colon, ...) are lowered
-    /// too and never looked at.
+    /// Lower-case the `len` bytes of `text` at `start` into a key, a word at a time.
     #[inline]
     fn within(text: &[u8], start: usize, len: usize) -> LowerKey {
         let mut k = LowerKey {
@@ -505,7 +471,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// [`Scanner::string_body`] from `start`, a block at a time.
-    #[inline]
+    #[inline(never)]
     fn string_blocks(&mut self, start: usize) -> Result<bool, ScanError> {
         let b = self.bytes;
         let mut carry = 0u64;
@@ -807,9 +773,12 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// The next key of an object, lower-cased, with its colon consumed; `None` at the end.
-    #[inline]
-    fn key(&mut self, first: &mut bool) -> Result<Option<LowerKey>, ScanError> {
+    /// The next key of an object, with its colon consumed; `None` at the end.
+    ///
+    /// Inlined into each object's loop, so the key's place in the text stays in registers
+    /// on its way to the table lookup.
+    #[inline(always)]
+    fn key(&mut self, first: &mut bool) -> Result<Option<Key<'a>>, ScanError> {
         let c = self.peek()?;
         if *first {
             *first = false;
@@ -832,44 +801,66 @@ impl<'a> Scanner<'a> {
         }
         let open = self.pos;
         self.pos += 1;
-        // Keys are plain text: the lanes that find the end also lower the key.
-        let start = self.pos;
-        let mut key = LowerKey {
-            buf: [0; KEY_BUF],
-            len: 0,
-        };
-        for n in 0..KEY_BUF / LANE {
-            let at = start + n * LANE;
-            let Some(head) = self.bytes.get(at..at + LANE) else {
-                break;
-            };
-            let lane = lane_of(head);
-            let special = lane_special(lane);
-            key.store_lane(n, lane);
-            if special != 0 {
-                let first = special.trailing_zeros() as usize;
-                if head.get(first) != Some(&b'"') {
-                    break;
-                }
-                let len = at - start + first;
-                self.pos = start + len + 1;
-                self.colon()?;
-                // A longer key is no field anybody needs: it matches no slot.
-                key.len = if len <= KEY_CAP { len } else { 0 };
-                return Ok(Some(key));
-            }
-        }
-        let escaped = self.string_body()?;
-        let key = if escaped {
-            let text = self.text.get(open..self.pos).unwrap_or("");
-            let unescaped =
-                unescape(text).ok_or_else(|| Self::error_at("invalid string escape", open))?;
-            LowerKey::new(unescaped.as_bytes())
+        // Keys are plain text, read in place; one with escapes is unescaped.
+        let key = if self.string_body()? {
+            self.escaped_key(open)?
         } else {
-            LowerKey::within(self.bytes, open + 1, self.pos - open - 2)
+            Key::Plain {
+                text: self.bytes,
+                start: open + 1,
+                len: self.pos - open - 2,
+            }
         };
         self.colon()?;
         Ok(Some(key))
+    }
+}
+
+impl<'a> Scanner<'a> {
+    /// The key whose opening quote is at `open` and which had escapes, unescaped.
+    #[cold]
+    #[inline(never)]
+    fn escaped_key(&self, open: usize) -> Result<Key<'a>, ScanError> {
+        let text = self.text.get(open..self.pos).unwrap_or("");
+        let unescaped =
+            unescape(text).ok_or_else(|| Self::error_at("invalid string escape", open))?;
+        Ok(Key::Unescaped(unescaped.into_bytes()))
+    }
+}
+
+/// An object key as read: in place in the record's text (most keys), or unescaped.
+pub(crate) enum Key<'a> {
+    /// The `len` bytes at `start` in `text`.
+    Plain {
+        text: &'a [u8],
+        start: usize,
+        len: usize,
+    },
+    /// A key that had escapes, unescaped.
+    Unescaped(Vec<u8>),
+}
+
+impl Key<'_> {
+    /// The key's field in `table`, matched case-insensitively.
+    #[inline(always)]
+    pub(crate) fn find<F: Copy, const N: usize, const M: usize>(
+        &self,
+        table: &KeyTable<F, N, M>,
+    ) -> Option<F> {
+        match self {
+            Key::Plain { text, start, len } => table.find(text, *start, *len),
+            Key::Unescaped(bytes) => table.find(bytes, 0, bytes.len()),
+        }
+    }
+
+    /// The key lower-cased (empty when longer than [`KEY_CAP`]).
+    pub(crate) fn lower(&self) -> LowerKey {
+        match self {
+            Key::Plain { text, start, len } => {
+                LowerKey::new(text.get(*start..start + len).unwrap_or(&[]))
+            }
+            Key::Unescaped(bytes) => LowerKey::new(bytes),
+        }
     }
 }
 
@@ -932,8 +923,11 @@ pub(crate) struct Entries {
 
 impl Entries {
     /// The next key (its value is next on the scanner), or `None` after the closing `}`.
-    #[inline]
-    pub(crate) fn next_key(&mut self, s: &mut Scanner<'_>) -> Result<Option<LowerKey>, ScanError> {
+    #[inline(always)]
+    pub(crate) fn next_key<'a>(
+        &mut self,
+        s: &mut Scanner<'a>,
+    ) -> Result<Option<Key<'a>>, ScanError> {
         s.key(&mut self.first)
     }
 }
@@ -986,7 +980,7 @@ mod tests {
         let mut entries = s.entries();
         let mut out = Vec::new();
         while let Some(k) = entries.next_key(&mut s)? {
-            out.push((k.as_bytes().to_vec(), s.scalar()?));
+            out.push((k.lower().as_bytes().to_vec(), s.scalar()?));
         }
         s.finish()?;
         Ok(out)
@@ -1030,7 +1024,6 @@ mod tests {
         for b in 0..=255u8 {
             let got = lower_word(u64::from_le_bytes([b; 8])).to_le_bytes();
             assert_eq!(got, [b.to_ascii_lowercase(); 8], "{b}");
-            assert_eq!(lower_lane([b; LANE]), [b.to_ascii_lowercase(); LANE], "{b}");
         }
     }
 

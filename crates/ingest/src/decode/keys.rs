@@ -1,0 +1,364 @@
+//! Which slot an object key names, found with a perfect hash built at compile time.
+//!
+//! A record has eighty-odd keys and a slot struct answers to up to a hundred spellings:
+//! lowering each key into a buffer and trying the spellings one by one (what a `match` on
+//! byte strings compiles to, grouped by length) cost more than crossing the kilobytes of
+//! text nobody reads. Here a key is read in place as at most five eight-byte words: the
+//! first and the last, folded to one case, pick the only table entry it can be, and one
+//! compare per word (with the entry's letter bits set, so either case of a letter matches)
+//! confirms it.
+
+/// Longest key a table holds: longer keys are never fields anybody needs.
+pub(crate) const KEY_CAP: usize = 40;
+
+/// Words of a key of at most [`KEY_CAP`] bytes.
+const WORDS: usize = KEY_CAP.div_ceil(8);
+
+/// Each byte's `0x20` bit: or-ed into an ASCII letter it gives the lower case.
+const CASE_BITS: u64 = 0x2020_2020_2020_2020;
+
+/// One key of a table: its words (lower case) at the offsets [`word_at`] gives, and in
+/// `letters` the case bit of every byte that is a letter.
+#[derive(Clone, Copy)]
+struct Entry<F> {
+    words: [u64; WORDS],
+    letters: [u64; WORDS],
+    len: usize,
+    field: F,
+}
+
+/// Keys (lower-cased, ASCII) mapped to fields `F`: `N` keys, an index of `M` buckets (a
+/// power of two), each bucket holding at most one key.
+pub(crate) struct KeyTable<F: Copy + 'static, const N: usize, const M: usize> {
+    seed: u64,
+    /// Entry number plus one per bucket; zero for an empty bucket.
+    index: [u8; M],
+    entries: [Entry<F>; N],
+}
+
+/// Buckets for `n` keys: enough that a random seed is collision-free often enough for the
+/// compile-time search to end quickly (about one seed in ten for a hundred keys).
+pub(crate) const fn buckets(n: usize) -> usize {
+    let want = n * n / 4;
+    let mut m = 16;
+    while m < want {
+        m *= 2;
+    }
+    m
+}
+
+/// Words of a key of `len` bytes (one for a key shorter than a word).
+#[inline(always)]
+const fn word_count(len: usize) -> usize {
+    if len < 8 {
+        1
+    } else {
+        len.div_ceil(8)
+    }
+}
+
+/// Where word `j` of a key of `len` bytes starts: every eight bytes, except that the last
+/// word ends with the key (overlapping the one before), so no word but a short key's only
+/// one needs masking.
+#[inline(always)]
+const fn word_at(len: usize, j: usize) -> usize {
+    if len < 8 {
+        0
+    } else if j + 1 == word_count(len) {
+        len - 8
+    } else {
+        8 * j
+    }
+}
+
+/// The low `n` bytes (at most eight) of `w`.
+#[inline(always)]
+const fn low_bytes(w: u64, n: usize) -> u64 {
+    if n >= 8 {
+        w
+    } else {
+        w & ((1u64 << (8 * n)) - 1)
+    }
+}
+
+/// The bucket of a key of `len` bytes whose first and last words, case bits set over its
+/// `len` bytes, are `first` and `last`.
+#[inline(always)]
+const fn bucket(first: u64, last: u64, len: usize, seed: u64, buckets: usize) -> usize {
+    let x = first.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ last.rotate_left(29) ^ len as u64;
+    (x.wrapping_mul(seed) >> (64 - buckets.trailing_zeros())) as usize
+}
+
+/// The word of `key` (compile time) at `at`, `n` bytes long, little-endian.
+const fn const_word(key: &[u8], at: usize, n: usize) -> u64 {
+    let mut w = 0u64;
+    let mut i = 0;
+    while i < n && i < 8 {
+        w |= (key[at + i] as u64) << (8 * i);
+        i += 1;
+    }
+    w
+}
+
+/// The case bit of every letter among the `n` bytes of `key` at `at`.
+const fn const_letters(key: &[u8], at: usize, n: usize) -> u64 {
+    let mut w = 0u64;
+    let mut i = 0;
+    while i < n && i < 8 {
+        if key[at + i].is_ascii_lowercase() {
+            w |= 0x20 << (8 * i);
+        }
+        i += 1;
+    }
+    w
+}
+
+/// A SplitMix64 step: the seeds the compile-time search tries.
+const fn seed_for(attempt: u64) -> u64 {
+    let mut z = attempt.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    (z ^ (z >> 31)) | 1
+}
+
+impl<F: Copy + 'static, const N: usize, const M: usize> KeyTable<F, N, M> {
+    /// The table of `keys`: lower-case ASCII, 1 to [`KEY_CAP`] bytes, no two alike (checked
+    /// at compile time, as is finding a seed that puts every key in its own bucket).
+    pub(crate) const fn new(keys: [(&'static [u8], F); N]) -> Self {
+        assert!(N > 0 && N < 255, "a table holds 1 to 254 keys");
+        assert!(
+            M.is_power_of_two() && M <= 1 << 16,
+            "buckets: a power of two"
+        );
+        let mut entries = [Entry {
+            words: [0; WORDS],
+            letters: [0; WORDS],
+            len: 0,
+            field: keys[0].1,
+        }; N];
+        let mut i = 0;
+        while i < N {
+            let key = keys[i].0;
+            let len = key.len();
+            assert!(len > 0 && len <= KEY_CAP, "keys are 1 to KEY_CAP bytes");
+            let mut b = 0;
+            while b < len {
+                assert!(
+                    key[b].is_ascii() && !key[b].is_ascii_uppercase(),
+                    "keys are lower-case ASCII"
+                );
+                b += 1;
+            }
+            let n = if len < 8 { len } else { 8 };
+            let mut j = 0;
+            while j < word_count(len) {
+                entries[i].words[j] = const_word(key, word_at(len, j), n);
+                entries[i].letters[j] = const_letters(key, word_at(len, j), n);
+                j += 1;
+            }
+            entries[i].len = len;
+            entries[i].field = keys[i].1;
+            let mut k = 0;
+            while k < i {
+                let same = entries[k].len == len && {
+                    let mut eq = true;
+                    let mut j = 0;
+                    while j < WORDS {
+                        eq = eq && entries[k].words[j] == entries[i].words[j];
+                        j += 1;
+                    }
+                    eq
+                };
+                assert!(!same, "a key is listed twice");
+                k += 1;
+            }
+            i += 1;
+        }
+        let mut attempt = 0;
+        loop {
+            assert!(
+                attempt < 1 << 16,
+                "no collision-free seed: use more buckets"
+            );
+            let seed = seed_for(attempt);
+            let mut index = [0u8; M];
+            let mut ok = true;
+            let mut i = 0;
+            while ok && i < N {
+                let e = &entries[i];
+                let n = if e.len < 8 { e.len } else { 8 };
+                let first = e.words[0] | (CASE_BITS & low_bytes(u64::MAX, n));
+                let last = e.words[word_count(e.len) - 1] | (CASE_BITS & low_bytes(u64::MAX, n));
+                let h = bucket(first, last, e.len, seed, M);
+                if index[h] != 0 {
+                    ok = false;
+                }
+                index[h] = i as u8 + 1;
+                i += 1;
+            }
+            if ok {
+                return KeyTable {
+                    seed,
+                    index,
+                    entries,
+                };
+            }
+            attempt += 1;
+        }
+    }
+
+    /// The field of the `len`-byte key at `start` in `text`, compared case-insensitively
+    /// (ASCII); `None` for keys not in the table.
+    #[inline(always)]
+    pub(crate) fn find(&self, text: &[u8], start: usize, len: usize) -> Option<F> {
+        if len == 0 || len > KEY_CAP {
+            return None;
+        }
+        if len < 8 {
+            let w = short_word(text, start, len);
+            let folded = w | (CASE_BITS & low_bytes(u64::MAX, len));
+            let e = self.entry(folded, folded, len)?;
+            return (e.len == len && w | e.letters[0] == e.words[0]).then_some(e.field);
+        }
+        let first = word(text, start)?;
+        let last = word(text, start + len - 8)?;
+        let e = self.entry(first | CASE_BITS, last | CASE_BITS, len)?;
+        if e.len != len || first | e.letters[0] != e.words[0] {
+            return None;
+        }
+        let n = word_count(len);
+        let (Some(&last_word), Some(&last_letters)) = (e.words.get(n - 1), e.letters.get(n - 1))
+        else {
+            return None;
+        };
+        if last | last_letters != last_word {
+            return None;
+        }
+        // The middle words of a key longer than sixteen bytes.
+        for j in 1..n - 1 {
+            let w = word(text, start + 8 * j)?;
+            if w | e.letters.get(j)? != *e.words.get(j)? {
+                return None;
+            }
+        }
+        Some(e.field)
+    }
+
+    /// The only entry a key with these folded first and last words can be.
+    #[inline(always)]
+    fn entry(&self, first: u64, last: u64, len: usize) -> Option<&Entry<F>> {
+        let h = bucket(first, last, len, self.seed, M);
+        let slot = usize::from(*self.index.get(h)?);
+        self.entries.get(slot.wrapping_sub(1))
+    }
+}
+
+/// The eight bytes of `text` at `at`, little-endian.
+#[inline(always)]
+fn word(text: &[u8], at: usize) -> Option<u64> {
+    let bytes: [u8; 8] = text.get(at..at.checked_add(8)?)?.try_into().ok()?;
+    Some(u64::from_le_bytes(bytes))
+}
+
+/// The `n` (1 to 7) bytes of `text` at `at`, little-endian, zero above: one load when the
+/// text goes on for a word (a key is followed by its quote and colon), else byte by byte.
+#[inline(always)]
+fn short_word(text: &[u8], at: usize, n: usize) -> u64 {
+    match word(text, at) {
+        Some(w) => low_bytes(w, n),
+        None => text
+            .get(at..)
+            .unwrap_or(&[])
+            .iter()
+            .take(n)
+            .enumerate()
+            .fold(0, |w, (i, &b)| w | u64::from(b) << (8 * i)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    enum F {
+        A,
+        B,
+        C,
+        D,
+        E,
+        G,
+    }
+
+    static TABLE: KeyTable<F, 6, { buckets(6) }> = KeyTable::new([
+        (b"id", F::A),
+        (b"c_sid", F::B),
+        (b"userid", F::C),
+        (b"useridx", F::D),
+        (b"uniquetokenidentifier", F::E),
+        (b"authenticationcontextclassreferences", F::G),
+    ]);
+
+    fn find(key: &str) -> Option<F> {
+        TABLE.find(key.as_bytes(), 0, key.len())
+    }
+
+    #[test]
+    fn keys_match_in_any_case_and_nothing_else() {
+        assert_eq!(find("id"), Some(F::A));
+        assert_eq!(find("ID"), Some(F::A));
+        assert_eq!(find("C_SID"), Some(F::B));
+        assert_eq!(find("c_Sid"), Some(F::B));
+        assert_eq!(find("UserId"), Some(F::C));
+        assert_eq!(find("userIDx"), Some(F::D));
+        assert_eq!(find("UniqueTokenIdentifier"), Some(F::E));
+        assert_eq!(find("AuthenticationContextClassReferences"), Some(F::G));
+        // A case bit set on a byte that is not a letter is not a match.
+        assert_eq!(find("c\u{7f}sid"), None);
+        assert_eq!(find("userid\u{7f}"), None);
+        assert_eq!(find("i"), None);
+        assert_eq!(find(""), None);
+        assert_eq!(find("useri"), None);
+        assert_eq!(find("uniquetokenidentifiex"), None);
+        assert_eq!(find("uniquetokenXdentifier"), None);
+        assert_eq!(find("authenticationcontextclassreferencez"), None);
+        assert_eq!(find("authenticationcontextclasXreferences"), None);
+        assert_eq!(find(&"a".repeat(41)), None);
+    }
+
+    #[test]
+    fn keys_are_read_in_place_up_to_the_end_of_the_text() {
+        // A short key at the very end of the text is read byte by byte.
+        let text = b"xxUserID";
+        assert_eq!(TABLE.find(text, 2, 6), Some(F::C));
+        assert_eq!(TABLE.find(text, 6, 2), Some(F::A));
+        // The bytes after a key are not part of it.
+        let text = b"\"id\":1,\"userid\":2";
+        assert_eq!(TABLE.find(text, 1, 2), Some(F::A));
+        assert_eq!(TABLE.find(text, 8, 6), Some(F::C));
+        assert_eq!(TABLE.find(text, 8, 5), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn finding_agrees_with_comparing_lowered_text(
+            key in "[a-zA-Z_\u{7f}]{0,3}|(?i)(id|c_sid|userid|useridx|uniquetokenidentifier)[a-z_]{0,2}",
+            pad in 0usize..12,
+        ) {
+            let text = format!("{}{key}\":", "~".repeat(pad));
+            let keys: [&[u8]; 6] = [
+                b"id",
+                b"c_sid",
+                b"userid",
+                b"useridx",
+                b"uniquetokenidentifier",
+                b"authenticationcontextclassreferences",
+            ];
+            let want = keys
+                .iter()
+                .position(|k| key.as_bytes().eq_ignore_ascii_case(k))
+                .map(|i| [F::A, F::B, F::C, F::D, F::E, F::G][i]);
+            proptest::prop_assert_eq!(TABLE.find(text.as_bytes(), pad, key.len()), want);
+        }
+    }
+}
