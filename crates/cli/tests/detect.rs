@@ -100,6 +100,44 @@ fn reversed_file_order_gives_identical_output() {
     assert_eq!(text(&a.stdout), text(&b.stdout));
 }
 
+/// Accesses that wait on disk (a bound of 500 in memory spills the 2,188 accesses of the
+/// example tenant read twice into five partitions) give byte-identical findings and run notes on one thread and
+/// on two. Every file is given twice, so the copies of each record must meet in one partition
+/// to be dropped as duplicates.
+#[test]
+fn accesses_waiting_on_disk_give_identical_output() {
+    let files = tenant_files();
+    let twice: Vec<&str> = files.iter().chain(&files).map(String::as_str).collect();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["detect", "--format", "ocsf"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&twice);
+        tokentrail(&args)
+    };
+    let base = run(&["--threads", "1"]);
+    assert_eq!(base.status.code(), Some(0), "{}", text(&base.stderr));
+    assert_eq!(ocsf_lines(&base.stdout).len(), 9);
+    assert!(
+        text(&base.stderr).contains("494 sign-ins, 2188 accesses; 9 findings"),
+        "{}",
+        text(&base.stderr)
+    );
+    for threads in ["1", "2"] {
+        let spilled = run(&["--threads", threads, "--accesses-in-memory", "500"]);
+        assert_eq!(spilled.status.code(), Some(0), "{}", text(&spilled.stderr));
+        assert_eq!(
+            text(&spilled.stdout),
+            text(&base.stdout),
+            "threads {threads}"
+        );
+        assert_eq!(
+            text(&spilled.stderr),
+            text(&base.stderr),
+            "threads {threads}"
+        );
+    }
+}
+
 #[test]
 fn records_in_reverse_order_give_the_same_findings() {
     let dir = tempfile::tempdir().unwrap();

@@ -25,8 +25,6 @@ pub(crate) struct Chain {
     pub interactive: Vec<usize>,
     /// Successful non-interactive sign-ins.
     pub non_interactive: Vec<usize>,
-    /// Accesses that name the session, or whose token a sign-in of the session issued.
-    pub accesses: Vec<usize>,
 }
 
 /// How one client app is used in the tenant, as the input shows it.
@@ -48,6 +46,65 @@ impl ClientUse {
     }
 }
 
+/// A client as an access logs it: (client id, user id, UPN).
+pub(crate) type ClientKey = (Option<Sym>, Option<Sym>, Option<Sym>);
+
+/// What the rules need to know about all accesses before they judge the first one, learned as
+/// accesses are added (the accesses themselves wait on disk, see [`crate::spill`]). Every entry
+/// is per client and user, per session or per token, never per record; copies of one record
+/// change nothing here (sets and minimums), so no deduplication is needed first.
+#[derive(Debug, Default)]
+pub(crate) struct AccessSummary {
+    /// Delegated accesses per (client id, user id, UPN) as logged: the UTC days they were seen
+    /// on and the first time (the client inventory's share of accesses).
+    pub clients: FxHashMap<ClientKey, (FxHashSet<i64>, Timestamp)>,
+    /// The first access naming each session.
+    pub session_first: FxHashMap<Sym, Timestamp>,
+    /// The first access of each token among accesses naming no session (their session is
+    /// their token's issuing sign-in's, known only at the end).
+    pub token_first: FxHashMap<Sym, Timestamp>,
+    /// The first and last time of any access.
+    pub window: Option<(Timestamp, Timestamp)>,
+}
+
+impl AccessSummary {
+    pub fn add(&mut self, a: &AccessRec) {
+        self.window = Some(match self.window {
+            None => (a.time, a.time),
+            Some((f, l)) => (f.min(a.time), l.max(a.time)),
+        });
+        let first = |m: &mut FxHashMap<Sym, Timestamp>, k: Sym| {
+            m.entry(k)
+                .and_modify(|t| *t = (*t).min(a.time))
+                .or_insert(a.time);
+        };
+        match (a.session, a.token) {
+            (Some(s), _) => first(&mut self.session_first, s),
+            (None, Some(t)) => first(&mut self.token_first, t),
+            (None, None) => {}
+        }
+        if rec_delegated(a) && (a.user_id.is_some() || a.upn.is_some()) {
+            let e = self
+                .clients
+                .entry((a.app_id, a.user_id, a.upn))
+                .or_insert_with(|| (FxHashSet::default(), a.time));
+            e.0.insert(a.time.secs().div_euclid(86_400));
+            e.1 = e.1.min(a.time);
+        }
+    }
+}
+
+/// An access with what the context links it to, worked out once and read by every rule.
+pub(crate) struct Linked<'r> {
+    pub access: &'r AccessRec,
+    /// The sign-in that issued its token.
+    pub issue: Option<usize>,
+    /// Its session: its own, or its issuing sign-in's.
+    pub session: Option<Sym>,
+    /// The user it acts for (see [`Context::user_of_access`]).
+    pub user: Option<Sym>,
+}
+
 /// What the catalog says about a lower-case client id.
 const FIRST_PARTY: u8 = 1;
 const TOOLING: u8 = 2;
@@ -56,18 +113,15 @@ const TOOLING: u8 = 2;
 pub(crate) struct Context<'a> {
     pub store: &'a Store,
     pub sign_ins: &'a [SignInRec],
-    pub accesses: &'a [AccessRec],
     /// Per token handle: the successful sign-in that issued it (the earliest, should several
     /// claim it).
     tokens: Vec<u32>,
     /// Per session handle: its chain.
     sessions: Vec<Chain>,
-    /// Per access: its session (its own, or its issuing sign-in's).
-    access_session: Vec<Option<Sym>>,
-    /// Per access: the sign-in that issued its token (`u32::MAX`: none).
-    access_issue: Vec<u32>,
-    /// Per access: the user it acts for (see [`Context::user_of_access`]).
-    access_user: Vec<Option<Sym>>,
+    /// Per session handle: its first access.
+    session_access_first: Vec<Option<Timestamp>>,
+    /// UPN (trimmed, lower case) -> the user object id a sign-in gave it.
+    upn_to_id: FxHashMap<Sym, Sym>,
     /// Per address handle: its network.
     nets: Vec<Net>,
     pub coverage: &'a Coverage,
@@ -88,6 +142,8 @@ pub(crate) struct Context<'a> {
     /// empty (handles into `derived`; 0 = not computed yet, `u32::MAX` = none).
     lc: Vec<u32>,
     key: Vec<u32>,
+    /// Per input string handle: the UPN it shows (see `Lower::upn_text`).
+    upn: Vec<u32>,
     /// Per derived handle: catalog flags (computed once per distinct lower-case client id).
     app_flags: Vec<u8>,
     /// User object id (lower case) -> UPN as first logged, from sign-ins and accesses.
@@ -255,7 +311,7 @@ impl<'a> Context<'a> {
     pub fn build(
         store: &'a Store,
         sign_ins: &'a [SignInRec],
-        accesses: &'a [AccessRec],
+        accesses: &AccessSummary,
         coverage: &'a Coverage,
         catalog: &'a Catalog,
         thresholds: &'a Thresholds,
@@ -306,25 +362,24 @@ impl<'a> Context<'a> {
                 }
             }
         }
-        let mut access_session = Vec::with_capacity(accesses.len());
-        let mut access_issue = Vec::with_capacity(accesses.len());
-        for (i, a) in accesses.iter().enumerate() {
-            if let (Some(upn), Some(id)) = (lower.upn_text(a.upn), lower.key(a.user_id)) {
-                id_to_upn.entry(id).or_insert(upn);
+        let mut session_access_first: Vec<Option<Timestamp>> = vec![None; store.sessions.len()];
+        let mut first_access = |sid: Sym, t: Timestamp| {
+            if let Some(slot) = session_access_first.get_mut(sid.index()) {
+                *slot = Some(slot.map_or(t, |f| f.min(t)));
             }
-            let issue = a
-                .token
-                .and_then(|t| tokens.get(t.index()))
+        };
+        for (&sid, &t) in &accesses.session_first {
+            first_access(sid, t);
+        }
+        for (&token, &t) in &accesses.token_first {
+            let session = tokens
+                .get(token.index())
                 .filter(|v| **v != NONE)
-                .map(|v| *v as usize);
-            let session = a
-                .session
-                .or_else(|| issue.and_then(|s| sign_ins.get(s)).and_then(|s| s.session));
-            if let Some(chain) = session.and_then(|t| sessions.get_mut(t.index())) {
-                chain.accesses.push(i);
+                .and_then(|v| sign_ins.get(*v as usize))
+                .and_then(|s| s.session);
+            if let Some(sid) = session {
+                first_access(sid, t);
             }
-            access_session.push(session);
-            access_issue.push(issue.and_then(|i| u32::try_from(i).ok()).unwrap_or(NONE));
         }
         let mut user_interactive: FxHashMap<Sym, Vec<usize>> = FxHashMap::default();
         let mut inventory: FxHashMap<Sym, ClientUse> = FxHashMap::default();
@@ -350,33 +405,32 @@ impl<'a> Context<'a> {
             }
             users.insert(user);
         }
-        let mut access_user = Vec::with_capacity(accesses.len());
-        for a in accesses {
-            // The user an access acts for: object id, else the object id a sign-in gave the
-            // UPN, else the UPN.
-            let user = lower.key(a.user_id).or_else(|| {
+        for (&(app, user_id, upn), (days, first)) in &accesses.clients {
+            let user = lower.key(user_id).or_else(|| {
                 lower
-                    .key(a.upn)
+                    .key(upn)
                     .map(|upn| upn_to_id.get(&upn).copied().unwrap_or(upn))
             });
-            access_user.push(user);
-            if !rec_delegated(a) {
-                continue;
-            }
             let Some(user) = user else {
                 continue;
             };
-            if let Some(app) = lower.key(a.app_id) {
-                inventory.entry(app).or_default().saw(user, a.time);
-            }
             users.insert(user);
+            if let Some(app) = lower.key(app) {
+                let used = inventory.entry(app).or_default();
+                used.users.insert(user);
+                used.days.extend(days.iter().copied());
+                used.first_seen = Some(used.first_seen.map_or(*first, |f| f.min(*first)));
+            }
         }
-        // Client ids the rules look up in the catalog, lower case as the rules spell them.
-        for a in accesses {
-            lower.lc(a.app_id);
-        }
-        for s in sign_ins {
-            lower.lc(s.app_id);
+        // Every input string's lower-case, key and UPN forms, so the accesses (read back
+        // after this) find them computed.
+        let mut upn = vec![NONE; store.strings.len()];
+        for sym in store.strings.syms() {
+            lower.lc(Some(sym));
+            lower.key(Some(sym));
+            if let Some(slot) = upn.get_mut(sym.index()) {
+                *slot = to_slot(lower.upn_text(Some(sym)));
+            }
         }
         let Lower {
             derived, lc, key, ..
@@ -397,12 +451,10 @@ impl<'a> Context<'a> {
         Context {
             store,
             sign_ins,
-            accesses,
             tokens,
             sessions,
-            access_session,
-            access_issue,
-            access_user,
+            session_access_first,
+            upn_to_id,
             nets,
             coverage,
             catalog,
@@ -414,10 +466,51 @@ impl<'a> Context<'a> {
             derived,
             lc,
             key,
+            upn,
             app_flags,
             id_to_upn,
             file_ranks: store.file_ranks(),
         }
+    }
+
+    /// An access with its issuing sign-in, session and user.
+    pub fn link<'r>(&self, a: &'r AccessRec) -> Linked<'r> {
+        let issue = a.token.and_then(|t| self.issuer(t));
+        let session = a.session.or_else(|| {
+            issue
+                .and_then(|s| self.sign_ins.get(s))
+                .and_then(|s| s.session)
+        });
+        // The user an access acts for: object id, else the object id a sign-in gave the UPN,
+        // else the UPN.
+        let user = self.key(a.user_id).or_else(|| {
+            self.key(a.upn)
+                .map(|upn| self.upn_to_id.get(&upn).copied().unwrap_or(upn))
+        });
+        Linked {
+            access: a,
+            issue,
+            session,
+            user,
+        }
+    }
+
+    /// The user object id (key) and UPN an access shows, for [`Context::learn_upns`].
+    pub fn access_upn(&self, a: &AccessRec) -> Option<(Sym, Sym)> {
+        let upn = from_slot(*self.upn.get(a.upn?.index())?)?;
+        Some((self.key(a.user_id)?, upn))
+    }
+
+    /// UPNs learned from accesses, for user ids no sign-in gave one.
+    pub fn learn_upns(&mut self, found: impl IntoIterator<Item = (Sym, Sym)>) {
+        for (id, upn) in found {
+            self.id_to_upn.entry(id).or_insert(upn);
+        }
+    }
+
+    /// True when a sign-in gave this user id a UPN.
+    pub fn has_upn(&self, id: Sym) -> bool {
+        self.id_to_upn.contains_key(&id)
     }
 
     /// An input string.
@@ -487,17 +580,6 @@ impl<'a> Context<'a> {
         self.store.tokens.get(s)
     }
 
-    pub fn access_session(&self, i: usize) -> Option<Sym> {
-        self.access_session.get(i).copied().flatten()
-    }
-
-    pub fn access_issue(&self, i: usize) -> Option<usize> {
-        self.access_issue
-            .get(i)
-            .filter(|v| **v != NONE)
-            .map(|v| *v as usize)
-    }
-
     /// The UPN of a user object id, as any sign-in or access of that user logged it.
     pub fn upn_of(&self, user_id: &str) -> Option<&str> {
         let key = self.derived.lookup(&user_id.trim().to_ascii_lowercase())?;
@@ -518,8 +600,13 @@ impl<'a> Context<'a> {
         self.nets.get(self.sign_ins.get(i)?.ip?.index())
     }
 
-    pub fn access_net(&self, i: usize) -> Option<&Net> {
-        self.nets.get(self.accesses.get(i)?.ip?.index())
+    /// The network of an address handle.
+    pub fn net_of(&self, ip: Sym) -> Option<&Net> {
+        self.nets.get(ip.index())
+    }
+
+    pub fn access_net(&self, a: &AccessRec) -> Option<&Net> {
+        self.nets.get(a.ip?.index())
     }
 
     /// The address of a handle.
@@ -532,25 +619,19 @@ impl<'a> Context<'a> {
         self.key(s.user_id).or_else(|| self.key(s.upn))
     }
 
-    /// The user an access acts for: object id, else the object id a sign-in gave the UPN, else
-    /// the UPN.
-    pub fn user_of_access(&self, i: usize) -> Option<Sym> {
-        self.access_user.get(i).copied().flatten()
-    }
-
     /// When a session was first seen (any sign-in or access of it).
-    pub fn session_first_seen(&self, chain: &Chain) -> Option<Timestamp> {
+    pub fn session_first_seen(&self, sid: Sym, chain: &Chain) -> Option<Timestamp> {
         let s = chain
             .interactive
             .iter()
             .chain(&chain.non_interactive)
             .filter_map(|i| self.sign_ins.get(*i))
             .map(|s| s.time);
-        let a = chain
-            .accesses
-            .iter()
-            .filter_map(|i| self.accesses.get(*i))
-            .map(|a| a.time);
+        let a = self
+            .session_access_first
+            .get(sid.index())
+            .copied()
+            .flatten();
         s.chain(a).min()
     }
 

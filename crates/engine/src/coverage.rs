@@ -82,54 +82,11 @@ pub struct Coverage {
 impl Coverage {
     /// Build from (family, time) pairs in any order.
     pub fn build(records: impl IntoIterator<Item = (Family, Timestamp)>, gap_secs: i64) -> Self {
-        let mut times: BTreeMap<Family, Vec<Timestamp>> = BTreeMap::new();
+        let mut b = CoverageBuilder::new(gap_secs);
         for (family, t) in records {
-            times.entry(family).or_default().push(t);
+            b.add(family, t);
         }
-        let window = times.values().flat_map(|ts| ts.iter().copied()).fold(
-            None,
-            |w: Option<(Timestamp, Timestamp)>, t| match w {
-                None => Some((t, t)),
-                Some((a, b)) => Some((a.min(t), b.max(t))),
-            },
-        );
-        let mut family_gap_secs = BTreeMap::new();
-        let families = times
-            .into_iter()
-            .map(|(family, mut ts)| {
-                ts.sort_unstable();
-                let gap = family_gap(&ts, gap_secs);
-                family_gap_secs.insert(family, gap);
-                let mut spans: Vec<Span> = Vec::new();
-                for t in ts {
-                    match spans.last_mut() {
-                        Some(last) if t <= last.end.plus_secs(gap) => {
-                            last.end = t;
-                            last.records += 1;
-                        }
-                        _ => spans.push(Span {
-                            start: t,
-                            end: t,
-                            records: 1,
-                        }),
-                    }
-                }
-                if let Some((window_start, window_end)) = window {
-                    if let Some(first) = spans.first_mut() {
-                        first.start = first.start.plus_secs(-gap).max(window_start);
-                    }
-                    if let Some(last) = spans.last_mut() {
-                        last.end = last.end.plus_secs(gap).min(window_end);
-                    }
-                }
-                (family, spans)
-            })
-            .collect();
-        Coverage {
-            gap_secs,
-            family_gap_secs,
-            families,
-        }
+        b.build()
     }
 
     /// The spans of `family` (empty when it is absent).
@@ -146,12 +103,9 @@ impl Coverage {
     }
 }
 
-/// The gap threshold of one family given its sorted record times.
-fn family_gap(sorted: &[Timestamp], min_gap_secs: i64) -> i64 {
-    let (Some(first), Some(last)) = (sorted.first(), sorted.last()) else {
-        return min_gap_secs;
-    };
-    let intervals = i64::try_from(sorted.len().saturating_sub(1)).unwrap_or(i64::MAX);
+/// The gap threshold of one family given its record count and first and last times.
+fn family_gap(count: u64, first: Timestamp, last: Timestamp, min_gap_secs: i64) -> i64 {
+    let intervals = i64::try_from(count.saturating_sub(1)).unwrap_or(i64::MAX);
     if intervals == 0 {
         return min_gap_secs;
     }
@@ -161,6 +115,117 @@ fn family_gap(sorted: &[Timestamp], min_gap_secs: i64) -> i64 {
             .saturating_mul(EXPECTED_RECORDS_IN_HOLE)
             .min(MAX_RATE_GAP_SECS),
     )
+}
+
+/// Records of one family that fall in one bucket of time.
+#[derive(Clone, Copy, Debug)]
+struct Bucket {
+    first: Timestamp,
+    last: Timestamp,
+    records: u64,
+}
+
+/// Coverage learned one record at a time, in any order, in memory that grows with the time the
+/// input spans, not with its records.
+///
+/// Time is cut into buckets as wide as the smallest gap that can split a span (the configured
+/// minimum): two records of one bucket are never split, so a bucket only needs its first and
+/// last record and a count, and spans come out exactly as if every time had been kept and
+/// sorted.
+#[derive(Clone, Debug)]
+pub struct CoverageBuilder {
+    gap_secs: i64,
+    /// Bucket width in microseconds.
+    width: i64,
+    families: BTreeMap<Family, BTreeMap<i64, Bucket>>,
+    window: Option<(Timestamp, Timestamp)>,
+}
+
+impl CoverageBuilder {
+    /// An empty builder; `gap_secs` is the smallest gap that splits a span.
+    pub fn new(gap_secs: i64) -> Self {
+        CoverageBuilder {
+            gap_secs,
+            // A gap under a second can split records a microsecond apart.
+            width: if gap_secs >= 1 {
+                gap_secs.saturating_mul(1_000_000)
+            } else {
+                1
+            },
+            families: BTreeMap::new(),
+            window: None,
+        }
+    }
+
+    /// One record of `family` at `t`.
+    pub fn add(&mut self, family: Family, t: Timestamp) {
+        self.see(t);
+        let b = self
+            .families
+            .entry(family)
+            .or_default()
+            .entry(t.micros().div_euclid(self.width))
+            .or_insert(Bucket {
+                first: t,
+                last: t,
+                records: 0,
+            });
+        b.first = b.first.min(t);
+        b.last = b.last.max(t);
+        b.records += 1;
+    }
+
+    /// A time some record of the input has, whatever its family: the window every family's
+    /// coverage is clamped to (see the module docs).
+    pub fn see(&mut self, t: Timestamp) {
+        self.window = Some(match self.window {
+            None => (t, t),
+            Some((a, b)) => (a.min(t), b.max(t)),
+        });
+    }
+
+    /// The coverage of everything added so far.
+    pub fn build(&self) -> Coverage {
+        let mut family_gap_secs = BTreeMap::new();
+        let mut families = BTreeMap::new();
+        for (family, buckets) in &self.families {
+            let (Some(first), Some(last)) = (buckets.values().next(), buckets.values().last())
+            else {
+                continue;
+            };
+            let count = buckets.values().map(|b| b.records).sum();
+            let gap = family_gap(count, first.first, last.last, self.gap_secs);
+            family_gap_secs.insert(*family, gap);
+            let mut spans: Vec<Span> = Vec::new();
+            for b in buckets.values() {
+                match spans.last_mut() {
+                    Some(s) if b.first <= s.end.plus_secs(gap) => {
+                        s.end = b.last;
+                        s.records += b.records;
+                    }
+                    _ => spans.push(Span {
+                        start: b.first,
+                        end: b.last,
+                        records: b.records,
+                    }),
+                }
+            }
+            if let Some((window_start, window_end)) = self.window {
+                if let Some(first) = spans.first_mut() {
+                    first.start = first.start.plus_secs(-gap).max(window_start);
+                }
+                if let Some(last) = spans.last_mut() {
+                    last.end = last.end.plus_secs(gap).min(window_end);
+                }
+            }
+            families.insert(*family, spans);
+        }
+        Coverage {
+            gap_secs: self.gap_secs,
+            family_gap_secs,
+            families,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,11 +1,12 @@
 //! Building the evidence a finding carries, and its deterministic id.
 
+use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 
 use tokentrail_model::{AccessEvidence, IssueEvidence, NetworkId, RuleId, SourceRecord, Timestamp};
 
 use crate::correlate::Context;
-use crate::store::{src_key, SrcKey};
+use crate::store::{src_key, AccessRec, Src, SrcKey, Sym};
 
 /// The finding id: the rule code and a 64-bit FNV-1a hash of the group key, in hex. FNV with its
 /// fixed offset basis gives the same id on every run and every machine, whatever the input order.
@@ -16,13 +17,6 @@ pub(crate) fn finding_id(rule: RuleId, group_key: &str) -> String {
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
     format!("{}-{h:016x}", rule.code())
-}
-
-/// A record a finding covers: a sign-in or an access, by index into the context's tables.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum Rec {
-    SignIn(usize),
-    Access(usize),
 }
 
 /// The issuing (or root) sign-in as evidence.
@@ -45,107 +39,252 @@ pub(crate) fn issue_evidence(cx: &Context<'_>, idx: usize) -> Option<IssueEviden
     })
 }
 
-/// Group records (already in time order or not) into one [`AccessEvidence`].
-pub(crate) fn access_evidence(
-    cx: &Context<'_>,
-    network: Option<NetworkId>,
-    recs: &[Rec],
-) -> Option<AccessEvidence> {
-    // Samples are sorted by (time, source, record id) and cut to `max_samples`: only the
-    // keys are sorted, and only the kept samples are built.
+/// How two accesses are ordered everywhere a finding says "first": by time, then where they
+/// were read (file name, position), then log and record id, then the order they were added.
+pub(crate) fn access_cmp(cx: &Context<'_>, a: &AccessRec, b: &AccessRec) -> Ordering {
     let ranks = &cx.file_ranks;
-    let mut keyed: Vec<(Timestamp, SrcKey, Option<String>, Rec)> = Vec::with_capacity(recs.len());
-    let mut ips = BTreeSet::new();
-    let mut app_ids = BTreeSet::new();
-    let mut ops: BTreeMap<crate::store::Sym, (Option<String>, u64)> = BTreeMap::new();
-    let mut sign_in_ops: BTreeMap<&'static str, u64> = BTreeMap::new();
-    let mut operations = 0u64;
-    let mut first: Option<Timestamp> = None;
-    let mut last: Option<Timestamp> = None;
-    for r in recs {
-        let (time, src, record_id, ip, app, count) = match *r {
-            Rec::SignIn(i) => {
-                let s = cx.sign_ins.get(i)?;
-                *sign_in_ops.entry(s.kind.as_str()).or_default() += 1;
-                (
-                    s.time,
-                    s.src(),
-                    s.id().map(|g| g.guid().to_string()),
-                    s.ip,
-                    s.app_id,
-                    1,
-                )
-            }
-            Rec::Access(i) => {
-                let a = cx.accesses.get(i)?;
-                let count = a.count.max(1);
-                if let Some(op) = a.operation {
-                    ops.entry(op).or_insert_with(|| (cx.owned(Some(op)), 0)).1 += count;
-                }
-                (
-                    a.time,
-                    a.src(),
-                    cx.store.record_id(a.record_id()),
-                    a.ip,
-                    a.app_id,
-                    count,
-                )
-            }
-        };
-        first = Some(first.map_or(time, |f| f.min(time)));
-        last = Some(last.map_or(time, |l| l.max(time)));
-        if let Some(ip) = cx.ip(ip) {
-            ips.insert(ip);
+    (a.time, src_key(ranks, a.src()))
+        .cmp(&(b.time, src_key(ranks, b.src())))
+        .then_with(|| {
+            (a.log, cx.store.record_id(a.record_id()))
+                .cmp(&(b.log, cx.store.record_id(b.record_id())))
+        })
+        .then(a.seq.cmp(&b.seq))
+}
+
+/// The first record of a group that logged an address, as a finding's `src_ip`: by time, a
+/// sign-in before an access at the same time.
+#[derive(Clone, Debug)]
+enum FirstIp {
+    SignIn(Timestamp, usize),
+    Access(AccessRec),
+}
+
+/// The records one finding covers, gathered as they are judged (in any order) into exactly
+/// what its evidence and allowlist scope need: counts, first and last time, addresses, clients,
+/// operations, the earliest samples and the first access. A group of a million records costs
+/// its distinct values, not its records.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Gathered {
+    sign_ins: u64,
+    accesses: u64,
+    operations: u64,
+    first: Option<Timestamp>,
+    last: Option<Timestamp>,
+    ips: BTreeSet<Sym>,
+    apps: BTreeSet<Sym>,
+    service_principals: BTreeSet<Sym>,
+    ops: BTreeMap<Sym, u64>,
+    sign_in_ops: BTreeMap<&'static str, u64>,
+    /// The earliest records by (time, source, record id), at most `max_samples`, in order.
+    samples: Vec<(Timestamp, SrcKey, Option<String>, SourceRecord)>,
+    first_ip: Option<(FirstIp, Sym)>,
+    first_access: Option<AccessRec>,
+    sign_in_with_device: bool,
+}
+
+impl Gathered {
+    fn saw(&mut self, time: Timestamp, ip: Option<Sym>, app: Option<Sym>, sp: Option<Sym>) {
+        self.first = Some(self.first.map_or(time, |f| f.min(time)));
+        self.last = Some(self.last.map_or(time, |l| l.max(time)));
+        self.ips.extend(ip);
+        self.apps.extend(app);
+        self.service_principals.extend(sp);
+    }
+
+    /// Keep a sample when it is among the earliest `max_samples`; its record id (text) is only
+    /// worked out when the time and source could place it there.
+    fn sample(
+        &mut self,
+        cx: &Context<'_>,
+        time: Timestamp,
+        src: Src,
+        record_id: impl FnOnce() -> Option<String>,
+        build: impl FnOnce(Option<String>) -> SourceRecord,
+    ) {
+        let max = cx.thresholds.max_samples;
+        if max == 0 {
+            return;
         }
-        if let Some(app) = cx.owned(app) {
-            app_ids.insert(app);
+        let key = src_key(&cx.file_ranks, src);
+        if self.samples.len() >= max
+            && self
+                .samples
+                .last()
+                .is_some_and(|w| (w.0, w.1) < (time, key))
+        {
+            return;
         }
-        operations += count;
-        keyed.push((time, src_key(ranks, src), record_id, *r));
+        let rid = record_id();
+        let at = self
+            .samples
+            .partition_point(|s| (s.0, s.1, &s.2) <= (time, key, &rid));
+        if at >= max {
+            return;
+        }
+        let record = build(rid.clone());
+        self.samples.insert(at, (time, key, rid, record));
+        self.samples.truncate(max);
     }
-    keyed.sort_by(|a, b| (a.0, a.1, &a.2).cmp(&(b.0, b.1, &b.2)));
-    keyed.truncate(cx.thresholds.max_samples);
-    let mut samples = Vec::with_capacity(keyed.len());
-    for (time, _, record_id, r) in keyed {
-        let (src, operation, ip) = match r {
-            Rec::SignIn(i) => {
-                let s = cx.sign_ins.get(i)?;
-                (s.src(), format!("sign-in:{}", s.kind.as_str()), s.ip)
-            }
-            Rec::Access(i) => {
-                let a = cx.accesses.get(i)?;
-                (a.src(), cx.owned(a.operation).unwrap_or_default(), a.ip)
-            }
+
+    /// A sign-in the finding covers.
+    pub fn sign_in(&mut self, cx: &Context<'_>, i: usize) {
+        let Some(s) = cx.sign_ins.get(i) else {
+            return;
         };
-        samples.push(SourceRecord {
-            source: cx.store.source(src),
-            record_id,
-            time,
-            operation,
-            ip: cx.ip(ip),
-        });
+        self.sign_ins += 1;
+        self.operations += 1;
+        *self.sign_in_ops.entry(s.kind.as_str()).or_default() += 1;
+        self.sign_in_with_device |= s.device_id.is_some();
+        self.saw(s.time, s.ip, s.app_id, s.service_principal_id);
+        if let Some(ip) = s.ip {
+            let earlier = match &self.first_ip {
+                None => true,
+                Some((FirstIp::SignIn(t, j), _)) => (s.time, i) < (*t, *j),
+                Some((FirstIp::Access(a), _)) => s.time <= a.time,
+            };
+            if earlier {
+                self.first_ip = Some((FirstIp::SignIn(s.time, i), ip));
+            }
+        }
+        self.sample(
+            cx,
+            s.time,
+            s.src(),
+            || s.id().map(|g| g.guid().to_string()),
+            |record_id| SourceRecord {
+                source: cx.store.source(s.src()),
+                record_id,
+                time: s.time,
+                operation: format!("sign-in:{}", s.kind.as_str()),
+                ip: cx.ip(s.ip),
+            },
+        );
     }
-    let mut merged: BTreeMap<String, u64> = BTreeMap::new();
-    for (text, n) in ops.into_values() {
-        *merged.entry(text.unwrap_or_default()).or_default() += n;
+
+    /// An access the finding covers.
+    pub fn access(&mut self, cx: &Context<'_>, a: &AccessRec) {
+        self.accesses += 1;
+        let count = a.count.max(1);
+        self.operations += count;
+        if let Some(op) = a.operation {
+            *self.ops.entry(op).or_default() += count;
+        }
+        self.saw(a.time, a.ip, a.app_id, a.service_principal_id);
+        if let Some(ip) = a.ip {
+            let earlier = match &self.first_ip {
+                None => true,
+                Some((FirstIp::SignIn(t, _), _)) => a.time < *t,
+                Some((FirstIp::Access(b), _)) => access_cmp(cx, a, b).is_lt(),
+            };
+            if earlier {
+                self.first_ip = Some((FirstIp::Access(a.clone()), ip));
+            }
+        }
+        if self
+            .first_access
+            .as_ref()
+            .is_none_or(|b| access_cmp(cx, a, b).is_lt())
+        {
+            self.first_access = Some(a.clone());
+        }
+        self.sample(
+            cx,
+            a.time,
+            a.src(),
+            || cx.store.record_id(a.record_id()),
+            |record_id| SourceRecord {
+                source: cx.store.source(a.src()),
+                record_id,
+                time: a.time,
+                operation: cx.owned(a.operation).unwrap_or_default(),
+                ip: cx.ip(a.ip),
+            },
+        );
     }
-    for (kind, n) in sign_in_ops {
-        *merged.entry(format!("sign-in:{kind}")).or_default() += n;
+
+    /// Records gathered.
+    pub fn len(&self) -> u64 {
+        self.sign_ins + self.accesses
     }
-    let ops = merged;
-    let mut operation_counts: Vec<(String, u64)> = ops.into_iter().collect();
-    operation_counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    Some(AccessEvidence {
-        network,
-        ips: ips.into_iter().take(cx.thresholds.max_ips).collect(),
-        first_seen: first?,
-        last_seen: last?,
-        records: recs.len() as u64,
-        operations,
-        operation_counts,
-        app_ids: app_ids.into_iter().collect(),
-        samples,
-    })
+
+    /// Sign-ins gathered.
+    pub fn sign_ins(&self) -> u64 {
+        self.sign_ins
+    }
+
+    /// Accesses gathered.
+    pub fn accesses(&self) -> u64 {
+        self.accesses
+    }
+
+    /// True when some gathered sign-in logged a device id.
+    pub fn sign_in_with_device(&self) -> bool {
+        self.sign_in_with_device
+    }
+
+    /// The earliest record's time.
+    pub fn first_time(&self) -> Option<Timestamp> {
+        self.first
+    }
+
+    /// The first access (see [`access_cmp`]).
+    pub fn first_access(&self) -> Option<&AccessRec> {
+        self.first_access.as_ref()
+    }
+
+    /// The address of the first record that logged one.
+    pub fn first_ip(&self, cx: &Context<'_>) -> Option<std::net::IpAddr> {
+        cx.ip(self.first_ip.as_ref().map(|f| f.1))
+    }
+
+    /// Address handles seen.
+    pub fn ip_handles(&self) -> impl Iterator<Item = Sym> + '_ {
+        self.ips.iter().copied()
+    }
+
+    /// Client id handles seen.
+    pub fn app_handles(&self) -> impl Iterator<Item = Sym> + '_ {
+        self.apps.iter().copied()
+    }
+
+    /// Service principal handles seen.
+    pub fn service_principal_handles(&self) -> impl Iterator<Item = Sym> + '_ {
+        self.service_principals.iter().copied()
+    }
+
+    /// The evidence of the gathered records.
+    pub fn evidence(&self, cx: &Context<'_>, network: Option<NetworkId>) -> Option<AccessEvidence> {
+        let ips: BTreeSet<std::net::IpAddr> =
+            self.ips.iter().filter_map(|s| cx.ip(Some(*s))).collect();
+        let app_ids: BTreeSet<String> = self
+            .apps
+            .iter()
+            .filter_map(|s| cx.owned(Some(*s)))
+            .collect();
+        let mut merged: BTreeMap<String, u64> = BTreeMap::new();
+        for (op, n) in &self.ops {
+            *merged
+                .entry(cx.owned(Some(*op)).unwrap_or_default())
+                .or_default() += n;
+        }
+        for (kind, n) in &self.sign_in_ops {
+            *merged.entry(format!("sign-in:{kind}")).or_default() += n;
+        }
+        let mut operation_counts: Vec<(String, u64)> = merged.into_iter().collect();
+        operation_counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        Some(AccessEvidence {
+            network,
+            ips: ips.into_iter().take(cx.thresholds.max_ips).collect(),
+            first_seen: self.first?,
+            last_seen: self.last?,
+            records: self.len(),
+            operations: self.operations,
+            operation_counts,
+            app_ids: app_ids.into_iter().collect(),
+            samples: self.samples.iter().map(|s| s.3.clone()).collect(),
+        })
+    }
 }
 
 /// The revoke step, with the user's object id when known.

@@ -8,13 +8,18 @@
 //! rule and the group key, so the same input gives the same ids on every run.
 //!
 //! Records are kept in a compact form from the moment they are added ([`store`]: interned
-//! strings and ids, precomputed flags; the sizes are in `docs/engine-memory.md`).
+//! strings and ids, precomputed flags; the sizes are in `docs/engine-memory.md`). Sign-ins stay
+//! in memory (one per issued token); accesses, which outnumber everything else, stay in memory
+//! up to [`EngineConfig::accesses_in_memory`] and wait on disk beyond it (`spill`), while a
+//! summary per session, token and client is learned as they arrive.
 //!
-//! Data flow inside `finish`: deduplicate (sign-ins by `id`, accesses by log and record id) ->
-//! sort (indexes by (time, file rank, position), then the records moved once) -> coverage ->
-//! correlation context (token index, session chains, one network per distinct address) ->
-//! rules -> TT003 raises TT001/TT002 on its sessions -> allowlist suppression -> deterministic
-//! order.
+//! Data flow inside `finish`: sign-ins deduplicated by `id` and put in time order -> sign-in
+//! coverage -> correlation context (token index, session chains, one network per distinct
+//! address, client inventory from the access summary) -> accesses read back a partition at a
+//! time (copies of one record always share a partition and are deduplicated there), each linked
+//! once and judged by every rule, which gathers it into its finding groups -> groups become
+//! findings -> TT003 raises TT001/TT002 on its sessions -> allowlist suppression ->
+//! deterministic order. No rule's answer depends on the order accesses are judged in.
 
 pub mod allowlist;
 pub mod asn;
@@ -25,10 +30,12 @@ pub mod coverage;
 mod evidence;
 mod network;
 mod rules;
+mod spill;
 pub mod store;
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
 
 use rustc_hash::FxHashMap;
 use serde::Serialize;
@@ -37,11 +44,14 @@ use tokentrail_model::{Access, Finding, RuleId, SignIn, Suppression, Timestamp};
 pub use allowlist::{Allowlist, AllowlistError, AllowlistReport};
 pub use asn::{AsnDb, AsnDbError};
 pub use correlate::{is_app_only, is_delegated};
-pub use coverage::{Coverage, Family, Span};
+pub use coverage::{Coverage, CoverageBuilder, Family, Span};
+pub use spill::{DEFAULT_IN_MEMORY, RECORD_BYTES};
 
 use crate::catalog::Catalog;
-use crate::correlate::Context;
-use crate::store::{src_key, AccessRec, RecordId, SignInRec, SrcKey, Store};
+use crate::correlate::{AccessSummary, Context, Linked};
+use crate::evidence::access_cmp;
+use crate::spill::AccessLog;
+use crate::store::{src_key, AccessRec, RecordId, SignInRec, SrcKey, Store, Sym};
 
 /// The rules' tunable thresholds. Defaults are what the rule pages in `docs/rules/` describe.
 #[derive(Clone, Debug, PartialEq)]
@@ -118,6 +128,12 @@ pub struct EngineConfig {
     /// Threads the rules may use in [`Engine::finish`] (0 or 1: the calling thread only).
     /// Findings do not depend on it.
     pub threads: usize,
+    /// Accesses held in memory before they wait on disk instead (0: [`DEFAULT_IN_MEMORY`],
+    /// about 64 MiB). Findings do not depend on it.
+    pub accesses_in_memory: usize,
+    /// Where accesses wait on disk (unnamed temporary files, gone when the run ends); `None`:
+    /// the system's temporary directory.
+    pub spill_dir: Option<PathBuf>,
 }
 
 /// Counts that explain a run: what was read, merged, skipped as benign, or left unknown.
@@ -133,6 +149,10 @@ pub struct Stats {
     pub accesses_read: u64,
     /// Access records dropped as duplicates (same log and record id).
     pub accesses_duplicate: u64,
+    /// Access records that waited on disk and could not be read back (a failing disk): they
+    /// were not judged.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub accesses_lost: u64,
     /// Records outside `--since`/`--until`.
     pub outside_time_window: u64,
     /// App-only accesses (inventory and TT005 material, not AN0959).
@@ -166,6 +186,9 @@ impl Tally {
     }
     pub(crate) fn unknown(&mut self, rule: RuleId, reason: &'static str) {
         *self.unknown.entry((rule, reason)).or_default() += 1;
+    }
+    pub(crate) fn benign_n(&mut self, rule: RuleId, reason: &'static str, n: u64) {
+        *self.benign.entry((rule, reason)).or_default() += n;
     }
 
     fn into_stats(self, stats: &mut Stats) {
@@ -206,19 +229,30 @@ pub struct Engine {
     catalog: Catalog,
     store: Store,
     sign_ins: Vec<SignInRec>,
-    accesses: Vec<AccessRec>,
+    accesses: AccessLog,
+    /// What the rules must know of all accesses before judging one.
+    summary: AccessSummary,
     stats: Stats,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Engine {
     /// Build the engine (parses the built-in reference data once).
     pub fn new(config: EngineConfig) -> Engine {
+        let bound = match config.accesses_in_memory {
+            0 => DEFAULT_IN_MEMORY,
+            n => n,
+        };
         Engine {
+            accesses: AccessLog::new(bound, config.spill_dir.clone()),
             config,
             catalog: Catalog::builtin(),
             store: Store::default(),
             sign_ins: Vec::new(),
-            accesses: Vec::new(),
+            summary: AccessSummary::default(),
             stats: Stats::default(),
         }
     }
@@ -242,7 +276,9 @@ impl Engine {
     pub fn add_access(&mut self, a: Access) {
         self.stats.accesses_read += 1;
         if self.in_window(a.time) {
-            let rec = self.store.access(a);
+            let mut rec = self.store.access(a);
+            rec.seq = u32::try_from(self.accesses.len()).unwrap_or(u32::MAX);
+            self.summary.add(&rec);
             self.accesses.push(rec);
         } else {
             self.stats.outside_time_window += 1;
@@ -257,6 +293,7 @@ impl Engine {
             store,
             sign_ins,
             accesses,
+            summary,
             mut stats,
         } = self;
         let ranks = store.file_ranks();
@@ -286,104 +323,123 @@ impl Engine {
         drop(order);
         stats.sign_ins_failed = sign_ins.iter().filter(|s| !s.succeeded()).count() as u64;
 
-        // Accesses: one per (log, record id), the one read first in (file, position) order.
-        let keep = first_per_key(accesses.iter().map(|a| {
-            let id = a.record_id();
-            (
-                (id != RecordId::None).then_some((a.log, id)),
-                src_key(&ranks, a.src()),
-            )
-        }));
-        let mut order: Vec<(Timestamp, SrcKey, u32)> = accesses
-            .iter()
-            .zip(&keep)
-            .enumerate()
-            .filter(|(_, (_, k))| **k)
-            .map(|(i, (a, _))| {
-                (
-                    a.time,
-                    src_key(&ranks, a.src()),
-                    u32::try_from(i).unwrap_or(u32::MAX),
-                )
-            })
-            .collect();
-        drop(keep);
-        stats.accesses_duplicate = (accesses.len() - order.len()) as u64;
-        // Equal (time, source) is a file read twice: order those as (log, record id) did.
-        order.sort_unstable_by(|x, y| {
-            (x.0, x.1).cmp(&(y.0, y.1)).then_with(|| {
-                let key = |i: u32| {
-                    accesses
-                        .get(i as usize)
-                        .map(|a| (a.log, store.record_id(a.record_id())))
-                };
-                key(x.2).cmp(&key(y.2)).then(x.2.cmp(&y.2))
-            })
-        });
-        let accesses = permute(accesses, order.iter().map(|o| o.2));
-        drop(order);
-
-        let coverage = Coverage::build(
-            sign_ins
-                .iter()
-                .map(|s| (Family::SignIn(s.kind), s.time))
-                .chain(accesses.iter().map(|a| (Family::Access(a.log), a.time))),
-            config.thresholds.coverage_gap_secs,
-        );
-
-        let cx = Context::build(
+        // Sign-in coverage is complete now; its spans reach to the first and last record of
+        // any family, accesses included.
+        let mut coverage = CoverageBuilder::new(config.thresholds.coverage_gap_secs);
+        for s in &sign_ins {
+            coverage.add(Family::SignIn(s.kind), s.time);
+        }
+        if let Some((first, last)) = summary.window {
+            coverage.see(first);
+            coverage.see(last);
+        }
+        let sign_in_coverage = coverage.build();
+        let mut cx = Context::build(
             &store,
             &sign_ins,
-            &accesses,
-            &coverage,
+            &summary,
+            &sign_in_coverage,
             &catalog,
             &config.thresholds,
             config.asn_db.as_ref(),
         );
-        for (i, a) in accesses.iter().enumerate() {
-            if correlate::rec_app_only(a) {
-                stats.accesses_app_only += 1;
-            } else if correlate::rec_delegated(a) {
-                if a.token.is_none() && cx.access_session(i).is_none() {
-                    stats.accesses_unlinkable += 1;
-                }
-                if cx.access_issue(i).is_some() {
-                    stats.accesses_token_linked += 1;
-                }
-            }
-        }
+        drop(summary);
 
         let mut tally = Tally::default();
-        // The rules only read the context: with a second thread, TT002 and TT005 run beside
-        // the others. Candidates are put together in the same order either way.
+        // With a second thread, TT002 and TT005 judge each partition beside the others. Every
+        // rule gathers its groups whatever order accesses come in, so neither threads nor
+        // partitions change a finding.
         let mut second_tally = Tally::default();
-        let session_and_client = |t: &mut Tally| {
-            (
-                rules::tt002::evaluate(&cx, t),
-                rules::tt005::evaluate(&cx, t),
-            )
-        };
-        let ((tt001, tt003, tt004), (tt002, tt005)) = if config.threads > 1 {
-            std::thread::scope(|scope| {
-                let second = scope.spawn(|| session_and_client(&mut second_tally));
-                let first = (
-                    rules::tt001::evaluate(&cx, &mut tally),
-                    rules::tt003::evaluate(&cx, &mut tally),
-                    rules::tt004::evaluate(&cx, &mut tally),
-                );
-                let second = second
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                (first, second)
-            })
-        } else {
-            let first = (
-                rules::tt001::evaluate(&cx, &mut tally),
-                rules::tt003::evaluate(&cx, &mut tally),
-                rules::tt004::evaluate(&cx, &mut tally),
-            );
-            (first, session_and_client(&mut second_tally))
-        };
+        let mut tt001 = rules::tt001::Tt001::default();
+        let mut tt002 = rules::tt002::Tt002::new(&cx, &mut second_tally);
+        let mut tt003 = rules::tt003::Tt003::default();
+        let mut tt004 = rules::tt004::Tt004::default();
+        let mut tt005 = rules::tt005::Tt005::new(&cx);
+        let mut upns: FxHashMap<Sym, (AccessRec, Sym)> = FxHashMap::default();
+        let mut partitions = accesses.into_partitions();
+        for part in partitions.by_ref() {
+            // One per (log, record id), the one read first in (file, position) order: copies of
+            // a record are always in the same partition.
+            let keep = first_per_key(part.iter().map(|a| {
+                let id = a.record_id();
+                (
+                    (id != RecordId::None).then_some((a.log, id)),
+                    src_key(&cx.file_ranks, a.src()),
+                )
+            }));
+            let linked: Vec<Linked<'_>> = part
+                .iter()
+                .zip(&keep)
+                .filter(|(_, k)| **k)
+                .map(|(a, _)| cx.link(a))
+                .collect();
+            stats.accesses_duplicate += (part.len() - linked.len()) as u64;
+            for l in &linked {
+                let a = l.access;
+                coverage.add(Family::Access(a.log), a.time);
+                if correlate::rec_app_only(a) {
+                    stats.accesses_app_only += 1;
+                } else if correlate::rec_delegated(a) {
+                    if a.token.is_none() && l.session.is_none() {
+                        stats.accesses_unlinkable += 1;
+                    }
+                    if l.issue.is_some() {
+                        stats.accesses_token_linked += 1;
+                    }
+                }
+                // A user id's UPN as the first access (in time, file, position order) logged
+                // it, when no sign-in did.
+                if let Some((id, upn)) = cx.access_upn(a) {
+                    if !cx.has_upn(id) {
+                        match upns.entry(id) {
+                            Entry::Vacant(e) => {
+                                e.insert((a.clone(), upn));
+                            }
+                            Entry::Occupied(mut e) => {
+                                if access_cmp(&cx, a, &e.get().0).is_lt() {
+                                    e.insert((a.clone(), upn));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            let cx = &cx;
+            let mut first_rules = |t: &mut Tally| {
+                for l in &linked {
+                    tt001.access(cx, l, t);
+                    tt003.access(cx, l, t);
+                    tt004.access(cx, l, t);
+                }
+            };
+            let mut second_rules = |t: &mut Tally| {
+                for l in &linked {
+                    tt002.access(cx, l, t);
+                    tt005.access(cx, l, t);
+                }
+            };
+            if config.threads > 1 {
+                std::thread::scope(|scope| {
+                    let second = scope.spawn(|| second_rules(&mut second_tally));
+                    first_rules(&mut tally);
+                    if let Err(panic) = second.join() {
+                        std::panic::resume_unwind(panic);
+                    }
+                });
+            } else {
+                first_rules(&mut tally);
+                second_rules(&mut second_tally);
+            }
+        }
+        stats.accesses_lost = partitions.lost;
+        cx.learn_upns(upns.into_iter().map(|(id, (_, upn))| (id, upn)));
+        let coverage = coverage.build();
+
+        let tt001 = tt001.finish(&cx);
+        let tt002 = tt002.finish(&cx, &mut second_tally);
+        let tt003 = tt003.finish(&cx);
+        let tt004 = tt004.finish(&cx);
+        let tt005 = tt005.finish(&cx);
         let mut candidates = Vec::new();
         candidates.extend(tt001);
         candidates.extend(tt002);

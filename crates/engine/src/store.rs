@@ -2,8 +2,8 @@
 //! are interned once per distinct value (a record holds 4-byte handles), token and session ids
 //! once per distinct id, addresses once per distinct address, the source file once per file.
 //! The engine keeps only the fields the rules and the evidence read; the rest of the record is
-//! dropped as soon as it arrives, so memory grows with the number of records at
-//! [`SIGN_IN_BYTES`] and [`ACCESS_BYTES`] each, plus the distinct values.
+//! dropped as soon as it arrives: [`SIGN_IN_BYTES`] per sign-in and [`ACCESS_BYTES`] per access
+//! held in memory (the rest wait on disk, see `spill`), plus the distinct values.
 
 use std::collections::hash_map::Entry;
 use std::hash::Hash;
@@ -136,6 +136,11 @@ impl Strings {
         self.map.get(text).copied()
     }
 
+    /// Every handle, in first-seen order.
+    pub fn syms(&self) -> impl Iterator<Item = Sym> {
+        (1..=self.list.len()).filter_map(|n| Sym::from_raw(u32::try_from(n).ok()?))
+    }
+
     /// The string at a 0-based index.
     pub fn list_get(&self, i: usize) -> Option<&str> {
         self.list.get(i).map(|b| &**b)
@@ -254,6 +259,8 @@ pub(crate) struct AccessRec {
     pub token_issued_at: Timestamp,
     pub count: u64,
     pub src_file: u32,
+    /// The order it was added in (saturating): the last tie-breaker between two accesses.
+    pub seq: u32,
     pub user_id: Option<Sym>,
     pub upn: Option<Sym>,
     pub service_principal_id: Option<Sym>,
@@ -405,6 +412,7 @@ impl Store {
             token_issued_at: a.token_issued_at.unwrap_or_default(),
             count: a.count,
             src_file,
+            seq: 0,
             user_id: st.opt(a.user_id.as_deref()),
             upn: st.opt(a.upn.as_deref()),
             service_principal_id: st.opt(a.service_principal_id.as_deref()),
@@ -536,6 +544,7 @@ mod tests {
             ("Net", size_of::<crate::network::Net>()),
             ("Chain", size_of::<crate::correlate::Chain>()),
             ("Option<Sym>", size_of::<Option<Sym>>()),
+            ("spill::RECORD_BYTES", crate::spill::RECORD_BYTES),
         ];
         for (name, size) in sizes {
             let row = doc

@@ -69,6 +69,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         test_cases: false,
         now: None,
         threads: None,
+        accesses_in_memory: None,
     };
     let (detection, report) = detect::detect(&detect_args)?;
     let code = detect::finish(&detect_args, &detection, &report)?;

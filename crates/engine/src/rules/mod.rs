@@ -10,13 +10,11 @@ pub(crate) mod tt005;
 
 use std::collections::BTreeSet;
 
-use tokentrail_model::{
-    Confidence, Finding, NetworkId, RuleId, SessionId, Severity, Timestamp, TokenId,
-};
+use tokentrail_model::{Confidence, Finding, NetworkId, RuleId, SessionId, Severity, TokenId};
 
 use crate::allowlist::MatchScope;
 use crate::correlate::{Chain, Context};
-use crate::evidence::{access_evidence, finding_id, issue_evidence, Rec};
+use crate::evidence::{finding_id, issue_evidence, Gathered};
 use crate::network::{relate, relate_to_any, Net, Relation};
 use crate::store::{sflag, AccessRec, SignInRec, Sym};
 
@@ -45,7 +43,7 @@ pub(crate) struct Draft {
     pub resource: Option<String>,
     pub network: Option<NetworkId>,
     pub issue: Option<usize>,
-    pub records: Vec<Rec>,
+    pub records: Gathered,
     pub checked: Vec<String>,
     pub containment: Vec<String>,
     pub sessions: BTreeSet<SessionId>,
@@ -53,10 +51,9 @@ pub(crate) struct Draft {
 
 impl Draft {
     pub fn build(self, cx: &Context<'_>) -> Option<Candidate> {
-        let mut recs = self.records;
-        recs.sort_by_key(|r| record_time(cx, *r));
-        let evidence = access_evidence(cx, self.network, &recs)?;
-        let src_ip = recs.iter().find_map(|r| record_ip(cx, *r));
+        let g = &self.records;
+        let evidence = g.evidence(cx, self.network)?;
+        let src_ip = g.first_ip(cx);
         let mut scope = MatchScope {
             user_id: self.user_id.clone(),
             upn: self.upn.clone(),
@@ -65,24 +62,18 @@ impl Draft {
         if let Some(app) = &self.app_id {
             scope.app_ids.insert(app.to_ascii_lowercase());
         }
-        for r in &recs {
-            let (app, sp, net) = match *r {
-                Rec::SignIn(i) => {
-                    let s = cx.sign_ins.get(i)?;
-                    (s.app_id, s.service_principal_id, cx.sign_in_net(i))
-                }
-                Rec::Access(i) => {
-                    let a = cx.accesses.get(i)?;
-                    (a.app_id, a.service_principal_id, cx.access_net(i))
-                }
-            };
-            if let Some(app) = cx.text(app) {
+        for app in g.app_handles() {
+            if let Some(app) = cx.text(Some(app)) {
                 scope.app_ids.insert(app.to_ascii_lowercase());
             }
-            if let Some(sp) = cx.text(sp) {
+        }
+        for sp in g.service_principal_handles() {
+            if let Some(sp) = cx.text(Some(sp)) {
                 scope.service_principal_ids.insert(sp.to_ascii_lowercase());
             }
-            if let Some(net) = net {
+        }
+        for ip in g.ip_handles() {
+            if let Some(net) = cx.net_of(ip) {
                 scope.ips.insert(net.ip);
                 scope.asns.insert(net.asn());
             }
@@ -116,21 +107,6 @@ impl Draft {
             scope,
             sessions: self.sessions,
         })
-    }
-}
-
-pub(crate) fn record_time(cx: &Context<'_>, r: Rec) -> Timestamp {
-    match r {
-        Rec::SignIn(i) => cx.sign_ins.get(i).map(|s| s.time),
-        Rec::Access(i) => cx.accesses.get(i).map(|a| a.time),
-    }
-    .unwrap_or_default()
-}
-
-fn record_ip(cx: &Context<'_>, r: Rec) -> Option<std::net::IpAddr> {
-    match r {
-        Rec::SignIn(i) => cx.ip(cx.sign_ins.get(i)?.ip),
-        Rec::Access(i) => cx.ip(cx.accesses.get(i)?.ip),
     }
 }
 

@@ -49,8 +49,8 @@ use tokentrail_model::{Confidence, NetworkId, RuleId, Severity, SignInKind};
 use super::{
     home_networks, resource_of, roaming_proof, severity_for, who, Candidate, Draft, PREFIX_ONLY,
 };
-use crate::correlate::{rec_delegated, Context};
-use crate::evidence::{revoke_step, Rec};
+use crate::correlate::{rec_delegated, Context, Linked};
+use crate::evidence::{revoke_step, Gathered};
 use crate::network::{relate, relate_to_any, Net, Relation};
 use crate::store::{sflag, Sym};
 use crate::Tally;
@@ -61,8 +61,7 @@ struct Group {
     issue: usize,
     access_net: Net,
     confidence: Confidence,
-    session: Option<Sym>,
-    records: Vec<Rec>,
+    records: Gathered,
 }
 
 /// An access address of one family without an ASN cannot be compared with an issuing address of
@@ -103,32 +102,38 @@ fn session_established_on(cx: &Context<'_>, sid: Sym, issue_net: &Net, net: &Net
     interactive_there || roaming_proof(cx, chain, &home, net).is_some()
 }
 
-pub(crate) fn evaluate(cx: &Context<'_>, stats: &mut Tally) -> Vec<Candidate> {
-    let mut groups: BTreeMap<(Sym, NetworkId), Group> = BTreeMap::new();
-    let mut established_cache: FxHashMap<(Sym, IpAddr, IpAddr), bool> = FxHashMap::default();
-    for (i, a) in cx.accesses.iter().enumerate() {
+/// TT001's state while accesses are judged.
+#[derive(Default)]
+pub(crate) struct Tt001 {
+    groups: BTreeMap<(Sym, NetworkId), Group>,
+    established_cache: FxHashMap<(Sym, IpAddr, IpAddr), bool>,
+}
+
+impl Tt001 {
+    pub fn access(&mut self, cx: &Context<'_>, l: &Linked<'_>, stats: &mut Tally) {
+        let a = l.access;
         if !rec_delegated(a) {
-            continue;
+            return;
         }
-        let (Some(token), Some(issue)) = (a.token, cx.access_issue(i)) else {
-            continue;
+        let (Some(token), Some(issue)) = (a.token, l.issue) else {
+            return;
         };
         let Some(s) = cx.sign_ins.get(issue) else {
-            continue;
+            return;
         };
-        let (Some(issue_net), Some(access_net)) = (cx.sign_in_net(issue), cx.access_net(i)) else {
+        let (Some(issue_net), Some(access_net)) = (cx.sign_in_net(issue), cx.access_net(a)) else {
             stats.unknown(RULE, "no-ip");
-            continue;
+            return;
         };
         if a.time < s.time.plus_secs(-cx.thresholds.issue_skew_secs) {
             stats.unknown(RULE, "access-before-issue");
-            continue;
+            return;
         }
         if access_net.microsoft || issue_net.microsoft {
             stats.benign(RULE, "microsoft-infrastructure");
-            continue;
+            return;
         }
-        let session = cx.access_session(i);
+        let session = l.session;
         let relation = match relate(issue_net, access_net) {
             Relation::Unknown => session.map_or(Relation::Unknown, |sid| {
                 via_twins(cx, sid, issue_net, access_net)
@@ -136,10 +141,10 @@ pub(crate) fn evaluate(cx: &Context<'_>, stats: &mut Tally) -> Vec<Candidate> {
             r => r,
         };
         let confidence = match relation {
-            Relation::Same => continue,
+            Relation::Same => return,
             Relation::Unknown => {
                 stats.unknown(RULE, "dual-stack-prefix-only");
-                continue;
+                return;
             }
             Relation::Differ(c) => c,
         };
@@ -147,48 +152,49 @@ pub(crate) fn evaluate(cx: &Context<'_>, stats: &mut Tally) -> Vec<Candidate> {
             || a.client_auth_method.is_some_and(|m| m.is_confidential())
         {
             stats.benign(RULE, "confidential-client");
-            continue;
+            return;
         }
         // Memoized per (session, issuing address, access address): a long replay repeats it.
         // Not per network id: when one side has no ASN, `relate` compares /24 or /48 prefixes,
         // so two addresses of one network id can get different answers.
         let established = session.is_some_and(|sid| {
-            *established_cache
+            *self
+                .established_cache
                 .entry((sid, issue_net.ip, access_net.ip))
                 .or_insert_with(|| session_established_on(cx, sid, issue_net, access_net))
         });
         if established {
             stats.benign(RULE, "session-established-on-network");
-            continue;
+            return;
         }
-        if let Some(user) = cx.user_of_access(i).or_else(|| cx.user_of_sign_in(s)) {
+        if let Some(user) = l.user.or_else(|| cx.user_of_sign_in(s)) {
             if cx.travel_sign_in(user, access_net, a.time).is_some() {
                 stats.benign(RULE, "travel-interactive-sign-in");
-                continue;
+                return;
             }
         }
-        let g = groups
+        let g = self
+            .groups
             .entry((token, access_net.id))
             .or_insert_with(|| Group {
                 issue,
                 access_net: *access_net,
                 confidence,
-                session,
-                records: Vec::new(),
+                records: Gathered::default(),
             });
         g.confidence = g.confidence.min(confidence);
-        g.records.push(Rec::Access(i));
+        g.records.access(cx, a);
     }
 
-    groups
-        .into_iter()
-        .filter_map(|((token, net_id), g)| {
-            let token = cx.token_id(token)?.clone();
-            let s = cx.sign_ins.get(g.issue)?;
-            let first = g.records.first().and_then(|r| match r {
-                Rec::Access(i) => cx.accesses.get(*i),
-                Rec::SignIn(_) => None,
-            });
+    pub fn finish(self, cx: &Context<'_>) -> Vec<Candidate> {
+        self.groups
+            .into_iter()
+            .filter_map(|((token, net_id), g)| {
+                let token = cx.token_id(token)?.clone();
+                let s = cx.sign_ins.get(g.issue)?;
+                let first = g.records.first_access().cloned();
+                let first = first.as_ref();
+                let session = first.and_then(|a| cx.link(a).session);
             let user_id = cx.owned(s.user_id).or_else(|| first.and_then(|a| cx.owned(a.user_id)));
             let upn = cx.upn_for(
                 user_id.as_deref(),
@@ -247,7 +253,7 @@ pub(crate) fn evaluate(cx: &Context<'_>, stats: &mut Tally) -> Vec<Candidate> {
                 confidence: g.confidence,
                 user_id,
                 upn,
-                session_id: g.session.and_then(|x| cx.session_id(x)).cloned(),
+                session_id: session.and_then(|x| cx.session_id(x)).cloned(),
                 token_id: Some(token),
                 app_id,
                 app_name,
@@ -257,9 +263,10 @@ pub(crate) fn evaluate(cx: &Context<'_>, stats: &mut Tally) -> Vec<Candidate> {
                 records: g.records,
                 checked,
                 containment,
-                sessions: g.session.and_then(|x| cx.session_id(x)).cloned().into_iter().collect(),
+                sessions: session.and_then(|x| cx.session_id(x)).cloned().into_iter().collect(),
             }
             .build(cx)
         })
         .collect()
+    }
 }

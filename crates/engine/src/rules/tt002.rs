@@ -34,13 +34,15 @@
 
 use std::collections::BTreeMap;
 
+use rustc_hash::FxHashMap;
+
 use tokentrail_model::{Confidence, NetworkId, RuleId, Severity, SignInKind};
 
 use super::{
     home_networks, resource_of, roaming_proof, severity_for, who, Candidate, Draft, PREFIX_ONLY,
 };
-use crate::correlate::{rec_delegated, Context};
-use crate::evidence::{revoke_step, Rec};
+use crate::correlate::{rec_delegated, Context, Linked};
+use crate::evidence::{revoke_step, Gathered};
 use crate::network::{relate_to_any, Net, Relation};
 use crate::store::{sflag, Sym};
 use crate::Tally;
@@ -50,126 +52,152 @@ const RULE: RuleId = RuleId::Tt002;
 struct Group {
     net: Net,
     confidence: Confidence,
-    records: Vec<Rec>,
+    records: Gathered,
 }
 
-pub(crate) fn evaluate(cx: &Context<'_>, stats: &mut Tally) -> Vec<Candidate> {
-    let mut out = Vec::new();
-    for (sid, chain) in cx.chains() {
-        let home = home_networks(cx, chain);
-        let Some(root) = chain
-            .interactive
-            .iter()
-            .copied()
-            .filter_map(|i| cx.sign_ins.get(i).map(|s| (s.time, i)))
-            .min()
-            .map(|(_, i)| i)
-        else {
-            continue;
+/// What TT002 knows about one session with an interactive root.
+struct Rooted {
+    root: usize,
+    home: Vec<Net>,
+}
+
+/// TT002's state: the sessions with an interactive root, and per (session, network) the
+/// records seen there.
+pub(crate) struct Tt002 {
+    rooted: FxHashMap<Sym, Rooted>,
+    groups: BTreeMap<(Sym, NetworkId), Group>,
+}
+
+impl Tt002 {
+    /// Learn every session's root and home, and judge its non-interactive sign-ins.
+    pub fn new(cx: &Context<'_>, stats: &mut Tally) -> Tt002 {
+        let mut t = Tt002 {
+            rooted: FxHashMap::default(),
+            groups: BTreeMap::new(),
         };
-        let Some(root_sign_in) = cx.sign_ins.get(root) else {
-            continue;
-        };
-        if home.is_empty() {
-            stats.unknown(RULE, "root-without-ip");
-            continue;
-        }
-        let mut groups: BTreeMap<NetworkId, Group> = BTreeMap::new();
-        let records = chain
-            .non_interactive
-            .iter()
-            .map(|&i| Rec::SignIn(i))
-            .chain(chain.accesses.iter().map(|&i| Rec::Access(i)));
-        for rec in records {
-            let (time, net, confidential) = match rec {
-                Rec::SignIn(i) => {
-                    let Some(s) = cx.sign_ins.get(i) else {
-                        continue;
-                    };
-                    (
-                        s.time,
-                        cx.sign_in_net(i),
-                        s.kind == SignInKind::NonInteractive && s.has(sflag::CONFIDENTIAL),
-                    )
-                }
-                Rec::Access(i) => {
-                    let Some(a) = cx.accesses.get(i) else {
-                        continue;
-                    };
-                    if !rec_delegated(a) {
-                        continue;
-                    }
-                    // A token issued to a confidential client is used by that client's
-                    // server, wherever it runs.
-                    let issued_confidential = cx
-                        .access_issue(i)
-                        .and_then(|s| cx.sign_ins.get(s))
-                        .is_some_and(|s| s.has(sflag::CONFIDENTIAL));
-                    (
-                        a.time,
-                        cx.access_net(i),
-                        issued_confidential
-                            || a.client_auth_method.is_some_and(|m| m.is_confidential()),
-                    )
-                }
-            };
-            let Some(net) = net else {
-                continue;
-            };
-            if time < root_sign_in.time {
-                stats.unknown(RULE, "before-root");
-                continue;
-            }
-            if net.microsoft {
-                stats.benign(RULE, "microsoft-infrastructure");
-                continue;
-            }
-            let confidence = match relate_to_any(net, home.iter()) {
-                Relation::Same => continue,
-                Relation::Unknown => {
-                    stats.unknown(RULE, "dual-stack-prefix-only");
-                    continue;
-                }
-                Relation::Differ(c) => c,
-            };
-            if confidential {
-                stats.benign(RULE, "confidential-client");
-                continue;
-            }
-            let g = groups.entry(net.id).or_insert_with(|| Group {
-                net: *net,
-                confidence,
-                records: Vec::new(),
-            });
-            g.confidence = g.confidence.min(confidence);
-            g.records.push(rec);
-        }
-        for (net_id, g) in groups {
-            if roaming_proof(cx, chain, &home, &g.net).is_some() {
-                for _ in &g.records {
-                    stats.benign(RULE, "device-roaming");
-                }
-                continue;
-            }
-            let first_time = g
-                .records
+        for (sid, chain) in cx.chains() {
+            let home = home_networks(cx, chain);
+            let Some(root) = chain
+                .interactive
                 .iter()
-                .map(|r| super::record_time(cx, *r))
+                .copied()
+                .filter_map(|i| cx.sign_ins.get(i).map(|s| (s.time, i)))
                 .min()
-                .unwrap_or(root_sign_in.time);
+                .map(|(_, i)| i)
+            else {
+                continue;
+            };
+            if home.is_empty() {
+                stats.unknown(RULE, "root-without-ip");
+                continue;
+            }
+            t.rooted.insert(sid, Rooted { root, home });
+            for &i in &chain.non_interactive {
+                let Some(s) = cx.sign_ins.get(i) else {
+                    continue;
+                };
+                let confidential =
+                    s.kind == SignInKind::NonInteractive && s.has(sflag::CONFIDENTIAL);
+                if let Some(g) = t.judge(cx, sid, s.time, cx.sign_in_net(i), confidential, stats) {
+                    g.sign_in(cx, i);
+                }
+            }
+        }
+        t
+    }
+
+    /// The group a record of session `sid` at `time` from `net` belongs to, or `None` (counted
+    /// in `stats` when explained or unknown).
+    fn judge(
+        &mut self,
+        cx: &Context<'_>,
+        sid: Sym,
+        time: tokentrail_model::Timestamp,
+        net: Option<&Net>,
+        confidential: bool,
+        stats: &mut Tally,
+    ) -> Option<&mut Gathered> {
+        let rooted = self.rooted.get(&sid)?;
+        let net = net?;
+        let root_time = cx.sign_ins.get(rooted.root)?.time;
+        if time < root_time {
+            stats.unknown(RULE, "before-root");
+            return None;
+        }
+        if net.microsoft {
+            stats.benign(RULE, "microsoft-infrastructure");
+            return None;
+        }
+        let confidence = match relate_to_any(net, rooted.home.iter()) {
+            Relation::Same => return None,
+            Relation::Unknown => {
+                stats.unknown(RULE, "dual-stack-prefix-only");
+                return None;
+            }
+            Relation::Differ(c) => c,
+        };
+        if confidential {
+            stats.benign(RULE, "confidential-client");
+            return None;
+        }
+        let g = self.groups.entry((sid, net.id)).or_insert_with(|| Group {
+            net: *net,
+            confidence,
+            records: Gathered::default(),
+        });
+        g.confidence = g.confidence.min(confidence);
+        Some(&mut g.records)
+    }
+
+    pub fn access(&mut self, cx: &Context<'_>, l: &Linked<'_>, stats: &mut Tally) {
+        let a = l.access;
+        let Some(sid) = l.session else {
+            return;
+        };
+        if !rec_delegated(a) || !self.rooted.contains_key(&sid) {
+            return;
+        }
+        // A token issued to a confidential client is used by that client's server, wherever it
+        // runs.
+        let issued_confidential = l
+            .issue
+            .and_then(|s| cx.sign_ins.get(s))
+            .is_some_and(|s| s.has(sflag::CONFIDENTIAL));
+        let confidential =
+            issued_confidential || a.client_auth_method.is_some_and(|m| m.is_confidential());
+        if let Some(g) = self.judge(cx, sid, a.time, cx.access_net(a), confidential, stats) {
+            g.access(cx, a);
+        }
+    }
+
+    pub fn finish(self, cx: &Context<'_>, stats: &mut Tally) -> Vec<Candidate> {
+        let mut out = Vec::new();
+        for ((sid, net_id), g) in self.groups {
+            let Some(rooted) = self.rooted.get(&sid) else {
+                continue;
+            };
+            let Some(chain) = cx.chain(sid) else {
+                continue;
+            };
+            let Some(root_sign_in) = cx.sign_ins.get(rooted.root) else {
+                continue;
+            };
+            if roaming_proof(cx, chain, &rooted.home, &g.net).is_some() {
+                stats.benign_n(RULE, "device-roaming", g.records.len());
+                continue;
+            }
+            let first_time = g.records.first_time().unwrap_or(root_sign_in.time);
             let user = cx.user_of_sign_in(root_sign_in);
             if user.is_some_and(|u| cx.travel_sign_in(u, &g.net, first_time).is_some()) {
-                for _ in &g.records {
-                    stats.benign(RULE, "travel-interactive-sign-in");
-                }
+                stats.benign_n(RULE, "travel-interactive-sign-in", g.records.len());
                 continue;
             }
-            if let Some(c) = draft(cx, sid, root, &home, net_id, g) {
+            if let Some(c) = draft(cx, sid, rooted.root, &rooted.home, net_id, g) {
                 out.push(c);
             }
         }
+        out
     }
-    out
 }
 
 fn draft(
@@ -185,18 +213,9 @@ fn draft(
     let mut homes: Vec<String> = home.iter().map(|n| n.id.to_string()).collect();
     homes.sort();
     homes.dedup();
-    let (sign_ins, accesses) = g.records.iter().fold((0, 0), |(s, a), r| match r {
-        Rec::SignIn(_) => (s + 1, a),
-        Rec::Access(_) => (s, a + 1),
-    });
-    let no_device = g.records.iter().all(|r| match r {
-        Rec::SignIn(i) => cx.sign_ins.get(*i).is_some_and(|s| s.device_id.is_none()),
-        Rec::Access(_) => true,
-    });
-    let first_access = g.records.iter().find_map(|r| match r {
-        Rec::Access(i) => cx.accesses.get(*i),
-        Rec::SignIn(_) => None,
-    });
+    let (sign_ins, accesses) = (g.records.sign_ins(), g.records.accesses());
+    let no_device = !g.records.sign_in_with_device();
+    let first_access = g.records.first_access().cloned();
     let user_id = cx.text(s.user_id);
     let upn = cx.upn_for(user_id, cx.text(s.upn));
     let mut why = format!(
@@ -257,7 +276,7 @@ fn draft(
         token_id: None,
         app_id: cx.owned(s.app_id),
         app_name: cx.app_name(cx.text(s.app_id), cx.text(s.app_name)),
-        resource: resource_of(cx, Some(s), first_access),
+        resource: resource_of(cx, Some(s), first_access.as_ref()),
         network: Some(net_id),
         issue: Some(root),
         records: g.records,

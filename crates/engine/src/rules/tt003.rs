@@ -40,8 +40,8 @@ use rustc_hash::FxHashMap;
 use tokentrail_model::{Confidence, NetworkId, RuleId, SessionId, Severity, Timestamp};
 
 use super::{resource_of, who, Candidate, Draft};
-use crate::correlate::{is_root_kind, rec_delegated, Context};
-use crate::evidence::{revoke_step, Rec};
+use crate::correlate::{is_root_kind, rec_delegated, Context, Linked};
+use crate::evidence::{revoke_step, Gathered};
 use crate::store::{sflag, Sym};
 use crate::Tally;
 
@@ -49,7 +49,7 @@ const RULE: RuleId = RuleId::Tt003;
 
 #[derive(Default)]
 struct Group {
-    records: Vec<Rec>,
+    records: Gathered,
     sessions: BTreeSet<SessionId>,
     /// The earliest non-interactive sign-in of the sessions, if any.
     first_sign_in: Option<(Timestamp, usize)>,
@@ -57,57 +57,63 @@ struct Group {
     workloads: BTreeSet<&'static str>,
 }
 
-pub(crate) fn evaluate(cx: &Context<'_>, stats: &mut Tally) -> Vec<Candidate> {
-    let mut groups: BTreeMap<(String, String, Option<NetworkId>), Group> = BTreeMap::new();
-    let mut verdicts: FxHashMap<Sym, (bool, Option<Timestamp>)> = FxHashMap::default();
-    for (i, a) in cx.accesses.iter().enumerate() {
+/// TT003's state while accesses are judged.
+#[derive(Default)]
+pub(crate) struct Tt003 {
+    groups: BTreeMap<(String, String, Option<NetworkId>), Group>,
+    verdicts: FxHashMap<Sym, (bool, Option<Timestamp>)>,
+}
+
+impl Tt003 {
+    pub fn access(&mut self, cx: &Context<'_>, l: &Linked<'_>, stats: &mut Tally) {
+        let a = l.access;
         if !rec_delegated(a) || !a.workload.is_mail_or_files() {
-            continue;
+            return;
         }
-        let session = cx.access_session(i);
-        let issue = cx.access_issue(i);
+        let session = l.session;
+        let issue = l.issue;
         if a.token.is_none() && session.is_none() {
             stats.unknown(RULE, "no-linkable-ids");
-            continue;
+            return;
         }
         if issue
             .and_then(|s| cx.sign_ins.get(s))
             .is_some_and(|s| is_root_kind(s.kind))
         {
-            continue;
+            return;
         }
         let chain = session.and_then(|sid| cx.chain(sid));
         if chain.is_some_and(|c| !c.interactive.is_empty()) {
-            continue;
+            return;
         }
         if session.is_none() && issue.is_some() {
             stats.unknown(RULE, "issuing-sign-in-without-session");
-            continue;
+            return;
         }
         let non_interactive: &[usize] = chain.map_or(&[], |c| c.non_interactive.as_slice());
         let session_logged = !non_interactive.is_empty() || issue.is_some();
         let first_party = cx.lc(a.app_id).is_some_and(|app| cx.is_first_party(app));
         if !session_logged && first_party {
             stats.benign(RULE, "first-party-without-sign-in-row");
-            continue;
+            return;
         }
         // Both questions are about the session, not the access: answer them once per session
         // so a long session costs its length, not its length squared.
         let (device_proven, session_start) = match (session, chain) {
-            (Some(sid), Some(c)) => *verdicts.entry(sid).or_insert_with(|| {
+            (Some(sid), Some(c)) => *self.verdicts.entry(sid).or_insert_with(|| {
                 let proven = !c.non_interactive.is_empty()
                     && c.non_interactive.iter().all(|&s| {
                         cx.sign_ins
                             .get(s)
                             .is_some_and(|s| s.has(sflag::PROVES_DEVICE))
                     });
-                (proven, cx.session_first_seen(c))
+                (proven, cx.session_first_seen(sid, c))
             }),
             _ => (false, None),
         };
         if device_proven {
             stats.benign(RULE, "device-proven-session");
-            continue;
+            return;
         }
         let first_seen = session_start.unwrap_or(a.time).min(a.time);
         if !cx.interactive_covered(
@@ -115,21 +121,22 @@ pub(crate) fn evaluate(cx: &Context<'_>, stats: &mut Tally) -> Vec<Candidate> {
             first_seen,
         ) {
             stats.unknown(RULE, "outside-coverage");
-            continue;
+            return;
         }
-        let Some(user) = cx.user_of_access(i) else {
+        let Some(user) = l.user else {
             stats.unknown(RULE, "no-user");
-            continue;
+            return;
         };
         let user = cx.derived_text(user).to_string();
         let app = cx
             .lc(a.app_id)
             .map(|s| cx.derived_text(s).to_string())
             .unwrap_or_default();
-        let g = groups
-            .entry((user, app, cx.access_net(i).map(|n| n.id)))
+        let g = self
+            .groups
+            .entry((user, app, cx.access_net(a).map(|n| n.id)))
             .or_default();
-        g.records.push(Rec::Access(i));
+        g.records.access(cx, a);
         g.session_logged |= session_logged;
         g.workloads.insert(a.workload.as_str());
         if let Some(sid) = session.and_then(|s| cx.session_id(s)) {
@@ -144,13 +151,12 @@ pub(crate) fn evaluate(cx: &Context<'_>, stats: &mut Tally) -> Vec<Candidate> {
         }
     }
 
-    groups
+    pub fn finish(self, cx: &Context<'_>) -> Vec<Candidate> {
+        self.groups
         .into_iter()
         .filter_map(|((user, app, net), g)| {
-            let first = g.records.iter().find_map(|r| match r {
-                Rec::Access(i) => cx.accesses.get(*i),
-                Rec::SignIn(_) => None,
-            })?;
+            let first = g.records.first_access()?.clone();
+            let first = &first;
             let app_id = (!app.is_empty()).then(|| app.clone());
             let net_text = net.map_or_else(|| "an unknown network".to_string(), |n| n.to_string());
             let user_id = cx.owned(first.user_id).or_else(|| (!user.contains('@')).then(|| user.clone()));
@@ -216,4 +222,5 @@ pub(crate) fn evaluate(cx: &Context<'_>, stats: &mut Tally) -> Vec<Candidate> {
             .build(cx)
         })
         .collect()
+    }
 }

@@ -35,38 +35,44 @@ use std::collections::BTreeMap;
 use tokentrail_model::{Confidence, Ident, RuleId, Severity, TokenId};
 
 use super::{resource_of, who, Candidate, Draft};
-use crate::correlate::{rec_delegated, Context};
+use crate::correlate::{rec_delegated, Context, Linked};
 use crate::coverage::Family;
-use crate::evidence::{revoke_step, Rec};
+use crate::evidence::{revoke_step, Gathered};
 use crate::Tally;
 use tokentrail_model::SignInKind;
 
 const RULE: RuleId = RuleId::Tt004;
 
-pub(crate) fn evaluate(cx: &Context<'_>, stats: &mut Tally) -> Vec<Candidate> {
-    let mut groups: BTreeMap<(String, String, TokenId), (Vec<Rec>, bool)> = BTreeMap::new();
-    for (i, a) in cx.accesses.iter().enumerate() {
+/// TT004's state while accesses are judged.
+#[derive(Default)]
+pub(crate) struct Tt004 {
+    groups: BTreeMap<(String, String, TokenId), (Gathered, bool)>,
+}
+
+impl Tt004 {
+    pub fn access(&mut self, cx: &Context<'_>, l: &Linked<'_>, stats: &mut Tally) {
+        let a = l.access;
         if !rec_delegated(a) {
-            continue;
+            return;
         }
         let Some(token) = a.token else {
-            continue;
+            return;
         };
         if cx.issuer(token).is_some() {
-            continue;
+            return;
         }
         let Some(token) = cx.token_id(token) else {
-            continue;
+            return;
         };
         if matches!(token.0, Ident::Opaque(_)) {
             stats.unknown(RULE, "opaque-token-id");
-            continue;
+            return;
         }
         if !cx.thresholds.orphan_first_party
             && cx.lc(a.app_id).is_some_and(|app| cx.is_first_party(app))
         {
             stats.benign(RULE, "first-party-without-sign-in-row");
-            continue;
+            return;
         }
         let (from, to, exact) = match a.token_issued_at() {
             Some(t) => (t, t, true),
@@ -81,31 +87,31 @@ pub(crate) fn evaluate(cx: &Context<'_>, stats: &mut Tally) -> Vec<Candidate> {
             .all(|k| cx.coverage.covers(Family::SignIn(k), from, to));
         if !covered {
             stats.unknown(RULE, "outside-coverage");
-            continue;
+            return;
         }
-        let Some(user) = cx.user_of_access(i) else {
+        let Some(user) = l.user else {
             stats.unknown(RULE, "no-user");
-            continue;
+            return;
         };
         let user = cx.derived_text(user).to_string();
         let app = cx
             .lc(a.app_id)
             .map(|s| cx.derived_text(s).to_string())
             .unwrap_or_default();
-        let g = groups
+        let g = self
+            .groups
             .entry((user, app, token.clone()))
-            .or_insert((Vec::new(), true));
-        g.0.push(Rec::Access(i));
+            .or_insert((Gathered::default(), true));
+        g.0.access(cx, a);
         g.1 &= exact;
     }
 
-    groups
+    pub fn finish(self, cx: &Context<'_>) -> Vec<Candidate> {
+        self.groups
         .into_iter()
         .filter_map(|((user, app, token), (records, exact))| {
-            let first = records.iter().find_map(|r| match r {
-                Rec::Access(i) => cx.accesses.get(*i),
-                Rec::SignIn(_) => None,
-            })?;
+            let first = records.first_access()?.clone();
+            let first = &first;
             let app_id = (!app.is_empty()).then(|| app.clone());
             let user_id = cx.owned(first.user_id).or_else(|| (!user.contains('@')).then(|| user.clone()));
             let upn = cx.upn_for(user_id.as_deref(), cx.text(first.upn));
@@ -153,11 +159,7 @@ pub(crate) fn evaluate(cx: &Context<'_>, stats: &mut Tally) -> Vec<Candidate> {
                 app_id: app_id.clone(),
                 app_name: cx.app_name(app_id.as_deref(), cx.text(first.app_name)),
                 resource: resource_of(cx, None, Some(first)),
-                network: cx.access_net(match records.first() {
-                    Some(Rec::Access(i)) => *i,
-                    _ => usize::MAX,
-                })
-                .map(|n| n.id),
+                network: cx.access_net(first).map(|n| n.id),
                 issue: None,
                 sessions: first.session.and_then(|s| cx.session_id(s)).cloned().into_iter().collect(),
                 records,
@@ -167,4 +169,5 @@ pub(crate) fn evaluate(cx: &Context<'_>, stats: &mut Tally) -> Vec<Candidate> {
             .build(cx)
         })
         .collect()
+    }
 }

@@ -56,8 +56,8 @@ use rustc_hash::FxHashMap;
 use tokentrail_model::{Confidence, RuleId, Severity};
 
 use super::{resource_of, who, Candidate, Draft};
-use crate::correlate::{is_root_kind, rec_delegated, Chain, ClientUse, Context};
-use crate::evidence::{revoke_step, Rec};
+use crate::correlate::{is_root_kind, rec_delegated, Chain, ClientUse, Context, Linked};
+use crate::evidence::{revoke_step, Gathered};
 use crate::store::{sflag, Sym};
 use crate::Tally;
 
@@ -129,30 +129,44 @@ fn risky_flows(cx: &Context<'_>, chain: &Chain) -> (u8, Option<usize>) {
 
 #[derive(Default)]
 struct Group {
-    records: Vec<Rec>,
+    records: Gathered,
+    /// The sessions of its accesses.
+    sessions: BTreeSet<Sym>,
     reasons: BTreeSet<Reason>,
     /// The sign-in that shows the flow or the device, earliest first.
     evidence_sign_in: Option<(tokentrail_model::Timestamp, usize)>,
 }
 
-pub(crate) fn evaluate(cx: &Context<'_>, stats: &mut Tally) -> Vec<Candidate> {
-    let min_users = cx
-        .thresholds
-        .inventory_min_users
-        .max((cx.thresholds.inventory_min_user_share * cx.user_count as f64).ceil() as usize);
-    let small_tenant = cx.user_count < cx.thresholds.inventory_min_users.saturating_mul(10);
-    let mut groups: BTreeMap<(String, String), Group> = BTreeMap::new();
-    let mut session_flows: FxHashMap<Sym, (u8, Option<usize>)> = FxHashMap::default();
-    for (i, a) in cx.accesses.iter().enumerate() {
+/// TT005's state while accesses are judged.
+pub(crate) struct Tt005 {
+    min_users: usize,
+    groups: BTreeMap<(String, String), Group>,
+    session_flows: FxHashMap<Sym, (u8, Option<usize>)>,
+}
+
+impl Tt005 {
+    pub fn new(cx: &Context<'_>) -> Tt005 {
+        Tt005 {
+            min_users: cx.thresholds.inventory_min_users.max(
+                (cx.thresholds.inventory_min_user_share * cx.user_count as f64).ceil() as usize,
+            ),
+            groups: BTreeMap::new(),
+            session_flows: FxHashMap::default(),
+        }
+    }
+
+    pub fn access(&mut self, cx: &Context<'_>, l: &Linked<'_>, stats: &mut Tally) {
+        let a = l.access;
+        let min_users = self.min_users;
         if !rec_delegated(a) || !a.workload.is_mail_or_files() {
-            continue;
+            return;
         }
         let Some(app) = cx.lc(a.app_id) else {
             stats.unknown(RULE, "no-client-id");
-            continue;
+            return;
         };
-        let issue = cx.access_issue(i);
-        let session = cx.access_session(i);
+        let issue = l.issue;
+        let session = l.session;
         let chain = session.and_then(|sid| cx.chain(sid));
         // The risky flows shown by the issuing sign-in, then by the session's sign-ins (asked
         // once per session: a long session would otherwise cost its length per access).
@@ -165,7 +179,8 @@ pub(crate) fn evaluate(cx: &Context<'_>, stats: &mut Tally) -> Vec<Candidate> {
             }
         }
         if let (Some(sid), Some(c)) = (session, chain) {
-            let (f, first) = *session_flows
+            let (f, first) = *self
+                .session_flows
                 .entry(sid)
                 .or_insert_with(|| risky_flows(cx, c));
             flows |= f;
@@ -201,16 +216,17 @@ pub(crate) fn evaluate(cx: &Context<'_>, stats: &mut Tally) -> Vec<Candidate> {
             shown_by = shown_by.or(issue);
         }
         if reasons.is_empty() {
-            continue;
+            return;
         }
-        let Some(user) = cx.user_of_access(i) else {
+        let Some(user) = l.user else {
             stats.unknown(RULE, "no-user");
-            continue;
+            return;
         };
         let user = cx.derived_text(user).to_string();
         let app = cx.derived_text(app).to_string();
-        let g = groups.entry((user, app)).or_default();
-        g.records.push(Rec::Access(i));
+        let g = self.groups.entry((user, app)).or_default();
+        g.records.access(cx, a);
+        g.sessions.extend(session);
         g.reasons.extend(reasons);
         if let Some(s) = shown_by {
             if let Some(t) = cx.sign_ins.get(s).map(|x| x.time) {
@@ -221,13 +237,15 @@ pub(crate) fn evaluate(cx: &Context<'_>, stats: &mut Tally) -> Vec<Candidate> {
         }
     }
 
-    groups
+    pub fn finish(self, cx: &Context<'_>) -> Vec<Candidate> {
+        let min_users = self.min_users;
+        let small_tenant = cx.user_count < cx.thresholds.inventory_min_users.saturating_mul(10);
+        self.groups
         .into_iter()
         .filter_map(|((user, app), g)| {
-            let first = g.records.iter().find_map(|r| match r {
-                Rec::Access(i) => cx.accesses.get(*i),
-                Rec::SignIn(_) => None,
-            })?;
+            let first = g.records.first_access()?.clone();
+            let first = &first;
+            let first_session = cx.link(first).session;
             let flow = g.reasons.contains(&Reason::DeviceCode) || g.reasons.contains(&Reason::Ropc);
             let user_id = cx.owned(first.user_id).or_else(|| (!user.contains('@')).then(|| user.clone()));
             let upn = cx.upn_for(user_id.as_deref(), cx.text(first.upn));
@@ -288,26 +306,17 @@ pub(crate) fn evaluate(cx: &Context<'_>, stats: &mut Tally) -> Vec<Candidate> {
                 confidence,
                 user_id,
                 upn,
-                session_id: g.records.first().and_then(|r| match r {
-                    Rec::Access(i) => cx.access_session(*i).and_then(|s| cx.session_id(s)).cloned(),
-                    Rec::SignIn(_) => None,
-                }),
+                session_id: first_session.and_then(|s| cx.session_id(s)).cloned(),
                 token_id: first.token.and_then(|t| cx.token_id(t)).cloned(),
                 app_id: Some(app.clone()),
                 app_name,
                 resource: resource_of(cx, None, Some(first)),
-                network: g.records.first().and_then(|r| match r {
-                    Rec::Access(i) => cx.access_net(*i).map(|n| n.id),
-                    Rec::SignIn(_) => None,
-                }),
+                network: cx.access_net(first).map(|n| n.id),
                 issue: g.evidence_sign_in.map(|(_, i)| i),
                 sessions: g
-                    .records
+                    .sessions
                     .iter()
-                    .filter_map(|r| match r {
-                        Rec::Access(i) => cx.access_session(*i).and_then(|s| cx.session_id(s)).cloned(),
-                        Rec::SignIn(_) => None,
-                    })
+                    .filter_map(|s| cx.session_id(*s).cloned())
                     .collect(),
                 records: g.records,
                 checked,
@@ -316,4 +325,5 @@ pub(crate) fn evaluate(cx: &Context<'_>, stats: &mut Tally) -> Vec<Candidate> {
             .build(cx)
         })
         .collect()
+    }
 }
