@@ -142,7 +142,7 @@ pub fn detect(args: &DetectArgs) -> anyhow::Result<(Detection, IngestReport)> {
         config.accesses_in_memory = usize::try_from(n).unwrap_or(usize::MAX);
     }
     let mut engine = Engine::new(config);
-    let report = super::read_with_progress(&args.paths, opts, &mut |record| match record.event {
+    let (report, _) = super::read_beside(&args.paths, opts, |record| match record.event {
         Decoded::SignIn(s) => engine.add_sign_in(*s),
         Decoded::Access(a) => engine.add_access(*a),
         Decoded::Other(_) => {}

@@ -38,6 +38,57 @@ pub fn read_with_progress<P: AsRef<Path>>(
     report
 }
 
+/// Records handed from the reading thread to the sink's thread at a time.
+const SIDE_BATCH: usize = 1024;
+
+/// [`read_with_progress`], with `sink` on a thread of its own: the reading thread frames
+/// records and collects the decoding threads' results while the sink (the engine's compaction
+/// and indexes, which are sequential) works beside it. The sink sees the same records in the
+/// same order as on the calling thread; it is handed back when reading is done.
+pub fn read_beside<P, S>(paths: &[P], opts: ReadOptions, mut sink: S) -> (IngestReport, S)
+where
+    P: AsRef<Path>,
+    S: FnMut(DecodedRecord) + Send,
+{
+    if opts.decode_threads < 2 {
+        let report = read_with_progress(paths, opts, &mut sink);
+        return (report, sink);
+    }
+    // A few batches in flight: the reader runs ahead of the sink by at most this much.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<DecodedRecord>>(4);
+    std::thread::scope(|scope| {
+        let side = scope.spawn(move || {
+            for batch in rx {
+                batch.into_iter().for_each(&mut sink);
+            }
+            sink
+        });
+        let mut batch = Vec::with_capacity(SIDE_BATCH);
+        let mut open = true;
+        let report = read_with_progress(paths, opts, &mut |record| {
+            batch.push(record);
+            if batch.len() >= SIDE_BATCH && open {
+                // A send fails only when the sink's thread has ended, by a panic: that panic is
+                // raised below.
+                open = tx
+                    .send(std::mem::replace(
+                        &mut batch,
+                        Vec::with_capacity(SIDE_BATCH),
+                    ))
+                    .is_ok();
+            }
+        });
+        if open && !batch.is_empty() {
+            let _ = tx.send(batch);
+        }
+        drop(tx);
+        match side.join() {
+            Ok(sink) => (report, sink),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    })
+}
+
 /// List every unreadable record and file problem on `err` as `place: reason`, then a count.
 pub fn write_unreadable(err: &mut impl Write, report: &IngestReport) -> io::Result<()> {
     for file in &report.files {
@@ -130,4 +181,36 @@ pub fn detect_over(
         engine.add_access(a.clone());
     }
     engine.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The sink on its own thread sees every record of the example tenant in the order the
+    /// calling thread would have handed them, batch boundaries included.
+    #[test]
+    fn a_sink_beside_the_reader_sees_the_same_records_in_order() {
+        let tenant = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/tenant");
+        let paths: Vec<_> = ["signins", "graph", "ual"]
+            .iter()
+            .map(|f| tenant.join(f))
+            .collect();
+        let opts = |threads| ReadOptions {
+            decode_threads: threads,
+            ..ReadOptions::default()
+        };
+        let mut inline = Vec::new();
+        let report = read_with_progress(&paths, opts(0), &mut |r| inline.push(format!("{r:?}")));
+        assert_eq!(report.totals.records, 1589);
+        assert_eq!(inline.len() as u64, report.totals.events);
+        assert_eq!(inline.len(), 1588);
+        for threads in [2, 3] {
+            let mut beside = Vec::new();
+            let (beside_report, _) =
+                read_beside(&paths, opts(threads), |r| beside.push(format!("{r:?}")));
+            assert_eq!(beside_report.totals.records, 1589);
+            assert_eq!(beside, inline, "{threads} threads");
+        }
+    }
 }
