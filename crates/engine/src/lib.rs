@@ -357,7 +357,7 @@ impl Engine {
         let mut tt005 = rules::tt005::Tt005::new(&cx);
         let mut upns: FxHashMap<Sym, (AccessRec, Sym)> = FxHashMap::default();
         let mut partitions = accesses.into_partitions();
-        for part in partitions.by_ref() {
+        while let Some(part) = partitions.next() {
             // One per (log, record id), the one read first in (file, position) order: copies of
             // a record are always in the same partition.
             let keep = first_per_key(part.iter().map(|a| {
@@ -430,6 +430,8 @@ impl Engine {
                 first_rules(&mut tally);
                 second_rules(&mut second_tally);
             }
+            drop(linked);
+            partitions.recycle(part);
         }
         stats.accesses_lost = partitions.lost;
         cx.learn_upns(upns.into_iter().map(|(id, (_, upn))| (id, upn)));

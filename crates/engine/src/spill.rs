@@ -225,6 +225,11 @@ impl AccessLog {
     }
 
     pub fn push(&mut self, a: AccessRec) {
+        if self.mem.capacity() == 0 {
+            // The whole bound at once: growing by doubling would copy the records and have
+            // the kernel zero each larger buffer's pages; pages never filled are never touched.
+            self.mem.reserve_exact(self.bound);
+        }
         self.mem.push(a);
         if self.mem.len() >= self.bound && !self.disk_failed && self.spill().is_err() {
             // Keep going in memory rather than lose records: the run is slower to fail, not
@@ -305,11 +310,14 @@ impl AccessLog {
                     .map(|(f, n)| Pending::Disk(f, n))
                     .collect(),
                 lost,
+                // Empty after the last spill: the first partition read fills it.
+                spare: std::mem::take(&mut self.mem),
             },
             Err((w, on_disk)) => Partitions {
                 // Partition files could not be made: read the one file back whole.
                 pending: vec![Pending::Disk(w, on_disk)],
                 lost: 0,
+                spare: std::mem::take(&mut self.mem),
             },
         }
     }
@@ -392,6 +400,19 @@ pub(crate) struct Partitions {
     pending: Vec<Pending>,
     /// Records that could not be read back from disk.
     pub lost: u64,
+    /// A partition the caller is done with: the next one read from disk fills it.
+    spare: Vec<AccessRec>,
+}
+
+impl Partitions {
+    /// Hand back a partition judged: its buffer holds the next (the kernel need not zero
+    /// fresh pages for every partition).
+    pub fn recycle(&mut self, mut part: Vec<AccessRec>) {
+        part.clear();
+        if part.capacity() > self.spare.capacity() {
+            self.spare = part;
+        }
+    }
 }
 
 impl Iterator for Partitions {
@@ -410,7 +431,8 @@ impl Iterator for Partitions {
                             continue;
                         }
                     };
-                    let mut out = Vec::with_capacity(usize::try_from(n).unwrap_or(0));
+                    let mut out = std::mem::take(&mut self.spare);
+                    out.reserve(usize::try_from(n).unwrap_or(0));
                     let mut rec = [0u8; RECORD_BYTES];
                     for _ in 0..n {
                         match reader.read_exact(&mut rec).ok().and_then(|()| decode(&rec)) {
@@ -495,17 +517,21 @@ mod tests {
             let mut parts = log.into_partitions();
             let mut seen = Vec::new();
             let mut part_of_id: BTreeMap<u64, usize> = BTreeMap::new();
-            for (p, part) in parts.by_ref().enumerate() {
-                for a in part {
+            let mut p = 0;
+            // Each partition is handed back, so the later ones are read into its buffer.
+            while let Some(part) = parts.next() {
+                p += 1;
+                for a in &part {
                     if a.rid_kind != 0 {
                         assert_eq!(*part_of_id.entry(a.rid[0]).or_insert(p), p, "bound {bound}");
                     }
                     assert!(same(
-                        &a,
+                        a,
                         &rec(a.seq, if a.rid_kind == 0 { 0 } else { a.rid[0] })
                     ));
                     seen.push(a.seq);
                 }
+                parts.recycle(part);
             }
             assert_eq!(parts.lost, 0);
             seen.sort_unstable();
