@@ -275,17 +275,10 @@ impl AccessLog {
     /// (same log and record id) are always in the same partition.
     pub fn into_partitions(mut self) -> Partitions {
         let total = self.len();
-        if self.on_disk == 0 || self.disk_failed {
-            // Whatever reached the disk before a failure is read back as one more partition.
-            let mut out = Partitions::default();
-            if let Some(w) = self.file.take() {
-                out.pending.push(Pending::Disk(w, self.on_disk));
-            }
-            out.pending
-                .push(Pending::Mem(std::mem::take(&mut self.mem)));
-            return out;
-        }
-        if self.spill().is_err() {
+        // Nothing on disk, or the disk failed (now, writing the last records, or before):
+        // whatever reached it is read back as one partition, the records in memory as another
+        // (after a failure, two copies of one record, one on each side, both count).
+        if self.on_disk == 0 || self.disk_failed || self.spill().is_err() {
             let mut out = Partitions::default();
             if let Some(w) = self.file.take() {
                 out.pending.push(Pending::Disk(w, self.on_disk));
