@@ -243,7 +243,8 @@ impl LowerKey {
         LowerKey::within(bytes, 0, bytes.len())
     }
 
-    /// Lower-case the `len` bytes of `text` at `start` into a key, a word at a time.
+    /// Lower-case the `len` bytes of `text` at `start` into a key, a word at a time (the
+    /// bytes after the key in its last word are lowered too, and never looked at).
     #[inline]
     fn within(text: &[u8], start: usize, len: usize) -> LowerKey {
         let mut k = LowerKey {
@@ -856,9 +857,9 @@ impl Key<'_> {
     /// The key lower-cased (empty when longer than [`KEY_CAP`]).
     pub(crate) fn lower(&self) -> LowerKey {
         match self {
-            Key::Plain { text, start, len } => {
-                LowerKey::new(text.get(*start..start + len).unwrap_or(&[]))
-            }
+            // In place: whole words are read from the record's text, the bytes after the key
+            // lowered with them and never looked at.
+            Key::Plain { text, start, len } => LowerKey::within(text, *start, *len),
             Key::Unescaped(bytes) => LowerKey::new(bytes),
         }
     }
