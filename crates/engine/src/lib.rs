@@ -182,13 +182,14 @@ pub(crate) struct Tally {
 
 impl Tally {
     pub(crate) fn benign(&mut self, rule: RuleId, reason: &'static str) {
-        *self.benign.entry((rule, reason)).or_default() += 1;
+        self.benign_n(rule, reason, 1);
+    }
+    /// `n` records explained at once (a whole finding group).
+    pub(crate) fn benign_n(&mut self, rule: RuleId, reason: &'static str, n: u64) {
+        *self.benign.entry((rule, reason)).or_default() += n;
     }
     pub(crate) fn unknown(&mut self, rule: RuleId, reason: &'static str) {
         *self.unknown.entry((rule, reason)).or_default() += 1;
-    }
-    pub(crate) fn benign_n(&mut self, rule: RuleId, reason: &'static str, n: u64) {
-        *self.benign.entry((rule, reason)).or_default() += n;
     }
 
     fn into_stats(self, stats: &mut Stats) {
