@@ -9,13 +9,15 @@
 //! for (its network, its user, its client's lower-case id) is computed once per distinct value.
 
 use rustc_hash::{FxHashMap, FxHashSet};
-use tokentrail_model::{Access, Actor, SessionId, SignIn, SignInKind, Timestamp, TokenId};
+use tokentrail_model::{
+    Access, Actor, NetworkId, SessionId, SignIn, SignInKind, Timestamp, TokenId,
+};
 
 use crate::asn::AsnDb;
 use crate::catalog::Catalog;
 use crate::coverage::{Coverage, Family};
 use crate::network::{relate, Net, Networks, Relation};
-use crate::store::{AccessRec, SignInRec, Store, Strings, Sym};
+use crate::store::{sflag, AccessRec, SignInRec, Store, Strings, Sym};
 use crate::Thresholds;
 
 /// The records of one session.
@@ -129,6 +131,8 @@ pub(crate) struct Context<'a> {
     pub thresholds: &'a Thresholds,
     /// Successful interactive sign-ins per user.
     user_interactive: FxHashMap<Sym, Vec<usize>>,
+    /// Where each user's devices proved themselves: see [`Context::established`].
+    established: FxHashMap<(Sym, NetKey), Earliest>,
     /// Client app id (lower case) -> how the tenant uses it (user sign-ins and delegated
     /// accesses).
     pub inventory: FxHashMap<Sym, ClientUse>,
@@ -150,6 +154,33 @@ pub(crate) struct Context<'a> {
     id_to_upn: FxHashMap<Sym, Sym>,
     /// Per file handle: its rank in name order (see [`Store::file_ranks`]).
     pub file_ranks: Vec<u32>,
+}
+
+/// How the established-network index finds a network: by ASN when the network has one, and by
+/// prefix for the comparisons [`crate::network::relate`] makes by prefix (an address without
+/// ASN against any sign-in address, an address with ASN against sign-in addresses without).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum NetKey {
+    Asn(u32),
+    Prefix(NetworkId),
+    PrefixWithoutAsn(NetworkId),
+}
+
+/// The earliest device-proven sign-ins of one user on one network, from two different sessions
+/// (enough to answer "one before `t` outside session `s`" for any `s`).
+type Earliest = [Option<(Timestamp, Option<Sym>)>; 2];
+
+fn keep_earliest(e: &mut Earliest, time: Timestamp, session: Option<Sym>) {
+    // Sign-ins come in time order, so the first sign-in of each session is its earliest; a
+    // sign-in without a session is a session of its own.
+    let same =
+        |x: &Option<(Timestamp, Option<Sym>)>| x.is_some_and(|(_, s)| s.is_some() && s == session);
+    if e.iter().any(same) {
+        return;
+    }
+    if let Some(slot) = e.iter_mut().find(|x| x.is_none()) {
+        *slot = Some((time, session));
+    }
 }
 
 /// True for a confidential client's sign-in (`clientCredentialType` other than none).
@@ -405,6 +436,31 @@ impl<'a> Context<'a> {
             }
             users.insert(user);
         }
+        // The networks each user's devices proved themselves on (hosting and Microsoft's own
+        // ranges never count): sign-ins are in time order.
+        let mut established: FxHashMap<(Sym, NetKey), Earliest> = FxHashMap::default();
+        for s in sign_ins {
+            if !s.succeeded() || !s.has(sflag::PROVES_DEVICE) || !s.kind.is_user() {
+                continue;
+            }
+            let Some(user) = lower.key(s.user_id).or_else(|| lower.key(s.upn)) else {
+                continue;
+            };
+            let Some(net) = s.ip.and_then(|ip| nets.get(ip.index())) else {
+                continue;
+            };
+            if net.hosting || net.microsoft {
+                continue;
+            }
+            let prefix = NetworkId::prefix_of(net.ip);
+            let keys = match net.asn() {
+                Some(a) => [NetKey::Asn(a), NetKey::Prefix(prefix)],
+                None => [NetKey::PrefixWithoutAsn(prefix), NetKey::Prefix(prefix)],
+            };
+            for k in keys {
+                keep_earliest(established.entry((user, k)).or_default(), s.time, s.session);
+            }
+        }
         for (&(app, user_id, upn), (days, first)) in &accesses.clients {
             let user = lower.key(user_id).or_else(|| {
                 lower
@@ -460,6 +516,7 @@ impl<'a> Context<'a> {
             catalog,
             thresholds,
             user_interactive,
+            established,
             inventory,
             sign_in_span: span,
             user_count: users.len(),
@@ -642,6 +699,26 @@ impl<'a> Context<'a> {
             || self
                 .coverage
                 .covers(Family::SignIn(SignInKind::UalLogon), from, to)
+    }
+
+    /// True when `net` is established for `user` at `at`: a sign-in of the user from that
+    /// network proved the user's device (managed or compliant, a PRT, token binding) before
+    /// `at`, in a session other than `own` (within its own session a record is judged by the
+    /// roaming rules instead). Hosting networks and Microsoft's ranges are never established.
+    pub fn established(&self, user: Sym, net: &Net, at: Timestamp, own: Option<Sym>) -> bool {
+        if net.hosting || net.microsoft {
+            return false;
+        }
+        let prefix = NetworkId::prefix_of(net.ip);
+        let keys: &[NetKey] = match net.asn() {
+            Some(a) => &[NetKey::Asn(a), NetKey::PrefixWithoutAsn(prefix)],
+            None => &[NetKey::Prefix(prefix)],
+        };
+        keys.iter()
+            .filter_map(|k| self.established.get(&(user, *k)))
+            .flatten()
+            .flatten()
+            .any(|(t, s)| *t < at && (s.is_none() || *s != own))
     }
 
     /// A successful interactive sign-in of `user` from `net` within the travel window of `at`:

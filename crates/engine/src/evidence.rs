@@ -223,11 +223,6 @@ impl Gathered {
         self.sign_in_with_device
     }
 
-    /// The earliest record's time.
-    pub fn first_time(&self) -> Option<Timestamp> {
-        self.first
-    }
-
     /// The first access (see [`access_cmp`]).
     pub fn first_access(&self) -> Option<&AccessRec> {
         self.first_access.as_ref()

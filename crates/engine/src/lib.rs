@@ -439,7 +439,7 @@ impl Engine {
         let coverage = coverage.build();
 
         let tt001 = tt001.finish(&cx);
-        let tt002 = tt002.finish(&cx, &mut second_tally);
+        let tt002 = tt002.finish(&cx);
         let tt003 = tt003.finish(&cx);
         let tt004 = tt004.finish(&cx);
         let tt005 = tt005.finish(&cx);

@@ -13,7 +13,7 @@ use std::net::IpAddr;
 use tokentrail_model::{Confidence, NetworkId};
 
 use crate::asn::AsnDb;
-use crate::catalog::{Catalog, MICROSOFT_ASN};
+use crate::catalog::Catalog;
 
 /// Where an address's ASN came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -175,12 +175,15 @@ impl<'a> Networks<'a> {
             None => (NetworkId::prefix_of(ip), None),
         };
         let asn = found.map(|(a, _)| a);
+        // Microsoft's own fetching is its published service ranges only: the rest of AS8075 is
+        // Azure, where anyone rents a machine (it is on the hosting list).
+        let microsoft = self.catalog.microsoft.contains(ip);
         Net {
             ip,
             id,
             origin,
-            microsoft: asn == Some(MICROSOFT_ASN) || self.catalog.microsoft.contains(ip),
-            hosting: asn.is_some_and(|a| self.catalog.hosting.contains(&a)),
+            microsoft,
+            hosting: !microsoft && asn.is_some_and(|a| self.catalog.hosting.contains(&a)),
         }
     }
 }

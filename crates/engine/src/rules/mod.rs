@@ -140,44 +140,70 @@ fn well_known_resource(id: &str) -> Option<&'static str> {
     }
 }
 
-/// A non-interactive sign-in of `chain` that proves the session roamed to `net` on the same
-/// device: Entra proved the device in that very sign-in (managed or compliant, PRT, token
-/// binding), the device is one the session used on a home network, and the client is one that
-/// device used there. A hosting network is never roaming.
-pub(crate) fn roaming_proof(
-    cx: &Context<'_>,
-    chain: &Chain,
-    home: &[Net],
-    net: &Net,
-) -> Option<usize> {
-    if net.hosting || home.is_empty() {
-        return None;
-    }
-    let on_home = |i: usize| {
-        cx.sign_in_net(i)
-            .is_some_and(|n| relate_to_any(n, home.iter()) == Relation::Same)
-    };
-    let home_device_apps: BTreeSet<(Sym, Sym)> = chain
+/// The (device, client) pairs a session used on its home networks: what a roaming device must
+/// match.
+pub(crate) fn home_devices(cx: &Context<'_>, chain: &Chain, home: &[Net]) -> BTreeSet<(Sym, Sym)> {
+    chain
         .interactive
         .iter()
         .chain(&chain.non_interactive)
         .copied()
-        .filter(|&i| on_home(i))
+        .filter(|&i| {
+            cx.sign_in_net(i)
+                .is_some_and(|n| relate_to_any(n, home.iter()) == Relation::Same)
+        })
         .filter_map(|i| cx.sign_ins.get(i))
         .filter_map(|s| Some((s.device_id?, cx.lc(s.app_id)?)))
-        .collect();
-    chain.non_interactive.iter().copied().find(|&i| {
-        let Some(s) = cx.sign_ins.get(i) else {
-            return false;
-        };
-        let same_net = cx
+        .collect()
+}
+
+/// True when sign-in `i` proves, by itself, that the session's own device roamed to `net`:
+/// it was made from `net`, Entra proved its device in it (managed or compliant, a PRT, token
+/// binding), and that device used the same client on a home network of the session. A hosting
+/// network is never roaming. The sign-in speaks for itself only: another record on the same
+/// network proves nothing about it.
+pub(crate) fn roamed(
+    cx: &Context<'_>,
+    i: usize,
+    net: &Net,
+    home_devices: &BTreeSet<(Sym, Sym)>,
+) -> bool {
+    let Some(s) = cx.sign_ins.get(i) else {
+        return false;
+    };
+    !net.hosting
+        && s.has(sflag::PROVES_DEVICE)
+        && cx
             .sign_in_net(i)
-            .is_some_and(|n| relate(n, net) == Relation::Same);
-        let usual = match (s.device_id, cx.lc(s.app_id)) {
-            (Some(d), Some(app)) => home_device_apps.contains(&(d, app)),
+            .is_some_and(|n| relate(n, net) == Relation::Same)
+        && match (s.device_id, cx.lc(s.app_id)) {
+            (Some(d), Some(app)) => home_devices.contains(&(d, app)),
             _ => false,
-        };
-        same_net && s.has(sflag::PROVES_DEVICE) && usual
+        }
+}
+
+/// For an access from `net`: its token was issued to a device (the issuing sign-in names one:
+/// Entra's view of the sign-in, not a claim inside a token), and a sign-in of the session made
+/// from `net` proves that same device roamed there (see [`roamed`]). A token issued to no
+/// device (a replayed refresh token, a cookie) never roams.
+pub(crate) fn token_device_roamed(
+    cx: &Context<'_>,
+    chain: &Chain,
+    issuer: Option<usize>,
+    net: &Net,
+    home_devices: &BTreeSet<(Sym, Sym)>,
+) -> bool {
+    let Some(device) = issuer
+        .and_then(|i| cx.sign_ins.get(i))
+        .and_then(|s| s.device_id)
+    else {
+        return false;
+    };
+    chain.non_interactive.iter().copied().any(|i| {
+        cx.sign_ins
+            .get(i)
+            .is_some_and(|s| s.device_id == Some(device))
+            && roamed(cx, i, net, home_devices)
     })
 }
 

@@ -8,7 +8,8 @@
 //!
 //! **Why.** Every legitimate delegated token descends from a user being present once. A
 //! session that only ever refreshes, with no root, was imported from somewhere else: a stolen
-//! refresh token or primary refresh token, a forged or replayed session.
+//! refresh token, a primary refresh token redeemed away from its device (from a hosting
+//! network: see the blind spot below), a forged or replayed session.
 //!
 //! **Evidence.** The accesses grouped with counts, times, IPs, operations and sample record
 //! ids; the session ids covered; the first non-interactive sign-in of the session when there is
@@ -24,8 +25,14 @@
 //!   any sign-in and the client is a Microsoft first-party app, it is skipped (Microsoft
 //!   documents such activity).
 //! - Device-bound sessions: when every non-interactive sign-in of the session proves its device
-//!   (managed or compliant, PRT, token binding), the root is a device logon outside the sign-in
-//!   logs' reach; skipped.
+//!   (managed or compliant, PRT, token binding) and none comes from a hosting network, the root
+//!   is a device logon outside the sign-in logs' reach; skipped. A primary refresh token
+//!   redeemed from a hosting network (Azure included, outside Microsoft's published ranges)
+//!   was taken off its device: such a session is judged like any other.
+//!
+//! **Blind spot.** A stolen primary refresh token redeemed from a residential or mobile
+//! network looks exactly like the device itself: every refresh proves the device. TT003 does
+//! not see it (a later rule, TT006 device-token-replay, is meant to).
 //! - App-only automation: only delegated access is considered.
 //!
 //! **Grouping.** One finding per (user, client app, network). Medium severity on its own; it
@@ -101,11 +108,14 @@ impl Tt003 {
         // so a long session costs its length, not its length squared.
         let (device_proven, session_start) = match (session, chain) {
             (Some(sid), Some(c)) => *self.verdicts.entry(sid).or_insert_with(|| {
+                // A device's own refreshes, on networks a device can be on: a primary refresh
+                // token redeemed from a data centre was taken off the device.
                 let proven = !c.non_interactive.is_empty()
                     && c.non_interactive.iter().all(|&s| {
                         cx.sign_ins
                             .get(s)
                             .is_some_and(|s| s.has(sflag::PROVES_DEVICE))
+                            && cx.sign_in_net(s).is_none_or(|n| !n.hosting)
                     });
                 (proven, cx.session_first_seen(sid, c))
             }),
@@ -183,7 +193,7 @@ impl Tt003 {
                 ),
                 "records carry a token or session id (unlinkable records are not judged)".to_string(),
                 "not a Microsoft first-party client acting without any sign-in row".to_string(),
-                "the session's non-interactive sign-ins do not all prove a managed device (PRT)".to_string(),
+                "the session's non-interactive sign-ins do not all prove a device (managed, compliant, PRT, token binding) from a non-hosting network".to_string(),
                 "delegated access only (app-only automation left out)".to_string(),
             ];
             let containment = vec![
