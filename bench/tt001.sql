@@ -380,7 +380,7 @@ WHERE record_id IS NULL OR dup = 1;
 -- Networks (network.rs): ASN from the sign-in rows (the most frequent per IP, the smallest on a
 -- tie), else from a neighbour (a /24 or /48 whose sign-in addresses all have one ASN), else
 -- the prefix. Microsoft: the built-in ranges only (the rest of AS8075 is Azure). Hosting: the
--- built-in ASN list (AS8075 on it), except addresses in Microsoft's ranges.
+-- built-in ASN list and AS8075, except addresses in Microsoft's ranges.
 -- ---------------------------------------------------------------------------------------------
 
 CREATE OR REPLACE TEMP MACRO is_v4(ip) AS ip BETWEEN 281470681743360::UHUGEINT AND 281474976710655::UHUGEINT;
@@ -429,7 +429,7 @@ WITH addrs AS (
 SELECT r.ip, r.v4, r.prefix, r.asn,
     coalesce('AS' || r.asn::VARCHAR, r.prefix) AS net_id,
     coalesce(ms.hit, false) AS microsoft,
-    h.asn IS NOT NULL AND NOT coalesce(ms.hit, false) AS hosting
+    (h.asn IS NOT NULL OR coalesce(r.asn = 8075, false)) AND NOT coalesce(ms.hit, false) AS hosting
 FROM resolved r
 LEFT JOIN (SELECT DISTINCT x.ip, true AS hit FROM resolved x
     JOIN ms_ranges m ON x.ip >= m.lo AND x.ip <= m.hi) ms ON ms.ip = r.ip

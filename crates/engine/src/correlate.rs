@@ -15,7 +15,7 @@ use tokentrail_model::{
 
 use crate::asn::AsnDb;
 use crate::catalog::Catalog;
-use crate::coverage::{Coverage, Family};
+use crate::coverage::{Coverage, Covered, Family};
 use crate::network::{relate, Net, Networks, Relation};
 use crate::store::{sflag, AccessRec, SignInRec, Store, Strings, Sym};
 use crate::Thresholds;
@@ -67,6 +67,19 @@ pub(crate) struct AccessSummary {
     pub token_first: FxHashMap<Sym, Timestamp>,
     /// The first and last time of any access.
     pub window: Option<(Timestamp, Timestamp)>,
+    /// Per token that delegated accesses logged an issue time for: the earliest such time, and
+    /// the user id, UPN and client of the access that logged it (the evidence coverage weighs,
+    /// see [`crate::coverage`]).
+    pub issued: FxHashMap<Sym, IssuedAt>,
+}
+
+/// When a token was issued, as an access logged it, and whose it was.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct IssuedAt {
+    pub at: Timestamp,
+    pub user_id: Option<Sym>,
+    pub upn: Option<Sym>,
+    pub app: Option<Sym>,
 }
 
 impl AccessSummary {
@@ -75,15 +88,34 @@ impl AccessSummary {
             None => (a.time, a.time),
             Some((f, l)) => (f.min(a.time), l.max(a.time)),
         });
+        // A session or token is alive from its token's issue, which can be a day before the
+        // access (Continuous Access Evaluation tokens live up to 28 hours).
+        let alive = a.token_issued_at().map_or(a.time, |t| t.min(a.time));
         let first = |m: &mut FxHashMap<Sym, Timestamp>, k: Sym| {
             m.entry(k)
-                .and_modify(|t| *t = (*t).min(a.time))
-                .or_insert(a.time);
+                .and_modify(|t| *t = (*t).min(alive))
+                .or_insert(alive);
         };
         match (a.session, a.token) {
             (Some(s), _) => first(&mut self.session_first, s),
             (None, Some(t)) => first(&mut self.token_first, t),
             (None, None) => {}
+        }
+        if let (Some(token), Some(at), true) = (a.token, a.token_issued_at(), rec_delegated(a)) {
+            let seen = IssuedAt {
+                at,
+                user_id: a.user_id,
+                upn: a.upn,
+                app: a.app_id,
+            };
+            self.issued
+                .entry(token)
+                .and_modify(|e| {
+                    if at < e.at {
+                        *e = seen;
+                    }
+                })
+                .or_insert(seen);
         }
         if rec_delegated(a) && (a.user_id.is_some() || a.upn.is_some()) {
             let e = self
@@ -126,7 +158,8 @@ pub(crate) struct Context<'a> {
     upn_to_id: FxHashMap<Sym, Sym>,
     /// Per address handle: its network.
     nets: Vec<Net>,
-    pub coverage: &'a Coverage,
+    /// Coverage of the sign-in logs (see [`Context::set_coverage`]).
+    pub coverage: Coverage,
     pub catalog: &'a Catalog,
     pub thresholds: &'a Thresholds,
     /// Successful interactive sign-ins per user.
@@ -343,7 +376,6 @@ impl<'a> Context<'a> {
         store: &'a Store,
         sign_ins: &'a [SignInRec],
         accesses: &AccessSummary,
-        coverage: &'a Coverage,
         catalog: &'a Catalog,
         thresholds: &'a Thresholds,
         asn_db: Option<&'a AsnDb>,
@@ -512,7 +544,7 @@ impl<'a> Context<'a> {
             session_access_first,
             upn_to_id,
             nets,
-            coverage,
+            coverage: Coverage::default(),
             catalog,
             thresholds,
             user_interactive,
@@ -692,13 +724,58 @@ impl<'a> Context<'a> {
         s.chain(a).min()
     }
 
-    /// True when interactive sign-in logs (or UAL logons) cover `[from, to]`.
-    pub fn interactive_covered(&self, from: Timestamp, to: Timestamp) -> bool {
-        self.coverage
-            .covers(Family::SignIn(SignInKind::Interactive), from, to)
-            || self
-                .coverage
-                .covers(Family::SignIn(SignInKind::UalLogon), from, to)
+    /// The coverage of the sign-in logs, once it is known: it weighs the tokens accesses used
+    /// (see [`Context::token_evidence`]), so it comes after the context is built.
+    pub fn set_coverage(&mut self, coverage: Coverage) {
+        self.coverage = coverage;
+    }
+
+    /// Do the interactive sign-in logs (or UAL logons) cover `[from, to]`, and the family that
+    /// does: with records around when either has them, else across a quiet stretch.
+    pub fn interactive_covered(&self, from: Timestamp, to: Timestamp) -> (Covered, Family) {
+        let answers = [SignInKind::Interactive, SignInKind::UalLogon].map(|k| {
+            (
+                self.coverage.covered(Family::SignIn(k), from, to),
+                Family::SignIn(k),
+            )
+        });
+        answers
+            .iter()
+            .find(|(c, _)| *c == Covered::Yes)
+            .or_else(|| answers.iter().find(|(c, _)| *c != Covered::No))
+            .copied()
+            .unwrap_or((Covered::No, Family::SignIn(SignInKind::Interactive)))
+    }
+
+    /// The tokens accesses logged an issue time for, as coverage weighs them: (issue time,
+    /// user, token, kind of the sign-in that issued it). Placeholder token ids say nothing;
+    /// first-party clients may lawfully lack sign-in rows, so their unmatched tokens say
+    /// nothing either unless `first_party_counts`.
+    pub fn token_evidence<'s>(
+        &'s self,
+        summary: &'s AccessSummary,
+        first_party_counts: bool,
+    ) -> impl Iterator<Item = (Timestamp, u64, u64, Option<SignInKind>)> + 's {
+        summary.issued.iter().filter_map(move |(&token, e)| {
+            let found = self
+                .issuer(token)
+                .and_then(|i| self.sign_ins.get(i))
+                .map(|s| s.kind);
+            if found.is_none() {
+                let opaque = self
+                    .token_id(token)
+                    .is_some_and(|t| matches!(t.0, tokentrail_model::Ident::Opaque(_)));
+                let first_party = self.lc(e.app).is_some_and(|app| self.is_first_party(app));
+                if opaque || (first_party && !first_party_counts) {
+                    return None;
+                }
+            }
+            let user = self.key(e.user_id).or_else(|| {
+                self.key(e.upn)
+                    .map(|upn| self.upn_to_id.get(&upn).copied().unwrap_or(upn))
+            })?;
+            Some((e.at, u64::from(user.raw()), u64::from(token.raw()), found))
+        })
     }
 
     /// True when `net` is established for `user` at `at`: a sign-in of the user from that

@@ -13,9 +13,10 @@
 //! up to [`EngineConfig::accesses_in_memory`] and wait on disk beyond it (`spill`), while a
 //! summary per session, token and client is learned as they arrive.
 //!
-//! Data flow inside `finish`: sign-ins deduplicated by `id` and put in time order -> sign-in
-//! coverage -> correlation context (token index, session chains, one network per distinct
-//! address, client inventory from the access summary) -> accesses read back a partition at a
+//! Data flow inside `finish`: sign-ins deduplicated by `id` and put in time order -> correlation
+//! context (token index, session chains, one network per distinct address, client inventory
+//! from the access summary) -> sign-in coverage (on evidence: the tokens accesses used, found
+//! or not, and the logs' own rates; see [`coverage`]) -> accesses read back a partition at a
 //! time (copies of one record always share a partition and are deduplicated there), each linked
 //! once and judged by every rule, which gathers it into its finding groups -> groups become
 //! findings -> TT003 raises TT001/TT002 on its sessions -> allowlist suppression ->
@@ -44,7 +45,7 @@ use tokentrail_model::{Access, Finding, RuleId, SignIn, Suppression, Timestamp};
 pub use allowlist::{Allowlist, AllowlistError, AllowlistReport};
 pub use asn::{AsnDb, AsnDbError};
 pub use correlate::{is_app_only, is_delegated};
-pub use coverage::{Coverage, CoverageBuilder, Family, Span};
+pub use coverage::{Coverage, CoverageBuilder, Covered, Family, Hole, Stretch};
 pub use spill::{DEFAULT_IN_MEMORY, RECORD_BYTES};
 
 use crate::catalog::Catalog;
@@ -56,8 +57,10 @@ use crate::store::{src_key, AccessRec, RecordId, SignInRec, SrcKey, Store, Sym};
 /// The rules' tunable thresholds. Defaults are what the rule pages in `docs/rules/` describe.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Thresholds {
-    /// A gap longer than this (seconds) between two records of one log family splits its
-    /// coverage into two spans. Default 6 h.
+    /// A silence of a log family longer than this (seconds), or than the time the family
+    /// writes 20 records at its average rate if longer (at most 48 h), is a quiet stretch:
+    /// still covered unless there is evidence of a hole, but named in the findings that lean
+    /// on it, whose confidence is lowered one step (see [`coverage`]). Default 6 h.
     pub coverage_gap_secs: i64,
     /// An access may precede its token's issuing sign-in by this much (clock skew) before the
     /// pair is treated as inconsistent. Default 5 min.
@@ -66,7 +69,9 @@ pub struct Thresholds {
     /// first record for "no interactive root" to be a conclusion. Default 24 h.
     pub root_lookback_secs: i64,
     /// TT004: when an access does not log its token's issue time, its token was issued at most
-    /// this long (seconds) before the access. Default 2 h.
+    /// this long (seconds) before the access: the longest an access token lives. Default 28 h
+    /// (Continuous Access Evaluation tokens of Outlook, Teams, SharePoint and OneDrive live up
+    /// to 28 hours; other access tokens 60 to 90 minutes).
     pub token_lifetime_secs: i64,
     /// TT001/TT002: an interactive sign-in by the same user from the new network within this
     /// many seconds explains the move as travel. Default 12 h.
@@ -97,7 +102,7 @@ impl Default for Thresholds {
             coverage_gap_secs: 6 * 3600,
             issue_skew_secs: 300,
             root_lookback_secs: 24 * 3600,
-            token_lifetime_secs: 2 * 3600,
+            token_lifetime_secs: 28 * 3600,
             travel_window_secs: 12 * 3600,
             inventory_min_users: 3,
             inventory_min_user_share: 0.02,
@@ -121,6 +126,10 @@ pub struct EngineConfig {
     pub since: Option<Timestamp>,
     /// Ignore records after this time (inclusive bound).
     pub until: Option<Timestamp>,
+    /// The export window, when the analyst knows the query window (`--window FROM..TO`):
+    /// every log family present covers it unless there is evidence of a hole. Without it, the
+    /// window is the span of the input.
+    pub window: Option<(Timestamp, Timestamp)>,
     /// "Now" for allowlist expiry; injected so runs are reproducible.
     pub now: Timestamp,
     /// Rule thresholds.
@@ -324,9 +333,21 @@ impl Engine {
         drop(order);
         stats.sign_ins_failed = sign_ins.iter().filter(|s| !s.succeeded()).count() as u64;
 
-        // Sign-in coverage is complete now; its spans reach to the first and last record of
-        // any family, accesses included.
+        let mut cx = Context::build(
+            &store,
+            &sign_ins,
+            &summary,
+            &catalog,
+            &config.thresholds,
+            config.asn_db.as_ref(),
+        );
+        // Sign-in coverage: the window is the whole input's (accesses included) or the one
+        // given; a silence of a sign-in log is a hole only on evidence, which includes the
+        // tokens accesses used, found or not (so it needs the token index).
         let mut coverage = CoverageBuilder::new(config.thresholds.coverage_gap_secs);
+        if let Some((from, to)) = config.window {
+            coverage.window(from, to);
+        }
         for s in &sign_ins {
             coverage.add(Family::SignIn(s.kind), s.time);
         }
@@ -334,16 +355,12 @@ impl Engine {
             coverage.see(first);
             coverage.see(last);
         }
-        let sign_in_coverage = coverage.build();
-        let mut cx = Context::build(
-            &store,
-            &sign_ins,
-            &summary,
-            &sign_in_coverage,
-            &catalog,
-            &config.thresholds,
-            config.asn_db.as_ref(),
-        );
+        for (at, user, token, found) in
+            cx.token_evidence(&summary, config.thresholds.orphan_first_party)
+        {
+            coverage.token(at, user, token, found);
+        }
+        cx.set_coverage(coverage.build());
         drop(summary);
 
         let mut tally = Tally::default();

@@ -13,7 +13,7 @@ use std::net::IpAddr;
 use tokentrail_model::{Confidence, NetworkId};
 
 use crate::asn::AsnDb;
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, MICROSOFT_ASN};
 
 /// Where an address's ASN came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -176,14 +176,15 @@ impl<'a> Networks<'a> {
         };
         let asn = found.map(|(a, _)| a);
         // Microsoft's own fetching is its published service ranges only: the rest of AS8075 is
-        // Azure, where anyone rents a machine (it is on the hosting list).
+        // Azure, where anyone rents a machine.
         let microsoft = self.catalog.microsoft.contains(ip);
         Net {
             ip,
             id,
             origin,
             microsoft,
-            hosting: !microsoft && asn.is_some_and(|a| self.catalog.hosting.contains(&a)),
+            hosting: !microsoft
+                && asn.is_some_and(|a| a == MICROSOFT_ASN || self.catalog.hosting.contains(&a)),
         }
     }
 }

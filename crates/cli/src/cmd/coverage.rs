@@ -12,7 +12,7 @@ use tokentrail_ingest::{DecodeOptions, Decoded, IngestReport, ReadOptions};
 use tokentrail_model::{Access, SignIn, Timestamp};
 use tokentrail_posture::{render, CoverageBuilder, CoverageOptions, InputFile, RunInfo};
 
-use super::{check_input, exit_code, open_output, parse_time, wall_clock};
+use super::{check_input, exit_code, open_output, parse_time, parse_window, wall_clock};
 
 /// How a posture report is written.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,6 +55,10 @@ pub struct CoverageArgs {
     /// Read test-case files as the raw events they hold.
     #[arg(long)]
     pub test_cases: bool,
+    /// The export window the logs were queried for (`FROM..TO`): every log given covers it
+    /// unless the data show a hole. Default: the span of the input.
+    #[arg(long, value_name = "FROM..TO", value_parser = parse_window)]
+    pub window: Option<(Timestamp, Timestamp)>,
     /// The date of the run printed in the report (default: now, UTC).
     #[arg(long, value_name = "TIME", value_parser = parse_time, hide = true)]
     pub now: Option<Timestamp>,
@@ -118,6 +122,7 @@ pub(crate) fn run_info(report: &IngestReport, now: Timestamp) -> RunInfo {
 pub fn run(args: CoverageArgs) -> anyhow::Result<ExitCode> {
     let builder = std::cell::RefCell::new(CoverageBuilder::new(CoverageOptions {
         retention_target_days: args.retention_target,
+        window: args.window,
         ..CoverageOptions::default()
     }));
     let report = read_inputs(

@@ -65,6 +65,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         output: None,
         since: None,
         until: None,
+        window: None,
         show_suppressed: false,
         test_cases: false,
         now: None,

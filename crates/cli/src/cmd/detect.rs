@@ -17,7 +17,7 @@ use tokentrail_model::{Finding, Timestamp};
 use tokentrail_report::ocsf::OcsfOptions;
 use tokentrail_report::table::TableOptions;
 
-use super::{check_input, exit_code, open_output, parse_time, wall_clock};
+use super::{check_input, exit_code, open_output, parse_time, parse_window, wall_clock};
 
 /// How findings are written.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,6 +70,10 @@ pub struct DetectArgs {
     /// Ignore records after this time (RFC 3339, or a date).
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     pub until: Option<Timestamp>,
+    /// The export window the logs were queried for (`FROM..TO`, RFC 3339 or dates): every log
+    /// given covers it unless the data show a hole. Default: the span of the input.
+    #[arg(long, value_name = "FROM..TO", value_parser = parse_window)]
+    pub window: Option<(Timestamp, Timestamp)>,
     /// Also list suppressed findings (they are always counted).
     #[arg(long)]
     pub show_suppressed: bool,
@@ -95,6 +99,7 @@ fn configure(args: &DetectArgs) -> anyhow::Result<EngineConfig> {
     let mut config = EngineConfig {
         since: args.since,
         until: args.until,
+        window: args.window,
         now: args.now.unwrap_or_else(wall_clock),
         ..EngineConfig::default()
     };
@@ -243,6 +248,18 @@ fn write_run_notes(
             "tokentrail: {} access record(s) waited on disk and could not be read back: they were not judged (check the temporary directory's disk)",
             stats.accesses_lost
         )?;
+    }
+    for (family, f) in &detection.coverage.families {
+        for h in &f.holes {
+            writeln!(
+                err,
+                "tokentrail: coverage: the {} has a hole from {} to {} ({}): rules that conclude \"absent\" answered unknown there",
+                family.describe(),
+                h.stretch.start,
+                h.stretch.end,
+                h.evidence
+            )?;
+        }
     }
     let unknown: u64 = stats.unknown.values().sum();
     if unknown > 0 {

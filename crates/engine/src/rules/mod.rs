@@ -14,6 +14,7 @@ use tokentrail_model::{Confidence, Finding, NetworkId, RuleId, SessionId, Severi
 
 use crate::allowlist::MatchScope;
 use crate::correlate::{Chain, Context};
+use crate::coverage::{Covered, Family, Stretch, HOLE_MIN_USERS};
 use crate::evidence::{finding_id, issue_evidence, Gathered};
 use crate::network::{relate, relate_to_any, Net, Relation};
 use crate::store::{sflag, AccessRec, SignInRec, Sym};
@@ -250,6 +251,100 @@ pub(crate) fn severity_for(base: Severity, confidence: Confidence) -> Severity {
         base
     }
 }
+
+/// One step less confident: what a conclusion across a quiet stretch of the logs costs.
+pub(crate) fn lowered(c: Confidence) -> Confidence {
+    match c {
+        Confidence::High => Confidence::Medium,
+        Confidence::Medium | Confidence::Low => Confidence::Low,
+    }
+}
+
+/// The quiet stretches a finding's "absent" conclusion leaned on, and whether every one of its
+/// records did (then its confidence is lowered one step).
+#[derive(Debug)]
+pub(crate) struct QuietUse {
+    stretches: BTreeSet<(Family, Stretch)>,
+    every_record: bool,
+}
+
+impl Default for QuietUse {
+    fn default() -> Self {
+        QuietUse {
+            stretches: BTreeSet::new(),
+            every_record: true,
+        }
+    }
+}
+
+impl QuietUse {
+    /// One record's coverage answer (only [`Covered::Yes`] and [`Covered::Quiet`] reach here).
+    pub fn record(&mut self, covered: &[(Covered, Family)]) {
+        let mut quiet = false;
+        for (c, family) in covered {
+            if let Covered::Quiet(s) = c {
+                self.stretches.insert((*family, *s));
+                quiet = true;
+            }
+        }
+        self.every_record &= quiet;
+    }
+
+    /// True when every record leaned on a quiet stretch.
+    pub fn lowers(&self) -> bool {
+        self.every_record && !self.stretches.is_empty()
+    }
+
+    /// The confidence once the quiet stretches are weighed.
+    pub fn confidence(&self, c: Confidence) -> Confidence {
+        if self.lowers() {
+            lowered(c)
+        } else {
+            c
+        }
+    }
+
+    /// Lines for `checked`, one per stretch (the first few).
+    pub fn checked(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .stretches
+            .iter()
+            .take(MAX_QUIET_NAMED)
+            .map(|(f, s)| {
+                format!(
+                    "the {} was quiet from {} to {} with no evidence of missing records (no tokens of {HOLE_MIN_USERS} or more users issued there and found in no sign-in, no shortfall against its own rate at the same hours elsewhere): counted as covered{}",
+                    f.describe(),
+                    s.start,
+                    s.end,
+                    if self.lowers() { ", confidence lowered one step" } else { "" }
+                )
+            })
+            .collect();
+        if self.stretches.len() > MAX_QUIET_NAMED {
+            out.push(format!(
+                "{} more quiet stretch(es) of the sign-in logs leaned on",
+                self.stretches.len() - MAX_QUIET_NAMED
+            ));
+        }
+        out
+    }
+
+    /// A sentence for `why` when the finding leans on quiet stretches, naming the first.
+    pub fn why(&self) -> String {
+        match self.stretches.iter().next() {
+            Some((f, s)) if self.lowers() => format!(
+                " The {} was quiet from {} to {}, with no sign of missing records there: counted as covered, confidence lowered one step.",
+                f.describe(),
+                s.start,
+                s.end
+            ),
+            _ => String::new(),
+        }
+    }
+}
+
+/// Quiet stretches named per finding; more are counted.
+const MAX_QUIET_NAMED: usize = 3;
 
 /// What a low-confidence network comparison adds to `checked`.
 pub(crate) const PREFIX_ONLY: &str =

@@ -17,8 +17,11 @@
 //!
 //! **Known false positives and how they are avoided.**
 //! - Sessions older than the input: "absent" is concluded only when interactive sign-in
-//!   coverage reaches [`crate::Thresholds::root_lookback_secs`] (24 h) before the session's
-//!   first record; otherwise the access is counted as unknown, not alerted.
+//!   coverage ([`crate::coverage`]: the export window less its holes) reaches
+//!   [`crate::Thresholds::root_lookback_secs`] (24 h) before the session was first alive (its
+//!   first record, or the logged issue of a token it used); otherwise the access is counted as
+//!   unknown, not alerted. Across a quiet stretch (a small office's weekend) the finding fires
+//!   with the stretch named and one step less confidence.
 //! - Records without linkable ids (no token id, no session id): unknown, never alerted.
 //! - A token whose issuing sign-in has no session id: unknown.
 //! - First-party apps without sign-in rows: when neither the token nor the session appears in
@@ -46,8 +49,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use rustc_hash::FxHashMap;
 use tokentrail_model::{Confidence, NetworkId, RuleId, SessionId, Severity, Timestamp};
 
-use super::{resource_of, who, Candidate, Draft};
+use super::{resource_of, who, Candidate, Draft, QuietUse};
 use crate::correlate::{is_root_kind, rec_delegated, Context, Linked};
+use crate::coverage::Covered;
 use crate::evidence::{revoke_step, Gathered};
 use crate::store::{sflag, Sym};
 use crate::Tally;
@@ -62,6 +66,7 @@ struct Group {
     first_sign_in: Option<(Timestamp, usize)>,
     session_logged: bool,
     workloads: BTreeSet<&'static str>,
+    quiet: QuietUse,
 }
 
 /// TT003's state while accesses are judged.
@@ -125,11 +130,17 @@ impl Tt003 {
             stats.benign(RULE, "device-proven-session");
             return;
         }
-        let first_seen = session_start.unwrap_or(a.time).min(a.time);
-        if !cx.interactive_covered(
+        // The lookback starts where the session (or this token) was first alive: a token
+        // can be used a day after it was issued.
+        let first_seen = session_start
+            .unwrap_or(a.time)
+            .min(a.time)
+            .min(a.token_issued_at().unwrap_or(a.time));
+        let covered = cx.interactive_covered(
             first_seen.plus_secs(-cx.thresholds.root_lookback_secs),
             first_seen,
-        ) {
+        );
+        if covered.0 == Covered::No {
             stats.unknown(RULE, "outside-coverage");
             return;
         }
@@ -147,6 +158,7 @@ impl Tt003 {
             .entry((user, app, cx.access_net(a).map(|n| n.id)))
             .or_default();
         g.records.access(cx, a);
+        g.quiet.record(&[covered]);
         g.session_logged |= session_logged;
         g.workloads.insert(a.workload.as_str());
         if let Some(sid) = session.and_then(|s| cx.session_id(s)) {
@@ -174,7 +186,7 @@ impl Tt003 {
             let sessions = g.sessions.iter().map(ToString::to_string).collect::<Vec<_>>();
             let workloads = g.workloads.iter().copied().collect::<Vec<_>>().join(" and ");
             let why = format!(
-                "{} accessed {workloads} with client {} from {net_text} ({} record(s)) in {} although the interactive sign-in logs cover the {} h before.",
+                "{} accessed {workloads} with client {} from {net_text} ({} record(s)) in {} although the interactive sign-in logs cover the {} h before.{}",
                 who(user_id.as_deref(), upn.as_deref()),
                 app_id.as_deref().unwrap_or("(unknown)"),
                 g.records.len(),
@@ -184,11 +196,12 @@ impl Tt003 {
                     format!("session(s) {} with no interactive sign-in", sessions.join(", "))
                 },
                 cx.thresholds.root_lookback_secs / 3600,
+                g.quiet.why(),
             );
-            let checked = vec![
+            let mut checked = vec![
                 "no interactive sign-in or UAL logon in the session, and the token's issuing sign-in (if any) is not interactive".to_string(),
                 format!(
-                    "interactive sign-in logs cover the {} h before the session's first record",
+                    "interactive sign-in logs cover the {} h before the session's first record (or its token's issue), with no evidence of a hole there",
                     cx.thresholds.root_lookback_secs / 3600
                 ),
                 "records carry a token or session id (unlinkable records are not judged)".to_string(),
@@ -196,6 +209,7 @@ impl Tt003 {
                 "the session's non-interactive sign-ins do not all prove a device (managed, compliant, PRT, token binding) from a non-hosting network".to_string(),
                 "delegated access only (app-only automation left out)".to_string(),
             ];
+            checked.extend(g.quiet.checked());
             let containment = vec![
                 revoke_step(user_id.as_deref()),
                 format!(
@@ -214,7 +228,11 @@ impl Tt003 {
                 title: "Mail or file access with no interactive sign-in behind it".to_string(),
                 why,
                 severity: Severity::Medium,
-                confidence: if g.session_logged { Confidence::High } else { Confidence::Medium },
+                confidence: g.quiet.confidence(if g.session_logged {
+                    Confidence::High
+                } else {
+                    Confidence::Medium
+                }),
                 user_id,
                 upn,
                 session_id: g.sessions.iter().next().cloned(),
