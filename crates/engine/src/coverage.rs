@@ -17,10 +17,10 @@
 //!     lack sign-in rows, do not count (unless the run reports them, see
 //!     [`crate::Thresholds::orphan_first_party`]); or
 //!   - *a rate far below the family's own*: at the family's own rate at the same hours of the
-//!     week elsewhere in the window (the same weekday and hour in other weeks; with no other
-//!     week, the same hour on other weekdays, or other weekend days), at least
-//!     [`EXPECTED_RECORDS_IN_HOLE`] records would have been written in the silence, and none
-//!     were.
+//!     week elsewhere in the window (the same weekday and hour in at least two other weeks;
+//!     else the same hour on at least two other weekdays, or other weekend days), taking the
+//!     least of them, at least [`EXPECTED_RECORDS_IN_HOLE`] records would have been written in
+//!     the silence, and none were.
 //!
 //!   A token issued inside the silence that *is* found in the family proves the family was
 //!   written there: no hole.
@@ -526,6 +526,9 @@ fn quiet_after(records: u64, first: Timestamp, last: Timestamp, min_secs: i64) -
 const HOUR: i64 = 3600;
 const WEEK_HOURS: i64 = 7 * 24;
 
+/// Hours like a silent one needed before the family's rate there is known.
+const MIN_LIKE_HOURS: usize = 2;
+
 /// A family's records in time, to compare a silence with the same hours elsewhere.
 struct Rate<'b> {
     buckets: &'b BTreeMap<i64, Bucket>,
@@ -546,7 +549,8 @@ impl<'b> Rate<'b> {
     /// Records the family would have written in `s` at its own rate at the same hours
     /// elsewhere in the window: each hour's part of the silence is laid over the same part of
     /// the hours like it (so a silence the family keeps every night at that minute expects
-    /// nothing), and the counts there are averaged.
+    /// nothing), and the least count found there is taken, so that one busy evening elsewhere
+    /// makes no quiet evening a hole.
     fn expected(&self, s: Stretch) -> f64 {
         if self.last_hour < self.first_hour {
             return 0.0;
@@ -563,27 +567,29 @@ impl<'b> Rate<'b> {
         total
     }
 
-    /// The mean count, over the hours like `h` (the same hour of the week; with none, the same
-    /// hour of the day on days of the same kind, weekday or weekend) other than those in
-    /// `skip`, of the records in `part` of the hour moved to that hour.
+    /// The least count, over the hours like `h` (the same hour of the week in other weeks;
+    /// with fewer than [`MIN_LIKE_HOURS`] of those, the same hour of the day on other days of
+    /// the same kind, weekday or weekend) other than those in `skip`, of the records in `part`
+    /// of the hour moved to that hour. Nothing is expected where fewer than
+    /// [`MIN_LIKE_HOURS`] hours are like it: one other day does not make a rate.
     fn usual(&self, h: i64, part: (i64, i64), skip: &dyn Fn(i64) -> bool) -> f64 {
-        let mean_of = |step: i64, keep: &dyn Fn(i64) -> bool| -> Option<f64> {
-            let mut n = 0u32;
-            let mut sum = 0.0;
+        let least_of = |step: i64, keep: &dyn Fn(i64) -> bool| -> Option<f64> {
+            let mut n = 0usize;
+            let mut least = f64::INFINITY;
             let mut x = h - (h - self.first_hour).div_euclid(step) * step;
             while x <= self.last_hour {
                 if x != h && !skip(x) && keep(x) {
                     let shift = (x - h) * HOUR;
                     n += 1;
-                    sum += self.count(part.0 + shift, part.1 + shift);
+                    least = least.min(self.count(part.0 + shift, part.1 + shift));
                 }
                 x += step;
             }
-            (n > 0).then(|| sum / f64::from(n))
+            (n >= MIN_LIKE_HOURS).then_some(least)
         };
         let weekend = |x: i64| (x.div_euclid(24) + 3).rem_euclid(7) >= 5;
-        mean_of(WEEK_HOURS, &|_| true)
-            .or_else(|| mean_of(24, &|x| weekend(x) == weekend(h)))
+        least_of(WEEK_HOURS, &|_| true)
+            .or_else(|| least_of(24, &|x| weekend(x) == weekend(h)))
             .unwrap_or(0.0)
     }
 

@@ -331,7 +331,7 @@ impl CoverageBuilder {
     /// Add one sign-in row.
     pub fn add_sign_in(&mut self, s: &SignIn) {
         let family = Family::SignIn(s.kind);
-        if let Some(id) = s.id {
+        if let Some(id) = s.id.filter(|g| !g.is_placeholder()) {
             if !self.seen_sign_ins.insert((s.kind, id)) {
                 *self.duplicates.entry(family).or_default() += 1;
                 return;
@@ -362,7 +362,11 @@ impl CoverageBuilder {
     /// Add one access record.
     pub fn add_access(&mut self, a: &Access) {
         let family = Family::Access(a.log);
-        if let Some(id) = &a.record_id {
+        if let Some(id) = a
+            .record_id
+            .as_ref()
+            .filter(|t| !tokentrail_model::ids::is_placeholder_text(t))
+        {
             if !self.seen_accesses.insert((a.log, id.clone())) {
                 *self.duplicates.entry(family).or_default() += 1;
                 return;

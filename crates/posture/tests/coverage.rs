@@ -83,10 +83,10 @@ fn a_silence_far_below_the_logs_own_rate_is_a_hole() {
         retention_target_days: 1,
         ..CoverageOptions::default()
     });
-    // Interactive sign-ins every 10 minutes for two days, except one 9-hour stretch: the same
-    // hours of the other day say 54 records belong there.
+    // Interactive sign-ins every 10 minutes for three days, except one 9-hour stretch on the
+    // first: the same hours of the other two days say 54 records belong there.
     let mut n = 0u128;
-    for step in 0..(2 * 24 * 6) {
+    for step in 0..(3 * 24 * 6) {
         let mins = step * 10;
         if (600..1140).contains(&mins) {
             continue;
@@ -116,8 +116,8 @@ fn a_silence_far_below_the_logs_own_rate_is_a_hole() {
     assert_eq!(f.quiet_count, 0);
     assert_eq!(f.covered.len(), 2);
     assert_eq!(
-        f.days_with_records, 3,
-        "08:00 on day one to 07:50 on day three"
+        f.days_with_records, 4,
+        "08:00 on day one to 07:50 on day four"
     );
     assert!(f.retention_met);
     assert_eq!(f.covered_secs, f.span_secs - gap.secs);

@@ -136,6 +136,9 @@ pub fn detect(args: &DetectArgs) -> anyhow::Result<(Detection, IngestReport)> {
         decode: DecodeOptions {
             unwrap_test_cases: args.test_cases,
         },
+        // Every row reaches the engine, which merges the rows of one sign-in into the richest
+        // whatever order they are read in (the reader would keep the first read).
+        drop_duplicate_sign_ins: false,
         ..ReadOptions::default()
     };
     if let Some(threads) = args.threads {

@@ -20,6 +20,7 @@ macro_rules! snapshot {
 mod allowlist;
 mod asn_db;
 mod issue12_coverage;
+mod issue12_layout;
 mod issue12_networks;
 mod order;
 mod tt001;
