@@ -585,8 +585,17 @@ WHERE s.kind IN ('interactive', 'non-interactive', 'ual-logon')
     AND NOT n.hosting AND NOT n.microsoft
     AND coalesce(s.user_id, lower(nz(s.upn))) IS NOT NULL;
 
+-- The tenant's own networks (Context::established): a /24 or /48 where the devices of three
+-- users proved themselves, established for everyone from the first sign-in of the third.
+CREATE OR REPLACE TEMP TABLE tenant_prefixes AS
+SELECT n_prefix AS prefix, list_sort(list(first_t))[3] AS since
+FROM (SELECT n_prefix, usr, min(t) AS first_t FROM device_proven GROUP BY n_prefix, usr)
+GROUP BY n_prefix
+HAVING count(*) >= 3;
+
 -- Established network: a device-proven sign-in of the user on the access network, before the
--- access, in another session. Travel: an interactive sign-in by the same user from the access
+-- access, in another session; or the access address in one of the tenant's own networks.
+-- Travel: an interactive sign-in by the same user from the access
 -- network within 12 h.
 CREATE OR REPLACE TEMP TABLE tt001_findings AS
 WITH remaining AS (
@@ -598,6 +607,8 @@ WITH remaining AS (
             WHERE p.usr = m.usr AND p.t < m.t
                 AND (p.session_id IS NULL OR p.session_id IS DISTINCT FROM m.session_id)
                 AND rel(p.n_asn, p.n_prefix, p.n_v4, m.a_asn, m.a_prefix, m.a_v4) = 'same'))
+        AND NOT (NOT m.a_hosting AND EXISTS (SELECT 1 FROM tenant_prefixes tp
+            WHERE tp.prefix = m.a_prefix AND tp.since < m.t))
 ), travelled AS (
     SELECT DISTINCT r.usr, r.t, r.a_ip
     FROM remaining r JOIN user_interactive ui ON ui.usr = r.usr

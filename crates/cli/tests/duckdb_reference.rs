@@ -365,7 +365,7 @@ fn duckdb_reference_agrees_on_hand_written_edge_cases() {
         user(6),
         user(7),
     );
-    let (u8, u9, u10) = (user(8), user(9), user(10));
+    let (u8, u9, u10, u11) = (user(8), user(9), user(10), user(11));
     let (laptop9, laptop10) = (guid(4, 9), guid(4, 10));
     let device3 = guid(4, 3);
     let home = "198.51.100.10";
@@ -445,6 +445,26 @@ fn duckdb_reference_agrees_on_hand_written_edge_cases() {
         }
         .row(),
     ];
+    // S: the office 100.91.1.0/24, where three colleagues' devices proved themselves this
+    // morning, is established for u11 too.
+    interactive.push(sign_in(true, 19, (8, 0), &u11, "198.51.100.95", Some(64500), 19).row());
+    for k in 0..3u32 {
+        non_interactive.push(
+            SignIn {
+                device: Some((guid(4, 20 + k), true)),
+                ..sign_in(
+                    false,
+                    130 + k,
+                    (7, k),
+                    &user(12 + k),
+                    &format!("100.91.1.{}", k + 1),
+                    Some(64507),
+                    130 + k,
+                )
+            }
+            .row(),
+        );
+    }
     non_interactive.extend([
         SignIn {
             device: Some((device3.clone(), true)),
@@ -494,6 +514,7 @@ fn duckdb_reference_agrees_on_hand_written_edge_cases() {
         graph(20, (9, 30), &u8, "203.0.113.8", &uti(&token(15)), 0),
         graph(21, (9, 0), &u9, "100.90.1.7", &uti(&token(17)), 0),
         graph(22, (9, 0), &u10, "100.90.1.7", &uti(&token(18)), 0),
+        graph(23, (9, 0), &u11, "100.91.1.50", &uti(&token(19)), 0),
     ];
     let ual_rows = vec![
         logon(&token(1), (8, 0), &u1, home, &session(1)),

@@ -39,6 +39,7 @@ fn tenant() -> &'static Tenant {
                 graph: GraphFormat::LaJsonl,
                 ual: UalFormat::Jsonl,
             },
+            profile: tokentrail_sim::Profile::SmallOffice,
         };
         let summary = simulate(&cfg).expect("simulate");
         let files = summary

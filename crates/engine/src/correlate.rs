@@ -166,6 +166,10 @@ pub(crate) struct Context<'a> {
     user_interactive: FxHashMap<Sym, Vec<usize>>,
     /// Where each user's devices proved themselves: see [`Context::established`].
     established: FxHashMap<(Sym, NetKey), Earliest>,
+    /// Per /24 or /48 prefix where devices of at least [`TENANT_NETWORK_USERS`] users proved
+    /// themselves: when the last of those users first did (the tenant's own networks, such as
+    /// the office).
+    tenant_networks: FxHashMap<NetworkId, Timestamp>,
     /// Client app id (lower case) -> how the tenant uses it (user sign-ins and delegated
     /// accesses).
     pub inventory: FxHashMap<Sym, ClientUse>,
@@ -198,6 +202,10 @@ enum NetKey {
     Prefix(NetworkId),
     PrefixWithoutAsn(NetworkId),
 }
+
+/// Users whose devices proved themselves in one /24 or /48 make it a network of the tenant (the
+/// office where colleagues sign in every workday), established for every user.
+pub(crate) const TENANT_NETWORK_USERS: usize = 3;
 
 /// The earliest device-proven sign-ins of one user on one network, from two different sessions
 /// (enough to answer "one before `t` outside session `s`" for any `s`).
@@ -471,6 +479,8 @@ impl<'a> Context<'a> {
         // The networks each user's devices proved themselves on (hosting and Microsoft's own
         // ranges never count): sign-ins are in time order.
         let mut established: FxHashMap<(Sym, NetKey), Earliest> = FxHashMap::default();
+        let mut prefix_users: FxHashMap<NetworkId, FxHashMap<Sym, Timestamp>> =
+            FxHashMap::default();
         for s in sign_ins {
             if !s.succeeded() || !s.has(sflag::PROVES_DEVICE) || !s.kind.is_user() {
                 continue;
@@ -485,6 +495,11 @@ impl<'a> Context<'a> {
                 continue;
             }
             let prefix = NetworkId::prefix_of(net.ip);
+            prefix_users
+                .entry(prefix)
+                .or_default()
+                .entry(user)
+                .or_insert(s.time);
             let keys = match net.asn() {
                 Some(a) => [NetKey::Asn(a), NetKey::Prefix(prefix)],
                 None => [NetKey::PrefixWithoutAsn(prefix), NetKey::Prefix(prefix)],
@@ -493,6 +508,14 @@ impl<'a> Context<'a> {
                 keep_earliest(established.entry((user, k)).or_default(), s.time, s.session);
             }
         }
+        let tenant_networks = prefix_users
+            .into_iter()
+            .filter_map(|(prefix, users)| {
+                let mut firsts: Vec<Timestamp> = users.into_values().collect();
+                firsts.sort_unstable();
+                Some((prefix, *firsts.get(TENANT_NETWORK_USERS - 1)?))
+            })
+            .collect();
         for (&(app, user_id, upn), (days, first)) in &accesses.clients {
             let user = lower.key(user_id).or_else(|| {
                 lower
@@ -549,6 +572,7 @@ impl<'a> Context<'a> {
             thresholds,
             user_interactive,
             established,
+            tenant_networks,
             inventory,
             sign_in_span: span,
             user_count: users.len(),
@@ -781,12 +805,17 @@ impl<'a> Context<'a> {
     /// True when `net` is established for `user` at `at`: a sign-in of the user from that
     /// network proved the user's device (managed or compliant, a PRT, token binding) before
     /// `at`, in a session other than `own` (within its own session a record is judged by the
-    /// roaming rules instead). Hosting networks and Microsoft's ranges are never established.
+    /// roaming rules instead); or the address's /24 or /48 is a network of the tenant, where
+    /// devices of [`TENANT_NETWORK_USERS`] users proved themselves before `at` (the office).
+    /// Hosting networks and Microsoft's ranges are never established.
     pub fn established(&self, user: Sym, net: &Net, at: Timestamp, own: Option<Sym>) -> bool {
         if net.hosting || net.microsoft {
             return false;
         }
         let prefix = NetworkId::prefix_of(net.ip);
+        if self.tenant_networks.get(&prefix).is_some_and(|t| *t < at) {
+            return true;
+        }
         let keys: &[NetKey] = match net.asn() {
             Some(a) => &[NetKey::Asn(a), NetKey::PrefixWithoutAsn(prefix)],
             None => &[NetKey::Prefix(prefix)],

@@ -80,7 +80,7 @@ pub(crate) fn expected_rules(kind: AttackKind) -> Vec<RuleId> {
 }
 
 /// The attacker's machine as Entra sees it: no device id, nothing managed.
-static ATTACKER_DEVICE: Device = Device {
+pub(crate) static ATTACKER_DEVICE: Device = Device {
     id: None,
     name: String::new(),
     os: "Windows10",
@@ -91,19 +91,19 @@ static ATTACKER_DEVICE: Device = Device {
 };
 
 /// Time span of the records an attack wrote.
-struct Span {
-    start: Option<Timestamp>,
-    end: Option<Timestamp>,
+pub(crate) struct Span {
+    pub(crate) start: Option<Timestamp>,
+    pub(crate) end: Option<Timestamp>,
 }
 
 impl Span {
-    fn new() -> Span {
+    pub(crate) fn new() -> Span {
         Span {
             start: None,
             end: None,
         }
     }
-    fn add(&mut self, t: Timestamp) {
+    pub(crate) fn add(&mut self, t: Timestamp) {
         self.start = Some(self.start.map_or(t, |s| s.min(t)));
         self.end = Some(self.end.map_or(t, |e| e.max(t)));
     }
@@ -118,7 +118,7 @@ fn hosting(day: &mut Day<'_, '_>) -> (&'static NetDef, Endpoint) {
     (net, at)
 }
 
-fn mail_uri(day: &mut Day<'_, '_>) -> String {
+pub(crate) fn mail_uri(day: &mut Day<'_, '_>) -> String {
     let top = 50 + 50 * day.rng.below(4);
     format!("https://graph.microsoft.com/v1.0/me/mailFolders/inbox/messages?$top={top}&$select=subject,from,body")
 }
@@ -151,6 +151,7 @@ pub(crate) fn inject<'t>(
         start: span.start?,
         end: span.end?,
         description,
+        expected_miss: false,
     })
 }
 
@@ -219,7 +220,7 @@ fn stolen_access_token<'t>(
 }
 
 #[allow(clippy::too_many_arguments)]
-fn attacker_refresh<'t>(
+pub(crate) fn attacker_refresh<'t>(
     day: &mut Day<'t, '_>,
     victim: &'t User,
     when: Timestamp,
@@ -244,7 +245,7 @@ fn attacker_refresh<'t>(
 }
 
 /// Mail reads and file downloads from the attacker's network with tokens of `session`.
-fn loot<'t>(
+pub(crate) fn loot<'t>(
     day: &mut Day<'t, '_>,
     victim: &'t User,
     at: Endpoint,

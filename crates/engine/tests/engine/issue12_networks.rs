@@ -359,3 +359,39 @@ fn a_stolen_prt_redeemed_from_a_hosting_network_has_no_interactive_context() {
     );
     assert_eq!(d.stats.benign.get("TT003:device-proven-session"), None);
 }
+
+/// Point 4: the office where colleagues sign in every workday is established for everyone: on
+/// Alice's first day there her laptop's token may follow her, once the devices of three
+/// colleagues have proven themselves in that /24 this morning. Two are not enough.
+#[test]
+fn the_office_where_colleagues_prove_their_devices_is_established() {
+    let colleague = |n: u128, proven: bool| {
+        let mut s = S::non_interactive(60 + n, at("08:00").plus_secs(i64::try_from(n).unwrap()))
+            .from(&format!("100.64.8.{}", 20 + n), Some(OFFICE_ASN))
+            .session(60 + n)
+            .app(OFFICE);
+        if proven {
+            s = s.device(&format!("dev-colleague-{n}"), true, true).prt();
+        }
+        let mut s = s.build();
+        s.user_id = Some(format!("cccccccc-0000-4000-8000-0000000000{n:02}"));
+        s.upn = Some(format!("colleague{n}@contoso.example"));
+        s
+    };
+    let (mut s, a) = laptop_moves_to_the_office();
+    s.extend((1..=3).map(|n| colleague(n, true)));
+    let d = detect(s, a.clone());
+    assert_eq!(rules(&d), vec![], "{:#?}", d.findings);
+    assert_eq!(d.stats.benign.get("TT001:established-network"), Some(&2));
+
+    let (mut s, _) = laptop_moves_to_the_office();
+    s.extend([colleague(1, true), colleague(2, true), colleague(3, false)]);
+    let d = detect(s, a);
+    assert_eq!(
+        rules(&d),
+        vec![
+            (RuleId::Tt001, "AS64530".into()),
+            (RuleId::Tt002, "AS64530".into()),
+        ]
+    );
+}
