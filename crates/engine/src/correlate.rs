@@ -67,10 +67,11 @@ pub(crate) struct AccessSummary {
     pub token_first: FxHashMap<Sym, Timestamp>,
     /// The first and last time of any access.
     pub window: Option<(Timestamp, Timestamp)>,
-    /// Per token that delegated accesses logged an issue time for: the earliest such time, and
-    /// the user id, UPN and client of the access that logged it (the evidence coverage weighs,
-    /// see [`crate::coverage`]).
-    pub issued: FxHashMap<Sym, IssuedAt>,
+    /// Per token handle that delegated accesses logged an issue time for: the earliest such
+    /// time, and the user id, UPN and client of the access that logged it (the evidence
+    /// coverage weighs, see [`crate::coverage`]). Indexed by handle: one slot per token, no
+    /// hashing per access.
+    pub issued: Vec<Option<IssuedAt>>,
 }
 
 /// When a token was issued, as an access logged it, and whose it was.
@@ -108,14 +109,14 @@ impl AccessSummary {
                 upn: a.upn,
                 app: a.app_id,
             };
-            self.issued
-                .entry(token)
-                .and_modify(|e| {
-                    if at < e.at {
-                        *e = seen;
-                    }
-                })
-                .or_insert(seen);
+            if self.issued.len() <= token.index() {
+                self.issued.resize(token.index() + 1, None);
+            }
+            if let Some(slot) = self.issued.get_mut(token.index()) {
+                if slot.is_none_or(|e| at < e.at) {
+                    *slot = Some(seen);
+                }
+            }
         }
         if rec_delegated(a) && (a.user_id.is_some() || a.upn.is_some()) {
             let e = self
@@ -780,7 +781,9 @@ impl<'a> Context<'a> {
         summary: &'s AccessSummary,
         first_party_counts: bool,
     ) -> impl Iterator<Item = (Timestamp, u64, u64, Option<SignInKind>)> + 's {
-        summary.issued.iter().filter_map(move |(&token, e)| {
+        summary.issued.iter().enumerate().filter_map(move |(i, e)| {
+            let e = e.as_ref()?;
+            let token = Sym::from_raw(u32::try_from(i + 1).ok()?)?;
             let found = self
                 .issuer(token)
                 .and_then(|i| self.sign_ins.get(i))

@@ -38,6 +38,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use rustc_hash::FxHashMap;
+
 use serde::{Serialize, Serializer};
 use tokentrail_model::{AccessSource, SignInKind, Timestamp};
 
@@ -309,7 +311,8 @@ struct IssuedToken {
 #[derive(Clone, Debug)]
 pub struct CoverageBuilder {
     quiet_secs: i64,
-    families: BTreeMap<Family, BTreeMap<i64, Bucket>>,
+    /// Per family, its buckets (hashed as records come; sorted when coverage is built).
+    families: BTreeMap<Family, FxHashMap<i64, Bucket>>,
     seen: Option<(Timestamp, Timestamp)>,
     given: Option<(Timestamp, Timestamp)>,
     tokens: Vec<IssuedToken>,
@@ -393,9 +396,11 @@ impl CoverageBuilder {
                 .families
                 .iter()
                 .filter_map(|(family, buckets)| {
+                    let sorted: BTreeMap<i64, Bucket> =
+                        buckets.iter().map(|(k, b)| (*k, *b)).collect();
                     Some((
                         *family,
-                        judge(*family, buckets, w, &tokens, self.quiet_secs)?,
+                        judge(*family, &sorted, w, &tokens, self.quiet_secs)?,
                     ))
                 })
                 .collect(),
