@@ -117,9 +117,11 @@ pub struct EngineConfig {
     pub allowlist: Option<Allowlist>,
     /// Optional MaxMind-format ASN database.
     pub asn_db: Option<AsnDb>,
-    /// Ignore records before this time.
+    /// Report only findings with evidence at or after this time. Every record is still judged
+    /// and learned from: baselines, inventories, session chains and lookbacks see all input.
     pub since: Option<Timestamp>,
-    /// Ignore records after this time (inclusive bound).
+    /// Report only findings with evidence at or before this time (inclusive bound); as
+    /// `since`, it never drops records.
     pub until: Option<Timestamp>,
     /// "Now" for allowlist expiry; injected so runs are reproducible.
     pub now: Timestamp,
@@ -153,7 +155,8 @@ pub struct Stats {
     /// were not judged.
     #[serde(skip_serializing_if = "is_zero")]
     pub accesses_lost: u64,
-    /// Records outside `--since`/`--until`.
+    /// Findings (live or suppressed) whose evidence lies wholly outside `--since`/`--until`:
+    /// judged, not reported.
     pub outside_time_window: u64,
     /// App-only accesses (inventory and TT005 material, not AN0959).
     pub accesses_app_only: u64,
@@ -258,32 +261,20 @@ impl Engine {
         }
     }
 
-    fn in_window(&self, t: Timestamp) -> bool {
-        self.config.since.is_none_or(|s| t >= s) && self.config.until.is_none_or(|u| t <= u)
-    }
-
     /// Add one sign-in row.
     pub fn add_sign_in(&mut self, s: SignIn) {
         self.stats.sign_ins_read += 1;
-        if self.in_window(s.time) {
-            let rec = self.store.sign_in(s);
-            self.sign_ins.push(rec);
-        } else {
-            self.stats.outside_time_window += 1;
-        }
+        let rec = self.store.sign_in(s);
+        self.sign_ins.push(rec);
     }
 
     /// Add one access record.
     pub fn add_access(&mut self, a: Access) {
         self.stats.accesses_read += 1;
-        if self.in_window(a.time) {
-            let mut rec = self.store.access(a);
-            rec.seq = u32::try_from(self.accesses.len()).unwrap_or(u32::MAX);
-            self.summary.add(&rec);
-            self.accesses.push(rec);
-        } else {
-            self.stats.outside_time_window += 1;
-        }
+        let mut rec = self.store.access(a);
+        rec.seq = u32::try_from(self.accesses.len()).unwrap_or(u32::MAX);
+        self.summary.add(&rec);
+        self.accesses.push(rec);
     }
 
     /// Correlate everything added and run the rules.
@@ -462,10 +453,18 @@ impl Engine {
             if !seen_ids.insert(finding.id.clone()) {
                 continue;
             }
+            // Judged on every record, reported only when its evidence reaches into the window;
+            // the allowlist still sees it, so an entry it matches is not reported unused.
+            let reported = config.since.is_none_or(|s| finding.last_seen >= s)
+                && config.until.is_none_or(|u| finding.first_seen <= u);
             let entry = config
                 .allowlist
                 .as_ref()
                 .and_then(|al| al.suppress(finding.rule, &c.scope, config.now, &mut report));
+            if !reported {
+                stats.outside_time_window += 1;
+                continue;
+            }
             match entry {
                 Some(e) => {
                     finding.suppression = Some(Suppression {
