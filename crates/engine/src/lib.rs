@@ -28,6 +28,7 @@ pub mod cidr;
 mod correlate;
 pub mod coverage;
 mod evidence;
+mod known_networks;
 mod network;
 mod rules;
 mod spill;
@@ -45,6 +46,7 @@ pub use allowlist::{Allowlist, AllowlistError, AllowlistReport};
 pub use asn::{AsnDb, AsnDbError};
 pub use correlate::{is_app_only, is_delegated};
 pub use coverage::{Coverage, CoverageBuilder, Family, Span};
+pub use known_networks::{KnownAddress, KnownNetworks};
 pub use spill::{DEFAULT_IN_MEMORY, RECORD_BYTES};
 
 use crate::catalog::Catalog;
@@ -138,6 +140,26 @@ pub struct EngineConfig {
     pub spill_dir: Option<PathBuf>,
 }
 
+impl EngineConfig {
+    /// True when something seen from `first` to `last` reaches into the reporting window
+    /// (`since`, `until`); see [`in_window`].
+    pub fn reports(&self, first: Timestamp, last: Timestamp) -> bool {
+        in_window(self.since, self.until, first, last)
+    }
+}
+
+/// True when something seen from `first` to `last` reaches into the reporting window from
+/// `since` to `until` (both inclusive, either open): a finding with such evidence, a timeline
+/// row at such a time.
+pub fn in_window(
+    since: Option<Timestamp>,
+    until: Option<Timestamp>,
+    first: Timestamp,
+    last: Timestamp,
+) -> bool {
+    since.is_none_or(|s| last >= s) && until.is_none_or(|u| first <= u)
+}
+
 /// Counts that explain a run: what was read, merged, skipped as benign, or left unknown.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Stats {
@@ -222,6 +244,8 @@ pub struct Detection {
     pub allowlist: AllowlistReport,
     /// Time spans present per log family.
     pub coverage: Coverage,
+    /// The network of every address and each user's own networks, as the rules saw them.
+    pub networks: KnownNetworks,
     /// Counts.
     pub stats: Stats,
 }
@@ -427,6 +451,7 @@ impl Engine {
         }
         stats.accesses_lost = partitions.lost;
         cx.learn_upns(upns.into_iter().map(|(id, (_, upn))| (id, upn)));
+        let networks = KnownNetworks::learn(&cx);
         let coverage = coverage.build();
 
         let tt001 = tt001.finish(&cx);
@@ -455,8 +480,7 @@ impl Engine {
             }
             // Judged on every record, reported only when its evidence reaches into the window;
             // the allowlist still sees it, so an entry it matches is not reported unused.
-            let reported = config.since.is_none_or(|s| finding.last_seen >= s)
-                && config.until.is_none_or(|u| finding.first_seen <= u);
+            let reported = config.reports(finding.first_seen, finding.last_seen);
             let entry = config
                 .allowlist
                 .as_ref()
@@ -496,6 +520,7 @@ impl Engine {
             suppressed,
             allowlist: report,
             coverage,
+            networks,
             stats,
         }
     }

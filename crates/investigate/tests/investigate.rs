@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
 use std::path::Path;
 
-use tokentrail_engine::{Engine, EngineConfig};
+use tokentrail_engine::{Detection, Engine, EngineConfig};
 use tokentrail_ingest::{read_paths, Decoded, OtherRecord, ReadOptions};
 use tokentrail_investigate::{
     investigate, write_csv, write_json, write_markdown, Context, ContextBuilder, InvestigateError,
@@ -21,6 +21,7 @@ struct Input {
     accesses: Vec<Access>,
     others: Vec<OtherRecord>,
     findings: Vec<Finding>,
+    detection: Detection,
 }
 
 fn load(path: &Path) -> Input {
@@ -40,12 +41,13 @@ fn load(path: &Path) -> Input {
     for a in &accesses {
         engine.add_access(a.clone());
     }
-    let findings = engine.finish().findings;
+    let detection = engine.finish();
     Input {
         sign_ins,
         accesses,
         others,
-        findings,
+        findings: detection.findings.clone(),
+        detection,
     }
 }
 
@@ -146,7 +148,7 @@ fn session_subject() -> Subject {
 }
 
 fn run(subject: &Subject, input: &Input) -> Investigation {
-    investigate(subject, &input.sign_ins, &input.accesses, &input.findings).unwrap()
+    investigate(subject, &input.sign_ins, &input.accesses, &input.detection).unwrap()
 }
 
 #[test]
@@ -264,7 +266,7 @@ fn every_subject_kind_selects_its_records() {
         &Subject::User("nobody@contoso.example".into()),
         &input.sign_ins,
         &input.accesses,
-        &input.findings,
+        &input.detection,
     );
     assert!(matches!(nobody, Err(InvestigateError::NoMatch(_))));
 }
@@ -456,7 +458,11 @@ fn inbox_rule_and_forwarding_changes_are_listed_and_cited() {
     // The rule records are not sign-ins or accesses: detection sees the same six records.
     assert_eq!((input.sign_ins.len(), input.accesses.len()), (2, 4));
     assert_eq!(input.findings.len(), 1);
-    let context = Context::learn(&input.sign_ins, &input.accesses);
+    let context = Context::learn(
+        &input.sign_ins,
+        &input.accesses,
+        input.detection.networks.clone(),
+    );
     let investigator =
         Investigator::new(&context, &input.sign_ins, &input.accesses, &input.findings)
             .with_mailbox_changes(&input.others);
@@ -534,16 +540,17 @@ foreign access (Get-InboxRule, Get-Mailbox ForwardingSmtpAddress)"
     assert_eq!(
         step.why.replace(&dir_text, "<dir>"),
         "New-InboxRule at 2024-03-04T14:08:00Z by adele@contoso.example from 203.0.113.50 \
-(AS14061, where the user never signed in interactively), in the investigated session: forwards \
+(AS14061, not one of the user's networks), in the investigated session: forwards \
 to collector@evil.example, deletes the message [<dir>/case.jsonl:7]; Set-Mailbox at \
-2024-03-04T14:09:00Z by adele@contoso.example from 203.0.113.51 (203.0.113.0/24, where the user \
-never signed in interactively): forwards all mail to smtp:collector@evil.example, forwards \
-without keeping a copy in the mailbox [<dir>/case.jsonl:8]; 4 mail operation(s) came from \
-networks with no interactive sign-in; attackers with mail access often hide replies with rules"
+2024-03-04T14:09:00Z by adele@contoso.example from 203.0.113.51 (203.0.113.0/24, not one of \
+the user's networks): forwards all mail to smtp:collector@evil.example, forwards without \
+keeping a copy in the mailbox [<dir>/case.jsonl:8]; 4 mail operation(s) came from networks \
+where their tokens were never established; attackers with mail access often hide replies with \
+rules"
     );
     let revoke = &inv.containment[0];
     assert!(revoke.why.contains(
-        "2 inbox-rule or forwarding change(s) came from networks where the user never signed in interactively"
+        "2 inbox-rule or forwarding change(s) came from networks that are neither the user's own (no interactive or device-proven sign-in there) nor Microsoft's service"
     ));
 
     // The admin's change to another mailbox belongs to nobody investigated here.
@@ -571,7 +578,7 @@ networks with no interactive sign-in; attackers with mail access often hide repl
     let md = String::from_utf8(md).unwrap().replace(&dir_text, "<dir>");
     assert!(md.contains(
         "  - 2024-03-04T14:08:00Z `New-InboxRule` by adele@contoso.example from 203.0.113.50 (AS14061) \
-(**the user never signed in interactively there**), session `5e551011-0000-4000-8000-000000000001` \
+(**not one of the user's networks**: no interactive or device-proven sign-in there), session `5e551011-0000-4000-8000-000000000001` \
 (in the chain): forwards to collector@evil.example, deletes the message — <dir>/case.jsonl:7\n"
     ), "{md}");
 }
@@ -597,7 +604,11 @@ fn investigator_matches_the_scan_on_a_simulated_tenant() {
         "{} findings",
         input.findings.len()
     );
-    let context = Context::learn(&input.sign_ins, &input.accesses);
+    let context = Context::learn(
+        &input.sign_ins,
+        &input.accesses,
+        input.detection.networks.clone(),
+    );
     let all = Investigator::new(&context, &input.sign_ins, &input.accesses, &input.findings);
     // The context learned one record at a time, interleaved, is the same.
     let mut builder = ContextBuilder::new();
@@ -615,7 +626,7 @@ fn investigator_matches_the_scan_on_a_simulated_tenant() {
         .iter()
         .skip(input.sign_ins.len())
         .for_each(|a| builder.add_access(a));
-    let streamed = builder.finish();
+    let streamed = builder.finish(input.detection.networks.clone());
 
     let mut subjects: Vec<Subject> = Vec::new();
     let mut related = Related::new();

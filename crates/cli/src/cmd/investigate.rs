@@ -10,9 +10,10 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use tokentrail_ingest::{Decoded, ReadOptions};
-use tokentrail_investigate::{InvestigateError, Subject};
+use tokentrail_investigate::{Context, InvestigateError, Investigator, Subject};
 use tokentrail_model::{SessionId, TokenId};
 
+use super::judging::{Judging, JudgingArgs};
 use crate::exit;
 
 /// How the investigation is written.
@@ -61,6 +62,10 @@ pub struct InvestigateArgs {
     /// Write to FILE instead of stdout.
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Allowlist, ASN database, reporting window: as for detect, so the findings and the
+    /// containment agree with it.
+    #[command(flatten)]
+    pub judging: JudgingArgs,
 }
 
 fn parse_session(text: &str) -> Result<SessionId, String> {
@@ -96,32 +101,36 @@ pub fn run(args: InvestigateArgs) -> anyhow::Result<ExitCode> {
         )?;
         return Ok(ExitCode::from(exit::USAGE));
     };
+    let Judging { config, mut times } = args.judging.compile()?;
+    let (since, until) = (config.since, config.until);
     let mut sign_ins = Vec::new();
     let mut accesses = Vec::new();
     // Only inbox-rule and forwarding changes are kept of the other records.
     let mut others = Vec::new();
     let opts = ReadOptions::default();
-    let report = super::read_with_progress(&args.paths, opts, &mut |record| match record.event {
-        Decoded::SignIn(s) => sign_ins.push(*s),
-        Decoded::Access(a) => accesses.push(*a),
-        Decoded::Other(o) => {
-            if o.mailbox_change.is_some() {
-                others.push(o);
+    let report = super::read_with_progress(
+        &args.paths,
+        opts,
+        &mut times.filter(|record| match record.event {
+            Decoded::SignIn(s) => sign_ins.push(*s),
+            Decoded::Access(a) => accesses.push(*a),
+            Decoded::Other(o) => {
+                if o.mailbox_change.is_some() {
+                    others.push(o);
+                }
             }
-        }
-    });
-    if let Some(code) = super::check_input(&report)? {
+        }),
+    );
+    if let Some(code) = times.check_input(&report)? {
         return Ok(code);
     }
 
-    let detection = super::detect_over(&sign_ins, &accesses);
-    let investigation = match tokentrail_investigate::investigate_with_changes(
-        &subject,
-        &sign_ins,
-        &accesses,
-        &others,
-        &detection.findings,
-    ) {
+    let detection = super::detect_over(config, &sign_ins, &accesses);
+    let context = Context::learn(&sign_ins, &accesses, detection.networks.clone());
+    let investigator = Investigator::new(&context, &sign_ins, &accesses, &detection.findings)
+        .with_mailbox_changes(&others)
+        .with_window(since, until);
+    let investigation = match investigator.investigate(&subject) {
         Ok(inv) => inv,
         Err(e @ InvestigateError::NoMatch(_)) => {
             writeln!(err, "tokentrail: {e}")?;
@@ -149,5 +158,5 @@ pub fn run(args: InvestigateArgs) -> anyhow::Result<ExitCode> {
         investigation.subject,
         investigation.findings.len()
     )?;
-    Ok(super::exit_code(&report))
+    Ok(times.exit_code(&report))
 }

@@ -18,6 +18,7 @@ pub mod detect;
 pub mod inspect;
 pub mod inventory;
 pub mod investigate;
+pub mod judging;
 pub mod report;
 pub mod score;
 pub mod simulate;
@@ -167,13 +168,14 @@ pub(crate) fn open_output(path: Option<&Path>) -> anyhow::Result<Box<dyn Write>>
     })
 }
 
-/// Run the engine at default settings over events already in memory (for commands that also
-/// need the events themselves: `investigate`, `report`).
+/// Run the engine with the judging options' `config` over events already in memory (for
+/// commands that also need the events themselves: `investigate`).
 pub fn detect_over(
+    config: tokentrail_engine::EngineConfig,
     sign_ins: &[tokentrail_model::SignIn],
     accesses: &[tokentrail_model::Access],
 ) -> tokentrail_engine::Detection {
-    let mut engine = tokentrail_engine::Engine::new(tokentrail_engine::EngineConfig::default());
+    let mut engine = tokentrail_engine::Engine::new(config);
     for s in sign_ins {
         engine.add_sign_in(s.clone());
     }
