@@ -672,3 +672,98 @@ fn investigator_matches_the_scan_on_a_simulated_tenant() {
         run(&Subject::Ip(ip), &input)
     );
 }
+
+/// Issue 12, point 7: the containment agrees with `detect`. Adele's phone, proven by Entra
+/// (managed, a PRT redeemed) with the client it uses at home, refreshes her session from her
+/// carrier; Exchange logs an access from Microsoft's own published range. The engine explains
+/// both and finds nothing, so the investigation suggests no step and calls neither network
+/// foreign (it once called both "networks where the user never signed in" and advised revoking
+/// her sessions).
+#[test]
+fn own_carrier_and_microsoft_ranges_are_not_foreign() {
+    const PHONE: &str = "dddddddd-0000-4000-8000-00000000d001";
+    const OUTLOOK: &str = "27922004-5251-4030-b22d-91ecd9a37ea4";
+    let uti = |id: &str| tokentrail_model::Guid::parse(id).unwrap().to_uti();
+    let sign_in = |category: &str, id: &str, time: &str, ip: &str, asn: u32, prt: bool| {
+        let mut row = serde_json::json!({
+            "Category": category, "TimeGenerated": time, "CreatedDateTime": time, "Id": id,
+            "UserPrincipalName": "adele@contoso.example", "UserId": USER_ID,
+            "AppDisplayName": "Outlook Mobile", "AppId": OUTLOOK,
+            "ResourceDisplayName": "Office 365 Exchange Online",
+            "ResourceIdentity": "00000002-0000-0ff1-ce00-000000000000",
+            "IPAddress": ip, "AutonomousSystemNumber": asn.to_string(), "Status": {"errorCode": 0},
+            "UniqueTokenIdentifier": uti(id), "SessionId": SESSION, "ClientCredentialType": "none",
+            "DeviceDetail": {"deviceId": PHONE, "isManaged": true, "isCompliant": true}
+        });
+        if prt {
+            row["IncomingTokenType"] = "primaryRefreshToken".into();
+        }
+        row
+    };
+    let mail = |id: &str, time: &str, ip: &str, token: &str| {
+        serde_json::json!({
+            "RecordType": 50, "CreationTime": time, "Id": id,
+            "Operation": "MailItemsAccessed", "Workload": "Exchange", "UserType": 0,
+            "UserId": "adele@contoso.example", "MailboxOwnerUPN": "adele@contoso.example",
+            "ClientIPAddress": ip, "OperationCount": 1,
+            "AppAccessContext": {"ClientAppId": OUTLOOK, "UniqueTokenId": uti(token), "AADSessionId": SESSION}
+        })
+    };
+    let home = "198.51.100.10";
+    let carrier = "192.0.2.77";
+    let microsoft = "40.126.0.5";
+    let lines = [
+        sign_in(
+            "SignInLogs",
+            ROOT_ID,
+            "2024-03-04T08:00:00Z",
+            home,
+            3320,
+            false,
+        ),
+        mail("ual-0001", "2024-03-04T08:05:00", home, ROOT_ID),
+        sign_in(
+            "NonInteractiveUserSignInLogs",
+            REFRESH_ID,
+            "2024-03-04T12:00:00Z",
+            carrier,
+            22394,
+            true,
+        ),
+        mail("ual-0002", "2024-03-04T12:02:00", carrier, REFRESH_ID),
+        mail("ual-0003", "2024-03-04T12:03:00", microsoft, REFRESH_ID),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("phone.jsonl");
+    std::fs::write(
+        &file,
+        lines.iter().map(|l| format!("{l}\n")).collect::<String>(),
+    )
+    .unwrap();
+    let input = load(&file);
+    assert_eq!((input.sign_ins.len(), input.accesses.len()), (2, 3));
+    assert_eq!(input.findings, vec![]);
+
+    let inv = run(&Subject::User("adele@contoso.example".into()), &input);
+    assert_eq!(inv.containment, vec![]);
+    let networks: Vec<(String, bool, bool, bool)> = inv
+        .networks
+        .iter()
+        .map(|n| {
+            (
+                n.network.to_string(),
+                n.interactive_sign_in,
+                n.established,
+                n.microsoft_service,
+            )
+        })
+        .collect();
+    assert_eq!(
+        networks,
+        [
+            ("AS3320".to_string(), true, true, false),
+            ("AS22394".to_string(), false, true, false),
+            ("40.126.0.0/24".to_string(), false, false, true),
+        ]
+    );
+}

@@ -38,8 +38,8 @@ records, span, days against the retention target, gaps, duplicates; the share of
 the linking fields; how often accesses join their sign-ins; and for each rule TT001-TT005 a
 verdict (supported, degraded, blind) with the reason and the fix.
 
-Exit codes: 0 every record read; 1 some input unreadable (each place is listed on
-stderr); 2 bad arguments, or nothing readable.")]
+Exit codes: 0 every record read; 1 some input unreadable or dated impossibly (each place is
+listed on stderr); 2 bad arguments, or nothing readable.")]
 pub struct CoverageArgs {
     /// Files, directories (read recursively), .gz or .zip archives, or `-` for standard input.
     #[arg(required = true, value_name = "PATH")]

@@ -44,8 +44,8 @@ Examples:
 Rules: TT001 token-replay, TT002 session-replay, TT003 no-interactive-context,
 TT004 orphan-token, TT005 unapproved-client (docs/rules/).
 
-Exit codes: 0 every record read; 1 some input unreadable (each place is listed on
-stderr), or records that waited on disk could not be read back; 2 bad arguments or
+Exit codes: 0 every record read; 1 some input unreadable or dated impossibly (each place is
+listed on stderr), or records that waited on disk could not be read back; 2 bad arguments or
 configuration, or nothing readable.")]
 pub struct DetectArgs {
     /// Files, directories (read recursively), .gz or .zip archives, or `-` for standard input.

@@ -30,8 +30,8 @@ finding ids: approving it would silence them. `tokentrail detect --allowlist` re
 (exit 2, naming every such entry) until a person has deleted the patterns that are not
 legitimate and replaced each REVIEW text with the real reason.
 
-Exit codes: 0 every record read; 1 some input unreadable (each place is listed on
-stderr); 2 bad arguments, or nothing readable.")]
+Exit codes: 0 every record read; 1 some input unreadable or dated impossibly (each place is
+listed on stderr); 2 bad arguments, or nothing readable.")]
 pub struct InventoryArgs {
     /// Files, directories (read recursively), .gz or .zip archives, or `-` for standard input.
     #[arg(required = true, value_name = "PATH")]

@@ -36,9 +36,14 @@ Examples:
   tokentrail investigate exports/ --user adele@contoso.example
   tokentrail investigate exports/ --session 6f1e2a... --format json -o case.json
   tokentrail investigate exports/ --token xMFjTVvJPE2OChJx_YE-AA --format csv
+  tokentrail investigate exports/ --ip 203.0.113.66 --allowlist allow.yaml --since 2026-11-01
 
-Exit codes: 0 every record read; 1 some input unreadable (each place is listed on
-stderr); 2 bad arguments, nothing readable, or nothing matches the subject."
+The judging options are those of detect, so the findings and containment agree with it:
+--since/--until limit the timeline, counts and what was touched; the chains and networks still
+show every record of the subject.
+
+Exit codes: 0 every record read; 1 some input unreadable or dated impossibly (each place is
+listed on stderr); 2 bad arguments, nothing readable, or nothing matches the subject."
 )]
 pub struct InvestigateArgs {
     /// Files, directories (read recursively), .gz or .zip archives, or `-` for standard input.

@@ -34,12 +34,15 @@ use super::open_output;
 Examples:
   tokentrail report exports/ -o report.html
   tokentrail report signins/ graph/ ual/ -o case-2026-11.html
+  tokentrail report exports/ --allowlist allow.yaml --since 2026-11-01 -o report.html
+
+The judging options are those of detect: the report shows the same live findings.
 
 The file has no external assets: it opens offline and can be mailed. It is readable in light
 and dark schemes and prints cleanly.
 
-Exit codes: 0 every record read; 1 some input unreadable (each place is listed on
-stderr); 2 bad arguments, or nothing readable.")]
+Exit codes: 0 every record read; 1 some input unreadable or dated impossibly (each place is
+listed on stderr); 2 bad arguments, or nothing readable.")]
 pub struct ReportArgs {
     /// Files, directories (read recursively), .gz or .zip archives, or `-` for standard input.
     #[arg(required = true, value_name = "PATH")]
