@@ -302,7 +302,7 @@ fn implausible_record_times_are_listed_and_kept_out() {
     let expected = [
         format!("{path}:2: record time 1970-01-01T00:00:00Z is implausible (before 2000): set aside, not judged"),
         format!("{path}:4: record time 2099-12-31T23:59:59Z is implausible (more than a day past the time of the run): set aside, not judged"),
-        "tokentrail: 2 record(s) with an implausible time (before 2000, or more than a day past the time of the run) kept out of judging, coverage and inventories".to_string(),
+        "tokentrail: 2 record(s) with an implausible time (before 2000, more than a day past the time of the run, or more than a day past the newest record of their log) kept out of judging, coverage and inventories".to_string(),
     ];
 
     for command in ["detect", "coverage", "inventory", "report"] {
@@ -344,4 +344,50 @@ fn implausible_record_times_are_listed_and_kept_out() {
     let inv: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(inv["records"]["sign_ins"], 2);
     assert_eq!(inv["last_seen"], "2024-03-05T09:00:00Z");
+}
+
+/// A stray record three days after a tenant's export (still before the clock) is past the newest
+/// record of its log: listed, kept out of coverage, and the findings are those of the tenant
+/// without it.
+#[test]
+fn a_record_past_the_end_of_its_log_is_set_aside() {
+    let dir = tempfile::tempdir().unwrap();
+    simulate(dir.path());
+    let tenant = dir.path().to_str().unwrap();
+    let (before, _, _) = detect(tenant, &[]);
+    let stray = dir.path().join("signins").join("stray.jsonl");
+    std::fs::write(
+        &stray,
+        sign_in(
+            "a0000009-0000-4000-8000-000000000009",
+            "2024-03-09T12:00:00Z",
+        ) + "\n",
+    )
+    .unwrap();
+    let out = tokentrail(&["detect", tenant, "--format", "ocsf", "--now", NOW]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "{}:1: record time 2024-03-09T12:00:00Z is implausible (more than a day past the newest record of its log, 2024-03-06T20:20:00.064623Z): set aside, not judged",
+            stray.display()
+        )),
+        "{stderr}"
+    );
+    let after: BTreeSet<String> = text(&out.stdout)
+        .lines()
+        .map(|l| {
+            let f: serde_json::Value = serde_json::from_str(l).unwrap();
+            f["finding_info"]["uid"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(after, before);
+
+    let out = tokentrail(&["coverage", tenant, "--now", NOW, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let coverage: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        coverage["families"][0]["last"],
+        "2024-03-06T20:20:00.064623Z"
+    );
 }

@@ -30,6 +30,7 @@ pub mod coverage;
 mod evidence;
 mod known_networks;
 mod network;
+pub mod record_times;
 mod rules;
 mod spill;
 pub mod store;

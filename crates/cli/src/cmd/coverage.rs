@@ -8,7 +8,7 @@ use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use tokentrail_ingest::{DecodeOptions, Decoded, IngestReport, ReadOptions};
+use tokentrail_ingest::{DecodeOptions, Decoded, DecodedRecord, IngestReport, ReadOptions};
 use tokentrail_model::Timestamp;
 use tokentrail_posture::{render, CoverageBuilder, CoverageOptions, InputFile, RunInfo};
 
@@ -81,7 +81,10 @@ pub(crate) fn read_inputs(
         drop_duplicate_sign_ins: false,
         ..ReadOptions::default()
     };
-    super::read_with_progress(paths, opts, &mut times.filter(|record| sink(record.event)))
+    let mut sink = |record: DecodedRecord| sink(record.event);
+    let report = super::read_with_progress(paths, opts, &mut times.filter(&mut sink));
+    times.release(&mut sink);
+    report
 }
 
 /// The report header: the date of the run and the inputs read.

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use tokentrail_engine::{Detection, Engine};
-use tokentrail_ingest::{DecodeOptions, Decoded, IngestReport, ReadOptions};
+use tokentrail_ingest::{DecodeOptions, Decoded, DecodedRecord, IngestReport, ReadOptions};
 use tokentrail_model::Finding;
 use tokentrail_report::ocsf::OcsfOptions;
 use tokentrail_report::table::TableOptions;
@@ -98,15 +98,13 @@ pub fn detect(args: &DetectArgs) -> anyhow::Result<(Detection, IngestReport, Tim
         config.accesses_in_memory = usize::try_from(n).unwrap_or(usize::MAX);
     }
     let mut engine = Engine::new(config);
-    let (report, _) = super::read_beside(
-        &args.paths,
-        opts,
-        times.filter(|record| match record.event {
-            Decoded::SignIn(s) => engine.add_sign_in(*s),
-            Decoded::Access(a) => engine.add_access(*a),
-            Decoded::Other(_) => {}
-        }),
-    );
+    let mut sink = |record: DecodedRecord| match record.event {
+        Decoded::SignIn(s) => engine.add_sign_in(*s),
+        Decoded::Access(a) => engine.add_access(*a),
+        Decoded::Other(_) => {}
+    };
+    let (report, _) = super::read_beside(&args.paths, opts, times.filter(&mut sink));
+    times.release(&mut sink);
     Ok((engine.finish(), report, times))
 }
 

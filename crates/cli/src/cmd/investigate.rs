@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use tokentrail_ingest::{Decoded, ReadOptions};
+use tokentrail_ingest::{Decoded, DecodedRecord, ReadOptions};
 use tokentrail_investigate::{Context, InvestigateError, Investigator, Subject};
 use tokentrail_model::{SessionId, TokenId};
 
@@ -113,19 +113,17 @@ pub fn run(args: InvestigateArgs) -> anyhow::Result<ExitCode> {
     // Only inbox-rule and forwarding changes are kept of the other records.
     let mut others = Vec::new();
     let opts = ReadOptions::default();
-    let report = super::read_with_progress(
-        &args.paths,
-        opts,
-        &mut times.filter(|record| match record.event {
-            Decoded::SignIn(s) => sign_ins.push(*s),
-            Decoded::Access(a) => accesses.push(*a),
-            Decoded::Other(o) => {
-                if o.mailbox_change.is_some() {
-                    others.push(o);
-                }
+    let mut sink = |record: DecodedRecord| match record.event {
+        Decoded::SignIn(s) => sign_ins.push(*s),
+        Decoded::Access(a) => accesses.push(*a),
+        Decoded::Other(o) => {
+            if o.mailbox_change.is_some() {
+                others.push(o);
             }
-        }),
-    );
+        }
+    };
+    let report = super::read_with_progress(&args.paths, opts, &mut times.filter(&mut sink));
+    times.release(&mut sink);
     if let Some(code) = times.check_input(&report)? {
         return Ok(code);
     }

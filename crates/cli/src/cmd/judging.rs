@@ -3,14 +3,17 @@
 //! before the first record is read, by one function: the commands cannot disagree about what is
 //! approved, which network an address is in, or which findings are reported.
 //!
-//! Also here: records whose time cannot be right (before 2000, or more than a day past the
-//! run's clock) are listed with their place and kept out of every command's baselines.
+//! Also here: records whose time cannot be right (before 2000, more than a day past the run's
+//! clock or past the newest record of their log) are listed with their place and kept out of
+//! every command's baselines.
 
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context as _};
+use tokentrail_engine::coverage::Family;
+use tokentrail_engine::record_times::{Admission, Implausible, RecordTimes};
 use tokentrail_engine::{allowlist, AsnDb, EngineConfig};
 use tokentrail_ingest::{Decoded, DecodedRecord, IngestReport};
 use tokentrail_model::{SourceRef, Timestamp};
@@ -105,71 +108,91 @@ impl JudgingArgs {
     }
 }
 
-/// The earliest plausible record time: no Microsoft 365 log reaches back before 2000, so an
-/// earlier time is a decoding accident (epoch zero, `0001-01-01`, milliseconds read as seconds).
-pub const EARLIEST_PLAUSIBLE: &str = "2000-01-01T00:00:00Z";
-
-/// How far past the run's clock a record time may lie (clock skew between the export and the
-/// machine reading it).
-pub const FUTURE_SLACK_SECS: i64 = 86_400;
-
 /// Implausible records listed by place; the rest are counted.
 const MAX_LISTED: usize = 20;
 
-/// Finds the records whose time cannot be right while they are read, so no command learns from
-/// them (a record from 2099 would stretch coverage and inventories to 2099).
+/// The log a record belongs to and its time, for the records whose times the rules use.
+fn log_and_time(record: &DecodedRecord) -> Option<(Family, Timestamp, &SourceRef)> {
+    match &record.event {
+        Decoded::SignIn(s) => Some((Family::SignIn(s.kind), s.time, &s.source)),
+        Decoded::Access(a) => Some((Family::Access(a.log), a.time, &a.source)),
+        Decoded::Other(_) => None,
+    }
+}
+
+/// Sets aside, while records are read, those whose time cannot be right
+/// ([`tokentrail_engine::record_times`]), so no command learns from them. Records that must
+/// wait for the whole input are held back and handed on by [`TimeCheck::release`].
 #[derive(Debug)]
 pub struct TimeCheck {
-    earliest: Timestamp,
-    latest: Timestamp,
+    times: RecordTimes,
+    held: Vec<DecodedRecord>,
     count: u64,
-    listed: Vec<(SourceRef, Timestamp, &'static str)>,
+    listed: Vec<(SourceRef, Timestamp, Implausible)>,
 }
 
 impl TimeCheck {
     /// Check against the run's clock `now`.
     pub fn new(now: Timestamp) -> TimeCheck {
         TimeCheck {
-            earliest: Timestamp::parse(EARLIEST_PLAUSIBLE).unwrap_or_default(),
-            latest: now.plus_secs(FUTURE_SLACK_SECS),
+            times: RecordTimes::new(now),
+            held: Vec::new(),
             count: 0,
             listed: Vec::new(),
         }
     }
 
-    /// Why the record's time cannot be right, or `None` when it is plausible (or the record has
-    /// no time the rules use: records the engine does not read pass unchecked).
-    pub fn implausible(&self, record: &DecodedRecord) -> Option<&'static str> {
-        let time = match &record.event {
-            Decoded::SignIn(s) => s.time,
-            Decoded::Access(a) => a.time,
-            Decoded::Other(_) => return None,
-        };
-        if time < self.earliest {
-            Some("before 2000")
-        } else if time > self.latest {
-            Some("more than a day past the time of the run")
-        } else {
-            None
-        }
-    }
-
-    /// True when the record may be used; otherwise it is counted and its place kept for
-    /// [`TimeCheck::write`].
-    pub fn admits(&mut self, record: &DecodedRecord) -> bool {
-        let Some(why) = self.implausible(record) else {
-            return true;
-        };
-        let (time, source) = match &record.event {
-            Decoded::SignIn(s) => (s.time, &s.source),
-            Decoded::Access(a) => (a.time, &a.source),
-            Decoded::Other(_) => return true,
-        };
+    fn set_aside(&mut self, source: &SourceRef, time: Timestamp, why: Implausible) {
         self.count += 1;
         if self.listed.len() < MAX_LISTED {
             self.listed.push((source.clone(), time, why));
         }
-        false
+    }
+
+    /// Wrap `sink` so that it sees the records whose time is plausible as they come; the
+    /// others are set aside or held for [`TimeCheck::release`].
+    pub fn filter<'a, S: FnMut(DecodedRecord)>(
+        &'a mut self,
+        sink: &'a mut S,
+    ) -> impl FnMut(DecodedRecord) + 'a {
+        move |record| {
+            let Some((log, time, source)) = log_and_time(&record) else {
+                return sink(record);
+            };
+            match self.times.admit(log, time) {
+                Admission::Use => sink(record),
+                Admission::Hold => self.held.push(record),
+                Admission::SetAside(why) => {
+                    let source = source.clone();
+                    self.set_aside(&source, time, why);
+                }
+            }
+        }
+    }
+
+    /// Once every input is read: decide the held records and hand the plausible ones to
+    /// `sink`, in the order they were read.
+    pub fn release<S: FnMut(DecodedRecord)>(&mut self, sink: &mut S) {
+        self.times.settle();
+        for record in std::mem::take(&mut self.held) {
+            let Some((log, time, source)) = log_and_time(&record) else {
+                continue;
+            };
+            match self.times.judge(log, time) {
+                None => sink(record),
+                Some(why) => {
+                    let source = source.clone();
+                    self.set_aside(&source, time, why);
+                }
+            }
+        }
+        self.listed.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+    }
+
+    /// True when a record read again (a second pass over the same inputs, after
+    /// [`TimeCheck::release`]) was set aside the first time.
+    pub fn set_aside_before(&self, record: &DecodedRecord) -> bool {
+        log_and_time(record).is_some_and(|(log, time, _)| self.times.judge(log, time).is_some())
     }
 
     /// List unreadable input, then the records set aside for their time, on stderr;
@@ -191,18 +214,6 @@ impl TimeCheck {
         super::exit_code(report)
     }
 
-    /// Wrap `sink` so that it sees only the records this check admits.
-    pub fn filter<'a, S: FnMut(DecodedRecord) + 'a>(
-        &'a mut self,
-        mut sink: S,
-    ) -> impl FnMut(DecodedRecord) + 'a {
-        move |record| {
-            if self.admits(&record) {
-                sink(record);
-            }
-        }
-    }
-
     /// List the records set aside on `err` as `place: reason`, then a count.
     pub fn write(&self, err: &mut impl Write) -> io::Result<()> {
         for (source, time, why) in &self.listed {
@@ -221,7 +232,7 @@ impl TimeCheck {
         if self.count > 0 {
             writeln!(
                 err,
-                "tokentrail: {} record(s) with an implausible time (before 2000, or more than a day past the time of the run) kept out of judging, coverage and inventories",
+                "tokentrail: {} record(s) with an implausible time (before 2000, more than a day past the time of the run, or more than a day past the newest record of their log) kept out of judging, coverage and inventories",
                 self.count
             )?;
         }

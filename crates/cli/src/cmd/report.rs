@@ -77,40 +77,37 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     let (mut sign_in_count, mut access_count) = (0u64, 0u64);
     // Coverage counts duplicate sign-in rows; detection and the chains must see each once.
     let mut seen = HashSet::new();
-    let report = read(&args.paths, args.test_cases, &mut |record| {
-        if !times.admits(&record) {
-            return;
-        }
-        match record.event {
-            Decoded::SignIn(s) => {
-                coverage.add_sign_in(&s);
-                inventory.add_sign_in(&s);
-                context.add_sign_in(&s);
-                if first_sighting(&mut seen, &s) {
-                    sign_in_count += 1;
-                    if stdin {
-                        sign_ins.push((*s).clone());
-                    }
-                    engine.add_sign_in(*s);
-                }
-            }
-            Decoded::Access(a) => {
-                coverage.add_access(&a);
-                inventory.add_access(&a);
-                context.add_access(&a);
-                access_count += 1;
+    let mut sink = |record: DecodedRecord| match record.event {
+        Decoded::SignIn(s) => {
+            coverage.add_sign_in(&s);
+            inventory.add_sign_in(&s);
+            context.add_sign_in(&s);
+            if first_sighting(&mut seen, &s) {
+                sign_in_count += 1;
                 if stdin {
-                    accesses.push((*a).clone());
+                    sign_ins.push((*s).clone());
                 }
-                engine.add_access(*a);
-            }
-            Decoded::Other(o) => {
-                if o.mailbox_change.is_some() {
-                    others.push(o);
-                }
+                engine.add_sign_in(*s);
             }
         }
-    });
+        Decoded::Access(a) => {
+            coverage.add_access(&a);
+            inventory.add_access(&a);
+            context.add_access(&a);
+            access_count += 1;
+            if stdin {
+                accesses.push((*a).clone());
+            }
+            engine.add_access(*a);
+        }
+        Decoded::Other(o) => {
+            if o.mailbox_change.is_some() {
+                others.push(o);
+            }
+        }
+    };
+    let report = read(&args.paths, args.test_cases, &mut times.filter(&mut sink));
+    times.release(&mut sink);
     if let Some(code) = times.check_input(&report)? {
         return Ok(code);
     }
@@ -133,7 +130,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
         }
         seen.clear();
         read(&args.paths, args.test_cases, &mut |record| {
-            if times.implausible(&record).is_some() {
+            if times.set_aside_before(&record) {
                 return;
             }
             match record.event {
