@@ -9,7 +9,8 @@
 //!   per (client app, service principal): its sign-ins and its app-only accesses.
 //!
 //! Each pattern carries its counts, users, first and last seen, share of the traffic, networks
-//! (ASN learned from the sign-in rows' own ASN per IP, else the /24 or /48 prefix), workloads
+//! (as the engine resolved them, given its run with [`InventoryBuilder::judged_by`]; else the
+//! sign-in rows' own ASN per IP, else the /24 or /48 prefix), workloads
 //! and operations, and its risky traits: public client, device-code flow, a client id that
 //! token-theft tooling defaults to, a hosting network.
 //!
@@ -29,8 +30,9 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 use tokentrail_engine::catalog::Catalog;
+use tokentrail_engine::{Detection, KnownNetworks};
 use tokentrail_model::{
-    Access, AccessSource, ClientAuthMethod, Finding, Guid, SignIn, SignInKind, Timestamp,
+    Access, AccessSource, ClientAuthMethod, Finding, Guid, NetworkId, SignIn, SignInKind, Timestamp,
 };
 
 use crate::{date_text, RunInfo, Share};
@@ -263,6 +265,7 @@ pub struct InventoryBuilder {
     id_by_upn: BTreeMap<String, String>,
     unattributed: u64,
     cited: BTreeMap<Key, BTreeSet<String>>,
+    known: KnownNetworks,
 }
 
 impl Default for InventoryBuilder {
@@ -299,6 +302,7 @@ impl InventoryBuilder {
             id_by_upn: BTreeMap::new(),
             unattributed: 0,
             cited: BTreeMap::new(),
+            known: KnownNetworks::default(),
         }
     }
 
@@ -409,6 +413,14 @@ impl InventoryBuilder {
         if a.client_auth_method == Some(ClientAuthMethod::PublicClient) {
             acc.public_client = true;
         }
+    }
+
+    /// Take the engine's run over the same records (after the last record): its live findings
+    /// mark the patterns they cite ([`InventoryBuilder::cite`]), and its networks name the
+    /// patterns' networks as the rules and the allowlist see them (`--asn-db` included).
+    pub fn judged_by(&mut self, detection: &Detection) {
+        self.cite(&detection.findings);
+        self.known = detection.networks.clone();
     }
 
     /// Mark the patterns that hold records `findings` cite (call it after the last record):
@@ -554,9 +566,13 @@ impl InventoryBuilder {
         }
         let mut by: BTreeMap<(Option<u32>, Option<String>), Net> = BTreeMap::new();
         for (ip, n) in &acc.ips {
-            let key = match self.ip_asn.get(ip) {
-                Some(asn) => (Some(*asn), None),
-                None => (None, Some(prefix(*ip))),
+            let key = match (self.known.address(*ip), self.ip_asn.get(ip)) {
+                (Some(known), _) => match known.network {
+                    NetworkId::Asn(asn) => (Some(asn), None),
+                    prefix @ NetworkId::Prefix(..) => (None, Some(prefix.to_string())),
+                },
+                (None, Some(asn)) => (Some(*asn), None),
+                (None, None) => (None, Some(prefix(*ip))),
             };
             let net = by.entry(key).or_default();
             net.records += n;

@@ -89,7 +89,7 @@ pub fn run(args: InventoryArgs) -> anyhow::Result<ExitCode> {
     if let Some(code) = times.check_input(&report)? {
         return Ok(code);
     }
-    builder.cite(&engine.finish().findings);
+    builder.judged_by(&engine.finish());
     let inventory = builder.finish(run_info(&report, now));
     if let Some(path) = &args.emit_allowlist {
         std::fs::write(path, inventory.draft_allowlist(&args.owner))

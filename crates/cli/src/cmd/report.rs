@@ -113,8 +113,9 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     }
     let run = run_info(&report, now);
     let coverage = coverage.finish(run.clone());
-    let inventory = inventory.finish(run.clone());
     let detection = engine.finish();
+    inventory.judged_by(&detection);
+    let inventory = inventory.finish(run.clone());
     let context = context.finish(detection.networks.clone());
 
     if !stdin {
