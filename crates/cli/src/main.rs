@@ -74,7 +74,11 @@ fn main() -> ExitCode {
             if exit::is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
             }
-            let _ = writeln!(std::io::stderr(), "tokentrail: error: {err:#}");
+            let _ = writeln!(
+                std::io::stderr(),
+                "tokentrail: error: {}",
+                exit::error_text(&err)
+            );
             ExitCode::from(exit::USAGE)
         }
     }
