@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod asn;
 mod cmd;
 mod exit;
 mod progress;

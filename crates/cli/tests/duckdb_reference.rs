@@ -6,6 +6,8 @@
 //! (`bench/duckdb-env.sh`; wherever `CARGO_TARGET_DIR` puts it). Only when that install fails
 //! is the test skipped, with a message saying why.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -61,7 +63,7 @@ fn logs(corpus: &Path) -> Vec<PathBuf> {
 
 /// TT001 findings of `tokentrail detect --format ocsf`.
 fn detect_tt001(corpus: &Path, out: &Path) -> BTreeSet<Row> {
-    let run = Command::new(env!("CARGO_BIN_EXE_tokentrail"))
+    let run = common::tokentrail()
         .args(["detect", "--threads", "2", "--format", "ocsf", "-o"])
         .arg(out)
         .args(logs(corpus))
@@ -146,7 +148,7 @@ fn duckdb_reference_finds_the_same_tt001_findings_on_a_simulated_tenant() {
     };
     let dir = tempfile::tempdir().expect("temp dir");
     let corpus = dir.path().join("tenant");
-    let sim = Command::new(env!("CARGO_BIN_EXE_tokentrail"))
+    let sim = common::tokentrail()
         .args(["simulate", "--users", "120", "--days", "2", "--seed", "11"])
         .args(["--attacks", "all"])
         .args(["--formats", "signins=la-jsonl,graph=la-jsonl,ual=jsonl"])

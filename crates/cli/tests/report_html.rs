@@ -1,5 +1,7 @@
 //! `tokentrail report` on the example tenant, opened in headless Chromium.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -13,7 +15,7 @@ fn tenant() -> PathBuf {
 
 fn write_report(out: &Path) {
     let t = tenant();
-    let status = Command::new(env!("CARGO_BIN_EXE_tokentrail"))
+    let status = common::tokentrail()
         .arg("report")
         .args([t.join("signins"), t.join("graph"), t.join("ual")])
         .args(["--now", "2026-11-01T00:00:00Z", "-o"])

@@ -1,8 +1,9 @@
 //! `tokentrail score` end to end on small temporary files.
 
+mod common;
+
 use std::net::IpAddr;
 use std::path::Path;
-use std::process::Command;
 
 use tokentrail_model::{
     AttackKind, Confidence, Finding, Label, NetworkId, RuleId, SessionId, Severity, Timestamp,
@@ -98,7 +99,7 @@ fn write_inputs(dir: &Path) {
 }
 
 fn tokentrail(dir: &Path, extra: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_tokentrail"))
+    common::tokentrail()
         .current_dir(dir)
         .args([
             "score",
@@ -190,7 +191,7 @@ fn a_missing_file_is_reported_once_with_its_cause() {
 
 #[test]
 fn help_has_examples() {
-    let out = Command::new(env!("CARGO_BIN_EXE_tokentrail"))
+    let out = common::tokentrail()
         .args(["score", "--help"])
         .output()
         .unwrap();

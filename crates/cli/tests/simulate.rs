@@ -1,9 +1,11 @@
 //! `tokentrail simulate` end to end: arguments, output files, summary on stdout, exit codes.
 
+mod common;
+
 use std::process::Command;
 
 fn tokentrail() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_tokentrail"))
+    common::tokentrail()
 }
 
 #[test]
