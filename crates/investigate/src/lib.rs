@@ -31,6 +31,7 @@ mod context;
 mod related;
 mod render;
 mod rules;
+mod timeline;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -44,6 +45,7 @@ pub use context::{Context, ContextBuilder};
 pub use related::Related;
 pub use render::{write_csv, write_json, write_markdown};
 pub use rules::MAILBOX_CHANGE_OPERATIONS;
+pub use timeline::tenant_timeline;
 
 /// What an investigation is about.
 #[derive(Clone, Debug, PartialEq, Eq)]
