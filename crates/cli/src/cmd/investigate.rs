@@ -9,7 +9,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use tokentrail_ingest::{Decoded, ReadOptions};
 use tokentrail_investigate::{InvestigateError, Subject};
 use tokentrail_model::{SessionId, TokenId};
 
@@ -63,11 +62,11 @@ pub struct InvestigateArgs {
     pub output: Option<PathBuf>,
 }
 
-fn parse_session(text: &str) -> Result<SessionId, String> {
+pub(crate) fn parse_session(text: &str) -> Result<SessionId, String> {
     SessionId::parse(text).ok_or_else(|| "the session id is empty".to_string())
 }
 
-fn parse_token(text: &str) -> Result<TokenId, String> {
+pub(crate) fn parse_token(text: &str) -> Result<TokenId, String> {
     TokenId::parse(text).ok_or_else(|| "the token id is empty".to_string())
 }
 
@@ -96,30 +95,17 @@ pub fn run(args: InvestigateArgs) -> anyhow::Result<ExitCode> {
         )?;
         return Ok(ExitCode::from(exit::USAGE));
     };
-    let mut sign_ins = Vec::new();
-    let mut accesses = Vec::new();
-    // Only inbox-rule and forwarding changes are kept of the other records.
-    let mut others = Vec::new();
-    let opts = ReadOptions::default();
-    let report = super::read_with_progress(&args.paths, opts, &mut |record| match record.event {
-        Decoded::SignIn(s) => sign_ins.push(*s),
-        Decoded::Access(a) => accesses.push(*a),
-        Decoded::Other(o) => {
-            if o.mailbox_change.is_some() {
-                others.push(o);
-            }
-        }
-    });
+    let (records, report) = super::read_records(&args.paths);
     if let Some(code) = super::check_input(&report)? {
         return Ok(code);
     }
 
-    let detection = super::detect_over(&sign_ins, &accesses);
+    let detection = super::detect_over(&records.sign_ins, &records.accesses);
     let investigation = match tokentrail_investigate::investigate_with_changes(
         &subject,
-        &sign_ins,
-        &accesses,
-        &others,
+        &records.sign_ins,
+        &records.accesses,
+        &records.mailbox_changes,
         &detection.findings,
     ) {
         Ok(inv) => inv,
