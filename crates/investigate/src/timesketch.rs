@@ -7,11 +7,14 @@
 //! `timestamp` in microseconds since the epoch is used when present (else derived from
 //! `datetime`); `tag` is a list of strings (in CSV, one text split at commas); the fields `_id`,
 //! `_type`, `_index`, `_source` and `__ts_timeline_id` are dropped; a CSV starts with its header;
-//! the file name must end in `.jsonl` or `.csv`.
+//! the file name must end in `.jsonl` or `.csv`. The CSV importer reads `datetime` with
+//! `pandas.to_datetime(..., errors="coerce")`, which infers one format from the first rows and
+//! drops every row written otherwise: so every time is written in one fixed format.
 //!
 //! # Fields
 //!
-//! Every event: `message`, `datetime` (RFC 3339 UTC, `Z`), `timestamp` (microseconds),
+//! Every event: `message`, `datetime` (RFC 3339 UTC, always with six fraction digits:
+//! `2024-03-05T12:17:00.000000Z`), `timestamp` (microseconds),
 //! `timestamp_desc` (`Sign-in time`, `Access time`, `Finding first seen`), `data_type`
 //! (`tokentrail:sign-in`, `tokentrail:access`, `tokentrail:finding`), `user`, `ip`, `network`,
 //! `app`, `session_id`, `token_id`, and `tag` (the rule codes of the findings that cite the
@@ -119,10 +122,19 @@ const COLUMNS: [&str; 24] = [
     "tag",
 ];
 
+/// `YYYY-MM-DDTHH:MM:SS.ffffffZ`, the fraction never shortened.
+fn datetime(time: Timestamp) -> String {
+    let text = time.to_rfc3339();
+    let seconds = text
+        .find(['.', 'Z'])
+        .map_or(text.as_str(), |end| &text[..end]);
+    format!("{seconds}.{:06}Z", time.micros().rem_euclid(1_000_000))
+}
+
 fn empty<'a>(time: Timestamp, desc: &'static str, data_type: &'static str) -> Event<'a> {
     Event {
         message: String::new(),
-        datetime: time.to_rfc3339(),
+        datetime: datetime(time),
         timestamp: time.micros(),
         timestamp_desc: desc,
         data_type,
@@ -227,7 +239,7 @@ fn finding_event(f: &Finding, index: usize) -> Event<'_> {
     ev.confidence = Some(f.confidence.caption());
     ev.title = Some(&f.title);
     ev.why = Some(&f.why);
-    ev.last_seen = Some(f.last_seen.to_rfc3339());
+    ev.last_seen = Some(datetime(f.last_seen));
     ev.tag = vec![f.rule.code()];
     ev.message = format!(
         "{} {}: {}{}",
@@ -337,4 +349,21 @@ fn csv_row(e: &Event<'_>) -> [String; 24] {
         text(e.last_seen.as_deref()),
         e.tag.join(","),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_have_one_width() {
+        let at = |t: &str| datetime(Timestamp::parse(t).unwrap());
+        assert_eq!(at("2024-03-04T06:30:01Z"), "2024-03-04T06:30:01.000000Z");
+        assert_eq!(
+            at("2024-03-04T06:30:00.906209Z"),
+            "2024-03-04T06:30:00.906209Z"
+        );
+        assert_eq!(at("2024-03-04T06:30:00.5Z"), "2024-03-04T06:30:00.500000Z");
+        assert_eq!(at("1969-12-31T23:59:59.5Z"), "1969-12-31T23:59:59.500000Z");
+    }
 }
