@@ -7,14 +7,6 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-fn tenant() -> Vec<PathBuf> {
-    let t = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/tenant");
-    ["signins", "graph", "ual"]
-        .iter()
-        .map(|d| t.join(d))
-        .collect()
-}
-
 /// An `@ip-location-db/asn` range file naming the example tenant's unnamed replay network
 /// (95.217.252.0/24, shown as that prefix without a database) as a hosting provider's.
 const RANGES: &str = "\
@@ -38,7 +30,7 @@ fn detect(env: &[(&str, &Path)], extra: &[&str]) -> Output {
     }
     command
         .arg("detect")
-        .args(tenant())
+        .args(common::example_tenant())
         .args(["--format", "csv", "--now", "2026-12-04T00:00:00Z"])
         .args(extra)
         .output()
@@ -109,7 +101,7 @@ fn without_xdg_data_home_the_database_is_looked_for_under_home() {
     command.env_remove("XDG_DATA_HOME").env("HOME", home.path());
     let out = command
         .arg("detect")
-        .args(tenant())
+        .args(common::example_tenant())
         .args(["--format", "csv"])
         .output()
         .unwrap();
@@ -122,7 +114,7 @@ fn without_xdg_data_home_the_database_is_looked_for_under_home() {
         .env("HOME", home.path());
     let out = command
         .arg("detect")
-        .args(tenant())
+        .args(common::example_tenant())
         .args(["--format", "csv"])
         .output()
         .unwrap();

@@ -25,6 +25,18 @@ fn write_report(out: &Path) {
     assert_eq!(status.code(), Some(0));
 }
 
+/// False (the test skips, saying why) when Chromium is missing; under CI=true that fails.
+fn chromium_present() -> bool {
+    if Path::new(CHROMIUM).exists() {
+        return true;
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("{CHROMIUM} not found; CI must install Debian's chromium package");
+    }
+    eprintln!("skipped: {CHROMIUM} not found (apt-get install chromium)");
+    false
+}
+
 fn chromium(dir: &Path, extra: &[String], page: &Path) -> Output {
     Command::new(CHROMIUM)
         .args([
@@ -72,11 +84,7 @@ fn same_inputs_give_the_same_report() {
 
 #[test]
 fn report_renders_in_headless_chromium() {
-    if !Path::new(CHROMIUM).exists() {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("{CHROMIUM} not found; CI must install Debian's chromium package");
-        }
-        eprintln!("skipped: {CHROMIUM} not found (apt-get install chromium)");
+    if !chromium_present() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -203,11 +211,7 @@ fn count(pixels: &[[u8; 3]], colour: [u8; 3]) -> usize {
 /// is painted in the report's colours, and every repeat looks exactly like what it repeats.
 #[test]
 fn every_chart_is_painted_in_the_report_colours() {
-    if !Path::new(CHROMIUM).exists() {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("{CHROMIUM} not found; CI must install Debian's chromium package");
-        }
-        eprintln!("skipped: {CHROMIUM} not found (apt-get install chromium)");
+    if !chromium_present() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -9,23 +9,15 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+
 use std::process::Output;
 
 use serde_json::Value;
 
-fn tenant() -> Vec<PathBuf> {
-    let t = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/tenant");
-    ["signins", "graph", "ual"]
-        .iter()
-        .map(|d| t.join(d))
-        .collect()
-}
-
 fn run(extra: &[&str]) -> Output {
     common::tokentrail()
         .arg("timeline")
-        .args(tenant())
+        .args(common::example_tenant())
         .args(extra)
         .output()
         .unwrap()
@@ -115,7 +107,7 @@ fn count(events: &[serde_json::Map<String, Value>], data_type: &str) -> usize {
 fn detected_ids() -> BTreeSet<String> {
     let out = common::tokentrail()
         .arg("detect")
-        .args(tenant())
+        .args(common::example_tenant())
         .args(["--format", "csv"])
         .output()
         .unwrap();
@@ -237,7 +229,7 @@ fn a_user_s_timeline_is_the_records_investigate_relates_to_them() {
     let investigation: Value = serde_json::from_slice(
         &common::tokentrail()
             .arg("investigate")
-            .args(tenant())
+            .args(common::example_tenant())
             .args(["--user", user, "--format", "json"])
             .output()
             .unwrap()

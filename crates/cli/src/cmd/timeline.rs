@@ -6,15 +6,12 @@
 //! (`timesketch` module).
 
 use std::io::{self, Write};
-use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use tokentrail_investigate::{InvestigateError, Subject, TimesketchFormat};
-use tokentrail_model::{SessionId, TokenId};
+use tokentrail_investigate::TimesketchFormat;
 
-use super::investigate::{parse_session, parse_token};
-use crate::exit;
+use super::investigate::{investigation, SubjectArgs};
 
 /// How the timeline is written.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,9 +24,7 @@ pub enum TimelineFormat {
 
 /// Write a timeline for Timesketch.
 #[derive(clap::Args, Debug)]
-#[command(
-    group(clap::ArgGroup::new("subject").multiple(false)),
-    after_help = "\
+#[command(after_help = "\
 Examples:
   tokentrail timeline exports/ -o tenant.jsonl                     every record and finding
   tokentrail timeline exports/ --user adele@contoso.example -o adele.jsonl
@@ -42,46 +37,20 @@ at its first sighting. Import the file in Timesketch (Upload timeline) or with
 `timesketch_importer`; Timesketch accepts only names ending in .jsonl or .csv.
 
 Exit codes: 0 every record read; 1 some input unreadable (each place is listed on
-stderr); 2 bad arguments, nothing readable, or nothing matches the subject."
-)]
+stderr); 2 bad arguments, nothing readable, or nothing matches the subject.")]
 pub struct TimelineArgs {
     /// Files, directories (read recursively), .gz or .zip archives, or `-` for standard input.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
-    /// Only this user's records, by object id or user principal name (case-insensitive).
-    #[arg(long, group = "subject", value_name = "USER")]
-    pub user: Option<String>,
-    /// Only this session's records (`sid`, `SessionId`).
-    #[arg(long, group = "subject", value_name = "SESSION", value_parser = parse_session)]
-    pub session: Option<SessionId>,
-    /// Only this token's records, by `uti` or sign-in id GUID.
-    #[arg(long, group = "subject", value_name = "TOKEN", value_parser = parse_token)]
-    pub token: Option<TokenId>,
-    /// Only this client IP address's records.
-    #[arg(long, group = "subject", value_name = "IP")]
-    pub ip: Option<IpAddr>,
+    /// Whose records; without one, the whole tenant's.
+    #[command(flatten)]
+    pub subject: SubjectArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = TimelineFormat::Jsonl)]
     pub format: TimelineFormat,
     /// Write to FILE instead of stdout.
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-}
-
-impl TimelineArgs {
-    /// The subject, or `None` for the whole tenant.
-    fn subject(&self) -> Option<Subject> {
-        if let Some(u) = &self.user {
-            return Some(Subject::User(u.clone()));
-        }
-        if let Some(s) = &self.session {
-            return Some(Subject::Session(s.clone()));
-        }
-        if let Some(t) = &self.token {
-            return Some(Subject::Token(t.clone()));
-        }
-        self.ip.map(Subject::Ip)
-    }
 }
 
 /// Run `timeline`.
@@ -105,7 +74,7 @@ pub fn run(args: TimelineArgs) -> anyhow::Result<ExitCode> {
         return Ok(code);
     }
     let detection = super::detect_over(&records.sign_ins, &records.accesses);
-    let subject = args.subject();
+    let subject = args.subject.subject();
     let (entries, findings) = match &subject {
         None => (
             tokentrail_investigate::tenant_timeline(
@@ -116,19 +85,11 @@ pub fn run(args: TimelineArgs) -> anyhow::Result<ExitCode> {
             detection.findings.iter().collect::<Vec<_>>(),
         ),
         Some(subject) => {
-            let investigation = match tokentrail_investigate::investigate(
-                subject,
-                &records.sign_ins,
-                &records.accesses,
-                &detection.findings,
-            ) {
-                Ok(inv) => inv,
-                Err(e @ InvestigateError::NoMatch(_)) => {
-                    writeln!(err, "tokentrail: {e}")?;
-                    return Ok(ExitCode::from(exit::USAGE));
-                }
-                Err(e) => return Err(e.into()),
-            };
+            let investigation =
+                match investigation(subject, &records, &detection.findings, &mut err)? {
+                    Ok(inv) => inv,
+                    Err(code) => return Ok(code),
+                };
             // The findings that cite the subject's records, in the engine's order.
             let cited: Vec<_> = detection
                 .findings

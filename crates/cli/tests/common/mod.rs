@@ -1,5 +1,6 @@
 //! What every CLI test shares.
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// `tokentrail`, with a home and a data folder that do not exist: the binary looks for an
@@ -10,4 +11,15 @@ pub fn tokentrail() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_tokentrail"));
     command.env("XDG_DATA_HOME", nowhere).env("HOME", nowhere);
     command
+}
+
+/// The example tenant's three log folders (`examples/tenant/{signins,graph,ual}`).
+// Not every test file reads the example tenant.
+#[allow(dead_code)]
+pub fn example_tenant() -> Vec<PathBuf> {
+    let t = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/tenant");
+    ["signins", "graph", "ual"]
+        .iter()
+        .map(|d| t.join(d))
+        .collect()
 }
