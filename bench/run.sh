@@ -28,6 +28,9 @@ cd "$root"
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
 [[ "$target_dir" = /* ]] || target_dir="$root/$target_dir"
 bin="$target_dir/release/tokentrail"
+# The SQL reference knows no ASN database: keep tokentrail from using one installed in the
+# user's data folder (it would name networks the reference sees as prefixes).
+export XDG_DATA_HOME="$target_dir/bench/no-data"
 
 echo "== machine"
 echo "nproc: $(nproc)"
