@@ -3,15 +3,14 @@
 //! approving every active entry silences no live finding; once reviewed it suppresses exactly
 //! the patterns kept.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn tokentrail(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tokentrail"))
-        .args(args)
-        .output()
-        .unwrap()
+    common::tokentrail().args(args).output().unwrap()
 }
 
 fn text(bytes: &[u8]) -> String {

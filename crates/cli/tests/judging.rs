@@ -2,15 +2,14 @@
 //! the same judging options and show the same live findings; `--since` narrows what each
 //! reports, never what is learned; records with impossible times are listed and kept out.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn tokentrail(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tokentrail"))
-        .args(args)
-        .output()
-        .unwrap()
+    common::tokentrail().args(args).output().unwrap()
 }
 
 fn text(bytes: &[u8]) -> String {

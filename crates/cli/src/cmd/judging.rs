@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context as _};
 use tokentrail_engine::coverage::Family;
 use tokentrail_engine::record_times::{Admission, Implausible, RecordTimes};
-use tokentrail_engine::{allowlist, AsnDb, EngineConfig};
+use tokentrail_engine::{allowlist, EngineConfig};
 use tokentrail_ingest::{Decoded, DecodedRecord, IngestReport};
 use tokentrail_model::{SourceRef, Timestamp};
 
@@ -29,9 +29,10 @@ pub struct JudgingArgs {
     /// Findings it matches are suppressed everywhere: in detect, report and investigate.
     #[arg(long, value_name = "FILE")]
     pub allowlist: Option<PathBuf>,
-    /// MaxMind-format ASN database (e.g. GeoLite2-ASN.mmdb) for addresses the sign-in logs do
-    /// not give an ASN.
-    #[arg(long, value_name = "FILE.mmdb")]
+    /// ASN database for addresses the sign-in logs give no ASN: a MaxMind .mmdb
+    /// (GeoLite2-ASN), an address-range CSV (@ip-location-db/asn), or a folder of them.
+    /// Default: the one in $XDG_DATA_HOME/tokentrail/ (~/.local/share/tokentrail/), if any.
+    #[arg(long, value_name = "FILE|DIR")]
     pub asn_db: Option<PathBuf>,
     /// Report only findings (and timeline rows) from this time on (RFC 3339, or a date). Every
     /// record is still judged: baselines, inventories and lookbacks use all input.
@@ -96,11 +97,7 @@ impl JudgingArgs {
                 }
             }
         }
-        if let Some(path) = &self.asn_db {
-            let db = AsnDb::open(path)
-                .with_context(|| format!("cannot open ASN database {}", path.display()))?;
-            config.asn_db = Some(db);
-        }
+        config.asn_db = crate::asn::resolve(self.asn_db.as_deref(), now, &mut io::stderr().lock())?;
         Ok(Judging {
             config,
             times: TimeCheck::new(now),
