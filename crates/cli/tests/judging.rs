@@ -1,5 +1,5 @@
-//! One configuration, one answer (issue 12, point 7): `detect`, `report` and `investigate` take
-//! the same judging options and show the same live findings; `--since` narrows what each
+//! One configuration, one answer (issue 12, point 7): `detect`, `report`, `investigate` and
+//! `timeline` take the same judging options and show the same live findings; `--since` narrows what each
 //! reports, never what is learned; records with impossible times are listed and kept out.
 
 mod common;
@@ -167,6 +167,11 @@ fn detect_report_and_investigate_show_the_same_live_findings() {
     assert_eq!(investigated(tenant, &users, &[]), all);
     assert_eq!(report(tenant, work.path(), &with), live);
     assert_eq!(investigated(tenant, &users, &with), live);
+    let mut args = vec!["timeline", tenant, "--now", NOW];
+    args.extend_from_slice(&with);
+    let out = tokentrail(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(finding_ids(&text(&out.stdout)), live);
 
     // What the allowlist approved is not a reason to contain: Patti's approved network is
     // no longer where "the findings place" her session, and her containment is not driven by
