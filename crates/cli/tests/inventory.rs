@@ -20,20 +20,7 @@ fn text(bytes: &[u8]) -> String {
 const NOW: &str = "2024-03-10T00:00:00Z";
 
 fn simulate(dir: &Path) {
-    let out = tokentrail(&[
-        "simulate",
-        "--users",
-        "30",
-        "--days",
-        "3",
-        "--seed",
-        "7",
-        "--attacks",
-        "all",
-        "--out",
-        dir.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    common::simulate_with_attacks(dir, 30);
 }
 
 /// Findings of `detect --format ocsf` (suppressed ones included).

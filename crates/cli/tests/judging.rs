@@ -21,20 +21,7 @@ const NOW: &str = "2024-03-10T00:00:00Z";
 /// The 30-user, 3-day tenant with every attack (seed 7): nine findings, one per attack plus
 /// the replay rules' second views of the same attacks.
 fn simulate(dir: &Path) {
-    let out = tokentrail(&[
-        "simulate",
-        "--users",
-        "30",
-        "--days",
-        "3",
-        "--seed",
-        "7",
-        "--attacks",
-        "all",
-        "--out",
-        dir.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    common::simulate_with_attacks(dir, 30);
 }
 
 /// Approves the session replay from Hetzner and the consented mail archiver.
