@@ -23,6 +23,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use rustc_hash::FxHashMap;
 use tokentrail_model::Timestamp;
 
 use crate::coverage::Family;
@@ -81,8 +82,9 @@ pub enum Admission {
 
 #[derive(Clone, Debug, Default)]
 struct Log {
-    /// Per hour (since the epoch): records, and the newest time among them.
-    hours: BTreeMap<i64, (u32, Timestamp)>,
+    /// Per hour (since the epoch): records, and the newest time among them. Hashed: every record
+    /// lands here, the order is needed only when the end moves.
+    hours: FxHashMap<i64, (u32, Timestamp)>,
     records: u64,
     /// The newest record with company found so far (it only moves forward).
     end: Option<Timestamp>,
@@ -93,7 +95,7 @@ struct Log {
 pub struct RecordTimes {
     latest: Timestamp,
     /// Records of every log per hour.
-    all: BTreeMap<i64, u32>,
+    all: FxHashMap<i64, u32>,
     logs: BTreeMap<Family, Log>,
 }
 
@@ -106,7 +108,7 @@ impl RecordTimes {
     pub fn new(now: Timestamp) -> RecordTimes {
         RecordTimes {
             latest: now.plus_secs(SLACK_SECS),
-            all: BTreeMap::new(),
+            all: FxHashMap::default(),
             logs: BTreeMap::new(),
         }
     }
@@ -153,9 +155,8 @@ impl RecordTimes {
 
     /// Records of the input within the support window of `hour`.
     fn company(&self, hour: i64) -> u32 {
-        self.all
-            .range(hour - WINDOW_HOURS..=hour + WINDOW_HOURS)
-            .map(|(_, n)| *n)
+        (hour - WINDOW_HOURS..=hour + WINDOW_HOURS)
+            .filter_map(|h| self.all.get(&h))
             .sum()
     }
 
@@ -166,12 +167,17 @@ impl RecordTimes {
             return;
         };
         let floor = l.end.map_or(i64::MIN, hour_of);
-        let found = l
+        let mut above: Vec<(i64, Timestamp)> = l
             .hours
-            .range(floor..)
-            .rev()
-            .find(|(hour, _)| self.company(**hour) >= SUPPORT)
-            .map(|(_, (_, newest))| *newest);
+            .iter()
+            .filter(|(hour, _)| **hour >= floor)
+            .map(|(hour, (_, newest))| (*hour, *newest))
+            .collect();
+        above.sort_unstable_by(|a, b| b.cmp(a));
+        let found = above
+            .into_iter()
+            .find(|(hour, _)| self.company(*hour) >= SUPPORT)
+            .map(|(_, newest)| newest);
         if let (Some(found), Some(l)) = (found, self.logs.get_mut(&log)) {
             l.end = Some(l.end.map_or(found, |e| e.max(found)));
         }
