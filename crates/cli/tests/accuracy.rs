@@ -4,11 +4,12 @@
 //! victim's own ISP) is counted apart. The seeds here are test seeds; the README's accuracy
 //! table uses others.
 
+mod common;
+
 use std::path::Path;
-use std::process::Command;
 
 fn tokentrail(args: &[&str], dir: &Path) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_tokentrail"))
+    let out = common::tokentrail()
         .args(args)
         .current_dir(dir)
         .output()

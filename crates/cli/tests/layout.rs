@@ -7,8 +7,9 @@
 //!
 //! Other work relies on this test covering thread counts (issue 14).
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
 use proptest::prelude::*;
@@ -224,7 +225,7 @@ proptest! {
 
 /// The OCSF finding ids `tokentrail detect` writes for `paths`.
 fn ocsf_ids(paths: &[PathBuf], threads: &str, out: &Path) -> Vec<String> {
-    let run = Command::new(env!("CARGO_BIN_EXE_tokentrail"))
+    let run = common::tokentrail()
         .args(["detect", "--format", "ocsf", "--threads", threads, "-o"])
         .arg(out)
         .args(paths)

@@ -28,3 +28,4 @@ mod tt002;
 mod tt003;
 mod tt004;
 mod tt005;
+mod window;
