@@ -23,7 +23,7 @@
 
 use tokentrail_model::{AttackKind, Guid, Label, SignInKind, Timestamp};
 
-use crate::attack::{self, attacker_refresh, loot, mail_uri, Span, ATTACKER_DEVICE};
+use crate::attack::{self, replay_for_mail_and_files, ReplayFrom, Span};
 use crate::catalog::{self, App, NetDef};
 use crate::life::{self, Day, DayContext, Issued};
 use crate::record::{Batch, TokenUse};
@@ -925,22 +925,11 @@ fn inject<'t>(
             replay(day, victim, ctx.session?, at, when, None, &mut span)?
         }
         Planned::DeviceCodeFromAzure => device_code(day, office, victim, state, &mut span),
-        Planned::NightOrphanToken => {
-            let when = around(day, 2 * HOUR, 150);
-            orphan(day, victim, when, &mut span)
-        }
-        Planned::WeekendRootlessFromAzure => {
-            let when = around(day, 9 * HOUR, 180);
-            rootless(day, victim, when, &mut span)
-        }
+        Planned::NightOrphanToken => orphan(day, victim, &mut span),
+        Planned::WeekendRootlessFromAzure => rootless(day, victim, &mut span),
         Planned::EveningUnapprovedClient => {
-            let victim_at = state
-                .laptop
-                .as_ref()
-                .and_then(|l| l.ctx.root_at)
-                .unwrap_or(victim.home);
-            let when = around(day, 18 * HOUR, 120);
-            consent(day, victim, victim_at, when, &mut span)
+            let victim_at = state.laptop.as_ref().map_or(victim.home, |l| l.work_at);
+            consent(day, victim, victim_at, &mut span)
         }
     };
     let kind = planned.kind();
@@ -986,27 +975,7 @@ fn first_day_token<'t>(
         .token
         .issued_at
         .plus_secs(day.rng.range(30, 150) * MIN);
-    for k in 0..day.rng.range(3, 8) {
-        let when = first.plus_secs(k * day.rng.range(20, 90));
-        let uri = mail_uri(day);
-        day.graph_call(
-            when,
-            Some(victim),
-            None,
-            stolen.app,
-            stolen.token,
-            at.ip,
-            ("GET", uri),
-            (
-                catalog::UA_PYTHON,
-                0,
-                "Calendars.ReadWrite Files.ReadWrite.All Mail.ReadWrite User.Read",
-                "",
-            ),
-            victim.laptop.id,
-        );
-        span.add(when);
-    }
+    attack::replay_token(day, victim, stolen, at, first, span);
     Some((
         vec![stolen.token.token],
         stolen.token.session,
@@ -1028,33 +997,17 @@ fn replay<'t>(
     claim: Option<&'t Device>,
     span: &mut Span,
 ) -> Option<Injected> {
-    let app = catalog::MICROSOFT_OFFICE;
-    let mail = attacker_refresh(
-        day,
-        victim,
-        when,
-        app,
-        catalog::EXCHANGE,
+    let from = ReplayFrom {
         at,
         session,
-        claim,
-    );
-    let later = when.plus_secs(day.rng.range(60, 400));
-    let files = attacker_refresh(
-        day,
-        victim,
-        later,
-        app,
-        catalog::SHAREPOINT,
-        at,
-        session,
-        claim,
-    );
-    span.add(mail.issued_at);
-    span.add(files.issued_at);
-    loot(day, victim, at, (mail, app), Some((files, app)), span);
+        app: catalog::MICROSOFT_OFFICE,
+        start: when,
+        files_delay_secs: (60, 400),
+        device: claim,
+    };
+    let tokens = replay_for_mail_and_files(day, victim, from, span);
     Some((
-        vec![mail.token, files.token],
+        tokens,
         Some(session),
         format!(
             "The laptop session's refresh token was redeemed from {} ({}, AS{}){} and mail and files were read.",
@@ -1078,68 +1031,16 @@ fn device_code<'t>(
     state: &State,
     span: &mut Span,
 ) -> Injected {
-    let victim_at = state
-        .laptop
-        .as_ref()
-        .and_then(|l| l.ctx.root_at)
-        .unwrap_or_else(|| *office.office.first().unwrap_or(&victim.home));
+    let victim_at = state.laptop.as_ref().map_or_else(
+        || *office.office.first().unwrap_or(&victim.home),
+        |l| l.work_at,
+    );
     let at = azure(day);
     let session = day.rng.guid();
     let when = around(day, 14 * HOUR, 180);
-    let mut phish = day.user_sign_in(
-        SignInKind::Interactive,
-        victim,
-        when,
-        catalog::MICROSOFT_OFFICE,
-        catalog::GRAPH,
-        victim_at,
-        Some(&ATTACKER_DEVICE),
-        Some(session),
-    );
-    phish.protocol = "deviceCode";
-    phish.transfer = "deviceCodeFlow";
-    phish.client_app_used = "Mobile Apps and Desktop clients";
-    day.logon_record(&phish, victim);
-    let released = day.push_sign_in(phish);
-    span.add(released.issued_at);
-    for k in 0..day.rng.range(3, 7) {
-        let t = released.issued_at.plus_secs(45 + k * day.rng.range(10, 60));
-        let uri = mail_uri(day);
-        day.graph_call(
-            t,
-            Some(victim),
-            None,
-            catalog::MICROSOFT_OFFICE,
-            released,
-            at.ip,
-            ("GET", uri),
-            (catalog::UA_PYTHON, 0, "Mail.ReadWrite User.Read", ""),
-            None,
-        );
-        span.add(t);
-    }
-    let later = released.issued_at.plus_secs(day.rng.range(900, 2400));
-    let refresh = attacker_refresh(
-        day,
-        victim,
-        later,
-        catalog::MICROSOFT_OFFICE,
-        catalog::EXCHANGE,
-        at,
-        session,
-        Some(&ATTACKER_DEVICE),
-    );
-    span.add(refresh.issued_at);
-    loot(
-        day,
-        victim,
-        at,
-        (refresh, catalog::MICROSOFT_OFFICE),
-        None,
-        span,
-    );
+    let tokens = attack::device_code_core(day, victim, victim_at, at, session, when, span);
     (
-        vec![released.token, refresh.token],
+        tokens,
         Some(session),
         format!(
             "Device-code phishing: the victim entered the attacker's code; the attacker polled from an Azure VM ({}) and read mail.",
@@ -1148,48 +1049,28 @@ fn device_code<'t>(
     )
 }
 
-/// A token nobody saw issued, used at night from a VPS to enumerate the directory and read
+/// A token nobody saw issued, used at night from a VPS to enumerate the directory and list
 /// files.
-fn orphan<'t>(
-    day: &mut Day<'t, '_>,
-    victim: &'t User,
-    when: Timestamp,
-    span: &mut Span,
-) -> Injected {
+fn orphan<'t>(day: &mut Day<'t, '_>, victim: &'t User, span: &mut Span) -> Injected {
     let at = vps(day);
     let app = App {
         id: day.rng.guid(),
         name: "graph-enum",
     };
-    let token = TokenUse {
-        token: day.rng.guid(),
-        session: None,
-        issued_at: when,
-    };
-    for (k, uri) in [
-        "https://graph.microsoft.com/v1.0/users?$top=999",
-        "https://graph.microsoft.com/v1.0/me/drive/root/children",
-        "https://graph.microsoft.com/v1.0/organization",
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let t = when.plus_secs(90 + k as i64 * 40);
-        day.graph_call(
-            t,
-            Some(victim),
-            None,
-            app,
-            token,
-            at.ip,
-            ("GET", uri.to_string()),
-            (catalog::UA_PYTHON, 0, "Directory.Read.All Files.Read", ""),
-            None,
-        );
-        span.add(t);
-    }
+    let when = around(day, 2 * HOUR, 150);
+    let token = attack::orphan_core(
+        day,
+        victim,
+        (at, app, when),
+        &[
+            "https://graph.microsoft.com/v1.0/users?$top=999",
+            "https://graph.microsoft.com/v1.0/me/drive/root/children",
+            "https://graph.microsoft.com/v1.0/organization",
+        ],
+        span,
+    );
     (
-        vec![token.token],
+        vec![token],
         None,
         format!(
             "At night, a token matching no sign-in (unknown app {}) was used from {} ({}).",
@@ -1199,32 +1080,21 @@ fn orphan<'t>(
 }
 
 /// A session with no interactive sign-in anywhere, redeemed from an Azure VM at the weekend.
-fn rootless<'t>(
-    day: &mut Day<'t, '_>,
-    victim: &'t User,
-    when: Timestamp,
-    span: &mut Span,
-) -> Injected {
+fn rootless<'t>(day: &mut Day<'t, '_>, victim: &'t User, span: &mut Span) -> Injected {
     let at = azure(day);
     let session = day.rng.guid();
-    let app = catalog::OUTLOOK_MOBILE;
-    let mail = attacker_refresh(day, victim, when, app, catalog::EXCHANGE, at, session, None);
-    let later = when.plus_secs(day.rng.range(120, 600));
-    let files = attacker_refresh(
-        day,
-        victim,
-        later,
-        app,
-        catalog::SHAREPOINT,
+    let when = around(day, 9 * HOUR, 180);
+    let from = ReplayFrom {
         at,
         session,
-        None,
-    );
-    span.add(mail.issued_at);
-    span.add(files.issued_at);
-    loot(day, victim, at, (mail, app), Some((files, app)), span);
+        app: catalog::OUTLOOK_MOBILE,
+        start: when,
+        files_delay_secs: (120, 600),
+        device: None,
+    };
+    let tokens = replay_for_mail_and_files(day, victim, from, span);
     (
-        vec![mail.token, files.token],
+        tokens,
         Some(session),
         format!(
             "At the weekend, a session with no interactive sign-in anywhere redeemed refresh tokens from an Azure VM ({}) and read mail and files.",
@@ -1239,7 +1109,6 @@ fn consent<'t>(
     day: &mut Day<'t, '_>,
     victim: &'t User,
     victim_at: Endpoint,
-    when: Timestamp,
     span: &mut Span,
 ) -> Injected {
     let at = vps(day);
@@ -1248,58 +1117,10 @@ fn consent<'t>(
         name: "Invoice Viewer Online",
     };
     let session = day.rng.guid();
-    let mut consent = day.user_sign_in(
-        SignInKind::Interactive,
-        victim,
-        when,
-        app,
-        catalog::GRAPH,
-        victim_at,
-        Some(&victim.laptop),
-        Some(session),
-    );
-    consent.protocol = "oAuth2";
-    day.logon_record(&consent, victim);
-    day.push_sign_in(consent);
-    let later = when.plus_secs(day.rng.range(300, 1200));
-    let mut refresh = day.user_sign_in(
-        SignInKind::NonInteractive,
-        victim,
-        later,
-        app,
-        catalog::GRAPH,
-        victim_at,
-        None,
-        Some(session),
-    );
-    refresh.credential = "clientSecret";
-    refresh.protocol = "oAuth2";
-    refresh.user_agent = catalog::UA_PYTHON;
-    let token = day.push_sign_in(refresh);
-    span.add(token.issued_at);
-    for k in 0..day.rng.range(4, 9) {
-        let t = token.issued_at.plus_secs(10 + k * day.rng.range(5, 30));
-        let uri = mail_uri(day);
-        day.graph_call(
-            t,
-            Some(victim),
-            None,
-            app,
-            token,
-            at.ip,
-            ("GET", uri),
-            (
-                catalog::UA_PYTHON,
-                1,
-                "Mail.Read offline_access User.Read",
-                "",
-            ),
-            None,
-        );
-        span.add(t);
-    }
+    let when = around(day, 18 * HOUR, 120);
+    let token = attack::consent_core(day, victim, (victim_at, at), app, session, when, span);
     (
-        vec![token.token],
+        vec![token],
         Some(session),
         format!(
             "In the evening, the never-before-seen app \"{}\" ({}) was consented by the victim and read mail from {}.",
