@@ -593,10 +593,21 @@ impl Store {
             .map(|x| st.get(x)),
         )
             .hash(&mut h);
-        s.ip.and_then(|x| self.ips.get(x)).hash(&mut h);
-        s.issued_token.and_then(|x| self.tokens.get(x)).hash(&mut h);
-        s.session.and_then(|x| self.sessions.get(x)).hash(&mut h);
+        self.hash_links(s.ip, s.issued_token, s.session, &mut h);
         h.finish()
+    }
+
+    /// The address, token and session a record names, by value.
+    fn hash_links(
+        &self,
+        ip: Option<Sym>,
+        token: Option<Sym>,
+        session: Option<Sym>,
+        h: &mut impl Hasher,
+    ) {
+        ip.and_then(|x| self.ips.get(x)).hash(h);
+        token.and_then(|x| self.tokens.get(x)).hash(h);
+        session.and_then(|x| self.sessions.get(x)).hash(h);
     }
 
     /// A fingerprint of an access's content (see [`Store::sign_in_fingerprint`]).
@@ -625,9 +636,7 @@ impl Store {
             .map(|x| st.get(x)),
         )
             .hash(&mut h);
-        a.ip.and_then(|x| self.ips.get(x)).hash(&mut h);
-        a.token.and_then(|x| self.tokens.get(x)).hash(&mut h);
-        a.session.and_then(|x| self.sessions.get(x)).hash(&mut h);
+        self.hash_links(a.ip, a.token, a.session, &mut h);
         h.finish()
     }
 

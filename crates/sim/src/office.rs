@@ -690,35 +690,16 @@ fn personal_laptop_day<'t>(day: &mut Day<'t, '_>, user: &'t User) {
         tokens.push((day.push_sign_in(r), app, resource));
         t += day.rng.range(45, 120) * MIN;
     }
-    for (token, app, resource) in tokens {
-        for _ in 0..day.rng.range(1, 4) {
-            let when = token.issued_at.plus_secs(day.rng.range(3, 900));
-            if resource == catalog::EXCHANGE {
-                day.mail_access(
-                    when,
-                    user,
-                    user.home.ip,
-                    app,
-                    resource,
-                    Some(token),
-                    "Bind",
-                    "Client=OWA;Action=ViaProxy",
-                    None,
-                );
-            } else {
-                day.file_access(
-                    when,
-                    user,
-                    (user.home.ip, catalog::UA_EDGE_WINDOWS),
-                    app,
-                    Some(token),
-                    "FileAccessed",
-                    false,
-                    Some(false),
-                );
-            }
-        }
-    }
+    life::browser_reads(
+        day,
+        user,
+        &tokens,
+        life::BrowserUse {
+            user_agent: catalog::UA_EDGE_WINDOWS,
+            file_operation: "FileAccessed",
+            within_secs: 900,
+        },
+    );
 }
 
 /// The accounting app, signed in to in a browser on the laptop where the person works, then
