@@ -13,6 +13,7 @@
 //! | `{`, first line a complete value and more lines follow | [`Container::JsonLines`] | each non-blank line | [`Position::Line`] |
 //! | `{` with a top-level `value` array | [`Container::OdataPage`] | the array's elements | [`Position::Index`] |
 //! | `{` with a top-level `records` array | [`Container::DiagnosticRecords`] | the array's elements | [`Position::Index`] |
+//! | `{` with a top-level `Results` array | [`Container::HuntingResults`] | the array's elements | [`Position::Index`] |
 //! | `{` otherwise | [`Container::JsonObject`] | the object | [`Position::Line`] of its `{` |
 //! | `[` | [`Container::JsonArray`] | the elements | [`Position::Index`] |
 //! | text whose first line is a prefix (a syslog header) then a complete JSON object | [`Container::PrefixedJsonLines`] | each line's JSON, the prefix dropped | [`Position::Line`] |
@@ -58,6 +59,9 @@ pub enum Container {
     OdataPage,
     /// A diagnostic-settings envelope `{"records":[...]}`.
     DiagnosticRecords,
+    /// A Defender XDR advanced hunting answer `{"Schema":[...],"Results":[...]}` (Graph's
+    /// `runHuntingQuery` writes `schema` and `results`).
+    HuntingResults,
     /// One JSON object that is itself the record.
     JsonObject,
     /// CSV with a header row.
@@ -79,6 +83,7 @@ impl Container {
             Container::JsonArray => "json-array",
             Container::OdataPage => "odata-page",
             Container::DiagnosticRecords => "diagnostic-records",
+            Container::HuntingResults => "hunting-results",
             Container::JsonObject => "json-object",
             Container::Csv => "csv",
             Container::YamlTestCases => "yaml-test-cases",
@@ -492,6 +497,7 @@ impl Framer<'_, '_, '_> {
             let envelope = match key.as_slice() {
                 b"\"value\"" => Some(Container::OdataPage),
                 b"\"records\"" => Some(Container::DiagnosticRecords),
+                b"\"Results\"" | b"\"results\"" => Some(Container::HuntingResults),
                 _ => None,
             };
             if let (Some(container), Some(b'[')) = (envelope, value_start) {

@@ -868,7 +868,7 @@ fn other_readable_records() {
 #[test]
 fn unreadable_records_are_errors_with_a_reason() {
     assert_eq!(
-        json(r#"{"createdDateTime":"yesterday","userId":"u","ipAddress":"192.0.2.1"}"#),
+        json(r#"{"createdDateTime":"yesterday","userId":"u","appId":"a"}"#),
         Err(DecodeError::BadField {
             field: "createdDateTime",
             reason: "not a time: \"yesterday\"".into()

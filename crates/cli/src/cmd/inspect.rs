@@ -121,7 +121,14 @@ fn render(out: &mut dyn Write, report: &IngestReport) -> io::Result<()> {
     if let Some(range) = t.time_range {
         write!(out, "; {} to {}", range.first, range.last)?;
     }
-    writeln!(out)
+    writeln!(out)?;
+    if let Some(line) = super::not_used_line(&t.not_used) {
+        writeln!(out, "total {line}")?;
+    }
+    if let Some(message) = report.nothing_usable() {
+        writeln!(out, "note: {message}")?;
+    }
+    Ok(())
 }
 
 fn render_file(out: &mut dyn Write, file: &FileReport) -> io::Result<()> {
@@ -166,6 +173,16 @@ fn render_file(out: &mut dyn Write, file: &FileReport) -> io::Result<()> {
     }
     if file.duplicates > 0 {
         writeln!(out, "  duplicate sign-ins dropped: {}", file.duplicates)?;
+    }
+    if let Some(line) = super::not_used_line(&file.not_used) {
+        writeln!(out, "  {line}")?;
+    }
+    if file.kind_unstated > 0 {
+        writeln!(
+            out,
+            "  sign-in kind not stated by the export (interactive or not): {}, read as non-interactive",
+            file.kind_unstated
+        )?;
     }
     for problem in &file.problems {
         writeln!(out, "  {}: {}", file.file, problem.message)?;

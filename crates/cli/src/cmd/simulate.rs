@@ -27,8 +27,9 @@ pub struct SimulateArgs {
     #[arg(long, default_value = "all")]
     pub attacks: String,
     /// Export shape per family, e.g. `signins=la-jsonl,graph=diagnostic,ual=purview-csv`.
-    /// Sign-ins: la-jsonl, diagnostic, graph. Graph: la-jsonl, diagnostic. UAL: mgmt-api,
-    /// jsonl, purview-csv.
+    /// Sign-ins: la-jsonl, diagnostic, graph, entra-portal-csv, defender-hunting,
+    /// defender-stream. Graph: la-jsonl, diagnostic, defender-hunting. UAL: mgmt-api, jsonl,
+    /// purview-csv, defender-stream.
     #[arg(long, default_value = "")]
     pub formats: String,
     /// First day (UTC), `YYYY-MM-DD`.

@@ -52,7 +52,8 @@ pub(crate) fn classify(m: &Markers) -> (Disposition, String) {
     if has(&m.risk_last_updated) || (has(&m.risk_level) && has(&m.risk_state) && has(&m.upn)) {
         return relevant("risky-user");
     }
-    if has(&m.incident_web_url) || (has(&m.alerts) && has(&m.severity)) {
+    // An alert links to its incident too; only an incident has no alert link.
+    if !has(&m.alert_web_url) && (has(&m.incident_web_url) || has(&m.alerts) && has(&m.severity)) {
         return relevant("security-incident");
     }
     let alert_fields = [
@@ -121,6 +122,8 @@ fn odata_kind(odata_type: &str) -> String {
         "application" | "serviceprincipal" => "application",
         "directoryaudit" => "directory-audit",
         "signin" => "sign-in-without-sign-in-fields",
+        // The older `identityRiskEvent` types: `unfamiliarLocationRiskEvent`, ...
+        n if n.ends_with("riskevent") => "risk-detection",
         _ => return format!("graph:{name}"),
     };
     kind.to_owned()

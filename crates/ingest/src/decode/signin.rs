@@ -91,14 +91,14 @@ pub(super) fn decode(
 }
 
 /// True when a record with a `createdDateTime` has the fields of a sign-in: who signed in
-/// (a user or a service principal) and something of the sign-in itself (an address, a
-/// client app, a token, a status, a resource). Graph security alerts, incidents, devices,
-/// policies, named locations, applications and users also carry a `createdDateTime`, and
-/// none has both.
+/// (a user or a service principal) and something only a sign-in has (the client app, the
+/// token, its status, the resource, whether it was interactive). Graph security alerts,
+/// incidents, devices, policies, named locations, applications and users also carry a
+/// `createdDateTime`, and none has both; risk events name a user and an address too, so an
+/// address alone does not make a sign-in.
 pub(super) fn has_sign_in_fields(rec: &Rec<'_>) -> bool {
     let actor = rec.user_id.is_some() || rec.upn.is_some() || rec.sp_id.is_some();
-    let sign_in = rec.ip.is_some()
-        || rec.app_id.is_some()
+    let sign_in = rec.app_id.is_some()
         || rec.unique_token_id.is_some()
         || rec.status.is_some()
         || rec.is_interactive.is_some()
@@ -111,11 +111,23 @@ pub(super) fn has_sign_in_fields(rec: &Rec<'_>) -> bool {
 /// named): a `Timestamp`, who signed in, and the sign-in columns of `EntraIdSignInEvents`
 /// (`LogonType`, `ErrorCode`) or `EntraIdSpnSignInEvents` (`IsManagedIdentity`).
 pub(super) fn is_defender_sign_in(rec: &Rec<'_>) -> bool {
-    let actor = rec.user_id.is_some() || rec.upn.is_some() || rec.sp_id.is_some();
-    let columns = rec.sign_in_event_types.is_some()
+    // Other tables (and a union of tables) have an `ActionType`; the sign-in tables do not.
+    if rec.action_type.is_some() {
+        return false;
+    }
+    let actor = [&rec.user_id, &rec.upn, &rec.sp_id]
+        .iter()
+        .any(|v| id_text(v).is_some());
+    let logon = rec.sign_in_event_types.as_ref().is_some_and(|t| {
+        t.names().any(|n| {
+            n.eq_ignore_ascii_case("interactiveUser")
+                || n.eq_ignore_ascii_case("nonInteractiveUser")
+        })
+    });
+    let columns = logon
         || rec.ext().is_managed_identity.is_some()
         || (rec.result_type.is_some() && rec.application_id.is_some());
-    actor && columns && (rec.ip.is_some() || rec.application_id.is_some())
+    actor && columns && (text(&rec.ip).is_some() || text(&rec.application_id).is_some())
 }
 
 /// The kind of a Defender XDR sign-in row: from `LogonType` (`["interactiveUser"]`) in the
