@@ -12,16 +12,35 @@
 //! and a per-shape normalizer maps the slots to a [`SignIn`], an [`Access`] or an
 //! [`OtherRecord`].
 //!
+//! # What wraps a record
+//!
+//! Before the shape: a forwarder's `_raw` text (Splunk, Cribl; JSON, possibly behind a syslog
+//! header) is read as the record it holds; a SEKOIA test case (`input.message`) likewise with
+//! [`DecodeOptions::unwrap_test_cases`]; and a record that is only an envelope (a `records`,
+//! `value` or `Results` array and no time of its own: Event Hubs batches and Graph pages saved
+//! one per line, advanced hunting answers) yields each of its elements ([`decode_all`]).
+//!
 //! # Recognizing the shape
 //!
-//! In this order: a SEKOIA test case (`input.message`); a Graph `auditLogRecord`
-//! (`auditLogRecordType`, or `auditData` without CSV columns); a Defender `CloudAppEvents` row
-//! (non-null `RawEventData`); a Purview or `Search-UnifiedAuditLog` row (`AuditData`, with
-//! `UserIds`/`Operations` for the latter); a Sentinel `OfficeActivity` row (`Type`); a
-//! diagnostic-settings record (`category` and `properties`); a Log Analytics row (`Category`
-//! or `Type` naming the table); then by content: UAL (`RecordType` + `CreationTime`), Graph
-//! activity (`requestUri`), sign-in (`createdDateTime`). Anything else is an [`OtherRecord`]
-//! (directory audit, risk detections, Google Workspace, other Defender tables, unknown).
+//! In this order: the Entra admin center's sign-in CSV (by its header); a Graph
+//! `auditLogRecord` (`auditLogRecordType`, or `auditData` without CSV columns); a Defender
+//! `CloudAppEvents` row (non-null `RawEventData`); a Purview or `Search-UnifiedAuditLog` row
+//! (`AuditData`, with `UserIds`/`Operations` for the latter); a Sentinel `OfficeActivity` row
+//! (`Type`); a diagnostic-settings record (`category` and `properties`; a Defender Streaming
+//! API record is one with the category `AdvancedHunting-<table>`); a Log Analytics or advanced
+//! hunting row (`Category` or `Type` naming the table); then by content: UAL (`RecordType` +
+//! `CreationTime`), Graph activity (`requestUri`; `Timestamp` for Defender's
+//! `GraphApiAuditEvents`), Entra audit (`activityDateTime` + `activityDisplayName`), sign-in
+//! (`createdDateTime` and the fields only a sign-in has: who signed in, and the client app, the
+//! token, the status, the resource or whether it was interactive), a Defender sign-in row
+//! (`Timestamp`, who signed in, `LogonType` or `IsManagedIdentity`, no `ActionType`).
+//!
+//! Anything else is an [`OtherRecord`] with a [`Disposition`]: not relevant (a directory change
+//! without a logged token, risk detections, alerts, incidents, devices, policies, named
+//! locations, users, groups, applications, UAL records of other workloads, a simulated tenant's
+//! labels and summary: told from their fields, see the `classify` module), not supported (other
+//! Defender tables and diagnostic categories, other Log Analytics tables, Google Workspace, test
+//! cases not unwrapped), or not understood.
 //!
 //! # Normalization rules
 //!
@@ -35,7 +54,11 @@
 //!   [`DecodeError::BadField`]: never silently dropped. Secondary times (token issued-at) that
 //!   cannot be read are absent.
 //! - App, resource, user and service principal ids are lower-cased.
-//! - Numbers may be logged as numbers or as decimal text; booleans as `true` or `"True"`.
+//! - Fields that name someone or something (user, UPN, app, resource, device, session, token,
+//!   record ids) ignore anonymization placeholders: `{PII Removed}`, `Not Available`,
+//!   `<null>`, `N/A`, `null`, `ANONYMIZED`, `ANONYMIZED_VALUE` and the all-zero GUID are absent.
+//! - Numbers may be logged as numbers or as decimal text; booleans as `true`, `"True"` or
+//!   `"Yes"`.
 //!
 //! Sign-ins ([`SignIn`]):
 //! - Kind from `category` (diagnostic settings, Log Analytics `Category`) or the table name
@@ -51,7 +74,18 @@
 //!   Log Analytics column), where `ResourceIdentity` is used.
 //! - The IP is `ipAddress`, else the envelope `callerIpAddress`; the country is
 //!   `location.countryOrRegion` / `LocationDetails.countryOrRegion`, else a `Location` text.
-//! - `tokenProtectionStatusDetails.signInSessionStatus` is the token protection status.
+//! - `tokenProtectionStatusDetails.signInSessionStatus`, else `signInTokenProtectionStatus`, is
+//!   the token protection status.
+//! - Newer fields kept: `isThroughGlobalSecureAccess`, `globalSecureAccessIpAddress`,
+//!   `ipAddressFromResourceProvider`, `sessionLifetimePolicies[].expirationRequirement`,
+//!   `agent.agentType` (unless `notAgentic`).
+//! - Defender XDR sign-in rows: `RequestId` is the `id`, `UniqueTokenId` the token, `AccountObjectId`
+//!   and `AccountUpn` the user, `ApplicationId` and `Application` the client, `ErrorCode` the
+//!   error code, `EntraIdDeviceId` (or `AadDeviceId`), `DeviceName`, `DeviceTrustType`,
+//!   `IsManaged`, `IsCompliant` the device, `Country` the country; the kind from `LogonType`
+//!   (`["interactiveUser"]`) or, for the service principal table, `IsManagedIdentity`.
+//! - The Entra admin center's CSV: see the `portal` module (display-name columns, display-text
+//!   values, and the kind told from values where they tell it).
 //!
 //! Graph activity ([`Access`] with log [`AccessSource::GraphActivity`]):
 //! - Time from `TimeGenerated`, else the envelope `time`.
@@ -64,10 +98,18 @@
 //!   is Teams and `/users/{id}/messages` is mail.
 //! - Actor: `C_Idtyp` `user`/`app` when logged; else delegated when a user id is present;
 //!   else app-only when `ClientAuthMethod` is 1 or 2; else unknown.
-//! - Token id from `SignInActivityId`, session from `SessionId` else `C_Sid`, device from
+//! - Token id from `SignInActivityId` (Defender: `UniqueTokenIdentifier`), session from
+//!   `SessionId` else `C_Sid`, device from
 //!   `DeviceId` else `C_DeviceId`, issued-at from `TokenIssuedAt` else `C_Iat` (epoch
 //!   seconds). The resource is Microsoft Graph (`00000003-0000-0000-c000-000000000000`): every
 //!   row of this log is a call to it.
+//!
+//! Entra audit records (`directoryAudit`, `AuditLogs`): an [`Access`] of log
+//! [`AccessSource::DirectoryAudit`] when `initiatedBy.linkableIdentifiers` names the session or
+//! the token (`tokenDetails.uniqueTokenIdentifier`, `issuedAtDateTime`); the operation is
+//! `activityDisplayName`, the actor `initiatedBy.user` (delegated) or `initiatedBy.app`
+//! (app-only), the address the initiator's `ipAddress`, the object the first target's `id`.
+//! Without linkable identifiers the record is not relevant (`directory-audit`).
 //!
 //! Unified Audit Log records:
 //! - `UserLoggedIn` / `UserLoginFailed` (RecordType 15, Workload `AzureActiveDirectory`) are
@@ -99,6 +141,8 @@
 //! [`SignIn`]: tokentrail_model::SignIn
 //! [`Access`]: tokentrail_model::Access
 //! [`AccessSource::GraphActivity`]: tokentrail_model::AccessSource::GraphActivity
+//! [`AccessSource::DirectoryAudit`]: tokentrail_model::AccessSource::DirectoryAudit
+//! [`Disposition`]: crate::Disposition
 //! [`SignInKind::UalLogon`]: tokentrail_model::SignInKind::UalLogon
 //! [`TokenId::parse`]: tokentrail_model::TokenId::parse
 //! [`SessionId::parse`]: tokentrail_model::SessionId::parse

@@ -281,8 +281,16 @@ impl Framer<'_, '_, '_> {
             Some(b'{') => self.object_or_lines(),
             Some(b'[') => {
                 self.container = Container::JsonArray;
-                self.array_elements()?;
-                self.expect_end("JSON array")
+                let mut next = 0;
+                loop {
+                    next = self.array_elements_from(next)?;
+                    // Arrays one after another: PowerShell's `ConvertTo-Json | Out-File
+                    // -Append` writes one per call into the same file (collectors that save
+                    // each page of results as it comes). Their elements are numbered on.
+                    if self.skip_ws()? != Some(b'[') {
+                        return self.expect_end("JSON array");
+                    }
+                }
             }
             Some(_) => self.text(),
         }
@@ -568,14 +576,18 @@ impl Framer<'_, '_, '_> {
 
     /// Positioned on `[`: hand out each element with its index.
     fn array_elements(&mut self) -> Result<(), FrameError> {
+        self.array_elements_from(0).map(|_| ())
+    }
+
+    /// [`Framer::array_elements`], numbering from `index`; returns the next number.
+    fn array_elements_from(&mut self, mut index: u64) -> Result<u64, FrameError> {
         self.s.consume(1);
-        let mut index = 0u64;
         loop {
             match self.skip_ws()? {
                 None => return Err(self.truncated("a JSON array")),
                 Some(b']') => {
                     self.s.consume(1);
-                    return Ok(());
+                    return Ok(index);
                 }
                 Some(_) => {}
             }
@@ -597,7 +609,7 @@ impl Framer<'_, '_, '_> {
                 Some(b',') => self.s.consume(1),
                 Some(b']') => {
                     self.s.consume(1);
-                    return Ok(());
+                    return Ok(index);
                 }
                 None => return Err(self.truncated("a JSON array")),
                 Some(_) => return Err(self.syntax("expected ',' or ']' after an array element")),

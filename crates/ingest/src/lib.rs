@@ -5,10 +5,13 @@
 //! 1. [`source`] turns the paths a user gives (files, directories, `.gz`, `.zip`, `-`) into
 //!    byte streams, each named for error reports.
 //! 2. [`frame`] sniffs each stream's container from its content (JSON lines, a JSON array, an
-//!    OData page `{"value":[...]}`, a diagnostic-settings envelope `{"records":[...]}`, one JSON
-//!    object, CSV) and cuts it into records without loading the whole stream.
-//! 3. [`decode`] turns one record ([`Payload`]) into a normalized [`Decoded`] event: a
-//!    [`SignIn`], an [`Access`], or a record of another kind that is counted and skipped.
+//!    OData page `{"value":[...]}`, a diagnostic-settings envelope `{"records":[...]}`, an
+//!    advanced hunting result `{"Results":[...]}`, one JSON object, JSON lines behind a syslog
+//!    prefix, CSV) and cuts it into records without loading the whole stream.
+//! 3. [`decode_all()`] turns one record ([`Payload`]) into normalized [`Decoded`] events: a
+//!    [`SignIn`], an [`Access`], or a record of another kind that is counted and skipped. A
+//!    record may hold several: a forwarder's `_raw` string or a whole envelope saved as one
+//!    JSON line is unwrapped first.
 //! 4. [`read`] drives the three over many paths, hands every event to a sink, and returns an
 //!    [`IngestReport`] that counts everything and lists every unreadable record with its place.
 
@@ -272,7 +275,7 @@ pub enum DecodeError {
         /// Why it cannot be read.
         error: Box<DecodeError>,
     },
-    /// [`decode`] was given an envelope of several records; [`decode_all`] reads them.
+    /// [`decode()`] was given an envelope of several records; [`decode_all()`] reads them.
     #[error("an envelope of {0} records, not one record")]
     Envelope(usize),
 }

@@ -1,5 +1,5 @@
 //! Reading many paths: every input is located ([`crate::source`]), framed ([`crate::frame`])
-//! and decoded ([`crate::decode`]) in one streaming pass; each decoded record goes to the
+//! and decoded ([`crate::decode_all()`]) in one streaming pass; each decoded record goes to the
 //! caller's sink as soon as it is read, and an [`IngestReport`] counts everything.
 //!
 //! # What is reported, and what it means for the exit code

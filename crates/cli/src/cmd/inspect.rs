@@ -33,8 +33,13 @@ Examples:
   tokentrail inspect --test-cases ../shared/fixtures/public
 
 Formats are recognized from content, not file names: JSON lines, JSON arrays, Graph OData
-pages ({\"value\":[...]}), diagnostic-settings envelopes ({\"records\":[...]}), single JSON
-objects, CSV (Purview, Search-UnifiedAuditLog, Log Analytics), gzip and zip.
+pages ({\"value\":[...]}), diagnostic-settings envelopes ({\"records\":[...]}), the Entra
+admin center's Download JSON, Defender XDR streaming events and advanced hunting results,
+single JSON objects, forwarder wrappers (a syslog prefix before the JSON, a `_raw` string, a
+whole envelope on one line), CSV (the admin center's Download CSV, Purview,
+Search-UnifiedAuditLog, Log Analytics and Sentinel Export to CSV, advanced hunting), gzip and
+zip. Records that are not used are counted by file: not relevant (by kind), recognized but not
+supported (by shape), or not understood.
 
 Exit codes: 0 every record read; 1 some input unreadable (each place is listed); 2 bad
 arguments or nothing readable.")]

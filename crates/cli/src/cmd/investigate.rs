@@ -37,7 +37,8 @@ Examples:
   tokentrail investigate exports/ --token xMFjTVvJPE2OChJx_YE-AA --format csv
 
 Exit codes: 0 every record read; 1 some input unreadable (each place is listed on
-stderr); 2 bad arguments, nothing readable, or nothing matches the subject."
+stderr); 2 bad arguments, nothing readable, no sign-in and no access in the inputs, or
+nothing matches the subject."
 )]
 pub struct InvestigateArgs {
     /// Files, directories (read recursively), .gz or .zip archives, or `-` for standard input.

@@ -199,12 +199,11 @@ pub(crate) fn check_input(report: &IngestReport) -> anyhow::Result<Option<ExitCo
     let mut err = io::stderr().lock();
     write_unreadable(&mut err, report)?;
     write_not_used(&mut err, report)?;
-    if let Some(message) = report.nothing_usable() {
-        writeln!(err, "tokentrail: {message}")?;
-        return Ok(Some(ExitCode::from(exit::USAGE)));
-    }
     if report.outcome() == ReadOutcome::NothingReadable {
         writeln!(err, "tokentrail: nothing readable in the inputs")?;
+    }
+    if let Some(message) = report.nothing_usable() {
+        writeln!(err, "tokentrail: {message}")?;
         return Ok(Some(ExitCode::from(exit::USAGE)));
     }
     Ok(None)
