@@ -6,11 +6,10 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod common;
+
 fn tokentrail(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tokentrail"))
-        .args(args)
-        .output()
-        .unwrap()
+    common::tokentrail().args(args).output().unwrap()
 }
 
 fn text(bytes: &[u8]) -> String {

@@ -18,9 +18,11 @@ pub mod detect;
 pub mod inspect;
 pub mod inventory;
 pub mod investigate;
+pub mod judging;
 pub mod report;
 pub mod score;
 pub mod simulate;
+pub mod timeline;
 
 /// Read `paths` with `opts`, drawing a progress bar when stderr is a terminal, and hand each
 /// decoded record to `sink`.
@@ -227,13 +229,47 @@ pub(crate) fn open_output(path: Option<&Path>) -> anyhow::Result<Box<dyn Write>>
     })
 }
 
-/// Run the engine at default settings over events already in memory (for commands that also
-/// need the events themselves: `investigate`, `report`).
+/// Every record a command that follows a subject needs, in memory.
+pub(crate) struct Records {
+    pub sign_ins: Vec<tokentrail_model::SignIn>,
+    pub accesses: Vec<tokentrail_model::Access>,
+    /// The inbox-rule and forwarding changes among the other records (the rest are dropped).
+    pub mailbox_changes: Vec<tokentrail_ingest::OtherRecord>,
+}
+
+/// Read every input into memory, with progress, setting aside the records whose time `times`
+/// finds impossible (`investigate`, `timeline`).
+pub(crate) fn read_records<P: AsRef<Path>>(
+    paths: &[P],
+    times: &mut judging::TimeCheck,
+) -> (Records, IngestReport) {
+    let mut records = Records {
+        sign_ins: Vec::new(),
+        accesses: Vec::new(),
+        mailbox_changes: Vec::new(),
+    };
+    let mut sink = |record: DecodedRecord| match record.event {
+        tokentrail_ingest::Decoded::SignIn(s) => records.sign_ins.push(*s),
+        tokentrail_ingest::Decoded::Access(a) => records.accesses.push(*a),
+        tokentrail_ingest::Decoded::Other(o) => {
+            if o.mailbox_change.is_some() {
+                records.mailbox_changes.push(o);
+            }
+        }
+    };
+    let report = read_with_progress(paths, ReadOptions::default(), &mut times.filter(&mut sink));
+    times.release(&mut sink);
+    (records, report)
+}
+
+/// Run the engine with the judging options' `config` over events already in memory (for
+/// commands that also need the events themselves: `investigate`, `timeline`).
 pub fn detect_over(
+    config: tokentrail_engine::EngineConfig,
     sign_ins: &[tokentrail_model::SignIn],
     accesses: &[tokentrail_model::Access],
 ) -> tokentrail_engine::Detection {
-    let mut engine = tokentrail_engine::Engine::new(tokentrail_engine::EngineConfig::default());
+    let mut engine = tokentrail_engine::Engine::new(config);
     for s in sign_ins {
         engine.add_sign_in(s.clone());
     }
