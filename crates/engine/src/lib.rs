@@ -632,7 +632,7 @@ fn merge_sign_ins(sign_ins: &mut [SignInRec], store: &Store, ranks: &[u32]) -> V
         let rank = |i: usize| {
             sign_ins.get(i).map(|s| {
                 (
-                    s.kind == SignInKind::UalLogon,
+                    s.kind == SignInKind::UalLogon || s.has(store::sflag::KIND_ASSUMED),
                     std::cmp::Reverse(s.richness()),
                     store.sign_in_fingerprint(s),
                     src_key(ranks, s.src()),

@@ -201,6 +201,8 @@ pub(crate) mod sflag {
     pub const ROPC: u8 = 32;
     /// The sign-in has an id (`SignInRec::id_bits` is meaningful).
     pub const HAS_ID: u8 = 64;
+    /// The export did not say whether it was interactive: it may be a session's root.
+    pub const KIND_ASSUMED: u8 = 128;
 }
 
 /// One sign-in as the engine keeps it.
@@ -280,6 +282,16 @@ impl SignInRec {
         }
         // A risky flow either row shows is the sign-in's.
         self.flags |= other.flags & (sflag::DEVICE_CODE | sflag::ROPC);
+        // A row that states the kind settles it for a row that had to assume one: a UAL
+        // `UserLoggedIn` twin says the sign-in was interactive.
+        if self.has(sflag::KIND_ASSUMED) && !other.has(sflag::KIND_ASSUMED) {
+            self.kind = if crate::correlate::is_root_kind(other.kind) {
+                SignInKind::Interactive
+            } else {
+                other.kind
+            };
+            self.flags &= !sflag::KIND_ASSUMED;
+        }
     }
 
     pub fn src(&self) -> Src {
@@ -477,6 +489,9 @@ impl Store {
         }
         if eq_ci(&s.auth_protocol, "ropc") {
             flags |= sflag::ROPC;
+        }
+        if s.kind_assumed {
+            flags |= sflag::KIND_ASSUMED;
         }
         // A placeholder id (anonymized exports) names nothing: the row is neither merged with
         // others by it nor linked to anything by it.

@@ -39,7 +39,8 @@ the linking fields; how often accesses join their sign-ins; and for each rule TT
 verdict (supported, degraded, blind) with the reason and the fix.
 
 Exit codes: 0 every record read; 1 some input unreadable or dated impossibly (each place is
-listed on stderr); 2 bad arguments, or nothing readable.")]
+listed on stderr); 2 bad arguments, nothing readable, or no sign-in and no access in the
+inputs.")]
 pub struct CoverageArgs {
     /// Files, directories (read recursively), .gz or .zip archives, or `-` for standard input.
     #[arg(required = true, value_name = "PATH")]

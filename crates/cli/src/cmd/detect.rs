@@ -46,7 +46,7 @@ TT004 orphan-token, TT005 unapproved-client (docs/rules/).
 
 Exit codes: 0 every record read; 1 some input unreadable or dated impossibly (each place is
 listed on stderr), or records that waited on disk could not be read back; 2 bad arguments or
-configuration, or nothing readable.")]
+configuration, nothing readable, or no sign-in and no access in the inputs.")]
 pub struct DetectArgs {
     /// Files, directories (read recursively), .gz or .zip archives, or `-` for standard input.
     #[arg(required = true, value_name = "PATH")]

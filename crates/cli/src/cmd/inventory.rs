@@ -31,7 +31,8 @@ finding ids: approving it would silence them. `tokentrail detect --allowlist` re
 legitimate and replaced each REVIEW text with the real reason.
 
 Exit codes: 0 every record read; 1 some input unreadable or dated impossibly (each place is
-listed on stderr); 2 bad arguments, or nothing readable.")]
+listed on stderr); 2 bad arguments, nothing readable, or no sign-in and no access in the
+inputs.")]
 pub struct InventoryArgs {
     /// Files, directories (read recursively), .gz or .zip archives, or `-` for standard input.
     #[arg(required = true, value_name = "PATH")]

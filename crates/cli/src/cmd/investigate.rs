@@ -42,7 +42,8 @@ The judging options are those of detect, so the findings and containment agree w
 show every record of the subject.
 
 Exit codes: 0 every record read; 1 some input unreadable or dated impossibly (each place is
-listed on stderr); 2 bad arguments, nothing readable, or nothing matches the subject.")]
+listed on stderr); 2 bad arguments, nothing readable, no sign-in and no access in
+the inputs, or nothing matches the subject.")]
 pub struct InvestigateArgs {
     /// Files, directories (read recursively), .gz or .zip archives, or `-` for standard input.
     #[arg(required = true, value_name = "PATH")]

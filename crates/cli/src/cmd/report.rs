@@ -42,7 +42,8 @@ The file has no external assets: it opens offline and can be mailed. It is reada
 and dark schemes and prints cleanly.
 
 Exit codes: 0 every record read; 1 some input unreadable or dated impossibly (each place is
-listed on stderr); 2 bad arguments, or nothing readable.")]
+listed on stderr); 2 bad arguments, nothing readable, or no sign-in and no access in the
+inputs.")]
 pub struct ReportArgs {
     /// Files, directories (read recursively), .gz or .zip archives, or `-` for standard input.
     #[arg(required = true, value_name = "PATH")]

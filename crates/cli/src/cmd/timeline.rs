@@ -38,7 +38,8 @@ at its first sighting. Import the file in Timesketch (Upload timeline) or with
 `timesketch_importer`; Timesketch accepts only names ending in .jsonl or .csv.
 
 Exit codes: 0 every record read; 1 some input unreadable (each place is listed on
-stderr); 2 bad arguments, nothing readable, or nothing matches the subject.")]
+stderr); 2 bad arguments, nothing readable, no sign-in and no access in the inputs, or
+nothing matches the subject.")]
 pub struct TimelineArgs {
     /// Files, directories (read recursively), .gz or .zip archives, or `-` for standard input.
     #[arg(required = true, value_name = "PATH")]

@@ -23,6 +23,8 @@
 //!   unknown, not alerted. Across a quiet stretch (a small office's weekend) the finding fires
 //!   with the stretch named and one step less confidence.
 //! - Records without linkable ids (no token id, no session id): unknown, never alerted.
+//! - Exports that do not say which sign-ins were interactive (the Entra admin center's CSV):
+//!   a session whose sign-ins include such a row may have its root among them: unknown.
 //! - A token whose issuing sign-in has no session id: unknown.
 //! - First-party apps without sign-in rows: when neither the token nor the session appears in
 //!   any sign-in and the client is a Microsoft first-party app, it is skipped (Microsoft
@@ -103,6 +105,16 @@ impl Tt003 {
             return;
         }
         let non_interactive: &[usize] = chain.map_or(&[], |c| c.non_interactive.as_slice());
+        // An export that does not say which sign-ins were interactive (the Entra admin center's
+        // CSV) may hold the root among them: nothing can be concluded.
+        if non_interactive.iter().chain(issue.iter()).any(|&i| {
+            cx.sign_ins
+                .get(i)
+                .is_some_and(|s| s.has(sflag::KIND_ASSUMED))
+        }) {
+            stats.unknown(RULE, "root-kind-unstated");
+            return;
+        }
         let session_logged = !non_interactive.is_empty() || issue.is_some();
         let first_party = cx.lc(a.app_id).is_some_and(|app| cx.is_first_party(app));
         if !session_logged && first_party {

@@ -328,3 +328,39 @@ fn the_lookback_starts_at_the_tokens_issue() {
     );
     assert_eq!(d.stats.unknown.get("TT003:outside-coverage"), Some(&1));
 }
+
+/// Point 1, the export that cannot say: the Entra admin center's CSV does not tell an
+/// interactive sign-in from a non-interactive one, and the reader takes the unstated ones for
+/// non-interactive. A session made only of such sign-ins may have had its root among them:
+/// TT003 answers unknown, where coverage on evidence (no more unknown at night) would
+/// otherwise call it rootless.
+#[test]
+fn a_session_whose_sign_ins_may_include_its_root_is_unknown() {
+    let mut s = S::non_interactive(20, at("10:00"))
+        .from(OFFICE_V4, Some(OFFICE_ASN))
+        .session(5)
+        .app(LOB_APP)
+        .build();
+    s.kind_assumed = true;
+    let a = A::mail(1, at("10:05"))
+        .from(OFFICE_V4)
+        .token(20)
+        .session(5)
+        .app(LOB_APP)
+        .build();
+    let d = detect(vec![s.clone()], vec![a.clone()]);
+    assert_eq!(
+        d.findings.iter().map(|f| f.rule).collect::<Vec<_>>(),
+        vec![RuleId::Tt005]
+    );
+    assert_eq!(
+        d.stats.unknown.get("TT003:root-kind-unstated"),
+        Some(&1),
+        "{:?}",
+        d.stats
+    );
+    // Stated non-interactive, the same session has no root: TT003.
+    s.kind_assumed = false;
+    let d = detect(vec![s], vec![a]);
+    assert!(d.findings.iter().any(|f| f.rule == RuleId::Tt003));
+}

@@ -142,3 +142,34 @@ fn id_less_rows_read_twice_are_one_record() {
     );
     assert_eq!(d.stats.accesses_duplicate, 3);
 }
+
+/// The Entra admin center's CSV cannot say a sign-in was interactive; its UAL `UserLoggedIn`
+/// twin can. Merged, the sign-in is the session's interactive root (and its richer fields are
+/// kept), so the session's mail raises nothing.
+#[test]
+fn a_ual_twin_tells_an_unstated_sign_in_it_was_interactive() {
+    let mut csv_row = S::non_interactive(20, at("10:00"))
+        .from(OFFICE_V4, Some(OFFICE_ASN))
+        .session(5)
+        .app(LOB_APP)
+        .build();
+    csv_row.kind_assumed = true;
+    let twin = S::ual_logon(20, at("10:00"))
+        .from(OFFICE_V4, None)
+        .session(5)
+        .app(LOB_APP)
+        .build();
+    let mail = A::mail(1, at("10:05"))
+        .from(OFFICE_V4)
+        .token(20)
+        .session(5)
+        .app(LOB_APP)
+        .build();
+    let d = detect(vec![csv_row, twin], vec![mail]);
+    assert_eq!(
+        d.findings.iter().map(|f| f.rule).collect::<Vec<_>>(),
+        vec![RuleId::Tt005]
+    );
+    assert_eq!(d.stats.sign_ins_duplicate, 1);
+    assert!(d.stats.unknown.is_empty(), "{:?}", d.stats.unknown);
+}
