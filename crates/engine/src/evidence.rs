@@ -300,16 +300,16 @@ mod tests {
     #[test]
     fn ids_are_stable() {
         assert_eq!(
-            finding_id(RuleId::Tt001, "a|b"),
-            finding_id(RuleId::Tt001, "a|b")
+            finding_id(crate::rules::tt001::ID, "a|b"),
+            finding_id(crate::rules::tt001::ID, "a|b")
         );
         assert_ne!(
-            finding_id(RuleId::Tt001, "a|b"),
-            finding_id(RuleId::Tt002, "a|b")
+            finding_id(crate::rules::tt001::ID, "a|b"),
+            finding_id(crate::rules::tt002::ID, "a|b")
         );
         // Pinned (computed independently): a change here changes every stored finding id.
         assert_eq!(
-            finding_id(RuleId::Tt001, "tok|AS64501"),
+            finding_id(crate::rules::tt001::ID, "tok|AS64501"),
             "TT001-81d03f51a2b37c08"
         );
     }
