@@ -189,6 +189,14 @@ fn write_run_notes(
         detection.findings.len(),
         detection.suppressed.len()
     )?;
+    if stats.sign_ins_kind_settled > 0 {
+        writeln!(
+            err,
+            "tokentrail: {} sign-in(s) whose export did not state their kind took the kind the \
+             other rows of their file state (one admin center tab per file)",
+            stats.sign_ins_kind_settled
+        )?;
+    }
     if stats.outside_time_window > 0 {
         writeln!(
             err,

@@ -137,7 +137,8 @@ pub fn write_not_used(err: &mut impl Write, report: &IngestReport) -> io::Result
             writeln!(
                 err,
                 "{}: {} sign-in(s) whose export does not say whether they were interactive \
-                 (Entra admin center CSV): read as non-interactive, never as a session's root",
+                 (Entra admin center CSV): they take the kind the file's other rows state, where those \
+                 agree; otherwise they are read as non-interactive, never as a session's root",
                 file.file, file.kind_unstated
             )?;
         }
