@@ -57,7 +57,8 @@ pub struct UnreadableFinding {
 }
 
 impl Imported {
-    fn push(&mut self, place: SourceRef, finding: Result<Finding, String>) {
+    /// Add the finding read at `place`, or the reason it could not be read.
+    pub fn push(&mut self, place: SourceRef, finding: Result<Finding, String>) {
         match finding {
             Ok(f) => self.findings.push(f),
             Err(reason) => self.unreadable.push(UnreadableFinding { place, reason }),
