@@ -270,3 +270,25 @@ fn a_file_that_is_not_parquet_is_an_error_naming_it() {
         "{err}"
     );
 }
+
+/// `docs/normalized-schema.md` holds the tables the column list makes. With
+/// `TOKENTRAIL_BLESS=1` the page is rewritten instead.
+#[test]
+fn the_schema_page_matches_the_column_list() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/normalized-schema.md");
+    let page = std::fs::read_to_string(&path).expect("docs/normalized-schema.md");
+    let (begin, end) = ("<!-- columns:begin -->\n", "<!-- columns:end -->");
+    let start = page.find(begin).expect("begin marker") + begin.len();
+    let stop = page.find(end).expect("end marker");
+    let expected = tokentrail_parquet::columns::schema_markdown();
+    if std::env::var_os("TOKENTRAIL_BLESS").is_some() {
+        let updated = format!("{}{expected}{}", &page[..start], &page[stop..]);
+        std::fs::write(&path, updated).expect("write");
+        return;
+    }
+    assert_eq!(
+        &page[start..stop],
+        expected,
+        "docs/normalized-schema.md is out of date: run with TOKENTRAIL_BLESS=1"
+    );
+}

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use tokentrail_investigate::{Context, Investigator};
-use tokentrail_model::{Finding, Position, Timestamp};
+use tokentrail_model::{Finding, Timestamp};
 use tokentrail_posture::{InputFile, RunInfo};
 use tokentrail_report::import::{self, Imported};
 
@@ -230,7 +230,7 @@ fn read_parquet(path: &Path, name: &Arc<str>) -> anyhow::Result<Imported> {
     import::check_columns(name, &table.columns)?;
     let mut imported = Imported::default();
     for (i, row) in table.rows.iter().enumerate() {
-        let at = import::place(name, Position::Index(i as u64));
+        let at = import::place(name, tokentrail_model::Position::Index(i as u64));
         let finding = import::finding_from_row(
             |column| table.column(column).and_then(|c| row[c].as_deref()),
             &at,
