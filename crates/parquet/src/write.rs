@@ -66,10 +66,24 @@ fn data_type(kind: Kind) -> DataType {
     }
 }
 
+const MICROS_PER_DAY: i64 = 86_400_000_000;
+
+/// The partition a record at `time` belongs to: its UTC day number since the epoch, `None` for
+/// a time with no calendar date. Only a new partition's name is ever formatted.
+fn day_key(time: Timestamp) -> Option<i64> {
+    chrono::DateTime::from_timestamp_micros(time.micros())
+        .map(|_| time.micros().div_euclid(MICROS_PER_DAY))
+}
+
+/// The partition's value in its directory name: `YYYY-MM-DD` (UTC), or the null partition.
+fn day_name(day: Option<i64>) -> String {
+    day.and_then(|d| chrono::DateTime::from_timestamp_micros(d.saturating_mul(MICROS_PER_DAY)))
+        .map_or_else(|| NULL_PARTITION.to_owned(), |t| t.date_naive().to_string())
+}
+
 /// The partition (`YYYY-MM-DD`, UTC) a record at `time` belongs to.
 pub fn day_of(time: Timestamp) -> String {
-    chrono::DateTime::from_timestamp_micros(time.micros())
-        .map_or_else(|| NULL_PARTITION.to_owned(), |t| t.date_naive().to_string())
+    day_name(day_key(time))
 }
 
 enum Builder {
@@ -203,7 +217,7 @@ struct TableFiles<T: 'static> {
     file_name: String,
     columns: &'static [Column<T>],
     schema: SchemaRef,
-    days: BTreeMap<String, PartitionFile<T>>,
+    days: BTreeMap<Option<i64>, PartitionFile<T>>,
 }
 
 impl<T> TableFiles<T> {
@@ -218,11 +232,11 @@ impl<T> TableFiles<T> {
     }
 
     fn push(&mut self, time: Timestamp, record: &T) -> Result<(), WriteError> {
-        let day = day_of(time);
+        let day = day_key(time);
         let file = match self.days.get_mut(&day) {
             Some(file) => file,
             None => {
-                let file = self.open(&day)?;
+                let file = self.open(&day_name(day))?;
                 self.days.entry(day).or_insert(file)
             }
         };
@@ -355,5 +369,21 @@ impl Written {
         self.sign_ins += other.sign_ins;
         self.accesses += other.accesses;
         self.files.extend(other.files);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_belongs_to_the_utc_day_of_its_time() {
+        let day = |text: &str| day_of(Timestamp::parse(text).expect("time"));
+        assert_eq!(day("2026-11-30T00:00:00Z"), "2026-11-30");
+        assert_eq!(day("2026-11-30T23:59:59.999999Z"), "2026-11-30");
+        assert_eq!(day("2026-12-01T00:30:00+01:00"), "2026-11-30");
+        assert_eq!(day("1969-12-31T23:59:59Z"), "1969-12-31");
+        assert_eq!(day_of(Timestamp(i64::MAX)), NULL_PARTITION);
+        assert_eq!(day_of(Timestamp(i64::MIN)), NULL_PARTITION);
     }
 }

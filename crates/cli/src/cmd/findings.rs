@@ -244,7 +244,7 @@ fn read_parquet(path: &Path, name: &Arc<str>) -> anyhow::Result<Imported> {
 fn read_parquet(path: &Path, _: &Arc<str>) -> anyhow::Result<Imported> {
     anyhow::bail!(
         "{} is Parquet, and this tokentrail was built without Parquet support; build it with \
-         the `parquet` feature (cargo install tokentrail --features parquet)",
+         the `parquet` feature (cargo install --path crates/cli --features parquet)",
         path.display()
     )
 }

@@ -95,7 +95,7 @@ mod imp {
     pub fn run(_: &super::NormalizeArgs) -> anyhow::Result<ExitCode> {
         anyhow::bail!(
             "this tokentrail was built without Parquet support; build it with the `parquet` \
-             feature (cargo install tokentrail --features parquet)"
+             feature (cargo install --path crates/cli --features parquet)"
         )
     }
 }
