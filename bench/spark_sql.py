@@ -25,6 +25,7 @@ import datetime
 import decimal
 import json
 import os
+import re
 import sys
 import time
 
@@ -35,71 +36,50 @@ time.tzset()
 TABLES = ("sign_ins", "accesses")
 
 
-def split_statements(script):
-    """The statements of a script, split on `;` outside quotes and comments."""
-    statements, current = [], []
+def chunks(script):
+    """The script cut into (kind, text): "quoted" literals and identifiers, "comment"s,
+    ";" separators, and "code" (one character at a time) for the rest."""
     i, n = 0, len(script)
-    quote = None
     while i < n:
         c = script[i]
-        if quote:
-            current.append(c)
-            if c == "\\" and i + 1 < n:
-                current.append(script[i + 1])
-                i += 2
-                continue
-            if c == quote:
-                quote = None
-        elif c in "'\"`":
-            quote = c
-            current.append(c)
+        if c in "'\"`":
+            j = i + 1
+            while j < n and script[j] != c:
+                j += 2 if script[j] == "\\" else 1
+            yield "quoted", script[i : j + 1]
+            i = j + 1
         elif script.startswith("--", i):
             end = script.find("\n", i)
             end = n if end < 0 else end
-            current.append(script[i:end])
+            yield "comment", script[i:end]
             i = end
-            continue
         elif script.startswith("/*", i):
             end = script.find("*/", i + 2)
             end = n if end < 0 else end + 2
-            current.append(script[i:end])
+            yield "comment", script[i:end]
             i = end
-            continue
-        elif c == ";":
+        else:
+            yield (";" if c == ";" else "code"), c
+            i += 1
+
+
+def split_statements(script):
+    """The statements of a script, split on `;` outside quotes and comments; statements that
+    are only comments or blanks are dropped."""
+    statements, current = [], []
+    for kind, text in chunks(script):
+        if kind == ";":
             statements.append("".join(current))
             current = []
         else:
-            current.append(c)
-        i += 1
+            current.append(text)
     statements.append("".join(current))
     return [s.strip() for s in statements if strip_comments(s).strip()]
 
 
 def strip_comments(statement):
     """The statement without its comments (to tell an empty one, and its first keyword)."""
-    out, i, n = [], 0, len(statement)
-    quote = None
-    while i < n:
-        c = statement[i]
-        if quote:
-            out.append(c)
-            if c == quote:
-                quote = None
-        elif c in "'\"`":
-            quote = c
-            out.append(c)
-        elif statement.startswith("--", i):
-            end = statement.find("\n", i)
-            i = n if end < 0 else end
-            continue
-        elif statement.startswith("/*", i):
-            end = statement.find("*/", i + 2)
-            i = n if end < 0 else end + 2
-            continue
-        else:
-            out.append(c)
-        i += 1
-    return "".join(out)
+    return "".join(text for kind, text in chunks(statement) if kind != "comment")
 
 
 def text(value):
@@ -143,7 +123,7 @@ def main():
         statements = split_statements(f.read())
     if not statements:
         sys.exit(f"spark_sql: {args.sql} holds no statement")
-    first_word = strip_comments(statements[-1]).split(None, 1)[0].upper()
+    first_word = re.match(r"\s*(\(|[A-Za-z]*)", strip_comments(statements[-1])).group(1).upper()
     if first_word not in ("SELECT", "WITH", "(", "VALUES", "TABLE", "FROM"):
         sys.exit(f"spark_sql: the last statement of {args.sql} is not a query ({first_word} ...)")
 

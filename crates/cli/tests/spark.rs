@@ -25,25 +25,11 @@ mod with_parquet {
     use std::path::{Path, PathBuf};
     use std::process::Command;
 
-    fn workspace_root() -> PathBuf {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        root.canonicalize().unwrap_or(root)
-    }
-
-    /// Cargo's target directory, where the binary under test was built (`<target>/<profile>/`).
-    fn target_dir() -> PathBuf {
-        let bin = Path::new(env!("CARGO_BIN_EXE_tokentrail"));
-        bin.ancestors()
-            .nth(2)
-            .map(Path::to_path_buf)
-            .expect("the binary lies in <target>/<profile>/")
-    }
-
     /// The venv's python with pyspark, and Java; or why they are not there.
     fn spark_python() -> Result<PathBuf, String> {
         let venv = std::env::var_os("SPARK_VENV")
             .map(PathBuf::from)
-            .unwrap_or_else(|| target_dir().join("spark-venv"));
+            .unwrap_or_else(|| common::target_dir().join("spark-venv"));
         let python = venv.join("bin/python");
         let imports = Command::new(&python)
             .args(["-c", "import pyspark"])
@@ -154,7 +140,7 @@ FROM counted ORDER BY day, kind
         std::fs::write(&file, script).expect("script");
         run(
             Command::new(python)
-                .arg(workspace_root().join("bench/spark_sql.py"))
+                .arg(common::workspace_root().join("bench/spark_sql.py"))
                 .arg("--normalized")
                 .arg(lake)
                 .arg("--sql")

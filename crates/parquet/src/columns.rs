@@ -16,6 +16,8 @@ use std::fmt::{self, Display};
 
 use tokentrail_model::{Access, Position, SignIn, SourceRef, Timestamp};
 
+use Getter::{Bool, Derived, Int, Shown, Text, Time};
+
 /// How a column's values are read from a record, which also fixes the column's type.
 pub enum Getter<T> {
     /// Text as logged.
@@ -89,68 +91,8 @@ impl<T> Column<T> {
     }
 }
 
-const fn text<T>(name: &'static str, get: fn(&T) -> Option<&str>, doc: &'static str) -> Column<T> {
-    Column {
-        name,
-        get: Getter::Text(get),
-        doc,
-    }
-}
-
-const fn shown<T>(
-    name: &'static str,
-    get: fn(&T) -> Option<&dyn Display>,
-    doc: &'static str,
-) -> Column<T> {
-    Column {
-        name,
-        get: Getter::Shown(get),
-        doc,
-    }
-}
-
-const fn derived<T>(
-    name: &'static str,
-    get: fn(&T) -> Option<String>,
-    doc: &'static str,
-) -> Column<T> {
-    Column {
-        name,
-        get: Getter::Derived(get),
-        doc,
-    }
-}
-
-const fn boolean<T>(
-    name: &'static str,
-    get: fn(&T) -> Option<bool>,
-    doc: &'static str,
-) -> Column<T> {
-    Column {
-        name,
-        get: Getter::Bool(get),
-        doc,
-    }
-}
-
-const fn int<T>(name: &'static str, get: fn(&T) -> Option<i64>, doc: &'static str) -> Column<T> {
-    Column {
-        name,
-        get: Getter::Int(get),
-        doc,
-    }
-}
-
-const fn time<T>(
-    name: &'static str,
-    get: fn(&T) -> Option<Timestamp>,
-    doc: &'static str,
-) -> Column<T> {
-    Column {
-        name,
-        get: Getter::Time(get),
-        doc,
-    }
+const fn col<T>(name: &'static str, get: Getter<T>, doc: &'static str) -> Column<T> {
+    Column { name, get, doc }
 }
 
 /// The display form of an optional value, as a column getter returns it.
@@ -176,79 +118,79 @@ fn index(source: &SourceRef) -> Option<i64> {
 /// twice is two rows, as the engine reads it before it keeps the first by `id`).
 #[rustfmt::skip]
 pub const SIGN_IN_COLUMNS: &[Column<SignIn>] = &[
-    text("source_file", |s| Some(&s.source.file), "File the row was read from, as given on the command line (`archive.zip!member.json` for archive members, `-` for standard input)."),
-    int("source_line", |s| line(&s.source), "1-based line where the record starts (JSON lines, CSV); null when the record is cited by index."),
-    int("source_index", |s| index(&s.source), "0-based index of the record in a JSON array or envelope; null when cited by line."),
-    shown("id", |s| show(&s.id), "The sign-in's `id` (for UAL logons the record `Id`), lower-case GUID text."),
-    text("kind", |s| Some(s.kind.as_str()), "`interactive`, `non-interactive`, `service-principal`, `managed-identity` or `ual-logon`."),
-    time("time", |s| Some(s.time), "`createdDateTime`, UTC. Never null. Its date is the `day` partition."),
-    text("user_id", |s| s.user_id.as_deref(), "User object id."),
-    text("upn", |s| s.upn.as_deref(), "User principal name."),
-    text("app_id", |s| s.app_id.as_deref(), "Client application id (lower-case)."),
-    text("app_name", |s| s.app_name.as_deref(), "Client application display name."),
-    text("resource_id", |s| s.resource_id.as_deref(), "Resource (audience) id."),
-    text("resource_name", |s| s.resource_name.as_deref(), "Resource display name."),
-    text("service_principal_id", |s| s.service_principal_id.as_deref(), "Service principal object id (service principal and managed identity sign-ins)."),
-    text("service_principal_name", |s| s.service_principal_name.as_deref(), "Service principal display name."),
-    shown("ip", |s| show(&s.ip), "Address the sign-in came from, in its canonical text (IPv6 compressed, lower case)."),
-    int("asn", |s| s.asn.map(i64::from), "`autonomousSystemNumber` logged with the address."),
-    text("country", |s| s.country.as_deref(), "Country or region code of the location detail."),
-    text("device_id", |s| s.device.id.as_deref(), "Entra device id."),
-    text("device_name", |s| s.device.name.as_deref(), "Device display name."),
-    text("device_os", |s| s.device.os.as_deref(), "Operating system as logged."),
-    text("device_browser", |s| s.device.browser.as_deref(), "Browser as logged."),
-    boolean("device_is_managed", |s| s.device.is_managed, "Entra marks the device managed."),
-    boolean("device_is_compliant", |s| s.device.is_compliant, "Entra marks the device compliant."),
-    text("device_trust_type", |s| s.device.trust_type.as_deref(), "`trustType` (`Azure AD joined`, `Hybrid Azure AD joined`, `Azure AD registered`, ...)."),
-    int("error_code", |s| s.error_code, "`status.errorCode` / `ResultType`; 0 is success, null is not logged (the engine counts null as success)."),
-    boolean("is_interactive", |s| s.is_interactive, "`isInteractive` as logged (`kind` is authoritative)."),
-    text("incoming_token_type", |s| s.incoming_token_type.as_deref(), "`incomingTokenType` in its enumeration spelling (`primaryRefreshToken`, `refreshToken`, ...)."),
-    text("auth_protocol", |s| s.auth_protocol.as_deref(), "`authenticationProtocol` (`oAuth2`, `ropc`, `deviceCode`, ...)."),
-    text("transfer_method", |s| s.transfer_method.as_deref(), "`originalTransferMethod` (`deviceCodeFlow`, `authenticationTransfer`)."),
-    text("auth_requirement", |s| s.auth_requirement.as_deref(), "`authenticationRequirement`."),
-    text("client_credential_type", |s| s.client_credential_type.as_deref(), "`clientCredentialType`: anything but `none` marks a confidential client."),
-    text("token_protection", |s| s.token_protection.as_deref(), "`tokenProtectionStatusDetails.signInSessionStatus` (`bound`, `unbound`)."),
-    shown("token_id", |s| show(&s.token_id), "`uniqueTokenIdentifier`, normalized: the GUID it decodes to, else the text as logged."),
-    derived("issued_token", |s| s.issued_token().map(|t| t.to_string()), "The token this sign-in issued: `token_id` when logged, else `id` (what an access's `token_id` is joined on)."),
-    shown("session_id", |s| show(&s.session_id), "`sessionId`, normalized: lower-case GUID text when it is one, else the text as logged."),
-    shown("original_request_id", |s| show(&s.original_request_id), "`originalRequestId`, lower-case GUID text."),
-    text("correlation_id", |s| s.correlation_id.as_deref(), "`correlationId`: client-supplied, for evidence only, never a key."),
-    text("user_agent", |s| s.user_agent.as_deref(), "`userAgent`."),
+    col("source_file", Text(|s| Some(&s.source.file)), "File the row was read from, as given on the command line (`archive.zip!member.json` for archive members, `-` for standard input)."),
+    col("source_line", Int(|s| line(&s.source)), "1-based line where the record starts (JSON lines, CSV); null when the record is cited by index."),
+    col("source_index", Int(|s| index(&s.source)), "0-based index of the record in a JSON array or envelope; null when cited by line."),
+    col("id", Shown(|s| show(&s.id)), "The sign-in's `id` (for UAL logons the record `Id`), lower-case GUID text."),
+    col("kind", Text(|s| Some(s.kind.as_str())), "`interactive`, `non-interactive`, `service-principal`, `managed-identity` or `ual-logon`."),
+    col("time", Time(|s| Some(s.time)), "`createdDateTime`, UTC. Never null. Its date is the `day` partition."),
+    col("user_id", Text(|s| s.user_id.as_deref()), "User object id."),
+    col("upn", Text(|s| s.upn.as_deref()), "User principal name."),
+    col("app_id", Text(|s| s.app_id.as_deref()), "Client application id (lower-case)."),
+    col("app_name", Text(|s| s.app_name.as_deref()), "Client application display name."),
+    col("resource_id", Text(|s| s.resource_id.as_deref()), "Resource (audience) id."),
+    col("resource_name", Text(|s| s.resource_name.as_deref()), "Resource display name."),
+    col("service_principal_id", Text(|s| s.service_principal_id.as_deref()), "Service principal object id (service principal and managed identity sign-ins)."),
+    col("service_principal_name", Text(|s| s.service_principal_name.as_deref()), "Service principal display name."),
+    col("ip", Shown(|s| show(&s.ip)), "Address the sign-in came from, in its canonical text (IPv6 compressed, lower case)."),
+    col("asn", Int(|s| s.asn.map(i64::from)), "`autonomousSystemNumber` logged with the address."),
+    col("country", Text(|s| s.country.as_deref()), "Country or region code of the location detail."),
+    col("device_id", Text(|s| s.device.id.as_deref()), "Entra device id."),
+    col("device_name", Text(|s| s.device.name.as_deref()), "Device display name."),
+    col("device_os", Text(|s| s.device.os.as_deref()), "Operating system as logged."),
+    col("device_browser", Text(|s| s.device.browser.as_deref()), "Browser as logged."),
+    col("device_is_managed", Bool(|s| s.device.is_managed), "Entra marks the device managed."),
+    col("device_is_compliant", Bool(|s| s.device.is_compliant), "Entra marks the device compliant."),
+    col("device_trust_type", Text(|s| s.device.trust_type.as_deref()), "`trustType` (`Azure AD joined`, `Hybrid Azure AD joined`, `Azure AD registered`, ...)."),
+    col("error_code", Int(|s| s.error_code), "`status.errorCode` / `ResultType`; 0 is success, null is not logged (the engine counts null as success)."),
+    col("is_interactive", Bool(|s| s.is_interactive), "`isInteractive` as logged (`kind` is authoritative)."),
+    col("incoming_token_type", Text(|s| s.incoming_token_type.as_deref()), "`incomingTokenType` in its enumeration spelling (`primaryRefreshToken`, `refreshToken`, ...)."),
+    col("auth_protocol", Text(|s| s.auth_protocol.as_deref()), "`authenticationProtocol` (`oAuth2`, `ropc`, `deviceCode`, ...)."),
+    col("transfer_method", Text(|s| s.transfer_method.as_deref()), "`originalTransferMethod` (`deviceCodeFlow`, `authenticationTransfer`)."),
+    col("auth_requirement", Text(|s| s.auth_requirement.as_deref()), "`authenticationRequirement`."),
+    col("client_credential_type", Text(|s| s.client_credential_type.as_deref()), "`clientCredentialType`: anything but `none` marks a confidential client."),
+    col("token_protection", Text(|s| s.token_protection.as_deref()), "`tokenProtectionStatusDetails.signInSessionStatus` (`bound`, `unbound`)."),
+    col("token_id", Shown(|s| show(&s.token_id)), "`uniqueTokenIdentifier`, normalized: the GUID it decodes to, else the text as logged."),
+    col("issued_token", Derived(|s| s.issued_token().map(|t| t.to_string())), "The token this sign-in issued: `token_id` when logged, else `id` (what an access's `token_id` is joined on)."),
+    col("session_id", Shown(|s| show(&s.session_id)), "`sessionId`, normalized: lower-case GUID text when it is one, else the text as logged."),
+    col("original_request_id", Shown(|s| show(&s.original_request_id)), "`originalRequestId`, lower-case GUID text."),
+    col("correlation_id", Text(|s| s.correlation_id.as_deref()), "`correlationId`: client-supplied, for evidence only, never a key."),
+    col("user_agent", Text(|s| s.user_agent.as_deref()), "`userAgent`."),
 ];
 
 /// The `accesses` table: one row per access record read (Graph activity rows, UAL records of
 /// Exchange, SharePoint, OneDrive and Teams).
 #[rustfmt::skip]
 pub const ACCESS_COLUMNS: &[Column<Access>] = &[
-    text("source_file", |a| Some(&a.source.file), "File the record was read from, as for `sign_ins`."),
-    int("source_line", |a| line(&a.source), "1-based line where the record starts; null when cited by index."),
-    int("source_index", |a| index(&a.source), "0-based index of the record in a JSON array or envelope; null when cited by line."),
-    text("log", |a| Some(a.log.as_str()), "`graph-activity`, `exchange-audit`, `sharepoint-audit`, `onedrive-audit` or `teams-audit`."),
-    text("record_id", |a| a.record_id.as_deref(), "UAL `Id` or Graph `RequestId`, as logged."),
-    time("time", |a| Some(a.time), "When the access happened (UAL `CreationTime`, Graph `TimeGenerated`), UTC. Never null. Its date is the `day` partition."),
-    text("workload", |a| Some(a.workload.as_str()), "`mail`, `files`, `teams` or `other`."),
-    shown("actor", |a| Some(actor(a)), "`delegated`, `app-only` or `unknown`, as the record tells."),
-    text("user_id", |a| a.user_id.as_deref(), "User object id (lower-case)."),
-    text("upn", |a| a.upn.as_deref(), "User principal name."),
-    text("service_principal_id", |a| a.service_principal_id.as_deref(), "Service principal object id (app-only Graph rows)."),
-    text("app_id", |a| a.app_id.as_deref(), "Client application id (lower-case)."),
-    text("app_name", |a| a.app_name.as_deref(), "Client application display name."),
-    text("resource_id", |a| a.resource_id.as_deref(), "The API the token was for (`AppAccessContext.APIId`, Exchange `AppId`)."),
-    shown("ip", |a| show(&a.ip), "Client address, port removed, canonical text."),
-    text("user_agent", |a| a.user_agent.as_deref(), "`UserAgent` or `ClientInfoString`."),
-    int("client_auth_method", |a| a.client_auth_method.map(|m| m as i64), "Graph `ClientAuthMethod`: 0 public client, 1 client secret, 2 certificate."),
-    text("device_id", |a| a.device_id.as_deref(), "`DeviceId` / `C_DeviceId`: a claim inside the token, so it travels with a stolen token."),
-    boolean("is_managed_device", |a| a.is_managed_device, "SharePoint `IsManagedDevice`."),
-    shown("session_id", |a| show(&a.session_id), "`SessionId` / `C_Sid` / `AppAccessContext.AADSessionId`, normalized as in `sign_ins`."),
-    shown("token_id", |a| show(&a.token_id), "`SignInActivityId` / `AppAccessContext.UniqueTokenId`, normalized: equal to the issuing sign-in's `issued_token`."),
-    time("token_issued_at", |a| a.token_issued_at, "When the token was issued (`TokenIssuedAt`, `C_Iat`, `AppAccessContext.IssuedAtTime`), UTC."),
-    text("operation", |a| Some(&a.operation), "UAL `Operation`, or the Graph method and request path."),
-    text("object", |a| a.object.as_deref(), "What was touched: Graph request URI, file URL or name, mailbox owner."),
-    int("count", |a| i64::try_from(a.count).ok(), "Operations the record stands for (`OperationCount`, 1 when not logged)."),
-    text("mail_access_type", |a| a.mail_access_type.as_deref(), "MailItemsAccessed `MailAccessType` (`Bind`, `Sync`)."),
-    int("status_code", |a| a.status_code.map(i64::from), "Graph `ResponseStatusCode`."),
-    text("scopes", |a| a.scopes.as_deref(), "Graph delegated `Scopes`."),
-    text("roles", |a| a.roles.as_deref(), "Graph application `Roles`."),
+    col("source_file", Text(|a| Some(&a.source.file)), "File the record was read from, as for `sign_ins`."),
+    col("source_line", Int(|a| line(&a.source)), "1-based line where the record starts; null when cited by index."),
+    col("source_index", Int(|a| index(&a.source)), "0-based index of the record in a JSON array or envelope; null when cited by line."),
+    col("log", Text(|a| Some(a.log.as_str())), "`graph-activity`, `exchange-audit`, `sharepoint-audit`, `onedrive-audit` or `teams-audit`."),
+    col("record_id", Text(|a| a.record_id.as_deref()), "UAL `Id` or Graph `RequestId`, as logged."),
+    col("time", Time(|a| Some(a.time)), "When the access happened (UAL `CreationTime`, Graph `TimeGenerated`), UTC. Never null. Its date is the `day` partition."),
+    col("workload", Text(|a| Some(a.workload.as_str())), "`mail`, `files`, `teams` or `other`."),
+    col("actor", Shown(|a| Some(actor(a))), "`delegated`, `app-only` or `unknown`, as the record tells."),
+    col("user_id", Text(|a| a.user_id.as_deref()), "User object id (lower-case)."),
+    col("upn", Text(|a| a.upn.as_deref()), "User principal name."),
+    col("service_principal_id", Text(|a| a.service_principal_id.as_deref()), "Service principal object id (app-only Graph rows)."),
+    col("app_id", Text(|a| a.app_id.as_deref()), "Client application id (lower-case)."),
+    col("app_name", Text(|a| a.app_name.as_deref()), "Client application display name."),
+    col("resource_id", Text(|a| a.resource_id.as_deref()), "The API the token was for (`AppAccessContext.APIId`, Exchange `AppId`)."),
+    col("ip", Shown(|a| show(&a.ip)), "Client address, port removed, canonical text."),
+    col("user_agent", Text(|a| a.user_agent.as_deref()), "`UserAgent` or `ClientInfoString`."),
+    col("client_auth_method", Int(|a| a.client_auth_method.map(|m| m as i64)), "Graph `ClientAuthMethod`: 0 public client, 1 client secret, 2 certificate."),
+    col("device_id", Text(|a| a.device_id.as_deref()), "`DeviceId` / `C_DeviceId`: a claim inside the token, so it travels with a stolen token."),
+    col("is_managed_device", Bool(|a| a.is_managed_device), "SharePoint `IsManagedDevice`."),
+    col("session_id", Shown(|a| show(&a.session_id)), "`SessionId` / `C_Sid` / `AppAccessContext.AADSessionId`, normalized as in `sign_ins`."),
+    col("token_id", Shown(|a| show(&a.token_id)), "`SignInActivityId` / `AppAccessContext.UniqueTokenId`, normalized: equal to the issuing sign-in's `issued_token`."),
+    col("token_issued_at", Time(|a| a.token_issued_at), "When the token was issued (`TokenIssuedAt`, `C_Iat`, `AppAccessContext.IssuedAtTime`), UTC."),
+    col("operation", Text(|a| Some(&a.operation)), "UAL `Operation`, or the Graph method and request path."),
+    col("object", Text(|a| a.object.as_deref()), "What was touched: Graph request URI, file URL or name, mailbox owner."),
+    col("count", Int(|a| i64::try_from(a.count).ok()), "Operations the record stands for (`OperationCount`, 1 when not logged)."),
+    col("mail_access_type", Text(|a| a.mail_access_type.as_deref()), "MailItemsAccessed `MailAccessType` (`Bind`, `Sync`)."),
+    col("status_code", Int(|a| a.status_code.map(i64::from)), "Graph `ResponseStatusCode`."),
+    col("scopes", Text(|a| a.scopes.as_deref()), "Graph delegated `Scopes`."),
+    col("roles", Text(|a| a.roles.as_deref()), "Graph application `Roles`."),
 ];
 
 /// [`tokentrail_model::Actor`] has no text form of its own; this is its serde spelling.

@@ -251,15 +251,11 @@ pub fn finding_from_row<'a>(
             .transpose()
     };
 
-    let rule_text = required("rule")?;
-    let rule =
-        RuleId::parse(rule_text).ok_or_else(|| format!("rule: unknown rule {rule_text:?}"))?;
-    let severity_text = required("severity")?;
-    let severity = Severity::parse(severity_text)
-        .ok_or_else(|| format!("severity: unknown severity {severity_text:?}"))?;
-    let confidence_text = required("confidence")?;
-    let confidence = Confidence::parse(confidence_text)
-        .ok_or_else(|| format!("confidence: unknown confidence {confidence_text:?}"))?;
+    let (rule, severity, confidence) = judgement(
+        required("rule")?,
+        required("severity")?,
+        required("confidence")?,
+    )?;
     let first_seen = time("first_seen")?.ok_or("first_seen is empty")?;
     let last_seen = time("last_seen")?.ok_or("last_seen is empty")?;
     let src_ip = ip("src_ip")?;
@@ -339,14 +335,11 @@ pub fn finding_from_ocsf(v: &Value) -> Result<Finding, String> {
             crate::ocsf::CLASS_UID
         ));
     }
-    let rule_text = required("/finding_info/analytic/uid")?;
-    let rule = RuleId::parse(rule_text).ok_or_else(|| format!("unknown rule {rule_text:?}"))?;
-    let severity_text = required("/severity")?;
-    let severity = Severity::parse(severity_text)
-        .ok_or_else(|| format!("unknown severity {severity_text:?}"))?;
-    let confidence_text = required("/confidence")?;
-    let confidence = Confidence::parse(confidence_text)
-        .ok_or_else(|| format!("unknown confidence {confidence_text:?}"))?;
+    let (rule, severity, confidence) = judgement(
+        required("/finding_info/analytic/uid")?,
+        required("/severity")?,
+        required("/confidence")?,
+    )?;
     let evidences: &[Value] = v
         .get("evidences")
         .and_then(Value::as_array)
@@ -414,6 +407,22 @@ fn named<'v>(evidences: &'v [Value], name: &'v str) -> impl Iterator<Item = &'v 
     evidences
         .iter()
         .filter(move |e| e.get("name").and_then(Value::as_str) == Some(name))
+}
+
+/// The rule, severity and confidence named by their text forms.
+fn judgement(
+    rule: &str,
+    severity: &str,
+    confidence: &str,
+) -> Result<(RuleId, Severity, Confidence), String> {
+    fn known<T>(text: &str, what: &str, parse: fn(&str) -> Option<T>) -> Result<T, String> {
+        parse(text).ok_or_else(|| format!("{what}: unknown {what} {text:?}"))
+    }
+    Ok((
+        known(rule, "rule", RuleId::parse)?,
+        known(severity, "severity", Severity::parse)?,
+        known(confidence, "confidence", Confidence::parse)?,
+    ))
 }
 
 fn text_at(v: &Value, pointer: &str) -> Option<String> {

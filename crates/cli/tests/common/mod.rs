@@ -39,3 +39,22 @@ pub fn skip_without_feature(feature: &str) {
          cargo test --workspace --features tokentrail/{feature}"
     );
 }
+
+/// The workspace's root folder.
+#[allow(dead_code)]
+pub fn workspace_root() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    root.canonicalize().unwrap_or(root)
+}
+
+/// Cargo's target directory, where the binary under test was built (`<target>/<profile>/`):
+/// right whatever `CARGO_TARGET_DIR` said and wherever cargo was run from. The Python venvs of
+/// the reference tests live there.
+#[allow(dead_code)]
+pub fn target_dir() -> PathBuf {
+    let bin = Path::new(env!("CARGO_BIN_EXE_tokentrail"));
+    bin.ancestors()
+        .nth(2)
+        .map(Path::to_path_buf)
+        .expect("the binary lies in <target>/<profile>/")
+}
