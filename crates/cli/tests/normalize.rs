@@ -199,10 +199,11 @@ mod with_parquet {
         let out = normalize(std::slice::from_ref(&input), &dir.path().join("lake"), &[]);
         assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
         assert!(
-            stderr(&out).ends_with("tokentrail: nothing readable in the inputs\n"),
+            stderr(&out).contains("\ntokentrail: nothing readable in the inputs\n"),
             "{}",
             stderr(&out)
         );
+        assert!(!dir.path().join("lake/sign_ins").exists());
     }
 
     #[test]

@@ -43,6 +43,7 @@ fn log_code(l: AccessSource) -> u8 {
         AccessSource::SharePointAudit => 2,
         AccessSource::OneDriveAudit => 3,
         AccessSource::TeamsAudit => 4,
+        AccessSource::DirectoryAudit => 5,
     }
 }
 
@@ -53,6 +54,7 @@ fn log_of(c: u8) -> Option<AccessSource> {
         2 => AccessSource::SharePointAudit,
         3 => AccessSource::OneDriveAudit,
         4 => AccessSource::TeamsAudit,
+        5 => AccessSource::DirectoryAudit,
         _ => return None,
     })
 }
@@ -316,12 +318,12 @@ impl AccessLog {
     }
 }
 
-/// The partition of an access: by its (log, record id), or by its place in the input when it
-/// has no id (then no other record is its copy).
+/// The partition of an access: by its (log, record id), or by its content when it has no id
+/// (copies of an id-less record are one record too, and must meet).
 fn partition_of(a: &AccessRec, parts: usize) -> usize {
     let mut h = rustc_hash::FxBuildHasher.build_hasher();
     if a.rid_kind == 0 {
-        (a.seq, a.src_n).hash(&mut h);
+        a.content().hash(&mut h);
     } else {
         (log_code(a.log), a.rid_kind, a.rid).hash(&mut h);
     }

@@ -156,6 +156,12 @@ pub const SIGN_IN_COLUMNS: &[Column<SignIn>] = &[
     col("original_request_id", Shown(|s| show(&s.original_request_id)), "`originalRequestId`, lower-case GUID text."),
     col("correlation_id", Text(|s| s.correlation_id.as_deref()), "`correlationId`: client-supplied, for evidence only, never a key."),
     col("user_agent", Text(|s| s.user_agent.as_deref()), "`userAgent`."),
+    col("through_global_secure_access", Bool(|s| s.through_global_secure_access), "`isThroughGlobalSecureAccess`: `ip` is then Microsoft's Global Secure Access edge, `global_secure_access_ip` the client."),
+    col("global_secure_access_ip", Shown(|s| show(&s.global_secure_access_ip)), "`globalSecureAccessIpAddress`: where a sign-in through Global Secure Access was initiated."),
+    col("resource_ip", Shown(|s| show(&s.resource_ip)), "`ipAddressFromResourceProvider`: the address the resource saw; often null."),
+    col("session_lifetime_policies", Text(|s| s.session_lifetime_policies.as_deref()), "`sessionLifetimePolicies[].expirationRequirement`, comma-separated in logged order."),
+    col("agent_type", Text(|s| s.agent_type.as_deref()), "`agent.agentType` of an AI agent identity (null for `notAgentic`)."),
+    col("kind_assumed", Bool(|s| Some(s.kind_assumed)), "True when the export does not say whether the sign-in was interactive (the Entra admin center's CSV) and `kind` is the reader's assumption."),
 ];
 
 /// The `accesses` table: one row per access record read (Graph activity rows, UAL records of
@@ -165,7 +171,7 @@ pub const ACCESS_COLUMNS: &[Column<Access>] = &[
     col("source_file", Text(|a| Some(&a.source.file)), "File the record was read from, as for `sign_ins`."),
     col("source_line", Int(|a| line(&a.source)), "1-based line where the record starts; null when cited by index."),
     col("source_index", Int(|a| index(&a.source)), "0-based index of the record in a JSON array or envelope; null when cited by line."),
-    col("log", Text(|a| Some(a.log.as_str())), "`graph-activity`, `exchange-audit`, `sharepoint-audit`, `onedrive-audit` or `teams-audit`."),
+    col("log", Text(|a| Some(a.log.as_str())), "`graph-activity`, `exchange-audit`, `sharepoint-audit`, `onedrive-audit`, `teams-audit` or `directory-audit`."),
     col("record_id", Text(|a| a.record_id.as_deref()), "UAL `Id` or Graph `RequestId`, as logged."),
     col("time", Time(|a| Some(a.time)), "When the access happened (UAL `CreationTime`, Graph `TimeGenerated`), UTC. Never null. Its date is the `day` partition."),
     col("workload", Text(|a| Some(a.workload.as_str())), "`mail`, `files`, `teams` or `other`."),

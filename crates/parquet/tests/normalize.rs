@@ -160,6 +160,7 @@ fn records_read_back_cell_for_cell_in_day_partitions() {
             ("token_id", SIGN_IN_ID),
             ("issued_token", SIGN_IN_ID),
             ("session_id", "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"),
+            ("kind_assumed", "false"),
         ],
         &names,
     );
@@ -176,6 +177,7 @@ fn records_read_back_cell_for_cell_in_day_partitions() {
             ("token_id", "tOkEnIdEnTiFiEr123"),
             ("issued_token", "tOkEnIdEnTiFiEr123"),
             ("session_id", "session-placeholder"),
+            ("kind_assumed", "false"),
         ],
         &names,
     );
@@ -291,4 +293,48 @@ fn the_schema_page_matches_the_column_list() {
         expected,
         "docs/normalized-schema.md is out of date: run with TOKENTRAIL_BLESS=1"
     );
+}
+
+/// The model's fields by their serde names, nested objects flattened with `_` (`device.id` is
+/// `device_id`); the source is its file and position (line or index).
+fn field_columns(value: serde_json::Value) -> Vec<String> {
+    let serde_json::Value::Object(fields) = value else {
+        panic!("a struct serializes as an object");
+    };
+    let mut out = Vec::new();
+    for (name, value) in fields {
+        match (name.as_str(), value) {
+            ("source", _) => {
+                out.extend(["source_file", "source_line", "source_index"].map(String::from))
+            }
+            (_, serde_json::Value::Object(inner)) => {
+                out.extend(inner.keys().map(|k| format!("{name}_{k}")));
+            }
+            _ => out.push(name),
+        }
+    }
+    out
+}
+
+/// Every field of `SignIn` and `Access` has its column: a field added to the model without one
+/// fails here, naming it.
+#[test]
+fn every_field_of_the_model_has_a_column() {
+    let columns = |names: Vec<&str>| -> std::collections::BTreeSet<String> {
+        names.into_iter().map(String::from).collect()
+    };
+    let sign_in_columns = columns(SIGN_IN_COLUMNS.iter().map(|c| c.name).collect());
+    for field in field_columns(serde_json::to_value(sign_in()).expect("json")) {
+        assert!(
+            sign_in_columns.contains(&field),
+            "SignIn field {field} has no column"
+        );
+    }
+    let access_columns = columns(ACCESS_COLUMNS.iter().map(|c| c.name).collect());
+    for field in field_columns(serde_json::to_value(access()).expect("json")) {
+        assert!(
+            access_columns.contains(&field),
+            "Access field {field} has no column"
+        );
+    }
 }

@@ -143,7 +143,7 @@ fn code(unreadable: u64) -> ExitCode {
 /// The report of imported findings: no logs, so no coverage or inventory; each finding's chain
 /// and timeline are drawn from its own evidence.
 fn write_html(output: Option<&Path>, run: &RunInfo, findings: &[Finding]) -> anyhow::Result<()> {
-    let context = Context::learn(&[], &[]);
+    let context = Context::learn(&[], &[], tokentrail_engine::KnownNetworks::default());
     let investigator = Investigator::new(&context, &[], &[], findings);
     let input = tokentrail_html::ReportInput {
         run,

@@ -24,6 +24,32 @@ pub fn example_tenant() -> Vec<PathBuf> {
         .collect()
 }
 
+/// A simulated tenant with every attack kind: `users` users over three days, seed 7, written
+/// to `dir`.
+// Not every test file simulates a tenant.
+#[allow(dead_code)]
+pub fn simulate_with_attacks(dir: &Path, users: u32) {
+    let out = tokentrail()
+        .args([
+            "simulate",
+            "--users",
+            &users.to_string(),
+            "--days",
+            "3",
+            "--seed",
+            "7",
+        ])
+        .args(["--attacks", "all", "--out"])
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// For the tests of a feature the binary was built without: skipped with a message, except
 /// under `CI=true`, where CI builds with every feature and the absence is a failure.
 // Only the test files of optional features call it, and only when the feature is off.

@@ -19,9 +19,13 @@ macro_rules! snapshot {
 
 mod allowlist;
 mod asn_db;
+mod issue12_coverage;
+mod issue12_layout;
+mod issue12_networks;
 mod order;
 mod tt001;
 mod tt002;
 mod tt003;
 mod tt004;
 mod tt005;
+mod window;
