@@ -58,6 +58,9 @@ enum Command {
     /// Render findings produced elsewhere (Spark's findings table as Parquet, CSV or JSON, or
     /// OCSF lines) as a table, OCSF, CSV, Markdown or HTML.
     Findings(cmd::findings::FindingsArgs),
+    /// Write the rules in another engine's language: one Spark SQL script over the normalized
+    /// tables, or KQL for Sentinel / Log Analytics (analytic rules or bare queries).
+    Export(cmd::export::ExportArgs),
     /// Write a labelled synthetic tenant's logs in the real export formats.
     Simulate(cmd::simulate::SimulateArgs),
     /// Score findings against a synthetic tenant's labels: recall per attack kind and rule,
@@ -78,6 +81,7 @@ fn main() -> ExitCode {
         Command::Timeline(args) => cmd::timeline::run(args),
         Command::Normalize(args) => cmd::normalize::run(args),
         Command::Findings(args) => cmd::findings::run(args),
+        Command::Export(args) => cmd::export::run(args),
         Command::Simulate(args) => cmd::simulate::run(args),
         Command::Score(args) => cmd::score::run(args),
     };

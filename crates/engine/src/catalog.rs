@@ -65,6 +65,11 @@ impl PrefixTable {
                 .is_some_and(|&(start, end)| start <= v && v <= end)
     }
 
+    /// The disjoint intervals, in order, as IPv6 integers (IPv4 mapped).
+    pub fn intervals(&self) -> &[(u128, u128)] {
+        &self.intervals
+    }
+
     /// Number of disjoint intervals after merging.
     pub fn len(&self) -> usize {
         self.intervals.len()

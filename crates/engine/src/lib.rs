@@ -52,6 +52,7 @@ pub mod cidr;
 mod correlate;
 pub mod coverage;
 mod evidence;
+pub mod export;
 mod known_networks;
 mod network;
 pub mod record_times;

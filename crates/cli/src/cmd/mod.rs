@@ -15,6 +15,7 @@ use crate::{exit, progress};
 pub mod coverage;
 pub mod demo;
 pub mod detect;
+pub mod export;
 pub mod findings;
 pub mod inspect;
 pub mod inventory;

@@ -45,6 +45,9 @@ pub struct Rule {
     pub(crate) judge: fn(&Context<'_>, &mut Tally) -> Box<dyn Judge>,
     /// Which of the engine's two lanes judges it, when `finish` has a second thread.
     pub(crate) lane: Lane,
+    /// Its Spark SQL form (`rules/ttNNN/spark.sql`): views over the shared ones
+    /// (`export/spark/prelude.sql`) ending in `ttNNN_findings` (see [`crate::export::spark`]).
+    pub spark_sql: &'static str,
 }
 
 impl Rule {

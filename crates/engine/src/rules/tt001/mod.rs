@@ -87,6 +87,7 @@ pub static RULE: Rule = Rule {
     needs: NEEDS,
     raises: None,
     judge: |_, _| Box::new(Tt001::default()),
+    spark_sql: include_str!("spark.sql"),
     lane: Lane::First,
 };
 

@@ -83,6 +83,7 @@ pub static RULE: Rule = Rule {
     needs: NEEDS,
     raises: None,
     judge: |cx, stats| Box::new(Tt002::new(cx, stats)),
+    spark_sql: include_str!("spark.sql"),
     lane: Lane::Second,
 };
 

@@ -87,6 +87,7 @@ pub static RULE: Rule = Rule {
         because: "the session has no interactive sign-in",
     }),
     judge: |_, _| Box::new(Tt003::default()),
+    spark_sql: include_str!("spark.sql"),
     lane: Lane::First,
 };
 

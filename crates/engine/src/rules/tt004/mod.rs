@@ -72,6 +72,7 @@ pub static RULE: Rule = Rule {
     needs: NEEDS,
     raises: None,
     judge: |_, _| Box::new(Tt004::default()),
+    spark_sql: include_str!("spark.sql"),
     lane: Lane::First,
 };
 

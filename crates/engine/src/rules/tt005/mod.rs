@@ -86,6 +86,7 @@ pub static RULE: Rule = Rule {
     needs: NEEDS,
     raises: None,
     judge: |cx, _| Box::new(Tt005::new(cx)),
+    spark_sql: include_str!("spark.sql"),
     lane: Lane::Second,
 };
 
