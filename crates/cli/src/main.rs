@@ -74,7 +74,12 @@ fn main() -> ExitCode {
             if exit::is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
             }
-            let _ = writeln!(std::io::stderr(), "tokentrail: error: {err:#}");
+            let message = format!("{err:#}");
+            let _ = writeln!(
+                std::io::stderr(),
+                "tokentrail: error: {}",
+                tokentrail_model::escape::terminal(&message)
+            );
             ExitCode::from(exit::USAGE)
         }
     }

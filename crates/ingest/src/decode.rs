@@ -216,11 +216,15 @@ pub fn decode(
             let texts = Texts::default();
             let mut rec = Rec::default();
             parse_object(bytes, &texts, &mut rec)?;
-            interpret(&rec, source, opts, None)
+            let mut record = interpret(&rec, source, opts, None)?;
+            record.repaired += rec.repairs();
+            Ok(record)
         }
         Payload::Csv { layout, row } => {
             let rec = layout.collect(row)?;
-            interpret(&rec, source, opts, Some(layout.kind))
+            let mut record = interpret(&rec, source, opts, Some(layout.kind))?;
+            record.repaired += rec.repairs();
+            Ok(record)
         }
     }
 }
@@ -499,6 +503,7 @@ fn other(
     .find_map(|v| text(v).and_then(Timestamp::parse));
     Ok(DecodedRecord {
         shape,
+        repaired: 0,
         event: Decoded::Other(OtherRecord {
             family: Family::Other,
             kind: kind.to_owned(),

@@ -155,6 +155,9 @@ pub struct DecodedRecord {
     pub shape: Shape,
     /// What it decoded to.
     pub event: Decoded,
+    /// Fields only displayed (a user agent, an app name) whose text held an escape that is
+    /// not text (a lone surrogate) and were kept with U+FFFD in its place.
+    pub repaired: u32,
 }
 
 impl DecodedRecord {

@@ -26,6 +26,10 @@
 //! [`ReadOutcome::NothingReadable`] when there were problems and not one record could be read
 //! (exit 2).
 //!
+//! *Repaired records* are not problems: a record whose user agent or another field that is only
+//! displayed held an escape that is not text (a lone surrogate, `\ud800`) is kept with U+FFFD
+//! in its place, and counted ([`FileReport::repaired`]) so the run can say so.
+//!
 //! # Duplicate sign-ins
 //!
 //! One sign-in can appear as several rows (Azure-Sentinel issue #9463). With
@@ -204,6 +208,9 @@ pub struct FileReport {
     pub time_range: Option<TimeRange>,
     /// Sign-ins dropped as duplicates of one already read.
     pub duplicates: u64,
+    /// Records kept although a field only displayed (user agent, names) held text that is
+    /// not valid Unicode (a lone surrogate escape), replaced with U+FFFD.
+    pub repaired: u64,
     /// Records that could not be read.
     pub unreadable: u64,
     /// The first [`MAX_LISTED_UNREADABLE`] of them.
@@ -224,6 +231,7 @@ impl FileReport {
             shapes: BTreeMap::new(),
             time_range: None,
             duplicates: 0,
+            repaired: 0,
             unreadable: 0,
             unreadable_records: Vec::new(),
             problems: Vec::new(),
@@ -264,6 +272,8 @@ pub struct Totals {
     pub families: BTreeMap<Family, u64>,
     /// Duplicate sign-ins dropped.
     pub duplicates: u64,
+    /// Records kept with repaired text in a field only displayed.
+    pub repaired: u64,
     /// Unreadable records.
     pub unreadable: u64,
     /// File-level problems.
@@ -459,6 +469,9 @@ impl Run<'_, '_> {
             Decoded::Other(o) => (o.kind.as_str(), o.operation.as_deref(), o.time),
         };
         counter.add(family, kind, operation);
+        if record.repaired > 0 {
+            report.repaired += 1;
+        }
         *report.shapes.entry(record.shape).or_default() += 1;
         if let Some(t) = time {
             TimeRange::widen(&mut report.time_range, t);
@@ -566,6 +579,7 @@ pub fn read_paths<P: AsRef<Path>>(
         totals.records += f.records;
         totals.events += f.events;
         totals.duplicates += f.duplicates;
+        totals.repaired += f.repaired;
         totals.unreadable += f.unreadable;
         totals.problems += f.problems.len() as u64;
         for c in &f.counts {

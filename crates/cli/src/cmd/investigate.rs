@@ -124,7 +124,11 @@ pub fn run(args: InvestigateArgs) -> anyhow::Result<ExitCode> {
     ) {
         Ok(inv) => inv,
         Err(e @ InvestigateError::NoMatch(_)) => {
-            writeln!(err, "tokentrail: {e}")?;
+            writeln!(
+                err,
+                "tokentrail: {}",
+                tokentrail_model::escape::Shown(&e.to_string())
+            )?;
             return Ok(ExitCode::from(exit::USAGE));
         }
         Err(e) => return Err(e.into()),
@@ -146,7 +150,7 @@ pub fn run(args: InvestigateArgs) -> anyhow::Result<ExitCode> {
         "tokentrail: {} sign-in(s) and {} access(es) related to {}; {} finding(s) cite them",
         investigation.records.sign_ins,
         investigation.records.accesses,
-        investigation.subject,
+        tokentrail_model::escape::Shown(&investigation.subject.to_string()),
         investigation.findings.len()
     )?;
     Ok(super::exit_code(&report))

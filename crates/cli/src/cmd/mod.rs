@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use tokentrail_ingest::read::ReadOutcome;
 use tokentrail_ingest::{read_paths, DecodedRecord, IngestReport, ReadOptions};
+use tokentrail_model::escape::Shown;
 use tokentrail_model::Timestamp;
 
 use crate::{exit, progress};
@@ -90,16 +91,24 @@ where
 }
 
 /// List every unreadable record and file problem on `err` as `place: reason`, then a count.
+/// File names and reasons may hold text from the inputs: they are shown, never sent raw.
 pub fn write_unreadable(err: &mut impl Write, report: &IngestReport) -> io::Result<()> {
     for file in &report.files {
+        let name = Shown(&file.file);
         for problem in &file.problems {
+            let message = Shown(&problem.message);
             match problem.line {
-                Some(line) => writeln!(err, "{}:{line}: {}", file.file, problem.message)?,
-                None => writeln!(err, "{}: {}", file.file, problem.message)?,
+                Some(line) => writeln!(err, "{name}:{line}: {message}")?,
+                None => writeln!(err, "{name}: {message}")?,
             }
         }
         for record in &file.unreadable_records {
-            writeln!(err, "{}: {}", record.source, record.reason)?;
+            writeln!(
+                err,
+                "{}: {}",
+                Shown(&record.source.to_string()),
+                Shown(&record.reason)
+            )?;
         }
         let unlisted = file
             .unreadable
@@ -107,12 +116,18 @@ pub fn write_unreadable(err: &mut impl Write, report: &IngestReport) -> io::Resu
         if unlisted > 0 {
             writeln!(
                 err,
-                "{}: {unlisted} more unreadable record(s) not listed",
-                file.file
+                "{name}: {unlisted} more unreadable record(s) not listed"
             )?;
         }
     }
     let t = &report.totals;
+    if t.repaired > 0 {
+        writeln!(
+            err,
+            "tokentrail: {} record(s) had text that is not valid Unicode in a field that is only displayed (user agent, names); it was replaced with U+FFFD and the records were kept",
+            t.repaired
+        )?;
+    }
     if t.unreadable > 0 || t.problems > 0 {
         writeln!(
             err,

@@ -69,6 +69,7 @@ pub(super) fn decode(
     };
     Ok(DecodedRecord {
         shape,
+        repaired: 0,
         event: Decoded::Access(Box::new(a)),
     })
 }

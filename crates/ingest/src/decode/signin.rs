@@ -69,6 +69,7 @@ pub(super) fn decode(
     s.user_agent = owned(&main.user_agent);
     Ok(DecodedRecord {
         shape,
+        repaired: 0,
         event: Decoded::SignIn(Box::new(s)),
     })
 }

@@ -61,7 +61,11 @@ pub(super) fn decode(
                 .then(|| Box::new(mailbox_change(rec, env, source))),
         }),
     };
-    Ok(DecodedRecord { shape, event })
+    Ok(DecodedRecord {
+        shape,
+        event,
+        repaired: 0,
+    })
 }
 
 fn classify(
