@@ -506,12 +506,12 @@ fn catch_all_allowlist_entries_are_refused_and_suppression_is_counted() {
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     for expected in [
-        "line 7: entry `silence-all`: match `network` \"::/0\" covers more than a /32 of IPv6",
-        "line 6: entry `silence-all`: `expires` 2099-12-31 is more than 366 days after 2026-12-01",
-        "line 12: entry `all-v4`: match `network` \"0.0.0.0/1\" covers more than a /16 of IPv4",
-        "line 17: entry `mapped`: match `network` \"::ffff:0.0.0.0/100\" covers more than a /16 of IPv4",
-        "line 22: entry `star`: match `app_id` \"*\" is a pattern",
-        "line 22: entry `star`: match `user` \"*@contoso.example\" is a pattern",
+        "allow.yaml:7: entry `silence-all`: match `network` \"::/0\" covers more than a /32 of IPv6",
+        "allow.yaml:6: entry `silence-all`: `expires` 2099-12-31 is more than 366 days after 2026-12-01",
+        "allow.yaml:12: entry `all-v4`: match `network` \"0.0.0.0/1\" covers more than a /16 of IPv4",
+        "allow.yaml:17: entry `mapped`: match `network` \"::ffff:0.0.0.0/100\" covers more than a /16 of IPv4",
+        "allow.yaml:22: entry `star`: match `app_id` \"*\" is a pattern",
+        "allow.yaml:22: entry `star`: match `user` \"*@contoso.example\" is a pattern",
     ] {
         assert!(stderr.contains(expected), "missing {expected:?} in:\n{stderr}");
     }

@@ -13,6 +13,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context as _};
 use tokentrail_engine::{allowlist, AsnDb, Detection, Engine, EngineConfig};
 use tokentrail_ingest::{DecodeOptions, Decoded, IngestReport, ReadOptions};
+use tokentrail_model::escape::Shown;
 use tokentrail_model::{Finding, Timestamp};
 use tokentrail_report::ocsf::OcsfOptions;
 use tokentrail_report::table::TableOptions;
@@ -99,9 +100,9 @@ fn configure(args: &DetectArgs) -> anyhow::Result<EngineConfig> {
         ..EngineConfig::default()
     };
     if let Some(path) = &args.allowlist {
-        let text = std::fs::read_to_string(path)
+        let text = allowlist::read_file(path)
             .with_context(|| format!("cannot read allowlist {}", path.display()))?;
-        match allowlist::parse(&text) {
+        match allowlist::parse(&text, config.now) {
             Ok(list) => config.allowlist = Some(list),
             Err(errors) => {
                 let mut message = format!(
@@ -228,13 +229,21 @@ fn write_run_notes(
         detection.suppressed.len()
     )?;
     for e in &detection.allowlist.expired {
-        writeln!(err, "tokentrail: allowlist entry {:?} (line {}) expired on {}: it no longer applies (owner {})", e.id, e.line, e.expires, e.owner)?;
+        writeln!(err, "tokentrail: allowlist entry {:?} (line {}) expired on {}: it no longer applies (owner {})", e.id, e.line, e.expires, Shown(&e.owner))?;
     }
-    for e in &detection.allowlist.unused {
+    // Every run says what each exception hid, so a catch-all cannot stay unnoticed.
+    for (e, suppressed) in &detection.allowlist.in_force {
         writeln!(
             err,
-            "tokentrail: allowlist entry {:?} (line {}) matched no finding (owner {})",
-            e.id, e.line, e.owner
+            "tokentrail: allowlist entry {:?} (line {}) suppressed {suppressed} finding(s) (owner {}){}",
+            e.id,
+            e.line,
+            Shown(&e.owner),
+            if *suppressed == 0 {
+                ": it matched no finding"
+            } else {
+                ""
+            }
         )?;
     }
     if stats.accesses_lost > 0 {
