@@ -12,7 +12,8 @@
 //!   [`MAX_LISTED_UNREADABLE`] per file are listed; all are counted.
 //! - *file problems* ([`FileProblem`]): the file as a whole could not be read, or reading it
 //!   stopped early (missing path, I/O error, truncated or corrupt gzip with the byte and line
-//!   reached, a JSON array or object cut off, an unrecognized format, an empty file). Records
+//!   reached, a JSON array or object cut off, an unrecognized format, an empty file, a FIFO or
+//!   device found in a directory and skipped). Records
 //!   read before the problem are kept and counted.
 //!
 //! **An empty file** (zero bytes, or only whitespace and a byte-order mark) is a file problem
@@ -130,6 +131,8 @@ pub enum ProblemKind {
     Empty,
     /// Not a format tokentrail reads.
     Unrecognized,
+    /// A FIFO, socket or device found in a directory, not opened.
+    Skipped,
 }
 
 /// A problem with a file as a whole.
@@ -515,6 +518,7 @@ fn problem_from_source(error: &SourceError) -> FileProblem {
         SourceError::Zip(_) | SourceError::NestedZip | SourceError::ZipOnStdin => {
             ProblemKind::Archive
         }
+        SourceError::NotRegular(_) => ProblemKind::Skipped,
     };
     FileProblem {
         kind,

@@ -1,7 +1,9 @@
 //! Turning the paths a user gives into named byte streams.
 //!
 //! A path is a file, a directory (walked recursively in sorted order, so runs are
-//! deterministic), or `-` for standard input. Compression and archives are recognized by their
+//! deterministic), or `-` for standard input. Inside a directory only regular files are read:
+//! a FIFO, socket or device found there is reported and skipped (opening a FIFO blocks until
+//! something writes to it); named on the command line, it is read. Compression and archives are recognized by their
 //! first bytes, never by file name: gzip (`1f 8b`, multi-member files included) is decompressed
 //! on the fly; a zip archive (`PK\x03\x04`) yields one stream per member, named
 //! `archive.zip!member/path.json`, and gzip members inside it are decompressed too.
@@ -68,6 +70,9 @@ pub enum SourceError {
     /// A directory reached again through a symbolic link.
     #[error("directory already walked (symbolic link loop)")]
     Loop,
+    /// A FIFO, socket or device found while walking a directory: not opened.
+    #[error("not a regular file ({0}) found in a directory: skipped (name it on the command line to read it)")]
+    NotRegular(&'static str),
 }
 
 /// Where an input's bytes come from.
@@ -107,16 +112,40 @@ pub fn locate<P: AsRef<Path>>(paths: &[P]) -> Vec<Located> {
             });
             continue;
         }
-        locate_path(path, &mut seen_dirs, &mut out);
+        locate_path(path, true, &mut seen_dirs, &mut out);
     }
     out
+}
+
+/// What kind of special file `meta` describes.
+fn special_kind(meta: &std::fs::Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt as _;
+        let t = meta.file_type();
+        if t.is_fifo() {
+            return "a FIFO";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+        if t.is_char_device() {
+            return "a character device";
+        }
+        if t.is_block_device() {
+            return "a block device";
+        }
+    }
+    let _ = meta;
+    "a special file"
 }
 
 fn display(path: &Path) -> Arc<str> {
     Arc::from(path.to_string_lossy().as_ref())
 }
 
-fn locate_path(path: &Path, seen_dirs: &mut HashSet<PathBuf>, out: &mut Vec<Located>) {
+/// Locate `path`: `named` when the user gave it, false for an entry found in a directory.
+fn locate_path(path: &Path, named: bool, seen_dirs: &mut HashSet<PathBuf>, out: &mut Vec<Located>) {
     let name = display(path);
     let meta = match std::fs::metadata(path) {
         Ok(meta) => meta,
@@ -136,6 +165,13 @@ fn locate_path(path: &Path, seen_dirs: &mut HashSet<PathBuf>, out: &mut Vec<Loca
             return;
         }
     };
+    if !meta.is_dir() && !meta.is_file() && !named {
+        out.push(Located {
+            name,
+            origin: Err(SourceError::NotRegular(special_kind(&meta))),
+        });
+        return;
+    }
     if !meta.is_dir() {
         out.push(Located {
             name,
@@ -177,7 +213,7 @@ fn locate_path(path: &Path, seen_dirs: &mut HashSet<PathBuf>, out: &mut Vec<Loca
     }
     children.sort();
     for child in children {
-        locate_path(&child, seen_dirs, out);
+        locate_path(&child, false, seen_dirs, out);
     }
 }
 
