@@ -49,7 +49,9 @@ use tokentrail_model::{Guid, Position, SignInKind, SourceRef, Timestamp};
 
 use crate::decode::{decode, DecodeOptions};
 use crate::frame::{self, Container, FrameError, FrameOptions, Framed, DEFAULT_MAX_RECORD_BYTES};
-use crate::source::{self, Compression, Meter, Opened, Origin, ProgressFn, SourceError};
+use crate::source::{
+    self, Compression, ExpansionLimit, Meter, Opened, Origin, ProgressFn, SourceError,
+};
 use crate::{Decoded, DecodedRecord, Family, Payload, Shape};
 
 mod parallel;
@@ -76,6 +78,8 @@ pub struct ReadOptions {
     /// on the calling thread. The sink sees the same records in the same order either way.
     /// Default: one per core.
     pub decode_threads: usize,
+    /// How far a gzip file or zip archive may decompress before reading it stops.
+    pub expansion: ExpansionLimit,
 }
 
 impl Default for ReadOptions {
@@ -86,6 +90,7 @@ impl Default for ReadOptions {
             drop_duplicate_sign_ins: true,
             progress: None,
             decode_threads: std::thread::available_parallelism().map_or(1, usize::from),
+            expansion: ExpansionLimit::default(),
         }
     }
 }
@@ -98,6 +103,7 @@ impl std::fmt::Debug for ReadOptions {
             .field("drop_duplicate_sign_ins", &self.drop_duplicate_sign_ins)
             .field("progress", &self.progress.is_some())
             .field("decode_threads", &self.decode_threads)
+            .field("expansion", &self.expansion)
             .finish()
     }
 }
@@ -515,9 +521,10 @@ fn problem_from_source(error: &SourceError) -> FileProblem {
     let kind = match error {
         SourceError::NotFound => ProblemKind::NotFound,
         SourceError::Io(_) | SourceError::Loop => ProblemKind::Io,
-        SourceError::Zip(_) | SourceError::NestedZip | SourceError::ZipOnStdin => {
-            ProblemKind::Archive
-        }
+        SourceError::Zip(_)
+        | SourceError::NestedZip
+        | SourceError::ZipOnStdin
+        | SourceError::ArchiveBomb(..) => ProblemKind::Archive,
         SourceError::NotRegular(_) => ProblemKind::Skipped,
     };
     FileProblem {
@@ -561,7 +568,7 @@ pub fn read_paths<P: AsRef<Path>>(
             .then(|| Pool::start(scope, opts.decode_threads, &opts.decode));
         for entry in located {
             let name = entry.name.clone();
-            source::open(entry, &meter, &mut |opened| match opened {
+            source::open(entry, &meter, opts.expansion, &mut |opened| match opened {
                 Opened::Input(input) => files.push(run.read_input(input, pool.as_ref())),
                 Opened::Failed { name, error } => {
                     let mut report = FileReport::new(name, None);
