@@ -272,6 +272,28 @@ struct Lines<'t> {
     visited: std::cell::Cell<usize>,
 }
 
+/// The lines of `text` as YAML counts them, so that line numbers agree with the YAML
+/// parser's: a line ends at `\n`, `\r\n`, a lone `\r` (found by fuzzing: the parser named
+/// lines past the end of a file with carriage returns), U+0085, U+2028 or U+2029.
+pub fn yaml_lines(text: &str) -> Vec<&str> {
+    let mut lines = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find(['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}']) {
+        lines.push(&rest[..at]);
+        let tail = &rest[at..];
+        let mut chars = tail.chars();
+        let c = chars.next().unwrap_or('\n');
+        rest = chars.as_str();
+        if c == '\r' {
+            rest = rest.strip_prefix('\n').unwrap_or(rest);
+        }
+    }
+    if !rest.is_empty() {
+        lines.push(rest);
+    }
+    lines
+}
+
 fn indent(line: &str) -> usize {
     line.len() - line.trim_start().len()
 }
@@ -356,7 +378,7 @@ fn line_keys(code: &str) -> Vec<&str> {
 
 impl<'t> Lines<'t> {
     fn new(text: &'t str) -> Self {
-        let lines: Vec<&str> = text.lines().collect();
+        let lines = yaml_lines(text);
         let mut keys: HashMap<&str, Vec<usize>> = HashMap::new();
         for (i, line) in lines.iter().enumerate() {
             let code = line.split('#').next().unwrap_or("");
@@ -807,6 +829,26 @@ fn too_wide(c: Cidr) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_end_where_yaml_ends_them() {
+        assert_eq!(
+            yaml_lines("a\nb\r\nc\rd\u{85}e\u{2028}f\u{2029}g"),
+            ["a", "b", "c", "d", "e", "f", "g"]
+        );
+        assert_eq!(yaml_lines("a\n"), ["a"]);
+        assert_eq!(yaml_lines("a\n\nb"), ["a", "", "b"]);
+        assert!(yaml_lines("").is_empty());
+        // A YAML error names a line the file has.
+        let text = "version: 1\rentries: [\r  {id: x,\r";
+        let errors = parse(text, Timestamp::default()).unwrap_err();
+        assert!(errors[0].line <= yaml_lines(text).len() + 1, "{errors:?}");
+        // And so do the checks: this file ends its lines with carriage returns.
+        let text = "version: 1\rentries:\r  - id: x\r    reason: r\r    owner: o\r    expires: 2027-01-31\r    match: { colour: blue }\r";
+        let errors = parse(text, Timestamp::parse("2026-12-01").unwrap()).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].line, 7, "{errors:?}");
+    }
 
     /// Issue 14: 380 KB of unknown keys took 26 s, each key's line looked up by a scan of its
     /// entry. The work to place every key must grow with the text, not with its square.

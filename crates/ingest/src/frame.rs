@@ -735,11 +735,16 @@ impl Framer<'_, '_, '_> {
 
     fn yaml(&mut self) -> Result<(), FrameError> {
         let limit = self.opts.max_record_bytes;
-        while self.fill_more()? {
+        // The size is checked before each read, so a file already read whole by the sniffer
+        // is held to the limit too (found by fuzzing: the outcome depended on read sizes).
+        loop {
             if self.s.available().len() > limit {
                 return Err(FrameError::Yaml(format!(
                     "file larger than the limit of {limit} bytes"
                 )));
+            }
+            if !self.fill_more()? {
+                break;
             }
         }
         let doc: serde_yaml::Value = serde_yaml::from_slice(self.s.available())

@@ -1,0 +1,65 @@
+//! The escaping helpers every renderer calls, on any text: nothing active survives any of
+//! them, a CSV cell never starts a formula, Markdown text renders as the text and nothing else,
+//! and a PowerShell literal reads back as one whole string.
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use tokentrail_model::escape;
+
+fn is_quote(c: char) -> bool {
+    matches!(c, '\'' | '\u{2018}' | '\u{2019}' | '\u{201a}' | '\u{201b}')
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let inert = |s: &str| !s.contains(escape::is_active);
+    assert!(inert(&escape::terminal(text)));
+    assert!(inert(&escape::markdown(text)));
+    assert!(inert(&escape::markdown_code(text)));
+    assert!(inert(&escape::html(text)));
+    assert!(inert(&escape::yaml_quoted(text)));
+    let cell = escape::csv_cell(text);
+    assert!(inert(&cell));
+    assert!(!cell.starts_with(['=', '+', '-', '@', '\t', '\r', '\u{ff1d}', '\u{ff0b}', '\u{ff0d}', '\u{ff20}']));
+
+    // Markdown text inside a line renders as exactly that text.
+    let md = format!("value: {}", escape::markdown(text));
+    let mut rendered = String::new();
+    for event in pulldown_cmark::Parser::new_ext(&md, pulldown_cmark::Options::ENABLE_TABLES) {
+        match event {
+            pulldown_cmark::Event::Text(t) => rendered.push_str(&t),
+            pulldown_cmark::Event::Start(pulldown_cmark::Tag::Paragraph)
+            | pulldown_cmark::Event::End(pulldown_cmark::TagEnd::Paragraph) => {}
+            other => panic!("{other:?} from {md:?}"),
+        }
+    }
+    assert_eq!(
+        rendered.trim_end(),
+        format!("value: {}", escape::terminal(text)).trim_end()
+    );
+
+    // A PowerShell literal is one string that reads back as the text.
+    if let Some(literal) = escape::powershell_literal(text) {
+        let mut chars = literal.chars().peekable();
+        assert!(chars.next().is_some_and(is_quote));
+        let mut read = String::new();
+        let mut closed = false;
+        while let Some(c) = chars.next() {
+            if is_quote(c) {
+                if chars.peek().copied().is_some_and(is_quote) {
+                    read.push(chars.next().unwrap_or(c));
+                } else {
+                    closed = true;
+                    assert!(chars.next().is_none(), "{literal:?} goes on after its end");
+                }
+            } else {
+                read.push(c);
+            }
+        }
+        assert!(closed, "{literal:?}");
+        assert_eq!(read, text);
+    }
+});
