@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# Create (once) the Python venv the DuckDB reference runs in: target/bench-venv with duckdb.
+# Create (once) the Python venv the DuckDB reference runs in: bench-venv with duckdb, in cargo's
+# target directory ($CARGO_TARGET_DIR when set, else target/), or at $BENCH_VENV.
 # Idempotent: an existing venv that already imports duckdb is left as it is.
 # Prints the venv's python path on stdout; exits non-zero when duckdb cannot be installed.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-venv="${BENCH_VENV:-$root/target/bench-venv}"
+target_dir="${CARGO_TARGET_DIR:-$root/target}"
+# Cargo reads a relative CARGO_TARGET_DIR from the directory it runs in, as this does.
+[[ "$target_dir" = /* ]] || target_dir="$PWD/$target_dir"
+venv="${BENCH_VENV:-$target_dir/bench-venv}"
 py="$venv/bin/python"
 # Pinned so benchmark numbers stay comparable between runs.
 version="${DUCKDB_VERSION:-1.5.6}"

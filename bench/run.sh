@@ -26,7 +26,11 @@ formats="signins=la-jsonl,graph=la-jsonl,ual=jsonl"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
+[[ "$target_dir" = /* ]] || target_dir="$root/$target_dir"
 bin="$target_dir/release/tokentrail"
+# The SQL reference knows no ASN database: keep tokentrail from using one installed in the
+# user's data folder (it would name networks the reference sees as prefixes).
+export XDG_DATA_HOME="$target_dir/bench/no-data"
 
 echo "== machine"
 echo "nproc: $(nproc)"
@@ -38,11 +42,11 @@ echo "== build (cargo build --release)"
 cargo build --release --quiet -p tokentrail
 echo "tokentrail: $bin"
 
-echo "== duckdb (venv under target/)"
+echo "== duckdb (venv in $target_dir)"
 py="$(bench/duckdb-env.sh)"
 echo "duckdb $("$py" -c 'import duckdb; print(duckdb.__version__)') in $py"
 
-corpus="$root/target/bench/$tier"
+corpus="$target_dir/bench/$tier"
 echo "== corpus (tier $tier: $users users x $days day, seed $seed)"
 # Reuse a corpus whose summary.json says it was made with the same arguments.
 if [[ -f "$corpus/summary.json" ]] && "$py" - "$corpus/summary.json" "$users" "$days" "$seed" <<'PY'
@@ -67,7 +71,7 @@ bytes="$(find "${logs[@]}" -type f -printf '%s\n' | awk '{s += $1} END {printf "
 records="$(find "${logs[@]}" -type f -exec cat {} + | wc -l)"
 echo "input: $bytes bytes, $records records in $(find "${logs[@]}" -type f | wc -l) files"
 
-out="$root/target/bench/$tier-results"
+out="$target_dir/bench/$tier-results"
 rm -rf "$out"
 mkdir -p "$out"
 

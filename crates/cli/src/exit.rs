@@ -23,3 +23,59 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
 }
+
+/// The error and its causes as one line, `context: cause: cause`, each text once. Library
+/// errors often quote their cause in their own message as well as chaining it (thiserror's
+/// `{source}`), and a context may repeat the message it wraps: printed as is, the chain says
+/// "(os error 2)" twice.
+pub fn error_text(err: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if parts.iter().any(|p| p.contains(&text)) {
+            continue;
+        }
+        match parts.last_mut() {
+            // The cause repeats its wrapper and says more: keep the longer one.
+            Some(last) if text.contains(last.as_str()) => *last = text,
+            _ => parts.push(text),
+        }
+    }
+    parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("cannot read {path}: {source}")]
+    struct Quoting {
+        path: &'static str,
+        source: std::io::Error,
+    }
+
+    #[test]
+    fn each_cause_is_said_once() {
+        let missing = || std::io::Error::from_raw_os_error(2);
+        let err = anyhow::Error::new(Quoting {
+            path: "findings.jsonl",
+            source: missing(),
+        });
+        let os = missing().to_string();
+        assert_eq!(
+            error_text(&err),
+            format!("cannot read findings.jsonl: {os}")
+        );
+        let wrapped = err.context("cannot read findings.jsonl");
+        assert_eq!(
+            error_text(&wrapped),
+            format!("cannot read findings.jsonl: {os}")
+        );
+        let plain = anyhow::Error::new(missing()).context("cannot open ASN database x.mmdb");
+        assert_eq!(
+            error_text(&plain),
+            format!("cannot open ASN database x.mmdb: {os}")
+        );
+    }
+}

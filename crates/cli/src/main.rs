@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod asn;
 mod cmd;
 mod exit;
 mod progress;
@@ -48,6 +49,9 @@ enum Command {
     /// Write one self-contained HTML report: summary, findings, each finding's chain and
     /// timeline, coverage verdicts and the top access patterns.
     Report(cmd::report::ReportArgs),
+    /// Write the sign-ins, accesses and findings of a user, a session or the whole tenant as
+    /// a timeline Timesketch imports (JSON lines or CSV).
+    Timeline(cmd::timeline::TimelineArgs),
     /// Write a labelled synthetic tenant's logs in the real export formats.
     Simulate(cmd::simulate::SimulateArgs),
     /// Score findings against a synthetic tenant's labels: recall per attack kind and rule,
@@ -65,6 +69,7 @@ fn main() -> ExitCode {
         Command::Investigate(args) => cmd::investigate::run(args),
         Command::Inventory(args) => cmd::inventory::run(args),
         Command::Report(args) => cmd::report::run(args),
+        Command::Timeline(args) => cmd::timeline::run(args),
         Command::Simulate(args) => cmd::simulate::run(args),
         Command::Score(args) => cmd::score::run(args),
     };
@@ -76,7 +81,7 @@ fn main() -> ExitCode {
             }
             // Line by line: the message's own lines stay lines, and no control character or
             // bidi override inside one (a file name, say) reaches the terminal.
-            let message = format!("{err:#}");
+            let message = exit::error_text(&err);
             let shown: Vec<_> = message
                 .split('\n')
                 .map(tokentrail_model::escape::terminal)

@@ -2,8 +2,11 @@
 //! by `bench/duckdb_tt001.py`) and `tokentrail detect` must report exactly the same
 //! (token, access network, access count) findings on the same logs.
 //!
-//! DuckDB comes from PyPI into the venv `target/bench-venv` (`bench/duckdb-env.sh`). Only when
-//! that install fails is the test skipped, with a message saying why.
+//! DuckDB comes from PyPI into the venv `bench-venv` in cargo's target directory
+//! (`bench/duckdb-env.sh`; wherever `CARGO_TARGET_DIR` puts it). Only when that install fails
+//! is the test skipped, with a message saying why.
+
+mod common;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -17,11 +20,22 @@ fn workspace_root() -> PathBuf {
     root.canonicalize().unwrap_or(root)
 }
 
+/// Cargo's target directory, where the binary under test was built (`<target>/<profile>/`):
+/// right whatever `CARGO_TARGET_DIR` said and wherever cargo was run from.
+fn target_dir() -> PathBuf {
+    let bin = Path::new(env!("CARGO_BIN_EXE_tokentrail"));
+    bin.ancestors()
+        .nth(2)
+        .map(Path::to_path_buf)
+        .expect("the binary lies in <target>/<profile>/")
+}
+
 /// The venv's python with duckdb installed, or why it could not be installed.
 fn duckdb_python(root: &Path) -> Result<PathBuf, String> {
     let out = Command::new("bash")
         .arg(root.join("bench/duckdb-env.sh"))
         .current_dir(root)
+        .env("BENCH_VENV", target_dir().join("bench-venv"))
         .output()
         .map_err(|e| format!("cannot run bench/duckdb-env.sh: {e}"))?;
     if !out.status.success() {
@@ -49,7 +63,7 @@ fn logs(corpus: &Path) -> Vec<PathBuf> {
 
 /// TT001 findings of `tokentrail detect --format ocsf`.
 fn detect_tt001(corpus: &Path, out: &Path) -> BTreeSet<Row> {
-    let run = Command::new(env!("CARGO_BIN_EXE_tokentrail"))
+    let run = common::tokentrail()
         .args(["detect", "--threads", "2", "--format", "ocsf", "-o"])
         .arg(out)
         .args(logs(corpus))
@@ -134,7 +148,7 @@ fn duckdb_reference_finds_the_same_tt001_findings_on_a_simulated_tenant() {
     };
     let dir = tempfile::tempdir().expect("temp dir");
     let corpus = dir.path().join("tenant");
-    let sim = Command::new(env!("CARGO_BIN_EXE_tokentrail"))
+    let sim = common::tokentrail()
         .args(["simulate", "--users", "120", "--days", "2", "--seed", "11"])
         .args(["--attacks", "all"])
         .args(["--formats", "signins=la-jsonl,graph=la-jsonl,ual=jsonl"])

@@ -346,7 +346,9 @@ fn containment_commands_quote_every_logged_value() {
 fn terminal_escapes_are_shown_not_sent() {
     let dir = tempfile::tempdir().unwrap();
     hostile_tenant(dir.path());
-    let runs: [&[&str]; 8] = [
+    let runs: [&[&str]; 10] = [
+        &["timeline", "--format", "jsonl"],
+        &["timeline", "--format", "csv"],
         &["detect", "--format", "table"],
         &["detect", "--format", "markdown"],
         &["investigate", "--user", ALICE],
@@ -402,7 +404,12 @@ fn csv_cells_never_start_a_formula() {
         dir.path(),
         &["investigate", "--user", ALICE, "--format", "csv"],
     );
-    for (what, out) in [("detect", detect), ("investigate", timeline)] {
+    let timesketch = run_on(dir.path(), &["timeline", "--format", "csv"]);
+    for (what, out) in [
+        ("detect", detect),
+        ("investigate", timeline),
+        ("timeline", timesketch),
+    ] {
         let rows = csv_rows(&out.stdout);
         assert!(rows.len() > 1, "{what}: {}", text(&out.stderr));
         for cell in rows.iter().flatten() {

@@ -1,10 +1,12 @@
 //! `tokentrail inspect` end to end: exit codes, locations of unreadable records, `--json`.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn inspect(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tokentrail"))
+    common::tokentrail()
         .arg("inspect")
         .args(args)
         .output()

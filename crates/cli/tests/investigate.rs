@@ -1,13 +1,12 @@
 //! `tokentrail investigate` end to end: the three formats, `-o`, and exit codes.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn tokentrail(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tokentrail"))
-        .args(args)
-        .output()
-        .unwrap()
+    common::tokentrail().args(args).output().unwrap()
 }
 
 fn text(bytes: &[u8]) -> String {

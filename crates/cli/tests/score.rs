@@ -1,8 +1,9 @@
 //! `tokentrail score` end to end on small temporary files.
 
+mod common;
+
 use std::net::IpAddr;
 use std::path::Path;
-use std::process::Command;
 
 use tokentrail_model::{
     AttackKind, Confidence, Finding, Label, NetworkId, RuleId, SessionId, Severity, Timestamp,
@@ -98,7 +99,7 @@ fn write_inputs(dir: &Path) {
 }
 
 fn tokentrail(dir: &Path, extra: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_tokentrail"))
+    common::tokentrail()
         .current_dir(dir)
         .args([
             "score",
@@ -169,4 +170,32 @@ fn unreadable_findings_fail_with_their_line() {
         err,
         "tokentrail: error: findings.jsonl:1: no finding_info.uid\n"
     );
+}
+
+/// Regression (issue 15): a missing file was reported with its cause twice,
+/// "cannot read x: No such file or directory (os error 2): No such file or directory (os error 2)".
+#[test]
+fn a_missing_file_is_reported_once_with_its_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    write_inputs(dir.path());
+    std::fs::remove_file(dir.path().join("findings.jsonl")).unwrap();
+    let out = tokentrail(dir.path(), &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    let os = std::io::Error::from_raw_os_error(2).to_string();
+    assert_eq!(
+        err,
+        format!("tokentrail: error: cannot read findings.jsonl: {os}\n")
+    );
+}
+
+#[test]
+fn help_has_examples() {
+    let out = common::tokentrail()
+        .args(["score", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    assert!(help.contains("Examples:\n  tokentrail simulate"), "{help}");
+    assert!(help.contains("tokentrail score --findings findings.jsonl --labels"));
 }

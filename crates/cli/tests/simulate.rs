@@ -1,9 +1,11 @@
 //! `tokentrail simulate` end to end: arguments, output files, summary on stdout, exit codes.
 
+mod common;
+
 use std::process::Command;
 
 fn tokentrail() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_tokentrail"))
+    common::tokentrail()
 }
 
 #[test]
@@ -75,4 +77,78 @@ fn unusable_arguments_exit_2() {
         assert_eq!(run.status.code(), Some(2), "{bad:?}");
         assert!(!run.stderr.is_empty(), "{bad:?}");
     }
+}
+
+/// Regression (issue 15): a second tenant written into the folder of a first was silently
+/// mixed with it.
+#[test]
+fn a_folder_that_holds_files_is_refused_unless_forced() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("tenant");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::write(out.join("notes.txt"), "case notes").unwrap();
+    let simulate = |extra: &[&str]| {
+        tokentrail()
+            .args(["simulate", "--users", "2", "--days", "1", "--out"])
+            .arg(&out)
+            .args(extra)
+            .output()
+            .expect("run tokentrail")
+    };
+    let refused = simulate(&[]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(refused.stdout.is_empty());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.contains("already holds 1 entry") && err.contains("--force"),
+        "{err}"
+    );
+    let names = |p: &std::path::Path| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(p)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names(&out), ["notes.txt"]);
+
+    let forced = simulate(&["--force"]);
+    assert_eq!(forced.status.code(), Some(0), "{forced:?}");
+    assert!(String::from_utf8_lossy(&forced.stderr).contains("--force: writing into"));
+    assert_eq!(
+        names(&out),
+        [
+            "graph",
+            "labels.jsonl",
+            "notes.txt",
+            "signins",
+            "summary.json",
+            "ual"
+        ]
+    );
+    // An empty folder that exists already is fine.
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let run = tokentrail()
+        .args(["simulate", "--users", "2", "--out"])
+        .arg(&empty)
+        .output()
+        .expect("run tokentrail");
+    assert_eq!(run.status.code(), Some(0), "{run:?}");
+}
+
+#[test]
+fn help_shows_defaults_and_examples() {
+    let out = tokentrail()
+        .args(["simulate", "--help"])
+        .output()
+        .expect("run tokentrail");
+    let help = String::from_utf8(out.stdout).unwrap();
+    assert!(!help.contains("[default: \"\"]"), "{help}");
+    assert!(
+        help.contains("Examples:\n  tokentrail simulate --out tenant/"),
+        "{help}"
+    );
+    assert!(help.contains("--force"), "{help}");
 }

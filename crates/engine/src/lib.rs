@@ -42,7 +42,7 @@ use serde::Serialize;
 use tokentrail_model::{Access, Finding, RuleId, SignIn, Suppression, Timestamp};
 
 pub use allowlist::{Allowlist, AllowlistError, AllowlistReport};
-pub use asn::{AsnDb, AsnDbError};
+pub use asn::{AsnDb, AsnDbError, AsnFileKind, AsnSource};
 pub use correlate::{is_app_only, is_delegated};
 pub use coverage::{Coverage, CoverageBuilder, Family, Span};
 pub use spill::{DEFAULT_IN_MEMORY, RECORD_BYTES};

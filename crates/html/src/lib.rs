@@ -1,6 +1,6 @@
-//! One self-contained HTML report of a run: a summary, a sortable and filterable findings
+//! One self-contained HTML report of a run: the verdict, a sortable and filterable findings
 //! table, per finding its chain as a diagram and its timeline as a chart (inline SVG), the
-//! coverage verdicts per rule and the inventory's top patterns.
+//! coverage verdicts per rule, the inventory's top patterns and, last, the inputs read.
 //!
 //! The file has no external assets (inline CSS, JS and SVG) so it opens offline and can be
 //! mailed. Every piece of record text goes through [`escape`]. The output depends only on the
@@ -8,7 +8,7 @@
 
 mod svg;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write;
 
 use tokentrail_investigate::{InvestigateError, Investigation, Investigator, Subject};
@@ -96,8 +96,11 @@ pub fn render(input: &ReportInput<'_>) -> Result<String, HtmlError> {
         "<header><h1>tokentrail report</h1><p>Generated {}</p></header>\n",
         escape(&input.run.generated_at.to_rfc3339())
     ));
-    summary(&mut h, input);
+    // The first screen answers "is something wrong, and what": the verdict, then the findings.
+    // What was read, which only matters once the answer is in doubt, comes last.
+    verdict(&mut h, input);
     findings_table(&mut h, input.findings);
+    per_rule(&mut h, input.findings);
     h.push_str("<section id=\"details\"><h2>Findings in detail</h2>\n");
     if input.findings.is_empty() {
         h.push_str("<p>No findings.</p>\n");
@@ -110,6 +113,7 @@ pub fn render(input: &ReportInput<'_>) -> Result<String, HtmlError> {
     h.push_str("</section>\n");
     coverage(&mut h, input.coverage);
     inventory(&mut h, input.inventory);
+    inputs(&mut h, input.run);
     h.push_str(&format!("<script>{SCRIPT}</script>\n</body>\n</html>\n"));
     Ok(h)
 }
@@ -131,37 +135,85 @@ fn investigation_of(
     }
 }
 
-fn summary(h: &mut String, input: &ReportInput<'_>) {
-    h.push_str("<section id=\"summary\"><h2>Summary</h2>\n");
+/// The severities, most severe first.
+const SEVERITIES: [Severity; 5] = [
+    Severity::Critical,
+    Severity::High,
+    Severity::Medium,
+    Severity::Low,
+    Severity::Informational,
+];
+
+/// The answer first: how many findings of which severity on how many users, what was read, and
+/// whether each rule could see what it needs (a quiet report from a blind rule means nothing).
+fn verdict(h: &mut String, input: &ReportInput<'_>) {
+    h.push_str("<section id=\"verdict\"><h2>Verdict</h2>\n");
+    let findings = input.findings;
+    let worst = findings.iter().map(|f| f.severity).max();
+    match worst {
+        None => h.push_str("<p class=\"headline\">No findings.</p>\n"),
+        Some(worst) => {
+            let mut per_severity: BTreeMap<Severity, usize> = BTreeMap::new();
+            for f in findings {
+                *per_severity.entry(f.severity).or_default() += 1;
+            }
+            let counts: Vec<String> = SEVERITIES
+                .iter()
+                .filter_map(|s| {
+                    per_severity
+                        .get(s)
+                        .map(|n| format!("{n} {}", s.caption().to_ascii_lowercase()))
+                })
+                .collect();
+            let users: BTreeSet<&str> = findings
+                .iter()
+                .filter_map(|f| f.upn.as_deref().or(f.user_id.as_deref()))
+                .collect();
+            h.push_str(&format!(
+                "<p class=\"headline sev-{}\">{} finding(s) on {} user(s): {}.</p>\n",
+                escape(&worst.caption().to_ascii_lowercase()),
+                findings.len(),
+                users.len(),
+                escape(&counts.join(", "))
+            ));
+        }
+    }
+    let unreadable: u64 = input.run.inputs.iter().map(|f| f.unreadable).sum();
     h.push_str(&format!(
-        "<p><b>{}</b> sign-in(s), <b>{}</b> access(es), <b>{}</b> finding(s).</p>\n",
+        "<p><b>{}</b> sign-in(s) and <b>{}</b> access(es) from {} input file(s){}.</p>\n",
         input.sign_ins,
         input.accesses,
-        input.findings.len()
+        input.run.inputs.len(),
+        if unreadable > 0 {
+            format!(", <b class=\"verdict-blind\">{unreadable} unreadable record(s)</b> (see <a href=\"#inputs\">Inputs</a>)")
+        } else {
+            String::new()
+        }
     ));
-    h.push_str("<h3>Inputs</h3>\n<table><thead><tr><th>File</th><th>Records</th><th>Unreadable</th></tr></thead><tbody>\n");
-    for f in &input.run.inputs {
-        h.push_str(&format!(
-            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\n",
-            escape(&f.name),
-            f.records,
-            f.unreadable
-        ));
-    }
-    h.push_str("</tbody></table>\n");
-    let severities = [
-        Severity::Critical,
-        Severity::High,
-        Severity::Medium,
-        Severity::Low,
-        Severity::Informational,
-    ];
+    h.push_str("<p>Rules: ");
+    let rules: Vec<String> = input
+        .coverage
+        .rules
+        .iter()
+        .map(|v| {
+            format!(
+                "{} <span class=\"verdict-{w}\">{w}</span>",
+                escape(v.rule.code()),
+                w = escape(v.verdict.as_str())
+            )
+        })
+        .collect();
+    h.push_str(&rules.join(" &middot; "));
+    h.push_str(" (<a href=\"#coverage\">why</a>)</p>\n</section>\n");
+}
+
+fn per_rule(h: &mut String, findings: &[Finding]) {
     let mut counts: BTreeMap<(RuleId, Severity), u64> = BTreeMap::new();
-    for f in input.findings {
+    for f in findings {
         *counts.entry((f.rule, f.severity)).or_default() += 1;
     }
-    h.push_str("<h3>Findings per rule and severity</h3>\n<table><thead><tr><th>Rule</th>");
-    for s in severities {
+    h.push_str("<section id=\"per-rule\"><h2>Findings per rule and severity</h2>\n<table><thead><tr><th>Rule</th>");
+    for s in SEVERITIES {
         h.push_str(&format!("<th>{}</th>", escape(s.caption())));
     }
     h.push_str("<th>Total</th></tr></thead><tbody>\n");
@@ -172,12 +224,25 @@ fn summary(h: &mut String, input: &ReportInput<'_>) {
             escape(rule.name())
         ));
         let mut total = 0;
-        for s in severities {
+        for s in SEVERITIES {
             let n = counts.get(&(rule, s)).copied().unwrap_or(0);
             total += n;
             h.push_str(&format!("<td class=\"num\">{n}</td>"));
         }
         h.push_str(&format!("<td class=\"num\">{total}</td></tr>\n"));
+    }
+    h.push_str("</tbody></table>\n</section>\n");
+}
+
+fn inputs(h: &mut String, run: &RunInfo) {
+    h.push_str("<section id=\"inputs\"><h2>Inputs</h2>\n<table><thead><tr><th>File</th><th>Records</th><th>Unreadable</th></tr></thead><tbody>\n");
+    for f in &run.inputs {
+        h.push_str(&format!(
+            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\n",
+            escape(&f.name),
+            f.records,
+            f.unreadable
+        ));
     }
     h.push_str("</tbody></table>\n</section>\n");
 }
@@ -380,6 +445,10 @@ fn inventory(h: &mut String, inv: &Inventory) {
     h.push_str("</tbody></table>\n</section>\n");
 }
 
+// The drawings' rules name the element and its classes only (`rect.node`, never `svg .node`): a
+// repeated drawing is a `<use>` of the first, its copy lives in a shadow tree, and a selector
+// that needs an ancestor outside that tree does not reach it (the copy would be painted in the
+// default black).
 const STYLE: &str = "
 :root{color-scheme:light dark;--bg:#fff;--fg:#1b1f24;--muted:#57606a;--line:#d0d7de;--box:#f6f8fa;--ok:#1a7f37;--warn:#9a6700;--bad:#cf222e;--accent:#0969da}
 @media (prefers-color-scheme: dark){:root{--bg:#0d1117;--fg:#e6edf3;--muted:#8d96a0;--line:#30363d;--box:#161b22;--ok:#3fb950;--warn:#d29922;--bad:#f85149;--accent:#4493f8}}
@@ -393,12 +462,13 @@ td.num{text-align:right}.muted{color:var(--muted)}a{color:var(--accent)}
 article.finding{content-visibility:auto;contain-intrinsic-size:auto 1100px;border-top:2px solid var(--line);margin-top:1.5em}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px}dt{color:var(--muted)}dd{margin:0}
 svg{max-width:100%;height:auto;background:var(--box);border:1px solid var(--line)}
-svg text{fill:var(--fg);font:11px system-ui,sans-serif}
-svg .node{fill:var(--bg);stroke:var(--line)}svg .attacker{stroke:var(--bad);stroke-width:2}
-svg .edge{stroke:var(--muted);fill:none}svg .edge.attacker{stroke:var(--bad)}
-svg .dots{stroke:var(--accent);stroke-width:6;stroke-linecap:round;fill:none}svg .dots.attacker{stroke:var(--bad)}
-svg .ring{stroke:var(--fg);stroke-width:9;stroke-linecap:round;fill:none}svg .lane.attacker{fill:var(--bad);opacity:.12}
-svg .axis{stroke:var(--line)}
+text{fill:var(--fg);font:11px system-ui,sans-serif}
+rect.node{fill:var(--bg);stroke:var(--line)}rect.node.attacker{stroke:var(--bad);stroke-width:2}
+path.edge{stroke:var(--muted);fill:none}path.edge.attacker{stroke:var(--bad);stroke-width:2}
+path.dots{stroke:var(--accent);stroke-width:6;stroke-linecap:round;fill:none}path.dots.attacker{stroke:var(--bad)}
+path.ring{stroke:var(--fg);stroke-width:9;stroke-linecap:round;fill:none}rect.lane.attacker{fill:var(--bad);opacity:.12}
+line.axis{stroke:var(--line)}
+.headline{font-size:1.25em;font-weight:600}.headline.sev-critical,.headline.sev-high{color:var(--bad)}.headline.sev-medium{color:var(--warn)}
 @media print{body{max-width:none;margin:0;font-size:11px}#filter,label{display:none}
 article.finding{break-inside:avoid;content-visibility:visible}svg{background:none}a{color:inherit;text-decoration:none}
 :root{--bg:#fff;--fg:#000;--box:#fff}}

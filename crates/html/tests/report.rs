@@ -84,7 +84,7 @@ const TAGS: &[&str] = &[
     "!DOCTYPE", "html", "head", "meta", "title", "style", "body", "header", "h1", "h2", "h3", "h4",
     "p", "b", "br", "table", "thead", "tbody", "tr", "th", "td", "section", "label", "input", "a",
     "article", "dl", "dt", "dd", "ul", "li", "svg", "text", "path", "g", "rect", "line", "use",
-    "title", "script",
+    "title", "script", "span",
 ];
 
 /// The text of every tag opened in `html` (from `<` to the next `>`).

@@ -13,10 +13,10 @@ use tokentrail_ingest::OtherRecord;
 
 use crate::context::{key, Context, Directory, Networks};
 use crate::rules;
+use crate::timeline::{mark, FindingMarks, Marked, Marks};
 use crate::{
     touches, ChainSignIn, ContainmentStep, FindingRef, InvestigateError, Investigation,
-    MailTouched, MailboxRuleChange, NetworkSummary, RecordCounts, SessionChain, Subject,
-    TimelineEntry, TokenUse, Touched,
+    MailTouched, MailboxRuleChange, NetworkSummary, SessionChain, Subject, TokenUse, Touched,
 };
 use tokentrail_model::escape;
 
@@ -51,153 +51,62 @@ fn access_matches(subject: &Subject, users: &BTreeSet<String>, a: &Access) -> bo
 
 /// A related record, either kind, with what the chain needs of it.
 #[derive(Clone, Copy)]
-enum Record<'a> {
+pub(crate) enum Record<'a> {
     SignIn(&'a SignIn),
     Access(&'a Access),
 }
 
+/// By time, then by where the record was read: the one order of every timeline.
+pub(crate) fn sort_by_time(records: &mut [Record<'_>]) {
+    records.sort_by(|a, b| (a.time(), a.source()).cmp(&(b.time(), b.source())));
+}
+
 impl Record<'_> {
-    fn time(&self) -> Timestamp {
+    pub(crate) fn time(&self) -> Timestamp {
         match self {
             Record::SignIn(s) => s.time,
             Record::Access(a) => a.time,
         }
     }
-    fn source(&self) -> &SourceRef {
+    pub(crate) fn source(&self) -> &SourceRef {
         match self {
             Record::SignIn(s) => &s.source,
             Record::Access(a) => &a.source,
         }
     }
-    fn ip(&self) -> Option<IpAddr> {
+    pub(crate) fn ip(&self) -> Option<IpAddr> {
         match self {
             Record::SignIn(s) => s.ip,
             Record::Access(a) => a.ip,
         }
     }
-    fn session(&self) -> Option<&SessionId> {
+    pub(crate) fn session(&self) -> Option<&SessionId> {
         match self {
             Record::SignIn(s) => s.session_id.as_ref(),
             Record::Access(a) => a.session_id.as_ref(),
         }
     }
-    fn token(&self) -> Option<TokenId> {
+    pub(crate) fn token(&self) -> Option<TokenId> {
         match self {
             Record::SignIn(s) => s.issued_token(),
             Record::Access(a) => a.token_id.clone(),
         }
     }
-    fn user_fields(&self) -> (Option<&String>, Option<&String>) {
+    pub(crate) fn user_fields(&self) -> (Option<&String>, Option<&String>) {
         match self {
             Record::SignIn(s) => (s.user_id.as_ref(), s.upn.as_ref()),
             Record::Access(a) => (a.user_id.as_ref(), a.upn.as_ref()),
         }
     }
-    fn user(&self, dir: &Directory) -> Option<String> {
+    pub(crate) fn user(&self, dir: &Directory) -> Option<String> {
         let (id, upn) = self.user_fields();
         dir.display_user(id, upn)
     }
-    fn app(&self, dir: &Directory) -> Option<String> {
+    pub(crate) fn app(&self, dir: &Directory) -> Option<String> {
         match self {
             Record::SignIn(s) => dir.app(s.app_id.as_ref(), s.app_name.as_ref()),
             Record::Access(a) => dir.app(a.app_id.as_ref(), a.app_name.as_ref()),
         }
-    }
-}
-
-/// What a finding points at, to mark the records it cites.
-struct FindingMarks<'a> {
-    finding: &'a Finding,
-    sources: BTreeSet<&'a SourceRef>,
-}
-
-impl FindingMarks<'_> {
-    /// Cited by source, by token, or by session on the finding's network: a session finding is
-    /// about the foreign use, not the user's own records in the same session.
-    fn cites(
-        &self,
-        record: &Record<'_>,
-        token: Option<&TokenId>,
-        network: Option<NetworkId>,
-    ) -> bool {
-        let f = self.finding;
-        self.sources.contains(record.source())
-            || (f.token_id.is_some() && f.token_id.as_ref() == token)
-            || (f.session_id.is_some()
-                && f.session_id.as_ref() == record.session()
-                && (f.network.is_none() || f.network == network))
-    }
-}
-
-/// The findings, indexed by what they cite, so marking a record looks at its candidates only.
-struct Marks<'a> {
-    marks: Vec<FindingMarks<'a>>,
-    by_source: HashMap<&'a SourceRef, Vec<usize>>,
-    by_token: HashMap<&'a TokenId, Vec<usize>>,
-    by_session: HashMap<&'a SessionId, Vec<usize>>,
-}
-
-impl<'a> Marks<'a> {
-    fn new(findings: &'a [Finding]) -> Marks<'a> {
-        let mut m = Marks {
-            marks: Vec::with_capacity(findings.len()),
-            by_source: HashMap::new(),
-            by_token: HashMap::new(),
-            by_session: HashMap::new(),
-        };
-        for (i, f) in findings.iter().enumerate() {
-            let sources: BTreeSet<&SourceRef> = f
-                .issue
-                .iter()
-                .map(|i| &i.source)
-                .chain(
-                    f.accesses
-                        .iter()
-                        .flat_map(|e| e.samples.iter().map(|s| &s.source)),
-                )
-                .collect();
-            for s in &sources {
-                m.by_source.entry(*s).or_default().push(i);
-            }
-            if let Some(t) = &f.token_id {
-                m.by_token.entry(t).or_default().push(i);
-            }
-            if let Some(s) = &f.session_id {
-                m.by_session.entry(s).or_default().push(i);
-            }
-            m.marks.push(FindingMarks {
-                finding: f,
-                sources,
-            });
-        }
-        m
-    }
-
-    /// Indices of the findings citing `record`, ascending.
-    fn citing(
-        &self,
-        record: &Record<'_>,
-        token: Option<&TokenId>,
-        network: Option<NetworkId>,
-    ) -> Vec<usize> {
-        let mut candidates: Vec<usize> = Vec::new();
-        if let Some(v) = self.by_source.get(record.source()) {
-            candidates.extend(v);
-        }
-        if let Some(v) = token.and_then(|t| self.by_token.get(t)) {
-            candidates.extend(v);
-        }
-        if let Some(v) = record.session().and_then(|s| self.by_session.get(s)) {
-            candidates.extend(v);
-        }
-        candidates.sort_unstable();
-        candidates.dedup();
-        candidates.retain(|i| {
-            self.marks
-                .get(*i)
-                .is_some_and(|m| m.cites(record, token, network))
-        });
-        candidates
     }
 }
 
@@ -412,54 +321,14 @@ fn build(
     if records.is_empty() {
         return Err(InvestigateError::NoMatch(subject.clone()));
     }
-    records.sort_by(|a, b| (a.time(), a.source()).cmp(&(b.time(), b.source())));
+    sort_by_time(&mut records);
     let dir = &context.dir;
     let networks = &context.networks;
-
-    let mut counts = RecordCounts::default();
-    let mut cited = BTreeSet::new();
-    let mut timeline = Vec::with_capacity(records.len());
-    for r in &records {
-        let token = r.token();
-        let network = networks.of(r.ip());
-        let citing = marks.citing(r, token.as_ref(), network);
-        let mut ids: Vec<String> = citing
-            .iter()
-            .filter_map(|i| marks.marks.get(*i))
-            .map(|m| m.finding.id.clone())
-            .collect();
-        cited.extend(citing);
-        ids.sort();
-        let (record, kind, operation) = match r {
-            Record::SignIn(s) => {
-                counts.sign_ins += 1;
-                let resource = s.resource_name.as_ref().or(s.resource_id.as_ref());
-                (
-                    "sign-in",
-                    s.kind.as_str().to_string(),
-                    resource.map_or_else(|| "sign-in".to_string(), |r| format!("sign-in to {r}")),
-                )
-            }
-            Record::Access(a) => {
-                counts.accesses += 1;
-                ("access", a.log.as_str().to_string(), a.operation.clone())
-            }
-        };
-        timeline.push(TimelineEntry {
-            time: r.time(),
-            record: record.to_string(),
-            kind,
-            operation,
-            user: r.user(dir),
-            ip: r.ip(),
-            network,
-            app: r.app(dir),
-            session_id: r.session().cloned(),
-            token_id: token,
-            source: r.source().clone(),
-            findings: ids,
-        });
-    }
+    let Marked {
+        timeline,
+        counts,
+        cited,
+    } = mark(&records, context, marks);
 
     let user_keys: BTreeSet<String> = records
         .iter()

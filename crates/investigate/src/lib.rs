@@ -6,7 +6,9 @@
 //! [`investigate`] builds an [`Investigation`] from decoded records and the engine's findings;
 //! [`Investigator`] builds many over the same records, indexing them once, and with a
 //! [`Context`] learned from every record ([`ContextBuilder`]) it needs only the records related
-//! to its subjects. [`write_markdown`], [`write_json`] and [`write_csv`] render it.
+//! to its subjects. [`write_markdown`], [`write_json`] and [`write_csv`] render it;
+//! [`write_timesketch`] writes its timeline, or the whole tenant's ([`tenant_timeline`]), as
+//! the events Timesketch imports.
 //!
 //! # JSON form
 //!
@@ -31,6 +33,8 @@ mod context;
 mod related;
 mod render;
 mod rules;
+mod timeline;
+mod timesketch;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -44,6 +48,8 @@ pub use context::{Context, ContextBuilder};
 pub use related::Related;
 pub use render::{write_csv, write_json, write_markdown};
 pub use rules::MAILBOX_CHANGE_OPERATIONS;
+pub use timeline::tenant_timeline;
+pub use timesketch::{write_timesketch, TimesketchCounts, TimesketchFormat};
 
 /// What an investigation is about.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -9,8 +9,9 @@ use std::path::Path;
 use tokentrail_engine::{Engine, EngineConfig};
 use tokentrail_ingest::{read_paths, Decoded, OtherRecord, ReadOptions};
 use tokentrail_investigate::{
-    investigate, write_csv, write_json, write_markdown, Context, ContextBuilder, InvestigateError,
-    Investigation, Investigator, Related, Subject,
+    investigate, tenant_timeline, write_csv, write_json, write_markdown, write_timesketch, Context,
+    ContextBuilder, InvestigateError, Investigation, Investigator, Related, Subject,
+    TimesketchFormat,
 };
 use tokentrail_model::{
     Access, AttackKind, Finding, Label, NetworkId, SessionId, SignIn, SignInKind, TokenId,
@@ -291,6 +292,30 @@ fn csv_is_the_timeline() {
         )),
         "{}",
         lines[1]
+    );
+}
+
+#[test]
+fn timesketch_forms_of_the_case() {
+    let (_dir, dir_text, input) = case();
+    let inv = run(&session_subject(), &input);
+    let findings: Vec<&Finding> = input.findings.iter().collect();
+    assert!(!findings.is_empty());
+    let write = |format| {
+        let mut out = Vec::new();
+        let counts = write_timesketch(&mut out, format, &inv.timeline, &findings).unwrap();
+        assert_eq!(
+            (counts.sign_ins, counts.accesses, counts.findings),
+            (2, 4, findings.len() as u64)
+        );
+        String::from_utf8(out).unwrap().replace(&dir_text, "<dir>")
+    };
+    insta::assert_snapshot!("case_timesketch_jsonl", write(TimesketchFormat::Jsonl));
+    insta::assert_snapshot!("case_timesketch_csv", write(TimesketchFormat::Csv));
+    // The tenant's timeline of the case is the session's: the case is one session.
+    assert_eq!(
+        tenant_timeline(&input.sign_ins, &input.accesses, &input.findings),
+        inv.timeline
     );
 }
 

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context as _};
-use tokentrail_engine::{allowlist, AsnDb, Detection, Engine, EngineConfig};
+use tokentrail_engine::{allowlist, Detection, Engine, EngineConfig};
 use tokentrail_ingest::{DecodeOptions, Decoded, IngestReport, ReadOptions};
 use tokentrail_model::escape::Shown;
 use tokentrail_model::{Finding, Timestamp};
@@ -55,9 +55,10 @@ pub struct DetectArgs {
     /// Allowlist (YAML, version 1) of approved patterns; the format is in docs/allowlist.md.
     #[arg(long, value_name = "FILE")]
     pub allowlist: Option<PathBuf>,
-    /// MaxMind-format ASN database (e.g. GeoLite2-ASN.mmdb) for addresses the sign-in logs do
-    /// not give an ASN.
-    #[arg(long, value_name = "FILE.mmdb")]
+    /// ASN database for addresses the sign-in logs give no ASN: a MaxMind .mmdb
+    /// (GeoLite2-ASN), an address-range CSV (@ip-location-db/asn), or a folder of them.
+    /// Default: the one in $XDG_DATA_HOME/tokentrail/ (~/.local/share/tokentrail/), if any.
+    #[arg(long, value_name = "FILE|DIR")]
     pub asn_db: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
@@ -117,11 +118,8 @@ fn configure(args: &DetectArgs) -> anyhow::Result<EngineConfig> {
             }
         }
     }
-    if let Some(path) = &args.asn_db {
-        let db = AsnDb::open(path)
-            .with_context(|| format!("cannot open ASN database {}", path.display()))?;
-        config.asn_db = Some(db);
-    }
+    config.asn_db =
+        crate::asn::resolve(args.asn_db.as_deref(), config.now, &mut io::stderr().lock())?;
     Ok(config)
 }
 

@@ -9,8 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use tokentrail_ingest::{Decoded, ReadOptions};
-use tokentrail_investigate::{InvestigateError, Subject};
+use tokentrail_investigate::{InvestigateError, Investigation, Subject};
 use tokentrail_model::{SessionId, TokenId};
 
 use crate::exit;
@@ -28,39 +27,45 @@ pub enum InvestigateFormat {
 
 /// Reconstruct one user's, session's, token's or IP address's activity.
 #[derive(clap::Args, Debug, Clone)]
-#[command(
-    group(clap::ArgGroup::new("subject").required(true).multiple(false)),
-    after_help = "\
+#[command(after_help = "\
 Examples:
   tokentrail investigate exports/ --user adele@contoso.example
   tokentrail investigate exports/ --session 6f1e2a... --format json -o case.json
   tokentrail investigate exports/ --token xMFjTVvJPE2OChJx_YE-AA --format csv
 
 Exit codes: 0 every record read; 1 some input unreadable (each place is listed on
-stderr); 2 bad arguments, nothing readable, or nothing matches the subject."
-)]
+stderr); 2 bad arguments, nothing readable, or nothing matches the subject.")]
 pub struct InvestigateArgs {
     /// Files, directories (read recursively), .gz or .zip archives, or `-` for standard input.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
-    /// A user, by object id or user principal name (case-insensitive).
-    #[arg(long, group = "subject", value_name = "USER")]
-    pub user: Option<String>,
-    /// A session id (`sid`, `SessionId`).
-    #[arg(long, group = "subject", value_name = "SESSION", value_parser = parse_session)]
-    pub session: Option<SessionId>,
-    /// A token, by `uti` (`uniqueTokenIdentifier`) or sign-in id GUID.
-    #[arg(long, group = "subject", value_name = "TOKEN", value_parser = parse_token)]
-    pub token: Option<TokenId>,
-    /// A client IP address.
-    #[arg(long, group = "subject", value_name = "IP")]
-    pub ip: Option<IpAddr>,
+    /// Whose records.
+    #[command(flatten)]
+    pub subject: SubjectArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = InvestigateFormat::Md)]
     pub format: InvestigateFormat,
     /// Write to FILE instead of stdout.
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+/// One user, session, token or client address: the subject of `investigate` and `timeline`.
+#[derive(clap::Args, Debug, Clone)]
+#[group(id = "subject", multiple = false)]
+pub struct SubjectArgs {
+    /// A user, by object id or user principal name (case-insensitive).
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
+    /// A session id (`sid`, `SessionId`).
+    #[arg(long, value_name = "SESSION", value_parser = parse_session)]
+    pub session: Option<SessionId>,
+    /// A token, by `uti` (`uniqueTokenIdentifier`) or sign-in id GUID.
+    #[arg(long, value_name = "TOKEN", value_parser = parse_token)]
+    pub token: Option<TokenId>,
+    /// A client IP address.
+    #[arg(long, value_name = "IP")]
+    pub ip: Option<IpAddr>,
 }
 
 fn parse_session(text: &str) -> Result<SessionId, String> {
@@ -71,8 +76,9 @@ fn parse_token(text: &str) -> Result<TokenId, String> {
     TokenId::parse(text).ok_or_else(|| "the token id is empty".to_string())
 }
 
-impl InvestigateArgs {
-    fn subject(&self) -> Option<Subject> {
+impl SubjectArgs {
+    /// The subject named, if any.
+    pub fn subject(&self) -> Option<Subject> {
         if let Some(u) = &self.user {
             return Some(Subject::User(u.clone()));
         }
@@ -86,52 +92,52 @@ impl InvestigateArgs {
     }
 }
 
-/// Run `investigate`.
-pub fn run(args: InvestigateArgs) -> anyhow::Result<ExitCode> {
-    let mut err = io::stderr().lock();
-    let Some(subject) = args.subject() else {
-        writeln!(
-            err,
-            "tokentrail: give one of --user, --session, --token or --ip"
-        )?;
-        return Ok(ExitCode::from(exit::USAGE));
-    };
-    let mut sign_ins = Vec::new();
-    let mut accesses = Vec::new();
-    // Only inbox-rule and forwarding changes are kept of the other records.
-    let mut others = Vec::new();
-    let opts = ReadOptions::default();
-    let report = super::read_with_progress(&args.paths, opts, &mut |record| match record.event {
-        Decoded::SignIn(s) => sign_ins.push(*s),
-        Decoded::Access(a) => accesses.push(*a),
-        Decoded::Other(o) => {
-            if o.mailbox_change.is_some() {
-                others.push(o);
-            }
-        }
-    });
-    if let Some(code) = super::check_input(&report)? {
-        return Ok(code);
-    }
-
-    let detection = super::detect_over(&sign_ins, &accesses);
-    let investigation = match tokentrail_investigate::investigate_with_changes(
-        &subject,
-        &sign_ins,
-        &accesses,
-        &others,
-        &detection.findings,
+/// The investigation of `subject`, or the exit code when no record matches it (said on `err`).
+pub(crate) fn investigation(
+    subject: &Subject,
+    records: &super::Records,
+    findings: &[tokentrail_model::Finding],
+    err: &mut dyn Write,
+) -> anyhow::Result<Result<Investigation, ExitCode>> {
+    match tokentrail_investigate::investigate_with_changes(
+        subject,
+        &records.sign_ins,
+        &records.accesses,
+        &records.mailbox_changes,
+        findings,
     ) {
-        Ok(inv) => inv,
+        Ok(inv) => Ok(Ok(inv)),
         Err(e @ InvestigateError::NoMatch(_)) => {
             writeln!(
                 err,
                 "tokentrail: {}",
                 tokentrail_model::escape::Shown(&e.to_string())
             )?;
-            return Ok(ExitCode::from(exit::USAGE));
+            Ok(Err(ExitCode::from(exit::USAGE)))
         }
-        Err(e) => return Err(e.into()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Run `investigate`.
+pub fn run(args: InvestigateArgs) -> anyhow::Result<ExitCode> {
+    let mut err = io::stderr().lock();
+    let Some(subject) = args.subject.subject() else {
+        writeln!(
+            err,
+            "tokentrail: give one of --user, --session, --token or --ip"
+        )?;
+        return Ok(ExitCode::from(exit::USAGE));
+    };
+    let (records, report) = super::read_records(&args.paths);
+    if let Some(code) = super::check_input(&report)? {
+        return Ok(code);
+    }
+
+    let detection = super::detect_over(&records.sign_ins, &records.accesses);
+    let investigation = match investigation(&subject, &records, &detection.findings, &mut err)? {
+        Ok(inv) => inv,
+        Err(code) => return Ok(code),
     };
 
     let out: Box<dyn Write> = match &args.output {

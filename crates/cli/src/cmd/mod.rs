@@ -22,6 +22,7 @@ pub mod investigate;
 pub mod report;
 pub mod score;
 pub mod simulate;
+pub mod timeline;
 
 /// Read `paths` with `opts`, drawing a progress bar when stderr is a terminal, and hand each
 /// decoded record to `sink`.
@@ -180,6 +181,37 @@ pub(crate) fn open_output(path: Option<&Path>) -> anyhow::Result<Box<dyn Write>>
         )),
         None => Box::new(BufWriter::new(io::stdout().lock())),
     })
+}
+
+/// Every record a command that follows a subject needs, in memory.
+pub(crate) struct Records {
+    pub sign_ins: Vec<tokentrail_model::SignIn>,
+    pub accesses: Vec<tokentrail_model::Access>,
+    /// The inbox-rule and forwarding changes among the other records (the rest are dropped).
+    pub mailbox_changes: Vec<tokentrail_ingest::OtherRecord>,
+}
+
+/// Read every input into memory, with progress (`investigate`, `timeline`).
+pub(crate) fn read_records<P: AsRef<Path>>(paths: &[P]) -> (Records, IngestReport) {
+    let mut records = Records {
+        sign_ins: Vec::new(),
+        accesses: Vec::new(),
+        mailbox_changes: Vec::new(),
+    };
+    let report = read_with_progress(
+        paths,
+        ReadOptions::default(),
+        &mut |record| match record.event {
+            tokentrail_ingest::Decoded::SignIn(s) => records.sign_ins.push(*s),
+            tokentrail_ingest::Decoded::Access(a) => records.accesses.push(*a),
+            tokentrail_ingest::Decoded::Other(o) => {
+                if o.mailbox_change.is_some() {
+                    records.mailbox_changes.push(o);
+                }
+            }
+        },
+    );
+    (records, report)
 }
 
 /// Run the engine at default settings over events already in memory (for commands that also

@@ -13,6 +13,20 @@ use tokentrail_report::score::{read_findings, read_labels, score};
 
 /// Arguments of `score`.
 #[derive(clap::Args, Debug)]
+#[command(after_help = "\
+Examples:
+  tokentrail simulate --users 40 --days 14 --out tenant/
+  tokentrail detect tenant/ --format ocsf -o findings.jsonl
+  tokentrail score --findings findings.jsonl --labels tenant/labels.jsonl
+  tokentrail score --findings findings.jsonl --labels tenant/labels.jsonl --json > score.json
+
+A finding matches an injected attack when it names the attack's session or one of its tokens,
+or (for findings keyed on no session or token, and TT003/TT005) its user within its time span;
+the rules are documented in the tokentrail-report crate (score module). Recall is per attack
+kind and per rule; precision is over every unsuppressed finding.
+
+Exit codes: 0 scored (whatever the recall); 2 bad arguments, or a file that cannot be read or
+holds a line that is not a finding or a label (its line number is given).")]
 pub struct ScoreArgs {
     /// Findings: OCSF JSON lines as `tokentrail detect --format ocsf` writes them.
     #[arg(long, value_name = "FILE")]

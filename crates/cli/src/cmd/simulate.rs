@@ -1,7 +1,7 @@
 //! `tokentrail simulate`: write a labelled synthetic tenant (see `tokentrail-sim`).
 
 use std::io::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
@@ -9,6 +9,21 @@ use tokentrail_sim::{parse_attacks, parse_start, simulate, Formats, SimConfig};
 
 /// Arguments of `simulate`.
 #[derive(clap::Args, Debug)]
+#[command(after_help = "\
+Examples:
+  tokentrail simulate --out tenant/                   50 users, 1 day, every attack kind
+  tokentrail simulate --users 40 --days 14 --seed 7 --out tenant/
+  tokentrail simulate --attacks session-replay,orphan-token --out tenant/
+  tokentrail simulate --formats signins=diagnostic,ual=purview-csv --out tenant/
+  tokentrail detect tenant/ --format ocsf -o findings.jsonl
+  tokentrail score --findings findings.jsonl --labels tenant/labels.jsonl
+
+The folder gets signins/, graph/, ual/ (one file per day and shape), labels.jsonl (the
+ground truth) and summary.json. A folder that already holds files is refused unless --force:
+two tenants in one folder would be read as one.
+
+Exit codes: 0 written; 2 bad arguments, a non-empty folder without --force, or a write
+failure.")]
 pub struct SimulateArgs {
     /// People in the tenant (a delegated automation account is added).
     #[arg(long, default_value_t = 50)]
@@ -19,18 +34,23 @@ pub struct SimulateArgs {
     /// Seed: the same arguments give byte-identical output.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Output directory (created if missing).
+    /// Output directory (created if missing; refused if it holds files, unless --force).
     #[arg(long)]
     pub out: PathBuf,
+    /// Write into a folder that already holds files (same-named files are replaced, others
+    /// are left as they are).
+    #[arg(long)]
+    pub force: bool,
     /// Attacks to inject: `all`, `none`, or a comma list of kinds (stolen-access-token,
     /// session-replay, device-code-phish, orphan-token, no-interactive-root, unapproved-client).
     #[arg(long, default_value = "all")]
     pub attacks: String,
     /// Export shape per family, e.g. `signins=la-jsonl,graph=diagnostic,ual=purview-csv`.
     /// Sign-ins: la-jsonl, diagnostic, graph. Graph: la-jsonl, diagnostic. UAL: mgmt-api,
-    /// jsonl, purview-csv.
-    #[arg(long, default_value = "")]
-    pub formats: String,
+    /// jsonl, purview-csv. A family not named keeps its default: la-jsonl for sign-ins and
+    /// Graph, mgmt-api for the UAL.
+    #[arg(long, value_name = "FAMILY=SHAPE,...")]
+    pub formats: Option<String>,
     /// First day (UTC), `YYYY-MM-DD`.
     #[arg(long)]
     pub start: Option<String>,
@@ -38,6 +58,25 @@ pub struct SimulateArgs {
 
 /// Run `simulate`.
 pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
+    if let Some(entries) = files_in(&args.out) {
+        if !args.force {
+            writeln!(
+                std::io::stderr(),
+                "tokentrail: {} already holds {entries} entr{}; a second tenant there would be \
+                 read together with the first. Choose an empty folder, or pass --force.",
+                args.out.display(),
+                if entries == 1 { "y" } else { "ies" }
+            )?;
+            return Ok(ExitCode::from(crate::exit::USAGE));
+        }
+        writeln!(
+            std::io::stderr(),
+            "tokentrail: --force: writing into {}, which already holds {entries} entr{}; \
+             files of the same name are replaced, the others are kept",
+            args.out.display(),
+            if entries == 1 { "y" } else { "ies" }
+        )?;
+    }
     let cfg = SimConfig {
         users: args.users,
         days: args.days,
@@ -48,7 +87,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         },
         out: args.out,
         attacks: parse_attacks(&args.attacks)?,
-        formats: Formats::parse(&args.formats)?,
+        formats: Formats::parse(args.formats.as_deref().unwrap_or(""))?,
     };
     let summary =
         simulate(&cfg).with_context(|| format!("simulating into {}", cfg.out.display()))?;
@@ -75,4 +114,10 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         summary.labels
     )?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// How many entries `dir` holds, when it is a folder that holds any.
+fn files_in(dir: &Path) -> Option<usize> {
+    let entries = std::fs::read_dir(dir).ok()?.count();
+    (entries > 0).then_some(entries)
 }

@@ -1,0 +1,117 @@
+//! `tokentrail timeline`: the sign-ins, accesses and findings of a user, a session, a token, an
+//! address or the whole tenant, as the JSON lines or CSV that Timesketch imports.
+//!
+//! The records of a subject are the ones `investigate` relates to it, each marked with the
+//! findings that cite it; the fields are documented in the tokentrail-investigate crate
+//! (`timesketch` module).
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use tokentrail_investigate::TimesketchFormat;
+
+use super::investigate::{investigation, SubjectArgs};
+
+/// How the timeline is written.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimelineFormat {
+    /// JSON lines: one Timesketch event per line (save as .jsonl).
+    Jsonl,
+    /// CSV with a header row (save as .csv).
+    Csv,
+}
+
+/// Write a timeline for Timesketch.
+#[derive(clap::Args, Debug)]
+#[command(after_help = "\
+Examples:
+  tokentrail timeline exports/ -o tenant.jsonl                     every record and finding
+  tokentrail timeline exports/ --user adele@contoso.example -o adele.jsonl
+  tokentrail timeline exports/ --session 6f1e2a... --format csv -o session.csv
+
+Each event has Timesketch's message, datetime and timestamp_desc, a timestamp in microseconds,
+and the record's user, ip, network, app, session_id, token_id and source; records cited by a
+finding carry its id in findings and its rule in tag, and each finding is an event of its own
+at its first sighting. Import the file in Timesketch (Upload timeline) or with
+`timesketch_importer`; Timesketch accepts only names ending in .jsonl or .csv.
+
+Exit codes: 0 every record read; 1 some input unreadable (each place is listed on
+stderr); 2 bad arguments, nothing readable, or nothing matches the subject.")]
+pub struct TimelineArgs {
+    /// Files, directories (read recursively), .gz or .zip archives, or `-` for standard input.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Whose records; without one, the whole tenant's.
+    #[command(flatten)]
+    pub subject: SubjectArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = TimelineFormat::Jsonl)]
+    pub format: TimelineFormat,
+    /// Write to FILE instead of stdout.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// Run `timeline`.
+pub fn run(args: TimelineArgs) -> anyhow::Result<ExitCode> {
+    let mut err = io::stderr().lock();
+    let (format, extension) = match args.format {
+        TimelineFormat::Jsonl => (TimesketchFormat::Jsonl, "jsonl"),
+        TimelineFormat::Csv => (TimesketchFormat::Csv, "csv"),
+    };
+    if let Some(path) = &args.output {
+        if path.extension().and_then(|e| e.to_str()) != Some(extension) {
+            writeln!(
+                err,
+                "tokentrail: note: Timesketch imports a {} file only when its name ends in .{extension}",
+                extension.to_ascii_uppercase()
+            )?;
+        }
+    }
+    let (records, report) = super::read_records(&args.paths);
+    if let Some(code) = super::check_input(&report)? {
+        return Ok(code);
+    }
+    let detection = super::detect_over(&records.sign_ins, &records.accesses);
+    let subject = args.subject.subject();
+    let (entries, findings) = match &subject {
+        None => (
+            tokentrail_investigate::tenant_timeline(
+                &records.sign_ins,
+                &records.accesses,
+                &detection.findings,
+            ),
+            detection.findings.iter().collect::<Vec<_>>(),
+        ),
+        Some(subject) => {
+            let investigation =
+                match investigation(subject, &records, &detection.findings, &mut err)? {
+                    Ok(inv) => inv,
+                    Err(code) => return Ok(code),
+                };
+            // The findings that cite the subject's records, in the engine's order.
+            let cited: Vec<_> = detection
+                .findings
+                .iter()
+                .filter(|f| investigation.findings.iter().any(|r| r.id == f.id))
+                .collect();
+            (investigation.timeline, cited)
+        }
+    };
+    let out = super::open_output(args.output.as_deref())?;
+    let counts = tokentrail_investigate::write_timesketch(out, format, &entries, &findings)?;
+    writeln!(
+        err,
+        "tokentrail: {} event(s) for {}: {} sign-in(s), {} access(es), {} finding(s)",
+        counts.sign_ins + counts.accesses + counts.findings,
+        subject.map_or_else(
+            || "the tenant".to_string(),
+            |s| tokentrail_model::escape::terminal(&s.to_string()).into_owned()
+        ),
+        counts.sign_ins,
+        counts.accesses,
+        counts.findings
+    )?;
+    Ok(super::exit_code(&report))
+}

@@ -1,0 +1,25 @@
+//! What every CLI test shares.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// `tokentrail`, with a home and a data folder that do not exist: the binary looks for an
+/// installed ASN database there (`$XDG_DATA_HOME/tokentrail/`, `~/.local/share/tokentrail/`),
+/// and a test must not judge networks with whatever database the developer has installed.
+pub fn tokentrail() -> Command {
+    let nowhere = concat!(env!("CARGO_TARGET_TMPDIR"), "/no-home");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tokentrail"));
+    command.env("XDG_DATA_HOME", nowhere).env("HOME", nowhere);
+    command
+}
+
+/// The example tenant's three log folders (`examples/tenant/{signins,graph,ual}`).
+// Not every test file reads the example tenant.
+#[allow(dead_code)]
+pub fn example_tenant() -> Vec<PathBuf> {
+    let t = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/tenant");
+    ["signins", "graph", "ual"]
+        .iter()
+        .map(|d| t.join(d))
+        .collect()
+}
