@@ -11,11 +11,10 @@ use std::time::{Duration, Instant};
 
 use tokentrail_model::Guid;
 
+mod common;
+
 fn tokentrail(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tokentrail"))
-        .args(args)
-        .output()
-        .unwrap()
+    common::tokentrail().args(args).output().unwrap()
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -552,7 +551,7 @@ fn special_files_in_directories_are_skipped_and_reported() {
     let fifo = dir.path().join("zz.fifo");
     let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
     assert!(made.success());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tokentrail"))
+    let mut child = common::tokentrail()
         .args(["inspect", dir.path().to_str().unwrap()])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

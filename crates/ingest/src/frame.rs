@@ -36,11 +36,11 @@ use crate::{CsvLayout, Payload};
 use scan::{value_end, Feed, ValueScan};
 use stream::{is_json_space, Recorded, Stream};
 
-/// Default bound on one record's size: 64 MiB. Real records are kilobytes (a sign-in with
-/// every policy listed is tens of kilobytes); the bound is what one hostile line or element
-/// can make the reader hold (its buffer grows to about twice the bound before the record is
-/// reported and skipped).
-pub const DEFAULT_MAX_RECORD_BYTES: usize = 64 * 1024 * 1024;
+/// Default bound on one record's size: 128 MiB. Real records are kilobytes (a sign-in with
+/// every policy listed is tens of kilobytes) and a 100 MB record is still read; the bound is
+/// what one hostile line or element can make the reader hold (its buffer grows to about twice
+/// the bound before the record is reported and skipped).
+pub const DEFAULT_MAX_RECORD_BYTES: usize = 128 * 1024 * 1024;
 
 /// How far ahead the sniffer looks for the end of the first line.
 const SNIFF_BYTES: usize = 1024 * 1024;
