@@ -25,8 +25,14 @@ fuzz_target!(|data: &[u8]| {
                         || m.asn.is_some(),
                     "{e:?}"
                 );
-                assert!(e.expires_at <= now.plus_secs((MAX_EXPIRY_DAYS + 1) * 86_400), "{e:?}");
-                for v in [&m.app_id, &m.service_principal_id, &m.user].into_iter().flatten() {
+                assert!(
+                    e.expires_at <= now.plus_secs((MAX_EXPIRY_DAYS + 1) * 86_400),
+                    "{e:?}"
+                );
+                for v in [&m.app_id, &m.service_principal_id, &m.user]
+                    .into_iter()
+                    .flatten()
+                {
                     assert!(!v.contains(['*', '?']), "{e:?}");
                 }
             }

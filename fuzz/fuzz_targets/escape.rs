@@ -7,10 +7,6 @@
 use libfuzzer_sys::fuzz_target;
 use tokentrail_model::escape;
 
-fn is_quote(c: char) -> bool {
-    matches!(c, '\'' | '\u{2018}' | '\u{2019}' | '\u{201a}' | '\u{201b}')
-}
-
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
@@ -23,7 +19,9 @@ fuzz_target!(|data: &[u8]| {
     assert!(inert(&escape::yaml_quoted(text)));
     let cell = escape::csv_cell(text);
     assert!(inert(&cell));
-    assert!(!cell.starts_with(['=', '+', '-', '@', '\t', '\r', '\u{ff1d}', '\u{ff0b}', '\u{ff0d}', '\u{ff20}']));
+    assert!(!cell.starts_with([
+        '=', '+', '-', '@', '\t', '\r', '\u{ff1d}', '\u{ff0b}', '\u{ff0d}', '\u{ff20}'
+    ]));
 
     // Markdown text inside a line renders as exactly that text.
     let md = format!("value: {}", escape::markdown(text));
@@ -43,23 +41,8 @@ fuzz_target!(|data: &[u8]| {
 
     // A PowerShell literal is one string that reads back as the text.
     if let Some(literal) = escape::powershell_literal(text) {
-        let mut chars = literal.chars().peekable();
-        assert!(chars.next().is_some_and(is_quote));
-        let mut read = String::new();
-        let mut closed = false;
-        while let Some(c) = chars.next() {
-            if is_quote(c) {
-                if chars.peek().copied().is_some_and(is_quote) {
-                    read.push(chars.next().unwrap_or(c));
-                } else {
-                    closed = true;
-                    assert!(chars.next().is_none(), "{literal:?} goes on after its end");
-                }
-            } else {
-                read.push(c);
-            }
-        }
-        assert!(closed, "{literal:?}");
+        let (read, used) = escape::read_powershell_literal(&literal).expect("a closed string");
         assert_eq!(read, text);
+        assert_eq!(used, literal.len(), "{literal:?} goes on after its end");
     }
 });

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use tokentrail_model::Guid;
+use tokentrail_model::{escape, Guid};
 
 mod common;
 
@@ -315,22 +315,14 @@ fn containment_commands_quote_every_logged_value() {
     let is_quote = |c: char| matches!(c, '\'' | '\u{2018}' | '\u{2019}' | '\u{201a}' | '\u{201b}');
     for command in &commands {
         let mut outside = String::new();
-        let mut quoted = false;
-        let mut chars = command.chars().peekable();
-        while let Some(c) = chars.next() {
-            if quoted && is_quote(c) {
-                if chars.peek().copied().is_some_and(is_quote) {
-                    chars.next();
-                } else {
-                    quoted = false;
-                }
-            } else if is_quote(c) {
-                quoted = true;
-            } else if !quoted {
-                outside.push(c);
-            }
+        let mut rest = command.as_str();
+        while let Some(open) = rest.find(is_quote) {
+            outside.push_str(&rest[..open]);
+            let (_, used) = escape::read_powershell_literal(&rest[open..])
+                .unwrap_or_else(|| panic!("unclosed quote in {command:?}"));
+            rest = &rest[open + used..];
         }
-        assert!(!quoted, "unclosed quote in {command:?}");
+        outside.push_str(rest);
         assert!(
             !outside.contains([';', '|', '`', '\n', '\r']) && !outside.contains("$("),
             "{command:?} runs more than one statement: {outside:?}"

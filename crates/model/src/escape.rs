@@ -204,6 +204,33 @@ pub fn powershell_literal(text: &str) -> Option<String> {
     Some(out)
 }
 
+/// Read the PowerShell single-quoted string that starts `text` the way PowerShell's
+/// tokenizer does (two quote characters in a row stand for the second; a lone one ends the
+/// string): its value and the bytes it spans. `None` when `text` does not start with a quote
+/// or the string never ends. This is how tests and fuzzing check [`powershell_literal`].
+pub fn read_powershell_literal(text: &str) -> Option<(String, usize)> {
+    let mut chars = text.char_indices().peekable();
+    let (_, open) = chars.next()?;
+    if !powershell_quote(open) {
+        return None;
+    }
+    let mut out = String::new();
+    while let Some((i, c)) = chars.next() {
+        if powershell_quote(c) {
+            match chars.peek() {
+                Some(&(_, d)) if powershell_quote(d) => {
+                    out.push(d);
+                    chars.next();
+                }
+                _ => return Some((out, i + c.len_utf8())),
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    None
+}
+
 /// `text` as one URL path segment: unreserved characters (`A-Z a-z 0-9 - . _ ~`) and `@` as
 /// they are, everything else percent-encoded, so a logged id can never add a path, a query or
 /// a second request.
@@ -473,31 +500,6 @@ mod tests {
         );
     }
 
-    /// Reads a PowerShell single-quoted string back the way its tokenizer does: a quote
-    /// character followed by another one stands for the second; a lone one ends the string.
-    fn powershell_read(literal: &str) -> Option<(String, usize)> {
-        let mut chars = literal.char_indices().peekable();
-        let (_, open) = chars.next()?;
-        if !powershell_quote(open) {
-            return None;
-        }
-        let mut out = String::new();
-        while let Some((i, c)) = chars.next() {
-            if powershell_quote(c) {
-                match chars.peek() {
-                    Some(&(_, d)) if powershell_quote(d) => {
-                        out.push(d);
-                        chars.next();
-                    }
-                    _ => return Some((out, i + c.len_utf8())),
-                }
-            } else {
-                out.push(c);
-            }
-        }
-        None
-    }
-
     /// The inline events of `text` rendered as a Markdown paragraph (or table cell).
     fn markdown_events(text: &str) -> Vec<pulldown_cmark::Event<'_>> {
         pulldown_cmark::Parser::new_ext(text, pulldown_cmark::Options::ENABLE_TABLES)
@@ -582,7 +584,7 @@ mod tests {
         #[test]
         fn powershell_literals_read_back_whole(text in any_text()) {
             if let Some(literal) = powershell_literal(&text) {
-                let (read, used) = powershell_read(&literal).expect("a closed string");
+                let (read, used) = read_powershell_literal(&literal).expect("a closed string");
                 proptest::prop_assert_eq!(read, text);
                 proptest::prop_assert_eq!(used, literal.len(), "the string ends at its end");
             } else {
