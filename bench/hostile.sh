@@ -4,7 +4,7 @@
 #   - a gzip bomb: 48 GB of `[` in 48 MB  (48 concatenated gzip members of 1 GiB each)
 #   - a zip of 100,000 entries
 #   - a 2 GB line in a JSON-lines file    (followed by one good record)
-#   - 100,000-deep nesting                (arrays and objects, as JSON lines)
+#   - 100,000-deep nesting                (arrays, objects, nested records, as JSON lines)
 # and prints one Markdown table row per input: wall time, peak RSS, exit code and what was
 # reported. The figures in docs/security.md come from this script.
 #
@@ -77,9 +77,12 @@ with open(os.path.join(out, "line.jsonl"), "wb") as f:
 
 depth = 100_000
 with open(os.path.join(out, "nesting.jsonl"), "wb") as f:
+    # A good record first: a file whose first byte is `[` is one JSON array, not lines.
+    f.write(b'{"id":"1"}\n')
     f.write(b"[" * depth + b"1" + b"]" * depth + b"\n")
     f.write(b'{"a":' * depth + b"1" + b"}" * depth + b"\n")
-    f.write(b'{"id":"3"}\n')
+    f.write(b'{"properties":' * depth + b"1" + b"}" * depth + b"\n")
+    f.write(b'{"id":"5"}\n')
 PY
 
 printf '| input | size on disk | wall time | peak RSS | exit | reported |\n'
@@ -91,11 +94,11 @@ for name in brackets.json bomb.json.gz entries.zip line.jsonl nesting.jsonl; do
   /usr/bin/time -f '%e %M' -o "$out/time.txt" "$bin" inspect "$path" >"$out/stdout.txt" 2>"$out/stderr.txt"
   code=$?
   set -e
-  read -r secs rss_kb <"$out/time.txt"
+  read -r secs rss_kb < <(tail -n 1 "$out/time.txt")
   rss_mb=$(( rss_kb / 1024 ))
   # What the run said about the input, in one line: the totals and the first problem.
   total=$(grep '^total:' "$out/stdout.txt" | sed 's/^total: //' | cut -c1-120)
-  first=$(grep -m1 -E '^  .*: ' "$out/stdout.txt" | sed 's/^  //' | cut -c1-160 || true)
+  first=$(grep -m1 -F "  $out/" "$out/stdout.txt" | sed "s|^  $out/||" | cut -c1-160 || true)
   printf '| %s | %s | %s s | %s MB | %s | %s; %s |\n' "$name" "$size" "$secs" "$rss_mb" "$code" "$total" "$first"
 done
 
