@@ -1,6 +1,7 @@
 //! `tokentrail inventory` end to end, and its drafted allowlist through `tokentrail detect`:
-//! refused while reasons start with REVIEW, and once reviewed it suppresses exactly the
-//! patterns kept.
+//! refused while reasons start with REVIEW; patterns holding an attack drafted commented out, so
+//! approving every active entry silences no live finding; once reviewed it suppresses exactly
+//! the patterns kept.
 
 mod common;
 
@@ -19,20 +20,7 @@ fn text(bytes: &[u8]) -> String {
 const NOW: &str = "2024-03-10T00:00:00Z";
 
 fn simulate(dir: &Path) {
-    let out = tokentrail(&[
-        "simulate",
-        "--users",
-        "30",
-        "--days",
-        "3",
-        "--seed",
-        "7",
-        "--attacks",
-        "all",
-        "--out",
-        dir.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    common::simulate_with_attacks(dir, 30);
 }
 
 /// Findings of `detect --format ocsf` (suppressed ones included).
@@ -69,17 +57,40 @@ fn key(f: &serde_json::Value) -> (String, String, String, String) {
     )
 }
 
-/// The entries of a drafted allowlist as (id, text block).
-fn entries(draft: &str) -> (String, Vec<(String, String)>) {
+/// One drafted entry: its id, its text block (uncommented), and the finding ids of the note
+/// above it when it was drafted commented out.
+struct Drafted {
+    id: String,
+    block: String,
+    held_by: Option<String>,
+}
+
+/// The entries of a drafted allowlist.
+fn entries(draft: &str) -> (String, Vec<Drafted>) {
     let (head, body) = draft.split_once("entries:\n").unwrap();
-    let mut out: Vec<(String, String)> = Vec::new();
+    let mut out: Vec<Drafted> = Vec::new();
+    let mut note: Option<String> = None;
     for line in body.lines() {
+        if let Some(rest) = line.strip_prefix("  # ") {
+            if let Some((_, ids)) = rest.split_once("holds records that live findings cite: ") {
+                note = Some(ids.trim_end_matches('.').to_string());
+            }
+            continue;
+        }
+        let (line, commented) = match line.strip_prefix("# ") {
+            Some(l) => (l, true),
+            None => (line, false),
+        };
         if let Some(id) = line.strip_prefix("  - id: ") {
-            out.push((id.trim_matches('"').to_string(), String::new()));
+            out.push(Drafted {
+                id: id.trim_matches('"').to_string(),
+                block: String::new(),
+                held_by: if commented { note.take() } else { None },
+            });
         }
         let last = out.last_mut().unwrap();
-        last.1.push_str(line);
-        last.1.push('\n');
+        last.block.push_str(line);
+        last.block.push('\n');
     }
     (format!("{head}entries:\n"), out)
 }
@@ -119,18 +130,29 @@ fn drafted_allowlist_is_refused_then_suppresses_exactly_the_reviewed_patterns() 
     let (head, all) = entries(&draft);
     assert_eq!(all.len(), inventory["patterns"].as_array().unwrap().len());
 
-    // As drafted: refused, exit 2, every entry named.
+    // As drafted: refused, exit 2, every active entry named, no commented-out one.
     let (code, findings, stderr) = detect(tenant, Some(&draft_path));
     assert_eq!(code, Some(2));
     assert!(findings.is_empty());
-    for (id, _) in &all {
-        assert!(
-            stderr.contains(&format!(
-                "entry `{id}`: refused: its reason starts with REVIEW"
-            )),
-            "{id} not named in {stderr}"
-        );
+    for d in &all {
+        let named = stderr.contains(&format!(
+            "entry `{}`: refused: its reason starts with REVIEW",
+            d.id
+        ));
+        assert_eq!(named, d.held_by.is_none(), "{}: {stderr}", d.id);
     }
+
+    // Approving every active entry as drafted silences no live finding: the patterns that
+    // hold attacks stay commented out.
+    let mut approved = head.clone();
+    for d in all.iter().filter(|d| d.held_by.is_none()) {
+        approved.push_str(&d.block.replace("REVIEW:", "Approved in CHG-1041:"));
+    }
+    let approved_path = work.path().join("approved.yaml");
+    std::fs::write(&approved_path, &approved).unwrap();
+    let (code, after, stderr) = detect(tenant, Some(&approved_path));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(after, before);
 
     // The reviewer keeps the delegated single-user patterns behind the TT003-TT005 findings
     // (and deletes the rest), then writes real reasons.
@@ -143,19 +165,22 @@ fn drafted_allowlist_is_refused_then_suppresses_exactly_the_reviewed_patterns() 
         })
         .map(|(_, app, user, _)| (app, user))
         .collect();
-    let kept: Vec<&(String, String)> = all
+    let kept: Vec<&Drafted> = all
         .iter()
-        .filter(|(_, block)| {
+        .filter(|d| {
             targets.iter().any(|(app, user)| {
-                block.contains(&format!("app_id: \"{app}\""))
-                    && block.contains(&format!("user: \"{user}\""))
+                d.block.contains(&format!("app_id: \"{app}\""))
+                    && d.block.contains(&format!("user: \"{user}\""))
             })
         })
         .collect();
     assert!(!kept.is_empty(), "no drafted entry for {targets:?}");
+    // Each was drafted commented out, naming the findings it would silence: approving them is
+    // the reviewer's deliberate act.
+    assert!(kept.iter().all(|d| d.held_by.is_some()));
     let mut reviewed = head;
-    for (_, block) in &kept {
-        reviewed.push_str(&block.replace("REVIEW:", "Approved in CHG-1042:"));
+    for d in &kept {
+        reviewed.push_str(&d.block.replace("REVIEW:", "Approved in CHG-1042:"));
     }
     let reviewed_path = work.path().join("reviewed.yaml");
     std::fs::write(&reviewed_path, &reviewed).unwrap();
@@ -165,9 +190,9 @@ fn drafted_allowlist_is_refused_then_suppresses_exactly_the_reviewed_patterns() 
     let kept_pairs: BTreeSet<(String, String)> = targets
         .iter()
         .filter(|(app, user)| {
-            kept.iter().any(|(_, b)| {
-                b.contains(&format!("app_id: \"{app}\""))
-                    && b.contains(&format!("user: \"{user}\""))
+            kept.iter().any(|d| {
+                d.block.contains(&format!("app_id: \"{app}\""))
+                    && d.block.contains(&format!("user: \"{user}\""))
             })
         })
         .cloned()
@@ -229,4 +254,95 @@ fn inventory_markdown_and_help() {
 
     let out = tokentrail(&["inventory", "/nonexistent/exports"]);
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// Issue 12, point 8: on a tenant with every attack, the patterns of the attacker's client
+/// (the consented mail archiver), the orphan token's client, the device-code phish's client
+/// and the rootless session's client hold records the findings cite. Approving their drafted
+/// entries, as the draft once offered them, silenced 4 of the 9 findings; they are now drafted
+/// commented out, each naming the findings it would silence.
+#[test]
+fn patterns_holding_attacks_are_drafted_commented_out_with_their_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    simulate(dir.path());
+    let tenant = dir.path().to_str().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let draft_path = work.path().join("draft.yaml");
+    let out = tokentrail(&[
+        "inventory",
+        tenant,
+        "--emit-allowlist",
+        draft_path.to_str().unwrap(),
+        "--now",
+        NOW,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let md = text(&out.stdout);
+    assert!(
+        md.contains("- **4 hold records that live findings cite** (not to be approved before each finding is ruled out; the drafted allowlist leaves them commented out): p01 Microsoft Office ("),
+        "{md}"
+    );
+    let draft = std::fs::read_to_string(&draft_path).unwrap();
+    assert!(draft.contains(
+        "# Commented out: p01, p02, p13, p14 (4 patterns), whose records live findings cite.\n"
+    ));
+    let (head, all) = entries(&draft);
+    let held: Vec<(&str, &str)> = all
+        .iter()
+        .filter_map(|d| Some((d.id.as_str(), d.held_by.as_deref()?)))
+        .collect();
+    assert_eq!(
+        held,
+        [
+            (
+                "p01-microsoft-office",
+                "TT001-2d3f48b377cb5c07, TT001-43d34d3c97ad5b6f, TT002-1c4401bbfd0dd77f, \
+                 TT002-42e0731262b23fb0, TT002-72241121f40f59a1, TT005-d82e052c10308484"
+            ),
+            ("p02-outlook-mobile", "TT003-df05d0f59c865d74"),
+            ("p13-mail-archiver-pro", "TT005-c1be6f297b1d39a8"),
+            (
+                "p14-5376989c-e82d-4581-be35-323e3a80960d",
+                "TT004-1512c3bd6f29c38f"
+            ),
+        ]
+    );
+    let archiver = &all
+        .iter()
+        .find(|d| d.id == "p13-mail-archiver-pro")
+        .unwrap()
+        .block;
+    assert!(archiver.contains(
+        "    match: { app_id: \"da7f37f4-4b36-4807-93b4-094bb578ae45\", user: \"isaiah.wilber.10@contoso.example\" }\n"
+    ));
+
+    // Every entry approved, the commented ones included: the 4 TT003-TT005 findings those
+    // patterns hold are silenced, and only they.
+    let (_, before, _) = detect(tenant, None);
+    assert_eq!(before.len(), 9);
+    let mut everything = head;
+    for d in &all {
+        everything.push_str(&d.block.replace("REVIEW:", "Approved in CHG-1043:"));
+    }
+    let path = work.path().join("everything.yaml");
+    std::fs::write(&path, &everything).unwrap();
+    let (code, after, stderr) = detect(tenant, Some(&path));
+    assert_eq!(code, Some(0), "{stderr}");
+    let silenced: BTreeSet<String> = after
+        .iter()
+        .filter(|f| f["status"] == "Suppressed")
+        .map(|f| key(f).3)
+        .collect();
+    assert_eq!(
+        silenced,
+        BTreeSet::from(
+            [
+                "TT003-df05d0f59c865d74",
+                "TT004-1512c3bd6f29c38f",
+                "TT005-c1be6f297b1d39a8",
+                "TT005-d82e052c10308484"
+            ]
+            .map(String::from)
+        )
+    );
 }

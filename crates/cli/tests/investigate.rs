@@ -188,6 +188,7 @@ fn inbox_rule_in_a_replayed_session() {
     assert_eq!(c["ip"], "192.0.2.77");
     assert_eq!(c["network"], "192.0.2.0/24");
     assert_eq!(c["interactive_network"], false);
+    assert_eq!(c["foreign_network"], true);
     assert_eq!(c["session_id"], session);
     assert_eq!(c["in_chain"], true);
     assert_eq!(
@@ -212,7 +213,7 @@ fn inbox_rule_in_a_replayed_session() {
     assert!(
         html.contains("New-InboxRule by ")
             && html.contains(
-                "from 192.0.2.77 (192.0.2.0/24, where the user never signed in interactively): redirects to collector@evil.example</li>"
+                "from 192.0.2.77 (192.0.2.0/24, not one of the user's networks): redirects to collector@evil.example</li>"
             ),
         "the rule is not in the report"
     );

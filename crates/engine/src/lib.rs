@@ -28,7 +28,9 @@ pub mod cidr;
 mod correlate;
 pub mod coverage;
 mod evidence;
+mod known_networks;
 mod network;
+pub mod record_times;
 mod rules;
 mod spill;
 pub mod store;
@@ -45,6 +47,7 @@ pub use allowlist::{Allowlist, AllowlistError, AllowlistReport};
 pub use asn::{AsnDb, AsnDbError, AsnFileKind, AsnSource};
 pub use correlate::{is_app_only, is_delegated};
 pub use coverage::{Coverage, CoverageBuilder, Family, Span};
+pub use known_networks::{KnownAddress, KnownNetworks};
 pub use spill::{DEFAULT_IN_MEMORY, RECORD_BYTES};
 
 use crate::catalog::Catalog;
@@ -117,9 +120,11 @@ pub struct EngineConfig {
     pub allowlist: Option<Allowlist>,
     /// Optional MaxMind-format ASN database.
     pub asn_db: Option<AsnDb>,
-    /// Ignore records before this time.
+    /// Report only findings with evidence at or after this time. Every record is still judged
+    /// and learned from: baselines, inventories, session chains and lookbacks see all input.
     pub since: Option<Timestamp>,
-    /// Ignore records after this time (inclusive bound).
+    /// Report only findings with evidence at or before this time (inclusive bound); as
+    /// `since`, it never drops records.
     pub until: Option<Timestamp>,
     /// "Now" for allowlist expiry; injected so runs are reproducible.
     pub now: Timestamp,
@@ -134,6 +139,26 @@ pub struct EngineConfig {
     /// Where accesses wait on disk (unnamed temporary files, gone when the run ends); `None`:
     /// the system's temporary directory.
     pub spill_dir: Option<PathBuf>,
+}
+
+impl EngineConfig {
+    /// True when something seen from `first` to `last` reaches into the reporting window
+    /// (`since`, `until`); see [`in_window`].
+    pub fn reports(&self, first: Timestamp, last: Timestamp) -> bool {
+        in_window(self.since, self.until, first, last)
+    }
+}
+
+/// True when something seen from `first` to `last` reaches into the reporting window from
+/// `since` to `until` (both inclusive, either open): a finding with such evidence, a timeline
+/// row at such a time.
+pub fn in_window(
+    since: Option<Timestamp>,
+    until: Option<Timestamp>,
+    first: Timestamp,
+    last: Timestamp,
+) -> bool {
+    since.is_none_or(|s| last >= s) && until.is_none_or(|u| first <= u)
 }
 
 /// Counts that explain a run: what was read, merged, skipped as benign, or left unknown.
@@ -153,7 +178,8 @@ pub struct Stats {
     /// were not judged.
     #[serde(skip_serializing_if = "is_zero")]
     pub accesses_lost: u64,
-    /// Records outside `--since`/`--until`.
+    /// Findings (live or suppressed) whose evidence lies wholly outside `--since`/`--until`:
+    /// judged, not reported.
     pub outside_time_window: u64,
     /// App-only accesses (inventory and TT005 material, not AN0959).
     pub accesses_app_only: u64,
@@ -219,6 +245,8 @@ pub struct Detection {
     pub allowlist: AllowlistReport,
     /// Time spans present per log family.
     pub coverage: Coverage,
+    /// The network of every address and each user's own networks, as the rules saw them.
+    pub networks: KnownNetworks,
     /// Counts.
     pub stats: Stats,
 }
@@ -258,32 +286,20 @@ impl Engine {
         }
     }
 
-    fn in_window(&self, t: Timestamp) -> bool {
-        self.config.since.is_none_or(|s| t >= s) && self.config.until.is_none_or(|u| t <= u)
-    }
-
     /// Add one sign-in row.
     pub fn add_sign_in(&mut self, s: SignIn) {
         self.stats.sign_ins_read += 1;
-        if self.in_window(s.time) {
-            let rec = self.store.sign_in(s);
-            self.sign_ins.push(rec);
-        } else {
-            self.stats.outside_time_window += 1;
-        }
+        let rec = self.store.sign_in(s);
+        self.sign_ins.push(rec);
     }
 
     /// Add one access record.
     pub fn add_access(&mut self, a: Access) {
         self.stats.accesses_read += 1;
-        if self.in_window(a.time) {
-            let mut rec = self.store.access(a);
-            rec.seq = u32::try_from(self.accesses.len()).unwrap_or(u32::MAX);
-            self.summary.add(&rec);
-            self.accesses.push(rec);
-        } else {
-            self.stats.outside_time_window += 1;
-        }
+        let mut rec = self.store.access(a);
+        rec.seq = u32::try_from(self.accesses.len()).unwrap_or(u32::MAX);
+        self.summary.add(&rec);
+        self.accesses.push(rec);
     }
 
     /// Correlate everything added and run the rules.
@@ -436,6 +452,7 @@ impl Engine {
         }
         stats.accesses_lost = partitions.lost;
         cx.learn_upns(upns.into_iter().map(|(id, (_, upn))| (id, upn)));
+        let networks = KnownNetworks::learn(&cx);
         let coverage = coverage.build();
 
         let tt001 = tt001.finish(&cx);
@@ -462,10 +479,17 @@ impl Engine {
             if !seen_ids.insert(finding.id.clone()) {
                 continue;
             }
+            // Judged on every record, reported only when its evidence reaches into the window;
+            // the allowlist still sees it, so an entry it matches is not reported unused.
+            let reported = config.reports(finding.first_seen, finding.last_seen);
             let entry = config
                 .allowlist
                 .as_ref()
                 .and_then(|al| al.suppress(finding.rule, &c.scope, config.now, &mut report));
+            if !reported {
+                stats.outside_time_window += 1;
+                continue;
+            }
             match entry {
                 Some(e) => {
                     finding.suppression = Some(Suppression {
@@ -497,6 +521,7 @@ impl Engine {
             suppressed,
             allowlist: report,
             coverage,
+            networks,
             stats,
         }
     }

@@ -43,6 +43,7 @@ fn log_code(l: AccessSource) -> u8 {
         AccessSource::SharePointAudit => 2,
         AccessSource::OneDriveAudit => 3,
         AccessSource::TeamsAudit => 4,
+        AccessSource::DirectoryAudit => 5,
     }
 }
 
@@ -53,6 +54,7 @@ fn log_of(c: u8) -> Option<AccessSource> {
         2 => AccessSource::SharePointAudit,
         3 => AccessSource::OneDriveAudit,
         4 => AccessSource::TeamsAudit,
+        5 => AccessSource::DirectoryAudit,
         _ => return None,
     })
 }

@@ -363,8 +363,8 @@ fn finding_section(
     {
         h.push_str("<h4>Inbox rules and forwarding</h4>\n<ul>");
         for c in changes {
-            let never = if c.interactive_network == Some(false) {
-                ", where the user never signed in interactively"
+            let never = if c.foreign_network == Some(true) {
+                ", not one of the user's networks"
             } else {
                 ""
             };

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use tokentrail_engine::{Engine, EngineConfig};
+use tokentrail_engine::{Engine, EngineConfig, KnownNetworks};
 use tokentrail_ingest::{read_paths, Decoded, ReadOptions};
 use tokentrail_investigate::{Context, Investigator};
 use tokentrail_model::{Access, AttackKind, Finding, SignIn, Timestamp};
@@ -12,6 +12,7 @@ struct Tenant {
     sign_ins: Vec<SignIn>,
     accesses: Vec<Access>,
     findings: Vec<Finding>,
+    networks: KnownNetworks,
 }
 
 fn tenant() -> Tenant {
@@ -40,11 +41,12 @@ fn tenant() -> Tenant {
     let mut engine = Engine::new(EngineConfig::default());
     sign_ins.iter().for_each(|s| engine.add_sign_in(s.clone()));
     accesses.iter().for_each(|a| engine.add_access(a.clone()));
-    let findings = engine.finish().findings;
+    let detection = engine.finish();
     Tenant {
         sign_ins,
         accesses,
-        findings,
+        findings: detection.findings,
+        networks: detection.networks,
     }
 }
 
@@ -65,7 +67,7 @@ fn render(t: &Tenant) -> String {
     }
     let coverage = coverage.finish(run.clone());
     let inventory = inventory.finish(run.clone());
-    let context = Context::learn(&t.sign_ins, &t.accesses);
+    let context = Context::learn(&t.sign_ins, &t.accesses, t.networks.clone());
     let investigator = Investigator::new(&context, &t.sign_ins, &t.accesses, &t.findings);
     tokentrail_html::render(&tokentrail_html::ReportInput {
         run: &run,

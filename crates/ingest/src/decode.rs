@@ -12,16 +12,35 @@
 //! and a per-shape normalizer maps the slots to a [`SignIn`], an [`Access`] or an
 //! [`OtherRecord`].
 //!
+//! # What wraps a record
+//!
+//! Before the shape: a forwarder's `_raw` text (Splunk, Cribl; JSON, possibly behind a syslog
+//! header) is read as the record it holds; a SEKOIA test case (`input.message`) likewise with
+//! [`DecodeOptions::unwrap_test_cases`]; and a record that is only an envelope (a `records`,
+//! `value` or `Results` array and no time of its own: Event Hubs batches and Graph pages saved
+//! one per line, advanced hunting answers) yields each of its elements ([`decode_all`]).
+//!
 //! # Recognizing the shape
 //!
-//! In this order: a SEKOIA test case (`input.message`); a Graph `auditLogRecord`
-//! (`auditLogRecordType`, or `auditData` without CSV columns); a Defender `CloudAppEvents` row
-//! (non-null `RawEventData`); a Purview or `Search-UnifiedAuditLog` row (`AuditData`, with
-//! `UserIds`/`Operations` for the latter); a Sentinel `OfficeActivity` row (`Type`); a
-//! diagnostic-settings record (`category` and `properties`); a Log Analytics row (`Category`
-//! or `Type` naming the table); then by content: UAL (`RecordType` + `CreationTime`), Graph
-//! activity (`requestUri`), sign-in (`createdDateTime`). Anything else is an [`OtherRecord`]
-//! (directory audit, risk detections, Google Workspace, other Defender tables, unknown).
+//! In this order: the Entra admin center's sign-in CSV (by its header); a Graph
+//! `auditLogRecord` (`auditLogRecordType`, or `auditData` without CSV columns); a Defender
+//! `CloudAppEvents` row (non-null `RawEventData`); a Purview or `Search-UnifiedAuditLog` row
+//! (`AuditData`, with `UserIds`/`Operations` for the latter); a Sentinel `OfficeActivity` row
+//! (`Type`); a diagnostic-settings record (`category` and `properties`; a Defender Streaming
+//! API record is one with the category `AdvancedHunting-<table>`); a Log Analytics or advanced
+//! hunting row (`Category` or `Type` naming the table); then by content: UAL (`RecordType` +
+//! `CreationTime`), Graph activity (`requestUri`; `Timestamp` for Defender's
+//! `GraphApiAuditEvents`), Entra audit (`activityDateTime` + `activityDisplayName`), sign-in
+//! (`createdDateTime` and the fields only a sign-in has: who signed in, and the client app, the
+//! token, the status, the resource or whether it was interactive), a Defender sign-in row
+//! (`Timestamp`, who signed in, `LogonType` or `IsManagedIdentity`, no `ActionType`).
+//!
+//! Anything else is an [`OtherRecord`] with a [`Disposition`]: not relevant (a directory change
+//! without a logged token, risk detections, alerts, incidents, devices, policies, named
+//! locations, users, groups, applications, UAL records of other workloads, a simulated tenant's
+//! labels and summary: told from their fields, see the `classify` module), not supported (other
+//! Defender tables and diagnostic categories, other Log Analytics tables, Google Workspace, test
+//! cases not unwrapped), or not understood.
 //!
 //! # Normalization rules
 //!
@@ -35,7 +54,11 @@
 //!   [`DecodeError::BadField`]: never silently dropped. Secondary times (token issued-at) that
 //!   cannot be read are absent.
 //! - App, resource, user and service principal ids are lower-cased.
-//! - Numbers may be logged as numbers or as decimal text; booleans as `true` or `"True"`.
+//! - Fields that name someone or something (user, UPN, app, resource, device, session, token,
+//!   record ids) ignore anonymization placeholders: `{PII Removed}`, `Not Available`,
+//!   `<null>`, `N/A`, `null`, `ANONYMIZED`, `ANONYMIZED_VALUE` and the all-zero GUID are absent.
+//! - Numbers may be logged as numbers or as decimal text; booleans as `true`, `"True"` or
+//!   `"Yes"`.
 //!
 //! Sign-ins ([`SignIn`]):
 //! - Kind from `category` (diagnostic settings, Log Analytics `Category`) or the table name
@@ -51,7 +74,18 @@
 //!   Log Analytics column), where `ResourceIdentity` is used.
 //! - The IP is `ipAddress`, else the envelope `callerIpAddress`; the country is
 //!   `location.countryOrRegion` / `LocationDetails.countryOrRegion`, else a `Location` text.
-//! - `tokenProtectionStatusDetails.signInSessionStatus` is the token protection status.
+//! - `tokenProtectionStatusDetails.signInSessionStatus`, else `signInTokenProtectionStatus`, is
+//!   the token protection status.
+//! - Newer fields kept: `isThroughGlobalSecureAccess`, `globalSecureAccessIpAddress`,
+//!   `ipAddressFromResourceProvider`, `sessionLifetimePolicies[].expirationRequirement`,
+//!   `agent.agentType` (unless `notAgentic`).
+//! - Defender XDR sign-in rows: `RequestId` is the `id`, `UniqueTokenId` the token, `AccountObjectId`
+//!   and `AccountUpn` the user, `ApplicationId` and `Application` the client, `ErrorCode` the
+//!   error code, `EntraIdDeviceId` (or `AadDeviceId`), `DeviceName`, `DeviceTrustType`,
+//!   `IsManaged`, `IsCompliant` the device, `Country` the country; the kind from `LogonType`
+//!   (`["interactiveUser"]`) or, for the service principal table, `IsManagedIdentity`.
+//! - The Entra admin center's CSV: see the `portal` module (display-name columns, display-text
+//!   values, and the kind told from values where they tell it).
 //!
 //! Graph activity ([`Access`] with log [`AccessSource::GraphActivity`]):
 //! - Time from `TimeGenerated`, else the envelope `time`.
@@ -64,10 +98,18 @@
 //!   is Teams and `/users/{id}/messages` is mail.
 //! - Actor: `C_Idtyp` `user`/`app` when logged; else delegated when a user id is present;
 //!   else app-only when `ClientAuthMethod` is 1 or 2; else unknown.
-//! - Token id from `SignInActivityId`, session from `SessionId` else `C_Sid`, device from
+//! - Token id from `SignInActivityId` (Defender: `UniqueTokenIdentifier`), session from
+//!   `SessionId` else `C_Sid`, device from
 //!   `DeviceId` else `C_DeviceId`, issued-at from `TokenIssuedAt` else `C_Iat` (epoch
 //!   seconds). The resource is Microsoft Graph (`00000003-0000-0000-c000-000000000000`): every
 //!   row of this log is a call to it.
+//!
+//! Entra audit records (`directoryAudit`, `AuditLogs`): an [`Access`] of log
+//! [`AccessSource::DirectoryAudit`] when `initiatedBy.linkableIdentifiers` names the session or
+//! the token (`tokenDetails.uniqueTokenIdentifier`, `issuedAtDateTime`); the operation is
+//! `activityDisplayName`, the actor `initiatedBy.user` (delegated) or `initiatedBy.app`
+//! (app-only), the address the initiator's `ipAddress`, the object the first target's `id`.
+//! Without linkable identifiers the record is not relevant (`directory-audit`).
 //!
 //! Unified Audit Log records:
 //! - `UserLoggedIn` / `UserLoginFailed` (RecordType 15, Workload `AzureActiveDirectory`) are
@@ -99,6 +141,8 @@
 //! [`SignIn`]: tokentrail_model::SignIn
 //! [`Access`]: tokentrail_model::Access
 //! [`AccessSource::GraphActivity`]: tokentrail_model::AccessSource::GraphActivity
+//! [`AccessSource::DirectoryAudit`]: tokentrail_model::AccessSource::DirectoryAudit
+//! [`Disposition`]: crate::Disposition
 //! [`SignInKind::UalLogon`]: tokentrail_model::SignInKind::UalLogon
 //! [`TokenId::parse`]: tokentrail_model::TokenId::parse
 //! [`SessionId::parse`]: tokentrail_model::SessionId::parse
@@ -106,10 +150,13 @@
 //! [`parse_client_ip`]: tokentrail_model::parse_client_ip
 //! [`Timestamp::parse`]: tokentrail_model::Timestamp::parse
 
+mod audit;
+mod classify;
 mod collect;
 mod graph;
 mod json;
 mod keys;
+mod portal;
 mod scan;
 mod signin;
 mod ual;
@@ -120,7 +167,9 @@ use serde::de::IgnoredAny;
 use tokentrail_model::{SignInKind, SourceRef, Timestamp};
 
 use self::collect::{LowerKey, Rec, Texts, Val};
-use crate::{DecodeError, Decoded, DecodedRecord, Family, OtherRecord, Payload, Shape};
+use crate::{
+    DecodeError, Decoded, DecodedRecord, Disposition, Family, OtherRecord, Payload, Shape,
+};
 
 /// Options that change how records are decoded.
 #[derive(Clone, Debug, Default)]
@@ -131,14 +180,16 @@ pub struct DecodeOptions {
     pub unwrap_test_cases: bool,
 }
 
-/// Which UAL export a CSV file is, from its header.
+/// Which export a CSV file is, from its header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum CsvKind {
     /// `RecordId,CreationDate,RecordType,Operation,UserId,AuditData,...` (Purview portal).
     Purview,
     /// `CreationDate,UserIds,Operations,AuditData,...` (`Search-UnifiedAuditLog`).
     SearchUnifiedAuditLog,
-    /// Anything else (Log Analytics exports of the sign-in and Graph activity tables).
+    /// The Entra admin center's sign-in "Download CSV" (`Date (UTC)`, `Request ID`, ...).
+    EntraPortal,
+    /// Anything else (Log Analytics exports, advanced hunting exports, other tools' CSV).
     Table,
 }
 
@@ -150,6 +201,11 @@ pub struct CsvLayout {
     /// Lower-cased field name per column.
     columns: Vec<Box<[u8]>>,
     kind: CsvKind,
+    /// The admin center's display-name columns, when the file is its export.
+    portal: Option<portal::PortalLayout>,
+    /// Which marker fields of other kinds of records the header has (alerts, devices,
+    /// policies, ...), for rows that are neither sign-ins nor accesses.
+    markers: classify::Markers,
 }
 
 impl CsvLayout {
@@ -157,20 +213,33 @@ impl CsvLayout {
     pub fn new(headers: &csv::ByteRecord) -> CsvLayout {
         let columns: Vec<Box<[u8]>> = headers.iter().map(column_key).collect();
         let has = |k: &[u8]| columns.iter().any(|c| &**c == k);
+        let portal = portal::PortalLayout::from_headers(headers);
         let kind = if has(b"auditdata") {
             if has(b"userids") || has(b"operations") {
                 CsvKind::SearchUnifiedAuditLog
             } else {
                 CsvKind::Purview
             }
+        } else if portal.is_some() {
+            CsvKind::EntraPortal
         } else {
             CsvKind::Table
         };
-        CsvLayout { columns, kind }
+        let markers = classify::Markers::of_columns(columns.iter().map(|c| &**c));
+        CsvLayout {
+            columns,
+            kind,
+            portal,
+            markers,
+        }
     }
 
-    /// Fill the slots of one row.
-    fn collect<'a>(&self, row: &'a csv::ByteRecord) -> Result<Rec<'a>, DecodeError> {
+    /// Fill the slots of one row; the admin center's export also hands back the cells that
+    /// tell a sign-in's kind.
+    fn collect<'a>(
+        &self,
+        row: &'a csv::ByteRecord,
+    ) -> Result<(Rec<'a>, portal::KindCells<'a>), DecodeError> {
         if row.len() != self.columns.len() {
             return Err(DecodeError::Csv(format!(
                 "row has {} fields, the header has {}",
@@ -179,12 +248,18 @@ impl CsvLayout {
             )));
         }
         let mut rec = Rec::default();
+        let mut cells = portal::KindCells::default();
         for (i, (key, cell)) in self.columns.iter().zip(row.iter()).enumerate() {
             let text = std::str::from_utf8(cell)
                 .map_err(|_| DecodeError::Csv(format!("field {} is not UTF-8", i + 1)))?;
-            rec.set_text(key, text);
+            match &self.portal {
+                Some(p) => p.set(i, text, &mut rec, &mut cells),
+                None => {
+                    rec.set_text(key, text);
+                }
+            }
         }
-        Ok(rec)
+        Ok((rec, cells))
     }
 }
 
@@ -206,26 +281,187 @@ fn column_key(cell: &[u8]) -> Box<[u8]> {
 ///
 /// JSON payloads must be one JSON object; CSV payloads one row of the file whose header
 /// compiled `layout`. See the module documentation for the shapes and the normalization.
+/// A record that is itself an envelope of several records (a JSON line holding a whole
+/// `{"records":[...]}`) is [`DecodeError::Envelope`]: [`decode_all`] reads those.
 pub fn decode(
     payload: Payload<'_>,
     source: SourceRef,
     opts: &DecodeOptions,
 ) -> Result<DecodedRecord, DecodeError> {
+    let mut first = None;
+    let mut n = 0usize;
+    decode_all(payload, source, opts, &mut |r| {
+        n += 1;
+        if n == 1 {
+            first = Some(r);
+        }
+    });
+    match (n, first) {
+        (1, Some(r)) => r,
+        _ => Err(DecodeError::Envelope(n)),
+    }
+}
+
+/// How deep wrappers may nest (a `_raw` field holding an envelope whose records are test
+/// cases ...): real exports nest two; the bound keeps hostile input from recursing.
+const MAX_WRAPPING: u32 = 4;
+
+/// Decode one framed record into every record it holds, in order: one for a plain record,
+/// each element for an envelope saved as one record (`{"records":[...]}`, `{"value":[...]}`,
+/// `{"Results":[...]}` on a JSON line or in an array), and the record a forwarder wrapped
+/// (`_raw` text, with or without a syslog prefix). An element that cannot be read is
+/// [`DecodeError::InEnvelope`], with its index.
+pub fn decode_all(
+    payload: Payload<'_>,
+    source: SourceRef,
+    opts: &DecodeOptions,
+    out: &mut dyn FnMut(Result<DecodedRecord, DecodeError>),
+) {
     match payload {
-        Payload::Json(bytes) => {
-            let texts = Texts::default();
-            let mut rec = Rec::default();
-            parse_object(bytes, &texts, &mut rec)?;
-            let mut record = interpret(&rec, source, opts, None)?;
-            record.repaired += rec.repairs();
-            Ok(record)
+        Payload::Json(bytes) => json_record(bytes, source, opts, 0, out),
+        Payload::Csv { layout, row } => match layout.collect(row) {
+            Ok((rec, cells)) => dispatch(&rec, Input::Csv(layout, &cells), source, opts, 0, out),
+            Err(e) => out(Err(e)),
+        },
+    }
+}
+
+/// Where a record's slots were read from.
+#[derive(Clone, Copy)]
+enum Input<'i, 'a> {
+    /// A JSON object, as text (read again only to tell what a record nobody uses is).
+    Json(&'a str),
+    /// A CSV row of the file laid out by the layout.
+    Csv(&'i CsvLayout, &'i portal::KindCells<'a>),
+}
+
+/// Parse one JSON record and decode what it holds.
+fn json_record(
+    bytes: &[u8],
+    source: SourceRef,
+    opts: &DecodeOptions,
+    depth: u32,
+    out: &mut dyn FnMut(Result<DecodedRecord, DecodeError>),
+) {
+    let texts = Texts::default();
+    let mut rec = Rec::default();
+    match parse_object(bytes, &texts, &mut rec) {
+        Ok(text) => dispatch(&rec, Input::Json(text), source, opts, depth, out),
+        Err(e) => out(Err(e)),
+    }
+}
+
+/// Unwrap what wraps a record (a forwarder's `_raw`, a test case, an envelope), else
+/// interpret it.
+fn dispatch(
+    rec: &Rec<'_>,
+    input: Input<'_, '_>,
+    source: SourceRef,
+    opts: &DecodeOptions,
+    depth: u32,
+    out: &mut dyn FnMut(Result<DecodedRecord, DecodeError>),
+) {
+    if depth < MAX_WRAPPING {
+        if let Some(raw) = text(&rec.ext().raw) {
+            return forwarded(raw, source, opts, depth, out);
         }
-        Payload::Csv { layout, row } => {
-            let rec = layout.collect(row)?;
-            let mut record = interpret(&rec, source, opts, Some(layout.kind))?;
-            record.repaired += rec.repairs();
-            Ok(record)
+        if let Some(message) = rec.input.as_ref().and_then(|i| i.message.as_ref()) {
+            if opts.unwrap_test_cases {
+                return match message {
+                    Val::Str(raw) => json_record(raw.as_bytes(), source, opts, depth + 1, out),
+                    _ => out(Err(DecodeError::BadField {
+                        field: "input.message",
+                        reason: "not a string".into(),
+                    })),
+                };
+            }
         }
+        if let Some(array) = envelope(rec) {
+            return elements(array, source, opts, depth, out);
+        }
+    }
+    out(interpret(rec, input, source).map(|mut record| {
+        record.repaired += rec.repairs();
+        record
+    }))
+}
+
+/// The array of a record that is only an envelope of records: a `records`, `value` or
+/// `Results` array, and no time of its own (a sign-in or audit record never lacks one).
+fn envelope<'r>(rec: &'r Rec<'_>) -> Option<&'r str> {
+    let array = rec
+        .ext()
+        .envelope
+        .as_deref()
+        .filter(|a| a.starts_with('['))?;
+    let own_time = [
+        &rec.created,
+        &rec.time_generated,
+        &rec.creation_time,
+        &rec.time,
+        &rec.timestamp,
+        &rec.activity_date_time,
+    ]
+    .iter()
+    .any(|v| v.is_some());
+    (!own_time).then_some(array)
+}
+
+/// Each element of an envelope's array, decoded in order.
+fn elements(
+    array: &str,
+    source: SourceRef,
+    opts: &DecodeOptions,
+    depth: u32,
+    out: &mut dyn FnMut(Result<DecodedRecord, DecodeError>),
+) {
+    let mut index = 0u64;
+    let result = collect::each_element(array, &mut |element| {
+        let at = index;
+        index += 1;
+        json_record(
+            element.as_bytes(),
+            source.clone(),
+            opts,
+            depth + 1,
+            &mut |r| {
+                out(r.map_err(|e| DecodeError::InEnvelope {
+                    index: at,
+                    error: Box::new(e),
+                }))
+            },
+        );
+    });
+    if let Err(e) = result {
+        out(Err(DecodeError::InEnvelope {
+            index,
+            error: Box::new(DecodeError::Json(e.to_string())),
+        }));
+    }
+}
+
+/// A record a forwarder kept as text (`_raw`): JSON, possibly behind a syslog prefix.
+fn forwarded(
+    raw: &str,
+    source: SourceRef,
+    opts: &DecodeOptions,
+    depth: u32,
+    out: &mut dyn FnMut(Result<DecodedRecord, DecodeError>),
+) {
+    match raw.find('{') {
+        Some(start) => json_record(
+            raw.get(start..).unwrap_or_default().as_bytes(),
+            source,
+            opts,
+            depth + 1,
+            out,
+        ),
+        None => out(Ok(other_record(
+            Disposition::NotSupported,
+            "forwarder-text",
+            None,
+            None,
+        ))),
     }
 }
 
@@ -239,7 +475,7 @@ fn parse_object<'a>(
     bytes: &'a [u8],
     texts: &'a Texts,
     rec: &mut Rec<'a>,
-) -> Result<(), DecodeError> {
+) -> Result<&'a str, DecodeError> {
     // The SIMD check answers yes or no; only a failing record pays for std's check, which
     // says where the bad byte is.
     let text = match simdutf8::basic::from_utf8(bytes) {
@@ -261,7 +497,8 @@ fn parse_object<'a>(
             _ => "a number",
         }));
     }
-    Rec::document_into(text, texts, rec).map_err(|e| DecodeError::Json(e.to_string()))
+    Rec::document_into(text, texts, rec).map_err(|e| DecodeError::Json(e.to_string()))?;
+    Ok(text)
 }
 
 /// What a category or table name says a record is.
@@ -271,10 +508,22 @@ enum Named {
     GraphActivity,
     OfficeActivity,
     DirectoryAudit,
-    RiskDetection,
+    /// A table of records that hold no sign-in and no token use (`risk-detection`,
+    /// `security-alert`, ...).
+    NotRelevant(&'static str),
+    /// Defender XDR's sign-in tables: users (`EntraIdSignInEvents`, `AADSignInEventsBeta`)
+    /// or service principals and managed identities (`EntraIdSpnSignInEvents`,
+    /// `AADSpnSignInEventsBeta`).
+    DefenderSignIn {
+        apps: bool,
+    },
+    /// Defender XDR's `GraphApiAuditEvents`.
+    DefenderGraph,
+    /// Defender XDR's `CloudAppEvents` (`RawEventData` holds the UAL record).
+    CloudAppEvents,
 }
 
-/// Read a diagnostic-settings category or a Log Analytics table name.
+/// Read a diagnostic-settings category or a Log Analytics or advanced hunting table name.
 fn named(name: &str) -> Option<Named> {
     // Lowered on the stack: every record names its category or table.
     let n = LowerKey::new(name.trim().as_bytes());
@@ -297,30 +546,60 @@ fn named(name: &str) -> Option<Named> {
         | b"aaduserriskevents"
         | b"aadriskyusers"
         | b"serviceprincipalriskevents"
-        | b"riskyserviceprincipals" => Named::RiskDetection,
+        | b"riskyserviceprincipals"
+        | b"aadriskyserviceprincipals"
+        | b"aadserviceprincipalriskevents" => Named::NotRelevant("risk-detection"),
+        b"securityalert" | b"alertinfo" | b"alertevidence" => Named::NotRelevant("security-alert"),
+        b"securityincident" => Named::NotRelevant("security-incident"),
+        b"azureactivity" => Named::NotRelevant("azure-activity"),
+        b"entraidsigninevents" | b"aadsignineventsbeta" => Named::DefenderSignIn { apps: false },
+        b"entraidspnsigninevents" | b"aadspnsignineventsbeta" => {
+            Named::DefenderSignIn { apps: true }
+        }
+        b"graphapiauditevents" => Named::DefenderGraph,
+        b"cloudappevents" => Named::CloudAppEvents,
         _ => return None,
     })
 }
 
 fn interpret(
     rec: &Rec<'_>,
+    input: Input<'_, '_>,
     source: SourceRef,
-    opts: &DecodeOptions,
-    csv: Option<CsvKind>,
 ) -> Result<DecodedRecord, DecodeError> {
-    if let Some(message) = rec.input.as_ref().and_then(|i| i.message.as_ref()) {
-        return test_case(rec, message, source, opts);
-    }
-    if let Some(kind) = csv {
-        if kind != CsvKind::Table {
-            let shape = match kind {
-                CsvKind::Purview => Shape::PurviewCsv,
-                _ => Shape::SearchUnifiedAuditLogCsv,
-            };
-            return wrapped_ual(rec, rec.audit_data.as_deref(), "AuditData", shape, source);
+    if let Input::Csv(layout, cells) = input {
+        match layout.kind {
+            CsvKind::Purview => {
+                return wrapped_ual(
+                    rec,
+                    rec.audit_data.as_deref(),
+                    "AuditData",
+                    Shape::PurviewCsv,
+                    source,
+                )
+            }
+            CsvKind::SearchUnifiedAuditLog => {
+                return wrapped_ual(
+                    rec,
+                    rec.audit_data.as_deref(),
+                    "AuditData",
+                    Shape::SearchUnifiedAuditLogCsv,
+                    source,
+                )
+            }
+            CsvKind::EntraPortal => return portal::decode(rec, cells, source),
+            CsvKind::Table => {}
         }
     }
-    let audit_log_record = rec.audit_log_record_type.is_some()
+    if rec.input.is_some() {
+        return Ok(other_record(
+            Disposition::NotSupported,
+            "test-case",
+            None,
+            None,
+        ));
+    }
+    let audit_log_record = rec.ext().audit_log_record_type.is_some()
         || (rec.audit_data.is_some()
             && rec.record_id.is_none()
             && rec.creation_date.is_none()
@@ -353,7 +632,11 @@ fn interpret(
         return wrapped_ual(rec, rec.audit_data.as_deref(), "AuditData", shape, source);
     }
     let by_category = text(&rec.category).and_then(named);
-    let by_table = text(&rec.table).and_then(named);
+    // A Log Analytics row names its category and its table; one is enough.
+    let by_table = match by_category {
+        Some(_) => None,
+        None => text(&rec.table).and_then(named),
+    };
     if by_table == Some(Named::OfficeActivity) {
         return ual::decode(rec, None, Shape::OfficeActivity, source);
     }
@@ -372,21 +655,40 @@ fn interpret(
         Some(Named::OfficeActivity) => {
             return ual::decode(rec, None, Shape::OfficeActivity, source)
         }
-        Some(Named::DirectoryAudit) => {
-            return other(rec, "directory-audit", Shape::Unknown, &rec.operation_name)
+        Some(Named::DirectoryAudit) => return audit::decode(rec, None, source),
+        Some(Named::NotRelevant(kind)) => {
+            return other(rec, Disposition::NotRelevant, kind, &rec.operation_name)
         }
-        Some(Named::RiskDetection) => {
-            return other(rec, "risk-detection", Shape::Unknown, &rec.operation_name)
+        Some(Named::DefenderSignIn { apps }) => {
+            let kind = signin::defender_kind(rec, apps);
+            return signin::decode(
+                rec,
+                None,
+                Some(kind),
+                Shape::DefenderAdvancedHunting,
+                source,
+            );
         }
-        None => {}
+        Some(Named::DefenderGraph) => {
+            return graph::decode(rec, None, Shape::DefenderAdvancedHunting, source)
+        }
+        Some(Named::CloudAppEvents) | None => {}
     }
     if rec.record_type.is_some() && (rec.creation_time.is_some() || rec.operation.is_some()) {
         return ual::decode(rec, None, Shape::UalRecord, source);
     }
     if rec.request_uri.is_some() {
-        return graph::decode(rec, None, Shape::LogAnalyticsGraphActivity, source);
+        let shape = if rec.time_generated.is_none() && rec.timestamp.is_some() {
+            Shape::DefenderAdvancedHunting
+        } else {
+            Shape::LogAnalyticsGraphActivity
+        };
+        return graph::decode(rec, None, shape, source);
     }
-    if rec.created.is_some() && rec.activity_date_time.is_none() {
+    if rec.activity_date_time.is_some() && rec.activity_display_name.is_some() {
+        return audit::decode(rec, None, source);
+    }
+    if rec.created.is_some() && signin::has_sign_in_fields(rec) {
         let shape = if rec.time_generated.is_some() {
             Shape::LogAnalyticsSignIn
         } else {
@@ -394,43 +696,46 @@ fn interpret(
         };
         return signin::decode(rec, None, None, shape, source);
     }
-    if rec.activity_date_time.is_some() && rec.activity_display_name.is_some() {
-        return other(
+    if rec.timestamp.is_some() && signin::is_defender_sign_in(rec) {
+        let kind = signin::defender_kind(rec, rec.ext().is_managed_identity.is_some());
+        return signin::decode(
             rec,
-            "directory-audit",
-            Shape::Unknown,
-            &rec.activity_display_name,
+            None,
+            Some(kind),
+            Shape::DefenderAdvancedHunting,
+            source,
         );
     }
-    if text(&rec.kind).is_some_and(|k| k.starts_with("admin#reports#") || k == "audit#activity") {
-        return other(rec, "google-workspace", Shape::Unknown, &None);
+    if text(&rec.ext().kind)
+        .is_some_and(|k| k.starts_with("admin#reports#") || k == "audit#activity")
+    {
+        return other(rec, Disposition::NotSupported, "google-workspace", &None);
     }
     if rec.action_type.is_some() && rec.timestamp.is_some() {
-        return other(rec, "defender-xdr", Shape::Unknown, &rec.action_type);
+        return other(
+            rec,
+            Disposition::NotSupported,
+            "defender-xdr",
+            &rec.action_type,
+        );
     }
-    other(rec, "unknown", Shape::Unknown, &rec.operation_name)
-}
-
-/// A SEKOIA test case: unwrap the raw event when asked, else count it.
-fn test_case(
-    rec: &Rec<'_>,
-    message: &Val<'_>,
-    source: SourceRef,
-    opts: &DecodeOptions,
-) -> Result<DecodedRecord, DecodeError> {
-    if !opts.unwrap_test_cases {
-        return other(rec, "test-case", Shape::TestCase, &None);
+    if let (Some(table), true) = (text(&rec.table), rec.time_generated.is_some()) {
+        return other(
+            rec,
+            Disposition::NotSupported,
+            &format!("log-analytics:{table}"),
+            &rec.operation_name,
+        );
     }
-    let Val::Str(raw) = message else {
-        return Err(DecodeError::BadField {
-            field: "input.message",
-            reason: "not a string".into(),
-        });
+    let (disposition, kind) = match input {
+        Input::Csv(layout, _) => classify::classify(&layout.markers),
+        Input::Json(text) => classify::classify(&classify::Markers::of_json(text)),
     };
-    decode(Payload::Json(raw.as_bytes()), source, opts)
+    other(rec, disposition, &kind, &rec.operation_name)
 }
 
-/// A diagnostic-settings record: `properties` holds the record, the envelope gives fallbacks.
+/// A diagnostic-settings record (also a Defender XDR Streaming API record): `properties`
+/// holds the record, the envelope gives fallbacks.
 fn diagnostic(
     env: &Rec<'_>,
     props: &Rec<'_>,
@@ -438,6 +743,43 @@ fn diagnostic(
     by_category: Option<Named>,
     source: SourceRef,
 ) -> Result<DecodedRecord, DecodeError> {
+    let defender = category
+        .get(..16)
+        .is_some_and(|p| p.eq_ignore_ascii_case("advancedhunting-"));
+    if defender {
+        let table = category.get(16..).unwrap_or_default();
+        return match named(table) {
+            Some(Named::CloudAppEvents) => wrapped_ual(
+                props,
+                props.raw_event_data.as_deref(),
+                "RawEventData",
+                Shape::DefenderStreaming,
+                source,
+            ),
+            Some(Named::DefenderSignIn { apps }) => {
+                let kind = signin::defender_kind(props, apps);
+                signin::decode(
+                    props,
+                    Some(env),
+                    Some(kind),
+                    Shape::DefenderStreaming,
+                    source,
+                )
+            }
+            Some(Named::DefenderGraph) => {
+                graph::decode(props, Some(env), Shape::DefenderStreaming, source)
+            }
+            Some(Named::NotRelevant(kind)) => {
+                other(env, Disposition::NotRelevant, kind, &props.action_type)
+            }
+            _ => other(
+                env,
+                Disposition::NotSupported,
+                &format!("defender:{table}"),
+                &props.action_type,
+            ),
+        };
+    }
     match by_category {
         Some(Named::SignIn(kind)) => signin::decode(
             props,
@@ -450,16 +792,14 @@ fn diagnostic(
             graph::decode(props, Some(env), Shape::DiagnosticGraphActivity, source)
         }
         Some(Named::OfficeActivity) => ual::decode(props, Some(env), Shape::OfficeActivity, source),
-        Some(Named::DirectoryAudit) => {
-            other(env, "directory-audit", Shape::Unknown, &env.operation_name)
+        Some(Named::DirectoryAudit) => audit::decode(props, Some(env), source),
+        Some(Named::NotRelevant(kind)) => {
+            other(env, Disposition::NotRelevant, kind, &env.operation_name)
         }
-        Some(Named::RiskDetection) => {
-            other(env, "risk-detection", Shape::Unknown, &env.operation_name)
-        }
-        None => other(
+        _ => other(
             env,
+            Disposition::NotSupported,
             &format!("diagnostic:{category}"),
-            Shape::Unknown,
             &env.operation_name,
         ),
     }
@@ -487,8 +827,8 @@ fn wrapped_ual(
 /// A readable record of a kind the engine does not use. Its time is kept when readable.
 fn other(
     rec: &Rec<'_>,
+    disposition: Disposition,
     kind: &str,
-    shape: Shape,
     operation: &Option<Val<'_>>,
 ) -> Result<DecodedRecord, DecodeError> {
     let time = [
@@ -501,22 +841,41 @@ fn other(
     ]
     .into_iter()
     .find_map(|v| text(v).and_then(Timestamp::parse));
-    Ok(DecodedRecord {
+    Ok(other_record(
+        disposition,
+        kind,
+        text(operation).map(str::to_owned),
+        time,
+    ))
+}
+
+fn other_record(
+    disposition: Disposition,
+    kind: &str,
+    operation: Option<String>,
+    time: Option<Timestamp>,
+) -> DecodedRecord {
+    let shape = match kind {
+        "test-case" => Shape::TestCase,
+        _ => Shape::Unknown,
+    };
+    DecodedRecord::new(
         shape,
-        repaired: 0,
-        event: Decoded::Other(OtherRecord {
+        Decoded::Other(OtherRecord {
             family: Family::Other,
+            disposition,
             kind: kind.to_owned(),
-            operation: text(operation).map(str::to_owned),
+            operation,
             time,
             mailbox_change: None,
         }),
-    })
+    )
 }
 
 // Slot helpers shared by the normalizers.
 
 /// Non-empty trimmed text of a slot.
+#[inline(always)]
 fn text<'r>(v: &'r Option<Val<'_>>) -> Option<&'r str> {
     v.as_ref().and_then(Val::str)
 }
@@ -526,14 +885,26 @@ fn text_or_number<'r>(v: &'r Option<Val<'_>>) -> Option<Cow<'r, str>> {
     v.as_ref().and_then(Val::text)
 }
 
+/// Non-empty trimmed text of a slot that names someone or something: anonymization
+/// placeholders (`{PII Removed}`, the all-zero GUID, ...) are absent.
+#[inline(always)]
+fn id_text<'r>(v: &'r Option<Val<'_>>) -> Option<&'r str> {
+    v.as_ref().and_then(Val::id)
+}
+
 /// Owned non-empty text.
 fn owned(v: &Option<Val<'_>>) -> Option<String> {
     text(v).map(str::to_owned)
 }
 
-/// Owned lower-cased non-empty text (ids).
+/// Owned non-empty text of a field that names someone or something ([`id_text`]).
+fn owned_id(v: &Option<Val<'_>>) -> Option<String> {
+    id_text(v).map(str::to_owned)
+}
+
+/// Owned lower-cased non-empty text of an id ([`id_text`]).
 fn lower(v: &Option<Val<'_>>) -> Option<String> {
-    text(v).map(str::to_ascii_lowercase)
+    id_text(v).map(str::to_ascii_lowercase)
 }
 
 /// An integer slot.

@@ -13,8 +13,10 @@
 //! | `{`, first line a complete value and more lines follow | [`Container::JsonLines`] | each non-blank line | [`Position::Line`] |
 //! | `{` with a top-level `value` array | [`Container::OdataPage`] | the array's elements | [`Position::Index`] |
 //! | `{` with a top-level `records` array | [`Container::DiagnosticRecords`] | the array's elements | [`Position::Index`] |
+//! | `{` with a top-level `Results` array | [`Container::HuntingResults`] | the array's elements | [`Position::Index`] |
 //! | `{` otherwise | [`Container::JsonObject`] | the object | [`Position::Line`] of its `{` |
 //! | `[` | [`Container::JsonArray`] | the elements | [`Position::Index`] |
+//! | text whose first line is a prefix (a syslog header) then a complete JSON object | [`Container::PrefixedJsonLines`] | each line's JSON, the prefix dropped | [`Position::Line`] |
 //! | text whose first line has a comma | [`Container::Csv`] | each row after the header | [`Position::Line`] where the row starts |
 //! | YAML with a `Tests` list (only with [`FrameOptions::yaml_test_cases`]) | [`Container::YamlTestCases`] | each test's `Log` as JSON | [`Position::Index`] |
 //!
@@ -51,12 +53,18 @@ const SNIFF_BYTES: usize = 1024 * 1024;
 pub enum Container {
     /// One JSON value per line.
     JsonLines,
+    /// One JSON object per line behind a prefix a forwarder wrote (a syslog header:
+    /// `2025-02-02T00:27:59+08:00 HOST {...}`).
+    PrefixedJsonLines,
     /// A JSON array of records.
     JsonArray,
     /// A Graph OData page `{"value":[...]}`.
     OdataPage,
     /// A diagnostic-settings envelope `{"records":[...]}`.
     DiagnosticRecords,
+    /// A Defender XDR advanced hunting answer `{"Schema":[...],"Results":[...]}` (Graph's
+    /// `runHuntingQuery` writes `schema` and `results`).
+    HuntingResults,
     /// One JSON object that is itself the record.
     JsonObject,
     /// CSV with a header row.
@@ -74,9 +82,11 @@ impl Container {
     pub fn as_str(self) -> &'static str {
         match self {
             Container::JsonLines => "json-lines",
+            Container::PrefixedJsonLines => "prefixed-json-lines",
             Container::JsonArray => "json-array",
             Container::OdataPage => "odata-page",
             Container::DiagnosticRecords => "diagnostic-records",
+            Container::HuntingResults => "hunting-results",
             Container::JsonObject => "json-object",
             Container::Csv => "csv",
             Container::YamlTestCases => "yaml-test-cases",
@@ -274,8 +284,16 @@ impl Framer<'_, '_, '_> {
             Some(b'{') => self.object_or_lines(),
             Some(b'[') => {
                 self.container = Container::JsonArray;
-                self.array_elements()?;
-                self.expect_end("JSON array")
+                let mut next = 0;
+                loop {
+                    next = self.array_elements_from(next)?;
+                    // Arrays one after another: PowerShell's `ConvertTo-Json | Out-File
+                    // -Append` writes one per call into the same file (collectors that save
+                    // each page of results as it comes). Their elements are numbered on.
+                    if self.skip_ws()? != Some(b'[') {
+                        return self.expect_end("JSON array");
+                    }
+                }
             }
             Some(_) => self.text(),
         }
@@ -318,14 +336,14 @@ impl Framer<'_, '_, '_> {
             let broken_line = !complete && !opens_document && after.first() == Some(&b'{');
             if (complete && more_follows) || broken_line {
                 self.container = Container::JsonLines;
-                return self.lines();
+                return self.lines(false);
             }
         }
         self.object()
     }
 
-    /// Every non-blank line is a record.
-    fn lines(&mut self) -> Result<(), FrameError> {
+    /// Every non-blank line is a record; with `prefixed`, from its first `{` on.
+    fn lines(&mut self, prefixed: bool) -> Result<(), FrameError> {
         let limit = self.opts.max_record_bytes;
         loop {
             let line_no = self.s.line();
@@ -371,11 +389,20 @@ impl Framer<'_, '_, '_> {
                 }
             };
             let line = trim_json_space(self.s.available().get(..len).unwrap_or_default());
-            if !line.is_empty() {
-                (self.emit)(Framed::Record {
+            let json = match prefixed {
+                false => Some(line),
+                true => memchr::memchr(b'{', line).and_then(|at| line.get(at..)),
+            };
+            match json {
+                Some(json) if !json.is_empty() => (self.emit)(Framed::Record {
                     position: Position::Line(line_no),
-                    payload: Payload::Json(line),
-                });
+                    payload: Payload::Json(json),
+                }),
+                None if !line.is_empty() => (self.emit)(Framed::Unreadable {
+                    position: Position::Line(line_no),
+                    reason: "no JSON object after the line's prefix".to_string(),
+                }),
+                _ => {}
             }
             match end {
                 LineEnd::Newline(len) => self.s.consume(len + 1),
@@ -481,6 +508,7 @@ impl Framer<'_, '_, '_> {
             let envelope = match key.as_slice() {
                 b"\"value\"" => Some(Container::OdataPage),
                 b"\"records\"" => Some(Container::DiagnosticRecords),
+                b"\"Results\"" | b"\"results\"" => Some(Container::HuntingResults),
                 _ => None,
             };
             if let (Some(container), Some(b'[')) = (envelope, value_start) {
@@ -513,7 +541,7 @@ impl Framer<'_, '_, '_> {
         };
         self.emit_recorded(Position::Line(start_line), recorded);
         if more {
-            self.lines()
+            self.lines(false)
         } else {
             Ok(())
         }
@@ -551,14 +579,18 @@ impl Framer<'_, '_, '_> {
 
     /// Positioned on `[`: hand out each element with its index.
     fn array_elements(&mut self) -> Result<(), FrameError> {
+        self.array_elements_from(0).map(|_| ())
+    }
+
+    /// [`Framer::array_elements`], numbering from `index`; returns the next number.
+    fn array_elements_from(&mut self, mut index: u64) -> Result<u64, FrameError> {
         self.s.consume(1);
-        let mut index = 0u64;
         loop {
             match self.skip_ws()? {
                 None => return Err(self.truncated("a JSON array")),
                 Some(b']') => {
                     self.s.consume(1);
-                    return Ok(());
+                    return Ok(index);
                 }
                 Some(_) => {}
             }
@@ -580,7 +612,7 @@ impl Framer<'_, '_, '_> {
                 Some(b',') => self.s.consume(1),
                 Some(b']') => {
                     self.s.consume(1);
-                    return Ok(());
+                    return Ok(index);
                 }
                 None => return Err(self.truncated("a JSON array")),
                 Some(_) => return Err(self.syntax("expected ',' or ']' after an array element")),
@@ -626,6 +658,10 @@ impl Framer<'_, '_, '_> {
         if let Some(reason) = binary_reason(first_line) {
             self.container = Container::Unrecognized;
             return Err(FrameError::Unrecognized(reason));
+        }
+        if json_behind_prefix(first_line) {
+            self.container = Container::PrefixedJsonLines;
+            return self.lines(true);
         }
         let yaml = looks_like_yaml(first_line);
         if yaml && self.opts.yaml_test_cases {
@@ -815,6 +851,23 @@ fn binary_reason(first_line: &[u8]) -> Option<String> {
     }
     let shown: Vec<String> = head.iter().take(8).map(|b| format!("{b:02x}")).collect();
     Some(format!("binary data (starts with {})", shown.join(" ")))
+}
+
+/// A line that is a prefix without quotes or commas (a syslog header, a timestamp and a
+/// host) and then one complete JSON object running to the end of the line.
+fn json_behind_prefix(line: &[u8]) -> bool {
+    let Some(brace) = memchr::memchr(b'{', line) else {
+        return false;
+    };
+    let (prefix, json) = line.split_at(brace);
+    let plain = !prefix.is_empty() && !prefix.iter().any(|b| matches!(b, b'"' | b',' | b'['));
+    plain
+        && value_end(json).is_some_and(|end| {
+            json.get(end..)
+                .unwrap_or_default()
+                .iter()
+                .all(|b| is_json_space(*b))
+        })
 }
 
 /// `key: ...` or a `---` document marker.

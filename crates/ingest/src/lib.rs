@@ -5,10 +5,13 @@
 //! 1. [`source`] turns the paths a user gives (files, directories, `.gz`, `.zip`, `-`) into
 //!    byte streams, each named for error reports.
 //! 2. [`frame`] sniffs each stream's container from its content (JSON lines, a JSON array, an
-//!    OData page `{"value":[...]}`, a diagnostic-settings envelope `{"records":[...]}`, one JSON
-//!    object, CSV) and cuts it into records without loading the whole stream.
-//! 3. [`decode`] turns one record ([`Payload`]) into a normalized [`Decoded`] event: a
-//!    [`SignIn`], an [`Access`], or a record of another kind that is counted and skipped.
+//!    OData page `{"value":[...]}`, a diagnostic-settings envelope `{"records":[...]}`, an
+//!    advanced hunting result `{"Results":[...]}`, one JSON object, JSON lines behind a syslog
+//!    prefix, CSV) and cuts it into records without loading the whole stream.
+//! 3. [`decode_all()`] turns one record ([`Payload`]) into normalized [`Decoded`] events: a
+//!    [`SignIn`], an [`Access`], or a record of another kind that is counted and skipped. A
+//!    record may hold several: a forwarder's `_raw` string or a whole envelope saved as one
+//!    JSON line is unwrapped first.
 //! 4. [`read`] drives the three over many paths, hands every event to a sink, and returns an
 //!    [`IngestReport`] that counts everything and lists every unreadable record with its place.
 
@@ -23,7 +26,7 @@ use std::net::IpAddr;
 use serde::Serialize;
 use tokentrail_model::{Access, SessionId, SignIn, SourceRef, Timestamp, TokenId};
 
-pub use decode::{decode, CsvLayout, DecodeOptions};
+pub use decode::{decode, decode_all, CsvLayout, DecodeOptions};
 pub use read::{read_paths, FileReport, IngestReport, ReadOptions, Unreadable};
 
 /// One record as framed from its container, ready to decode.
@@ -50,6 +53,8 @@ pub enum Family {
     GraphActivity,
     /// Unified Audit Log records that are accesses (Exchange, SharePoint, OneDrive, Teams).
     UnifiedAudit,
+    /// Entra audit log records made with a logged token or session.
+    DirectoryAudit,
     /// Anything else: admin operations, directory audit, other workloads, other vendors.
     Other,
 }
@@ -60,6 +65,7 @@ impl fmt::Display for Family {
             Family::SignIns => "sign-ins",
             Family::GraphActivity => "graph-activity",
             Family::UnifiedAudit => "unified-audit",
+            Family::DirectoryAudit => "directory-audit",
             Family::Other => "other",
         })
     }
@@ -76,12 +82,42 @@ pub enum Decoded {
     Other(OtherRecord),
 }
 
+/// Why a readable record is not used: so a responder can tell "irrelevant" from "dropped".
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Disposition {
+    /// Recognized, and of a kind that holds no sign-in and no use of a token: a security
+    /// alert, a device, a policy, a directory change made without a logged token, a UAL
+    /// record of another workload. [`OtherRecord::kind`] says which.
+    NotRelevant,
+    /// Recognized as an export or table tokentrail does not read (another Defender table,
+    /// another diagnostic category, Google Workspace, a test-case wrapper).
+    /// [`OtherRecord::kind`] names the shape.
+    NotSupported,
+    /// Not recognized as anything.
+    NotUnderstood,
+}
+
+impl Disposition {
+    /// The stable name used in reports and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Disposition::NotRelevant => "not-relevant",
+            Disposition::NotSupported => "not-supported",
+            Disposition::NotUnderstood => "not-understood",
+        }
+    }
+}
+
 /// A readable record of a kind the engine does not use.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OtherRecord {
     /// Family, as far as the record tells.
     pub family: Family,
-    /// What it is (`directory-audit`, `ual:AzureActiveDirectory`, `google-workspace`, ...).
+    /// Why it is not used.
+    pub disposition: Disposition,
+    /// What it is (`directory-audit`, `security-alert`, `ual:AzureActiveDirectory`,
+    /// `google-workspace`, `defender:IdentityLogonEvents`, `unknown`, ...).
     pub kind: String,
     /// Its operation, when it has one.
     pub operation: Option<String>,
@@ -142,6 +178,17 @@ pub enum Shape {
     CloudAppEvents,
     /// Sentinel `OfficeActivity` row (no `AppAccessContext`, no session id).
     OfficeActivity,
+    /// A row of the Entra admin center's sign-in "Download CSV" (display-name columns).
+    EntraPortalCsv,
+    /// A Defender XDR advanced hunting row of `EntraIdSignInEvents`, `AADSignInEventsBeta`,
+    /// `EntraIdSpnSignInEvents`, `AADSpnSignInEventsBeta` or `GraphApiAuditEvents`.
+    DefenderAdvancedHunting,
+    /// A Defender XDR Streaming API record (`category` `AdvancedHunting-<table>`, the row in
+    /// `properties`).
+    DefenderStreaming,
+    /// An Entra audit log record (Graph `directoryAudit`, Log Analytics `AuditLogs`,
+    /// diagnostic-settings `AuditLogs`).
+    DirectoryAudit,
     /// A SEKOIA intake-format test case (`input.message` holds the raw event).
     TestCase,
     /// Not recognized as any export tokentrail reads.
@@ -155,18 +202,35 @@ pub struct DecodedRecord {
     pub shape: Shape,
     /// What it decoded to.
     pub event: Decoded,
+    /// A sign-in whose export does not say whether the user was present (the Entra admin
+    /// center's CSV has no such column, and its values did not tell): read as
+    /// non-interactive, so it never stands as a session's interactive root.
+    pub kind_unstated: bool,
     /// Fields only displayed (a user agent, an app name) whose text held an escape that is
     /// not text (a lone surrogate) and were kept with U+FFFD in its place.
     pub repaired: u32,
 }
 
 impl DecodedRecord {
+    /// A record of `shape` that decoded to `event`.
+    pub fn new(shape: Shape, event: Decoded) -> DecodedRecord {
+        DecodedRecord {
+            shape,
+            event,
+            kind_unstated: false,
+            repaired: 0,
+        }
+    }
+
     /// The record's family.
     pub fn family(&self) -> Family {
         match &self.event {
             Decoded::SignIn(_) => Family::SignIns,
             Decoded::Access(a) if a.log == tokentrail_model::AccessSource::GraphActivity => {
                 Family::GraphActivity
+            }
+            Decoded::Access(a) if a.log == tokentrail_model::AccessSource::DirectoryAudit => {
+                Family::DirectoryAudit
             }
             Decoded::Access(_) => Family::UnifiedAudit,
             Decoded::Other(o) => o.family,
@@ -206,4 +270,16 @@ pub enum DecodeError {
     /// A CSV row does not fit its header.
     #[error("CSV row: {0}")]
     Csv(String),
+    /// One record of an envelope (`{"records":[...]}`, `{"value":[...]}`) saved as a single
+    /// record (a JSON line, an array element, a `_raw` field).
+    #[error("record {index} of the envelope: {error}")]
+    InEnvelope {
+        /// Its 0-based index in the envelope's array.
+        index: u64,
+        /// Why it cannot be read.
+        error: Box<DecodeError>,
+    },
+    /// [`decode()`] was given an envelope of several records; [`decode_all()`] reads them.
+    #[error("an envelope of {0} records, not one record")]
+    Envelope(usize),
 }

@@ -1,5 +1,5 @@
 //! Reading many paths: every input is located ([`crate::source`]), framed ([`crate::frame`])
-//! and decoded ([`crate::decode`]) in one streaming pass; each decoded record goes to the
+//! and decoded ([`crate::decode_all()`]) in one streaming pass; each decoded record goes to the
 //! caller's sink as soon as it is read, and an [`IngestReport`] counts everything.
 //!
 //! # What is reported, and what it means for the exit code
@@ -47,12 +47,12 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use serde::Serialize;
 use tokentrail_model::{Guid, Position, SignInKind, SourceRef, Timestamp};
 
-use crate::decode::{decode, DecodeOptions};
+use crate::decode::{decode_all, DecodeOptions};
 use crate::frame::{self, Container, FrameError, FrameOptions, Framed, DEFAULT_MAX_RECORD_BYTES};
 use crate::source::{
     self, Compression, ExpansionLimit, Meter, Opened, Origin, ProgressFn, SourceError,
 };
-use crate::{Decoded, DecodedRecord, Family, Payload, Shape};
+use crate::{Decoded, DecodedRecord, Disposition, Family, Payload, Shape};
 
 mod parallel;
 
@@ -166,6 +166,36 @@ pub struct RecordCount {
     pub records: u64,
 }
 
+/// Records read but not used, of one disposition and kind.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct NotUsed {
+    /// Why they are not used.
+    pub disposition: Disposition,
+    /// What they are (`security-alert`, `defender:IdentityLogonEvents`, `unknown`, ...).
+    pub kind: String,
+    /// How many.
+    pub records: u64,
+}
+
+/// Add `n` records of `disposition` and `kind` to a sorted tally.
+fn tally_not_used(list: &mut Vec<NotUsed>, disposition: Disposition, kind: &str, n: u64) {
+    match list.binary_search_by(|u| (u.disposition, u.kind.as_str()).cmp(&(disposition, kind))) {
+        Ok(i) => {
+            if let Some(u) = list.get_mut(i) {
+                u.records += n;
+            }
+        }
+        Err(i) => list.insert(
+            i,
+            NotUsed {
+                disposition,
+                kind: kind.to_owned(),
+                records: n,
+            },
+        ),
+    }
+}
+
 /// First and last record time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct TimeRange {
@@ -220,6 +250,12 @@ pub struct FileReport {
     /// Records kept although a field only displayed (user agent, names) held text that is
     /// not valid Unicode (a lone surrogate escape), replaced with U+FFFD.
     pub repaired: u64,
+    /// Records read but not used (neither a sign-in nor an access), by disposition and
+    /// kind, sorted.
+    pub not_used: Vec<NotUsed>,
+    /// Sign-ins whose export does not say whether they were interactive (the Entra admin
+    /// center's CSV), read as non-interactive.
+    pub kind_unstated: u64,
     /// Records that could not be read.
     pub unreadable: u64,
     /// The first [`MAX_LISTED_UNREADABLE`] of them.
@@ -241,6 +277,8 @@ impl FileReport {
             time_range: None,
             duplicates: 0,
             repaired: 0,
+            not_used: Vec::new(),
+            kind_unstated: 0,
             unreadable: 0,
             unreadable_records: Vec::new(),
             problems: Vec::new(),
@@ -283,6 +321,10 @@ pub struct Totals {
     pub duplicates: u64,
     /// Records kept with repaired text in a field only displayed.
     pub repaired: u64,
+    /// Records read but not used, by disposition and kind, sorted.
+    pub not_used: Vec<NotUsed>,
+    /// Sign-ins whose kind the export does not state.
+    pub kind_unstated: u64,
     /// Unreadable records.
     pub unreadable: u64,
     /// File-level problems.
@@ -312,6 +354,78 @@ pub enum ReadOutcome {
 }
 
 impl IngestReport {
+    /// Sign-ins and accesses read (duplicates included): the records the rules can use.
+    pub fn usable(&self) -> u64 {
+        let t = &self.totals;
+        let used: u64 = t
+            .families
+            .iter()
+            .filter(|(f, _)| **f != Family::Other)
+            .map(|(_, n)| n)
+            .sum();
+        used + t.duplicates
+    }
+
+    /// When no sign-in and no access was read: what was found instead, in one sentence for
+    /// a responder (`None` when there is something to judge).
+    pub fn nothing_usable(&self) -> Option<String> {
+        if self.usable() > 0 {
+            return None;
+        }
+        let t = &self.totals;
+        if t.files == 0 {
+            return Some("no input files were found in the paths given".to_owned());
+        }
+        let mut found = Vec::new();
+        for d in [
+            Disposition::NotRelevant,
+            Disposition::NotSupported,
+            Disposition::NotUnderstood,
+        ] {
+            let kinds: Vec<String> = t
+                .not_used
+                .iter()
+                .filter(|u| u.disposition == d)
+                .map(|u| format!("{} {}", u.records, u.kind))
+                .collect();
+            if kinds.is_empty() {
+                continue;
+            }
+            found.push(match d {
+                Disposition::NotRelevant => format!("{} (not relevant)", kinds.join(", ")),
+                Disposition::NotSupported => {
+                    format!("{} (recognized, not supported)", kinds.join(", "))
+                }
+                Disposition::NotUnderstood => {
+                    let n: u64 = t
+                        .not_used
+                        .iter()
+                        .filter(|u| u.disposition == d)
+                        .map(|u| u.records)
+                        .sum();
+                    format!("{n} record(s) not understood")
+                }
+            });
+        }
+        if t.unreadable > 0 {
+            found.push(format!("{} unreadable record(s)", t.unreadable));
+        }
+        let problems = t.problems;
+        if problems > 0 {
+            found.push(format!("{problems} file(s) that could not be read"));
+        }
+        let found = if found.is_empty() {
+            "no records at all".to_owned()
+        } else {
+            found.join("; ")
+        };
+        Some(format!(
+            "no sign-in and no access record in {} input(s): nothing to judge, and no finding \
+             means nothing here. Found instead: {found}",
+            t.files
+        ))
+    }
+
     /// Sum up the run; see the module docs for the meaning of each outcome.
     pub fn outcome(&self) -> ReadOutcome {
         let t = &self.totals;
@@ -403,15 +517,17 @@ impl Run<'_, '_> {
         let framing = match pool {
             None => frame::frame(input.reader, &frame_opts, &mut |item| match item {
                 Framed::Record { position, payload } => {
-                    report.records += 1;
                     let source = SourceRef {
                         file: name.clone(),
                         position,
                     };
-                    match decode(payload, source, &opts.decode) {
-                        Ok(record) => self.accept(record, &mut report, &mut counter),
-                        Err(e) => report.add_unreadable(position, e.to_string()),
-                    }
+                    decode_all(payload, source, &opts.decode, &mut |result| {
+                        report.records += 1;
+                        match result {
+                            Ok(record) => self.accept(record, &mut report, &mut counter),
+                            Err(e) => report.add_unreadable(position, e.to_string()),
+                        }
+                    });
                 }
                 Framed::Unreadable { position, reason } => {
                     report.records += 1;
@@ -439,8 +555,9 @@ impl Run<'_, '_> {
                             file: name.clone(),
                             position,
                         };
-                        let result = decode(payload, source, &opts.decode);
-                        pipeline.decoded(position, result, &mut apply);
+                        let mut results = Vec::with_capacity(1);
+                        decode_all(payload, source, &opts.decode, &mut |r| results.push(r));
+                        pipeline.decoded(position, results, &mut apply);
                     }
                     Framed::Unreadable { position, reason } => {
                         pipeline.unreadable(position, reason)
@@ -475,8 +592,14 @@ impl Run<'_, '_> {
                 (s.kind.as_str(), None, Some(s.time))
             }
             Decoded::Access(a) => (a.log.as_str(), Some(a.operation.as_str()), Some(a.time)),
-            Decoded::Other(o) => (o.kind.as_str(), o.operation.as_deref(), o.time),
+            Decoded::Other(o) => {
+                tally_not_used(&mut report.not_used, o.disposition, &o.kind, 1);
+                (o.kind.as_str(), o.operation.as_deref(), o.time)
+            }
         };
+        if record.kind_unstated {
+            report.kind_unstated += 1;
+        }
         counter.add(family, kind, operation);
         if record.repaired > 0 {
             report.repaired += 1;
@@ -591,6 +714,10 @@ pub fn read_paths<P: AsRef<Path>>(
         totals.events += f.events;
         totals.duplicates += f.duplicates;
         totals.repaired += f.repaired;
+        totals.kind_unstated += f.kind_unstated;
+        for u in &f.not_used {
+            tally_not_used(&mut totals.not_used, u.disposition, &u.kind, u.records);
+        }
         totals.unreadable += f.unreadable;
         totals.problems += f.problems.len() as u64;
         for c in &f.counts {

@@ -5,8 +5,8 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use tokentrail_ingest::{
-    decode, CsvLayout, DecodeError, DecodeOptions, Decoded, DecodedRecord, Family, MailboxChange,
-    OtherRecord, Payload, Shape,
+    decode, CsvLayout, DecodeError, DecodeOptions, Decoded, DecodedRecord, Disposition, Family,
+    MailboxChange, OtherRecord, Payload, Shape,
 };
 use tokentrail_model::{
     Access, AccessSource, Actor, ClientAuthMethod, Device, Guid, Position, SessionId, SignIn,
@@ -618,6 +618,7 @@ fn ual_teams_app_only_and_other_records() {
         d.event,
         Decoded::Other(OtherRecord {
             family: Family::Other,
+            disposition: Disposition::NotRelevant,
             kind: "ual:AzureActiveDirectory".into(),
             operation: s("Update user."),
             time: Some(ts("2024-03-05T12:01:00Z")),
@@ -780,6 +781,7 @@ fn sekoia_test_case() {
         plain.event,
         Decoded::Other(OtherRecord {
             family: Family::Other,
+            disposition: Disposition::NotSupported,
             kind: "test-case".into(),
             operation: None,
             time: None,
@@ -801,6 +803,7 @@ fn other_readable_records() {
         (
             r#"{"id":"Directory_1","category":"UserManagement","activityDateTime":"2024-03-05T09:00:00Z",
                 "activityDisplayName":"Update user","loggedByService":"Core Directory"}"#,
+            Disposition::NotRelevant,
             "directory-audit",
             Some("Update user"),
             Some("2024-03-05T09:00:00Z"),
@@ -808,6 +811,7 @@ fn other_readable_records() {
         (
             r#"{"time":"2024-03-05T09:00:00Z","category":"AuditLogs","operationName":"Add member to group",
                 "properties":{"activityDisplayName":"Add member to group"}}"#,
+            Disposition::NotRelevant,
             "directory-audit",
             Some("Add member to group"),
             Some("2024-03-05T09:00:00Z"),
@@ -815,6 +819,7 @@ fn other_readable_records() {
         (
             r#"{"time":"2024-03-05T09:00:00Z","category":"UserRiskEvents","operationName":"User Risk Detection",
                 "properties":{"riskEventType":"unfamiliarFeatures"}}"#,
+            Disposition::NotRelevant,
             "risk-detection",
             Some("User Risk Detection"),
             Some("2024-03-05T09:00:00Z"),
@@ -822,25 +827,34 @@ fn other_readable_records() {
         (
             r#"{"time":"2024-03-05T09:00:00Z","category":"ProvisioningLogs","operationName":"Provision",
                 "properties":{"x":1}}"#,
+            Disposition::NotSupported,
             "diagnostic:ProvisioningLogs",
             Some("Provision"),
             Some("2024-03-05T09:00:00Z"),
         ),
         (
             r#"{"kind":"admin#reports#activity","id":{"time":"2024-03-05T09:00:00Z"},"events":[{"name":"authorize"}]}"#,
+            Disposition::NotSupported,
             "google-workspace",
             None,
             None,
         ),
-        (r#"{"hello":"world"}"#, "unknown", None, None),
+        (
+            r#"{"hello":"world"}"#,
+            Disposition::NotUnderstood,
+            "unknown",
+            None,
+            None,
+        ),
     ];
-    for (text, kind, operation, time) in cases {
+    for (text, disposition, kind, operation, time) in cases {
         let d = json_ok(text);
         assert_eq!(d.family(), Family::Other, "{text}");
         assert_eq!(
             d.event,
             Decoded::Other(OtherRecord {
                 family: Family::Other,
+                disposition,
                 kind: kind.into(),
                 operation: operation.map(str::to_owned),
                 time: time.map(ts),
@@ -854,7 +868,7 @@ fn other_readable_records() {
 #[test]
 fn unreadable_records_are_errors_with_a_reason() {
     assert_eq!(
-        json(r#"{"createdDateTime":"yesterday","userId":"u"}"#),
+        json(r#"{"createdDateTime":"yesterday","userId":"u","appId":"a"}"#),
         Err(DecodeError::BadField {
             field: "createdDateTime",
             reason: "not a time: \"yesterday\"".into()
@@ -931,6 +945,7 @@ fn ual_inbox_rule_and_forwarding_changes() {
         d.event,
         Decoded::Other(OtherRecord {
             family: Family::Other,
+            disposition: Disposition::NotRelevant,
             kind: "ual:Exchange".into(),
             operation: s("New-InboxRule"),
             time: Some(ts("2024-03-05T12:10:00Z")),

@@ -413,3 +413,45 @@ proptest! {
         prop_assert_eq!(report.files.len(), 1);
     }
 }
+
+/// Issue 13: containers forwarders and collectors write.
+#[test]
+fn forwarder_and_collector_containers() {
+    // A syslog header before each JSON record; a line without one is reported.
+    let f = frame_default(
+        b"2025-02-02T00:27:59+08:00 HOST {\"a\":1}\n<134>Feb  2 00:28:00 host app: {\"a\":2}\n2025-02-02T00:28:01+08:00 HOST -- MARK --\n",
+    );
+    assert_eq!(f.container, Container::PrefixedJsonLines);
+    assert_eq!(
+        f.items,
+        vec![
+            ok(Line(1), "{\"a\":1}"),
+            ok(Line(2), "{\"a\":2}"),
+            (
+                Line(3),
+                Err("no JSON object after the line's prefix".to_string())
+            ),
+        ]
+    );
+    // A CSV header is not a prefix: its first line has commas before any brace.
+    let f = frame_default(b"a,b\n1,\"{\"\"x\"\":1}\"\n");
+    assert_eq!(f.container, Container::Csv);
+    // Arrays one after another (PowerShell `Out-File -Append`), numbered on.
+    let f = frame_default(b"[{\"a\":1},{\"a\":2}]\n[{\"a\":3}]\n");
+    assert_eq!(f.container, Container::JsonArray);
+    assert_eq!(
+        f.items,
+        vec![
+            ok(Index(0), "{\"a\":1}"),
+            ok(Index(1), "{\"a\":2}"),
+            ok(Index(2), "{\"a\":3}"),
+        ]
+    );
+    assert_eq!(f.error, None);
+    // An advanced hunting answer streams its `Results`.
+    let f = frame_default(
+        b"{\"Schema\":[{\"Name\":\"a\",\"Type\":\"Int32\"}],\"Results\":[{\"a\":1},{\"a\":2}]}",
+    );
+    assert_eq!(f.container, Container::HuntingResults);
+    assert_eq!(f.items.len(), 2);
+}

@@ -8,7 +8,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use tokentrail_ingest::{read_paths, DecodeOptions, Decoded, DecodedRecord, ReadOptions};
+use tokentrail_ingest::{
+    read_paths, DecodeOptions, Decoded, DecodedRecord, Disposition, ReadOptions,
+};
 use tokentrail_model::{Guid, SignInKind, TokenId};
 
 fn fixtures() -> Option<PathBuf> {
@@ -401,4 +403,49 @@ fn sample_values() {
         s.session_id.as_ref().map(ToString::to_string).as_deref(),
         Some("77f6d9ce-da8f-46bf-a651-4bec3c189770")
     );
+}
+
+/// Issue 13: read as a responder would (test cases wrapped or not), no record of the public
+/// samples is "not understood": every record not used is named, as not relevant or as a shape
+/// tokentrail does not read. None of those is a sign-in, a Graph call or an audit record.
+#[test]
+fn nothing_in_the_public_samples_is_left_not_understood() {
+    let Some(dir) = fixtures() else { return };
+    for unwrap_test_cases in [false, true] {
+        let opts = ReadOptions {
+            decode: DecodeOptions { unwrap_test_cases },
+            ..ReadOptions::default()
+        };
+        let report = read_paths(&[&dir], &opts, &mut |_| {});
+        let not_understood: Vec<_> = report
+            .files
+            .iter()
+            .flat_map(|f| f.not_used.iter().map(move |u| (f.file.clone(), u.clone())))
+            .filter(|(_, u)| u.disposition == Disposition::NotUnderstood)
+            .collect();
+        assert!(
+            not_understood.is_empty(),
+            "test cases unwrapped: {unwrap_test_cases}: {not_understood:?}"
+        );
+        let kinds: Vec<&str> = report
+            .totals
+            .not_used
+            .iter()
+            .map(|u| u.kind.as_str())
+            .collect();
+        for kind in &kinds {
+            assert!(
+                !kind.contains("sign-in") && !kind.contains("graph-activity"),
+                "{kind}"
+            );
+        }
+        assert!(kinds.contains(&"directory-audit"), "{kinds:?}");
+        assert!(kinds.contains(&"risk-detection"), "{kinds:?}");
+        assert!(kinds.contains(&"google-workspace"), "{kinds:?}");
+        assert_eq!(
+            kinds.contains(&"test-case"),
+            !unwrap_test_cases,
+            "{kinds:?}"
+        );
+    }
 }

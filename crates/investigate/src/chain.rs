@@ -9,11 +9,12 @@ use tokentrail_model::{
     Timestamp, TokenId, Workload,
 };
 
+use tokentrail_engine::Detection;
 use tokentrail_ingest::OtherRecord;
 
 use crate::context::{key, Context, Directory, Networks};
 use crate::rules;
-use crate::timeline::{mark, FindingMarks, Marked, Marks};
+use crate::timeline::{mark, Marked, Marks};
 use crate::{
     touches, ChainSignIn, ContainmentStep, FindingRef, InvestigateError, Investigation,
     MailTouched, MailboxRuleChange, NetworkSummary, SessionChain, Subject, TokenUse, Touched,
@@ -129,6 +130,7 @@ pub struct Investigator<'a> {
     accesses: &'a [Access],
     others: &'a [OtherRecord],
     marks: Marks<'a>,
+    window: Window,
     issuers: HashMap<TokenId, &'a SignIn>,
     by_user: HashMap<String, Vec<At>>,
     by_session: HashMap<&'a SessionId, Vec<At>>,
@@ -168,6 +170,7 @@ impl<'a> Investigator<'a> {
             accesses,
             others: &[],
             marks: Marks::new(findings),
+            window: Window::default(),
             issuers: issuers(sign_ins),
             by_user: HashMap::new(),
             by_session: HashMap::new(),
@@ -199,6 +202,19 @@ impl<'a> Investigator<'a> {
     /// that are neither sign-ins nor accesses; those without a mailbox change are ignored).
     pub fn with_mailbox_changes(mut self, others: &'a [OtherRecord]) -> Investigator<'a> {
         self.others = others;
+        self
+    }
+
+    /// List only the records of the reporting window (`--since`, `--until`, both inclusive) in
+    /// the timeline, the counts, what was touched and the containment; chains and networks
+    /// still describe every record of the subject, and the findings are the engine's (already
+    /// limited to the window).
+    pub fn with_window(
+        mut self,
+        since: Option<Timestamp>,
+        until: Option<Timestamp>,
+    ) -> Investigator<'a> {
+        self.window = Window { since, until };
         self
     }
 
@@ -258,21 +274,35 @@ impl<'a> Investigator<'a> {
             &self.issuers,
             &self.marks,
             self.others,
+            self.window,
         )
     }
 }
 
+/// The reporting window of the timeline.
+#[derive(Clone, Copy, Debug, Default)]
+struct Window {
+    since: Option<Timestamp>,
+    until: Option<Timestamp>,
+}
+
+impl Window {
+    fn holds(self, t: Timestamp) -> bool {
+        tokentrail_engine::in_window(self.since, self.until, t, t)
+    }
+}
+
 /// Build the investigation of `subject` from every decoded sign-in and access and the engine's
-/// findings. Fails with [`InvestigateError::NoMatch`] when no record belongs to the subject.
+/// run over them (its findings, and its view of the networks). Fails with [`InvestigateError::NoMatch`] when no record belongs to the subject.
 ///
 /// For many subjects over the same records, [`Investigator`] indexes them once.
 pub fn investigate(
     subject: &Subject,
     sign_ins: &[SignIn],
     accesses: &[Access],
-    findings: &[Finding],
+    detection: &Detection,
 ) -> Result<Investigation, InvestigateError> {
-    investigate_with_changes(subject, sign_ins, accesses, &[], findings)
+    investigate_with_changes(subject, sign_ins, accesses, &[], detection)
 }
 
 /// [`investigate`], also listing the inbox-rule and forwarding changes among `others` (the
@@ -282,9 +312,9 @@ pub fn investigate_with_changes(
     sign_ins: &[SignIn],
     accesses: &[Access],
     others: &[OtherRecord],
-    findings: &[Finding],
+    detection: &Detection,
 ) -> Result<Investigation, InvestigateError> {
-    let context = Context::learn(sign_ins, accesses);
+    let context = Context::learn(sign_ins, accesses, detection.networks.clone());
     let subject_users = match subject {
         Subject::User(u) => context.user_keys(u),
         _ => BTreeSet::new(),
@@ -305,11 +335,13 @@ pub fn investigate_with_changes(
         records,
         &context,
         &issuers(sign_ins),
-        &Marks::new(findings),
+        &Marks::new(&detection.findings),
         others,
+        Window::default(),
     )
 }
 
+#[allow(clippy::too_many_arguments)]
 fn build(
     subject: &Subject,
     mut records: Vec<Record<'_>>,
@@ -317,6 +349,7 @@ fn build(
     issuers: &HashMap<TokenId, &SignIn>,
     marks: &Marks<'_>,
     others: &[OtherRecord],
+    window: Window,
 ) -> Result<Investigation, InvestigateError> {
     if records.is_empty() {
         return Err(InvestigateError::NoMatch(subject.clone()));
@@ -324,11 +357,25 @@ fn build(
     sort_by_time(&mut records);
     let dir = &context.dir;
     let networks = &context.networks;
+    // What is reported: the records of the window, each with the findings citing it. The
+    // findings are those citing any record of the subject, and chains and networks describe
+    // them all, so a window that starts after a session's root still shows the root.
+    let shown: Vec<Record<'_>> = records
+        .iter()
+        .copied()
+        .filter(|r| window.holds(r.time()))
+        .collect();
     let Marked {
         timeline,
         counts,
         cited,
     } = mark(&records, context, marks);
+    let (timeline, counts) = if shown.len() == records.len() {
+        (timeline, counts)
+    } else {
+        let listed = mark(&shown, context, marks);
+        (listed.timeline, listed.counts)
+    };
 
     let user_keys: BTreeSet<String> = records
         .iter()
@@ -338,13 +385,15 @@ fn build(
         })
         .flat_map(|k| dir.user_keys(k))
         .collect();
-    let interactive_networks = context.interactive_networks(&user_keys);
-
-    let network_summaries = summarize_networks(&records, networks, &interactive_networks);
+    let replays = replay_networks(marks, &cited);
+    let network_summaries = summarize_networks(&records, context, &user_keys, &replays);
     let sessions = chains(&records, issuers, networks, dir);
-    let mut touched = touched(&records);
+    let mut touched = touched(&shown);
     touched.mailbox_rule_changes =
-        mailbox_rule_changes(subject, &records, context, &user_keys, others);
+        mailbox_rule_changes(subject, &records, context, &user_keys, others)
+            .into_iter()
+            .filter(|c| window.holds(c.time))
+            .collect();
     let finding_refs: Vec<FindingRef> = cited
         .iter()
         .filter_map(|i| marks.marks.get(*i))
@@ -359,20 +408,21 @@ fn build(
         .collect();
     let users: BTreeSet<String> = records.iter().filter_map(|r| r.user(dir)).collect();
     let containment = containment(
-        &records,
+        &shown,
         dir,
         networks,
-        &network_summaries,
-        &marks.marks,
+        marks,
         &cited,
         &touched.mailbox_rule_changes,
     );
+    // The span of what is listed; the subject's whole span when the window holds none of it.
+    let span = if shown.is_empty() { &records } else { &shown };
 
     Ok(Investigation {
         subject: subject.clone(),
         records: counts,
-        first_seen: records.first().map_or(Timestamp(0), Record::time),
-        last_seen: records.last().map_or(Timestamp(0), Record::time),
+        first_seen: span.first().map_or(Timestamp(0), Record::time),
+        last_seen: span.last().map_or(Timestamp(0), Record::time),
         users: users.into_iter().collect(),
         sessions,
         networks: network_summaries,
@@ -383,11 +433,35 @@ fn build(
     })
 }
 
+/// True for the findings that say a token or session was used from a network it was not
+/// established on: their `network` is that network.
+fn is_replay(f: &Finding) -> bool {
+    matches!(f.rule, RuleId::Tt001 | RuleId::Tt002)
+}
+
+/// Per network, the cited replay findings that name it.
+fn replay_networks(marks: &Marks<'_>, cited: &BTreeSet<usize>) -> BTreeMap<NetworkId, Vec<String>> {
+    let mut out: BTreeMap<NetworkId, Vec<String>> = BTreeMap::new();
+    for m in cited.iter().filter_map(|i| marks.marks.get(*i)) {
+        if let (true, Some(net)) = (is_replay(m.finding), m.finding.network) {
+            out.entry(net).or_default().push(m.finding.id.clone());
+        }
+    }
+    for ids in out.values_mut() {
+        ids.sort();
+        ids.dedup();
+    }
+    out
+}
+
 fn summarize_networks(
     records: &[Record<'_>],
-    networks: &Networks,
-    interactive: &BTreeSet<NetworkId>,
+    context: &Context,
+    user_keys: &BTreeSet<String>,
+    replays: &BTreeMap<NetworkId, Vec<String>>,
 ) -> Vec<NetworkSummary> {
+    let networks = &context.networks;
+    let interactive = context.interactive_networks(user_keys);
     let mut by_net: BTreeMap<NetworkId, NetworkSummary> = BTreeMap::new();
     for r in records {
         let (Some(ip), Some(net)) = (r.ip(), networks.of(r.ip())) else {
@@ -402,10 +476,14 @@ fn summarize_networks(
             sign_ins: 0,
             accesses: 0,
             interactive_sign_in: interactive.contains(&net),
+            established: context.is_own_network(user_keys, net),
+            microsoft_service: false,
+            replay_findings: replays.get(&net).cloned().unwrap_or_default(),
         });
         if !entry.ips.contains(&ip) {
             entry.ips.push(ip);
         }
+        entry.microsoft_service |= context.is_microsoft_service(Some(ip));
         entry.first_seen = entry.first_seen.min(r.time());
         entry.last_seen = entry.last_seen.max(r.time());
         match r {
@@ -612,25 +690,37 @@ fn list(items: &BTreeSet<String>) -> String {
     items.iter().cloned().collect::<Vec<_>>().join(", ")
 }
 
+/// The containment steps. Whether a record came from somewhere it should not is the engine's
+/// answer, not worked out again here: a record is *foreign* when a live TT001/TT002 finding
+/// cites it and names its network (so Microsoft's service, a user's own carrier or office, and
+/// whatever the allowlist approved are never foreign); an inbox-rule change is foreign when it
+/// came from neither one of the user's own networks nor Microsoft's service.
 fn containment(
     records: &[Record<'_>],
     dir: &Directory,
     networks: &Networks,
-    summaries: &[NetworkSummary],
-    marks: &[FindingMarks<'_>],
+    marks: &Marks<'_>,
     cited: &BTreeSet<usize>,
     changes: &[MailboxRuleChange],
 ) -> Vec<ContainmentStep> {
-    let foreign: BTreeSet<NetworkId> = summaries
+    let on_foreign = |r: &Record<'_>| {
+        let network = networks.of(r.ip());
+        network.is_some()
+            && marks
+                .citing(r, r.token().as_ref(), network)
+                .iter()
+                .filter_map(|i| marks.marks.get(*i))
+                .any(|m| is_replay(m.finding) && m.finding.network == network)
+    };
+    let foreign: BTreeSet<NetworkId> = records
         .iter()
-        .filter(|n| !n.interactive_sign_in)
-        .map(|n| n.network)
+        .filter(|r| on_foreign(r))
+        .filter_map(|r| networks.of(r.ip()))
         .collect();
     let foreign_names: BTreeSet<String> = foreign.iter().map(ToString::to_string).collect();
-    let on_foreign = |r: &Record<'_>| networks.of(r.ip()).is_some_and(|n| foreign.contains(&n));
     let cited_findings: Vec<&Finding> = cited
         .iter()
-        .filter_map(|i| marks.get(*i))
+        .filter_map(|i| marks.marks.get(*i))
         .map(|m| m.finding)
         .collect();
     let user_ids: BTreeSet<String> = records
@@ -643,7 +733,7 @@ fn containment(
         .collect();
     let foreign_changes = changes
         .iter()
-        .filter(|c| c.interactive_network == Some(false))
+        .filter(|c| c.foreign_network == Some(true))
         .count();
     let mut steps = Vec::new();
     if user_ids.is_empty()
@@ -666,13 +756,13 @@ fn containment(
     }
     if !foreign.is_empty() {
         why.push(format!(
-            "records came from network(s) where the user never signed in interactively: {}",
+            "the findings place tokens or sessions on network(s) where they were never established: {}",
             list(&foreign_names)
         ));
     }
     if foreign_changes > 0 {
         why.push(format!(
-            "{foreign_changes} inbox-rule or forwarding change(s) came from networks where the user never signed in interactively"
+            "{foreign_changes} inbox-rule or forwarding change(s) came from networks that are neither the user's own (no interactive or device-proven sign-in there) nor Microsoft's service"
         ));
     }
     // A user key may be a UPN (a guest's, chosen by whoever invited it): it is one path
@@ -711,7 +801,10 @@ fn containment(
     if !apps.is_empty() {
         let mut reasons = Vec::new();
         if !foreign.is_empty() {
-            reasons.push("used from networks with no interactive sign-in".to_string());
+            reasons.push(
+                "used from networks where, the findings say, its tokens were never established"
+                    .to_string(),
+            );
         }
         if !unapproved.is_empty() {
             reasons.push(format!(
@@ -744,7 +837,7 @@ fn containment(
         let mut reasons = Vec::new();
         if foreign_refreshes > 0 {
             reasons.push(format!(
-                "{foreign_refreshes} sign-in(s) redeemed the session from networks where the user never signed in interactively, so the session or refresh token is in other hands"
+                "{foreign_refreshes} sign-in(s) redeemed the session from networks where it was never established, so the session or refresh token is in other hands"
             ));
         }
         if device_code {
@@ -816,7 +909,7 @@ fn diverts_mail(c: &MailboxRuleChange) -> bool {
 fn inbox_rules_step(foreign_mail: u64, changes: &[MailboxRuleChange]) -> Option<ContainmentStep> {
     let flagged: Vec<&MailboxRuleChange> = changes
         .iter()
-        .filter(|c| c.interactive_network == Some(false) || diverts_mail(c))
+        .filter(|c| c.foreign_network == Some(true) || diverts_mail(c))
         .collect();
     if foreign_mail == 0 && flagged.is_empty() {
         return None;
@@ -832,8 +925,8 @@ fn inbox_rules_step(foreign_mail: u64, changes: &[MailboxRuleChange]) -> Option<
         );
         if let Some(n) = c.network {
             place.push_str(&format!(" ({n}"));
-            if c.interactive_network == Some(false) {
-                place.push_str(", where the user never signed in interactively");
+            if c.foreign_network == Some(true) {
+                place.push_str(", not one of the user's networks");
             }
             place.push(')');
         }
@@ -847,7 +940,7 @@ fn inbox_rules_step(foreign_mail: u64, changes: &[MailboxRuleChange]) -> Option<
     }
     if foreign_mail > 0 {
         let mut text = format!(
-            "{foreign_mail} mail operation(s) came from networks with no interactive sign-in; attackers with mail access often hide replies with rules"
+            "{foreign_mail} mail operation(s) came from networks where their tokens were never established; attackers with mail access often hide replies with rules"
         );
         if changes.is_empty() {
             text.push_str(

@@ -1,10 +1,15 @@
 //! What the whole input says that every investigation needs beyond its own records: who is who,
 //! which network an address belongs to, and where each user signed in interactively. It is
 //! learned in one pass, so a caller can keep only the records its investigations concern.
+//!
+//! Which network an address is in, whether it is Microsoft's service, and which networks are a
+//! user's own are the engine's answers ([`KnownNetworks`], from the same run that produced the
+//! findings): an investigation never judges a network differently from `detect`.
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
 
+use tokentrail_engine::{KnownAddress, KnownNetworks};
 use tokentrail_model::{Access, NetworkId, SignIn, SignInKind};
 
 /// Lower-cased trimmed text: users and apps are compared case-insensitively.
@@ -12,23 +17,33 @@ pub(crate) fn key(text: &str) -> String {
     text.trim().to_ascii_lowercase()
 }
 
-/// Networks of addresses: the ASN a sign-in row logged for the address, else its prefix.
+/// Networks of addresses: as the engine resolved them (logged ASN, `--asn-db`, neighbours),
+/// else the ASN a sign-in row logged for the address, else its prefix.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct Networks(HashMap<IpAddr, u32>);
+pub(crate) struct Networks {
+    logged: HashMap<IpAddr, u32>,
+    known: KnownNetworks,
+}
 
 impl Networks {
     fn learn(&mut self, s: &SignIn) {
         if let (Some(ip), Some(asn)) = (s.ip, s.asn) {
-            self.0.entry(ip).or_insert(asn);
+            self.logged.entry(ip).or_insert(asn);
         }
     }
 
     pub(crate) fn of(&self, ip: Option<IpAddr>) -> Option<NetworkId> {
         let ip = ip?;
-        Some(match self.0.get(&ip) {
-            Some(asn) => NetworkId::Asn(*asn),
-            None => NetworkId::prefix_of(ip),
+        Some(match (self.known.address(ip), self.logged.get(&ip)) {
+            (Some(known), _) => known.network,
+            (None, Some(asn)) => NetworkId::Asn(*asn),
+            (None, None) => NetworkId::prefix_of(ip),
         })
+    }
+
+    /// What the engine knows of an address.
+    pub(crate) fn known(&self, ip: Option<IpAddr>) -> Option<&KnownAddress> {
+        self.known.address(ip?)
     }
 }
 
@@ -121,12 +136,13 @@ pub struct Context {
 }
 
 impl Context {
-    /// Learn the context from every record at once.
-    pub fn learn(sign_ins: &[SignIn], accesses: &[Access]) -> Context {
+    /// Learn the context from every record at once; `networks` is the engine's view of the same
+    /// records ([`tokentrail_engine::Detection::networks`]).
+    pub fn learn(sign_ins: &[SignIn], accesses: &[Access], networks: KnownNetworks) -> Context {
         let mut b = ContextBuilder::new();
         sign_ins.iter().for_each(|s| b.add_sign_in(s));
         accesses.iter().for_each(|a| b.add_access(a));
-        b.finish()
+        b.finish(networks)
     }
 
     /// Every spelling (lower-cased object id and UPN) of the user `text` names.
@@ -146,6 +162,35 @@ impl Context {
             .flatten()
             .filter_map(|ip| self.networks.of(Some(*ip)))
             .collect()
+    }
+
+    /// True when the engine counts `network` as the own network of a user named by one of
+    /// `user_keys` (a successful interactive or device-proven sign-in there, not a hosting
+    /// network).
+    pub(crate) fn is_own_network<'k>(
+        &self,
+        user_keys: impl IntoIterator<Item = &'k String>,
+        network: NetworkId,
+    ) -> bool {
+        self.networks
+            .known
+            .is_own(user_keys.into_iter().map(String::as_str), network)
+    }
+
+    /// True when the engine places `ip` in Microsoft's published service ranges.
+    pub(crate) fn is_microsoft_service(&self, ip: Option<IpAddr>) -> bool {
+        self.networks.known(ip).is_some_and(|a| a.microsoft)
+    }
+
+    /// Neither one of the users' own networks nor Microsoft's service: where a change or a
+    /// record deserves a look. `None` without an address.
+    pub(crate) fn foreign<'k>(
+        &self,
+        user_keys: impl IntoIterator<Item = &'k String>,
+        ip: Option<IpAddr>,
+    ) -> Option<bool> {
+        let network = self.networks.of(ip)?;
+        Some(!self.is_microsoft_service(ip) && !self.is_own_network(user_keys, network))
     }
 }
 
@@ -190,13 +235,16 @@ impl ContextBuilder {
         );
     }
 
-    /// The context learned.
-    pub fn finish(self) -> Context {
+    /// The context learned, with the engine's view of the same records' networks
+    /// ([`tokentrail_engine::Detection::networks`]).
+    pub fn finish(self, networks: KnownNetworks) -> Context {
         let mut dir = self.sign_in_dir;
         dir.merge(self.access_dir);
+        let mut with = self.networks;
+        with.known = networks;
         Context {
             dir,
-            networks: self.networks,
+            networks: with,
             interactive: self.interactive,
         }
     }

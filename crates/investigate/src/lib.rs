@@ -153,7 +153,8 @@ pub struct Investigation {
     pub touched: Touched,
     /// Containment steps that follow from what was seen, most urgent first.
     pub containment: Vec<ContainmentStep>,
-    /// Every related record, by time then source.
+    /// Every related record inside the reporting window (`--since`/`--until`), by time then
+    /// source.
     pub timeline: Vec<TimelineEntry>,
 }
 
@@ -242,6 +243,16 @@ pub struct NetworkSummary {
     /// Whether a user of the investigation ever signed in interactively (and successfully)
     /// from this network, anywhere in the inputs.
     pub interactive_sign_in: bool,
+    /// Whether the engine counts it as one of the users' own networks: a successful interactive
+    /// or device-proven sign-in by them there (a phone's carrier, the office), not a hosting
+    /// network.
+    pub established: bool,
+    /// Whether its addresses are in Microsoft's published service ranges (the service acting
+    /// for the user).
+    pub microsoft_service: bool,
+    /// The live TT001/TT002 findings that name it as the network a token or session was used
+    /// from without being established there, sorted.
+    pub replay_findings: Vec<String>,
 }
 
 /// A finding that concerns the subject.
@@ -295,6 +306,10 @@ pub struct MailboxRuleChange {
     /// Whether the acting user ever signed in interactively (and successfully) from `network`;
     /// `null` without an address.
     pub interactive_network: Option<bool>,
+    /// True when `network` is neither one of the acting user's own networks (as the engine
+    /// judges them: interactive or device-proven sign-ins there) nor Microsoft's service;
+    /// `null` without an address.
+    pub foreign_network: Option<bool>,
     /// The sign-in session it was made in, when logged.
     pub session_id: Option<SessionId>,
     /// The token it was made with, when logged.

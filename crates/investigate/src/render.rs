@@ -62,9 +62,9 @@ fn write_rule_changes(out: &mut impl Write, changes: &[MailboxRuleChange]) -> st
     }
     writeln!(out, "- Inbox rules and forwarding:")?;
     for c in changes {
-        let interactive = match c.interactive_network {
-            Some(true) => " (the user signed in interactively there)",
-            Some(false) => " (**the user never signed in interactively there**)",
+        let interactive = match c.foreign_network {
+            Some(false) => " (one of the user's networks, or Microsoft's service)",
+            Some(true) => " (**not one of the user's networks**: no interactive or device-proven sign-in there)",
             None => "",
         };
         writeln!(
@@ -211,14 +211,14 @@ pub fn write_markdown(mut out: impl Write, inv: &Investigation) -> Result<(), In
     writeln!(o)?;
     writeln!(
         o,
-        "| Network | IPs | First seen | Last seen | Sign-ins | Accesses | Interactive sign-in by the user |"
+        "| Network | IPs | First seen | Last seen | Sign-ins | Accesses | Interactive sign-in by the user | The user's network | Replay findings |"
     )?;
-    writeln!(o, "|---|---|---|---|---|---|---|")?;
+    writeln!(o, "|---|---|---|---|---|---|---|---|---|")?;
     for n in &inv.networks {
         let ips: Vec<String> = n.ips.iter().map(ToString::to_string).collect();
         writeln!(
             o,
-            "| {}{} | {} | {} | {} | {} | {} | {} |",
+            "| {}{} | {} | {} | {} | {} | {} | {} | {} | {} |",
             n.network,
             if n.approximate { " (prefix)" } else { "" },
             ips.join(", "),
@@ -229,7 +229,17 @@ pub fn write_markdown(mut out: impl Write, inv: &Investigation) -> Result<(), In
             if n.interactive_sign_in {
                 "yes"
             } else {
-                "**never**"
+                "never"
+            },
+            match (n.established, n.microsoft_service) {
+                (true, _) => "yes",
+                (false, true) => "Microsoft's service",
+                (false, false) => "no",
+            },
+            if n.replay_findings.is_empty() {
+                "-".to_string()
+            } else {
+                format!("**{}**", n.replay_findings.join(", "))
             }
         )?;
     }
@@ -261,7 +271,7 @@ pub fn write_markdown(mut out: impl Write, inv: &Investigation) -> Result<(), In
     if inv.containment.is_empty() {
         writeln!(
             o,
-            "No step suggested: no finding cites these records and every network had an interactive sign-in by the user."
+            "No step suggested: no live finding cites these records and no inbox-rule change came from outside the user's networks."
         )?;
     }
     for (i, s) in inv.containment.iter().enumerate() {

@@ -195,6 +195,7 @@ pub(crate) fn describe(
         ip: seen.ip,
         network,
         interactive_network: network.map(|n| interactive.contains(&n)),
+        foreign_network: context.foreign(&seen.user_keys, seen.ip),
         session_id: seen.session_id.cloned(),
         token_id: seen.token_id.cloned(),
         in_chain: seen.session_id.is_some_and(|s| sessions.contains(s))

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use tokentrail_engine::Detection;
 use tokentrail_model::{Access, Finding, NetworkId, SessionId, SignIn, SourceRef, TokenId};
 
 use crate::chain::{sort_by_time, Record};
@@ -169,13 +170,15 @@ pub(crate) fn mark(records: &[Record<'_>], context: &Context, marks: &Marks<'_>)
 }
 
 /// The timeline of the whole tenant: every sign-in and access, by time then source, each with
-/// the findings citing it, as an investigation's timeline lists its own records.
+/// the findings of the engine's run over them citing it (and the network the run resolved), as
+/// an investigation's timeline lists its own records.
 pub fn tenant_timeline(
     sign_ins: &[SignIn],
     accesses: &[Access],
-    findings: &[Finding],
+    detection: &Detection,
 ) -> Vec<TimelineEntry> {
-    let context = Context::learn(sign_ins, accesses);
+    let findings = &detection.findings;
+    let context = Context::learn(sign_ins, accesses, detection.networks.clone());
     let mut records: Vec<Record<'_>> = sign_ins
         .iter()
         .map(Record::SignIn)

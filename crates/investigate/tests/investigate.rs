@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
 use std::path::Path;
 
-use tokentrail_engine::{Engine, EngineConfig};
+use tokentrail_engine::{Detection, Engine, EngineConfig};
 use tokentrail_ingest::{read_paths, Decoded, OtherRecord, ReadOptions};
 use tokentrail_investigate::{
     investigate, tenant_timeline, write_csv, write_json, write_markdown, write_timesketch, Context,
@@ -22,6 +22,7 @@ struct Input {
     accesses: Vec<Access>,
     others: Vec<OtherRecord>,
     findings: Vec<Finding>,
+    detection: Detection,
 }
 
 fn load(path: &Path) -> Input {
@@ -41,12 +42,13 @@ fn load(path: &Path) -> Input {
     for a in &accesses {
         engine.add_access(a.clone());
     }
-    let findings = engine.finish().findings;
+    let detection = engine.finish();
     Input {
         sign_ins,
         accesses,
         others,
-        findings,
+        findings: detection.findings.clone(),
+        detection,
     }
 }
 
@@ -147,7 +149,7 @@ fn session_subject() -> Subject {
 }
 
 fn run(subject: &Subject, input: &Input) -> Investigation {
-    investigate(subject, &input.sign_ins, &input.accesses, &input.findings).unwrap()
+    investigate(subject, &input.sign_ins, &input.accesses, &input.detection).unwrap()
 }
 
 #[test]
@@ -268,7 +270,7 @@ fn every_subject_kind_selects_its_records() {
         &Subject::User("nobody@contoso.example".into()),
         &input.sign_ins,
         &input.accesses,
-        &input.findings,
+        &input.detection,
     );
     assert!(matches!(nobody, Err(InvestigateError::NoMatch(_))));
 }
@@ -314,7 +316,7 @@ fn timesketch_forms_of_the_case() {
     insta::assert_snapshot!("case_timesketch_csv", write(TimesketchFormat::Csv));
     // The tenant's timeline of the case is the session's: the case is one session.
     assert_eq!(
-        tenant_timeline(&input.sign_ins, &input.accesses, &input.findings),
+        tenant_timeline(&input.sign_ins, &input.accesses, &input.detection),
         inv.timeline
     );
 }
@@ -484,7 +486,11 @@ fn inbox_rule_and_forwarding_changes_are_listed_and_cited() {
     // The rule records are not sign-ins or accesses: detection sees the same six records.
     assert_eq!((input.sign_ins.len(), input.accesses.len()), (2, 4));
     assert_eq!(input.findings.len(), 1);
-    let context = Context::learn(&input.sign_ins, &input.accesses);
+    let context = Context::learn(
+        &input.sign_ins,
+        &input.accesses,
+        input.detection.networks.clone(),
+    );
     let investigator =
         Investigator::new(&context, &input.sign_ins, &input.accesses, &input.findings)
             .with_mailbox_changes(&input.others);
@@ -569,16 +575,17 @@ ForwardingSmtpAddress)"
     assert_eq!(
         step.why.replace(&dir_text, "<dir>"),
         "New-InboxRule at 2024-03-04T14:08:00Z by adele@contoso.example from 203.0.113.50 \
-(AS14061, where the user never signed in interactively), in the investigated session: forwards \
+(AS14061, not one of the user's networks), in the investigated session: forwards \
 to collector@evil.example, deletes the message [<dir>/case.jsonl:7]; Set-Mailbox at \
-2024-03-04T14:09:00Z by adele@contoso.example from 203.0.113.51 (203.0.113.0/24, where the user \
-never signed in interactively): forwards all mail to smtp:collector@evil.example, forwards \
-without keeping a copy in the mailbox [<dir>/case.jsonl:8]; 4 mail operation(s) came from \
-networks with no interactive sign-in; attackers with mail access often hide replies with rules"
+2024-03-04T14:09:00Z by adele@contoso.example from 203.0.113.51 (203.0.113.0/24, not one of \
+the user's networks): forwards all mail to smtp:collector@evil.example, forwards without \
+keeping a copy in the mailbox [<dir>/case.jsonl:8]; 4 mail operation(s) came from networks \
+where their tokens were never established; attackers with mail access often hide replies with \
+rules"
     );
     let revoke = &inv.containment[0];
     assert!(revoke.why.contains(
-        "2 inbox-rule or forwarding change(s) came from networks where the user never signed in interactively"
+        "2 inbox-rule or forwarding change(s) came from networks that are neither the user's own (no interactive or device-proven sign-in there) nor Microsoft's service"
     ));
 
     // The admin's change to another mailbox belongs to nobody investigated here.
@@ -606,7 +613,7 @@ networks with no interactive sign-in; attackers with mail access often hide repl
     let md = String::from_utf8(md).unwrap().replace(&dir_text, "<dir>");
     assert!(md.contains(
         "  - 2024-03-04T14:08:00Z `New-InboxRule` by adele@contoso.example from 203.0.113.50 (AS14061) \
-(**the user never signed in interactively there**), session `5e551011-0000-4000-8000-000000000001` \
+(**not one of the user's networks**: no interactive or device-proven sign-in there), session `5e551011-0000-4000-8000-000000000001` \
 (in the chain): forwards to collector@evil.example, deletes the message — <dir>/case.jsonl:7\n"
     ), "{md}");
 }
@@ -632,7 +639,11 @@ fn investigator_matches_the_scan_on_a_simulated_tenant() {
         "{} findings",
         input.findings.len()
     );
-    let context = Context::learn(&input.sign_ins, &input.accesses);
+    let context = Context::learn(
+        &input.sign_ins,
+        &input.accesses,
+        input.detection.networks.clone(),
+    );
     let all = Investigator::new(&context, &input.sign_ins, &input.accesses, &input.findings);
     // The context learned one record at a time, interleaved, is the same.
     let mut builder = ContextBuilder::new();
@@ -650,7 +661,7 @@ fn investigator_matches_the_scan_on_a_simulated_tenant() {
         .iter()
         .skip(input.sign_ins.len())
         .for_each(|a| builder.add_access(a));
-    let streamed = builder.finish();
+    let streamed = builder.finish(input.detection.networks.clone());
 
     let mut subjects: Vec<Subject> = Vec::new();
     let mut related = Related::new();
@@ -694,5 +705,100 @@ fn investigator_matches_the_scan_on_a_simulated_tenant() {
     assert_eq!(
         all.investigate(&Subject::Ip(ip)).unwrap(),
         run(&Subject::Ip(ip), &input)
+    );
+}
+
+/// Issue 12, point 7: the containment agrees with `detect`. Adele's phone, proven by Entra
+/// (managed, a PRT redeemed) with the client it uses at home, refreshes her session from her
+/// carrier; Exchange logs an access from Microsoft's own published range. The engine explains
+/// both and finds nothing, so the investigation suggests no step and calls neither network
+/// foreign (it once called both "networks where the user never signed in" and advised revoking
+/// her sessions).
+#[test]
+fn own_carrier_and_microsoft_ranges_are_not_foreign() {
+    const PHONE: &str = "dddddddd-0000-4000-8000-00000000d001";
+    const OUTLOOK: &str = "27922004-5251-4030-b22d-91ecd9a37ea4";
+    let uti = |id: &str| tokentrail_model::Guid::parse(id).unwrap().to_uti();
+    let sign_in = |category: &str, id: &str, time: &str, ip: &str, asn: u32, prt: bool| {
+        let mut row = serde_json::json!({
+            "Category": category, "TimeGenerated": time, "CreatedDateTime": time, "Id": id,
+            "UserPrincipalName": "adele@contoso.example", "UserId": USER_ID,
+            "AppDisplayName": "Outlook Mobile", "AppId": OUTLOOK,
+            "ResourceDisplayName": "Office 365 Exchange Online",
+            "ResourceIdentity": "00000002-0000-0ff1-ce00-000000000000",
+            "IPAddress": ip, "AutonomousSystemNumber": asn.to_string(), "Status": {"errorCode": 0},
+            "UniqueTokenIdentifier": uti(id), "SessionId": SESSION, "ClientCredentialType": "none",
+            "DeviceDetail": {"deviceId": PHONE, "isManaged": true, "isCompliant": true}
+        });
+        if prt {
+            row["IncomingTokenType"] = "primaryRefreshToken".into();
+        }
+        row
+    };
+    let mail = |id: &str, time: &str, ip: &str, token: &str| {
+        serde_json::json!({
+            "RecordType": 50, "CreationTime": time, "Id": id,
+            "Operation": "MailItemsAccessed", "Workload": "Exchange", "UserType": 0,
+            "UserId": "adele@contoso.example", "MailboxOwnerUPN": "adele@contoso.example",
+            "ClientIPAddress": ip, "OperationCount": 1,
+            "AppAccessContext": {"ClientAppId": OUTLOOK, "UniqueTokenId": uti(token), "AADSessionId": SESSION}
+        })
+    };
+    let home = "198.51.100.10";
+    let carrier = "192.0.2.77";
+    let microsoft = "40.126.0.5";
+    let lines = [
+        sign_in(
+            "SignInLogs",
+            ROOT_ID,
+            "2024-03-04T08:00:00Z",
+            home,
+            3320,
+            false,
+        ),
+        mail("ual-0001", "2024-03-04T08:05:00", home, ROOT_ID),
+        sign_in(
+            "NonInteractiveUserSignInLogs",
+            REFRESH_ID,
+            "2024-03-04T12:00:00Z",
+            carrier,
+            22394,
+            true,
+        ),
+        mail("ual-0002", "2024-03-04T12:02:00", carrier, REFRESH_ID),
+        mail("ual-0003", "2024-03-04T12:03:00", microsoft, REFRESH_ID),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("phone.jsonl");
+    std::fs::write(
+        &file,
+        lines.iter().map(|l| format!("{l}\n")).collect::<String>(),
+    )
+    .unwrap();
+    let input = load(&file);
+    assert_eq!((input.sign_ins.len(), input.accesses.len()), (2, 3));
+    assert_eq!(input.findings, vec![]);
+
+    let inv = run(&Subject::User("adele@contoso.example".into()), &input);
+    assert_eq!(inv.containment, vec![]);
+    let networks: Vec<(String, bool, bool, bool)> = inv
+        .networks
+        .iter()
+        .map(|n| {
+            (
+                n.network.to_string(),
+                n.interactive_sign_in,
+                n.established,
+                n.microsoft_service,
+            )
+        })
+        .collect();
+    assert_eq!(
+        networks,
+        [
+            ("AS3320".to_string(), true, true, false),
+            ("AS22394".to_string(), false, true, false),
+            ("40.126.0.0/24".to_string(), false, false, true),
+        ]
     );
 }

@@ -175,6 +175,21 @@ pub struct SignIn {
     pub correlation_id: Option<String>,
     /// `userAgent`.
     pub user_agent: Option<String>,
+    /// `isThroughGlobalSecureAccess`: the sign-in came through Microsoft's Global Secure
+    /// Access edge, so `ip` is the edge's address and `global_secure_access_ip` the client's.
+    pub through_global_secure_access: Option<bool>,
+    /// `globalSecureAccessIpAddress`: the address the sign-in was initiated from when it came
+    /// through Global Secure Access.
+    pub global_secure_access_ip: Option<IpAddr>,
+    /// `ipAddressFromResourceProvider` (the admin center's "IP address (seen by resource)"):
+    /// the address the resource (Exchange, SharePoint) saw; often absent.
+    pub resource_ip: Option<IpAddr>,
+    /// `sessionLifetimePolicies[].expirationRequirement`, comma-separated in logged order
+    /// (`signInFrequencyPeriodicReauthentication`, ...): why the user had to sign in again.
+    pub session_lifetime_policies: Option<String>,
+    /// `agent.agentType` when it is not `notAgentic`: an AI agent identity signed in
+    /// (`agenticApp`, `agenticAppInstance`, `agentIDuser`, ...).
+    pub agent_type: Option<String>,
 }
 
 impl SignIn {
@@ -210,6 +225,11 @@ impl SignIn {
             original_request_id: None,
             correlation_id: None,
             user_agent: None,
+            through_global_secure_access: None,
+            global_secure_access_ip: None,
+            resource_ip: None,
+            session_lifetime_policies: None,
+            agent_type: None,
         }
     }
 
@@ -240,6 +260,9 @@ pub enum AccessSource {
     OneDriveAudit,
     /// A UAL record from Microsoft Teams (RecordType 25).
     TeamsAudit,
+    /// An Entra audit log record (`directoryAudit`, `AuditLogs`) whose initiator names the
+    /// session or token it acted with: a change to the directory made with a token.
+    DirectoryAudit,
 }
 
 impl AccessSource {
@@ -251,6 +274,7 @@ impl AccessSource {
             AccessSource::SharePointAudit => "sharepoint-audit",
             AccessSource::OneDriveAudit => "onedrive-audit",
             AccessSource::TeamsAudit => "teams-audit",
+            AccessSource::DirectoryAudit => "directory-audit",
         }
     }
 }

@@ -72,6 +72,13 @@ pub const FAMILIES: [(Family, &str); 9] = [
     ),
 ];
 
+/// Listed only when present: audit records made with a logged token are accesses, but no rule
+/// needs them to judge.
+const DIRECTORY_AUDIT: (Family, &str) = (
+    Family::Access(AccessSource::DirectoryAudit),
+    "Entra audit log: directory changes made with a logged token",
+);
+
 const TEAMS: (Family, &str) = (
     Family::Access(AccessSource::TeamsAudit),
     "Unified Audit Log: Teams",
@@ -374,8 +381,10 @@ impl CoverageBuilder {
             ..
         } = self;
         let mut listed: Vec<(Family, &'static str)> = FAMILIES.to_vec();
-        if times.contains_key(&TEAMS.0) {
-            listed.push(TEAMS);
+        for optional in [TEAMS, DIRECTORY_AUDIT] {
+            if times.contains_key(&optional.0) {
+                listed.push(optional);
+            }
         }
         let target_secs = i64::from(options.retention_target_days) * 86_400;
         let families = listed

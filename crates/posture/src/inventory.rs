@@ -9,13 +9,20 @@
 //!   per (client app, service principal): its sign-ins and its app-only accesses.
 //!
 //! Each pattern carries its counts, users, first and last seen, share of the traffic, networks
-//! (ASN learned from the sign-in rows' own ASN per IP, else the /24 or /48 prefix), workloads
+//! (as the engine resolved them, given its run with [`InventoryBuilder::judged_by`]; else the
+//! sign-in rows' own ASN per IP, else the /24 or /48 prefix), workloads
 //! and operations, and its risky traits: public client, device-code flow, a client id that
 //! token-theft tooling defaults to, a hosting network.
 //!
 //! [`Inventory::draft_allowlist`] writes one allowlist entry per pattern, each with a reason that
 //! starts with `REVIEW`: the engine refuses such entries until a person writes the real reason,
 //! so nothing is approved by a machine.
+//!
+//! A pattern can hold an attack: the attacker's client reading mail with a replayed token, the
+//! client of an orphan token. [`InventoryBuilder::cite`] marks every pattern holding records
+//! that live findings cite (their evidence names the pattern's client and user), and the draft
+//! writes such a pattern's entry commented out, with the finding ids: approving it would
+//! silence them, so a person must rule each one out first.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt::Write as _;
@@ -23,8 +30,9 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 use tokentrail_engine::catalog::Catalog;
+use tokentrail_engine::{Detection, KnownNetworks};
 use tokentrail_model::{
-    Access, AccessSource, ClientAuthMethod, Guid, SignIn, SignInKind, Timestamp,
+    Access, AccessSource, ClientAuthMethod, Finding, Guid, NetworkId, SignIn, SignInKind, Timestamp,
 };
 
 use crate::{date_text, RunInfo, Share};
@@ -162,6 +170,9 @@ pub struct Pattern {
     pub top_operations: Vec<(String, u64)>,
     /// Risky traits.
     pub traits: Traits,
+    /// Ids of the live findings that cite records of this pattern, sorted: its drafted
+    /// allowlist entry is written commented out.
+    pub findings: Vec<String>,
 }
 
 impl Pattern {
@@ -253,6 +264,8 @@ pub struct InventoryBuilder {
     upn_by_id: BTreeMap<String, String>,
     id_by_upn: BTreeMap<String, String>,
     unattributed: u64,
+    cited: BTreeMap<Key, BTreeSet<String>>,
+    known: KnownNetworks,
 }
 
 impl Default for InventoryBuilder {
@@ -288,6 +301,8 @@ impl InventoryBuilder {
             upn_by_id: BTreeMap::new(),
             id_by_upn: BTreeMap::new(),
             unattributed: 0,
+            cited: BTreeMap::new(),
+            known: KnownNetworks::default(),
         }
     }
 
@@ -400,6 +415,55 @@ impl InventoryBuilder {
         }
     }
 
+    /// Take the engine's run over the same records (after the last record): its live findings
+    /// mark the patterns they cite ([`InventoryBuilder::cite`]), and its networks name the
+    /// patterns' networks as the rules and the allowlist see them (`--asn-db` included).
+    pub fn judged_by(&mut self, detection: &Detection) {
+        self.cite(&detection.findings);
+        self.known = detection.networks.clone();
+    }
+
+    /// Mark the patterns that hold records `findings` cite (call it after the last record):
+    /// the delegated patterns of a finding's user whose client is one its evidence names (the
+    /// pattern without a client id when it names none). Rules judge delegated records only, so
+    /// app-only patterns are never cited.
+    pub fn cite(&mut self, findings: &[Finding]) {
+        for f in findings {
+            let apps: BTreeSet<String> = f
+                .accesses
+                .iter()
+                .flat_map(|e| &e.app_ids)
+                .filter_map(|a| lower(&Some(a.clone())))
+                .collect();
+            let mut users: BTreeSet<String> = BTreeSet::new();
+            if let Some(id) = lower(&f.user_id) {
+                if let Some(upn) = self.upn_by_id.get(&id) {
+                    users.insert(upn.to_ascii_lowercase());
+                }
+                users.insert(id);
+            }
+            if let Some(upn) = lower(&f.upn) {
+                if let Some(id) = self.id_by_upn.get(&upn) {
+                    users.insert(id.clone());
+                }
+                users.insert(upn);
+            }
+            for ((who, app, sp), acc) in &self.patterns {
+                let client = if apps.is_empty() {
+                    app.is_empty()
+                } else {
+                    apps.contains(app)
+                };
+                if *who == Who::Delegated && client && acc.users.iter().any(|u| users.contains(u)) {
+                    self.cited
+                        .entry((*who, app.clone(), sp.clone()))
+                        .or_default()
+                        .insert(f.id.clone());
+                }
+            }
+        }
+    }
+
     /// Group, resolve networks and order the patterns.
     pub fn finish(self, run: RunInfo) -> Inventory {
         let total: u64 = self
@@ -486,6 +550,11 @@ impl InventoryBuilder {
             networks,
             workloads: acc.workloads.clone(),
             top_operations: top,
+            findings: self
+                .cited
+                .get(&(who, app.to_string(), sp.to_string()))
+                .map(|ids| ids.iter().cloned().collect())
+                .unwrap_or_default(),
         }
     }
 
@@ -497,9 +566,13 @@ impl InventoryBuilder {
         }
         let mut by: BTreeMap<(Option<u32>, Option<String>), Net> = BTreeMap::new();
         for (ip, n) in &acc.ips {
-            let key = match self.ip_asn.get(ip) {
-                Some(asn) => (Some(*asn), None),
-                None => (None, Some(prefix(*ip))),
+            let key = match (self.known.address(*ip), self.ip_asn.get(ip)) {
+                (Some(known), _) => match known.network {
+                    NetworkId::Asn(asn) => (Some(asn), None),
+                    prefix @ NetworkId::Prefix(..) => (None, Some(prefix.to_string())),
+                },
+                (None, Some(asn)) => (Some(*asn), None),
+                (None, None) => (None, Some(prefix(*ip))),
             };
             let net = by.entry(key).or_default();
             net.records += n;
@@ -560,7 +633,9 @@ fn quoted(text: &str) -> String {
 impl Inventory {
     /// A draft allowlist in the engine's format (`tokentrail_engine::allowlist`): one entry per
     /// pattern, `reason: "REVIEW: ..."` (refused by `detect` until a person rewrites it),
-    /// `owner` as given, and an expiry [`DRAFT_EXPIRY_DAYS`] after the run date.
+    /// `owner` as given, and an expiry [`DRAFT_EXPIRY_DAYS`] after the run date. The entry of a
+    /// pattern that live findings cite ([`Pattern::findings`]) is written commented out, after
+    /// a note naming the findings.
     ///
     /// Delegated entries apply to TT003, TT004 and TT005 (an approved client or automation
     /// account explains access without an interactive root, tokens minted without a sign-in
@@ -582,6 +657,21 @@ impl Inventory {
              # person has checked each pattern, deleted the ones that are not legitimate and written\n\
              # the real reason (a change or ticket number) in place of each REVIEW text."
         );
+        let held: Vec<&str> = self
+            .patterns
+            .iter()
+            .filter(|p| !p.findings.is_empty())
+            .map(|p| p.id.as_str())
+            .collect();
+        if !held.is_empty() {
+            let _ = writeln!(
+                y,
+                "# Commented out: {} ({} pattern{}), whose records live findings cite.",
+                held.join(", "),
+                held.len(),
+                if held.len() == 1 { "" } else { "s" }
+            );
+        }
         let _ = writeln!(y, "version: 1");
         if self.patterns.is_empty() {
             let _ = writeln!(y, "entries: []");
@@ -645,17 +735,18 @@ impl Inventory {
                 }
             );
             let id = format!("{}-{}", p.id, slug(&p.app_label()));
-            let _ = writeln!(y, "  - id: {}", quoted(&id));
-            let _ = writeln!(y, "    reason: {}", quoted(&reason));
-            let _ = writeln!(y, "    owner: {}", quoted(owner));
-            let _ = writeln!(y, "    expires: {expires}");
+            let mut e = String::new();
+            let _ = writeln!(e, "  - id: {}", quoted(&id));
+            let _ = writeln!(e, "    reason: {}", quoted(&reason));
+            let _ = writeln!(e, "    owner: {}", quoted(owner));
+            let _ = writeln!(e, "    expires: {expires}");
             let mut keys: Vec<String> = Vec::new();
             if let Some(app) = &p.app_id {
                 keys.push(format!("app_id: {}", quoted(app)));
             }
             match p.identity {
                 IdentityType::Delegated => {
-                    let _ = writeln!(y, "    rules: [TT003, TT004, TT005]");
+                    let _ = writeln!(e, "    rules: [TT003, TT004, TT005]");
                     // Without an app id, a user-only match would approve everything the
                     // user does: leave the match empty for a person to write.
                     if p.user_count == 1 && p.app_id.is_some() {
@@ -671,7 +762,7 @@ impl Inventory {
                 }
                 IdentityType::ServicePrincipal | IdentityType::ManagedIdentity => {
                     let _ = writeln!(
-                        y,
+                        e,
                         "    # app-only: no rule alerts on app-only access today; the entry records the approval"
                     );
                     if let Some(sp) = &p.service_principal_id {
@@ -683,11 +774,26 @@ impl Inventory {
                 // A pattern with neither app id nor principal cannot be matched safely: an
                 // entry without `match` is refused by the engine, so say why instead.
                 let _ = writeln!(
-                    y,
+                    e,
                     "    # no client app id or principal was logged: write a match by hand"
                 );
             }
-            let _ = writeln!(y, "    match: {{ {} }}", keys.join(", "));
+            let _ = writeln!(e, "    match: {{ {} }}", keys.join(", "));
+            if p.findings.is_empty() {
+                y.push_str(&e);
+                continue;
+            }
+            // Approving this pattern would silence live findings: draft it commented out, with
+            // their ids, for a person to rule each one out before removing the `# `.
+            let _ = writeln!(
+                y,
+                "  # {} holds records that live findings cite: {}.\n  # Drafted commented out: approving it would silence them. Rule each one out\n  # (tokentrail investigate) before removing the leading \"# \" of its lines.",
+                p.id,
+                p.findings.join(", ")
+            );
+            for line in e.lines() {
+                let _ = writeln!(y, "# {line}");
+            }
         }
         y
     }

@@ -382,6 +382,23 @@ pub fn inventory_markdown(out: &mut impl Write, inv: &Inventory) -> io::Result<(
             risky.join(", ")
         )?;
     }
+    let cited: Vec<String> = inv
+        .patterns
+        .iter()
+        .filter(|p| !p.findings.is_empty())
+        .map(|p| format!("{} {} ({})", p.id, p.app_label(), p.findings.join(", ")))
+        .collect();
+    if !cited.is_empty() {
+        writeln!(
+            out,
+            "- **{} hold{} records that live findings cite** (not to be approved before each \
+             finding is ruled out; the drafted allowlist leaves {} commented out): {}.",
+            cited.len(),
+            if cited.len() == 1 { "s" } else { "" },
+            if cited.len() == 1 { "it" } else { "them" },
+            cited.join("; ")
+        )?;
+    }
     if inv.unattributed_accesses > 0 {
         writeln!(
             out,
@@ -399,9 +416,12 @@ pub fn inventory_markdown(out: &mut impl Write, inv: &Inventory) -> io::Result<(
     }
     writeln!(
         out,
-        "| id | client app | identity | principal or users | sign-ins | accesses | share | first seen | last seen | networks | workloads | risky traits |"
+        "| id | client app | identity | principal or users | sign-ins | accesses | share | first seen | last seen | networks | workloads | risky traits | cited by findings |"
     )?;
-    writeln!(out, "|---|---|---|---|---:|---:|---:|---|---|---|---|---|")?;
+    writeln!(
+        out,
+        "|---|---|---|---|---:|---:|---:|---|---|---|---|---|---|"
+    )?;
     for p in &inv.patterns {
         let principal = match p.identity {
             IdentityType::Delegated if p.user_count == 1 => {
@@ -439,7 +459,7 @@ pub fn inventory_markdown(out: &mut impl Write, inv: &Inventory) -> io::Result<(
             .collect();
         writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             p.id,
             cell(&p.app_label()),
             p.identity.as_str(),
@@ -451,7 +471,12 @@ pub fn inventory_markdown(out: &mut impl Write, inv: &Inventory) -> io::Result<(
             date_text(p.last_seen),
             cell(&networks),
             cell(&workloads.join(", ")),
-            p.traits.risky().join(", ")
+            p.traits.risky().join(", "),
+            if p.findings.is_empty() {
+                "-".to_string()
+            } else {
+                format!("**{}**", p.findings.join(", "))
+            }
         )?;
     }
     writeln!(out)?;

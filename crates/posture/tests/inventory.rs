@@ -295,3 +295,66 @@ fn simulated_tenant_automation_and_service_principals_have_the_right_counts() {
     assert_eq!(p.users, ["svc-reports@contoso.example"]);
     assert!(p.traits.hosting_network, "the automation runs in AWS");
 }
+
+/// A pattern holding records that a finding cites is marked with the finding's id and drafted
+/// commented out; the draft still parses, without it.
+#[test]
+fn patterns_that_findings_cite_are_marked_and_drafted_commented_out() {
+    let mut engine = tokentrail_engine::Engine::new(tokentrail_engine::EngineConfig::default());
+    let mut b = InventoryBuilder::new();
+    for a in common::accesses() {
+        b.add_access(&a);
+        engine.add_access(a);
+    }
+    for s in common::sign_ins() {
+        b.add_sign_in(&s);
+        engine.add_sign_in(s);
+    }
+    let findings = engine.finish().findings;
+    let cited: Vec<(String, String)> = findings
+        .iter()
+        .map(|f| (f.id.clone(), f.upn.clone().unwrap_or_default()))
+        .collect();
+    b.cite(&findings);
+    let inv = b.finish(common::fixture_run());
+    let marks: Vec<(&str, Vec<String>)> = inv
+        .patterns
+        .iter()
+        .map(|p| (p.id.as_str(), p.findings.clone()))
+        .collect();
+    // Bruno's device-code Azure CLI token read mail from a VPS: every finding is his, and his
+    // Azure CLI pattern holds their records.
+    assert!(!cited.is_empty());
+    assert!(cited.iter().all(|(_, upn)| upn == "bruno@contoso.example"));
+    let ids: Vec<String> = cited.iter().map(|(id, _)| id.clone()).collect();
+    assert_eq!(
+        marks,
+        [
+            ("p01", ids.clone()),
+            ("p02", vec![]),
+            ("p03", vec![]),
+            ("p04", vec![])
+        ]
+    );
+    let draft = inv.draft_allowlist("it-ops@contoso.example");
+    assert!(draft.contains(&format!(
+        "  # p01 holds records that live findings cite: {}.\n",
+        ids.join(", ")
+    )));
+    assert!(draft.contains("\n#   - id: \"p01-microsoft-azure-cli\"\n"));
+    assert!(draft.contains("\n#     match: { app_id: \"04b07795-8ddb-461a-bbee-02f9e1bf7b46\", user: \"bruno@contoso.example\", asn: 14061 }\n"));
+    let errors = allowlist::parse(&draft, inv.run.generated_at).unwrap_err();
+    // Every active entry is refused until reviewed; the commented-out one is not an entry.
+    let refused: BTreeSet<&str> = errors
+        .iter()
+        .filter_map(|e| e.message.split('`').nth(1))
+        .collect();
+    assert_eq!(
+        refused,
+        BTreeSet::from([
+            "p02-outlook-mobile",
+            "p03-contoso-mailbox-backup",
+            "p04-no-client-app-id"
+        ])
+    );
+}

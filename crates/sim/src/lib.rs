@@ -23,9 +23,11 @@
 
 mod attack;
 mod catalog;
+mod defender;
 mod json;
 mod life;
 mod output;
+mod portal;
 mod record;
 mod render;
 mod rng;
@@ -75,6 +77,17 @@ pub enum SignInFormat {
     Diagnostic,
     /// Microsoft Graph `{"value":[...]}` pages of `signIn` objects.
     Graph,
+    /// The Entra admin center's "Download CSV": one file per tab (`InteractiveSignIns_...`,
+    /// `NonInteractiveSignIns_...`, `ApplicationSignIns_...`, `MSISignIns_...`), display-name
+    /// columns, every cell quoted, a byte-order mark.
+    EntraPortalCsv,
+    /// Defender XDR advanced hunting API answers (`{"Stats":...,"Schema":[...],"Results":[...]}`)
+    /// of `EntraIdSignInEvents` and `EntraIdSpnSignInEvents`, one file per table and day.
+    DefenderHunting,
+    /// Defender XDR Streaming API records (`category` `AdvancedHunting-EntraIdSignInEvents`,
+    /// the row in `properties`) as a storage account holds them: JSON lines, one file per table
+    /// and day.
+    DefenderStream,
 }
 
 /// How Graph activity logs are written.
@@ -85,6 +98,8 @@ pub enum GraphFormat {
     LaJsonl,
     /// Diagnostic-settings `{"records":[...]}` files, one per day.
     Diagnostic,
+    /// Defender XDR advanced hunting API answers of `GraphApiAuditEvents`, one file per day.
+    DefenderHunting,
 }
 
 /// How Unified Audit Log records are written.
@@ -97,6 +112,9 @@ pub enum UalFormat {
     Jsonl,
     /// Purview portal CSV export (BOM, locale dates, newest first).
     PurviewCsv,
+    /// Defender XDR Streaming API records of `CloudAppEvents` (`RawEventData`, the UAL record,
+    /// nested in `properties`), JSON lines, one file per day.
+    DefenderStream,
 }
 
 macro_rules! names {
@@ -120,9 +138,25 @@ macro_rules! names {
     };
 }
 
-names!(SignInFormat { LaJsonl => "la-jsonl", Diagnostic => "diagnostic", Graph => "graph" });
-names!(GraphFormat { LaJsonl => "la-jsonl", Diagnostic => "diagnostic" });
-names!(UalFormat { MgmtApi => "mgmt-api", Jsonl => "jsonl", PurviewCsv => "purview-csv" });
+names!(SignInFormat {
+    LaJsonl => "la-jsonl",
+    Diagnostic => "diagnostic",
+    Graph => "graph",
+    EntraPortalCsv => "entra-portal-csv",
+    DefenderHunting => "defender-hunting",
+    DefenderStream => "defender-stream",
+});
+names!(GraphFormat {
+    LaJsonl => "la-jsonl",
+    Diagnostic => "diagnostic",
+    DefenderHunting => "defender-hunting",
+});
+names!(UalFormat {
+    MgmtApi => "mgmt-api",
+    Jsonl => "jsonl",
+    PurviewCsv => "purview-csv",
+    DefenderStream => "defender-stream",
+});
 
 /// The export shape of each family.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -318,7 +352,9 @@ pub fn simulate(cfg: &SimConfig) -> Result<Summary, SimError> {
     })?;
     let tenant = tenant::Tenant::build(cfg.seed, cfg.users);
     let plan = attack::plan(cfg.seed, cfg.users, cfg.days, &cfg.attacks);
-    let mut out = output::Output::new(&cfg.out, cfg.formats);
+    let last_day = cfg.start.plus_secs(i64::from(cfg.days.max(1) - 1) * 86_400);
+    let range = (timefmt::date(cfg.start), timefmt::date(last_day));
+    let mut out = output::Output::new(&cfg.out, cfg.formats, range);
     let labels_path = cfg.out.join("labels.jsonl");
     let mut labels_file =
         std::io::BufWriter::new(std::fs::File::create(&labels_path).map_err(|source| {

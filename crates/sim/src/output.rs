@@ -12,8 +12,9 @@ use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use crate::json::Obj;
 use crate::record::{Batch, GraphRec, SignInRec, UalRec};
-use crate::render;
+use crate::{defender, portal, render};
 use crate::{FileSummary, Formats, GraphFormat, SignInFormat, SimError, UalFormat};
 
 /// Records per Graph `signIns` page (Graph's own maximum `$top` is 1000).
@@ -25,6 +26,10 @@ enum Container {
     Envelope,
     Array,
     PurviewCsv,
+    /// Lines under a header line, each pushed whole (the Entra admin center's CSV).
+    HeaderedCsv,
+    /// An advanced hunting API answer: `{"Schema":[...],"Results":[` records `]}`.
+    Hunting,
 }
 
 struct Sink {
@@ -53,6 +58,19 @@ impl Sink {
         format: &'static str,
         container: Container,
     ) -> Result<Sink, SimError> {
+        Sink::open_with_head(root, rel, family, format, container, "")
+    }
+
+    /// [`Sink::open`], writing `head` first for containers whose head depends on the file
+    /// (a CSV header, an advanced hunting answer's schema).
+    fn open_with_head(
+        root: &Path,
+        rel: String,
+        family: &'static str,
+        format: &'static str,
+        container: Container,
+        head: &str,
+    ) -> Result<Sink, SimError> {
         let path = root.join(&rel);
         if let Some(dir) = path.parent() {
             fs::create_dir_all(dir).map_err(io_err(dir))?;
@@ -64,6 +82,7 @@ impl Sink {
             Container::Envelope => b"{\"records\":[",
             Container::Array => b"[",
             Container::PurviewCsv => b"\xef\xbb\xbfRecordId,CreationDate,RecordType,Operation,UserId,AuditData,AssociatedAdminUnits,AssociatedAdminUnitsNames\r\n",
+            Container::HeaderedCsv | Container::Hunting => head.as_bytes(),
         };
         w.write_all(head).map_err(io_err(&path))?;
         Ok(Sink {
@@ -83,8 +102,8 @@ impl Sink {
         // Records are indented one space, as pretty-printers do; a line starting with `{`
         // right after an unfinished first line would read as JSON lines to a sniffer.
         let sep: &[u8] = match (self.container, self.records) {
-            (Container::Envelope | Container::Array, 0) => b"\n ",
-            (Container::Envelope | Container::Array, _) => b",\n ",
+            (Container::Envelope | Container::Array | Container::Hunting, 0) => b"\n ",
+            (Container::Envelope | Container::Array | Container::Hunting, _) => b",\n ",
             _ => b"",
         };
         let tail: &[u8] = match self.container {
@@ -109,7 +128,7 @@ impl Sink {
 
     fn finish(mut self) -> Result<FileSummary, SimError> {
         let tail: &[u8] = match self.container {
-            Container::Envelope => b"\n]}\n",
+            Container::Envelope | Container::Hunting => b"\n]}\n",
             Container::Array => b"\n]\n",
             _ => b"",
         };
@@ -137,6 +156,8 @@ struct Pager {
 pub(crate) struct Output {
     root: PathBuf,
     formats: Formats,
+    /// First and last day of the run (`YYYY-MM-DD`), for file names that carry the range.
+    range: (String, String),
     /// Files kept open for the whole run or the current day, by relative path.
     open: BTreeMap<String, Sink>,
     /// Relative paths to close at the end of the day.
@@ -152,10 +173,11 @@ const GRAPH: &str = "graph-activity";
 const UAL: &str = "unified-audit";
 
 impl Output {
-    pub(crate) fn new(root: &Path, formats: Formats) -> Output {
+    pub(crate) fn new(root: &Path, formats: Formats, range: (String, String)) -> Output {
         Output {
             root: root.to_path_buf(),
             formats,
+            range,
             open: BTreeMap::new(),
             daily: Vec::new(),
             pager: Pager {
@@ -180,8 +202,22 @@ impl Output {
         container: Container,
         daily: bool,
     ) -> Result<&mut Sink, SimError> {
+        self.sink_with_head(rel, family, format, container, daily, &|| String::new())
+    }
+
+    /// [`Output::sink`] for a container whose head `head` writes when the file is opened.
+    fn sink_with_head(
+        &mut self,
+        rel: String,
+        family: &'static str,
+        format: &'static str,
+        container: Container,
+        daily: bool,
+        head: &dyn Fn() -> String,
+    ) -> Result<&mut Sink, SimError> {
         if !self.open.contains_key(&rel) {
-            let s = Sink::open(&self.root, rel.clone(), family, format, container)?;
+            let s =
+                Sink::open_with_head(&self.root, rel.clone(), family, format, container, &head())?;
             if daily {
                 self.daily.push(rel.clone());
             }
@@ -217,6 +253,48 @@ impl Output {
             SignInFormat::Graph => {
                 render::sign_in_graph(&mut buf, r);
                 (0..rows).try_for_each(|_| self.page_push(buf.clone(), kind))
+            }
+            SignInFormat::EntraPortalCsv => {
+                portal::row(&mut buf, r);
+                let (from, to) = &self.range;
+                let rel = format!(
+                    "signins/entra-portal/{}_{from}_{to}.csv",
+                    portal::tab(r.kind)
+                );
+                let head = || portal::header(r.kind);
+                let s = self.sink_with_head(
+                    rel,
+                    SIGN_INS,
+                    "entra-portal-csv",
+                    Container::HeaderedCsv,
+                    false,
+                    &head,
+                )?;
+                (0..rows).try_for_each(|_| s.push(&buf, kind))
+            }
+            SignInFormat::DefenderHunting => {
+                let table = defender::sign_in_table(r.kind);
+                let mut o = Obj::new(&mut buf);
+                defender::sign_in_row(&mut o, r);
+                o.end();
+                let rel = format!("signins/defender-hunting/{table}/{}.json", self.date);
+                let head = || defender::hunting_head(table);
+                let s = self.sink_with_head(
+                    rel,
+                    SIGN_INS,
+                    "defender-hunting",
+                    Container::Hunting,
+                    true,
+                    &head,
+                )?;
+                (0..rows).try_for_each(|_| s.push(&buf, kind))
+            }
+            SignInFormat::DefenderStream => {
+                let table = defender::sign_in_table(r.kind);
+                defender::stream_record(&mut buf, table, r.time, |p| defender::sign_in_row(p, r));
+                let rel = format!("signins/defender-stream/{table}/{}.json", self.date);
+                let s = self.sink(rel, SIGN_INS, "defender-stream", Container::Lines, true)?;
+                (0..rows).try_for_each(|_| s.push(&buf, kind))
             }
         };
         self.buf = buf;
@@ -294,6 +372,22 @@ impl Output {
                 self.sink(rel, GRAPH, "diagnostic", Container::Envelope, true)?
                     .push(&buf, kind)
             }
+            GraphFormat::DefenderHunting => {
+                let mut o = Obj::new(&mut buf);
+                defender::graph_row(&mut o, r);
+                o.end();
+                let rel = format!("graph/defender-hunting/{}.json", self.date);
+                let head = || defender::hunting_head("GraphApiAuditEvents");
+                self.sink_with_head(
+                    rel,
+                    GRAPH,
+                    "defender-hunting",
+                    Container::Hunting,
+                    true,
+                    &head,
+                )?
+                .push(&buf, kind)
+            }
         };
         self.buf = buf;
         result
@@ -302,8 +396,19 @@ impl Output {
     fn ual_json(&mut self, r: &UalRec<'_>) -> Result<(), SimError> {
         let mut buf = std::mem::take(&mut self.buf);
         buf.clear();
-        render::audit_data(&mut buf, r);
         let kind = r.kind_name();
+        if self.formats.ual == UalFormat::DefenderStream {
+            defender::stream_record(&mut buf, "CloudAppEvents", r.time, |p| {
+                defender::cloud_app_event(p, r)
+            });
+            let rel = format!("ual/defender-stream/{}.json", self.date);
+            let result = self
+                .sink(rel, UAL, "defender-stream", Container::Lines, true)
+                .and_then(|s| s.push(&buf, kind));
+            self.buf = buf;
+            return result;
+        }
+        render::audit_data(&mut buf, r);
         let result = match self.formats.ual {
             UalFormat::MgmtApi => {
                 let rel = format!(

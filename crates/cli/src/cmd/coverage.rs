@@ -8,11 +8,12 @@ use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use tokentrail_ingest::{DecodeOptions, Decoded, IngestReport, ReadOptions};
-use tokentrail_model::{Access, SignIn, Timestamp};
+use tokentrail_ingest::{DecodeOptions, Decoded, DecodedRecord, IngestReport, ReadOptions};
+use tokentrail_model::Timestamp;
 use tokentrail_posture::{render, CoverageBuilder, CoverageOptions, InputFile, RunInfo};
 
-use super::{check_input, exit_code, open_output, parse_time, wall_clock};
+use super::judging::{Judging, JudgingArgs, TimeCheck};
+use super::open_output;
 
 /// How a posture report is written.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,8 +38,9 @@ records, span, days against the retention target, gaps, duplicates; the share of
 the linking fields; how often accesses join their sign-ins; and for each rule TT001-TT005 a
 verdict (supported, degraded, blind) with the reason and the fix.
 
-Exit codes: 0 every record read; 1 some input unreadable (each place is listed on
-stderr); 2 bad arguments, or nothing readable.")]
+Exit codes: 0 every record read; 1 some input unreadable or dated impossibly (each place is
+listed on stderr); 2 bad arguments, nothing readable, or no sign-in and no access in the
+inputs.")]
 pub struct CoverageArgs {
     /// Files, directories (read recursively), .gz or .zip archives, or `-` for standard input.
     #[arg(required = true, value_name = "PATH")]
@@ -55,22 +57,23 @@ pub struct CoverageArgs {
     /// Read test-case files as the raw events they hold.
     #[arg(long)]
     pub test_cases: bool,
-    /// The date of the run printed in the report (default: now, UTC).
-    #[arg(long, value_name = "TIME", value_parser = parse_time, hide = true)]
-    pub now: Option<Timestamp>,
+    /// The judging options, as for detect. Coverage describes every record given, so the
+    /// allowlist and ASN database are only checked here, and --since/--until do not narrow it.
+    #[command(flatten)]
+    pub judging: JudgingArgs,
 }
 
 fn parse_days(text: &str) -> Result<u32, String> {
     tokentrail_posture::parse_days(text).map_err(|e| e.to_string())
 }
 
-/// Read every input once, handing sign-ins and accesses to the two callbacks. Duplicate
-/// sign-in rows are passed on: the posture builders count them.
+/// Read every input once, handing the records `times` admits to `sink`. Duplicate sign-in
+/// rows are passed on: the posture builders count them.
 pub(crate) fn read_inputs(
     paths: &[PathBuf],
     test_cases: bool,
-    on_sign_in: &mut dyn FnMut(&SignIn),
-    on_access: &mut dyn FnMut(&Access),
+    times: &mut TimeCheck,
+    sink: &mut dyn FnMut(Decoded),
 ) -> IngestReport {
     let opts = ReadOptions {
         decode: DecodeOptions {
@@ -79,11 +82,10 @@ pub(crate) fn read_inputs(
         drop_duplicate_sign_ins: false,
         ..ReadOptions::default()
     };
-    super::read_with_progress(paths, opts, &mut |record| match &record.event {
-        Decoded::SignIn(s) => on_sign_in(s),
-        Decoded::Access(a) => on_access(a),
-        Decoded::Other(_) => {}
-    })
+    let mut sink = |record: DecodedRecord| sink(record.event);
+    let report = super::read_with_progress(paths, opts, &mut times.filter(&mut sink));
+    times.release(&mut sink);
+    report
 }
 
 /// The report header: the date of the run and the inputs read.
@@ -116,22 +118,25 @@ pub(crate) fn run_info(report: &IngestReport, now: Timestamp) -> RunInfo {
 
 /// Run `coverage`.
 pub fn run(args: CoverageArgs) -> anyhow::Result<ExitCode> {
-    let builder = std::cell::RefCell::new(CoverageBuilder::new(CoverageOptions {
+    let Judging { config, mut times } = args.judging.compile()?;
+    let mut builder = CoverageBuilder::new(CoverageOptions {
         retention_target_days: args.retention_target,
         ..CoverageOptions::default()
-    }));
+    });
     let report = read_inputs(
         &args.paths,
         args.test_cases,
-        &mut |s| builder.borrow_mut().add_sign_in(s),
-        &mut |a| builder.borrow_mut().add_access(a),
+        &mut times,
+        &mut |event| match event {
+            Decoded::SignIn(s) => builder.add_sign_in(&s),
+            Decoded::Access(a) => builder.add_access(&a),
+            Decoded::Other(_) => {}
+        },
     );
-    if let Some(code) = check_input(&report)? {
+    if let Some(code) = times.check_input(&report)? {
         return Ok(code);
     }
-    let coverage = builder
-        .into_inner()
-        .finish(run_info(&report, args.now.unwrap_or_else(wall_clock)));
+    let coverage = builder.finish(run_info(&report, config.now));
     let mut out = open_output(args.output.as_deref())?;
     match args.format {
         ReportFormat::Md => render::coverage_markdown(&mut out, &coverage)?,
@@ -153,5 +158,5 @@ pub fn run(args: CoverageArgs) -> anyhow::Result<ExitCode> {
             .collect::<Vec<_>>()
             .join(", ")
     )?;
-    Ok(exit_code(&report))
+    Ok(times.exit_code(&report))
 }

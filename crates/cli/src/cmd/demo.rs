@@ -11,6 +11,7 @@ use tokentrail_report::ocsf::{ocsf_value, OcsfOptions};
 use tokentrail_report::score::{finding_from_value, read_labels, score, Ratio};
 
 use super::detect::{self, DetectArgs, OutputFormat};
+use super::judging::JudgingArgs;
 
 /// Where the example tenant lives in the source tree this binary was built from.
 const EXAMPLE_TENANT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/tenant");
@@ -59,20 +60,16 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     );
     let detect_args = DetectArgs {
         paths: LOG_FOLDERS.iter().map(|f| tenant.join(f)).collect(),
-        allowlist: None,
-        asn_db: None,
+        judging: JudgingArgs::default(),
         format: args.format,
         output: None,
-        since: None,
-        until: None,
         show_suppressed: false,
         test_cases: false,
-        now: None,
         threads: None,
         accesses_in_memory: None,
     };
-    let (detection, report) = detect::detect(&detect_args)?;
-    let code = detect::finish(&detect_args, &detection, &report)?;
+    let (detection, report, times) = detect::detect(&detect_args)?;
+    let code = detect::finish(&detect_args, &detection, &report, &times)?;
 
     let labels =
         read_labels(&tenant.join("labels.jsonl")).context("cannot read the tenant's labels")?;

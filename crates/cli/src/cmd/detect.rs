@@ -10,15 +10,15 @@ use std::io::{self, IsTerminal as _, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{bail, Context as _};
-use tokentrail_engine::{allowlist, Detection, Engine, EngineConfig};
-use tokentrail_ingest::{DecodeOptions, Decoded, IngestReport, ReadOptions};
+use tokentrail_engine::{Detection, Engine};
+use tokentrail_ingest::{DecodeOptions, Decoded, DecodedRecord, IngestReport, ReadOptions};
 use tokentrail_model::escape::Shown;
-use tokentrail_model::{Finding, Timestamp};
+use tokentrail_model::Finding;
 use tokentrail_report::ocsf::OcsfOptions;
 use tokentrail_report::table::TableOptions;
 
-use super::{check_input, exit_code, open_output, parse_time, wall_clock};
+use super::judging::{Judging, JudgingArgs, TimeCheck};
+use super::open_output;
 
 /// How findings are written.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,33 +45,22 @@ Examples:
 Rules: TT001 token-replay, TT002 session-replay, TT003 no-interactive-context,
 TT004 orphan-token, TT005 unapproved-client (docs/rules/).
 
-Exit codes: 0 every record read; 1 some input unreadable (each place is listed on
-stderr), or records that waited on disk could not be read back; 2 bad arguments or
-configuration, or nothing readable.")]
+Exit codes: 0 every record read; 1 some input unreadable or dated impossibly (each place is
+listed on stderr), or records that waited on disk could not be read back; 2 bad arguments or
+configuration, nothing readable, or no sign-in and no access in the inputs.")]
 pub struct DetectArgs {
     /// Files, directories (read recursively), .gz or .zip archives, or `-` for standard input.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
-    /// Allowlist (YAML, version 1) of approved patterns; the format is in docs/allowlist.md.
-    #[arg(long, value_name = "FILE")]
-    pub allowlist: Option<PathBuf>,
-    /// ASN database for addresses the sign-in logs give no ASN: a MaxMind .mmdb
-    /// (GeoLite2-ASN), an address-range CSV (@ip-location-db/asn), or a folder of them.
-    /// Default: the one in $XDG_DATA_HOME/tokentrail/ (~/.local/share/tokentrail/), if any.
-    #[arg(long, value_name = "FILE|DIR")]
-    pub asn_db: Option<PathBuf>,
+    /// Allowlist, ASN database, reporting window.
+    #[command(flatten)]
+    pub judging: JudgingArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
     /// Write findings to FILE instead of stdout.
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Ignore records before this time (RFC 3339, or a date).
-    #[arg(long, value_name = "TIME", value_parser = parse_time)]
-    pub since: Option<Timestamp>,
-    /// Ignore records after this time (RFC 3339, or a date).
-    #[arg(long, value_name = "TIME", value_parser = parse_time)]
-    pub until: Option<Timestamp>,
     /// Also list suppressed findings (they are always counted).
     #[arg(long)]
     pub show_suppressed: bool,
@@ -79,9 +68,6 @@ pub struct DetectArgs {
     /// `Tests[].Log`).
     #[arg(long)]
     pub test_cases: bool,
-    /// The date allowlist expiry is judged against (default: today, UTC).
-    #[arg(long, value_name = "TIME", value_parser = parse_time, hide = true)]
-    pub now: Option<Timestamp>,
     /// Threads that decode records (default: one per core). Results do not depend on it.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub threads: Option<u16>,
@@ -92,40 +78,12 @@ pub struct DetectArgs {
     pub accesses_in_memory: Option<u64>,
 }
 
-/// Build the engine configuration, reporting every allowlist error at once.
-fn configure(args: &DetectArgs) -> anyhow::Result<EngineConfig> {
-    let mut config = EngineConfig {
-        since: args.since,
-        until: args.until,
-        now: args.now.unwrap_or_else(wall_clock),
-        ..EngineConfig::default()
-    };
-    if let Some(path) = &args.allowlist {
-        let text = allowlist::read_file(path)
-            .with_context(|| format!("cannot read allowlist {}", path.display()))?;
-        match allowlist::parse(&text, config.now) {
-            Ok(list) => config.allowlist = Some(list),
-            Err(errors) => {
-                let mut message = format!(
-                    "allowlist {} has {} error(s):",
-                    path.display(),
-                    errors.len()
-                );
-                for e in &errors {
-                    message.push_str(&format!("\n  {}:{}: {}", path.display(), e.line, e.message));
-                }
-                bail!(message);
-            }
-        }
-    }
-    config.asn_db =
-        crate::asn::resolve(args.asn_db.as_deref(), config.now, &mut io::stderr().lock())?;
-    Ok(config)
-}
-
 /// Read every input into the engine and run it.
-pub fn detect(args: &DetectArgs) -> anyhow::Result<(Detection, IngestReport)> {
-    let mut config = configure(args)?;
+pub fn detect(args: &DetectArgs) -> anyhow::Result<(Detection, IngestReport, TimeCheck)> {
+    let Judging {
+        mut config,
+        mut times,
+    } = args.judging.compile()?;
     let mut opts = ReadOptions {
         decode: DecodeOptions {
             unwrap_test_cases: args.test_cases,
@@ -141,18 +99,20 @@ pub fn detect(args: &DetectArgs) -> anyhow::Result<(Detection, IngestReport)> {
         config.accesses_in_memory = usize::try_from(n).unwrap_or(usize::MAX);
     }
     let mut engine = Engine::new(config);
-    let (report, _) = super::read_beside(&args.paths, opts, |record| match record.event {
+    let mut sink = |record: DecodedRecord| match record.event {
         Decoded::SignIn(s) => engine.add_sign_in(*s),
         Decoded::Access(a) => engine.add_access(*a),
         Decoded::Other(_) => {}
-    });
-    Ok((engine.finish(), report))
+    };
+    let (report, _) = super::read_beside(&args.paths, opts, times.filter(&mut sink));
+    times.release(&mut sink);
+    Ok((engine.finish(), report, times))
 }
 
 /// Run `detect`.
 pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
-    let (detection, report) = detect(&args)?;
-    finish(&args, &detection, &report)
+    let (detection, report, times) = detect(&args)?;
+    finish(&args, &detection, &report, &times)
 }
 
 /// Report unreadable input, write the findings and the run notes, and choose the exit code.
@@ -160,8 +120,9 @@ pub fn finish(
     args: &DetectArgs,
     detection: &Detection,
     report: &IngestReport,
+    times: &TimeCheck,
 ) -> anyhow::Result<ExitCode> {
-    if let Some(code) = check_input(report)? {
+    if let Some(code) = times.check_input(report)? {
         return Ok(code);
     }
     write_findings(args, detection)?;
@@ -170,7 +131,7 @@ pub fn finish(
         // Not the input's fault, but records went unjudged all the same.
         return Ok(ExitCode::from(1));
     }
-    Ok(exit_code(report))
+    Ok(times.exit_code(report))
 }
 
 fn write_findings(args: &DetectArgs, detection: &Detection) -> anyhow::Result<()> {
@@ -226,6 +187,13 @@ fn write_run_notes(
         detection.findings.len(),
         detection.suppressed.len()
     )?;
+    if stats.outside_time_window > 0 {
+        writeln!(
+            err,
+            "tokentrail: {} finding(s) lie wholly outside --since/--until: judged, not reported",
+            stats.outside_time_window
+        )?;
+    }
     for e in &detection.allowlist.expired {
         writeln!(err, "tokentrail: allowlist entry {:?} (line {}) expired on {}: it no longer applies (owner {})", e.id, e.line, e.expires, Shown(&e.owner))?;
     }

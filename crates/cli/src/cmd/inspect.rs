@@ -34,8 +34,13 @@ Examples:
   tokentrail inspect --test-cases ../shared/fixtures/public
 
 Formats are recognized from content, not file names: JSON lines, JSON arrays, Graph OData
-pages ({\"value\":[...]}), diagnostic-settings envelopes ({\"records\":[...]}), single JSON
-objects, CSV (Purview, Search-UnifiedAuditLog, Log Analytics), gzip and zip.
+pages ({\"value\":[...]}), diagnostic-settings envelopes ({\"records\":[...]}), the Entra
+admin center's Download JSON, Defender XDR streaming events and advanced hunting results,
+single JSON objects, forwarder wrappers (a syslog prefix before the JSON, a `_raw` string, a
+whole envelope on one line), CSV (the admin center's Download CSV, Purview,
+Search-UnifiedAuditLog, Log Analytics and Sentinel Export to CSV, advanced hunting), gzip and
+zip. Records that are not used are counted by file: not relevant (by kind), recognized but not
+supported (by shape), or not understood.
 
 Exit codes: 0 every record read; 1 some input unreadable (each place is listed); 2 bad
 arguments or nothing readable.")]
@@ -122,7 +127,14 @@ fn render(out: &mut dyn Write, report: &IngestReport) -> io::Result<()> {
     if let Some(range) = t.time_range {
         write!(out, "; {} to {}", range.first, range.last)?;
     }
-    writeln!(out)
+    writeln!(out)?;
+    if let Some(line) = super::not_used_line(&t.not_used) {
+        writeln!(out, "total {}", Shown(&line))?;
+    }
+    if let Some(message) = report.nothing_usable() {
+        writeln!(out, "note: {}", Shown(&message))?;
+    }
+    Ok(())
 }
 
 fn render_file(out: &mut dyn Write, file: &FileReport) -> io::Result<()> {
@@ -178,6 +190,16 @@ fn render_file(out: &mut dyn Write, file: &FileReport) -> io::Result<()> {
             out,
             "  repaired text in displayed fields: {} record(s) (a lone surrogate escape shown as U+FFFD)",
             file.repaired
+        )?;
+    }
+    if let Some(line) = super::not_used_line(&file.not_used) {
+        writeln!(out, "  {}", Shown(&line))?;
+    }
+    if file.kind_unstated > 0 {
+        writeln!(
+            out,
+            "  sign-in kind not stated by the export (interactive or not): {}, read as non-interactive",
+            file.kind_unstated
         )?;
     }
     for problem in &file.problems {

@@ -7,11 +7,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use tokentrail_model::Timestamp;
+use tokentrail_engine::Engine;
+use tokentrail_ingest::Decoded;
 use tokentrail_posture::{render, InventoryBuilder};
 
 use crate::cmd::coverage::{read_inputs, run_info, ReportFormat};
-use crate::cmd::{check_input, exit_code, open_output, parse_time, wall_clock};
+use crate::cmd::judging::{Judging, JudgingArgs};
+use crate::cmd::open_output;
 
 /// List the legitimate non-interactive and app-only access patterns.
 #[derive(clap::Args, Debug)]
@@ -22,12 +24,15 @@ Examples:
   tokentrail inventory exports/ --emit-allowlist draft.yaml --owner it-ops@contoso.example
 
 --emit-allowlist writes one allowlist entry per pattern, each with a reason starting with
-\"REVIEW:\" and an expiry 90 days after the run. `tokentrail detect --allowlist` refuses the file
+\"REVIEW:\" and an expiry 90 days after the run. A pattern holding records that live findings
+cite (an attacker's client, an orphan token's client) is drafted commented out, with the
+finding ids: approving it would silence them. `tokentrail detect --allowlist` refuses the file
 (exit 2, naming every such entry) until a person has deleted the patterns that are not
 legitimate and replaced each REVIEW text with the real reason.
 
-Exit codes: 0 every record read; 1 some input unreadable (each place is listed on
-stderr); 2 bad arguments, or nothing readable.")]
+Exit codes: 0 every record read; 1 some input unreadable or dated impossibly (each place is
+listed on stderr); 2 bad arguments, nothing readable, or no sign-in and no access in the
+inputs.")]
 pub struct InventoryArgs {
     /// Files, directories (read recursively), .gz or .zip archives, or `-` for standard input.
     #[arg(required = true, value_name = "PATH")]
@@ -47,26 +52,46 @@ pub struct InventoryArgs {
     /// Read test-case files as the raw events they hold.
     #[arg(long)]
     pub test_cases: bool,
-    /// The date of the run (report header, allowlist expiry; default: now, UTC).
-    #[arg(long, value_name = "TIME", value_parser = parse_time, hide = true)]
-    pub now: Option<Timestamp>,
+    /// The judging options, as for detect: the findings they give mark the patterns that must
+    /// not be approved. The inventory covers every record given, and so do its marks:
+    /// --since/--until do not narrow them.
+    #[command(flatten)]
+    pub judging: JudgingArgs,
 }
 
 /// Run `inventory`.
 pub fn run(args: InventoryArgs) -> anyhow::Result<ExitCode> {
-    let builder = std::cell::RefCell::new(InventoryBuilder::new());
+    let Judging {
+        mut config,
+        mut times,
+    } = args.judging.compile()?;
+    // A pattern holding an attack before --since is no less an attack.
+    config.since = None;
+    config.until = None;
+    let now = config.now;
+    let mut builder = InventoryBuilder::new();
+    let mut engine = Engine::new(config);
     let report = read_inputs(
         &args.paths,
         args.test_cases,
-        &mut |s| builder.borrow_mut().add_sign_in(s),
-        &mut |a| builder.borrow_mut().add_access(a),
+        &mut times,
+        &mut |event| match event {
+            Decoded::SignIn(s) => {
+                builder.add_sign_in(&s);
+                engine.add_sign_in(*s);
+            }
+            Decoded::Access(a) => {
+                builder.add_access(&a);
+                engine.add_access(*a);
+            }
+            Decoded::Other(_) => {}
+        },
     );
-    if let Some(code) = check_input(&report)? {
+    if let Some(code) = times.check_input(&report)? {
         return Ok(code);
     }
-    let inventory = builder
-        .into_inner()
-        .finish(run_info(&report, args.now.unwrap_or_else(wall_clock)));
+    builder.judged_by(&engine.finish());
+    let inventory = builder.finish(run_info(&report, now));
     if let Some(path) = &args.emit_allowlist {
         std::fs::write(path, inventory.draft_allowlist(&args.owner))
             .with_context(|| format!("cannot write {}", path.display()))?;
@@ -79,10 +104,15 @@ pub fn run(args: InventoryArgs) -> anyhow::Result<ExitCode> {
     out.flush()?;
     writeln!(
         io::stderr(),
-        "tokentrail: read {} records from {} input(s); {} access patterns{}",
+        "tokentrail: read {} records from {} input(s); {} access patterns, {} holding records that live findings cite{}",
         report.totals.records,
         report.totals.files,
         inventory.patterns.len(),
+        inventory
+            .patterns
+            .iter()
+            .filter(|p| !p.findings.is_empty())
+            .count(),
         match &args.emit_allowlist {
             Some(p) => format!(
                 "; draft allowlist written to {} (review every REVIEW reason before use)",
@@ -91,5 +121,5 @@ pub fn run(args: InventoryArgs) -> anyhow::Result<ExitCode> {
             None => String::new(),
         }
     )?;
-    Ok(exit_code(&report))
+    Ok(times.exit_code(&report))
 }

@@ -9,9 +9,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use tokentrail_investigate::{InvestigateError, Investigation, Subject};
+use tokentrail_engine::Detection;
+use tokentrail_investigate::{Context, InvestigateError, Investigation, Investigator, Subject};
+use tokentrail_model::Timestamp;
 use tokentrail_model::{SessionId, TokenId};
 
+use super::judging::{Judging, JudgingArgs};
 use crate::exit;
 
 /// How the investigation is written.
@@ -32,9 +35,15 @@ Examples:
   tokentrail investigate exports/ --user adele@contoso.example
   tokentrail investigate exports/ --session 6f1e2a... --format json -o case.json
   tokentrail investigate exports/ --token xMFjTVvJPE2OChJx_YE-AA --format csv
+  tokentrail investigate exports/ --ip 203.0.113.66 --allowlist allow.yaml --since 2026-11-01
 
-Exit codes: 0 every record read; 1 some input unreadable (each place is listed on
-stderr); 2 bad arguments, nothing readable, or nothing matches the subject.")]
+The judging options are those of detect, so the findings and containment agree with it:
+--since/--until limit the timeline, counts and what was touched; the chains and networks still
+show every record of the subject.
+
+Exit codes: 0 every record read; 1 some input unreadable or dated impossibly (each place is
+listed on stderr); 2 bad arguments, nothing readable, no sign-in and no access in
+the inputs, or nothing matches the subject.")]
 pub struct InvestigateArgs {
     /// Files, directories (read recursively), .gz or .zip archives, or `-` for standard input.
     #[arg(required = true, value_name = "PATH")]
@@ -48,6 +57,10 @@ pub struct InvestigateArgs {
     /// Write to FILE instead of stdout.
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Allowlist, ASN database, reporting window: as for detect, so the findings and the
+    /// containment agree with it.
+    #[command(flatten)]
+    pub judging: JudgingArgs,
 }
 
 /// One user, session, token or client address: the subject of `investigate` and `timeline`.
@@ -92,20 +105,30 @@ impl SubjectArgs {
     }
 }
 
-/// The investigation of `subject`, or the exit code when no record matches it (said on `err`).
+/// The investigation of `subject` by the engine's run over `records` (its live findings and its
+/// networks), its timeline limited to the reporting `window` (`--since`, `--until`); or the
+/// exit code when no record matches it (said on `err`).
 pub(crate) fn investigation(
     subject: &Subject,
     records: &super::Records,
-    findings: &[tokentrail_model::Finding],
+    detection: &Detection,
+    window: (Option<Timestamp>, Option<Timestamp>),
     err: &mut dyn Write,
 ) -> anyhow::Result<Result<Investigation, ExitCode>> {
-    match tokentrail_investigate::investigate_with_changes(
-        subject,
+    let context = Context::learn(
         &records.sign_ins,
         &records.accesses,
-        &records.mailbox_changes,
-        findings,
-    ) {
+        detection.networks.clone(),
+    );
+    let investigator = Investigator::new(
+        &context,
+        &records.sign_ins,
+        &records.accesses,
+        &detection.findings,
+    )
+    .with_mailbox_changes(&records.mailbox_changes)
+    .with_window(window.0, window.1);
+    match investigator.investigate(subject) {
         Ok(inv) => Ok(Ok(inv)),
         Err(e @ InvestigateError::NoMatch(_)) => {
             writeln!(
@@ -129,13 +152,15 @@ pub fn run(args: InvestigateArgs) -> anyhow::Result<ExitCode> {
         )?;
         return Ok(ExitCode::from(exit::USAGE));
     };
-    let (records, report) = super::read_records(&args.paths);
-    if let Some(code) = super::check_input(&report)? {
+    let Judging { config, mut times } = args.judging.compile()?;
+    let window = (config.since, config.until);
+    let (records, report) = super::read_records(&args.paths, &mut times);
+    if let Some(code) = times.check_input(&report)? {
         return Ok(code);
     }
 
-    let detection = super::detect_over(&records.sign_ins, &records.accesses);
-    let investigation = match investigation(&subject, &records, &detection.findings, &mut err)? {
+    let detection = super::detect_over(config, &records.sign_ins, &records.accesses);
+    let investigation = match investigation(&subject, &records, &detection, window, &mut err)? {
         Ok(inv) => inv,
         Err(code) => return Ok(code),
     };
@@ -159,5 +184,5 @@ pub fn run(args: InvestigateArgs) -> anyhow::Result<ExitCode> {
         tokentrail_model::escape::Shown(&investigation.subject.to_string()),
         investigation.findings.len()
     )?;
-    Ok(super::exit_code(&report))
+    Ok(times.exit_code(&report))
 }

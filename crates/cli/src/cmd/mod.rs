@@ -19,6 +19,7 @@ pub mod detect;
 pub mod inspect;
 pub mod inventory;
 pub mod investigate;
+pub mod judging;
 pub mod report;
 pub mod score;
 pub mod simulate;
@@ -139,6 +140,61 @@ pub fn write_unreadable(err: &mut impl Write, report: &IngestReport) -> io::Resu
     Ok(())
 }
 
+/// For each input, the records read but not used and why (recognized but not relevant,
+/// recognized but not supported, not understood), and the sign-ins whose kind the export does
+/// not state: a responder can tell "irrelevant" from "dropped".
+pub fn write_not_used(err: &mut impl Write, report: &IngestReport) -> io::Result<()> {
+    for file in &report.files {
+        let name = Shown(&file.file);
+        if let Some(line) = not_used_line(&file.not_used) {
+            // Kinds name what the records said they were (`diagnostic:<category>`).
+            writeln!(err, "{name}: {}", Shown(&line))?;
+        }
+        if file.kind_unstated > 0 {
+            writeln!(
+                err,
+                "{name}: {} sign-in(s) whose export does not say whether they were interactive \
+                 (Entra admin center CSV): read as non-interactive, never as a session's root",
+                file.kind_unstated
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// `12 record(s) not used: 5 security-alert, 3 device (not relevant); 4 not understood`, or
+/// `None` when every record was used.
+pub fn not_used_line(not_used: &[tokentrail_ingest::read::NotUsed]) -> Option<String> {
+    use tokentrail_ingest::Disposition;
+    let total: u64 = not_used.iter().map(|u| u.records).sum();
+    if total == 0 {
+        return None;
+    }
+    let mut parts = Vec::new();
+    for (d, label) in [
+        (Disposition::NotRelevant, "not relevant"),
+        (Disposition::NotSupported, "recognized, not supported"),
+    ] {
+        let kinds: Vec<String> = not_used
+            .iter()
+            .filter(|u| u.disposition == d)
+            .map(|u| format!("{} {}", u.records, u.kind))
+            .collect();
+        if !kinds.is_empty() {
+            parts.push(format!("{} ({label})", kinds.join(", ")));
+        }
+    }
+    let not_understood: u64 = not_used
+        .iter()
+        .filter(|u| u.disposition == Disposition::NotUnderstood)
+        .map(|u| u.records)
+        .sum();
+    if not_understood > 0 {
+        parts.push(format!("{not_understood} not understood"));
+    }
+    Some(format!("{total} record(s) not used: {}", parts.join("; ")))
+}
+
 /// Parse a time option (`--since`, `--until`, `--now`).
 pub(crate) fn parse_time(text: &str) -> Result<Timestamp, String> {
     Timestamp::parse(text)
@@ -154,12 +210,19 @@ pub(crate) fn wall_clock() -> Timestamp {
     Timestamp(micros)
 }
 
-/// List unreadable input on stderr; `Some(code)` when nothing could be read.
+/// List unreadable input and the records not used on stderr; `Some(code)` when there is
+/// nothing to judge: no sign-in and no access was read (an empty folder, unrelated JSON, only
+/// alerts and policies). Then no finding means nothing, and the run says so instead of
+/// printing an all-clear.
 pub(crate) fn check_input(report: &IngestReport) -> anyhow::Result<Option<ExitCode>> {
     let mut err = io::stderr().lock();
     write_unreadable(&mut err, report)?;
+    write_not_used(&mut err, report)?;
     if report.outcome() == ReadOutcome::NothingReadable {
         writeln!(err, "tokentrail: nothing readable in the inputs")?;
+    }
+    if let Some(message) = report.nothing_usable() {
+        writeln!(err, "tokentrail: {}", Shown(&message))?;
         return Ok(Some(ExitCode::from(exit::USAGE)));
     }
     Ok(None)
@@ -191,36 +254,39 @@ pub(crate) struct Records {
     pub mailbox_changes: Vec<tokentrail_ingest::OtherRecord>,
 }
 
-/// Read every input into memory, with progress (`investigate`, `timeline`).
-pub(crate) fn read_records<P: AsRef<Path>>(paths: &[P]) -> (Records, IngestReport) {
+/// Read every input into memory, with progress, setting aside the records whose time `times`
+/// finds impossible (`investigate`, `timeline`).
+pub(crate) fn read_records<P: AsRef<Path>>(
+    paths: &[P],
+    times: &mut judging::TimeCheck,
+) -> (Records, IngestReport) {
     let mut records = Records {
         sign_ins: Vec::new(),
         accesses: Vec::new(),
         mailbox_changes: Vec::new(),
     };
-    let report = read_with_progress(
-        paths,
-        ReadOptions::default(),
-        &mut |record| match record.event {
-            tokentrail_ingest::Decoded::SignIn(s) => records.sign_ins.push(*s),
-            tokentrail_ingest::Decoded::Access(a) => records.accesses.push(*a),
-            tokentrail_ingest::Decoded::Other(o) => {
-                if o.mailbox_change.is_some() {
-                    records.mailbox_changes.push(o);
-                }
+    let mut sink = |record: DecodedRecord| match record.event {
+        tokentrail_ingest::Decoded::SignIn(s) => records.sign_ins.push(*s),
+        tokentrail_ingest::Decoded::Access(a) => records.accesses.push(*a),
+        tokentrail_ingest::Decoded::Other(o) => {
+            if o.mailbox_change.is_some() {
+                records.mailbox_changes.push(o);
             }
-        },
-    );
+        }
+    };
+    let report = read_with_progress(paths, ReadOptions::default(), &mut times.filter(&mut sink));
+    times.release(&mut sink);
     (records, report)
 }
 
-/// Run the engine at default settings over events already in memory (for commands that also
-/// need the events themselves: `investigate`, `report`).
+/// Run the engine with the judging options' `config` over events already in memory (for
+/// commands that also need the events themselves: `investigate`, `timeline`).
 pub fn detect_over(
+    config: tokentrail_engine::EngineConfig,
     sign_ins: &[tokentrail_model::SignIn],
     accesses: &[tokentrail_model::Access],
 ) -> tokentrail_engine::Detection {
-    let mut engine = tokentrail_engine::Engine::new(tokentrail_engine::EngineConfig::default());
+    let mut engine = tokentrail_engine::Engine::new(config);
     for s in sign_ins {
         engine.add_sign_in(s.clone());
     }

@@ -15,15 +15,18 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use tokentrail_engine::{Engine, EngineConfig};
+use tokentrail_engine::Engine;
 use tokentrail_html::ReportInput;
-use tokentrail_ingest::{DecodeOptions, Decoded, IngestReport, OtherRecord, ReadOptions};
+use tokentrail_ingest::{
+    DecodeOptions, Decoded, DecodedRecord, IngestReport, OtherRecord, ReadOptions,
+};
 use tokentrail_investigate::{ContextBuilder, Investigator, Related};
-use tokentrail_model::{Access, Guid, SignIn, Timestamp};
+use tokentrail_model::{Access, Guid, SignIn};
 use tokentrail_posture::{CoverageBuilder, CoverageOptions, InventoryBuilder};
 
 use super::coverage::run_info;
-use super::{check_input, exit_code, open_output, parse_time, wall_clock};
+use super::judging::{Judging, JudgingArgs};
+use super::open_output;
 
 /// Write a self-contained HTML report of a run.
 #[derive(clap::Args, Debug)]
@@ -31,12 +34,16 @@ use super::{check_input, exit_code, open_output, parse_time, wall_clock};
 Examples:
   tokentrail report exports/ -o report.html
   tokentrail report signins/ graph/ ual/ -o case-2026-11.html
+  tokentrail report exports/ --allowlist allow.yaml --since 2026-11-01 -o report.html
+
+The judging options are those of detect: the report shows the same live findings.
 
 The file has no external assets: it opens offline and can be mailed. It is readable in light
 and dark schemes and prints cleanly.
 
-Exit codes: 0 every record read; 1 some input unreadable (each place is listed on
-stderr); 2 bad arguments, or nothing readable.")]
+Exit codes: 0 every record read; 1 some input unreadable or dated impossibly (each place is
+listed on stderr); 2 bad arguments, nothing readable, or no sign-in and no access in the
+inputs.")]
 pub struct ReportArgs {
     /// Files, directories (read recursively), .gz or .zip archives, or `-` for standard input.
     #[arg(required = true, value_name = "PATH")]
@@ -47,17 +54,21 @@ pub struct ReportArgs {
     /// Read test-case files as the raw events they hold.
     #[arg(long)]
     pub test_cases: bool,
-    /// The date of the run printed in the report (default: now, UTC).
-    #[arg(long, value_name = "TIME", value_parser = parse_time, hide = true)]
-    pub now: Option<Timestamp>,
+    /// Allowlist, ASN database, reporting window: as for detect, so the report shows the same
+    /// live findings.
+    #[command(flatten)]
+    pub judging: JudgingArgs,
 }
 
 /// Run `report`.
 pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
+    let Judging { config, mut times } = args.judging.compile()?;
+    let now = config.now;
+    let (since, until) = (config.since, config.until);
     let mut coverage = CoverageBuilder::new(CoverageOptions::default());
     let mut inventory = InventoryBuilder::new();
     let mut context = ContextBuilder::new();
-    let mut engine = Engine::new(EngineConfig::default());
+    let mut engine = Engine::new(config);
     let stdin = args.paths.iter().any(|p| p == Path::new("-"));
     // With standard input there is no second pass: keep everything now.
     let mut sign_ins: Vec<SignIn> = Vec::new();
@@ -67,7 +78,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     let (mut sign_in_count, mut access_count) = (0u64, 0u64);
     // Coverage counts duplicate sign-in rows; detection and the chains must see each once.
     let mut seen = HashSet::new();
-    let report = read(&args.paths, args.test_cases, &mut |event| match event {
+    let mut sink = |record: DecodedRecord| match record.event {
         Decoded::SignIn(s) => {
             coverage.add_sign_in(&s);
             inventory.add_sign_in(&s);
@@ -95,15 +106,18 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
                 others.push(o);
             }
         }
-    });
-    if let Some(code) = check_input(&report)? {
+    };
+    let report = read(&args.paths, args.test_cases, &mut times.filter(&mut sink));
+    times.release(&mut sink);
+    if let Some(code) = times.check_input(&report)? {
         return Ok(code);
     }
-    let run = run_info(&report, args.now.unwrap_or_else(wall_clock));
+    let run = run_info(&report, now);
     let coverage = coverage.finish(run.clone());
-    let inventory = inventory.finish(run.clone());
     let detection = engine.finish();
-    let context = context.finish();
+    inventory.judged_by(&detection);
+    let inventory = inventory.finish(run.clone());
+    let context = context.finish(detection.networks.clone());
 
     if !stdin {
         let mut related = Related::new();
@@ -117,22 +131,28 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
             }
         }
         seen.clear();
-        read(&args.paths, args.test_cases, &mut |event| match event {
-            Decoded::SignIn(s) => {
-                if first_sighting(&mut seen, &s) && related.sign_in(&s) {
-                    sign_ins.push(*s);
-                }
+        read(&args.paths, args.test_cases, &mut |record| {
+            if times.set_aside_before(&record) {
+                return;
             }
-            Decoded::Access(a) => {
-                if related.access(&a) {
-                    accesses.push(*a);
+            match record.event {
+                Decoded::SignIn(s) => {
+                    if first_sighting(&mut seen, &s) && related.sign_in(&s) {
+                        sign_ins.push(*s);
+                    }
                 }
+                Decoded::Access(a) => {
+                    if related.access(&a) {
+                        accesses.push(*a);
+                    }
+                }
+                Decoded::Other(_) => {}
             }
-            Decoded::Other(_) => {}
         });
     }
     let investigator = Investigator::new(&context, &sign_ins, &accesses, &detection.findings)
-        .with_mailbox_changes(&others);
+        .with_mailbox_changes(&others)
+        .with_window(since, until);
     let input = ReportInput {
         run: &run,
         sign_ins: sign_in_count,
@@ -152,7 +172,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
         report.totals.files,
         detection.findings.len()
     )?;
-    Ok(exit_code(&report))
+    Ok(times.exit_code(&report))
 }
 
 /// False for a sign-in row whose id was already seen for the same kind.
@@ -162,7 +182,7 @@ fn first_sighting(seen: &mut HashSet<(Guid, &'static str)>, s: &SignIn) -> bool 
 
 /// Read every input, handing each decoded record to `sink`; duplicate sign-ins are kept (the
 /// caller counts them for coverage).
-fn read(paths: &[PathBuf], test_cases: bool, sink: &mut dyn FnMut(Decoded)) -> IngestReport {
+fn read(paths: &[PathBuf], test_cases: bool, sink: &mut dyn FnMut(DecodedRecord)) -> IngestReport {
     let opts = ReadOptions {
         decode: DecodeOptions {
             unwrap_test_cases: test_cases,
@@ -170,5 +190,5 @@ fn read(paths: &[PathBuf], test_cases: bool, sink: &mut dyn FnMut(Decoded)) -> I
         drop_duplicate_sign_ins: false,
         ..ReadOptions::default()
     };
-    super::read_with_progress(paths, opts, &mut |record| sink(record.event))
+    super::read_with_progress(paths, opts, sink)
 }

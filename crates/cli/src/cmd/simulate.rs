@@ -18,8 +18,9 @@ Examples:
   tokentrail detect tenant/ --format ocsf -o findings.jsonl
   tokentrail score --findings findings.jsonl --labels tenant/labels.jsonl
 
-The folder gets signins/, graph/, ual/ (one file per day and shape), labels.jsonl (the
-ground truth) and summary.json. A folder that already holds files is refused unless --force:
+The folder gets signins/, graph/, ual/ (one file per day and shape; the admin center CSV
+is one file per tab, as the portal writes it), labels.jsonl (the ground truth) and
+summary.json. A folder that already holds files is refused unless --force:
 two tenants in one folder would be read as one.
 
 Exit codes: 0 written; 2 bad arguments, a non-empty folder without --force, or a write
@@ -46,9 +47,10 @@ pub struct SimulateArgs {
     #[arg(long, default_value = "all")]
     pub attacks: String,
     /// Export shape per family, e.g. `signins=la-jsonl,graph=diagnostic,ual=purview-csv`.
-    /// Sign-ins: la-jsonl, diagnostic, graph. Graph: la-jsonl, diagnostic. UAL: mgmt-api,
-    /// jsonl, purview-csv. A family not named keeps its default: la-jsonl for sign-ins and
-    /// Graph, mgmt-api for the UAL.
+    /// Sign-ins: la-jsonl, diagnostic, graph, entra-portal-csv, defender-hunting,
+    /// defender-stream. Graph: la-jsonl, diagnostic, defender-hunting. UAL: mgmt-api, jsonl,
+    /// purview-csv, defender-stream. A family not named keeps its default: la-jsonl for
+    /// sign-ins and Graph, mgmt-api for the UAL.
     #[arg(long, value_name = "FAMILY=SHAPE,...")]
     pub formats: Option<String>,
     /// First day (UTC), `YYYY-MM-DD`.

@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use tokentrail_investigate::TimesketchFormat;
 
 use super::investigate::{investigation, SubjectArgs};
+use super::judging::{Judging, JudgingArgs};
 
 /// How the timeline is written.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,7 +38,8 @@ at its first sighting. Import the file in Timesketch (Upload timeline) or with
 `timesketch_importer`; Timesketch accepts only names ending in .jsonl or .csv.
 
 Exit codes: 0 every record read; 1 some input unreadable (each place is listed on
-stderr); 2 bad arguments, nothing readable, or nothing matches the subject.")]
+stderr); 2 bad arguments, nothing readable, no sign-in and no access in the inputs, or
+nothing matches the subject.")]
 pub struct TimelineArgs {
     /// Files, directories (read recursively), .gz or .zip archives, or `-` for standard input.
     #[arg(required = true, value_name = "PATH")]
@@ -51,6 +53,10 @@ pub struct TimelineArgs {
     /// Write to FILE instead of stdout.
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Allowlist, ASN database, reporting window: as for detect, so the timeline carries the
+    /// same live findings; --since/--until limit its events.
+    #[command(flatten)]
+    pub judging: JudgingArgs,
 }
 
 /// Run `timeline`.
@@ -69,24 +75,27 @@ pub fn run(args: TimelineArgs) -> anyhow::Result<ExitCode> {
             )?;
         }
     }
-    let (records, report) = super::read_records(&args.paths);
-    if let Some(code) = super::check_input(&report)? {
+    let Judging { config, mut times } = args.judging.compile()?;
+    let window = (config.since, config.until);
+    let (records, report) = super::read_records(&args.paths, &mut times);
+    if let Some(code) = times.check_input(&report)? {
         return Ok(code);
     }
-    let detection = super::detect_over(&records.sign_ins, &records.accesses);
+    let detection = super::detect_over(config, &records.sign_ins, &records.accesses);
     let subject = args.subject.subject();
     let (entries, findings) = match &subject {
-        None => (
-            tokentrail_investigate::tenant_timeline(
+        None => {
+            let mut entries = tokentrail_investigate::tenant_timeline(
                 &records.sign_ins,
                 &records.accesses,
-                &detection.findings,
-            ),
-            detection.findings.iter().collect::<Vec<_>>(),
-        ),
+                &detection,
+            );
+            entries.retain(|e| tokentrail_engine::in_window(window.0, window.1, e.time, e.time));
+            (entries, detection.findings.iter().collect::<Vec<_>>())
+        }
         Some(subject) => {
             let investigation =
-                match investigation(subject, &records, &detection.findings, &mut err)? {
+                match investigation(subject, &records, &detection, window, &mut err)? {
                     Ok(inv) => inv,
                     Err(code) => return Ok(code),
                 };
@@ -113,5 +122,5 @@ pub fn run(args: TimelineArgs) -> anyhow::Result<ExitCode> {
         counts.accesses,
         counts.findings
     )?;
-    Ok(super::exit_code(&report))
+    Ok(times.exit_code(&report))
 }

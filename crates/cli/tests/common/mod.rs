@@ -23,3 +23,29 @@ pub fn example_tenant() -> Vec<PathBuf> {
         .map(|d| t.join(d))
         .collect()
 }
+
+/// A simulated tenant with every attack kind: `users` users over three days, seed 7, written
+/// to `dir`.
+// Not every test file simulates a tenant.
+#[allow(dead_code)]
+pub fn simulate_with_attacks(dir: &Path, users: u32) {
+    let out = tokentrail()
+        .args([
+            "simulate",
+            "--users",
+            &users.to_string(),
+            "--days",
+            "3",
+            "--seed",
+            "7",
+        ])
+        .args(["--attacks", "all", "--out"])
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

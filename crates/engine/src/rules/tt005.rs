@@ -38,8 +38,9 @@
 //! **Blind spot.** Steady use is learned, not approved: an unapproved client that was already
 //! there when the logs begin and keeps reading on several days (an attacker present from the
 //! first day, a consent granted before the export window) is taken for part of the tenant. The
-//! longer the input reaches back before the suspected compromise, the smaller this gap; a
-//! `--since` that starts at the compromise defeats the rule for such a client. Review the learned
+//! longer the input reaches back before the suspected compromise, the smaller this gap (give the
+//! whole export and narrow the report with `--since`, which never shortens what is learned).
+//! Review the learned
 //! single-user clients (`inventory`) and allowlist the approved ones explicitly.
 //! - Everyday clients that tooling also borrows (Teams, Office, OneDrive sync, Edge, Company
 //!   Portal) are not on the tooling list: only a risky flow flags them.

@@ -25,3 +25,4 @@ mod tt002;
 mod tt003;
 mod tt004;
 mod tt005;
+mod window;

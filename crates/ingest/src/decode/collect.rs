@@ -81,6 +81,14 @@ impl<'a> Val<'a> {
         }
     }
 
+    /// [`Val::str`] of a field that names someone or something (a user, an app, a device, a
+    /// record): `None` for anonymization placeholders too ([`is_placeholder`]), which name
+    /// nobody and would tie unrelated records together.
+    #[inline]
+    pub(crate) fn id(&self) -> Option<&str> {
+        self.str().filter(|t| !is_placeholder(t))
+    }
+
     /// Text for strings and numbers (a `RecordType` logged as `50` or `"50"`).
     pub(crate) fn text(&self) -> Option<Cow<'_, str>> {
         match self {
@@ -102,7 +110,7 @@ impl<'a> Val<'a> {
         }
     }
 
-    /// A boolean logged as `true`, `"True"`, `1` or `"1"`.
+    /// A boolean logged as `true`, `"True"`, `"Yes"`, `1` or `"1"`.
     pub(crate) fn bool(&self) -> Option<bool> {
         match self {
             Val::Bool(b) => Some(*b),
@@ -110,9 +118,13 @@ impl<'a> Val<'a> {
             Val::Int(1) => Some(true),
             Val::Str(_) => {
                 let t = self.str()?;
-                if t.eq_ignore_ascii_case("true") || t == "1" {
+                // The Entra admin center's CSV writes `Yes` and `No` where JSON has booleans.
+                if t.eq_ignore_ascii_case("true") || t == "1" || t.eq_ignore_ascii_case("yes") {
                     Some(true)
-                } else if t.eq_ignore_ascii_case("false") || t == "0" {
+                } else if t.eq_ignore_ascii_case("false")
+                    || t == "0"
+                    || t.eq_ignore_ascii_case("no")
+                {
                     Some(false)
                 } else {
                     None
@@ -120,6 +132,42 @@ impl<'a> Val<'a> {
             }
             _ => None,
         }
+    }
+}
+
+/// The all-zero GUID anonymized exports write for every id.
+const ZERO_GUID: &[u8; 36] = b"00000000-0000-0000-0000-000000000000";
+
+/// Text that anonymized or redacted exports write where a value was: never a user, a device
+/// or an id shared between records. Seen in public samples: `{PII Removed}`, `Not Available`
+/// and `<null>` (UAL `ObjectId`, `ClientIP`), `ANONYMIZED` and `ANONYMIZED_VALUE` (SEKOIA's
+/// anonymized Graph and UAL records), the all-zero GUID (Graph `id`, `appId`,
+/// `correlationId`), `N/A` and `null` as text.
+///
+/// Decided by the length first, inline: most values have a length no placeholder has, and
+/// a GUID is settled by its first digit unless it starts with a zero.
+#[inline]
+pub(crate) fn is_placeholder(text: &str) -> bool {
+    const LENGTHS: u64 = 1 << 3 | 1 << 4 | 1 << 6 | 1 << 10 | 1 << 13 | 1 << 16;
+    let b = text.as_bytes();
+    match b.len() {
+        36 => b.first() == Some(&b'0') && b == ZERO_GUID,
+        n if n < 64 && LENGTHS >> n & 1 != 0 => is_placeholder_word(b),
+        _ => false,
+    }
+}
+
+/// The placeholders that are words (see [`is_placeholder`]).
+#[inline(never)]
+fn is_placeholder_word(b: &[u8]) -> bool {
+    match b.len() {
+        3 => b.eq_ignore_ascii_case(b"n/a"),
+        4 => b.eq_ignore_ascii_case(b"null"),
+        6 => b.eq_ignore_ascii_case(b"<null>"),
+        10 => b.eq_ignore_ascii_case(b"anonymized"),
+        13 => b.eq_ignore_ascii_case(b"not available") || b.eq_ignore_ascii_case(b"{pii removed}"),
+        16 => b.eq_ignore_ascii_case(b"anonymized_value"),
+        _ => false,
     }
 }
 
@@ -186,6 +234,10 @@ impl<'a> Pairs<'a> {
     /// Read from text: JSON (`[...]`), PowerShell flattening, or a comma-separated list.
     pub(crate) fn from_text(text: &'a str) -> Pairs<'a> {
         let t = text.trim();
+        if t == "[]" {
+            // Most lists logged as text are empty (`"SessionLifetimePolicies": "[]"`).
+            return Pairs::default();
+        }
         if t.starts_with('[') {
             let mut s = Scanner::new(t);
             return Pairs::scan(&mut s)
@@ -264,8 +316,9 @@ impl<'a> Pairs<'a> {
     }
 }
 
-/// One element of a name/value list: an object's `Name`/`Key`/`ID` and `Value`/`Type`, or a
-/// bare string as a name; anything else is skipped and yields nothing.
+/// One element of a name/value list: an object's `Name`/`Key`/`ID` (a session lifetime
+/// policy's `expirationRequirement`) and `Value`/`Type`, or a bare string as a name; anything
+/// else is skipped and yields nothing.
 fn scan_pair<'a>(s: &mut Scanner<'a>) -> Result<Option<(Cow<'a, str>, Val<'a>)>, ScanError> {
     match s.peek()? {
         b'{' => {
@@ -275,7 +328,7 @@ fn scan_pair<'a>(s: &mut Scanner<'a>) -> Result<Option<(Cow<'a, str>, Val<'a>)>,
             let mut entries = s.entries();
             while let Some(k) = entries.next_key(s)? {
                 match k.lower().as_bytes() {
-                    b"name" | b"key" | b"id" => match Val::scan(s)? {
+                    b"name" | b"key" | b"id" | b"expirationrequirement" => match Val::scan(s)? {
                         Val::Str(t) => name = Some(t),
                         v => name = v.text().map(|t| Cow::Owned(t.into_owned())),
                     },
@@ -301,14 +354,46 @@ macro_rules! slots {
             vals { $($vf:ident = $($vk:literal)|+;)* }
             objs { $($of:ident : $oty:ident = $($ok:literal)|+;)* }
             lists { $($lf:ident = $($lk:literal)|+;)* }
+            $(ext $ety:ident {
+                kept_as_json_text { $($rf:ident = $($rk:literal)|+;)* }
+                $($xf:ident = $($xk:literal)|+;)*
+            })?
         }
     ) => {
+        $(
+            /// Scalar slots that few records have, kept out of line so that the common
+            /// record's slots stay small (they are set up and dropped for every record).
+            #[derive(Clone, Debug, Default, PartialEq)]
+            pub(crate) struct $ety<'a> {
+                $(pub(crate) $xf: Option<Val<'a>>,)*
+                /// Values kept as the JSON text they were logged as.
+                $(pub(crate) $rf: Option<Cow<'a, str>>,)*
+            }
+
+            impl<'a> $ety<'a> {
+                /// None of the slots.
+                const EMPTY: $ety<'static> = $ety { $($xf: None,)* $($rf: None,)* };
+
+                #[allow(dead_code)]
+                fn into_owned(self) -> $ety<'static> {
+                    $ety {
+                        $($xf: self.$xf.map(Val::into_owned),)*
+                        $($rf: self.$rf.map(|t| Cow::Owned(t.into_owned())),)*
+                    }
+                }
+            }
+        )?
+
         $(#[$meta])*
         #[derive(Clone, Debug, Default, PartialEq)]
         pub(crate) struct $name<'a> {
             $(pub(crate) $vf: Option<Val<'a>>,)*
             $(pub(crate) $of: Option<Box<$oty<'a>>>,)*
             $(pub(crate) $lf: Option<Pairs<'a>>,)*
+            $(
+                /// The rarely present slots.
+                pub(crate) ext: Option<Box<$ety<'a>>>,
+            )?
             /// The value arrived as a string that is not JSON (a `Location` of `"GB"`).
             pub(crate) text: Option<Cow<'a, str>>,
             /// The value arrived as a string that looks like JSON but does not parse.
@@ -325,6 +410,7 @@ macro_rules! slots {
                     $($vf: self.$vf.map(Val::into_owned),)*
                     $($of: self.$of.map(|b| Box::new(b.into_owned())),)*
                     $($lf: self.$lf.map(Pairs::into_owned),)*
+                    $(ext: self.ext.map(|e| Box::new($ety::into_owned(*e))),)?
                     text: self.text.map(|t| Cow::Owned(t.into_owned())),
                     malformed: self.malformed,
                     repaired: self.repaired,
@@ -388,6 +474,16 @@ macro_rules! slots {
                     $($($vk)|+ => self.$vf = Some(Val::Str(Cow::Borrowed(text))),)*
                     $($($ok)|+ => self.$of = Some(Box::new($oty::from_text(text))),)*
                     $($($lk)|+ => self.$lf = Some(Pairs::from_text(text)),)*
+                    $(
+                        $($($xk)|+ => {
+                            self.ext.get_or_insert_with(Box::<$ety<'a>>::default).$xf =
+                                Some(Val::Str(Cow::Borrowed(text)))
+                        })*
+                        $($($rk)|+ => {
+                            self.ext.get_or_insert_with(Box::<$ety<'a>>::default).$rf =
+                                Some(Cow::Borrowed(text))
+                        })*
+                    )?
                     _ => return false,
                 }
                 true
@@ -425,12 +521,18 @@ macro_rules! slots {
                 /// The slots, one variant each, named as the fields.
                 #[allow(non_camel_case_types)]
                 #[derive(Clone, Copy)]
-                enum Slot { $($vf,)* $($of,)* $($lf,)* }
-                const N: usize = [$($(stringify!($vk),)+)* $($(stringify!($ok),)+)* $($(stringify!($lk),)+)*].len();
+                enum Slot { $($vf,)* $($of,)* $($lf,)* $($($xf,)* $($rf,)*)? }
+                const N: usize = [
+                    $($(stringify!($vk),)+)*
+                    $($(stringify!($ok),)+)*
+                    $($(stringify!($lk),)+)*
+                    $($($(stringify!($xk),)+)* $($(stringify!($rk),)+)*)?
+                ].len();
                 static KEYS: KeyTable<Slot, N, { buckets(N) }> = KeyTable::new([
                     $($(($vk, Slot::$vf),)+)*
                     $($(($ok, Slot::$of),)+)*
                     $($(($lk, Slot::$lf),)+)*
+                    $($($(($xk, Slot::$xf),)+)* $($(($rk, Slot::$rf),)+)*)?
                 ]);
                 let mut entries = s.entries();
                 while let Some(key) = entries.next_key(s)? {
@@ -458,6 +560,24 @@ macro_rules! slots {
                                 ));
                             }
                         })*
+                        $(
+                            $(Some(Slot::$xf) => {
+                                let v = Val::scan(s)?;
+                                if s.take_repaired() {
+                                    if !DISPLAY_ONLY.contains(&stringify!($xf)) {
+                                        return Err(s.error(
+                                            "invalid string escape (a lone surrogate) in a field that is not only displayed",
+                                        ));
+                                    }
+                                    out.repaired += 1;
+                                }
+                                out.ext.get_or_insert_with(Box::<$ety<'a>>::default).$xf = Some(v);
+                            })*
+                            $(Some(Slot::$rf) => {
+                                let v = Cow::Borrowed(s.raw_value()?);
+                                out.ext.get_or_insert_with(Box::<$ety<'a>>::default).$rf = Some(v);
+                            })*
+                        )?
                         None => s.skip_value()?,
                     }
                 }
@@ -535,6 +655,75 @@ slots! {
 }
 
 slots! {
+    /// A sign-in's `agent` (Entra Agent ID: whether an AI agent identity signed in).
+    AgentSlots {
+        vals {
+            agent_type = b"agenttype";
+            subject_type = b"agentsubjecttype";
+            subject_parent_id = b"agentsubjectparentid";
+        }
+        objs {}
+        lists {}
+    }
+}
+
+slots! {
+    /// `tokenDetails` of a directory audit's `linkableIdentifiers`.
+    TokenDetailsSlots {
+        vals {
+            token_id = b"uniquetokenidentifier";
+            issued_at = b"issuedatdatetime";
+        }
+        objs {}
+        lists {}
+    }
+}
+
+slots! {
+    /// `linkableIdentifiers` of a directory audit's initiator: the session, device and token
+    /// the change was made with.
+    LinkableSlots {
+        vals {
+            session_id = b"sessionid";
+            device_id = b"deviceid";
+        }
+        objs {
+            token_details: TokenDetailsSlots = b"tokendetails";
+        }
+        lists {}
+    }
+}
+
+slots! {
+    /// `initiatedBy.user` / `initiatedBy.app` of a directory audit.
+    IdentitySlots {
+        vals {
+            id = b"id";
+            upn = b"userprincipalname";
+            ip = b"ipaddress";
+            app_id = b"appid";
+            sp_id = b"serviceprincipalid";
+            display_name = b"displayname";
+        }
+        objs {}
+        lists {}
+    }
+}
+
+slots! {
+    /// A directory audit's `initiatedBy` / `InitiatedBy`.
+    InitiatedBySlots {
+        vals {}
+        objs {
+            user: IdentitySlots = b"user";
+            app: IdentitySlots = b"app";
+            linkable: LinkableSlots = b"linkableidentifiers";
+        }
+        lists {}
+    }
+}
+
+slots! {
     /// A SEKOIA test case's `input`.
     InputSlots {
         vals {
@@ -556,28 +745,26 @@ slots! {
             category = b"category";
             operation_name = b"operationname";
             caller_ip = b"calleripaddress";
-            result_type = b"resulttype";
+            result_type = b"resulttype" | b"errorcode";
             table = b"type";
             record_id = b"recordid";
             creation_date = b"creationdate";
             user_ids = b"userids";
             operations = b"operations";
-            audit_log_record_type = b"auditlogrecordtype";
             service = b"service";
             timestamp = b"timestamp";
             action_type = b"actiontype";
             activity_date_time = b"activitydatetime";
             activity_display_name = b"activitydisplayname";
-            kind = b"kind";
             client_ip_camel = b"clientip";
             // Sign-ins.
             id = b"id";
             created = b"createddatetime";
             time_generated = b"timegenerated";
-            user_id = b"userid";
-            upn = b"userprincipalname";
+            user_id = b"userid" | b"accountobjectid";
+            upn = b"userprincipalname" | b"accountupn";
             app_id = b"appid";
-            app_name = b"appdisplayname";
+            app_name = b"appdisplayname" | b"application";
             resource_id = b"resourceid";
             resource_identity = b"resourceidentity";
             resource_name = b"resourcedisplayname";
@@ -591,7 +778,7 @@ slots! {
             transfer_method = b"originaltransfermethod";
             auth_requirement = b"authenticationrequirement";
             client_credential_type = b"clientcredentialtype";
-            unique_token_id = b"uniquetokenidentifier";
+            unique_token_id = b"uniquetokenidentifier" | b"uniquetokenid";
             session_id = b"sessionid";
             original_request_id = b"originalrequestid";
             correlation_id = b"correlationid";
@@ -606,7 +793,7 @@ slots! {
             scopes = b"scopes";
             roles = b"roles";
             sign_in_activity_id = b"signinactivityid";
-            device_id = b"deviceid";
+            device_id = b"deviceid" | b"entraiddeviceid" | b"aaddeviceid";
             token_issued_at = b"tokenissuedat";
             c_sid = b"c_sid";
             c_device_id = b"c_deviceid";
@@ -638,7 +825,6 @@ slots! {
             actor_ip = b"actoripaddress";
             inter_systems_id = b"intersystemsid";
             intra_system_id = b"intrasystemid";
-            chat_thread_id = b"chatthreadid";
         }
         objs {
             device: DeviceSlots = b"devicedetail";
@@ -651,16 +837,122 @@ slots! {
             properties: Rec = b"properties";
             audit_data: Rec = b"auditdata";
             raw_event_data: Rec = b"raweventdata";
+            agent: AgentSlots = b"agent";
+            initiated_by: InitiatedBySlots = b"initiatedby";
         }
         lists {
-            sign_in_event_types = b"signineventtypes";
+            sign_in_event_types = b"signineventtypes" | b"logontype";
             operation_properties = b"operationproperties";
             extended_properties = b"extendedproperties";
             device_properties = b"deviceproperties";
             actor = b"actor";
             parameters = b"parameters";
+            // `[{expirationRequirement, detail}]`: the requirements are the names.
+            session_lifetime_policies = b"sessionlifetimepolicies";
+        }
+        ext RecExt {
+            kept_as_json_text {
+                // The array of an envelope saved as one record (`{"records":[...]}` per line,
+                // a Graph page per line, an advanced hunting API answer).
+                envelope = b"records" | b"value" | b"results";
+                target_resources = b"targetresources";
+            }
+            // Envelopes and wrappers that are rare in each export's own records.
+            audit_log_record_type = b"auditlogrecordtype";
+            kind = b"kind";
+            chat_thread_id = b"chatthreadid";
+            // A forwarder's copy of the record as text (Splunk, Cribl `_raw`).
+            raw = b"_raw";
+            // Defender XDR advanced hunting rows (the columns the tables above do not share).
+            is_managed = b"ismanaged";
+            is_compliant = b"iscompliant";
+            device_trust_type = b"devicetrusttype";
+            device_name = b"devicename";
+            country_code = b"country";
+            is_managed_identity = b"ismanagedidentity";
+            // Newer sign-in fields.
+            through_gsa = b"isthroughglobalsecureaccess";
+            gsa_ip = b"globalsecureaccessipaddress";
+            resource_ip = b"ipaddressfromresourceprovider";
+            token_protection_status = b"signintokenprotectionstatus";
         }
     }
+}
+
+impl<'a> Rec<'a> {
+    /// The rarely present slots ([`RecExt`]), all absent when none was read.
+    #[inline]
+    pub(crate) fn ext(&self) -> &RecExt<'a> {
+        self.ext.as_deref().unwrap_or(&RecExt::EMPTY)
+    }
+}
+
+slots! {
+    /// Fields that tell what a record is when it is neither a sign-in nor an access: read
+    /// in a second pass, only for such records (alerts, devices, policies, simulator files).
+    MarkerSlots {
+        vals {
+            odata_type = b"@odata.type";
+            title = b"title";
+            severity = b"severity";
+            detection_source = b"detectionsource";
+            alert_web_url = b"alertweburl";
+            service_source = b"servicesource";
+            vendor_information = b"vendorinformation" | b"vendor";
+            user_states = b"userstates";
+            evidence = b"evidence";
+            incident_web_url = b"incidentweburl";
+            alerts = b"alerts";
+            operating_system = b"operatingsystem";
+            trust_type = b"trusttype";
+            last_sign_in = b"approximatelastsignindatetime" | b"lastsignindatetime";
+            registered = b"registrationdatetime";
+            device_ownership = b"deviceownership";
+            is_compliant = b"iscompliant";
+            device_id = b"deviceid";
+            conditions = b"conditions";
+            grant_controls = b"grantcontrols" | b"builtincontrols";
+            session_controls = b"sessioncontrols";
+            include_users = b"includeusers";
+            state = b"state";
+            ip_ranges = b"ipranges";
+            countries = b"countriesandregions";
+            risk_event_type = b"riskeventtype";
+            risk_last_updated = b"risklastupdateddatetime";
+            risk_level = b"risklevel";
+            risk_state = b"riskstate";
+            sign_in_audience = b"signinaudience";
+            service_principal_type = b"serviceprincipaltype";
+            account_enabled = b"accountenabled";
+            job_title = b"jobtitle";
+            upn = b"userprincipalname" | b"username";
+            group_types = b"grouptypes";
+            security_enabled = b"securityenabled";
+            provisioning = b"provisioningaction" | b"provisioningsteps";
+            expected_rules = b"expected_rules";
+            token_ids = b"token_ids";
+            labels_by_kind = b"labels_by_kind";
+            families = b"families";
+            seed = b"seed";
+        }
+        objs {}
+        lists {}
+    }
+}
+
+/// Hand each element of JSON array text to `f`, as text; each is read by its own decoder,
+/// and only the array's own grammar is checked here.
+pub(crate) fn each_element<'a>(
+    array: &'a str,
+    f: &mut dyn FnMut(&'a str),
+) -> Result<(), ScanError> {
+    let mut s = Scanner::new(array);
+    s.expect(b'[', "expected an array")?;
+    let mut elements = s.elements();
+    while elements.next(&mut s)? {
+        f(s.raw_value()?);
+    }
+    s.finish()
 }
 
 impl Rec<'_> {

@@ -6,7 +6,7 @@ use tokentrail_model::{
 
 use super::collect::Rec;
 use super::signin::{session_id, token_id};
-use super::{int, lenient_time, lower, owned, record_time, text};
+use super::{id_text, int, lenient_time, lower, owned, owned_id, record_time, text};
 use crate::{DecodeError, Decoded, DecodedRecord, Shape};
 
 /// Microsoft Graph's app id: the resource of every Graph activity row.
@@ -22,7 +22,11 @@ pub(super) fn decode(
 ) -> Result<DecodedRecord, DecodeError> {
     let none = None;
     let env_time = env.map_or(&none, |e| &e.time);
-    let time = record_time(&[("TimeGenerated", &main.time_generated), ("time", env_time)])?;
+    let time = record_time(&[
+        ("TimeGenerated", &main.time_generated),
+        ("Timestamp", &main.timestamp),
+        ("time", env_time),
+    ])?;
     let method = text(&main.request_method);
     let uri = text(&main.request_uri);
     let path = uri.map(request_path);
@@ -33,11 +37,11 @@ pub(super) fn decode(
         (None, None) => String::new(),
     };
     let mut a = Access::new(source, AccessSource::GraphActivity, time, operation);
-    a.record_id = owned(&main.request_id);
+    a.record_id = owned_id(&main.request_id);
     a.workload = path.map_or(Workload::Other, workload_of_path);
     a.user_id = lower(&main.user_id);
     a.service_principal_id = lower(&main.sp_id);
-    a.app_id = lower(&main.app_id);
+    a.app_id = lower(&main.app_id).or_else(|| lower(&main.application_id));
     a.resource_id = Some(MICROSOFT_GRAPH.to_owned());
     a.ip = text(&main.ip).and_then(parse_client_ip).or_else(|| {
         env.and_then(|e| text(&e.caller_ip))
@@ -45,11 +49,14 @@ pub(super) fn decode(
     });
     a.user_agent = owned(&main.user_agent);
     a.client_auth_method = int(&main.client_auth_method).and_then(ClientAuthMethod::from_code);
-    a.device_id = owned(&main.device_id).or_else(|| owned(&main.c_device_id));
-    a.session_id = text(&main.session_id)
-        .or_else(|| text(&main.c_sid))
+    a.device_id = owned_id(&main.device_id).or_else(|| owned_id(&main.c_device_id));
+    a.session_id = id_text(&main.session_id)
+        .or_else(|| id_text(&main.c_sid))
         .and_then(session_id);
-    a.token_id = text(&main.sign_in_activity_id).and_then(token_id);
+    // Defender's `GraphApiAuditEvents` names the token `UniqueTokenIdentifier`.
+    a.token_id = id_text(&main.sign_in_activity_id)
+        .or_else(|| id_text(&main.unique_token_id))
+        .and_then(token_id);
     a.token_issued_at = lenient_time(&main.token_issued_at).or_else(|| lenient_time(&main.c_iat));
     a.object = uri.map(str::to_owned);
     a.status_code = int(&main.response_status).and_then(|c| u16::try_from(c).ok());
@@ -67,11 +74,7 @@ pub(super) fn decode(
         }
         _ => Actor::Unknown,
     };
-    Ok(DecodedRecord {
-        shape,
-        repaired: 0,
-        event: Decoded::Access(Box::new(a)),
-    })
+    Ok(DecodedRecord::new(shape, Decoded::Access(Box::new(a))))
 }
 
 /// The request path: scheme and host, query and fragment removed.

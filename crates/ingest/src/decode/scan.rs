@@ -607,6 +607,17 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    /// Skip the next value and hand back its text, as written (an envelope's array, read
+    /// again element by element only when the record turns out to be an envelope).
+    pub(crate) fn raw_value(&mut self) -> Result<&'a str, ScanError> {
+        self.peek()?;
+        let start = self.pos;
+        self.skip_value()?;
+        self.text
+            .get(start..self.pos)
+            .ok_or_else(|| Self::error_at("value cut inside a character", start))
+    }
+
     /// The next value as a scalar; containers are skipped.
     pub(crate) fn scalar(&mut self) -> Result<Scalar<'a>, ScanError> {
         match self.peek()? {

@@ -5,7 +5,7 @@ use tokentrail_model::{
 };
 
 use super::collect::Rec;
-use super::{boolean, int, lower, owned, record_time, text};
+use super::{boolean, id_text, int, lower, owned, owned_id, record_time, text};
 use crate::{DecodeError, Decoded, DecodedRecord, Shape};
 
 /// Decode a sign-in. `main` holds the sign-in fields (the row, or `properties`); `env` is the
@@ -21,19 +21,23 @@ pub(super) fn decode(
     let env_time = env.map_or(&none, |e| &e.time);
     let time = record_time(&[
         ("createdDateTime", &main.created),
+        ("Timestamp", &main.timestamp),
         ("time", env_time),
         ("TimeGenerated", &main.time_generated),
     ])?;
     let kind = kind.unwrap_or_else(|| infer_kind(main));
     let mut s = SignIn::new(source, kind, time);
-    s.id = text(&main.id).and_then(guid);
+    // Defender's sign-in tables call the sign-in's id `RequestId`.
+    s.id = id_text(&main.id)
+        .or_else(|| id_text(&main.request_id))
+        .and_then(guid);
     s.user_id = lower(&main.user_id);
-    s.upn = owned(&main.upn);
-    s.app_id = lower(&main.app_id);
+    s.upn = owned_id(&main.upn);
+    s.app_id = lower(&main.app_id).or_else(|| lower(&main.application_id));
     s.app_name = owned(&main.app_name);
-    s.resource_id = text(&main.resource_id)
+    s.resource_id = id_text(&main.resource_id)
         .filter(|r| !r.starts_with('/'))
-        .or_else(|| text(&main.resource_identity))
+        .or_else(|| id_text(&main.resource_identity))
         .map(str::to_ascii_lowercase);
     s.resource_name = owned(&main.resource_name);
     s.service_principal_id = lower(&main.sp_id);
@@ -43,7 +47,9 @@ pub(super) fn decode(
             .and_then(parse_client_ip)
     });
     s.asn = int(&main.asn).and_then(|a| u32::try_from(a).ok());
-    s.country = country(main).or_else(|| env.and_then(country));
+    s.country = country(main)
+        .or_else(|| env.and_then(country))
+        .or_else(|| owned(&main.ext().country_code));
     s.device = device(main);
     s.error_code = main
         .status
@@ -60,18 +66,81 @@ pub(super) fn decode(
     s.token_protection = main
         .token_protection
         .as_ref()
-        .and_then(|t| owned(&t.session_status));
-    s.token_id = text(&main.unique_token_id).and_then(token_id);
-    s.session_id = text(&main.session_id).and_then(session_id);
-    s.original_request_id = text(&main.original_request_id).and_then(guid);
+        .and_then(|t| owned(&t.session_status))
+        .or_else(|| owned(&main.ext().token_protection_status));
+    s.token_id = id_text(&main.unique_token_id).and_then(token_id);
+    s.session_id = id_text(&main.session_id).and_then(session_id);
+    s.original_request_id = id_text(&main.original_request_id).and_then(guid);
     s.correlation_id =
         owned(&main.correlation_id).or_else(|| env.and_then(|e| owned(&e.correlation_id)));
     s.user_agent = owned(&main.user_agent);
-    Ok(DecodedRecord {
-        shape,
-        repaired: 0,
-        event: Decoded::SignIn(Box::new(s)),
-    })
+    s.through_global_secure_access = boolean(&main.ext().through_gsa);
+    s.global_secure_access_ip = text(&main.ext().gsa_ip).and_then(parse_client_ip);
+    s.resource_ip = text(&main.ext().resource_ip).and_then(parse_client_ip);
+    s.session_lifetime_policies = main
+        .session_lifetime_policies
+        .as_ref()
+        .filter(|p| !p.0.is_empty())
+        .map(|p| p.names().collect::<Vec<_>>().join(","));
+    s.agent_type = main
+        .agent
+        .as_ref()
+        .and_then(|a| owned(&a.agent_type))
+        .filter(|t| !t.eq_ignore_ascii_case("notAgentic"));
+    Ok(DecodedRecord::new(shape, Decoded::SignIn(Box::new(s))))
+}
+
+/// True when a record with a `createdDateTime` has the fields of a sign-in: who signed in
+/// (a user or a service principal) and something only a sign-in has (the client app, the
+/// token, its status, the resource, whether it was interactive). Graph security alerts,
+/// incidents, devices, policies, named locations, applications and users also carry a
+/// `createdDateTime`, and none has both; risk events name a user and an address too, so an
+/// address alone does not make a sign-in.
+pub(super) fn has_sign_in_fields(rec: &Rec<'_>) -> bool {
+    let actor = rec.user_id.is_some() || rec.upn.is_some() || rec.sp_id.is_some();
+    let sign_in = rec.app_id.is_some()
+        || rec.unique_token_id.is_some()
+        || rec.status.is_some()
+        || rec.is_interactive.is_some()
+        || rec.resource_id.is_some()
+        || rec.sign_in_event_types.is_some();
+    actor && sign_in
+}
+
+/// True for a Defender XDR advanced hunting sign-in row read by content (its table not
+/// named): a `Timestamp`, who signed in, and the sign-in columns of `EntraIdSignInEvents`
+/// (`LogonType`, `ErrorCode`) or `EntraIdSpnSignInEvents` (`IsManagedIdentity`).
+pub(super) fn is_defender_sign_in(rec: &Rec<'_>) -> bool {
+    // Other tables (and a union of tables) have an `ActionType`; the sign-in tables do not.
+    if rec.action_type.is_some() {
+        return false;
+    }
+    let actor = [&rec.user_id, &rec.upn, &rec.sp_id]
+        .iter()
+        .any(|v| id_text(v).is_some());
+    let logon = rec.sign_in_event_types.as_ref().is_some_and(|t| {
+        t.names().any(|n| {
+            n.eq_ignore_ascii_case("interactiveUser")
+                || n.eq_ignore_ascii_case("nonInteractiveUser")
+        })
+    });
+    let columns = logon
+        || rec.ext().is_managed_identity.is_some()
+        || (rec.result_type.is_some() && rec.application_id.is_some());
+    actor && columns && (text(&rec.ip).is_some() || text(&rec.application_id).is_some())
+}
+
+/// The kind of a Defender XDR sign-in row: from `LogonType` (`["interactiveUser"]`) in the
+/// user table, from `IsManagedIdentity` in the service principal table.
+pub(super) fn defender_kind(rec: &Rec<'_>, apps: bool) -> SignInKind {
+    if apps {
+        return if boolean(&rec.ext().is_managed_identity) == Some(true) {
+            SignInKind::ManagedIdentity
+        } else {
+            SignInKind::ServicePrincipal
+        };
+    }
+    infer_kind(rec)
 }
 
 // Ids, read the way the model reads them, quicker on the spellings every export uses: a
@@ -144,14 +213,17 @@ fn guid_bits(text: &[u8]) -> Option<u128> {
     if b[8] != b'-' || b[13] != b'-' || b[18] != b'-' || b[23] != b'-' {
         return None;
     }
+    // The digits' places as constants, so the loop unrolls without a test per byte.
+    const DIGITS: [usize; 32] = [
+        0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 14, 15, 16, 17, 19, 20, 21, 22, 24, 25, 26, 27, 28,
+        29, 30, 31, 32, 33, 34, 35,
+    ];
     let mut v: u128 = 0;
     let mut bad = 0u8;
-    for (i, &c) in b.iter().enumerate() {
-        if !matches!(i, 8 | 13 | 18 | 23) {
-            let d = HEX[usize::from(c)];
-            bad |= d;
-            v = v << 4 | u128::from(d & 0x0f);
-        }
+    for i in DIGITS {
+        let d = HEX[usize::from(b[i])];
+        bad |= d;
+        v = v << 4 | u128::from(d & 0x0f);
     }
     (bad & 0xf0 == 0).then_some(v)
 }
@@ -229,10 +301,19 @@ fn country(rec: &Rec<'_>) -> Option<String> {
 
 fn device(rec: &Rec<'_>) -> Device {
     let Some(d) = rec.device.as_deref() else {
-        return Device::default();
+        // Defender's sign-in tables put the device in columns of their own.
+        return Device {
+            id: owned_id(&rec.device_id),
+            name: owned(&rec.ext().device_name),
+            os: None,
+            browser: None,
+            is_managed: boolean(&rec.ext().is_managed),
+            is_compliant: boolean(&rec.ext().is_compliant),
+            trust_type: owned(&rec.ext().device_trust_type),
+        };
     };
     Device {
-        id: owned(&d.device_id),
+        id: owned_id(&d.device_id),
         name: owned(&d.display_name),
         os: owned(&d.os),
         browser: owned(&d.browser),

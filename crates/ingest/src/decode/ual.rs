@@ -7,8 +7,10 @@ use tokentrail_model::{
 };
 
 use super::collect::{AppAccessSlots, Pairs, Rec, Val};
-use super::{boolean, int, lenient_time, lower, owned, record_time, text};
-use crate::{DecodeError, Decoded, DecodedRecord, Family, MailboxChange, OtherRecord, Shape};
+use super::{boolean, id_text, int, lenient_time, lower, owned, owned_id, record_time, text};
+use crate::{
+    DecodeError, Decoded, DecodedRecord, Disposition, Family, MailboxChange, OtherRecord, Shape,
+};
 
 /// What a UAL record is to the engine.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,6 +56,7 @@ pub(super) fn decode(
         ))),
         Class::Other => Decoded::Other(OtherRecord {
             family: Family::Other,
+            disposition: Disposition::NotRelevant,
             kind: format!("ual:{}", workload.unwrap_or("unknown")),
             operation: Some(operation.to_owned()),
             time: Some(time),
@@ -61,11 +64,7 @@ pub(super) fn decode(
                 .then(|| Box::new(mailbox_change(rec, env, source))),
         }),
     };
-    Ok(DecodedRecord {
-        shape,
-        event,
-        repaired: 0,
-    })
+    Ok(DecodedRecord::new(shape, event))
 }
 
 fn classify(
@@ -158,16 +157,16 @@ fn mailbox_change(rec: &Rec<'_>, env: Option<&Rec<'_>>, source: SourceRef) -> Ma
             &e.ip,
         ]),
         session_id: first(&[&c.session_id, &rec.session_id]).and_then(SessionId::parse),
-        token_id: text(&c.token_id).and_then(TokenId::parse),
+        token_id: id_text(&c.token_id).and_then(TokenId::parse),
         object: owned(&rec.object_id),
         parameters,
         source,
     }
 }
 
-/// Text of the first slot that has some.
+/// Text of the first slot that has some (anonymization placeholders are none).
 fn first<'r>(slots: &[&'r Option<Val<'_>>]) -> Option<&'r str> {
-    slots.iter().find_map(|v| text(v))
+    slots.iter().find_map(|v| id_text(v))
 }
 
 /// The first slot whose text is an IP address.
@@ -177,7 +176,7 @@ fn first_ip(slots: &[&Option<Val<'_>>]) -> Option<std::net::IpAddr> {
 
 /// Lower-cased text of the slot when it is a GUID.
 fn guid_text(v: &Option<Val<'_>>) -> Option<String> {
-    text(v)
+    id_text(v)
         .filter(|t| Guid::parse(t).is_some())
         .map(str::to_ascii_lowercase)
 }
@@ -186,7 +185,7 @@ fn pair_text(pairs: &Option<Pairs<'_>>, name: &str) -> Option<String> {
     pairs
         .as_ref()
         .and_then(|p| p.get(name))
-        .and_then(Val::str)
+        .and_then(Val::id)
         .map(str::to_owned)
 }
 
@@ -209,7 +208,7 @@ fn access(
         AccessSource::ExchangeAudit => Workload::Mail,
         AccessSource::SharePointAudit | AccessSource::OneDriveAudit => Workload::Files,
         AccessSource::TeamsAudit => Workload::Teams,
-        AccessSource::GraphActivity => Workload::Other,
+        AccessSource::GraphActivity | AccessSource::DirectoryAudit => Workload::Other,
     };
     a.actor = match user_type_code(&rec.user_type) {
         Some(5 | 6) => Actor::AppOnly,
@@ -245,14 +244,14 @@ fn access(
         &e.ip,
     ]);
     a.user_agent = first(&[&rec.user_agent, &rec.client_info]).map(str::to_owned);
-    a.device_id = owned(&rec.device_id);
+    a.device_id = owned_id(&rec.device_id);
     a.is_managed_device = boolean(&rec.is_managed_device);
     a.session_id = first(&[&c.session_id, &rec.session_id]).and_then(SessionId::parse);
-    a.token_id = text(&c.token_id).and_then(TokenId::parse);
+    a.token_id = id_text(&c.token_id).and_then(TokenId::parse);
     a.token_issued_at = lenient_time(&c.issued_at);
     a.object = match log {
         AccessSource::ExchangeAudit => first(&[&rec.mailbox_owner_upn, &rec.object_id]),
-        AccessSource::TeamsAudit => first(&[&rec.chat_thread_id, &rec.object_id]),
+        AccessSource::TeamsAudit => first(&[&rec.ext().chat_thread_id, &rec.object_id]),
         _ => first(&[&rec.object_id, &rec.source_file_name, &rec.site_url]),
     }
     .map(str::to_owned);
@@ -273,14 +272,14 @@ fn logon(
     let empty = Rec::default();
     let e = env.unwrap_or(&empty);
     let mut s = SignIn::new(source, SignInKind::UalLogon, time);
-    s.id = text(&rec.id).and_then(Guid::parse);
+    s.id = id_text(&rec.id).and_then(Guid::parse);
     s.user_id = rec
         .actor
         .as_ref()
         .and_then(|actors| {
             actors
                 .names()
-                .find(|n| Guid::parse(n).is_some())
+                .find(|n| !super::collect::is_placeholder(n) && Guid::parse(n).is_some())
                 .map(str::to_ascii_lowercase)
         })
         .or_else(|| guid_text(&rec.user_key));
@@ -313,7 +312,7 @@ fn logon(
     };
     s.session_id = pair_text(props, "SessionId")
         .as_deref()
-        .or_else(|| text(&rec.session_id))
+        .or_else(|| id_text(&rec.session_id))
         .and_then(SessionId::parse);
     s.user_agent =
         pair_text(&rec.extended_properties, "UserAgent").or_else(|| owned(&rec.user_agent));

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 
 use tokentrail_model::{Position, SourceRef};
 
-use crate::decode::{decode, DecodeOptions};
+use crate::decode::{decode_all, DecodeOptions};
 use crate::{DecodeError, DecodedRecord, Payload};
 
 /// Bytes of framed JSON collected before a batch is handed to a decoding thread: large enough
@@ -38,10 +38,10 @@ enum Item {
         position: Position,
         range: Range<usize>,
     },
-    /// A record already decoded (CSV rows) or that failed to decode.
+    /// A record already decoded (CSV rows): what it held, or why it failed.
     Decoded {
         position: Position,
-        result: Result<DecodedRecord, DecodeError>,
+        results: Vec<Result<DecodedRecord, DecodeError>>,
     },
     /// A record the framer could not cut out.
     Unreadable { position: Position, reason: String },
@@ -93,21 +93,27 @@ impl Batch {
                 reason: e.to_string(),
             },
         };
-        let outcomes = items
-            .into_iter()
-            .map(|item| match item {
+        let mut outcomes = Vec::with_capacity(items.len());
+        for item in items {
+            match item {
                 Item::Json { position, range } => {
                     let source = SourceRef {
                         file: file.clone(),
                         position,
                     };
                     let payload = bytes.get(range).unwrap_or_default();
-                    outcome(position, decode(Payload::Json(payload), source, opts))
+                    decode_all(Payload::Json(payload), source, opts, &mut |r| {
+                        outcomes.push(outcome(position, r))
+                    });
                 }
-                Item::Decoded { position, result } => outcome(position, result),
-                Item::Unreadable { position, reason } => Outcome::Unreadable { position, reason },
-            })
-            .collect();
+                Item::Decoded { position, results } => {
+                    outcomes.extend(results.into_iter().map(|r| outcome(position, r)))
+                }
+                Item::Unreadable { position, reason } => {
+                    outcomes.push(Outcome::Unreadable { position, reason })
+                }
+            }
+        }
         bytes.clear();
         if let Ok(mut s) = spare.lock() {
             if s.len() < MAX_SPARE {
@@ -208,14 +214,14 @@ impl<'p> Pipeline<'p> {
         }
     }
 
-    /// A record decoded on the framing thread.
+    /// A record decoded on the framing thread, and what it held.
     pub(super) fn decoded(
         &mut self,
         position: Position,
-        result: Result<DecodedRecord, DecodeError>,
+        results: Vec<Result<DecodedRecord, DecodeError>>,
         apply: &mut dyn FnMut(Outcome),
     ) {
-        self.batch.items.push(Item::Decoded { position, result });
+        self.batch.items.push(Item::Decoded { position, results });
         if self.batch.is_full() {
             self.dispatch(apply);
         }
