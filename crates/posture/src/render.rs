@@ -386,7 +386,14 @@ pub fn inventory_markdown(out: &mut impl Write, inv: &Inventory) -> io::Result<(
         .patterns
         .iter()
         .filter(|p| !p.findings.is_empty())
-        .map(|p| format!("{} {} ({})", p.id, p.app_label(), p.findings.join(", ")))
+        .map(|p| {
+            format!(
+                "{} {} ({})",
+                p.id,
+                cell(&p.app_label()),
+                p.findings.join(", ")
+            )
+        })
         .collect();
     if !cited.is_empty() {
         writeln!(
