@@ -379,7 +379,8 @@ WHERE record_id IS NULL OR dup = 1;
 -- ---------------------------------------------------------------------------------------------
 -- Networks (network.rs): ASN from the sign-in rows (the most frequent per IP, the smallest on a
 -- tie), else from a neighbour (a /24 or /48 whose sign-in addresses all have one ASN), else
--- the prefix. Microsoft: AS8075 or the built-in ranges. Hosting: the built-in ASN list.
+-- the prefix. Microsoft: the built-in ranges only (the rest of AS8075 is Azure). Hosting: the
+-- built-in ASN list and AS8075, except addresses in Microsoft's ranges.
 -- ---------------------------------------------------------------------------------------------
 
 CREATE OR REPLACE TEMP MACRO is_v4(ip) AS ip BETWEEN 281470681743360::UHUGEINT AND 281474976710655::UHUGEINT;
@@ -427,8 +428,8 @@ WITH addrs AS (
 )
 SELECT r.ip, r.v4, r.prefix, r.asn,
     coalesce('AS' || r.asn::VARCHAR, r.prefix) AS net_id,
-    coalesce(r.asn = 8075, false) OR coalesce(ms.hit, false) AS microsoft,
-    h.asn IS NOT NULL AS hosting
+    coalesce(ms.hit, false) AS microsoft,
+    (h.asn IS NOT NULL OR coalesce(r.asn = 8075, false)) AND NOT coalesce(ms.hit, false) AS hosting
 FROM resolved r
 LEFT JOIN (SELECT DISTINCT x.ip, true AS hit FROM resolved x
     JOIN ms_ranges m ON x.ip >= m.lo AND x.ip <= m.hi) ms ON ms.ip = r.ip
@@ -490,7 +491,7 @@ SELECT
     a.token, a.t, a.confidential,
     coalesce(a.session_id, s.session_id) AS session_id,
     coalesce(a.user_id, u.user_id, lower(trim(a.upn)), s.user_id, lower(nz(s.upn))) AS usr,
-    s.kind AS issue_kind, s.credential_type,
+    s.kind AS issue_kind, s.credential_type, s.device_id AS s_device,
     a.ip AS a_ip, an.asn AS a_asn, an.prefix AS a_prefix, an.v4 AS a_v4, an.net_id AS a_net,
     an.hosting AS a_hosting,
     s.ip AS s_ip, sn.asn AS s_asn, sn.prefix AS s_prefix, sn.v4 AS s_v4,
@@ -534,11 +535,13 @@ WHERE final_relation = 'differ'
     AND NOT confidential;
 
 -- Was the session established on the access network: an interactive sign-in of the session
--- there, or a non-interactive one there that proves a device the session used on a home
--- network (its interactive networks and the issuing network) with the same client?
+-- there, or a non-interactive one there that proves the device the token was issued to (the
+-- issuing sign-in's device), a device the session used on a home network (its interactive
+-- networks and the issuing network) with the same client?
 CREATE OR REPLACE TEMP TABLE tt001_established AS
 WITH keys AS (
-    SELECT DISTINCT session_id, s_ip, s_asn, s_prefix, s_v4, a_ip, a_asn, a_prefix, a_v4
+    SELECT DISTINCT session_id, s_ip, s_asn, s_prefix, s_v4, s_device, a_ip, a_asn, a_prefix,
+        a_v4
     FROM tt001_moved WHERE session_id IS NOT NULL AND NOT a_hosting
 ), home AS (
     SELECT k.*, c.n_asn AS h_asn, c.n_prefix AS h_prefix, c.n_v4 AS h_v4
@@ -558,24 +561,54 @@ WITH keys AS (
     WHERE c.root AND c.ip IS NOT NULL
         AND rel(c.n_asn, c.n_prefix, c.n_v4, k.a_asn, k.a_prefix, k.a_v4) = 'same'
 ), roaming AS (
-    SELECT DISTINCT k.session_id, k.s_ip, k.a_ip
+    SELECT DISTINCT k.session_id, k.s_ip, k.s_device, k.a_ip
     FROM keys k
     JOIN chain c ON c.session_id = k.session_id AND NOT c.root
     JOIN home_device_apps d ON d.session_id = k.session_id AND d.s_ip = k.s_ip
         AND d.a_ip = k.a_ip AND d.device_id = c.device_id AND d.app_id = c.app_id
-    WHERE c.ip IS NOT NULL AND c.proves_device
+    WHERE c.ip IS NOT NULL AND c.proves_device AND c.device_id = k.s_device
         AND rel(c.n_asn, c.n_prefix, c.n_v4, k.a_asn, k.a_prefix, k.a_v4) = 'same'
 )
-SELECT session_id, s_ip, a_ip FROM interactive_there
+SELECT session_id, s_ip, NULL AS s_device, a_ip FROM interactive_there
 UNION
-SELECT session_id, s_ip, a_ip FROM roaming;
+SELECT session_id, s_ip, s_device, a_ip FROM roaming;
 
--- Travel: an interactive sign-in by the same user from the access network within 12 h.
+-- Where each user's devices proved themselves (Context::established): device-proven successful
+-- user sign-ins, on networks neither hosting nor Microsoft's.
+CREATE OR REPLACE TEMP TABLE device_proven AS
+SELECT coalesce(s.user_id, lower(nz(s.upn))) AS usr, s.t, s.session_id,
+    s.n_asn, s.n_prefix, s.n_v4
+FROM ok_sign_ins s JOIN nets n ON n.ip = s.ip
+WHERE s.kind IN ('interactive', 'non-interactive', 'ual-logon')
+    AND s.device_id IS NOT NULL
+    AND (s.is_managed OR s.is_compliant OR s.prt OR lower(s.token_protection) = 'bound')
+    AND NOT n.hosting AND NOT n.microsoft
+    AND coalesce(s.user_id, lower(nz(s.upn))) IS NOT NULL;
+
+-- The tenant's own networks (Context::established): a /24 or /48 where the devices of three
+-- users proved themselves, established for everyone from the first sign-in of the third.
+CREATE OR REPLACE TEMP TABLE tenant_prefixes AS
+SELECT n_prefix AS prefix, list_sort(list(first_t))[3] AS since
+FROM (SELECT n_prefix, usr, min(t) AS first_t FROM device_proven GROUP BY n_prefix, usr)
+GROUP BY n_prefix
+HAVING count(*) >= 3;
+
+-- Established network: a device-proven sign-in of the user on the access network, before the
+-- access, in another session; or the access address in one of the tenant's own networks.
+-- Travel: an interactive sign-in by the same user from the access
+-- network within 12 h.
 CREATE OR REPLACE TEMP TABLE tt001_findings AS
 WITH remaining AS (
     SELECT m.* FROM tt001_moved m
     WHERE NOT EXISTS (SELECT 1 FROM tt001_established e
-        WHERE e.session_id = m.session_id AND e.s_ip = m.s_ip AND e.a_ip = m.a_ip)
+        WHERE e.session_id = m.session_id AND e.s_ip = m.s_ip AND e.a_ip = m.a_ip
+            AND (e.s_device IS NULL OR e.s_device = m.s_device))
+        AND NOT (NOT m.a_hosting AND EXISTS (SELECT 1 FROM device_proven p
+            WHERE p.usr = m.usr AND p.t < m.t
+                AND (p.session_id IS NULL OR p.session_id IS DISTINCT FROM m.session_id)
+                AND rel(p.n_asn, p.n_prefix, p.n_v4, m.a_asn, m.a_prefix, m.a_v4) = 'same'))
+        AND NOT (NOT m.a_hosting AND EXISTS (SELECT 1 FROM tenant_prefixes tp
+            WHERE tp.prefix = m.a_prefix AND tp.since < m.t))
 ), travelled AS (
     SELECT DISTINCT r.usr, r.t, r.a_ip
     FROM remaining r JOIN user_interactive ui ON ui.usr = r.usr

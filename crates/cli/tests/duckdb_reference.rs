@@ -379,7 +379,8 @@ fn duckdb_reference_agrees_on_hand_written_edge_cases() {
         user(6),
         user(7),
     );
-    let u8 = user(8);
+    let (u8, u9, u10, u11) = (user(8), user(9), user(10), user(11));
+    let (laptop9, laptop10) = (guid(4, 9), guid(4, 10));
     let device3 = guid(4, 3);
     let home = "198.51.100.10";
     let sign_in = |interactive, n, at, user: &str, ip: &str, asn, sid| SignIn {
@@ -396,7 +397,8 @@ fn duckdb_reference_agrees_on_hand_written_edge_cases() {
     };
 
     let mut interactive = vec![
-        // Networks other rows lean on: 203.0.113.0/24 is AS64501, 81.2.69.0/24 Microsoft's.
+        // Networks other rows lean on: 203.0.113.0/24 is AS64501; 81.2.69.0/24 is AS8075 outside
+        // Microsoft's published ranges (Azure: hosting, no excuse).
         sign_in(true, 100, (7, 0), &u0, "203.0.113.8", Some(64501), 100).row(),
         sign_in(true, 101, (7, 0), &u0, "81.2.69.1", Some(8075), 101).row(),
         // A: replay by ASN (neighbour inference), the row logged twice.
@@ -408,7 +410,8 @@ fn duckdb_reference_agrees_on_hand_written_edge_cases() {
         // D and E: dual stack with and without the session's IPv6 twin.
         sign_in(true, 4, (8, 0), &u4, "198.51.100.50", Some(64500), 4).row(),
         sign_in(true, 5, (8, 0), &u5, "198.51.100.60", Some(64500), 5).row(),
-        // F: clock skew; G: confidential client; H: Microsoft; I: old token encodings.
+        // F: clock skew; G: confidential client; H: Microsoft's published range (benign) and
+        // an Azure address of AS8075 (fires); I: old token encodings.
         sign_in(true, 6, (10, 0), &u1, home, Some(64500), 6).row(),
         sign_in(true, 7, (8, 0), &u1, home, Some(64500), 7).row(),
         sign_in(true, 9, (8, 0), &u1, home, Some(64500), 9).row(),
@@ -440,7 +443,43 @@ fn duckdb_reference_agrees_on_hand_written_edge_cases() {
         }
         .row(),
     );
-    let non_interactive = vec![
+    // Q: the office (AS64506) is established for u9 by her laptop's device-proven sign-in in
+    // another session before the access; R: u10's laptop only proves itself there after.
+    interactive.push(sign_in(true, 17, (8, 0), &u9, "198.51.100.90", Some(64500), 17).row());
+    interactive.push(sign_in(true, 18, (8, 0), &u10, "198.51.100.91", Some(64500), 18).row());
+    let mut non_interactive = vec![
+        SignIn {
+            device: Some((laptop9, true)),
+            ..sign_in(false, 120, (7, 0), &u9, "100.90.1.1", Some(64506), 120)
+        }
+        .row(),
+        SignIn {
+            device: Some((laptop10, true)),
+            ..sign_in(false, 121, (11, 0), &u10, "100.90.1.2", Some(64506), 121)
+        }
+        .row(),
+    ];
+    // S: the office 100.91.1.0/24, where three colleagues' devices proved themselves this
+    // morning, is established for u11 too.
+    interactive.push(sign_in(true, 19, (8, 0), &u11, "198.51.100.95", Some(64500), 19).row());
+    for k in 0..3u32 {
+        non_interactive.push(
+            SignIn {
+                device: Some((guid(4, 20 + k), true)),
+                ..sign_in(
+                    false,
+                    130 + k,
+                    (7, k),
+                    &user(12 + k),
+                    &format!("100.91.1.{}", k + 1),
+                    Some(64507),
+                    130 + k,
+                )
+            }
+            .row(),
+        );
+    }
+    non_interactive.extend([
         SignIn {
             device: Some((device3.clone(), true)),
             ..sign_in(false, 103, (9, 0), &u3, "100.80.1.5", Some(64503), 3)
@@ -454,7 +493,7 @@ fn duckdb_reference_agrees_on_hand_written_edge_cases() {
         .row(),
         // P: the token, issued at home inside a session whose root is the UAL logon below.
         sign_in(false, 15, (9, 10), &u8, home, Some(64500), 15).row(),
-    ];
+    ]);
     let b64_guid_text = edge::base64(token(10).as_bytes());
     let graph_rows = vec![
         graph(1, (8, 30), &u1, "203.0.113.7", &uti(&token(1)), 0),
@@ -487,6 +526,9 @@ fn duckdb_reference_agrees_on_hand_written_edge_cases() {
         // second, on the same ASN elsewhere, is not explained (an engine cache once hid it).
         graph(19, (9, 20), &u8, "198.18.7.99", &uti(&token(15)), 0),
         graph(20, (9, 30), &u8, "203.0.113.8", &uti(&token(15)), 0),
+        graph(21, (9, 0), &u9, "100.90.1.7", &uti(&token(17)), 0),
+        graph(22, (9, 0), &u10, "100.90.1.7", &uti(&token(18)), 0),
+        graph(23, (9, 0), &u11, "100.91.1.50", &uti(&token(19)), 0),
     ];
     let ual_rows = vec![
         logon(&token(1), (8, 0), &u1, home, &session(1)),
@@ -528,10 +570,12 @@ fn duckdb_reference_agrees_on_hand_written_edge_cases() {
         (token(2), "AS64502", 1),
         (token(4), "2001:db8:bbbb::/48", 1),
         (token(6), "AS64501", 1),
+        (token(9), "AS8075", 1),
         (token(10), "AS64501", 2),
         (token(11), "AS14061", 1),
         (token(13), "10.9.8.0/24", 1),
         (token(15), "AS64501", 1),
+        (token(18), "AS64506", 1),
     ]
     .into_iter()
     .map(|(t, n, c)| (t, n.to_string(), c))

@@ -54,6 +54,7 @@ fn label(id: &str, kind: AttackKind, session: &str) -> Label {
         start: t("2024-05-01T10:30:00Z"),
         end: t("2024-05-01T10:45:00Z"),
         description: "test".into(),
+        expected_miss: false,
     }
 }
 

@@ -9,13 +9,15 @@
 //! for (its network, its user, its client's lower-case id) is computed once per distinct value.
 
 use rustc_hash::{FxHashMap, FxHashSet};
-use tokentrail_model::{Access, Actor, SessionId, SignIn, SignInKind, Timestamp, TokenId};
+use tokentrail_model::{
+    Access, Actor, NetworkId, SessionId, SignIn, SignInKind, Timestamp, TokenId,
+};
 
 use crate::asn::AsnDb;
 use crate::catalog::Catalog;
-use crate::coverage::{Coverage, Family};
+use crate::coverage::{Coverage, Covered, Family};
 use crate::network::{relate, Net, Networks, Relation};
-use crate::store::{AccessRec, SignInRec, Store, Strings, Sym};
+use crate::store::{sflag, AccessRec, SignInRec, Store, Strings, Sym};
 use crate::Thresholds;
 
 /// The records of one session.
@@ -65,6 +67,20 @@ pub(crate) struct AccessSummary {
     pub token_first: FxHashMap<Sym, Timestamp>,
     /// The first and last time of any access.
     pub window: Option<(Timestamp, Timestamp)>,
+    /// Per token handle that delegated accesses logged an issue time for: the earliest such
+    /// time, and the user id, UPN and client of the access that logged it (the evidence
+    /// coverage weighs, see [`crate::coverage`]). Indexed by handle: one slot per token, no
+    /// hashing per access.
+    pub issued: Vec<Option<IssuedAt>>,
+}
+
+/// When a token was issued, as an access logged it, and whose it was.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct IssuedAt {
+    pub at: Timestamp,
+    pub user_id: Option<Sym>,
+    pub upn: Option<Sym>,
+    pub app: Option<Sym>,
 }
 
 impl AccessSummary {
@@ -73,15 +89,34 @@ impl AccessSummary {
             None => (a.time, a.time),
             Some((f, l)) => (f.min(a.time), l.max(a.time)),
         });
+        // A session or token is alive from its token's issue, which can be a day before the
+        // access (Continuous Access Evaluation tokens live up to 28 hours).
+        let alive = a.token_issued_at().map_or(a.time, |t| t.min(a.time));
         let first = |m: &mut FxHashMap<Sym, Timestamp>, k: Sym| {
             m.entry(k)
-                .and_modify(|t| *t = (*t).min(a.time))
-                .or_insert(a.time);
+                .and_modify(|t| *t = (*t).min(alive))
+                .or_insert(alive);
         };
         match (a.session, a.token) {
             (Some(s), _) => first(&mut self.session_first, s),
             (None, Some(t)) => first(&mut self.token_first, t),
             (None, None) => {}
+        }
+        if let (Some(token), Some(at), true) = (a.token, a.token_issued_at(), rec_delegated(a)) {
+            let seen = IssuedAt {
+                at,
+                user_id: a.user_id,
+                upn: a.upn,
+                app: a.app_id,
+            };
+            if self.issued.len() <= token.index() {
+                self.issued.resize(token.index() + 1, None);
+            }
+            if let Some(slot) = self.issued.get_mut(token.index()) {
+                if slot.is_none_or(|e| at < e.at) {
+                    *slot = Some(seen);
+                }
+            }
         }
         if rec_delegated(a) && (a.user_id.is_some() || a.upn.is_some()) {
             let e = self
@@ -124,11 +159,18 @@ pub(crate) struct Context<'a> {
     upn_to_id: FxHashMap<Sym, Sym>,
     /// Per address handle: its network.
     nets: Vec<Net>,
-    pub coverage: &'a Coverage,
+    /// Coverage of the sign-in logs (see [`Context::set_coverage`]).
+    pub coverage: Coverage,
     pub catalog: &'a Catalog,
     pub thresholds: &'a Thresholds,
     /// Successful interactive sign-ins per user.
     user_interactive: FxHashMap<Sym, Vec<usize>>,
+    /// Where each user's devices proved themselves: see [`Context::established`].
+    established: FxHashMap<(Sym, NetKey), Earliest>,
+    /// Per /24 or /48 prefix where devices of at least [`TENANT_NETWORK_USERS`] users proved
+    /// themselves: when the last of those users first did (the tenant's own networks, such as
+    /// the office).
+    tenant_networks: FxHashMap<NetworkId, Timestamp>,
     /// Client app id (lower case) -> how the tenant uses it (user sign-ins and delegated
     /// accesses).
     pub inventory: FxHashMap<Sym, ClientUse>,
@@ -150,6 +192,37 @@ pub(crate) struct Context<'a> {
     id_to_upn: FxHashMap<Sym, Sym>,
     /// Per file handle: its rank in name order (see [`Store::file_ranks`]).
     pub file_ranks: Vec<u32>,
+}
+
+/// How the established-network index finds a network: by ASN when the network has one, and by
+/// prefix for the comparisons [`crate::network::relate`] makes by prefix (an address without
+/// ASN against any sign-in address, an address with ASN against sign-in addresses without).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum NetKey {
+    Asn(u32),
+    Prefix(NetworkId),
+    PrefixWithoutAsn(NetworkId),
+}
+
+/// Users whose devices proved themselves in one /24 or /48 make it a network of the tenant (the
+/// office where colleagues sign in every workday), established for every user.
+pub(crate) const TENANT_NETWORK_USERS: usize = 3;
+
+/// The earliest device-proven sign-ins of one user on one network, from two different sessions
+/// (enough to answer "one before `t` outside session `s`" for any `s`).
+type Earliest = [Option<(Timestamp, Option<Sym>)>; 2];
+
+fn keep_earliest(e: &mut Earliest, time: Timestamp, session: Option<Sym>) {
+    // Sign-ins come in time order, so the first sign-in of each session is its earliest; a
+    // sign-in without a session is a session of its own.
+    let same =
+        |x: &Option<(Timestamp, Option<Sym>)>| x.is_some_and(|(_, s)| s.is_some() && s == session);
+    if e.iter().any(same) {
+        return;
+    }
+    if let Some(slot) = e.iter_mut().find(|x| x.is_none()) {
+        *slot = Some((time, session));
+    }
 }
 
 /// True for a confidential client's sign-in (`clientCredentialType` other than none).
@@ -312,7 +385,6 @@ impl<'a> Context<'a> {
         store: &'a Store,
         sign_ins: &'a [SignInRec],
         accesses: &AccessSummary,
-        coverage: &'a Coverage,
         catalog: &'a Catalog,
         thresholds: &'a Thresholds,
         asn_db: Option<&'a AsnDb>,
@@ -405,6 +477,46 @@ impl<'a> Context<'a> {
             }
             users.insert(user);
         }
+        // The networks each user's devices proved themselves on (hosting and Microsoft's own
+        // ranges never count): sign-ins are in time order.
+        let mut established: FxHashMap<(Sym, NetKey), Earliest> = FxHashMap::default();
+        let mut prefix_users: FxHashMap<NetworkId, FxHashMap<Sym, Timestamp>> =
+            FxHashMap::default();
+        for s in sign_ins {
+            if !s.succeeded() || !s.has(sflag::PROVES_DEVICE) || !s.kind.is_user() {
+                continue;
+            }
+            let Some(user) = lower.key(s.user_id).or_else(|| lower.key(s.upn)) else {
+                continue;
+            };
+            let Some(net) = s.ip.and_then(|ip| nets.get(ip.index())) else {
+                continue;
+            };
+            if net.hosting || net.microsoft {
+                continue;
+            }
+            let prefix = NetworkId::prefix_of(net.ip);
+            prefix_users
+                .entry(prefix)
+                .or_default()
+                .entry(user)
+                .or_insert(s.time);
+            let keys = match net.asn() {
+                Some(a) => [NetKey::Asn(a), NetKey::Prefix(prefix)],
+                None => [NetKey::PrefixWithoutAsn(prefix), NetKey::Prefix(prefix)],
+            };
+            for k in keys {
+                keep_earliest(established.entry((user, k)).or_default(), s.time, s.session);
+            }
+        }
+        let tenant_networks = prefix_users
+            .into_iter()
+            .filter_map(|(prefix, users)| {
+                let mut firsts: Vec<Timestamp> = users.into_values().collect();
+                firsts.sort_unstable();
+                Some((prefix, *firsts.get(TENANT_NETWORK_USERS - 1)?))
+            })
+            .collect();
         for (&(app, user_id, upn), (days, first)) in &accesses.clients {
             let user = lower.key(user_id).or_else(|| {
                 lower
@@ -456,10 +568,12 @@ impl<'a> Context<'a> {
             session_access_first,
             upn_to_id,
             nets,
-            coverage,
+            coverage: Coverage::default(),
             catalog,
             thresholds,
             user_interactive,
+            established,
+            tenant_networks,
             inventory,
             sign_in_span: span,
             user_count: users.len(),
@@ -635,13 +749,85 @@ impl<'a> Context<'a> {
         s.chain(a).min()
     }
 
-    /// True when interactive sign-in logs (or UAL logons) cover `[from, to]`.
-    pub fn interactive_covered(&self, from: Timestamp, to: Timestamp) -> bool {
-        self.coverage
-            .covers(Family::SignIn(SignInKind::Interactive), from, to)
-            || self
-                .coverage
-                .covers(Family::SignIn(SignInKind::UalLogon), from, to)
+    /// The coverage of the sign-in logs, once it is known: it weighs the tokens accesses used
+    /// (see [`Context::token_evidence`]), so it comes after the context is built.
+    pub fn set_coverage(&mut self, coverage: Coverage) {
+        self.coverage = coverage;
+    }
+
+    /// Do the interactive sign-in logs (or UAL logons) cover `[from, to]`, and the family that
+    /// does: with records around when either has them, else across a quiet stretch.
+    pub fn interactive_covered(&self, from: Timestamp, to: Timestamp) -> (Covered, Family) {
+        let answers = [SignInKind::Interactive, SignInKind::UalLogon].map(|k| {
+            (
+                self.coverage.covered(Family::SignIn(k), from, to),
+                Family::SignIn(k),
+            )
+        });
+        answers
+            .iter()
+            .find(|(c, _)| *c == Covered::Yes)
+            .or_else(|| answers.iter().find(|(c, _)| *c != Covered::No))
+            .copied()
+            .unwrap_or((Covered::No, Family::SignIn(SignInKind::Interactive)))
+    }
+
+    /// The tokens accesses logged an issue time for, as coverage weighs them: (issue time,
+    /// user, token, kind of the sign-in that issued it). Placeholder token ids say nothing;
+    /// first-party clients may lawfully lack sign-in rows, so their unmatched tokens say
+    /// nothing either unless `first_party_counts`.
+    pub fn token_evidence<'s>(
+        &'s self,
+        summary: &'s AccessSummary,
+        first_party_counts: bool,
+    ) -> impl Iterator<Item = (Timestamp, u64, u64, Option<SignInKind>)> + 's {
+        summary.issued.iter().enumerate().filter_map(move |(i, e)| {
+            let e = e.as_ref()?;
+            let token = Sym::from_raw(u32::try_from(i + 1).ok()?)?;
+            let found = self
+                .issuer(token)
+                .and_then(|i| self.sign_ins.get(i))
+                .map(|s| s.kind);
+            if found.is_none() {
+                let opaque = self
+                    .token_id(token)
+                    .is_some_and(|t| matches!(t.0, tokentrail_model::Ident::Opaque(_)));
+                let first_party = self.lc(e.app).is_some_and(|app| self.is_first_party(app));
+                if opaque || (first_party && !first_party_counts) {
+                    return None;
+                }
+            }
+            let user = self.key(e.user_id).or_else(|| {
+                self.key(e.upn)
+                    .map(|upn| self.upn_to_id.get(&upn).copied().unwrap_or(upn))
+            })?;
+            Some((e.at, u64::from(user.raw()), u64::from(token.raw()), found))
+        })
+    }
+
+    /// True when `net` is established for `user` at `at`: a sign-in of the user from that
+    /// network proved the user's device (managed or compliant, a PRT, token binding) before
+    /// `at`, in a session other than `own` (within its own session a record is judged by the
+    /// roaming rules instead); or the address's /24 or /48 is a network of the tenant, where
+    /// devices of [`TENANT_NETWORK_USERS`] users proved themselves before `at` (the office).
+    /// Hosting networks and Microsoft's ranges are never established.
+    pub fn established(&self, user: Sym, net: &Net, at: Timestamp, own: Option<Sym>) -> bool {
+        if net.hosting || net.microsoft {
+            return false;
+        }
+        let prefix = NetworkId::prefix_of(net.ip);
+        if self.tenant_networks.get(&prefix).is_some_and(|t| *t < at) {
+            return true;
+        }
+        let keys: &[NetKey] = match net.asn() {
+            Some(a) => &[NetKey::Asn(a), NetKey::PrefixWithoutAsn(prefix)],
+            None => &[NetKey::Prefix(prefix)],
+        };
+        keys.iter()
+            .filter_map(|k| self.established.get(&(user, *k)))
+            .flatten()
+            .flatten()
+            .any(|(t, s)| *t < at && (s.is_none() || *s != own))
     }
 
     /// A successful interactive sign-in of `user` from `net` within the travel window of `at`:

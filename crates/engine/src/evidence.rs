@@ -39,16 +39,23 @@ pub(crate) fn issue_evidence(cx: &Context<'_>, idx: usize) -> Option<IssueEviden
     })
 }
 
-/// How two accesses are ordered everywhere a finding says "first": by time, then where they
-/// were read (file name, position), then log and record id, then the order they were added.
+/// How two accesses are ordered everywhere a finding says "first": by time, then log and
+/// record id, then content, and only then where they were read (file name, position) and the
+/// order they were added: renaming or merging files never changes what a finding cites first.
 pub(crate) fn access_cmp(cx: &Context<'_>, a: &AccessRec, b: &AccessRec) -> Ordering {
     let ranks = &cx.file_ranks;
-    (a.time, src_key(ranks, a.src()))
-        .cmp(&(b.time, src_key(ranks, b.src())))
+    a.time
+        .cmp(&b.time)
         .then_with(|| {
             (a.log, cx.store.record_id(a.record_id()))
                 .cmp(&(b.log, cx.store.record_id(b.record_id())))
         })
+        .then_with(|| {
+            cx.store
+                .access_fingerprint(a)
+                .cmp(&cx.store.access_fingerprint(b))
+        })
+        .then_with(|| src_key(ranks, a.src()).cmp(&src_key(ranks, b.src())))
         .then(a.seq.cmp(&b.seq))
 }
 
@@ -76,8 +83,8 @@ pub(crate) struct Gathered {
     service_principals: BTreeSet<Sym>,
     ops: BTreeMap<Sym, u64>,
     sign_in_ops: BTreeMap<&'static str, u64>,
-    /// The earliest records by (time, source, record id), at most `max_samples`, in order.
-    samples: Vec<(Timestamp, SrcKey, Option<String>, SourceRecord)>,
+    /// The earliest records by (time, record id, source), at most `max_samples`, in order.
+    samples: Vec<(Timestamp, Option<String>, SrcKey, SourceRecord)>,
     first_ip: Option<(FirstIp, Sym)>,
     first_access: Option<AccessRec>,
     sign_in_with_device: bool,
@@ -107,23 +114,18 @@ impl Gathered {
             return;
         }
         let key = src_key(&cx.file_ranks, src);
-        if self.samples.len() >= max
-            && self
-                .samples
-                .last()
-                .is_some_and(|w| (w.0, w.1) < (time, key))
-        {
+        if self.samples.len() >= max && self.samples.last().is_some_and(|w| w.0 < time) {
             return;
         }
         let rid = record_id();
         let at = self
             .samples
-            .partition_point(|s| (s.0, s.1, &s.2) <= (time, key, &rid));
+            .partition_point(|s| (s.0, &s.1, s.2) <= (time, &rid, key));
         if at >= max {
             return;
         }
         let record = build(rid.clone());
-        self.samples.insert(at, (time, key, rid, record));
+        self.samples.insert(at, (time, rid, key, record));
         self.samples.truncate(max);
     }
 
@@ -221,11 +223,6 @@ impl Gathered {
     /// True when some gathered sign-in logged a device id.
     pub fn sign_in_with_device(&self) -> bool {
         self.sign_in_with_device
-    }
-
-    /// The earliest record's time.
-    pub fn first_time(&self) -> Option<Timestamp> {
-        self.first
     }
 
     /// The first access (see [`access_cmp`]).

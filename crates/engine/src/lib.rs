@@ -13,9 +13,11 @@
 //! up to [`EngineConfig::accesses_in_memory`] and wait on disk beyond it (`spill`), while a
 //! summary per session, token and client is learned as they arrive.
 //!
-//! Data flow inside `finish`: sign-ins deduplicated by `id` and put in time order -> sign-in
-//! coverage -> correlation context (token index, session chains, one network per distinct
-//! address, client inventory from the access summary) -> accesses read back a partition at a
+//! Data flow inside `finish`: sign-ins merged by `id` (copies and UAL twins become the richest
+//! row; placeholder ids never merge) and put in time order -> correlation
+//! context (token index, session chains, one network per distinct address, client inventory
+//! from the access summary) -> sign-in coverage (on evidence: the tokens accesses used, found
+//! or not, and the logs' own rates; see [`coverage`]) -> accesses read back a partition at a
 //! time (copies of one record always share a partition and are deduplicated there), each linked
 //! once and judged by every rule, which gathers it into its finding groups -> groups become
 //! findings -> TT003 raises TT001/TT002 on its sessions -> allowlist suppression ->
@@ -35,18 +37,21 @@ mod rules;
 mod spill;
 pub mod store;
 
+use std::cmp::Ordering;
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use rustc_hash::FxHashMap;
 use serde::Serialize;
-use tokentrail_model::{Access, Finding, RuleId, SignIn, Suppression, Timestamp};
+use tokentrail_model::{
+    Access, AccessSource, Finding, RuleId, SignIn, SignInKind, Suppression, Timestamp,
+};
 
 pub use allowlist::{Allowlist, AllowlistError, AllowlistReport};
 pub use asn::{AsnDb, AsnDbError, AsnFileKind, AsnSource};
 pub use correlate::{is_app_only, is_delegated};
-pub use coverage::{Coverage, CoverageBuilder, Family, Span};
+pub use coverage::{Coverage, CoverageBuilder, Covered, Family, Hole, Stretch};
 pub use known_networks::{KnownAddress, KnownNetworks};
 pub use spill::{DEFAULT_IN_MEMORY, RECORD_BYTES};
 
@@ -59,8 +64,10 @@ use crate::store::{src_key, AccessRec, RecordId, SignInRec, SrcKey, Store, Sym};
 /// The rules' tunable thresholds. Defaults are what the rule pages in `docs/rules/` describe.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Thresholds {
-    /// A gap longer than this (seconds) between two records of one log family splits its
-    /// coverage into two spans. Default 6 h.
+    /// A silence of a log family longer than this (seconds), or than the time the family
+    /// writes 20 records at its average rate if longer (at most 48 h), is a quiet stretch:
+    /// still covered unless there is evidence of a hole, but named in the findings that lean
+    /// on it, whose confidence is lowered one step (see [`coverage`]). Default 6 h.
     pub coverage_gap_secs: i64,
     /// An access may precede its token's issuing sign-in by this much (clock skew) before the
     /// pair is treated as inconsistent. Default 5 min.
@@ -69,7 +76,9 @@ pub struct Thresholds {
     /// first record for "no interactive root" to be a conclusion. Default 24 h.
     pub root_lookback_secs: i64,
     /// TT004: when an access does not log its token's issue time, its token was issued at most
-    /// this long (seconds) before the access. Default 2 h.
+    /// this long (seconds) before the access: the longest an access token lives. Default 28 h
+    /// (Continuous Access Evaluation tokens of Outlook, Teams, SharePoint and OneDrive live up
+    /// to 28 hours; other access tokens 60 to 90 minutes).
     pub token_lifetime_secs: i64,
     /// TT001/TT002: an interactive sign-in by the same user from the new network within this
     /// many seconds explains the move as travel. Default 12 h.
@@ -100,7 +109,7 @@ impl Default for Thresholds {
             coverage_gap_secs: 6 * 3600,
             issue_skew_secs: 300,
             root_lookback_secs: 24 * 3600,
-            token_lifetime_secs: 2 * 3600,
+            token_lifetime_secs: 28 * 3600,
             travel_window_secs: 12 * 3600,
             inventory_min_users: 3,
             inventory_min_user_share: 0.02,
@@ -126,6 +135,10 @@ pub struct EngineConfig {
     /// Report only findings with evidence at or before this time (inclusive bound); as
     /// `since`, it never drops records.
     pub until: Option<Timestamp>,
+    /// The export window, when the analyst knows the query window (`--window FROM..TO`):
+    /// every log family present covers it unless there is evidence of a hole. Without it, the
+    /// window is the span of the input.
+    pub window: Option<(Timestamp, Timestamp)>,
     /// "Now" for allowlist expiry; injected so runs are reproducible.
     pub now: Timestamp,
     /// Rule thresholds.
@@ -166,13 +179,15 @@ pub fn in_window(
 pub struct Stats {
     /// Sign-in rows added.
     pub sign_ins_read: u64,
-    /// Sign-in rows dropped as duplicates of another row with the same `id`.
+    /// Sign-in rows merged into another row with the same `id` (a copy, or the UAL
+    /// `UserLoggedIn` twin of an Entra row); placeholder ids are never merged.
     pub sign_ins_duplicate: u64,
     /// Sign-ins that failed (they issue no token and establish no session).
     pub sign_ins_failed: u64,
     /// Access records added.
     pub accesses_read: u64,
-    /// Access records dropped as duplicates (same log and record id).
+    /// Access records dropped as copies of another (same log and record id, or, without an
+    /// id, the same content); of copies the richest is kept.
     pub accesses_duplicate: u64,
     /// Access records that waited on disk and could not be read back (a failing disk): they
     /// were not judged.
@@ -315,10 +330,14 @@ impl Engine {
         } = self;
         let ranks = store.file_ranks();
 
-        // A sign-in can appear as several rows (and in several exports): keep one per id, the
-        // one read first in (file, position) order so the choice does not depend on input order.
-        let keep = first_per_key(sign_ins.iter().map(|s| (s.id(), src_key(&ranks, s.src()))));
-        let mut order: Vec<(Timestamp, SrcKey, Option<store::Packed>, u32)> = sign_ins
+        // A sign-in can appear as several rows (in several exports, and as an Entra row and its
+        // UAL `UserLoggedIn` twin): the rows of one id become one, the richest row filled from
+        // the others, whatever order or files they came in.
+        let mut sign_ins = sign_ins;
+        let keep = merge_sign_ins(&mut sign_ins, &store, &ranks);
+        // Time order; equal times by id, then (rows without an id) by content: file names and
+        // input order decide only between rows that say the same.
+        let mut order: Vec<SignInOrder> = sign_ins
             .iter()
             .zip(&keep)
             .enumerate()
@@ -326,8 +345,13 @@ impl Engine {
             .map(|(i, (s, _))| {
                 (
                     s.time,
-                    src_key(&ranks, s.src()),
                     s.id(),
+                    if s.id().is_none() {
+                        store.sign_in_fingerprint(s)
+                    } else {
+                        0
+                    },
+                    src_key(&ranks, s.src()),
                     u32::try_from(i).unwrap_or(u32::MAX),
                 )
             })
@@ -336,13 +360,25 @@ impl Engine {
         stats.sign_ins_duplicate = (sign_ins.len() - order.len()) as u64;
         // Unstable is enough: the add order breaks every remaining tie.
         order.sort_unstable();
-        let sign_ins = permute(sign_ins, order.iter().map(|o| o.3));
+        let sign_ins = permute(sign_ins, order.iter().map(|o| o.4));
         drop(order);
         stats.sign_ins_failed = sign_ins.iter().filter(|s| !s.succeeded()).count() as u64;
 
-        // Sign-in coverage is complete now; its spans reach to the first and last record of
-        // any family, accesses included.
+        let mut cx = Context::build(
+            &store,
+            &sign_ins,
+            &summary,
+            &catalog,
+            &config.thresholds,
+            config.asn_db.as_ref(),
+        );
+        // Sign-in coverage: the window is the whole input's (accesses included) or the one
+        // given; a silence of a sign-in log is a hole only on evidence, which includes the
+        // tokens accesses used, found or not (so it needs the token index).
         let mut coverage = CoverageBuilder::new(config.thresholds.coverage_gap_secs);
+        if let Some((from, to)) = config.window {
+            coverage.window(from, to);
+        }
         for s in &sign_ins {
             coverage.add(Family::SignIn(s.kind), s.time);
         }
@@ -350,16 +386,12 @@ impl Engine {
             coverage.see(first);
             coverage.see(last);
         }
-        let sign_in_coverage = coverage.build();
-        let mut cx = Context::build(
-            &store,
-            &sign_ins,
-            &summary,
-            &sign_in_coverage,
-            &catalog,
-            &config.thresholds,
-            config.asn_db.as_ref(),
-        );
+        for (at, user, token, found) in
+            cx.token_evidence(&summary, config.thresholds.orphan_first_party)
+        {
+            coverage.token(at, user, token, found);
+        }
+        cx.set_coverage(coverage.build());
         drop(summary);
 
         let mut tally = Tally::default();
@@ -375,15 +407,31 @@ impl Engine {
         let mut upns: FxHashMap<Sym, (AccessRec, Sym)> = FxHashMap::default();
         let mut partitions = accesses.into_partitions();
         while let Some(part) = partitions.next() {
-            // One per (log, record id), the one read first in (file, position) order: copies of
-            // a record are always in the same partition.
-            let keep = first_per_key(part.iter().map(|a| {
-                let id = a.record_id();
-                (
-                    (id != RecordId::None).then_some((a.log, id)),
-                    src_key(&cx.file_ranks, a.src()),
-                )
-            }));
+            // One per (log, record id), or per content for records without an id: of copies,
+            // the richest, then by content, so neither input order nor file names choose (the
+            // copies of a record are always in one partition).
+            let keep = one_per_key(
+                part.iter().map(|a| match a.record_id() {
+                    RecordId::None => AccessKey::Content(a.content()),
+                    id => AccessKey::Id(a.log, id),
+                }),
+                |i, j| {
+                    let (Some(a), Some(b)) = (part.get(i), part.get(j)) else {
+                        return Ordering::Equal;
+                    };
+                    b.richness()
+                        .cmp(&a.richness())
+                        .then_with(|| {
+                            store
+                                .access_fingerprint(a)
+                                .cmp(&store.access_fingerprint(b))
+                        })
+                        .then_with(|| {
+                            src_key(&cx.file_ranks, a.src()).cmp(&src_key(&cx.file_ranks, b.src()))
+                        })
+                        .then(a.seq.cmp(&b.seq))
+                },
+            );
             let linked: Vec<Linked<'_>> = part
                 .iter()
                 .zip(&keep)
@@ -456,7 +504,7 @@ impl Engine {
         let coverage = coverage.build();
 
         let tt001 = tt001.finish(&cx);
-        let tt002 = tt002.finish(&cx, &mut second_tally);
+        let tt002 = tt002.finish(&cx);
         let tt003 = tt003.finish(&cx);
         let tt004 = tt004.finish(&cx);
         let tt005 = tt005.finish(&cx);
@@ -527,32 +575,84 @@ impl Engine {
     }
 }
 
-/// Which records to keep when records sharing a key are one record: for each key, the one
-/// read first in (file, position) order, the earliest added on a tie. Records without a key
-/// are all kept.
-fn first_per_key<K: std::hash::Hash + Eq>(
-    records: impl ExactSizeIterator<Item = (Option<K>, SrcKey)>,
+/// How sign-ins are put in order: time, id, content (rows without an id), source, add order.
+type SignInOrder = (Timestamp, Option<store::Packed>, u64, SrcKey, u32);
+
+/// What makes two access records one: the same log and record id, or (without an id) the same
+/// content.
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum AccessKey {
+    Id(AccessSource, RecordId),
+    Content(store::AccessContent),
+}
+
+/// Which records to keep when records sharing a key are one record: for each key, the least by
+/// `cmp` (asked only for records that share a key). Records without a key are all kept.
+fn one_per_key<K: std::hash::Hash + Eq>(
+    keys: impl ExactSizeIterator<Item = K>,
+    cmp: impl Fn(usize, usize) -> Ordering,
 ) -> Vec<bool> {
-    let mut keep = vec![true; records.len()];
-    let mut first: FxHashMap<K, (SrcKey, usize)> =
-        FxHashMap::with_capacity_and_hasher(records.len(), Default::default());
-    for (i, (key, src)) in records.enumerate() {
-        let Some(key) = key else { continue };
-        let loser = match first.entry(key) {
+    let mut keep = vec![true; keys.len()];
+    let mut best: FxHashMap<K, usize> =
+        FxHashMap::with_capacity_and_hasher(keys.len(), Default::default());
+    for (i, key) in keys.enumerate() {
+        let loser = match best.entry(key) {
             Entry::Vacant(e) => {
-                e.insert((src, i));
+                e.insert(i);
                 continue;
             }
             Entry::Occupied(mut e) => {
-                if e.get().0 <= src {
+                if cmp(*e.get(), i).is_le() {
                     i
                 } else {
-                    e.insert((src, i)).1
+                    std::mem::replace(e.get_mut(), i)
                 }
             }
         };
         if let Some(k) = keep.get_mut(loser) {
             *k = false;
+        }
+    }
+    keep
+}
+
+/// The rows of one sign-in (same id) merged into one: the base is the row of an Entra log
+/// before a UAL `UserLoggedIn` twin, then the richest, then by content (and only then by
+/// source, when the rows say the same); it takes what it lacks from the others, in that order.
+/// Returns which rows remain.
+fn merge_sign_ins(sign_ins: &mut [SignInRec], store: &Store, ranks: &[u32]) -> Vec<bool> {
+    let mut by_id: FxHashMap<store::Packed, Vec<usize>> = FxHashMap::default();
+    for (i, s) in sign_ins.iter().enumerate() {
+        if let Some(id) = s.id() {
+            by_id.entry(id).or_default().push(i);
+        }
+    }
+    let mut keep = vec![true; sign_ins.len()];
+    for rows in by_id.values_mut().filter(|r| r.len() > 1) {
+        let rank = |i: usize| {
+            sign_ins.get(i).map(|s| {
+                (
+                    s.kind == SignInKind::UalLogon || s.has(store::sflag::KIND_ASSUMED),
+                    std::cmp::Reverse(s.richness()),
+                    store.sign_in_fingerprint(s),
+                    src_key(ranks, s.src()),
+                    i,
+                )
+            })
+        };
+        rows.sort_by_cached_key(|&i| rank(i));
+        let Some((&base, rest)) = rows.split_first() else {
+            continue;
+        };
+        for &other in rest {
+            if let Some(o) = sign_ins.get(other).cloned() {
+                if let Some(b) = sign_ins.get_mut(base) {
+                    b.merge_from(&o);
+                }
+            }
+            if let Some(k) = keep.get_mut(other) {
+                *k = false;
+            }
         }
     }
     keep
@@ -606,21 +706,15 @@ fn permute<T>(mut records: Vec<T>, order: impl Iterator<Item = u32>) -> Vec<T> {
 
 #[cfg(test)]
 mod tests {
-    use super::{first_per_key, permute};
+    use super::{one_per_key, permute};
 
     #[test]
-    fn first_per_key_keeps_the_first_read() {
-        let recs = [
-            (Some(1), (1, 0, 5)),
-            (None, (0, 0, 0)),
-            (Some(1), (0, 0, 9)),
-            (Some(2), (3, 0, 1)),
-            (Some(1), (0, 0, 9)),
-            (None, (0, 0, 0)),
-        ];
+    fn one_per_key_keeps_the_least_of_each_key() {
+        let keys = [1, 0, 1, 2, 1, 0];
+        let rank = [5, 9, 3, 1, 3, 2];
         assert_eq!(
-            first_per_key(recs.into_iter()),
-            vec![false, true, true, true, false, true]
+            one_per_key(keys.into_iter(), |i, j| rank[i].cmp(&rank[j])),
+            vec![false, false, true, true, false, true]
         );
     }
 

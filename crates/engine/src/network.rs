@@ -175,12 +175,16 @@ impl<'a> Networks<'a> {
             None => (NetworkId::prefix_of(ip), None),
         };
         let asn = found.map(|(a, _)| a);
+        // Microsoft's own fetching is its published service ranges only: the rest of AS8075 is
+        // Azure, where anyone rents a machine.
+        let microsoft = self.catalog.microsoft.contains(ip);
         Net {
             ip,
             id,
             origin,
-            microsoft: asn == Some(MICROSOFT_ASN) || self.catalog.microsoft.contains(ip),
-            hosting: asn.is_some_and(|a| self.catalog.hosting.contains(&a)),
+            microsoft,
+            hosting: !microsoft
+                && asn.is_some_and(|a| a == MICROSOFT_ASN || self.catalog.hosting.contains(&a)),
         }
     }
 }

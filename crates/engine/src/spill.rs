@@ -318,12 +318,12 @@ impl AccessLog {
     }
 }
 
-/// The partition of an access: by its (log, record id), or by its place in the input when it
-/// has no id (then no other record is its copy).
+/// The partition of an access: by its (log, record id), or by its content when it has no id
+/// (copies of an id-less record are one record too, and must meet).
 fn partition_of(a: &AccessRec, parts: usize) -> usize {
     let mut h = rustc_hash::FxBuildHasher.build_hasher();
     if a.rid_kind == 0 {
-        (a.seq, a.src_n).hash(&mut h);
+        a.content().hash(&mut h);
     } else {
         (log_code(a.log), a.rid_kind, a.rid).hash(&mut h);
     }

@@ -6,7 +6,7 @@
 //! held in memory (the rest wait on disk, see `spill`), plus the distinct values.
 
 use std::collections::hash_map::Entry;
-use std::hash::Hash;
+use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -201,6 +201,8 @@ pub(crate) mod sflag {
     pub const ROPC: u8 = 32;
     /// The sign-in has an id (`SignInRec::id_bits` is meaningful).
     pub const HAS_ID: u8 = 64;
+    /// The export did not say whether it was interactive: it may be a session's root.
+    pub const KIND_ASSUMED: u8 = 128;
 }
 
 /// One sign-in as the engine keeps it.
@@ -230,6 +232,68 @@ pub(crate) struct SignInRec {
 }
 
 impl SignInRec {
+    /// How much the row says: its filled fields.
+    pub fn richness(&self) -> u32 {
+        [
+            self.user_id,
+            self.upn,
+            self.app_id,
+            self.app_name,
+            self.resource,
+            self.service_principal_id,
+            self.device_id,
+            self.ip,
+            self.issued_token,
+            self.session,
+        ]
+        .iter()
+        .filter(|x| x.is_some())
+        .count() as u32
+            + u32::from(self.asn != 0)
+    }
+
+    /// Fill what this row lacks from `other`, a row of the same sign-in (same id): an Entra
+    /// row and its UAL `UserLoggedIn` twin, or one sign-in exported twice in different shapes.
+    pub fn merge_from(&mut self, other: &SignInRec) {
+        let fill = |mine: &mut Option<Sym>, theirs: Option<Sym>| {
+            if mine.is_none() {
+                *mine = theirs;
+            }
+        };
+        fill(&mut self.user_id, other.user_id);
+        fill(&mut self.upn, other.upn);
+        fill(&mut self.app_id, other.app_id);
+        fill(&mut self.app_name, other.app_name);
+        fill(&mut self.resource, other.resource);
+        fill(&mut self.service_principal_id, other.service_principal_id);
+        fill(&mut self.issued_token, other.issued_token);
+        fill(&mut self.session, other.session);
+        if self.ip.is_none() {
+            self.ip = other.ip;
+            self.asn = other.asn;
+        } else if self.asn == 0 && self.ip == other.ip {
+            self.asn = other.asn;
+        }
+        if self.device_id.is_none() && other.device_id.is_some() {
+            // The device and what the other row proved about it go together.
+            self.device_id = other.device_id;
+            let device = sflag::PROVES_DEVICE | sflag::MANAGED;
+            self.flags = (self.flags & !device) | (other.flags & device);
+        }
+        // A risky flow either row shows is the sign-in's.
+        self.flags |= other.flags & (sflag::DEVICE_CODE | sflag::ROPC);
+        // A row that states the kind settles it for a row that had to assume one: a UAL
+        // `UserLoggedIn` twin says the sign-in was interactive.
+        if self.has(sflag::KIND_ASSUMED) && !other.has(sflag::KIND_ASSUMED) {
+            self.kind = if crate::correlate::is_root_kind(other.kind) {
+                SignInKind::Interactive
+            } else {
+                other.kind
+            };
+            self.flags &= !sflag::KIND_ASSUMED;
+        }
+    }
+
     pub fn src(&self) -> Src {
         Src {
             file: self.src_file,
@@ -282,7 +346,70 @@ pub(crate) struct AccessRec {
     pub has_issued_at: bool,
 }
 
+/// The content two copies of one id-less access share (handles: equal within a run).
+pub(crate) type AccessContent = (
+    Timestamp,
+    AccessSource,
+    [Option<Sym>; 10],
+    Option<Timestamp>,
+    u64,
+    Workload,
+    Actor,
+    Option<ClientAuthMethod>,
+    Option<bool>,
+);
+
 impl AccessRec {
+    /// What an id-less record is identified by: its whole content (Graph rows lacking a
+    /// `RequestId` read twice are one record).
+    pub fn content(&self) -> AccessContent {
+        (
+            self.time,
+            self.log,
+            [
+                self.user_id,
+                self.upn,
+                self.service_principal_id,
+                self.app_id,
+                self.app_name,
+                self.resource_id,
+                self.operation,
+                self.ip,
+                self.token,
+                self.session,
+            ],
+            self.token_issued_at(),
+            self.count,
+            self.workload,
+            self.actor,
+            self.client_auth_method,
+            self.is_managed_device,
+        )
+    }
+
+    /// How much the record says: its filled fields (of copies of one record, the richest is
+    /// kept).
+    pub fn richness(&self) -> u32 {
+        [
+            self.user_id,
+            self.upn,
+            self.service_principal_id,
+            self.app_id,
+            self.app_name,
+            self.resource_id,
+            self.operation,
+            self.ip,
+            self.token,
+            self.session,
+        ]
+        .iter()
+        .filter(|x| x.is_some())
+        .count() as u32
+            + u32::from(self.client_auth_method.is_some())
+            + u32::from(self.is_managed_device.is_some())
+            + u32::from(self.has_issued_at)
+    }
+
     pub fn src(&self) -> Src {
         Src {
             file: self.src_file,
@@ -363,15 +490,25 @@ impl Store {
         if eq_ci(&s.auth_protocol, "ropc") {
             flags |= sflag::ROPC;
         }
-        if s.id.is_some() {
+        if s.kind_assumed {
+            flags |= sflag::KIND_ASSUMED;
+        }
+        // A placeholder id (anonymized exports) names nothing: the row is neither merged with
+        // others by it nor linked to anything by it.
+        let id = s.id.filter(|g| !g.is_placeholder());
+        if id.is_some() {
             flags |= sflag::HAS_ID;
         }
-        let issued = s.issued_token();
+        let issued = s
+            .token_id
+            .clone()
+            .filter(|t| !t.0.is_placeholder())
+            .or_else(|| id.map(TokenId::from_guid));
         let st = &mut self.strings;
         SignInRec {
             time: s.time,
             src_n,
-            id_bits: s.id.map_or(Packed([0, 0]), Packed::of),
+            id_bits: id.map_or(Packed([0, 0]), Packed::of),
             src_file,
             user_id: st.opt(s.user_id.as_deref()),
             upn: st.opt(s.upn.as_deref()),
@@ -384,7 +521,10 @@ impl Store {
             ip: s.ip.and_then(|ip| self.ips.intern(ip)),
             asn: s.asn.unwrap_or(0),
             issued_token: issued.and_then(|t| self.tokens.intern(t)),
-            session: s.session_id.and_then(|t| self.sessions.intern(t)),
+            session: s
+                .session_id
+                .filter(|t| !t.0.is_placeholder())
+                .and_then(|t| self.sessions.intern(t)),
             kind: s.kind,
             src_kind,
             flags,
@@ -394,7 +534,11 @@ impl Store {
     /// The compact form of an access.
     pub fn access(&mut self, a: Access) -> AccessRec {
         let (src_file, src_kind, src_n) = self.src(&a.source);
-        let (rid, rid_kind) = match a.record_id.as_deref() {
+        let (rid, rid_kind) = match a
+            .record_id
+            .as_deref()
+            .filter(|t| !tokentrail_model::ids::is_placeholder_text(t))
+        {
             None => ([0, 0], 0),
             Some(text) => match canonical_guid(text) {
                 Some(g) => (g.0, 1),
@@ -421,8 +565,14 @@ impl Store {
             resource_id: st.opt(a.resource_id.as_deref()),
             operation: st.intern(&a.operation),
             ip: a.ip.and_then(|ip| self.ips.intern(ip)),
-            token: a.token_id.and_then(|t| self.tokens.intern(t)),
-            session: a.session_id.and_then(|t| self.sessions.intern(t)),
+            token: a
+                .token_id
+                .filter(|t| !t.0.is_placeholder())
+                .and_then(|t| self.tokens.intern(t)),
+            session: a
+                .session_id
+                .filter(|t| !t.0.is_placeholder())
+                .and_then(|t| self.sessions.intern(t)),
             log: a.log,
             workload: a.workload,
             actor: a.actor,
@@ -432,6 +582,77 @@ impl Store {
             rid_kind,
             has_issued_at: a.token_issued_at.is_some(),
         }
+    }
+
+    /// A fingerprint of a sign-in row's content: its texts, not their handles (which follow
+    /// the order records came in), so a choice made on it never depends on input order or file
+    /// names.
+    pub fn sign_in_fingerprint(&self, s: &SignInRec) -> u64 {
+        let mut h = rustc_hash::FxHasher::default();
+        let st = &self.strings;
+        (
+            s.time,
+            s.id(),
+            s.kind,
+            s.flags,
+            s.asn,
+            [
+                s.user_id,
+                s.upn,
+                s.app_id,
+                s.app_name,
+                s.resource,
+                s.service_principal_id,
+                s.device_id,
+            ]
+            .map(|x| st.get(x)),
+        )
+            .hash(&mut h);
+        self.hash_links(s.ip, s.issued_token, s.session, &mut h);
+        h.finish()
+    }
+
+    /// The address, token and session a record names, by value.
+    fn hash_links(
+        &self,
+        ip: Option<Sym>,
+        token: Option<Sym>,
+        session: Option<Sym>,
+        h: &mut impl Hasher,
+    ) {
+        ip.and_then(|x| self.ips.get(x)).hash(h);
+        token.and_then(|x| self.tokens.get(x)).hash(h);
+        session.and_then(|x| self.sessions.get(x)).hash(h);
+    }
+
+    /// A fingerprint of an access's content (see [`Store::sign_in_fingerprint`]).
+    pub fn access_fingerprint(&self, a: &AccessRec) -> u64 {
+        let mut h = rustc_hash::FxHasher::default();
+        let st = &self.strings;
+        (
+            a.time,
+            a.log,
+            self.record_id(a.record_id()),
+            a.token_issued_at(),
+            a.count,
+            a.workload,
+            a.actor,
+            a.client_auth_method,
+            a.is_managed_device,
+            [
+                a.user_id,
+                a.upn,
+                a.service_principal_id,
+                a.app_id,
+                a.app_name,
+                a.resource_id,
+                a.operation,
+            ]
+            .map(|x| st.get(x)),
+        )
+            .hash(&mut h);
+        self.hash_links(a.ip, a.token, a.session, &mut h);
+        h.finish()
     }
 
     /// The record id as text.

@@ -25,6 +25,7 @@ fn tenant() -> Tenant {
         out: dir.path().to_path_buf(),
         attacks: AttackKind::ALL.to_vec(),
         formats: tokentrail_sim::Formats::default(),
+        profile: tokentrail_sim::Profile::Default,
     };
     tokentrail_sim::simulate(&cfg).unwrap();
     let paths: Vec<PathBuf> = ["signins", "graph", "ual"]

@@ -582,7 +582,8 @@ impl Run<'_, '_> {
         let (kind, operation, time) = match &record.event {
             Decoded::SignIn(s) => {
                 if self.opts.drop_duplicate_sign_ins {
-                    if let Some(id) = s.id {
+                    // A placeholder id (anonymized exports) names no sign-in: never a duplicate.
+                    if let Some(id) = s.id.filter(|g| !g.is_placeholder()) {
                         if !self.seen_sign_ins.insert((s.kind, id)) {
                             report.duplicates += 1;
                             return;

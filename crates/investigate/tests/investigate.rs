@@ -338,6 +338,7 @@ fn simulated_attacks_are_reconstructed() {
         out: dir.path().to_path_buf(),
         attacks: AttackKind::ALL.to_vec(),
         formats: tokentrail_sim::Formats::default(),
+        profile: tokentrail_sim::Profile::Default,
     })
     .unwrap();
     let labels: Vec<Label> = std::fs::read_to_string(dir.path().join("labels.jsonl"))
@@ -631,6 +632,7 @@ fn investigator_matches_the_scan_on_a_simulated_tenant() {
         out: dir.path().to_path_buf(),
         attacks: AttackKind::ALL.to_vec(),
         formats: tokentrail_sim::Formats::default(),
+        profile: tokentrail_sim::Profile::Default,
     })
     .unwrap();
     let input = load(dir.path());

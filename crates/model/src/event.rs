@@ -190,6 +190,10 @@ pub struct SignIn {
     /// `agent.agentType` when it is not `notAgentic`: an AI agent identity signed in
     /// (`agenticApp`, `agenticAppInstance`, `agentIDuser`, ...).
     pub agent_type: Option<String>,
+    /// The export does not say whether the sign-in was interactive (the Entra admin center's
+    /// CSV): `kind` is the reader's assumption (non-interactive), and the sign-in may have been
+    /// a session's interactive root.
+    pub kind_assumed: bool,
 }
 
 impl SignIn {
@@ -230,6 +234,7 @@ impl SignIn {
             resource_ip: None,
             session_lifetime_policies: None,
             agent_type: None,
+            kind_assumed: false,
         }
     }
 

@@ -66,6 +66,21 @@ impl Guid {
         ]
     }
 
+    /// True for a GUID no system generated: the zero GUID, and GUIDs written with fewer than
+    /// four distinct hex digits (`11111111-1111-1111-1111-111111111111`, what anonymized
+    /// exports and documentation samples put in place of real ids). A random GUID has that few
+    /// with a probability below 10^-26. Such an id names nothing: records carrying it must
+    /// never be merged or linked by it.
+    pub fn is_placeholder(self) -> bool {
+        let mut seen = 0u16;
+        let mut v = self.0;
+        for _ in 0..32 {
+            seen |= 1 << (v & 0xf);
+            v >>= 4;
+        }
+        seen.count_ones() < 4
+    }
+
     /// The 22-character base64url token id Entra writes for a token issued by the sign-in with
     /// this id.
     pub fn to_uti(self) -> String {
@@ -124,6 +139,45 @@ impl Ident {
             Ident::Opaque(_) => None,
         }
     }
+}
+
+impl Ident {
+    /// True for an id that names nothing: a placeholder GUID ([`Guid::is_placeholder`]) or
+    /// placeholder text ([`is_placeholder_text`]).
+    pub fn is_placeholder(&self) -> bool {
+        match self {
+            Ident::Guid(g) => g.is_placeholder(),
+            Ident::Opaque(s) => is_placeholder_text(s),
+        }
+    }
+}
+
+/// True for record-id text that anonymized exports and samples put in place of a real id:
+/// words like `ANONYMIZED` or `REDACTED`, a placeholder GUID ([`Guid::is_placeholder`]), one
+/// letter or digit repeated (`33333333333`, `xxxxxxxx-xxxx-...`, `0`), or nothing but
+/// punctuation.
+pub fn is_placeholder_text(text: &str) -> bool {
+    const WORDS: [&str; 8] = [
+        "anonymi",
+        "redact",
+        "placeholder",
+        "masked",
+        "removed",
+        "hidden",
+        "sanitiz",
+        "sanitis",
+    ];
+    let lower = text.trim().to_ascii_lowercase();
+    if WORDS.iter().any(|w| lower.contains(w)) {
+        return true;
+    }
+    if let Some(g) = Guid::parse(&lower) {
+        return g.is_placeholder();
+    }
+    let mut distinct: Vec<char> = lower.chars().filter(|c| c.is_alphanumeric()).collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    distinct.len() < 2
 }
 
 impl fmt::Display for Ident {
@@ -265,6 +319,35 @@ mod tests {
         let id = Guid::parse("4d63c1c4-c95b-4d3c-8e0a-1271fd813e00").expect("guid");
         assert_eq!(id.to_uti(), "xMFjTVvJPE2OChJx_YE-AA");
         assert_eq!(TokenId::parse(&id.to_uti()), Some(TokenId::from_guid(id)));
+    }
+
+    #[test]
+    fn placeholder_ids_are_recognized() {
+        for text in [
+            "00000000-0000-0000-0000-000000000000",
+            "11111111-1111-1111-1111-111111111111",
+            "11111111-1111-1111-1111-333333333333",
+            "ANONYMIZED",
+            "33333333333",
+            "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx",
+            "<redacted>",
+            "0",
+            "-",
+        ] {
+            assert!(is_placeholder_text(text), "{text}");
+        }
+        for text in [
+            "4d63c1c4-c95b-4d3c-8e0a-1271fd813e00",
+            "10000000-0000-4000-8000-000000000001",
+            "rec-0001",
+            "r1",
+            "AAMkAGI2TG93AAA=",
+        ] {
+            assert!(!is_placeholder_text(text), "{text}");
+        }
+        assert!(Guid(0).is_placeholder());
+        assert!(!Guid(0x1000_0000_0000_4000_8000_0000_0000_0001).is_placeholder());
+        assert!(TokenId::from_guid(Guid(0)).0.is_placeholder());
     }
 
     #[test]

@@ -79,4 +79,13 @@ pub struct Label {
     pub end: Timestamp,
     /// What happened, in a sentence.
     pub description: String,
+    /// A documented blind spot: the rules are not expected to catch this attack (for example
+    /// a residential proxy in the victim's own ISP). Scored apart from recall; written only
+    /// when true.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub expected_miss: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }

@@ -4,10 +4,12 @@
 //! [`CoverageBuilder::finish`] produces a [`CoverageReport`]:
 //!
 //! - per log family and kind ([`FAMILIES`]): present or missing, records, duplicates (rows that
-//!   repeat an id already read), first and last record, the spans the engine would treat as
-//!   covered (split where records of the family stop for longer than the gap threshold: the
-//!   same [`tokentrail_engine::Coverage`] the rules consult), the largest gap and the abnormal
-//!   ones, and the time covered against a retention target;
+//!   repeat an id already read), first and last record, the stretches the rules treat as
+//!   covered, the holes (silences with evidence of missing records) and the quiet stretches
+//!   (long silences without such evidence, still covered): the same
+//!   [`tokentrail_engine::Coverage`] the rules consult, built from the same evidence (the
+//!   tokens accesses used, found in a sign-in or not, and each log's own rate); the largest gap,
+//!   and the time covered against a retention target;
 //! - field completeness: the share of accesses with a token id, a session id, an IP (and the
 //!   client app id and token issue time the rules also use); the share of interactive and
 //!   non-interactive sign-ins with a session id, an ASN, a device id;
@@ -22,10 +24,11 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
-use tokentrail_engine::coverage::{Coverage, Family, Span};
+use tokentrail_engine::catalog::Catalog;
+use tokentrail_engine::coverage::{Coverage, Family, Hole, Stretch, Window};
 use tokentrail_engine::{is_delegated, Thresholds};
 use tokentrail_model::{
-    Access, AccessSource, Guid, SessionId, SignIn, SignInKind, Timestamp, TokenId,
+    Access, AccessSource, Guid, Ident, SessionId, SignIn, SignInKind, Timestamp, TokenId,
 };
 
 use crate::verdict::{self, RuleVerdict};
@@ -84,11 +87,7 @@ const TEAMS: (Family, &str) = (
     "Unified Audit Log: Teams",
 );
 
-/// A gap counts as abnormal when it is longer than the coverage gap threshold and this many
-/// times the family's median interval between records.
-pub const ABNORMAL_GAP_FACTOR: i64 = 24;
-
-/// Abnormal gaps listed per family; more are counted.
+/// Holes and quiet stretches listed per family; more are counted.
 pub const MAX_LISTED_GAPS: usize = 20;
 
 /// Settings of a coverage run.
@@ -96,9 +95,11 @@ pub const MAX_LISTED_GAPS: usize = 20;
 pub struct CoverageOptions {
     /// How many days of each log the organisation means to keep (`--retention-target`).
     pub retention_target_days: u32,
-    /// A quiet stretch longer than this (seconds) splits a family's coverage; the engine's
-    /// default so the report says what the rules will see.
+    /// The shortest silence called a quiet stretch (seconds); the engine's default so the
+    /// report says what the rules will see.
     pub gap_secs: i64,
+    /// The export window, when known (`--window`); else the span of the input.
+    pub window: Option<(Timestamp, Timestamp)>,
 }
 
 impl Default for CoverageOptions {
@@ -106,6 +107,7 @@ impl Default for CoverageOptions {
         CoverageOptions {
             retention_target_days: 180,
             gap_secs: Thresholds::default().coverage_gap_secs,
+            window: None,
         }
     }
 }
@@ -226,23 +228,28 @@ pub struct FamilyCoverage {
     pub last: Option<Timestamp>,
     /// From the first record to the last, in seconds.
     pub span_secs: i64,
-    /// Time inside the coverage spans (gaps excluded), in seconds.
+    /// Time the rules treat as covered (the export window less the holes), in seconds.
     pub covered_secs: i64,
     /// Distinct UTC days with at least one record.
     pub days_with_records: u64,
     /// True when first-to-last reaches the retention target.
     pub retention_met: bool,
-    /// The spans the rules treat as covered.
-    pub spans: Vec<Span>,
+    /// The stretches the rules treat as covered: the export window less the holes.
+    pub covered: Vec<Stretch>,
     /// The median interval between consecutive records, in seconds.
     pub median_interval_secs: Option<i64>,
     /// The longest stretch without a record.
     pub largest_gap: Option<Gap>,
-    /// Gaps beyond the threshold and far beyond the family's normal rate (the first
-    /// [`MAX_LISTED_GAPS`]).
-    pub abnormal_gaps: Vec<Gap>,
-    /// How many abnormal gaps there are in all.
-    pub abnormal_gap_count: u64,
+    /// Silences with evidence of missing records (the first [`MAX_LISTED_GAPS`]): the rules
+    /// answer "unknown" there.
+    pub holes: Vec<Hole>,
+    /// How many holes there are in all.
+    pub hole_count: u64,
+    /// Long silences without evidence of missing records (the first [`MAX_LISTED_GAPS`]):
+    /// covered, but findings leaning on them say so and lose one step of confidence.
+    pub quiet: Vec<Stretch>,
+    /// How many quiet stretches there are in all.
+    pub quiet_count: u64,
     /// Field completeness of sign-in rows (sign-in families).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sign_in_fields: Option<SignInFields>,
@@ -258,8 +265,10 @@ pub struct CoverageReport {
     pub run: RunInfo,
     /// The retention target, in days.
     pub retention_target_days: u32,
-    /// The gap (seconds) that splits coverage.
+    /// The shortest silence (seconds) called a quiet stretch.
     pub gap_secs: i64,
+    /// The export window every family is judged over.
+    pub window: Option<Window>,
     /// One entry per family, in [`FAMILIES`] order.
     pub families: Vec<FamilyCoverage>,
     /// Field completeness.
@@ -282,8 +291,18 @@ impl CoverageReport {
     }
 }
 
-/// Token id -> the session of the sign-in that issued it.
-type Issued = HashMap<TokenId, Option<SessionId>>;
+/// Token id -> the session and kind of the sign-in that issued it.
+type Issued = HashMap<TokenId, (Option<SessionId>, SignInKind)>;
+
+/// When an access logged its token was issued, and whose it was (user, client): the evidence
+/// coverage weighs.
+#[derive(Debug)]
+struct IssuedAt {
+    at: Timestamp,
+    user: Option<String>,
+    upn: Option<String>,
+    app: Option<String>,
+}
 
 /// Accumulates what [`CoverageReport`] needs in one pass over the records.
 #[derive(Debug, Default)]
@@ -301,6 +320,10 @@ pub struct CoverageBuilder {
     by_token: HashMap<TokenId, (u64, u64)>,
     /// Delegated accesses per session id they carry themselves.
     by_session: HashMap<SessionId, u64>,
+    /// Per token that delegated accesses logged an issue time for: the earliest.
+    token_issued_at: HashMap<TokenId, IssuedAt>,
+    /// UPN (trimmed, lower case) -> the user object id a sign-in gave it.
+    upn_to_id: HashMap<String, String>,
 }
 
 impl CoverageBuilder {
@@ -315,7 +338,7 @@ impl CoverageBuilder {
     /// Add one sign-in row.
     pub fn add_sign_in(&mut self, s: &SignIn) {
         let family = Family::SignIn(s.kind);
-        if let Some(id) = s.id {
+        if let Some(id) = s.id.filter(|g| !g.is_placeholder()) {
             if !self.seen_sign_ins.insert((s.kind, id)) {
                 *self.duplicates.entry(family).or_default() += 1;
                 return;
@@ -323,6 +346,9 @@ impl CoverageBuilder {
         }
         self.times.entry(family).or_default().push(s.time);
         self.sign_in_fields.entry(s.kind).or_default().add(s);
+        if let (Some(upn), Some(id)) = (key(s.upn.as_deref()), key(s.user_id.as_deref())) {
+            self.upn_to_id.entry(upn).or_insert(id);
+        }
         // Failed sign-ins issue no token and establish no session: the engine ignores them
         // for linking, and so do the join rates.
         if !s.succeeded() {
@@ -331,7 +357,7 @@ impl CoverageBuilder {
         if let Some(token) = s.issued_token() {
             self.issued
                 .entry(token)
-                .or_insert_with(|| s.session_id.clone());
+                .or_insert_with(|| (s.session_id.clone(), s.kind));
         }
         if matches!(s.kind, SignInKind::Interactive | SignInKind::UalLogon) {
             if let Some(sid) = &s.session_id {
@@ -343,7 +369,11 @@ impl CoverageBuilder {
     /// Add one access record.
     pub fn add_access(&mut self, a: &Access) {
         let family = Family::Access(a.log);
-        if let Some(id) = &a.record_id {
+        if let Some(id) = a
+            .record_id
+            .as_ref()
+            .filter(|t| !tokentrail_model::ids::is_placeholder_text(t))
+        {
             if !self.seen_accesses.insert((a.log, id.clone())) {
                 *self.duplicates.entry(family).or_default() += 1;
                 return;
@@ -364,6 +394,21 @@ impl CoverageBuilder {
         if let Some(sid) = &a.session_id {
             *self.by_session.entry(sid.clone()).or_default() += 1;
         }
+        if let (Some(token), Some(at)) = (&a.token_id, a.token_issued_at) {
+            let seen = IssuedAt {
+                at,
+                user: key(a.user_id.as_deref()),
+                upn: key(a.upn.as_deref()),
+                app: key(a.app_id.as_deref()),
+            };
+            match self.token_issued_at.get_mut(token) {
+                Some(e) if at < e.at => *e = seen,
+                Some(_) => {}
+                None => {
+                    self.token_issued_at.insert(token.clone(), seen);
+                }
+            }
+        }
     }
 
     /// Compute the report.
@@ -378,8 +423,42 @@ impl CoverageBuilder {
             roots,
             by_token,
             by_session,
+            token_issued_at,
+            upn_to_id,
             ..
         } = self;
+        // The engine's coverage, built from the same evidence: every record's time, and the
+        // tokens accesses logged an issue time for (see `tokentrail_engine::coverage`).
+        let mut judged = tokentrail_engine::CoverageBuilder::new(options.gap_secs);
+        if let Some((from, to)) = options.window {
+            judged.window(from, to);
+        }
+        for (family, ts) in &times {
+            for t in ts {
+                judged.add(*family, *t);
+            }
+        }
+        let catalog = Catalog::builtin();
+        let mut users: HashMap<String, u64> = HashMap::new();
+        for (n, (token, e)) in (0u64..).zip(&token_issued_at) {
+            let found = issued.get(token).map(|(_, kind)| *kind);
+            if found.is_none()
+                && (matches!(token.0, Ident::Opaque(_))
+                    || e.app.as_deref().is_some_and(|a| catalog.is_first_party(a)))
+            {
+                continue;
+            }
+            let user = e.user.clone().or_else(|| {
+                e.upn
+                    .as_ref()
+                    .map(|u| upn_to_id.get(u).cloned().unwrap_or_else(|| u.clone()))
+            });
+            let Some(user) = user else { continue };
+            let next = users.len() as u64;
+            let user = *users.entry(user).or_insert(next);
+            judged.token(e.at, user, n, found);
+        }
+        let judged = judged.build();
         let mut listed: Vec<(Family, &'static str)> = FAMILIES.to_vec();
         for optional in [TEAMS, DIRECTORY_AUDIT] {
             if times.contains_key(&optional.0) {
@@ -392,7 +471,7 @@ impl CoverageBuilder {
             .map(|(family, name)| {
                 let mut ts = times.remove(&family).unwrap_or_default();
                 ts.sort_unstable();
-                let mut row = family_row(family, name, &ts, &options, target_secs);
+                let mut row = family_row(family, name, &ts, &judged, target_secs);
                 row.duplicates = duplicates.get(&family).copied().unwrap_or(0);
                 match family {
                     Family::SignIn(kind) => {
@@ -421,7 +500,7 @@ impl CoverageBuilder {
         let mut joins = Joins::default();
         for (token, (all, without_session)) in &by_token {
             joins.token_to_sign_in.of += all;
-            if let Some(session) = issued.get(token) {
+            if let Some((session, _)) = issued.get(token) {
                 joins.token_to_sign_in.count += all;
                 // Accesses naming only their token inherit the issuing sign-in's session.
                 if let Some(sid) = session {
@@ -443,6 +522,7 @@ impl CoverageBuilder {
             run,
             retention_target_days: options.retention_target_days,
             gap_secs: options.gap_secs,
+            window: judged.window,
             families,
             completeness,
             joins,
@@ -453,23 +533,28 @@ impl CoverageBuilder {
     }
 }
 
+/// Trimmed, lower case, `None` when empty: how the engine keys users and clients.
+fn key(s: Option<&str>) -> Option<String> {
+    s.map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_ascii_lowercase)
+}
+
 fn family_row(
     family: Family,
     name: &'static str,
     ts: &[Timestamp],
-    options: &CoverageOptions,
+    judged: &Coverage,
     target_secs: i64,
 ) -> FamilyCoverage {
-    let spans = Coverage::build(ts.iter().map(|t| (family, *t)), options.gap_secs)
-        .spans(family)
-        .to_vec();
+    let covered = judged.covered_stretches(family);
     let first = ts.first().copied();
     let last = ts.last().copied();
     let span_secs = match (first, last) {
         (Some(f), Some(l)) => l.secs() - f.secs(),
         _ => 0,
     };
-    let covered_secs = spans.iter().map(|s| s.end.secs() - s.start.secs()).sum();
+    let covered_secs = covered.iter().map(Stretch::secs).sum();
     let mut days: Vec<i64> = ts.iter().map(|t| t.secs().div_euclid(86_400)).collect();
     days.dedup();
     let gaps: Vec<Gap> = ts
@@ -493,10 +578,9 @@ fn family_row(
         .iter()
         .copied()
         .reduce(|best, g| if g.secs > best.secs { g } else { best });
-    let limit = median_interval_secs.map_or(options.gap_secs, |m| {
-        options.gap_secs.max(m.saturating_mul(ABNORMAL_GAP_FACTOR))
-    });
-    let abnormal: Vec<Gap> = gaps.into_iter().filter(|g| g.secs > limit).collect();
+    let (holes, quiet) = judged
+        .family(family)
+        .map_or((&[][..], &[][..]), |f| (&f.holes[..], &f.quiet[..]));
     FamilyCoverage {
         family,
         name,
@@ -509,11 +593,13 @@ fn family_row(
         covered_secs,
         days_with_records: days.len() as u64,
         retention_met: !ts.is_empty() && span_secs >= target_secs,
-        spans,
+        covered,
         median_interval_secs,
         largest_gap,
-        abnormal_gap_count: abnormal.len() as u64,
-        abnormal_gaps: abnormal.into_iter().take(MAX_LISTED_GAPS).collect(),
+        hole_count: holes.len() as u64,
+        holes: holes.iter().take(MAX_LISTED_GAPS).copied().collect(),
+        quiet_count: quiet.len() as u64,
+        quiet: quiet.iter().take(MAX_LISTED_GAPS).copied().collect(),
         sign_in_fields: None,
         access_fields: None,
     }

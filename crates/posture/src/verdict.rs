@@ -342,21 +342,20 @@ fn tt003(f: &Facts<'_>) -> RuleVerdict {
         let longest = [SignInKind::Interactive, SignInKind::UalLogon]
             .into_iter()
             .filter_map(|k| f.report.family(Family::SignIn(k)))
-            .flat_map(|fam| fam.spans.iter())
-            .map(|s| s.end.secs() - s.start.secs())
+            .flat_map(|fam| fam.covered.iter())
+            .map(|s| s.secs())
             .max()
             .unwrap_or(0);
         if longest < lookback {
             l.add(
                 Verdict::Blind,
                 format!(
-                    "the interactive sign-in log never covers {} hours without a gap of more than \
-                     {} hours: \"no interactive root\" is concluded only inside such a stretch, \
-                     so it is never concluded",
+                    "the interactive sign-in log never covers {} hours without a hole (the export \
+                     window is shorter, or holes cut it): \"no interactive root\" is concluded \
+                     only inside such a stretch, so it is never concluded",
                     lookback / 3600,
-                    f.report.gap_secs / 3600
                 ),
-                "Export a longer, continuous stretch of interactive sign-ins: at least the 24-hour lookback before the accesses, with no hole of more than 6 hours.",
+                "Export a longer, complete stretch of interactive sign-ins: at least the 24-hour lookback before the accesses, every page and file of it.",
             );
         }
     }

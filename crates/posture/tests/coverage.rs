@@ -78,14 +78,15 @@ fn completeness_and_joins_are_exact_on_the_fixture() {
 }
 
 #[test]
-fn gaps_are_measured_against_the_family_rate() {
+fn a_silence_far_below_the_logs_own_rate_is_a_hole() {
     let mut b = CoverageBuilder::new(CoverageOptions {
         retention_target_days: 1,
         ..CoverageOptions::default()
     });
-    // Interactive sign-ins every 10 minutes for two days, except one 9-hour hole.
+    // Interactive sign-ins every 10 minutes for three days, except one 9-hour stretch on the
+    // first: the same hours of the other two days say 54 records belong there.
     let mut n = 0u128;
-    for step in 0..(2 * 24 * 6) {
+    for step in 0..(3 * 24 * 6) {
         let mins = step * 10;
         if (600..1140).contains(&mins) {
             continue;
@@ -107,14 +108,46 @@ fn gaps_are_measured_against_the_family_rate() {
         (gap.from, gap.to, gap.secs),
         (common::at(590), common::at(1140), 550 * 60)
     );
-    assert_eq!(f.abnormal_gaps, vec![gap]);
-    assert_eq!(f.spans.len(), 2);
+    assert_eq!(f.hole_count, 1);
+    let hole = f.holes[0];
+    assert_eq!((hole.stretch.start, hole.stretch.end), (gap.from, gap.to));
+    assert_eq!(hole.evidence.expected_records, Some(55));
+    assert_eq!(hole.evidence.unmatched_tokens, None);
+    assert_eq!(f.quiet_count, 0);
+    assert_eq!(f.covered.len(), 2);
     assert_eq!(
-        f.days_with_records, 3,
-        "08:00 on day one to 07:50 on day three"
+        f.days_with_records, 4,
+        "08:00 on day one to 07:50 on day four"
     );
     assert!(f.retention_met);
     assert_eq!(f.covered_secs, f.span_secs - gap.secs);
+}
+
+#[test]
+fn quiet_nights_of_a_small_office_are_no_holes() {
+    // A weekday of office hours (08:00-18:00, a sign-in every 15 minutes), then the night, then
+    // the next day: the night is quiet, not missing (the same hours of the other night are
+    // empty too).
+    let mut b = CoverageBuilder::new(CoverageOptions::default());
+    let mut n = 0u128;
+    for day in 0..3 {
+        for q in 0..40 {
+            n += 1;
+            let mut s = tokentrail_model::SignIn::new(
+                common::sign_ins()[0].source.clone(),
+                SignInKind::Interactive,
+                common::at(day * 24 * 60 + q * 15),
+            );
+            s.id = Some(common::guid(1000 + n));
+            b.add_sign_in(&s);
+        }
+    }
+    let r = b.finish(common::fixture_run());
+    let f = r.family(Family::SignIn(SignInKind::Interactive)).unwrap();
+    assert_eq!(f.hole_count, 0, "{:#?}", f.holes);
+    assert_eq!(f.quiet_count, 2);
+    assert_eq!(f.covered.len(), 1);
+    assert_eq!(f.covered_secs, f.span_secs);
 }
 
 /// The verdict per rule, TT001 to TT005.

@@ -31,6 +31,12 @@
 //!
 //! Suppressed findings (`status_id` 3) are not alerts and are not scored; they are counted in
 //! [`Score::suppressed`]. A ratio with an empty denominator is `None` (`null` in JSON).
+//!
+//! # Expected misses
+//! A label with `expected_miss` is an attack the rules are documented not to catch (a blind
+//! spot, such as a residential proxy in the victim's own ISP). It is counted apart: left out of
+//! every recall, listed in [`Score::expected_misses`] with whether a finding caught it anyway.
+//! A finding that refers to it is still a true positive for precision.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -306,6 +312,21 @@ pub struct MissedAttack {
     pub end: Timestamp,
 }
 
+/// An attack labelled as an expected miss (a documented blind spot), scored apart.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ExpectedMiss {
+    /// Label id.
+    pub id: String,
+    /// Kind.
+    pub kind: AttackKind,
+    /// Victim UPN.
+    pub user: String,
+    /// True when a finding refers to it after all.
+    pub caught: bool,
+    /// What it is, as the label describes it.
+    pub description: String,
+}
+
 /// A finding that matched no attack (a false positive on a synthetic tenant).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct UnmatchedFinding {
@@ -326,7 +347,7 @@ pub struct UnmatchedFinding {
 /// The whole score.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Score {
-    /// Labels read.
+    /// Labels scored for recall (expected misses are not among them).
     pub labels: usize,
     /// Findings scored (not suppressed).
     pub findings: usize,
@@ -344,6 +365,8 @@ pub struct Score {
     pub missed: Vec<MissedAttack>,
     /// Findings that matched no attack, in input order.
     pub unmatched: Vec<UnmatchedFinding>,
+    /// Attacks labelled as expected misses, in label order, scored apart.
+    pub expected_misses: Vec<ExpectedMiss>,
 }
 
 /// Score `findings` against `labels` (see the module docs for the definitions).
@@ -366,12 +389,15 @@ pub fn score(findings: &[ScoredFinding], labels: &[Label]) -> Score {
         }
     }
     let detected = |li: usize| label_rules.get(li).is_some_and(|r| !r.is_empty());
+    // Recall is over the attacks the rules claim; expected misses are listed apart.
+    let claimed = |li: usize| labels.get(li).is_some_and(|l| !l.expected_miss);
+    let claimed_count = (0..labels.len()).filter(|&li| claimed(li)).count();
 
     let per_kind = AttackKind::ALL
         .into_iter()
         .filter_map(|kind| {
             let of: Vec<usize> = (0..labels.len())
-                .filter(|&li| labels.get(li).is_some_and(|l| l.kind == kind))
+                .filter(|&li| claimed(li) && labels.get(li).is_some_and(|l| l.kind == kind))
                 .collect();
             (!of.is_empty()).then(|| KindScore {
                 kind,
@@ -386,7 +412,7 @@ pub fn score(findings: &[ScoredFinding], labels: &[Label]) -> Score {
         let mut hit = 0;
         let mut missed = Vec::new();
         let mut unexpected = Vec::new();
-        for (li, l) in labels.iter().enumerate() {
+        for (li, l) in labels.iter().enumerate().filter(|(li, _)| claimed(*li)) {
             let caught = label_rules.get(li).is_some_and(|r| r.contains(&rule));
             if l.expected_rules.contains(&rule) {
                 expected += 1;
@@ -421,7 +447,7 @@ pub fn score(findings: &[ScoredFinding], labels: &[Label]) -> Score {
     let missed = labels
         .iter()
         .enumerate()
-        .filter(|&(li, _)| !detected(li))
+        .filter(|&(li, _)| claimed(li) && !detected(li))
         .map(|(_, l)| MissedAttack {
             id: l.id.clone(),
             kind: l.kind,
@@ -446,19 +472,34 @@ pub fn score(findings: &[ScoredFinding], labels: &[Label]) -> Score {
         })
         .collect();
 
+    let expected_misses = labels
+        .iter()
+        .enumerate()
+        .filter(|&(li, _)| !claimed(li))
+        .map(|(li, l)| ExpectedMiss {
+            id: l.id.clone(),
+            kind: l.kind,
+            user: l.user.clone(),
+            caught: detected(li),
+            description: l.description.clone(),
+        })
+        .collect();
     Score {
-        labels: labels.len(),
+        labels: claimed_count,
         findings: scored.len(),
         suppressed: findings.len() - scored.len(),
         recall: Ratio::new(
-            (0..labels.len()).filter(|&li| detected(li)).count(),
-            labels.len(),
+            (0..labels.len())
+                .filter(|&li| claimed(li) && detected(li))
+                .count(),
+            claimed_count,
         ),
         precision: Ratio::new(finding_matched.iter().filter(|&&m| m).count(), scored.len()),
         per_kind,
         per_rule,
         missed,
         unmatched,
+        expected_misses,
     }
 }
 
@@ -471,6 +512,13 @@ impl Score {
             "{} attacks, {} findings scored ({} suppressed, not scored)",
             self.labels, self.findings, self.suppressed
         );
+        if !self.expected_misses.is_empty() {
+            let _ = writeln!(
+                t,
+                "{} more attack(s) labelled as expected misses (documented blind spots), scored apart",
+                self.expected_misses.len()
+            );
+        }
         let _ = writeln!(t, "recall     {}", self.recall);
         let _ = writeln!(t, "precision  {}", self.precision);
         if !self.per_kind.is_empty() {
@@ -515,6 +563,24 @@ impl Score {
                 m.start,
                 m.end
             );
+        }
+        if !self.expected_misses.is_empty() {
+            let _ = writeln!(
+                t,
+                "\nexpected misses ({}, not in recall):",
+                self.expected_misses.len()
+            );
+            for m in &self.expected_misses {
+                let _ = writeln!(
+                    t,
+                    "  {}  {}  {}  {}  {}",
+                    m.id,
+                    m.kind.as_str(),
+                    m.user,
+                    if m.caught { "caught anyway" } else { "missed" },
+                    m.description
+                );
+            }
         }
         let _ = writeln!(t, "\nunmatched findings ({}):", self.unmatched.len());
         for u in &self.unmatched {

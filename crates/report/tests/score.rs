@@ -38,6 +38,7 @@ fn label(id: &str, kind: AttackKind, expected: &[RuleId], user: (&str, &str)) ->
         start: t("2024-05-01T00:00:00Z"),
         end: t("2024-05-01T00:00:00Z"),
         description: String::new(),
+        expected_miss: false,
     }
 }
 
@@ -271,4 +272,43 @@ fn bad_lines_name_their_place() {
         err.to_string().starts_with("l.jsonl:1: not a label"),
         "{err}"
     );
+}
+
+/// Issue 12: an attack labelled as an expected miss (a documented blind spot) is left out of
+/// recall and listed apart, whether a finding caught it or not; a finding that refers to it is
+/// no false positive.
+#[test]
+fn expected_misses_are_counted_apart_from_recall() {
+    let mut l = labels_round_trip();
+    // The missed device-code attack becomes an expected miss; the caught TT002 one too.
+    l[3].expected_miss = true;
+    l[1].expected_miss = true;
+    let text = serde_json::to_string(&l[3]).unwrap();
+    assert!(text.contains("\"expected_miss\":true"), "{text}");
+    assert!(!serde_json::to_string(&l[0])
+        .unwrap()
+        .contains("expected_miss"));
+    let s = score(&scored(), &l);
+    assert_eq!(s.labels, 2);
+    assert_eq!((s.recall.hit, s.recall.of), (2, 2));
+    // The TT002 finding refers to an expected miss: still a true positive.
+    assert_eq!((s.precision.hit, s.precision.of), (3, 6));
+    assert!(s.missed.is_empty());
+    let apart: Vec<(&str, bool)> = s
+        .expected_misses
+        .iter()
+        .map(|m| (m.id.as_str(), m.caught))
+        .collect();
+    assert_eq!(apart, [("atk-0002", true), ("atk-0004", false)]);
+    let kinds: Vec<AttackKind> = s.per_kind.iter().map(|k| k.kind).collect();
+    assert_eq!(
+        kinds,
+        [AttackKind::StolenAccessToken, AttackKind::NoInteractiveRoot]
+    );
+    let text = s.to_text();
+    assert!(
+        text.contains("2 more attack(s) labelled as expected misses"),
+        "{text}"
+    );
+    assert!(text.contains("atk-0004  device-code-phish"), "{text}");
 }

@@ -16,6 +16,7 @@ fn generate(c: &mut Criterion) {
         out: dir.path().to_path_buf(),
         attacks: parse_attacks("all").expect("kinds"),
         formats: Formats::default(),
+        profile: tokentrail_sim::Profile::Default,
     };
     let records = simulate(&cfg).expect("simulate").records();
     let mut group = c.benchmark_group("simulate");

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use tokentrail_model::{AttackKind, Guid, Label, RuleId, SignInKind, Timestamp};
 
 use crate::catalog::{self, App, NetDef};
-use crate::life::{Day, DayContext};
+use crate::life::{Day, DayContext, Issued};
 use crate::record::TokenUse;
 use crate::rng::Rng;
 use crate::tenant::{self, Device, Endpoint, User};
@@ -80,7 +80,7 @@ pub(crate) fn expected_rules(kind: AttackKind) -> Vec<RuleId> {
 }
 
 /// The attacker's machine as Entra sees it: no device id, nothing managed.
-static ATTACKER_DEVICE: Device = Device {
+pub(crate) static ATTACKER_DEVICE: Device = Device {
     id: None,
     name: String::new(),
     os: "Windows10",
@@ -91,19 +91,19 @@ static ATTACKER_DEVICE: Device = Device {
 };
 
 /// Time span of the records an attack wrote.
-struct Span {
-    start: Option<Timestamp>,
-    end: Option<Timestamp>,
+pub(crate) struct Span {
+    pub(crate) start: Option<Timestamp>,
+    pub(crate) end: Option<Timestamp>,
 }
 
 impl Span {
-    fn new() -> Span {
+    pub(crate) fn new() -> Span {
         Span {
             start: None,
             end: None,
         }
     }
-    fn add(&mut self, t: Timestamp) {
+    pub(crate) fn add(&mut self, t: Timestamp) {
         self.start = Some(self.start.map_or(t, |s| s.min(t)));
         self.end = Some(self.end.map_or(t, |e| e.max(t)));
     }
@@ -118,7 +118,7 @@ fn hosting(day: &mut Day<'_, '_>) -> (&'static NetDef, Endpoint) {
     (net, at)
 }
 
-fn mail_uri(day: &mut Day<'_, '_>) -> String {
+pub(crate) fn mail_uri(day: &mut Day<'_, '_>) -> String {
     let top = 50 + 50 * day.rng.below(4);
     format!("https://graph.microsoft.com/v1.0/me/mailFolders/inbox/messages?$top={top}&$select=subject,from,body")
 }
@@ -151,6 +151,7 @@ pub(crate) fn inject<'t>(
         start: span.start?,
         end: span.end?,
         description,
+        expected_miss: false,
     })
 }
 
@@ -172,6 +173,27 @@ fn stolen_access_token<'t>(
     let (net, at) = hosting(day);
     let mut span = Span::new();
     let first = stolen.token.issued_at.plus_secs(day.rng.range(8, 20) * 60);
+    replay_token(day, victim, stolen, at, first, &mut span);
+    Some((
+        (span, vec![stolen.token.token]),
+        stolen.token.session,
+        format!(
+            "An access token issued to {} on {} (AS{}) was replayed from {} (AS{}) to read mail through Graph.",
+            stolen.app.name, stolen.at.net.name, stolen.at.net.asn, net.name, net.asn
+        ),
+    ))
+}
+
+/// A stolen access token replayed from `at` from `first` on: Graph mail reads (the token still
+/// claims the victim's laptop) and a mailbox bind every other call.
+pub(crate) fn replay_token<'t>(
+    day: &mut Day<'t, '_>,
+    victim: &'t User,
+    stolen: Issued,
+    at: Endpoint,
+    first: Timestamp,
+    span: &mut Span,
+) {
     for k in 0..day.rng.range(3, 8) {
         let when = first.plus_secs(k * day.rng.range(20, 90));
         let uri = mail_uri(day);
@@ -208,18 +230,10 @@ fn stolen_access_token<'t>(
             span.add(t);
         }
     }
-    Some((
-        (span, vec![stolen.token.token]),
-        stolen.token.session,
-        format!(
-            "An access token issued to {} on {} (AS{}) was replayed from {} (AS{}) to read mail through Graph.",
-            stolen.app.name, stolen.at.net.name, stolen.at.net.asn, net.name, net.asn
-        ),
-    ))
 }
 
 #[allow(clippy::too_many_arguments)]
-fn attacker_refresh<'t>(
+pub(crate) fn attacker_refresh<'t>(
     day: &mut Day<'t, '_>,
     victim: &'t User,
     when: Timestamp,
@@ -244,7 +258,7 @@ fn attacker_refresh<'t>(
 }
 
 /// Mail reads and file downloads from the attacker's network with tokens of `session`.
-fn loot<'t>(
+pub(crate) fn loot<'t>(
     day: &mut Day<'t, '_>,
     victim: &'t User,
     at: Endpoint,
@@ -288,21 +302,23 @@ fn loot<'t>(
 }
 
 /// Where and how an attacker redeems the victim's refresh token.
-struct ReplayFrom {
-    at: Endpoint,
-    session: Guid,
-    app: App,
-    start: Timestamp,
+pub(crate) struct ReplayFrom<'t> {
+    pub(crate) at: Endpoint,
+    pub(crate) session: Guid,
+    pub(crate) app: App,
+    pub(crate) start: Timestamp,
     /// Range of the delay between the mail and the files refresh.
-    files_delay_secs: (i64, i64),
+    pub(crate) files_delay_secs: (i64, i64),
+    /// The device the attacker's sign-ins show: none, or the victim's id without any proof.
+    pub(crate) device: Option<&'t Device>,
 }
 
 /// Redeem a refresh token for Exchange, then one for SharePoint a little later, and read mail and
 /// files with them; returns the two token ids.
-fn replay_for_mail_and_files<'t>(
+pub(crate) fn replay_for_mail_and_files<'t>(
     day: &mut Day<'t, '_>,
     victim: &'t User,
-    from: ReplayFrom,
+    from: ReplayFrom<'t>,
     span: &mut Span,
 ) -> Vec<Guid> {
     let ReplayFrom {
@@ -311,6 +327,7 @@ fn replay_for_mail_and_files<'t>(
         app,
         start,
         files_delay_secs: (lo, hi),
+        device,
     } = from;
     let mail = attacker_refresh(
         day,
@@ -320,7 +337,7 @@ fn replay_for_mail_and_files<'t>(
         catalog::EXCHANGE,
         at,
         session,
-        None,
+        device,
     );
     let later = start.plus_secs(day.rng.range(lo, hi));
     let files = attacker_refresh(
@@ -331,7 +348,7 @@ fn replay_for_mail_and_files<'t>(
         catalog::SHAREPOINT,
         at,
         session,
-        None,
+        device,
     );
     span.add(mail.issued_at);
     span.add(files.issued_at);
@@ -361,6 +378,7 @@ fn session_replay<'t>(
             app: catalog::MICROSOFT_OFFICE,
             start: t0,
             files_delay_secs: (60, 300),
+            device: None,
         },
         &mut span,
     );
@@ -388,6 +406,29 @@ fn device_code_phish<'t>(
     let mut span = Span::new();
     let jitter = day.rng.range(0, 240);
     let when = day.at(14 * 3600 + jitter * 60);
+    let tokens = device_code_core(day, victim, victim_at, at, session, when, &mut span);
+    Some((
+        (span, tokens),
+        Some(session),
+        format!(
+            "Device-code phishing: a deviceCode sign-in by Microsoft Office on an unmanaged device released tokens that {} (AS{}) used to read mail.",
+            net.name, net.asn
+        ),
+    ))
+}
+
+/// Device-code phishing at `when`: the victim's sign-in on `victim_at` releases a token that
+/// the attacker on `at` uses for Graph mail reads, then refreshes for Exchange and reads mail;
+/// returns the two token ids.
+pub(crate) fn device_code_core<'t>(
+    day: &mut Day<'t, '_>,
+    victim: &'t User,
+    victim_at: Endpoint,
+    at: Endpoint,
+    session: Guid,
+    when: Timestamp,
+    span: &mut Span,
+) -> Vec<Guid> {
     let mut phish = day.user_sign_in(
         SignInKind::Interactive,
         victim,
@@ -443,16 +484,9 @@ fn device_code_phish<'t>(
         at,
         (refresh, catalog::MICROSOFT_OFFICE),
         None,
-        &mut span,
+        span,
     );
-    Some((
-        (span, vec![released.token, refresh.token]),
-        Some(session),
-        format!(
-            "Device-code phishing: a deviceCode sign-in by Microsoft Office on an unmanaged device released tokens that {} (AS{}) used to read mail.",
-            net.name, net.asn
-        ),
-    ))
+    vec![released.token, refresh.token]
 }
 
 /// A token no sign-in issued, presented by a non-first-party app to enumerate the directory.
@@ -464,21 +498,44 @@ fn orphan_token<'t>(day: &mut Day<'t, '_>, victim: &'t User) -> Option<Injected>
     };
     let jitter = day.rng.range(0, 300);
     let issued = day.at(15 * 3600 + jitter * 60);
+    let mut span = Span::new();
+    let token = orphan_core(
+        day,
+        victim,
+        (at, app, issued),
+        &[
+            "https://graph.microsoft.com/v1.0/users?$top=999",
+            "https://graph.microsoft.com/v1.0/groups?$top=999",
+            "https://graph.microsoft.com/v1.0/organization",
+            "https://graph.microsoft.com/v1.0/servicePrincipals?$top=999",
+        ],
+        &mut span,
+    );
+    Some((
+        (span, vec![token]),
+        None,
+        format!(
+            "A token matching no sign-in, issued to the unknown app {}, enumerated the directory from {} (AS{}).",
+            app.id, net.name, net.asn
+        ),
+    ))
+}
+
+/// A token no sign-in issued, issued to `app` at `issued`, used from `at` for each of `uris`
+/// (a Graph call every 35 seconds from two minutes on); returns its id.
+pub(crate) fn orphan_core<'t>(
+    day: &mut Day<'t, '_>,
+    victim: &'t User,
+    (at, app, issued): (Endpoint, App, Timestamp),
+    uris: &[&str],
+    span: &mut Span,
+) -> Guid {
     let token = TokenUse {
         token: day.rng.guid(),
         session: None,
         issued_at: issued,
     };
-    let mut span = Span::new();
-    for (k, uri) in [
-        "https://graph.microsoft.com/v1.0/users?$top=999",
-        "https://graph.microsoft.com/v1.0/groups?$top=999",
-        "https://graph.microsoft.com/v1.0/organization",
-        "https://graph.microsoft.com/v1.0/servicePrincipals?$top=999",
-    ]
-    .into_iter()
-    .enumerate()
-    {
+    for (k, uri) in uris.iter().enumerate() {
         let when = issued.plus_secs(120 + k as i64 * 35);
         day.graph_call(
             when,
@@ -493,14 +550,7 @@ fn orphan_token<'t>(day: &mut Day<'t, '_>, victim: &'t User) -> Option<Injected>
         );
         span.add(when);
     }
-    Some((
-        (span, vec![token.token]),
-        None,
-        format!(
-            "A token matching no sign-in, issued to the unknown app {}, enumerated the directory from {} (AS{}).",
-            app.id, net.name, net.asn
-        ),
-    ))
+    token.token
 }
 
 /// A session that exists only in non-interactive sign-ins (a refresh token minted elsewhere),
@@ -520,6 +570,7 @@ fn no_interactive_root<'t>(day: &mut Day<'t, '_>, victim: &'t User) -> Option<In
             app: catalog::OUTLOOK_MOBILE,
             start: t0,
             files_delay_secs: (120, 600),
+            device: None,
         },
         &mut span,
     );
@@ -550,6 +601,29 @@ fn unapproved_client<'t>(
     let mut span = Span::new();
     let jitter = day.rng.range(0, 240);
     let when = day.at(13 * 3600 + jitter * 60);
+    let token = consent_core(day, victim, (victim_at, at), app, session, when, &mut span);
+    Some((
+        (span, vec![token]),
+        Some(session),
+        format!(
+            "The never-before-seen app \"{}\" ({}) was consented by the user and read mail from {} (AS{}).",
+            app.name, app.id, net.name, net.asn
+        ),
+    ))
+}
+
+/// OAuth consent phishing at `when`: the victim (on `victim_at`) consents to `app`, whose
+/// backend (a confidential client on `at`) refreshes the token and reads mail through Graph;
+/// returns the refreshed token's id.
+pub(crate) fn consent_core<'t>(
+    day: &mut Day<'t, '_>,
+    victim: &'t User,
+    (victim_at, at): (Endpoint, Endpoint),
+    app: App,
+    session: Guid,
+    when: Timestamp,
+    span: &mut Span,
+) -> Guid {
     let mut consent = day.user_sign_in(
         SignInKind::Interactive,
         victim,
@@ -617,14 +691,7 @@ fn unapproved_client<'t>(
             span.add(t);
         }
     }
-    Some((
-        (span, vec![token.token]),
-        Some(session),
-        format!(
-            "The never-before-seen app \"{}\" ({}) was consented by the user and read mail from {} (AS{}).",
-            app.name, app.id, net.name, net.asn
-        ),
-    ))
+    token.token
 }
 
 #[cfg(test)]

@@ -9,7 +9,12 @@
 //! choice comes from a SplitMix64 stream derived from the seed and the (user, day) it belongs
 //! to; nothing reads the clock or iterates a hash map.
 //!
-//! Labelled attacks: with `--attacks`, each kind is injected `ceil(users / 100)` times, on
+//! Two profiles ([`Profile`]): `default`, the busy tenant described below, and `small-office`
+//! (5 to 50 people with office hours, quiet nights and weekends, laptops carrying long-lived
+//! tokens between home and the office, personal devices, and attackers on Azure, on the first
+//! day, at night and at weekends, plus one attack labelled `expected_miss`; see `office.rs`).
+//!
+//! Labelled attacks (default profile): with `--attacks`, each kind is injected `ceil(users / 100)` times, on
 //! distinct victims and spread over the days. With two days or more the first day stays benign:
 //! a detector's lookbacks (24 h to find a session's interactive root) would otherwise reach before
 //! the logs begin, where "absent" cannot be concluded. With `--days 1` every attack lands on the
@@ -26,6 +31,7 @@ mod catalog;
 mod defender;
 mod json;
 mod life;
+mod office;
 mod output;
 mod portal;
 mod record;
@@ -263,6 +269,33 @@ pub fn parse_start(text: &str) -> Result<Timestamp, SimError> {
     Ok(ts)
 }
 
+/// What kind of tenant to simulate.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Profile {
+    /// The round-1 tenant: busy around the clock, managed devices, sessions signed in daily,
+    /// attackers on hosting networks after the first day.
+    #[default]
+    Default,
+    /// A small office (5 to 50 people) with a weekly and daily rhythm, laptops carrying
+    /// long-lived tokens between home and the office, unmanaged personal devices, and attackers
+    /// on Azure, on the first day, at night and at weekends, plus one expected miss (see
+    /// `office.rs`).
+    SmallOffice,
+}
+
+names!(Profile { Default => "default", SmallOffice => "small-office" });
+
+/// Parse `--profile`.
+pub fn parse_profile(text: &str) -> Result<Profile, SimError> {
+    Profile::parse(text.trim()).ok_or_else(|| {
+        SimError::Invalid(format!(
+            "--profile: unknown profile {text:?} (one of {})",
+            join(Profile::ALL)
+        ))
+    })
+}
+
 /// Everything a simulation needs.
 #[derive(Clone, Debug)]
 pub struct SimConfig {
@@ -280,6 +313,8 @@ pub struct SimConfig {
     pub attacks: Vec<AttackKind>,
     /// Export shape per family.
     pub formats: Formats,
+    /// What kind of tenant.
+    pub profile: Profile,
 }
 
 impl SimConfig {
@@ -319,6 +354,9 @@ pub struct Summary {
     pub start: Timestamp,
     /// Formats used.
     pub formats: Formats,
+    /// The profile (absent in summaries of the default profile, so they read as before).
+    #[serde(default, skip_serializing_if = "is_default_profile")]
+    pub profile: Profile,
     /// Labels written to `labels.jsonl`.
     pub labels: u64,
     /// Labels per attack kind.
@@ -329,6 +367,10 @@ pub struct Summary {
     pub kinds: BTreeMap<String, u64>,
     /// Every data file, in path order.
     pub files: Vec<FileSummary>,
+}
+
+fn is_default_profile(p: &Profile) -> bool {
+    *p == Profile::Default
 }
 
 impl Summary {
@@ -350,8 +392,17 @@ pub fn simulate(cfg: &SimConfig) -> Result<Summary, SimError> {
         path: cfg.out.clone(),
         source,
     })?;
+    if cfg.profile == Profile::SmallOffice
+        && !(office::MIN_PEOPLE..=office::MAX_PEOPLE).contains(&cfg.users)
+    {
+        return Err(SimError::Invalid(format!(
+            "--users: a small office has {} to {} people, not {}",
+            office::MIN_PEOPLE,
+            office::MAX_PEOPLE,
+            cfg.users
+        )));
+    }
     let tenant = tenant::Tenant::build(cfg.seed, cfg.users);
-    let plan = attack::plan(cfg.seed, cfg.users, cfg.days, &cfg.attacks);
     let last_day = cfg.start.plus_secs(i64::from(cfg.days.max(1) - 1) * 86_400);
     let range = (timefmt::date(cfg.start), timefmt::date(last_day));
     let mut out = output::Output::new(&cfg.out, cfg.formats, range);
@@ -366,41 +417,84 @@ pub fn simulate(cfg: &SimConfig) -> Result<Summary, SimError> {
     let mut labels_by_kind: BTreeMap<String, u64> = BTreeMap::new();
     let mut seq = 0u32;
     let mut batch = Batch::default();
-    for d in 0..cfg.days {
-        let midnight = cfg.start.plus_secs(i64::from(d) * 86_400);
-        out.begin_day(timefmt::date(midnight));
-        for (part, group) in tenant.users.chunks(USERS_PER_BATCH).enumerate() {
-            for user in group {
-                let attacks = plan.get(&(d, user.index));
-                let mut day = Day {
-                    tenant: &tenant,
-                    batch: &mut batch,
-                    rng: rng::Rng::stream(cfg.seed, &[0xda7, u64::from(user.index), u64::from(d)]),
-                    midnight,
-                };
-                let ctx = life::user_day(&mut day, user, attacks.is_some());
-                for &kind in attacks.into_iter().flatten() {
-                    seq += 1;
-                    if let Some(label) = attack::inject(&mut day, user, &ctx, kind, seq) {
-                        write_label(&mut labels_file, &labels_path, &label)?;
-                        *labels_by_kind.entry(kind.as_str().to_string()).or_insert(0) += 1;
+    let mut label = |label: Label| -> Result<(), SimError> {
+        write_label(&mut labels_file, &labels_path, &label)?;
+        *labels_by_kind
+            .entry(label.kind.as_str().to_string())
+            .or_insert(0) += 1;
+        Ok(())
+    };
+    match cfg.profile {
+        Profile::Default => {
+            let plan = attack::plan(cfg.seed, cfg.users, cfg.days, &cfg.attacks);
+            for d in 0..cfg.days {
+                let midnight = cfg.start.plus_secs(i64::from(d) * 86_400);
+                out.begin_day(timefmt::date(midnight));
+                for (part, group) in tenant.users.chunks(USERS_PER_BATCH).enumerate() {
+                    for user in group {
+                        let attacks = plan.get(&(d, user.index));
+                        let mut day = Day {
+                            tenant: &tenant,
+                            batch: &mut batch,
+                            rng: rng::Rng::stream(
+                                cfg.seed,
+                                &[0xda7, u64::from(user.index), u64::from(d)],
+                            ),
+                            midnight,
+                        };
+                        let ctx = life::user_day(&mut day, user, attacks.is_some());
+                        for &kind in attacks.into_iter().flatten() {
+                            seq += 1;
+                            if let Some(l) = attack::inject(&mut day, user, &ctx, kind, seq) {
+                                label(l)?;
+                            }
+                        }
                     }
+                    if part == 0 {
+                        let mut day = Day {
+                            tenant: &tenant,
+                            batch: &mut batch,
+                            rng: rng::Rng::stream(cfg.seed, &[0x5e41ce, u64::from(d)]),
+                            midnight,
+                        };
+                        life::principals_day(&mut day);
+                    }
+                    batch.order();
+                    out.write_batch(&batch, part)?;
+                    batch.clear();
                 }
+                out.end_day()?;
             }
-            if part == 0 {
-                let mut day = Day {
-                    tenant: &tenant,
-                    batch: &mut batch,
-                    rng: rng::Rng::stream(cfg.seed, &[0x5e41ce, u64::from(d)]),
-                    midnight,
-                };
-                life::principals_day(&mut day);
-            }
-            batch.order();
-            out.write_batch(&batch, part)?;
-            batch.clear();
         }
-        out.end_day()?;
+        Profile::SmallOffice => {
+            let office = office::Office::build(cfg.seed, &tenant);
+            let plan = office::plan(cfg.seed, &office, cfg.start, cfg.days, &cfg.attacks);
+            let mut states = vec![office::State::default(); tenant.users.len()];
+            for d in 0..cfg.days {
+                let midnight = office.midnight(cfg.start, d);
+                out.begin_day(timefmt::date(cfg.start.plus_secs(i64::from(d) * 86_400)));
+                let mut labels = Vec::new();
+                office::office_day(
+                    cfg.seed,
+                    &tenant,
+                    &office,
+                    &mut states,
+                    &plan,
+                    d,
+                    midnight,
+                    &mut batch,
+                    &mut seq,
+                    &mut |l| labels.push(l),
+                );
+                for l in labels {
+                    label(l)?;
+                }
+                batch.order();
+                out.write_batch(&batch, 0)?;
+                batch.clear();
+                out.end_day()?;
+            }
+        }
     }
     labels_file.flush().map_err(|source| SimError::Io {
         path: labels_path.clone(),
@@ -421,6 +515,7 @@ pub fn simulate(cfg: &SimConfig) -> Result<Summary, SimError> {
         seed: cfg.seed,
         start: cfg.start,
         formats: cfg.formats,
+        profile: cfg.profile,
         labels: labels_by_kind.values().sum(),
         labels_by_kind,
         families,

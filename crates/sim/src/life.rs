@@ -728,9 +728,37 @@ fn browser_evening<'t>(day: &mut Day<'t, '_>, user: &'t User) {
         r.incoming = "none";
         tokens.push((day.push_sign_in(r), app, resource));
     }
-    for (token, app, resource) in tokens {
+    browser_reads(
+        day,
+        user,
+        &tokens,
+        BrowserUse {
+            user_agent: catalog::UA_SAFARI_MAC,
+            file_operation: "FilePreviewed",
+            within_secs: 600,
+        },
+    );
+}
+
+/// How a browser on a device Entra knows nothing about uses its tokens.
+pub(crate) struct BrowserUse {
+    pub(crate) user_agent: &'static str,
+    pub(crate) file_operation: &'static str,
+    /// Each token is used one to three times within this many seconds of its issue.
+    pub(crate) within_secs: i64,
+}
+
+/// Outlook on the web and the Office home page reading mail and files from home with each of
+/// `tokens` (token, client, resource).
+pub(crate) fn browser_reads<'t>(
+    day: &mut Day<'t, '_>,
+    user: &'t User,
+    tokens: &[(TokenUse, App, App)],
+    how: BrowserUse,
+) {
+    for &(token, app, resource) in tokens {
         for _ in 0..day.rng.range(1, 4) {
-            let when = token.issued_at.plus_secs(day.rng.range(3, 600));
+            let when = token.issued_at.plus_secs(day.rng.range(3, how.within_secs));
             if resource == catalog::EXCHANGE {
                 day.mail_access(
                     when,
@@ -747,10 +775,10 @@ fn browser_evening<'t>(day: &mut Day<'t, '_>, user: &'t User) {
                 day.file_access(
                     when,
                     user,
-                    (user.home.ip, catalog::UA_SAFARI_MAC),
+                    (user.home.ip, how.user_agent),
                     app,
                     Some(token),
-                    "FilePreviewed",
+                    how.file_operation,
                     false,
                     Some(false),
                 );

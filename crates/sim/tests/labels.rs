@@ -69,6 +69,7 @@ fn no_attacks_means_no_labels() {
         out: dir.path().to_path_buf(),
         attacks: Vec::new(),
         formats: tokentrail_sim::Formats::default(),
+        profile: tokentrail_sim::Profile::Default,
     };
     let summary = tokentrail_sim::simulate(&cfg).expect("simulate");
     assert_eq!(summary.labels, 0);

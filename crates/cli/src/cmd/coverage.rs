@@ -121,6 +121,7 @@ pub fn run(args: CoverageArgs) -> anyhow::Result<ExitCode> {
     let Judging { config, mut times } = args.judging.compile()?;
     let mut builder = CoverageBuilder::new(CoverageOptions {
         retention_target_days: args.retention_target,
+        window: config.window,
         ..CoverageOptions::default()
     });
     let report = read_inputs(

@@ -88,6 +88,9 @@ pub fn detect(args: &DetectArgs) -> anyhow::Result<(Detection, IngestReport, Tim
         decode: DecodeOptions {
             unwrap_test_cases: args.test_cases,
         },
+        // Every row reaches the engine, which merges the rows of one sign-in into the richest
+        // whatever order they are read in (the reader would keep the first read).
+        drop_duplicate_sign_ins: false,
         ..ReadOptions::default()
     };
     if let Some(threads) = args.threads {
@@ -218,6 +221,18 @@ fn write_run_notes(
             "tokentrail: {} access record(s) waited on disk and could not be read back: they were not judged (check the temporary directory's disk)",
             stats.accesses_lost
         )?;
+    }
+    for (family, f) in &detection.coverage.families {
+        for h in &f.holes {
+            writeln!(
+                err,
+                "tokentrail: coverage: the {} has a hole from {} to {} ({}): rules that conclude \"absent\" answered unknown there",
+                family.describe(),
+                h.stretch.start,
+                h.stretch.end,
+                h.evidence
+            )?;
+        }
     }
     let unknown: u64 = stats.unknown.values().sum();
     if unknown > 0 {

@@ -18,7 +18,7 @@ use tokentrail_engine::{allowlist, EngineConfig};
 use tokentrail_ingest::{Decoded, DecodedRecord, IngestReport};
 use tokentrail_model::{SourceRef, Timestamp};
 
-use super::{parse_time, wall_clock};
+use super::{parse_time, parse_window, wall_clock};
 use crate::exit;
 
 /// The judging options (see the module docs).
@@ -42,6 +42,11 @@ pub struct JudgingArgs {
     /// --since, it never drops records.
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     pub until: Option<Timestamp>,
+    /// The export window the logs were queried for (`FROM..TO`, RFC 3339 or dates): every log
+    /// given covers it unless the data show a hole (docs/rules/TT003.md, "Coverage"). Default:
+    /// the span of the input.
+    #[arg(long, value_name = "FROM..TO", value_parser = parse_window)]
+    pub window: Option<(Timestamp, Timestamp)>,
     /// The time of the run (default: now, UTC): allowlist expiry, the report's date, and the
     /// latest plausible record time.
     #[arg(long, value_name = "TIME", value_parser = parse_time, hide = true)]
@@ -71,6 +76,7 @@ impl JudgingArgs {
         let mut config = EngineConfig {
             since: self.since,
             until: self.until,
+            window: self.window,
             now,
             ..EngineConfig::default()
         };

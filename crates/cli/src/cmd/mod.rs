@@ -201,6 +201,19 @@ pub(crate) fn parse_time(text: &str) -> Result<Timestamp, String> {
         .ok_or_else(|| format!("not a time: {text:?} (use RFC 3339, e.g. 2026-11-01T00:00:00Z)"))
 }
 
+/// Parse `--window FROM..TO`: the export window the analyst queried (two times, RFC 3339 or
+/// dates).
+pub(crate) fn parse_window(text: &str) -> Result<(Timestamp, Timestamp), String> {
+    let (from, to) = text.split_once("..").ok_or_else(|| {
+        format!("not a window: {text:?} (use FROM..TO, e.g. 2026-11-01..2026-11-15)")
+    })?;
+    let (from, to) = (parse_time(from.trim())?, parse_time(to.trim())?);
+    if from >= to {
+        return Err(format!("window {text:?} ends before it starts"));
+    }
+    Ok((from, to))
+}
+
 /// The current time, UTC.
 pub(crate) fn wall_clock() -> Timestamp {
     let micros = std::time::SystemTime::now()

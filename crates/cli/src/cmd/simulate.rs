@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use tokentrail_sim::{parse_attacks, parse_start, simulate, Formats, SimConfig};
+use tokentrail_sim::{parse_attacks, parse_profile, parse_start, simulate, Formats, SimConfig};
 
 /// Arguments of `simulate`.
 #[derive(clap::Args, Debug)]
@@ -13,20 +13,31 @@ use tokentrail_sim::{parse_attacks, parse_start, simulate, Formats, SimConfig};
 Examples:
   tokentrail simulate --out tenant/                   50 users, 1 day, every attack kind
   tokentrail simulate --users 40 --days 14 --seed 7 --out tenant/
+  tokentrail simulate --profile small-office --users 25 --days 14 --seed 21 --out office/
   tokentrail simulate --attacks session-replay,orphan-token --out tenant/
   tokentrail simulate --formats signins=diagnostic,ual=purview-csv --out tenant/
   tokentrail detect tenant/ --format ocsf -o findings.jsonl
   tokentrail score --findings findings.jsonl --labels tenant/labels.jsonl
 
+Profiles: default (a busy tenant around the clock, attackers on hosting networks after the
+first day) and small-office (5 to 50 people with weekdays and quiet nights and weekends,
+laptops carrying long-lived tokens between home and the office, personal devices, attackers
+on Azure, on the first day, at night and at weekends, and one expected miss).
+
 The folder gets signins/, graph/, ual/ (one file per day and shape; the admin center CSV
-is one file per tab, as the portal writes it), labels.jsonl (the ground truth) and
-summary.json. A folder that already holds files is refused unless --force:
+is one file per tab, as the portal writes it), labels.jsonl (the ground truth: one label per
+attack; \"expected_miss\": true marks a documented blind spot, which `score` counts apart
+from recall) and summary.json. A folder that already holds files is refused unless --force:
 two tenants in one folder would be read as one.
 
 Exit codes: 0 written; 2 bad arguments, a non-empty folder without --force, or a write
 failure.")]
 pub struct SimulateArgs {
-    /// People in the tenant (a delegated automation account is added).
+    /// What kind of tenant: `default` or `small-office`.
+    #[arg(long, default_value = "default")]
+    pub profile: String,
+    /// People in the tenant (a delegated automation account is added; a small office has 5
+    /// to 50).
     #[arg(long, default_value_t = 50)]
     pub users: u32,
     /// Days to simulate.
@@ -90,17 +101,25 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         out: args.out,
         attacks: parse_attacks(&args.attacks)?,
         formats: Formats::parse(args.formats.as_deref().unwrap_or(""))?,
+        profile: parse_profile(&args.profile)?,
     };
     let summary =
         simulate(&cfg).with_context(|| format!("simulating into {}", cfg.out.display()))?;
     let mut out = std::io::stdout().lock();
+    let who = match cfg.profile {
+        tokentrail_sim::Profile::Default => {
+            format!("{} users + 1 automation account", summary.users)
+        }
+        tokentrail_sim::Profile::SmallOffice => {
+            format!("a small office of {} people", summary.users)
+        }
+    };
     writeln!(
         out,
-        "wrote {} records in {} files to {} ({} users + 1 automation account, {} days, seed {})",
+        "wrote {} records in {} files to {} ({who}, {} days, seed {})",
         summary.records(),
         summary.files.len(),
         cfg.out.display(),
-        summary.users,
         summary.days,
         summary.seed
     )?;

@@ -14,6 +14,7 @@ use tokentrail_model::{Confidence, Finding, NetworkId, RuleId, SessionId, Severi
 
 use crate::allowlist::MatchScope;
 use crate::correlate::{Chain, Context};
+use crate::coverage::{Covered, Family, Stretch, HOLE_MIN_USERS};
 use crate::evidence::{finding_id, issue_evidence, Gathered};
 use crate::network::{relate, relate_to_any, Net, Relation};
 use crate::store::{sflag, AccessRec, SignInRec, Sym};
@@ -140,44 +141,70 @@ fn well_known_resource(id: &str) -> Option<&'static str> {
     }
 }
 
-/// A non-interactive sign-in of `chain` that proves the session roamed to `net` on the same
-/// device: Entra proved the device in that very sign-in (managed or compliant, PRT, token
-/// binding), the device is one the session used on a home network, and the client is one that
-/// device used there. A hosting network is never roaming.
-pub(crate) fn roaming_proof(
-    cx: &Context<'_>,
-    chain: &Chain,
-    home: &[Net],
-    net: &Net,
-) -> Option<usize> {
-    if net.hosting || home.is_empty() {
-        return None;
-    }
-    let on_home = |i: usize| {
-        cx.sign_in_net(i)
-            .is_some_and(|n| relate_to_any(n, home.iter()) == Relation::Same)
-    };
-    let home_device_apps: BTreeSet<(Sym, Sym)> = chain
+/// The (device, client) pairs a session used on its home networks: what a roaming device must
+/// match.
+pub(crate) fn home_devices(cx: &Context<'_>, chain: &Chain, home: &[Net]) -> BTreeSet<(Sym, Sym)> {
+    chain
         .interactive
         .iter()
         .chain(&chain.non_interactive)
         .copied()
-        .filter(|&i| on_home(i))
+        .filter(|&i| {
+            cx.sign_in_net(i)
+                .is_some_and(|n| relate_to_any(n, home.iter()) == Relation::Same)
+        })
         .filter_map(|i| cx.sign_ins.get(i))
         .filter_map(|s| Some((s.device_id?, cx.lc(s.app_id)?)))
-        .collect();
-    chain.non_interactive.iter().copied().find(|&i| {
-        let Some(s) = cx.sign_ins.get(i) else {
-            return false;
-        };
-        let same_net = cx
+        .collect()
+}
+
+/// True when sign-in `i` proves, by itself, that the session's own device roamed to `net`:
+/// it was made from `net`, Entra proved its device in it (managed or compliant, a PRT, token
+/// binding), and that device used the same client on a home network of the session. A hosting
+/// network is never roaming. The sign-in speaks for itself only: another record on the same
+/// network proves nothing about it.
+pub(crate) fn roamed(
+    cx: &Context<'_>,
+    i: usize,
+    net: &Net,
+    home_devices: &BTreeSet<(Sym, Sym)>,
+) -> bool {
+    let Some(s) = cx.sign_ins.get(i) else {
+        return false;
+    };
+    !net.hosting
+        && s.has(sflag::PROVES_DEVICE)
+        && cx
             .sign_in_net(i)
-            .is_some_and(|n| relate(n, net) == Relation::Same);
-        let usual = match (s.device_id, cx.lc(s.app_id)) {
-            (Some(d), Some(app)) => home_device_apps.contains(&(d, app)),
+            .is_some_and(|n| relate(n, net) == Relation::Same)
+        && match (s.device_id, cx.lc(s.app_id)) {
+            (Some(d), Some(app)) => home_devices.contains(&(d, app)),
             _ => false,
-        };
-        same_net && s.has(sflag::PROVES_DEVICE) && usual
+        }
+}
+
+/// For an access from `net`: its token was issued to a device (the issuing sign-in names one:
+/// Entra's view of the sign-in, not a claim inside a token), and a sign-in of the session made
+/// from `net` proves that same device roamed there (see [`roamed`]). A token issued to no
+/// device (a replayed refresh token, a cookie) never roams.
+pub(crate) fn token_device_roamed(
+    cx: &Context<'_>,
+    chain: &Chain,
+    issuer: Option<usize>,
+    net: &Net,
+    home_devices: &BTreeSet<(Sym, Sym)>,
+) -> bool {
+    let Some(device) = issuer
+        .and_then(|i| cx.sign_ins.get(i))
+        .and_then(|s| s.device_id)
+    else {
+        return false;
+    };
+    chain.non_interactive.iter().copied().any(|i| {
+        cx.sign_ins
+            .get(i)
+            .is_some_and(|s| s.device_id == Some(device))
+            && roamed(cx, i, net, home_devices)
     })
 }
 
@@ -224,6 +251,100 @@ pub(crate) fn severity_for(base: Severity, confidence: Confidence) -> Severity {
         base
     }
 }
+
+/// One step less confident: what a conclusion across a quiet stretch of the logs costs.
+pub(crate) fn lowered(c: Confidence) -> Confidence {
+    match c {
+        Confidence::High => Confidence::Medium,
+        Confidence::Medium | Confidence::Low => Confidence::Low,
+    }
+}
+
+/// The quiet stretches a finding's "absent" conclusion leaned on, and whether every one of its
+/// records did (then its confidence is lowered one step).
+#[derive(Debug)]
+pub(crate) struct QuietUse {
+    stretches: BTreeSet<(Family, Stretch)>,
+    every_record: bool,
+}
+
+impl Default for QuietUse {
+    fn default() -> Self {
+        QuietUse {
+            stretches: BTreeSet::new(),
+            every_record: true,
+        }
+    }
+}
+
+impl QuietUse {
+    /// One record's coverage answer (only [`Covered::Yes`] and [`Covered::Quiet`] reach here).
+    pub fn record(&mut self, covered: &[(Covered, Family)]) {
+        let mut quiet = false;
+        for (c, family) in covered {
+            if let Covered::Quiet(s) = c {
+                self.stretches.insert((*family, *s));
+                quiet = true;
+            }
+        }
+        self.every_record &= quiet;
+    }
+
+    /// True when every record leaned on a quiet stretch.
+    pub fn lowers(&self) -> bool {
+        self.every_record && !self.stretches.is_empty()
+    }
+
+    /// The confidence once the quiet stretches are weighed.
+    pub fn confidence(&self, c: Confidence) -> Confidence {
+        if self.lowers() {
+            lowered(c)
+        } else {
+            c
+        }
+    }
+
+    /// Lines for `checked`, one per stretch (the first few).
+    pub fn checked(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .stretches
+            .iter()
+            .take(MAX_QUIET_NAMED)
+            .map(|(f, s)| {
+                format!(
+                    "the {} was quiet from {} to {} with no evidence of missing records (no tokens of {HOLE_MIN_USERS} or more users issued there and found in no sign-in, no shortfall against its own rate at the same hours elsewhere): counted as covered{}",
+                    f.describe(),
+                    s.start,
+                    s.end,
+                    if self.lowers() { ", confidence lowered one step" } else { "" }
+                )
+            })
+            .collect();
+        if self.stretches.len() > MAX_QUIET_NAMED {
+            out.push(format!(
+                "{} more quiet stretch(es) of the sign-in logs leaned on",
+                self.stretches.len() - MAX_QUIET_NAMED
+            ));
+        }
+        out
+    }
+
+    /// A sentence for `why` when the finding leans on quiet stretches, naming the first.
+    pub fn why(&self) -> String {
+        match self.stretches.iter().next() {
+            Some((f, s)) if self.lowers() => format!(
+                " The {} was quiet from {} to {}, with no sign of missing records there: counted as covered, confidence lowered one step.",
+                f.describe(),
+                s.start,
+                s.end
+            ),
+            _ => String::new(),
+        }
+    }
+}
+
+/// Quiet stretches named per finding; more are counted.
+const MAX_QUIET_NAMED: usize = 3;
 
 /// What a low-confidence network comparison adds to `checked`.
 pub(crate) const PREFIX_ONLY: &str =

@@ -6,15 +6,17 @@
 //! differs from the issuing network and the access came after the issue.
 //!
 //! **Why.** An access token is a bearer credential. Stolen from a browser, a log or a proxy,
-//! it works from anywhere for its lifetime (about an hour) without any sign-in the victim's
+//! it works from anywhere for its lifetime (an hour or more; up to 28 hours for Continuous
+//! Access Evaluation tokens) without any sign-in the victim's
 //! logs would show: the only trace is the same token id in two places.
 //!
 //! **Evidence.** The issuing sign-in (id, time, IP, network, client, device); the accesses from
 //! the new network grouped (count, first and last time, IPs, operations, sample record ids).
 //!
 //! **Known false positives and how they are avoided.**
-//! - Microsoft's own infrastructure fetching for the user (AS8075 or Microsoft 365 / Entra
-//!   published ranges) on either side: skipped, whatever the delay.
+//! - Microsoft's own infrastructure fetching for the user (the published Microsoft 365 and
+//!   Entra ranges) on either side: skipped, whatever the delay. The rest of AS8075 is Azure,
+//!   where anyone rents a machine: a hosting network, never an excuse.
 //! - Dual-stack clients: networks are compared by ASN, so IPv4 and IPv6 addresses of one ASN
 //!   are one network; an address without ASN is never compared with an issuing address of the
 //!   other family. It is compared instead, by prefix and with low confidence, with the
@@ -25,10 +27,14 @@
 //! - Confidential clients: their non-interactive sign-ins log the original issuing IP, not the
 //!   caller's; tokens issued by such a sign-in, and accesses by a confidential client
 //!   (`ClientAuthMethod` 1 or 2), are skipped.
-//! - Phone roaming and travel: when the session itself was established on the access network,
-//!   by an interactive sign-in or by a sign-in that proves the same device with its usual
-//!   client, or the user signed in interactively from there within the travel window, the
-//!   move is explained. Hosting networks are never roaming or travel.
+//! - Phone roaming: the access's token was issued to a device (its issuing sign-in names one),
+//!   and a sign-in of the session from the access network proves that same device with its
+//!   usual client; or the session has an interactive sign-in from there.
+//! - A laptop moving between the user's own networks: the access network is established for
+//!   the user ([`crate::correlate::Context::established`]: a device-proven sign-in of the user
+//!   there, in another session, before the access).
+//! - Travel: the user signed in interactively from the access network within the travel
+//!   window of the access. Hosting networks are never roaming, established or travel.
 //! - A device id on the access record is *not* an excuse: it is a claim inside the token and
 //!   travels with it.
 //!
@@ -47,7 +53,8 @@ use rustc_hash::FxHashMap;
 use tokentrail_model::{Confidence, NetworkId, RuleId, Severity, SignInKind};
 
 use super::{
-    home_networks, resource_of, roaming_proof, severity_for, who, Candidate, Draft, PREFIX_ONLY,
+    home_devices, home_networks, resource_of, severity_for, token_device_roamed, who, Candidate,
+    Draft, PREFIX_ONLY,
 };
 use crate::correlate::{rec_delegated, Context, Linked};
 use crate::evidence::{revoke_step, Gathered};
@@ -85,8 +92,15 @@ fn via_twins(cx: &Context<'_>, sid: Sym, issue_net: &Net, access_net: &Net) -> R
 }
 
 /// Was the session established on `net` by the user: an interactive sign-in of the session
-/// from there, or a sign-in there that proves the same device with its usual client?
-fn session_established_on(cx: &Context<'_>, sid: Sym, issue_net: &Net, net: &Net) -> bool {
+/// from there, or (for a token issued to a device Entra proved) a sign-in there that proves
+/// that same device with its usual client?
+fn session_established_on(
+    cx: &Context<'_>,
+    sid: Sym,
+    issue: usize,
+    issue_net: &Net,
+    net: &Net,
+) -> bool {
     let Some(chain) = cx.chain(sid) else {
         return false;
     };
@@ -97,16 +111,19 @@ fn session_established_on(cx: &Context<'_>, sid: Sym, issue_net: &Net, net: &Net
         cx.sign_in_net(i)
             .is_some_and(|n| relate(n, net) == Relation::Same)
     });
+    if interactive_there {
+        return true;
+    }
     let mut home = home_networks(cx, chain);
     home.push(*issue_net);
-    interactive_there || roaming_proof(cx, chain, &home, net).is_some()
+    token_device_roamed(cx, chain, Some(issue), net, &home_devices(cx, chain, &home))
 }
 
 /// TT001's state while accesses are judged.
 #[derive(Default)]
 pub(crate) struct Tt001 {
     groups: BTreeMap<(Sym, NetworkId), Group>,
-    established_cache: FxHashMap<(Sym, IpAddr, IpAddr), bool>,
+    established_cache: FxHashMap<(Sym, usize, IpAddr), bool>,
 }
 
 impl Tt001 {
@@ -154,20 +171,24 @@ impl Tt001 {
             stats.benign(RULE, "confidential-client");
             return;
         }
-        // Memoized per (session, issuing address, access address): a long replay repeats it.
+        // Memoized per (session, issuing sign-in, access address): a long replay repeats it.
         // Not per network id: when one side has no ASN, `relate` compares /24 or /48 prefixes,
         // so two addresses of one network id can get different answers.
         let established = session.is_some_and(|sid| {
             *self
                 .established_cache
-                .entry((sid, issue_net.ip, access_net.ip))
-                .or_insert_with(|| session_established_on(cx, sid, issue_net, access_net))
+                .entry((sid, issue, access_net.ip))
+                .or_insert_with(|| session_established_on(cx, sid, issue, issue_net, access_net))
         });
         if established {
             stats.benign(RULE, "session-established-on-network");
             return;
         }
         if let Some(user) = l.user.or_else(|| cx.user_of_sign_in(s)) {
+            if cx.established(user, access_net, a.time, session) {
+                stats.benign(RULE, "established-network");
+                return;
+            }
             if cx.travel_sign_in(user, access_net, a.time).is_some() {
                 stats.benign(RULE, "travel-interactive-sign-in");
                 return;
@@ -207,12 +228,13 @@ impl Tt001 {
             );
             let issue_net = cx.sign_in_net(g.issue)?;
             let mut checked = vec![
-                "access network is not Microsoft infrastructure (AS8075, Microsoft 365 and Entra ID published ranges)".to_string(),
+                "access network is not Microsoft infrastructure (the published Microsoft 365 and Entra ID ranges; the rest of AS8075 is Azure hosting)".to_string(),
                 "networks compared by ASN, not IP (dual stack and carrier NAT stay one network)".to_string(),
                 "issuing sign-in is not a confidential client's non-interactive sign-in, accesses are not by a confidential client".to_string(),
-                "session not established on the access network (no interactive sign-in there, no sign-in proving the same device with its usual client)".to_string(),
+                "session not established on the access network (no interactive sign-in there; no sign-in there proves the device the token was issued to, with its usual client)".to_string(),
+                "access network not established for the user (no device-proven sign-in there in another session before the access)".to_string(),
                 format!(
-                    "no interactive sign-in by the user from the access network within {} h (travel)",
+                    "no interactive sign-in by the user from the access network within {} h of the access (travel)",
                     cx.thresholds.travel_window_secs / 3600
                 ),
                 "device id on the access records not taken as proof: it is a claim inside the token".to_string(),

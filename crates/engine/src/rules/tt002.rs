@@ -12,16 +12,21 @@
 //! **Evidence.** The root (earliest interactive) sign-in; the non-interactive sign-ins and
 //! accesses from the new network grouped with counts, times, IPs and sample record ids.
 //!
-//! **Known false positives and how they are avoided.**
-//! - Phones switching between Wi-Fi and cellular: when a non-interactive sign-in from the new
-//!   network proves the device itself (Entra marks it managed or compliant, a PRT was redeemed,
-//!   or the session is token-bound), the device is one the session used at home and the client
-//!   is that device's usual client there, the move is roaming. A device id on an access record
-//!   proves nothing (it is a claim inside the token).
-//! - A hosting or VPS network (built-in list of ASNs) is never roaming and never travel.
+//! **Known false positives and how they are avoided.** Every excuse is judged for one record
+//! at a time: another record on the same network proves nothing about it.
+//! - Phones switching between Wi-Fi and cellular: a non-interactive sign-in from the new
+//!   network that proves its device itself (Entra marks it managed or compliant, a PRT was
+//!   redeemed, or the session is token-bound), on a device the session used at home with that
+//!   client, is roaming; an access is roaming when its token was issued to a device (its
+//!   issuing sign-in names one) and a sign-in of the session from the new network proves that device there. A
+//!   device id on an access record proves nothing (it is a claim inside the token).
+//! - A laptop moving between the user's own networks: a record from a network established for
+//!   the user ([`crate::correlate::Context::established`]) is explained.
+//! - A hosting or VPS network (built-in list of ASNs, Azure included) is never roaming,
+//!   established or travel.
 //! - Travel: an interactive sign-in by the same user from the new network (any session) within
-//!   the travel window explains it.
-//! - Microsoft infrastructure (AS8075, published ranges), dual stack (ASN comparison; an IPv6
+//!   the travel window of the record explains it.
+//! - Microsoft infrastructure (the published ranges only), dual stack (ASN comparison; an IPv6
 //!   prefix without ASN is not compared with IPv4 homes), confidential clients (their
 //!   non-interactive sign-ins log the original IP; their accesses come from their own servers).
 //! - Sessions whose root is not in the input: no home, nothing concluded (that is TT003's
@@ -32,14 +37,15 @@
 //! **Allowlist.** Match on `user` and `network`/`asn` for a known egress (a VPN concentrator
 //! that is not in the sign-in logs), with `rules: [TT002]`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rustc_hash::FxHashMap;
 
-use tokentrail_model::{Confidence, NetworkId, RuleId, Severity, SignInKind};
+use tokentrail_model::{Confidence, NetworkId, RuleId, Severity, SignInKind, Timestamp};
 
 use super::{
-    home_networks, resource_of, roaming_proof, severity_for, who, Candidate, Draft, PREFIX_ONLY,
+    home_devices, home_networks, resource_of, roamed, severity_for, token_device_roamed, who,
+    Candidate, Draft, PREFIX_ONLY,
 };
 use crate::correlate::{rec_delegated, Context, Linked};
 use crate::evidence::{revoke_step, Gathered};
@@ -59,13 +65,30 @@ struct Group {
 struct Rooted {
     root: usize,
     home: Vec<Net>,
+    /// The (device, client) pairs the session used at home (see [`home_devices`]).
+    devices: BTreeSet<(Sym, Sym)>,
+    /// The user the root signed in.
+    user: Option<Sym>,
+}
+
+/// One record of a session, as TT002 judges it.
+struct Record<'n> {
+    time: Timestamp,
+    net: Option<&'n Net>,
+    confidential: bool,
+    /// A non-interactive sign-in of the session: it speaks for its own device.
+    sign_in: Option<usize>,
+    /// An access: the sign-in that issued its token.
+    issuer: Option<usize>,
 }
 
 /// TT002's state: the sessions with an interactive root, and per (session, network) the
-/// records seen there.
+/// records seen there that nothing explained.
 pub(crate) struct Tt002 {
     rooted: FxHashMap<Sym, Rooted>,
     groups: BTreeMap<(Sym, NetworkId), Group>,
+    /// Per (session, access address, issuing sign-in): did the token's device roam there.
+    roamed: FxHashMap<(Sym, Sym, usize), bool>,
 }
 
 impl Tt002 {
@@ -74,6 +97,7 @@ impl Tt002 {
         let mut t = Tt002 {
             rooted: FxHashMap::default(),
             groups: BTreeMap::new(),
+            roamed: FxHashMap::default(),
         };
         for (sid, chain) in cx.chains() {
             let home = home_networks(cx, chain);
@@ -91,14 +115,30 @@ impl Tt002 {
                 stats.unknown(RULE, "root-without-ip");
                 continue;
             }
-            t.rooted.insert(sid, Rooted { root, home });
+            let devices = home_devices(cx, chain, &home);
+            let user = cx.sign_ins.get(root).and_then(|s| cx.user_of_sign_in(s));
+            t.rooted.insert(
+                sid,
+                Rooted {
+                    root,
+                    home,
+                    devices,
+                    user,
+                },
+            );
             for &i in &chain.non_interactive {
                 let Some(s) = cx.sign_ins.get(i) else {
                     continue;
                 };
-                let confidential =
-                    s.kind == SignInKind::NonInteractive && s.has(sflag::CONFIDENTIAL);
-                if let Some(g) = t.judge(cx, sid, s.time, cx.sign_in_net(i), confidential, stats) {
+                let record = Record {
+                    time: s.time,
+                    net: cx.sign_in_net(i),
+                    confidential: s.kind == SignInKind::NonInteractive
+                        && s.has(sflag::CONFIDENTIAL),
+                    sign_in: Some(i),
+                    issuer: None,
+                };
+                if let Some(g) = t.judge(cx, sid, &record, None, stats) {
                     g.sign_in(cx, i);
                 }
             }
@@ -106,21 +146,21 @@ impl Tt002 {
         t
     }
 
-    /// The group a record of session `sid` at `time` from `net` belongs to, or `None` (counted
-    /// in `stats` when explained or unknown).
+    /// The group a record of session `sid` belongs to, or `None` (counted in `stats` when
+    /// explained or unknown). Every excuse is decided for this record alone: another record
+    /// from the same network proves nothing about it.
     fn judge(
         &mut self,
         cx: &Context<'_>,
         sid: Sym,
-        time: tokentrail_model::Timestamp,
-        net: Option<&Net>,
-        confidential: bool,
+        r: &Record<'_>,
+        access_ip: Option<Sym>,
         stats: &mut Tally,
     ) -> Option<&mut Gathered> {
         let rooted = self.rooted.get(&sid)?;
-        let net = net?;
+        let net = r.net?;
         let root_time = cx.sign_ins.get(rooted.root)?.time;
-        if time < root_time {
+        if r.time < root_time {
             stats.unknown(RULE, "before-root");
             return None;
         }
@@ -136,9 +176,33 @@ impl Tt002 {
             }
             Relation::Differ(c) => c,
         };
-        if confidential {
+        if r.confidential {
             stats.benign(RULE, "confidential-client");
             return None;
+        }
+        let roaming = match (r.sign_in, r.issuer, access_ip) {
+            (Some(i), _, _) => roamed(cx, i, net, &rooted.devices),
+            (None, Some(issuer), Some(ip)) => {
+                let chain = cx.chain(sid)?;
+                *self.roamed.entry((sid, ip, issuer)).or_insert_with(|| {
+                    token_device_roamed(cx, chain, Some(issuer), net, &rooted.devices)
+                })
+            }
+            _ => false,
+        };
+        if roaming {
+            stats.benign(RULE, "device-roaming");
+            return None;
+        }
+        if let Some(user) = rooted.user {
+            if cx.established(user, net, r.time, Some(sid)) {
+                stats.benign(RULE, "established-network");
+                return None;
+            }
+            if cx.travel_sign_in(user, net, r.time).is_some() {
+                stats.benign(RULE, "travel-interactive-sign-in");
+                return None;
+            }
         }
         let g = self.groups.entry((sid, net.id)).or_insert_with(|| Group {
             net: *net,
@@ -163,35 +227,25 @@ impl Tt002 {
             .issue
             .and_then(|s| cx.sign_ins.get(s))
             .is_some_and(|s| s.has(sflag::CONFIDENTIAL));
-        let confidential =
-            issued_confidential || a.client_auth_method.is_some_and(|m| m.is_confidential());
-        if let Some(g) = self.judge(cx, sid, a.time, cx.access_net(a), confidential, stats) {
+        let record = Record {
+            time: a.time,
+            net: cx.access_net(a),
+            confidential: issued_confidential
+                || a.client_auth_method.is_some_and(|m| m.is_confidential()),
+            sign_in: None,
+            issuer: l.issue,
+        };
+        if let Some(g) = self.judge(cx, sid, &record, a.ip, stats) {
             g.access(cx, a);
         }
     }
 
-    pub fn finish(self, cx: &Context<'_>, stats: &mut Tally) -> Vec<Candidate> {
+    pub fn finish(self, cx: &Context<'_>) -> Vec<Candidate> {
         let mut out = Vec::new();
         for ((sid, net_id), g) in self.groups {
             let Some(rooted) = self.rooted.get(&sid) else {
                 continue;
             };
-            let Some(chain) = cx.chain(sid) else {
-                continue;
-            };
-            let Some(root_sign_in) = cx.sign_ins.get(rooted.root) else {
-                continue;
-            };
-            if roaming_proof(cx, chain, &rooted.home, &g.net).is_some() {
-                stats.benign_n(RULE, "device-roaming", g.records.len());
-                continue;
-            }
-            let first_time = g.records.first_time().unwrap_or(root_sign_in.time);
-            let user = cx.user_of_sign_in(root_sign_in);
-            if user.is_some_and(|u| cx.travel_sign_in(u, &g.net, first_time).is_some()) {
-                stats.benign_n(RULE, "travel-interactive-sign-in", g.records.len());
-                continue;
-            }
             if let Some(c) = draft(cx, sid, rooted.root, &rooted.home, net_id, g) {
                 out.push(c);
             }
@@ -231,11 +285,12 @@ fn draft(
     }
     why.push('.');
     let mut checked = vec![
-        "new network is not Microsoft infrastructure (AS8075, Microsoft 365 and Entra ID published ranges)".to_string(),
+        "new network is not Microsoft infrastructure (the published Microsoft 365 and Entra ID ranges; the rest of AS8075 is Azure hosting)".to_string(),
         "networks compared by ASN against every interactive sign-in of the session (dual stack and carrier NAT stay one network)".to_string(),
-        "no sign-in from the new network proves the session's own device with its usual client (phone roaming)".to_string(),
+        "each record judged on its own: no record here is a sign-in proving the session's own device with its usual client, or an access whose token was issued to such a device that roamed here (phone roaming)".to_string(),
+        "the new network is not established for the user (no device-proven sign-in there in another session before)".to_string(),
         format!(
-            "no interactive sign-in by the user from the new network within {} h (travel)",
+            "no interactive sign-in by the user from the new network within {} h of each record (travel)",
             cx.thresholds.travel_window_secs / 3600
         ),
         "non-interactive sign-ins and accesses by confidential clients left out (they log the original IP)".to_string(),
@@ -243,7 +298,7 @@ fn draft(
     ];
     if g.net.hosting {
         checked.push(format!(
-            "{net_id} is a hosting provider: never roaming or travel"
+            "{net_id} is a hosting provider: never roaming, travel or established"
         ));
     }
     if g.confidence == Confidence::Low {

@@ -8,7 +8,8 @@
 //!
 //! **Why.** Every legitimate delegated token descends from a user being present once. A
 //! session that only ever refreshes, with no root, was imported from somewhere else: a stolen
-//! refresh token or primary refresh token, a forged or replayed session.
+//! refresh token, a primary refresh token redeemed away from its device (from a hosting
+//! network: see the blind spot below), a forged or replayed session.
 //!
 //! **Evidence.** The accesses grouped with counts, times, IPs, operations and sample record
 //! ids; the session ids covered; the first non-interactive sign-in of the session when there is
@@ -16,16 +17,27 @@
 //!
 //! **Known false positives and how they are avoided.**
 //! - Sessions older than the input: "absent" is concluded only when interactive sign-in
-//!   coverage reaches [`crate::Thresholds::root_lookback_secs`] (24 h) before the session's
-//!   first record; otherwise the access is counted as unknown, not alerted.
+//!   coverage ([`crate::coverage`]: the export window less its holes) reaches
+//!   [`crate::Thresholds::root_lookback_secs`] (24 h) before the session was first alive (its
+//!   first record, or the logged issue of a token it used); otherwise the access is counted as
+//!   unknown, not alerted. Across a quiet stretch (a small office's weekend) the finding fires
+//!   with the stretch named and one step less confidence.
 //! - Records without linkable ids (no token id, no session id): unknown, never alerted.
+//! - Exports that do not say which sign-ins were interactive (the Entra admin center's CSV):
+//!   a session whose sign-ins include such a row may have its root among them: unknown.
 //! - A token whose issuing sign-in has no session id: unknown.
 //! - First-party apps without sign-in rows: when neither the token nor the session appears in
 //!   any sign-in and the client is a Microsoft first-party app, it is skipped (Microsoft
 //!   documents such activity).
 //! - Device-bound sessions: when every non-interactive sign-in of the session proves its device
-//!   (managed or compliant, PRT, token binding), the root is a device logon outside the sign-in
-//!   logs' reach; skipped.
+//!   (managed or compliant, PRT, token binding) and none comes from a hosting network, the root
+//!   is a device logon outside the sign-in logs' reach; skipped. A primary refresh token
+//!   redeemed from a hosting network (Azure included, outside Microsoft's published ranges)
+//!   was taken off its device: such a session is judged like any other.
+//!
+//! **Blind spot.** A stolen primary refresh token redeemed from a residential or mobile
+//! network looks exactly like the device itself: every refresh proves the device. TT003 does
+//! not see it (a later rule, TT006 device-token-replay, is meant to).
 //! - App-only automation: only delegated access is considered.
 //!
 //! **Grouping.** One finding per (user, client app, network). Medium severity on its own; it
@@ -39,8 +51,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use rustc_hash::FxHashMap;
 use tokentrail_model::{Confidence, NetworkId, RuleId, SessionId, Severity, Timestamp};
 
-use super::{resource_of, who, Candidate, Draft};
+use super::{resource_of, who, Candidate, Draft, QuietUse};
 use crate::correlate::{is_root_kind, rec_delegated, Context, Linked};
+use crate::coverage::Covered;
 use crate::evidence::{revoke_step, Gathered};
 use crate::store::{sflag, Sym};
 use crate::Tally;
@@ -55,6 +68,7 @@ struct Group {
     first_sign_in: Option<(Timestamp, usize)>,
     session_logged: bool,
     workloads: BTreeSet<&'static str>,
+    quiet: QuietUse,
 }
 
 /// TT003's state while accesses are judged.
@@ -91,6 +105,16 @@ impl Tt003 {
             return;
         }
         let non_interactive: &[usize] = chain.map_or(&[], |c| c.non_interactive.as_slice());
+        // An export that does not say which sign-ins were interactive (the Entra admin center's
+        // CSV) may hold the root among them: nothing can be concluded.
+        if non_interactive.iter().chain(issue.iter()).any(|&i| {
+            cx.sign_ins
+                .get(i)
+                .is_some_and(|s| s.has(sflag::KIND_ASSUMED))
+        }) {
+            stats.unknown(RULE, "root-kind-unstated");
+            return;
+        }
         let session_logged = !non_interactive.is_empty() || issue.is_some();
         let first_party = cx.lc(a.app_id).is_some_and(|app| cx.is_first_party(app));
         if !session_logged && first_party {
@@ -101,11 +125,14 @@ impl Tt003 {
         // so a long session costs its length, not its length squared.
         let (device_proven, session_start) = match (session, chain) {
             (Some(sid), Some(c)) => *self.verdicts.entry(sid).or_insert_with(|| {
+                // A device's own refreshes, on networks a device can be on: a primary refresh
+                // token redeemed from a data centre was taken off the device.
                 let proven = !c.non_interactive.is_empty()
                     && c.non_interactive.iter().all(|&s| {
                         cx.sign_ins
                             .get(s)
                             .is_some_and(|s| s.has(sflag::PROVES_DEVICE))
+                            && cx.sign_in_net(s).is_none_or(|n| !n.hosting)
                     });
                 (proven, cx.session_first_seen(sid, c))
             }),
@@ -115,11 +142,17 @@ impl Tt003 {
             stats.benign(RULE, "device-proven-session");
             return;
         }
-        let first_seen = session_start.unwrap_or(a.time).min(a.time);
-        if !cx.interactive_covered(
+        // The lookback starts where the session (or this token) was first alive: a token
+        // can be used a day after it was issued.
+        let first_seen = session_start
+            .unwrap_or(a.time)
+            .min(a.time)
+            .min(a.token_issued_at().unwrap_or(a.time));
+        let covered = cx.interactive_covered(
             first_seen.plus_secs(-cx.thresholds.root_lookback_secs),
             first_seen,
-        ) {
+        );
+        if covered.0 == Covered::No {
             stats.unknown(RULE, "outside-coverage");
             return;
         }
@@ -137,6 +170,7 @@ impl Tt003 {
             .entry((user, app, cx.access_net(a).map(|n| n.id)))
             .or_default();
         g.records.access(cx, a);
+        g.quiet.record(&[covered]);
         g.session_logged |= session_logged;
         g.workloads.insert(a.workload.as_str());
         if let Some(sid) = session.and_then(|s| cx.session_id(s)) {
@@ -164,7 +198,7 @@ impl Tt003 {
             let sessions = g.sessions.iter().map(ToString::to_string).collect::<Vec<_>>();
             let workloads = g.workloads.iter().copied().collect::<Vec<_>>().join(" and ");
             let why = format!(
-                "{} accessed {workloads} with client {} from {net_text} ({} record(s)) in {} although the interactive sign-in logs cover the {} h before.",
+                "{} accessed {workloads} with client {} from {net_text} ({} record(s)) in {} although the interactive sign-in logs cover the {} h before.{}",
                 who(user_id.as_deref(), upn.as_deref()),
                 app_id.as_deref().unwrap_or("(unknown)"),
                 g.records.len(),
@@ -174,18 +208,20 @@ impl Tt003 {
                     format!("session(s) {} with no interactive sign-in", sessions.join(", "))
                 },
                 cx.thresholds.root_lookback_secs / 3600,
+                g.quiet.why(),
             );
-            let checked = vec![
+            let mut checked = vec![
                 "no interactive sign-in or UAL logon in the session, and the token's issuing sign-in (if any) is not interactive".to_string(),
                 format!(
-                    "interactive sign-in logs cover the {} h before the session's first record",
+                    "interactive sign-in logs cover the {} h before the session's first record (or its token's issue), with no evidence of a hole there",
                     cx.thresholds.root_lookback_secs / 3600
                 ),
                 "records carry a token or session id (unlinkable records are not judged)".to_string(),
                 "not a Microsoft first-party client acting without any sign-in row".to_string(),
-                "the session's non-interactive sign-ins do not all prove a managed device (PRT)".to_string(),
+                "the session's non-interactive sign-ins do not all prove a device (managed, compliant, PRT, token binding) from a non-hosting network".to_string(),
                 "delegated access only (app-only automation left out)".to_string(),
             ];
+            checked.extend(g.quiet.checked());
             let containment = vec![
                 revoke_step(user_id.as_deref()),
                 format!(
@@ -204,7 +240,11 @@ impl Tt003 {
                 title: "Mail or file access with no interactive sign-in behind it".to_string(),
                 why,
                 severity: Severity::Medium,
-                confidence: if g.session_logged { Confidence::High } else { Confidence::Medium },
+                confidence: g.quiet.confidence(if g.session_logged {
+                    Confidence::High
+                } else {
+                    Confidence::Medium
+                }),
                 user_id,
                 upn,
                 session_id: g.sessions.iter().next().cloned(),

@@ -3,7 +3,11 @@
 //! **What it detects.** A delegated access whose token id appears in no sign-in at all (no
 //! sign-in row's token id or id, no UAL `UserLoggedIn` record), while the interactive and the
 //! non-interactive sign-in logs both cover the token's issue time (`TokenIssuedAt`, `C_Iat`,
-//! `AppAccessContext.IssuedAtTime`; without it, the two hours before the access).
+//! `AppAccessContext.IssuedAtTime`; without it, the 28 hours before the access: the longest an
+//! access token lives). Coverage is judged on evidence ([`crate::coverage`]): a token issued in
+//! a quiet stretch (a small office's night) fires with one step less confidence and the stretch
+//! named; inside a hole (a lost page: tokens of several users nobody saw issued, or a rate far
+//! below the log's own) the answer is unknown.
 //!
 //! **Why.** Entra logs every token it issues to a user as a sign-in. A token nobody saw issued,
 //! while the logs were complete, was minted or obtained outside the tenant's view — or the
@@ -17,14 +21,15 @@
 //!   log): Microsoft first-party clients are excluded unless
 //!   [`crate::Thresholds::orphan_first_party`] is set.
 //! - Gaps in the export: the issue time must lie inside coverage of both sign-in logs;
-//!   otherwise the access is counted as unknown.
+//!   otherwise the access is counted as unknown. A lost page of a busy tenant's sign-ins is a
+//!   hole, not a flood of findings.
 //! - Placeholder token ids of anonymized samples (they decode to no GUID): counted as unknown.
 //! - App-only automation: app-only tokens come from service principal sign-ins; only delegated
 //!   access is considered.
 //! - Records without a token id are not judged here.
 //!
 //! **Grouping.** One finding per (user, client app, token): the token is what has no issuance
-//! record, and a token lives about an hour, so a group stays small and each finding names one
+//! record, and a token lives an hour to a day, so a group stays small and each finding names one
 //! thing to look up.
 //!
 //! **Allowlist.** Match on `app_id` for a client known to act without sign-in rows, with
@@ -34,9 +39,9 @@ use std::collections::BTreeMap;
 
 use tokentrail_model::{Confidence, Ident, RuleId, Severity, TokenId};
 
-use super::{resource_of, who, Candidate, Draft};
+use super::{resource_of, who, Candidate, Draft, QuietUse};
 use crate::correlate::{rec_delegated, Context, Linked};
-use crate::coverage::Family;
+use crate::coverage::{Covered, Family};
 use crate::evidence::{revoke_step, Gathered};
 use crate::Tally;
 use tokentrail_model::SignInKind;
@@ -46,7 +51,14 @@ const RULE: RuleId = RuleId::Tt004;
 /// TT004's state while accesses are judged.
 #[derive(Default)]
 pub(crate) struct Tt004 {
-    groups: BTreeMap<(String, String, TokenId), (Gathered, bool)>,
+    groups: BTreeMap<(String, String, TokenId), Group>,
+}
+
+struct Group {
+    records: Gathered,
+    /// Every record logged its token's issue time.
+    exact: bool,
+    quiet: QuietUse,
 }
 
 impl Tt004 {
@@ -82,10 +94,11 @@ impl Tt004 {
                 false,
             ),
         };
-        let covered = [SignInKind::Interactive, SignInKind::NonInteractive]
-            .into_iter()
-            .all(|k| cx.coverage.covers(Family::SignIn(k), from, to));
-        if !covered {
+        let covered = [SignInKind::Interactive, SignInKind::NonInteractive].map(|k| {
+            let f = Family::SignIn(k);
+            (cx.coverage.covered(f, from, to), f)
+        });
+        if covered.iter().any(|(c, _)| *c == Covered::No) {
             stats.unknown(RULE, "outside-coverage");
             return;
         }
@@ -101,15 +114,20 @@ impl Tt004 {
         let g = self
             .groups
             .entry((user, app, token.clone()))
-            .or_insert((Gathered::default(), true));
-        g.0.access(cx, a);
-        g.1 &= exact;
+            .or_insert_with(|| Group {
+                records: Gathered::default(),
+                exact: true,
+                quiet: QuietUse::default(),
+            });
+        g.records.access(cx, a);
+        g.exact &= exact;
+        g.quiet.record(&covered);
     }
 
     pub fn finish(self, cx: &Context<'_>) -> Vec<Candidate> {
         self.groups
         .into_iter()
-        .filter_map(|((user, app, token), (records, exact))| {
+        .filter_map(|((user, app, token), Group { records, exact, quiet })| {
             let first = records.first_access()?.clone();
             let first = &first;
             let app_id = (!app.is_empty()).then(|| app.clone());
@@ -119,24 +137,26 @@ impl Tt004 {
                 .token_issued_at()
                 .map_or_else(|| "its issue time".to_string(), |t| t.to_string());
             let why = format!(
-                "Token {token} used by client {} for {} ({} record(s)) appears in no sign-in although the interactive and non-interactive sign-in logs cover {issued}.",
+                "Token {token} used by client {} for {} ({} record(s)) appears in no sign-in although the interactive and non-interactive sign-in logs cover {issued}.{}",
                 app_id.as_deref().unwrap_or("(unknown)"),
                 who(user_id.as_deref(), upn.as_deref()),
                 records.len(),
+                quiet.why(),
             );
-            let checked = vec![
+            let mut checked = vec![
                 "token id compared exactly with every sign-in's token id and id, UAL UserLoggedIn records included".to_string(),
                 if exact {
-                    "interactive and non-interactive sign-in logs cover the token's logged issue time".to_string()
+                    "interactive and non-interactive sign-in logs cover the token's logged issue time, with no evidence of a hole there".to_string()
                 } else {
                     format!(
-                        "issue time not logged: interactive and non-interactive sign-in logs cover the {} h before the access",
+                        "issue time not logged: interactive and non-interactive sign-in logs cover the {} h before the access (the longest an access token lives), with no evidence of a hole there",
                         cx.thresholds.token_lifetime_secs / 3600
                     )
                 },
                 "client is not a Microsoft first-party app (their activity may lack sign-in rows)".to_string(),
                 "delegated access only (app-only automation left out)".to_string(),
             ];
+            checked.extend(quiet.checked());
             let containment = vec![
                 "Confirm the sign-in export is complete for the issue time (all four sign-in categories, no filter on the export).".to_string(),
                 format!(
@@ -151,7 +171,7 @@ impl Tt004 {
                 title: "Token with no sign-in that issued it".to_string(),
                 why,
                 severity: Severity::Low,
-                confidence: if exact { Confidence::Medium } else { Confidence::Low },
+                confidence: quiet.confidence(if exact { Confidence::Medium } else { Confidence::Low }),
                 user_id,
                 upn,
                 session_id: first.session.and_then(|s| cx.session_id(s)).cloned(),

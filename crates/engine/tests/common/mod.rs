@@ -344,3 +344,15 @@ pub fn summary(d: &Detection) -> Vec<(String, String, String, u64)> {
         })
         .collect()
 }
+
+/// Microsoft's autonomous system (Azure public cloud and Microsoft 365 alike).
+pub const MSFT_ASN: u32 = 8075;
+/// An Azure virtual machine: AS8075, outside every published Microsoft 365 and Entra range.
+pub const AZURE_VM_V4: &str = "20.55.14.200";
+/// An Exchange Online address (published range 40.96.0.0/13), AS8075.
+pub const EXCHANGE_V4: &str = "40.97.1.1";
+
+/// A time on 2026-02-28 (two days before the fixture day), `HH:MM`.
+pub fn two_days_before(hhmm: &str) -> Timestamp {
+    Timestamp::parse(&format!("2026-02-28T{hhmm}:00Z")).unwrap()
+}

@@ -19,6 +19,9 @@ macro_rules! snapshot {
 
 mod allowlist;
 mod asn_db;
+mod issue12_coverage;
+mod issue12_layout;
+mod issue12_networks;
 mod order;
 mod tt001;
 mod tt002;

@@ -100,7 +100,14 @@ fn linked_tokens_placeholders_and_app_only_are_not_orphans() {
         .app(SHADY_APP)
         .build();
     placeholder.token_id = TokenId::parse("UniqueTokenIdentifier-redacted");
+    // Not a GUID in any encoding, but not a placeholder either: kept, and no orphan.
+    let mut opaque = A::graph_me(5, at("10:00"))
+        .from(HOME_V4)
+        .app(SHADY_APP)
+        .build();
+    opaque.token_id = TokenId::parse("tOkEnIdEnTiFiEr123");
     let accesses = vec![
+        opaque,
         A::graph_me(1, at("09:05"))
             .from(HOME_V4)
             .token(1)
@@ -121,6 +128,8 @@ fn linked_tokens_placeholders_and_app_only_are_not_orphans() {
     let d = detect(sign_ins, accesses);
     assert_eq!(summary(&d), vec![]);
     assert_eq!(d.stats.unknown.get("TT004:opaque-token-id"), Some(&1));
+    // The placeholder names no token: the record links to nothing.
+    assert_eq!(d.stats.accesses_unlinkable, 1);
     assert_eq!(d.stats.accesses_token_linked, 2);
 }
 

@@ -225,6 +225,7 @@ pub(super) fn decode(
         enum_spelling(&mut s.client_credential_type, CREDENTIAL_TYPES);
         enum_spelling(&mut s.token_protection, TOKEN_PROTECTION);
         enum_spelling(&mut s.auth_requirement, REQUIREMENTS);
+        s.kind_assumed = unstated;
     }
     record.kind_unstated = unstated;
     Ok(record)

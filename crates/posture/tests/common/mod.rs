@@ -230,6 +230,7 @@ pub fn tenant() -> &'static Path {
                 out: dir.path().to_path_buf(),
                 attacks: tokentrail_model::AttackKind::ALL.to_vec(),
                 formats: tokentrail_sim::Formats::default(),
+                profile: tokentrail_sim::Profile::Default,
             };
             tokentrail_sim::simulate(&cfg).unwrap();
             dir

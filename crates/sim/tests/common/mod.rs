@@ -17,6 +17,7 @@ pub fn run(users: u32, days: u32, seed: u64, formats: &str) -> (tempfile::TempDi
         out: dir.path().to_path_buf(),
         attacks: parse_attacks("all").expect("kinds"),
         formats: Formats::parse(formats).expect("formats"),
+        profile: tokentrail_sim::Profile::Default,
     };
     let summary = simulate(&cfg).expect("simulate");
     (dir, summary)
