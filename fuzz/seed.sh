@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build the seed corpus of every fuzz target in fuzz/seeds/<target>/ from the public fixtures
-# (../shared/fixtures/public, read-only, never copied into the repository) and from a small
-# tenant written by `tokentrail simulate`. The seeds are generated, not committed.
+# (../shared/fixtures/public, read-only, never copied into the repository) and from small
+# tenants written by `tokentrail simulate` in every export shape it writes. The seeds are
+# generated, not committed.
 set -euo pipefail
 cd "$(dirname "$0")"
 root=$(cd .. && pwd)
@@ -13,13 +14,29 @@ mkdir -p "$seeds"/{frame,decode_json,decode_nested,decode_csv,allowlist,escape}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-echo "== simulate a small tenant"
-(cd "$root" && cargo run -q -p tokentrail -- simulate --users 8 --days 1 --seed 14 \
-  --attacks all --out "$tmp/tenant" >/dev/null)
-(cd "$root" && cargo run -q -p tokentrail -- inventory "$tmp/tenant/signins" \
-  "$tmp/tenant/graph" "$tmp/tenant/ual" --emit-allowlist "$tmp/draft.yaml" >/dev/null) || true
+echo "== simulate small tenants in every export shape"
+shapes=(
+  ""
+  "signins=diagnostic,graph=diagnostic,ual=purview-csv"
+  "signins=graph,ual=jsonl"
+  "signins=entra-portal-csv,graph=defender-hunting,ual=defender-stream"
+  "signins=defender-hunting"
+  "signins=defender-stream"
+)
+sources=()
+for i in "${!shapes[@]}"; do
+  formats=()
+  [ -n "${shapes[$i]}" ] && formats=(--formats "${shapes[$i]}")
+  (cd "$root" && cargo run -q -p tokentrail -- simulate --users 8 --days 1 --seed 14 \
+    --attacks all "${formats[@]}" --out "$tmp/tenant$i" >/dev/null)
+  sources+=("$tmp/tenant$i")
+done
+(cd "$root" && cargo run -q -p tokentrail -- simulate --profile small-office --users 6 \
+  --days 1 --seed 14 --out "$tmp/office" >/dev/null)
+sources+=("$tmp/office")
+(cd "$root" && cargo run -q -p tokentrail -- inventory "$tmp/tenant0" \
+  --emit-allowlist "$tmp/draft.yaml" >/dev/null) || true
 
-sources=("$tmp/tenant")
 if [ -d "$fixtures" ]; then
   sources+=("$fixtures")
 else

@@ -531,6 +531,23 @@ fn catch_all_allowlist_entries_are_refused_and_suppression_is_counted() {
         ),
         "{stderr}"
     );
+    // Every command that judges with the allowlist says so, every run.
+    for command in [
+        vec!["investigate", "--user", ALICE],
+        vec!["timeline"],
+        vec!["report"],
+    ] {
+        let mut args = command.clone();
+        args.extend([logs.as_str(), "--allowlist", &scoped, "--now", now]);
+        let out = tokentrail(&args);
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains(
+                "tokentrail: allowlist entry \"droplet\" (line 3) suppressed 2 finding(s) (owner secops)"
+            ),
+            "{command:?}: {stderr}"
+        );
+    }
 }
 
 /// Defect 7: a FIFO found while walking a directory is reported and skipped, not opened (which

@@ -12,7 +12,6 @@ use std::process::ExitCode;
 
 use tokentrail_engine::{Detection, Engine};
 use tokentrail_ingest::{DecodeOptions, Decoded, DecodedRecord, IngestReport, ReadOptions};
-use tokentrail_model::escape::Shown;
 use tokentrail_model::Finding;
 use tokentrail_report::ocsf::OcsfOptions;
 use tokentrail_report::table::TableOptions;
@@ -197,24 +196,7 @@ fn write_run_notes(
             stats.outside_time_window
         )?;
     }
-    for e in &detection.allowlist.expired {
-        writeln!(err, "tokentrail: allowlist entry {:?} (line {}) expired on {}: it no longer applies (owner {})", e.id, e.line, e.expires, Shown(&e.owner))?;
-    }
-    // Every run says what each exception hid, so a catch-all cannot stay unnoticed.
-    for (e, suppressed) in &detection.allowlist.in_force {
-        writeln!(
-            err,
-            "tokentrail: allowlist entry {:?} (line {}) suppressed {suppressed} finding(s) (owner {}){}",
-            e.id,
-            e.line,
-            Shown(&e.owner),
-            if *suppressed == 0 {
-                ": it matched no finding"
-            } else {
-                ""
-            }
-        )?;
-    }
+    super::judging::write_allowlist_notes(err, &detection.allowlist)?;
     if stats.accesses_lost > 0 {
         writeln!(
             err,

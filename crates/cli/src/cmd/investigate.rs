@@ -160,6 +160,7 @@ pub fn run(args: InvestigateArgs) -> anyhow::Result<ExitCode> {
     }
 
     let detection = super::detect_over(config, &records.sign_ins, &records.accesses);
+    super::judging::write_allowlist_notes(&mut err, &detection.allowlist)?;
     let investigation = match investigation(&subject, &records, &detection, window, &mut err)? {
         Ok(inv) => inv,
         Err(code) => return Ok(code),

@@ -82,6 +82,7 @@ pub fn run(args: TimelineArgs) -> anyhow::Result<ExitCode> {
         return Ok(code);
     }
     let detection = super::detect_over(config, &records.sign_ins, &records.accesses);
+    super::judging::write_allowlist_notes(&mut err, &detection.allowlist)?;
     let subject = args.subject.subject();
     let (entries, findings) = match &subject {
         None => {
