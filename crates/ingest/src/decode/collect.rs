@@ -40,6 +40,22 @@ const DISPLAY_ONLY: [&str; 12] = [
     "site_url",
 ];
 
+/// 1 when the value just read into the slot `name` had its text repaired and the slot is
+/// only displayed, 0 when nothing was repaired; an error when a slot that is not only
+/// displayed would hold repaired text.
+fn repaired(s: &mut Scanner<'_>, name: &str) -> Result<u32, ScanError> {
+    if !s.take_repaired() {
+        return Ok(0);
+    }
+    if DISPLAY_ONLY.contains(&name) {
+        Ok(1)
+    } else {
+        Err(s.error(
+            "invalid string escape (a lone surrogate) in a field that is not only displayed",
+        ))
+    }
+}
+
 /// Deepest nesting of slot structs (`properties` in `properties` ...). Real exports nest two
 /// levels; the limit keeps hostile input from exhausting the stack.
 const MAX_DEPTH: u32 = 4;
@@ -539,14 +555,7 @@ macro_rules! slots {
                     match key.find(&KEYS) {
                         $(Some(Slot::$vf) => {
                             out.$vf = Some(Val::scan(s)?);
-                            if s.take_repaired() {
-                                if !DISPLAY_ONLY.contains(&stringify!($vf)) {
-                                    return Err(s.error(
-                                        "invalid string escape (a lone surrogate) in a field that is not only displayed",
-                                    ));
-                                }
-                                out.repaired += 1;
-                            }
+                            out.repaired += repaired(s, stringify!($vf))?;
                         })*
                         $(Some(Slot::$of) => {
                             let slot = out.$of.insert(Box::default());
@@ -563,14 +572,7 @@ macro_rules! slots {
                         $(
                             $(Some(Slot::$xf) => {
                                 let v = Val::scan(s)?;
-                                if s.take_repaired() {
-                                    if !DISPLAY_ONLY.contains(&stringify!($xf)) {
-                                        return Err(s.error(
-                                            "invalid string escape (a lone surrogate) in a field that is not only displayed",
-                                        ));
-                                    }
-                                    out.repaired += 1;
-                                }
+                                out.repaired += repaired(s, stringify!($xf))?;
                                 out.ext.get_or_insert_with(Box::<$ety<'a>>::default).$xf = Some(v);
                             })*
                             $(Some(Slot::$rf) => {
