@@ -10,6 +10,7 @@ pub mod finding;
 pub mod ids;
 pub mod ip;
 pub mod label;
+pub mod rule;
 pub mod time;
 
 pub use event::{
@@ -17,10 +18,11 @@ pub use event::{
     Workload,
 };
 pub use finding::{
-    AccessEvidence, Confidence, Finding, IssueEvidence, NetworkId, RuleId, Severity, SourceRecord,
-    Suppression, Technique,
+    AccessEvidence, Confidence, Finding, IssueEvidence, NetworkId, Severity, SourceRecord,
+    Suppression,
 };
 pub use ids::{Guid, Ident, SessionId, TokenId};
 pub use ip::parse_client_ip;
 pub use label::{AttackKind, Label};
+pub use rule::{Grouping, RuleId, RuleMeta, Technique, T1550_001};
 pub use time::Timestamp;
