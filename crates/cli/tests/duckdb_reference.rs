@@ -1,5 +1,6 @@
-//! Differential test of TT001: the DuckDB SQL reference implementation (`bench/tt001.sql`, run
-//! by `bench/duckdb_tt001.py`) and `tokentrail detect` must report exactly the same
+//! Differential test of TT001: the DuckDB SQL implementations (the plain reference
+//! `bench/tt001.sql` and the tuned `bench/tt001_tuned.sql`, both run by
+//! `bench/duckdb_tt001.py`) and `tokentrail detect` must report exactly the same
 //! (token, access network, access count) findings on the same logs.
 //!
 //! DuckDB comes from PyPI into the venv `bench-venv` in cargo's target directory
@@ -95,10 +96,15 @@ fn detect_tt001(corpus: &Path, out: &Path) -> BTreeSet<Row> {
         .collect()
 }
 
-/// TT001 findings of the DuckDB reference.
-fn duckdb_tt001(root: &Path, python: &Path, corpus: &Path, out: &Path) -> BTreeSet<Row> {
+/// The DuckDB implementations of TT001 the engine is compared with.
+const SQL: [&str; 2] = ["bench/tt001.sql", "bench/tt001_tuned.sql"];
+
+/// TT001 findings of one DuckDB implementation (`sql`, relative to the workspace root).
+fn duckdb_tt001(root: &Path, python: &Path, sql: &str, corpus: &Path, out: &Path) -> BTreeSet<Row> {
     let run = Command::new(python)
         .arg(root.join("bench/duckdb_tt001.py"))
+        .arg("--sql")
+        .arg(root.join(sql))
         .args(["--threads", "2", "--out"])
         .arg(out)
         .args(logs(corpus))
@@ -106,7 +112,7 @@ fn duckdb_tt001(root: &Path, python: &Path, corpus: &Path, out: &Path) -> BTreeS
         .expect("run bench/duckdb_tt001.py");
     assert!(
         run.status.success(),
-        "duckdb_tt001.py failed: {}",
+        "duckdb_tt001.py --sql {sql} failed: {}",
         String::from_utf8_lossy(&run.stderr)
     );
     let text = std::fs::read_to_string(out).expect("duckdb output");
@@ -123,16 +129,24 @@ fn duckdb_tt001(root: &Path, python: &Path, corpus: &Path, out: &Path) -> BTreeS
         .collect()
 }
 
-/// Both sides over `corpus`, asserted equal; returns the findings.
+/// The engine and every SQL implementation over `corpus`, asserted equal; returns the findings.
 fn compare(root: &Path, python: &Path, corpus: &Path, scratch: &Path) -> BTreeSet<Row> {
     let ours = detect_tt001(corpus, &scratch.join("detect.ocsf.jsonl"));
-    let reference = duckdb_tt001(root, python, corpus, &scratch.join("duckdb.jsonl"));
-    let only_ours: Vec<_> = ours.difference(&reference).collect();
-    let only_reference: Vec<_> = reference.difference(&ours).collect();
-    assert!(
-        only_ours.is_empty() && only_reference.is_empty(),
-        "TT001 sets differ\n only in tokentrail: {only_ours:?}\n only in duckdb: {only_reference:?}"
-    );
+    for (i, sql) in SQL.iter().enumerate() {
+        let reference = duckdb_tt001(
+            root,
+            python,
+            sql,
+            corpus,
+            &scratch.join(format!("duckdb-{i}.jsonl")),
+        );
+        let only_ours: Vec<_> = ours.difference(&reference).collect();
+        let only_reference: Vec<_> = reference.difference(&ours).collect();
+        assert!(
+            only_ours.is_empty() && only_reference.is_empty(),
+            "TT001 sets differ ({sql})\n only in tokentrail: {only_ours:?}\n only in duckdb: {only_reference:?}"
+        );
+    }
     ours
 }
 
