@@ -133,9 +133,10 @@ def fill(sql, files, empty):
         found = sorted(files[FAMILIES[m.group(3)]])
         if m.group(1) == "EACH_BUT_LAST":
             found = found[:-1]
-        # An empty family reads an empty file, so the query shape never changes.
+        # No file: the macro over an empty file gives the columns, and `WHERE false` lets the
+        # planner drop the scan.
         calls = [f"SELECT * FROM {m.group(2)}({quote(f)}, {rank[f]})" for f in found] or \
-            [f"SELECT * FROM {m.group(2)}({quote(empty)}, -1)"]
+            [f"SELECT * FROM {m.group(2)}({quote(empty)}, -1) WHERE false"]
         return "(" + " UNION ALL ".join(calls) + ")"
 
     return EACH.sub(scans, sql)
