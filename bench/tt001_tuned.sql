@@ -577,7 +577,8 @@ moved_any AS MATERIALIZED (
                 ELSE coalesce(nz(r.ual_user), nz(r.MailboxOwnerUPN)) END AS a_upn,
             CASE WHEN r.log = 'graph-activity' THEN coalesce(nz(r.SessionId), nz(r.C_Sid))
                 ELSE coalesce(nz(r.ctx_session), nz(r.ual_session)) END AS session_text,
-            r.log = 'graph-activity' AND int_of(r.ClientAuthMethod) IN (1, 2) AS a_confidential,
+            r.log = 'graph-activity' AND coalesce(int_of(r.ClientAuthMethod) IN (1, 2), false)
+                AS a_confidential,
             h.asn IS NOT NULL OR coalesce(r.a_asn = 8075, false) AS a_hosting
         FROM resolved r
         LEFT JOIN (SELECT DISTINCT asn FROM hosting_asns) h ON h.asn = r.a_asn
