@@ -52,6 +52,12 @@ enum Command {
     /// Write the sign-ins, accesses and findings of a user, a session or the whole tenant as
     /// a timeline Timesketch imports (JSON lines or CSV).
     Timeline(cmd::timeline::TimelineArgs),
+    /// Write every readable sign-in and access as Parquet tables partitioned by day, in
+    /// tokentrail's normalized model (for Spark, Databricks).
+    Normalize(cmd::normalize::NormalizeArgs),
+    /// Render findings produced elsewhere (Spark's findings table as Parquet, CSV or JSON, or
+    /// OCSF lines) as a table, OCSF, CSV, Markdown or HTML.
+    Findings(cmd::findings::FindingsArgs),
     /// Write a labelled synthetic tenant's logs in the real export formats.
     Simulate(cmd::simulate::SimulateArgs),
     /// Score findings against a synthetic tenant's labels: recall per attack kind and rule,
@@ -70,6 +76,8 @@ fn main() -> ExitCode {
         Command::Inventory(args) => cmd::inventory::run(args),
         Command::Report(args) => cmd::report::run(args),
         Command::Timeline(args) => cmd::timeline::run(args),
+        Command::Normalize(args) => cmd::normalize::run(args),
+        Command::Findings(args) => cmd::findings::run(args),
         Command::Simulate(args) => cmd::simulate::run(args),
         Command::Score(args) => cmd::score::run(args),
     };

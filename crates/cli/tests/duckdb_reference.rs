@@ -16,27 +16,12 @@ use std::process::Command;
 /// One TT001 finding as both sides report it: token id, access network, accesses covered.
 type Row = (String, String, u64);
 
-fn workspace_root() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    root.canonicalize().unwrap_or(root)
-}
-
-/// Cargo's target directory, where the binary under test was built (`<target>/<profile>/`):
-/// right whatever `CARGO_TARGET_DIR` said and wherever cargo was run from.
-fn target_dir() -> PathBuf {
-    let bin = Path::new(env!("CARGO_BIN_EXE_tokentrail"));
-    bin.ancestors()
-        .nth(2)
-        .map(Path::to_path_buf)
-        .expect("the binary lies in <target>/<profile>/")
-}
-
 /// The venv's python with duckdb installed, or why it could not be installed.
 fn duckdb_python(root: &Path) -> Result<PathBuf, String> {
     let out = Command::new("bash")
         .arg(root.join("bench/duckdb-env.sh"))
         .current_dir(root)
-        .env("BENCH_VENV", target_dir().join("bench-venv"))
+        .env("BENCH_VENV", common::target_dir().join("bench-venv"))
         .output()
         .map_err(|e| format!("cannot run bench/duckdb-env.sh: {e}"))?;
     if !out.status.success() {
@@ -152,7 +137,7 @@ fn compare(root: &Path, python: &Path, corpus: &Path, scratch: &Path) -> BTreeSe
 
 #[test]
 fn duckdb_reference_finds_the_same_tt001_findings_on_a_simulated_tenant() {
-    let root = workspace_root();
+    let root = common::workspace_root();
     let python = match duckdb_python(&root) {
         Ok(p) => p,
         Err(why) => {
@@ -372,7 +357,7 @@ fn write_lines(path: &Path, rows: &[serde_json::Value]) {
 fn duckdb_reference_agrees_on_hand_written_edge_cases() {
     use edge::{exchange, graph, guid, logon, upn, uti, SignIn};
 
-    let root = workspace_root();
+    let root = common::workspace_root();
     let python = match duckdb_python(&root) {
         Ok(p) => p,
         Err(why) => {

@@ -36,6 +36,7 @@ pub mod record_times;
 mod rules;
 mod spill;
 pub mod store;
+mod unstated_kind;
 
 use std::cmp::Ordering;
 use std::collections::hash_map::Entry;
@@ -182,6 +183,10 @@ pub struct Stats {
     /// Sign-in rows merged into another row with the same `id` (a copy, or the UAL
     /// `UserLoggedIn` twin of an Entra row); placeholder ids are never merged.
     pub sign_ins_duplicate: u64,
+    /// Sign-ins whose export did not state their kind, settled by the stated rows of their file
+    /// (the admin center writes one tab per file).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub sign_ins_kind_settled: u64,
     /// Sign-ins that failed (they issue no token and establish no session).
     pub sign_ins_failed: u64,
     /// Access records added.
@@ -334,6 +339,7 @@ impl Engine {
         // UAL `UserLoggedIn` twin): the rows of one id become one, the richest row filled from
         // the others, whatever order or files they came in.
         let mut sign_ins = sign_ins;
+        stats.sign_ins_kind_settled = unstated_kind::settle_by_file(&mut sign_ins);
         let keep = merge_sign_ins(&mut sign_ins, &store, &ranks);
         // Time order; equal times by id, then (rows without an id) by content: file names and
         // input order decide only between rows that say the same.

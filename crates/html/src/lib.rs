@@ -44,10 +44,10 @@ pub struct ReportInput<'a> {
     pub findings: &'a [Finding],
     /// Builds each finding's investigation; it needs only the records related to the findings.
     pub investigator: &'a Investigator<'a>,
-    /// What the logs can and cannot show.
-    pub coverage: &'a CoverageReport,
-    /// The legitimate access patterns.
-    pub inventory: &'a Inventory,
+    /// What the logs can and cannot show; `None` for findings imported without their logs.
+    pub coverage: Option<&'a CoverageReport>,
+    /// The legitimate access patterns; `None` for findings imported without their logs.
+    pub inventory: Option<&'a Inventory>,
 }
 
 /// How many inventory patterns the report lists.
@@ -120,8 +120,12 @@ pub fn render(input: &ReportInput<'_>) -> Result<String, HtmlError> {
         finding_section(&mut h, &mut drawn, i, f, inv.as_ref());
     }
     h.push_str("</section>\n");
-    coverage(&mut h, input.coverage);
-    inventory(&mut h, input.inventory);
+    if let Some(c) = input.coverage {
+        coverage(&mut h, c);
+    }
+    if let Some(i) = input.inventory {
+        inventory(&mut h, i);
+    }
     inputs(&mut h, input.run);
     h.push_str(&format!("<script>{SCRIPT}</script>\n</body>\n</html>\n"));
     Ok(h)
@@ -188,6 +192,19 @@ fn verdict(h: &mut String, input: &ReportInput<'_>) {
         }
     }
     let unreadable: u64 = input.run.inputs.iter().map(|f| f.unreadable).sum();
+    let Some(coverage) = input.coverage else {
+        // Findings imported from another engine: no logs were read here.
+        h.push_str(&format!(
+            "<p>Findings imported from {} file(s){}, without their logs: no coverage verdicts, and each finding is drawn from its own evidence.</p>\n</section>\n",
+            input.run.inputs.len(),
+            if unreadable > 0 {
+                format!(", <b class=\"verdict-blind\">{unreadable} unreadable row(s)</b> (see <a href=\"#inputs\">Inputs</a>)")
+            } else {
+                String::new()
+            }
+        ));
+        return;
+    };
     h.push_str(&format!(
         "<p><b>{}</b> sign-in(s) and <b>{}</b> access(es) from {} input file(s){}.</p>\n",
         input.sign_ins,
@@ -200,8 +217,7 @@ fn verdict(h: &mut String, input: &ReportInput<'_>) {
         }
     ));
     h.push_str("<p>Rules: ");
-    let rules: Vec<String> = input
-        .coverage
+    let rules: Vec<String> = coverage
         .rules
         .iter()
         .map(|v| {

@@ -76,8 +76,8 @@ fn render(t: &Tenant) -> String {
         accesses: t.accesses.len() as u64,
         findings: &t.findings,
         investigator: &investigator,
-        coverage: &coverage,
-        inventory: &inventory,
+        coverage: Some(&coverage),
+        inventory: Some(&inventory),
     })
     .unwrap()
 }

@@ -643,7 +643,17 @@ pub fn read_paths<P: AsRef<Path>>(
     opts: &ReadOptions,
     sink: &mut dyn FnMut(DecodedRecord),
 ) -> IngestReport {
-    let located = source::locate(paths);
+    read_located(source::locate(paths), opts, sink)
+}
+
+/// [`read_paths`] over inputs already found by [`source::locate`]: a caller that reads its
+/// inputs on several threads hands each its share and joins the reports with
+/// [`IngestReport::from_files`].
+pub fn read_located(
+    located: Vec<source::Located>,
+    opts: &ReadOptions,
+    sink: &mut dyn FnMut(DecodedRecord),
+) -> IngestReport {
     let mut total_bytes = Some(0u64);
     for entry in &located {
         match &entry.origin {
@@ -681,25 +691,32 @@ pub fn read_paths<P: AsRef<Path>>(
         // Dropping the pool closes the job queue, which ends the decoding threads.
         drop(pool);
     });
-    let mut totals = Totals::default();
-    for f in &files {
-        totals.files += 1;
-        if !f.is_clean() {
-            totals.files_with_problems += 1;
+    IngestReport::from_files(files)
+}
+
+impl IngestReport {
+    /// The report of these files, in this order, with their totals.
+    pub fn from_files(files: Vec<FileReport>) -> IngestReport {
+        let mut totals = Totals::default();
+        for f in &files {
+            totals.files += 1;
+            if !f.is_clean() {
+                totals.files_with_problems += 1;
+            }
+            totals.records += f.records;
+            totals.events += f.events;
+            totals.duplicates += f.duplicates;
+            totals.kind_unstated += f.kind_unstated;
+            for u in &f.not_used {
+                tally_not_used(&mut totals.not_used, u.disposition, &u.kind, u.records);
+            }
+            totals.unreadable += f.unreadable;
+            totals.problems += f.problems.len() as u64;
+            for c in &f.counts {
+                *totals.families.entry(c.family).or_default() += c.records;
+            }
+            TimeRange::merge(&mut totals.time_range, f.time_range);
         }
-        totals.records += f.records;
-        totals.events += f.events;
-        totals.duplicates += f.duplicates;
-        totals.kind_unstated += f.kind_unstated;
-        for u in &f.not_used {
-            tally_not_used(&mut totals.not_used, u.disposition, &u.kind, u.records);
-        }
-        totals.unreadable += f.unreadable;
-        totals.problems += f.problems.len() as u64;
-        for c in &f.counts {
-            *totals.families.entry(c.family).or_default() += c.records;
-        }
-        TimeRange::merge(&mut totals.time_range, f.time_range);
+        IngestReport { files, totals }
     }
-    IngestReport { files, totals }
 }

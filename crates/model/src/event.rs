@@ -49,6 +49,27 @@ impl fmt::Display for SourceRef {
     }
 }
 
+impl SourceRef {
+    /// Read back the display form (`file:line`, `file#index`): the separator is the last `:`
+    /// or `#` followed by digits only, so file names may hold either.
+    pub fn parse(text: &str) -> Option<SourceRef> {
+        let at = text.rfind([':', '#'])?;
+        let n: u64 = text.get(at + 1..)?.parse().ok()?;
+        if !text[at + 1..].bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let position = if text.as_bytes()[at] == b':' {
+            Position::Line(n)
+        } else {
+            Position::Index(n)
+        };
+        Some(SourceRef {
+            file: Arc::from(&text[..at]),
+            position,
+        })
+    }
+}
+
 /// The kind of sign-in row. Entra writes four; UAL `UserLoggedIn` records are a fifth source of
 /// issuance evidence when sign-in logs are missing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -76,6 +97,19 @@ impl SignInKind {
             SignInKind::ManagedIdentity => "managed-identity",
             SignInKind::UalLogon => "ual-logon",
         }
+    }
+
+    /// Read back [`SignInKind::as_str`].
+    pub fn parse(text: &str) -> Option<SignInKind> {
+        [
+            SignInKind::Interactive,
+            SignInKind::NonInteractive,
+            SignInKind::ServicePrincipal,
+            SignInKind::ManagedIdentity,
+            SignInKind::UalLogon,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == text)
     }
 
     /// True for kinds that act for a user (interactive, non-interactive, UAL logon).

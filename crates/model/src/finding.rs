@@ -139,6 +139,18 @@ impl Severity {
             Severity::Critical => "Critical",
         }
     }
+    /// Read back a caption, in any case (`high`, `High`).
+    pub fn parse(text: &str) -> Option<Severity> {
+        [
+            Severity::Informational,
+            Severity::Low,
+            Severity::Medium,
+            Severity::High,
+            Severity::Critical,
+        ]
+        .into_iter()
+        .find(|s| s.caption().eq_ignore_ascii_case(text.trim()))
+    }
     /// One step more severe (saturating at critical).
     pub fn raised(self) -> Severity {
         match self {
@@ -166,6 +178,12 @@ impl Confidence {
     /// OCSF `confidence_id`.
     pub fn ocsf_id(self) -> u8 {
         self as u8
+    }
+    /// Read back a caption, in any case (`high`, `High`).
+    pub fn parse(text: &str) -> Option<Confidence> {
+        [Confidence::Low, Confidence::Medium, Confidence::High]
+            .into_iter()
+            .find(|c| c.caption().eq_ignore_ascii_case(text.trim()))
     }
     /// Caption as OCSF spells it.
     pub fn caption(self) -> &'static str {
@@ -205,6 +223,16 @@ impl NetworkId {
     /// True when this is a prefix standing in for an unknown ASN.
     pub fn is_approximate(&self) -> bool {
         matches!(self, NetworkId::Prefix(..))
+    }
+
+    /// Read back the display form: `AS8075` or `203.0.113.0/24`.
+    pub fn parse(text: &str) -> Option<NetworkId> {
+        let t = text.trim();
+        if let Some(n) = t.strip_prefix("AS") {
+            return n.parse().ok().map(NetworkId::Asn);
+        }
+        let (ip, len) = t.split_once('/')?;
+        Some(NetworkId::Prefix(ip.parse().ok()?, len.parse().ok()?))
     }
 }
 

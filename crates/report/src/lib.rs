@@ -8,10 +8,13 @@
 //! - [`table`]: a terminal table, most severe first, with a summary line;
 //! - [`csv`]: one row per finding with stable, documented columns;
 //! - [`markdown`]: a summary for tickets and pull requests;
-//! - [`score`]: reads OCSF lines back and scores them against `labels.jsonl`.
+//! - [`score`]: reads OCSF lines back and scores them against `labels.jsonl`;
+//! - [`import`]: reads findings produced elsewhere (OCSF lines, CSV or JSON rows) back into the
+//!   model, so the renderers above draw them.
 
 pub mod csv;
 mod error;
+pub mod import;
 pub mod markdown;
 pub mod ocsf;
 pub mod score;

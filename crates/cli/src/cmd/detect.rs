@@ -7,7 +7,7 @@
 //! matched nothing, suppressed findings, coverage) goes to stderr, so stdout stays pipe-clean.
 
 use std::io::{self, IsTerminal as _, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use tokentrail_engine::{Detection, Engine};
@@ -137,39 +137,52 @@ pub fn finish(
 }
 
 fn write_findings(args: &DetectArgs, detection: &Detection) -> anyhow::Result<()> {
-    let to_terminal = args.output.is_none() && io::stdout().is_terminal();
-    let out = open_output(args.output.as_deref())?;
-    // The table and Markdown count suppressed findings in their summary and list them only on
-    // request; the machine formats carry exactly what is listed.
-    let all: Vec<Finding> = detection
-        .findings
-        .iter()
-        .chain(&detection.suppressed)
-        .cloned()
-        .collect();
-    let listed: &[Finding] = if args.show_suppressed {
-        &all
-    } else {
-        &detection.findings
+    let listing = Listing {
+        format: args.format,
+        output: args.output.as_deref(),
+        show_suppressed: args.show_suppressed,
     };
-    match args.format {
-        OutputFormat::Table => {
-            let color = to_terminal && std::env::var_os("NO_COLOR").is_none();
-            let options = TableOptions {
-                color,
-                show_suppressed: args.show_suppressed,
-            };
-            tokentrail_report::table::write_table(out, &all, &options)?
+    listing.write(&detection.findings, &detection.suppressed)
+}
+
+/// How findings are listed: `detect`'s and `findings`' output options.
+pub(crate) struct Listing<'a> {
+    /// The format.
+    pub format: OutputFormat,
+    /// A file, or stdout.
+    pub output: Option<&'a Path>,
+    /// List suppressed findings too.
+    pub show_suppressed: bool,
+}
+
+impl Listing<'_> {
+    /// Write the active `findings` (and `suppressed`, counted or listed as the format does).
+    pub fn write(&self, findings: &[Finding], suppressed: &[Finding]) -> anyhow::Result<()> {
+        let to_terminal = self.output.is_none() && io::stdout().is_terminal();
+        let out = open_output(self.output)?;
+        // The table and Markdown count suppressed findings in their summary and list them only
+        // on request; the machine formats carry exactly what is listed.
+        let all: Vec<Finding> = findings.iter().chain(suppressed).cloned().collect();
+        let listed: &[Finding] = if self.show_suppressed { &all } else { findings };
+        match self.format {
+            OutputFormat::Table => {
+                let color = to_terminal && std::env::var_os("NO_COLOR").is_none();
+                let options = TableOptions {
+                    color,
+                    show_suppressed: self.show_suppressed,
+                };
+                tokentrail_report::table::write_table(out, &all, &options)?
+            }
+            OutputFormat::Ocsf => {
+                tokentrail_report::ocsf::write_ocsf_lines(out, listed, &OcsfOptions::default())?
+            }
+            OutputFormat::Csv => tokentrail_report::csv::write_csv(out, listed)?,
+            OutputFormat::Markdown => {
+                tokentrail_report::markdown::write_markdown(out, &all, self.show_suppressed)?
+            }
         }
-        OutputFormat::Ocsf => {
-            tokentrail_report::ocsf::write_ocsf_lines(out, listed, &OcsfOptions::default())?
-        }
-        OutputFormat::Csv => tokentrail_report::csv::write_csv(out, listed)?,
-        OutputFormat::Markdown => {
-            tokentrail_report::markdown::write_markdown(out, &all, args.show_suppressed)?
-        }
+        Ok(())
     }
-    Ok(())
 }
 
 fn write_run_notes(
@@ -189,6 +202,14 @@ fn write_run_notes(
         detection.findings.len(),
         detection.suppressed.len()
     )?;
+    if stats.sign_ins_kind_settled > 0 {
+        writeln!(
+            err,
+            "tokentrail: {} sign-in(s) whose export did not state their kind took the kind the \
+             other rows of their file state (one admin center tab per file)",
+            stats.sign_ins_kind_settled
+        )?;
+    }
     if stats.outside_time_window > 0 {
         writeln!(
             err,

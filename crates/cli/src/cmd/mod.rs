@@ -15,10 +15,12 @@ use crate::{exit, progress};
 pub mod coverage;
 pub mod demo;
 pub mod detect;
+pub mod findings;
 pub mod inspect;
 pub mod inventory;
 pub mod investigate;
 pub mod judging;
+pub mod normalize;
 pub mod report;
 pub mod score;
 pub mod simulate;
@@ -137,7 +139,8 @@ pub fn write_not_used(err: &mut impl Write, report: &IngestReport) -> io::Result
             writeln!(
                 err,
                 "{}: {} sign-in(s) whose export does not say whether they were interactive \
-                 (Entra admin center CSV): read as non-interactive, never as a session's root",
+                 (Entra admin center CSV): they take the kind the file's other rows state, where those \
+                 agree; otherwise they are read as non-interactive, never as a session's root",
                 file.file, file.kind_unstated
             )?;
         }

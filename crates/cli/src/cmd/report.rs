@@ -159,8 +159,8 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
         accesses: access_count,
         findings: &detection.findings,
         investigator: &investigator,
-        coverage: &coverage,
-        inventory: &inventory,
+        coverage: Some(&coverage),
+        inventory: Some(&inventory),
     };
     let mut out = open_output(args.output.as_deref())?;
     tokentrail_html::write_report(&mut out, &input)?;

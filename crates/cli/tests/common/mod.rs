@@ -49,3 +49,34 @@ pub fn simulate_with_attacks(dir: &Path, users: u32) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// For the tests of a feature the binary was built without: skipped with a message. They cannot
+/// pass by skipping in CI: `.ci/run` runs them in a job of their own built with the feature,
+/// where this skip is not compiled at all.
+// Only the test files of optional features call it, and only when the feature is off.
+#[allow(dead_code)]
+pub fn skip_without_feature(feature: &str) {
+    println!(
+        "skipped: tokentrail built without the `{feature}` feature; run \
+         cargo test -p tokentrail --features {feature}"
+    );
+}
+
+/// The workspace's root folder.
+#[allow(dead_code)]
+pub fn workspace_root() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    root.canonicalize().unwrap_or(root)
+}
+
+/// Cargo's target directory, where the binary under test was built (`<target>/<profile>/`):
+/// right whatever `CARGO_TARGET_DIR` said and wherever cargo was run from. The Python venvs of
+/// the reference tests live there.
+#[allow(dead_code)]
+pub fn target_dir() -> PathBuf {
+    let bin = Path::new(env!("CARGO_BIN_EXE_tokentrail"));
+    bin.ancestors()
+        .nth(2)
+        .map(Path::to_path_buf)
+        .expect("the binary lies in <target>/<profile>/")
+}

@@ -364,3 +364,68 @@ fn a_session_whose_sign_ins_may_include_its_root_is_unknown() {
     let d = detect(vec![s], vec![a]);
     assert!(d.findings.iter().any(|f| f.rule == RuleId::Tt003));
 }
+
+/// The admin center writes one tab per file: where a file's other rows state that they are
+/// interactive (a challenge answered), its unstated rows (single sign-on, a password alone) are
+/// the interactive tab's too, and the session has its root; a file whose rows state both kinds
+/// settles nothing.
+#[test]
+fn an_unstated_sign_in_takes_the_kind_its_file_states() {
+    use std::sync::Arc;
+    let in_file = |mut s: tokentrail_model::SignIn, file: &str| {
+        s.source.file = Arc::from(file);
+        s
+    };
+    let mut unstated = S::non_interactive(20, at("10:00"))
+        .from(OFFICE_V4, Some(OFFICE_ASN))
+        .session(5)
+        .app(LOB_APP)
+        .build();
+    unstated.kind_assumed = true;
+    // Another user's sign-in in the same file, stated interactive.
+    let mut stated = S::interactive(21, at("09:00"))
+        .from(OFFICE_V4, Some(OFFICE_ASN))
+        .session(6)
+        .build();
+    stated.user_id = Some("0f0f0f0f-0000-4000-8000-000000000099".into());
+    stated.upn = Some("bob@contoso.example".into());
+    let a = A::mail(1, at("10:05"))
+        .from(OFFICE_V4)
+        .token(20)
+        .session(5)
+        .app(LOB_APP)
+        .build();
+
+    let d = detect(
+        vec![
+            in_file(unstated.clone(), "InteractiveSignIns.csv"),
+            in_file(stated.clone(), "InteractiveSignIns.csv"),
+        ],
+        vec![a.clone()],
+    );
+    assert_eq!(d.stats.sign_ins_kind_settled, 1);
+    assert_eq!(d.stats.unknown.get("TT003:root-kind-unstated"), None);
+    assert!(
+        !d.findings.iter().any(|f| f.rule == RuleId::Tt003),
+        "{:?}",
+        d.findings
+    );
+
+    // The same rows, with a stated non-interactive row in the file too: nothing is settled.
+    let mut refresh = S::non_interactive(22, at("09:30"))
+        .from(OFFICE_V4, Some(OFFICE_ASN))
+        .session(6)
+        .build();
+    refresh.user_id = stated.user_id.clone();
+    refresh.upn = stated.upn.clone();
+    let d = detect(
+        vec![
+            in_file(unstated, "mixed.csv"),
+            in_file(stated, "mixed.csv"),
+            in_file(refresh, "mixed.csv"),
+        ],
+        vec![a],
+    );
+    assert_eq!(d.stats.sign_ins_kind_settled, 0);
+    assert_eq!(d.stats.unknown.get("TT003:root-kind-unstated"), Some(&1));
+}

@@ -29,6 +29,8 @@
 //! Anything else could be either: a user's sign-in whose kind the export does not state. It is
 //! read as non-interactive (it never stands as a session's interactive root, which would hide a
 //! replayed session) and flagged ([`crate::DecodedRecord::kind_unstated`]) so the run says so.
+//! The engine then settles it by its file: the admin center writes one tab per file, so where
+//! the file's stated rows are all of one kind, the unstated rows are of that kind too.
 
 use std::borrow::Cow;
 

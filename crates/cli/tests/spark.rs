@@ -1,0 +1,300 @@
+//! The local Spark harness end to end: a simulated tenant normalized to Parquet by
+//! `tokentrail normalize`, a Spark SQL script run over it by `bench/spark_sql.py` on
+//! `local[2]`, and the result checked against `tokentrail inspect` and the raw logs.
+//!
+//! Spark comes from PyPI into the venv `spark-venv` in cargo's target directory
+//! (`bash bench/spark-env.sh`, which also installs Java 17 when missing). Without it the test is
+//! skipped with a message saying so, except under `CI=true`, where it fails: CI installs it.
+
+// Without the feature only the skip below is compiled, and the shared helpers go unused.
+#![cfg_attr(not(feature = "parquet"), allow(dead_code))]
+
+mod common;
+
+#[cfg(not(feature = "parquet"))]
+#[test]
+fn needs_the_parquet_feature() {
+    common::skip_without_feature("parquet");
+}
+
+#[cfg(feature = "parquet")]
+mod with_parquet {
+    use super::common;
+
+    use std::collections::BTreeMap;
+    use std::path::{Path, PathBuf};
+    use std::process::Command;
+
+    /// The venv's python with pyspark, and Java; or why they are not there.
+    fn spark_python() -> Result<PathBuf, String> {
+        let venv = std::env::var_os("SPARK_VENV")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| common::target_dir().join("spark-venv"));
+        let python = venv.join("bin/python");
+        let imports = Command::new(&python)
+            .args(["-c", "import pyspark"])
+            .output()
+            .map_err(|e| format!("no python at {} ({e})", python.display()))?;
+        if !imports.status.success() {
+            return Err(format!("{} cannot import pyspark", python.display()));
+        }
+        Command::new("java")
+            .arg("-version")
+            .output()
+            .map_err(|e| format!("no java on PATH ({e})"))?;
+        Ok(python)
+    }
+
+    fn run(command: &mut Command, what: &str) -> std::process::Output {
+        let out = command
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
+        assert!(
+            out.status.success(),
+            "{what} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    /// Sign-ins per kind over the whole tenant, as `inspect --json` counts them.
+    fn inspect_sign_ins(tenant: &Path) -> BTreeMap<String, u64> {
+        let out = run(
+            common::tokentrail().args(["inspect", "--json"]).arg(tenant),
+            "tokentrail inspect",
+        );
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("inspect JSON");
+        let mut kinds = BTreeMap::new();
+        for file in report["files"].as_array().expect("files") {
+            for count in file["counts"].as_array().expect("counts") {
+                if count["family"] == "sign-ins" {
+                    *kinds
+                        .entry(count["kind"].as_str().expect("kind").to_owned())
+                        .or_default() += count["records"].as_u64().expect("records");
+                }
+            }
+        }
+        kinds
+    }
+
+    /// Sign-ins per (UTC day of `CreatedDateTime`, kind) in the Log Analytics sign-in tables,
+    /// counted from the raw lines.
+    fn raw_sign_ins_per_day(tenant: &Path) -> BTreeMap<(String, String), u64> {
+        let tables = [
+            ("SigninLogs.jsonl", "interactive"),
+            ("AADNonInteractiveUserSignInLogs.jsonl", "non-interactive"),
+            ("AADServicePrincipalSignInLogs.jsonl", "service-principal"),
+            ("AADManagedIdentitySignInLogs.jsonl", "managed-identity"),
+        ];
+        let mut per_day = BTreeMap::new();
+        for (file, kind) in tables {
+            let text = std::fs::read_to_string(tenant.join("signins/la").join(file)).expect(file);
+            for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                let row: serde_json::Value = serde_json::from_str(line).expect("JSON line");
+                let created = row["CreatedDateTime"].as_str().expect("CreatedDateTime");
+                *per_day
+                    .entry((created[..10].to_owned(), kind.to_owned()))
+                    .or_default() += 1;
+            }
+        }
+        per_day
+    }
+
+    const SCRIPT: &str = "\
+-- Two statements: a view, then the query whose rows are the result; the `;` inside the
+-- literal and in this comment do not split statements.
+CREATE OR REPLACE TEMPORARY VIEW counted AS
+SELECT day, kind, count(*) AS rows_read,
+       -- A sign-in logged twice is two rows; inspect, like detect, counts it once (by id).
+       count(DISTINCT id) + count_if(id IS NULL) AS sign_ins,
+       typeof(day) AS day_type, typeof(min(time)) AS time_type,
+       -- The logged uti, decoded, is the id of the sign-in that issued the token.
+       count_if(token_id = id) AS uti_is_id, count_if(token_id <> id) AS uti_is_not_id
+FROM sign_ins
+WHERE kind <> 'not;a kind'
+GROUP BY day, kind;
+
+SELECT day, kind, rows_read, sign_ins, day_type, time_type, uti_is_id, uti_is_not_id
+FROM counted ORDER BY day, kind
+";
+
+    /// The venv's python; `None` (the test is skipped, saying why) when Spark is not set up
+    /// outside CI.
+    fn spark_or_skip() -> Option<PathBuf> {
+        match spark_python() {
+            Ok(p) => Some(p),
+            Err(why) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+                panic!("CI=true and Spark is not set up: {why} (.ci/run runs bench/spark-env.sh)")
+            }
+            Err(why) => {
+                println!("skipped: local Spark not set up ({why}); run `bash bench/spark-env.sh`");
+                None
+            }
+        }
+    }
+
+    /// Run `script` over the normalized folder `lake` on local Spark, writing its result to `out`.
+    fn spark_sql(python: &Path, lake: &Path, script: &str, out: &Path, format: &str) {
+        let file = out.with_extension("sql");
+        std::fs::write(&file, script).expect("script");
+        run(
+            Command::new(python)
+                .arg(common::workspace_root().join("bench/spark_sql.py"))
+                .arg("--normalized")
+                .arg(lake)
+                .arg("--sql")
+                .arg(&file)
+                .arg("--out")
+                .arg(out)
+                .args(["--format", format]),
+            "bench/spark_sql.py",
+        );
+    }
+
+    fn normalize(inputs: &[PathBuf], lake: &Path) {
+        run(
+            common::tokentrail()
+                .args(["normalize", "--threads", "2"])
+                .args(inputs)
+                .arg("--out")
+                .arg(lake),
+            "tokentrail normalize",
+        );
+    }
+
+    #[test]
+    fn spark_counts_the_normalized_sign_ins_per_day_as_the_raw_logs_and_inspect_do() {
+        let Some(python) = spark_or_skip() else {
+            return;
+        };
+        let dir = tempfile::tempdir().expect("temp dir");
+        let tenant = dir.path().join("tenant");
+        let lake = dir.path().join("lake");
+        run(
+            common::tokentrail()
+                .args(["simulate", "--users", "40", "--days", "2", "--seed", "5"])
+                .args(["--attacks", "all"])
+                .args(["--formats", "signins=la-jsonl,graph=la-jsonl,ual=jsonl"])
+                .arg("--out")
+                .arg(&tenant),
+            "tokentrail simulate",
+        );
+        normalize(std::slice::from_ref(&tenant), &lake);
+        let result = dir.path().join("counts.csv");
+        spark_sql(&python, &lake, SCRIPT, &result, "csv");
+
+        let text = std::fs::read_to_string(&result).expect("result");
+        let mut lines = text.lines();
+        assert_eq!(
+            lines.next(),
+            Some("day,kind,rows_read,sign_ins,day_type,time_type,uti_is_id,uti_is_not_id"),
+            "{text}"
+        );
+        // (day, kind) -> (rows, distinct sign-ins)
+        let mut spark: BTreeMap<(String, String), (u64, u64)> = BTreeMap::new();
+        let mut uti_is_id = 0u64;
+        for line in lines {
+            let cells: Vec<&str> = line.split(',').collect();
+            assert_eq!(cells.len(), 8, "{line}");
+            // Spark found the partition column by itself, as a date, and read the times as
+            // timestamps.
+            assert_eq!((cells[4], cells[5]), ("date", "timestamp"), "{line}");
+            uti_is_id += cells[6].parse::<u64>().expect("count");
+            assert_eq!(
+                cells[7], "0",
+                "a uti that does not decode to its sign-in's id: {line}"
+            );
+            spark.insert(
+                (cells[0].to_owned(), cells[1].to_owned()),
+                (
+                    cells[2].parse().expect("count"),
+                    cells[3].parse().expect("count"),
+                ),
+            );
+        }
+        assert!(uti_is_id > 1000, "{uti_is_id} sign-ins with a uti");
+        let days: Vec<&str> = spark.keys().map(|(d, _)| d.as_str()).collect();
+        assert!(
+            days.contains(&"2024-03-04") && days.contains(&"2024-03-05"),
+            "{days:?}"
+        );
+
+        let mut per_kind: BTreeMap<String, u64> = BTreeMap::new();
+        for ((_, kind), (_, distinct)) in &spark {
+            *per_kind.entry(kind.clone()).or_default() += distinct;
+        }
+        assert_eq!(per_kind, inspect_sign_ins(&tenant));
+        assert!(per_kind.contains_key("ual-logon"), "{per_kind:?}");
+
+        let raw = raw_sign_ins_per_day(&tenant);
+        let rows: BTreeMap<(String, String), u64> = spark
+            .iter()
+            .filter(|((_, kind), _)| kind != "ual-logon")
+            .map(|(key, (rows, _))| (key.clone(), *rows))
+            .collect();
+        assert_eq!(rows, raw);
+        // The simulator logs some sign-ins twice: every row is in the table.
+        let duplicates: u64 = spark.values().map(|(rows, distinct)| rows - distinct).sum();
+        assert!(duplicates > 0, "{spark:?}");
+    }
+
+    /// Findings as a Spark job writes them (Parquet with Spark's types: INT96 timestamps, bigint
+    /// counts; or JSON rows) render as the findings `detect` wrote.
+    #[test]
+    fn findings_written_by_spark_render_as_detects() {
+        let Some(python) = spark_or_skip() else {
+            return;
+        };
+        let dir = tempfile::tempdir().expect("temp dir");
+        let logs = common::example_tenant();
+        let lake = dir.path().join("lake");
+        normalize(&logs, &lake);
+        let detect = |format: &str| {
+            let out = run(
+                common::tokentrail()
+                    .args(["detect", "--format", format])
+                    .args(&logs),
+                "tokentrail detect",
+            );
+            String::from_utf8(out.stdout).expect("utf-8")
+        };
+        let csv = detect("csv");
+        assert!(csv.lines().count() > 5, "{csv}");
+        let detected = dir.path().join("detect.csv");
+        std::fs::write(&detected, &csv).expect("write");
+        // Spark reads the CSV as text and writes typed columns, as a findings query would.
+        let script = format!(
+            "CREATE OR REPLACE TEMPORARY VIEW detected USING csv \
+         OPTIONS (path '{}', header 'true', multiLine 'true', escape '\"');\n\
+         SELECT id, rule, rule_name, severity, confidence, status, title, user_id, upn, \
+         session_id, token_id, app_id, app_name, resource, src_ip, network, \
+         CAST(network_approximate AS BOOLEAN) AS network_approximate, \
+         CAST(first_seen AS TIMESTAMP) AS first_seen, CAST(last_seen AS TIMESTAMP) AS last_seen, \
+         CAST(records AS BIGINT) AS records, CAST(operations AS BIGINT) AS operations, \
+         issue_sign_in_id, issue_kind, CAST(issue_time AS TIMESTAMP) AS issue_time, issue_ip, \
+         issue_network, suppression_entry, suppression_reason, why FROM detected",
+            detected.display()
+        );
+        let table = dir.path().join("findings");
+        spark_sql(&python, &lake, &script, &table, "parquet");
+        let rows = dir.path().join("findings.jsonl");
+        spark_sql(&python, &lake, &script, &rows, "json");
+        for input in [&table, &rows] {
+            for format in ["csv", "table"] {
+                let out = run(
+                    common::tokentrail()
+                        .args(["findings", "--format", format])
+                        .arg(input),
+                    "tokentrail findings",
+                );
+                assert_eq!(
+                    String::from_utf8(out.stdout).expect("utf-8"),
+                    detect(format),
+                    "{} as {format}",
+                    input.display()
+                );
+            }
+        }
+    }
+}
