@@ -117,6 +117,9 @@ def main():
     parser.add_argument("--out", required=True, help="where the last query's rows go")
     parser.add_argument("--format", choices=("csv", "json", "parquet"), default="csv")
     parser.add_argument("--master", default="local[2]")
+    parser.add_argument(
+        "--timings", action="store_true", help="print each statement's wall time on stderr"
+    )
     args = parser.parse_args()
 
     with open(args.sql, encoding="utf-8") as f:
@@ -152,7 +155,11 @@ def main():
                 sys.exit(f"spark_sql: {path} is missing (write it with tokentrail normalize)")
             spark.read.parquet(path).createOrReplaceTempView(table)
         for statement in statements[:-1]:
+            at = time.monotonic()
             spark.sql(statement)
+            if args.timings:
+                head = " ".join(strip_comments(statement).split())[:70]
+                print(f"spark_sql: {time.monotonic() - at:6.1f} s  {head}", file=sys.stderr)
         result = spark.sql(statements[-1])
         if args.format == "parquet":
             result.coalesce(1).write.mode("overwrite").parquet(args.out)

@@ -44,7 +44,12 @@ pub fn spark_sql(options: &SparkOptions) -> Result<String, ExportError> {
 fn union() -> String {
     RULES
         .iter()
-        .map(|r| format!("SELECT * FROM {}_findings", r.id.code().to_ascii_lowercase()))
+        .map(|r| {
+            format!(
+                "SELECT * FROM {}_findings",
+                r.id.code().to_ascii_lowercase()
+            )
+        })
         .collect::<Vec<_>>()
         .join("\nUNION ALL\n")
 }
@@ -84,7 +89,12 @@ LEFT JOIN (
 
 ",
             code = rule.id.code(),
-            list = raise.rules.iter().map(|r| r.code()).collect::<Vec<_>>().join(" and "),
+            list = raise
+                .rules
+                .iter()
+                .map(|r| r.code())
+                .collect::<Vec<_>>()
+                .join(" and "),
             because = quoted(raise.because),
             code_q = quoted(rule.id.code()),
             raised = raised.join(", "),
@@ -215,6 +225,46 @@ fn template(options: &SparkOptions) -> Template {
       WHEN '00000003-0000-0ff1-ce00-000000000000' THEN 'Office 365 SharePoint Online'
       WHEN '00000003-0000-0000-c000-000000000000' THEN 'Microsoft Graph' ELSE {1} END, {2})",
                 a[0], a[1], a[2]
+            ))
+        })
+        // correlate.rs: Context::established and Context::travel_sign_in, for the records of
+        // view {1} (keyed by column {0}; columns user_key, us, session and the record's network
+        // as a_net_asn, a_certain, a_prefix, a_v4, a_hosting): the keys of the records a
+        // network established for the user, the tenant's own network, or travel explains.
+        .expression("user_explained", 2, |a| {
+            Some(format!(
+                "SELECT m.{0} FROM {1} m
+JOIN tt_established e ON e.user_key = m.user_key AND e.us < m.us
+  AND (e.session IS NULL OR m.session IS NULL OR e.session <> m.session)
+  AND e.key IN (CASE WHEN m.a_net_asn IS NOT NULL THEN concat('asn:', m.a_net_asn) ELSE concat('prefix:', m.a_prefix) END,
+                CASE WHEN m.a_net_asn IS NOT NULL THEN concat('bare:', m.a_prefix) END)
+WHERE NOT m.a_hosting
+UNION
+SELECT m.{0} FROM {1} m
+JOIN tt_tenant_networks n ON n.prefix = m.a_prefix AND n.us < m.us
+WHERE NOT m.a_hosting AND m.user_key IS NOT NULL
+UNION
+SELECT m.{0} FROM {1} m
+JOIN tt_user_interactive u ON u.user_key = m.user_key AND u.net_id IS NOT NULL
+  AND u.us BETWEEN m.us - ${{travel_window_us}} AND m.us + ${{travel_window_us}}
+WHERE NOT m.a_hosting AND ${{relate(u., m.a_)}} = 0",
+                a[0], a[1]
+            ))
+        })
+        // coverage.rs: Coverage::covered for one sign-in log (kind {0}), for the rows of view
+        // {1} (columns ak, from_us, to_us): per row, 0 not covered (outside the window, the log
+        // absent, a hole), 1 covered across a quiet stretch, 2 covered.
+        .expression("covered", 2, |a| {
+            Some(format!(
+                "SELECT c.ak,
+  CASE WHEN f.kind IS NULL OR c.from_us < w.start_us OR c.to_us > w.end_us OR coalesce(bool_or(s.hole), false) THEN 0
+    WHEN count(s.kind) > 0 THEN 1 ELSE 2 END AS state
+FROM {1} c CROSS JOIN tt_window w
+LEFT JOIN tt_family_stats f ON f.kind = '{0}'
+LEFT JOIN tt_silence_judged s ON s.kind = '{0}' AND (s.hole OR s.long_silence)
+  AND s.start_us < c.to_us AND c.from_us < s.end_us
+GROUP BY c.ak, c.from_us, c.to_us, w.start_us, w.end_us, f.kind",
+                a[0], a[1]
             ))
         })
         // A time as tokentrail writes it: RFC 3339 UTC, a fraction only when not zero.

@@ -1,5 +1,6 @@
 -- Every rule's findings (each rule's view has the same columns, in the same order).
-CREATE OR REPLACE TEMPORARY VIEW tt_rule_findings AS
+DROP VIEW IF EXISTS tt_rule_findings;
+CACHE TABLE tt_rule_findings AS
 ${union};
 
 ${raise}CREATE OR REPLACE TEMPORARY VIEW tt_raised AS
@@ -45,7 +46,8 @@ FROM (
   SELECT f.rule, f.id, f.severity, f.confidence, f.title, f.user_id, f.session_id, f.token_id,
     f.app_id, f.resource, f.src_ip, f.network, f.first_us, f.last_us, f.records, f.operations,
     f.issue_k, f.upn, f.app_name,
-    replace(f.why, '{who}', coalesce(f.upn, f.user_id, 'an unknown user')) AS why
+    replace(replace(f.why, '{who}', coalesce(f.upn, f.user_id, 'an unknown user')),
+      '{app_name}', coalesce(concat(' (', f.app_name, ')'), '')) AS why
   FROM (
     SELECT f.*,
       coalesce(nullif(trim(f.logged_upn), ''), u.upn) AS upn,

@@ -6,6 +6,13 @@
 -- Names in dollar-braces are filled in by `tokentrail export`; every view is prefixed tt_.
 
 SET spark.sql.session.timeZone = UTC;
+-- A temporary view keeps its analyzed plan: otherwise (Spark 3.1 and later) every reference
+-- to a view analyzes its SQL again, and so every view below it, which costs minutes for a
+-- chain of views as long as this one.
+SET spark.sql.legacy.storeAnalyzedPlanForView = true;
+-- A plan over cached views prints each cached view's own plan, and so on down: without a cap
+-- the text Spark writes for its listeners grows with every view and exhausts the driver.
+SET spark.sql.maxPlanStringLength = 100000;
 
 CREATE OR REPLACE TEMPORARY VIEW tt_raw_sign_ins USING parquet OPTIONS (path '${normalized}/sign_ins');
 
@@ -106,7 +113,8 @@ FROM tt_si_ranked
 GROUP BY sid;
 
 -- Every kept sign-in, with `k`, the order the engine puts sign-ins in (time, id, where read).
-CREATE OR REPLACE TEMPORARY VIEW tt_si AS
+DROP VIEW IF EXISTS tt_si;
+CACHE TABLE tt_si AS
 SELECT s.*, named_struct('us', us, 'id', sid, 'f', src_file, 'p', src_kind, 'n', src_n) AS k
 FROM (
   SELECT
@@ -140,7 +148,8 @@ SELECT s.*,
 FROM tt_si s;
 
 -- UPN (key) -> the user object id (key) the first sign-in that logged both gave it.
-CREATE OR REPLACE TEMPORARY VIEW tt_upn_to_id AS
+DROP VIEW IF EXISTS tt_upn_to_id;
+CACHE TABLE tt_upn_to_id AS
 SELECT ${key(upn)} AS upn_key, min_by(${key(user_id)}, k) AS user_key
 FROM tt_si WHERE ${key(upn)} IS NOT NULL AND ${key(user_id)} IS NOT NULL
 GROUP BY ${key(upn)};
@@ -186,7 +195,8 @@ FROM (
 
 -- One record per (log, record id), or per content without an id: the richest copy, then the
 -- first read (lib.rs: one_per_key).
-CREATE OR REPLACE TEMPORARY VIEW tt_acc AS
+DROP VIEW IF EXISTS tt_acc;
+CACHE TABLE tt_acc AS
 SELECT * FROM (
   SELECT *, row_number() OVER (
     PARTITION BY log, record_id,
@@ -243,7 +253,8 @@ GROUP BY d.prefix HAVING count(DISTINCT i.asn) = 1;
 -- The network of every address (network.rs: Networks::resolve): the ASN the sign-ins logged
 -- with it, else its neighbours' (less certain), else its prefix. Microsoft is the published
 -- ranges only; hosting is the hosting list and AS8075 outside them.
-CREATE OR REPLACE TEMPORARY VIEW tt_net AS
+DROP VIEW IF EXISTS tt_net;
+CACHE TABLE tt_net AS
 SELECT n.*,
   CASE WHEN asn IS NOT NULL THEN concat('AS', asn) ELSE prefix END AS net_id,
   NOT microsoft AND asn IS NOT NULL AND (asn = 8075 OR asn IN (SELECT asn FROM tt_hosting_asns)) AS hosting
@@ -258,22 +269,26 @@ FROM (
 ) n;
 
 -- Kept sign-ins with their network.
-CREATE OR REPLACE TEMPORARY VIEW tt_sin AS
+DROP VIEW IF EXISTS tt_sin;
+CACHE TABLE tt_sin AS
 SELECT s.*, n.net_id, n.asn AS net_asn, n.certain, n.prefix, n.v4, n.microsoft, n.hosting
 FROM tt_si_user s LEFT JOIN tt_net n ON n.ip = s.ip;
 
 -- The token index: each token's issuing sign-in, the first successful one in order.
-CREATE OR REPLACE TEMPORARY VIEW tt_issuer AS
+DROP VIEW IF EXISTS tt_issuer;
+CACHE TABLE tt_issuer AS
 SELECT issued AS token, min(k) AS k FROM tt_si WHERE succeeded AND issued IS NOT NULL GROUP BY issued;
 
 -- Session chains: successful interactive sign-ins (and UAL logons), and non-interactive ones.
-CREATE OR REPLACE TEMPORARY VIEW tt_chain AS
+DROP VIEW IF EXISTS tt_chain;
+CACHE TABLE tt_chain AS
 SELECT * FROM tt_sin WHERE succeeded AND session IS NOT NULL AND kind IN ('interactive', 'ual-logon', 'non-interactive');
 
 -- Accesses linked once (correlate.rs: Context::link): the issuing sign-in, the session (its
 -- own, else its issuing sign-in's), the user (object id, else the object id a sign-in gave the
 -- UPN, else the UPN), the network.
-CREATE OR REPLACE TEMPORARY VIEW tt_linked AS
+DROP VIEW IF EXISTS tt_linked;
+CACHE TABLE tt_linked AS
 SELECT a.*,
   i.k AS issue_k,
   coalesce(a.session, s.session) AS link_session,
@@ -298,14 +313,16 @@ SELECT session, min(alive_us) AS us FROM (
 ) WHERE session IS NOT NULL GROUP BY session;
 
 -- When each session was first alive: any sign-in of its chain, any access.
-CREATE OR REPLACE TEMPORARY VIEW tt_session_start AS
+DROP VIEW IF EXISTS tt_session_start;
+CACHE TABLE tt_session_start AS
 SELECT session, min(us) AS us FROM (
   SELECT session, us FROM tt_chain
   UNION ALL SELECT session, us FROM tt_session_access_first
 ) GROUP BY session;
 
 -- UPN to show for a user object id (key): the first sign-in's, else the first access's.
-CREATE OR REPLACE TEMPORARY VIEW tt_id_upn AS
+DROP VIEW IF EXISTS tt_id_upn;
+CACHE TABLE tt_id_upn AS
 SELECT user_key, coalesce(min_by(si_upn, si_k), min_by(acc_upn, acc_k)) AS upn FROM (
   SELECT ${key(user_id)} AS user_key, trim(upn) AS si_upn, k AS si_k, CAST(NULL AS string) AS acc_upn, CAST(NULL AS struct<us:bigint,log:int,rid:string,f:string,p:int,n:bigint>) AS acc_k
   FROM tt_si WHERE ${key(user_id)} IS NOT NULL AND instr(trim(upn), '@') > 0
@@ -316,7 +333,8 @@ SELECT user_key, coalesce(min_by(si_upn, si_k), min_by(acc_upn, acc_k)) AS upn F
 
 -- Where each user's devices proved themselves (correlate.rs: Context::established): by ASN
 -- and by prefix when the address has an ASN, by prefix (both kinds) when it has none.
-CREATE OR REPLACE TEMPORARY VIEW tt_established AS
+DROP VIEW IF EXISTS tt_established;
+CACHE TABLE tt_established AS
 SELECT user_key, key, us, session FROM (
   SELECT user_key, us, session,
     CASE WHEN net_asn IS NOT NULL THEN array(concat('asn:', net_asn), concat('prefix:', prefix))
@@ -328,7 +346,8 @@ SELECT user_key, key, us, session FROM (
 
 -- The tenant's own networks: a /24 or /48 where devices of three users proved themselves,
 -- from when the third did.
-CREATE OR REPLACE TEMPORARY VIEW tt_tenant_networks AS
+DROP VIEW IF EXISTS tt_tenant_networks;
+CACHE TABLE tt_tenant_networks AS
 SELECT prefix, element_at(array_sort(collect_list(first_us)), ${tenant_network_users}) AS us
 FROM (
   SELECT prefix, user_key, min(us) AS first_us FROM tt_sin
@@ -338,7 +357,8 @@ FROM (
 ) GROUP BY prefix HAVING count(*) >= ${tenant_network_users};
 
 -- Users' successful interactive sign-ins (travel).
-CREATE OR REPLACE TEMPORARY VIEW tt_user_interactive AS
+DROP VIEW IF EXISTS tt_user_interactive;
+CACHE TABLE tt_user_interactive AS
 SELECT user_key, us, net_id, net_asn, certain, prefix, v4, microsoft, hosting
 FROM tt_sin WHERE succeeded AND user_kind AND root_kind AND user_key IS NOT NULL;
 
@@ -351,7 +371,8 @@ SELECT min(us) AS start_us, max(us) AS end_us FROM (
 -- The tokens delegated accesses logged an issue time for (the earliest), whose they were,
 -- and the kind of the sign-in that issued them (null: none did). Placeholder ids, and
 -- first-party clients' unmatched tokens, say nothing.
-CREATE OR REPLACE TEMPORARY VIEW tt_token_evidence AS
+DROP VIEW IF EXISTS tt_token_evidence;
+CACHE TABLE tt_token_evidence AS
 SELECT e.*, s.kind AS found FROM (
   SELECT token, min(unix_micros(token_issued_at)) AS at_us,
     min_by(coalesce(${key(a.user_id)}, u.user_key, ${key(a.upn)}), unix_micros(token_issued_at)) AS user_key,
@@ -389,7 +410,8 @@ SELECT f.kind, w.start_us, f.first_us FROM tt_family_stats f CROSS JOIN tt_windo
 UNION ALL
 SELECT f.kind, f.last_us, w.end_us FROM tt_family_stats f CROSS JOIN tt_window w WHERE w.end_us > f.last_us;
 
-CREATE OR REPLACE TEMPORARY VIEW tt_silence_judged AS
+DROP VIEW IF EXISTS tt_silence_judged;
+CACHE TABLE tt_silence_judged AS
 SELECT s.kind, s.start_us, s.end_us,
   (s.end_us DIV 1000000) - (s.start_us DIV 1000000) > 0 AND s.kind IN ('interactive', 'non-interactive')
     AND NOT coalesce(t.proven, false) AND coalesce(t.unmatched_users, 0) >= ${hole_min_users} AS hole,

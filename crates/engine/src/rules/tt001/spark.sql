@@ -31,7 +31,8 @@ JOIN tt_chain c ON c.session = b.session AND c.ip IS NOT NULL AND c.v4 = b.a_v4
 GROUP BY b.session, b.i_k, b.a_ip;
 
 -- On different networks, not a confidential client's.
-CREATE OR REPLACE TEMPORARY VIEW tt001_moved AS
+DROP VIEW IF EXISTS tt001_moved;
+CACHE TABLE tt001_moved AS
 SELECT * FROM (
   SELECT b.*, CASE WHEN b.direct = -1 THEN coalesce(t.rel, -1) ELSE b.direct END AS rel
   FROM tt001_base b
@@ -46,7 +47,8 @@ SELECT DISTINCT session, i_k, i_device_id, i_net_asn, i_certain, i_prefix, i_v4,
   a_ip, a_net_asn, a_certain, a_prefix, a_v4
 FROM tt001_moved WHERE session IS NOT NULL AND NOT a_hosting;
 
-CREATE OR REPLACE TEMPORARY VIEW tt001_session_established AS
+DROP VIEW IF EXISTS tt001_session_established;
+CACHE TABLE tt001_session_established AS
 SELECT DISTINCT q.session, q.i_k, q.a_ip
 FROM tt001_q q
 JOIN tt_chain c ON c.session = q.session AND c.root_kind AND c.ip IS NOT NULL
@@ -65,25 +67,12 @@ WHERE ${relate(j., q.a_)} = 0 AND (${relate(c., q.i_)} = 0 OR h.session IS NOT N
 -- The benign explanations that need the access's time: a network established for the user
 -- (a device-proven sign-in there in another session before, or the tenant's own network),
 -- travel (an interactive sign-in of the user from there within the travel window).
-CREATE OR REPLACE TEMPORARY VIEW tt001_explained AS
+DROP VIEW IF EXISTS tt001_explained;
+CACHE TABLE tt001_explained AS
 SELECT m.ak FROM tt001_moved m
 JOIN tt001_session_established e ON e.session = m.session AND e.i_k = m.i_k AND e.a_ip = m.a_ip
 UNION
-SELECT m.ak FROM tt001_moved m
-JOIN tt_established e ON e.user_key = m.user_key AND e.us < m.us
-  AND (e.session IS NULL OR m.session IS NULL OR e.session <> m.session)
-  AND e.key IN (CASE WHEN m.a_net_asn IS NOT NULL THEN concat('asn:', m.a_net_asn) ELSE concat('prefix:', m.a_prefix) END,
-                CASE WHEN m.a_net_asn IS NOT NULL THEN concat('bare:', m.a_prefix) END)
-WHERE NOT m.a_hosting
-UNION
-SELECT m.ak FROM tt001_moved m
-JOIN tt_tenant_networks n ON n.prefix = m.a_prefix AND n.us < m.us
-WHERE NOT m.a_hosting AND m.user_key IS NOT NULL
-UNION
-SELECT m.ak FROM tt001_moved m
-JOIN tt_user_interactive u ON u.user_key = m.user_key AND u.net_id IS NOT NULL
-  AND u.us BETWEEN m.us - ${travel_window_us} AND m.us + ${travel_window_us}
-WHERE NOT m.a_hosting AND ${relate(u., m.a_)} = 0;
+${user_explained(ak, tt001_moved)};
 
 -- One finding per (token, access network).
 CREATE OR REPLACE TEMPORARY VIEW tt001_findings AS

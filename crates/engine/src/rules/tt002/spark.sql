@@ -1,0 +1,123 @@
+-- TT002 session-replay, as the engine judges it (rules/tt002/mod.rs): a non-interactive
+-- sign-in or a delegated access of a session, after its interactive root, from a network
+-- outside the session's home, that no excuse of its own explains.
+
+-- Sessions with an interactive root whose home (the networks of its interactive sign-ins) is
+-- known; the root is the earliest, and its user is the session's.
+DROP VIEW IF EXISTS tt002_rooted;
+CACHE TABLE tt002_rooted AS
+SELECT r.session, r.root_k, s.us AS root_us, s.user_key, s.user_id, s.upn, s.app_id,
+  s.app_name, s.resource
+FROM (
+  SELECT session, min(k) AS root_k FROM tt_chain WHERE root_kind GROUP BY session
+  HAVING count(ip) > 0
+) r JOIN tt_sin s ON s.k = r.root_k;
+
+CREATE OR REPLACE TEMPORARY VIEW tt002_home AS
+SELECT c.session, c.net_id, c.net_asn, c.certain, c.prefix, c.v4
+FROM tt_chain c JOIN tt002_rooted r ON r.session = c.session
+WHERE c.root_kind AND c.ip IS NOT NULL;
+
+-- The (device, client) pairs each session used on its home networks (judging.rs: home_devices).
+DROP VIEW IF EXISTS tt002_devices;
+CACHE TABLE tt002_devices AS
+SELECT DISTINCT c.session, c.device_id, c.app_lc
+FROM tt_chain c JOIN tt002_home h ON h.session = c.session AND ${relate(c., h.)} = 0
+WHERE c.device_id IS NOT NULL AND c.app_lc IS NOT NULL AND c.ip IS NOT NULL;
+
+-- The records of rooted sessions: their non-interactive sign-ins and the delegated accesses
+-- linked to them, with what each record's own excuses need.
+DROP VIEW IF EXISTS tt002_records;
+CACHE TABLE tt002_records AS
+SELECT concat('s', to_json(c.k)) AS rk, c.session, c.us, c.k, CAST(NULL AS struct<us:bigint,log:int,rid:string,f:string,p:int,n:bigint>) AS ak,
+  false AS is_access, 1 AS ops, c.ip AS a_ip, c.net_id AS a_net_id, c.net_asn AS a_net_asn,
+  c.certain AS a_certain, c.prefix AS a_prefix, c.v4 AS a_v4, c.microsoft AS a_microsoft,
+  c.hosting AS a_hosting, c.confidential, c.proves_device, c.device_id, c.app_lc,
+  CAST(NULL AS string) AS issuer_device, CAST(NULL AS string) AS resource_id,
+  CAST(NULL AS string) AS workload
+FROM tt_chain c JOIN tt002_rooted r ON r.session = c.session
+WHERE c.kind = 'non-interactive'
+UNION ALL
+SELECT concat('a', to_json(a.ak)), a.link_session, a.us, NULL, a.ak, true, greatest(a.count, 1),
+  a.ip, a.net_id, a.net_asn, a.certain, a.prefix, a.v4, a.microsoft, a.hosting,
+  coalesce(i.confidential_any, false) OR a.confidential_client, false, NULL, NULL,
+  i.device_id, a.resource_id, a.workload
+FROM tt_linked a JOIN tt002_rooted r ON r.session = a.link_session
+LEFT JOIN (SELECT k, device_id, confidential AS confidential_any FROM tt_si) i ON i.k = a.issue_k
+WHERE a.delegated;
+
+-- Records after the root, from a network that is not Microsoft's, differing from every home
+-- network (the least confident difference), not a confidential client's.
+DROP VIEW IF EXISTS tt002_moved;
+CACHE TABLE tt002_moved AS
+SELECT * FROM (
+  SELECT x.*, r.user_key, r.root_us,
+    CASE WHEN bool_or(${relate(x.a_, h.)} = 0) THEN 0
+      ELSE coalesce(min(CASE WHEN ${relate(x.a_, h.)} > 0 THEN ${relate(x.a_, h.)} END), -1) END AS rel
+  FROM tt002_records x
+  JOIN tt002_rooted r ON r.session = x.session
+  JOIN tt002_home h ON h.session = x.session
+  WHERE x.a_ip IS NOT NULL AND x.us >= r.root_us AND NOT x.a_microsoft
+  GROUP BY ALL
+) WHERE rel > 0 AND NOT confidential;
+
+-- Roaming, judged for each record alone: a sign-in proving the session's own device with its
+-- usual client; an access whose token was issued to a device such a sign-in of the session
+-- proves on the record's network.
+CREATE OR REPLACE TEMPORARY VIEW tt002_roamed AS
+SELECT m.rk FROM tt002_moved m
+JOIN tt002_devices d ON d.session = m.session AND d.device_id = m.device_id AND d.app_lc = m.app_lc
+WHERE NOT m.is_access AND NOT m.a_hosting AND m.proves_device
+UNION
+SELECT m.rk FROM tt002_moved m
+JOIN tt_chain j ON j.session = m.session AND j.kind = 'non-interactive' AND j.device_id = m.issuer_device
+  AND j.proves_device AND j.ip IS NOT NULL AND ${relate(j., m.a_)} = 0
+JOIN tt002_devices d ON d.session = m.session AND d.device_id = j.device_id AND d.app_lc = j.app_lc
+WHERE m.is_access AND NOT m.a_hosting;
+
+DROP VIEW IF EXISTS tt002_explained;
+CACHE TABLE tt002_explained AS
+SELECT rk FROM tt002_roamed
+UNION
+${user_explained(rk, tt002_moved)};
+
+-- One finding per (session, new network).
+CREATE OR REPLACE TEMPORARY VIEW tt002_findings AS
+SELECT
+  'TT002' AS rule,
+  concat('TT002-', substr(sha2(concat('TT002:', g.session, '|', g.net_id), 256), 1, 16)) AS id,
+  CASE WHEN g.rel = 1 THEN 'medium' ELSE 'high' END AS severity,
+  CASE g.rel WHEN 3 THEN 'high' WHEN 2 THEN 'medium' ELSE 'low' END AS confidence,
+  'Session used from a network where it was never established' AS title,
+  r.user_id,
+  r.upn AS logged_upn,
+  g.session AS session_id,
+  CAST(NULL AS string) AS token_id,
+  r.app_id,
+  r.app_name AS logged_app_name,
+  ${resource_of(r.resource, g.first_access.resource_id, g.first_access.workload)} AS resource,
+  g.src_ip,
+  g.net_id AS network,
+  g.first_us, g.last_us, g.records, g.operations,
+  r.root_k AS issue_k,
+  concat('Session ', g.session, ' established interactively by {who} on ', h.homes,
+    ' was used from ', g.net_id, ' (', g.sign_ins, ' non-interactive sign-in(s), ', g.accesses,
+    ' access(es))', CASE WHEN g.hosting THEN ', a hosting network' ELSE '' END,
+    CASE WHEN g.sign_ins > 0 AND NOT g.with_device THEN ', with no device id' ELSE '' END, '.') AS why,
+  array(g.session) AS sessions
+FROM (
+  SELECT session, a_net_id AS net_id, min(rel) AS rel, count(*) AS records, sum(ops) AS operations,
+    count_if(NOT is_access) AS sign_ins, count_if(is_access) AS accesses,
+    bool_or(NOT is_access AND device_id IS NOT NULL) AS with_device,
+    bool_or(a_hosting) AS hosting,
+    min(us) AS first_us, max(us) AS last_us,
+    min_by(a_ip, named_struct('us', us, 'acc', is_access, 'k', k, 'ak', ak)) AS src_ip,
+    min_by(IF(is_access, named_struct('resource_id', resource_id, 'workload', workload), NULL),
+      IF(is_access, ak, NULL)) AS first_access
+  FROM tt002_moved m LEFT ANTI JOIN tt002_explained x ON x.rk = m.rk
+  GROUP BY session, a_net_id
+) g
+JOIN tt002_rooted r ON r.session = g.session
+JOIN (
+  SELECT session, array_join(array_sort(collect_set(net_id)), ', ') AS homes FROM tt002_home GROUP BY session
+) h ON h.session = g.session;
