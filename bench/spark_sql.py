@@ -117,6 +117,7 @@ def main():
     parser.add_argument("--out", required=True, help="where the last query's rows go")
     parser.add_argument("--format", choices=("csv", "json", "parquet"), default="csv")
     parser.add_argument("--master", default="local[2]")
+    parser.add_argument("--driver-memory", default="2g", help="the driver's heap (local mode: all of Spark's)")
     parser.add_argument(
         "--timings", action="store_true", help="print each statement's wall time on stderr"
     )
@@ -138,6 +139,7 @@ def main():
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")
         .config("spark.executor.extraJavaOptions", "-Duser.timezone=UTC")
+        .config("spark.driver.memory", args.driver_memory)
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.host", "127.0.0.1")

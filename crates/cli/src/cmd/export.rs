@@ -58,6 +58,10 @@ pub struct ExportArgs {
     /// Spark: the folder `tokentrail normalize` wrote, as the cluster sees it.
     #[arg(long, value_name = "DIR", required_if_eq("target", "spark-sql"))]
     normalized: Option<String>,
+    /// Spark: a folder the script writes its intermediate tables to, as the cluster sees it
+    /// (default: DIR/_tokentrail_work).
+    #[arg(long, value_name = "DIR", requires = "normalized")]
+    work: Option<String>,
     /// KQL: Sentinel analytic rules (YAML) or bare queries.
     #[arg(long, value_enum, default_value = "sentinel")]
     format: KqlFormat,
@@ -79,11 +83,12 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
     match args.target {
         Target::SparkSql => {
             if args.allowlist.is_some() {
-                bail!("--allowlist is for --target kql (a Sentinel watchlist); render Spark's findings with `tokentrail findings --allowlist` instead");
+                bail!("--allowlist is for --target kql (a Sentinel watchlist); the Spark form returns every finding (docs/spark.md says how to suppress on the cluster)");
             }
             let normalized = args.normalized.clone().unwrap_or_default();
             let sql = spark_sql(&SparkOptions {
                 normalized,
+                work: args.work.clone(),
                 thresholds: Thresholds::default(),
             })?;
             write_to(args.out.as_deref(), sql.as_bytes())?;

@@ -18,6 +18,12 @@ pub struct SparkOptions {
     /// The folder `tokentrail normalize` wrote (`sign_ins/` and `accesses/` under it), as the
     /// cluster sees it (`dbfs:/...`, `abfss://...`, a local path).
     pub normalized: String,
+    /// A folder the script may write its intermediate tables to, as the cluster sees it
+    /// (default: `_tokentrail_work` under `normalized`, a name Spark's partition discovery
+    /// skips). Each is written once as Parquet and read back, which cuts the lineage: a view
+    /// over a chain of cached views makes Spark print and re-plan the whole chain at every
+    /// step, which grows with each level.
+    pub work: Option<String>,
     /// The rules' thresholds (the defaults are `detect`'s).
     pub thresholds: Thresholds,
 }
@@ -38,7 +44,39 @@ pub fn spark_sql(options: &SparkOptions) -> Result<String, ExportError> {
         .value("rules", rules_table());
     out.push('\n');
     out.push_str(&t.fill("Spark SQL findings", FINDINGS)?);
-    Ok(out)
+    let work = match &options.work {
+        Some(w) => w.trim_end_matches('/').to_string(),
+        None => format!(
+            "{}/_tokentrail_work",
+            options.normalized.trim_end_matches('/')
+        ),
+    };
+    Ok(materialized(&out, &work))
+}
+
+/// The script with every `CACHE TABLE name AS query;` written to `work/name` as Parquet and
+/// read back as the temporary view `name`.
+fn materialized(script: &str, work: &str) -> String {
+    let mut out = String::with_capacity(script.len());
+    let mut rest = script;
+    while let Some(at) = rest.find("CACHE TABLE ") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + "CACHE TABLE ".len()..];
+        let name_end = after.find(" AS\n").unwrap_or(after.len());
+        let name = &after[..name_end];
+        let body_start = (name_end + " AS\n".len()).min(after.len());
+        let end = after[body_start..]
+            .find(";\n")
+            .map_or(after.len(), |e| body_start + e);
+        let path = quoted(&format!("{work}/{name}"));
+        out.push_str(&format!(
+            "INSERT OVERWRITE DIRECTORY {path} USING parquet\n{};\nCREATE OR REPLACE TEMPORARY VIEW {name} USING parquet OPTIONS (path {path})",
+            &after[body_start..end]
+        ));
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 fn union() -> String {
@@ -231,23 +269,35 @@ fn template(options: &SparkOptions) -> Template {
         // view {1} (keyed by column {0}; columns user_key, us, session and the record's network
         // as a_net_asn, a_certain, a_prefix, a_v4, a_hosting): the keys of the records a
         // network established for the user, the tenant's own network, or travel explains.
+        // Every join is on equal keys (user and network), so a busy user's records meet only
+        // the sign-ins on their own network: `relate` is 0 for the same ASN, or for the same
+        // prefix when either ASN is unknown.
         .expression("user_explained", 2, |a| {
             Some(format!(
-                "SELECT m.{0} FROM {1} m
-JOIN tt_established e ON e.user_key = m.user_key AND e.us < m.us
+                "SELECT m.{0} FROM (
+  SELECT x.*, k.key FROM {1} x
+  LATERAL VIEW explode(CASE WHEN x.a_net_asn IS NOT NULL
+    THEN array(concat('asn:', x.a_net_asn), concat('bare:', x.a_prefix))
+    ELSE array(concat('prefix:', x.a_prefix)) END) k AS key
+  WHERE NOT x.a_hosting AND x.user_key IS NOT NULL
+) m
+JOIN tt_established e ON e.user_key = m.user_key AND e.key = m.key AND e.us < m.us
   AND (e.session IS NULL OR m.session IS NULL OR e.session <> m.session)
-  AND e.key IN (CASE WHEN m.a_net_asn IS NOT NULL THEN concat('asn:', m.a_net_asn) ELSE concat('prefix:', m.a_prefix) END,
-                CASE WHEN m.a_net_asn IS NOT NULL THEN concat('bare:', m.a_prefix) END)
-WHERE NOT m.a_hosting
 UNION
 SELECT m.{0} FROM {1} m
 JOIN tt_tenant_networks n ON n.prefix = m.a_prefix AND n.us < m.us
 WHERE NOT m.a_hosting AND m.user_key IS NOT NULL
 UNION
 SELECT m.{0} FROM {1} m
-JOIN tt_user_interactive u ON u.user_key = m.user_key AND u.net_id IS NOT NULL
+JOIN tt_user_interactive u ON u.user_key = m.user_key AND u.net_asn = m.a_net_asn
   AND u.us BETWEEN m.us - ${{travel_window_us}} AND m.us + ${{travel_window_us}}
-WHERE NOT m.a_hosting AND ${{relate(u., m.a_)}} = 0",
+WHERE NOT m.a_hosting
+UNION
+SELECT m.{0} FROM {1} m
+JOIN tt_user_interactive u ON u.user_key = m.user_key AND u.prefix = m.a_prefix
+  AND (u.net_asn IS NULL OR m.a_net_asn IS NULL)
+  AND u.us BETWEEN m.us - ${{travel_window_us}} AND m.us + ${{travel_window_us}}
+WHERE NOT m.a_hosting",
                 a[0], a[1]
             ))
         })
@@ -286,10 +336,19 @@ mod tests {
     fn the_script_fills_every_name_and_ends_with_the_findings_query() {
         let sql = spark_sql(&SparkOptions {
             normalized: "/lake/tenant/".into(),
+            work: None,
             thresholds: Thresholds::default(),
         })
         .unwrap();
         assert!(!sql.contains("${"), "unfilled name");
+        assert!(
+            !sql.contains("CACHE TABLE"),
+            "every cached view is written out"
+        );
+        assert!(sql.contains(
+            "INSERT OVERWRITE DIRECTORY '/lake/tenant/_tokentrail_work/tt_si' USING parquet\nSELECT"
+        ));
+        assert!(sql.contains("CREATE OR REPLACE TEMPORARY VIEW tt_si USING parquet OPTIONS (path '/lake/tenant/_tokentrail_work/tt_si');"));
         assert!(sql.contains("OPTIONS (path '/lake/tenant/sign_ins')"));
         for rule in RULES {
             let view = format!("{}_findings", rule.id.code().to_ascii_lowercase());

@@ -10,9 +10,16 @@ SET spark.sql.session.timeZone = UTC;
 -- to a view analyzes its SQL again, and so every view below it, which costs minutes for a
 -- chain of views as long as this one.
 SET spark.sql.legacy.storeAnalyzedPlanForView = true;
--- A plan over cached views prints each cached view's own plan, and so on down: without a cap
--- the text Spark writes for its listeners grows with every view and exhausts the driver.
+-- A plan over cached views prints each cached view's own plan, and so on down; under adaptive
+-- execution each level prints its initial and its final plan, so the text Spark writes for
+-- its listeners doubles with every level of cached views (minutes, then an exhausted driver,
+-- on any input). Adaptive execution is therefore off: set spark.sql.shuffle.partitions to
+-- the size of the input (docs/spark.md); the plan text is capped as well.
+SET spark.sql.adaptive.enabled = false;
 SET spark.sql.maxPlanStringLength = 100000;
+-- The network comparison is a large CASE used in many joins and filters: inferring
+-- constraints from it makes the optimizer, not the data, take minutes.
+SET spark.sql.constraintPropagation.enabled = false;
 
 CREATE OR REPLACE TEMPORARY VIEW tt_raw_sign_ins USING parquet OPTIONS (path '${normalized}/sign_ins');
 
@@ -334,15 +341,23 @@ SELECT user_key, coalesce(min_by(si_upn, si_k), min_by(acc_upn, acc_k)) AS upn F
 -- Where each user's devices proved themselves (correlate.rs: Context::established): by ASN
 -- and by prefix when the address has an ASN, by prefix (both kinds) when it has none.
 DROP VIEW IF EXISTS tt_established;
+-- As the engine, only the first two sessions of each (user, key) are kept: the first from
+-- another session than a record's own is among them (a sign-in without a session counts as
+-- another session).
 CACHE TABLE tt_established AS
 SELECT user_key, key, us, session FROM (
-  SELECT user_key, us, session,
-    CASE WHEN net_asn IS NOT NULL THEN array(concat('asn:', net_asn), concat('prefix:', prefix))
-      ELSE array(concat('bare:', prefix), concat('prefix:', prefix)) END AS keys
-  FROM tt_sin
-  WHERE succeeded AND proves_device AND user_kind AND user_key IS NOT NULL AND ip IS NOT NULL
-    AND NOT hosting AND NOT microsoft
-) LATERAL VIEW explode(keys) e AS key;
+  SELECT *, row_number() OVER (PARTITION BY user_key, key ORDER BY us, session) AS rn FROM (
+    SELECT user_key, key, session, min(us) AS us FROM (
+      SELECT user_key, us, session,
+        CASE WHEN net_asn IS NOT NULL THEN array(concat('asn:', net_asn), concat('prefix:', prefix))
+          ELSE array(concat('bare:', prefix), concat('prefix:', prefix)) END AS keys
+      FROM tt_sin
+      WHERE succeeded AND proves_device AND user_kind AND user_key IS NOT NULL AND ip IS NOT NULL
+        AND NOT hosting AND NOT microsoft
+    ) LATERAL VIEW explode(keys) e AS key
+    GROUP BY user_key, key, session
+  )
+) WHERE rn <= 2;
 
 -- The tenant's own networks: a /24 or /48 where devices of three users proved themselves,
 -- from when the third did.
@@ -360,7 +375,7 @@ FROM (
 DROP VIEW IF EXISTS tt_user_interactive;
 CACHE TABLE tt_user_interactive AS
 SELECT user_key, us, net_id, net_asn, certain, prefix, v4, microsoft, hosting
-FROM tt_sin WHERE succeeded AND user_kind AND root_kind AND user_key IS NOT NULL;
+FROM tt_sin WHERE succeeded AND user_kind AND root_kind AND user_key IS NOT NULL AND ip IS NOT NULL;
 
 -- Coverage of the sign-in logs (coverage.rs). The window is the span of the whole input.
 CREATE OR REPLACE TEMPORARY VIEW tt_window AS
