@@ -300,53 +300,64 @@ FROM counted ORDER BY day, kind
         }
     }
 
-    /// The columns of `detect --format csv` the Spark form must reproduce, besides the id.
-    const COMPARED: &[&str] = &[
-        "rule",
-        "severity",
-        "confidence",
-        "records",
-        "operations",
-        "first_seen",
-        "last_seen",
-        "network",
-        "user_id",
-        "token_id",
-        "src_ip",
-    ];
-
     /// A difference between `detect` and the Spark form that is understood: on tenant `tenant`,
-    /// finding `id` has `detect` in `column` on detect's side and `spark` on Spark's (`column`
-    /// "finding" with "present"/"absent": the finding exists on one side only). Every
-    /// difference the test sees must be listed here, and everything listed must be seen.
+    /// finding `id` differs in `column` (every column of `detect --format csv` is compared;
+    /// "finding" when it exists on one side only, its cells then "present" and "absent"), and
+    /// `holds(detect's cell, Spark's cell)` says the difference is exactly the one explained.
+    /// Every difference the test sees must be listed here, and everything listed must be seen.
     struct Explained {
         tenant: &'static str,
         id: &'static str,
         column: &'static str,
-        detect: &'static str,
-        spark: &'static str,
         #[allow(dead_code)] // read by people: why the two differ
         why: &'static str,
+        holds: fn(&str, &str) -> bool,
     }
 
-    const EXPLAINED: &[Explained] = &[];
+    /// Spark's `why` is detect's without its last sentence, the one naming the quiet stretch of
+    /// the interactive sign-in log the finding leaned on (docs/spark.md: not written by the
+    /// Spark form; the confidence is lowered all the same, and compared).
+    fn quiet_sentence_only(detect: &str, spark: &str) -> bool {
+        detect.strip_prefix(spark).is_some_and(|rest| {
+            rest.starts_with(" The interactive sign-in log was quiet from ")
+                && rest.ends_with("counted as covered, confidence lowered one step.")
+        })
+    }
 
-    /// Findings of a CSV with detect's columns, by id: the compared columns.
-    fn findings_by_id(text: &str) -> BTreeMap<String, BTreeMap<&'static str, String>> {
+    const QUIET: &str = "the Spark form does not write the sentence naming the quiet stretch";
+
+    const EXPLAINED: &[Explained] = &[
+        Explained {
+            tenant: "small-office",
+            id: "TT003-f35083126ade3961",
+            column: "why",
+            why: QUIET,
+            holds: quiet_sentence_only,
+        },
+        Explained {
+            tenant: "small-office",
+            id: "TT003-9b2b3b43703bbf7d",
+            column: "why",
+            why: QUIET,
+            holds: quiet_sentence_only,
+        },
+    ];
+
+    /// Findings of a CSV with detect's columns, by id: every column.
+    fn findings_by_id(text: &str) -> BTreeMap<String, BTreeMap<String, String>> {
         let mut reader = csv::Reader::from_reader(text.as_bytes());
         let headers = reader.headers().expect("header").clone();
         assert_eq!(headers.get(0), Some("id"), "{headers:?}");
         let mut out = BTreeMap::new();
         for record in reader.records() {
             let record = record.expect("CSV row");
-            let cell = |name: &str| {
-                let i = headers.iter().position(|h| h == name);
-                let i = i.unwrap_or_else(|| panic!("no column {name} in {headers:?}"));
-                record.get(i).unwrap_or_default().to_string()
-            };
-            let row: BTreeMap<&'static str, String> =
-                COMPARED.iter().map(|c| (*c, cell(c))).collect();
-            assert!(out.insert(cell("id"), row).is_none(), "duplicate id");
+            let row: BTreeMap<String, String> = headers
+                .iter()
+                .zip(record.iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect();
+            let id = row["id"].clone();
+            assert!(out.insert(id, row).is_none(), "duplicate id");
         }
         out
     }
@@ -362,9 +373,10 @@ FROM counted ORDER BY day, kind
         {
             match (d.get(id), s.get(id)) {
                 (Some(a), Some(b)) => {
-                    for c in COMPARED {
-                        if a[c] != b[c] {
-                            out.push((id.clone(), c.to_string(), a[c].clone(), b[c].clone()));
+                    for (column, x) in a {
+                        let y = b.get(column).cloned().unwrap_or_default();
+                        if *x != y {
+                            out.push((id.clone(), column.clone(), x.clone(), y));
                         }
                     }
                 }
@@ -383,8 +395,9 @@ FROM counted ORDER BY day, kind
 
     /// The rules exported as Spark SQL, run on local Spark over normalized simulated tenants (a
     /// default one and a small office), find what `detect` finds: the same finding ids, and per
-    /// finding the same rule, severity, confidence, evidence counts, times, network, user,
-    /// token and source address; every difference is one listed in [`EXPLAINED`].
+    /// finding the same value in every column of `detect --format csv` (rule, severity,
+    /// confidence, evidence counts, times, network, user, token, issuing sign-in, ...); every
+    /// difference is one listed in [`EXPLAINED`], and holds as explained.
     #[test]
     fn the_exported_rules_on_spark_find_what_detect_finds() {
         let Some(python) = spark_or_skip() else {
@@ -438,18 +451,21 @@ FROM counted ORDER BY day, kind
                 "tokentrail detect",
             );
             let detect = String::from_utf8(detect.stdout).expect("utf-8");
-            // Both sides say something: every rule the simulated attacks should trip.
-            let found = findings_by_id(&detect);
-            assert!(found.len() >= 5, "{name}: {detect}");
+            // The comparison means something: every rule has findings on each tenant.
+            let rules: std::collections::BTreeSet<String> = findings_by_id(&detect)
+                .values()
+                .map(|f| f["rule"].clone())
+                .collect();
+            assert_eq!(
+                rules.iter().map(String::as_str).collect::<Vec<_>>(),
+                ["TT001", "TT002", "TT003", "TT004", "TT005"],
+                "{name}: {detect}"
+            );
             // The header is detect's, column for column.
             assert_eq!(spark.lines().next(), detect.lines().next(), "{name}");
             for (id, column, d, s) in differences(&detect, &spark) {
                 let known = EXPLAINED.iter().any(|e| {
-                    e.tenant == name
-                        && e.id == id
-                        && e.column == column
-                        && e.detect == d
-                        && e.spark == s
+                    e.tenant == name && e.id == id && e.column == column && (e.holds)(&d, &s)
                 });
                 if known {
                     seen.push((name, id));

@@ -3,6 +3,10 @@
 //! (`rules/ttNNN/spark.sql`, ending in a `ttNNN_findings` view with the columns every rule's
 //! findings view has), and the findings (`spark/findings.sql`): a `SELECT` with the columns of
 //! `detect --format csv`, the finding id first, the same ids `detect` gives.
+//!
+//! The templates mark the large intermediate tables `CACHE TABLE name AS query;`; the script
+//! writes each of them to the work folder as Parquet and reads it back instead (see
+//! [`SparkOptions::work`]), so the SQL files stay runnable by hand with caching.
 
 use crate::catalog::Catalog;
 use crate::export::{hex128, quoted, ExportError, Template};
