@@ -371,3 +371,30 @@ pub struct Finding {
     /// Set when an allowlist entry suppressed the finding.
     pub suppression: Option<Suppression>,
 }
+
+/// Characters of an id (finding hash, session, token) that tables show: enough to tell the
+/// findings of one tenant apart, and accepted back by `investigate` as a prefix.
+pub const SHORT_ID_CHARS: usize = 8;
+
+impl Finding {
+    /// The id as tables show it: the first [`SHORT_ID_CHARS`] characters of the hash after the
+    /// rule code (`830ad87c` for `TT001-830ad87c6df85bc9`), or of the whole id when it has no
+    /// rule code (findings imported from elsewhere).
+    pub fn short_id(&self) -> &str {
+        short_finding_id(&self.id)
+    }
+}
+
+/// See [`Finding::short_id`].
+pub fn short_finding_id(id: &str) -> &str {
+    let hash = match id.split_once('-') {
+        Some((rule, hash)) if RuleId::parse(rule).is_some() => hash,
+        _ => id,
+    };
+    let end = hash
+        .char_indices()
+        .nth(SHORT_ID_CHARS)
+        .map_or(hash.len(), |(i, _)| i);
+    &hash[..end]
+}
+

@@ -10,6 +10,7 @@ pub mod finding;
 pub mod ids;
 pub mod ip;
 pub mod label;
+pub mod operation;
 pub mod time;
 
 pub use event::{
@@ -17,10 +18,11 @@ pub use event::{
     Workload,
 };
 pub use finding::{
-    AccessEvidence, Confidence, Finding, IssueEvidence, NetworkId, RuleId, Severity, SourceRecord,
-    Suppression, Technique,
+    short_finding_id, AccessEvidence, Confidence, Finding, IssueEvidence, NetworkId, RuleId,
+    Severity, SourceRecord, Suppression, Technique, SHORT_ID_CHARS,
 };
 pub use ids::{Guid, Ident, SessionId, TokenId};
 pub use ip::parse_client_ip;
 pub use label::{AttackKind, Label};
+pub use operation::operation_template;
 pub use time::Timestamp;

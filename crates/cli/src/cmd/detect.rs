@@ -24,11 +24,14 @@ use super::open_output;
 pub enum OutputFormat {
     /// A terminal table, most severe first, with a summary line.
     Table,
-    /// OCSF 1.8.0 Detection Finding, one JSON object per line (docs/finding-schema.md).
+    /// OCSF 1.8.0 Detection Finding, one JSON object per line (docs/finding-schema.md); also
+    /// `json`.
+    #[value(alias = "json")]
     Ocsf,
     /// CSV with the columns documented in docs/finding-schema.md.
     Csv,
-    /// A Markdown summary for tickets.
+    /// A Markdown summary for tickets; also `md`.
+    #[value(alias = "md")]
     Markdown,
 }
 
@@ -210,14 +213,7 @@ fn write_run_notes(
             stats.sign_ins_kind_settled
         )?;
     }
-    if stats.outside_time_window > 0 {
-        writeln!(
-            err,
-            "tokentrail: {} finding(s) lie wholly outside --since/--until: judged, not reported",
-            stats.outside_time_window
-        )?;
-    }
-    super::judging::write_allowlist_notes(err, &detection.allowlist)?;
+    super::judging::write_judging_notes(err, detection)?;
     if stats.accesses_lost > 0 {
         writeln!(
             err,

@@ -29,11 +29,14 @@ use crate::exit;
 pub enum FindingsFormat {
     /// A terminal table, most severe first, with a summary line.
     Table,
-    /// OCSF 1.8.0 Detection Finding, one JSON object per line (docs/finding-schema.md).
+    /// OCSF 1.8.0 Detection Finding, one JSON object per line (docs/finding-schema.md); also
+    /// `json`.
+    #[value(alias = "json")]
     Ocsf,
     /// CSV with the columns documented in docs/finding-schema.md.
     Csv,
-    /// A Markdown summary for tickets.
+    /// A Markdown summary for tickets; also `md`.
+    #[value(alias = "md")]
     Markdown,
     /// The self-contained HTML report (without coverage, which needs the logs).
     Html,

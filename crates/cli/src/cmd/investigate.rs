@@ -20,7 +20,8 @@ use crate::exit;
 /// How the investigation is written.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InvestigateFormat {
-    /// Markdown for the case file.
+    /// Markdown for the case file; also `md`.
+    #[value(name = "markdown", alias = "md")]
     Md,
     /// One JSON object (fields documented in the tokentrail-investigate crate).
     Json,
@@ -160,7 +161,7 @@ pub fn run(args: InvestigateArgs) -> anyhow::Result<ExitCode> {
     }
 
     let detection = super::detect_over(config, &records.sign_ins, &records.accesses);
-    super::judging::write_allowlist_notes(&mut err, &detection.allowlist)?;
+    super::judging::write_judging_notes(&mut err, &detection)?;
     let investigation = match investigation(&subject, &records, &detection, window, &mut err)? {
         Ok(inv) => inv,
         Err(code) => return Ok(code),

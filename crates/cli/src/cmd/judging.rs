@@ -1,12 +1,15 @@
-//! The options of every command that judges records (`detect`, `report`, `investigate`,
-//! `inventory`, `coverage`), parsed by one clap struct flattened into each and compiled once,
-//! before the first record is read, by one function: the commands cannot disagree about what is
-//! approved, which network an address is in, or which findings are reported.
+//! The options of every command that judges records (`detect`, `demo`, `report`,
+//! `investigate`, `timeline`, `inventory`, `coverage`), parsed by one clap struct flattened into
+//! each and compiled once, before the first record is read, by one function: the commands
+//! cannot disagree about what is approved, which network an address is in, or which findings
+//! are reported (`--since`/`--until`, `--rules`, `--min-severity` are applied by the engine
+//! itself, so every command inherits them).
 //!
 //! Also here: records whose time cannot be right (before 2000, more than a day past the run's
 //! clock or past the newest record of their log) are listed with their place and kept out of
 //! every command's baselines.
 
+use std::collections::BTreeSet;
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -17,7 +20,7 @@ use tokentrail_engine::record_times::{Admission, Implausible, RecordTimes};
 use tokentrail_engine::{allowlist, EngineConfig};
 use tokentrail_ingest::{Decoded, DecodedRecord, IngestReport};
 use tokentrail_model::escape::Shown;
-use tokentrail_model::{SourceRef, Timestamp};
+use tokentrail_model::{RuleId, Severity, SourceRef, Timestamp};
 
 use super::{parse_time, parse_window, wall_clock};
 use crate::exit;
@@ -48,6 +51,21 @@ pub struct JudgingArgs {
     /// the span of the input.
     #[arg(long, value_name = "FROM..TO", value_parser = parse_window)]
     pub window: Option<(Timestamp, Timestamp)>,
+    /// Report only findings at least this severe: informational, low, medium, high or critical
+    /// (hayabusa's --min-level is accepted too). Severity as finally judged: TT003 raises
+    /// TT001/TT002 on its sessions even when TT003 itself is not reported.
+    #[arg(long, visible_alias = "min-level", value_name = "SEVERITY", value_parser = parse_severity)]
+    pub min_severity: Option<Severity>,
+    /// Report only these rules, by code or name, comma-separated or repeated
+    /// (`--rules TT001,TT002`, `--rules token-replay`); a rule written with a leading `-` is
+    /// left out instead (`--rules -TT005` reports every rule but TT005). Every rule still
+    /// judges every record.
+    #[arg(long, value_name = "RULES", allow_hyphen_values = true)]
+    pub rules: Vec<String>,
+    /// Leave these rules out, by code or name, comma-separated or repeated (hayabusa's and
+    /// chainsaw's exclude style; the same as `--rules -TT005`).
+    #[arg(long, value_name = "RULES")]
+    pub exclude_rules: Vec<String>,
     /// The time of the run (default: now, UTC): allowlist expiry, the report's date, and the
     /// latest plausible record time.
     #[arg(long, value_name = "TIME", value_parser = parse_time, hide = true)]
@@ -77,6 +95,8 @@ impl JudgingArgs {
         let mut config = EngineConfig {
             since: self.since,
             until: self.until,
+            rules: rule_selection(&self.rules, &self.exclude_rules)?,
+            min_severity: self.min_severity,
             window: self.window,
             now,
             ..EngineConfig::default()
@@ -112,10 +132,110 @@ impl JudgingArgs {
     }
 }
 
+/// The rules named on the command line, each by code or name (`TT001`, `token-replay`, any
+/// case). The one place rules are looked up by name in the binary.
+fn rule_named(text: &str) -> Option<RuleId> {
+    RuleId::parse(text)
+}
+
+/// Every rule as `TT001 token-replay`, for messages.
+fn known_rules() -> String {
+    RuleId::ALL
+        .iter()
+        .map(|r| format!("{} {}", r.code(), r.name()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The rules to report from `--rules` (items with a leading `-` are exclusions) and
+/// `--exclude-rules`; `None` when every rule is reported. Every unknown name is reported at
+/// once, and so is a rule both included and excluded.
+fn rule_selection(rules: &[String], excluded: &[String]) -> anyhow::Result<Option<BTreeSet<RuleId>>> {
+    let items = |lists: &[String]| -> Vec<String> {
+        lists
+            .iter()
+            .flat_map(|l| l.split(','))
+            .map(|i| i.trim().to_string())
+            .filter(|i| !i.is_empty())
+            .collect()
+    };
+    let (mut include, mut exclude) = (BTreeSet::new(), BTreeSet::new());
+    let mut unknown = Vec::new();
+    let named = items(rules)
+        .into_iter()
+        .map(|i| match i.strip_prefix('-') {
+            Some(rest) => (rest.trim().to_string(), false),
+            None => (i, true),
+        })
+        .chain(items(excluded).into_iter().map(|i| (i, false)));
+    for (name, included) in named {
+        match rule_named(&name) {
+            Some(rule) if included => {
+                include.insert(rule);
+            }
+            Some(rule) => {
+                exclude.insert(rule);
+            }
+            None => unknown.push(name),
+        }
+    }
+    if !unknown.is_empty() {
+        let shown: Vec<String> = unknown.iter().map(|u| format!("{:?}", Shown(u).to_string())).collect();
+        bail!("no such rule: {} (the rules are {})", shown.join(", "), known_rules());
+    }
+    if let Some(both) = include.intersection(&exclude).next() {
+        bail!("{both} is both selected and left out by --rules/--exclude-rules");
+    }
+    if include.is_empty() && exclude.is_empty() {
+        return Ok(None);
+    }
+    let base: BTreeSet<RuleId> = if include.is_empty() {
+        RuleId::ALL.into_iter().collect()
+    } else {
+        include
+    };
+    let selected: BTreeSet<RuleId> = base.difference(&exclude).copied().collect();
+    if selected.is_empty() {
+        bail!("--rules/--exclude-rules leave no rule to report (the rules are {})", known_rules());
+    }
+    Ok(Some(selected))
+}
+
+fn parse_severity(text: &str) -> Result<Severity, String> {
+    Severity::parse(text).ok_or_else(|| {
+        format!("not a severity: {text:?} (informational, low, medium, high or critical)")
+    })
+}
+
+/// What the judging options did in this run, on `err`: the findings judged but not reported
+/// (outside `--since`/`--until`, or left out by `--rules` or `--min-severity`), then the
+/// allowlist's notes. Every command that reports findings says it, every run.
+pub fn write_judging_notes(
+    err: &mut impl Write,
+    detection: &tokentrail_engine::Detection,
+) -> io::Result<()> {
+    let stats = &detection.stats;
+    if stats.outside_time_window > 0 {
+        writeln!(
+            err,
+            "tokentrail: {} finding(s) lie wholly outside --since/--until: judged, not reported",
+            stats.outside_time_window
+        )?;
+    }
+    if stats.not_selected > 0 {
+        writeln!(
+            err,
+            "tokentrail: {} finding(s) of rules left out by --rules, or below --min-severity: judged, not reported",
+            stats.not_selected
+        )?;
+    }
+    write_allowlist_notes(err, &detection.allowlist)
+}
+
 /// What the allowlist did in this run, on `err`: each expired entry, and each entry in force
 /// with the findings it suppressed, 0 included. Every command that judges with an allowlist
 /// prints it, every run, so an entry that hides too much is seen.
-pub fn write_allowlist_notes(
+fn write_allowlist_notes(
     err: &mut impl Write,
     report: &tokentrail_engine::AllowlistReport,
 ) -> io::Result<()> {

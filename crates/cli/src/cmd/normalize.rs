@@ -11,12 +11,19 @@ use std::process::ExitCode;
 
 use crate::exit;
 
+/// How the normalized tables are written.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NormalizeFormat {
+    /// Apache Parquet, one table per folder, partitioned by day.
+    Parquet,
+}
+
 /// Write every readable record as Parquet in tokentrail's normalized model.
 #[derive(clap::Args, Debug)]
 #[command(after_help = "\
 Examples:
-  tokentrail normalize exports/ --out lake/
-  tokentrail normalize signins/ graph/ ual/ --out lake/ --threads 8
+  tokentrail normalize exports/ -o lake/
+  tokentrail normalize signins/ graph/ ual/ -o lake/ --threads 8
   spark-sql> SELECT day, kind, count(*) FROM parquet.`lake/sign_ins` GROUP BY day, kind;
 
 The folder gets two tables, each partitioned by the UTC day of its records (Hive style, so
@@ -36,8 +43,11 @@ pub struct NormalizeArgs {
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// The folder to write the tables into (created if missing).
-    #[arg(long, value_name = "DIR")]
+    #[arg(short = 'o', long = "output", visible_alias = "out", value_name = "DIR")]
     pub out: PathBuf,
+    /// Output format: Parquet, the one format Spark and Databricks read as partitioned tables.
+    #[arg(long, value_enum, default_value_t = NormalizeFormat::Parquet)]
+    pub format: NormalizeFormat,
     /// Write into a folder that already holds files: its sign_ins/ and accesses/ tables are
     /// replaced, anything else in it is left alone.
     #[arg(long)]

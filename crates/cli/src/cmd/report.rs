@@ -28,6 +28,13 @@ use super::coverage::run_info;
 use super::judging::{Judging, JudgingArgs};
 use super::open_output;
 
+/// How the report is written.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HtmlFormat {
+    /// One self-contained HTML file.
+    Html,
+}
+
 /// Write a self-contained HTML report of a run.
 #[derive(clap::Args, Debug)]
 #[command(after_help = "\
@@ -51,6 +58,10 @@ pub struct ReportArgs {
     /// Write the report to FILE instead of stdout.
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Output format: the report is one HTML page (`detect`, `coverage` and `inventory` write
+    /// its parts as JSON).
+    #[arg(long, value_enum, default_value_t = HtmlFormat::Html)]
+    pub format: HtmlFormat,
     /// Read test-case files as the raw events they hold.
     #[arg(long)]
     pub test_cases: bool,
@@ -115,7 +126,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     let run = run_info(&report, now);
     let coverage = coverage.finish(run.clone());
     let detection = engine.finish();
-    super::judging::write_allowlist_notes(&mut io::stderr().lock(), &detection.allowlist)?;
+    super::judging::write_judging_notes(&mut io::stderr().lock(), &detection)?;
     inventory.judged_by(&detection);
     let inventory = inventory.finish(run.clone());
     let context = context.finish(detection.networks.clone());

@@ -17,7 +17,8 @@ use super::judging::{Judging, JudgingArgs};
 /// How the timeline is written.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TimelineFormat {
-    /// JSON lines: one Timesketch event per line (save as .jsonl).
+    /// JSON lines: one Timesketch event per line (save as .jsonl); also `json`.
+    #[value(alias = "json")]
     Jsonl,
     /// CSV with a header row (save as .csv).
     Csv,
@@ -82,7 +83,7 @@ pub fn run(args: TimelineArgs) -> anyhow::Result<ExitCode> {
         return Ok(code);
     }
     let detection = super::detect_over(config, &records.sign_ins, &records.accesses);
-    super::judging::write_allowlist_notes(&mut err, &detection.allowlist)?;
+    super::judging::write_judging_notes(&mut err, &detection)?;
     let subject = args.subject.subject();
     let (entries, findings) = match &subject {
         None => {
