@@ -296,14 +296,14 @@ fn patterns_holding_attacks_are_drafted_commented_out_with_their_findings() {
         [
             (
                 "p01-microsoft-office",
-                "TT001-2d3f48b377cb5c07, TT001-43d34d3c97ad5b6f, TT002-1c4401bbfd0dd77f, \
-                 TT002-42e0731262b23fb0, TT002-72241121f40f59a1, TT005-d82e052c10308484"
+                "TT001-b2b6f0bd7557cfa3, TT001-ef3769cd14913c13, TT002-8f35b1fa90bb5ec5, \
+                 TT002-8fda0faafc7bb92f, TT002-f700d1ce3239155e, TT005-ad8de5bbb001eb65"
             ),
-            ("p02-outlook-mobile", "TT003-df05d0f59c865d74"),
-            ("p13-mail-archiver-pro", "TT005-c1be6f297b1d39a8"),
+            ("p02-outlook-mobile", "TT003-f055b4c8bc86c9ea"),
+            ("p13-mail-archiver-pro", "TT005-f584d8480fbe96f1"),
             (
                 "p14-5376989c-e82d-4581-be35-323e3a80960d",
-                "TT004-1512c3bd6f29c38f"
+                "TT004-6966e581ade4991f"
             ),
         ]
     );
@@ -337,10 +337,10 @@ fn patterns_holding_attacks_are_drafted_commented_out_with_their_findings() {
         silenced,
         BTreeSet::from(
             [
-                "TT003-df05d0f59c865d74",
-                "TT004-1512c3bd6f29c38f",
-                "TT005-c1be6f297b1d39a8",
-                "TT005-d82e052c10308484"
+                "TT003-f055b4c8bc86c9ea",
+                "TT004-6966e581ade4991f",
+                "TT005-f584d8480fbe96f1",
+                "TT005-ad8de5bbb001eb65"
             ]
             .map(String::from)
         )

@@ -143,8 +143,8 @@ fn detect_report_and_investigate_show_the_same_live_findings() {
     assert_eq!(
         suppressed,
         BTreeSet::from([
-            "TT002-72241121f40f59a1".to_string(),
-            "TT005-c1be6f297b1d39a8".to_string()
+            "TT002-f700d1ce3239155e".to_string(),
+            "TT005-f584d8480fbe96f1".to_string()
         ])
     );
     assert_eq!(live, &all - &suppressed);
@@ -207,9 +207,9 @@ fn since_narrows_what_every_command_reports_and_nothing_it_learns() {
     assert_eq!(
         live,
         BTreeSet::from([
-            "TT002-72241121f40f59a1".to_string(),
-            "TT004-1512c3bd6f29c38f".to_string(),
-            "TT005-c1be6f297b1d39a8".to_string()
+            "TT002-f700d1ce3239155e".to_string(),
+            "TT004-6966e581ade4991f".to_string(),
+            "TT005-f584d8480fbe96f1".to_string()
         ])
     );
     assert!(live.is_subset(&all));

@@ -46,7 +46,7 @@ fn label(id: &str, kind: AttackKind, session: &str) -> Label {
     Label {
         id: id.into(),
         kind,
-        expected_rules: vec![RuleId::Tt002],
+        expected_rules: vec![tokentrail_engine::rules::tt002::ID],
         user: "alice@contoso.example".into(),
         user_id: "6f1c2a55-3b1e-4d8e-9a0b-1c2d3e4f5a6b".into(),
         session_id: Some(session.into()),
@@ -63,13 +63,13 @@ fn write_inputs(dir: &Path) {
     let findings = [
         finding(
             "f-1",
-            RuleId::Tt002,
+            tokentrail_engine::rules::tt002::ID,
             "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
             "xMFjTVvJPE2OChJx_YE-AA",
         ),
         finding(
             "f-2",
-            RuleId::Tt001,
+            tokentrail_engine::rules::tt001::ID,
             "99999999-8888-4777-8666-555555555555",
             "3kVZRE8tFkinHtPA7_EFAA",
         ),

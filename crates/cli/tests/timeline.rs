@@ -165,7 +165,7 @@ fn the_tenant_timeline_is_every_record_and_finding_in_timesketch_jsonl() {
     // One finding event in full.
     let f = events
         .iter()
-        .find(|e| e.get("finding_id").and_then(Value::as_str) == Some("TT001-45c6c59ec8db5fe0"))
+        .find(|e| e.get("finding_id").and_then(Value::as_str) == Some("TT001-f402bcb303953a60"))
         .unwrap();
     assert_eq!(
         f["message"],
@@ -251,9 +251,9 @@ fn a_user_s_timeline_is_the_records_investigate_relates_to_them() {
     assert_eq!(
         findings,
         [
-            "TT001-45c6c59ec8db5fe0",
-            "TT002-c2dc5c27021ec293",
-            "TT005-36f4b1bc5a639608"
+            "TT001-f402bcb303953a60",
+            "TT002-14d4ac6b5fd2420a",
+            "TT005-22e2787d58998cf3"
         ]
     );
     assert!(events

@@ -667,7 +667,7 @@ fn validate_entry(
             let mut set = BTreeSet::new();
             for r in seq {
                 let text = scalar_text(r).unwrap_or_default();
-                match RuleId::parse(&text) {
+                match crate::rules::find(&text) {
                     Some(rule) => {
                         set.insert(rule);
                     }

@@ -8,15 +8,24 @@ use tokentrail_model::{AccessEvidence, IssueEvidence, NetworkId, RuleId, SourceR
 use crate::correlate::Context;
 use crate::store::{src_key, AccessRec, Src, SrcKey, Sym};
 
-/// The finding id: the rule code and a 64-bit FNV-1a hash of the group key, in hex. FNV with its
-/// fixed offset basis gives the same id on every run and every machine, whatever the input order.
+/// The finding id: the rule code, `-`, and the first 16 hex digits (64 bits) of the SHA-256 of
+/// `CODE:GROUP_KEY` (UTF-8). The same id on every run and machine, whatever the input order;
+/// and the same id the rules' Spark SQL (`sha2(..., 256)`) and KQL (`hash_sha256`) forms
+/// compute, so a finding found on a cluster is the finding `detect` gives. (Until issue 16 ids
+/// were FNV-1a 64 of `CODE\0GROUP_KEY`, which neither engine computes natively.)
 pub(crate) fn finding_id(rule: RuleId, group_key: &str) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in rule.code().bytes().chain([0u8]).chain(group_key.bytes()) {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
+    use sha2::{Digest, Sha256};
+    use std::fmt::Write as _;
+    let digest = Sha256::new()
+        .chain_update(rule.code())
+        .chain_update(":")
+        .chain_update(group_key)
+        .finalize();
+    let mut id = format!("{}-", rule.code());
+    for b in digest.iter().take(8) {
+        let _ = write!(id, "{b:02x}");
     }
-    format!("{}-{h:016x}", rule.code())
+    id
 }
 
 /// The issuing (or root) sign-in as evidence.
@@ -309,17 +318,18 @@ mod tests {
     #[test]
     fn ids_are_stable() {
         assert_eq!(
-            finding_id(RuleId::Tt001, "a|b"),
-            finding_id(RuleId::Tt001, "a|b")
+            finding_id(crate::rules::tt001::ID, "a|b"),
+            finding_id(crate::rules::tt001::ID, "a|b")
         );
         assert_ne!(
-            finding_id(RuleId::Tt001, "a|b"),
-            finding_id(RuleId::Tt002, "a|b")
+            finding_id(crate::rules::tt001::ID, "a|b"),
+            finding_id(crate::rules::tt002::ID, "a|b")
         );
-        // Pinned (computed independently): a change here changes every stored finding id.
+        // Pinned (`printf 'TT001:tok|AS64501' | sha256sum`): a change here changes every stored
+        // finding id, and the Spark SQL and KQL forms compute it too.
         assert_eq!(
-            finding_id(RuleId::Tt001, "tok|AS64501"),
-            "TT001-81d03f51a2b37c08"
+            finding_id(crate::rules::tt001::ID, "tok|AS64501"),
+            "TT001-10d00a44d366428f"
         );
     }
 }

@@ -23,6 +23,28 @@
 //! findings -> TT003 raises TT001/TT002 on its sessions -> allowlist suppression ->
 //! deterministic order. No rule's answer depends on the order accesses are judged in.
 
+// The rules' own tests (`rules/ttNNN/tests.rs`) are unit tests that share the fixture builders
+// of the integration tests, which name this crate by its name.
+#[cfg(test)]
+extern crate self as tokentrail_engine;
+#[cfg(test)]
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+/// Snapshot `value` as JSON under the calling rule's `snapshots/<name>.snap`.
+#[cfg(test)]
+macro_rules! snapshot {
+    ($name:expr, $value:expr) => {
+        insta::with_settings!({
+            snapshot_path => "snapshots",
+            prepend_module_to_snapshot => false,
+            omit_expression => true,
+        }, {
+            insta::assert_json_snapshot!($name, $value);
+        })
+    };
+}
+
 pub mod allowlist;
 pub mod asn;
 pub mod catalog;
@@ -33,7 +55,7 @@ mod evidence;
 mod known_networks;
 mod network;
 pub mod record_times;
-mod rules;
+pub mod rules;
 mod spill;
 pub mod store;
 mod unstated_kind;
@@ -417,16 +439,19 @@ impl Engine {
         cx.set_coverage(coverage.build());
         drop(summary);
 
+        // Each rule judges on one of two lanes; with a second thread, the second lane judges
+        // each partition beside the first. Every rule gathers its groups whatever order
+        // accesses come in, so neither threads nor partitions change a finding.
         let mut tally = Tally::default();
-        // With a second thread, TT002 and TT005 judge each partition beside the others. Every
-        // rule gathers its groups whatever order accesses come in, so neither threads nor
-        // partitions change a finding.
         let mut second_tally = Tally::default();
-        let mut tt001 = rules::tt001::Tt001::default();
-        let mut tt002 = rules::tt002::Tt002::new(&cx, &mut second_tally);
-        let mut tt003 = rules::tt003::Tt003::default();
-        let mut tt004 = rules::tt004::Tt004::default();
-        let mut tt005 = rules::tt005::Tt005::new(&cx);
+        let mut first_lane: Vec<(usize, Box<dyn rules::Judge>)> = Vec::new();
+        let mut second_lane: Vec<(usize, Box<dyn rules::Judge>)> = Vec::new();
+        for (i, rule) in rules::RULES.iter().enumerate() {
+            match rule.lane {
+                rules::Lane::First => first_lane.push((i, (rule.judge)(&cx, &mut tally))),
+                rules::Lane::Second => second_lane.push((i, (rule.judge)(&cx, &mut second_tally))),
+            }
+        }
         let mut upns: FxHashMap<Sym, (AccessRec, Sym)> = FxHashMap::default();
         let mut partitions = accesses.into_partitions();
         while let Some(part) = partitions.next() {
@@ -493,19 +518,15 @@ impl Engine {
                 }
             }
             let cx = &cx;
-            let mut first_rules = |t: &mut Tally| {
+            let judge = |lane: &mut Vec<(usize, Box<dyn rules::Judge>)>, t: &mut Tally| {
                 for l in &linked {
-                    tt001.access(cx, l, t);
-                    tt003.access(cx, l, t);
-                    tt004.access(cx, l, t);
+                    for (_, rule) in lane.iter_mut() {
+                        rule.access(cx, l, t);
+                    }
                 }
             };
-            let mut second_rules = |t: &mut Tally| {
-                for l in &linked {
-                    tt002.access(cx, l, t);
-                    tt005.access(cx, l, t);
-                }
-            };
+            let mut first_rules = |t: &mut Tally| judge(&mut first_lane, t);
+            let mut second_rules = |t: &mut Tally| judge(&mut second_lane, t);
             if config.threads > 1 {
                 std::thread::scope(|scope| {
                     let second = scope.spawn(|| second_rules(&mut second_tally));
@@ -526,20 +547,17 @@ impl Engine {
         let networks = KnownNetworks::learn(&cx);
         let coverage = coverage.build();
 
-        let tt001 = tt001.finish(&cx);
-        let tt002 = tt002.finish(&cx);
-        let tt003 = tt003.finish(&cx);
-        let tt004 = tt004.finish(&cx);
-        let tt005 = tt005.finish(&cx);
-        let mut candidates = Vec::new();
-        candidates.extend(tt001);
-        candidates.extend(tt002);
-        candidates.extend(tt004);
-        candidates.extend(tt005);
+        let mut by_rule: Vec<Vec<rules::judging::Candidate>> =
+            rules::RULES.iter().map(|_| Vec::new()).collect();
+        for (i, rule) in first_lane.into_iter().chain(second_lane) {
+            if let Some(slot) = by_rule.get_mut(i) {
+                *slot = rule.finish(&cx);
+            }
+        }
         tally.into_stats(&mut stats);
         second_tally.into_stats(&mut stats);
-        rules::raise_on_no_interactive_context(&mut candidates, &tt003);
-        candidates.extend(tt003);
+        rules::raise(&mut by_rule);
+        let candidates = by_rule.into_iter().flatten();
 
         let mut report = AllowlistReport::default();
         let mut findings = Vec::new();

@@ -233,7 +233,7 @@ fn per_rule(h: &mut String, findings: &[Finding]) {
         h.push_str(&format!("<th>{}</th>", escape(s.caption())));
     }
     h.push_str("<th>Total</th></tr></thead><tbody>\n");
-    for rule in RuleId::ALL {
+    for rule in tokentrail_engine::rules::ids() {
         h.push_str(&format!(
             "<tr><td>{} {}</td>",
             escape(rule.code()),

@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 
 use tokentrail_model::{
-    Access, AccessSource, Finding, NetworkId, RuleId, SessionId, SignIn, SignInKind, SourceRef,
-    Timestamp, TokenId, Workload,
+    Access, AccessSource, Finding, NetworkId, SessionId, SignIn, SignInKind, SourceRef, Timestamp,
+    TokenId, Workload,
 };
 
 use tokentrail_engine::Detection;
@@ -436,7 +436,7 @@ fn build(
 /// True for the findings that say a token or session was used from a network it was not
 /// established on: their `network` is that network.
 fn is_replay(f: &Finding) -> bool {
-    matches!(f.rule, RuleId::Tt001 | RuleId::Tt002)
+    f.rule.grouping().network_is_foreign()
 }
 
 /// Per network, the cited replay findings that name it.
@@ -794,7 +794,7 @@ fn containment(
         .collect();
     let unapproved: BTreeSet<String> = cited_findings
         .iter()
-        .filter(|f| f.rule == RuleId::Tt005)
+        .filter(|f| f.rule.grouping().client_is_the_finding())
         .filter_map(|f| f.app_name.clone().or_else(|| f.app_id.clone()))
         .collect();
     apps.extend(unapproved.iter().cloned());

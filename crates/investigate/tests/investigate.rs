@@ -341,7 +341,7 @@ fn simulated_attacks_are_reconstructed() {
         profile: tokentrail_sim::Profile::Default,
     })
     .unwrap();
-    let labels: Vec<Label> = std::fs::read_to_string(dir.path().join("labels.jsonl"))
+    let labels: Vec<Label<String>> = std::fs::read_to_string(dir.path().join("labels.jsonl"))
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())

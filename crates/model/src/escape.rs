@@ -400,11 +400,20 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn shell_words_read_back_as_the_text() {
-        assert_eq!(shell_word("exports/2024-03.json").as_deref(), Some("exports/2024-03.json"));
+        assert_eq!(
+            shell_word("exports/2024-03.json").as_deref(),
+            Some("exports/2024-03.json")
+        );
         assert_eq!(shell_word("my logs").as_deref(), Some("'my logs'"));
         assert_eq!(shell_word("").as_deref(), Some("''"));
         assert_eq!(shell_word("a\x1b[2J"), None);
-        for text in ["it's $(rm -rf x) `y` \\ \"z\" *;|&", "'", "a'b'c", "~user", "#x"] {
+        for text in [
+            "it's $(rm -rf x) `y` \\ \"z\" *;|&",
+            "'",
+            "a'b'c",
+            "~user",
+            "#x",
+        ] {
             let word = shell_word(text).unwrap();
             let out = std::process::Command::new("sh")
                 .args(["-c", &format!("printf %s {word}")])

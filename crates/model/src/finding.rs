@@ -3,110 +3,12 @@
 use std::fmt;
 use std::net::IpAddr;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::event::{SignInKind, SourceRef};
 use crate::ids::{SessionId, TokenId};
+use crate::rule::RuleId;
 use crate::time::Timestamp;
-
-/// Stable rule ids. The code (`TT001`) never changes meaning once released.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum RuleId {
-    /// A token used from a different network than the one it was issued to.
-    #[serde(rename = "TT001")]
-    Tt001,
-    /// A session used from a network where it was never established interactively.
-    #[serde(rename = "TT002")]
-    Tt002,
-    /// Delegated mail or file access whose token descends from no interactive sign-in.
-    #[serde(rename = "TT003")]
-    Tt003,
-    /// An access whose token id appears in no sign-in although sign-in logs cover its issue.
-    #[serde(rename = "TT004")]
-    Tt004,
-    /// Delegated mail or file access by a client the tenant does not use, or via a risky flow.
-    #[serde(rename = "TT005")]
-    Tt005,
-}
-
-/// An ATT&CK technique a finding maps to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-pub struct Technique {
-    /// `T1550.001`.
-    pub uid: &'static str,
-    /// Technique name.
-    pub name: &'static str,
-}
-
-impl RuleId {
-    /// Every rule, in id order.
-    pub const ALL: [RuleId; 5] = [
-        RuleId::Tt001,
-        RuleId::Tt002,
-        RuleId::Tt003,
-        RuleId::Tt004,
-        RuleId::Tt005,
-    ];
-
-    /// `TT001` ...
-    pub fn code(self) -> &'static str {
-        match self {
-            RuleId::Tt001 => "TT001",
-            RuleId::Tt002 => "TT002",
-            RuleId::Tt003 => "TT003",
-            RuleId::Tt004 => "TT004",
-            RuleId::Tt005 => "TT005",
-        }
-    }
-
-    /// `token-replay` ...
-    pub fn name(self) -> &'static str {
-        match self {
-            RuleId::Tt001 => "token-replay",
-            RuleId::Tt002 => "session-replay",
-            RuleId::Tt003 => "no-interactive-context",
-            RuleId::Tt004 => "orphan-token",
-            RuleId::Tt005 => "unapproved-client",
-        }
-    }
-
-    /// Parse `TT001` or `token-replay` (case-insensitive).
-    pub fn parse(text: &str) -> Option<RuleId> {
-        RuleId::ALL.into_iter().find(|r| {
-            r.code().eq_ignore_ascii_case(text.trim()) || r.name().eq_ignore_ascii_case(text.trim())
-        })
-    }
-
-    /// The MITRE ATT&CK analytics the rule implements.
-    pub fn analytics(self) -> &'static [&'static str] {
-        match self {
-            RuleId::Tt001 | RuleId::Tt002 => &["AN0959", "AN0527"],
-            RuleId::Tt003 => &["AN0959"],
-            RuleId::Tt004 | RuleId::Tt005 => &["AN0529"],
-        }
-    }
-
-    /// ATT&CK techniques: all rules sit under T1550 Use Alternate Authentication Material,
-    /// sub-technique .001 Application Access Token.
-    pub fn techniques(self) -> &'static [Technique] {
-        &[
-            Technique {
-                uid: "T1550",
-                name: "Use Alternate Authentication Material",
-            },
-            Technique {
-                uid: "T1550.001",
-                name: "Application Access Token",
-            },
-        ]
-    }
-}
-
-impl fmt::Display for RuleId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
-    }
-}
 
 /// Severity, ordered; values match OCSF `severity_id`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -388,7 +290,7 @@ impl Finding {
 /// See [`Finding::short_id`].
 pub fn short_finding_id(id: &str) -> &str {
     let hash = match id.split_once('-') {
-        Some((rule, hash)) if RuleId::parse(rule).is_some() => hash,
+        Some((rule, hash)) if is_rule_code(rule) => hash,
         _ => id,
     };
     let end = hash
@@ -398,3 +300,8 @@ pub fn short_finding_id(id: &str) -> &str {
     &hash[..end]
 }
 
+/// True for text shaped like a rule code (`TT001`): the model knows the shape, the engine's
+/// registry knows the rules.
+fn is_rule_code(text: &str) -> bool {
+    text.len() == 5 && text.starts_with("TT") && text[2..].bytes().all(|b| b.is_ascii_digit())
+}

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::finding::RuleId;
+use crate::rule::RuleId;
 use crate::time::Timestamp;
 
 /// The attack kinds the simulator injects.
@@ -56,15 +56,16 @@ impl AttackKind {
     }
 }
 
-/// One injected attack.
+/// One injected attack. `labels.jsonl` holds the rules as their codes: it is read back as a
+/// `Label<String>` and [`Label::resolve`]d against the rules the build knows.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Label {
+pub struct Label<R = RuleId> {
     /// Unique id within the tenant (`atk-0001`).
     pub id: String,
     /// What was injected.
     pub kind: AttackKind,
     /// Rules expected to catch it.
-    pub expected_rules: Vec<RuleId>,
+    pub expected_rules: Vec<R>,
     /// Victim user principal name.
     pub user: String,
     /// Victim user object id.
@@ -84,6 +85,31 @@ pub struct Label {
     /// when true.
     #[serde(default, skip_serializing_if = "is_false")]
     pub expected_miss: bool,
+}
+
+impl Label<String> {
+    /// The label with its rule codes (or names) resolved by `find` (the rule registry's
+    /// lookup); `Err` names the first one it does not know.
+    pub fn resolve(self, find: impl Fn(&str) -> Option<RuleId>) -> Result<Label, String> {
+        let expected_rules = self
+            .expected_rules
+            .iter()
+            .map(|code| find(code).ok_or_else(|| format!("unknown rule {code:?}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Label {
+            id: self.id,
+            kind: self.kind,
+            expected_rules,
+            user: self.user,
+            user_id: self.user_id,
+            session_id: self.session_id,
+            token_ids: self.token_ids,
+            start: self.start,
+            end: self.end,
+            description: self.description,
+            expected_miss: self.expected_miss,
+        })
+    }
 }
 
 fn is_false(b: &bool) -> bool {

@@ -11,6 +11,7 @@ pub mod ids;
 pub mod ip;
 pub mod label;
 pub mod operation;
+pub mod rule;
 pub mod time;
 
 pub use event::{
@@ -18,11 +19,12 @@ pub use event::{
     Workload,
 };
 pub use finding::{
-    short_finding_id, AccessEvidence, Confidence, Finding, IssueEvidence, NetworkId, RuleId,
-    Severity, SourceRecord, Suppression, Technique, SHORT_ID_CHARS,
+    short_finding_id, AccessEvidence, Confidence, Finding, IssueEvidence, NetworkId, Severity,
+    SourceRecord, Suppression, SHORT_ID_CHARS,
 };
 pub use ids::{Guid, Ident, SessionId, TokenId};
 pub use ip::parse_client_ip;
 pub use label::{AttackKind, Label};
 pub use operation::operation_template;
+pub use rule::{Grouping, RuleId, RuleMeta, Technique, T1550_001};
 pub use time::Timestamp;

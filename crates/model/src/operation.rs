@@ -24,7 +24,11 @@ pub fn operation_template(operation: &str) -> Cow<'_, str> {
         return Cow::Borrowed(operation);
     }
     let segments: Vec<Cow<'_, str>> = operation.split('/').map(segment_template).collect();
-    if segments.iter().zip(operation.split('/')).all(|(t, s)| t == s) {
+    if segments
+        .iter()
+        .zip(operation.split('/'))
+        .all(|(t, s)| t == s)
+    {
         return Cow::Borrowed(operation);
     }
     Cow::Owned(segments.join("/"))

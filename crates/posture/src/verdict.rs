@@ -1,20 +1,15 @@
 //! Per rule, whether the logs given let it work: supported, degraded or blind.
 //!
-//! What each rule needs (docs/rules/TT00x.md):
-//!
-//! | rule | blind without | degraded without |
-//! |---|---|---|
-//! | TT001 token-replay | any access log; every sign-in log (interactive, non-interactive, UAL logons); token ids on accesses | interactive or non-interactive sign-ins; Graph activity, Exchange or SharePoint/OneDrive audit; token ids on half the accesses |
-//! | TT002 session-replay | interactive sign-ins and UAL logons (no home network); both non-interactive sign-ins and every access log (nothing uses the session); session ids on sign-ins | interactive sign-ins (UAL logons only); non-interactive sign-ins; every access log; session ids on half the sign-ins |
-//! | TT003 no-interactive-context | any access log; interactive sign-ins and UAL logons; a continuous stretch of interactive coverage as long as the 24 h lookback; linkable ids on accesses | interactive sign-ins (UAL logons only); non-interactive sign-ins; Graph activity, Exchange or SharePoint/OneDrive audit; linkable ids on half the accesses |
-//! | TT004 orphan-token | any access log; interactive sign-ins; non-interactive sign-ins; token ids on accesses | Graph activity, Exchange or SharePoint/OneDrive audit; token ids on half the accesses; issue times on half the token-bearing accesses |
-//! | TT005 unapproved-client | any access log; client app ids on accesses | interactive or non-interactive sign-ins; Graph activity, Exchange or SharePoint/OneDrive audit; client app ids on half the accesses |
-//!
-//! Service principal and managed identity sign-ins are needed by no rule (app-only access
-//! belongs to the inventory), so their absence changes no verdict; it is still reported.
+//! Each rule declares what it needs from the logs (`tokentrail_engine::rules::Rule::needs`:
+//! the access logs, sign-in logs, a long enough stretch of coverage, fields on the records);
+//! this module weighs every rule of the registry against the coverage report and gives each
+//! unmet need its fix. Service principal and managed identity sign-ins are needed by no rule
+//! (app-only access belongs to the inventory), so their absence changes no verdict; it is still
+//! reported.
 
 use serde::Serialize;
 use tokentrail_engine::coverage::Family;
+use tokentrail_engine::rules::{Field, Log, Need, RULES};
 use tokentrail_engine::Thresholds;
 use tokentrail_model::{AccessSource, RuleId, SignInKind};
 
@@ -24,28 +19,7 @@ use crate::Share;
 /// Below this share of records carrying a field a rule needs, the rule is degraded.
 pub const MIN_FIELD_SHARE: f64 = 0.5;
 
-/// How well a rule can work on the logs given.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Verdict {
-    /// Everything the rule needs is there.
-    Supported,
-    /// The rule runs but misses part of what it should see.
-    Degraded,
-    /// The rule cannot conclude anything.
-    Blind,
-}
-
-impl Verdict {
-    /// The word used in reports.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Supported => "supported",
-            Verdict::Degraded => "degraded",
-            Verdict::Blind => "blind",
-        }
-    }
-}
+pub use tokentrail_engine::rules::Verdict;
 
 /// One thing that limits a rule, and how to fix it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -217,230 +191,108 @@ pub(crate) fn judge(report: &CoverageReport) -> Vec<RuleVerdict> {
             || report.present(Family::Access(AccessSource::OneDriveAudit)),
         office_activity: report.run.shape_records("office-activity") > 0,
     };
-    vec![
-        tt001(&facts),
-        tt002(&facts),
-        tt003(&facts),
-        tt004(&facts),
-        tt005(&facts),
-    ]
+    RULES
+        .iter()
+        .map(|rule| weigh(&facts, rule.id, rule.needs))
+        .collect()
 }
 
-fn tt001(f: &Facts<'_>) -> RuleVerdict {
-    let mut l = Limits::default();
-    l.access_logs(f, "no token use is seen");
-    if !f.interactive && !f.non_interactive && !f.ual_logons {
-        l.add(
-            Verdict::Blind,
-            "no sign-in logs: no token can be traced to the sign-in that issued it",
-            format!("{FIX_INTERACTIVE} {FIX_NON_INTERACTIVE}"),
-        );
-    } else {
-        if !f.non_interactive {
-            l.add(
-                Verdict::Degraded,
-                "no non-interactive sign-ins: tokens issued by silent refreshes (most tokens) \
-                 cannot be traced to where they were issued",
-                FIX_NON_INTERACTIVE,
-            );
-        }
-        if !f.interactive {
-            let also = if f.ual_logons {
-                " (UAL logons stand in for some of them)"
-            } else {
-                ""
-            };
-            l.add(
-                Verdict::Degraded,
-                format!(
-                    "no interactive sign-ins: tokens issued when the user signed in cannot be \
-                     traced{also}"
-                ),
-                FIX_INTERACTIVE,
-            );
+impl Facts<'_> {
+    fn present(&self, log: Log) -> bool {
+        match log {
+            Log::Interactive => self.interactive,
+            Log::NonInteractive => self.non_interactive,
+            Log::UalLogons => self.ual_logons,
+            Log::AnyAccess => self.any_access(),
         }
     }
-    let a = &f.report.completeness.accesses;
-    l.field(
-        f,
-        a.token_id,
-        "access records with a token id",
-        "an access cannot be tied to its token",
-        "Export access logs with their token ids (Graph SignInActivityId, UAL AppAccessContext.UniqueTokenId).",
-    );
-    l.finish(RuleId::Tt001)
 }
 
-fn tt002(f: &Facts<'_>) -> RuleVerdict {
-    let mut l = Limits::default();
-    if !f.interactive && !f.ual_logons {
-        l.add(
-            Verdict::Blind,
-            "no interactive sign-ins: no session has a home network to compare with",
-            FIX_INTERACTIVE,
-        );
-    } else if !f.interactive {
-        l.add(
-            Verdict::Degraded,
-            "no interactive sign-ins: only UAL logons give sessions their home networks",
-            FIX_INTERACTIVE,
-        );
+/// How to get a log, when it is missing (UAL logons are never asked for: they only stand in).
+fn fix_for(log: Log) -> Option<&'static str> {
+    match log {
+        Log::Interactive => Some(FIX_INTERACTIVE),
+        Log::NonInteractive => Some(FIX_NON_INTERACTIVE),
+        Log::UalLogons => None,
+        Log::AnyAccess => Some(FIX_ANY_ACCESS),
     }
-    if !f.non_interactive && !f.any_access() {
-        l.add(
-            Verdict::Blind,
-            "no non-interactive sign-ins and no access logs: nothing shows a session being used",
-            format!("{FIX_NON_INTERACTIVE} {FIX_ANY_ACCESS}"),
-        );
-    } else {
-        if !f.non_interactive {
-            l.add(
-                Verdict::Degraded,
-                "no non-interactive sign-ins: a stolen refresh token or cookie redeemed from a new \
-                 network is seen only when the access logs name the session",
-                FIX_NON_INTERACTIVE,
-            );
-        }
-        if !f.any_access() {
-            l.add(
-                Verdict::Degraded,
-                "no access logs: a session used from a new network is seen only through its \
-                 sign-ins",
-                FIX_ANY_ACCESS,
-            );
-        }
-    }
-    let s = &f.report.completeness.sign_ins;
-    l.field(
-        f,
-        s.session_id,
-        "interactive and non-interactive sign-ins with a session id",
-        "a sign-in cannot be placed in its session",
-        "Export sign-in logs with the sessionId column (Log Analytics and diagnostic settings keep it; older exports may not).",
-    );
-    l.finish(RuleId::Tt002)
 }
 
-fn tt003(f: &Facts<'_>) -> RuleVerdict {
+/// The limitations of one rule: its needs in order; a need about logs that are all among those
+/// of a blind need that applied is left out (it says less).
+fn weigh(f: &Facts<'_>, rule: RuleId, needs: &[Need]) -> RuleVerdict {
     let mut l = Limits::default();
-    l.access_logs(f, "no mail or file access is seen");
-    if !f.interactive && !f.ual_logons {
-        l.add(
-            Verdict::Blind,
-            "no interactive sign-ins: \"no interactive root\" can never be concluded",
-            FIX_INTERACTIVE,
-        );
-    } else {
-        if !f.interactive {
-            l.add(
-                Verdict::Degraded,
-                "no interactive sign-ins: only UAL logons can show a session's interactive root",
-                FIX_INTERACTIVE,
-            );
+    let mut blind_logs: Vec<Log> = Vec::new();
+    for need in needs {
+        let logs = need.logs();
+        if !logs.is_empty() && logs.iter().all(|log| blind_logs.contains(log)) {
+            continue;
         }
-        let lookback = Thresholds::default().root_lookback_secs;
-        let longest = [SignInKind::Interactive, SignInKind::UalLogon]
-            .into_iter()
-            .filter_map(|k| f.report.family(Family::SignIn(k)))
-            .flat_map(|fam| fam.covered.iter())
-            .map(|s| s.secs())
-            .max()
-            .unwrap_or(0);
-        if longest < lookback {
-            l.add(
-                Verdict::Blind,
-                format!(
-                    "the interactive sign-in log never covers {} hours without a hole (the export \
-                     window is shorter, or holes cut it): \"no interactive root\" is concluded \
-                     only inside such a stretch, so it is never concluded",
-                    lookback / 3600,
-                ),
-                "Export a longer, complete stretch of interactive sign-ins: at least the 24-hour lookback before the accesses, every page and file of it.",
-            );
+        match *need {
+            Need::AccessLogs { unseen } => l.access_logs(f, unseen),
+            Need::Logs {
+                none_of,
+                verdict,
+                reason,
+                present_note,
+            } => {
+                if none_of.iter().any(|log| f.present(*log)) {
+                    continue;
+                }
+                let note = present_note
+                    .filter(|(log, _)| f.present(*log))
+                    .map_or("", |(_, note)| note);
+                let fix: Vec<&str> = none_of.iter().filter_map(|log| fix_for(*log)).collect();
+                l.add(verdict, format!("{reason}{note}"), fix.join(" "));
+                if verdict == Verdict::Blind {
+                    blind_logs.extend_from_slice(none_of);
+                }
+            }
+            Need::Stretch {
+                of,
+                secs,
+                reason,
+                fix,
+            } => {
+                let needed = secs(&Thresholds::default());
+                let longest = of
+                    .iter()
+                    .filter_map(|log| match log {
+                        Log::Interactive => Some(SignInKind::Interactive),
+                        Log::NonInteractive => Some(SignInKind::NonInteractive),
+                        Log::UalLogons => Some(SignInKind::UalLogon),
+                        Log::AnyAccess => None,
+                    })
+                    .filter_map(|k| f.report.family(Family::SignIn(k)))
+                    .flat_map(|fam| fam.covered.iter())
+                    .map(|s| s.secs())
+                    .max()
+                    .unwrap_or(0);
+                if longest < needed {
+                    l.add(
+                        Verdict::Blind,
+                        reason.replace("{hours}", &(needed / 3600).to_string()),
+                        fix,
+                    );
+                }
+            }
+            Need::Field {
+                field,
+                what,
+                effect,
+                fix,
+            } => {
+                let a = &f.report.completeness.accesses;
+                let share = match field {
+                    Field::AccessTokenId => a.token_id,
+                    Field::AccessLinkable => a.linkable,
+                    Field::AccessTokenIssuedAt => a.token_issued_at,
+                    Field::AccessAppId => a.app_id,
+                    Field::SignInSessionId => f.report.completeness.sign_ins.session_id,
+                };
+                l.field(f, share, what, effect, fix);
+            }
         }
     }
-    if !f.non_interactive {
-        l.add(
-            Verdict::Degraded,
-            "no non-interactive sign-ins: accesses that name only their token cannot be placed \
-             in a session, and device-bound sessions cannot be recognized",
-            FIX_NON_INTERACTIVE,
-        );
-    }
-    let a = &f.report.completeness.accesses;
-    l.field(
-        f,
-        a.linkable,
-        "access records with a token id or a session id",
-        "an access cannot be tied to a session",
-        "Export access logs with their linkable ids (Graph SignInActivityId and SessionId, UAL AppAccessContext).",
-    );
-    l.finish(RuleId::Tt003)
-}
-
-fn tt004(f: &Facts<'_>) -> RuleVerdict {
-    let mut l = Limits::default();
-    l.access_logs(f, "no token use is seen");
-    if !f.interactive {
-        l.add(
-            Verdict::Blind,
-            "no interactive sign-ins: the rule concludes only where both interactive and \
-             non-interactive sign-ins cover a token's issue time",
-            FIX_INTERACTIVE,
-        );
-    }
-    if !f.non_interactive {
-        l.add(
-            Verdict::Blind,
-            "no non-interactive sign-ins: the rule concludes only where both interactive and \
-             non-interactive sign-ins cover a token's issue time",
-            FIX_NON_INTERACTIVE,
-        );
-    }
-    let a = &f.report.completeness.accesses;
-    l.field(
-        f,
-        a.token_id,
-        "access records with a token id",
-        "an access cannot be tied to its token",
-        "Export access logs with their token ids (Graph SignInActivityId, UAL AppAccessContext.UniqueTokenId).",
-    );
-    l.field(
-        f,
-        a.token_issued_at,
-        "token-bearing access records with the token's issue time",
-        "the rule assumes the token was issued up to two hours before the access",
-        "Export Graph TokenIssuedAt and UAL AppAccessContext.IssuedAtTime with the records.",
-    );
-    l.finish(RuleId::Tt004)
-}
-
-fn tt005(f: &Facts<'_>) -> RuleVerdict {
-    let mut l = Limits::default();
-    l.access_logs(f, "no mail or file access is seen");
-    if !f.interactive {
-        l.add(
-            Verdict::Degraded,
-            "no interactive sign-ins: device-code and password flows, the devices behind a \
-             session, and the clients the tenant uses cannot be learned from them",
-            FIX_INTERACTIVE,
-        );
-    }
-    if !f.non_interactive {
-        l.add(
-            Verdict::Degraded,
-            "no non-interactive sign-ins: tokens from silent refreshes cannot be traced to their \
-             flow and device, and clients used silently are not learned",
-            FIX_NON_INTERACTIVE,
-        );
-    }
-    let a = &f.report.completeness.accesses;
-    l.field(
-        f,
-        a.app_id,
-        "access records with a client app id",
-        "the client behind an access is unknown",
-        "Export Graph AppId and UAL AppAccessContext.ClientAppId / ApplicationId with the records.",
-    );
-    l.finish(RuleId::Tt005)
+    l.finish(rule)
 }

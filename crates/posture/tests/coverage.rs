@@ -168,7 +168,11 @@ fn tenant_without(removed: &[&str]) -> CoverageReport {
     b.into_inner().finish(run)
 }
 
-use RuleId::{Tt001, Tt002, Tt003, Tt004, Tt005};
+const TT001: RuleId = tokentrail_engine::rules::tt001::ID;
+const TT002: RuleId = tokentrail_engine::rules::tt002::ID;
+const TT003: RuleId = tokentrail_engine::rules::tt003::ID;
+const TT004: RuleId = tokentrail_engine::rules::tt004::ID;
+const TT005: RuleId = tokentrail_engine::rules::tt005::ID;
 use Verdict::{Blind, Degraded, Supported};
 
 fn missing(r: &CoverageReport) -> Vec<String> {
@@ -185,7 +189,7 @@ fn full_tenant_supports_every_rule() {
     assert!(missing(&r).is_empty(), "{:?}", missing(&r));
     assert_eq!(
         verdicts(&r),
-        [Tt001, Tt002, Tt003, Tt004, Tt005].map(|x| (x, Supported))
+        [TT001, TT002, TT003, TT004, TT005].map(|x| (x, Supported))
     );
 }
 
@@ -196,11 +200,11 @@ fn without_interactive_sign_ins() {
     assert_eq!(
         verdicts(&r),
         [
-            (Tt001, Degraded),
-            (Tt002, Degraded),
-            (Tt003, Degraded),
-            (Tt004, Blind),
-            (Tt005, Degraded)
+            (TT001, Degraded),
+            (TT002, Degraded),
+            (TT003, Degraded),
+            (TT004, Blind),
+            (TT005, Degraded)
         ]
     );
 }
@@ -212,11 +216,11 @@ fn without_interactive_sign_ins_and_ual_logons() {
     assert_eq!(
         verdicts(&r),
         [
-            (Tt001, Degraded),
-            (Tt002, Blind),
-            (Tt003, Blind),
-            (Tt004, Blind),
-            (Tt005, Degraded)
+            (TT001, Degraded),
+            (TT002, Blind),
+            (TT003, Blind),
+            (TT004, Blind),
+            (TT005, Degraded)
         ]
     );
 }
@@ -228,11 +232,11 @@ fn without_non_interactive_sign_ins() {
     assert_eq!(
         verdicts(&r),
         [
-            (Tt001, Degraded),
-            (Tt002, Degraded),
-            (Tt003, Degraded),
-            (Tt004, Blind),
-            (Tt005, Degraded)
+            (TT001, Degraded),
+            (TT002, Degraded),
+            (TT003, Degraded),
+            (TT004, Blind),
+            (TT005, Degraded)
         ]
     );
     let tt004 = &r.rules[3];
@@ -247,7 +251,7 @@ fn without_service_principal_sign_ins() {
     assert_eq!(missing(&r), ["sign-in:service-principal"]);
     assert_eq!(
         verdicts(&r),
-        [Tt001, Tt002, Tt003, Tt004, Tt005].map(|x| (x, Supported))
+        [TT001, TT002, TT003, TT004, TT005].map(|x| (x, Supported))
     );
 }
 
@@ -257,7 +261,7 @@ fn without_managed_identity_sign_ins() {
     assert_eq!(missing(&r), ["sign-in:managed-identity"]);
     assert_eq!(
         verdicts(&r),
-        [Tt001, Tt002, Tt003, Tt004, Tt005].map(|x| (x, Supported))
+        [TT001, TT002, TT003, TT004, TT005].map(|x| (x, Supported))
     );
 }
 
@@ -267,7 +271,7 @@ fn without_ual_logons() {
     assert_eq!(missing(&r), ["sign-in:ual-logon"]);
     assert_eq!(
         verdicts(&r),
-        [Tt001, Tt002, Tt003, Tt004, Tt005].map(|x| (x, Supported))
+        [TT001, TT002, TT003, TT004, TT005].map(|x| (x, Supported))
     );
 }
 
@@ -278,11 +282,11 @@ fn without_graph_activity() {
     assert_eq!(
         verdicts(&r),
         [
-            (Tt001, Degraded),
-            (Tt002, Supported),
-            (Tt003, Degraded),
-            (Tt004, Degraded),
-            (Tt005, Degraded)
+            (TT001, Degraded),
+            (TT002, Supported),
+            (TT003, Degraded),
+            (TT004, Degraded),
+            (TT005, Degraded)
         ]
     );
     assert!(r.rules[0].limitations[0].fix.contains("Entra ID P1"));
@@ -295,11 +299,11 @@ fn without_ual_exchange() {
     assert_eq!(
         verdicts(&r),
         [
-            (Tt001, Degraded),
-            (Tt002, Supported),
-            (Tt003, Degraded),
-            (Tt004, Degraded),
-            (Tt005, Degraded)
+            (TT001, Degraded),
+            (TT002, Supported),
+            (TT003, Degraded),
+            (TT004, Degraded),
+            (TT005, Degraded)
         ]
     );
     assert!(r.rules[2].limitations[0].fix.contains("Audit (Premium)"));
@@ -315,11 +319,11 @@ fn without_ual_sharepoint_and_onedrive() {
     assert_eq!(
         verdicts(&r),
         [
-            (Tt001, Degraded),
-            (Tt002, Supported),
-            (Tt003, Degraded),
-            (Tt004, Degraded),
-            (Tt005, Degraded)
+            (TT001, Degraded),
+            (TT002, Supported),
+            (TT003, Degraded),
+            (TT004, Degraded),
+            (TT005, Degraded)
         ]
     );
 }
@@ -330,11 +334,11 @@ fn without_any_access_log() {
     assert_eq!(
         verdicts(&r),
         [
-            (Tt001, Blind),
-            (Tt002, Degraded),
-            (Tt003, Blind),
-            (Tt004, Blind),
-            (Tt005, Blind)
+            (TT001, Blind),
+            (TT002, Degraded),
+            (TT003, Blind),
+            (TT004, Blind),
+            (TT005, Blind)
         ]
     );
 }

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use tokentrail_engine::allowlist;
-use tokentrail_model::RuleId;
+
 use tokentrail_posture::inventory::IdentityType;
 use tokentrail_posture::{render, Inventory, InventoryBuilder, Share};
 
@@ -155,9 +155,9 @@ fn draft_allowlist_is_refused_until_reviewed() {
     assert_eq!(
         cli.rules,
         Some(BTreeSet::from([
-            RuleId::Tt003,
-            RuleId::Tt004,
-            RuleId::Tt005
+            tokentrail_engine::rules::tt003::ID,
+            tokentrail_engine::rules::tt004::ID,
+            tokentrail_engine::rules::tt005::ID
         ]))
     );
     assert_eq!(cli.matcher.app_id.as_deref(), Some(common::AZURE_CLI));

@@ -419,7 +419,7 @@ fn judgement(
         parse(text).ok_or_else(|| format!("{what}: unknown {what} {text:?}"))
     }
     Ok((
-        known(rule, "rule", RuleId::parse)?,
+        known(rule, "rule", tokentrail_engine::rules::find)?,
         known(severity, "severity", Severity::parse)?,
         known(confidence, "confidence", Confidence::parse)?,
     ))

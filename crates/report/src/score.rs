@@ -92,11 +92,6 @@ fn normalize_token(text: &str) -> Option<String> {
     TokenId::parse(text).map(|t| t.to_string())
 }
 
-/// Rules whose findings group per user and client app rather than per session or token.
-fn groups_per_user(rule: RuleId) -> bool {
-    matches!(rule, RuleId::Tt003 | RuleId::Tt005)
-}
-
 /// Whether `finding` refers to the attack `label`, and why (see the module docs).
 pub fn matches(finding: &ScoredFinding, label: &Label) -> Option<MatchReason> {
     if let (Some(fs), Some(ls)) = (
@@ -118,7 +113,7 @@ pub fn matches(finding: &ScoredFinding, label: &Label) -> Option<MatchReason> {
         }
     }
     let unkeyed = finding.session_id.is_none() && finding.token_id.is_none();
-    if unkeyed || groups_per_user(finding.rule) {
+    if unkeyed || finding.rule.grouping().per_user() {
         let same_user = finding
             .user_id
             .as_deref()
@@ -184,7 +179,7 @@ pub fn finding_from_value(value: &serde_json::Value) -> Result<ScoredFinding, St
     let id = text_at(value, "/finding_info/uid").ok_or_else(|| "no finding_info.uid".to_owned())?;
     let rule_text = text_at(value, "/finding_info/analytic/uid")
         .ok_or_else(|| "no finding_info.analytic.uid".to_owned())?;
-    let rule = RuleId::parse(&rule_text)
+    let rule = tokentrail_engine::rules::find(&rule_text)
         .ok_or_else(|| format!("finding_info.analytic.uid {rule_text:?} is not a rule id"))?;
     let first_seen = read_time(value, "/finding_info/first_seen_time")
         .or_else(|| read_time(value, "/start_time"))
@@ -228,11 +223,18 @@ pub fn parse_labels<R: BufRead>(reader: R, path: &Path) -> Result<Vec<Label>, Re
         if line.trim().is_empty() {
             continue;
         }
-        out.push(serde_json::from_str(&line).map_err(|e| ReportError::Line {
+        let bad = |message: String| ReportError::Line {
             path: path.to_owned(),
             line: index as u64 + 1,
-            message: format!("not a label: {e}"),
-        })?);
+            message,
+        };
+        let label: Label<String> =
+            serde_json::from_str(&line).map_err(|e| bad(format!("not a label: {e}")))?;
+        out.push(
+            label
+                .resolve(tokentrail_engine::rules::find)
+                .map_err(|e| bad(format!("not a label: {e}")))?,
+        );
     }
     Ok(out)
 }
@@ -407,7 +409,7 @@ pub fn score(findings: &[ScoredFinding], labels: &[Label]) -> Score {
         .collect();
 
     let mut per_rule = Vec::new();
-    for rule in RuleId::ALL {
+    for rule in tokentrail_engine::rules::ids() {
         let mut expected = 0;
         let mut hit = 0;
         let mut missed = Vec::new();

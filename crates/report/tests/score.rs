@@ -53,7 +53,7 @@ fn labels() -> Vec<Label> {
             ..label(
                 "atk-0001",
                 AttackKind::StolenAccessToken,
-                &[RuleId::Tt001],
+                &[tokentrail_engine::rules::tt001::ID],
                 (ALICE, ALICE_ID),
             )
         },
@@ -66,7 +66,10 @@ fn labels() -> Vec<Label> {
             ..label(
                 "atk-0002",
                 AttackKind::SessionReplay,
-                &[RuleId::Tt002, RuleId::Tt003],
+                &[
+                    tokentrail_engine::rules::tt002::ID,
+                    tokentrail_engine::rules::tt003::ID,
+                ],
                 (BOB, BOB_ID),
             )
         },
@@ -78,7 +81,7 @@ fn labels() -> Vec<Label> {
             ..label(
                 "atk-0003",
                 AttackKind::NoInteractiveRoot,
-                &[RuleId::Tt003],
+                &[tokentrail_engine::rules::tt003::ID],
                 (CAROL, &CAROL_ID.to_ascii_uppercase()),
             )
         },
@@ -89,7 +92,7 @@ fn labels() -> Vec<Label> {
             ..label(
                 "atk-0004",
                 AttackKind::DeviceCodePhish,
-                &[RuleId::Tt005],
+                &[tokentrail_engine::rules::tt005::ID],
                 (
                     "dave@contoso.example",
                     "dddddddd-0000-4000-8000-000000000000",
@@ -132,7 +135,7 @@ fn findings_read_back_from_their_stable_places() {
     let f = scored();
     assert_eq!(f.len(), 7);
     let tt001 = by_id(&f, "tt001-5a1f0c2e9b7d4e31");
-    assert_eq!(tt001.rule, RuleId::Tt001);
+    assert_eq!(tt001.rule, tokentrail_engine::rules::tt001::ID);
     assert_eq!(tt001.user_id.as_deref(), Some(ALICE_ID));
     assert_eq!(tt001.upn.as_deref(), Some(ALICE));
     assert_eq!(
@@ -225,11 +228,11 @@ fn exact_recall_and_precision() {
     assert_eq!(
         rules,
         [
-            (RuleId::Tt001, 1, 1, 3, 1),
-            (RuleId::Tt002, 1, 1, 1, 1),
-            (RuleId::Tt003, 1, 2, 1, 1),
-            (RuleId::Tt004, 0, 0, 1, 0),
-            (RuleId::Tt005, 0, 1, 0, 0),
+            (tokentrail_engine::rules::tt001::ID, 1, 1, 3, 1),
+            (tokentrail_engine::rules::tt002::ID, 1, 1, 1, 1),
+            (tokentrail_engine::rules::tt003::ID, 1, 2, 1, 1),
+            (tokentrail_engine::rules::tt004::ID, 0, 0, 1, 0),
+            (tokentrail_engine::rules::tt005::ID, 0, 1, 0, 0),
         ]
     );
     assert_eq!(s.per_rule[2].missed, ["atk-0002"]);

@@ -64,19 +64,10 @@ pub(crate) fn plan(
     out
 }
 
-/// The rules expected to catch each kind (see `../shared/brief/detections.md`).
+/// The rules expected to catch each kind: those whose declaration names it
+/// (`RuleMeta::catches`, in each rule's module).
 pub(crate) fn expected_rules(kind: AttackKind) -> Vec<RuleId> {
-    match kind {
-        // The token leaves its network (TT001), and with it the session (TT002).
-        AttackKind::StolenAccessToken => vec![RuleId::Tt001, RuleId::Tt002],
-        AttackKind::SessionReplay => vec![RuleId::Tt002],
-        // The attacker polls the token the victim's code released: it is used away from the
-        // victim's network (TT001, TT002) by a device-code flow (TT005).
-        AttackKind::DeviceCodePhish => vec![RuleId::Tt001, RuleId::Tt002, RuleId::Tt005],
-        AttackKind::OrphanToken => vec![RuleId::Tt004],
-        AttackKind::NoInteractiveRoot => vec![RuleId::Tt003],
-        AttackKind::UnapprovedClient => vec![RuleId::Tt005],
-    }
+    tokentrail_engine::rules::expected_for(kind)
 }
 
 /// The attacker's machine as Entra sees it: no device id, nothing managed.

@@ -918,7 +918,7 @@ fn inject<'t>(
     if planned == Planned::ResidentialProxyReplay {
         // From a network the session started on (or one established for the user), the
         // replay is indistinguishable from the user: a documented blind spot of TT001/TT002.
-        expected_rules = vec![tokentrail_model::RuleId::Tt002];
+        expected_rules = vec![tokentrail_engine::rules::tt002::ID];
     }
     Some(Label {
         id: format!("atk-{seq:04}"),

@@ -23,7 +23,7 @@ fn every_kind_is_labelled_with_ids_that_occur_in_the_output() {
     for formats in common::FORMAT_SETS {
         let (dir, summary) = common::run(30, 2, 5, formats);
         let text = std::fs::read_to_string(dir.path().join("labels.jsonl")).expect("labels");
-        let labels: Vec<Label> = text
+        let labels: Vec<Label<String>> = text
             .lines()
             .map(|l| serde_json::from_str(l).expect("label JSON"))
             .collect();
@@ -83,7 +83,7 @@ fn no_attacks_means_no_labels() {
 fn attacks_scale_with_the_tenant_and_skip_the_first_day() {
     let (dir, summary) = common::run(250, 3, 11, common::FORMAT_SETS[0]);
     let text = std::fs::read_to_string(dir.path().join("labels.jsonl")).expect("labels");
-    let labels: Vec<Label> = text
+    let labels: Vec<Label<String>> = text
         .lines()
         .map(|l| serde_json::from_str(l).expect("label JSON"))
         .collect();

@@ -29,7 +29,7 @@ fn office(users: u32, days: u32, seed: u64, formats: &str) -> (tempfile::TempDir
 struct Tenant {
     sign_ins: Vec<SignIn>,
     accesses: Vec<Access>,
-    labels: Vec<Label>,
+    labels: Vec<Label<String>>,
 }
 
 fn read(dir: &std::path::Path) -> Tenant {
@@ -200,7 +200,7 @@ fn attackers_argue_with_the_rules() {
     let kinds: BTreeSet<AttackKind> = t.labels.iter().map(|l| l.kind).collect();
     assert_eq!(kinds, AttackKind::ALL.into_iter().collect());
     // One expected miss: a session replay from the victim's own ISP.
-    let misses: Vec<&Label> = t.labels.iter().filter(|l| l.expected_miss).collect();
+    let misses: Vec<&Label<String>> = t.labels.iter().filter(|l| l.expected_miss).collect();
     assert_eq!(misses.len(), 1);
     assert_eq!(misses[0].kind, AttackKind::SessionReplay);
     // On the first day, at night, at the weekend.
@@ -209,7 +209,7 @@ fn attackers_argue_with_the_rules() {
     assert!(t.labels.iter().any(|l| local(l.start, offset).1 < 5));
     assert!(t.labels.iter().any(|l| local(l.start, offset).0 >= 5));
     // From Azure compute (AS8075, 20.55.0.0/16), with tokens claiming the victim's laptop.
-    let victims: BTreeMap<&str, &Label> =
+    let victims: BTreeMap<&str, &Label<String>> =
         t.labels.iter().map(|l| (l.user_id.as_str(), l)).collect();
     let from_azure: Vec<&Access> = t
         .accesses

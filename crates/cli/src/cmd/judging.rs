@@ -135,13 +135,12 @@ impl JudgingArgs {
 /// The rules named on the command line, each by code or name (`TT001`, `token-replay`, any
 /// case). The one place rules are looked up by name in the binary.
 fn rule_named(text: &str) -> Option<RuleId> {
-    RuleId::parse(text)
+    tokentrail_engine::rules::find(text)
 }
 
 /// Every rule as `TT001 token-replay`, for messages.
 fn known_rules() -> String {
-    RuleId::ALL
-        .iter()
+    tokentrail_engine::rules::ids()
         .map(|r| format!("{} {}", r.code(), r.name()))
         .collect::<Vec<_>>()
         .join(", ")
@@ -150,7 +149,10 @@ fn known_rules() -> String {
 /// The rules to report from `--rules` (items with a leading `-` are exclusions) and
 /// `--exclude-rules`; `None` when every rule is reported. Every unknown name is reported at
 /// once, and so is a rule both included and excluded.
-fn rule_selection(rules: &[String], excluded: &[String]) -> anyhow::Result<Option<BTreeSet<RuleId>>> {
+fn rule_selection(
+    rules: &[String],
+    excluded: &[String],
+) -> anyhow::Result<Option<BTreeSet<RuleId>>> {
     let items = |lists: &[String]| -> Vec<String> {
         lists
             .iter()
@@ -180,8 +182,15 @@ fn rule_selection(rules: &[String], excluded: &[String]) -> anyhow::Result<Optio
         }
     }
     if !unknown.is_empty() {
-        let shown: Vec<String> = unknown.iter().map(|u| format!("{:?}", Shown(u).to_string())).collect();
-        bail!("no such rule: {} (the rules are {})", shown.join(", "), known_rules());
+        let shown: Vec<String> = unknown
+            .iter()
+            .map(|u| format!("{:?}", Shown(u).to_string()))
+            .collect();
+        bail!(
+            "no such rule: {} (the rules are {})",
+            shown.join(", "),
+            known_rules()
+        );
     }
     if let Some(both) = include.intersection(&exclude).next() {
         bail!("{both} is both selected and left out by --rules/--exclude-rules");
@@ -190,13 +199,16 @@ fn rule_selection(rules: &[String], excluded: &[String]) -> anyhow::Result<Optio
         return Ok(None);
     }
     let base: BTreeSet<RuleId> = if include.is_empty() {
-        RuleId::ALL.into_iter().collect()
+        tokentrail_engine::rules::ids().collect()
     } else {
         include
     };
     let selected: BTreeSet<RuleId> = base.difference(&exclude).copied().collect();
     if selected.is_empty() {
-        bail!("--rules/--exclude-rules leave no rule to report (the rules are {})", known_rules());
+        bail!(
+            "--rules/--exclude-rules leave no rule to report (the rules are {})",
+            known_rules()
+        );
     }
     Ok(Some(selected))
 }

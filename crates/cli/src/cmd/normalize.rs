@@ -43,7 +43,12 @@ pub struct NormalizeArgs {
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// The folder to write the tables into (created if missing).
-    #[arg(short = 'o', long = "output", visible_alias = "out", value_name = "DIR")]
+    #[arg(
+        short = 'o',
+        long = "output",
+        visible_alias = "out",
+        value_name = "DIR"
+    )]
     pub out: PathBuf,
     /// Output format: Parquet, the one format Spark and Databricks read as partitioned tables.
     #[arg(long, value_enum, default_value_t = NormalizeFormat::Parquet)]

@@ -56,7 +56,12 @@ pub struct SimulateArgs {
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Output directory (created if missing; refused if it holds files, unless --force).
-    #[arg(short = 'o', long = "output", visible_alias = "out", value_name = "DIR")]
+    #[arg(
+        short = 'o',
+        long = "output",
+        visible_alias = "out",
+        value_name = "DIR"
+    )]
     pub out: PathBuf,
     /// How the summary of what was written is printed on stdout (the folder's summary.json
     /// holds it too).

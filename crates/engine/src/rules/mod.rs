@@ -1,351 +1,210 @@
-//! The rules, one module each. Every rule reads the same [`Context`] and returns
-//! [`Candidate`]s: a finding plus what the allowlist needs to match it. Rules group records
-//! (by token, session, user and client...) and emit one finding per group, never one per row.
+//! The rules, and the registry that lists them.
+//!
+//! A rule is one module, `rules/ttNNN/`: its doc (what it detects, why, the evidence, the known
+//! false positives and how it avoids them, how to allowlist), its declaration ([`RuleMeta`]:
+//! code, name, severity, ATT&CK mapping, grouping, the simulated attacks it catches), what it
+//! needs from the logs ([`Need`]), its judgement (a [`Judge`] that gathers accesses into finding
+//! groups and turns the groups into findings), its Spark SQL and KQL forms, and its tests.
+//! [`RULES`] lists the rules; the engine's finish loop, the `coverage` verdicts, the scorer,
+//! the simulator's labels and the exports iterate it. Adding a rule is one module and one line
+//! in [`RULES`].
 
-pub(crate) mod tt001;
-pub(crate) mod tt002;
-pub(crate) mod tt003;
-pub(crate) mod tt004;
-pub(crate) mod tt005;
+pub(crate) mod judging;
+pub mod needs;
+pub mod tt001;
+pub mod tt002;
+pub mod tt003;
+pub mod tt004;
+pub mod tt005;
 
-use std::collections::BTreeSet;
+use tokentrail_model::{AttackKind, RuleId, RuleMeta};
 
-use tokentrail_model::{Confidence, Finding, NetworkId, RuleId, SessionId, Severity, TokenId};
+use crate::correlate::{Context, Linked};
+use crate::Tally;
+use judging::Candidate;
+pub use needs::{Field, Log, Need, Verdict};
 
-use crate::allowlist::MatchScope;
-use crate::correlate::{Chain, Context};
-use crate::coverage::{Covered, Family, Stretch, HOLE_MIN_USERS};
-use crate::evidence::{finding_id, issue_evidence, Gathered};
-use crate::network::{relate, relate_to_any, Net, Relation};
-use crate::store::{sflag, AccessRec, SignInRec, Sym};
+/// Every rule the engine runs, in code order.
+pub static RULES: &[&Rule] = &[
+    &tt001::RULE,
+    &tt002::RULE,
+    &tt003::RULE,
+    &tt004::RULE,
+    &tt005::RULE,
+];
 
-/// A finding before suppression, with the facts allowlist entries are matched against.
-pub(crate) struct Candidate {
-    pub finding: Finding,
-    pub scope: MatchScope,
-    /// Sessions the finding covers (TT003 raises TT001/TT002 findings on these).
-    pub sessions: BTreeSet<SessionId>,
+/// One rule: what the engine, the `coverage` verdicts and the exports need from it.
+pub struct Rule {
+    /// Its id, pointing at its declaration.
+    pub id: RuleId,
+    /// What it needs from the logs, in the order the `coverage` command weighs it.
+    pub needs: &'static [Need],
+    /// Findings of other rules this rule's findings make one step more severe.
+    pub raises: Option<Raise>,
+    /// Starts its judgement, once the correlation context is built.
+    pub(crate) judge: fn(&Context<'_>, &mut Tally) -> Box<dyn Judge>,
+    /// Which of the engine's two lanes judges it, when `finish` has a second thread.
+    pub(crate) lane: Lane,
 }
 
-/// What a rule knows about one group, turned into a [`Candidate`] by [`Draft::build`].
-pub(crate) struct Draft {
-    pub rule: RuleId,
-    pub group_key: String,
-    pub title: String,
-    pub why: String,
-    pub severity: Severity,
-    pub confidence: Confidence,
-    pub user_id: Option<String>,
-    pub upn: Option<String>,
-    pub session_id: Option<SessionId>,
-    pub token_id: Option<TokenId>,
-    pub app_id: Option<String>,
-    pub app_name: Option<String>,
-    pub resource: Option<String>,
-    pub network: Option<NetworkId>,
-    pub issue: Option<usize>,
-    pub records: Gathered,
-    pub checked: Vec<String>,
-    pub containment: Vec<String>,
-    pub sessions: BTreeSet<SessionId>,
-}
-
-impl Draft {
-    pub fn build(self, cx: &Context<'_>) -> Option<Candidate> {
-        let g = &self.records;
-        let evidence = g.evidence(cx, self.network)?;
-        let src_ip = g.first_ip(cx);
-        let mut scope = MatchScope {
-            user_id: self.user_id.clone(),
-            upn: self.upn.clone(),
-            ..MatchScope::default()
-        };
-        if let Some(app) = &self.app_id {
-            scope.app_ids.insert(app.to_ascii_lowercase());
-        }
-        for app in g.app_handles() {
-            if let Some(app) = cx.text(Some(app)) {
-                scope.app_ids.insert(app.to_ascii_lowercase());
-            }
-        }
-        for sp in g.service_principal_handles() {
-            if let Some(sp) = cx.text(Some(sp)) {
-                scope.service_principal_ids.insert(sp.to_ascii_lowercase());
-            }
-        }
-        for ip in g.ip_handles() {
-            if let Some(net) = cx.net_of(ip) {
-                scope.ips.insert(net.ip);
-                scope.asns.insert(net.asn());
-            }
-        }
-        let finding = Finding {
-            id: finding_id(self.rule, &self.group_key),
-            rule: self.rule,
-            title: self.title,
-            why: self.why,
-            severity: self.severity,
-            confidence: self.confidence,
-            user_id: self.user_id,
-            upn: self.upn,
-            session_id: self.session_id,
-            token_id: self.token_id,
-            app_id: self.app_id,
-            app_name: self.app_name,
-            resource: self.resource,
-            src_ip,
-            network: self.network,
-            first_seen: evidence.first_seen,
-            last_seen: evidence.last_seen,
-            issue: self.issue.and_then(|i| issue_evidence(cx, i)),
-            accesses: vec![evidence],
-            checked: self.checked,
-            containment: self.containment,
-            suppression: None,
-        };
-        Some(Candidate {
-            finding,
-            scope,
-            sessions: self.sessions,
-        })
+impl Rule {
+    /// Its declaration.
+    pub fn meta(&self) -> &'static RuleMeta {
+        self.id.meta()
     }
 }
 
-/// A user for display: the UPN when known, else the object id.
-pub(crate) fn who(user_id: Option<&str>, upn: Option<&str>) -> String {
-    upn.or(user_id).unwrap_or("an unknown user").to_string()
-}
-
-/// The resource a token was for: the issuing sign-in's resource, else the access's API, else
-/// its workload.
-pub(crate) fn resource_of(
-    cx: &Context<'_>,
-    issue: Option<&SignInRec>,
-    access: Option<&AccessRec>,
-) -> Option<String> {
-    issue.and_then(|s| cx.owned(s.resource)).or_else(|| {
-        access.and_then(|a| {
-            cx.text(a.resource_id)
-                .map(|r| well_known_resource(r).unwrap_or(r).to_string())
-                .or_else(|| Some(a.workload.as_str().to_string()))
-        })
-    })
-}
-
-fn well_known_resource(id: &str) -> Option<&'static str> {
-    match id.to_ascii_lowercase().as_str() {
-        "00000002-0000-0ff1-ce00-000000000000" => Some("Office 365 Exchange Online"),
-        "00000003-0000-0ff1-ce00-000000000000" => Some("Office 365 SharePoint Online"),
-        "00000003-0000-0000-c000-000000000000" => Some("Microsoft Graph"),
-        _ => None,
+impl std::fmt::Debug for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rule").field("id", &self.id).finish()
     }
 }
 
-/// The (device, client) pairs a session used on its home networks: what a roaming device must
-/// match.
-pub(crate) fn home_devices(cx: &Context<'_>, chain: &Chain, home: &[Net]) -> BTreeSet<(Sym, Sym)> {
-    chain
-        .interactive
-        .iter()
-        .chain(&chain.non_interactive)
-        .copied()
-        .filter(|&i| {
-            cx.sign_in_net(i)
-                .is_some_and(|n| relate_to_any(n, home.iter()) == Relation::Same)
-        })
-        .filter_map(|i| cx.sign_ins.get(i))
-        .filter_map(|s| Some((s.device_id?, cx.lc(s.app_id)?)))
-        .collect()
+/// The engine's two lanes: with a second thread, the rules of [`Lane::Second`] judge each
+/// partition of accesses beside those of [`Lane::First`]. Findings do not depend on it; the
+/// lanes only balance the work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Lane {
+    First,
+    Second,
 }
 
-/// True when sign-in `i` proves, by itself, that the session's own device roamed to `net`:
-/// it was made from `net`, Entra proved its device in it (managed or compliant, a PRT, token
-/// binding), and that device used the same client on a home network of the session. A hosting
-/// network is never roaming. The sign-in speaks for itself only: another record on the same
-/// network proves nothing about it.
-pub(crate) fn roamed(
-    cx: &Context<'_>,
-    i: usize,
-    net: &Net,
-    home_devices: &BTreeSet<(Sym, Sym)>,
-) -> bool {
-    let Some(s) = cx.sign_ins.get(i) else {
-        return false;
-    };
-    !net.hosting
-        && s.has(sflag::PROVES_DEVICE)
-        && cx
-            .sign_in_net(i)
-            .is_some_and(|n| relate(n, net) == Relation::Same)
-        && match (s.device_id, cx.lc(s.app_id)) {
-            (Some(d), Some(app)) => home_devices.contains(&(d, app)),
-            _ => false,
-        }
+/// Findings of other rules that a rule's findings raise: those of `rules` on a session one of
+/// its findings covers (a replayed token or session that also has no interactive root is worse
+/// than either alone).
+#[derive(Clone, Copy, Debug)]
+pub struct Raise {
+    /// The rules whose findings are raised.
+    pub rules: &'static [RuleId],
+    /// Why, as the raised finding's `why` says it (`the session has no interactive sign-in`).
+    pub because: &'static str,
 }
 
-/// For an access from `net`: its token was issued to a device (the issuing sign-in names one:
-/// Entra's view of the sign-in, not a claim inside a token), and a sign-in of the session made
-/// from `net` proves that same device roamed there (see [`roamed`]). A token issued to no
-/// device (a replayed refresh token, a cookie) never roams.
-pub(crate) fn token_device_roamed(
-    cx: &Context<'_>,
-    chain: &Chain,
-    issuer: Option<usize>,
-    net: &Net,
-    home_devices: &BTreeSet<(Sym, Sym)>,
-) -> bool {
-    let Some(device) = issuer
-        .and_then(|i| cx.sign_ins.get(i))
-        .and_then(|s| s.device_id)
-    else {
-        return false;
-    };
-    chain.non_interactive.iter().copied().any(|i| {
-        cx.sign_ins
-            .get(i)
-            .is_some_and(|s| s.device_id == Some(device))
-            && roamed(cx, i, net, home_devices)
-    })
+/// A rule's judgement while accesses are read back: every access is offered once (in no
+/// particular order), and the groups become findings at the end.
+pub(crate) trait Judge: Send {
+    /// Judge one linked access: gather it into a finding group, or count why not.
+    fn access(&mut self, cx: &Context<'_>, l: &Linked<'_>, stats: &mut Tally);
+    /// The groups, as findings.
+    fn finish(self: Box<Self>, cx: &Context<'_>) -> Vec<Candidate>;
 }
 
-/// The networks of a chain's successful interactive sign-ins: the session's home.
-pub(crate) fn home_networks(cx: &Context<'_>, chain: &Chain) -> Vec<Net> {
-    chain
-        .interactive
-        .iter()
-        .filter_map(|i| cx.sign_in_net(*i).copied())
-        .collect()
+/// Every rule's id, in code order.
+pub fn ids() -> impl Iterator<Item = RuleId> {
+    RULES.iter().map(|r| r.id)
 }
 
-/// TT003 raises TT001 and TT002 findings on the sessions it covers: a replayed token or session
-/// that also has no interactive root is worse than either alone.
-pub(crate) fn raise_on_no_interactive_context(candidates: &mut [Candidate], tt003: &[Candidate]) {
-    for c in candidates.iter_mut() {
-        if !matches!(c.finding.rule, RuleId::Tt001 | RuleId::Tt002) {
+/// The rule whose code or name is `text` (case-insensitive).
+pub fn find(text: &str) -> Option<RuleId> {
+    RuleId::find(text, ids())
+}
+
+/// The registry entry of a rule.
+pub fn rule(id: RuleId) -> Option<&'static Rule> {
+    RULES.iter().copied().find(|r| r.id == id)
+}
+
+/// The rules expected to catch a simulated attack of `kind`, in code order.
+pub fn expected_for(kind: AttackKind) -> Vec<RuleId> {
+    ids().filter(|r| r.meta().catches.contains(&kind)).collect()
+}
+
+/// Raise, by one step, the findings a rule [`Rule::raises`], naming the finding that raised
+/// them. `by_rule` holds each rule's candidates in registry order.
+pub(crate) fn raise(by_rule: &mut [Vec<Candidate>]) {
+    for (i, raiser) in RULES.iter().enumerate() {
+        let Some(raise) = raiser.raises else {
             continue;
-        }
-        let hit = tt003
-            .iter()
-            .find(|t| c.sessions.iter().any(|s| t.sessions.contains(s)));
-        if let Some(t) = hit {
-            c.finding.severity = c.finding.severity.raised();
-            c.finding.why = format!(
-                "{} (severity raised: the session has no interactive sign-in, see {})",
-                c.finding.why.trim_end_matches('.'),
-                t.finding.id
-            );
-        }
-    }
-}
-
-/// The severity for a confidence: a low-confidence network comparison is one step less severe.
-pub(crate) fn severity_for(base: Severity, confidence: Confidence) -> Severity {
-    if confidence == Confidence::Low {
-        match base {
-            Severity::Critical => Severity::High,
-            Severity::High => Severity::Medium,
-            Severity::Medium => Severity::Low,
-            Severity::Low | Severity::Informational => Severity::Informational,
-        }
-    } else {
-        base
-    }
-}
-
-/// One step less confident: what a conclusion across a quiet stretch of the logs costs.
-pub(crate) fn lowered(c: Confidence) -> Confidence {
-    match c {
-        Confidence::High => Confidence::Medium,
-        Confidence::Medium | Confidence::Low => Confidence::Low,
-    }
-}
-
-/// The quiet stretches a finding's "absent" conclusion leaned on, and whether every one of its
-/// records did (then its confidence is lowered one step).
-#[derive(Debug)]
-pub(crate) struct QuietUse {
-    stretches: BTreeSet<(Family, Stretch)>,
-    every_record: bool,
-}
-
-impl Default for QuietUse {
-    fn default() -> Self {
-        QuietUse {
-            stretches: BTreeSet::new(),
-            every_record: true,
-        }
-    }
-}
-
-impl QuietUse {
-    /// One record's coverage answer (only [`Covered::Yes`] and [`Covered::Quiet`] reach here).
-    pub fn record(&mut self, covered: &[(Covered, Family)]) {
-        let mut quiet = false;
-        for (c, family) in covered {
-            if let Covered::Quiet(s) = c {
-                self.stretches.insert((*family, *s));
-                quiet = true;
+        };
+        let (before, rest) = by_rule.split_at_mut(i);
+        let Some((raising, after)) = rest.split_first_mut() else {
+            continue;
+        };
+        for c in before
+            .iter_mut()
+            .chain(after.iter_mut())
+            .flatten()
+            .filter(|c| raise.rules.contains(&c.finding.rule))
+        {
+            let hit = raising
+                .iter()
+                .find(|t| c.sessions.iter().any(|s| t.sessions.contains(s)));
+            if let Some(t) = hit {
+                c.finding.severity = c.finding.severity.raised();
+                c.finding.why = format!(
+                    "{} (severity raised: {}, see {})",
+                    c.finding.why.trim_end_matches('.'),
+                    raise.because,
+                    t.finding.id
+                );
             }
         }
-        self.every_record &= quiet;
-    }
-
-    /// True when every record leaned on a quiet stretch.
-    pub fn lowers(&self) -> bool {
-        self.every_record && !self.stretches.is_empty()
-    }
-
-    /// The confidence once the quiet stretches are weighed.
-    pub fn confidence(&self, c: Confidence) -> Confidence {
-        if self.lowers() {
-            lowered(c)
-        } else {
-            c
-        }
-    }
-
-    /// Lines for `checked`, one per stretch (the first few).
-    pub fn checked(&self) -> Vec<String> {
-        let mut out: Vec<String> = self
-            .stretches
-            .iter()
-            .take(MAX_QUIET_NAMED)
-            .map(|(f, s)| {
-                format!(
-                    "the {} was quiet from {} to {} with no evidence of missing records (no tokens of {HOLE_MIN_USERS} or more users issued there and found in no sign-in, no shortfall against its own rate at the same hours elsewhere): counted as covered{}",
-                    f.describe(),
-                    s.start,
-                    s.end,
-                    if self.lowers() { ", confidence lowered one step" } else { "" }
-                )
-            })
-            .collect();
-        if self.stretches.len() > MAX_QUIET_NAMED {
-            out.push(format!(
-                "{} more quiet stretch(es) of the sign-in logs leaned on",
-                self.stretches.len() - MAX_QUIET_NAMED
-            ));
-        }
-        out
-    }
-
-    /// A sentence for `why` when the finding leans on quiet stretches, naming the first.
-    pub fn why(&self) -> String {
-        match self.stretches.iter().next() {
-            Some((f, s)) if self.lowers() => format!(
-                " The {} was quiet from {} to {}, with no sign of missing records there: counted as covered, confidence lowered one step.",
-                f.describe(),
-                s.start,
-                s.end
-            ),
-            _ => String::new(),
-        }
     }
 }
 
-/// Quiet stretches named per finding; more are counted.
-const MAX_QUIET_NAMED: usize = 3;
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// What a low-confidence network comparison adds to `checked`.
-pub(crate) const PREFIX_ONLY: &str =
-    "ASN of at least one address unknown: networks compared by /24 or /48 prefix, confidence lowered";
+    #[test]
+    fn the_registry_lists_each_rule_once_in_code_order_under_its_module_name() {
+        let codes: Vec<&str> = ids().map(|r| r.code()).collect();
+        let mut sorted = codes.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(codes, sorted);
+        assert_eq!(codes, ["TT001", "TT002", "TT003", "TT004", "TT005"]);
+        for r in RULES {
+            assert_eq!(find(r.id.code()), Some(r.id));
+            assert_eq!(find(r.id.name()), Some(r.id));
+            for raised in r.raises.iter().flat_map(|x| x.rules) {
+                assert!(rule(*raised).is_some(), "{} raises an unknown rule", r.id);
+            }
+        }
+    }
+
+    /// Each rule's page in `docs/rules/` says what its declaration says: the page cannot drift
+    /// from the code on the facts a reader looks up first.
+    #[test]
+    fn each_rule_page_agrees_with_the_rule_declaration() {
+        let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/rules");
+        for r in RULES {
+            let m = r.meta();
+            let page = std::fs::read_to_string(docs.join(format!("{}.md", m.code)))
+                .unwrap_or_else(|e| panic!("docs/rules/{}.md: {e}", m.code));
+            let row = |name: &str| {
+                page.lines()
+                    .find_map(|l| l.strip_prefix(&format!("| {name} | ")))
+                    .unwrap_or_else(|| panic!("{}: no {name} row", m.code))
+                    .to_string()
+            };
+            assert_eq!(
+                page.lines().next(),
+                Some(format!("# {} {}", m.code, m.name).as_str())
+            );
+            let severity = format!("{:?}", m.severity);
+            assert!(row("Severity").contains(&severity), "{}", m.code);
+            let attack = row("ATT&CK");
+            for t in m.techniques {
+                assert!(attack.contains(t.uid), "{}: {}", m.code, t.uid);
+            }
+            for a in m.analytics {
+                assert!(attack.contains(a), "{}: {a}", m.code);
+            }
+            assert!(
+                row("Grouping").starts_with(&format!("one finding per {}", m.grouping.describe())),
+                "{}",
+                m.code
+            );
+            let module = format!("`crates/engine/src/rules/{}/`", m.code.to_ascii_lowercase());
+            assert!(row("Code").starts_with(&module), "{}", m.code);
+        }
+    }
+
+    #[test]
+    fn every_simulated_attack_kind_is_expected_by_some_rule() {
+        for kind in AttackKind::ALL {
+            assert!(!expected_for(kind).is_empty(), "{kind:?}");
+        }
+    }
+}

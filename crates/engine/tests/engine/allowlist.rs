@@ -1,6 +1,6 @@
 use tokentrail_engine::allowlist::{self, AllowlistError};
 use tokentrail_engine::EngineConfig;
-use tokentrail_model::{RuleId, Timestamp};
+use tokentrail_model::Timestamp;
 
 use crate::common::*;
 
@@ -155,12 +155,18 @@ fn suppression_is_counted_and_reported_never_dropped() {
     assert_eq!(summary(&d), vec![]);
     assert_eq!(d.suppressed.len(), 1);
     let f = &d.suppressed[0];
-    assert_eq!(f.rule, RuleId::Tt002);
+    assert_eq!(f.rule, tokentrail_engine::rules::tt002::ID);
     let sup = f.suppression.as_ref().unwrap();
     assert_eq!(sup.entry_id, "droplet-jumpbox");
     assert_eq!(sup.reason, "Alice's approved jump box, CHG-7");
-    assert_eq!(d.stats.suppressed.get(&RuleId::Tt002), Some(&1));
-    assert_eq!(d.stats.findings.get(&RuleId::Tt002), None);
+    assert_eq!(
+        d.stats.suppressed.get(&tokentrail_engine::rules::tt002::ID),
+        Some(&1)
+    );
+    assert_eq!(
+        d.stats.findings.get(&tokentrail_engine::rules::tt002::ID),
+        None
+    );
     assert_eq!(d.allowlist.applied.get("droplet-jumpbox"), Some(&1));
     let ids = |v: &[tokentrail_engine::allowlist::EntryStatus]| {
         v.iter().map(|e| e.id.clone()).collect::<Vec<_>>()

@@ -8,7 +8,7 @@ use maxminddb_writer::metadata::IpVersion;
 use maxminddb_writer::paths::IpAddrWithMask;
 use maxminddb_writer::Database;
 use tokentrail_engine::{AsnDb, EngineConfig};
-use tokentrail_model::{Confidence, RuleId};
+use tokentrail_model::Confidence;
 
 use crate::common::*;
 
@@ -198,7 +198,7 @@ fn a_range_file_names_the_network_of_a_replayed_token() {
     let f = with
         .findings
         .iter()
-        .find(|f| f.rule == RuleId::Tt001)
+        .find(|f| f.rule == tokentrail_engine::rules::tt001::ID)
         .unwrap();
     assert_eq!(f.network.map(|n| n.to_string()).as_deref(), Some("AS14061"));
     assert_eq!(f.confidence, Confidence::High);
@@ -215,7 +215,7 @@ fn access_address_absent_from_sign_ins_gets_its_asn_from_the_database() {
     let f = without
         .findings
         .iter()
-        .find(|f| f.rule == RuleId::Tt001)
+        .find(|f| f.rule == tokentrail_engine::rules::tt001::ID)
         .unwrap();
     assert_eq!(
         f.network.map(|n| n.to_string()).as_deref(),
@@ -232,7 +232,7 @@ fn access_address_absent_from_sign_ins_gets_its_asn_from_the_database() {
     let f = with
         .findings
         .iter()
-        .find(|f| f.rule == RuleId::Tt001)
+        .find(|f| f.rule == tokentrail_engine::rules::tt001::ID)
         .unwrap();
     assert_eq!(f.network.map(|n| n.to_string()).as_deref(), Some("AS14061"));
     assert_eq!(f.confidence, Confidence::High);

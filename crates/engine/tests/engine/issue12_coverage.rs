@@ -2,7 +2,7 @@
 //! Each test names the scenario the round-1 engine got wrong.
 
 use tokentrail_engine::{Detection, Engine, EngineConfig, Family};
-use tokentrail_model::{Access, Confidence, RuleId, Severity, SignIn, SignInKind, Timestamp};
+use tokentrail_model::{Access, Confidence, Severity, SignIn, SignInKind, Timestamp};
 
 use crate::common::*;
 
@@ -324,7 +324,10 @@ fn the_lookback_starts_at_the_tokens_issue() {
     // The orphan token itself is TT004's (its issue time is covered), the client TT005's.
     assert_eq!(
         d.findings.iter().map(|f| f.rule).collect::<Vec<_>>(),
-        vec![RuleId::Tt005, RuleId::Tt004]
+        vec![
+            tokentrail_engine::rules::tt005::ID,
+            tokentrail_engine::rules::tt004::ID
+        ]
     );
     assert_eq!(d.stats.unknown.get("TT003:outside-coverage"), Some(&1));
 }
@@ -351,7 +354,7 @@ fn a_session_whose_sign_ins_may_include_its_root_is_unknown() {
     let d = detect(vec![s.clone()], vec![a.clone()]);
     assert_eq!(
         d.findings.iter().map(|f| f.rule).collect::<Vec<_>>(),
-        vec![RuleId::Tt005]
+        vec![tokentrail_engine::rules::tt005::ID]
     );
     assert_eq!(
         d.stats.unknown.get("TT003:root-kind-unstated"),
@@ -362,7 +365,10 @@ fn a_session_whose_sign_ins_may_include_its_root_is_unknown() {
     // Stated non-interactive, the same session has no root: TT003.
     s.kind_assumed = false;
     let d = detect(vec![s], vec![a]);
-    assert!(d.findings.iter().any(|f| f.rule == RuleId::Tt003));
+    assert!(d
+        .findings
+        .iter()
+        .any(|f| f.rule == tokentrail_engine::rules::tt003::ID));
 }
 
 /// The admin center writes one tab per file: where a file's other rows state that they are
@@ -406,7 +412,9 @@ fn an_unstated_sign_in_takes_the_kind_its_file_states() {
     assert_eq!(d.stats.sign_ins_kind_settled, 1);
     assert_eq!(d.stats.unknown.get("TT003:root-kind-unstated"), None);
     assert!(
-        !d.findings.iter().any(|f| f.rule == RuleId::Tt003),
+        !d.findings
+            .iter()
+            .any(|f| f.rule == tokentrail_engine::rules::tt003::ID),
         "{:?}",
         d.findings
     );

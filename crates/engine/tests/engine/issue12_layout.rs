@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use tokentrail_model::{Guid, RuleId, Severity};
+use tokentrail_model::{Guid, Severity};
 
 use crate::common::*;
 
@@ -53,7 +53,7 @@ fn an_entra_sign_in_and_its_ual_twin_merge_into_the_richest_row() {
         let tt005: Vec<_> = d
             .findings
             .iter()
-            .filter(|f| f.rule == RuleId::Tt005)
+            .filter(|f| f.rule == tokentrail_engine::rules::tt005::ID)
             .collect();
         assert_eq!(tt005.len(), 1, "{ual_file}: {:#?}", summary(&d));
         assert_eq!(tt005[0].severity, Severity::High);
@@ -168,7 +168,7 @@ fn a_ual_twin_tells_an_unstated_sign_in_it_was_interactive() {
     let d = detect(vec![csv_row, twin], vec![mail]);
     assert_eq!(
         d.findings.iter().map(|f| f.rule).collect::<Vec<_>>(),
-        vec![RuleId::Tt005]
+        vec![tokentrail_engine::rules::tt005::ID]
     );
     assert_eq!(d.stats.sign_ins_duplicate, 1);
     assert!(d.stats.unknown.is_empty(), "{:?}", d.stats.unknown);

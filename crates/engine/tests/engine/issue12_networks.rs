@@ -45,8 +45,8 @@ fn a_replay_from_an_azure_vm_is_not_microsoft_infrastructure() {
     assert_eq!(
         rules(&d),
         vec![
-            (RuleId::Tt001, "AS8075".into()),
-            (RuleId::Tt002, "AS8075".into()),
+            (tokentrail_engine::rules::tt001::ID, "AS8075".into()),
+            (tokentrail_engine::rules::tt002::ID, "AS8075".into()),
         ],
         "{:#?}",
         d.stats
@@ -181,8 +181,8 @@ fn device_less_or_hosting_sign_ins_establish_nothing() {
     assert_eq!(
         rules(&d),
         vec![
-            (RuleId::Tt001, "AS64530".into()),
-            (RuleId::Tt002, "AS64530".into()),
+            (tokentrail_engine::rules::tt001::ID, "AS64530".into()),
+            (tokentrail_engine::rules::tt002::ID, "AS64530".into()),
         ]
     );
 
@@ -209,8 +209,8 @@ fn device_less_or_hosting_sign_ins_establish_nothing() {
     assert_eq!(
         rules(&d),
         vec![
-            (RuleId::Tt001, "AS14061".into()),
-            (RuleId::Tt002, "AS14061".into()),
+            (tokentrail_engine::rules::tt001::ID, "AS14061".into()),
+            (tokentrail_engine::rules::tt002::ID, "AS14061".into()),
         ]
     );
 }
@@ -235,8 +235,8 @@ fn a_network_is_established_only_by_earlier_sign_ins() {
     assert_eq!(
         rules(&d),
         vec![
-            (RuleId::Tt001, "AS64530".into()),
-            (RuleId::Tt002, "AS64530".into()),
+            (tokentrail_engine::rules::tt001::ID, "AS64530".into()),
+            (tokentrail_engine::rules::tt002::ID, "AS64530".into()),
         ]
     );
 }
@@ -390,8 +390,8 @@ fn the_office_where_colleagues_prove_their_devices_is_established() {
     assert_eq!(
         rules(&d),
         vec![
-            (RuleId::Tt001, "AS64530".into()),
-            (RuleId::Tt002, "AS64530".into()),
+            (tokentrail_engine::rules::tt001::ID, "AS64530".into()),
+            (tokentrail_engine::rules::tt002::ID, "AS64530".into()),
         ]
     );
 }

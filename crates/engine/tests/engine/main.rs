@@ -1,21 +1,10 @@
-//! Fixture tests of the engine: per rule the positive case and every benign explanation, input
-//! order, the allowlist and the ASN database. One test binary keeps link time down.
+//! Fixture tests of the engine across rules: input order, windows, the allowlist, the ASN
+//! database, coverage and networks. Each rule's own cases (the positive case and every benign
+//! explanation) are beside the rule, in `src/rules/ttNNN/tests.rs`. One test binary keeps link
+//! time down.
 
 #[path = "../common/mod.rs"]
 mod common;
-
-/// Snapshot `value` as JSON under `crates/engine/tests/snapshots/<name>.snap`.
-macro_rules! snapshot {
-    ($name:expr, $value:expr) => {
-        insta::with_settings!({
-            snapshot_path => "../snapshots",
-            prepend_module_to_snapshot => false,
-            omit_expression => true,
-        }, {
-            insta::assert_json_snapshot!($name, $value);
-        })
-    };
-}
 
 mod allowlist;
 mod asn_db;
@@ -23,9 +12,4 @@ mod issue12_coverage;
 mod issue12_layout;
 mod issue12_networks;
 mod order;
-mod tt001;
-mod tt002;
-mod tt003;
-mod tt004;
-mod tt005;
 mod window;

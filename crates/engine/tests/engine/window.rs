@@ -194,7 +194,13 @@ fn rules_and_min_severity_select_what_is_reported() {
     );
     assert_eq!(all.stats.not_selected, 0);
 
-    let replay = run_selecting(Some(&[RuleId::Tt001, RuleId::Tt002]), None);
+    let replay = run_selecting(
+        Some(&[
+            tokentrail_engine::rules::tt001::ID,
+            tokentrail_engine::rules::tt002::ID,
+        ]),
+        None,
+    );
     assert_eq!(rules_and_severities(&replay), every[1..]);
     assert_eq!(replay.stats.not_selected, 1);
     // The findings reported are the same findings, ids included.
@@ -204,10 +210,16 @@ fn rules_and_min_severity_select_what_is_reported() {
     assert_eq!(rules_and_severities(&high), every[..1]);
     assert_eq!(high.stats.not_selected, 2);
 
-    let both = run_selecting(Some(&[RuleId::Tt001]), Some(Severity::High));
+    let both = run_selecting(
+        Some(&[tokentrail_engine::rules::tt001::ID]),
+        Some(Severity::High),
+    );
     assert!(both.findings.is_empty());
     assert_eq!(both.stats.not_selected, 3);
     // Judging is unchanged: the same records were linked and explained.
-    assert_eq!(both.stats.accesses_token_linked, all.stats.accesses_token_linked);
+    assert_eq!(
+        both.stats.accesses_token_linked,
+        all.stats.accesses_token_linked
+    );
     assert_eq!(both.stats.benign, all.stats.benign);
 }

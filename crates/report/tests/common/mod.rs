@@ -128,7 +128,7 @@ pub fn tt001() -> Finding {
         ],
         ..bare(
             "tt001-5a1f0c2e9b7d4e31",
-            RuleId::Tt001,
+            tokentrail_engine::rules::tt001::ID,
             Severity::High,
             Confidence::High,
         )
@@ -196,7 +196,7 @@ pub fn tt002() -> Finding {
         containment: vec!["Revoke the user's sessions".into()],
         ..bare(
             "tt002-77c0de11aa22bb33",
-            RuleId::Tt002,
+            tokentrail_engine::rules::tt002::ID,
             Severity::Critical,
             Confidence::Medium,
         )
@@ -231,7 +231,7 @@ pub fn tt003() -> Finding {
         containment: vec!["Review the app's consent grants".into()],
         ..bare(
             "tt003-0123456789abcdef",
-            RuleId::Tt003,
+            tokentrail_engine::rules::tt003::ID,
             Severity::Medium,
             Confidence::Medium,
         )
@@ -264,7 +264,7 @@ pub fn tt004() -> Finding {
         }],
         ..bare(
             "tt004-fedcba9876543210",
-            RuleId::Tt004,
+            tokentrail_engine::rules::tt004::ID,
             Severity::Low,
             Confidence::Low,
         )
@@ -304,7 +304,7 @@ pub fn tt005_suppressed() -> Finding {
         }),
         ..bare(
             "tt005-aaaabbbbccccdddd",
-            RuleId::Tt005,
+            tokentrail_engine::rules::tt005::ID,
             Severity::Medium,
             Confidence::High,
         )
@@ -319,7 +319,7 @@ pub fn minimal() -> Finding {
         why: "A token was used from another network.".into(),
         ..bare(
             "tt001-0000000000000000",
-            RuleId::Tt001,
+            tokentrail_engine::rules::tt001::ID,
             Severity::Informational,
             Confidence::Low,
         )

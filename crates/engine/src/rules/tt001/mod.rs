@@ -50,19 +50,77 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use rustc_hash::FxHashMap;
-use tokentrail_model::{Confidence, NetworkId, RuleId, Severity, SignInKind};
+use tokentrail_model::{
+    AttackKind, Confidence, Grouping, NetworkId, RuleId, RuleMeta, Severity, SignInKind, T1550_001,
+};
 
-use super::{
+use super::judging::{
     home_devices, home_networks, resource_of, severity_for, token_device_roamed, who, Candidate,
     Draft, PREFIX_ONLY,
 };
+use super::needs::{Field, Log, Need, Verdict};
+use super::{Judge, Lane, Rule};
 use crate::correlate::{rec_delegated, Context, Linked};
 use crate::evidence::{revoke_step, Gathered};
 use crate::network::{relate, relate_to_any, Net, Relation};
 use crate::store::{sflag, Sym};
 use crate::Tally;
 
-const RULE: RuleId = RuleId::Tt001;
+/// What TT001 declares about itself.
+pub static META: RuleMeta = RuleMeta {
+    code: "TT001",
+    name: "token-replay",
+    summary: "A token used from a different network than the one it was issued to.",
+    severity: Severity::High,
+    analytics: &["AN0959", "AN0527"],
+    techniques: T1550_001,
+    grouping: Grouping::TokenAndNetwork,
+    catches: &[AttackKind::StolenAccessToken, AttackKind::DeviceCodePhish],
+};
+
+/// TT001's id.
+pub const ID: RuleId = RuleId::of(&META);
+
+/// TT001 in the registry.
+pub static RULE: Rule = Rule {
+    id: ID,
+    needs: NEEDS,
+    raises: None,
+    judge: |_, _| Box::new(Tt001::default()),
+    lane: Lane::First,
+};
+
+/// What TT001 needs from the logs.
+#[rustfmt::skip]
+const NEEDS: &[Need] = &[
+    Need::AccessLogs {
+        unseen: "no token use is seen",
+    },
+    Need::Logs {
+        none_of: &[Log::Interactive, Log::NonInteractive, Log::UalLogons],
+        verdict: Verdict::Blind,
+        reason: "no sign-in logs: no token can be traced to the sign-in that issued it",
+        present_note: None,
+    },
+    Need::Logs {
+        none_of: &[Log::NonInteractive],
+        verdict: Verdict::Degraded,
+        reason: "no non-interactive sign-ins: tokens issued by silent refreshes (most tokens) cannot be traced to where they were issued",
+        present_note: None,
+    },
+    Need::Logs {
+        none_of: &[Log::Interactive],
+        verdict: Verdict::Degraded,
+        reason: "no interactive sign-ins: tokens issued when the user signed in cannot be traced",
+        present_note: Some((Log::UalLogons, " (UAL logons stand in for some of them)")),
+    },
+    Need::Field {
+        field: Field::AccessTokenId,
+        what: "access records with a token id",
+        effect: "an access cannot be tied to its token",
+        fix: "Export access logs with their token ids (Graph SignInActivityId, UAL AppAccessContext.UniqueTokenId).",
+    },
+];
 
 struct Group {
     issue: usize,
@@ -126,8 +184,8 @@ pub(crate) struct Tt001 {
     established_cache: FxHashMap<(Sym, usize, IpAddr), bool>,
 }
 
-impl Tt001 {
-    pub fn access(&mut self, cx: &Context<'_>, l: &Linked<'_>, stats: &mut Tally) {
+impl Judge for Tt001 {
+    fn access(&mut self, cx: &Context<'_>, l: &Linked<'_>, stats: &mut Tally) {
         let a = l.access;
         if !rec_delegated(a) {
             return;
@@ -139,15 +197,15 @@ impl Tt001 {
             return;
         };
         let (Some(issue_net), Some(access_net)) = (cx.sign_in_net(issue), cx.access_net(a)) else {
-            stats.unknown(RULE, "no-ip");
+            stats.unknown(ID, "no-ip");
             return;
         };
         if a.time < s.time.plus_secs(-cx.thresholds.issue_skew_secs) {
-            stats.unknown(RULE, "access-before-issue");
+            stats.unknown(ID, "access-before-issue");
             return;
         }
         if access_net.microsoft || issue_net.microsoft {
-            stats.benign(RULE, "microsoft-infrastructure");
+            stats.benign(ID, "microsoft-infrastructure");
             return;
         }
         let session = l.session;
@@ -160,7 +218,7 @@ impl Tt001 {
         let confidence = match relation {
             Relation::Same => return,
             Relation::Unknown => {
-                stats.unknown(RULE, "dual-stack-prefix-only");
+                stats.unknown(ID, "dual-stack-prefix-only");
                 return;
             }
             Relation::Differ(c) => c,
@@ -168,7 +226,7 @@ impl Tt001 {
         if (s.kind == SignInKind::NonInteractive && s.has(sflag::CONFIDENTIAL))
             || a.client_auth_method.is_some_and(|m| m.is_confidential())
         {
-            stats.benign(RULE, "confidential-client");
+            stats.benign(ID, "confidential-client");
             return;
         }
         // Memoized per (session, issuing sign-in, access address): a long replay repeats it.
@@ -181,16 +239,16 @@ impl Tt001 {
                 .or_insert_with(|| session_established_on(cx, sid, issue, issue_net, access_net))
         });
         if established {
-            stats.benign(RULE, "session-established-on-network");
+            stats.benign(ID, "session-established-on-network");
             return;
         }
         if let Some(user) = l.user.or_else(|| cx.user_of_sign_in(s)) {
             if cx.established(user, access_net, a.time, session) {
-                stats.benign(RULE, "established-network");
+                stats.benign(ID, "established-network");
                 return;
             }
             if cx.travel_sign_in(user, access_net, a.time).is_some() {
-                stats.benign(RULE, "travel-interactive-sign-in");
+                stats.benign(ID, "travel-interactive-sign-in");
                 return;
             }
         }
@@ -207,7 +265,7 @@ impl Tt001 {
         g.records.access(cx, a);
     }
 
-    pub fn finish(self, cx: &Context<'_>) -> Vec<Candidate> {
+    fn finish(self: Box<Self>, cx: &Context<'_>) -> Vec<Candidate> {
         self.groups
             .into_iter()
             .filter_map(|((token, net_id), g)| {
@@ -267,7 +325,7 @@ impl Tt001 {
                 ));
             }
             Draft {
-                rule: RULE,
+                rule: ID,
                 group_key: format!("{token}|{net_id}"),
                 title: "Token used from a network it was not issued to".to_string(),
                 why,
@@ -292,3 +350,6 @@ impl Tt001 {
         .collect()
     }
 }
+
+#[cfg(test)]
+mod tests;

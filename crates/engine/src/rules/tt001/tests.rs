@@ -1,4 +1,4 @@
-use tokentrail_model::{Confidence, RuleId, Severity};
+use tokentrail_model::{Confidence, Severity};
 
 use crate::common::*;
 
@@ -44,7 +44,7 @@ fn token_used_from_another_network_fires_once_per_token_and_network() {
     let tt001: Vec<_> = d
         .findings
         .iter()
-        .filter(|f| f.rule == RuleId::Tt001)
+        .filter(|f| f.rule == crate::rules::tt001::ID)
         .collect();
     assert_eq!(tt001.len(), 1);
     let f = tt001[0];
@@ -91,7 +91,11 @@ fn known_asns_give_high_confidence() {
             .build(),
     );
     let d = detect(s, a);
-    let f = d.findings.iter().find(|f| f.rule == RuleId::Tt001).unwrap();
+    let f = d
+        .findings
+        .iter()
+        .find(|f| f.rule == crate::rules::tt001::ID)
+        .unwrap();
     assert_eq!(f.network.map(|n| n.to_string()).as_deref(), Some("AS14061"));
     // 203.0.113.67 is in the droplet's /24, which holds one known ASN: the same network,
     // inferred, so medium confidence for the group.
@@ -208,7 +212,7 @@ fn dual_stack_issue_is_compared_through_the_sessions_other_stack() {
     let tt001: Vec<_> = d
         .findings
         .iter()
-        .filter(|f| f.rule == RuleId::Tt001)
+        .filter(|f| f.rule == crate::rules::tt001::ID)
         .collect();
     assert_eq!(tt001.len(), 1);
     let f = tt001[0];
@@ -405,7 +409,7 @@ fn an_explained_address_does_not_silence_another_address_of_its_network() {
     let tt001: Vec<_> = d
         .findings
         .iter()
-        .filter(|f| f.rule == RuleId::Tt001)
+        .filter(|f| f.rule == crate::rules::tt001::ID)
         .map(|f| {
             (
                 f.network.map(|n| n.to_string()),

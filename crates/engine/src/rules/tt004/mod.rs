@@ -37,16 +37,75 @@
 
 use std::collections::BTreeMap;
 
-use tokentrail_model::{Confidence, Ident, RuleId, Severity, TokenId};
+use tokentrail_model::{
+    AttackKind, Confidence, Grouping, Ident, RuleId, RuleMeta, Severity, TokenId, T1550_001,
+};
 
-use super::{resource_of, who, Candidate, Draft, QuietUse};
+use super::judging::{resource_of, who, Candidate, Draft, QuietUse};
+use super::needs::{Field, Log, Need, Verdict};
+use super::{Judge, Lane, Rule};
 use crate::correlate::{rec_delegated, Context, Linked};
 use crate::coverage::{Covered, Family};
 use crate::evidence::{revoke_step, Gathered};
 use crate::Tally;
 use tokentrail_model::SignInKind;
 
-const RULE: RuleId = RuleId::Tt004;
+/// What TT004 declares about itself.
+pub static META: RuleMeta = RuleMeta {
+    code: "TT004",
+    name: "orphan-token",
+    summary:
+        "An access whose token id appears in no sign-in although sign-in logs cover its issue.",
+    severity: Severity::Low,
+    analytics: &["AN0529"],
+    techniques: T1550_001,
+    grouping: Grouping::UserClientAndToken,
+    catches: &[AttackKind::OrphanToken],
+};
+
+/// TT004's id.
+pub const ID: RuleId = RuleId::of(&META);
+
+/// TT004 in the registry.
+pub static RULE: Rule = Rule {
+    id: ID,
+    needs: NEEDS,
+    raises: None,
+    judge: |_, _| Box::new(Tt004::default()),
+    lane: Lane::First,
+};
+
+/// What TT004 needs from the logs.
+#[rustfmt::skip]
+const NEEDS: &[Need] = &[
+    Need::AccessLogs {
+        unseen: "no token use is seen",
+    },
+    Need::Logs {
+        none_of: &[Log::Interactive],
+        verdict: Verdict::Blind,
+        reason: "no interactive sign-ins: the rule concludes only where both interactive and non-interactive sign-ins cover a token's issue time",
+        present_note: None,
+    },
+    Need::Logs {
+        none_of: &[Log::NonInteractive],
+        verdict: Verdict::Blind,
+        reason: "no non-interactive sign-ins: the rule concludes only where both interactive and non-interactive sign-ins cover a token's issue time",
+        present_note: None,
+    },
+    Need::Field {
+        field: Field::AccessTokenId,
+        what: "access records with a token id",
+        effect: "an access cannot be tied to its token",
+        fix: "Export access logs with their token ids (Graph SignInActivityId, UAL AppAccessContext.UniqueTokenId).",
+    },
+    Need::Field {
+        field: Field::AccessTokenIssuedAt,
+        what: "token-bearing access records with the token's issue time",
+        effect: "the rule assumes the token was issued up to two hours before the access",
+        fix: "Export Graph TokenIssuedAt and UAL AppAccessContext.IssuedAtTime with the records.",
+    },
+];
 
 /// TT004's state while accesses are judged.
 #[derive(Default)]
@@ -61,8 +120,8 @@ struct Group {
     quiet: QuietUse,
 }
 
-impl Tt004 {
-    pub fn access(&mut self, cx: &Context<'_>, l: &Linked<'_>, stats: &mut Tally) {
+impl Judge for Tt004 {
+    fn access(&mut self, cx: &Context<'_>, l: &Linked<'_>, stats: &mut Tally) {
         let a = l.access;
         if !rec_delegated(a) {
             return;
@@ -77,13 +136,13 @@ impl Tt004 {
             return;
         };
         if matches!(token.0, Ident::Opaque(_)) {
-            stats.unknown(RULE, "opaque-token-id");
+            stats.unknown(ID, "opaque-token-id");
             return;
         }
         if !cx.thresholds.orphan_first_party
             && cx.lc(a.app_id).is_some_and(|app| cx.is_first_party(app))
         {
-            stats.benign(RULE, "first-party-without-sign-in-row");
+            stats.benign(ID, "first-party-without-sign-in-row");
             return;
         }
         let (from, to, exact) = match a.token_issued_at() {
@@ -99,11 +158,11 @@ impl Tt004 {
             (cx.coverage.covered(f, from, to), f)
         });
         if covered.iter().any(|(c, _)| *c == Covered::No) {
-            stats.unknown(RULE, "outside-coverage");
+            stats.unknown(ID, "outside-coverage");
             return;
         }
         let Some(user) = l.user else {
-            stats.unknown(RULE, "no-user");
+            stats.unknown(ID, "no-user");
             return;
         };
         let user = cx.derived_text(user).to_string();
@@ -124,7 +183,7 @@ impl Tt004 {
         g.quiet.record(&covered);
     }
 
-    pub fn finish(self, cx: &Context<'_>) -> Vec<Candidate> {
+    fn finish(self: Box<Self>, cx: &Context<'_>) -> Vec<Candidate> {
         self.groups
         .into_iter()
         .filter_map(|((user, app, token), Group { records, exact, quiet })| {
@@ -166,7 +225,7 @@ impl Tt004 {
                 revoke_step(user_id.as_deref()),
             ];
             Draft {
-                rule: RULE,
+                rule: ID,
                 group_key: format!("{user}|{app}|{token}"),
                 title: "Token with no sign-in that issued it".to_string(),
                 why,
@@ -191,3 +250,6 @@ impl Tt004 {
         .collect()
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -54,15 +54,66 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use rustc_hash::FxHashMap;
-use tokentrail_model::{Confidence, RuleId, Severity};
+use tokentrail_model::{AttackKind, Confidence, Grouping, RuleId, RuleMeta, Severity, T1550_001};
 
-use super::{resource_of, who, Candidate, Draft};
+use super::judging::{resource_of, who, Candidate, Draft};
+use super::needs::{Field, Log, Need, Verdict};
+use super::{Judge, Lane, Rule};
 use crate::correlate::{is_root_kind, rec_delegated, Chain, ClientUse, Context, Linked};
 use crate::evidence::{revoke_step, Gathered};
 use crate::store::{sflag, Sym};
 use crate::Tally;
 
-const RULE: RuleId = RuleId::Tt005;
+/// What TT005 declares about itself.
+pub static META: RuleMeta = RuleMeta {
+    code: "TT005",
+    name: "unapproved-client",
+    summary:
+        "Delegated mail or file access by a client the tenant does not use, or via a risky flow.",
+    severity: Severity::Medium,
+    analytics: &["AN0529"],
+    techniques: T1550_001,
+    grouping: Grouping::UserAndClient,
+    catches: &[AttackKind::DeviceCodePhish, AttackKind::UnapprovedClient],
+};
+
+/// TT005's id.
+pub const ID: RuleId = RuleId::of(&META);
+
+/// TT005 in the registry.
+pub static RULE: Rule = Rule {
+    id: ID,
+    needs: NEEDS,
+    raises: None,
+    judge: |cx, _| Box::new(Tt005::new(cx)),
+    lane: Lane::Second,
+};
+
+/// What TT005 needs from the logs.
+#[rustfmt::skip]
+const NEEDS: &[Need] = &[
+    Need::AccessLogs {
+        unseen: "no mail or file access is seen",
+    },
+    Need::Logs {
+        none_of: &[Log::Interactive],
+        verdict: Verdict::Degraded,
+        reason: "no interactive sign-ins: device-code and password flows, the devices behind a session, and the clients the tenant uses cannot be learned from them",
+        present_note: None,
+    },
+    Need::Logs {
+        none_of: &[Log::NonInteractive],
+        verdict: Verdict::Degraded,
+        reason: "no non-interactive sign-ins: tokens from silent refreshes cannot be traced to their flow and device, and clients used silently are not learned",
+        present_note: None,
+    },
+    Need::Field {
+        field: Field::AccessAppId,
+        what: "access records with a client app id",
+        effect: "the client behind an access is unknown",
+        fix: "Export Graph AppId and UAL AppAccessContext.ClientAppId / ApplicationId with the records.",
+    },
+];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Reason {
@@ -155,15 +206,17 @@ impl Tt005 {
             session_flows: FxHashMap::default(),
         }
     }
+}
 
-    pub fn access(&mut self, cx: &Context<'_>, l: &Linked<'_>, stats: &mut Tally) {
+impl Judge for Tt005 {
+    fn access(&mut self, cx: &Context<'_>, l: &Linked<'_>, stats: &mut Tally) {
         let a = l.access;
         let min_users = self.min_users;
         if !rec_delegated(a) || !a.workload.is_mail_or_files() {
             return;
         }
         let Some(app) = cx.lc(a.app_id) else {
-            stats.unknown(RULE, "no-client-id");
+            stats.unknown(ID, "no-client-id");
             return;
         };
         let issue = l.issue;
@@ -220,7 +273,7 @@ impl Tt005 {
             return;
         }
         let Some(user) = l.user else {
-            stats.unknown(RULE, "no-user");
+            stats.unknown(ID, "no-user");
             return;
         };
         let user = cx.derived_text(user).to_string();
@@ -238,7 +291,7 @@ impl Tt005 {
         }
     }
 
-    pub fn finish(self, cx: &Context<'_>) -> Vec<Candidate> {
+    fn finish(self: Box<Self>, cx: &Context<'_>) -> Vec<Candidate> {
         let min_users = self.min_users;
         let small_tenant = cx.user_count < cx.thresholds.inventory_min_users.saturating_mul(10);
         self.groups
@@ -295,7 +348,7 @@ impl Tt005 {
                 containment.push("Reset the user's password: ROPC means the password itself was used.".to_string());
             }
             Draft {
-                rule: RULE,
+                rule: ID,
                 group_key: format!("{user}|{app}"),
                 title: if flow {
                     "Mail or file access with a token from a risky sign-in flow".to_string()
@@ -328,3 +381,6 @@ impl Tt005 {
         .collect()
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -41,19 +41,91 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use rustc_hash::FxHashMap;
 
-use tokentrail_model::{Confidence, NetworkId, RuleId, Severity, SignInKind, Timestamp};
+use tokentrail_model::{
+    AttackKind, Confidence, Grouping, NetworkId, RuleId, RuleMeta, Severity, SignInKind, Timestamp,
+    T1550_001,
+};
 
-use super::{
+use super::judging::{
     home_devices, home_networks, resource_of, roamed, severity_for, token_device_roamed, who,
     Candidate, Draft, PREFIX_ONLY,
 };
+use super::needs::{Field, Log, Need, Verdict};
+use super::{Judge, Lane, Rule};
 use crate::correlate::{rec_delegated, Context, Linked};
 use crate::evidence::{revoke_step, Gathered};
 use crate::network::{relate_to_any, Net, Relation};
 use crate::store::{sflag, Sym};
 use crate::Tally;
 
-const RULE: RuleId = RuleId::Tt002;
+/// What TT002 declares about itself.
+pub static META: RuleMeta = RuleMeta {
+    code: "TT002",
+    name: "session-replay",
+    summary: "A session used from a network where it was never established interactively.",
+    severity: Severity::High,
+    analytics: &["AN0959", "AN0527"],
+    techniques: T1550_001,
+    grouping: Grouping::SessionAndNetwork,
+    catches: &[
+        AttackKind::StolenAccessToken,
+        AttackKind::SessionReplay,
+        AttackKind::DeviceCodePhish,
+    ],
+};
+
+/// TT002's id.
+pub const ID: RuleId = RuleId::of(&META);
+
+/// TT002 in the registry.
+pub static RULE: Rule = Rule {
+    id: ID,
+    needs: NEEDS,
+    raises: None,
+    judge: |cx, stats| Box::new(Tt002::new(cx, stats)),
+    lane: Lane::Second,
+};
+
+/// What TT002 needs from the logs.
+#[rustfmt::skip]
+const NEEDS: &[Need] = &[
+    Need::Logs {
+        none_of: &[Log::Interactive, Log::UalLogons],
+        verdict: Verdict::Blind,
+        reason: "no interactive sign-ins: no session has a home network to compare with",
+        present_note: None,
+    },
+    Need::Logs {
+        none_of: &[Log::Interactive],
+        verdict: Verdict::Degraded,
+        reason: "no interactive sign-ins: only UAL logons give sessions their home networks",
+        present_note: None,
+    },
+    Need::Logs {
+        none_of: &[Log::NonInteractive, Log::AnyAccess],
+        verdict: Verdict::Blind,
+        reason: "no non-interactive sign-ins and no access logs: nothing shows a session being used",
+        present_note: None,
+    },
+    Need::Logs {
+        none_of: &[Log::NonInteractive],
+        verdict: Verdict::Degraded,
+        reason: "no non-interactive sign-ins: a stolen refresh token or cookie redeemed from a new network is seen only when the access logs name the session",
+        present_note: None,
+    },
+    Need::Logs {
+        none_of: &[Log::AnyAccess],
+        verdict: Verdict::Degraded,
+        reason: "no access logs: a session used from a new network is seen only through its sign-ins",
+        present_note: None,
+    },
+    Need::Field {
+        field: Field::SignInSessionId,
+        what: "interactive and non-interactive sign-ins with a session id",
+        effect: "a sign-in cannot be placed in its session",
+        fix: "Export sign-in logs with the sessionId column (Log Analytics and diagnostic settings keep it; older exports may not).",
+    },
+];
 
 struct Group {
     net: Net,
@@ -112,7 +184,7 @@ impl Tt002 {
                 continue;
             };
             if home.is_empty() {
-                stats.unknown(RULE, "root-without-ip");
+                stats.unknown(ID, "root-without-ip");
                 continue;
             }
             let devices = home_devices(cx, chain, &home);
@@ -161,23 +233,23 @@ impl Tt002 {
         let net = r.net?;
         let root_time = cx.sign_ins.get(rooted.root)?.time;
         if r.time < root_time {
-            stats.unknown(RULE, "before-root");
+            stats.unknown(ID, "before-root");
             return None;
         }
         if net.microsoft {
-            stats.benign(RULE, "microsoft-infrastructure");
+            stats.benign(ID, "microsoft-infrastructure");
             return None;
         }
         let confidence = match relate_to_any(net, rooted.home.iter()) {
             Relation::Same => return None,
             Relation::Unknown => {
-                stats.unknown(RULE, "dual-stack-prefix-only");
+                stats.unknown(ID, "dual-stack-prefix-only");
                 return None;
             }
             Relation::Differ(c) => c,
         };
         if r.confidential {
-            stats.benign(RULE, "confidential-client");
+            stats.benign(ID, "confidential-client");
             return None;
         }
         let roaming = match (r.sign_in, r.issuer, access_ip) {
@@ -191,16 +263,16 @@ impl Tt002 {
             _ => false,
         };
         if roaming {
-            stats.benign(RULE, "device-roaming");
+            stats.benign(ID, "device-roaming");
             return None;
         }
         if let Some(user) = rooted.user {
             if cx.established(user, net, r.time, Some(sid)) {
-                stats.benign(RULE, "established-network");
+                stats.benign(ID, "established-network");
                 return None;
             }
             if cx.travel_sign_in(user, net, r.time).is_some() {
-                stats.benign(RULE, "travel-interactive-sign-in");
+                stats.benign(ID, "travel-interactive-sign-in");
                 return None;
             }
         }
@@ -212,8 +284,10 @@ impl Tt002 {
         g.confidence = g.confidence.min(confidence);
         Some(&mut g.records)
     }
+}
 
-    pub fn access(&mut self, cx: &Context<'_>, l: &Linked<'_>, stats: &mut Tally) {
+impl Judge for Tt002 {
+    fn access(&mut self, cx: &Context<'_>, l: &Linked<'_>, stats: &mut Tally) {
         let a = l.access;
         let Some(sid) = l.session else {
             return;
@@ -240,7 +314,7 @@ impl Tt002 {
         }
     }
 
-    pub fn finish(self, cx: &Context<'_>) -> Vec<Candidate> {
+    fn finish(self: Box<Self>, cx: &Context<'_>) -> Vec<Candidate> {
         let mut out = Vec::new();
         for ((sid, net_id), g) in self.groups {
             let Some(rooted) = self.rooted.get(&sid) else {
@@ -319,7 +393,7 @@ fn draft(
         ));
     }
     Draft {
-        rule: RULE,
+        rule: ID,
         group_key: format!("{sid}|{net_id}"),
         title: "Session used from a network where it was never established".to_string(),
         why,
@@ -341,3 +415,6 @@ fn draft(
     }
     .build(cx)
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,4 +1,4 @@
-use tokentrail_model::{Confidence, RuleId, Severity};
+use tokentrail_model::{Confidence, Severity};
 
 use crate::common::*;
 
@@ -156,7 +156,7 @@ fn raises_token_replay_on_the_same_session() {
         ]
     );
     let tt001 = &d.findings[0];
-    assert_eq!(tt001.rule, RuleId::Tt001);
+    assert_eq!(tt001.rule, crate::rules::tt001::ID);
     assert_eq!(tt001.severity, Severity::Critical);
     assert!(tt001.why.contains(&d.findings[1].id), "{}", tt001.why);
 }

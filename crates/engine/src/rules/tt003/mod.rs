@@ -49,16 +49,84 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use rustc_hash::FxHashMap;
-use tokentrail_model::{Confidence, NetworkId, RuleId, SessionId, Severity, Timestamp};
+use tokentrail_model::{
+    AttackKind, Confidence, Grouping, NetworkId, RuleId, RuleMeta, SessionId, Severity, Timestamp,
+    T1550_001,
+};
 
-use super::{resource_of, who, Candidate, Draft, QuietUse};
+use super::judging::{resource_of, who, Candidate, Draft, QuietUse};
+use super::needs::{Field, Log, Need, Verdict};
+use super::{Judge, Lane, Raise, Rule};
 use crate::correlate::{is_root_kind, rec_delegated, Context, Linked};
 use crate::coverage::Covered;
 use crate::evidence::{revoke_step, Gathered};
 use crate::store::{sflag, Sym};
 use crate::Tally;
 
-const RULE: RuleId = RuleId::Tt003;
+/// What TT003 declares about itself.
+pub static META: RuleMeta = RuleMeta {
+    code: "TT003",
+    name: "no-interactive-context",
+    summary: "Delegated mail or file access whose token descends from no interactive sign-in.",
+    severity: Severity::Medium,
+    analytics: &["AN0959"],
+    techniques: T1550_001,
+    grouping: Grouping::UserClientAndNetwork,
+    catches: &[AttackKind::NoInteractiveRoot],
+};
+
+/// TT003's id.
+pub const ID: RuleId = RuleId::of(&META);
+
+/// TT003 in the registry.
+pub static RULE: Rule = Rule {
+    id: ID,
+    needs: NEEDS,
+    raises: Some(Raise {
+        rules: &[super::tt001::ID, super::tt002::ID],
+        because: "the session has no interactive sign-in",
+    }),
+    judge: |_, _| Box::new(Tt003::default()),
+    lane: Lane::First,
+};
+
+/// What TT003 needs from the logs.
+#[rustfmt::skip]
+const NEEDS: &[Need] = &[
+    Need::AccessLogs {
+        unseen: "no mail or file access is seen",
+    },
+    Need::Logs {
+        none_of: &[Log::Interactive, Log::UalLogons],
+        verdict: Verdict::Blind,
+        reason: "no interactive sign-ins: \"no interactive root\" can never be concluded",
+        present_note: None,
+    },
+    Need::Logs {
+        none_of: &[Log::Interactive],
+        verdict: Verdict::Degraded,
+        reason: "no interactive sign-ins: only UAL logons can show a session's interactive root",
+        present_note: None,
+    },
+    Need::Stretch {
+        of: &[Log::Interactive, Log::UalLogons],
+        secs: |t| t.root_lookback_secs,
+        reason: "the interactive sign-in log never covers {hours} hours without a hole (the export window is shorter, or holes cut it): \"no interactive root\" is concluded only inside such a stretch, so it is never concluded",
+        fix: "Export a longer, complete stretch of interactive sign-ins: at least the 24-hour lookback before the accesses, every page and file of it.",
+    },
+    Need::Logs {
+        none_of: &[Log::NonInteractive],
+        verdict: Verdict::Degraded,
+        reason: "no non-interactive sign-ins: accesses that name only their token cannot be placed in a session, and device-bound sessions cannot be recognized",
+        present_note: None,
+    },
+    Need::Field {
+        field: Field::AccessLinkable,
+        what: "access records with a token id or a session id",
+        effect: "an access cannot be tied to a session",
+        fix: "Export access logs with their linkable ids (Graph SignInActivityId and SessionId, UAL AppAccessContext).",
+    },
+];
 
 #[derive(Default)]
 struct Group {
@@ -78,8 +146,8 @@ pub(crate) struct Tt003 {
     verdicts: FxHashMap<Sym, (bool, Option<Timestamp>)>,
 }
 
-impl Tt003 {
-    pub fn access(&mut self, cx: &Context<'_>, l: &Linked<'_>, stats: &mut Tally) {
+impl Judge for Tt003 {
+    fn access(&mut self, cx: &Context<'_>, l: &Linked<'_>, stats: &mut Tally) {
         let a = l.access;
         if !rec_delegated(a) || !a.workload.is_mail_or_files() {
             return;
@@ -87,7 +155,7 @@ impl Tt003 {
         let session = l.session;
         let issue = l.issue;
         if a.token.is_none() && session.is_none() {
-            stats.unknown(RULE, "no-linkable-ids");
+            stats.unknown(ID, "no-linkable-ids");
             return;
         }
         if issue
@@ -101,7 +169,7 @@ impl Tt003 {
             return;
         }
         if session.is_none() && issue.is_some() {
-            stats.unknown(RULE, "issuing-sign-in-without-session");
+            stats.unknown(ID, "issuing-sign-in-without-session");
             return;
         }
         let non_interactive: &[usize] = chain.map_or(&[], |c| c.non_interactive.as_slice());
@@ -112,13 +180,13 @@ impl Tt003 {
                 .get(i)
                 .is_some_and(|s| s.has(sflag::KIND_ASSUMED))
         }) {
-            stats.unknown(RULE, "root-kind-unstated");
+            stats.unknown(ID, "root-kind-unstated");
             return;
         }
         let session_logged = !non_interactive.is_empty() || issue.is_some();
         let first_party = cx.lc(a.app_id).is_some_and(|app| cx.is_first_party(app));
         if !session_logged && first_party {
-            stats.benign(RULE, "first-party-without-sign-in-row");
+            stats.benign(ID, "first-party-without-sign-in-row");
             return;
         }
         // Both questions are about the session, not the access: answer them once per session
@@ -139,7 +207,7 @@ impl Tt003 {
             _ => (false, None),
         };
         if device_proven {
-            stats.benign(RULE, "device-proven-session");
+            stats.benign(ID, "device-proven-session");
             return;
         }
         // The lookback starts where the session (or this token) was first alive: a token
@@ -153,11 +221,11 @@ impl Tt003 {
             first_seen,
         );
         if covered.0 == Covered::No {
-            stats.unknown(RULE, "outside-coverage");
+            stats.unknown(ID, "outside-coverage");
             return;
         }
         let Some(user) = l.user else {
-            stats.unknown(RULE, "no-user");
+            stats.unknown(ID, "no-user");
             return;
         };
         let user = cx.derived_text(user).to_string();
@@ -185,7 +253,7 @@ impl Tt003 {
         }
     }
 
-    pub fn finish(self, cx: &Context<'_>) -> Vec<Candidate> {
+    fn finish(self: Box<Self>, cx: &Context<'_>) -> Vec<Candidate> {
         self.groups
         .into_iter()
         .filter_map(|((user, app, net), g)| {
@@ -235,7 +303,7 @@ impl Tt003 {
                 "Find where the session came from: its non-interactive sign-ins (device, IP, client) and the user's devices holding primary refresh tokens.".to_string(),
             ];
             Draft {
-                rule: RULE,
+                rule: ID,
                 group_key: format!("{user}|{app}|{net_text}"),
                 title: "Mail or file access with no interactive sign-in behind it".to_string(),
                 why,
@@ -264,3 +332,6 @@ impl Tt003 {
         .collect()
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,4 +1,4 @@
-use tokentrail_model::{Confidence, RuleId, Severity};
+use tokentrail_model::{Confidence, Severity};
 
 use crate::common::*;
 
@@ -43,7 +43,11 @@ fn device_code_phish_fires_with_replay() {
             ("TT005".into(), ALICE.into(), "AS14061".into(), 2),
         ]
     );
-    let tt005 = d.findings.iter().find(|f| f.rule == RuleId::Tt005).unwrap();
+    let tt005 = d
+        .findings
+        .iter()
+        .find(|f| f.rule == crate::rules::tt005::ID)
+        .unwrap();
     assert_eq!(tt005.severity, Severity::High);
     assert_eq!(tt005.confidence, Confidence::High);
     assert!(tt005.why.contains("device code"), "{}", tt005.why);
@@ -119,7 +123,7 @@ fn inventory_is_learned_from_the_data() {
     ];
     let d = detect(sign_ins, accesses);
     assert!(
-        d.findings.iter().all(|f| f.rule != RuleId::Tt005),
+        d.findings.iter().all(|f| f.rule != crate::rules::tt005::ID),
         "{:?}",
         summary(&d)
     );
@@ -220,7 +224,7 @@ fn day_after(hhmm: &str) -> tokentrail_model::Timestamp {
 fn tt005_users(d: &tokentrail_engine::Detection) -> Vec<(String, String)> {
     d.findings
         .iter()
-        .filter(|f| f.rule == RuleId::Tt005)
+        .filter(|f| f.rule == crate::rules::tt005::ID)
         .map(|f| {
             (
                 f.upn.clone().unwrap_or_default(),

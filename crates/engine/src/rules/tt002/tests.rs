@@ -1,4 +1,4 @@
-use tokentrail_model::{Confidence, RuleId, Severity};
+use tokentrail_model::{Confidence, Severity};
 
 use crate::common::*;
 
@@ -228,6 +228,6 @@ fn one_finding_per_session_and_network() {
             ("TT002".into(), ALICE.into(), "AS20473".into(), 1),
         ]
     );
-    assert!(d.findings.iter().all(|f| f.rule == RuleId::Tt002));
+    assert!(d.findings.iter().all(|f| f.rule == crate::rules::tt002::ID));
     assert_ne!(d.findings[0].id, d.findings[1].id);
 }
