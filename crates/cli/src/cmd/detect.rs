@@ -144,6 +144,7 @@ fn write_findings(args: &DetectArgs, detection: &Detection) -> anyhow::Result<()
         format: args.format,
         output: args.output.as_deref(),
         show_suppressed: args.show_suppressed,
+        investigate: investigate_command(&args.paths),
     };
     listing.write(&detection.findings, &detection.suppressed)
 }
@@ -156,6 +157,23 @@ pub(crate) struct Listing<'a> {
     pub output: Option<&'a Path>,
     /// List suppressed findings too.
     pub show_suppressed: bool,
+    /// The `investigate` command over the same logs, which the table ends with.
+    pub investigate: Option<String>,
+}
+
+/// `tokentrail investigate PATH...` over `paths`, each quoted for a POSIX shell; `None` when
+/// one cannot be pasted (standard input, a name with control characters).
+pub(crate) fn investigate_command(paths: &[std::path::PathBuf]) -> Option<String> {
+    let mut command = String::from("tokentrail investigate");
+    for path in paths {
+        let text = path.to_str()?;
+        if text == "-" {
+            return None;
+        }
+        command.push(' ');
+        command.push_str(&tokentrail_model::escape::shell_word(text)?);
+    }
+    Some(command)
 }
 
 impl Listing<'_> {
@@ -173,6 +191,7 @@ impl Listing<'_> {
                 let options = TableOptions {
                     color,
                     show_suppressed: self.show_suppressed,
+                    investigate: self.investigate.clone(),
                 };
                 tokentrail_report::table::write_table(out, &all, &options)?
             }

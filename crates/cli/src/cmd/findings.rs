@@ -136,6 +136,8 @@ pub fn run(args: FindingsArgs) -> anyhow::Result<ExitCode> {
         format,
         output: args.output.as_deref(),
         show_suppressed: args.show_suppressed,
+        // The logs these findings came from are not known here.
+        investigate: Some("tokentrail investigate LOGS".to_string()),
     }
     .write(&active, &suppressed)?;
     Ok(code(unreadable))
