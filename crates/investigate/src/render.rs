@@ -4,10 +4,11 @@
 //! (table cells included), ids, objects and commands in code spans, CSV cells guarded against
 //! formulas, JSON with active characters as `\u` escapes.
 
+use std::collections::BTreeSet;
 use std::fmt::Display;
 use std::io::Write;
 
-use tokentrail_model::escape;
+use tokentrail_model::{escape, SessionId};
 
 use crate::{InvestigateError, Investigation, MailboxRuleChange, Touch};
 
@@ -103,11 +104,95 @@ fn write_rule_changes(out: &mut impl Write, changes: &[MailboxRuleChange]) -> st
     Ok(())
 }
 
-/// Write the Markdown form, for the case file.
+/// The sessions the findings cite, one line each: with the findings, what a responder reads
+/// first. Every session's whole chain comes last, under "Chain by session".
+fn write_sessions_involved(o: &mut impl Write, inv: &Investigation) -> std::io::Result<()> {
+    writeln!(o, "## Sessions involved")?;
+    writeln!(o)?;
+    let findings_of = |id: &SessionId| -> BTreeSet<&str> {
+        inv.timeline
+            .iter()
+            .filter(|e| e.session_id.as_ref() == Some(id))
+            .flat_map(|e| e.findings.iter().map(String::as_str))
+            .collect()
+    };
+    let mut listed = 0;
+    for s in &inv.sessions {
+        let Some(id) = &s.session_id else { continue };
+        let findings = findings_of(id);
+        if findings.is_empty() {
+            continue;
+        }
+        listed += 1;
+        let root = match s.interactive_roots.first() {
+            Some(r) => format!(
+                "interactive root {} from {} ({})",
+                r.time,
+                md_or_dash(r.ip.as_ref()),
+                md_or_dash(r.network.as_ref())
+            ),
+            None => "no interactive root in these records".to_string(),
+        };
+        let used: BTreeSet<String> = s
+            .tokens
+            .iter()
+            .flat_map(|t| t.used_from.iter().map(ToString::to_string))
+            .collect();
+        let used = if used.is_empty() {
+            String::new()
+        } else {
+            format!(" from {}", used.into_iter().collect::<Vec<_>>().join(", "))
+        };
+        let findings: Vec<String> = findings.into_iter().map(escape::markdown_code).collect();
+        writeln!(
+            o,
+            "- {} {} to {}: {root}; {} refresh(es), {} token(s), {} access(es){used}; findings {}",
+            escape::markdown_code(&id.to_string()),
+            s.first_seen,
+            s.last_seen,
+            s.refreshes.len(),
+            s.tokens.len(),
+            s.accesses,
+            findings.join(", ")
+        )?;
+    }
+    let others = inv.sessions.len() - listed;
+    if listed == 0 {
+        writeln!(
+            o,
+            "No finding cites a session of these records; {others} chain(s) under \"Chain by session\"."
+        )?;
+    } else if others > 0 {
+        writeln!(o)?;
+        writeln!(
+            o,
+            "{others} other chain(s), no finding: under \"Chain by session\"."
+        )?;
+    }
+    Ok(())
+}
+
+/// Write the Markdown form, for the case file: what fits on a screen first (the findings, the
+/// sessions involved, the containment, the networks), then the timeline, then the long parts
+/// (what was touched, every session's chain).
 pub fn write_markdown(mut out: impl Write, inv: &Investigation) -> Result<(), InvestigateError> {
     let o = &mut out;
     writeln!(o, "# Investigation: {}", md(&inv.subject))?;
     writeln!(o)?;
+    if let Some(id) = &inv.finding {
+        match inv.findings.iter().find(|f| &f.id == id) {
+            Some(f) => writeln!(
+                o,
+                "Opened from finding {} ({} {}): {}",
+                escape::markdown_code(id),
+                f.rule,
+                f.severity,
+                md(&f.title)
+            )?,
+            None => writeln!(o, "Opened from finding {}.", escape::markdown_code(id))?,
+        }
+        writeln!(o)?;
+    }
     writeln!(
         o,
         "{} sign-in(s) and {} access(es) from {} to {}; user(s): {}.",
@@ -140,6 +225,114 @@ pub fn write_markdown(mut out: impl Write, inv: &Investigation) -> Result<(), In
             f.last_seen
         )?;
     }
+    writeln!(o)?;
+
+    write_sessions_involved(o, inv)?;
+    writeln!(o)?;
+
+    writeln!(o, "## Containment")?;
+    writeln!(o)?;
+    if inv.containment.is_empty() {
+        writeln!(
+            o,
+            "No step suggested: no live finding cites these records and no inbox-rule change came from outside the user's networks."
+        )?;
+    }
+    for (i, s) in inv.containment.iter().enumerate() {
+        writeln!(o, "{}. **{}**: {}", i + 1, md(&s.action), md(&s.why))?;
+        for command in &s.commands {
+            writeln!(o, "   - {}", escape::markdown_code(command))?;
+        }
+    }
+    writeln!(o)?;
+
+    writeln!(o, "## Networks")?;
+    writeln!(o)?;
+    writeln!(
+        o,
+        "| Network | IPs | First seen | Last seen | Sign-ins | Accesses | Interactive sign-in by the user | The user's network | Replay findings |"
+    )?;
+    writeln!(o, "|---|---|---|---|---|---|---|---|---|")?;
+    for n in &inv.networks {
+        let ips: Vec<String> = n.ips.iter().map(ToString::to_string).collect();
+        writeln!(
+            o,
+            "| {}{} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            n.network,
+            if n.approximate { " (prefix)" } else { "" },
+            ips.join(", "),
+            n.first_seen,
+            n.last_seen,
+            n.sign_ins,
+            n.accesses,
+            if n.interactive_sign_in {
+                "yes"
+            } else {
+                "never"
+            },
+            match (n.established, n.microsoft_service) {
+                (true, _) => "yes",
+                (false, true) => "Microsoft's service",
+                (false, false) => "no",
+            },
+            if n.replay_findings.is_empty() {
+                "-".to_string()
+            } else {
+                format!("**{}**", n.replay_findings.join(", "))
+            }
+        )?;
+    }
+    writeln!(o)?;
+
+    writeln!(o, "## Timeline")?;
+    writeln!(o)?;
+    writeln!(
+        o,
+        "| Time | Record | Operation | IP | Network | App | Session | Token | Source | Findings |"
+    )?;
+    writeln!(o, "|---|---|---|---|---|---|---|---|---|---|")?;
+    for e in &inv.timeline {
+        writeln!(
+            o,
+            "| {} | {} {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            e.time,
+            md(&e.record),
+            md(&e.kind),
+            md(&e.operation),
+            md_or_dash(e.ip.as_ref()),
+            md_or_dash(e.network.as_ref()),
+            md_or_dash(e.app.as_ref()),
+            cell_code_or_dash(e.session_id.as_ref()),
+            cell_code_or_dash(e.token_id.as_ref()),
+            md(&e.source),
+            if e.findings.is_empty() {
+                "-".to_string()
+            } else {
+                format!("**{}**", e.findings.join(", "))
+            }
+        )?;
+    }
+    writeln!(o)?;
+
+    writeln!(o, "## What was touched")?;
+    writeln!(o)?;
+    let m = &inv.touched.mail;
+    writeln!(
+        o,
+        "- Mail: {} record(s), {} operation(s); MailItemsAccessed Bind {}, Sync {}",
+        m.records, m.operations, m.bind, m.sync
+    )?;
+    for t in &m.objects {
+        writeln!(
+            o,
+            "  - {}: {}",
+            escape::markdown_code(&t.name),
+            t.operations
+        )?;
+    }
+    write_touches(o, "Files and sites", &inv.touched.files)?;
+    write_touches(o, "Graph endpoints", &inv.touched.graph_endpoints)?;
+    write_rule_changes(o, &inv.touched.mailbox_rule_changes)?;
     writeln!(o)?;
 
     writeln!(o, "## Chain by session")?;
@@ -206,110 +399,6 @@ pub fn write_markdown(mut out: impl Write, inv: &Investigation) -> Result<(), In
         }
     }
     writeln!(o)?;
-
-    writeln!(o, "## Networks")?;
-    writeln!(o)?;
-    writeln!(
-        o,
-        "| Network | IPs | First seen | Last seen | Sign-ins | Accesses | Interactive sign-in by the user | The user's network | Replay findings |"
-    )?;
-    writeln!(o, "|---|---|---|---|---|---|---|---|---|")?;
-    for n in &inv.networks {
-        let ips: Vec<String> = n.ips.iter().map(ToString::to_string).collect();
-        writeln!(
-            o,
-            "| {}{} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            n.network,
-            if n.approximate { " (prefix)" } else { "" },
-            ips.join(", "),
-            n.first_seen,
-            n.last_seen,
-            n.sign_ins,
-            n.accesses,
-            if n.interactive_sign_in {
-                "yes"
-            } else {
-                "never"
-            },
-            match (n.established, n.microsoft_service) {
-                (true, _) => "yes",
-                (false, true) => "Microsoft's service",
-                (false, false) => "no",
-            },
-            if n.replay_findings.is_empty() {
-                "-".to_string()
-            } else {
-                format!("**{}**", n.replay_findings.join(", "))
-            }
-        )?;
-    }
-    writeln!(o)?;
-
-    writeln!(o, "## What was touched")?;
-    writeln!(o)?;
-    let m = &inv.touched.mail;
-    writeln!(
-        o,
-        "- Mail: {} record(s), {} operation(s); MailItemsAccessed Bind {}, Sync {}",
-        m.records, m.operations, m.bind, m.sync
-    )?;
-    for t in &m.objects {
-        writeln!(
-            o,
-            "  - {}: {}",
-            escape::markdown_code(&t.name),
-            t.operations
-        )?;
-    }
-    write_touches(o, "Files and sites", &inv.touched.files)?;
-    write_touches(o, "Graph endpoints", &inv.touched.graph_endpoints)?;
-    write_rule_changes(o, &inv.touched.mailbox_rule_changes)?;
-    writeln!(o)?;
-
-    writeln!(o, "## Containment")?;
-    writeln!(o)?;
-    if inv.containment.is_empty() {
-        writeln!(
-            o,
-            "No step suggested: no live finding cites these records and no inbox-rule change came from outside the user's networks."
-        )?;
-    }
-    for (i, s) in inv.containment.iter().enumerate() {
-        writeln!(o, "{}. **{}**: {}", i + 1, md(&s.action), md(&s.why))?;
-        for command in &s.commands {
-            writeln!(o, "   - {}", escape::markdown_code(command))?;
-        }
-    }
-    writeln!(o)?;
-
-    writeln!(o, "## Timeline")?;
-    writeln!(o)?;
-    writeln!(
-        o,
-        "| Time | Record | Operation | IP | Network | App | Session | Token | Source | Findings |"
-    )?;
-    writeln!(o, "|---|---|---|---|---|---|---|---|---|---|")?;
-    for e in &inv.timeline {
-        writeln!(
-            o,
-            "| {} | {} {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            e.time,
-            md(&e.record),
-            md(&e.kind),
-            md(&e.operation),
-            md_or_dash(e.ip.as_ref()),
-            md_or_dash(e.network.as_ref()),
-            md_or_dash(e.app.as_ref()),
-            cell_code_or_dash(e.session_id.as_ref()),
-            cell_code_or_dash(e.token_id.as_ref()),
-            md(&e.source),
-            if e.findings.is_empty() {
-                "-".to_string()
-            } else {
-                format!("**{}**", e.findings.join(", "))
-            }
-        )?;
-    }
     out.flush()?;
     Ok(())
 }

@@ -289,15 +289,21 @@ impl Finding {
 
 /// See [`Finding::short_id`].
 pub fn short_finding_id(id: &str) -> &str {
-    let hash = match id.split_once('-') {
-        Some((rule, hash)) if is_rule_code(rule) => hash,
-        _ => id,
-    };
+    let hash = finding_hash(id);
     let end = hash
         .char_indices()
         .nth(SHORT_ID_CHARS)
         .map_or(hash.len(), |(i, _)| i);
     &hash[..end]
+}
+
+/// The part of a finding id after its rule code (`830ad87c6df85bc9` of
+/// `TT001-830ad87c6df85bc9`); the whole id when it has no rule code.
+pub fn finding_hash(id: &str) -> &str {
+    match id.split_once('-') {
+        Some((rule, hash)) if is_rule_code(rule) => hash,
+        _ => id,
+    }
 }
 
 /// True for text shaped like a rule code (`TT001`): the model knows the shape, the engine's

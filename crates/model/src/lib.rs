@@ -19,8 +19,8 @@ pub use event::{
     Workload,
 };
 pub use finding::{
-    short_finding_id, AccessEvidence, Confidence, Finding, IssueEvidence, NetworkId, Severity,
-    SourceRecord, Suppression, SHORT_ID_CHARS,
+    finding_hash, short_finding_id, AccessEvidence, Confidence, Finding, IssueEvidence, NetworkId,
+    Severity, SourceRecord, Suppression, SHORT_ID_CHARS,
 };
 pub use ids::{Guid, Ident, SessionId, TokenId};
 pub use ip::parse_client_ip;

@@ -2,6 +2,7 @@
 //! (the chain, the networks, the timeline with the findings on it, what was touched) and the
 //! containment steps that follow from it.
 
+use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::net::IpAddr;
@@ -11,8 +12,8 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use tokentrail_engine::Detection;
 use tokentrail_investigate::{Context, InvestigateError, Investigation, Investigator, Subject};
-use tokentrail_model::Timestamp;
-use tokentrail_model::{SessionId, TokenId};
+use tokentrail_model::escape::Shown;
+use tokentrail_model::{Finding, SessionId, Timestamp, TokenId};
 
 use super::judging::{Judging, JudgingArgs};
 use crate::exit;
@@ -64,46 +65,224 @@ pub struct InvestigateArgs {
     pub judging: JudgingArgs,
 }
 
-/// One user, session, token or client address: the subject of `investigate` and `timeline`.
+/// One user, session, token, client address or finding: the subject of `investigate` and
+/// `timeline`. Ids are taken as the findings table shows them: a session as `s:b0f5585c`, a
+/// token as `t:xMFjTVvJ`, a finding by its short id; any unique prefix will do.
 #[derive(clap::Args, Debug, Clone)]
-#[group(id = "subject", multiple = false)]
 pub struct SubjectArgs {
-    /// A user, by object id or user principal name (case-insensitive).
+    /// A user, by object id or user principal name (case-insensitive), or a unique prefix of
+    /// one; with --session, that user's records in the session.
     #[arg(long, value_name = "USER")]
     pub user: Option<String>,
-    /// A session id (`sid`, `SessionId`).
-    #[arg(long, value_name = "SESSION", value_parser = parse_session)]
-    pub session: Option<SessionId>,
-    /// A token, by `uti` (`uniqueTokenIdentifier`) or sign-in id GUID.
-    #[arg(long, value_name = "TOKEN", value_parser = parse_token)]
-    pub token: Option<TokenId>,
+    /// A session id (`sid`, `SessionId`), or a unique prefix of one (`s:b0f5585c`).
+    #[arg(long, value_name = "SESSION")]
+    pub session: Option<String>,
+    /// A token, by `uti` (`uniqueTokenIdentifier`) or sign-in id GUID, or a unique prefix of
+    /// one (`t:xMFjTVvJ`).
+    #[arg(long, value_name = "TOKEN", conflicts_with_all = ["user", "session"])]
+    pub token: Option<String>,
     /// A client IP address.
-    #[arg(long, value_name = "IP")]
+    #[arg(long, value_name = "IP", conflicts_with_all = ["user", "session", "token"])]
     pub ip: Option<IpAddr>,
+    /// A finding, by id (`TT002-b72c7366...`) or the short id the findings table shows
+    /// (`b72c7366`): its session, else its token, else its user is investigated.
+    #[arg(
+        long,
+        value_name = "ID",
+        conflicts_with_all = ["user", "session", "token", "ip"]
+    )]
+    pub finding: Option<String>,
 }
 
-fn parse_session(text: &str) -> Result<SessionId, String> {
-    SessionId::parse(text).ok_or_else(|| "the session id is empty".to_string())
+/// A subject as named on the command line, with the ids resolved against the records.
+#[derive(Clone, Debug)]
+pub struct Resolved {
+    /// Whose records.
+    pub subject: Subject,
+    /// The finding it was opened from (`--finding`), by full id.
+    pub finding: Option<String>,
 }
 
-fn parse_token(text: &str) -> Result<TokenId, String> {
-    TokenId::parse(text).ok_or_else(|| "the token id is empty".to_string())
+/// The one id among `candidates` that `given` names: the same text (ASCII case aside), else
+/// the only one it is a prefix of. `Ok(None)` when none: the caller goes on with `given` and
+/// reports that nothing matches. `what` names the ids in messages (`session`).
+fn one_of<'a>(
+    what: &str,
+    given: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Result<Option<String>, String> {
+    let mut prefixed: BTreeSet<&str> = BTreeSet::new();
+    for c in candidates {
+        if c.eq_ignore_ascii_case(given) {
+            return Ok(Some(c.to_string()));
+        }
+        if c.len() > given.len()
+            && c.is_char_boundary(given.len())
+            && c[..given.len()].eq_ignore_ascii_case(given)
+        {
+            prefixed.insert(c);
+        }
+    }
+    match prefixed.len() {
+        0 => Ok(None),
+        1 => Ok(prefixed.pop_first().map(str::to_string)),
+        n => {
+            let shown: Vec<String> = prefixed
+                .iter()
+                .take(5)
+                .map(|c| Shown(c).to_string())
+                .collect();
+            Err(format!(
+                "{} is the start of {n} {what} ids: {}{} (give more of it)",
+                Shown(given),
+                shown.join(", "),
+                if n > 5 { ", ..." } else { "" }
+            ))
+        }
+    }
+}
+
+/// `given` without the `s:` or `t:` the findings table puts before a session or token.
+fn without_tag<'a>(given: &'a str, tag: &str) -> &'a str {
+    let given = given.trim();
+    match given.get(..tag.len()) {
+        Some(t) if t.eq_ignore_ascii_case(tag) => given[tag.len()..].trim(),
+        _ => given,
+    }
 }
 
 impl SubjectArgs {
-    /// The subject named, if any.
-    pub fn subject(&self) -> Option<Subject> {
-        if let Some(u) = &self.user {
-            return Some(Subject::User(u.clone()));
-        }
-        if let Some(s) = &self.session {
-            return Some(Subject::Session(s.clone()));
-        }
-        if let Some(t) = &self.token {
-            return Some(Subject::Token(t.clone()));
-        }
-        self.ip.map(Subject::Ip)
+    /// True when a subject is named.
+    pub fn is_given(&self) -> bool {
+        self.user.is_some()
+            || self.session.is_some()
+            || self.token.is_some()
+            || self.ip.is_some()
+            || self.finding.is_some()
     }
+
+    /// The subject named, its ids resolved against `records` and the findings of `detection`
+    /// (live and suppressed); `Ok(None)` when none is named; the message when an id is the
+    /// start of several, or names no finding.
+    pub fn resolve(
+        &self,
+        records: &super::Records,
+        detection: &Detection,
+    ) -> Result<Option<Resolved>, String> {
+        if let Some(given) = &self.finding {
+            let finding = find_finding(given, detection)?;
+            let subject = if let Some(s) = &finding.session_id {
+                Subject::Session(s.clone())
+            } else if let Some(t) = &finding.token_id {
+                Subject::Token(t.clone())
+            } else if let Some(u) = finding.upn.as_ref().or(finding.user_id.as_ref()) {
+                Subject::User(u.clone())
+            } else if let Some(ip) = finding.src_ip {
+                Subject::Ip(ip)
+            } else {
+                return Err(format!(
+                    "finding {} names no session, token, user or address to investigate",
+                    Shown(&finding.id)
+                ));
+            };
+            return Ok(Some(Resolved {
+                subject,
+                finding: Some(finding.id.clone()),
+            }));
+        }
+        let user = match &self.user {
+            Some(given) => {
+                let ids = records
+                    .sign_ins
+                    .iter()
+                    .flat_map(|s| [&s.user_id, &s.upn])
+                    .chain(records.accesses.iter().flat_map(|a| [&a.user_id, &a.upn]))
+                    .flatten()
+                    .map(String::as_str);
+                Some(one_of("user", given.trim(), ids)?.unwrap_or_else(|| given.clone()))
+            }
+            None => None,
+        };
+        let session = match &self.session {
+            Some(given) => {
+                let given = without_tag(given, "s:");
+                let ids: BTreeSet<String> = records
+                    .sign_ins
+                    .iter()
+                    .filter_map(|s| s.session_id.as_ref())
+                    .chain(
+                        records
+                            .accesses
+                            .iter()
+                            .filter_map(|a| a.session_id.as_ref()),
+                    )
+                    .map(ToString::to_string)
+                    .collect();
+                let id = one_of("session", given, ids.iter().map(String::as_str))?;
+                let text = id.as_deref().unwrap_or(given);
+                Some(SessionId::parse(text).ok_or("the session id is empty")?)
+            }
+            None => None,
+        };
+        let token = match &self.token {
+            Some(given) => {
+                let given = without_tag(given, "t:");
+                let ids: BTreeSet<String> = records
+                    .sign_ins
+                    .iter()
+                    .filter_map(|s| s.issued_token())
+                    .chain(records.accesses.iter().filter_map(|a| a.token_id.clone()))
+                    .map(|t| t.to_string())
+                    .collect();
+                let id = one_of("token", given, ids.iter().map(String::as_str))?;
+                let text = id.as_deref().unwrap_or(given);
+                Some(TokenId::parse(text).ok_or("the token id is empty")?)
+            }
+            None => None,
+        };
+        let subject = match (user, session, token, self.ip) {
+            (Some(u), Some(s), _, _) => Subject::UserSession(u, s),
+            (Some(u), None, _, _) => Subject::User(u),
+            (None, Some(s), _, _) => Subject::Session(s),
+            (None, None, Some(t), _) => Subject::Token(t),
+            (None, None, None, Some(ip)) => Subject::Ip(ip),
+            (None, None, None, None) => return Ok(None),
+        };
+        Ok(Some(Resolved {
+            subject,
+            finding: None,
+        }))
+    }
+}
+
+/// The finding `given` names: its whole id, a prefix of it (`TT002-b72c`), or a prefix of
+/// the hash the findings table shows (`b72c7366`), any case.
+fn find_finding<'a>(given: &str, detection: &'a Detection) -> Result<&'a Finding, String> {
+    let given = given.trim();
+    let all = || detection.findings.iter().chain(&detection.suppressed);
+    let by_id = one_of("finding", given, all().map(|f| f.id.as_str()))?;
+    let id = match by_id {
+        Some(id) => Some(id),
+        None => {
+            // The short ids, each standing for its finding's id.
+            let short: Vec<(&str, &str)> = all()
+                .map(|f| (f.id.as_str(), tokentrail_model::finding_hash(&f.id)))
+                .collect();
+            one_of("finding", given, short.iter().map(|(_, h)| *h))?.and_then(|hash| {
+                short
+                    .iter()
+                    .find(|(_, h)| *h == hash)
+                    .map(|(id, _)| id.to_string())
+            })
+        }
+    };
+    id.and_then(|id| all().find(|f| f.id == id)).ok_or_else(|| {
+        format!(
+            "no finding's id is or starts with {} ({} finding(s) in this run; `tokentrail detect` lists them)",
+            Shown(given),
+            detection.findings.len() + detection.suppressed.len()
+        )
+    })
 }
 
 /// The investigation of `subject` by the engine's run over `records` (its live findings and its
@@ -146,13 +325,13 @@ pub(crate) fn investigation(
 /// Run `investigate`.
 pub fn run(args: InvestigateArgs) -> anyhow::Result<ExitCode> {
     let mut err = io::stderr().lock();
-    let Some(subject) = args.subject.subject() else {
+    if !args.subject.is_given() {
         writeln!(
             err,
-            "tokentrail: give one of --user, --session, --token or --ip"
+            "tokentrail: give one of --user, --session (with --user, or alone), --token, --ip or --finding"
         )?;
         return Ok(ExitCode::from(exit::USAGE));
-    };
+    }
     let Judging { config, mut times } = args.judging.compile()?;
     let window = (config.since, config.until);
     let (records, report) = super::read_records(&args.paths, &mut times);
@@ -162,10 +341,20 @@ pub fn run(args: InvestigateArgs) -> anyhow::Result<ExitCode> {
 
     let detection = super::detect_over(config, &records.sign_ins, &records.accesses);
     super::judging::write_judging_notes(&mut err, &detection)?;
-    let investigation = match investigation(&subject, &records, &detection, window, &mut err)? {
-        Ok(inv) => inv,
-        Err(code) => return Ok(code),
+    let resolved = match args.subject.resolve(&records, &detection) {
+        Ok(Some(resolved)) => resolved,
+        Ok(None) => return Ok(ExitCode::from(exit::USAGE)),
+        Err(message) => {
+            writeln!(err, "tokentrail: {message}")?;
+            return Ok(ExitCode::from(exit::USAGE));
+        }
     };
+    let mut investigation =
+        match investigation(&resolved.subject, &records, &detection, window, &mut err)? {
+            Ok(inv) => inv,
+            Err(code) => return Ok(code),
+        };
+    investigation.finding = resolved.finding;
 
     let out: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(BufWriter::new(

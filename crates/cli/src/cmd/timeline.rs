@@ -84,7 +84,13 @@ pub fn run(args: TimelineArgs) -> anyhow::Result<ExitCode> {
     }
     let detection = super::detect_over(config, &records.sign_ins, &records.accesses);
     super::judging::write_judging_notes(&mut err, &detection)?;
-    let subject = args.subject.subject();
+    let subject = match args.subject.resolve(&records, &detection) {
+        Ok(resolved) => resolved.map(|r| r.subject),
+        Err(message) => {
+            writeln!(err, "tokentrail: {message}")?;
+            return Ok(ExitCode::from(crate::exit::USAGE));
+        }
+    };
     let (entries, findings) = match &subject {
         None => {
             let mut entries = tokentrail_investigate::tenant_timeline(
