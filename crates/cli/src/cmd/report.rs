@@ -30,9 +30,13 @@ use super::open_output;
 
 /// How the report is written.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum HtmlFormat {
+pub enum ReportFormat {
     /// One self-contained HTML file.
     Html,
+    /// What the page shows, as one JSON object: `run`, `findings` (OCSF objects, as
+    /// `detect --format json` writes them), `investigations` (one per finding, in the form of
+    /// `investigate --format json`), `coverage` and `inventory` (as those commands write them).
+    Json,
 }
 
 /// Write a self-contained HTML report of a run.
@@ -42,6 +46,7 @@ Examples:
   tokentrail report exports/ -o report.html
   tokentrail report signins/ graph/ ual/ -o case-2026-11.html
   tokentrail report exports/ --allowlist allow.yaml --since 2026-11-01 -o report.html
+  tokentrail report exports/ --format json -o report.json
 
 The judging options are those of detect: the report shows the same live findings.
 
@@ -58,10 +63,9 @@ pub struct ReportArgs {
     /// Write the report to FILE instead of stdout.
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Output format: the report is one HTML page (`detect`, `coverage` and `inventory` write
-    /// its parts as JSON).
-    #[arg(long, value_enum, default_value_t = HtmlFormat::Html)]
-    pub format: HtmlFormat,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Html)]
+    pub format: ReportFormat,
     /// Read test-case files as the raw events they hold.
     #[arg(long)]
     pub test_cases: bool,
@@ -175,7 +179,10 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
         inventory: Some(&inventory),
     };
     let mut out = open_output(args.output.as_deref())?;
-    tokentrail_html::write_report(&mut out, &input)?;
+    match args.format {
+        ReportFormat::Html => tokentrail_html::write_report(&mut out, &input)?,
+        ReportFormat::Json => write_json(&mut out, &input)?,
+    }
     out.flush()?;
     writeln!(
         io::stderr(),
@@ -185,6 +192,42 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
         detection.findings.len()
     )?;
     Ok(times.exit_code(&report))
+}
+
+/// The report's content as one JSON object (see [`ReportFormat::Json`]).
+fn write_json(out: &mut dyn Write, input: &ReportInput<'_>) -> anyhow::Result<()> {
+    let options = tokentrail_report::ocsf::OcsfOptions::default();
+    let findings = input
+        .findings
+        .iter()
+        .map(|f| tokentrail_report::ocsf::ocsf_value(f, &options))
+        .collect::<Result<Vec<_>, _>>()?;
+    // Each finding's investigation, as the HTML page draws its chain and timeline.
+    let investigations: Vec<serde_json::Value> = input
+        .findings
+        .iter()
+        .map(|f| {
+            let investigation = tokentrail_html::finding_subject(f)
+                .and_then(|subject| input.investigator.investigate(&subject).ok())
+                .map(|mut inv| {
+                    inv.finding = Some(f.id.clone());
+                    inv
+                });
+            serde_json::to_value(investigation)
+        })
+        .collect::<Result<_, _>>()?;
+    let value = serde_json::json!({
+        "run": input.run,
+        "sign_ins": input.sign_ins,
+        "accesses": input.accesses,
+        "findings": findings,
+        "investigations": investigations,
+        "coverage": input.coverage,
+        "inventory": input.inventory,
+    });
+    tokentrail_model::escape::write_json_pretty(&mut *out, &value)?;
+    writeln!(out)?;
+    Ok(())
 }
 
 /// False for a sign-in row whose id was already seen for the same kind.
