@@ -56,7 +56,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     if !tenant.is_dir() {
         bail!(
             "the example tenant is not at {} (demo runs from a source checkout; \
-             elsewhere use `tokentrail simulate --out DIR` and `tokentrail detect DIR`)",
+             elsewhere use `tokentrail simulate -o DIR` and `tokentrail detect DIR`)",
             tenant.display()
         );
     }

@@ -40,9 +40,15 @@ pub enum OutputFormat {
 #[command(after_help = "\
 Examples:
   tokentrail detect exports/                              table on the terminal
-  tokentrail detect exports/ --format ocsf -o findings.jsonl
+  tokentrail detect exports/ --format json -o findings.jsonl   OCSF lines (also --format ocsf)
   tokentrail detect signins.json audit.csv --allowlist allow.yaml --show-suppressed
   tokentrail detect exports/ --asn-db GeoLite2-ASN.mmdb --since 2026-11-01
+  tokentrail detect exports/ --min-severity high --rules TT001,TT002
+  tokentrail detect exports/ --exclude-rules unapproved-client --format md
+
+The table's first column is each finding's short id, and its last line the command that opens
+the first finding's investigation (`tokentrail investigate exports/ --finding b72c7366`);
+`investigate` also takes the session and token cells as printed (`--session s:1963e220`).
 
 Rules: TT001 token-replay, TT002 session-replay, TT003 no-interactive-context,
 TT004 orphan-token, TT005 unapproved-client (docs/rules/).

@@ -3,8 +3,9 @@
 //! Output: per input the container (and compression), the record shapes, the records per
 //! family, kind and operation, the time range in RFC 3339 UTC, duplicates dropped, and each
 //! unreadable record as `file:line: reason` (or `file#index: reason` inside JSON arrays and
-//! envelopes); then a total line. `--json` prints the [`IngestReport`] instead, which holds the
-//! same facts (the human output is rendered from it).
+//! envelopes); then a total line. Request paths that differ only by an id (a GUID, a number, a
+//! user's address) are counted as one, the id written `{id}`. `--format json` prints the
+//! [`IngestReport`] instead, which holds the same facts (the human output is rendered from it).
 //!
 //! Exit codes (see `crate::exit`):
 //! - 0: every input was read.

@@ -34,10 +34,17 @@ pub enum InvestigateFormat {
 #[derive(clap::Args, Debug, Clone)]
 #[command(after_help = "\
 Examples:
+  tokentrail investigate exports/ --finding b72c7366          the id detect's table printed
   tokentrail investigate exports/ --user adele@contoso.example
-  tokentrail investigate exports/ --session 6f1e2a... --format json -o case.json
+  tokentrail investigate exports/ --session s:1963e220 --format json -o case.json
+  tokentrail investigate exports/ --user adele@contoso.example --session 1963e220
   tokentrail investigate exports/ --token xMFjTVvJPE2OChJx_YE-AA --format csv
   tokentrail investigate exports/ --ip 203.0.113.66 --allowlist allow.yaml --since 2026-11-01
+
+Ids may be given as detect's table prints them (a short finding id, s:SESSION, t:TOKEN) or as
+any unique prefix; a prefix of several ids lists them and exits 2. The Markdown leads with the
+findings, the sessions involved, the containment and the networks; then the timeline; then
+what was touched and every session's chain.
 
 The judging options are those of detect, so the findings and containment agree with it:
 --since/--until limit the timeline, counts and what was touched; the chains and networks still
@@ -45,7 +52,7 @@ show every record of the subject.
 
 Exit codes: 0 every record read; 1 some input unreadable or dated impossibly (each place is
 listed on stderr); 2 bad arguments, nothing readable, no sign-in and no access in
-the inputs, or nothing matches the subject.")]
+the inputs, nothing matches the subject, or an id names no finding or several ids.")]
 pub struct InvestigateArgs {
     /// Files, directories (read recursively), .gz or .zip archives, or `-` for standard input.
     #[arg(required = true, value_name = "PATH")]

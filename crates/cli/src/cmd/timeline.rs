@@ -30,7 +30,8 @@ pub enum TimelineFormat {
 Examples:
   tokentrail timeline exports/ -o tenant.jsonl                     every record and finding
   tokentrail timeline exports/ --user adele@contoso.example -o adele.jsonl
-  tokentrail timeline exports/ --session 6f1e2a... --format csv -o session.csv
+  tokentrail timeline exports/ --session s:1963e220 --format csv -o session.csv
+  tokentrail timeline exports/ --finding b72c7366 -o finding.jsonl
 
 Each event has Timesketch's message, datetime and timestamp_desc, a timestamp in microseconds,
 and the record's user, ip, network, app, session_id, token_id and source; records cited by a
