@@ -320,3 +320,102 @@ next: tokentrail investigate {tenant_dir}/signins {tenant_dir}/graph {tenant_dir
         "{stderr}"
     );
 }
+
+/// `--min-severity` and `--rules` choose what is reported (exclusions by a leading `-` or by
+/// `--exclude-rules`, by code or name), say on stderr how many findings they left out, and
+/// refuse a rule that does not exist.
+#[test]
+fn min_severity_and_rules_choose_what_is_reported() {
+    let tenant = common::example_tenant();
+    let detect = |extra: &[&str]| {
+        common::tokentrail()
+            .args(["detect", "--format", "csv"])
+            .args(&tenant)
+            .args(extra)
+            .output()
+            .expect("run detect")
+    };
+    let ids = |out: &Output| -> Vec<String> {
+        stdout(out)
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').next().unwrap().to_string())
+            .collect()
+    };
+    let chosen = detect(&["--min-severity", "high", "--rules", "-TT005"]);
+    assert_eq!(
+        ids(&chosen),
+        [
+            "TT002-b72c73661bfee674",
+            "TT001-f402bcb303953a60",
+            "TT002-14d4ac6b5fd2420a"
+        ]
+    );
+    let stderr = String::from_utf8(chosen.stderr).unwrap();
+    assert!(
+        stderr.contains("\ntokentrail: 6 finding(s) of rules left out by --rules, or below --min-severity: judged, not reported\n"),
+        "{stderr}"
+    );
+    let by_name = detect(&[
+        "--min-level",
+        "HIGH",
+        "--exclude-rules",
+        "unapproved-client",
+    ]);
+    assert_eq!(
+        ids(&by_name),
+        ids(&detect(&["--min-severity", "high", "--rules", "-TT005"]))
+    );
+    let only = detect(&["--rules", "session-replay,TT004"]);
+    assert_eq!(
+        ids(&only),
+        [
+            "TT002-b72c73661bfee674",
+            "TT002-14d4ac6b5fd2420a",
+            "TT002-05b99db5a078de2b",
+            "TT004-3a0d9dd95f037b79"
+        ]
+    );
+
+    let unknown = detect(&["--rules", "bogus,TT001"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert_eq!(unknown.stdout, b"");
+    assert_eq!(
+        String::from_utf8(unknown.stderr).unwrap(),
+        "tokentrail: error: no such rule: \"bogus\" (the rules are TT001 token-replay, TT002 session-replay, TT003 no-interactive-context, TT004 orphan-token, TT005 unapproved-client)\n"
+    );
+}
+
+/// `report --format json` holds what the page shows: the findings as detect's OCSF objects,
+/// and each finding's investigation, opened from it.
+#[test]
+fn report_json_holds_the_findings_and_their_investigations() {
+    let out = common::tokentrail()
+        .args(["report", "--format", "json"])
+        .args(common::example_tenant())
+        .output()
+        .expect("run report");
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let ids: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["finding_info"]["uid"].as_str().unwrap())
+        .collect();
+    let opened: Vec<&str> = report["investigations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["finding"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 9);
+    assert_eq!(ids, opened);
+    assert_eq!(report["sign_ins"], 494);
+    assert_eq!(report["accesses"], 1094);
+    assert!(
+        report["coverage"]["rules"].is_array(),
+        "{}",
+        report["coverage"]
+    );
+    assert!(report["inventory"].is_object());
+}
