@@ -149,13 +149,15 @@ fn one_of<'a>(
     }
 }
 
-/// `given` without the `s:` or `t:` the findings table puts before a session or token.
-fn without_tag<'a>(given: &'a str, tag: &str) -> &'a str {
+/// The session or token id `given` names among `ids`, without the `tag` (`s:`, `t:`) the
+/// findings table puts before it; `given` itself when it names none of them.
+fn named_id(what: &str, tag: &str, given: &str, ids: &BTreeSet<String>) -> Result<String, String> {
     let given = given.trim();
-    match given.get(..tag.len()) {
+    let given = match given.get(..tag.len()) {
         Some(t) if t.eq_ignore_ascii_case(tag) => given[tag.len()..].trim(),
         _ => given,
-    }
+    };
+    Ok(one_of(what, given, ids.iter().map(String::as_str))?.unwrap_or_else(|| given.to_string()))
 }
 
 impl SubjectArgs {
@@ -212,7 +214,6 @@ impl SubjectArgs {
         };
         let session = match &self.session {
             Some(given) => {
-                let given = without_tag(given, "s:");
                 let ids: BTreeSet<String> = records
                     .sign_ins
                     .iter()
@@ -225,15 +226,13 @@ impl SubjectArgs {
                     )
                     .map(ToString::to_string)
                     .collect();
-                let id = one_of("session", given, ids.iter().map(String::as_str))?;
-                let text = id.as_deref().unwrap_or(given);
-                Some(SessionId::parse(text).ok_or("the session id is empty")?)
+                let text = named_id("session", "s:", given, &ids)?;
+                Some(SessionId::parse(&text).ok_or("the session id is empty")?)
             }
             None => None,
         };
         let token = match &self.token {
             Some(given) => {
-                let given = without_tag(given, "t:");
                 let ids: BTreeSet<String> = records
                     .sign_ins
                     .iter()
@@ -241,9 +240,8 @@ impl SubjectArgs {
                     .chain(records.accesses.iter().filter_map(|a| a.token_id.clone()))
                     .map(|t| t.to_string())
                     .collect();
-                let id = one_of("token", given, ids.iter().map(String::as_str))?;
-                let text = id.as_deref().unwrap_or(given);
-                Some(TokenId::parse(text).ok_or("the token id is empty")?)
+                let text = named_id("token", "t:", given, &ids)?;
+                Some(TokenId::parse(&text).ok_or("the token id is empty")?)
             }
             None => None,
         };
