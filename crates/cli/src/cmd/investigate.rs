@@ -382,3 +382,34 @@ pub fn run(args: InvestigateArgs) -> anyhow::Result<ExitCode> {
     )?;
     Ok(times.exit_code(&report))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(list: &[&str]) -> BTreeSet<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    /// The whole id wins over the longer ids it starts; a prefix names the one id it starts;
+    /// a prefix of several is refused, naming them; none leaves the text as given.
+    #[test]
+    fn ids_are_named_whole_or_by_a_unique_prefix() {
+        let sessions = ids(&["abc", "abcd-1", "b0f5585c-0000", "b0f6"]);
+        let named = |given: &str| named_id("session", "s:", given, &sessions);
+        assert_eq!(named("abc").as_deref(), Ok("abc"));
+        assert_eq!(named("ABCD").as_deref(), Ok("abcd-1"));
+        assert_eq!(named("s:b0f5585c").as_deref(), Ok("b0f5585c-0000"));
+        assert_eq!(named(" S:b0f5 ").as_deref(), Ok("b0f5585c-0000"));
+        assert_eq!(
+            named("b0f"),
+            Err("b0f is the start of 2 session ids: b0f5585c-0000, b0f6 (give more of it)".into())
+        );
+        assert_eq!(named("zz").as_deref(), Ok("zz"));
+        // Prefixes are compared by characters: one ending inside a multi-byte character is no
+        // prefix, and no panic.
+        let odd = ids(&["é1", "éé"]);
+        assert!(named_id("token", "t:", "\u{e9}", &odd).is_err());
+        assert_eq!(named_id("token", "t:", "x", &odd).as_deref(), Ok("x"));
+    }
+}
