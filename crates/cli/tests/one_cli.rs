@@ -419,3 +419,67 @@ fn report_json_holds_the_findings_and_their_investigations() {
     );
     assert!(report["inventory"].is_object());
 }
+
+/// A user's investigation fits on a screen before it goes long: the sections in order, the
+/// timeline starting within the first 40 lines (Microsoft's service prefixes are one row), and
+/// the span of the findings offered as --since/--until, which then bound the timeline to it.
+#[test]
+fn a_users_investigation_leads_with_the_findings_then_the_timeline() {
+    let investigate = |extra: &[&str]| {
+        let out = common::tokentrail()
+            .arg("investigate")
+            .args(common::example_tenant())
+            .args(["--user", "lynne.white.3@contoso.example"])
+            .args(extra)
+            .output()
+            .expect("run investigate");
+        stdout(&out)
+    };
+    let text = investigate(&[]);
+    let lines: Vec<&str> = text.lines().collect();
+    let headings: Vec<(usize, &str)> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.starts_with("## "))
+        .map(|(i, l)| (i + 1, *l))
+        .collect();
+    assert_eq!(
+        headings,
+        [
+            (5, "## Findings"),
+            (9, "## Sessions involved"),
+            (15, "## Containment"),
+            (24, "## Networks"),
+            (35, "## Timeline"),
+            (215, "## What was touched"),
+            (240, "## Chain by session"),
+        ]
+    );
+    assert_eq!(
+        lines[32],
+        "| Microsoft's service: 21 network(s) | 23 address(es) | 2024-03-04T07:29:00Z | 2024-03-05T11:06:07Z | 0 | 55 | never | Microsoft's service | - |"
+    );
+    assert_eq!(
+        lines[36],
+        "173 record(s); 10 of them from 2024-03-05T12:22:00.775245Z to 2024-03-05T12:26:22Z, the span of the findings (`--since 2024-03-05T12:22:00.775245Z --until 2024-03-05T12:26:22Z` lists only those)."
+    );
+    let json = investigate(&[
+        "--since",
+        "2024-03-05T12:22:00.775245Z",
+        "--until",
+        "2024-03-05T12:26:22Z",
+        "--format",
+        "json",
+    ]);
+    let inv: serde_json::Value = serde_json::from_str(&json).expect("json");
+    let times: Vec<&str> = inv["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["time"].as_str().unwrap())
+        .collect();
+    assert_eq!(times.len(), 10);
+    assert_eq!(times[0], "2024-03-05T12:22:00.775245Z");
+    assert_eq!(times[9], "2024-03-05T12:26:22Z");
+    assert_eq!(inv["findings"][0]["id"], "TT002-b72c73661bfee674");
+}

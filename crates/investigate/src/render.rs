@@ -10,7 +10,7 @@ use std::io::Write;
 
 use tokentrail_model::{escape, SessionId};
 
-use crate::{InvestigateError, Investigation, MailboxRuleChange, Touch};
+use crate::{InvestigateError, Investigation, MailboxRuleChange, NetworkSummary, Touch};
 
 /// Markdown text of a value from the logs.
 fn md(value: &impl Display) -> String {
@@ -172,6 +172,33 @@ fn write_sessions_involved(o: &mut impl Write, inv: &Investigation) -> std::io::
     Ok(())
 }
 
+/// Rows of timeline past which the Markdown says how to narrow it to the findings.
+const LONG_TIMELINE: usize = 50;
+
+/// Before a long timeline, the span of its findings and the options that list only that: the
+/// attack of a user's two weeks is a few rows among thousands.
+fn write_timeline_hint(o: &mut impl Write, inv: &Investigation) -> std::io::Result<()> {
+    let first = inv.findings.iter().map(|f| f.first_seen).min();
+    let last = inv.findings.iter().map(|f| f.last_seen).max();
+    let (Some(first), Some(last)) = (first, last) else {
+        return Ok(());
+    };
+    if inv.timeline.len() <= LONG_TIMELINE {
+        return Ok(());
+    }
+    let within = inv
+        .timeline
+        .iter()
+        .filter(|e| e.time >= first && e.time <= last)
+        .count();
+    writeln!(
+        o,
+        "{} record(s); {within} of them from {first} to {last}, the span of the findings (`--since {first} --until {last}` lists only those).",
+        inv.timeline.len()
+    )?;
+    writeln!(o)
+}
+
 /// Write the Markdown form, for the case file: what fits on a screen first (the findings, the
 /// sessions involved, the containment, the networks), then the timeline, then the long parts
 /// (what was touched, every session's chain).
@@ -253,7 +280,13 @@ pub fn write_markdown(mut out: impl Write, inv: &Investigation) -> Result<(), In
         "| Network | IPs | First seen | Last seen | Sign-ins | Accesses | Interactive sign-in by the user | The user's network | Replay findings |"
     )?;
     writeln!(o, "|---|---|---|---|---|---|---|---|---|")?;
-    for n in &inv.networks {
+    // Microsoft's service acting for the user (Exchange, SharePoint) is spread over many
+    // prefixes that say nothing one by one: they are one row, so the table stays short.
+    let (service, networks): (Vec<&NetworkSummary>, Vec<&NetworkSummary>) = inv
+        .networks
+        .iter()
+        .partition(|n| n.microsoft_service && !n.established && n.replay_findings.is_empty());
+    for n in networks {
         let ips: Vec<String> = n.ips.iter().map(ToString::to_string).collect();
         writeln!(
             o,
@@ -282,10 +315,26 @@ pub fn write_markdown(mut out: impl Write, inv: &Investigation) -> Result<(), In
             }
         )?;
     }
+    if let (Some(first), Some(last)) = (
+        service.iter().map(|n| n.first_seen).min(),
+        service.iter().map(|n| n.last_seen).max(),
+    ) {
+        let interactive = service.iter().any(|n| n.interactive_sign_in);
+        writeln!(
+            o,
+            "| Microsoft's service: {} network(s) | {} address(es) | {first} | {last} | {} | {} | {} | Microsoft's service | - |",
+            service.len(),
+            service.iter().map(|n| n.ips.len()).sum::<usize>(),
+            service.iter().map(|n| n.sign_ins).sum::<u64>(),
+            service.iter().map(|n| n.accesses).sum::<u64>(),
+            if interactive { "yes" } else { "never" },
+        )?;
+    }
     writeln!(o)?;
 
     writeln!(o, "## Timeline")?;
     writeln!(o)?;
+    write_timeline_hint(o, inv)?;
     writeln!(
         o,
         "| Time | Record | Operation | IP | Network | App | Session | Token | Source | Findings |"
