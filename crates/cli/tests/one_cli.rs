@@ -87,10 +87,7 @@ fn every_command_takes_format_and_output_with_the_same_names() {
         for value in &values {
             assert!(accepted(c, &["--format", value]), "{c} --format {value}");
         }
-        // normalize writes tables for Spark, not a report: Parquet is its one format.
-        if c != "normalize" {
-            assert!(accepted(c, &["--format", "json"]), "{c} --format json");
-        }
+        assert!(accepted(c, &["--format", "json"]), "{c} --format json");
         assert_eq!(
             accepted(c, &["--format", "md"]),
             accepted(c, &["--format", "markdown"]),
@@ -111,7 +108,7 @@ fn every_command_takes_format_and_output_with_the_same_names() {
             "inventory: markdown json",
             "report: html json",
             "timeline: jsonl csv",
-            "normalize: parquet",
+            "normalize: parquet json",
             "findings: table ocsf csv markdown html",
             "simulate: text json",
             "score: text json",
