@@ -12,6 +12,7 @@ pub mod ip;
 pub mod label;
 pub mod rule;
 pub mod time;
+pub mod unstated_kind;
 
 pub use event::{
     Access, AccessSource, Actor, ClientAuthMethod, Device, Position, SignIn, SignInKind, SourceRef,
