@@ -378,7 +378,7 @@ impl Engine {
         // UAL `UserLoggedIn` twin): the rows of one id become one, the richest row filled from
         // the others, whatever order or files they came in.
         let mut sign_ins = sign_ins;
-        stats.sign_ins_kind_settled = unstated_kind::settle_by_file(&mut sign_ins);
+        stats.sign_ins_kind_settled = unstated_kind::settle_by_file(&mut sign_ins, &store.files);
         let keep = merge_sign_ins(&mut sign_ins, &store, &ranks);
         // Time order; equal times by id, then (rows without an id) by content: file names and
         // input order decide only between rows that say the same.

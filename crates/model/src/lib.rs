@@ -13,6 +13,7 @@ pub mod label;
 pub mod operation;
 pub mod rule;
 pub mod time;
+pub mod unstated_kind;
 
 pub use event::{
     Access, AccessSource, Actor, ClientAuthMethod, Device, Position, SignIn, SignInKind, SourceRef,

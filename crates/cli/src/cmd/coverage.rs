@@ -85,8 +85,18 @@ pub(crate) fn read_inputs(
         ..ReadOptions::default()
     };
     let mut sink = |record: DecodedRecord| sink(record.event);
-    let report = super::read_with_progress(paths, opts, &mut times.filter(&mut sink));
-    times.release(&mut sink);
+    let mut unstated = super::UnstatedKinds::default();
+    let report = {
+        let mut settled = |record: DecodedRecord| {
+            if let Some(record) = unstated.pass(record) {
+                sink(record);
+            }
+        };
+        let report = super::read_with_progress(paths, opts, &mut times.filter(&mut settled));
+        times.release(&mut settled);
+        report
+    };
+    unstated.finish().for_each(&mut sink);
     report
 }
 

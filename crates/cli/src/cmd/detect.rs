@@ -234,7 +234,7 @@ fn write_run_notes(
         writeln!(
             err,
             "tokentrail: {} sign-in(s) whose export did not state their kind took the kind the \
-             other rows of their file state (one admin center tab per file)",
+             other rows of their file state, or its admin center name (one tab per file)",
             stats.sign_ins_kind_settled
         )?;
     }

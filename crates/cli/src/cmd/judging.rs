@@ -6,8 +6,10 @@
 //! itself, so every command inherits them).
 //!
 //! Also here: records whose time cannot be right (before 2000, more than a day past the run's
-//! clock or past the newest record of their log) are listed with their place and kept out of
-//! every command's baselines.
+//! clock) are listed with their place and kept out of every command's judging and baselines.
+//! Records more than a day past the newest record of their log are listed too, but judged: the
+//! last records of an export are where an attacker acting after a quiet weekend would be, and
+//! one refresh and one mailbox read are company enough for nobody.
 
 use std::collections::BTreeSet;
 use std::io::{self, Write};
@@ -297,7 +299,10 @@ fn log_and_time(record: &DecodedRecord) -> Option<(Family, Timestamp, &SourceRef
 pub struct TimeCheck {
     times: RecordTimes,
     held: Vec<DecodedRecord>,
+    /// Records set aside.
     count: u64,
+    /// Records judged although they lie past the end of their log.
+    late: u64,
     listed: Vec<(SourceRef, Timestamp, Implausible)>,
 }
 
@@ -308,12 +313,17 @@ impl TimeCheck {
             times: RecordTimes::new(now),
             held: Vec::new(),
             count: 0,
+            late: 0,
             listed: Vec::new(),
         }
     }
 
     fn set_aside(&mut self, source: &SourceRef, time: Timestamp, why: Implausible) {
-        self.count += 1;
+        if why.keeps_out() {
+            self.count += 1;
+        } else {
+            self.late += 1;
+        }
         if self.listed.len() < MAX_LISTED {
             self.listed.push((source.clone(), time, why));
         }
@@ -340,8 +350,8 @@ impl TimeCheck {
         }
     }
 
-    /// Once every input is read: decide the held records and hand the plausible ones to
-    /// `sink`, in the order they were read.
+    /// Once every input is read: decide the held records and hand on to `sink`, in the order
+    /// they were read, all but those kept out (the ones past their log's end are noted).
     pub fn release<S: FnMut(DecodedRecord)>(&mut self, sink: &mut S) {
         self.times.settle();
         for record in std::mem::take(&mut self.held) {
@@ -353,6 +363,9 @@ impl TimeCheck {
                 Some(why) => {
                     let source = source.clone();
                     self.set_aside(&source, time, why);
+                    if !why.keeps_out() {
+                        sink(record);
+                    }
                 }
             }
         }
@@ -362,7 +375,11 @@ impl TimeCheck {
     /// True when a record read again (a second pass over the same inputs, after
     /// [`TimeCheck::release`]) was set aside the first time.
     pub fn set_aside_before(&self, record: &DecodedRecord) -> bool {
-        log_and_time(record).is_some_and(|(log, time, _)| self.times.judge(log, time).is_some())
+        log_and_time(record).is_some_and(|(log, time, _)| {
+            self.times
+                .judge(log, time)
+                .is_some_and(Implausible::keeps_out)
+        })
     }
 
     /// List unreadable input, then the records set aside for their time, on stderr;
@@ -387,24 +404,39 @@ impl TimeCheck {
     /// List the records set aside on `err` as `place: reason`, then a count.
     pub fn write(&self, err: &mut impl Write) -> io::Result<()> {
         for (source, time, why) in &self.listed {
-            writeln!(
-                err,
-                "{}: record time {time} is implausible ({why}): set aside, not judged",
-                Shown(&source.to_string())
-            )?;
+            let place = Shown(&source.to_string());
+            if why.keeps_out() {
+                writeln!(
+                    err,
+                    "{place}: record time {time} is implausible ({why}): set aside, not judged"
+                )?;
+            } else {
+                writeln!(
+                    err,
+                    "{place}: record time {time} is {why}: judged (an export's last records may \
+                     be an attacker's after a quiet stretch); check the export's window"
+                )?;
+            }
         }
-        let unlisted = self.count.saturating_sub(self.listed.len() as u64);
+        let unlisted = (self.count + self.late).saturating_sub(self.listed.len() as u64);
         if unlisted > 0 {
             writeln!(
                 err,
-                "tokentrail: {unlisted} more record(s) with an implausible time not listed"
+                "tokentrail: {unlisted} more record(s) with an implausible or late time not listed"
             )?;
         }
         if self.count > 0 {
             writeln!(
                 err,
-                "tokentrail: {} record(s) with an implausible time (before 2000, more than a day past the time of the run, or more than a day past the newest record of their log) kept out of judging, coverage and inventories",
+                "tokentrail: {} record(s) with an implausible time (before 2000, or more than a day past the time of the run) kept out of judging, coverage and inventories",
                 self.count
+            )?;
+        }
+        if self.late > 0 {
+            writeln!(
+                err,
+                "tokentrail: {} record(s) more than a day past the newest record of their log, judged",
+                self.late
             )?;
         }
         Ok(())

@@ -122,8 +122,24 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
             }
         }
     };
-    let report = read(&args.paths, args.test_cases, &mut times.filter(&mut sink));
-    times.release(&mut sink);
+    // Sign-ins of unstated kind wait for the rest of their file, so the coverage and inventory
+    // count them in the family the engine judges them in.
+    let mut unstated = super::UnstatedKinds::default();
+    let report = {
+        let mut settled = |record: DecodedRecord| {
+            if let Some(record) = unstated.pass(record) {
+                sink(record);
+            }
+        };
+        let report = read(
+            &args.paths,
+            args.test_cases,
+            &mut times.filter(&mut settled),
+        );
+        times.release(&mut settled);
+        report
+    };
+    unstated.finish().for_each(&mut sink);
     if let Some(code) = times.check_input(&report)? {
         return Ok(code);
     }
