@@ -67,7 +67,12 @@ pub struct ExportArgs {
     format: KqlFormat,
     /// Where to write: a file for Spark SQL (default: stdout); a folder for KQL (one file per
     /// rule; default for bare queries: stdout).
-    #[arg(short = 'o', long, value_name = "PATH")]
+    #[arg(
+        short = 'o',
+        long = "output",
+        visible_alias = "out",
+        value_name = "PATH"
+    )]
     out: Option<PathBuf>,
     /// KQL: the allowlist to turn into a Sentinel watchlist CSV the queries consult
     /// (expired entries are left out as of --now).
