@@ -321,6 +321,25 @@ GROUP BY c.ak, c.from_us, c.to_us, w.start_us, w.end_us, f.kind",
                 a[0], a[1]
             ))
         })
+        // evidence.rs: finding_id(): the rule code, '-', and the first 16 hex digits of the
+        // SHA-256 of 'CODE:' and the group key.
+        .expression("finding_id", 2, |a| {
+            Some(format!(
+                "concat('{0}-', substr(sha2(concat('{0}:', {1}), 256), 1, 16))",
+                a[0], a[1]
+            ))
+        })
+        // judging.rs: severity_for() and the confidence of a network comparison (a `relate`
+        // code: 3 high, 2 medium, 1 low), for a rule of high severity.
+        .expression("replay_severity", 1, |a| {
+            Some(format!("CASE WHEN {} = 1 THEN 'medium' ELSE 'high' END", a[0]))
+        })
+        .expression("relate_confidence", 1, |a| {
+            Some(format!(
+                "CASE {} WHEN 3 THEN 'high' WHEN 2 THEN 'medium' ELSE 'low' END",
+                a[0]
+            ))
+        })
         // A time as tokentrail writes it: RFC 3339 UTC, a fraction only when not zero.
         .expression("rfc3339", 1, |a| {
             Some(format!(

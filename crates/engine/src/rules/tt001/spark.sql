@@ -78,9 +78,9 @@ ${user_explained(ak, tt001_moved)};
 CREATE OR REPLACE TEMPORARY VIEW tt001_findings AS
 SELECT
   'TT001' AS rule,
-  concat('TT001-', substr(sha2(concat('TT001:', g.token, '|', g.net_id), 256), 1, 16)) AS id,
-  CASE WHEN g.rel = 1 THEN 'medium' ELSE 'high' END AS severity,
-  CASE g.rel WHEN 3 THEN 'high' WHEN 2 THEN 'medium' ELSE 'low' END AS confidence,
+  ${finding_id(TT001, concat(g.token, '|', g.net_id))} AS id,
+  ${replay_severity(g.rel)} AS severity,
+  ${relate_confidence(g.rel)} AS confidence,
   'Token used from a network it was not issued to' AS title,
   coalesce(s.user_id, g.f.a_user_id) AS user_id,
   coalesce(s.upn, g.f.a_upn) AS logged_upn,

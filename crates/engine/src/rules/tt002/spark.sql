@@ -85,9 +85,9 @@ ${user_explained(rk, tt002_moved)};
 CREATE OR REPLACE TEMPORARY VIEW tt002_findings AS
 SELECT
   'TT002' AS rule,
-  concat('TT002-', substr(sha2(concat('TT002:', g.session, '|', g.net_id), 256), 1, 16)) AS id,
-  CASE WHEN g.rel = 1 THEN 'medium' ELSE 'high' END AS severity,
-  CASE g.rel WHEN 3 THEN 'high' WHEN 2 THEN 'medium' ELSE 'low' END AS confidence,
+  ${finding_id(TT002, concat(g.session, '|', g.net_id))} AS id,
+  ${replay_severity(g.rel)} AS severity,
+  ${relate_confidence(g.rel)} AS confidence,
   'Session used from a network where it was never established' AS title,
   r.user_id,
   r.upn AS logged_upn,

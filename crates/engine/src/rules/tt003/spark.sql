@@ -50,7 +50,7 @@ SELECT ak, max(state) AS state FROM (
 CREATE OR REPLACE TEMPORARY VIEW tt003_findings AS
 SELECT
   'TT003' AS rule,
-  concat('TT003-', substr(sha2(concat('TT003:', g.user_key, '|', g.app, '|', coalesce(g.net_id, 'an unknown network')), 256), 1, 16)) AS id,
+  ${finding_id(TT003, concat(g.user_key, '|', g.app, '|', coalesce(g.net_id, 'an unknown network')))} AS id,
   'medium' AS severity,
   CASE WHEN g.session_logged AND NOT g.all_quiet THEN 'high'
     WHEN g.session_logged OR NOT g.all_quiet THEN 'medium' ELSE 'low' END AS confidence,

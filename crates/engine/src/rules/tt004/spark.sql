@@ -27,7 +27,7 @@ SELECT ak, min(state) = 1 OR count_if(state = 1) > 0 AS quiet FROM (
 CREATE OR REPLACE TEMPORARY VIEW tt004_findings AS
 SELECT
   'TT004' AS rule,
-  concat('TT004-', substr(sha2(concat('TT004:', g.user_key, '|', g.app, '|', g.token), 256), 1, 16)) AS id,
+  ${finding_id(TT004, concat(g.user_key, '|', g.app, '|', g.token))} AS id,
   'low' AS severity,
   CASE WHEN g.exact AND NOT g.all_quiet THEN 'medium' ELSE 'low' END AS confidence,
   'Token with no sign-in that issued it' AS title,

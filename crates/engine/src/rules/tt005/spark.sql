@@ -76,7 +76,7 @@ FROM tt005_judged;
 CREATE OR REPLACE TEMPORARY VIEW tt005_findings AS
 SELECT
   'TT005' AS rule,
-  concat('TT005-', substr(sha2(concat('TT005:', g.user_key, '|', g.app), 256), 1, 16)) AS id,
+  ${finding_id(TT005, concat(g.user_key, '|', g.app))} AS id,
   CASE WHEN g.flow THEN 'high' ELSE 'medium' END AS severity,
   CASE WHEN g.flow THEN 'high' WHEN g.not_in_inventory AND t.small THEN 'low' ELSE 'medium' END AS confidence,
   CASE WHEN g.flow THEN 'Mail or file access with a token from a risky sign-in flow'
