@@ -2,7 +2,7 @@
 """Run a Spark SQL script over a folder written by `tokentrail normalize`, on a local Spark.
 
 Usage: spark_sql.py --normalized DIR --sql FILE --out PATH [--format csv|json|parquet]
-                    [--master M]
+                    [--master M] [--driver-memory 2g] [--timings]
 
 The tables under DIR (sign_ins/, accesses/: Parquet partitioned by day=YYYY-MM-DD) are
 registered as temporary views `sign_ins` and `accesses`, with the partition column `day` (a
@@ -16,7 +16,8 @@ writes itself (one part file, `_SUCCESS`), with Spark's own types, as a job on a
 would.
 
 Spark runs as `local[2]` by default, in UTC, with its web UI off and its driver on 127.0.0.1.
-The run's wall time in seconds (session start excluded) is printed on stderr.
+The run's wall time in seconds (session start excluded) is printed on stderr; with --timings,
+each statement's too.
 """
 
 import argparse
