@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Run the DuckDB reference implementation of TT001 (bench/tt001.sql) over log exports.
+"""Run a DuckDB implementation of TT001 (bench/tt001.sql or bench/tt001_tuned.sql) over logs.
 
-Usage: duckdb_tt001.py [--threads N] [--out FILE] PATH...
+Usage: duckdb_tt001.py [--sql FILE] [--threads N] [--memory-limit SIZE] [--out FILE] PATH...
 
 PATHs are files or directories (read recursively). Each file is sorted into a family by its
 first record: Entra sign-in rows (Log Analytics), Microsoft Graph activity rows (Log
@@ -10,14 +10,21 @@ stderr. The findings are written as JSON lines {"token_id", "network", "accesses
 to FILE (default stdout).
 
 The only Python work is outside the per-record path: listing files, turning the built-in
-Microsoft CIDR list into numeric bounds, and writing the result. Every record is read, joined
-and judged by DuckDB SQL.
+Microsoft CIDR list into numeric bounds, filling the SQL's placeholders with the file lists,
+and writing the result. Every record is read, joined and judged by DuckDB SQL.
+
+Placeholders: ${SIGNIN_FILES}, ${GRAPH_FILES}, ${UAL_FILES} become SQL lists of the family's
+paths; ${EACH <macro> <FAMILY>} becomes one `SELECT * FROM <macro>('<path>', <rank>)` per file
+of the family joined by UNION ALL, and ${EACH_BUT_LAST <macro> <FAMILY>} the same without the
+family's last file (FAMILY is SIGNIN, GRAPH or UAL; <rank> is the file's position among all
+the input files in path order, which is the order the reference's `filename` sorts in).
 """
 
 import argparse
 import ipaddress
 import json
 import os
+import re
 import sys
 import tempfile
 
@@ -103,30 +110,62 @@ def collect(paths):
     return files
 
 
+def quote(text):
+    return "'" + text.replace("'", "''") + "'"
+
+
 def sql_list(items):
-    return "[" + ", ".join("'" + i.replace("'", "''") + "'" for i in items) + "]"
+    return "[" + ", ".join(quote(i) for i in items) + "]"
+
+
+FAMILIES = {"SIGNIN": "signins", "GRAPH": "graph", "UAL": "ual"}
+EACH = re.compile(r"\$\{(EACH|EACH_BUT_LAST) ([a-z_]+) (SIGNIN|GRAPH|UAL)\}")
+
+
+def fill(sql, files, empty):
+    """The SQL with its placeholders replaced by the file lists (see the module doc)."""
+    for name, key in FAMILIES.items():
+        sql = sql.replace("${" + name + "_FILES}", sql_list(files[key] or [empty]))
+    everything = sorted(f for found in files.values() for f in found)
+    rank = {f: i for i, f in enumerate(everything)}
+
+    def scans(m):
+        found = sorted(files[FAMILIES[m.group(3)]])
+        if m.group(1) == "EACH_BUT_LAST":
+            found = found[:-1]
+        # No file: the macro over an empty file gives the columns, and `WHERE false` lets the
+        # planner drop the scan.
+        calls = [f"SELECT * FROM {m.group(2)}({quote(f)}, {rank[f]})" for f in found] or \
+            [f"SELECT * FROM {m.group(2)}({quote(empty)}, -1) WHERE false"]
+        return "(" + " UNION ALL ".join(calls) + ")"
+
+    return EACH.sub(scans, sql)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sql", default=os.path.join(HERE, "tt001.sql"),
+                    help="the implementation to run (default: bench/tt001.sql)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--memory-limit", metavar="SIZE",
+                    help="DuckDB memory_limit (for example 200MB); beyond it DuckDB spills "
+                         "to a temporary directory")
     ap.add_argument("--out", default="-")
     ap.add_argument("paths", nargs="+")
     args = ap.parse_args()
 
     files = collect(args.paths)
     with tempfile.TemporaryDirectory() as tmp:
-        # An empty family reads an empty file, so the query shape never changes.
         empty = os.path.join(tmp, "empty.jsonl")
         open(empty, "w").close()
-        with open(os.path.join(HERE, "tt001.sql"), encoding="utf-8") as f:
-            sql = f.read()
-        for name, key in (("SIGNIN_FILES", "signins"), ("GRAPH_FILES", "graph"),
-                          ("UAL_FILES", "ual")):
-            sql = sql.replace("${" + name + "}", sql_list(files[key] or [empty]))
+        with open(args.sql, encoding="utf-8") as f:
+            sql = fill(f.read(), files, empty)
 
         con = duckdb.connect()
         con.execute(f"SET threads = {int(args.threads)}")
+        if args.memory_limit:
+            con.execute(f"SET memory_limit = {quote(args.memory_limit)}")
+            con.execute(f"SET temp_directory = {quote(os.path.join(tmp, 'spill'))}")
         con.execute("CREATE TEMP TABLE ms_ranges (lo UHUGEINT, hi UHUGEINT)")
         ranges = [interval(c) for c in data_lines(os.path.join(DATA, "microsoft_ranges.txt"))]
         con.executemany("INSERT INTO ms_ranges VALUES (?::UHUGEINT, ?::UHUGEINT)",

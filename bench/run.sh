@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
-# End-to-end benchmark: `tokentrail detect` (all rules) against the DuckDB reference
-# implementation of TT001 (bench/tt001.sql), on one simulated corpus, 2 threads each.
-# Usage: bench/run.sh [--tier S|M]     (see bench/README.md)
+# End-to-end benchmark: `tokentrail detect` (all rules) against DuckDB implementations of TT001
+# (the plain reference bench/tt001.sql, the tuned bench/tt001_tuned.sql, and the tuned one under
+# a 200 MB memory limit), on one simulated corpus, 2 threads each, in alternating rounds.
+# Usage: bench/run.sh [--tier S|M] [--rounds N]     (see bench/README.md)
 set -euo pipefail
 
 tier=S
+rounds=3
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --tier) tier="${2:-}"; shift 2 ;;
     --tier=*) tier="${1#--tier=}"; shift ;;
-    -h|--help) sed -n '2,4p' "$0"; exit 0 ;;
-    *) echo "run.sh: unknown argument: $1 (usage: bench/run.sh [--tier S|M])" >&2; exit 2 ;;
+    --rounds) rounds="${2:-}"; shift 2 ;;
+    --rounds=*) rounds="${1#--rounds=}"; shift ;;
+    -h|--help) sed -n '2,5p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown argument: $1 (usage: bench/run.sh [--tier S|M] [--rounds N])" >&2; exit 2 ;;
   esac
 done
 case "$tier" in
@@ -18,10 +22,15 @@ case "$tier" in
   M|m) tier=M; users=10000 ;;
   *) echo "run.sh: --tier must be S or M, not '$tier'" >&2; exit 2 ;;
 esac
+if ! [[ "$rounds" =~ ^[1-9][0-9]*$ ]]; then
+  echo "run.sh: --rounds must be a positive number, not '$rounds'" >&2
+  exit 2
+fi
 threads=2
 days=1
 seed=1
 formats="signins=la-jsonl,graph=la-jsonl,ual=jsonl"
+memory_limit=200MB
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -66,24 +75,43 @@ else
 fi
 logs=("$corpus/signins" "$corpus/graph" "$corpus/ual")
 # Bytes and lines of the log files (labels.jsonl and summary.json are not logs). Counting the
-# lines also reads every file once, so both runs start from a warm page cache.
+# lines also reads every file once, so every run starts from a warm page cache.
 bytes="$(find "${logs[@]}" -type f -printf '%s\n' | awk '{s += $1} END {printf "%.0f\n", s}')"
 records="$(find "${logs[@]}" -type f -exec cat {} + | wc -l)"
 echo "input: $bytes bytes, $records records in $(find "${logs[@]}" -type f | wc -l) files"
 
 out="$target_dir/bench/$tier-results"
 rm -rf "$out"
-mkdir -p "$out"
+mkdir -p "$out/spill"
 
-echo "== tokentrail detect --threads $threads"
-"$py" bench/measure.py "$out/tokentrail.json" -- \
-  "$bin" detect --threads "$threads" --format ocsf -o "$out/tokentrail.ocsf.jsonl" "${logs[@]}"
+# One run of a variant: measured by bench/measure.py into $out/<variant>.<round>.json, its
+# findings in $out/<variant>.<round>.jsonl. A failed run is recorded (exit code) and reported.
+run() {
+  local variant="$1" round="$2"
+  local findings="$out/$variant.$round.jsonl"
+  local args=()
+  case "$variant" in
+    tokentrail) args=("$bin" detect --threads "$threads" --format ocsf -o "$findings") ;;
+    plain) args=("$py" bench/duckdb_tt001.py --sql bench/tt001.sql --threads "$threads" --out "$findings") ;;
+    tuned) args=("$py" bench/duckdb_tt001.py --sql bench/tt001_tuned.sql --threads "$threads" --out "$findings") ;;
+    # Spills go to a directory of the results (under TMPDIR): a tmpfs /tmp would keep them in
+    # memory.
+    tuned-limited) args=(env TMPDIR="$out/spill" "$py" bench/duckdb_tt001.py --sql bench/tt001_tuned.sql
+      --threads "$threads" --memory-limit "$memory_limit" --out "$findings") ;;
+  esac
+  echo "-- round $round: $variant"
+  "$py" bench/measure.py "$out/$variant.$round.json" -- "${args[@]}" "${logs[@]}" \
+    || echo "run.sh: $variant failed in round $round (see above)" >&2
+}
 
-echo "== duckdb TT001 (SET threads = $threads)"
-"$py" bench/measure.py "$out/duckdb.json" -- \
-  "$py" bench/duckdb_tt001.py --threads "$threads" --out "$out/duckdb.tt001.jsonl" "${logs[@]}"
+variants=(tokentrail plain tuned tuned-limited)
+echo "== $rounds rounds of: ${variants[*]} (each round runs every variant once, in this order)"
+for round in $(seq 1 "$rounds"); do
+  for variant in "${variants[@]}"; do
+    run "$variant" "$round"
+  done
+done
 
 echo "== results (tier $tier; load average after: $(cut -d' ' -f1-3 /proc/loadavg))"
-"$py" bench/report.py --bytes "$bytes" --records "$records" \
-  --tokentrail "$out/tokentrail.json" --duckdb "$out/duckdb.json" \
-  --ocsf "$out/tokentrail.ocsf.jsonl" --sql "$out/duckdb.tt001.jsonl"
+"$py" bench/report.py --bytes "$bytes" --records "$records" --dir "$out" --rounds "$rounds" \
+  --memory-limit "$memory_limit" "${variants[@]}"

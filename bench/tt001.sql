@@ -235,7 +235,8 @@ SELECT
     lower(nz(UserId)) AS user_id,
     NULL AS upn,
     nz(IPAddress) AS ip_text, NULL AS ip_text2, NULL AS ip_text3,
-    int_of(ClientAuthMethod) IN (1, 2) AS confidential,
+    -- A row without ClientAuthMethod is no confidential client's (NULL would drop the row).
+    coalesce(int_of(ClientAuthMethod) IN (1, 2), false) AS confidential,
     session_of(coalesce(nz(SessionId), nz(C_Sid))) AS session_id,
     token_of(SignInActivityId) AS token
 FROM read_json(${GRAPH_FILES},

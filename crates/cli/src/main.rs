@@ -91,11 +91,14 @@ fn main() -> ExitCode {
             if exit::is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
             }
-            let _ = writeln!(
-                std::io::stderr(),
-                "tokentrail: error: {}",
-                exit::error_text(&err)
-            );
+            // Line by line: the message's own lines stay lines, and no control character or
+            // bidi override inside one (a file name, say) reaches the terminal.
+            let message = exit::error_text(&err);
+            let shown: Vec<_> = message
+                .split('\n')
+                .map(tokentrail_model::escape::terminal)
+                .collect();
+            let _ = writeln!(std::io::stderr(), "tokentrail: error: {}", shown.join("\n"));
             ExitCode::from(exit::USAGE)
         }
     }

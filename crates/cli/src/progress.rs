@@ -29,7 +29,8 @@ pub fn callback(bar: &Option<ProgressBar>) -> Option<ProgressFn> {
                 bar.set_length(total.max(p.bytes_read));
             }
             bar.set_position(p.bytes_read);
-            bar.set_message(p.file.to_string());
+            // A file or zip member name is any text the exporter (or an attacker) chose.
+            bar.set_message(tokentrail_model::escape::terminal(&p.file).into_owned());
         });
         callback
     })

@@ -225,7 +225,8 @@ fn an_allowlisted_pattern_is_suppressed_counted_and_unused_entries_are_listed() 
         .iter()
         .map(|f| tenant.join(f).to_string_lossy().into_owned())
         .collect();
-    let mut args: Vec<&str> = vec!["detect", "--format", "ocsf"];
+    // Allowlist entries expire at most a year after the run: the run has a fixed date.
+    let mut args: Vec<&str> = vec!["detect", "--format", "ocsf", "--now", "2026-12-01"];
     args.extend(logs.iter().map(String::as_str));
     let before = ocsf_lines(&tokentrail(&args).stdout);
     // TT005 groups per (user, client app), so its finding names one app to allowlist.
@@ -245,7 +246,7 @@ fn an_allowlisted_pattern_is_suppressed_counted_and_unused_entries_are_listed() 
     std::fs::write(
         &allowlist,
         format!(
-            "version: 1\nentries:\n  - id: approved-app\n    reason: \"Approved by change CHG-1\"\n    owner: it@contoso.example\n    expires: 2099-12-31\n    match: {{ app_id: \"{app}\" }}\n  - id: never-used\n    reason: \"Nothing matches this\"\n    owner: it@contoso.example\n    expires: 2099-12-31\n    match: {{ asn: 64496 }}\n"
+            "version: 1\nentries:\n  - id: approved-app\n    reason: \"Approved by change CHG-1\"\n    owner: it@contoso.example\n    expires: 2027-06-30\n    match: {{ app_id: \"{app}\" }}\n  - id: never-used\n    reason: \"Nothing matches this\"\n    owner: it@contoso.example\n    expires: 2027-06-30\n    match: {{ asn: 64496 }}\n"
         ),
     )
     .unwrap();
@@ -265,7 +266,18 @@ fn an_allowlisted_pattern_is_suppressed_counted_and_unused_entries_are_listed() 
         )),
         "{stderr}"
     );
-    assert!(stderr.contains("\"never-used\""), "{stderr}");
+    assert!(
+        stderr.contains(
+            "allowlist entry \"never-used\" (line 8) suppressed 0 finding(s) (owner it@contoso.example): it matched no finding"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "allowlist entry \"approved-app\" (line 3) suppressed {suppressed_count} finding(s)"
+        )),
+        "{stderr}"
+    );
 
     with_list.push("--show-suppressed");
     let shown = ocsf_lines(&tokentrail(&with_list).stdout);

@@ -16,15 +16,50 @@
 //! An entry whose `reason` starts with `REVIEW` is a draft (`inventory --emit-allowlist` writes
 //! those) and is refused until a person writes the real reason. Suppression happens after
 //! detection: a suppressed finding keeps the entry that matched and is counted, never dropped.
+//!
+//! Catch-all entries are refused, because one of them silences a whole tenant: a `network`
+//! wider than a /16 of IPv4 ([`MAX_IPV4_PREFIX`]) or a /32 of IPv6 ([`MAX_IPV6_PREFIX`]),
+//! IPv4-mapped and NAT64 forms included (private ranges excepted); a value with `*` or `?` (values are compared exactly,
+//! so a pattern is a mistake or an attempt at one); an `expires` more than
+//! [`MAX_EXPIRY_DAYS`] days after the run. The file itself is bounded ([`MAX_BYTES`],
+//! [`MAX_ENTRIES`]), and checking it costs time linear in its size.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::Read as _;
 use std::net::IpAddr;
+use std::path::Path;
 
 use serde::Serialize;
 use serde_yaml::Value;
 use tokentrail_model::{RuleId, Timestamp};
 
 use crate::cidr::Cidr;
+
+/// Largest allowlist file read: 1 MiB, some thousands of entries.
+pub const MAX_BYTES: usize = 1024 * 1024;
+/// Most entries in one allowlist.
+pub const MAX_ENTRIES: usize = 10_000;
+/// Latest expiry accepted, in days after the run: an exception is reviewed at least yearly.
+pub const MAX_EXPIRY_DAYS: i64 = 366;
+/// Widest IPv4 `network` accepted (a /16: 65,536 addresses, a large organization's range).
+pub const MAX_IPV4_PREFIX: u8 = 16;
+/// Widest IPv6 `network` accepted (a /32: an organization's or provider's allocation).
+pub const MAX_IPV6_PREFIX: u8 = 32;
+
+/// Read an allowlist file, refusing one larger than [`MAX_BYTES`] before reading it all.
+pub fn read_file(path: &Path) -> std::io::Result<String> {
+    let mut text = String::new();
+    std::fs::File::open(path)?
+        .take(MAX_BYTES as u64 + 1)
+        .read_to_string(&mut text)?;
+    if text.len() > MAX_BYTES {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("larger than the allowlist limit of {MAX_BYTES} bytes"),
+        ));
+    }
+    Ok(text)
+}
 
 /// One problem in an allowlist file.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -187,6 +222,9 @@ pub struct AllowlistReport {
     pub unused: Vec<EntryStatus>,
     /// Findings suppressed per entry id.
     pub applied: BTreeMap<String, u64>,
+    /// Every entry in force, in file order, with the findings it suppressed (0 included): a
+    /// run says what each exception hid.
+    pub in_force: Vec<(EntryStatus, u64)>,
 }
 
 impl Allowlist {
@@ -211,17 +249,49 @@ impl Allowlist {
         for e in &self.entries {
             if e.is_expired(now) {
                 report.expired.push(EntryStatus::of(e));
-            } else if !report.applied.contains_key(&e.id) {
+                continue;
+            }
+            let suppressed = report.applied.get(&e.id).copied().unwrap_or(0);
+            if suppressed == 0 {
                 report.unused.push(EntryStatus::of(e));
             }
+            report.in_force.push((EntryStatus::of(e), suppressed));
         }
     }
 }
 
 /// Where entries and keys sit in the text, so errors can name lines. The YAML is simple enough
-/// (one list of mappings) that a scan of indentation finds each entry's first line.
+/// (one list of mappings) that a scan of indentation finds each entry's first line, and one
+/// pass over the lines indexes where each mapping key is written, so that naming the line of
+/// any key costs a lookup, not a scan (a file of many unknown keys stays linear).
 struct Lines<'t> {
     lines: Vec<&'t str>,
+    /// Each mapping key written in the text, with the 0-based lines it is on, ascending.
+    keys: HashMap<&'t str, Vec<usize>>,
+    /// Lines looked at so far, over every lookup: the work the line numbers cost.
+    visited: std::cell::Cell<usize>,
+}
+
+/// The lines of `text` as YAML counts them, so that line numbers agree with the YAML
+/// parser's: a line ends at `\n`, `\r\n`, a lone `\r` (found by fuzzing: the parser named
+/// lines past the end of a file with carriage returns), U+0085, U+2028 or U+2029.
+pub fn yaml_lines(text: &str) -> Vec<&str> {
+    let mut lines = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find(['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}']) {
+        lines.push(&rest[..at]);
+        let tail = &rest[at..];
+        let mut chars = tail.chars();
+        let c = chars.next().unwrap_or('\n');
+        rest = chars.as_str();
+        if c == '\r' {
+            rest = rest.strip_prefix('\n').unwrap_or(rest);
+        }
+    }
+    if !rest.is_empty() {
+        lines.push(rest);
+    }
+    lines
 }
 
 fn indent(line: &str) -> usize {
@@ -233,28 +303,102 @@ fn is_blank(line: &str) -> bool {
     t.is_empty() || t.starts_with('#')
 }
 
+/// The mapping keys written on one line (comment removed): block keys after the indentation
+/// and any `- ` list markers, flow keys after `{` or `,`, plain or quoted.
+fn line_keys(code: &str) -> Vec<&str> {
+    let mut keys = Vec::new();
+    let mut rest = code;
+    let mut key_may_start = true;
+    while let Some(c) = rest.chars().next() {
+        if key_may_start {
+            match c {
+                ' ' | '\t' | '{' | ',' => {
+                    rest = &rest[1..];
+                    continue;
+                }
+                '-' if rest[1..].starts_with([' ', '\t']) || rest.len() == 1 => {
+                    rest = &rest[1..];
+                    continue;
+                }
+                '"' | '\'' => {
+                    let Some(close) = rest[1..].find(c) else {
+                        break;
+                    };
+                    let key = &rest[1..=close];
+                    rest = &rest[close + 2..];
+                    if rest.trim_start().starts_with(':') {
+                        keys.push(key);
+                    }
+                }
+                _ => {
+                    // A plain key ends at `: ` (or a `:` ending the line); a `,`, `{` or `}`
+                    // first means this was a value.
+                    let end = rest
+                        .char_indices()
+                        .find(|&(i, ch)| {
+                            matches!(ch, ',' | '{' | '}')
+                                || (ch == ':'
+                                    && matches!(
+                                        rest[i + 1..].chars().next(),
+                                        None | Some(' ' | '\t' | ',' | '}')
+                                    ))
+                        })
+                        .map(|(i, _)| i);
+                    match end {
+                        Some(end) if rest[end..].starts_with(':') => {
+                            keys.push(rest[..end].trim_end());
+                            rest = &rest[end + 1..];
+                        }
+                        Some(end) => rest = &rest[end..],
+                        None => break,
+                    }
+                }
+            }
+            key_may_start = false;
+            continue;
+        }
+        match c {
+            '{' | ',' => key_may_start = true,
+            '"' | '\'' => {
+                // A quoted value: skip to its end.
+                match rest[1..].find(c) {
+                    Some(close) => {
+                        rest = &rest[close + 2..];
+                        continue;
+                    }
+                    None => break,
+                }
+            }
+            _ => {}
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    keys
+}
+
 impl<'t> Lines<'t> {
     fn new(text: &'t str) -> Self {
+        let lines = yaml_lines(text);
+        let mut keys: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, line) in lines.iter().enumerate() {
+            let code = line.split('#').next().unwrap_or("");
+            for key in line_keys(code) {
+                keys.entry(key).or_default().push(i);
+            }
+        }
         Lines {
-            lines: text.lines().collect(),
+            visited: std::cell::Cell::new(lines.len()),
+            lines,
+            keys,
         }
     }
 
     /// 0-based index of the first line holding `key:` in `[from, to)`.
     fn find_key(&self, key: &str, from: usize, to: usize) -> Option<usize> {
-        (from..to.min(self.lines.len())).find(|&i| {
-            self.lines.get(i).is_some_and(|l| {
-                let code = l.split('#').next().unwrap_or("");
-                code.match_indices(key).any(|(pos, _)| {
-                    let before = code[..pos].chars().next_back();
-                    let after = code[pos + key.len()..].trim_start().chars().next();
-                    matches!(
-                        before,
-                        None | Some(' ' | '\t' | '{' | ',' | '-' | '"' | '\'')
-                    ) && matches!(after, Some(':') | Some('"') | Some('\''))
-                })
-            })
-        })
+        let at = self.keys.get(key)?;
+        let first = at.partition_point(|&i| i < from);
+        self.visited.set(self.visited.get() + 1);
+        at.get(first).copied().filter(|&i| i < to)
     }
 
     /// 0-based first lines of the items of the top-level `entries` list, and the line after
@@ -305,10 +449,19 @@ fn scalar_text(v: &Value) -> Option<String> {
     }
 }
 
-/// Parse and validate an allowlist. `now` decides nothing here (expiry is judged by the engine
-/// at its own `now`), but an entry that has already expired when parsed is still valid: it is
-/// reported at the end of the run, not refused.
-pub fn parse(text: &str) -> Result<Allowlist, Vec<AllowlistError>> {
+/// Parse and validate an allowlist for a run at `now`: an `expires` more than
+/// [`MAX_EXPIRY_DAYS`] after `now` is refused. An entry that has already expired is still
+/// valid: it is reported at the end of the run, not refused.
+pub fn parse(text: &str, now: Timestamp) -> Result<Allowlist, Vec<AllowlistError>> {
+    if text.len() > MAX_BYTES {
+        return Err(vec![AllowlistError {
+            line: 1,
+            message: format!(
+                "the allowlist is {} bytes, more than the limit of {MAX_BYTES}",
+                text.len()
+            ),
+        }]);
+    }
     let root: Value = match serde_yaml::from_str(text) {
         Ok(v) => v,
         Err(e) => {
@@ -367,6 +520,15 @@ pub fn parse(text: &str) -> Result<Allowlist, Vec<AllowlistError>> {
             Vec::new()
         }
     };
+    if items.len() > MAX_ENTRIES {
+        return Err(vec![AllowlistError {
+            line: top_line("entries") + 1,
+            message: format!(
+                "{} entries, more than the limit of {MAX_ENTRIES}",
+                items.len()
+            ),
+        }]);
+    }
     let (mut starts, list_end) = lines.entry_starts();
     if starts.len() != items.len() {
         // A flow-style list (`entries: [...]`): every entry is reported at the list's line.
@@ -382,7 +544,12 @@ pub fn parse(text: &str) -> Result<Allowlist, Vec<AllowlistError>> {
             .unwrap_or(list_end)
             .max(start + 1);
         let at = |key: &str| lines.find_key(key, start, end).unwrap_or(start);
-        if let Some(entry) = validate_entry(item, i, start, &at, &mut errors, &mut seen_ids) {
+        let place = Place {
+            index: i,
+            start,
+            now,
+        };
+        if let Some(entry) = validate_entry(item, &place, &at, &mut errors, &mut seen_ids) {
             entries.push(entry);
         }
     }
@@ -394,14 +561,24 @@ pub fn parse(text: &str) -> Result<Allowlist, Vec<AllowlistError>> {
     }
 }
 
+/// Where an entry is, and the run it is checked for.
+struct Place {
+    /// 0-based position in the list.
+    index: usize,
+    /// 0-based first line.
+    start: usize,
+    /// The run's time, which bounds `expires`.
+    now: Timestamp,
+}
+
 fn validate_entry(
     item: &Value,
-    index: usize,
-    start: usize,
+    place: &Place,
     at: &dyn Fn(&str) -> usize,
     errors: &mut Vec<AllowlistError>,
     seen_ids: &mut BTreeMap<String, usize>,
 ) -> Option<Entry> {
+    let (index, start) = (place.index, place.start);
     let before = errors.len();
     let mut push = |line0: usize, message: String| {
         errors.push(AllowlistError {
@@ -469,6 +646,14 @@ fn validate_entry(
     let mut expires_at = Timestamp::default();
     if !expires.is_empty() {
         match Timestamp::parse(&expires).filter(|_| expires.len() == 10) {
+            Some(day) if day > place.now.plus_secs(MAX_EXPIRY_DAYS * 86_400) => push(
+                at("expires"),
+                format!(
+                    "{label}: `expires` {expires} is more than {MAX_EXPIRY_DAYS} days after {} \
+                     (the date of the run): an exception is renewed at least once a year",
+                    place.now.to_rfc3339().get(..10).unwrap_or_default()
+                ),
+            ),
             Some(day) => expires_at = day.plus_secs(86_400),
             None => push(
                 at("expires"),
@@ -556,13 +741,33 @@ fn validate_match(
                 line,
                 format!("{label}: match `{key}` must be a single value"),
             ),
+            ("app_id" | "service_principal_id" | "user", Some(t)) if t.contains(['*', '?']) => {
+                push(
+                    line,
+                    format!(
+                        "{label}: match `{key}` {t:?} is a pattern: values are compared \
+                         exactly, and a catch-all entry is refused"
+                    ),
+                )
+            }
             ("app_id", Some(t)) if !t.is_empty() => m.app_id = Some(t.to_ascii_lowercase()),
             ("service_principal_id", Some(t)) if !t.is_empty() => {
                 m.service_principal_id = Some(t.to_ascii_lowercase())
             }
             ("user", Some(t)) if !t.is_empty() => m.user = Some(t.to_ascii_lowercase()),
             ("network", Some(t)) => match Cidr::parse(&t) {
-                Some(c) => m.network = Some(c),
+                Some(c) => match too_wide(c) {
+                    Some(family) => push(
+                        line,
+                        format!(
+                            "{label}: match `network` {t:?} covers more than {family}: an entry \
+                             this wide hides findings from anywhere (the limits are /{MAX_IPV4_PREFIX} \
+                             for IPv4 and /{MAX_IPV6_PREFIX} for IPv6; `asn` names a provider's \
+                             whole network)"
+                        ),
+                    ),
+                    None => m.network = Some(c),
+                },
                 None => push(
                     line,
                     format!("{label}: match `network` {t:?} is not a CIDR prefix"),
@@ -591,4 +796,83 @@ fn validate_match(
         }
     }
     m
+}
+
+/// Which limit a prefix breaks, if any: more than a /32 of IPv6, or more than a /16 of the
+/// IPv4 addresses, counted in each form an IPv4 address takes in IPv6 (mapped `::ffff:0:0/96`,
+/// NAT64 `64:ff9b::/96`), so `::ffff:0.0.0.0/96` is as wide as `0.0.0.0/0`.
+///
+/// A prefix inside a private range (`10.0.0.0/8`, `172.16.0.0/12`, `192.168.0.0/16`,
+/// `fc00::/7`) names the organization's own network, whatever its width, and is accepted.
+fn too_wide(c: Cidr) -> Option<&'static str> {
+    let (start, end) = c.interval();
+    let private = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"];
+    if private.iter().filter_map(|p| Cidr::parse(p)).any(|p| {
+        let (lo, hi) = p.interval();
+        lo <= start && end <= hi
+    }) {
+        return None;
+    }
+    if end - start >= 1u128 << (128 - MAX_IPV6_PREFIX) {
+        return Some("a /32 of IPv6");
+    }
+    const IPV4_IN_IPV6: [u128; 2] = [0xffff_0000_0000, 0x0064_ff9b_u128 << 96];
+    for base in IPV4_IN_IPV6 {
+        let (lo, hi) = (start.max(base), end.min(base + 0xffff_ffff));
+        if lo <= hi && hi - lo >= 1u128 << (32 - MAX_IPV4_PREFIX) {
+            return Some("a /16 of IPv4");
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_end_where_yaml_ends_them() {
+        assert_eq!(
+            yaml_lines("a\nb\r\nc\rd\u{85}e\u{2028}f\u{2029}g"),
+            ["a", "b", "c", "d", "e", "f", "g"]
+        );
+        assert_eq!(yaml_lines("a\n"), ["a"]);
+        assert_eq!(yaml_lines("a\n\nb"), ["a", "", "b"]);
+        assert!(yaml_lines("").is_empty());
+        // A YAML error names a line the file has.
+        let text = "version: 1\rentries: [\r  {id: x,\r";
+        let errors = parse(text, Timestamp::default()).unwrap_err();
+        assert!(errors[0].line <= yaml_lines(text).len() + 1, "{errors:?}");
+        // And so do the checks: this file ends its lines with carriage returns.
+        let text = "version: 1\rentries:\r  - id: x\r    reason: r\r    owner: o\r    expires: 2027-01-31\r    match: { colour: blue }\r";
+        let errors = parse(text, Timestamp::parse("2026-12-01").unwrap()).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].line, 7, "{errors:?}");
+    }
+
+    /// Issue 14: 380 KB of unknown keys took 26 s, each key's line looked up by a scan of its
+    /// entry. The work to place every key must grow with the text, not with its square.
+    #[test]
+    fn line_numbers_cost_work_linear_in_the_text() {
+        let mut text = String::from("version: 1\nentries:\n  - id: x\n    reason: r\n    owner: o\n    expires: 2027-01-01\n    match: { asn: 1 }\n");
+        for i in 0..5_000 {
+            text.push_str(&format!("    unknown{i}: v\n"));
+        }
+        let lines = Lines::new(&text);
+        let (starts, end) = lines.entry_starts();
+        assert_eq!(starts, [2]);
+        for i in (0..5_000).step_by(7) {
+            assert_eq!(
+                lines.find_key(&format!("unknown{i}"), 2, end),
+                Some(7 + i),
+                "key {i}"
+            );
+        }
+        let visited = lines.visited.get();
+        assert!(
+            visited <= 4 * lines.lines.len(),
+            "{visited} line visits for {} lines",
+            lines.lines.len()
+        );
+    }
 }

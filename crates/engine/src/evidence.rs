@@ -298,7 +298,16 @@ pub(crate) fn revoke_step(user_id: Option<&str>) -> String {
     format!(
         "Revoke the user's refresh tokens and session cookies: POST /users/{}/revokeSignInSessions \
          (access tokens already issued stay valid until they expire, about an hour).",
-        user_id.unwrap_or("{user-id}")
+        user_path(user_id)
+    )
+}
+
+/// The user's id as one Graph URL path segment (`{user-id}` when unknown). The id comes from
+/// the logs and may be any text: percent-encoded, it cannot add a path or a query.
+pub(crate) fn user_path(user_id: Option<&str>) -> String {
+    user_id.map_or_else(
+        || "{user-id}".to_string(),
+        tokentrail_model::escape::url_path_segment,
     )
 }
 

@@ -53,20 +53,11 @@ pub struct ReportInput<'a> {
 /// How many inventory patterns the report lists.
 const TOP_PATTERNS: usize = 15;
 
-/// Escape text for HTML element content and quoted attribute values.
+/// Escape text for HTML element content and quoted attribute values: markup characters as
+/// character references, and control characters and bidi overrides shown as visible escapes
+/// (`\u{202e}`), as in every other output (`tokentrail_model::escape::html`).
 pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    tokentrail_model::escape::html(text)
 }
 
 /// The subject whose investigation draws a finding's chain: its session, else its token, else

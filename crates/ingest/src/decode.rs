@@ -380,7 +380,10 @@ fn dispatch(
             return elements(array, source, opts, depth, out);
         }
     }
-    out(interpret(rec, input, source))
+    out(interpret(rec, input, source).map(|mut record| {
+        record.repaired += rec.repairs();
+        record
+    }))
 }
 
 /// The array of a record that is only an envelope of records: a `records`, `value` or

@@ -206,6 +206,9 @@ pub struct DecodedRecord {
     /// center's CSV has no such column, and its values did not tell): read as
     /// non-interactive, so it never stands as a session's interactive root.
     pub kind_unstated: bool,
+    /// Fields only displayed (a user agent, an app name) whose text held an escape that is
+    /// not text (a lone surrogate) and were kept with U+FFFD in its place.
+    pub repaired: u32,
 }
 
 impl DecodedRecord {
@@ -215,6 +218,7 @@ impl DecodedRecord {
             shape,
             event,
             kind_unstated: false,
+            repaired: 0,
         }
     }
 

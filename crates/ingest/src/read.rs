@@ -12,7 +12,8 @@
 //!   [`MAX_LISTED_UNREADABLE`] per file are listed; all are counted.
 //! - *file problems* ([`FileProblem`]): the file as a whole could not be read, or reading it
 //!   stopped early (missing path, I/O error, truncated or corrupt gzip with the byte and line
-//!   reached, a JSON array or object cut off, an unrecognized format, an empty file). Records
+//!   reached, a JSON array or object cut off, an unrecognized format, an empty file, a FIFO or
+//!   device found in a directory and skipped). Records
 //!   read before the problem are kept and counted.
 //!
 //! **An empty file** (zero bytes, or only whitespace and a byte-order mark) is a file problem
@@ -25,6 +26,10 @@
 //! was unreadable but at least one record was read (exit 1), and
 //! [`ReadOutcome::NothingReadable`] when there were problems and not one record could be read
 //! (exit 2).
+//!
+//! *Repaired records* are not problems: a record whose user agent or another field that is only
+//! displayed held an escape that is not text (a lone surrogate, `\ud800`) is kept with U+FFFD
+//! in its place, and counted ([`FileReport::repaired`]) so the run can say so.
 //!
 //! # Duplicate sign-ins
 //!
@@ -44,7 +49,9 @@ use tokentrail_model::{Guid, Position, SignInKind, SourceRef, Timestamp};
 
 use crate::decode::{decode_all, DecodeOptions};
 use crate::frame::{self, Container, FrameError, FrameOptions, Framed, DEFAULT_MAX_RECORD_BYTES};
-use crate::source::{self, Compression, Meter, Opened, Origin, ProgressFn, SourceError};
+use crate::source::{
+    self, Compression, ExpansionLimit, Meter, Opened, Origin, ProgressFn, SourceError,
+};
 use crate::{Decoded, DecodedRecord, Disposition, Family, Payload, Shape};
 
 mod parallel;
@@ -71,6 +78,8 @@ pub struct ReadOptions {
     /// on the calling thread. The sink sees the same records in the same order either way.
     /// Default: one per core.
     pub decode_threads: usize,
+    /// How far a gzip file or zip archive may decompress before reading it stops.
+    pub expansion: ExpansionLimit,
 }
 
 impl Default for ReadOptions {
@@ -81,6 +90,7 @@ impl Default for ReadOptions {
             drop_duplicate_sign_ins: true,
             progress: None,
             decode_threads: std::thread::available_parallelism().map_or(1, usize::from),
+            expansion: ExpansionLimit::default(),
         }
     }
 }
@@ -93,6 +103,7 @@ impl std::fmt::Debug for ReadOptions {
             .field("drop_duplicate_sign_ins", &self.drop_duplicate_sign_ins)
             .field("progress", &self.progress.is_some())
             .field("decode_threads", &self.decode_threads)
+            .field("expansion", &self.expansion)
             .finish()
     }
 }
@@ -126,6 +137,8 @@ pub enum ProblemKind {
     Empty,
     /// Not a format tokentrail reads.
     Unrecognized,
+    /// A FIFO, socket or device found in a directory, not opened.
+    Skipped,
 }
 
 /// A problem with a file as a whole.
@@ -234,6 +247,9 @@ pub struct FileReport {
     pub time_range: Option<TimeRange>,
     /// Sign-ins dropped as duplicates of one already read.
     pub duplicates: u64,
+    /// Records kept although a field only displayed (user agent, names) held text that is
+    /// not valid Unicode (a lone surrogate escape), replaced with U+FFFD.
+    pub repaired: u64,
     /// Records read but not used (neither a sign-in nor an access), by disposition and
     /// kind, sorted.
     pub not_used: Vec<NotUsed>,
@@ -260,6 +276,7 @@ impl FileReport {
             shapes: BTreeMap::new(),
             time_range: None,
             duplicates: 0,
+            repaired: 0,
             not_used: Vec::new(),
             kind_unstated: 0,
             unreadable: 0,
@@ -302,6 +319,8 @@ pub struct Totals {
     pub families: BTreeMap<Family, u64>,
     /// Duplicate sign-ins dropped.
     pub duplicates: u64,
+    /// Records kept with repaired text in a field only displayed.
+    pub repaired: u64,
     /// Records read but not used, by disposition and kind, sorted.
     pub not_used: Vec<NotUsed>,
     /// Sign-ins whose kind the export does not state.
@@ -583,6 +602,9 @@ impl Run<'_, '_> {
             report.kind_unstated += 1;
         }
         counter.add(family, kind, operation);
+        if record.repaired > 0 {
+            report.repaired += 1;
+        }
         *report.shapes.entry(record.shape).or_default() += 1;
         if let Some(t) = time {
             TimeRange::widen(&mut report.time_range, t);
@@ -623,9 +645,11 @@ fn problem_from_source(error: &SourceError) -> FileProblem {
     let kind = match error {
         SourceError::NotFound => ProblemKind::NotFound,
         SourceError::Io(_) | SourceError::Loop => ProblemKind::Io,
-        SourceError::Zip(_) | SourceError::NestedZip | SourceError::ZipOnStdin => {
-            ProblemKind::Archive
-        }
+        SourceError::Zip(_)
+        | SourceError::NestedZip
+        | SourceError::ZipOnStdin
+        | SourceError::ArchiveBomb(..) => ProblemKind::Archive,
+        SourceError::NotRegular(_) => ProblemKind::Skipped,
     };
     FileProblem {
         kind,
@@ -678,7 +702,7 @@ pub fn read_located(
             .then(|| Pool::start(scope, opts.decode_threads, &opts.decode));
         for entry in located {
             let name = entry.name.clone();
-            source::open(entry, &meter, &mut |opened| match opened {
+            source::open(entry, &meter, opts.expansion, &mut |opened| match opened {
                 Opened::Input(input) => files.push(run.read_input(input, pool.as_ref())),
                 Opened::Failed { name, error } => {
                     let mut report = FileReport::new(name, None);
@@ -706,6 +730,7 @@ impl IngestReport {
             totals.records += f.records;
             totals.events += f.events;
             totals.duplicates += f.duplicates;
+            totals.repaired += f.repaired;
             totals.kind_unstated += f.kind_unstated;
             for u in &f.not_used {
                 tally_not_used(&mut totals.not_used, u.disposition, &u.kind, u.records);

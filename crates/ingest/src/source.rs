@@ -1,19 +1,30 @@
 //! Turning the paths a user gives into named byte streams.
 //!
 //! A path is a file, a directory (walked recursively in sorted order, so runs are
-//! deterministic), or `-` for standard input. Compression and archives are recognized by their
-//! first bytes, never by file name: gzip (`1f 8b`, multi-member files included) is decompressed
-//! on the fly; a zip archive (`PK\x03\x04`) yields one stream per member, named
-//! `archive.zip!member/path.json`, and gzip members inside it are decompressed too.
+//! deterministic), or `-` for standard input. Inside a directory only regular files are read:
+//! a FIFO, socket or device found there is reported and skipped (opening a FIFO blocks until
+//! something writes to it); named on the command line, it is read.
+//!
+//! Compression and archives are recognized by their first bytes, never by file name: gzip
+//! (`1f 8b`, multi-member files included) is decompressed on the fly; a zip archive
+//! (`PK\x03\x04`) yields one stream per member, named `archive.zip!member/path.json`, and gzip
+//! members inside it are decompressed too.
 //!
 //! Nothing is skipped silently: an entry that cannot be listed, opened or decompressed comes
 //! back as a [`SourceError`] with its name, and the other inputs are still read.
+//!
+//! Decompression is bounded ([`ExpansionLimit`]): once a gzip file, or a zip archive's
+//! members together, have produced more than [`ExpansionLimit::floor`] bytes and more than
+//! [`ExpansionLimit::ratio`] times the bytes read from storage, reading stops with an error
+//! (a decompression bomb turns kilobytes into gigabytes; the simulator's exports compress 9
+//! to 14 times with gzip). Decompressed by hand first, the same content is read whole.
 
 use std::cell::Cell;
 use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::sync::Arc;
 
 use flate2::read::MultiGzDecoder;
@@ -35,6 +46,76 @@ pub struct Progress {
 
 /// A progress callback; called at most about once per MiB read, so it may draw directly.
 pub type ProgressFn = Arc<dyn Fn(Progress) + Send + Sync>;
+
+/// How far decompression may expand one input before reading it stops.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExpansionLimit {
+    /// Most bytes produced per byte read from storage...
+    pub ratio: u64,
+    /// ...once more than this many bytes were produced (small inputs expand freely).
+    pub floor: u64,
+}
+
+impl Default for ExpansionLimit {
+    fn default() -> Self {
+        ExpansionLimit {
+            ratio: 100,
+            floor: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// Bytes read from storage and bytes decompressed from them, for one located input (a gzip
+/// file, or every member of a zip archive together).
+struct Budget {
+    limit: ExpansionLimit,
+    stored: Cell<u64>,
+    produced: Cell<u64>,
+}
+
+impl Budget {
+    fn new(limit: ExpansionLimit) -> Rc<Budget> {
+        Rc::new(Budget {
+            limit,
+            stored: Cell::new(0),
+            produced: Cell::new(0),
+        })
+    }
+
+    fn exceeded(&self) -> bool {
+        let produced = self.produced.get();
+        produced > self.limit.floor && produced > self.stored.get().saturating_mul(self.limit.ratio)
+    }
+
+    fn error(&self) -> io::Error {
+        io::Error::other(format!(
+            "decompressed to {} bytes from {} stored, more than {} times as many: a decompression \
+             bomb? Reading stopped; decompress it yourself to read it whole",
+            self.produced.get(),
+            self.stored.get(),
+            self.limit.ratio
+        ))
+    }
+}
+
+/// Decompressed bytes, counted against the input's [`Budget`].
+struct Bounded<R> {
+    inner: R,
+    budget: Rc<Budget>,
+}
+
+impl<R: Read> Read for Bounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.budget.exceeded() {
+            return Err(self.budget.error());
+        }
+        let n = self.inner.read(buf)?;
+        self.budget
+            .produced
+            .set(self.budget.produced.get() + n as u64);
+        Ok(n)
+    }
+}
 
 /// How a stream was stored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -68,6 +149,13 @@ pub enum SourceError {
     /// A directory reached again through a symbolic link.
     #[error("directory already walked (symbolic link loop)")]
     Loop,
+    /// A zip archive whose members decompressed beyond the [`ExpansionLimit`]: the rest of
+    /// its members are not read.
+    #[error("{0}; {1} more member(s) not read")]
+    ArchiveBomb(String, usize),
+    /// A FIFO, socket or device found while walking a directory: not opened.
+    #[error("not a regular file ({0}) found in a directory: skipped (name it on the command line to read it)")]
+    NotRegular(&'static str),
 }
 
 /// Where an input's bytes come from.
@@ -107,16 +195,40 @@ pub fn locate<P: AsRef<Path>>(paths: &[P]) -> Vec<Located> {
             });
             continue;
         }
-        locate_path(path, &mut seen_dirs, &mut out);
+        locate_path(path, true, &mut seen_dirs, &mut out);
     }
     out
+}
+
+/// What kind of special file `meta` describes.
+fn special_kind(meta: &std::fs::Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt as _;
+        let t = meta.file_type();
+        if t.is_fifo() {
+            return "a FIFO";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+        if t.is_char_device() {
+            return "a character device";
+        }
+        if t.is_block_device() {
+            return "a block device";
+        }
+    }
+    let _ = meta;
+    "a special file"
 }
 
 fn display(path: &Path) -> Arc<str> {
     Arc::from(path.to_string_lossy().as_ref())
 }
 
-fn locate_path(path: &Path, seen_dirs: &mut HashSet<PathBuf>, out: &mut Vec<Located>) {
+/// Locate `path`: `named` when the user gave it, false for an entry found in a directory.
+fn locate_path(path: &Path, named: bool, seen_dirs: &mut HashSet<PathBuf>, out: &mut Vec<Located>) {
     let name = display(path);
     let meta = match std::fs::metadata(path) {
         Ok(meta) => meta,
@@ -136,6 +248,13 @@ fn locate_path(path: &Path, seen_dirs: &mut HashSet<PathBuf>, out: &mut Vec<Loca
             return;
         }
     };
+    if !meta.is_dir() && !meta.is_file() && !named {
+        out.push(Located {
+            name,
+            origin: Err(SourceError::NotRegular(special_kind(&meta))),
+        });
+        return;
+    }
     if !meta.is_dir() {
         out.push(Located {
             name,
@@ -177,7 +296,7 @@ fn locate_path(path: &Path, seen_dirs: &mut HashSet<PathBuf>, out: &mut Vec<Loca
     }
     children.sort();
     for child in children {
-        locate_path(&child, seen_dirs, out);
+        locate_path(&child, false, seen_dirs, out);
     }
 }
 
@@ -226,17 +345,19 @@ impl Meter {
     }
 }
 
-/// A reader that counts what passes through it into a [`Meter`].
+/// A reader that counts what passes through it into a [`Meter`] and the input's [`Budget`].
 struct Counting<'m, R> {
     inner: R,
     meter: &'m Meter,
     name: Arc<str>,
+    budget: Rc<Budget>,
 }
 
 impl<R: Read> Read for Counting<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.meter.add(n, &self.name);
+        self.budget.stored.set(self.budget.stored.get() + n as u64);
         Ok(n)
     }
 }
@@ -298,8 +419,13 @@ fn is_zip(head: &[u8]) -> bool {
 }
 
 /// Open one located input and hand its stream(s) to `visit`: one for a plain or gzip file,
-/// one per member for a zip archive.
-pub fn open(located: Located, meter: &Meter, visit: &mut dyn FnMut(Opened<'_>)) {
+/// one per member for a zip archive. Decompression stops at `limit`.
+pub fn open(
+    located: Located,
+    meter: &Meter,
+    limit: ExpansionLimit,
+    visit: &mut dyn FnMut(Opened<'_>),
+) {
     let name = located.name;
     let origin = match located.origin {
         Ok(origin) => origin,
@@ -308,9 +434,10 @@ pub fn open(located: Located, meter: &Meter, visit: &mut dyn FnMut(Opened<'_>)) 
             return;
         }
     };
+    let budget = Budget::new(limit);
     let result = match origin {
-        Origin::Stdin => open_stdin(&name, meter, visit),
-        Origin::File { path, .. } => open_file(&path, &name, meter, visit),
+        Origin::Stdin => open_stdin(&name, meter, budget, visit),
+        Origin::File { path, .. } => open_file(&path, &name, meter, budget, visit),
     };
     if let Err(error) = result {
         visit(Opened::Failed { name, error });
@@ -320,6 +447,7 @@ pub fn open(located: Located, meter: &Meter, visit: &mut dyn FnMut(Opened<'_>)) 
 fn open_stdin(
     name: &Arc<str>,
     meter: &Meter,
+    budget: Rc<Budget>,
     visit: &mut dyn FnMut(Opened<'_>),
 ) -> Result<(), SourceError> {
     let stdin = io::stdin();
@@ -327,6 +455,7 @@ fn open_stdin(
         inner: stdin.lock(),
         meter,
         name: name.clone(),
+        budget: budget.clone(),
     };
     let (head, got) = read_head::<4>(&mut counted)?;
     let head = head.get(..got).unwrap_or_default();
@@ -334,7 +463,7 @@ fn open_stdin(
         return Err(SourceError::ZipOnStdin);
     }
     let mut chained = head.chain(counted);
-    stream(name.clone(), head, &mut chained, visit);
+    stream(name.clone(), head, &mut chained, &budget, visit);
     Ok(())
 }
 
@@ -342,6 +471,7 @@ fn open_file(
     path: &Path,
     name: &Arc<str>,
     meter: &Meter,
+    budget: Rc<Budget>,
     visit: &mut dyn FnMut(Opened<'_>),
 ) -> Result<(), SourceError> {
     let file = File::open(path)?;
@@ -349,22 +479,33 @@ fn open_file(
         inner: file,
         meter,
         name: name.clone(),
+        budget: budget.clone(),
     };
     let (head, got) = read_head::<4>(&mut counted)?;
     let head = head.get(..got).unwrap_or_default();
     if is_zip(head) {
         counted.seek(SeekFrom::Start(0))?;
-        return open_zip(counted, name, visit);
+        return open_zip(counted, name, &budget, visit);
     }
     let mut chained = head.chain(counted);
-    stream(name.clone(), head, &mut chained, visit);
+    stream(name.clone(), head, &mut chained, &budget, visit);
     Ok(())
 }
 
-/// Hand out one stream whose first bytes are `head` (already part of `reader`).
-fn stream(name: Arc<str>, head: &[u8], reader: &mut dyn Read, visit: &mut dyn FnMut(Opened<'_>)) {
+/// Hand out one stream whose first bytes are `head` (already part of `reader`); a gzip
+/// stream is decompressed within `budget`.
+fn stream(
+    name: Arc<str>,
+    head: &[u8],
+    reader: &mut dyn Read,
+    budget: &Rc<Budget>,
+    visit: &mut dyn FnMut(Opened<'_>),
+) {
     if is_gzip(head) {
-        let mut gz = MultiGzDecoder::new(io::BufReader::new(reader));
+        let mut gz = Bounded {
+            inner: MultiGzDecoder::new(io::BufReader::new(reader)),
+            budget: budget.clone(),
+        };
         visit(Opened::Input(Input {
             name,
             compression: Compression::Gzip,
@@ -382,14 +523,23 @@ fn stream(name: Arc<str>, head: &[u8], reader: &mut dyn Read, visit: &mut dyn Fn
 fn open_zip<R: Read + Seek>(
     reader: R,
     name: &Arc<str>,
+    budget: &Rc<Budget>,
     visit: &mut dyn FnMut(Opened<'_>),
 ) -> Result<(), SourceError> {
     let mut archive = zip::ZipArchive::new(reader).map_err(|e| SourceError::Zip(e.to_string()))?;
     for index in 0..archive.len() {
+        if budget.exceeded() {
+            // Members may share compressed bytes (an overlapping-entries bomb): once the
+            // archive as a whole is past the limit, the rest is not decompressed.
+            return Err(SourceError::ArchiveBomb(
+                budget.error().to_string(),
+                archive.len() - index,
+            ));
+        }
         let listed_name = archive
             .name_for_index(index)
             .map_or_else(|| format!("#{index}"), str::to_string);
-        let mut member = match archive.by_index(index) {
+        let member = match archive.by_index(index) {
             Ok(member) => member,
             Err(e) => {
                 let member_name = listed_name;
@@ -404,6 +554,10 @@ fn open_zip<R: Read + Seek>(
             continue;
         }
         let member_name: Arc<str> = Arc::from(format!("{name}!{}", member.name()));
+        let mut member = Bounded {
+            inner: member,
+            budget: budget.clone(),
+        };
         let (head, got) = match read_head::<4>(&mut member) {
             Ok(head) => head,
             Err(e) => {
@@ -423,7 +577,7 @@ fn open_zip<R: Read + Seek>(
             continue;
         }
         let mut chained = head.chain(&mut member);
-        stream(member_name, head, &mut chained, visit);
+        stream(member_name, head, &mut chained, budget, visit);
     }
     Ok(())
 }

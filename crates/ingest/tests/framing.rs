@@ -363,6 +363,25 @@ fn public_fixtures_containers() {
     assert!(got[0].items.iter().all(|(_, r)| r.is_ok()));
 }
 
+/// Found by fuzzing (issue 14, `fuzz/fuzz_targets/frame.rs`): a YAML file larger than the
+/// record limit was refused when it arrived in several reads but parsed when the sniffer had
+/// read it whole in one.
+#[test]
+fn yaml_over_the_limit_is_refused_whatever_the_reads() {
+    let yaml = b"Tests:\n  - Name: one\n    Log: {\"a\": 1}\n  - Name: two\n    Log: {\"b\": 2}\n";
+    let opts = FrameOptions {
+        yaml_test_cases: true,
+        max_record_bytes: 40,
+    };
+    let got = frame_bytes(yaml, &opts);
+    assert_eq!(got.container, Container::YamlTestCases);
+    assert!(got.items.is_empty(), "{:?}", got.items);
+    assert_eq!(
+        got.error.as_deref(),
+        Some("YAML test cases: file larger than the limit of 40 bytes")
+    );
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 

@@ -19,6 +19,7 @@ use crate::{
     touches, ChainSignIn, ContainmentStep, FindingRef, InvestigateError, Investigation,
     MailTouched, MailboxRuleChange, NetworkSummary, SessionChain, Subject, TokenUse, Touched,
 };
+use tokentrail_model::escape;
 
 fn same_text(a: Option<&str>, b: &str) -> bool {
     a.is_some_and(|a| a.trim().eq_ignore_ascii_case(b.trim()))
@@ -764,16 +765,22 @@ fn containment(
             "{foreign_changes} inbox-rule or forwarding change(s) came from networks that are neither the user's own (no interactive or device-proven sign-in there) nor Microsoft's service"
         ));
     }
+    // A user key may be a UPN (a guest's, chosen by whoever invited it): it is one path
+    // segment, percent-encoded.
     let calls: Vec<String> = user_ids
         .iter()
-        .map(|id| format!("POST https://graph.microsoft.com/v1.0/users/{id}/revokeSignInSessions"))
+        .map(|id| {
+            format!(
+                "POST https://graph.microsoft.com/v1.0/users/{}/revokeSignInSessions",
+                escape::url_path_segment(id)
+            )
+        })
         .collect();
     steps.push(ContainmentStep {
         step: "revoke-sessions".into(),
-        action: format!(
-            "Revoke the user's refresh tokens and sessions: {}",
-            calls.join("; ")
-        ),
+        action: "Revoke the user's refresh tokens and sessions (Microsoft Graph revokeSignInSessions)"
+            .into(),
+        commands: calls,
         why: format!(
             "{}; revoking invalidates the refresh tokens and session cookies an attacker holds (access tokens stay valid until they expire)",
             why.join("; ")
@@ -811,6 +818,7 @@ fn containment(
                 "Review the consent granted to {} and remove it where the app is not approved",
                 list(&apps)
             ),
+            commands: Vec::new(),
             why: reasons.join("; "),
         });
     }
@@ -841,6 +849,7 @@ fn containment(
         steps.push(ContainmentStep {
             step: "reset-credentials".into(),
             action: "Reset the user's credentials and review the registered MFA methods, removing any the user did not add".into(),
+            commands: Vec::new(),
             why: reasons.join("; "),
         });
     }
@@ -876,6 +885,7 @@ fn containment(
         steps.push(ContainmentStep {
             step: "conditional-access".into(),
             action: "Consider token protection (device-bound sessions) and a shorter sign-in frequency in Conditional Access for this user and these apps".into(),
+            commands: Vec::new(),
             why,
         });
     }
@@ -939,7 +949,11 @@ fn inbox_rules_step(foreign_mail: u64, changes: &[MailboxRuleChange]) -> Option<
         }
         why.push(text);
     }
-    let mut undo: Vec<String> = Vec::new();
+    // Every name comes from the log, written by whoever made the rule: it goes into a command
+    // only as a PowerShell single-quoted string, and a name that cannot be pasted as one is
+    // named by when it was changed instead.
+    let mut commands: Vec<String> = Vec::new();
+    let mut references: Vec<String> = Vec::new();
     for c in &flagged {
         let name = |p: &str| {
             c.parameters
@@ -948,38 +962,67 @@ fn inbox_rules_step(foreign_mail: u64, changes: &[MailboxRuleChange]) -> Option<
                 .map(|x| x.value.clone())
                 .filter(|v| !v.is_empty())
         };
-        let text = if c.operation.eq_ignore_ascii_case("Set-Mailbox") {
+        let (command, reference) = if c.operation.eq_ignore_ascii_case("Set-Mailbox") {
             let mailbox = name("Identity")
                 .or_else(|| c.object.clone())
-                .or_else(|| c.user.clone())
-                .unwrap_or_else(|| "<mailbox>".to_string());
-            format!(
-                "Set-Mailbox '{mailbox}' -ForwardingSmtpAddress $null -ForwardingAddress $null -DeliverToMailboxAndForward $false"
-            )
-        } else if let Some(rule) = name("Name").or_else(|| name("Identity")) {
-            format!("Remove-InboxRule -Identity '{rule}'")
+                .or_else(|| c.user.clone());
+            match mailbox.as_deref().map(escape::powershell_literal) {
+                Some(Some(mailbox)) => (
+                    Some(format!(
+                        "Set-Mailbox -Identity {mailbox} -ForwardingSmtpAddress $null -ForwardingAddress $null -DeliverToMailboxAndForward $false"
+                    )),
+                    None,
+                ),
+                _ => (
+                    None,
+                    Some(format!(
+                        "clear the forwarding set on the mailbox changed by {} at {} (find it with Get-Mailbox)",
+                        c.operation, c.time
+                    )),
+                ),
+            }
         } else {
-            format!(
-                "remove the rule {} changed at {} (find it with Get-InboxRule)",
-                c.object.as_deref().unwrap_or("that"),
-                c.time
-            )
+            match name("Name")
+                .or_else(|| name("Identity"))
+                .as_deref()
+                .map(escape::powershell_literal)
+            {
+                Some(Some(rule)) => (Some(format!("Remove-InboxRule -Identity {rule}")), None),
+                _ => (
+                    None,
+                    Some(format!(
+                        "remove the rule changed by {} at {} (find it with Get-InboxRule; its name cannot be pasted as logged)",
+                        c.operation, c.time
+                    )),
+                ),
+            }
         };
-        if !undo.contains(&text) {
-            undo.push(text);
+        if let Some(command) = command.filter(|t| !commands.contains(t)) {
+            commands.push(command);
+        }
+        if let Some(reference) = reference.filter(|t| !references.contains(t)) {
+            references.push(reference);
         }
     }
-    let action = if undo.is_empty() {
-        "Check the mailbox for inbox rules and forwarding created since the first foreign access (Get-InboxRule, Get-Mailbox ForwardingSmtpAddress) and remove malicious ones".to_string()
-    } else {
-        format!(
-            "Remove the malicious inbox rules and forwarding: {}; then check the mailbox for others created since the first foreign access (Get-InboxRule, Get-Mailbox ForwardingSmtpAddress)",
-            undo.join("; ")
-        )
+    let others = "then check the mailbox for others created since the first foreign access (Get-InboxRule, Get-Mailbox ForwardingSmtpAddress)";
+    let action = match (commands.is_empty(), references.is_empty()) {
+        (true, true) => "Check the mailbox for inbox rules and forwarding created since the first foreign access (Get-InboxRule, Get-Mailbox ForwardingSmtpAddress) and remove malicious ones".to_string(),
+        (false, true) => format!(
+            "Remove the malicious inbox rules and forwarding with the commands below; {others}"
+        ),
+        (true, false) => format!(
+            "Remove the malicious inbox rules and forwarding: {}; {others}",
+            references.join("; ")
+        ),
+        (false, false) => format!(
+            "Remove the malicious inbox rules and forwarding with the commands below, and {}; {others}",
+            references.join("; ")
+        ),
     };
     Some(ContainmentStep {
         step: "inbox-rules".into(),
         action,
+        commands,
         why: why.join("; "),
     })
 }

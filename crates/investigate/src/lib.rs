@@ -367,6 +367,12 @@ pub struct ContainmentStep {
     pub step: String,
     /// What to do.
     pub action: String,
+    /// Commands that carry the step out, ready to paste: Exchange Online PowerShell cmdlets
+    /// and Microsoft Graph requests (`POST https://...`). Every value taken from the logs is a
+    /// PowerShell single-quoted string (quotes doubled) or a percent-encoded URL path
+    /// segment; a value that cannot be pasted faithfully (a line break, a bidi override,
+    /// damaged text) is left out and named by reference in `action` instead.
+    pub commands: Vec<String>,
     /// Why, from what was seen.
     pub why: String,
 }

@@ -1,17 +1,40 @@
 //! The Markdown, JSON and CSV forms of an [`Investigation`].
+//!
+//! Every value from the logs goes through `tokentrail_model::escape`: Markdown text escaped
+//! (table cells included), ids, objects and commands in code spans, CSV cells guarded against
+//! formulas, JSON with active characters as `\u` escapes.
 
 use std::fmt::Display;
 use std::io::Write;
 
+use tokentrail_model::escape;
+
 use crate::{InvestigateError, Investigation, MailboxRuleChange, Touch};
 
-fn or_dash<T: Display>(value: Option<&T>) -> String {
-    value.map_or_else(|| "-".to_string(), ToString::to_string)
+/// Markdown text of a value from the logs.
+fn md(value: &impl Display) -> String {
+    escape::markdown(&value.to_string()).into_owned()
 }
 
-/// Markdown table cells must not break the row.
-fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
+/// Markdown text of an optional value, `-` when absent.
+fn md_or_dash<T: Display>(value: Option<&T>) -> String {
+    value.map_or_else(|| "-".to_string(), md)
+}
+
+/// A code span (an id, an object, a command) of an optional value, `-` when absent.
+fn code_or_dash<T: Display>(value: Option<&T>) -> String {
+    value.map_or_else(
+        || "-".to_string(),
+        |v| escape::markdown_code(&v.to_string()),
+    )
+}
+
+/// A code span inside a table cell, `-` when absent.
+fn cell_code_or_dash<T: Display>(value: Option<&T>) -> String {
+    value.map_or_else(
+        || "-".to_string(),
+        |v| escape::markdown_code_cell(&v.to_string()),
+    )
 }
 
 fn write_touches(out: &mut impl Write, heading: &str, items: &[Touch]) -> std::io::Result<()> {
@@ -20,7 +43,12 @@ fn write_touches(out: &mut impl Write, heading: &str, items: &[Touch]) -> std::i
     }
     writeln!(out, "- {heading}:")?;
     for t in items {
-        writeln!(out, "  - `{}`: {}", t.name.replace('`', "'"), t.operations)?;
+        writeln!(
+            out,
+            "  - {}: {}",
+            escape::markdown_code(&t.name),
+            t.operations
+        )?;
     }
     Ok(())
 }
@@ -41,23 +69,23 @@ fn write_rule_changes(out: &mut impl Write, changes: &[MailboxRuleChange]) -> st
         };
         writeln!(
             out,
-            "  - {} `{}` by {} from {} ({}){interactive}, session `{}`{}: {} — {}",
+            "  - {} {} by {} from {} ({}){interactive}, session {}{}: {} — {}",
             c.time,
-            c.operation,
-            or_dash(c.user.as_ref()),
-            or_dash(c.ip.as_ref()),
-            or_dash(c.network.as_ref()),
-            or_dash(c.session_id.as_ref()),
+            escape::markdown_code(&c.operation),
+            md_or_dash(c.user.as_ref()),
+            md_or_dash(c.ip.as_ref()),
+            md_or_dash(c.network.as_ref()),
+            code_or_dash(c.session_id.as_ref()),
             if c.in_chain { " (in the chain)" } else { "" },
             if c.effects.is_empty() {
                 "no forwarding, redirect or delete parameter".to_string()
             } else {
-                c.effects.join(", ")
+                md(&c.effects.join(", "))
             },
-            c.source
+            md(&c.source)
         )?;
         if let Some(object) = &c.object {
-            writeln!(out, "    - object `{}`", object.replace('`', "'"))?;
+            writeln!(out, "    - object {}", escape::markdown_code(object))?;
         }
         if !c.parameters.is_empty() {
             let params: Vec<String> = c
@@ -67,8 +95,8 @@ fn write_rule_changes(out: &mut impl Write, changes: &[MailboxRuleChange]) -> st
                 .collect();
             writeln!(
                 out,
-                "    - parameters `{}`",
-                params.join("; ").replace('`', "'")
+                "    - parameters {}",
+                escape::markdown_code(&params.join("; "))
             )?;
         }
     }
@@ -78,7 +106,7 @@ fn write_rule_changes(out: &mut impl Write, changes: &[MailboxRuleChange]) -> st
 /// Write the Markdown form, for the case file.
 pub fn write_markdown(mut out: impl Write, inv: &Investigation) -> Result<(), InvestigateError> {
     let o = &mut out;
-    writeln!(o, "# Investigation: {}", inv.subject)?;
+    writeln!(o, "# Investigation: {}", md(&inv.subject))?;
     writeln!(o)?;
     writeln!(
         o,
@@ -90,7 +118,7 @@ pub fn write_markdown(mut out: impl Write, inv: &Investigation) -> Result<(), In
         if inv.users.is_empty() {
             "none logged".to_string()
         } else {
-            inv.users.join(", ")
+            md(&inv.users.join(", "))
         }
     )?;
     writeln!(o)?;
@@ -103,8 +131,13 @@ pub fn write_markdown(mut out: impl Write, inv: &Investigation) -> Result<(), In
     for f in &inv.findings {
         writeln!(
             o,
-            "- `{}` {} {}: {} ({} to {})",
-            f.id, f.rule, f.severity, f.title, f.first_seen, f.last_seen
+            "- {} {} {}: {} ({} to {})",
+            escape::markdown_code(&f.id),
+            f.rule,
+            f.severity,
+            md(&f.title),
+            f.first_seen,
+            f.last_seen
         )?;
     }
     writeln!(o)?;
@@ -113,7 +146,7 @@ pub fn write_markdown(mut out: impl Write, inv: &Investigation) -> Result<(), In
     for s in &inv.sessions {
         writeln!(o)?;
         match &s.session_id {
-            Some(id) => writeln!(o, "### Session `{id}`")?,
+            Some(id) => writeln!(o, "### Session {}", escape::markdown_code(&id.to_string()))?,
             None => writeln!(o, "### Records without a session")?,
         }
         writeln!(o)?;
@@ -133,23 +166,24 @@ pub fn write_markdown(mut out: impl Write, inv: &Investigation) -> Result<(), In
             for r in list {
                 writeln!(
                     o,
-                    "- {label} ({}) {} from {} ({}), app {}, token `{}`{} — {}",
+                    "- {label} ({}) {} from {} ({}), app {}, token {}{} — {}",
                     r.kind,
                     r.time,
-                    or_dash(r.ip.as_ref()),
-                    or_dash(r.network.as_ref()),
-                    or_dash(r.app.as_ref()),
-                    or_dash(r.token_id.as_ref()),
+                    md_or_dash(r.ip.as_ref()),
+                    md_or_dash(r.network.as_ref()),
+                    md_or_dash(r.app.as_ref()),
+                    code_or_dash(r.token_id.as_ref()),
                     if r.succeeded { "" } else { ", failed" },
-                    r.source
+                    md(&r.source)
                 )?;
             }
         }
         for t in &s.tokens {
             let issued = match (&t.issued_by, t.issued_at) {
                 (Some(src), Some(at)) => format!(
-                    "issued {at} on {} ({src})",
-                    or_dash(t.issued_network.as_ref())
+                    "issued {at} on {} ({})",
+                    md_or_dash(t.issued_network.as_ref()),
+                    md(src)
                 ),
                 _ => "no issuing sign-in in the inputs".to_string(),
             };
@@ -160,8 +194,8 @@ pub fn write_markdown(mut out: impl Write, inv: &Investigation) -> Result<(), In
             };
             writeln!(
                 o,
-                "- Token `{}`: {issued}; {} access(es){span}{}",
-                t.token_id,
+                "- Token {}: {issued}; {} access(es){span}{}",
+                escape::markdown_code(&t.token_id.to_string()),
                 t.accesses,
                 if used.is_empty() {
                     String::new()
@@ -220,7 +254,12 @@ pub fn write_markdown(mut out: impl Write, inv: &Investigation) -> Result<(), In
         m.records, m.operations, m.bind, m.sync
     )?;
     for t in &m.objects {
-        writeln!(o, "  - `{}`: {}", t.name.replace('`', "'"), t.operations)?;
+        writeln!(
+            o,
+            "  - {}: {}",
+            escape::markdown_code(&t.name),
+            t.operations
+        )?;
     }
     write_touches(o, "Files and sites", &inv.touched.files)?;
     write_touches(o, "Graph endpoints", &inv.touched.graph_endpoints)?;
@@ -236,7 +275,10 @@ pub fn write_markdown(mut out: impl Write, inv: &Investigation) -> Result<(), In
         )?;
     }
     for (i, s) in inv.containment.iter().enumerate() {
-        writeln!(o, "{}. **{}**: {}", i + 1, s.action, s.why)?;
+        writeln!(o, "{}. **{}**: {}", i + 1, md(&s.action), md(&s.why))?;
+        for command in &s.commands {
+            writeln!(o, "   - {}", escape::markdown_code(command))?;
+        }
     }
     writeln!(o)?;
 
@@ -252,15 +294,15 @@ pub fn write_markdown(mut out: impl Write, inv: &Investigation) -> Result<(), In
             o,
             "| {} | {} {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             e.time,
-            e.record,
-            e.kind,
-            cell(&e.operation),
-            or_dash(e.ip.as_ref()),
-            or_dash(e.network.as_ref()),
-            cell(&or_dash(e.app.as_ref())),
-            or_dash(e.session_id.as_ref()),
-            or_dash(e.token_id.as_ref()),
-            cell(&e.source.to_string()),
+            md(&e.record),
+            md(&e.kind),
+            md(&e.operation),
+            md_or_dash(e.ip.as_ref()),
+            md_or_dash(e.network.as_ref()),
+            md_or_dash(e.app.as_ref()),
+            cell_code_or_dash(e.session_id.as_ref()),
+            cell_code_or_dash(e.token_id.as_ref()),
+            md(&e.source),
             if e.findings.is_empty() {
                 "-".to_string()
             } else {
@@ -274,7 +316,7 @@ pub fn write_markdown(mut out: impl Write, inv: &Investigation) -> Result<(), In
 
 /// Write the JSON form (see the crate docs), pretty-printed, with a final newline.
 pub fn write_json(mut out: impl Write, inv: &Investigation) -> Result<(), InvestigateError> {
-    serde_json::to_writer_pretty(&mut out, inv)?;
+    escape::write_json_pretty(&mut out, inv)?;
     writeln!(out)?;
     out.flush()?;
     Ok(())
@@ -299,7 +341,7 @@ pub fn write_csv(out: impl Write, inv: &Investigation) -> Result<(), Investigate
     ])?;
     let text = |v: Option<String>| v.unwrap_or_default();
     for e in &inv.timeline {
-        w.write_record([
+        let row = [
             e.time.to_rfc3339(),
             e.record.clone(),
             e.kind.clone(),
@@ -312,7 +354,8 @@ pub fn write_csv(out: impl Write, inv: &Investigation) -> Result<(), Investigate
             text(e.token_id.as_ref().map(ToString::to_string)),
             e.source.to_string(),
             e.findings.join(";"),
-        ])?;
+        ];
+        w.write_record(row.iter().map(|cell| escape::csv_cell(cell).into_owned()))?;
     }
     w.flush()?;
     Ok(())

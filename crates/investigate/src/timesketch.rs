@@ -31,7 +31,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::io::Write;
 
 use serde::Serialize;
-use tokentrail_model::{Finding, Timestamp};
+use tokentrail_model::{escape, Finding, Timestamp};
 
 use crate::{InvestigateError, TimelineEntry};
 
@@ -304,7 +304,7 @@ pub fn write_timesketch(
     match format {
         TimesketchFormat::Jsonl => {
             for e in &events {
-                serde_json::to_writer(&mut out, e)?;
+                escape::write_json(&mut out, e)?;
                 out.write_all(b"\n")?;
             }
             out.flush()?;
@@ -313,7 +313,12 @@ pub fn write_timesketch(
             let mut w = csv::Writer::from_writer(out);
             w.write_record(COLUMNS)?;
             for e in &events {
-                w.write_record(csv_row(e))?;
+                // Messages and fields hold log text: no cell may start a formula.
+                w.write_record(
+                    csv_row(e)
+                        .iter()
+                        .map(|cell| escape::csv_cell(cell).into_owned()),
+                )?;
             }
             w.flush()?;
         }

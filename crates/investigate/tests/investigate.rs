@@ -238,9 +238,12 @@ fn hand_built_case_chain_networks_and_touched() {
     assert_eq!(marked, [true, false, true, true, true, true]);
     assert_eq!(inv.findings.len(), 1);
     assert_eq!(inv.findings[0].rule, "TT002");
-    assert!(inv.containment[0]
-        .action
-        .contains(&format!("/users/{USER_ID}/revokeSignInSessions")));
+    assert_eq!(
+        inv.containment[0].commands,
+        [format!(
+            "POST https://graph.microsoft.com/v1.0/users/{USER_ID}/revokeSignInSessions"
+        )]
+    );
 }
 
 #[test]
@@ -558,10 +561,17 @@ fn inbox_rule_and_forwarding_changes_are_listed_and_cited() {
         .unwrap();
     assert_eq!(
         step.action,
-        "Remove the malicious inbox rules and forwarding: Remove-InboxRule -Identity 'Invoices'; \
-Set-Mailbox 'adele@contoso.example' -ForwardingSmtpAddress $null -ForwardingAddress $null \
--DeliverToMailboxAndForward $false; then check the mailbox for others created since the first \
-foreign access (Get-InboxRule, Get-Mailbox ForwardingSmtpAddress)"
+        "Remove the malicious inbox rules and forwarding with the commands below; then check the \
+mailbox for others created since the first foreign access (Get-InboxRule, Get-Mailbox \
+ForwardingSmtpAddress)"
+    );
+    assert_eq!(
+        step.commands,
+        [
+            "Remove-InboxRule -Identity 'Invoices'",
+            "Set-Mailbox -Identity 'adele@contoso.example' -ForwardingSmtpAddress $null \
+-ForwardingAddress $null -DeliverToMailboxAndForward $false"
+        ]
     );
     assert_eq!(
         step.why.replace(&dir_text, "<dir>"),

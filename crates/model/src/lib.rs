@@ -4,6 +4,7 @@
 //! This crate does no I/O. Decoders in `tokentrail-ingest` produce these types; the engine
 //! consumes them; renderers in `tokentrail-report` turn [`Finding`]s into output.
 
+pub mod escape;
 pub mod event;
 pub mod finding;
 pub mod ids;

@@ -624,9 +624,10 @@ fn slug(text: &str) -> String {
     out
 }
 
-/// A YAML double-quoted scalar (JSON string syntax is valid YAML).
+/// A YAML double-quoted scalar that holds the text exactly and cannot end early or break
+/// the line, whatever an app or user name holds.
 fn quoted(text: &str) -> String {
-    serde_json::Value::String(text.to_string()).to_string()
+    tokentrail_model::escape::yaml_quoted(text)
 }
 
 impl Inventory {

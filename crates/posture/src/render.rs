@@ -4,8 +4,14 @@
 //! The JSON is the serde form of [`CoverageReport`] and [`Inventory`]: times as RFC 3339 UTC,
 //! shares as `{count, of, share}` with `share` rounded to four decimals (null when nothing was
 //! considered), families as `sign-in:<kind>` / `access:<log>`.
+//!
+//! Every value from the logs (input names, app names, users, operations) goes through
+//! `tokentrail_model::escape`: Markdown-escaped text, table cells included, and JSON with
+//! active characters as `\u` escapes.
 
 use std::io::{self, Write};
+
+use tokentrail_model::escape;
 
 use crate::coverage::{CoverageReport, FamilyCoverage};
 use crate::inventory::{IdentityType, Inventory};
@@ -14,19 +20,19 @@ use crate::{date_text, RunInfo, Share};
 
 /// Write the coverage report as pretty JSON.
 pub fn coverage_json(out: &mut impl Write, report: &CoverageReport) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, report)?;
+    escape::write_json_pretty(&mut *out, report)?;
     writeln!(out)
 }
 
 /// Write the inventory as pretty JSON.
 pub fn inventory_json(out: &mut impl Write, inventory: &Inventory) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, inventory)?;
+    escape::write_json_pretty(&mut *out, inventory)?;
     writeln!(out)
 }
 
-/// A Markdown table cell: pipes escaped, line breaks flattened.
+/// Markdown text of a value, fit for a table cell too.
 fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace(['\n', '\r'], " ")
+    escape::markdown(text).into_owned()
 }
 
 /// Seconds as days with one decimal (rounded down).
@@ -373,7 +379,7 @@ pub fn inventory_markdown(out: &mut impl Write, inv: &Inventory) -> io::Result<(
         .patterns
         .iter()
         .filter(|p| !p.traits.risky().is_empty())
-        .map(|p| format!("{} {}", p.id, p.app_label()))
+        .map(|p| format!("{} {}", p.id, cell(&p.app_label())))
         .collect();
     if risky.is_empty() {
         writeln!(out, "- No pattern has a risky trait.")?;
@@ -389,7 +395,14 @@ pub fn inventory_markdown(out: &mut impl Write, inv: &Inventory) -> io::Result<(
         .patterns
         .iter()
         .filter(|p| !p.findings.is_empty())
-        .map(|p| format!("{} {} ({})", p.id, p.app_label(), p.findings.join(", ")))
+        .map(|p| {
+            format!(
+                "{} {} ({})",
+                p.id,
+                cell(&p.app_label()),
+                p.findings.join(", ")
+            )
+        })
         .collect();
     if !cited.is_empty() {
         writeln!(
@@ -486,12 +499,14 @@ pub fn inventory_markdown(out: &mut impl Write, inv: &Inventory) -> io::Result<(
     writeln!(out, "## Details")?;
     for p in &inv.patterns {
         writeln!(out)?;
-        writeln!(out, "### {} {}", p.id, p.app_label())?;
+        writeln!(out, "### {} {}", p.id, cell(&p.app_label()))?;
         writeln!(out)?;
         writeln!(
             out,
             "- Client app id: {}{}",
-            p.app_id.as_deref().unwrap_or("not logged"),
+            p.app_id
+                .as_deref()
+                .map_or_else(|| "not logged".to_string(), cell),
             if p.traits.first_party {
                 " (Microsoft first-party)"
             } else {
@@ -503,10 +518,10 @@ pub fn inventory_markdown(out: &mut impl Write, inv: &Inventory) -> io::Result<(
             writeln!(
                 out,
                 "- Service principal: {}{}",
-                sp,
+                cell(sp),
                 p.service_principal_name
                     .as_deref()
-                    .map(|n| format!(" ({n})"))
+                    .map(|n| format!(" ({})", cell(n)))
                     .unwrap_or_default()
             )?;
         }
@@ -552,15 +567,15 @@ pub fn inventory_markdown(out: &mut impl Write, inv: &Inventory) -> io::Result<(
             if nets.is_empty() {
                 "no address logged".to_string()
             } else {
-                nets.join(", ")
+                cell(&nets.join(", "))
             }
         )?;
         let ops: Vec<String> = p
             .top_operations
             .iter()
-            .map(|(op, n)| format!("`{}` {n}", op.replace('`', "'")))
+            .map(|(op, n)| format!("{} {n}", escape::markdown_code(op)))
             .collect();
-        writeln!(out, "- Most frequent operations: {}", cell(&ops.join(", ")))?;
+        writeln!(out, "- Most frequent operations: {}", ops.join(", "))?;
         let risky = p.traits.risky();
         writeln!(
             out,

@@ -124,7 +124,7 @@ fn draft_allowlist_is_refused_until_reviewed() {
     let inv = fixture_inventory();
     let draft = inv.draft_allowlist("it-ops@contoso.example");
     insta::assert_snapshot!(draft);
-    let errors = allowlist::parse(&draft).unwrap_err();
+    let errors = allowlist::parse(&draft, inv.run.generated_at).unwrap_err();
     // Four refused reasons, and the pattern without app id or principal has no match keys.
     assert_eq!(errors.len(), 5, "{errors:?}");
     assert!(
@@ -145,7 +145,7 @@ fn draft_allowlist_is_refused_until_reviewed() {
     let reviewed = draft
         .replace("REVIEW:", "Approved in CHG-1042:")
         .replace("match: {  }", "match: { user: \"bruno@contoso.example\" }");
-    let list = allowlist::parse(&reviewed).unwrap();
+    let list = allowlist::parse(&reviewed, inv.run.generated_at).unwrap();
     assert_eq!(list.entries.len(), 4);
     for e in &list.entries {
         assert_eq!(e.expires, "2024-06-08", "90 days after 2024-03-10");
@@ -343,7 +343,7 @@ fn patterns_that_findings_cite_are_marked_and_drafted_commented_out() {
     )));
     assert!(draft.contains("\n#   - id: \"p01-microsoft-azure-cli\"\n"));
     assert!(draft.contains("\n#     match: { app_id: \"04b07795-8ddb-461a-bbee-02f9e1bf7b46\", user: \"bruno@contoso.example\", asn: 14061 }\n"));
-    let errors = allowlist::parse(&draft).unwrap_err();
+    let errors = allowlist::parse(&draft, inv.run.generated_at).unwrap_err();
     // Every active entry is refused until reviewed; the commented-out one is not an entry.
     let refused: BTreeSet<&str> = errors
         .iter()

@@ -3,10 +3,13 @@
 //! The columns are a contract (documented in `docs/finding-schema.md`): new columns are only
 //! ever appended, never renamed or reordered. Empty cells mean "unknown". Times are RFC 3339
 //! UTC; lists are joined with `;`.
+//!
+//! Every cell goes through [`escape::csv_cell`]: a cell that would start a spreadsheet formula
+//! (`=`, `+`, `-`, `@`, ...) is prefixed with `'`, and control characters are shown as text.
 
 use std::io::Write;
 
-use tokentrail_model::Finding;
+use tokentrail_model::{escape, Finding};
 
 use crate::text::{operations, records};
 use crate::ReportError;
@@ -49,7 +52,11 @@ pub fn write_csv<W: Write>(out: W, findings: &[Finding]) -> Result<(), ReportErr
     let mut writer = ::csv::Writer::from_writer(out);
     writer.write_record(COLUMNS)?;
     for f in findings {
-        writer.write_record(row(f))?;
+        writer.write_record(
+            row(f)
+                .iter()
+                .map(|cell| escape::csv_cell(cell).into_owned()),
+        )?;
     }
     writer.flush()?;
     Ok(())

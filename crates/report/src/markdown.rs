@@ -1,17 +1,21 @@
 //! A Markdown summary for tickets and pull requests: the summary line, a table most severe
 //! first, and for each finding why it fired and what to do.
+//!
+//! Every value goes through `tokentrail_model::escape`: text (titles, users, reasons) is
+//! Markdown-escaped, ids are code spans, so no value can add a line, a heading, a link or
+//! HTML, in a table cell or elsewhere.
 
 use std::io::Write;
 
-use tokentrail_model::Finding;
+use tokentrail_model::{escape, Finding};
 
 use crate::table::{session_or_token, sort_for_display, summary, user_text};
 use crate::text::{human_time, network_text, records};
 use crate::ReportError;
 
-/// Markdown table cells cannot hold `|` or line breaks.
-fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace(['\n', '\r'], " ")
+/// Markdown text of a value.
+fn md(text: &str) -> String {
+    escape::markdown(text).into_owned()
 }
 
 /// Write the summary. Suppressed findings are counted, and listed when `show_suppressed`.
@@ -39,12 +43,12 @@ pub fn write_markdown<W: Write>(
     for f in &shown {
         writeln!(
             out,
-            "| {} | {} | {} | {} | `{}` | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
             f.severity.caption(),
             f.rule.code(),
-            cell(&f.title),
-            cell(user_text(f)),
-            session_or_token(f),
+            md(&f.title),
+            md(user_text(f)),
+            escape::markdown_code_cell(&session_or_token(f)),
             network_text(f.network.as_ref()),
             records(f),
             human_time(f.first_seen)
@@ -56,20 +60,25 @@ pub fn write_markdown<W: Write>(
             "\n## {} {}: {}\n",
             f.rule.code(),
             f.rule.name(),
-            f.title
+            md(&f.title)
         )?;
-        writeln!(out, "- Finding: `{}`", f.id)?;
-        writeln!(out, "- Why: {}", f.why)?;
+        writeln!(out, "- Finding: {}", escape::markdown_code(&f.id))?;
+        writeln!(out, "- Why: {}", md(&f.why))?;
         if let Some(s) = &f.suppression {
-            writeln!(out, "- Suppressed by `{}`: {}", s.entry_id, s.reason)?;
+            writeln!(
+                out,
+                "- Suppressed by {}: {}",
+                escape::markdown_code(&s.entry_id),
+                md(&s.reason)
+            )?;
         }
         if !f.checked.is_empty() {
-            writeln!(out, "- Ruled out: {}", f.checked.join("; "))?;
+            writeln!(out, "- Ruled out: {}", md(&f.checked.join("; ")))?;
         }
         if !f.containment.is_empty() {
             writeln!(out, "- What to do:")?;
             for step in &f.containment {
-                writeln!(out, "  - {step}")?;
+                writeln!(out, "  - {}", md(step))?;
             }
         }
     }

@@ -26,7 +26,7 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 use tokentrail_model::{
-    AccessEvidence, Finding, IssueEvidence, NetworkId, SourceRecord, Suppression, Timestamp,
+    escape, AccessEvidence, Finding, IssueEvidence, NetworkId, SourceRecord, Suppression, Timestamp,
 };
 
 use crate::text::millis;
@@ -92,7 +92,9 @@ pub fn write_ocsf_lines<W: Write>(
 
 /// One finding as one line of JSON (no trailing newline).
 pub fn ocsf_line(finding: &Finding, options: &OcsfOptions) -> Result<String, ReportError> {
-    serde_json::to_string(&DetectionFinding::new(finding, options)).map_err(|source| {
+    // Active characters (C1 controls, bidi overrides) as `\u` escapes: the same JSON, inert
+    // on a terminal.
+    escape::json_string(&DetectionFinding::new(finding, options)).map_err(|source| {
         ReportError::Serialize {
             id: finding.id.clone(),
             source,

@@ -7,11 +7,14 @@
 //!
 //! Colour is an option, not a guess: the binary decides (TTY, `NO_COLOR`) and passes
 //! [`TableOptions::color`].
+//!
+//! Every cell goes through [`escape::terminal`]: a value from the logs is shown, never sent to
+//! the terminal as an escape sequence or a bidi override.
 
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use tokentrail_model::{Confidence, Finding, RuleId, Severity};
+use tokentrail_model::{escape, Confidence, Finding, RuleId, Severity};
 
 use crate::text::{human_time, network_text, operations, records, short};
 use crate::ReportError;
@@ -79,7 +82,10 @@ pub fn write_table<W: Write>(
     sort_for_display(&mut shown);
 
     if !shown.is_empty() {
-        let rows: Vec<[String; 10]> = shown.iter().map(|f| row(f)).collect();
+        let rows: Vec<[String; 10]> = shown
+            .iter()
+            .map(|f| row(f).map(|cell| escape::terminal(&cell).into_owned()))
+            .collect();
         let mut widths = HEADER.map(str::len);
         for r in &rows {
             for (w, cell) in widths.iter_mut().zip(r) {

@@ -217,16 +217,7 @@ fn write_run_notes(
             stats.outside_time_window
         )?;
     }
-    for e in &detection.allowlist.expired {
-        writeln!(err, "tokentrail: allowlist entry {:?} (line {}) expired on {}: it no longer applies (owner {})", e.id, e.line, e.expires, e.owner)?;
-    }
-    for e in &detection.allowlist.unused {
-        writeln!(
-            err,
-            "tokentrail: allowlist entry {:?} (line {}) matched no finding (owner {})",
-            e.id, e.line, e.owner
-        )?;
-    }
+    super::judging::write_allowlist_notes(err, &detection.allowlist)?;
     if stats.accesses_lost > 0 {
         writeln!(
             err,

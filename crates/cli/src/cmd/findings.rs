@@ -88,7 +88,13 @@ pub fn run(args: FindingsArgs) -> anyhow::Result<ExitCode> {
         let name: Arc<str> = Arc::from(path.to_string_lossy().as_ref());
         let imported = read_input(path, &name)?;
         for u in &imported.unreadable {
-            writeln!(err, "{}: {}", u.place, u.reason)?;
+            // Rows come from files made elsewhere: their text is shown, never sent raw.
+            writeln!(
+                err,
+                "{}: {}",
+                tokentrail_model::escape::Shown(&u.place.to_string()),
+                tokentrail_model::escape::Shown(&u.reason)
+            )?;
         }
         listed.push(InputFile {
             name: name.to_string(),

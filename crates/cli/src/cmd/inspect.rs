@@ -18,6 +18,7 @@ use std::process::ExitCode;
 
 use tokentrail_ingest::read::{FileReport, ReadOutcome};
 use tokentrail_ingest::{DecodeOptions, IngestReport, ReadOptions};
+use tokentrail_model::escape::{self, Shown};
 
 use crate::exit;
 
@@ -69,7 +70,7 @@ pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     if args.json {
-        serde_json::to_writer_pretty(&mut out, &report)?;
+        escape::write_json_pretty(&mut out, &report)?;
         writeln!(out)?;
         out.flush()?;
         if report.outcome() != ReadOutcome::Clean {
@@ -128,10 +129,10 @@ fn render(out: &mut dyn Write, report: &IngestReport) -> io::Result<()> {
     }
     writeln!(out)?;
     if let Some(line) = super::not_used_line(&t.not_used) {
-        writeln!(out, "total {line}")?;
+        writeln!(out, "total {}", Shown(&line))?;
     }
     if let Some(message) = report.nothing_usable() {
-        writeln!(out, "note: {message}")?;
+        writeln!(out, "note: {}", Shown(&message))?;
     }
     Ok(())
 }
@@ -139,13 +140,13 @@ fn render(out: &mut dyn Write, report: &IngestReport) -> io::Result<()> {
 fn render_file(out: &mut dyn Write, file: &FileReport) -> io::Result<()> {
     match file.container {
         Some(container) => {
-            write!(out, "{}  ({container}", file.file)?;
+            write!(out, "{}  ({container}", Shown(&file.file))?;
             if let Some(tokentrail_ingest::source::Compression::Gzip) = file.compression {
                 write!(out, ", gzip")?;
             }
             writeln!(out, ", {} records)", file.records)?;
         }
-        None => writeln!(out, "{}  (not opened)", file.file)?,
+        None => writeln!(out, "{}  (not opened)", Shown(&file.file))?,
     }
     if !file.shapes.is_empty() {
         let shapes: Vec<String> = file
@@ -162,15 +163,20 @@ fn render_file(out: &mut dyn Write, file: &FileReport) -> io::Result<()> {
         .map(|c| c.family.to_string().len())
         .max()
         .unwrap_or(0);
-    let kind_width = file.counts.iter().map(|c| c.kind.len()).max().unwrap_or(0);
+    let kind_width = file
+        .counts
+        .iter()
+        .map(|c| escape::terminal(&c.kind).chars().count())
+        .max()
+        .unwrap_or(0);
     for count in &file.counts {
         writeln!(
             out,
             "  {:<family_width$}  {:<kind_width$} {:>9}  {}",
             count.family.to_string(),
-            count.kind,
+            escape::terminal(&count.kind),
             count.records,
-            count.operation.as_deref().unwrap_or("-"),
+            Shown(count.operation.as_deref().unwrap_or("-")),
         )?;
     }
     if let Some(range) = file.time_range {
@@ -179,8 +185,15 @@ fn render_file(out: &mut dyn Write, file: &FileReport) -> io::Result<()> {
     if file.duplicates > 0 {
         writeln!(out, "  duplicate sign-ins dropped: {}", file.duplicates)?;
     }
+    if file.repaired > 0 {
+        writeln!(
+            out,
+            "  repaired text in displayed fields: {} record(s) (a lone surrogate escape shown as U+FFFD)",
+            file.repaired
+        )?;
+    }
     if let Some(line) = super::not_used_line(&file.not_used) {
-        writeln!(out, "  {line}")?;
+        writeln!(out, "  {}", Shown(&line))?;
     }
     if file.kind_unstated > 0 {
         writeln!(
@@ -190,12 +203,17 @@ fn render_file(out: &mut dyn Write, file: &FileReport) -> io::Result<()> {
         )?;
     }
     for problem in &file.problems {
-        writeln!(out, "  {}: {}", file.file, problem.message)?;
+        writeln!(out, "  {}: {}", Shown(&file.file), Shown(&problem.message))?;
     }
     if file.unreadable > 0 {
         writeln!(out, "  unreadable records: {}", file.unreadable)?;
         for bad in &file.unreadable_records {
-            writeln!(out, "  {}: {}", bad.source, bad.reason)?;
+            writeln!(
+                out,
+                "  {}: {}",
+                Shown(&bad.source.to_string()),
+                Shown(&bad.reason)
+            )?;
         }
         let unlisted = file.unreadable - file.unreadable_records.len() as u64;
         if unlisted > 0 {

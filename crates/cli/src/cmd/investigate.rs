@@ -131,7 +131,11 @@ pub(crate) fn investigation(
     match investigator.investigate(subject) {
         Ok(inv) => Ok(Ok(inv)),
         Err(e @ InvestigateError::NoMatch(_)) => {
-            writeln!(err, "tokentrail: {e}")?;
+            writeln!(
+                err,
+                "tokentrail: {}",
+                tokentrail_model::escape::Shown(&e.to_string())
+            )?;
             Ok(Err(ExitCode::from(exit::USAGE)))
         }
         Err(e) => Err(e.into()),
@@ -156,6 +160,7 @@ pub fn run(args: InvestigateArgs) -> anyhow::Result<ExitCode> {
     }
 
     let detection = super::detect_over(config, &records.sign_ins, &records.accesses);
+    super::judging::write_allowlist_notes(&mut err, &detection.allowlist)?;
     let investigation = match investigation(&subject, &records, &detection, window, &mut err)? {
         Ok(inv) => inv,
         Err(code) => return Ok(code),
@@ -177,7 +182,7 @@ pub fn run(args: InvestigateArgs) -> anyhow::Result<ExitCode> {
         "tokentrail: {} sign-in(s) and {} access(es) related to {}; {} finding(s) cite them",
         investigation.records.sign_ins,
         investigation.records.accesses,
-        investigation.subject,
+        tokentrail_model::escape::Shown(&investigation.subject.to_string()),
         investigation.findings.len()
     )?;
     Ok(times.exit_code(&report))

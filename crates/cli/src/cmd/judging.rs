@@ -16,6 +16,7 @@ use tokentrail_engine::coverage::Family;
 use tokentrail_engine::record_times::{Admission, Implausible, RecordTimes};
 use tokentrail_engine::{allowlist, EngineConfig};
 use tokentrail_ingest::{Decoded, DecodedRecord, IngestReport};
+use tokentrail_model::escape::Shown;
 use tokentrail_model::{SourceRef, Timestamp};
 
 use super::{parse_time, parse_window, wall_clock};
@@ -81,9 +82,9 @@ impl JudgingArgs {
             ..EngineConfig::default()
         };
         if let Some(path) = &self.allowlist {
-            let text = std::fs::read_to_string(path)
+            let text = allowlist::read_file(path)
                 .with_context(|| format!("cannot read allowlist {}", path.display()))?;
-            match allowlist::parse(&text) {
+            match allowlist::parse(&text, now) {
                 Ok(list) => config.allowlist = Some(list),
                 Err(errors) => {
                     let mut message = format!(
@@ -109,6 +110,40 @@ impl JudgingArgs {
             times: TimeCheck::new(now),
         })
     }
+}
+
+/// What the allowlist did in this run, on `err`: each expired entry, and each entry in force
+/// with the findings it suppressed, 0 included. Every command that judges with an allowlist
+/// prints it, every run, so an entry that hides too much is seen.
+pub fn write_allowlist_notes(
+    err: &mut impl Write,
+    report: &tokentrail_engine::AllowlistReport,
+) -> io::Result<()> {
+    for e in &report.expired {
+        writeln!(
+            err,
+            "tokentrail: allowlist entry {:?} (line {}) expired on {}: it no longer applies (owner {})",
+            e.id,
+            e.line,
+            e.expires,
+            Shown(&e.owner)
+        )?;
+    }
+    for (e, suppressed) in &report.in_force {
+        writeln!(
+            err,
+            "tokentrail: allowlist entry {:?} (line {}) suppressed {suppressed} finding(s) (owner {}){}",
+            e.id,
+            e.line,
+            Shown(&e.owner),
+            if *suppressed == 0 {
+                ": it matched no finding"
+            } else {
+                ""
+            }
+        )?;
+    }
+    Ok(())
 }
 
 /// Implausible records listed by place; the rest are counted.
@@ -222,7 +257,8 @@ impl TimeCheck {
         for (source, time, why) in &self.listed {
             writeln!(
                 err,
-                "{source}: record time {time} is implausible ({why}): set aside, not judged"
+                "{}: record time {time} is implausible ({why}): set aside, not judged",
+                Shown(&source.to_string())
             )?;
         }
         let unlisted = self.count.saturating_sub(self.listed.len() as u64);

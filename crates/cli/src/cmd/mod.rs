@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use tokentrail_ingest::read::ReadOutcome;
 use tokentrail_ingest::{read_paths, DecodedRecord, IngestReport, ReadOptions};
+use tokentrail_model::escape::Shown;
 use tokentrail_model::Timestamp;
 
 use crate::{exit, progress};
@@ -95,16 +96,24 @@ where
 }
 
 /// List every unreadable record and file problem on `err` as `place: reason`, then a count.
+/// File names and reasons may hold text from the inputs: they are shown, never sent raw.
 pub fn write_unreadable(err: &mut impl Write, report: &IngestReport) -> io::Result<()> {
     for file in &report.files {
+        let name = Shown(&file.file);
         for problem in &file.problems {
+            let message = Shown(&problem.message);
             match problem.line {
-                Some(line) => writeln!(err, "{}:{line}: {}", file.file, problem.message)?,
-                None => writeln!(err, "{}: {}", file.file, problem.message)?,
+                Some(line) => writeln!(err, "{name}:{line}: {message}")?,
+                None => writeln!(err, "{name}: {message}")?,
             }
         }
         for record in &file.unreadable_records {
-            writeln!(err, "{}: {}", record.source, record.reason)?;
+            writeln!(
+                err,
+                "{}: {}",
+                Shown(&record.source.to_string()),
+                Shown(&record.reason)
+            )?;
         }
         let unlisted = file
             .unreadable
@@ -112,12 +121,18 @@ pub fn write_unreadable(err: &mut impl Write, report: &IngestReport) -> io::Resu
         if unlisted > 0 {
             writeln!(
                 err,
-                "{}: {unlisted} more unreadable record(s) not listed",
-                file.file
+                "{name}: {unlisted} more unreadable record(s) not listed"
             )?;
         }
     }
     let t = &report.totals;
+    if t.repaired > 0 {
+        writeln!(
+            err,
+            "tokentrail: {} record(s) had text that is not valid Unicode in a field that is only displayed (user agent, names); it was replaced with U+FFFD and the records were kept",
+            t.repaired
+        )?;
+    }
     if t.unreadable > 0 || t.problems > 0 {
         writeln!(
             err,
@@ -133,16 +148,18 @@ pub fn write_unreadable(err: &mut impl Write, report: &IngestReport) -> io::Resu
 /// not state: a responder can tell "irrelevant" from "dropped".
 pub fn write_not_used(err: &mut impl Write, report: &IngestReport) -> io::Result<()> {
     for file in &report.files {
+        let name = Shown(&file.file);
         if let Some(line) = not_used_line(&file.not_used) {
-            writeln!(err, "{}: {line}", file.file)?;
+            // Kinds name what the records said they were (`diagnostic:<category>`).
+            writeln!(err, "{name}: {}", Shown(&line))?;
         }
         if file.kind_unstated > 0 {
             writeln!(
                 err,
-                "{}: {} sign-in(s) whose export does not say whether they were interactive \
+                "{name}: {} sign-in(s) whose export does not say whether they were interactive \
                  (Entra admin center CSV): they take the kind the file's other rows state, where those \
                  agree; otherwise they are read as non-interactive, never as a session's root",
-                file.file, file.kind_unstated
+                file.kind_unstated
             )?;
         }
     }
@@ -222,7 +239,7 @@ pub(crate) fn check_input(report: &IngestReport) -> anyhow::Result<Option<ExitCo
         writeln!(err, "tokentrail: nothing readable in the inputs")?;
     }
     if let Some(message) = report.nothing_usable() {
-        writeln!(err, "tokentrail: {message}")?;
+        writeln!(err, "tokentrail: {}", Shown(&message))?;
         return Ok(Some(ExitCode::from(exit::USAGE)));
     }
     Ok(None)

@@ -115,6 +115,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     let run = run_info(&report, now);
     let coverage = coverage.finish(run.clone());
     let detection = engine.finish();
+    super::judging::write_allowlist_notes(&mut io::stderr().lock(), &detection.allowlist)?;
     inventory.judged_by(&detection);
     let inventory = inventory.finish(run.clone());
     let context = context.finish(detection.networks.clone());

@@ -82,6 +82,7 @@ pub fn run(args: TimelineArgs) -> anyhow::Result<ExitCode> {
         return Ok(code);
     }
     let detection = super::detect_over(config, &records.sign_ins, &records.accesses);
+    super::judging::write_allowlist_notes(&mut err, &detection.allowlist)?;
     let subject = args.subject.subject();
     let (entries, findings) = match &subject {
         None => {
@@ -114,7 +115,10 @@ pub fn run(args: TimelineArgs) -> anyhow::Result<ExitCode> {
         err,
         "tokentrail: {} event(s) for {}: {} sign-in(s), {} access(es), {} finding(s)",
         counts.sign_ins + counts.accesses + counts.findings,
-        subject.map_or_else(|| "the tenant".to_string(), |s| s.to_string()),
+        subject.map_or_else(
+            || "the tenant".to_string(),
+            |s| tokentrail_model::escape::terminal(&s.to_string()).into_owned()
+        ),
         counts.sign_ins,
         counts.accesses,
         counts.findings

@@ -50,19 +50,15 @@ pub fn simulate_with_attacks(dir: &Path, users: u32) {
     );
 }
 
-/// For the tests of a feature the binary was built without: skipped with a message, except
-/// under `CI=true`, where CI builds with every feature and the absence is a failure.
+/// For the tests of a feature the binary was built without: skipped with a message. They cannot
+/// pass by skipping in CI: `.ci/run` runs them in a job of their own built with the feature,
+/// where this skip is not compiled at all.
 // Only the test files of optional features call it, and only when the feature is off.
 #[allow(dead_code)]
 pub fn skip_without_feature(feature: &str) {
-    assert!(
-        std::env::var("CI").map_or(true, |v| v != "true"),
-        "CI=true and tokentrail was built without the `{feature}` feature \
-         (cargo test --workspace --features tokentrail/{feature})"
-    );
     println!(
         "skipped: tokentrail built without the `{feature}` feature; run \
-         cargo test --workspace --features tokentrail/{feature}"
+         cargo test -p tokentrail --features {feature}"
     );
 }
 

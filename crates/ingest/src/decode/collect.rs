@@ -21,6 +21,41 @@ use super::keys::{buckets, KeyTable};
 pub(crate) use super::scan::{LowerKey, Texts};
 use super::scan::{Number, Scalar, ScanError, Scanner};
 
+/// Scalar slots that are only ever displayed (names, user agents), never matched, joined or
+/// used to decide anything: one of them may keep text whose escape was not text (a lone
+/// surrogate, replaced with U+FFFD), counted as a repair. In any other slot, such text makes
+/// the record unreadable: an id with U+FFFD in it would be another id.
+const DISPLAY_ONLY: [&str; 12] = [
+    "user_agent",
+    "client_info",
+    "app_name",
+    "client_app_name",
+    "application_name",
+    "resource_name",
+    "sp_name",
+    "display_name",
+    "os",
+    "browser",
+    "source_file_name",
+    "site_url",
+];
+
+/// 1 when the value just read into the slot `name` had its text repaired and the slot is
+/// only displayed, 0 when nothing was repaired; an error when a slot that is not only
+/// displayed would hold repaired text.
+fn repaired(s: &mut Scanner<'_>, name: &str) -> Result<u32, ScanError> {
+    if !s.take_repaired() {
+        return Ok(0);
+    }
+    if DISPLAY_ONLY.contains(&name) {
+        Ok(1)
+    } else {
+        Err(s.error(
+            "invalid string escape (a lone surrogate) in a field that is not only displayed",
+        ))
+    }
+}
+
 /// Deepest nesting of slot structs (`properties` in `properties` ...). Real exports nest two
 /// levels; the limit keeps hostile input from exhausting the stack.
 const MAX_DEPTH: u32 = 4;
@@ -379,6 +414,8 @@ macro_rules! slots {
             pub(crate) text: Option<Cow<'a, str>>,
             /// The value arrived as a string that looks like JSON but does not parse.
             pub(crate) malformed: bool,
+            /// Display-only slots whose text was repaired (see [`DISPLAY_ONLY`]).
+            pub(crate) repaired: u32,
         }
 
         impl<'a> $name<'a> {
@@ -392,7 +429,14 @@ macro_rules! slots {
                     $(ext: self.ext.map(|e| Box::new($ety::into_owned(*e))),)?
                     text: self.text.map(|t| Cow::Owned(t.into_owned())),
                     malformed: self.malformed,
+                    repaired: self.repaired,
                 }
+            }
+
+            /// Display-only slots repaired here and in the nested structs.
+            #[allow(dead_code)]
+            pub(crate) fn repairs(&self) -> u32 {
+                self.repaired $(+ self.$of.as_ref().map_or(0, |o| o.repairs()))*
             }
 
             /// Read a whole JSON text that must be one object.
@@ -509,15 +553,26 @@ macro_rules! slots {
                 let mut entries = s.entries();
                 while let Some(key) = entries.next_key(s)? {
                     match key.find(&KEYS) {
-                        $(Some(Slot::$vf) => out.$vf = Some(Val::scan(s)?),)*
+                        $(Some(Slot::$vf) => {
+                            out.$vf = Some(Val::scan(s)?);
+                            out.repaired += repaired(s, stringify!($vf))?;
+                        })*
                         $(Some(Slot::$of) => {
                             let slot = out.$of.insert(Box::default());
                             $oty::scan_at(s, depth + 1, slot)?;
                         })*
-                        $(Some(Slot::$lf) => out.$lf = Some(Pairs::scan(s)?),)*
+                        $(Some(Slot::$lf) => {
+                            out.$lf = Some(Pairs::scan(s)?);
+                            if s.take_repaired() {
+                                return Err(s.error(
+                                    "invalid string escape (a lone surrogate) in a name/value list",
+                                ));
+                            }
+                        })*
                         $(
                             $(Some(Slot::$xf) => {
                                 let v = Val::scan(s)?;
+                                out.repaired += repaired(s, stringify!($xf))?;
                                 out.ext.get_or_insert_with(Box::<$ety<'a>>::default).$xf = Some(v);
                             })*
                             $(Some(Slot::$rf) => {

@@ -354,6 +354,10 @@ pub(crate) struct Scanner<'a> {
     bytes: &'a [u8],
     pos: usize,
     texts: Option<&'a Texts>,
+    /// Set when the last scalar string read held an escape that is not text (a lone
+    /// surrogate, `\ud800`), replaced with U+FFFD; the collector decides whether the field
+    /// may keep it ([`Scanner::take_repaired`]).
+    repaired: bool,
 }
 
 impl<'a> Scanner<'a> {
@@ -364,7 +368,14 @@ impl<'a> Scanner<'a> {
             bytes: text.as_bytes(),
             pos: 0,
             texts: None,
+            repaired: false,
         }
+    }
+
+    /// True when a string read since the last call held an escape that is not text and was
+    /// repaired (see [`Lone`]); clears the mark.
+    pub(crate) fn take_repaired(&mut self) -> bool {
+        std::mem::take(&mut self.repaired)
     }
 
     /// A scanner at the start of `text` that keeps unescaped text in `texts`
@@ -540,9 +551,9 @@ impl<'a> Scanner<'a> {
     }
 
     /// The next token as a string (the cursor is at its opening quote), borrowed when it has
-    /// no escapes.
+    /// no escapes. A lone surrogate escape is handled as `lone` says.
     #[inline]
-    fn string_at_quote(&mut self) -> Result<Cow<'a, str>, ScanError> {
+    fn string_at_quote(&mut self, lone: Lone) -> Result<Cow<'a, str>, ScanError> {
         let open = self.pos;
         self.pos += 1;
         let escaped = self.string_body()?;
@@ -551,9 +562,15 @@ impl<'a> Scanner<'a> {
                 .text
                 .get(open..self.pos)
                 .ok_or_else(|| Self::error_at("string cut inside a character", open))?;
-            unescape(quoted)
-                .map(Cow::Owned)
-                .ok_or_else(|| Self::error_at("invalid string escape", open))
+            match unescape(quoted) {
+                Some(text) => Ok(Cow::Owned(text)),
+                None => {
+                    self.repaired |= lone == Lone::Replace;
+                    unescape_lossy(quoted, lone)
+                        .map(Cow::Owned)
+                        .ok_or_else(|| Self::error_at("invalid string escape", open))
+                }
+            }
         } else {
             self.text
                 .get(open + 1..self.pos - 1)
@@ -582,7 +599,9 @@ impl<'a> Scanner<'a> {
     #[inline]
     pub(crate) fn string_or_skip(&mut self) -> Result<Option<Cow<'a, str>>, ScanError> {
         if self.peek()? == b'"' {
-            self.string_at_quote().map(Some)
+            // The text is JSON or a list read again: an escape that is not text stays as
+            // written for that reading to judge, in the field it belongs to.
+            self.string_at_quote(Lone::Keep).map(Some)
         } else {
             self.skip_value().map(|()| None)
         }
@@ -602,7 +621,7 @@ impl<'a> Scanner<'a> {
     /// The next value as a scalar; containers are skipped.
     pub(crate) fn scalar(&mut self) -> Result<Scalar<'a>, ScanError> {
         match self.peek()? {
-            b'"' => self.string_at_quote().map(Scalar::Str),
+            b'"' => self.string_at_quote(Lone::Replace).map(Scalar::Str),
             b't' => self.literal(b"true").map(|()| Scalar::Bool(true)),
             b'f' => self.literal(b"false").map(|()| Scalar::Bool(false)),
             b'-' | b'0'..=b'9' => self.number().map(Scalar::Number),
@@ -834,8 +853,11 @@ impl<'a> Scanner<'a> {
     #[inline(never)]
     fn escaped_key(&self, open: usize) -> Result<Key<'a>, ScanError> {
         let text = self.text.get(open..self.pos).unwrap_or("");
-        let unescaped =
-            unescape(text).ok_or_else(|| Self::error_at("invalid string escape", open))?;
+        // A key with a lone surrogate names no field: with U+FFFD it matches none and is
+        // skipped like any other unknown key.
+        let unescaped = unescape(text)
+            .or_else(|| unescape_lossy(text, Lone::Replace))
+            .ok_or_else(|| Self::error_at("invalid string escape", open))?;
         Ok(Key::Unescaped(unescaped.into_bytes()))
     }
 }
@@ -925,6 +947,77 @@ fn unescape(quoted: &str) -> Option<String> {
         }
     }
     out.push_str(body.get(done..)?);
+    Some(out)
+}
+
+/// What becomes of a `\u` escape that is not text: a lone surrogate (`\ud800` not followed
+/// by a low surrogate, or `\udc00` alone), which JSON's grammar allows and no string can hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Lone {
+    /// U+FFFD in its place, and the scanner marks the repair.
+    Replace,
+    /// The six characters of the escape, for text that is itself JSON and read again.
+    Keep,
+}
+
+/// [`unescape`] for a string holding a lone surrogate, which becomes what `lone` says; `None`
+/// when an escape is malformed (the scanner has checked them, so only for unchecked text).
+fn unescape_lossy(quoted: &str, lone: Lone) -> Option<String> {
+    let body = quoted.strip_prefix('"')?.strip_suffix('"')?;
+    let mut out = String::with_capacity(body.len());
+    let mut chars = body.chars();
+    let hex4 = |chars: &mut std::str::Chars<'_>| -> Option<u32> {
+        let digits: String = chars.by_ref().take(4).collect();
+        (digits.len() == 4)
+            .then(|| u32::from_str_radix(&digits, 16).ok())
+            .flatten()
+    };
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next()? {
+            'u' => {
+                let unit = hex4(&mut chars)?;
+                let text = match unit {
+                    0xD800..=0xDBFF => {
+                        // A high surrogate counts only with the low one right after it.
+                        let mut ahead = chars.clone();
+                        let low = (ahead.next() == Some('\\') && ahead.next() == Some('u'))
+                            .then(|| hex4(&mut ahead))
+                            .flatten()
+                            .filter(|l| (0xDC00..=0xDFFF).contains(l));
+                        match low {
+                            Some(low) => {
+                                chars = ahead;
+                                char::from_u32(0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00))
+                            }
+                            None => None,
+                        }
+                    }
+                    unit => char::from_u32(unit),
+                };
+                match (text, lone) {
+                    (Some(c), _) => out.push(c),
+                    (None, Lone::Replace) => out.push(char::REPLACEMENT_CHARACTER),
+                    (None, Lone::Keep) => {
+                        use std::fmt::Write as _;
+                        let _ = write!(out, "\\u{unit:04x}");
+                    }
+                }
+            }
+            '"' => out.push('"'),
+            '\\' => out.push('\\'),
+            '/' => out.push('/'),
+            'b' => out.push('\u{8}'),
+            'f' => out.push('\u{c}'),
+            'n' => out.push('\n'),
+            'r' => out.push('\r'),
+            't' => out.push('\t'),
+            _ => return None,
+        }
+    }
     Some(out)
 }
 
@@ -1063,10 +1156,11 @@ mod tests {
             Scalar::Str(Cow::Owned(s)) => assert_eq!(s, "t\tab \"q\" \\ / \u{e9} \u{1F600}"),
             other => panic!("{other:?}"),
         }
-        // A lone surrogate is not text.
+        // A lone surrogate is not text: the scalar holds U+FFFD in its place, and the
+        // collector is told (`Scanner::take_repaired`).
         assert_eq!(
-            keys(r#"{"a":"\ud83d"}"#).unwrap_err().reason,
-            "invalid string escape"
+            keys(r#"{"a":"\ud83d"}"#).unwrap()[0].1,
+            Scalar::Str(Cow::Owned("\u{fffd}".into()))
         );
     }
 
@@ -1188,6 +1282,40 @@ mod tests {
         );
         assert_eq!(unescape(r#""\ud83d""#), None);
         assert_eq!(unescape(r#""plain""#).as_deref(), Some("plain"));
+    }
+
+    #[test]
+    fn lone_surrogates_are_replaced_or_kept() {
+        let lossy = |t: &str| unescape_lossy(t, Lone::Replace);
+        assert_eq!(lossy(r#""a\ud800b""#).as_deref(), Some("a\u{fffd}b"));
+        assert_eq!(
+            lossy(r#""\udc00\ud800""#).as_deref(),
+            Some("\u{fffd}\u{fffd}")
+        );
+        assert_eq!(
+            lossy(r#""\ud800\ud83d\ude00 \u00e9\n""#).as_deref(),
+            Some("\u{fffd}\u{1F600} \u{e9}\n")
+        );
+        assert_eq!(lossy(r#""\ud800\u0041""#).as_deref(), Some("\u{fffd}A"));
+        assert_eq!(
+            unescape_lossy(r#""{\"ua\":\"x\ud800\"}""#, Lone::Keep).as_deref(),
+            Some(r#"{"ua":"x\ud800"}"#)
+        );
+        // A scalar read repairs and marks; a string read again keeps the escape, unmarked.
+        let mut s = Scanner::new(r#"["x\ud800", "{\"a\":\"\udfff\"}"]"#);
+        s.bump();
+        assert_eq!(
+            s.scalar().unwrap(),
+            Scalar::Str(Cow::Owned("x\u{fffd}".into()))
+        );
+        assert!(s.take_repaired());
+        assert!(!s.take_repaired());
+        s.expect(b',', "comma").unwrap();
+        assert_eq!(
+            s.string_or_skip().unwrap().as_deref(),
+            Some(r#"{"a":"\udfff"}"#)
+        );
+        assert!(!s.take_repaired());
     }
 
     #[test]

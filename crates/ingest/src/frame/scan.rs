@@ -25,6 +25,10 @@ pub(crate) struct ValueScan {
     depth: u64,
     in_string: bool,
     escape: bool,
+    /// Bytes looked at by the searches so far: the work of the scan, which must stay linear
+    /// in the bytes fed (issue 14: a run of `[` was searched again at each one).
+    #[cfg(test)]
+    examined: u64,
 }
 
 /// Result of feeding one chunk.
@@ -44,7 +48,15 @@ impl ValueScan {
             depth: 0,
             in_string: false,
             escape: false,
+            #[cfg(test)]
+            examined: 0,
         }
+    }
+
+    /// Bytes looked at by the searches so far.
+    #[cfg(test)]
+    pub(crate) fn examined(&self) -> u64 {
+        self.examined
     }
 
     /// True when the end of input may legitimately end the value (a bare scalar).
@@ -120,6 +132,14 @@ impl ValueScan {
     }
 
     fn scan_container(&mut self, chunk: &[u8], mut i: usize) -> Feed {
+        // The next quote or brace and the next bracket at or after the cursor (the chunk's
+        // length when there is none), each searched again only once the cursor has passed
+        // it: two searches cover the five bytes that matter outside strings, and every byte
+        // is looked at about twice, whatever the mix (a run of `[` is not searched to the end
+        // of the chunk at each one).
+        let len = chunk.len();
+        let mut next_a: Option<usize> = None;
+        let mut next_b: Option<usize> = None;
         loop {
             if self.in_string {
                 match self.scan_string(chunk, i) {
@@ -127,18 +147,28 @@ impl ValueScan {
                     None => return Feed::NeedMore,
                 }
             }
-            let Some(rest) = chunk.get(i..) else {
+            let Some(rest) = chunk.get(i..).filter(|r| !r.is_empty()) else {
                 return Feed::NeedMore;
             };
-            // Jump to the next quote or bracket; the two searches cover the five bytes that
-            // matter outside strings.
-            let next_a = memchr3(b'"', b'{', b'}', rest);
-            let limit = next_a.unwrap_or(rest.len());
-            let next_b = rest.get(..limit).and_then(|r| memchr2(b'[', b']', r));
-            let Some(p) = next_b.or(next_a) else {
-                return Feed::NeedMore;
+            let a = match next_a {
+                Some(a) if a >= i => a,
+                _ => {
+                    let a = memchr3(b'"', b'{', b'}', rest).map_or(len, |p| i + p);
+                    self.count_examined(a.min(len - 1) + 1 - i);
+                    next_a = Some(a);
+                    a
+                }
             };
-            i += p;
+            let b = match next_b {
+                Some(b) if b >= i => b,
+                _ => {
+                    let b = memchr2(b'[', b']', rest).map_or(len, |p| i + p);
+                    self.count_examined(b.min(len - 1) + 1 - i);
+                    next_b = Some(b);
+                    b
+                }
+            };
+            i = a.min(b);
             match chunk.get(i) {
                 Some(b'"') => self.in_string = true,
                 Some(b'{' | b'[') => self.depth += 1,
@@ -148,9 +178,18 @@ impl ValueScan {
                         return Feed::Done(i + 1);
                     }
                 }
-                _ => {}
+                _ => return Feed::NeedMore,
             }
             i += 1;
+        }
+    }
+
+    /// Count bytes looked at by a search (tests check the total stays linear).
+    #[inline(always)]
+    fn count_examined(&mut self, _n: usize) {
+        #[cfg(test)]
+        {
+            self.examined += _n as u64;
         }
     }
 }
@@ -188,6 +227,36 @@ mod tests {
         assert_eq!(value_end(b"true"), Some(4));
         assert_eq!(value_end(br#"{"a":[1,2"#), None);
         assert_eq!(value_end(b"   "), None);
+    }
+
+    /// Issue 14: 100 MB of `[` took 52 s, the rest of the chunk searched again at each `[`.
+    #[test]
+    fn a_run_of_brackets_is_searched_once() {
+        let chunk = vec![b'['; 64 * 1024];
+        let mut scan = ValueScan::new();
+        for _ in 0..4 {
+            assert_eq!(scan.feed(&chunk), Feed::NeedMore);
+        }
+        let fed = 4 * chunk.len() as u64;
+        assert!(
+            scan.examined() <= 2 * fed,
+            "{} bytes examined for {fed} fed",
+            scan.examined()
+        );
+        // The same for runs of quotes and of braces, and a mix.
+        for chunk in [
+            b"{".repeat(64 * 1024),
+            b"[{".repeat(32 * 1024),
+            b"[\"\",".repeat(16 * 1024),
+        ] {
+            let mut scan = ValueScan::new();
+            assert_eq!(scan.feed(&chunk), Feed::NeedMore);
+            assert!(
+                scan.examined() <= 2 * chunk.len() as u64,
+                "{}",
+                scan.examined()
+            );
+        }
     }
 
     #[test]

@@ -62,25 +62,30 @@ pub fn frame_paths(paths: &[&Path], opts: &FrameOptions) -> Vec<Framed1> {
     let meter = Meter::new(None, None);
     let mut out = Vec::new();
     for located in source::locate(paths) {
-        source::open(located, &meter, &mut |opened| match opened {
-            Opened::Input(input) => {
-                let mut items = Vec::new();
-                let framing =
-                    frame::frame(input.reader, opts, &mut |item| collect(item, &mut items));
-                out.push(Framed1 {
-                    name: input.name.to_string(),
-                    container: framing.container,
-                    items,
-                    error: framing.error.map(|e| e.to_string()),
-                });
-            }
-            Opened::Failed { name, error } => out.push(Framed1 {
-                name: name.to_string(),
-                container: Container::Unrecognized,
-                items: Vec::new(),
-                error: Some(error.to_string()),
-            }),
-        });
+        source::open(
+            located,
+            &meter,
+            Default::default(),
+            &mut |opened| match opened {
+                Opened::Input(input) => {
+                    let mut items = Vec::new();
+                    let framing =
+                        frame::frame(input.reader, opts, &mut |item| collect(item, &mut items));
+                    out.push(Framed1 {
+                        name: input.name.to_string(),
+                        container: framing.container,
+                        items,
+                        error: framing.error.map(|e| e.to_string()),
+                    });
+                }
+                Opened::Failed { name, error } => out.push(Framed1 {
+                    name: name.to_string(),
+                    container: Container::Unrecognized,
+                    items: Vec::new(),
+                    error: Some(error.to_string()),
+                }),
+            },
+        );
     }
     out
 }

@@ -316,7 +316,7 @@ impl Judge for Tt001 {
                 revoke_step(user_id.as_deref()),
                 format!(
                     "Review what was read or changed from {net_id}: the records cited here; for mail, check inbox rules and forwarding (GET /users/{}/mailFolders/inbox/messageRules).",
-                    user_id.as_deref().unwrap_or("{user-id}")
+                    crate::evidence::user_path(user_id.as_deref())
                 ),
                 "Require token protection (Conditional Access token binding) for the user's sign-in sessions where the client supports it.".to_string(),
             ];

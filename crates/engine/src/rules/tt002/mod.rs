@@ -384,7 +384,7 @@ fn draft(
         "Reset the user's password and review their MFA methods: a replayed session usually means the session cookie was phished (adversary-in-the-middle) or stolen from the device.".to_string(),
         format!(
             "Check inbox rules and forwarding (GET /users/{}/mailFolders/inbox/messageRules) and review the mail and files the records cite.",
-            user_id.unwrap_or("{user-id}")
+            crate::evidence::user_path(user_id)
         ),
         "Require token protection (token binding) and compliant devices for this user's sessions with Conditional Access.".to_string(),
     ];

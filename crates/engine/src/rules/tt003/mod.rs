@@ -299,7 +299,7 @@ impl Judge for Tt003 {
                 ),
                 format!(
                     "Check inbox rules and forwarding (GET /users/{}/mailFolders/inbox/messageRules).",
-                    user_id.as_deref().unwrap_or("{user-id}")
+                    crate::evidence::user_path(user_id.as_deref())
                 ),
                 "Find where the session came from: its non-interactive sign-ins (device, IP, client) and the user's devices holding primary refresh tokens.".to_string(),
             ];

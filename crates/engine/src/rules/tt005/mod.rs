@@ -337,7 +337,7 @@ impl Judge for Tt005 {
                 revoke_step(user_id.as_deref()),
                 format!(
                     "Check inbox rules and forwarding (GET /users/{}/mailFolders/inbox/messageRules).",
-                    user_id.as_deref().unwrap_or("{user-id}")
+                    crate::evidence::user_path(user_id.as_deref())
                 ),
             ];
             if g.reasons.contains(&Reason::DeviceCode) {
