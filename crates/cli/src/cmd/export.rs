@@ -92,12 +92,13 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
             if args.normalized.is_some() {
                 bail!("--normalized is for --target spark-sql: the KQL form reads the Sentinel tables themselves");
             }
+            let now = args.now.unwrap_or_else(wall_clock);
             let allowlist = match &args.allowlist {
                 None => None,
                 Some(path) => {
                     let text = std::fs::read_to_string(path)
                         .with_context(|| format!("cannot read allowlist {}", path.display()))?;
-                    Some(allowlist::parse(&text).map_err(|errors| {
+                    Some(allowlist::parse(&text, now).map_err(|errors| {
                         let lines: Vec<String> = errors
                             .iter()
                             .map(|e| format!("  {}:{}: {}", path.display(), e.line, e.message))
@@ -114,7 +115,7 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
             let options = KqlOptions {
                 thresholds: Thresholds::default(),
                 allowlist,
-                now: args.now.unwrap_or_else(wall_clock),
+                now,
             };
             let files = match args.format {
                 KqlFormat::Sentinel => kql::sentinel_rules(&options)?,

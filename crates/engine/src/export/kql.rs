@@ -1,10 +1,36 @@
-//! The rules as KQL (work in progress).
+//! The rules as KQL over the tables as Sentinel and Log Analytics name them (`tokentrail export
+//! --target kql`): one query per rule, each the shared part (`kql/prelude.kql`), the rule's own
+//! form (`rules/ttNNN/query.kql`, ending in a `tt_rule_findings` table) and the findings
+//! (`kql/findings.kql`: detect's finding id, the allowlist watchlist applied). Written as bare
+//! queries or as Sentinel scheduled analytic rules (YAML), with the allowlist as a watchlist
+//! CSV the queries read through `_GetWatchlist`.
+//!
+//! A rule's form opens with `// queryFrequency:`, `// queryPeriod:` and `// Cannot:` lines:
+//! how often Sentinel runs it, over how much data, and what it cannot do that the engine does
+//! (each written into the rule's description and listed in docs/kql.md).
 
-use tokentrail_model::Timestamp;
+use tokentrail_model::{RuleId, Severity, Timestamp};
 
 use crate::allowlist::Allowlist;
-use crate::export::ExportError;
+use crate::catalog::{Catalog, MICROSOFT_ASN};
+use crate::export::{ExportError, Template};
+use crate::rules::RULES;
 use crate::Thresholds;
+
+const PRELUDE: &str = include_str!("kql/prelude.kql");
+const FINDINGS: &str = include_str!("kql/findings.kql");
+const MICROSOFT_RANGES: &str = include_str!("../data/microsoft_ranges.txt");
+
+/// The alias of the Sentinel watchlist the queries read the allowlist from.
+pub const WATCHLIST_ALIAS: &str = "tokentrail_allowlist";
+
+/// The file name of the watchlist CSV.
+pub const WATCHLIST_FILE: &str = "tokentrail_allowlist.csv";
+
+/// The watchlist's columns; `EntryId` is its search key.
+pub const WATCHLIST_COLUMNS: &[&str] = &[
+    "EntryId", "Rules", "AppId", "User", "Network", "Asn", "Expires", "Reason", "Owner",
+];
 
 /// What the queries are built for.
 #[derive(Debug)]
@@ -17,12 +43,438 @@ pub struct KqlOptions {
     pub now: Timestamp,
 }
 
-/// Sentinel analytic rules, one YAML file per rule, and the watchlist.
-pub fn sentinel_rules(_o: &KqlOptions) -> Result<Vec<(String, String)>, ExportError> {
-    Ok(Vec::new())
+/// One rule's KQL and what its Sentinel form says about it.
+#[derive(Debug, Clone)]
+pub struct RuleQuery {
+    /// The rule.
+    pub rule: RuleId,
+    /// The whole query.
+    pub query: String,
+    /// How often Sentinel runs it (`1h`).
+    pub frequency: String,
+    /// How far back each run reads (`2d`).
+    pub period: String,
+    /// What this form cannot do that the engine does.
+    pub cannot: Vec<String>,
 }
 
-/// The bare queries.
-pub fn bare_queries(_o: &KqlOptions) -> Result<Vec<(String, String)>, ExportError> {
-    Ok(Vec::new())
+/// Every rule's query, in code order.
+pub fn rule_queries(o: &KqlOptions) -> Result<Vec<RuleQuery>, ExportError> {
+    let mut out = Vec::new();
+    for rule in RULES {
+        let form = format!("{} KQL", rule.id);
+        let mut t = template(&o.thresholds);
+        t.value("rule_name", rule.id.name());
+        let mut query = t.fill(&form, PRELUDE)?;
+        query.push_str(&t.fill(&form, rule.kql)?);
+        query.push_str(&t.fill(&form, FINDINGS)?);
+        let header = |key: &str| -> Vec<String> {
+            rule.kql
+                .lines()
+                .filter_map(|l| l.strip_prefix(&format!("// {key}:")))
+                .map(|v| v.trim().to_string())
+                .collect()
+        };
+        let one = |key: &str| {
+            header(key)
+                .into_iter()
+                .next()
+                .ok_or_else(|| ExportError::Template {
+                    form: form.clone(),
+                    message: format!("no `// {key}:` line"),
+                })
+        };
+        out.push(RuleQuery {
+            rule: rule.id,
+            frequency: one("queryFrequency")?,
+            period: one("queryPeriod")?,
+            cannot: header("Cannot"),
+            query,
+        });
+    }
+    Ok(out)
+}
+
+/// Sentinel analytic rules, one YAML file per rule, and the watchlist.
+pub fn sentinel_rules(o: &KqlOptions) -> Result<Vec<(String, String)>, ExportError> {
+    let mut files: Vec<(String, String)> = rule_queries(o)?
+        .iter()
+        .map(|q| (format!("{}.yaml", q.rule.code()), sentinel_yaml(q)))
+        .collect();
+    files.push((WATCHLIST_FILE.to_string(), watchlist_csv(o)));
+    Ok(files)
+}
+
+/// The bare queries, one `.kql` file per rule, and the watchlist they read.
+pub fn bare_queries(o: &KqlOptions) -> Result<Vec<(String, String)>, ExportError> {
+    let mut files: Vec<(String, String)> = rule_queries(o)?
+        .into_iter()
+        .map(|q| (format!("{}.kql", q.rule.code()), q.query))
+        .collect();
+    files.push((WATCHLIST_FILE.to_string(), watchlist_csv(o)));
+    Ok(files)
+}
+
+/// The allowlist's unexpired entries as a watchlist CSV (header only without an allowlist).
+pub fn watchlist_csv(o: &KqlOptions) -> String {
+    let mut out = WATCHLIST_COLUMNS.join(",");
+    out.push('\n');
+    for e in o
+        .allowlist
+        .iter()
+        .flat_map(|a| a.entries.iter())
+        .filter(|e| !e.is_expired(o.now))
+    {
+        let rules = e
+            .rules
+            .as_ref()
+            .map(|r| r.iter().map(|x| x.code()).collect::<Vec<_>>().join(" "))
+            .unwrap_or_default();
+        let m = &e.matcher;
+        let row = [
+            e.id.clone(),
+            rules,
+            m.app_id.clone().unwrap_or_default(),
+            m.user.clone().unwrap_or_default(),
+            m.network.map(|c| c.to_string()).unwrap_or_default(),
+            m.asn.map(|a| a.to_string()).unwrap_or_default(),
+            e.expires.clone(),
+            e.reason.clone(),
+            e.owner.clone(),
+        ];
+        let cells: Vec<String> = row.iter().map(|c| csv_cell(c)).collect();
+        out.push_str(&cells.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+fn csv_cell(text: &str) -> String {
+    // A leading formula character is neutralized: Sentinel's watchlist upload and the
+    // spreadsheets analysts open the file in both evaluate it.
+    let text = if text.starts_with(['=', '+', '-', '@']) {
+        format!("'{text}")
+    } else {
+        text.to_string()
+    };
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text
+    }
+}
+
+/// A stable GUID for a rule's Sentinel template: the same rule keeps its id across exports,
+/// so re-importing updates it instead of adding a copy.
+fn rule_guid(rule: RuleId) -> String {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(format!("tokentrail:{}", rule.code()).as_bytes());
+    let h: String = d.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+fn severity_name(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical | Severity::High => "High",
+        Severity::Medium => "Medium",
+        Severity::Low => "Low",
+        Severity::Informational => "Informational",
+    }
+}
+
+/// YAML's literal block: every line indented.
+fn block(text: &str, indent: &str) -> String {
+    text.trim_end()
+        .lines()
+        .map(|l| {
+            if l.is_empty() {
+                String::new()
+            } else {
+                format!("{indent}{l}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A YAML double-quoted scalar.
+fn yaml_str(text: &str) -> String {
+    format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+fn sentinel_yaml(q: &RuleQuery) -> String {
+    let m = q.rule.meta();
+    let mut description = format!(
+        "{} ({} {}, tokentrail). Finding ids are detect's: the same token, session or client \
+         gives the same FindingId in every run, and incidents are grouped by it.\n",
+        m.summary, m.code, m.name
+    );
+    if !q.cannot.is_empty() {
+        description.push_str("\nWhat this KQL form cannot do that the tokentrail engine does:\n");
+        for c in &q.cannot {
+            description.push_str(&format!("- {c}\n"));
+        }
+    }
+    let techniques: Vec<String> = m
+        .techniques
+        .iter()
+        .map(|t| format!("  - {}", t.uid))
+        .collect();
+    format!(
+        "# tokentrail {code} {name}: Microsoft Sentinel scheduled analytic rule.
+# Written by `tokentrail export --target kql`; the query reads the allowlist watchlist
+# '{alias}' ({file}, upload it first with that alias and EntryId as search key).
+id: {id}
+name: {title}
+kind: Scheduled
+version: 1.0.0
+description: |
+{description}
+severity: {severity}
+status: Available
+requiredDataConnectors:
+  - connectorId: AzureActiveDirectory
+    dataTypes:
+      - SigninLogs
+      - AADNonInteractiveUserSignInLogs
+  - connectorId: MicrosoftGraphActivityLogs
+    dataTypes:
+      - MicrosoftGraphActivityLogs
+  - connectorId: MicrosoftThreatProtection
+    dataTypes:
+      - CloudAppEvents
+queryFrequency: {frequency}
+queryPeriod: {period}
+triggerOperator: gt
+triggerThreshold: 0
+tactics:
+  - DefenseEvasion
+  - LateralMovement
+relevantTechniques:
+{techniques}
+query: |
+{query}
+entityMappings:
+  - entityType: Account
+    fieldMappings:
+      - identifier: AadUserId
+        columnName: UserId
+  - entityType: IP
+    fieldMappings:
+      - identifier: Address
+        columnName: IPAddress
+  - entityType: CloudApplication
+    fieldMappings:
+      - identifier: Name
+        columnName: AppId
+customDetails:
+  FindingId: FindingId
+  Network: Network
+  SessionId: SessionId
+  TokenId: TokenId
+  Records: Records
+alertDetailsOverride:
+  alertDisplayNameFormat: {display}
+  alertDescriptionFormat: \"{{{{Why}}}}\"
+  alertSeverityColumnName: Severity
+eventGroupingSettings:
+  aggregationKind: AlertPerResult
+incidentConfiguration:
+  createIncident: true
+  groupingConfiguration:
+    enabled: true
+    reopenClosedIncident: false
+    lookbackDuration: {period}
+    matchingMethod: Selected
+    groupByCustomDetails:
+      - FindingId
+",
+        code = m.code,
+        name = m.name,
+        alias = WATCHLIST_ALIAS,
+        file = WATCHLIST_FILE,
+        id = rule_guid(q.rule),
+        title = yaml_str(&format!("tokentrail {} {}", m.code, m.name)),
+        description = block(&description, "  "),
+        severity = severity_name(m.severity),
+        frequency = q.frequency,
+        period = q.period,
+        techniques = techniques.join("\n"),
+        query = block(&q.query, "  "),
+        display = yaml_str(&format!("{} {}: {{{{FindingId}}}}", m.code, m.name)),
+    )
+}
+
+/// KQL's `dynamic([...])` body of strings.
+fn string_list<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
+    let quoted: Vec<String> = items.into_iter().map(|s| format!("'{s}'")).collect();
+    format!("[{}]", quoted.join(", "))
+}
+
+/// The values and expressions the KQL templates name.
+fn template(th: &Thresholds) -> Template {
+    let catalog = Catalog::builtin();
+    let ranges: Vec<&str> = MICROSOFT_RANGES
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    let v4 = ranges.iter().copied().filter(|r| !r.contains(':'));
+    let v6 = ranges.iter().copied().filter(|r| r.contains(':'));
+    let mut hosting: Vec<u32> = catalog.hosting.iter().copied().collect();
+    hosting.push(MICROSOFT_ASN);
+    hosting.sort_unstable();
+    hosting.dedup();
+    let hosting: Vec<String> = hosting.iter().map(u32::to_string).collect();
+    let mut t = Template::new();
+    t.value("microsoft_v4", string_list(v4))
+        .value("microsoft_v6", string_list(v6))
+        .value("hosting_asns", format!("[{}]", hosting.join(", ")))
+        .value(
+            "first_party",
+            string_list(catalog.first_party.keys().map(String::as_str)),
+        )
+        .value(
+            "tooling",
+            string_list(catalog.tooling.keys().map(String::as_str)),
+        )
+        .value("watchlist", WATCHLIST_ALIAS)
+        .value("issue_skew", format!("{}s", th.issue_skew_secs))
+        .value("travel_window", format!("{}s", th.travel_window_secs))
+        .value("root_lookback", format!("{}s", th.root_lookback_secs))
+        .value("token_lifetime", format!("{}s", th.token_lifetime_secs))
+        .value("inventory_min_users", th.inventory_min_users)
+        .value("inventory_min_user_share", th.inventory_min_user_share)
+        .value(
+            "inventory_established",
+            format!("{}s", th.inventory_established_secs),
+        )
+        .value("inventory_min_days", th.inventory_min_days)
+        .value("orphan_first_party", th.orphan_first_party)
+        // A token id as the engine normalizes it (ids.rs), as a `Token` column: the
+        // 22-character base64url `uti` read as a GUID in Microsoft byte order, the legacy
+        // base64 of GUID text decoded, GUID text lower-cased, anything else as logged.
+        .expression("token", 1, |a| {
+            Some(format!(
+                "| extend TokenUti = iff(strlen({0}) == 22, strcat(replace_string(replace_string({0}, '-', '+'), '_', '/'), '=='), '')
+    | extend TokenGuid = iff(isempty(TokenUti), '', tostring(base64_decode_toguid(TokenUti)))
+    | extend Token = case(isnotempty(TokenGuid), TokenGuid,
+        strlen({0}) == 48, tolower(base64_decode_tostring({0})),
+        {0} matches regex @'^[0-9A-Fa-f]{{8}}-[0-9A-Fa-f]{{4}}-[0-9A-Fa-f]{{4}}-[0-9A-Fa-f]{{4}}-[0-9A-Fa-f]{{12}}$', tolower({0}),
+        {0})",
+                a[0]
+            ))
+        })
+        // The user a record acts for: object id, else UPN, lower case.
+        .expression("user", 2, |a| {
+            Some(format!(
+                "iff(isnotempty({0}), tolower({0}), tolower({1}))",
+                a[0], a[1]
+            ))
+        })
+        // Group `i` of an IPv6 address's head (the groups before `::`), without leading zeros.
+        .expression("hextet", 2, |a| {
+            Some(format!(
+                "replace_regex(iff(isempty(tostring({0}[{1}])), '0', tostring({0}[{1}])), @'^0+([0-9a-f])', @'\\1')",
+                a[0], a[1]
+            ))
+        })
+        // The lower of two confidences, as 0 (low), 1 (medium), 2 (high).
+        .expression("confidence_rank", 2, |a| {
+            Some(format!(
+                "min_of(case({0} == 'low', 0, {0} == 'medium', 1, 2), case({1} == 'low', 0, {1} == 'medium', 1, 2))",
+                a[0], a[1]
+            ))
+        })
+        // The records of table `T` (with User, Network, Prefix, Session, Hosting,
+        // TimeGenerated, RecordKey) explained for the user: a network established for the
+        // user in another session before the record, a network of the tenant, or an
+        // interactive sign-in of the user there within the travel window. Hosting networks
+        // never are.
+        .expression("explained_for_user", 1, |a| {
+            Some(format!(
+                "({0}
+    | where not(Hosting)
+    | join kind=inner (tt_established | project User, Network, EstSession = Session, Since) on User, Network
+    | where Since < TimeGenerated and (isempty(EstSession) or EstSession != Session)
+    | project RecordKey),
+    ({0}
+    | where not(Hosting) and not(Microsoft)
+    | join kind=inner (tt_tenant_prefixes | project Prefix, TenantSince = Since) on Prefix
+    | where TenantSince < TimeGenerated
+    | project RecordKey),
+    ({0}
+    | where not(Hosting)
+    | join kind=inner tt_user_roots on User, Network
+    | where RootTime >= TimeGenerated - ${{travel_window}} and RootTime <= TimeGenerated + ${{travel_window}}
+    | project RecordKey)",
+                a[0]
+            ))
+        });
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options() -> KqlOptions {
+        KqlOptions {
+            thresholds: Thresholds::default(),
+            allowlist: None,
+            now: Timestamp::parse("2026-01-01T00:00:00Z").unwrap(),
+        }
+    }
+
+    #[test]
+    fn every_rule_has_a_query_with_its_schedule_and_limits() {
+        let queries = rule_queries(&options()).unwrap();
+        assert_eq!(queries.len(), RULES.len());
+        for q in &queries {
+            assert!(!q.cannot.is_empty(), "{}: no `// Cannot:` line", q.rule);
+            assert!(!q.query.contains("${"), "{}: unfilled template", q.rule);
+            assert!(
+                q.query.contains(&format!("'{}'", WATCHLIST_ALIAS)),
+                "{}",
+                q.rule
+            );
+        }
+    }
+
+    #[test]
+    fn sentinel_files_are_one_yaml_per_rule_and_the_watchlist() {
+        let files = sentinel_rules(&options()).unwrap();
+        let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "TT001.yaml",
+                "TT002.yaml",
+                "TT003.yaml",
+                "TT004.yaml",
+                "TT005.yaml",
+                WATCHLIST_FILE
+            ]
+        );
+        let (_, tt001) = &files[0];
+        assert!(tt001.contains("queryFrequency: 1h\n"), "{tt001}");
+        assert!(tt001.contains(&format!("id: {}\n", rule_guid(crate::rules::tt001::ID))));
+        assert_eq!(files[5].1, format!("{}\n", WATCHLIST_COLUMNS.join(",")));
+    }
+
+    #[test]
+    fn watchlist_cells_are_quoted_and_formulas_neutralized() {
+        assert_eq!(csv_cell("a,b"), "\"a,b\"");
+        assert_eq!(csv_cell("say \"x\""), "\"say \"\"x\"\"\"");
+        assert_eq!(csv_cell("=cmd()"), "'=cmd()");
+        assert_eq!(csv_cell("plain"), "plain");
+    }
 }

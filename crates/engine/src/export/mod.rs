@@ -70,7 +70,8 @@ impl Template {
         while let Some(at) = rest.find("${") {
             out.push_str(&rest[..at]);
             let after = &rest[at + 2..];
-            let end = closing(after).ok_or_else(|| bad(format!("unclosed ${{ at {:?}", head(after))))?;
+            let end =
+                closing(after).ok_or_else(|| bad(format!("unclosed ${{ at {:?}", head(after))))?;
             let inner = &after[..end];
             rest = &after[end + 1..];
             let filled = match inner.split_once('(') {
@@ -80,9 +81,9 @@ impl Template {
                     .cloned()
                     .ok_or_else(|| bad(format!("unknown value ${{{inner}}}")))?,
                 Some((name, args)) => {
-                    let args = args.strip_suffix(')').ok_or_else(|| {
-                        bad(format!("${{{inner}}}: arguments must end with ')'"))
-                    })?;
+                    let args = args
+                        .strip_suffix(')')
+                        .ok_or_else(|| bad(format!("${{{inner}}}: arguments must end with ')'")))?;
                     let args: Vec<&str> = split_args(args);
                     let (n, f) = self
                         .expressions
@@ -180,7 +181,9 @@ mod tests {
         let mut t = Template::new();
         t.value("n", 5)
             .expression("twice", 1, |a| Some(format!("({0} + {0})", a[0])))
-            .expression("pair", 2, |a| Some(format!("${{twice({})}} * {}", a[0], a[1])));
+            .expression("pair", 2, |a| {
+                Some(format!("${{twice({})}} * {}", a[0], a[1]))
+            });
         assert_eq!(t.fill("t", "x = ${n};").unwrap(), "x = 5;");
         assert_eq!(
             t.fill("t", "${pair(f(a, b), ${n})}").unwrap(),

@@ -44,7 +44,12 @@ pub fn spark_sql(options: &SparkOptions) -> Result<String, ExportError> {
 fn union() -> String {
     RULES
         .iter()
-        .map(|r| format!("SELECT * FROM {}_findings", r.id.code().to_ascii_lowercase()))
+        .map(|r| {
+            format!(
+                "SELECT * FROM {}_findings",
+                r.id.code().to_ascii_lowercase()
+            )
+        })
         .collect::<Vec<_>>()
         .join("\nUNION ALL\n")
 }
@@ -84,7 +89,12 @@ LEFT JOIN (
 
 ",
             code = rule.id.code(),
-            list = raise.rules.iter().map(|r| r.code()).collect::<Vec<_>>().join(" and "),
+            list = raise
+                .rules
+                .iter()
+                .map(|r| r.code())
+                .collect::<Vec<_>>()
+                .join(" and "),
             because = quoted(raise.because),
             code_q = quoted(rule.id.code()),
             raised = raised.join(", "),
