@@ -86,13 +86,8 @@ def cell(value, typ):
     if typ == "string":
         return value if isinstance(value, str) else json.dumps(value)
     if typ == "dynamic":
-        if isinstance(value, str):
-            try:
-                json.loads(value)
-                return value
-            except ValueError:
-                return json.dumps(value)
-        return json.dumps(value)
+        # Kept as JSON (a text value is a JSON string, as Log Analytics stores it).
+        return value
     if typ in ("int", "long"):
         try:
             return int(value)
