@@ -3,8 +3,8 @@
 //
 //   node parse.js NODE_MODULES SCHEMAS_JSON WATCHLIST_CSV FILE...
 //
-// FILE is a bare query (.kql) or a Sentinel analytic rule (.yaml, whose `query: |` block is
-// read). The watchlist's columns come from the CSV header: `_GetWatchlist(alias)` is declared
+// FILE is a bare query (.kql), a Sentinel analytic rule (.yaml, whose `query: |` block is
+// read), or the workspace functions those rules call (.json). The watchlist's columns come from the CSV header: `_GetWatchlist(alias)` is declared
 // as Sentinel declares it, a function returning the watchlist's rows (its columns, plus
 // SearchKey). Prints one JSON object a line per file: {"file", "chars", "diagnostics": [...]},
 // every diagnostic of every severity the analysis reports.
@@ -24,6 +24,17 @@ const header = fs.readFileSync(watchlistPath, 'utf8').split(/\r?\n/)[0].split(',
 const watchlistColumns = ['SearchKey:string', ...header.map((c) => `${c}:string`)].join(', ');
 members.push(new K.Symbols.FunctionSymbol.$ctor16(
   '_GetWatchlist', '(watchlistAlias:string)', `{ datatable(${watchlistColumns})[] }`, null));
+// The workspace functions of the Sentinel form (tokentrail_functions.json, an ARM template of
+// saved searches), declared with their bodies so the rules that call them are analyzed
+// through them; each body is also reported on its own.
+const functions = [];
+for (const file of files.filter((f) => f.endsWith('.json'))) {
+  for (const r of JSON.parse(fs.readFileSync(file, 'utf8')).resources) {
+    const p = r.properties;
+    functions.push({ file: `${path.basename(file)}#${p.functionAlias}`, body: p.query });
+    members.push(new K.Symbols.FunctionSymbol.$ctor16(p.functionAlias, '()', `{ ${p.query} }`, null));
+  }
+}
 const globals = K.GlobalState.Default.WithDatabase(
   new K.Symbols.DatabaseSymbol.$ctor2('workspace', null, members));
 
@@ -48,8 +59,11 @@ function queryOf(file) {
   return body.join('\n');
 }
 
-for (const file of files) {
-  const query = queryOf(file);
+const queries = files
+  .filter((f) => !f.endsWith('.json'))
+  .map((f) => ({ file: path.basename(f), body: queryOf(f) }))
+  .concat(functions);
+for (const { file, body: query } of queries) {
   const code = K.KustoCode.ParseAndAnalyze(query, globals);
   const diagnostics = code.GetDiagnostics();
   const out = [];
@@ -66,5 +80,5 @@ for (const file of files) {
       text: query.slice(d.Start, d.Start + Math.max(d.Length, 1)).slice(0, 80),
     });
   }
-  console.log(JSON.stringify({ file: path.basename(file), chars: query.length, diagnostics: out }));
+  console.log(JSON.stringify({ file, chars: query.length, diagnostics: out }));
 }

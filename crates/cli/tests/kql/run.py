@@ -3,6 +3,10 @@ exports, for crates/cli/tests/kql.rs.
 
     python run.py SCHEMAS TENANT_DIR QUERIES_DIR WATCHLIST_CSV
 
+QUERIES_DIR holds `tokentrail export --target kql` output: bare queries (TTNNN.kql), or the
+Sentinel form (TTNNN.yaml, whose query calls the workspace functions of
+tokentrail_functions.json; those are registered as duckdb-kql stored functions first).
+
 Loads every table the queries read (schemas.json: the columns and types Sentinel declares)
 from the simulator's Log Analytics exports (signins/la/*.jsonl, graph/la/*.jsonl) and its
 Defender streaming export of CloudAppEvents (ual/defender-stream/*.json, one Event Hub record a
@@ -196,9 +200,20 @@ def watchlist(con, path):
         con.execute(
             f'INSERT INTO "TtWatchlist" VALUES ({", ".join("?" for _ in cols)})', values
         )
-    duckdb_kql.set_functions(
-        ["function _GetWatchlist(watchlistAlias:string) { TtWatchlist }"]
-    )
+
+
+WATCHLIST_FUNCTION = "function _GetWatchlist(watchlistAlias:string) { TtWatchlist }"
+
+
+def yaml_query(path):
+    """The `query: |` literal block of a Sentinel analytic rule, its indent removed."""
+    lines = open(path, encoding="utf-8").read().split("\n")
+    body = []
+    for line in lines[lines.index("query: |") + 1:]:
+        if line and not line.startswith("  "):
+            break
+        body.append(line[2:])
+    return "\n".join(body)
 
 
 def main():
@@ -208,10 +223,21 @@ def main():
     register(con)
     load(con, schemas, tenant)
     watchlist(con, watchlist_csv)
+    functions = []
+    arm = os.path.join(queries, "tokentrail_functions.json")
+    if os.path.exists(arm):
+        for r in json.load(open(arm, encoding="utf-8"))["resources"]:
+            p = r["properties"]
+            functions.append(f"function {p['functionAlias']}() {{ {p['query']} }}")
+    duckdb_kql.set_functions(functions + [WATCHLIST_FUNCTION])
     for name in sorted(os.listdir(queries)):
-        if not name.endswith(".kql"):
+        if name.endswith(".kql"):
+            kql = open(os.path.join(queries, name), encoding="utf-8").read()
+        elif name.endswith(".yaml"):
+            kql = yaml_query(os.path.join(queries, name))
+            name = name[: -len(".yaml")] + ".kql"
+        else:
             continue
-        kql = open(os.path.join(queries, name), encoding="utf-8").read()
         try:
             rel = duckdb_kql.query(con, kql)
         except Exception as e:  # the test reports which query and why

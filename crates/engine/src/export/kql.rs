@@ -48,8 +48,12 @@ pub struct KqlOptions {
 pub struct RuleQuery {
     /// The rule.
     pub rule: RuleId,
-    /// The whole query.
+    /// The whole query, self-contained (the bare form).
     pub query: String,
+    /// The query Sentinel runs: the rule's own part and the findings, calling the shared part
+    /// as workspace functions ([`shared_functions`]) to stay within Sentinel's 10,000
+    /// characters.
+    pub sentinel_query: String,
     /// How often Sentinel runs it (`1h`).
     pub frequency: String,
     /// How far back each run reads (`2d`).
@@ -61,13 +65,19 @@ pub struct RuleQuery {
 /// Every rule's query, in code order.
 pub fn rule_queries(o: &KqlOptions) -> Result<Vec<RuleQuery>, ExportError> {
     let mut out = Vec::new();
+    let shared: Vec<String> = shared_functions(o)?.into_iter().map(|f| f.name).collect();
     for rule in RULES {
         let form = format!("{} KQL", rule.id);
         let mut t = template(&o.thresholds);
         t.value("rule_name", rule.id.name());
+        let mut own = t.fill(&form, rule.kql)?;
+        own.push_str(&t.fill(&form, FINDINGS)?);
         let mut query = t.fill(&form, PRELUDE)?;
-        query.push_str(&t.fill(&form, rule.kql)?);
-        query.push_str(&t.fill(&form, FINDINGS)?);
+        query.push_str(&own);
+        let sentinel_query = format!(
+            "// Calls the workspace functions of {FUNCTIONS_FILE} (tt_...()), deployed first.\n{}",
+            call_shared(&own, &shared)
+        );
         let header = |key: &str| -> Vec<String> {
             rule.kql
                 .lines()
@@ -90,6 +100,7 @@ pub fn rule_queries(o: &KqlOptions) -> Result<Vec<RuleQuery>, ExportError> {
             period: one("queryPeriod")?,
             cannot: header("Cannot"),
             query,
+            sentinel_query,
         });
     }
     Ok(out)
@@ -101,8 +112,131 @@ pub fn sentinel_rules(o: &KqlOptions) -> Result<Vec<(String, String)>, ExportErr
         .iter()
         .map(|q| (format!("{}.yaml", q.rule.code()), sentinel_yaml(q)))
         .collect();
+    files.push((FUNCTIONS_FILE.to_string(), functions_template(o)?));
     files.push((WATCHLIST_FILE.to_string(), watchlist_csv(o)));
     Ok(files)
+}
+
+/// The file of the workspace functions the Sentinel rules call (an ARM template).
+pub const FUNCTIONS_FILE: &str = "tokentrail_functions.json";
+
+/// One workspace function: a table or list of the shared part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SharedFunction {
+    /// Its name (`tt_linked`); called as `tt_linked()`.
+    pub name: String,
+    /// Its body, calling the other shared functions it reads.
+    pub body: String,
+    /// What it holds (the comment above it in the shared part).
+    pub doc: String,
+}
+
+/// The shared part as workspace functions: each `let` of `kql/prelude.kql` becomes a function
+/// of the same name whose body calls the functions it reads. Sentinel limits a rule's query to
+/// 10,000 characters; the shared part alone is longer, and Microsoft's answer is functions.
+pub fn shared_functions(o: &KqlOptions) -> Result<Vec<SharedFunction>, ExportError> {
+    let prelude = template(&o.thresholds).fill("KQL shared part", PRELUDE)?;
+    let mut lets: Vec<(String, String, String)> = Vec::new();
+    let mut doc = Vec::new();
+    let mut statement = String::new();
+    for line in prelude.lines() {
+        if statement.is_empty() {
+            if line.trim().is_empty() {
+                doc.clear();
+                continue;
+            }
+            if let Some(c) = line.trim_start().strip_prefix("//") {
+                doc.push(c.trim().to_string());
+                continue;
+            }
+        }
+        statement.push_str(line);
+        statement.push('\n');
+        if line.trim_end().ends_with(';') {
+            let text = statement.trim().trim_end_matches(';').to_string();
+            statement.clear();
+            let Some((name, body)) = text.strip_prefix("let ").and_then(|t| t.split_once(" = "))
+            else {
+                return Err(ExportError::Template {
+                    form: "KQL shared part".into(),
+                    message: format!("not a let statement: {}", head_of(&text)),
+                });
+            };
+            lets.push((name.trim().to_string(), body.to_string(), doc.join(" ")));
+            doc.clear();
+        }
+    }
+    let names: Vec<String> = lets.iter().map(|(n, _, _)| n.clone()).collect();
+    Ok(lets
+        .into_iter()
+        .map(|(name, body, doc)| SharedFunction {
+            body: call_shared(&body, &names),
+            name,
+            doc,
+        })
+        .collect())
+}
+
+fn head_of(text: &str) -> &str {
+    text.get(..text.len().min(60)).unwrap_or(text)
+}
+
+/// `text` with every name in `names` (a whole identifier) called: `tt_linked` -> `tt_linked()`.
+fn call_shared(text: &str, names: &[String]) -> String {
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        out.push_str(word);
+        if names.iter().any(|n| n == word) {
+            out.push_str("()");
+        }
+        word.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() || c == '_' {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
+/// An ARM template deploying the shared functions to a Log Analytics workspace (saved
+/// searches with a function alias), for the Sentinel rules to call.
+pub fn functions_template(o: &KqlOptions) -> Result<String, ExportError> {
+    let resources: Vec<serde_json::Value> = shared_functions(o)?
+        .into_iter()
+        .map(|f| {
+            serde_json::json!({
+                "type": "Microsoft.OperationalInsights/workspaces/savedSearches",
+                "apiVersion": "2020-08-01",
+                "name": format!("[concat(parameters('workspace'), '/tokentrail-{}')]", f.name),
+                "properties": {
+                    "category": "tokentrail",
+                    "displayName": format!("tokentrail {}", f.name),
+                    "functionAlias": f.name,
+                    "query": f.body,
+                    "version": 2,
+                    "tags": [{ "name": "description", "value": f.doc }]
+                }
+            })
+        })
+        .collect();
+    let template = serde_json::json!({
+        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+        "contentVersion": "1.0.0.0",
+        "metadata": {
+            "description": "tokentrail: the shared part of the rules' KQL as Log Analytics functions (tt_...()), called by the Sentinel analytic rules TT001-TT005. Deploy to the Sentinel workspace before the rules."
+        },
+        "parameters": {
+            "workspace": { "type": "string", "metadata": { "description": "The Log Analytics workspace of Microsoft Sentinel." } }
+        },
+        "resources": resources
+    });
+    Ok(serde_json::to_string_pretty(&template).unwrap_or_default() + "\n")
 }
 
 /// The bare queries, one `.kql` file per rule, and the watchlist they read.
@@ -229,8 +363,9 @@ fn sentinel_yaml(q: &RuleQuery) -> String {
         .collect();
     format!(
         "# tokentrail {code} {name}: Microsoft Sentinel scheduled analytic rule.
-# Written by `tokentrail export --target kql`; the query reads the allowlist watchlist
-# '{alias}' ({file}, upload it first with that alias and EntryId as search key).
+# Written by `tokentrail export --target kql`. Deploy first: the workspace functions the query
+# calls ({functions}, an ARM template), and the allowlist watchlist '{alias}' ({file}: upload it
+# with that alias and EntryId as search key).
 id: {id}
 name: {title}
 kind: Scheduled
@@ -300,6 +435,7 @@ incidentConfiguration:
         name = m.name,
         alias = WATCHLIST_ALIAS,
         file = WATCHLIST_FILE,
+        functions = FUNCTIONS_FILE,
         id = rule_guid(q.rule),
         title = yaml_str(&format!("tokentrail {} {}", m.code, m.name)),
         description = block(&description, "  "),
@@ -307,7 +443,7 @@ incidentConfiguration:
         frequency = q.frequency,
         period = q.period,
         techniques = techniques.join("\n"),
-        query = block(&q.query, "  "),
+        query = block(&q.sentinel_query, "  "),
         display = yaml_str(&format!("{} {}: {{{{FindingId}}}}", m.code, m.name)),
     )
 }
@@ -461,13 +597,43 @@ mod tests {
                 "TT003.yaml",
                 "TT004.yaml",
                 "TT005.yaml",
+                FUNCTIONS_FILE,
                 WATCHLIST_FILE
             ]
         );
         let (_, tt001) = &files[0];
         assert!(tt001.contains("queryFrequency: 1h\n"), "{tt001}");
         assert!(tt001.contains(&format!("id: {}\n", rule_guid(crate::rules::tt001::ID))));
-        assert_eq!(files[5].1, format!("{}\n", WATCHLIST_COLUMNS.join(",")));
+        assert_eq!(files[6].1, format!("{}\n", WATCHLIST_COLUMNS.join(",")));
+        let arm: serde_json::Value = serde_json::from_str(&files[5].1).unwrap();
+        let functions = shared_functions(&options()).unwrap();
+        assert_eq!(arm["resources"].as_array().unwrap().len(), functions.len());
+    }
+
+    /// Sentinel refuses a rule whose query is longer than 10,000 characters.
+    #[test]
+    fn sentinel_queries_fit_in_ten_thousand_characters_and_call_the_shared_functions() {
+        let functions = shared_functions(&options()).unwrap();
+        let names: Vec<&str> = functions.iter().map(|f| f.name.as_str()).collect();
+        assert!(names.contains(&"tt_linked") && names.contains(&"tt_microsoft_v4"));
+        for q in rule_queries(&options()).unwrap() {
+            let n = q.sentinel_query.chars().count();
+            assert!(n <= 10_000, "{}: {n} characters", q.rule);
+            assert!(q.sentinel_query.contains("tt_linked()"), "{}", q.rule);
+            assert!(!q.sentinel_query.contains("let tt_linked"), "{}", q.rule);
+        }
+        let linked = functions.iter().find(|f| f.name == "tt_linked").unwrap();
+        assert!(linked.body.contains("tt_accesses()\n"), "{}", linked.body);
+        assert!(!linked.body.contains("tt_accesses()()"));
+    }
+
+    #[test]
+    fn shared_names_are_called_as_whole_identifiers_only() {
+        let names = vec!["tt_sign_ins".to_string()];
+        assert_eq!(
+            call_shared("tt_sign_ins | join tt_sign_ins_x on tt_sign_ins", &names),
+            "tt_sign_ins() | join tt_sign_ins_x on tt_sign_ins()"
+        );
     }
 
     #[test]
