@@ -129,7 +129,10 @@ fn parse(tools: &Tools, watchlist: &Path, files: &[PathBuf]) -> BTreeMap<String,
             let v: serde_json::Value = serde_json::from_str(l).expect("parse.js JSON line");
             // A rule's query (a workspace function may be short).
             let file = v["file"].as_str().unwrap();
-            assert!(file.contains('#') || v["chars"].as_u64().unwrap() > 1000, "{l}");
+            assert!(
+                file.contains('#') || v["chars"].as_u64().unwrap() > 1000,
+                "{l}"
+            );
             let diagnostics = v["diagnostics"]
                 .as_array()
                 .unwrap()

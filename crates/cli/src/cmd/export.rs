@@ -27,7 +27,8 @@ pub enum Target {
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KqlFormat {
     /// Sentinel scheduled analytic rules (YAML, one file per rule, with query, frequency,
-    /// period and entity mappings), plus the allowlist as a watchlist CSV.
+    /// period and entity mappings), the workspace functions they call (an ARM template), and
+    /// the allowlist as a watchlist CSV.
     Sentinel,
     /// The bare queries (one `.kql` file per rule in --out, or all on stdout).
     Kql,

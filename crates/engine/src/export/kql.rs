@@ -2,8 +2,9 @@
 //! --target kql`): one query per rule, each the shared part (`kql/prelude.kql`), the rule's own
 //! form (`rules/ttNNN/query.kql`, ending in a `tt_rule_findings` table) and the findings
 //! (`kql/findings.kql`: detect's finding id, the allowlist watchlist applied). Written as bare
-//! queries or as Sentinel scheduled analytic rules (YAML), with the allowlist as a watchlist
-//! CSV the queries read through `_GetWatchlist`.
+//! self-contained queries, or as Sentinel scheduled analytic rules (YAML) calling the shared
+//! part as workspace functions (Sentinel's 10,000-character query limit), with the allowlist as
+//! a watchlist CSV the queries read through `_GetWatchlist`. See docs/kql.md.
 //!
 //! A rule's form opens with `// queryFrequency:`, `// queryPeriod:` and `// Cannot:` lines:
 //! how often Sentinel runs it, over how much data, and what it cannot do that the engine does
@@ -608,6 +609,34 @@ mod tests {
         let arm: serde_json::Value = serde_json::from_str(&files[5].1).unwrap();
         let functions = shared_functions(&options()).unwrap();
         assert_eq!(arm["resources"].as_array().unwrap().len(), functions.len());
+    }
+
+    /// docs/kql.md lists every rule's limits as the rule declares them: the page cannot drift
+    /// from what the Sentinel rules' descriptions say.
+    #[test]
+    fn the_kql_page_lists_each_rules_limits_and_schedule() {
+        let page = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/kql.md"),
+        )
+        .unwrap();
+        for q in rule_queries(&options()).unwrap() {
+            let m = q.rule.meta();
+            let period = q.period.replace('d', " days");
+            let every = match q.frequency.as_str() {
+                "1h" => "every hour".to_string(),
+                "1d" => "every day".to_string(),
+                other => format!("every {other}"),
+            };
+            let heading = format!("### {} {} ({every} over {period})", m.code, m.name);
+            let section = page
+                .split(&heading)
+                .nth(1)
+                .unwrap_or_else(|| panic!("docs/kql.md: no heading {heading:?}"));
+            let section = section.split("\n#").next().unwrap_or("");
+            for c in &q.cannot {
+                assert!(section.contains(&format!("- {c}\n")), "{}: {c}", m.code);
+            }
+        }
     }
 
     /// Sentinel refuses a rule whose query is longer than 10,000 characters.
