@@ -510,6 +510,17 @@ fn template(th: &Thresholds) -> Template {
                 a[0]
             ))
         })
+        // A client address as the engine reads it (ip.rs): brackets, a port after an IPv4
+        // address, an IPv6 zone and the IPv4-mapped prefix removed; lower case.
+        .expression("client_ip", 1, |a| {
+            Some(format!(
+                "| extend {0} = case({0} startswith '[', extract(@'^\\[([^\\]]+)\\]', 1, {0}),
+        {0} matches regex @'^[0-9]+\\.[0-9]+\\.[0-9]+\\.[0-9]+:[0-9]+$', extract(@'^([^:]+):', 1, {0}),
+        {0})
+    | extend {0} = tolower(replace_regex(replace_regex({0}, @'%.*$', ''), @'^::ffff:([0-9]+\\.[0-9]+\\.[0-9]+\\.[0-9]+)$', @'\\1'))",
+                a[0]
+            ))
+        })
         // The user a record acts for: object id, else UPN, lower case.
         .expression("user", 2, |a| {
             Some(format!(
