@@ -380,8 +380,6 @@ requiredDataConnectors:
     dataTypes:
       - SigninLogs
       - AADNonInteractiveUserSignInLogs
-  - connectorId: MicrosoftGraphActivityLogs
-    dataTypes:
       - MicrosoftGraphActivityLogs
   - connectorId: MicrosoftThreatProtection
     dataTypes:
@@ -665,6 +663,40 @@ mod tests {
         let linked = functions.iter().find(|f| f.name == "tt_linked").unwrap();
         assert!(linked.body.contains("tt_accesses()\n"), "{}", linked.body);
         assert!(!linked.body.contains("tt_accesses()()"));
+    }
+
+    /// Each rule file is YAML a Sentinel import reads: its query is the rule's Sentinel query,
+    /// its description the rule's limits.
+    #[test]
+    fn sentinel_rules_are_yaml_with_the_query_schedule_and_entities() {
+        let queries = rule_queries(&options()).unwrap();
+        for q in &queries {
+            let text = sentinel_yaml(q);
+            let y: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+            let field = |k: &str| y[k].as_str().unwrap_or_else(|| panic!("{}: {k}", q.rule));
+            assert_eq!(field("kind"), "Scheduled");
+            assert_eq!(field("id"), rule_guid(q.rule));
+            assert_eq!(field("queryFrequency"), q.frequency);
+            assert_eq!(field("queryPeriod"), q.period);
+            assert_eq!(field("query").trim_end(), q.sentinel_query.trim_end());
+            assert_eq!(field("severity"), severity_name(q.rule.meta().severity));
+            for c in &q.cannot {
+                assert!(field("description").contains(c.as_str()), "{}: {c}", q.rule);
+            }
+            let entities: Vec<&str> = y["entityMappings"]
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .map(|e| e["entityType"].as_str().unwrap())
+                .collect();
+            assert_eq!(entities, ["Account", "IP", "CloudApplication"]);
+            assert_eq!(
+                y["relevantTechniques"][1].as_str(),
+                Some("T1550.001"),
+                "{}",
+                q.rule
+            );
+        }
     }
 
     #[test]
