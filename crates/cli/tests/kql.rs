@@ -92,17 +92,9 @@ fn tests_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/kql")
 }
 
+/// The standard output of a command that must succeed.
 fn run(command: &mut Command, what: &str) -> String {
-    let out = command
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
-    assert!(
-        out.status.success(),
-        "{what} failed ({}): {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("UTF-8 output")
+    String::from_utf8(common::run_ok(command, what).stdout).expect("UTF-8 output")
 }
 
 fn export(dir: &Path, format: &str, allowlist: Option<&Path>) {
