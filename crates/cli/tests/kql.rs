@@ -436,8 +436,10 @@ fn the_queries_find_what_detect_finds_on_simulated_log_analytics_exports() {
 
     // A default tenant, with an allowlist entry: it becomes the watchlist the queries read,
     // and the finding it approves is gone from both sides.
+    // Its seed gives a token issued over IPv6 and replayed from an IPv4 address without an
+    // ASN: the dual-stack comparison with the session's other stack.
     let tenant = tmp.path().join("default");
-    simulate(&tenant, "default", "20", "2", "1");
+    simulate(&tenant, "default", "30", "3", "3");
     let all = detect(&tenant, None);
     let (approved, user, app) = all
         .values()
