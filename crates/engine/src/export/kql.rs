@@ -364,9 +364,9 @@ fn sentinel_yaml(q: &RuleQuery) -> String {
         .collect();
     format!(
         "# tokentrail {code} {name}: Microsoft Sentinel scheduled analytic rule.
-# Written by `tokentrail export --target kql`. Deploy first: the workspace functions the query
-# calls ({functions}, an ARM template), and the allowlist watchlist '{alias}' ({file}: upload it
-# with that alias and EntryId as search key).
+# Written by `tokentrail export --target kql`. Deploy first: the workspace functions the
+# query calls ({functions}, an ARM template), and the allowlist watchlist
+# '{alias}' ({file}: upload it with that alias and EntryId as search key).
 id: {id}
 name: {title}
 kind: Scheduled
@@ -417,7 +417,7 @@ customDetails:
 alertDetailsOverride:
   alertDisplayNameFormat: {display}
   alertDescriptionFormat: \"{{{{Why}}}}\"
-  alertSeverityColumnName: Severity
+  alertSeverityColumnName: AlertSeverity
 eventGroupingSettings:
   aggregationKind: AlertPerResult
 incidentConfiguration:
