@@ -151,6 +151,57 @@ fn the_same_tenant_in_every_shape_gives_the_same_findings() {
         "{stderr}"
     );
 
+    // A tenant whose interactive sign-ins all satisfy multifactor by a claim in the token
+    // (Windows Hello, a PRT) or ask for none: no row of the interactive tab states its kind,
+    // and without the audit log no `UserLoggedIn` twin tells it either. The download keeps the
+    // admin center's name, which says the tab: the same findings as the Log Analytics export.
+    let sign_ins_and_graph = |t: &Path| vec![t.join("signins"), t.join("graph")];
+    let (expected, _) = detect(&sign_ins_and_graph(&base));
+    assert!(expected.iter().any(|f| f.0 == "TT002"), "{expected:?}");
+    let tabs = tenant.join("signins").join("entra-portal");
+    let interactive_tab = std::fs::read_dir(&tabs)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("InteractiveSignIns_"))
+        })
+        .expect("the interactive tab");
+    let csv = std::fs::read_to_string(&interactive_tab).unwrap();
+    assert!(csv.contains("\"Mobile app notification\""));
+    let silent = csv.replace("\"Mobile app notification\"", "\"\"").replace(
+        "\"MFA successfully completed\"",
+        "\"MFA requirement satisfied by claim in the token\"",
+    );
+    std::fs::write(&interactive_tab, silent).unwrap();
+    let (found, stderr) = detect(&sign_ins_and_graph(&tenant));
+    assert_eq!(found, expected);
+    assert!(!stderr.contains("root-kind-unstated"), "{stderr}");
+    // Coverage counts the tab's rows as the interactive sign-ins the engine judged.
+    let rows = csv.lines().count() as u64 - 1;
+    let mut args = vec!["coverage".to_owned()];
+    args.extend(
+        sign_ins_and_graph(&tenant)
+            .iter()
+            .map(|p| p.to_string_lossy().into_owned()),
+    );
+    args.extend(["--format", "json", "--now", "2024-03-10"].map(str::to_owned));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let coverage: serde_json::Value = serde_json::from_slice(&tokentrail(&args).stdout).unwrap();
+    let interactive = coverage["families"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["family"] == "sign-in:interactive")
+        .expect("the interactive family");
+    assert_eq!(interactive["records"], rows);
+    // Renamed, the tab says nothing: its rows stay of unstated kind, sessions have no known
+    // root, and the checks that need one end as unknown instead of alerting.
+    std::fs::rename(&interactive_tab, tabs.join("week10.csv")).unwrap();
+    let (found, stderr) = detect(&sign_ins_and_graph(&tenant));
+    assert!(found.len() < expected.len(), "{found:?}");
+    assert!(stderr.contains("TT003:root-kind-unstated="), "{stderr}");
+
     // Defender's sign-in tables have no ASN, no authentication protocol and no client
     // credential type: networks are read as address prefixes, so findings are grouped
     // differently. Both Defender containers hold the same rows and give the same findings,

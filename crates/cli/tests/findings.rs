@@ -41,9 +41,32 @@ fn ocsf_from_detect_renders_as_detect_in_every_format() {
     assert!(ocsf.lines().count() > 5, "{ocsf}");
     let file = dir.path().join("findings.jsonl");
     std::fs::write(&file, &ocsf).expect("write");
-    for format in ["table", "ocsf", "csv", "markdown"] {
+    for format in ["ocsf", "csv", "markdown"] {
         assert_eq!(findings(&file, format), detect(format), "{format}");
     }
+    assert_same_table(&findings(&file, "table"), &detect("table"));
+}
+
+/// The same table, each ending with the command to run next: over the logs for `detect`,
+/// over a placeholder for `findings`, which does not know them.
+fn assert_same_table(from_findings: &str, from_detect: &str) {
+    let (table, next) = from_findings
+        .trim_end()
+        .rsplit_once('\n')
+        .expect("a table and a next line");
+    let (detect_table, detect_next) = from_detect
+        .trim_end()
+        .rsplit_once('\n')
+        .expect("a table and a next line");
+    assert_eq!(table, detect_table);
+    let tenant = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/tenant");
+    assert_eq!(
+        detect_next,
+        format!(
+            "next: tokentrail investigate {tenant}/signins {tenant}/graph {tenant}/ual --finding b72c7366"
+        )
+    );
+    assert_eq!(next, "next: tokentrail investigate LOGS --finding b72c7366");
 }
 
 #[test]
@@ -53,7 +76,7 @@ fn csv_from_detect_renders_the_same_csv_and_table() {
     let file = dir.path().join("findings.csv");
     std::fs::write(&file, &csv).expect("write");
     assert_eq!(findings(&file, "csv"), csv);
-    assert_eq!(findings(&file, "table"), detect("table"));
+    assert_same_table(&findings(&file, "table"), &detect("table"));
 }
 
 #[test]

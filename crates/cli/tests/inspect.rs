@@ -131,14 +131,86 @@ fn count_columns_line_up_with_long_kind_names() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let rows: Vec<&str> = stdout
         .lines()
-        .filter(|l| l.starts_with("  other") || l.starts_with("  sign-ins"))
+        .filter(|l| l.starts_with("  other") || l.starts_with("  sign-ins") || l.contains("FAMILY"))
         .collect();
     assert_eq!(
         rows,
         [
-            "  sign-ins  interactive                      1  -",
-            "  other     ual:AzureActiveDirectory         1  Add member to role.",
+            "  FAMILY    KIND                      RECORDS  OPERATION",
+            "  sign-ins  interactive                     1  -",
+            "  other     ual:AzureActiveDirectory        1  Add member to role.",
         ],
         "{stdout}"
+    );
+}
+
+/// A Graph activity record (diagnostic-settings shape) requesting `uri` at `time`.
+fn graph_record(time: &str, uri: &str) -> String {
+    format!(
+        r#"{{"time":"{time}","category":"MicrosoftGraphActivityLogs","operationName":"Microsoft Graph Activity","properties":{{"timeGenerated":"{time}","requestMethod":"GET","responseStatusCode":200,"appId":"1d2c3b4a-5e6f-4a7b-8c9d-0e1f2a3b4c54","ipAddress":"203.0.113.7","requestUri":"{uri}","signInActivityId":"85zq8y0LqEiwGuzeh0RTsA","userId":"11111111-1111-4111-8111-111111111111","C_Idtyp":"user"}}}}"#
+    )
+}
+
+/// Columns are headed, and requests that differ only by an id (a GUID, a UPN, a number) are
+/// one line with `{id}`, in the text and in `--format json` (and the old `--json`), to a file
+/// with `-o` as to stdout.
+#[test]
+fn operations_are_headed_and_ids_in_paths_grouped() {
+    let dir = tempfile::tempdir().unwrap();
+    let records: Vec<String> = [
+        "https://graph.microsoft.com/v1.0/users/0f0e0d0c-0b0a-4909-8807-060504030201/messages",
+        "https://graph.microsoft.com/v1.0/users/adele@contoso.example/messages",
+        "https://graph.microsoft.com/v1.0/users/c0ffee00-0000-4000-8000-000000000001/messages",
+        "https://graph.microsoft.com/v1.0/groups/123456/members",
+        "https://graph.microsoft.com/v1.0/me",
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, uri)| graph_record(&format!("2024-05-01T10:0{i}:00Z"), uri))
+    .collect();
+    let path = write(dir.path(), "graph.jsonl", records.join("\n").as_bytes());
+    let out = inspect(&[&path]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let expected = format!(
+        "{path}  (json-lines, 5 records)
+  shapes: diagnostic-graph-activity 5
+  FAMILY          KIND            RECORDS  OPERATION
+  graph-activity  graph-activity        1  GET /v1.0/groups/{{id}}/members
+  graph-activity  graph-activity        1  GET /v1.0/me
+  graph-activity  graph-activity        3  GET /v1.0/users/{{id}}/messages
+  time: 2024-05-01T10:00:00Z to 2024-05-01T10:04:00Z
+
+total: 1 inputs, 5 records, 5 read (graph-activity 5), 0 unreadable, 0 duplicate sign-ins dropped, 0 file problems; 2024-05-01T10:00:00Z to 2024-05-01T10:04:00Z
+"
+    );
+    assert_eq!(stdout, expected);
+
+    let json_file = dir.path().join("report.json");
+    let to_file = inspect(&["--format", "json", "-o", json_file.to_str().unwrap(), &path]);
+    assert_eq!(to_file.status.code(), Some(0), "{to_file:?}");
+    assert_eq!(to_file.stdout, b"");
+    let json = std::fs::read_to_string(&json_file).unwrap();
+    let old_flag = inspect(&["--json", &path]);
+    assert_eq!(String::from_utf8(old_flag.stdout).unwrap(), json);
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let operations: Vec<(&str, u64)> = report["files"][0]["counts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["operation"].as_str().unwrap(),
+                c["records"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        operations,
+        [
+            ("GET /v1.0/groups/{id}/members", 1),
+            ("GET /v1.0/me", 1),
+            ("GET /v1.0/users/{id}/messages", 3)
+        ]
     );
 }

@@ -237,4 +237,78 @@ mod with_parquet {
         );
         assert_eq!(files(&lake).len(), 15);
     }
+
+    /// `--format json` writes the same tables in the same partitions as JSON lines: the same
+    /// rows, one object per row with the Parquet columns in their order, times as RFC 3339.
+    #[test]
+    fn json_lines_hold_the_same_rows_in_the_same_layout() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (lake, json_lake) = (dir.path().join("lake"), dir.path().join("json"));
+        let tenant = common::example_tenant();
+        assert_eq!(normalize(&tenant, &lake, &[]).status.code(), Some(0));
+        let out = normalize(&tenant, &json_lake, &["--format", "json"]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_eq!(
+            stderr(&out),
+            format!(
+                "tokentrail: read 1589 records from 8 input(s); wrote 495 sign-ins and 1094 \
+             accesses to {} (14 JSON lines file(s) over 2 day(s))\n",
+                json_lake.display()
+            )
+        );
+        let parquet_names: Vec<String> = files(&lake)
+            .into_keys()
+            .map(|n| n.replace(".parquet", ".jsonl"))
+            .collect();
+        let json_files = files(&json_lake);
+        assert_eq!(
+            json_files.keys().cloned().collect::<Vec<_>>(),
+            parquet_names
+        );
+        for table in ["sign_ins", "accesses"] {
+            let parquet = rows(&lake, table);
+            let mut json_rows: Vec<Vec<Option<String>>> = Vec::new();
+            for (name, bytes) in &json_files {
+                if !name.starts_with(table) {
+                    continue;
+                }
+                for line in String::from_utf8(bytes.clone()).expect("utf-8").lines() {
+                    let row: serde_json::Map<String, serde_json::Value> =
+                        serde_json::from_str(line).expect("a JSON object per line");
+                    // The columns in their order (the map read back sorts them).
+                    assert!(line.starts_with("{\"source_file\":"), "{line}");
+                    let mut columns = parquet.columns.clone();
+                    columns.sort();
+                    assert_eq!(row.keys().cloned().collect::<Vec<_>>(), columns, "{table}");
+                    json_rows.push(
+                        parquet
+                            .columns
+                            .iter()
+                            .map(|c| match &row[c] {
+                                serde_json::Value::Null => None,
+                                serde_json::Value::String(s) => Some(s.clone()),
+                                other => Some(other.to_string()),
+                            })
+                            .collect(),
+                    );
+                }
+            }
+            assert_eq!(json_rows.len(), parquet.rows.len(), "{table}");
+            // Ids and times agree row for row (files in the same order, rows in read order).
+            let id = parquet
+                .column("id")
+                .or(parquet.column("record_id"))
+                .expect("id");
+            let time = parquet.column("time").expect("time");
+            for (j, p) in json_rows.iter().zip(&parquet.rows) {
+                assert_eq!(j[id], p[id], "{table}");
+                let (jt, pt) = (j[time].as_deref().unwrap(), p[time].as_deref().unwrap());
+                assert_eq!(
+                    tokentrail_model::Timestamp::parse(jt),
+                    tokentrail_model::Timestamp::parse(pt),
+                    "{table}: {jt} {pt}"
+                );
+            }
+        }
+    }
 }

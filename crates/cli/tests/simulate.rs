@@ -147,7 +147,7 @@ fn help_shows_defaults_and_examples() {
     let help = String::from_utf8(out.stdout).unwrap();
     assert!(!help.contains("[default: \"\"]"), "{help}");
     assert!(
-        help.contains("Examples:\n  tokentrail simulate --out tenant/"),
+        help.contains("Examples:\n  tokentrail simulate -o tenant/"),
         "{help}"
     );
     assert!(help.contains("--force"), "{help}");

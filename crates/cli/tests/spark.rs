@@ -288,12 +288,20 @@ FROM counted ORDER BY day, kind
                         .arg(input),
                     "tokentrail findings",
                 );
-                assert_eq!(
-                    String::from_utf8(out.stdout).expect("utf-8"),
-                    detect(format),
-                    "{} as {format}",
-                    input.display()
-                );
+                let rendered = String::from_utf8(out.stdout).expect("utf-8");
+                let mut detected = detect(format);
+                if format == "table" {
+                    // The command to run next: over the logs for detect; findings, which does
+                    // not know them, names a placeholder.
+                    let next = "next: tokentrail investigate";
+                    let paths: Vec<String> = logs.iter().map(|p| p.display().to_string()).collect();
+                    detected = detected.replace(
+                        &format!("{next} {} ", paths.join(" ")),
+                        &format!("{next} LOGS "),
+                    );
+                    assert!(rendered.ends_with(&format!("\n{next} LOGS --finding b72c7366\n")));
+                }
+                assert_eq!(rendered, detected, "{} as {format}", input.display());
             }
         }
     }

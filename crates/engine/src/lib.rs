@@ -69,7 +69,7 @@ use std::path::PathBuf;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 use tokentrail_model::{
-    Access, AccessSource, Finding, RuleId, SignIn, SignInKind, Suppression, Timestamp,
+    Access, AccessSource, Finding, RuleId, Severity, SignIn, SignInKind, Suppression, Timestamp,
 };
 
 pub use allowlist::{Allowlist, AllowlistError, AllowlistReport};
@@ -159,6 +159,13 @@ pub struct EngineConfig {
     /// Report only findings with evidence at or before this time (inclusive bound); as
     /// `since`, it never drops records.
     pub until: Option<Timestamp>,
+    /// Report only findings of these rules (`--rules`); `None`: every rule. Every rule still
+    /// runs on every record: TT003 raises TT001/TT002 on its sessions whether it is reported
+    /// or not.
+    pub rules: Option<BTreeSet<RuleId>>,
+    /// Report only findings at least this severe (`--min-severity`), as finally judged (after
+    /// TT003 has raised TT001/TT002).
+    pub min_severity: Option<Severity>,
     /// The export window, when the analyst knows the query window (`--window FROM..TO`):
     /// every log family present covers it unless there is evidence of a hole. Without it, the
     /// window is the span of the input.
@@ -183,6 +190,13 @@ impl EngineConfig {
     /// (`since`, `until`); see [`in_window`].
     pub fn reports(&self, first: Timestamp, last: Timestamp) -> bool {
         in_window(self.since, self.until, first, last)
+    }
+
+    /// True when a finding of `rule` at `severity` is reported: its rule is selected and it is
+    /// at least `min_severity`.
+    pub fn selects(&self, rule: RuleId, severity: Severity) -> bool {
+        self.rules.as_ref().is_none_or(|r| r.contains(&rule))
+            && self.min_severity.is_none_or(|min| severity >= min)
     }
 }
 
@@ -224,6 +238,9 @@ pub struct Stats {
     /// Findings (live or suppressed) whose evidence lies wholly outside `--since`/`--until`:
     /// judged, not reported.
     pub outside_time_window: u64,
+    /// Findings (live or suppressed) in the window whose rule `--rules` leaves out, or below
+    /// `--min-severity`: judged, not reported.
+    pub not_selected: u64,
     /// App-only accesses (inventory and TT005 material, not AN0959).
     pub accesses_app_only: u64,
     /// Delegated accesses naming neither a token nor a session: nothing links them.
@@ -362,7 +379,7 @@ impl Engine {
         // UAL `UserLoggedIn` twin): the rows of one id become one, the richest row filled from
         // the others, whatever order or files they came in.
         let mut sign_ins = sign_ins;
-        stats.sign_ins_kind_settled = unstated_kind::settle_by_file(&mut sign_ins);
+        stats.sign_ins_kind_settled = unstated_kind::settle_by_file(&mut sign_ins, &store.files);
         let keep = merge_sign_ins(&mut sign_ins, &store, &ranks);
         // Time order; equal times by id, then (rows without an id) by content: file names and
         // input order decide only between rows that say the same.
@@ -552,8 +569,9 @@ impl Engine {
             if !seen_ids.insert(finding.id.clone()) {
                 continue;
             }
-            // Judged on every record, reported only when its evidence reaches into the window;
-            // the allowlist still sees it, so an entry it matches is not reported unused.
+            // Judged on every record, reported only when its evidence reaches into the window
+            // and its rule and severity are selected; the allowlist still sees it, so an entry
+            // it matches is not reported unused.
             let reported = config.reports(finding.first_seen, finding.last_seen);
             let entry = config
                 .allowlist
@@ -561,6 +579,10 @@ impl Engine {
                 .and_then(|al| al.suppress(finding.rule, &c.scope, config.now, &mut report));
             if !reported {
                 stats.outside_time_window += 1;
+                continue;
+            }
+            if !config.selects(finding.rule, finding.severity) {
+                stats.not_selected += 1;
                 continue;
             }
             match entry {

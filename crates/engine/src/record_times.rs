@@ -9,9 +9,14 @@
 //! - more than a day past the newest record of its log (its [`Family`]). The newest record of a
 //!   log is the newest one with company: at least [`SUPPORT`] records of the input (any log)
 //!   within a day of it, so a lone stray time cannot make itself the end of its log, while a
-//!   burst of activity after a quiet weekend, an attacker's included, always can. A log needs
-//!   [`MIN_LOG_RECORDS`] records before its end says anything: folders of samples years apart
-//!   and hand-written cases are judged by the first two bounds only.
+//!   burst of activity after a quiet weekend can. A log needs [`MIN_LOG_RECORDS`] records
+//!   before its end says anything: folders of samples years apart and hand-written cases are
+//!   judged by the first two bounds only.
+//!
+//! The first two are decoding accidents and are kept out of everything. The third is only
+//! reported ([`Implausible::keeps_out`]): an attacker's single refresh and mailbox read on a
+//! Sunday night, after a weekend without a record, has no company either, and losing it would
+//! cost more than a stray time stretching the export window.
 //!
 //! The answer for a record must not depend on the order records come in, yet a stream must be
 //! able to pass most records on at once. [`RecordTimes::admit`] says [`Admission::Use`] only
@@ -54,6 +59,15 @@ pub enum Implausible {
     PastClock,
     /// More than [`SLACK_SECS`] past the newest record of its log, which is given.
     PastLogEnd(Timestamp),
+}
+
+impl Implausible {
+    /// Whether the record is kept out of judging as well as baselines. A time before 2000 or
+    /// in the future is a decoding accident; one past its log's end may be the log's last
+    /// activity (one refresh and one mailbox read on a Sunday night), so it is only reported.
+    pub fn keeps_out(self) -> bool {
+        !matches!(self, Implausible::PastLogEnd(_))
+    }
 }
 
 impl fmt::Display for Implausible {

@@ -153,7 +153,9 @@ pub struct FileProblem {
     pub line: Option<u64>,
 }
 
-/// Records of one family, kind and operation.
+/// Records of one family, kind and operation. Operations that differ only by the ids in their
+/// request path are counted as one, with each id written `{id}`
+/// ([`tokentrail_model::operation_template`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct RecordCount {
     /// The log family.
@@ -482,7 +484,17 @@ impl Counter {
                         records: ops.without_operation,
                     });
                 }
+                // Requests that differ only by an id are one kind of request (`{id}`); done
+                // once per distinct operation, not per record.
+                let mut templates: BTreeMap<String, u64> = BTreeMap::new();
                 for (operation, records) in ops.by_operation {
+                    let template = match tokentrail_model::operation_template(&operation) {
+                        std::borrow::Cow::Borrowed(_) => operation,
+                        std::borrow::Cow::Owned(t) => t,
+                    };
+                    *templates.entry(template).or_default() += records;
+                }
+                for (operation, records) in templates {
                     out.push(RecordCount {
                         family,
                         kind: kind.clone(),

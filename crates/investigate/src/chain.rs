@@ -36,6 +36,9 @@ fn sign_in_matches(subject: &Subject, users: &BTreeSet<String>, s: &SignIn) -> b
     match subject {
         Subject::User(_) => is_user(users, s.user_id.as_ref(), s.upn.as_ref()),
         Subject::Session(id) => s.session_id.as_ref() == Some(id),
+        Subject::UserSession(_, id) => {
+            s.session_id.as_ref() == Some(id) && is_user(users, s.user_id.as_ref(), s.upn.as_ref())
+        }
         Subject::Token(t) => s.issued_token().as_ref() == Some(t),
         Subject::Ip(ip) => s.ip == Some(*ip),
     }
@@ -45,6 +48,9 @@ fn access_matches(subject: &Subject, users: &BTreeSet<String>, a: &Access) -> bo
     match subject {
         Subject::User(_) => is_user(users, a.user_id.as_ref(), a.upn.as_ref()),
         Subject::Session(id) => a.session_id.as_ref() == Some(id),
+        Subject::UserSession(_, id) => {
+            a.session_id.as_ref() == Some(id) && is_user(users, a.user_id.as_ref(), a.upn.as_ref())
+        }
         Subject::Token(t) => a.token_id.as_ref() == Some(t),
         Subject::Ip(ip) => a.ip == Some(*ip),
     }
@@ -254,6 +260,24 @@ impl<'a> Investigator<'a> {
                 .copied()
                 .collect(),
             Subject::Session(s) => self.by_session.get(s).cloned().unwrap_or_default(),
+            Subject::UserSession(u, s) => {
+                let users = self.context.user_keys(u);
+                let (sign_ins, accesses) = (self.sign_ins, self.accesses);
+                self.by_session
+                    .get(s)
+                    .into_iter()
+                    .flatten()
+                    .copied()
+                    .filter(|at| match *at {
+                        At::SignIn(i) => sign_ins
+                            .get(i)
+                            .is_some_and(|r| is_user(&users, r.user_id.as_ref(), r.upn.as_ref())),
+                        At::Access(i) => accesses
+                            .get(i)
+                            .is_some_and(|r| is_user(&users, r.user_id.as_ref(), r.upn.as_ref())),
+                    })
+                    .collect()
+            }
             Subject::Token(t) => self.by_token.get(t).cloned().unwrap_or_default(),
             Subject::Ip(ip) => self.by_ip.get(ip).cloned().unwrap_or_default(),
         };
@@ -316,7 +340,7 @@ pub fn investigate_with_changes(
 ) -> Result<Investigation, InvestigateError> {
     let context = Context::learn(sign_ins, accesses, detection.networks.clone());
     let subject_users = match subject {
-        Subject::User(u) => context.user_keys(u),
+        Subject::User(u) | Subject::UserSession(u, _) => context.user_keys(u),
         _ => BTreeSet::new(),
     };
     let records: Vec<Record<'_>> = sign_ins
@@ -420,6 +444,7 @@ fn build(
 
     Ok(Investigation {
         subject: subject.clone(),
+        finding: None,
         records: counts,
         first_seen: span.first().map_or(Timestamp(0), Record::time),
         last_seen: span.last().map_or(Timestamp(0), Record::time),

@@ -13,7 +13,9 @@
 //! # JSON form
 //!
 //! [`write_json`] writes the [`Investigation`] as one pretty-printed object whose fields are, in
-//! this order: `subject` (`{"kind": "user"|"session"|"token"|"ip", "value": ...}`), `records`
+//! this order: `subject` (`{"kind": "user"|"session"|"token"|"ip", "value": ...}`, with `"user"`
+//! too for one user's records in a session), `finding` (the id of the finding the
+//! investigation was opened from, `investigate --finding`, else `null`), `records`
 //! (`{"sign_ins", "accesses"}` counts), `first_seen`, `last_seen`, `users`, `sessions`
 //! ([`SessionChain`]), `networks` ([`NetworkSummary`]), `findings` ([`FindingRef`]), `touched`
 //! ([`Touched`]), `containment` ([`ContainmentStep`]) and `timeline` ([`TimelineEntry`]).
@@ -62,6 +64,9 @@ pub enum Subject {
     Token(TokenId),
     /// A client IP address.
     Ip(IpAddr),
+    /// One user's records in one session (`--user` with `--session`): the user by object id or
+    /// user principal name, as for [`Subject::User`].
+    UserSession(String, SessionId),
 }
 
 impl Subject {
@@ -72,6 +77,7 @@ impl Subject {
             Subject::Session(_) => "session",
             Subject::Token(_) => "token",
             Subject::Ip(_) => "ip",
+            Subject::UserSession(..) => "session",
         }
     }
 }
@@ -83,6 +89,7 @@ impl fmt::Display for Subject {
             Subject::Session(s) => write!(f, "session {s}"),
             Subject::Token(t) => write!(f, "token {t}"),
             Subject::Ip(ip) => write!(f, "ip {ip}"),
+            Subject::UserSession(u, s) => write!(f, "session {s} of user {u}"),
         }
     }
 }
@@ -90,15 +97,22 @@ impl fmt::Display for Subject {
 impl Serialize for Subject {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct as _;
-        let mut st = s.serialize_struct("Subject", 2)?;
+        let user = match self {
+            Subject::UserSession(u, _) => Some(u),
+            _ => None,
+        };
+        let mut st = s.serialize_struct("Subject", 2 + usize::from(user.is_some()))?;
         st.serialize_field("kind", self.kind())?;
         let value = match self {
             Subject::User(u) => u.clone(),
-            Subject::Session(v) => v.to_string(),
+            Subject::Session(v) | Subject::UserSession(_, v) => v.to_string(),
             Subject::Token(v) => v.to_string(),
             Subject::Ip(v) => v.to_string(),
         };
         st.serialize_field("value", &value)?;
+        if let Some(user) = user {
+            st.serialize_field("user", user)?;
+        }
         st.end()
     }
 }
@@ -134,6 +148,9 @@ pub struct RecordCounts {
 pub struct Investigation {
     /// What was investigated.
     pub subject: Subject,
+    /// The id of the finding the investigation was opened from (`investigate --finding`),
+    /// which is among [`Investigation::findings`]; `None` otherwise.
+    pub finding: Option<String>,
     /// Related record counts.
     pub records: RecordCounts,
     /// Earliest related record.

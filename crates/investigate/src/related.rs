@@ -38,6 +38,10 @@ impl Related {
             Subject::Session(s) => {
                 self.sessions.insert(s.clone());
             }
+            Subject::UserSession(u, s) => {
+                self.add_user(u, context);
+                self.sessions.insert(s.clone());
+            }
             Subject::Token(t) => {
                 self.tokens.insert(t.clone());
             }

@@ -4,12 +4,13 @@
 //! (table cells included), ids, objects and commands in code spans, CSV cells guarded against
 //! formulas, JSON with active characters as `\u` escapes.
 
+use std::collections::BTreeSet;
 use std::fmt::Display;
 use std::io::Write;
 
-use tokentrail_model::escape;
+use tokentrail_model::{escape, SessionId};
 
-use crate::{InvestigateError, Investigation, MailboxRuleChange, Touch};
+use crate::{InvestigateError, Investigation, MailboxRuleChange, NetworkSummary, Touch};
 
 /// Markdown text of a value from the logs.
 fn md(value: &impl Display) -> String {
@@ -103,11 +104,122 @@ fn write_rule_changes(out: &mut impl Write, changes: &[MailboxRuleChange]) -> st
     Ok(())
 }
 
-/// Write the Markdown form, for the case file.
+/// The sessions the findings cite, one line each: with the findings, what a responder reads
+/// first. Every session's whole chain comes last, under "Chain by session".
+fn write_sessions_involved(o: &mut impl Write, inv: &Investigation) -> std::io::Result<()> {
+    writeln!(o, "## Sessions involved")?;
+    writeln!(o)?;
+    let findings_of = |id: &SessionId| -> BTreeSet<&str> {
+        inv.timeline
+            .iter()
+            .filter(|e| e.session_id.as_ref() == Some(id))
+            .flat_map(|e| e.findings.iter().map(String::as_str))
+            .collect()
+    };
+    let mut listed = 0;
+    for s in &inv.sessions {
+        let Some(id) = &s.session_id else { continue };
+        let findings = findings_of(id);
+        if findings.is_empty() {
+            continue;
+        }
+        listed += 1;
+        let root = match s.interactive_roots.first() {
+            Some(r) => format!(
+                "interactive root {} from {} ({})",
+                r.time,
+                md_or_dash(r.ip.as_ref()),
+                md_or_dash(r.network.as_ref())
+            ),
+            None => "no interactive root in these records".to_string(),
+        };
+        let used: BTreeSet<String> = s
+            .tokens
+            .iter()
+            .flat_map(|t| t.used_from.iter().map(ToString::to_string))
+            .collect();
+        let used = if used.is_empty() {
+            String::new()
+        } else {
+            format!(" from {}", used.into_iter().collect::<Vec<_>>().join(", "))
+        };
+        let findings: Vec<String> = findings.into_iter().map(escape::markdown_code).collect();
+        writeln!(
+            o,
+            "- {} {} to {}: {root}; {} refresh(es), {} token(s), {} access(es){used}; findings {}",
+            escape::markdown_code(&id.to_string()),
+            s.first_seen,
+            s.last_seen,
+            s.refreshes.len(),
+            s.tokens.len(),
+            s.accesses,
+            findings.join(", ")
+        )?;
+    }
+    let others = inv.sessions.len() - listed;
+    if listed == 0 {
+        writeln!(
+            o,
+            "No finding cites a session of these records; {others} chain(s) under \"Chain by session\"."
+        )?;
+    } else if others > 0 {
+        writeln!(o)?;
+        writeln!(
+            o,
+            "{others} other chain(s), no finding: under \"Chain by session\"."
+        )?;
+    }
+    Ok(())
+}
+
+/// Rows of timeline past which the Markdown says how to narrow it to the findings.
+const LONG_TIMELINE: usize = 50;
+
+/// Before a long timeline, the span of its findings and the options that list only that: the
+/// attack of a user's two weeks is a few rows among thousands.
+fn write_timeline_hint(o: &mut impl Write, inv: &Investigation) -> std::io::Result<()> {
+    let first = inv.findings.iter().map(|f| f.first_seen).min();
+    let last = inv.findings.iter().map(|f| f.last_seen).max();
+    let (Some(first), Some(last)) = (first, last) else {
+        return Ok(());
+    };
+    if inv.timeline.len() <= LONG_TIMELINE {
+        return Ok(());
+    }
+    let within = inv
+        .timeline
+        .iter()
+        .filter(|e| e.time >= first && e.time <= last)
+        .count();
+    writeln!(
+        o,
+        "{} record(s); {within} of them from {first} to {last}, the span of the findings (`--since {first} --until {last}` lists only those).",
+        inv.timeline.len()
+    )?;
+    writeln!(o)
+}
+
+/// Write the Markdown form, for the case file: what fits on a screen first (the findings, the
+/// sessions involved, the containment, the networks), then the timeline, then the long parts
+/// (what was touched, every session's chain).
 pub fn write_markdown(mut out: impl Write, inv: &Investigation) -> Result<(), InvestigateError> {
     let o = &mut out;
     writeln!(o, "# Investigation: {}", md(&inv.subject))?;
     writeln!(o)?;
+    if let Some(id) = &inv.finding {
+        match inv.findings.iter().find(|f| &f.id == id) {
+            Some(f) => writeln!(
+                o,
+                "Opened from finding {} ({} {}): {}",
+                escape::markdown_code(id),
+                f.rule,
+                f.severity,
+                md(&f.title)
+            )?,
+            None => writeln!(o, "Opened from finding {}.", escape::markdown_code(id))?,
+        }
+        writeln!(o)?;
+    }
     writeln!(
         o,
         "{} sign-in(s) and {} access(es) from {} to {}; user(s): {}.",
@@ -140,6 +252,136 @@ pub fn write_markdown(mut out: impl Write, inv: &Investigation) -> Result<(), In
             f.last_seen
         )?;
     }
+    writeln!(o)?;
+
+    write_sessions_involved(o, inv)?;
+    writeln!(o)?;
+
+    writeln!(o, "## Containment")?;
+    writeln!(o)?;
+    if inv.containment.is_empty() {
+        writeln!(
+            o,
+            "No step suggested: no live finding cites these records and no inbox-rule change came from outside the user's networks."
+        )?;
+    }
+    for (i, s) in inv.containment.iter().enumerate() {
+        writeln!(o, "{}. **{}**: {}", i + 1, md(&s.action), md(&s.why))?;
+        for command in &s.commands {
+            writeln!(o, "   - {}", escape::markdown_code(command))?;
+        }
+    }
+    writeln!(o)?;
+
+    writeln!(o, "## Networks")?;
+    writeln!(o)?;
+    writeln!(
+        o,
+        "| Network | IPs | First seen | Last seen | Sign-ins | Accesses | Interactive sign-in by the user | The user's network | Replay findings |"
+    )?;
+    writeln!(o, "|---|---|---|---|---|---|---|---|---|")?;
+    // Microsoft's service acting for the user (Exchange, SharePoint) is spread over many
+    // prefixes that say nothing one by one: they are one row, so the table stays short.
+    let (service, networks): (Vec<&NetworkSummary>, Vec<&NetworkSummary>) = inv
+        .networks
+        .iter()
+        .partition(|n| n.microsoft_service && !n.established && n.replay_findings.is_empty());
+    for n in networks {
+        let ips: Vec<String> = n.ips.iter().map(ToString::to_string).collect();
+        writeln!(
+            o,
+            "| {}{} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            n.network,
+            if n.approximate { " (prefix)" } else { "" },
+            ips.join(", "),
+            n.first_seen,
+            n.last_seen,
+            n.sign_ins,
+            n.accesses,
+            if n.interactive_sign_in {
+                "yes"
+            } else {
+                "never"
+            },
+            match (n.established, n.microsoft_service) {
+                (true, _) => "yes",
+                (false, true) => "Microsoft's service",
+                (false, false) => "no",
+            },
+            if n.replay_findings.is_empty() {
+                "-".to_string()
+            } else {
+                format!("**{}**", n.replay_findings.join(", "))
+            }
+        )?;
+    }
+    if let (Some(first), Some(last)) = (
+        service.iter().map(|n| n.first_seen).min(),
+        service.iter().map(|n| n.last_seen).max(),
+    ) {
+        let interactive = service.iter().any(|n| n.interactive_sign_in);
+        writeln!(
+            o,
+            "| Microsoft's service: {} network(s) | {} address(es) | {first} | {last} | {} | {} | {} | Microsoft's service | - |",
+            service.len(),
+            service.iter().map(|n| n.ips.len()).sum::<usize>(),
+            service.iter().map(|n| n.sign_ins).sum::<u64>(),
+            service.iter().map(|n| n.accesses).sum::<u64>(),
+            if interactive { "yes" } else { "never" },
+        )?;
+    }
+    writeln!(o)?;
+
+    writeln!(o, "## Timeline")?;
+    writeln!(o)?;
+    write_timeline_hint(o, inv)?;
+    writeln!(
+        o,
+        "| Time | Record | Operation | IP | Network | App | Session | Token | Source | Findings |"
+    )?;
+    writeln!(o, "|---|---|---|---|---|---|---|---|---|---|")?;
+    for e in &inv.timeline {
+        writeln!(
+            o,
+            "| {} | {} {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            e.time,
+            md(&e.record),
+            md(&e.kind),
+            md(&e.operation),
+            md_or_dash(e.ip.as_ref()),
+            md_or_dash(e.network.as_ref()),
+            md_or_dash(e.app.as_ref()),
+            cell_code_or_dash(e.session_id.as_ref()),
+            cell_code_or_dash(e.token_id.as_ref()),
+            md(&e.source),
+            if e.findings.is_empty() {
+                "-".to_string()
+            } else {
+                format!("**{}**", e.findings.join(", "))
+            }
+        )?;
+    }
+    writeln!(o)?;
+
+    writeln!(o, "## What was touched")?;
+    writeln!(o)?;
+    let m = &inv.touched.mail;
+    writeln!(
+        o,
+        "- Mail: {} record(s), {} operation(s); MailItemsAccessed Bind {}, Sync {}",
+        m.records, m.operations, m.bind, m.sync
+    )?;
+    for t in &m.objects {
+        writeln!(
+            o,
+            "  - {}: {}",
+            escape::markdown_code(&t.name),
+            t.operations
+        )?;
+    }
+    write_touches(o, "Files and sites", &inv.touched.files)?;
+    write_touches(o, "Graph endpoints", &inv.touched.graph_endpoints)?;
+    write_rule_changes(o, &inv.touched.mailbox_rule_changes)?;
     writeln!(o)?;
 
     writeln!(o, "## Chain by session")?;
@@ -206,110 +448,6 @@ pub fn write_markdown(mut out: impl Write, inv: &Investigation) -> Result<(), In
         }
     }
     writeln!(o)?;
-
-    writeln!(o, "## Networks")?;
-    writeln!(o)?;
-    writeln!(
-        o,
-        "| Network | IPs | First seen | Last seen | Sign-ins | Accesses | Interactive sign-in by the user | The user's network | Replay findings |"
-    )?;
-    writeln!(o, "|---|---|---|---|---|---|---|---|---|")?;
-    for n in &inv.networks {
-        let ips: Vec<String> = n.ips.iter().map(ToString::to_string).collect();
-        writeln!(
-            o,
-            "| {}{} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            n.network,
-            if n.approximate { " (prefix)" } else { "" },
-            ips.join(", "),
-            n.first_seen,
-            n.last_seen,
-            n.sign_ins,
-            n.accesses,
-            if n.interactive_sign_in {
-                "yes"
-            } else {
-                "never"
-            },
-            match (n.established, n.microsoft_service) {
-                (true, _) => "yes",
-                (false, true) => "Microsoft's service",
-                (false, false) => "no",
-            },
-            if n.replay_findings.is_empty() {
-                "-".to_string()
-            } else {
-                format!("**{}**", n.replay_findings.join(", "))
-            }
-        )?;
-    }
-    writeln!(o)?;
-
-    writeln!(o, "## What was touched")?;
-    writeln!(o)?;
-    let m = &inv.touched.mail;
-    writeln!(
-        o,
-        "- Mail: {} record(s), {} operation(s); MailItemsAccessed Bind {}, Sync {}",
-        m.records, m.operations, m.bind, m.sync
-    )?;
-    for t in &m.objects {
-        writeln!(
-            o,
-            "  - {}: {}",
-            escape::markdown_code(&t.name),
-            t.operations
-        )?;
-    }
-    write_touches(o, "Files and sites", &inv.touched.files)?;
-    write_touches(o, "Graph endpoints", &inv.touched.graph_endpoints)?;
-    write_rule_changes(o, &inv.touched.mailbox_rule_changes)?;
-    writeln!(o)?;
-
-    writeln!(o, "## Containment")?;
-    writeln!(o)?;
-    if inv.containment.is_empty() {
-        writeln!(
-            o,
-            "No step suggested: no live finding cites these records and no inbox-rule change came from outside the user's networks."
-        )?;
-    }
-    for (i, s) in inv.containment.iter().enumerate() {
-        writeln!(o, "{}. **{}**: {}", i + 1, md(&s.action), md(&s.why))?;
-        for command in &s.commands {
-            writeln!(o, "   - {}", escape::markdown_code(command))?;
-        }
-    }
-    writeln!(o)?;
-
-    writeln!(o, "## Timeline")?;
-    writeln!(o)?;
-    writeln!(
-        o,
-        "| Time | Record | Operation | IP | Network | App | Session | Token | Source | Findings |"
-    )?;
-    writeln!(o, "|---|---|---|---|---|---|---|---|---|---|")?;
-    for e in &inv.timeline {
-        writeln!(
-            o,
-            "| {} | {} {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            e.time,
-            md(&e.record),
-            md(&e.kind),
-            md(&e.operation),
-            md_or_dash(e.ip.as_ref()),
-            md_or_dash(e.network.as_ref()),
-            md_or_dash(e.app.as_ref()),
-            cell_code_or_dash(e.session_id.as_ref()),
-            cell_code_or_dash(e.token_id.as_ref()),
-            md(&e.source),
-            if e.findings.is_empty() {
-                "-".to_string()
-            } else {
-                format!("**{}**", e.findings.join(", "))
-            }
-        )?;
-    }
     out.flush()?;
     Ok(())
 }

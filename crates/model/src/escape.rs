@@ -204,6 +204,21 @@ pub fn powershell_literal(text: &str) -> Option<String> {
     Some(out)
 }
 
+/// `text` as one word of a POSIX shell command line: as it is when it holds only characters
+/// no shell treats specially (letters, digits, `_ - . / : @ % + = ,`), else single-quoted with
+/// each `'` written `'\''`. `None`, as for [`powershell_literal`], when it cannot be pasted
+/// faithfully (an active character or U+FFFD).
+pub fn shell_word(text: &str) -> Option<String> {
+    if text.contains(|c: char| is_active(c) || c == '\u{fffd}') {
+        return None;
+    }
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_-./:@%+=,".contains(c);
+    if !text.is_empty() && text.chars().all(plain) {
+        return Some(text.to_string());
+    }
+    Some(format!("'{}'", text.replace('\'', "'\\''")))
+}
+
 /// Read the PowerShell single-quoted string that starts `text` the way PowerShell's
 /// tokenizer does (two quote characters in a row stand for the second; a lone one ends the
 /// string): its value and the bytes it spans. `None` when `text` does not start with a quote
@@ -380,6 +395,33 @@ impl fmt::Display for Shown<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A shell word reads back as the text, whatever quotes, spaces or `$` it holds.
+    #[cfg(unix)]
+    #[test]
+    fn shell_words_read_back_as_the_text() {
+        assert_eq!(
+            shell_word("exports/2024-03.json").as_deref(),
+            Some("exports/2024-03.json")
+        );
+        assert_eq!(shell_word("my logs").as_deref(), Some("'my logs'"));
+        assert_eq!(shell_word("").as_deref(), Some("''"));
+        assert_eq!(shell_word("a\x1b[2J"), None);
+        for text in [
+            "it's $(rm -rf x) `y` \\ \"z\" *;|&",
+            "'",
+            "a'b'c",
+            "~user",
+            "#x",
+        ] {
+            let word = shell_word(text).unwrap();
+            let out = std::process::Command::new("sh")
+                .args(["-c", &format!("printf %s {word}")])
+                .output()
+                .unwrap();
+            assert_eq!(String::from_utf8(out.stdout).unwrap(), text, "{word}");
+        }
+    }
 
     #[test]
     fn terminal_shows_controls_and_bidi_visibly() {

@@ -273,3 +273,41 @@ pub struct Finding {
     /// Set when an allowlist entry suppressed the finding.
     pub suppression: Option<Suppression>,
 }
+
+/// Characters of an id (finding hash, session, token) that tables show: enough to tell the
+/// findings of one tenant apart, and accepted back by `investigate` as a prefix.
+pub const SHORT_ID_CHARS: usize = 8;
+
+impl Finding {
+    /// The id as tables show it: the first [`SHORT_ID_CHARS`] characters of the hash after the
+    /// rule code (`830ad87c` for `TT001-830ad87c6df85bc9`), or of the whole id when it has no
+    /// rule code (findings imported from elsewhere).
+    pub fn short_id(&self) -> &str {
+        short_finding_id(&self.id)
+    }
+}
+
+/// See [`Finding::short_id`].
+pub fn short_finding_id(id: &str) -> &str {
+    let hash = finding_hash(id);
+    let end = hash
+        .char_indices()
+        .nth(SHORT_ID_CHARS)
+        .map_or(hash.len(), |(i, _)| i);
+    &hash[..end]
+}
+
+/// The part of a finding id after its rule code (`830ad87c6df85bc9` of
+/// `TT001-830ad87c6df85bc9`); the whole id when it has no rule code.
+pub fn finding_hash(id: &str) -> &str {
+    match id.split_once('-') {
+        Some((rule, hash)) if is_rule_code(rule) => hash,
+        _ => id,
+    }
+}
+
+/// True for text shaped like a rule code (`TT001`): the model knows the shape, the engine's
+/// registry knows the rules.
+fn is_rule_code(text: &str) -> bool {
+    text.len() == 5 && text.starts_with("TT") && text[2..].bytes().all(|b| b.is_ascii_digit())
+}

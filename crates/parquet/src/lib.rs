@@ -14,7 +14,7 @@ pub mod write;
 use std::path::{Path, PathBuf};
 
 pub use read::{read_text_table, ReadError, TextTable};
-pub use write::{Normalizer, Written, WrittenFile};
+pub use write::{Normalizer, TableFormat, Written, WrittenFile};
 
 /// Why normalized records could not be written.
 #[derive(Debug, thiserror::Error)]

@@ -1,4 +1,5 @@
-//! Writing normalized records as Parquet, one writer per input file, partitioned by day.
+//! Writing normalized records as Parquet (or JSON lines, [`TableFormat`]), one writer per
+//! input file, partitioned by day.
 //!
 //! A folder written by [`Normalizer`]s reads in Spark as two tables with Hive-style partition
 //! discovery (`spark.read.parquet("DIR/sign_ins")` gives a `day` column of type date):
@@ -17,6 +18,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::fs::File;
+use std::io::{BufWriter, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -43,9 +45,60 @@ pub const NULL_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
 /// Timestamps are UTC: the Parquet column is `isAdjustedToUTC`.
 const UTC: &str = "UTC";
 
-/// The name of input `part`'s file in each partition.
+/// The name of input `part`'s Parquet file in each partition.
 pub fn part_file_name(part: usize) -> String {
-    format!("part-{part:05}.parquet")
+    TableFormat::Parquet.file_name(part)
+}
+
+/// How a table's files are written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TableFormat {
+    /// Parquet with the Arrow schema of [`schema_of`], Snappy-compressed.
+    #[default]
+    Parquet,
+    /// JSON lines, one object per row with the same columns in the same order: text as
+    /// strings, booleans and integers as themselves, times as RFC 3339 UTC strings, absent
+    /// values `null` (Spark: `spark.read.json("DIR/sign_ins")`).
+    JsonLines,
+}
+
+impl TableFormat {
+    /// The name of input `part`'s file in each partition.
+    pub fn file_name(self, part: usize) -> String {
+        match self {
+            TableFormat::Parquet => format!("part-{part:05}.parquet"),
+            TableFormat::JsonLines => format!("part-{part:05}.jsonl"),
+        }
+    }
+}
+
+/// One row as a JSON object of its columns, in column order.
+struct JsonRow<'a, T: 'static> {
+    columns: &'static [Column<T>],
+    record: &'a T,
+}
+
+impl<T> serde::Serialize for JsonRow<'_, T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let record = self.record;
+        let mut map = s.serialize_map(Some(self.columns.len()))?;
+        for column in self.columns {
+            match &column.get {
+                Getter::Text(get) => map.serialize_entry(column.name, &get(record))?,
+                Getter::Shown(get) => {
+                    map.serialize_entry(column.name, &get(record).map(|v| v.to_string()))?
+                }
+                Getter::Derived(get) => map.serialize_entry(column.name, &get(record))?,
+                Getter::Bool(get) => map.serialize_entry(column.name, &get(record))?,
+                Getter::Int(get) => map.serialize_entry(column.name, &get(record))?,
+                Getter::Time(get) => {
+                    map.serialize_entry(column.name, &get(record).map(|t| t.to_rfc3339()))?
+                }
+            }
+        }
+        map.end()
+    }
 }
 
 /// The Arrow schema of a table's files.
@@ -164,35 +217,80 @@ impl<T> Rows<T> {
     }
 }
 
-/// One open partition file: its rows not yet written, and the writer.
+/// Where an open partition file's rows go.
+enum Sink<T: 'static> {
+    /// Rows gathered in column builders, handed to the writer a batch at a time.
+    Parquet {
+        rows: Rows<T>,
+        // Boxed: the writer is large, and a JSON lines file needs none.
+        writer: Box<ArrowWriter<File>>,
+    },
+    /// Rows written as they come, one JSON object per line.
+    JsonLines {
+        columns: &'static [Column<T>],
+        out: BufWriter<File>,
+    },
+}
+
+/// One open partition file: where its rows go, and how many were written.
 struct PartitionFile<T: 'static> {
-    rows: Rows<T>,
-    writer: ArrowWriter<File>,
+    sink: Sink<T>,
     written: u64,
     hidden: PathBuf,
     path: PathBuf,
 }
 
 impl<T> PartitionFile<T> {
+    fn push(&mut self, record: &T) -> Result<(), WriteError> {
+        match &mut self.sink {
+            Sink::Parquet { rows, .. } => {
+                rows.push(record);
+                if rows.len >= BATCH_ROWS {
+                    self.flush()?;
+                }
+            }
+            Sink::JsonLines { columns, out } => {
+                let row = JsonRow { columns, record };
+                tokentrail_model::escape::write_json(&mut *out, &row)
+                    .map_err(|e| WriteError::io(&self.path, e.into()))?;
+                out.write_all(b"\n")
+                    .map_err(|source| WriteError::io(&self.path, source))?;
+                self.written += 1;
+            }
+        }
+        Ok(())
+    }
+
     fn flush(&mut self) -> Result<(), WriteError> {
-        if self.rows.len == 0 {
+        let Sink::Parquet { rows, writer } = &mut self.sink else {
+            return Ok(());
+        };
+        if rows.len == 0 {
             return Ok(());
         }
-        let batch = self.rows.take_batch().map_err(|e| WriteError::Arrow {
+        let batch = rows.take_batch().map_err(|e| WriteError::Arrow {
             path: self.path.clone(),
             message: e.to_string(),
         })?;
         self.written += batch.num_rows() as u64;
-        self.writer
+        writer
             .write(&batch)
             .map_err(|source| WriteError::parquet(&self.path, source))
     }
 
     fn close(mut self) -> Result<WrittenFile, WriteError> {
         self.flush()?;
-        self.writer
-            .close()
-            .map_err(|source| WriteError::parquet(&self.path, source))?;
+        match self.sink {
+            Sink::Parquet { writer, .. } => {
+                writer
+                    .close()
+                    .map_err(|source| WriteError::parquet(&self.path, source))?;
+            }
+            Sink::JsonLines { mut out, .. } => {
+                out.flush()
+                    .map_err(|source| WriteError::io(&self.path, source))?;
+            }
+        }
         std::fs::rename(&self.hidden, &self.path)
             .map_err(|source| WriteError::io(&self.path, source))?;
         Ok(WrittenFile {
@@ -215,16 +313,18 @@ pub struct WrittenFile {
 struct TableFiles<T: 'static> {
     dir: PathBuf,
     file_name: String,
+    format: TableFormat,
     columns: &'static [Column<T>],
     schema: SchemaRef,
     days: BTreeMap<Option<i64>, PartitionFile<T>>,
 }
 
 impl<T> TableFiles<T> {
-    fn new(dir: PathBuf, file_name: String, columns: &'static [Column<T>]) -> Self {
+    fn new(dir: PathBuf, format: TableFormat, part: usize, columns: &'static [Column<T>]) -> Self {
         TableFiles {
             dir,
-            file_name,
+            file_name: format.file_name(part),
+            format,
             columns,
             schema: schema_of(columns),
             days: BTreeMap::new(),
@@ -240,11 +340,7 @@ impl<T> TableFiles<T> {
                 self.days.entry(day).or_insert(file)
             }
         };
-        file.rows.push(record);
-        if file.rows.len >= BATCH_ROWS {
-            file.flush()?;
-        }
-        Ok(())
+        file.push(record)
     }
 
     fn open(&self, day: &str) -> Result<PartitionFile<T>, WriteError> {
@@ -252,6 +348,7 @@ impl<T> TableFiles<T> {
             &self.dir,
             day,
             &self.file_name,
+            self.format,
             self.columns,
             self.schema.clone(),
         )
@@ -266,6 +363,7 @@ fn open_partition<T>(
     table_dir: &Path,
     day: &str,
     file_name: &str,
+    format: TableFormat,
     columns: &'static [Column<T>],
     schema: SchemaRef,
 ) -> Result<PartitionFile<T>, WriteError> {
@@ -274,15 +372,26 @@ fn open_partition<T>(
     let path = dir.join(file_name);
     let hidden = dir.join(format!(".{file_name}.tmp"));
     let file = File::create(&hidden).map_err(|source| WriteError::io(&hidden, source))?;
-    let props = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
-        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-        .build();
-    let writer = ArrowWriter::try_new(file, schema.clone(), Some(props))
-        .map_err(|source| WriteError::parquet(&path, source))?;
+    let sink = match format {
+        TableFormat::Parquet => {
+            let props = WriterProperties::builder()
+                .set_compression(Compression::SNAPPY)
+                .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+                .build();
+            let writer = ArrowWriter::try_new(file, schema.clone(), Some(props))
+                .map_err(|source| WriteError::parquet(&path, source))?;
+            Sink::Parquet {
+                rows: Rows::new(columns, schema),
+                writer: Box::new(writer),
+            }
+        }
+        TableFormat::JsonLines => Sink::JsonLines {
+            columns,
+            out: BufWriter::new(file),
+        },
+    };
     Ok(PartitionFile {
-        rows: Rows::new(columns, schema),
-        writer,
+        sink,
         written: 0,
         hidden,
         path,
@@ -307,12 +416,16 @@ pub struct Normalizer {
 }
 
 impl Normalizer {
-    /// A writer for input number `part` (its place in read order) under `out`.
+    /// A Parquet writer for input number `part` (its place in read order) under `out`.
     pub fn new(out: &Path, part: usize) -> Normalizer {
-        let name = part_file_name(part);
+        Normalizer::with_format(out, part, TableFormat::Parquet)
+    }
+
+    /// A writer of `format` for input number `part` under `out`.
+    pub fn with_format(out: &Path, part: usize, format: TableFormat) -> Normalizer {
         Normalizer {
-            sign_ins: TableFiles::new(out.join(SIGN_INS), name.clone(), SIGN_IN_COLUMNS),
-            accesses: TableFiles::new(out.join(ACCESSES), name, ACCESS_COLUMNS),
+            sign_ins: TableFiles::new(out.join(SIGN_INS), format, part, SIGN_IN_COLUMNS),
+            accesses: TableFiles::new(out.join(ACCESSES), format, part, ACCESS_COLUMNS),
         }
     }
 
@@ -348,17 +461,28 @@ pub const ACCESSES: &str = "accesses";
 /// a reader still finds the table and its schema: Spark cannot infer the schema of a folder
 /// with no Parquet file, and a query over both tables would fail on the missing one.
 pub fn write_empty_tables(out: &Path, written: &Written) -> Result<Vec<WrittenFile>, WriteError> {
+    write_empty_tables_as(out, written, TableFormat::Parquet)
+}
+
+/// [`write_empty_tables`] in `format` (an empty JSON lines file keeps the table's folder).
+pub fn write_empty_tables_as(
+    out: &Path,
+    written: &Written,
+    format: TableFormat,
+) -> Result<Vec<WrittenFile>, WriteError> {
     let mut files = Vec::new();
-    let name = part_file_name(0);
+    let name = format.file_name(0);
     if written.sign_ins == 0 {
         let dir = out.join(SIGN_INS);
         let schema = schema_of(SIGN_IN_COLUMNS);
-        files.push(open_partition(&dir, NULL_PARTITION, &name, SIGN_IN_COLUMNS, schema)?.close()?);
+        let file = open_partition(&dir, NULL_PARTITION, &name, format, SIGN_IN_COLUMNS, schema)?;
+        files.push(file.close()?);
     }
     if written.accesses == 0 {
         let dir = out.join(ACCESSES);
         let schema = schema_of(ACCESS_COLUMNS);
-        files.push(open_partition(&dir, NULL_PARTITION, &name, ACCESS_COLUMNS, schema)?.close()?);
+        let file = open_partition(&dir, NULL_PARTITION, &name, format, ACCESS_COLUMNS, schema)?;
+        files.push(file.close()?);
     }
     Ok(files)
 }

@@ -12,6 +12,7 @@
 //! - [`import`]: reads findings produced elsewhere (OCSF lines, CSV or JSON rows) back into the
 //!   model, so the renderers above draw them.
 
+pub mod columns;
 pub mod csv;
 mod error;
 pub mod import;

@@ -1,9 +1,13 @@
-//! The terminal table: most severe first, one line per finding, then a summary line.
+//! The terminal table: most severe first, one line per finding, then a summary line and the
+//! command to run next.
 //!
-//! Columns: severity, confidence, rule, user (UPN, else object id), session or token (first 8
-//! characters, `s:` or `t:`), network (`AS…` or the approximate prefix), records, operations,
-//! first seen (UTC). Suppressed findings are counted in the summary and listed only when
-//! [`TableOptions::show_suppressed`] is set, with the allowlist entry that suppressed them.
+//! Columns: the finding's short id (what `investigate --finding` takes), severity, confidence,
+//! rule (code and name), user (UPN, else object id), session or token (first 8 characters,
+//! `s:` or `t:`, which `investigate --session`/`--token` take as they are), network (`AS…` or
+//! the approximate prefix), the access IP, records,
+//! operations, first and last seen (UTC). Suppressed findings are counted in the summary and
+//! listed only when [`TableOptions::show_suppressed`] is set, with the allowlist entry that
+//! suppressed them.
 //!
 //! Colour is an option, not a guess: the binary decides (TTY, `NO_COLOR`) and passes
 //! [`TableOptions::color`].
@@ -16,30 +20,43 @@ use std::io::Write;
 
 use tokentrail_model::{escape, Confidence, Finding, RuleId, Severity};
 
+use crate::columns::Columns;
 use crate::text::{human_time, network_text, operations, records, short};
 use crate::ReportError;
 
 /// How the table is drawn.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TableOptions {
     /// Colour the severity column with ANSI escapes.
     pub color: bool,
     /// List suppressed findings too (they are always counted in the summary).
     pub show_suppressed: bool,
+    /// The `investigate` command over the same logs, as the user would type it
+    /// (`tokentrail investigate exports/`): the table ends with it, for its first finding
+    /// (`next: tokentrail investigate exports/ --finding 830ad87c`). Shell-quoted by the caller.
+    pub investigate: Option<String>,
 }
 
-const HEADER: [&str; 10] = [
+const HEADER: [&str; 13] = [
+    "ID",
     "SEVERITY",
     "CONF",
     "RULE",
     "USER",
     "SESSION/TOKEN",
     "NETWORK",
+    "IP",
     "RECORDS",
     "OPS",
     "FIRST SEEN (UTC)",
+    "LAST SEEN (UTC)",
     "NOTE",
 ];
+
+/// The severity column, coloured when asked.
+const SEVERITY: usize = 1;
+/// Counts read right-aligned.
+const RIGHT: [usize; 2] = [8, 9];
 
 /// Most severe first; ties broken so the order never depends on the input order.
 pub fn sort_for_display(findings: &mut [&Finding]) {
@@ -69,7 +86,13 @@ pub(crate) fn user_text(f: &Finding) -> &str {
     f.upn.as_deref().or(f.user_id.as_deref()).unwrap_or("-")
 }
 
-/// Write the table and its summary line.
+/// The address the finding's accesses came from (its `src_ip`); `-` when none was logged.
+pub(crate) fn access_ip(f: &Finding) -> String {
+    f.src_ip.map_or_else(|| "-".to_owned(), |ip| ip.to_string())
+}
+
+/// Write the table, its summary line and (with [`TableOptions::investigate`]) the command to
+/// run next.
 pub fn write_table<W: Write>(
     mut out: W,
     findings: &[Finding],
@@ -82,43 +105,64 @@ pub fn write_table<W: Write>(
     sort_for_display(&mut shown);
 
     if !shown.is_empty() {
-        let rows: Vec<[String; 10]> = shown
+        let rows: Vec<Vec<String>> = shown
             .iter()
-            .map(|f| row(f).map(|cell| escape::terminal(&cell).into_owned()))
+            .map(|f| {
+                row(f)
+                    .into_iter()
+                    .map(|cell| escape::terminal(&cell).into_owned())
+                    .collect()
+            })
             .collect();
-        let mut widths = HEADER.map(str::len);
-        for r in &rows {
-            for (w, cell) in widths.iter_mut().zip(r) {
-                *w = (*w).max(cell.chars().count());
-            }
-        }
         let mut header = HEADER.map(str::to_owned);
-        if rows.iter().all(|r| r[9].is_empty()) {
+        if rows.iter().all(|r| r[HEADER.len() - 1].is_empty()) {
             // No suppressed finding listed: the note column would stay empty.
-            header[9].clear();
+            header[HEADER.len() - 1].clear();
         }
-        write_row(&mut out, &header, &widths, None)?;
+        let columns = Columns::fit(&HEADER, &rows, &RIGHT);
+        writeln!(out, "{}", columns.line(&header))?;
         for (r, f) in rows.iter().zip(&shown) {
-            let color = options.color.then(|| severity_color(f.severity));
-            write_row(&mut out, r, &widths, color)?;
+            let mut cells = columns.pad(r);
+            if options.color {
+                // Only the text is coloured, not the padding after it.
+                let text = &r[SEVERITY];
+                let pad = cells[SEVERITY].chars().count() - text.chars().count();
+                cells[SEVERITY] = format!(
+                    "{}{text}\x1b[0m{}",
+                    severity_color(f.severity),
+                    " ".repeat(pad)
+                );
+            }
+            writeln!(out, "{}", crate::columns::join(&cells))?;
         }
     }
     writeln!(out, "{}", summary(findings, options.show_suppressed))?;
+    let first = shown.iter().find(|f| f.suppression.is_none());
+    if let (Some(command), Some(f)) = (&options.investigate, first) {
+        writeln!(
+            out,
+            "next: {command} --finding {}",
+            escape::terminal(f.short_id())
+        )?;
+    }
     out.flush()?;
     Ok(())
 }
 
-fn row(f: &Finding) -> [String; 10] {
+fn row(f: &Finding) -> [String; 13] {
     [
+        f.short_id().to_owned(),
         f.severity.caption().to_owned(),
         confidence_text(f.confidence).to_owned(),
-        f.rule.code().to_owned(),
+        format!("{} {}", f.rule.code(), f.rule.name()),
         user_text(f).to_owned(),
         session_or_token(f),
         network_text(f.network.as_ref()),
+        access_ip(f),
         records(f).to_string(),
         operations(f).to_string(),
         human_time(f.first_seen),
+        human_time(f.last_seen),
         f.suppression
             .as_ref()
             .map(|s| format!("suppressed by {}", s.entry_id))
@@ -142,32 +186,6 @@ fn severity_color(s: Severity) -> &'static str {
         Severity::Low => "\x1b[36m",
         Severity::Informational => "\x1b[2m",
     }
-}
-
-fn write_row<W: Write>(
-    out: &mut W,
-    cells: &[String; 10],
-    widths: &[usize; 10],
-    severity_color: Option<&str>,
-) -> Result<(), ReportError> {
-    let mut line = String::new();
-    for (i, (cell, width)) in cells.iter().zip(widths).enumerate() {
-        let last = i + 1 == cells.len();
-        let pad = width.saturating_sub(cell.chars().count());
-        match (i, severity_color) {
-            (0, Some(code)) => {
-                line.push_str(code);
-                line.push_str(cell);
-                line.push_str("\x1b[0m");
-            }
-            _ => line.push_str(cell),
-        }
-        if !last {
-            line.extend(std::iter::repeat_n(' ', pad + 2));
-        }
-    }
-    writeln!(out, "{}", line.trim_end())?;
-    Ok(())
 }
 
 /// `5 findings: TT001 2, TT003 3; high 2, medium 3; 1 suppressed (not listed)`.

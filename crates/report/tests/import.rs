@@ -33,6 +33,7 @@ fn table(findings: &[tokentrail_model::Finding]) -> String {
     let options = TableOptions {
         color: false,
         show_suppressed: true,
+        investigate: None,
     };
     write_table(&mut out, findings, &options).expect("table");
     String::from_utf8(out).expect("utf-8")

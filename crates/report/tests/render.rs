@@ -51,6 +51,7 @@ fn table_without_suppressed() {
             &TableOptions {
                 color: false,
                 show_suppressed: false,
+                investigate: Some("tokentrail investigate 'my exports/'".to_string()),
             },
         )
         .unwrap()
@@ -68,6 +69,7 @@ fn table_with_suppressed_and_colour() {
             &TableOptions {
                 color: true,
                 show_suppressed: true,
+                investigate: None,
             },
         )
         .unwrap()

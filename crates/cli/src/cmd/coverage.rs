@@ -18,7 +18,8 @@ use super::open_output;
 /// How a posture report is written.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReportFormat {
-    /// A dated Markdown report for people (and for the compliance file).
+    /// A dated Markdown report for people (and for the compliance file); also `md`.
+    #[value(name = "markdown", alias = "md")]
     Md,
     /// The same report as JSON.
     Json,
@@ -58,7 +59,8 @@ pub struct CoverageArgs {
     #[arg(long)]
     pub test_cases: bool,
     /// The judging options, as for detect. Coverage describes every record given, so the
-    /// allowlist and ASN database are only checked here, and --since/--until do not narrow it.
+    /// allowlist and ASN database are only checked here, and --since/--until, --rules and
+    /// --min-severity do not narrow it.
     #[command(flatten)]
     pub judging: JudgingArgs,
 }
@@ -83,8 +85,18 @@ pub(crate) fn read_inputs(
         ..ReadOptions::default()
     };
     let mut sink = |record: DecodedRecord| sink(record.event);
-    let report = super::read_with_progress(paths, opts, &mut times.filter(&mut sink));
-    times.release(&mut sink);
+    let mut unstated = super::UnstatedKinds::default();
+    let report = {
+        let mut settled = |record: DecodedRecord| {
+            if let Some(record) = unstated.pass(record) {
+                sink(record);
+            }
+        };
+        let report = super::read_with_progress(paths, opts, &mut times.filter(&mut settled));
+        times.release(&mut settled);
+        report
+    };
+    unstated.finish().for_each(&mut sink);
     report
 }
 

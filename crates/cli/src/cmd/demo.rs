@@ -34,6 +34,12 @@ pub struct DemoArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
+    /// Write findings to FILE instead of stdout.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Allowlist, ASN database, reporting window, rules and severity: as for detect.
+    #[command(flatten)]
+    pub judging: JudgingArgs,
 }
 
 fn ratio(r: &Ratio) -> String {
@@ -50,7 +56,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     if !tenant.is_dir() {
         bail!(
             "the example tenant is not at {} (demo runs from a source checkout; \
-             elsewhere use `tokentrail simulate --out DIR` and `tokentrail detect DIR`)",
+             elsewhere use `tokentrail simulate -o DIR` and `tokentrail detect DIR`)",
             tenant.display()
         );
     }
@@ -60,9 +66,9 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     );
     let detect_args = DetectArgs {
         paths: LOG_FOLDERS.iter().map(|f| tenant.join(f)).collect(),
-        judging: JudgingArgs::default(),
+        judging: args.judging,
         format: args.format,
-        output: None,
+        output: args.output,
         show_suppressed: false,
         test_cases: false,
         threads: None,

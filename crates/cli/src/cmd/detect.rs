@@ -24,11 +24,14 @@ use super::open_output;
 pub enum OutputFormat {
     /// A terminal table, most severe first, with a summary line.
     Table,
-    /// OCSF 1.8.0 Detection Finding, one JSON object per line (docs/finding-schema.md).
+    /// OCSF 1.8.0 Detection Finding, one JSON object per line (docs/finding-schema.md); also
+    /// `json`.
+    #[value(alias = "json")]
     Ocsf,
     /// CSV with the columns documented in docs/finding-schema.md.
     Csv,
-    /// A Markdown summary for tickets.
+    /// A Markdown summary for tickets; also `md`.
+    #[value(alias = "md")]
     Markdown,
 }
 
@@ -37,9 +40,15 @@ pub enum OutputFormat {
 #[command(after_help = "\
 Examples:
   tokentrail detect exports/                              table on the terminal
-  tokentrail detect exports/ --format ocsf -o findings.jsonl
+  tokentrail detect exports/ --format json -o findings.jsonl   OCSF lines (also --format ocsf)
   tokentrail detect signins.json audit.csv --allowlist allow.yaml --show-suppressed
   tokentrail detect exports/ --asn-db GeoLite2-ASN.mmdb --since 2026-11-01
+  tokentrail detect exports/ --min-severity high --rules TT001,TT002
+  tokentrail detect exports/ --exclude-rules unapproved-client --format md
+
+The table's first column is each finding's short id, and its last line the command that opens
+the first finding's investigation (`tokentrail investigate exports/ --finding b72c7366`);
+`investigate` also takes the session and token cells as printed (`--session s:1963e220`).
 
 Rules: TT001 token-replay, TT002 session-replay, TT003 no-interactive-context,
 TT004 orphan-token, TT005 unapproved-client (docs/rules/).
@@ -141,6 +150,7 @@ fn write_findings(args: &DetectArgs, detection: &Detection) -> anyhow::Result<()
         format: args.format,
         output: args.output.as_deref(),
         show_suppressed: args.show_suppressed,
+        investigate: investigate_command(&args.paths),
     };
     listing.write(&detection.findings, &detection.suppressed)
 }
@@ -153,6 +163,23 @@ pub(crate) struct Listing<'a> {
     pub output: Option<&'a Path>,
     /// List suppressed findings too.
     pub show_suppressed: bool,
+    /// The `investigate` command over the same logs, which the table ends with.
+    pub investigate: Option<String>,
+}
+
+/// `tokentrail investigate PATH...` over `paths`, each quoted for a POSIX shell; `None` when
+/// one cannot be pasted (standard input, a name with control characters).
+pub(crate) fn investigate_command(paths: &[std::path::PathBuf]) -> Option<String> {
+    let mut command = String::from("tokentrail investigate");
+    for path in paths {
+        let text = path.to_str()?;
+        if text == "-" {
+            return None;
+        }
+        command.push(' ');
+        command.push_str(&tokentrail_model::escape::shell_word(text)?);
+    }
+    Some(command)
 }
 
 impl Listing<'_> {
@@ -170,6 +197,7 @@ impl Listing<'_> {
                 let options = TableOptions {
                     color,
                     show_suppressed: self.show_suppressed,
+                    investigate: self.investigate.clone(),
                 };
                 tokentrail_report::table::write_table(out, &all, &options)?
             }
@@ -206,18 +234,11 @@ fn write_run_notes(
         writeln!(
             err,
             "tokentrail: {} sign-in(s) whose export did not state their kind took the kind the \
-             other rows of their file state (one admin center tab per file)",
+             other rows of their file state, or its admin center name (one tab per file)",
             stats.sign_ins_kind_settled
         )?;
     }
-    if stats.outside_time_window > 0 {
-        writeln!(
-            err,
-            "tokentrail: {} finding(s) lie wholly outside --since/--until: judged, not reported",
-            stats.outside_time_window
-        )?;
-    }
-    super::judging::write_allowlist_notes(err, &detection.allowlist)?;
+    super::judging::write_judging_notes(err, detection)?;
     if stats.accesses_lost > 0 {
         writeln!(
             err,

@@ -29,11 +29,14 @@ use crate::exit;
 pub enum FindingsFormat {
     /// A terminal table, most severe first, with a summary line.
     Table,
-    /// OCSF 1.8.0 Detection Finding, one JSON object per line (docs/finding-schema.md).
+    /// OCSF 1.8.0 Detection Finding, one JSON object per line (docs/finding-schema.md); also
+    /// `json`.
+    #[value(alias = "json")]
     Ocsf,
     /// CSV with the columns documented in docs/finding-schema.md.
     Csv,
-    /// A Markdown summary for tickets.
+    /// A Markdown summary for tickets; also `md`.
+    #[value(alias = "md")]
     Markdown,
     /// The self-contained HTML report (without coverage, which needs the logs).
     Html,
@@ -133,6 +136,8 @@ pub fn run(args: FindingsArgs) -> anyhow::Result<ExitCode> {
         format,
         output: args.output.as_deref(),
         show_suppressed: args.show_suppressed,
+        // The logs these findings came from are not known here.
+        investigate: Some("tokentrail investigate LOGS".to_string()),
     }
     .write(&active, &suppressed)?;
     Ok(code(unreadable))

@@ -3,8 +3,9 @@
 //! Output: per input the container (and compression), the record shapes, the records per
 //! family, kind and operation, the time range in RFC 3339 UTC, duplicates dropped, and each
 //! unreadable record as `file:line: reason` (or `file#index: reason` inside JSON arrays and
-//! envelopes); then a total line. `--json` prints the [`IngestReport`] instead, which holds the
-//! same facts (the human output is rendered from it).
+//! envelopes); then a total line. Request paths that differ only by an id (a GUID, a number, a
+//! user's address) are counted as one, the id written `{id}`. `--format json` prints the
+//! [`IngestReport`] instead, which holds the same facts (the human output is rendered from it).
 //!
 //! Exit codes (see `crate::exit`):
 //! - 0: every input was read.
@@ -20,6 +21,8 @@ use tokentrail_ingest::read::{FileReport, ReadOutcome};
 use tokentrail_ingest::{DecodeOptions, IngestReport, ReadOptions};
 use tokentrail_model::escape::{self, Shown};
 
+use tokentrail_report::columns::Columns;
+
 use crate::exit;
 
 /// Show what each input file holds: container, record shapes, records per family, kind and
@@ -30,7 +33,7 @@ Examples:
   tokentrail inspect signins.json exports/          a file and a directory (recursive)
   tokentrail inspect audit.zip graph.jsonl.gz       archives and gzip are read in place
   az rest ... | tokentrail inspect -                standard input
-  tokentrail inspect --json exports/ > report.json  the same report, for machines
+  tokentrail inspect --format json -o report.json exports/   the same report, for machines
   tokentrail inspect --test-cases ../shared/fixtures/public
 
 Formats are recognized from content, not file names: JSON lines, JSON arrays, Graph OData
@@ -40,7 +43,8 @@ single JSON objects, forwarder wrappers (a syslog prefix before the JSON, a `_ra
 whole envelope on one line), CSV (the admin center's Download CSV, Purview,
 Search-UnifiedAuditLog, Log Analytics and Sentinel Export to CSV, advanced hunting), gzip and
 zip. Records that are not used are counted by file: not relevant (by kind), recognized but not
-supported (by shape), or not understood.
+supported (by shape), or not understood. Request paths that differ only by an id (a GUID, a
+number, a user's address) are counted as one, the id written {id}.
 
 Exit codes: 0 every record read; 1 some input unreadable (each place is listed); 2 bad
 arguments or nothing readable.")]
@@ -48,13 +52,28 @@ pub struct InspectArgs {
     /// Files, directories (read recursively), .gz or .zip archives, or `-` for standard input.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
-    /// Print the report as JSON on stdout instead of text.
-    #[arg(long)]
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = InspectFormat::Text)]
+    pub format: InspectFormat,
+    /// Write the report to FILE instead of stdout.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// The same as `--format json` (kept for scripts written before --format).
+    #[arg(long, hide = true, conflicts_with = "format")]
     pub json: bool,
     /// Read test-case files as the raw events they hold: SEKOIA intake-format cases
     /// (`input.message`) and Panther rule YAML (`Tests[].Log`).
     #[arg(long)]
     pub test_cases: bool,
+}
+
+/// How the report is written.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InspectFormat {
+    /// Per input file, its records by family, kind and operation under column headers.
+    Text,
+    /// The same report as one JSON object.
+    Json,
 }
 
 /// Run `inspect`.
@@ -67,9 +86,8 @@ pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
     };
     let report = super::read_with_progress(&args.paths, opts, &mut |_| {});
 
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
-    if args.json {
+    let mut out = super::open_output(args.output.as_deref())?;
+    if args.json || args.format == InspectFormat::Json {
         escape::write_json_pretty(&mut out, &report)?;
         writeln!(out)?;
         out.flush()?;
@@ -157,27 +175,25 @@ fn render_file(out: &mut dyn Write, file: &FileReport) -> io::Result<()> {
         writeln!(out, "  shapes: {}", shapes.join(", "))?;
     }
     // Columns as wide as their longest entry in this file, so long kind names stay aligned.
-    let family_width = file
+    let rows: Vec<[String; 4]> = file
         .counts
         .iter()
-        .map(|c| c.family.to_string().len())
-        .max()
-        .unwrap_or(0);
-    let kind_width = file
-        .counts
-        .iter()
-        .map(|c| escape::terminal(&c.kind).chars().count())
-        .max()
-        .unwrap_or(0);
-    for count in &file.counts {
-        writeln!(
-            out,
-            "  {:<family_width$}  {:<kind_width$} {:>9}  {}",
-            count.family.to_string(),
-            escape::terminal(&count.kind),
-            count.records,
-            Shown(count.operation.as_deref().unwrap_or("-")),
-        )?;
+        .map(|count| {
+            [
+                count.family.to_string(),
+                escape::terminal(&count.kind).into_owned(),
+                count.records.to_string(),
+                Shown(count.operation.as_deref().unwrap_or("-")).to_string(),
+            ]
+        })
+        .collect();
+    if !rows.is_empty() {
+        let header = ["FAMILY", "KIND", "RECORDS", "OPERATION"];
+        let columns = Columns::fit(&header, &rows, &[2]);
+        writeln!(out, "  {}", columns.line(&header))?;
+        for row in &rows {
+            writeln!(out, "  {}", columns.line(row))?;
+        }
     }
     if let Some(range) = file.time_range {
         writeln!(out, "  time: {} to {}", range.first, range.last)?;

@@ -54,7 +54,7 @@ pub struct InventoryArgs {
     pub test_cases: bool,
     /// The judging options, as for detect: the findings they give mark the patterns that must
     /// not be approved. The inventory covers every record given, and so do its marks:
-    /// --since/--until do not narrow them.
+    /// --since/--until, --rules and --min-severity do not narrow them.
     #[command(flatten)]
     pub judging: JudgingArgs,
 }
@@ -65,9 +65,12 @@ pub fn run(args: InventoryArgs) -> anyhow::Result<ExitCode> {
         mut config,
         mut times,
     } = args.judging.compile()?;
-    // A pattern holding an attack before --since is no less an attack.
+    // A pattern holding an attack before --since, or one of a rule or severity left out of
+    // the report, is no less an attack.
     config.since = None;
     config.until = None;
+    config.rules = None;
+    config.min_severity = None;
     let now = config.now;
     let mut builder = InventoryBuilder::new();
     let mut engine = Engine::new(config);

@@ -2,6 +2,7 @@
 //! (the chain, the networks, the timeline with the findings on it, what was touched) and the
 //! containment steps that follow from it.
 
+use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::net::IpAddr;
@@ -11,8 +12,8 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use tokentrail_engine::Detection;
 use tokentrail_investigate::{Context, InvestigateError, Investigation, Investigator, Subject};
-use tokentrail_model::Timestamp;
-use tokentrail_model::{SessionId, TokenId};
+use tokentrail_model::escape::Shown;
+use tokentrail_model::{Finding, SessionId, Timestamp, TokenId};
 
 use super::judging::{Judging, JudgingArgs};
 use crate::exit;
@@ -20,7 +21,8 @@ use crate::exit;
 /// How the investigation is written.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InvestigateFormat {
-    /// Markdown for the case file.
+    /// Markdown for the case file; also `md`.
+    #[value(name = "markdown", alias = "md")]
     Md,
     /// One JSON object (fields documented in the tokentrail-investigate crate).
     Json,
@@ -32,10 +34,17 @@ pub enum InvestigateFormat {
 #[derive(clap::Args, Debug, Clone)]
 #[command(after_help = "\
 Examples:
+  tokentrail investigate exports/ --finding b72c7366          the id detect's table printed
   tokentrail investigate exports/ --user adele@contoso.example
-  tokentrail investigate exports/ --session 6f1e2a... --format json -o case.json
+  tokentrail investigate exports/ --session s:1963e220 --format json -o case.json
+  tokentrail investigate exports/ --user adele@contoso.example --session 1963e220
   tokentrail investigate exports/ --token xMFjTVvJPE2OChJx_YE-AA --format csv
   tokentrail investigate exports/ --ip 203.0.113.66 --allowlist allow.yaml --since 2026-11-01
+
+Ids may be given as detect's table prints them (a short finding id, s:SESSION, t:TOKEN) or as
+any unique prefix; a prefix of several ids lists them and exits 2. The Markdown leads with the
+findings, the sessions involved, the containment and the networks; then the timeline; then
+what was touched and every session's chain.
 
 The judging options are those of detect, so the findings and containment agree with it:
 --since/--until limit the timeline, counts and what was touched; the chains and networks still
@@ -43,7 +52,7 @@ show every record of the subject.
 
 Exit codes: 0 every record read; 1 some input unreadable or dated impossibly (each place is
 listed on stderr); 2 bad arguments, nothing readable, no sign-in and no access in
-the inputs, or nothing matches the subject.")]
+the inputs, nothing matches the subject, or an id names no finding or several ids.")]
 pub struct InvestigateArgs {
     /// Files, directories (read recursively), .gz or .zip archives, or `-` for standard input.
     #[arg(required = true, value_name = "PATH")]
@@ -63,46 +72,222 @@ pub struct InvestigateArgs {
     pub judging: JudgingArgs,
 }
 
-/// One user, session, token or client address: the subject of `investigate` and `timeline`.
+/// One user, session, token, client address or finding: the subject of `investigate` and
+/// `timeline`. Ids are taken as the findings table shows them: a session as `s:b0f5585c`, a
+/// token as `t:xMFjTVvJ`, a finding by its short id; any unique prefix will do.
 #[derive(clap::Args, Debug, Clone)]
-#[group(id = "subject", multiple = false)]
 pub struct SubjectArgs {
-    /// A user, by object id or user principal name (case-insensitive).
+    /// A user, by object id or user principal name (case-insensitive), or a unique prefix of
+    /// one; with --session, that user's records in the session.
     #[arg(long, value_name = "USER")]
     pub user: Option<String>,
-    /// A session id (`sid`, `SessionId`).
-    #[arg(long, value_name = "SESSION", value_parser = parse_session)]
-    pub session: Option<SessionId>,
-    /// A token, by `uti` (`uniqueTokenIdentifier`) or sign-in id GUID.
-    #[arg(long, value_name = "TOKEN", value_parser = parse_token)]
-    pub token: Option<TokenId>,
+    /// A session id (`sid`, `SessionId`), or a unique prefix of one (`s:b0f5585c`).
+    #[arg(long, value_name = "SESSION")]
+    pub session: Option<String>,
+    /// A token, by `uti` (`uniqueTokenIdentifier`) or sign-in id GUID, or a unique prefix of
+    /// one (`t:xMFjTVvJ`).
+    #[arg(long, value_name = "TOKEN", conflicts_with_all = ["user", "session"])]
+    pub token: Option<String>,
     /// A client IP address.
-    #[arg(long, value_name = "IP")]
+    #[arg(long, value_name = "IP", conflicts_with_all = ["user", "session", "token"])]
     pub ip: Option<IpAddr>,
+    /// A finding, by id (`TT002-b72c7366...`) or the short id the findings table shows
+    /// (`b72c7366`): its session, else its token, else its user is investigated.
+    #[arg(
+        long,
+        value_name = "ID",
+        conflicts_with_all = ["user", "session", "token", "ip"]
+    )]
+    pub finding: Option<String>,
 }
 
-fn parse_session(text: &str) -> Result<SessionId, String> {
-    SessionId::parse(text).ok_or_else(|| "the session id is empty".to_string())
+/// A subject as named on the command line, with the ids resolved against the records.
+#[derive(Clone, Debug)]
+pub struct Resolved {
+    /// Whose records.
+    pub subject: Subject,
+    /// The finding it was opened from (`--finding`), by full id.
+    pub finding: Option<String>,
 }
 
-fn parse_token(text: &str) -> Result<TokenId, String> {
-    TokenId::parse(text).ok_or_else(|| "the token id is empty".to_string())
+/// The one id among `candidates` that `given` names: the same text (ASCII case aside), else
+/// the only one it is a prefix of. `Ok(None)` when none: the caller goes on with `given` and
+/// reports that nothing matches. `what` names the ids in messages (`session`).
+fn one_of<'a>(
+    what: &str,
+    given: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Result<Option<String>, String> {
+    let mut prefixed: BTreeSet<&str> = BTreeSet::new();
+    for c in candidates {
+        if c.eq_ignore_ascii_case(given) {
+            return Ok(Some(c.to_string()));
+        }
+        if c.len() > given.len()
+            && c.is_char_boundary(given.len())
+            && c[..given.len()].eq_ignore_ascii_case(given)
+        {
+            prefixed.insert(c);
+        }
+    }
+    match prefixed.len() {
+        0 => Ok(None),
+        1 => Ok(prefixed.pop_first().map(str::to_string)),
+        n => {
+            let shown: Vec<String> = prefixed
+                .iter()
+                .take(5)
+                .map(|c| Shown(c).to_string())
+                .collect();
+            Err(format!(
+                "{} is the start of {n} {what} ids: {}{} (give more of it)",
+                Shown(given),
+                shown.join(", "),
+                if n > 5 { ", ..." } else { "" }
+            ))
+        }
+    }
+}
+
+/// The session or token id `given` names among `ids`, without the `tag` (`s:`, `t:`) the
+/// findings table puts before it; `given` itself when it names none of them.
+fn named_id(what: &str, tag: &str, given: &str, ids: &BTreeSet<String>) -> Result<String, String> {
+    let given = given.trim();
+    let given = match given.get(..tag.len()) {
+        Some(t) if t.eq_ignore_ascii_case(tag) => given[tag.len()..].trim(),
+        _ => given,
+    };
+    Ok(one_of(what, given, ids.iter().map(String::as_str))?.unwrap_or_else(|| given.to_string()))
 }
 
 impl SubjectArgs {
-    /// The subject named, if any.
-    pub fn subject(&self) -> Option<Subject> {
-        if let Some(u) = &self.user {
-            return Some(Subject::User(u.clone()));
-        }
-        if let Some(s) = &self.session {
-            return Some(Subject::Session(s.clone()));
-        }
-        if let Some(t) = &self.token {
-            return Some(Subject::Token(t.clone()));
-        }
-        self.ip.map(Subject::Ip)
+    /// True when a subject is named.
+    pub fn is_given(&self) -> bool {
+        self.user.is_some()
+            || self.session.is_some()
+            || self.token.is_some()
+            || self.ip.is_some()
+            || self.finding.is_some()
     }
+
+    /// The subject named, its ids resolved against `records` and the findings of `detection`
+    /// (live and suppressed); `Ok(None)` when none is named; the message when an id is the
+    /// start of several, or names no finding.
+    pub fn resolve(
+        &self,
+        records: &super::Records,
+        detection: &Detection,
+    ) -> Result<Option<Resolved>, String> {
+        if let Some(given) = &self.finding {
+            let finding = find_finding(given, detection)?;
+            let subject = if let Some(s) = &finding.session_id {
+                Subject::Session(s.clone())
+            } else if let Some(t) = &finding.token_id {
+                Subject::Token(t.clone())
+            } else if let Some(u) = finding.upn.as_ref().or(finding.user_id.as_ref()) {
+                Subject::User(u.clone())
+            } else if let Some(ip) = finding.src_ip {
+                Subject::Ip(ip)
+            } else {
+                return Err(format!(
+                    "finding {} names no session, token, user or address to investigate",
+                    Shown(&finding.id)
+                ));
+            };
+            return Ok(Some(Resolved {
+                subject,
+                finding: Some(finding.id.clone()),
+            }));
+        }
+        let user = match &self.user {
+            Some(given) => {
+                let ids = records
+                    .sign_ins
+                    .iter()
+                    .flat_map(|s| [&s.user_id, &s.upn])
+                    .chain(records.accesses.iter().flat_map(|a| [&a.user_id, &a.upn]))
+                    .flatten()
+                    .map(String::as_str);
+                Some(one_of("user", given.trim(), ids)?.unwrap_or_else(|| given.clone()))
+            }
+            None => None,
+        };
+        let session = match &self.session {
+            Some(given) => {
+                let ids: BTreeSet<String> = records
+                    .sign_ins
+                    .iter()
+                    .filter_map(|s| s.session_id.as_ref())
+                    .chain(
+                        records
+                            .accesses
+                            .iter()
+                            .filter_map(|a| a.session_id.as_ref()),
+                    )
+                    .map(ToString::to_string)
+                    .collect();
+                let text = named_id("session", "s:", given, &ids)?;
+                Some(SessionId::parse(&text).ok_or("the session id is empty")?)
+            }
+            None => None,
+        };
+        let token = match &self.token {
+            Some(given) => {
+                let ids: BTreeSet<String> = records
+                    .sign_ins
+                    .iter()
+                    .filter_map(|s| s.issued_token())
+                    .chain(records.accesses.iter().filter_map(|a| a.token_id.clone()))
+                    .map(|t| t.to_string())
+                    .collect();
+                let text = named_id("token", "t:", given, &ids)?;
+                Some(TokenId::parse(&text).ok_or("the token id is empty")?)
+            }
+            None => None,
+        };
+        let subject = match (user, session, token, self.ip) {
+            (Some(u), Some(s), _, _) => Subject::UserSession(u, s),
+            (Some(u), None, _, _) => Subject::User(u),
+            (None, Some(s), _, _) => Subject::Session(s),
+            (None, None, Some(t), _) => Subject::Token(t),
+            (None, None, None, Some(ip)) => Subject::Ip(ip),
+            (None, None, None, None) => return Ok(None),
+        };
+        Ok(Some(Resolved {
+            subject,
+            finding: None,
+        }))
+    }
+}
+
+/// The finding `given` names: its whole id, a prefix of it (`TT002-b72c`), or a prefix of
+/// the hash the findings table shows (`b72c7366`), any case.
+fn find_finding<'a>(given: &str, detection: &'a Detection) -> Result<&'a Finding, String> {
+    let given = given.trim();
+    let all = || detection.findings.iter().chain(&detection.suppressed);
+    let by_id = one_of("finding", given, all().map(|f| f.id.as_str()))?;
+    let id = match by_id {
+        Some(id) => Some(id),
+        None => {
+            // The short ids, each standing for its finding's id.
+            let short: Vec<(&str, &str)> = all()
+                .map(|f| (f.id.as_str(), tokentrail_model::finding_hash(&f.id)))
+                .collect();
+            one_of("finding", given, short.iter().map(|(_, h)| *h))?.and_then(|hash| {
+                short
+                    .iter()
+                    .find(|(_, h)| *h == hash)
+                    .map(|(id, _)| id.to_string())
+            })
+        }
+    };
+    id.and_then(|id| all().find(|f| f.id == id)).ok_or_else(|| {
+        format!(
+            "no finding's id is or starts with {} ({} finding(s) in this run; `tokentrail detect` lists them)",
+            Shown(given),
+            detection.findings.len() + detection.suppressed.len()
+        )
+    })
 }
 
 /// The investigation of `subject` by the engine's run over `records` (its live findings and its
@@ -145,13 +330,13 @@ pub(crate) fn investigation(
 /// Run `investigate`.
 pub fn run(args: InvestigateArgs) -> anyhow::Result<ExitCode> {
     let mut err = io::stderr().lock();
-    let Some(subject) = args.subject.subject() else {
+    if !args.subject.is_given() {
         writeln!(
             err,
-            "tokentrail: give one of --user, --session, --token or --ip"
+            "tokentrail: give one of --user, --session (with --user, or alone), --token, --ip or --finding"
         )?;
         return Ok(ExitCode::from(exit::USAGE));
-    };
+    }
     let Judging { config, mut times } = args.judging.compile()?;
     let window = (config.since, config.until);
     let (records, report) = super::read_records(&args.paths, &mut times);
@@ -160,11 +345,21 @@ pub fn run(args: InvestigateArgs) -> anyhow::Result<ExitCode> {
     }
 
     let detection = super::detect_over(config, &records.sign_ins, &records.accesses);
-    super::judging::write_allowlist_notes(&mut err, &detection.allowlist)?;
-    let investigation = match investigation(&subject, &records, &detection, window, &mut err)? {
-        Ok(inv) => inv,
-        Err(code) => return Ok(code),
+    super::judging::write_judging_notes(&mut err, &detection)?;
+    let resolved = match args.subject.resolve(&records, &detection) {
+        Ok(Some(resolved)) => resolved,
+        Ok(None) => return Ok(ExitCode::from(exit::USAGE)),
+        Err(message) => {
+            writeln!(err, "tokentrail: {message}")?;
+            return Ok(ExitCode::from(exit::USAGE));
+        }
     };
+    let mut investigation =
+        match investigation(&resolved.subject, &records, &detection, window, &mut err)? {
+            Ok(inv) => inv,
+            Err(code) => return Ok(code),
+        };
+    investigation.finding = resolved.finding;
 
     let out: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(BufWriter::new(
@@ -186,4 +381,35 @@ pub fn run(args: InvestigateArgs) -> anyhow::Result<ExitCode> {
         investigation.findings.len()
     )?;
     Ok(times.exit_code(&report))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(list: &[&str]) -> BTreeSet<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    /// The whole id wins over the longer ids it starts; a prefix names the one id it starts;
+    /// a prefix of several is refused, naming them; none leaves the text as given.
+    #[test]
+    fn ids_are_named_whole_or_by_a_unique_prefix() {
+        let sessions = ids(&["abc", "abcd-1", "b0f5585c-0000", "b0f6"]);
+        let named = |given: &str| named_id("session", "s:", given, &sessions);
+        assert_eq!(named("abc").as_deref(), Ok("abc"));
+        assert_eq!(named("ABCD").as_deref(), Ok("abcd-1"));
+        assert_eq!(named("s:b0f5585c").as_deref(), Ok("b0f5585c-0000"));
+        assert_eq!(named(" S:b0f5 ").as_deref(), Ok("b0f5585c-0000"));
+        assert_eq!(
+            named("b0f"),
+            Err("b0f is the start of 2 session ids: b0f5585c-0000, b0f6 (give more of it)".into())
+        );
+        assert_eq!(named("zz").as_deref(), Ok("zz"));
+        // Prefixes are compared by characters: one ending inside a multi-byte character is no
+        // prefix, and no panic.
+        let odd = ids(&["é1", "éé"]);
+        assert!(named_id("token", "t:", "\u{e9}", &odd).is_err());
+        assert_eq!(named_id("token", "t:", "x", &odd).as_deref(), Ok("x"));
+    }
 }

@@ -1,12 +1,17 @@
-//! The options of every command that judges records (`detect`, `report`, `investigate`,
-//! `inventory`, `coverage`), parsed by one clap struct flattened into each and compiled once,
-//! before the first record is read, by one function: the commands cannot disagree about what is
-//! approved, which network an address is in, or which findings are reported.
+//! The options of every command that judges records (`detect`, `demo`, `report`,
+//! `investigate`, `timeline`, `inventory`, `coverage`), parsed by one clap struct flattened into
+//! each and compiled once, before the first record is read, by one function: the commands
+//! cannot disagree about what is approved, which network an address is in, or which findings
+//! are reported (`--since`/`--until`, `--rules`, `--min-severity` are applied by the engine
+//! itself, so every command inherits them).
 //!
 //! Also here: records whose time cannot be right (before 2000, more than a day past the run's
-//! clock or past the newest record of their log) are listed with their place and kept out of
-//! every command's baselines.
+//! clock) are listed with their place and kept out of every command's judging and baselines.
+//! Records more than a day past the newest record of their log are listed too, but judged: the
+//! last records of an export are where an attacker acting after a quiet weekend would be, and
+//! one refresh and one mailbox read are company enough for nobody.
 
+use std::collections::BTreeSet;
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -17,7 +22,7 @@ use tokentrail_engine::record_times::{Admission, Implausible, RecordTimes};
 use tokentrail_engine::{allowlist, EngineConfig};
 use tokentrail_ingest::{Decoded, DecodedRecord, IngestReport};
 use tokentrail_model::escape::Shown;
-use tokentrail_model::{SourceRef, Timestamp};
+use tokentrail_model::{RuleId, Severity, SourceRef, Timestamp};
 
 use super::{parse_time, parse_window, wall_clock};
 use crate::exit;
@@ -48,6 +53,21 @@ pub struct JudgingArgs {
     /// the span of the input.
     #[arg(long, value_name = "FROM..TO", value_parser = parse_window)]
     pub window: Option<(Timestamp, Timestamp)>,
+    /// Report only findings at least this severe: informational, low, medium, high or critical
+    /// (hayabusa's --min-level is accepted too). Severity as finally judged: TT003 raises
+    /// TT001/TT002 on its sessions even when TT003 itself is not reported.
+    #[arg(long, visible_alias = "min-level", value_name = "SEVERITY", value_parser = parse_severity)]
+    pub min_severity: Option<Severity>,
+    /// Report only these rules, by code or name, comma-separated or repeated
+    /// (`--rules TT001,TT002`, `--rules token-replay`); a rule written with a leading `-` is
+    /// left out instead (`--rules -TT005` reports every rule but TT005). Every rule still
+    /// judges every record.
+    #[arg(long, value_name = "RULES", allow_hyphen_values = true)]
+    pub rules: Vec<String>,
+    /// Leave these rules out, by code or name, comma-separated or repeated (hayabusa's and
+    /// chainsaw's exclude style; the same as `--rules -TT005`).
+    #[arg(long, value_name = "RULES")]
+    pub exclude_rules: Vec<String>,
     /// The time of the run (default: now, UTC): allowlist expiry, the report's date, and the
     /// latest plausible record time.
     #[arg(long, value_name = "TIME", value_parser = parse_time, hide = true)]
@@ -77,6 +97,8 @@ impl JudgingArgs {
         let mut config = EngineConfig {
             since: self.since,
             until: self.until,
+            rules: rule_selection(&self.rules, &self.exclude_rules)?,
+            min_severity: self.min_severity,
             window: self.window,
             now,
             ..EngineConfig::default()
@@ -112,10 +134,122 @@ impl JudgingArgs {
     }
 }
 
+/// The rules named on the command line, each by code or name (`TT001`, `token-replay`, any
+/// case). The one place rules are looked up by name in the binary.
+fn rule_named(text: &str) -> Option<RuleId> {
+    tokentrail_engine::rules::find(text)
+}
+
+/// Every rule as `TT001 token-replay`, for messages.
+fn known_rules() -> String {
+    tokentrail_engine::rules::ids()
+        .map(|r| format!("{} {}", r.code(), r.name()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The rules to report from `--rules` (items with a leading `-` are exclusions) and
+/// `--exclude-rules`; `None` when every rule is reported. Every unknown name is reported at
+/// once, and so is a rule both included and excluded.
+fn rule_selection(
+    rules: &[String],
+    excluded: &[String],
+) -> anyhow::Result<Option<BTreeSet<RuleId>>> {
+    let items = |lists: &[String]| -> Vec<String> {
+        lists
+            .iter()
+            .flat_map(|l| l.split(','))
+            .map(|i| i.trim().to_string())
+            .filter(|i| !i.is_empty())
+            .collect()
+    };
+    let (mut include, mut exclude) = (BTreeSet::new(), BTreeSet::new());
+    let mut unknown = Vec::new();
+    let named = items(rules)
+        .into_iter()
+        .map(|i| match i.strip_prefix('-') {
+            Some(rest) => (rest.trim().to_string(), false),
+            None => (i, true),
+        })
+        .chain(items(excluded).into_iter().map(|i| (i, false)));
+    for (name, included) in named {
+        match rule_named(&name) {
+            Some(rule) if included => {
+                include.insert(rule);
+            }
+            Some(rule) => {
+                exclude.insert(rule);
+            }
+            None => unknown.push(name),
+        }
+    }
+    if !unknown.is_empty() {
+        let shown: Vec<String> = unknown
+            .iter()
+            .map(|u| format!("{:?}", Shown(u).to_string()))
+            .collect();
+        bail!(
+            "no such rule: {} (the rules are {})",
+            shown.join(", "),
+            known_rules()
+        );
+    }
+    if let Some(both) = include.intersection(&exclude).next() {
+        bail!("{both} is both selected and left out by --rules/--exclude-rules");
+    }
+    if include.is_empty() && exclude.is_empty() {
+        return Ok(None);
+    }
+    let base: BTreeSet<RuleId> = if include.is_empty() {
+        tokentrail_engine::rules::ids().collect()
+    } else {
+        include
+    };
+    let selected: BTreeSet<RuleId> = base.difference(&exclude).copied().collect();
+    if selected.is_empty() {
+        bail!(
+            "--rules/--exclude-rules leave no rule to report (the rules are {})",
+            known_rules()
+        );
+    }
+    Ok(Some(selected))
+}
+
+fn parse_severity(text: &str) -> Result<Severity, String> {
+    Severity::parse(text).ok_or_else(|| {
+        format!("not a severity: {text:?} (informational, low, medium, high or critical)")
+    })
+}
+
+/// What the judging options did in this run, on `err`: the findings judged but not reported
+/// (outside `--since`/`--until`, or left out by `--rules` or `--min-severity`), then the
+/// allowlist's notes. Every command that reports findings says it, every run.
+pub fn write_judging_notes(
+    err: &mut impl Write,
+    detection: &tokentrail_engine::Detection,
+) -> io::Result<()> {
+    let stats = &detection.stats;
+    if stats.outside_time_window > 0 {
+        writeln!(
+            err,
+            "tokentrail: {} finding(s) lie wholly outside --since/--until: judged, not reported",
+            stats.outside_time_window
+        )?;
+    }
+    if stats.not_selected > 0 {
+        writeln!(
+            err,
+            "tokentrail: {} finding(s) of rules left out by --rules, or below --min-severity: judged, not reported",
+            stats.not_selected
+        )?;
+    }
+    write_allowlist_notes(err, &detection.allowlist)
+}
+
 /// What the allowlist did in this run, on `err`: each expired entry, and each entry in force
 /// with the findings it suppressed, 0 included. Every command that judges with an allowlist
 /// prints it, every run, so an entry that hides too much is seen.
-pub fn write_allowlist_notes(
+fn write_allowlist_notes(
     err: &mut impl Write,
     report: &tokentrail_engine::AllowlistReport,
 ) -> io::Result<()> {
@@ -165,7 +299,10 @@ fn log_and_time(record: &DecodedRecord) -> Option<(Family, Timestamp, &SourceRef
 pub struct TimeCheck {
     times: RecordTimes,
     held: Vec<DecodedRecord>,
+    /// Records set aside.
     count: u64,
+    /// Records judged although they lie past the end of their log.
+    late: u64,
     listed: Vec<(SourceRef, Timestamp, Implausible)>,
 }
 
@@ -176,12 +313,17 @@ impl TimeCheck {
             times: RecordTimes::new(now),
             held: Vec::new(),
             count: 0,
+            late: 0,
             listed: Vec::new(),
         }
     }
 
     fn set_aside(&mut self, source: &SourceRef, time: Timestamp, why: Implausible) {
-        self.count += 1;
+        if why.keeps_out() {
+            self.count += 1;
+        } else {
+            self.late += 1;
+        }
         if self.listed.len() < MAX_LISTED {
             self.listed.push((source.clone(), time, why));
         }
@@ -208,8 +350,8 @@ impl TimeCheck {
         }
     }
 
-    /// Once every input is read: decide the held records and hand the plausible ones to
-    /// `sink`, in the order they were read.
+    /// Once every input is read: decide the held records and hand on to `sink`, in the order
+    /// they were read, all but those kept out (the ones past their log's end are noted).
     pub fn release<S: FnMut(DecodedRecord)>(&mut self, sink: &mut S) {
         self.times.settle();
         for record in std::mem::take(&mut self.held) {
@@ -221,6 +363,9 @@ impl TimeCheck {
                 Some(why) => {
                     let source = source.clone();
                     self.set_aside(&source, time, why);
+                    if !why.keeps_out() {
+                        sink(record);
+                    }
                 }
             }
         }
@@ -230,7 +375,11 @@ impl TimeCheck {
     /// True when a record read again (a second pass over the same inputs, after
     /// [`TimeCheck::release`]) was set aside the first time.
     pub fn set_aside_before(&self, record: &DecodedRecord) -> bool {
-        log_and_time(record).is_some_and(|(log, time, _)| self.times.judge(log, time).is_some())
+        log_and_time(record).is_some_and(|(log, time, _)| {
+            self.times
+                .judge(log, time)
+                .is_some_and(Implausible::keeps_out)
+        })
     }
 
     /// List unreadable input, then the records set aside for their time, on stderr;
@@ -255,24 +404,39 @@ impl TimeCheck {
     /// List the records set aside on `err` as `place: reason`, then a count.
     pub fn write(&self, err: &mut impl Write) -> io::Result<()> {
         for (source, time, why) in &self.listed {
-            writeln!(
-                err,
-                "{}: record time {time} is implausible ({why}): set aside, not judged",
-                Shown(&source.to_string())
-            )?;
+            let place = Shown(&source.to_string());
+            if why.keeps_out() {
+                writeln!(
+                    err,
+                    "{place}: record time {time} is implausible ({why}): set aside, not judged"
+                )?;
+            } else {
+                writeln!(
+                    err,
+                    "{place}: record time {time} is {why}: judged (an export's last records may \
+                     be an attacker's after a quiet stretch); check the export's window"
+                )?;
+            }
         }
-        let unlisted = self.count.saturating_sub(self.listed.len() as u64);
+        let unlisted = (self.count + self.late).saturating_sub(self.listed.len() as u64);
         if unlisted > 0 {
             writeln!(
                 err,
-                "tokentrail: {unlisted} more record(s) with an implausible time not listed"
+                "tokentrail: {unlisted} more record(s) with an implausible or late time not listed"
             )?;
         }
         if self.count > 0 {
             writeln!(
                 err,
-                "tokentrail: {} record(s) with an implausible time (before 2000, more than a day past the time of the run, or more than a day past the newest record of their log) kept out of judging, coverage and inventories",
+                "tokentrail: {} record(s) with an implausible time (before 2000, or more than a day past the time of the run) kept out of judging, coverage and inventories",
                 self.count
+            )?;
+        }
+        if self.late > 0 {
+            writeln!(
+                err,
+                "tokentrail: {} record(s) more than a day past the newest record of their log, judged",
+                self.late
             )?;
         }
         Ok(())

@@ -9,6 +9,7 @@ use anyhow::Context as _;
 use tokentrail_ingest::read::ReadOutcome;
 use tokentrail_ingest::{read_paths, DecodedRecord, IngestReport, ReadOptions};
 use tokentrail_model::escape::Shown;
+use tokentrail_model::unstated_kind::{settled_kind, StatedKinds};
 use tokentrail_model::Timestamp;
 
 use crate::{exit, progress};
@@ -158,7 +159,9 @@ pub fn write_not_used(err: &mut impl Write, report: &IngestReport) -> io::Result
                 err,
                 "{name}: {} sign-in(s) whose export does not say whether they were interactive \
                  (Entra admin center CSV): they take the kind the file's other rows state, where those \
-                 agree; otherwise they are read as non-interactive, never as a session's root",
+                 agree, else the kind the admin center's file name says (InteractiveSignIns_..., \
+                 NonInteractiveSignIns_...); otherwise they are read as non-interactive, never as \
+                 a session's root",
                 file.kind_unstated
             )?;
         }
@@ -294,6 +297,48 @@ pub(crate) fn read_records<P: AsRef<Path>>(
     let report = read_with_progress(paths, ReadOptions::default(), &mut times.filter(&mut sink));
     times.release(&mut sink);
     (records, report)
+}
+
+/// The admin center's sign-ins of unstated kind, held back until every input is read and then
+/// settled by their file ([`tokentrail_model::unstated_kind`]), for the commands that count
+/// records as they come (coverage, inventory, the report's posture): they then count each in the
+/// family the engine judges it in.
+#[derive(Debug, Default)]
+pub(crate) struct UnstatedKinds {
+    stated: std::collections::HashMap<std::sync::Arc<str>, StatedKinds>,
+    held: Vec<DecodedRecord>,
+}
+
+impl UnstatedKinds {
+    /// The record back when it is no sign-in of unstated kind; held otherwise.
+    pub fn pass(&mut self, record: DecodedRecord) -> Option<DecodedRecord> {
+        if let tokentrail_ingest::Decoded::SignIn(s) = &record.event {
+            if s.kind_assumed {
+                self.held.push(record);
+                return None;
+            }
+            self.stated
+                .entry(s.source.file.clone())
+                .or_default()
+                .add(s.kind);
+        }
+        Some(record)
+    }
+
+    /// The held records, in the order they came, each sign-in of the kind its file settles.
+    pub fn finish(self) -> impl Iterator<Item = DecodedRecord> {
+        let stated = self.stated;
+        self.held.into_iter().map(move |mut record| {
+            if let tokentrail_ingest::Decoded::SignIn(s) = &mut record.event {
+                let by_file = stated.get(&s.source.file).copied().unwrap_or_default();
+                if let Some(kind) = settled_kind(by_file, &s.source.file) {
+                    s.kind = kind;
+                    s.kind_assumed = false;
+                }
+            }
+            record
+        })
+    }
 }
 
 /// Run the engine with the judging options' `config` over events already in memory (for

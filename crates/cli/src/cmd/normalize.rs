@@ -11,19 +11,30 @@ use std::process::ExitCode;
 
 use crate::exit;
 
+/// How the normalized tables are written.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NormalizeFormat {
+    /// Apache Parquet, one table per folder, partitioned by day.
+    Parquet,
+    /// JSON lines in the same folders and partitions, one object per row with the same
+    /// columns (times as RFC 3339 UTC text): `part-N.jsonl`.
+    Json,
+}
+
 /// Write every readable record as Parquet in tokentrail's normalized model.
 #[derive(clap::Args, Debug)]
 #[command(after_help = "\
 Examples:
-  tokentrail normalize exports/ --out lake/
-  tokentrail normalize signins/ graph/ ual/ --out lake/ --threads 8
+  tokentrail normalize exports/ -o lake/
+  tokentrail normalize signins/ graph/ ual/ -o lake/ --threads 8
+  tokentrail normalize exports/ --format json -o lake-json/     part-N.jsonl, same layout
   spark-sql> SELECT day, kind, count(*) FROM parquet.`lake/sign_ins` GROUP BY day, kind;
 
 The folder gets two tables, each partitioned by the UTC day of its records (Hive style, so
 Spark and Databricks find the `day` column by themselves):
   OUT/sign_ins/day=YYYY-MM-DD/part-N.parquet   one row per sign-in row read
   OUT/accesses/day=YYYY-MM-DD/part-N.parquet   one row per access record read
-where N is the input's number in read order. Token and session ids are normalized as detect
+where N is the input's number in read order (.jsonl with --format json). Token and session ids are normalized as detect
 reads them (a `uti` becomes the GUID of the sign-in that issued it). Duplicate sign-in rows are
 all written: a query keeps the first by (N, source line or index) as detect does. Columns:
 docs/normalized-schema.md.
@@ -36,8 +47,17 @@ pub struct NormalizeArgs {
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// The folder to write the tables into (created if missing).
-    #[arg(long, value_name = "DIR")]
+    #[arg(
+        short = 'o',
+        long = "output",
+        visible_alias = "out",
+        value_name = "DIR"
+    )]
     pub out: PathBuf,
+    /// Output format: Parquet (typed columns, what Spark and Databricks read best) or JSON
+    /// lines in the same layout.
+    #[arg(long, value_enum, default_value_t = NormalizeFormat::Parquet)]
+    pub format: NormalizeFormat,
     /// Write into a folder that already holds files: its sign_ins/ and accesses/ tables are
     /// replaced, anything else in it is left alone.
     #[arg(long)]
@@ -112,8 +132,8 @@ mod imp {
     use tokentrail_ingest::read::read_located;
     use tokentrail_ingest::source::{locate, Located, Origin, Progress, ProgressFn};
     use tokentrail_ingest::{DecodeOptions, Decoded, FileReport, IngestReport, ReadOptions};
-    use tokentrail_parquet::write::write_empty_tables;
-    use tokentrail_parquet::{Normalizer, WriteError, Written};
+    use tokentrail_parquet::write::write_empty_tables_as;
+    use tokentrail_parquet::{Normalizer, TableFormat, WriteError, Written};
 
     use super::NormalizeArgs;
     use crate::cmd::{check_input, exit_code};
@@ -123,6 +143,10 @@ mod imp {
     type Outcome = (Vec<FileReport>, Result<Written, WriteError>);
 
     pub fn run(args: &NormalizeArgs) -> anyhow::Result<ExitCode> {
+        let format = match args.format {
+            super::NormalizeFormat::Parquet => TableFormat::Parquet,
+            super::NormalizeFormat::Json => TableFormat::JsonLines,
+        };
         std::fs::create_dir_all(&args.out)
             .with_context(|| format!("cannot create {}", args.out.display()))?;
         let inputs = locate(&args.paths);
@@ -167,7 +191,7 @@ mod imp {
                     };
                     let mut opts = opts.clone();
                     opts.progress = bar.as_ref().map(|bar| moved_by(bar.clone()));
-                    let outcome = normalize_one(input, part, &args.out, &opts);
+                    let outcome = normalize_one(input, part, &args.out, format, &opts);
                     *lock(&outcomes[part]) = Some(outcome);
                 });
             }
@@ -190,13 +214,14 @@ mod imp {
         if let Some(code) = check_input(&report)? {
             return Ok(code);
         }
-        let empty = write_empty_tables(&args.out, &written)?;
+        let empty = write_empty_tables_as(&args.out, &written, format)?;
         summary(
             &mut io::stderr().lock(),
             &args.out,
             &report,
             &written,
             empty.len(),
+            format,
         )?;
         Ok(exit_code(&report))
     }
@@ -208,8 +233,14 @@ mod imp {
     }
 
     /// Read one input (a file, an archive's members, or stdin) and write its records.
-    fn normalize_one(input: Located, part: usize, out: &Path, opts: &ReadOptions) -> Outcome {
-        let mut normalizer = Normalizer::new(out, part);
+    fn normalize_one(
+        input: Located,
+        part: usize,
+        out: &Path,
+        format: TableFormat,
+        opts: &ReadOptions,
+    ) -> Outcome {
+        let mut normalizer = Normalizer::with_format(out, part, format);
         // The first write error stops the writing (not the reading, whose report is kept).
         let mut failed: Option<WriteError> = None;
         let report = read_located(vec![input], opts, &mut |record| {
@@ -248,6 +279,7 @@ mod imp {
         report: &IngestReport,
         written: &Written,
         empty_tables: usize,
+        format: TableFormat,
     ) -> io::Result<()> {
         let days: std::collections::BTreeSet<&std::ffi::OsStr> = written
             .files
@@ -257,13 +289,17 @@ mod imp {
         writeln!(
             err,
             "tokentrail: read {} records from {} input(s); wrote {} sign-ins and {} accesses to {} \
-             ({} Parquet file(s) over {} day(s){})",
+             ({} {} file(s) over {} day(s){})",
             report.totals.records,
             report.totals.files,
             written.sign_ins,
             written.accesses,
             out.display(),
             written.files.len() + empty_tables,
+            match format {
+                TableFormat::Parquet => "Parquet",
+                TableFormat::JsonLines => "JSON lines",
+            },
             days.len(),
             match empty_tables {
                 0 => String::new(),

@@ -28,6 +28,17 @@ use super::coverage::run_info;
 use super::judging::{Judging, JudgingArgs};
 use super::open_output;
 
+/// How the report is written.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReportFormat {
+    /// One self-contained HTML file.
+    Html,
+    /// What the page shows, as one JSON object: `run`, `findings` (OCSF objects, as
+    /// `detect --format json` writes them), `investigations` (one per finding, in the form of
+    /// `investigate --format json`), `coverage` and `inventory` (as those commands write them).
+    Json,
+}
+
 /// Write a self-contained HTML report of a run.
 #[derive(clap::Args, Debug)]
 #[command(after_help = "\
@@ -35,6 +46,7 @@ Examples:
   tokentrail report exports/ -o report.html
   tokentrail report signins/ graph/ ual/ -o case-2026-11.html
   tokentrail report exports/ --allowlist allow.yaml --since 2026-11-01 -o report.html
+  tokentrail report exports/ --format json -o report.json
 
 The judging options are those of detect: the report shows the same live findings.
 
@@ -51,6 +63,9 @@ pub struct ReportArgs {
     /// Write the report to FILE instead of stdout.
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Html)]
+    pub format: ReportFormat,
     /// Read test-case files as the raw events they hold.
     #[arg(long)]
     pub test_cases: bool,
@@ -107,15 +122,31 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
             }
         }
     };
-    let report = read(&args.paths, args.test_cases, &mut times.filter(&mut sink));
-    times.release(&mut sink);
+    // Sign-ins of unstated kind wait for the rest of their file, so the coverage and inventory
+    // count them in the family the engine judges them in.
+    let mut unstated = super::UnstatedKinds::default();
+    let report = {
+        let mut settled = |record: DecodedRecord| {
+            if let Some(record) = unstated.pass(record) {
+                sink(record);
+            }
+        };
+        let report = read(
+            &args.paths,
+            args.test_cases,
+            &mut times.filter(&mut settled),
+        );
+        times.release(&mut settled);
+        report
+    };
+    unstated.finish().for_each(&mut sink);
     if let Some(code) = times.check_input(&report)? {
         return Ok(code);
     }
     let run = run_info(&report, now);
     let coverage = coverage.finish(run.clone());
     let detection = engine.finish();
-    super::judging::write_allowlist_notes(&mut io::stderr().lock(), &detection.allowlist)?;
+    super::judging::write_judging_notes(&mut io::stderr().lock(), &detection)?;
     inventory.judged_by(&detection);
     let inventory = inventory.finish(run.clone());
     let context = context.finish(detection.networks.clone());
@@ -164,7 +195,10 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
         inventory: Some(&inventory),
     };
     let mut out = open_output(args.output.as_deref())?;
-    tokentrail_html::write_report(&mut out, &input)?;
+    match args.format {
+        ReportFormat::Html => tokentrail_html::write_report(&mut out, &input)?,
+        ReportFormat::Json => write_json(&mut out, &input)?,
+    }
     out.flush()?;
     writeln!(
         io::stderr(),
@@ -174,6 +208,42 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
         detection.findings.len()
     )?;
     Ok(times.exit_code(&report))
+}
+
+/// The report's content as one JSON object (see [`ReportFormat::Json`]).
+fn write_json(out: &mut dyn Write, input: &ReportInput<'_>) -> anyhow::Result<()> {
+    let options = tokentrail_report::ocsf::OcsfOptions::default();
+    let findings = input
+        .findings
+        .iter()
+        .map(|f| tokentrail_report::ocsf::ocsf_value(f, &options))
+        .collect::<Result<Vec<_>, _>>()?;
+    // Each finding's investigation, as the HTML page draws its chain and timeline.
+    let investigations: Vec<serde_json::Value> = input
+        .findings
+        .iter()
+        .map(|f| {
+            let investigation = tokentrail_html::finding_subject(f)
+                .and_then(|subject| input.investigator.investigate(&subject).ok())
+                .map(|mut inv| {
+                    inv.finding = Some(f.id.clone());
+                    inv
+                });
+            serde_json::to_value(investigation)
+        })
+        .collect::<Result<_, _>>()?;
+    let value = serde_json::json!({
+        "run": input.run,
+        "sign_ins": input.sign_ins,
+        "accesses": input.accesses,
+        "findings": findings,
+        "investigations": investigations,
+        "coverage": input.coverage,
+        "inventory": input.inventory,
+    });
+    tokentrail_model::escape::write_json_pretty(&mut *out, &value)?;
+    writeln!(out)?;
+    Ok(())
 }
 
 /// False for a sign-in row whose id was already seen for the same kind.

@@ -15,10 +15,10 @@ use tokentrail_report::score::{read_findings, read_labels, score};
 #[derive(clap::Args, Debug)]
 #[command(after_help = "\
 Examples:
-  tokentrail simulate --users 40 --days 14 --out tenant/
+  tokentrail simulate --users 40 --days 14 -o tenant/
   tokentrail detect tenant/ --format ocsf -o findings.jsonl
   tokentrail score --findings findings.jsonl --labels tenant/labels.jsonl
-  tokentrail score --findings findings.jsonl --labels tenant/labels.jsonl --json > score.json
+  tokentrail score --findings findings.jsonl --labels tenant/labels.jsonl --format json -o score.json
 
 A finding matches an injected attack when it names the attack's session or one of its tokens,
 or (for findings keyed on no session or token, and TT003/TT005) its user within its time span;
@@ -34,9 +34,24 @@ pub struct ScoreArgs {
     /// Ground truth: the `labels.jsonl` that `tokentrail simulate` wrote.
     #[arg(long, value_name = "FILE")]
     labels: PathBuf,
-    /// Print the score as JSON instead of text.
-    #[arg(long)]
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ScoreFormat::Text)]
+    format: ScoreFormat,
+    /// Write the score to FILE instead of stdout.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Deprecated: the same as `--format json`.
+    #[arg(long, hide = true, conflicts_with = "format")]
     json: bool,
+}
+
+/// How the score is written.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScoreFormat {
+    /// Recall and precision, per attack kind and rule, with the misses listed.
+    Text,
+    /// The same measures as one JSON object.
+    Json,
 }
 
 /// Run `score`.
@@ -44,14 +59,14 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     let findings = read_findings(&args.findings)?;
     let labels = read_labels(&args.labels)?;
     let result = score(&findings, &labels);
-    let text = if args.json {
+    let text = if args.json || args.format == ScoreFormat::Json {
         let mut json = serde_json::to_string_pretty(&result).context("cannot write the score")?;
         json.push('\n');
         json
     } else {
         result.to_text()
     };
-    let mut out = std::io::stdout().lock();
+    let mut out = super::open_output(args.output.as_deref())?;
     out.write_all(text.as_bytes())?;
     out.flush()?;
     Ok(ExitCode::SUCCESS)

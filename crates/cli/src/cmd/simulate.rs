@@ -7,15 +7,24 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use tokentrail_sim::{parse_attacks, parse_profile, parse_start, simulate, Formats, SimConfig};
 
+/// How `simulate` prints its summary.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SummaryFormat {
+    /// Counts per family and kind, for people.
+    Text,
+    /// The summary as one JSON object (the same as the folder's summary.json).
+    Json,
+}
+
 /// Arguments of `simulate`.
 #[derive(clap::Args, Debug)]
 #[command(after_help = "\
 Examples:
-  tokentrail simulate --out tenant/                   50 users, 1 day, every attack kind
-  tokentrail simulate --users 40 --days 14 --seed 7 --out tenant/
-  tokentrail simulate --profile small-office --users 25 --days 14 --seed 21 --out office/
-  tokentrail simulate --attacks session-replay,orphan-token --out tenant/
-  tokentrail simulate --formats signins=diagnostic,ual=purview-csv --out tenant/
+  tokentrail simulate -o tenant/                      50 users, 1 day, every attack kind
+  tokentrail simulate --users 40 --days 14 --seed 7 -o tenant/
+  tokentrail simulate --profile small-office --users 25 --days 14 --seed 21 -o office/
+  tokentrail simulate --attacks session-replay,orphan-token -o tenant/
+  tokentrail simulate --formats signins=diagnostic,ual=purview-csv -o tenant/
   tokentrail detect tenant/ --format ocsf -o findings.jsonl
   tokentrail score --findings findings.jsonl --labels tenant/labels.jsonl
 
@@ -47,8 +56,17 @@ pub struct SimulateArgs {
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Output directory (created if missing; refused if it holds files, unless --force).
-    #[arg(long)]
+    #[arg(
+        short = 'o',
+        long = "output",
+        visible_alias = "out",
+        value_name = "DIR"
+    )]
     pub out: PathBuf,
+    /// How the summary of what was written is printed on stdout (the folder's summary.json
+    /// holds it too).
+    #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
+    pub format: SummaryFormat,
     /// Write into a folder that already holds files (same-named files are replaced, others
     /// are left as they are).
     #[arg(long)]
@@ -90,6 +108,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
             if entries == 1 { "y" } else { "ies" }
         )?;
     }
+    let format = args.format;
     let cfg = SimConfig {
         users: args.users,
         days: args.days,
@@ -106,6 +125,11 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     let summary =
         simulate(&cfg).with_context(|| format!("simulating into {}", cfg.out.display()))?;
     let mut out = std::io::stdout().lock();
+    if format == SummaryFormat::Json {
+        tokentrail_model::escape::write_json_pretty(&mut out, &summary)?;
+        writeln!(out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let who = match cfg.profile {
         tokentrail_sim::Profile::Default => {
             format!("{} users + 1 automation account", summary.users)
@@ -119,7 +143,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         "wrote {} records in {} files to {} ({who}, {} days, seed {})",
         summary.records(),
         summary.files.len(),
-        cfg.out.display(),
+        tokentrail_model::escape::Shown(&cfg.out.display().to_string()),
         summary.days,
         summary.seed
     )?;

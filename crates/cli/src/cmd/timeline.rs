@@ -17,7 +17,8 @@ use super::judging::{Judging, JudgingArgs};
 /// How the timeline is written.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TimelineFormat {
-    /// JSON lines: one Timesketch event per line (save as .jsonl).
+    /// JSON lines: one Timesketch event per line (save as .jsonl); also `json`.
+    #[value(alias = "json")]
     Jsonl,
     /// CSV with a header row (save as .csv).
     Csv,
@@ -29,7 +30,8 @@ pub enum TimelineFormat {
 Examples:
   tokentrail timeline exports/ -o tenant.jsonl                     every record and finding
   tokentrail timeline exports/ --user adele@contoso.example -o adele.jsonl
-  tokentrail timeline exports/ --session 6f1e2a... --format csv -o session.csv
+  tokentrail timeline exports/ --session s:1963e220 --format csv -o session.csv
+  tokentrail timeline exports/ --finding b72c7366 -o finding.jsonl
 
 Each event has Timesketch's message, datetime and timestamp_desc, a timestamp in microseconds,
 and the record's user, ip, network, app, session_id, token_id and source; records cited by a
@@ -82,8 +84,14 @@ pub fn run(args: TimelineArgs) -> anyhow::Result<ExitCode> {
         return Ok(code);
     }
     let detection = super::detect_over(config, &records.sign_ins, &records.accesses);
-    super::judging::write_allowlist_notes(&mut err, &detection.allowlist)?;
-    let subject = args.subject.subject();
+    super::judging::write_judging_notes(&mut err, &detection)?;
+    let subject = match args.subject.resolve(&records, &detection) {
+        Ok(resolved) => resolved.map(|r| r.subject),
+        Err(message) => {
+            writeln!(err, "tokentrail: {message}")?;
+            return Ok(ExitCode::from(crate::exit::USAGE));
+        }
+    };
     let (entries, findings) = match &subject {
         None => {
             let mut entries = tokentrail_investigate::tenant_timeline(

@@ -437,3 +437,55 @@ fn an_unstated_sign_in_takes_the_kind_its_file_states() {
     assert_eq!(d.stats.sign_ins_kind_settled, 0);
     assert_eq!(d.stats.unknown.get("TT003:root-kind-unstated"), Some(&1));
 }
+
+/// An interactive tab of single sign-on and single-factor rows states no kind row by row: the
+/// admin center's name for the download says which tab it is, in any case and after any folder
+/// (Windows paths too). Renamed, the file settles nothing.
+#[test]
+fn a_file_whose_rows_state_no_kind_takes_the_kind_its_admin_center_name_says() {
+    use std::sync::Arc;
+    let run = |file: &str| {
+        let mut s = S::non_interactive(20, at("10:00"))
+            .from(OFFICE_V4, Some(OFFICE_ASN))
+            .session(5)
+            .app(LOB_APP)
+            .build();
+        s.kind_assumed = true;
+        s.source.file = Arc::from(file);
+        let a = A::mail(1, at("10:05"))
+            .from(OFFICE_V4)
+            .token(20)
+            .session(5)
+            .app(LOB_APP)
+            .build();
+        let d = detect(vec![s], vec![a]);
+        let tt003 = d
+            .findings
+            .iter()
+            .filter(|f| f.rule == tokentrail_engine::rules::tt003::ID)
+            .count();
+        (
+            d.stats.sign_ins_kind_settled,
+            tt003,
+            d.stats.unknown.get("TT003:root-kind-unstated").copied(),
+        )
+    };
+    assert_eq!(
+        run("exports/InteractiveSignIns_2026-11-02_2026-11-09.csv"),
+        (1, 0, None)
+    );
+    assert_eq!(
+        run(r"C:\cases\acme\interactivesignins_2026-11-02_2026-11-09.csv"),
+        (1, 0, None)
+    );
+    // The non-interactive tab: stated so by its name, the session has no root.
+    assert_eq!(
+        run("exports/NonInteractiveSignIns_2026-11-02_2026-11-09.csv"),
+        (1, 1, None)
+    );
+    // A folder named like the tab does not name the file.
+    assert_eq!(
+        run("InteractiveSignIns/signins-week45.csv"),
+        (0, 0, Some(1))
+    );
+}

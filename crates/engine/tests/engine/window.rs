@@ -5,7 +5,7 @@
 //! its own intranet app (calling it unapproved).
 
 use tokentrail_engine::{Detection, Engine, EngineConfig};
-use tokentrail_model::{SignIn, Timestamp};
+use tokentrail_model::{RuleId, Severity, SignIn, Timestamp};
 
 use crate::common::*;
 
@@ -156,4 +156,70 @@ fn findings_outside_the_window_are_counted_not_reported() {
     // A window holding part of a finding's evidence reports it.
     let overlap = run(Some(on(4, "00:10")), Some(on(4, "00:30")));
     assert_eq!(findings(&overlap), attack());
+}
+
+/// The attack's findings as (rule, severity), most severe first.
+fn rules_and_severities(d: &Detection) -> Vec<(String, String)> {
+    d.findings
+        .iter()
+        .map(|f| (f.rule.code().to_string(), f.severity.caption().to_string()))
+        .collect()
+}
+
+fn run_selecting(
+    rules: Option<&[RuleId]>,
+    min_severity: Option<Severity>,
+) -> tokentrail_engine::Detection {
+    let (sign_ins, accesses) = tenant();
+    let mut engine = Engine::new(EngineConfig {
+        rules: rules.map(|r| r.iter().copied().collect()),
+        min_severity,
+        ..EngineConfig::default()
+    });
+    sign_ins.into_iter().for_each(|s| engine.add_sign_in(s));
+    accesses.into_iter().for_each(|a| engine.add_access(a));
+    engine.finish()
+}
+
+/// `--rules` and `--min-severity` choose what is reported, like the window: every rule still
+/// judges every record, and what is left out is counted.
+#[test]
+fn rules_and_min_severity_select_what_is_reported() {
+    let all = run_selecting(None, None);
+    let every = rules_and_severities(&all);
+    assert_eq!(
+        every,
+        [("TT005", "High"), ("TT001", "Medium"), ("TT002", "Medium")]
+            .map(|(r, s)| (r.to_string(), s.to_string()))
+    );
+    assert_eq!(all.stats.not_selected, 0);
+
+    let replay = run_selecting(
+        Some(&[
+            tokentrail_engine::rules::tt001::ID,
+            tokentrail_engine::rules::tt002::ID,
+        ]),
+        None,
+    );
+    assert_eq!(rules_and_severities(&replay), every[1..]);
+    assert_eq!(replay.stats.not_selected, 1);
+    // The findings reported are the same findings, ids included.
+    assert_eq!(replay.findings[..], all.findings[1..]);
+
+    let high = run_selecting(None, Some(Severity::High));
+    assert_eq!(rules_and_severities(&high), every[..1]);
+    assert_eq!(high.stats.not_selected, 2);
+
+    let both = run_selecting(
+        Some(&[tokentrail_engine::rules::tt001::ID]),
+        Some(Severity::High),
+    );
+    assert!(both.findings.is_empty());
+    assert_eq!(both.stats.not_selected, 3);
+    // Judging is unchanged: the same records were linked and explained.
+    assert_eq!(
+        both.stats.accesses_token_linked,
+        all.stats.accesses_token_linked
+    );
+    assert_eq!(both.stats.benign, all.stats.benign);
 }

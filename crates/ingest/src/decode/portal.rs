@@ -16,8 +16,8 @@
 //!
 //! # The tab is not a column
 //!
-//! Which log a row came from is the file name's business; tokentrail reads content only, so
-//! each row's kind is told from its values, where they tell:
+//! Which log a row came from is the file name's business, and files get renamed, so each row's
+//! kind is told from its values first, where they tell:
 //! - a managed identity type or an associated Azure resource: a managed identity;
 //! - a service principal and no user: a service principal;
 //! - a refresh token redeemed (`Incoming token type`), or a client credential presented
@@ -30,7 +30,8 @@
 //! read as non-interactive (it never stands as a session's interactive root, which would hide a
 //! replayed session) and flagged ([`crate::DecodedRecord::kind_unstated`]) so the run says so.
 //! The engine then settles it by its file: the admin center writes one tab per file, so where
-//! the file's stated rows are all of one kind, the unstated rows are of that kind too.
+//! the file's stated rows are all of one kind, the unstated rows are of that kind too, and a
+//! file that states no kind at all keeps the tab's name (`InteractiveSignIns_...`).
 
 use std::borrow::Cow;
 
