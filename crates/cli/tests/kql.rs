@@ -173,6 +173,26 @@ fn every_exported_query_parses_with_no_diagnostics_in_microsofts_parser() {
     files.push(sentinel.join("tokentrail_functions.json"));
     let watchlist = sentinel.join("tokentrail_allowlist.csv");
     let results = parse(&tools, &watchlist, &files);
+    // `--format json` carries the same self-contained queries, one rule a line.
+    let json = tmp.path().join("rules.jsonl");
+    run(
+        common::tokentrail()
+            .args(["export", "--target", "kql", "--format", "json", "-o"])
+            .arg(&json),
+        "tokentrail export --format json",
+    );
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&json)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 5);
+    for rule in &lines {
+        let code = rule["rule"].as_str().unwrap();
+        let bare = std::fs::read_to_string(bare.join(format!("{code}.kql"))).unwrap();
+        assert_eq!(rule["query"].as_str(), Some(bare.as_str()), "{code}");
+        assert!(!rule["cannot"].as_array().unwrap().is_empty(), "{code}");
+    }
     let functions = results
         .keys()
         .filter(|f| f.starts_with("tokentrail_functions.json#"))

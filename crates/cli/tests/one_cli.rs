@@ -74,6 +74,7 @@ fn every_command_takes_format_and_output_with_the_same_names() {
             "timeline",
             "normalize",
             "findings",
+            "export",
             "simulate",
             "score"
         ]
@@ -110,6 +111,7 @@ fn every_command_takes_format_and_output_with_the_same_names() {
             "timeline: jsonl csv",
             "normalize: parquet json",
             "findings: table ocsf csv markdown html",
+            "export: sentinel kql json",
             "simulate: text json",
             "score: text json",
         ]
@@ -119,6 +121,7 @@ fn every_command_takes_format_and_output_with_the_same_names() {
     assert!(accepted("score", &["--json"]));
     assert!(accepted("simulate", &["--out", "dir"]));
     assert!(accepted("normalize", &["--out", "dir"]));
+    assert!(accepted("export", &["--out", "dir"]));
 }
 
 /// Every command that judges takes the judging options, `--min-severity` and `--rules`
