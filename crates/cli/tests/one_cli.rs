@@ -88,11 +88,7 @@ fn every_command_takes_format_and_output_with_the_same_names() {
         for value in &values {
             assert!(accepted(c, &["--format", value]), "{c} --format {value}");
         }
-        // `export` writes rules in another engine's language (Spark SQL, KQL), not findings or
-        // records: it has no JSON form.
-        if c != "export" {
-            assert!(accepted(c, &["--format", "json"]), "{c} --format json");
-        }
+        assert!(accepted(c, &["--format", "json"]), "{c} --format json");
         assert_eq!(
             accepted(c, &["--format", "md"]),
             accepted(c, &["--format", "markdown"]),
@@ -115,7 +111,7 @@ fn every_command_takes_format_and_output_with_the_same_names() {
             "timeline: jsonl csv",
             "normalize: parquet json",
             "findings: table ocsf csv markdown html",
-            "export: sentinel kql",
+            "export: sentinel kql json",
             "simulate: text json",
             "score: text json",
         ]
@@ -125,6 +121,7 @@ fn every_command_takes_format_and_output_with_the_same_names() {
     assert!(accepted("score", &["--json"]));
     assert!(accepted("simulate", &["--out", "dir"]));
     assert!(accepted("normalize", &["--out", "dir"]));
+    assert!(accepted("export", &["--out", "dir"]));
 }
 
 /// Every command that judges takes the judging options, `--min-severity` and `--rules`

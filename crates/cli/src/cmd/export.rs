@@ -27,10 +27,15 @@ pub enum Target {
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KqlFormat {
     /// Sentinel scheduled analytic rules (YAML, one file per rule, with query, frequency,
-    /// period and entity mappings), plus the allowlist as a watchlist CSV.
+    /// period and entity mappings), the workspace functions they call (an ARM template), and
+    /// the allowlist as a watchlist CSV.
     Sentinel,
-    /// The bare queries (one `.kql` file per rule in --out, or all on stdout).
+    /// The bare queries (one `.kql` file per rule in --output, or all on stdout).
     Kql,
+    /// The rules as JSON lines, one object per rule (code, name, severity, schedule, what the
+    /// KQL form cannot do, the self-contained query), for pipelines that create rules
+    /// through an API; on stdout or in the --output file.
+    Json,
 }
 
 /// Arguments of `export`.
@@ -43,6 +48,7 @@ Examples:
   tokentrail findings spark-findings.csv --format html -o report.html
   tokentrail export --target kql --out sentinel/ --allowlist allowlist.yaml
   tokentrail export --target kql --format kql > rules.kql
+  tokentrail export --target kql --format json -o rules.jsonl
 
 The Spark script reads DIR/sign_ins and DIR/accesses (give the path the cluster sees:
 dbfs:/..., abfss://..., s3://...) and ends with a SELECT of the findings with the columns of
@@ -62,7 +68,7 @@ pub struct ExportArgs {
     /// (default: DIR/_tokentrail_work).
     #[arg(long, value_name = "DIR", requires = "normalized")]
     work: Option<String>,
-    /// KQL: Sentinel analytic rules (YAML) or bare queries.
+    /// KQL: Sentinel analytic rules (YAML), bare queries, or the rules as JSON lines.
     #[arg(long, value_enum, default_value = "sentinel")]
     format: KqlFormat,
     /// Where to write: a file for Spark SQL (default: stdout); a folder for KQL (one file per
@@ -130,6 +136,26 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
             let files = match args.format {
                 KqlFormat::Sentinel => kql::sentinel_rules(&options)?,
                 KqlFormat::Kql => kql::bare_queries(&options)?,
+                KqlFormat::Json => {
+                    let mut lines = String::new();
+                    for q in kql::rule_queries(&options)? {
+                        let m = q.rule.meta();
+                        let rule = serde_json::json!({
+                            "rule": m.code,
+                            "name": m.name,
+                            "severity": format!("{:?}", m.severity).to_ascii_lowercase(),
+                            "queryFrequency": q.frequency,
+                            "queryPeriod": q.period,
+                            "cannot": q.cannot,
+                            "watchlist": kql::WATCHLIST_ALIAS,
+                            "query": q.query,
+                        });
+                        lines.push_str(&rule.to_string());
+                        lines.push('\n');
+                    }
+                    write_to(args.out.as_deref(), lines.as_bytes())?;
+                    return Ok(ExitCode::SUCCESS);
+                }
             };
             match (&args.out, args.format) {
                 (Some(dir), _) => {
@@ -154,6 +180,8 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
                     }
                     write_to(None, all.as_bytes())?;
                 }
+                // Written above, to stdout or the --output file.
+                (None, KqlFormat::Json) => {}
                 (None, KqlFormat::Sentinel) => {
                     bail!("Sentinel rules are one file per rule: give --out DIR (or --format kql for the bare queries on stdout)")
                 }

@@ -80,3 +80,19 @@ pub fn target_dir() -> PathBuf {
         .map(Path::to_path_buf)
         .expect("the binary lies in <target>/<profile>/")
 }
+
+/// Run `command` (`what` names it in messages) and return its output; a failure to start or a
+/// non-zero exit fails the test with its stderr.
+#[allow(dead_code)]
+pub fn run_ok(command: &mut Command, what: &str) -> std::process::Output {
+    let out = command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
+    assert!(
+        out.status.success(),
+        "{what} failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}

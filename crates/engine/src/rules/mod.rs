@@ -48,6 +48,9 @@ pub struct Rule {
     /// Its Spark SQL form (`rules/ttNNN/spark.sql`): views over the shared ones
     /// (`export/spark/prelude.sql`) ending in `ttNNN_findings` (see [`crate::export::spark`]).
     pub spark_sql: &'static str,
+    /// Its KQL form (`rules/ttNNN/query.kql`): tables over the shared ones
+    /// (`export/kql/prelude.kql`) ending in `tt_rule_findings` (see [`crate::export::kql`]).
+    pub kql: &'static str,
 }
 
 impl Rule {

@@ -84,6 +84,7 @@ pub static RULE: Rule = Rule {
     raises: None,
     judge: |cx, stats| Box::new(Tt002::new(cx, stats)),
     spark_sql: include_str!("spark.sql"),
+    kql: include_str!("query.kql"),
     lane: Lane::Second,
 };
 

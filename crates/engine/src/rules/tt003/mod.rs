@@ -88,6 +88,7 @@ pub static RULE: Rule = Rule {
     }),
     judge: |_, _| Box::new(Tt003::default()),
     spark_sql: include_str!("spark.sql"),
+    kql: include_str!("query.kql"),
     lane: Lane::First,
 };
 

@@ -73,6 +73,7 @@ pub static RULE: Rule = Rule {
     raises: None,
     judge: |_, _| Box::new(Tt004::default()),
     spark_sql: include_str!("spark.sql"),
+    kql: include_str!("query.kql"),
     lane: Lane::First,
 };
 

@@ -87,6 +87,7 @@ pub static RULE: Rule = Rule {
     raises: None,
     judge: |cx, _| Box::new(Tt005::new(cx)),
     spark_sql: include_str!("spark.sql"),
+    kql: include_str!("query.kql"),
     lane: Lane::Second,
 };
 
