@@ -22,6 +22,7 @@ fn needs_the_parquet_feature() {
 #[cfg(feature = "parquet")]
 mod with_parquet {
     use super::common;
+    use super::common::run_ok as run;
 
     use std::collections::BTreeMap;
     use std::path::{Path, PathBuf};
@@ -45,19 +46,6 @@ mod with_parquet {
             .output()
             .map_err(|e| format!("no java on PATH ({e})"))?;
         Ok(python)
-    }
-
-    fn run(command: &mut Command, what: &str) -> std::process::Output {
-        let out = command
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
-        assert!(
-            out.status.success(),
-            "{what} failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
     }
 
     /// Sign-ins per kind over the whole tenant, as `inspect --json` counts them.
