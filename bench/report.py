@@ -87,14 +87,16 @@ def main():
             medians[v]["n"] = len(runs)
 
     base = medians.get("tokentrail")
-    header = ("run", "wall s", "cpu s", "peak RSS MB", "input MB/s", "records/s",
-              "wall / tt", "cpu / tt")
+    # "MB per CPU-s" is the unit of the decode bench (bytes per CPU-second of the decoding
+    # thread), so the two figures can be read side by side.
+    header = ("run", "wall s", "cpu s", "peak RSS MB", "input MB/s", "MB per CPU-s",
+              "records/s", "wall / tt", "cpu / tt")
     table = [header]
     for v in a.variants:
         label = LABELS.get(v, v).format(limit=a.memory_limit)
         m = medians.get(v)
         if m is None:
-            table.append((label, "failed", "", "", "", "", "", ""))
+            table.append((label, "failed", "", "", "", "", "", "", ""))
             continue
         wall = max(m["wall_s"], 1e-9)
         ratios = ("", "")
@@ -103,6 +105,7 @@ def main():
                       f"{m['cpu_s'] / max(base['cpu_s'], 1e-9):.2f}x")
         table.append((label, f"{m['wall_s']:.2f}", f"{m['cpu_s']:.2f}",
                       f"{m['peak_rss_bytes'] / MB:.1f}", f"{a.bytes / MB / wall:.1f}",
+                      f"{a.bytes / MB / max(m['cpu_s'], 1e-9):.1f}",
                       f"{a.records / wall:,.0f}") + ratios)
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     print(f"medians of {a.rounds} alternating rounds; MB = 10^6 bytes; "
