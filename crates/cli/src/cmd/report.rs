@@ -93,7 +93,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     let (mut sign_in_count, mut access_count) = (0u64, 0u64);
     // Coverage counts duplicate sign-in rows; detection and the chains must see each once.
     let mut seen = HashSet::new();
-    let mut sink = |record: DecodedRecord| match record.event {
+    let mut sink = |event: Decoded| match event {
         Decoded::SignIn(s) => {
             coverage.add_sign_in(&s);
             inventory.add_sign_in(&s);
@@ -122,24 +122,9 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
             }
         }
     };
-    // Sign-ins of unstated kind wait for the rest of their file, so the coverage and inventory
-    // count them in the family the engine judges them in.
-    let mut unstated = super::UnstatedKinds::default();
-    let report = {
-        let mut settled = |record: DecodedRecord| {
-            if let Some(record) = unstated.pass(record) {
-                sink(record);
-            }
-        };
-        let report = read(
-            &args.paths,
-            args.test_cases,
-            &mut times.filter(&mut settled),
-        );
-        times.release(&mut settled);
-        report
-    };
-    unstated.finish().for_each(&mut sink);
+    // The same reading as `coverage`: sign-ins of unstated kind wait for the rest of their file,
+    // so the coverage and inventory count them in the family the engine judges them in.
+    let report = super::coverage::read_inputs(&args.paths, args.test_cases, &mut times, &mut sink);
     if let Some(code) = times.check_input(&report)? {
         return Ok(code);
     }
