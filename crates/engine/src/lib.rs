@@ -183,6 +183,9 @@ pub struct EngineConfig {
     /// Where accesses wait on disk (unnamed temporary files, gone when the run ends); `None`:
     /// the system's temporary directory.
     pub spill_dir: Option<PathBuf>,
+    /// Leave [`Detection::networks`] empty: a caller that shows only the findings (`detect`)
+    /// need not pay for a table of every address and user. Findings do not depend on it.
+    pub skip_networks: bool,
 }
 
 impl EngineConfig {
@@ -305,7 +308,8 @@ pub struct Detection {
     pub allowlist: AllowlistReport,
     /// Time spans present per log family.
     pub coverage: Coverage,
-    /// The network of every address and each user's own networks, as the rules saw them.
+    /// The network of every address and each user's own networks, as the rules saw them
+    /// (empty when [`EngineConfig::skip_networks`]).
     pub networks: KnownNetworks,
     /// Counts.
     pub stats: Stats,
@@ -374,251 +378,242 @@ impl Engine {
             mut stats,
         } = self;
         let ranks = store.file_ranks();
+        // Reading the accesses back and dropping their copies needs no sign-in: with a second
+        // thread, it runs beside the sign-in and context work below, one partition ahead.
+        std::thread::scope(|scope| {
+            let mut feed = Feed::start(accesses, config.threads > 1, scope, &store, &ranks);
 
-        // A sign-in can appear as several rows (in several exports, and as an Entra row and its
-        // UAL `UserLoggedIn` twin): the rows of one id become one, the richest row filled from
-        // the others, whatever order or files they came in.
-        let mut sign_ins = sign_ins;
-        stats.sign_ins_kind_settled = unstated_kind::settle_by_file(&mut sign_ins, &store.files);
-        let keep = merge_sign_ins(&mut sign_ins, &store, &ranks);
-        // Time order; equal times by id, then (rows without an id) by content: file names and
-        // input order decide only between rows that say the same.
-        let mut order: Vec<SignInOrder> = sign_ins
-            .iter()
-            .zip(&keep)
-            .enumerate()
-            .filter(|(_, (_, k))| **k)
-            .map(|(i, (s, _))| {
-                (
-                    s.time,
-                    s.id(),
-                    if s.id().is_none() {
-                        store.sign_in_fingerprint(s)
-                    } else {
-                        0
-                    },
-                    src_key(&ranks, s.src()),
-                    u32::try_from(i).unwrap_or(u32::MAX),
-                )
-            })
-            .collect();
-        drop(keep);
-        stats.sign_ins_duplicate = (sign_ins.len() - order.len()) as u64;
-        // Unstable is enough: the add order breaks every remaining tie.
-        order.sort_unstable();
-        let sign_ins = permute(sign_ins, order.iter().map(|o| o.4));
-        drop(order);
-        stats.sign_ins_failed = sign_ins.iter().filter(|s| !s.succeeded()).count() as u64;
-
-        let mut cx = Context::build(
-            &store,
-            &sign_ins,
-            &summary,
-            &catalog,
-            &config.thresholds,
-            config.asn_db.as_ref(),
-        );
-        // Sign-in coverage: the window is the whole input's (accesses included) or the one
-        // given; a silence of a sign-in log is a hole only on evidence, which includes the
-        // tokens accesses used, found or not (so it needs the token index).
-        let mut coverage = CoverageBuilder::new(config.thresholds.coverage_gap_secs);
-        if let Some((from, to)) = config.window {
-            coverage.window(from, to);
-        }
-        for s in &sign_ins {
-            coverage.add(Family::SignIn(s.kind), s.time);
-        }
-        if let Some((first, last)) = summary.window {
-            coverage.see(first);
-            coverage.see(last);
-        }
-        for (at, user, token, found) in
-            cx.token_evidence(&summary, config.thresholds.orphan_first_party)
-        {
-            coverage.token(at, user, token, found);
-        }
-        cx.set_coverage(coverage.build());
-        drop(summary);
-
-        // Each rule judges on one of two lanes; with a second thread, the second lane judges
-        // each partition beside the first. Every rule gathers its groups whatever order
-        // accesses come in, so neither threads nor partitions change a finding.
-        let mut tally = Tally::default();
-        let mut second_tally = Tally::default();
-        let mut first_lane: Vec<(usize, Box<dyn rules::Judge>)> = Vec::new();
-        let mut second_lane: Vec<(usize, Box<dyn rules::Judge>)> = Vec::new();
-        for (i, rule) in rules::RULES.iter().enumerate() {
-            match rule.lane {
-                rules::Lane::First => first_lane.push((i, (rule.judge)(&cx, &mut tally))),
-                rules::Lane::Second => second_lane.push((i, (rule.judge)(&cx, &mut second_tally))),
-            }
-        }
-        let mut upns: FxHashMap<Sym, (AccessRec, Sym)> = FxHashMap::default();
-        let mut partitions = accesses.into_partitions();
-        while let Some(part) = partitions.next() {
-            // One per (log, record id), or per content for records without an id: of copies,
-            // the richest, then by content, so neither input order nor file names choose (the
-            // copies of a record are always in one partition).
-            let keep = one_per_key(
-                part.iter().map(|a| match a.record_id() {
-                    RecordId::None => AccessKey::Content(a.content()),
-                    id => AccessKey::Id(a.log, id),
-                }),
-                |i, j| {
-                    let (Some(a), Some(b)) = (part.get(i), part.get(j)) else {
-                        return Ordering::Equal;
-                    };
-                    b.richness()
-                        .cmp(&a.richness())
-                        .then_with(|| {
-                            store
-                                .access_fingerprint(a)
-                                .cmp(&store.access_fingerprint(b))
-                        })
-                        .then_with(|| {
-                            src_key(&cx.file_ranks, a.src()).cmp(&src_key(&cx.file_ranks, b.src()))
-                        })
-                        .then(a.seq.cmp(&b.seq))
-                },
-            );
-            let linked: Vec<Linked<'_>> = part
+            // A sign-in can appear as several rows (in several exports, and as an Entra row and its
+            // UAL `UserLoggedIn` twin): the rows of one id become one, the richest row filled from
+            // the others, whatever order or files they came in.
+            let mut sign_ins = sign_ins;
+            stats.sign_ins_kind_settled =
+                unstated_kind::settle_by_file(&mut sign_ins, &store.files);
+            let keep = merge_sign_ins(&mut sign_ins, &store, &ranks);
+            // Time order; equal times by id, then (rows without an id) by content: file names and
+            // input order decide only between rows that say the same.
+            let mut order: Vec<SignInOrder> = sign_ins
                 .iter()
                 .zip(&keep)
-                .filter(|(_, k)| **k)
-                .map(|(a, _)| cx.link(a))
+                .enumerate()
+                .filter(|(_, (_, k))| **k)
+                .map(|(i, (s, _))| {
+                    (
+                        s.time,
+                        s.id(),
+                        if s.id().is_none() {
+                            store.sign_in_fingerprint(s)
+                        } else {
+                            0
+                        },
+                        src_key(&ranks, s.src()),
+                        u32::try_from(i).unwrap_or(u32::MAX),
+                    )
+                })
                 .collect();
-            stats.accesses_duplicate += (part.len() - linked.len()) as u64;
-            for l in &linked {
-                let a = l.access;
-                coverage.add(Family::Access(a.log), a.time);
-                if correlate::rec_app_only(a) {
-                    stats.accesses_app_only += 1;
-                } else if correlate::rec_delegated(a) {
-                    if a.token.is_none() && l.session.is_none() {
-                        stats.accesses_unlinkable += 1;
-                    }
-                    if l.issue.is_some() {
-                        stats.accesses_token_linked += 1;
+            drop(keep);
+            stats.sign_ins_duplicate = (sign_ins.len() - order.len()) as u64;
+            // Unstable is enough: the add order breaks every remaining tie.
+            order.sort_unstable();
+            let sign_ins = permute(sign_ins, order.iter().map(|o| o.4));
+            drop(order);
+            stats.sign_ins_failed = sign_ins.iter().filter(|s| !s.succeeded()).count() as u64;
+
+            let mut cx = Context::build(
+                &store,
+                &sign_ins,
+                &summary,
+                &catalog,
+                &config.thresholds,
+                config.asn_db.as_ref(),
+            );
+            // Sign-in coverage: the window is the whole input's (accesses included) or the one
+            // given; a silence of a sign-in log is a hole only on evidence, which includes the
+            // tokens accesses used, found or not (so it needs the token index).
+            let mut coverage = CoverageBuilder::new(config.thresholds.coverage_gap_secs);
+            if let Some((from, to)) = config.window {
+                coverage.window(from, to);
+            }
+            for s in &sign_ins {
+                coverage.add(Family::SignIn(s.kind), s.time);
+            }
+            if let Some((first, last)) = summary.window {
+                coverage.see(first);
+                coverage.see(last);
+            }
+            for (at, user, token, found) in
+                cx.token_evidence(&summary, config.thresholds.orphan_first_party)
+            {
+                coverage.token(at, user, token, found);
+            }
+            cx.set_coverage(coverage.build());
+            drop(summary);
+
+            // Each rule judges on one of two lanes; with a second thread, the second lane judges
+            // each partition beside the first. Every rule gathers its groups whatever order
+            // accesses come in, so neither threads nor partitions change a finding.
+            let mut tally = Tally::default();
+            let mut second_tally = Tally::default();
+            let mut first_lane: Vec<(usize, Box<dyn rules::Judge>)> = Vec::new();
+            let mut second_lane: Vec<(usize, Box<dyn rules::Judge>)> = Vec::new();
+            for (i, rule) in rules::RULES.iter().enumerate() {
+                match rule.lane {
+                    rules::Lane::First => first_lane.push((i, (rule.judge)(&cx, &mut tally))),
+                    rules::Lane::Second => {
+                        second_lane.push((i, (rule.judge)(&cx, &mut second_tally)))
                     }
                 }
-                // A user id's UPN as the first access (in time, file, position order) logged
-                // it, when no sign-in did.
-                if let Some((id, upn)) = cx.access_upn(a) {
-                    if !cx.has_upn(id) {
-                        match upns.entry(id) {
-                            Entry::Vacant(e) => {
-                                e.insert((a.clone(), upn));
-                            }
-                            Entry::Occupied(mut e) => {
-                                if access_cmp(&cx, a, &e.get().0).is_lt() {
+            }
+            let mut upns: FxHashMap<Sym, (AccessRec, Sym)> = FxHashMap::default();
+            let mut used = None;
+            while let Some(prepared) = feed.next(used.take()) {
+                let Prepared {
+                    records: part,
+                    keep,
+                } = &prepared;
+                let linked: Vec<Linked<'_>> = part
+                    .iter()
+                    .zip(keep)
+                    .filter(|(_, k)| **k)
+                    .map(|(a, _)| cx.link(a))
+                    .collect();
+                stats.accesses_duplicate += (part.len() - linked.len()) as u64;
+                for l in &linked {
+                    let a = l.access;
+                    coverage.add(Family::Access(a.log), a.time);
+                    if correlate::rec_app_only(a) {
+                        stats.accesses_app_only += 1;
+                    } else if correlate::rec_delegated(a) {
+                        if a.token.is_none() && l.session.is_none() {
+                            stats.accesses_unlinkable += 1;
+                        }
+                        if l.issue.is_some() {
+                            stats.accesses_token_linked += 1;
+                        }
+                    }
+                    // A user id's UPN as the first access (in time, file, position order) logged
+                    // it, when no sign-in did.
+                    if let Some((id, upn)) = cx.access_upn(a) {
+                        if !cx.has_upn(id) {
+                            match upns.entry(id) {
+                                Entry::Vacant(e) => {
                                     e.insert((a.clone(), upn));
+                                }
+                                Entry::Occupied(mut e) => {
+                                    if access_cmp(&cx, a, &e.get().0).is_lt() {
+                                        e.insert((a.clone(), upn));
+                                    }
                                 }
                             }
                         }
                     }
                 }
-            }
-            let cx = &cx;
-            let judge = |lane: &mut Vec<(usize, Box<dyn rules::Judge>)>, t: &mut Tally| {
-                for l in &linked {
-                    for (_, rule) in lane.iter_mut() {
-                        rule.access(cx, l, t);
+                let cx = &cx;
+                let judge = |lane: &mut Vec<(usize, Box<dyn rules::Judge>)>, t: &mut Tally| {
+                    for l in &linked {
+                        for (_, rule) in lane.iter_mut() {
+                            rule.access(cx, l, t);
+                        }
                     }
-                }
-            };
-            let mut first_rules = |t: &mut Tally| judge(&mut first_lane, t);
-            let mut second_rules = |t: &mut Tally| judge(&mut second_lane, t);
-            if config.threads > 1 {
-                std::thread::scope(|scope| {
-                    let second = scope.spawn(|| second_rules(&mut second_tally));
-                    first_rules(&mut tally);
-                    if let Err(panic) = second.join() {
-                        std::panic::resume_unwind(panic);
-                    }
-                });
-            } else {
-                first_rules(&mut tally);
-                second_rules(&mut second_tally);
-            }
-            drop(linked);
-            partitions.recycle(part);
-        }
-        stats.accesses_lost = partitions.lost;
-        cx.learn_upns(upns.into_iter().map(|(id, (_, upn))| (id, upn)));
-        let networks = KnownNetworks::learn(&cx);
-        let coverage = coverage.build();
-
-        let mut by_rule: Vec<Vec<rules::judging::Candidate>> =
-            rules::RULES.iter().map(|_| Vec::new()).collect();
-        for (i, rule) in first_lane.into_iter().chain(second_lane) {
-            if let Some(slot) = by_rule.get_mut(i) {
-                *slot = rule.finish(&cx);
-            }
-        }
-        tally.into_stats(&mut stats);
-        second_tally.into_stats(&mut stats);
-        rules::raise(&mut by_rule);
-        let candidates = by_rule.into_iter().flatten();
-
-        let mut report = AllowlistReport::default();
-        let mut findings = Vec::new();
-        let mut suppressed = Vec::new();
-        let mut seen_ids = BTreeSet::new();
-        for c in candidates {
-            let mut finding = c.finding;
-            if !seen_ids.insert(finding.id.clone()) {
-                continue;
-            }
-            // Judged on every record, reported only when its evidence reaches into the window
-            // and its rule and severity are selected; the allowlist still sees it, so an entry
-            // it matches is not reported unused.
-            let reported = config.reports(finding.first_seen, finding.last_seen);
-            let entry = config
-                .allowlist
-                .as_ref()
-                .and_then(|al| al.suppress(finding.rule, &c.scope, config.now, &mut report));
-            if !reported {
-                stats.outside_time_window += 1;
-                continue;
-            }
-            if !config.selects(finding.rule, finding.severity) {
-                stats.not_selected += 1;
-                continue;
-            }
-            match entry {
-                Some(e) => {
-                    finding.suppression = Some(Suppression {
-                        entry_id: e.id.clone(),
-                        reason: e.reason.clone(),
+                };
+                let mut first_rules = |t: &mut Tally| judge(&mut first_lane, t);
+                let mut second_rules = |t: &mut Tally| judge(&mut second_lane, t);
+                if config.threads > 1 {
+                    std::thread::scope(|scope| {
+                        let second = scope.spawn(|| second_rules(&mut second_tally));
+                        first_rules(&mut tally);
+                        if let Err(panic) = second.join() {
+                            std::panic::resume_unwind(panic);
+                        }
                     });
-                    *stats.suppressed.entry(finding.rule).or_default() += 1;
-                    suppressed.push(finding);
+                } else {
+                    first_rules(&mut tally);
+                    second_rules(&mut second_tally);
                 }
-                None => {
-                    *stats.findings.entry(finding.rule).or_default() += 1;
-                    findings.push(finding);
+                drop(linked);
+                used = Some(prepared);
+            }
+            stats.accesses_lost = feed.lost();
+            cx.learn_upns(upns.into_iter().map(|(id, (_, upn))| (id, upn)));
+            let networks = if config.skip_networks {
+                KnownNetworks::default()
+            } else {
+                KnownNetworks::learn(&cx)
+            };
+            let coverage = coverage.build();
+
+            let mut by_rule: Vec<Vec<rules::judging::Candidate>> =
+                rules::RULES.iter().map(|_| Vec::new()).collect();
+            for (i, rule) in first_lane.into_iter().chain(second_lane) {
+                if let Some(slot) = by_rule.get_mut(i) {
+                    *slot = rule.finish(&cx);
                 }
             }
-        }
-        if let Some(al) = &config.allowlist {
-            al.finish_report(config.now, &mut report);
-        }
-        let order = |a: &Finding, b: &Finding| {
-            b.severity
-                .cmp(&a.severity)
-                .then(a.first_seen.cmp(&b.first_seen))
-                .then_with(|| a.id.cmp(&b.id))
-        };
-        findings.sort_by(order);
-        suppressed.sort_by(order);
-        Detection {
-            findings,
-            suppressed,
-            allowlist: report,
-            coverage,
-            networks,
-            stats,
-        }
+            tally.into_stats(&mut stats);
+            second_tally.into_stats(&mut stats);
+            rules::raise(&mut by_rule);
+            let candidates = by_rule.into_iter().flatten();
+
+            let mut report = AllowlistReport::default();
+            let mut findings = Vec::new();
+            let mut suppressed = Vec::new();
+            let mut seen_ids = BTreeSet::new();
+            for c in candidates {
+                let mut finding = c.finding;
+                if !seen_ids.insert(finding.id.clone()) {
+                    continue;
+                }
+                // Judged on every record, reported only when its evidence reaches into the window
+                // and its rule and severity are selected; the allowlist still sees it, so an entry
+                // it matches is not reported unused.
+                let reported = config.reports(finding.first_seen, finding.last_seen);
+                let entry = config
+                    .allowlist
+                    .as_ref()
+                    .and_then(|al| al.suppress(finding.rule, &c.scope, config.now, &mut report));
+                if !reported {
+                    stats.outside_time_window += 1;
+                    continue;
+                }
+                if !config.selects(finding.rule, finding.severity) {
+                    stats.not_selected += 1;
+                    continue;
+                }
+                match entry {
+                    Some(e) => {
+                        finding.suppression = Some(Suppression {
+                            entry_id: e.id.clone(),
+                            reason: e.reason.clone(),
+                        });
+                        *stats.suppressed.entry(finding.rule).or_default() += 1;
+                        suppressed.push(finding);
+                    }
+                    None => {
+                        *stats.findings.entry(finding.rule).or_default() += 1;
+                        findings.push(finding);
+                    }
+                }
+            }
+            if let Some(al) = &config.allowlist {
+                al.finish_report(config.now, &mut report);
+            }
+            let order = |a: &Finding, b: &Finding| {
+                b.severity
+                    .cmp(&a.severity)
+                    .then(a.first_seen.cmp(&b.first_seen))
+                    .then_with(|| a.id.cmp(&b.id))
+            };
+            findings.sort_by(order);
+            suppressed.sort_by(order);
+            Detection {
+                findings,
+                suppressed,
+                allowlist: report,
+                coverage,
+                networks,
+                stats,
+            }
+        })
     }
 }
 
@@ -633,34 +628,222 @@ enum AccessKey {
     Content(store::AccessContent),
 }
 
-/// Which records to keep when records sharing a key are one record: for each key, the least by
-/// `cmp` (asked only for records that share a key). Records without a key are all kept.
-fn one_per_key<K: std::hash::Hash + Eq>(
-    keys: impl ExactSizeIterator<Item = K>,
-    cmp: impl Fn(usize, usize) -> Ordering,
-) -> Vec<bool> {
-    let mut keep = vec![true; keys.len()];
-    let mut best: FxHashMap<K, usize> =
-        FxHashMap::with_capacity_and_hasher(keys.len(), Default::default());
-    for (i, key) in keys.enumerate() {
-        let loser = match best.entry(key) {
-            Entry::Vacant(e) => {
-                e.insert(i);
-                continue;
-            }
-            Entry::Occupied(mut e) => {
-                if cmp(*e.get(), i).is_le() {
-                    i
-                } else {
-                    std::mem::replace(e.get_mut(), i)
+fn access_key(a: &AccessRec) -> AccessKey {
+    match a.record_id() {
+        RecordId::None => AccessKey::Content(a.content()),
+        id => AccessKey::Id(a.log, id),
+    }
+}
+
+/// A partition of accesses, its copies marked, ready to be linked and judged.
+struct Prepared {
+    records: Vec<AccessRec>,
+    /// False for a copy of another record of the partition.
+    keep: Vec<bool>,
+}
+
+/// Mark the copies in a partition: one per (log, record id), or per content for records
+/// without an id. Of copies, the richest, then by content, so neither input order nor file
+/// names choose (the copies of a record are always in one partition).
+fn prepare(
+    records: Vec<AccessRec>,
+    mut keep: Vec<bool>,
+    scratch: &mut Vec<(u64, usize)>,
+    store: &Store,
+    ranks: &[u32],
+) -> Prepared {
+    one_per_key(
+        records.len(),
+        |i| records.get(i).map(access_key),
+        |i, j| {
+            let (Some(a), Some(b)) = (records.get(i), records.get(j)) else {
+                return Ordering::Equal;
+            };
+            b.richness()
+                .cmp(&a.richness())
+                .then_with(|| {
+                    store
+                        .access_fingerprint(a)
+                        .cmp(&store.access_fingerprint(b))
+                })
+                .then_with(|| src_key(ranks, a.src()).cmp(&src_key(ranks, b.src())))
+                .then(a.seq.cmp(&b.seq))
+        },
+        scratch,
+        &mut keep,
+    );
+    Prepared { records, keep }
+}
+
+/// Where `finish` gets its partitions of accesses: read and prepared on the calling thread, or
+/// on a thread of their own one partition ahead of the rules (two partitions in memory at
+/// most: the one judged and the one prepared).
+enum Feed<'scope, 'env> {
+    Here {
+        parts: spill::Partitions,
+        scratch: Vec<(u64, usize)>,
+        spare_keep: Vec<bool>,
+        store: &'env Store,
+        ranks: &'env [u32],
+    },
+    Beside {
+        ready: std::sync::mpsc::Receiver<Prepared>,
+        used: std::sync::mpsc::Sender<Prepared>,
+        reader: std::thread::ScopedJoinHandle<'scope, u64>,
+    },
+}
+
+impl<'scope, 'env> Feed<'scope, 'env> {
+    fn start(
+        accesses: AccessLog,
+        beside: bool,
+        scope: &'scope std::thread::Scope<'scope, 'env>,
+        store: &'env Store,
+        ranks: &'env [u32],
+    ) -> Feed<'scope, 'env> {
+        if !beside {
+            return Feed::Here {
+                parts: accesses.into_partitions(),
+                scratch: Vec::new(),
+                spare_keep: Vec::new(),
+                store,
+                ranks,
+            };
+        }
+        // A rendezvous: the reader hands a partition over only when the rules ask for the
+        // next, so it never runs more than one partition ahead.
+        let (ready_tx, ready) = std::sync::mpsc::sync_channel::<Prepared>(0);
+        let (used, used_rx) = std::sync::mpsc::channel::<Prepared>();
+        let reader = scope.spawn(move || {
+            let mut here = Feed::Here {
+                parts: accesses.into_partitions(),
+                scratch: Vec::new(),
+                spare_keep: Vec::new(),
+                store,
+                ranks,
+            };
+            loop {
+                // The buffers of a judged partition hold the next.
+                for u in used_rx.try_iter() {
+                    here.give_back(u);
+                }
+                let Some(p) = here.next(None) else {
+                    break;
+                };
+                if ready_tx.send(p).is_err() {
+                    break;
                 }
             }
-        };
-        if let Some(k) = keep.get_mut(loser) {
-            *k = false;
+            here.lost()
+        });
+        Feed::Beside {
+            ready,
+            used,
+            reader,
         }
     }
-    keep
+
+    /// The next partition; `used` is the last one, judged (its buffers are reused).
+    fn next(&mut self, used: Option<Prepared>) -> Option<Prepared> {
+        match self {
+            Feed::Here {
+                parts,
+                scratch,
+                spare_keep,
+                store,
+                ranks,
+            } => {
+                if let Some(u) = used {
+                    parts.recycle(u.records);
+                    *spare_keep = u.keep;
+                }
+                let part = parts.next()?;
+                Some(prepare(
+                    part,
+                    std::mem::take(spare_keep),
+                    scratch,
+                    store,
+                    ranks,
+                ))
+            }
+            Feed::Beside {
+                ready, used: back, ..
+            } => {
+                if let Some(u) = used {
+                    // The reader may be done: then the buffers are simply dropped.
+                    let _ = back.send(u);
+                }
+                ready.recv().ok()
+            }
+        }
+    }
+
+    fn give_back(&mut self, used: Prepared) {
+        if let Feed::Here {
+            parts, spare_keep, ..
+        } = self
+        {
+            parts.recycle(used.records);
+            *spare_keep = used.keep;
+        }
+    }
+
+    /// Records that waited on disk and could not be read back.
+    fn lost(self) -> u64 {
+        match self {
+            Feed::Here { parts, .. } => parts.lost,
+            Feed::Beside { ready, reader, .. } => {
+                drop(ready);
+                match reader.join() {
+                    Ok(lost) => lost,
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+        }
+    }
+}
+
+/// Which records to keep when records sharing a key are one record: for each key, the least by
+/// `cmp` (asked only for records that share a key, in index order), in `keep`. Records are
+/// grouped by a hash of their key, sorted, rather than in a hash map of the keys: 16 bytes per
+/// record instead of a key's, and no large table to fault in for every partition.
+fn one_per_key<K: std::hash::Hash + Eq>(
+    n: usize,
+    key: impl Fn(usize) -> K,
+    cmp: impl Fn(usize, usize) -> Ordering,
+    scratch: &mut Vec<(u64, usize)>,
+    keep: &mut Vec<bool>,
+) {
+    use std::hash::BuildHasher;
+    keep.clear();
+    keep.resize(n, true);
+    scratch.clear();
+    scratch.extend((0..n).map(|i| (rustc_hash::FxBuildHasher.hash_one(key(i)), i)));
+    scratch.sort_unstable();
+    // The least so far of each distinct key sharing one hash (almost always one key).
+    let mut best: Vec<(K, usize)> = Vec::new();
+    for run in scratch.chunk_by(|a, b| a.0 == b.0).filter(|r| r.len() > 1) {
+        best.clear();
+        for &(_, i) in run {
+            let k = key(i);
+            let loser = match best.iter_mut().find(|(b, _)| *b == k) {
+                None => {
+                    best.push((k, i));
+                    continue;
+                }
+                Some((_, b)) => {
+                    if cmp(*b, i).is_le() {
+                        i
+                    } else {
+                        std::mem::replace(b, i)
+                    }
+                }
+            };
+            if let Some(k) = keep.get_mut(loser) {
+                *k = false;
+            }
+        }
+    }
 }
 
 /// The rows of one sign-in (same id) merged into one: the base is the row of an Entra log
@@ -759,10 +942,15 @@ mod tests {
     fn one_per_key_keeps_the_least_of_each_key() {
         let keys = [1, 0, 1, 2, 1, 0];
         let rank = [5, 9, 3, 1, 3, 2];
-        assert_eq!(
-            one_per_key(keys.into_iter(), |i, j| rank[i].cmp(&rank[j])),
-            vec![false, false, true, true, false, true]
+        let (mut scratch, mut keep) = (Vec::new(), Vec::new());
+        one_per_key(
+            keys.len(),
+            |i| keys[i],
+            |i, j| rank[i].cmp(&rank[j]),
+            &mut scratch,
+            &mut keep,
         );
+        assert_eq!(keep, vec![false, false, true, true, false, true]);
     }
 
     #[test]

@@ -109,6 +109,8 @@ pub fn detect(args: &DetectArgs) -> anyhow::Result<(Detection, IngestReport, Tim
     if let Some(n) = args.accesses_in_memory {
         config.accesses_in_memory = usize::try_from(n).unwrap_or(usize::MAX);
     }
+    // Nothing `detect` writes shows the networks of addresses and users.
+    config.skip_networks = true;
     let mut engine = Engine::new(config);
     let mut sink = |record: DecodedRecord| match record.event {
         Decoded::SignIn(s) => engine.add_sign_in(*s),
