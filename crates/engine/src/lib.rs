@@ -83,7 +83,7 @@ use crate::catalog::Catalog;
 use crate::correlate::{AccessSummary, Context, Linked};
 use crate::evidence::access_cmp;
 use crate::spill::AccessLog;
-use crate::store::{src_key, AccessRec, RecordId, SignInRec, SrcKey, Store, Sym};
+use crate::store::{src_key, AccessRec, RecordId, SignInRec, Store, Sym};
 
 /// The rules' tunable thresholds. Defaults are what the rule pages in `docs/rules/` describe.
 #[derive(Clone, Debug, PartialEq)]
@@ -398,24 +398,35 @@ impl Engine {
                 .enumerate()
                 .filter(|(_, (_, k))| **k)
                 .map(|(i, (s, _))| {
+                    let id = s.id();
                     (
                         s.time,
-                        s.id(),
-                        if s.id().is_none() {
-                            store.sign_in_fingerprint(s)
-                        } else {
-                            0
-                        },
-                        src_key(&ranks, s.src()),
+                        id.is_some(),
+                        id.unwrap_or(store::Packed::of(tokentrail_model::Guid(0))),
                         u32::try_from(i).unwrap_or(u32::MAX),
                     )
                 })
                 .collect();
             drop(keep);
             stats.sign_ins_duplicate = (sign_ins.len() - order.len()) as u64;
-            // Unstable is enough: the add order breaks every remaining tie.
+            // Unstable is enough: the add order breaks every remaining tie. After merging, no
+            // two rows share an id, so only rows without one can tie on (time, id); those few
+            // are ordered by content and source, worked out for them alone.
             order.sort_unstable();
-            let sign_ins = permute(sign_ins, order.iter().map(|o| o.4));
+            for tied in order
+                .chunk_by_mut(|a, b| !a.1 && !b.1 && a.0 == b.0)
+                .filter(|t| t.len() > 1)
+            {
+                tied.sort_by_cached_key(|o| {
+                    let s = sign_ins.get(o.3 as usize);
+                    (
+                        s.map(|s| store.sign_in_fingerprint(s)),
+                        s.map(|s| src_key(&ranks, s.src())),
+                        o.3,
+                    )
+                });
+            }
+            let sign_ins = permute(sign_ins, order.iter().map(|o| o.3));
             drop(order);
             stats.sign_ins_failed = sign_ins.iter().filter(|s| !s.succeeded()).count() as u64;
 
@@ -618,7 +629,9 @@ impl Engine {
 }
 
 /// How sign-ins are put in order: time, id, content (rows without an id), source, add order.
-type SignInOrder = (Timestamp, Option<store::Packed>, u64, SrcKey, u32);
+/// (Rows with an id first by the id, rows without one by content, source and add order: see
+/// `finish`.) 32 bytes, where the whole key would take 56.
+type SignInOrder = (Timestamp, bool, store::Packed, u32);
 
 /// What makes two access records one: the same log and record id, or (without an id) the same
 /// content.
@@ -851,14 +864,41 @@ fn one_per_key<K: std::hash::Hash + Eq>(
 /// source, when the rows say the same); it takes what it lacks from the others, in that order.
 /// Returns which rows remain.
 fn merge_sign_ins(sign_ins: &mut [SignInRec], store: &Store, ranks: &[u32]) -> Vec<bool> {
-    let mut by_id: FxHashMap<store::Packed, Vec<usize>> = FxHashMap::default();
+    // The rows of each id as a chain through `next` (most ids have one row): no list is
+    // allocated per id.
+    const END: u32 = u32::MAX;
+    let mut head: FxHashMap<store::Packed, u32> =
+        FxHashMap::with_capacity_and_hasher(sign_ins.len(), Default::default());
+    let mut next: Vec<u32> = vec![END; sign_ins.len()];
+    let mut shared: Vec<store::Packed> = Vec::new();
     for (i, s) in sign_ins.iter().enumerate() {
-        if let Some(id) = s.id() {
-            by_id.entry(id).or_default().push(i);
+        let (Some(id), Ok(i)) = (s.id(), u32::try_from(i)) else {
+            continue;
+        };
+        match head.entry(id) {
+            Entry::Vacant(e) => {
+                e.insert(i);
+            }
+            Entry::Occupied(mut e) => {
+                // Its second row: the id is shared from now on.
+                if next.get(*e.get() as usize) == Some(&END) {
+                    shared.push(id);
+                }
+                if let Some(n) = next.get_mut(i as usize) {
+                    *n = std::mem::replace(e.get_mut(), i);
+                }
+            }
         }
     }
     let mut keep = vec![true; sign_ins.len()];
-    for rows in by_id.values_mut().filter(|r| r.len() > 1) {
+    let mut rows: Vec<usize> = Vec::new();
+    for id in &shared {
+        rows.clear();
+        let mut at = head.get(id).copied().unwrap_or(END);
+        while at != END {
+            rows.push(at as usize);
+            at = next.get(at as usize).copied().unwrap_or(END);
+        }
         let rank = |i: usize| {
             sign_ins.get(i).map(|s| {
                 (
