@@ -457,7 +457,7 @@ impl Engine {
             {
                 coverage.token(at, user, token, found);
             }
-            cx.set_coverage(coverage.build());
+            cx.set_coverage(coverage.build_in_place());
             drop(summary);
 
             // Each rule judges on one of two lanes; with a second thread, the second lane judges
@@ -551,7 +551,7 @@ impl Engine {
             } else {
                 KnownNetworks::learn(&cx)
             };
-            let coverage = coverage.build();
+            let coverage = coverage.build_in_place();
 
             let mut by_rule: Vec<Vec<rules::judging::Candidate>> =
                 rules::RULES.iter().map(|_| Vec::new()).collect();

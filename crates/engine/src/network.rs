@@ -7,7 +7,9 @@
 //! with lower confidence. Otherwise the prefix itself stands in for the network, flagged as
 //! approximate. Two networks differ *for certain* only when both ASNs are known and differ.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
 use std::net::IpAddr;
 
 use tokentrail_model::{Confidence, NetworkId};
@@ -105,8 +107,8 @@ pub(crate) fn relate_to_any<'n>(
 
 /// Resolves addresses to networks for one run.
 pub(crate) struct Networks<'a> {
-    by_ip: BTreeMap<IpAddr, u32>,
-    by_prefix: BTreeMap<NetworkId, u32>,
+    by_ip: FxHashMap<IpAddr, u32>,
+    by_prefix: FxHashMap<NetworkId, u32>,
     db: Option<&'a AsnDb>,
     catalog: &'a Catalog,
 }
@@ -120,31 +122,47 @@ impl<'a> Networks<'a> {
         db: Option<&'a AsnDb>,
         catalog: &'a Catalog,
     ) -> Self {
-        let mut votes: BTreeMap<IpAddr, BTreeMap<u32, u64>> = BTreeMap::new();
+        // Almost every address is logged with one ASN: count votes only for those with more.
+        let mut votes: FxHashMap<IpAddr, (u32, u64)> = FxHashMap::default();
+        let mut contested: BTreeMap<IpAddr, BTreeMap<u32, u64>> = BTreeMap::new();
         for (ip, asn) in sign_ins {
-            if asn != 0 {
-                *votes.entry(ip).or_default().entry(asn).or_default() += 1;
+            if asn == 0 {
+                continue;
+            }
+            let v = votes.entry(ip).or_insert((asn, 0));
+            if v.0 == asn {
+                v.1 += 1;
+            } else {
+                *contested.entry(ip).or_default().entry(asn).or_default() += 1;
             }
         }
-        let by_ip: BTreeMap<IpAddr, u32> = votes
-            .into_iter()
-            .filter_map(|(ip, v)| {
-                v.into_iter()
-                    .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
-                    .map(|(asn, _)| (ip, asn))
-            })
-            .collect();
-        let mut prefixes: BTreeMap<NetworkId, BTreeSet<u32>> = BTreeMap::new();
+        let mut by_ip: FxHashMap<IpAddr, u32> =
+            FxHashMap::with_capacity_and_hasher(votes.len(), Default::default());
+        for (ip, (asn, n)) in votes {
+            let mut v = contested.remove(&ip).unwrap_or_default();
+            *v.entry(asn).or_default() += n;
+            if let Some((asn, _)) = v
+                .into_iter()
+                .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
+            {
+                by_ip.insert(ip, asn);
+            }
+        }
+        // Per prefix, its one ASN, or none when its addresses have several.
+        let mut prefixes: FxHashMap<NetworkId, Option<u32>> = FxHashMap::default();
         for (ip, asn) in &by_ip {
             prefixes
                 .entry(NetworkId::prefix_of(*ip))
-                .or_default()
-                .insert(*asn);
+                .and_modify(|one| {
+                    if *one != Some(*asn) {
+                        *one = None;
+                    }
+                })
+                .or_insert(Some(*asn));
         }
         let by_prefix = prefixes
             .into_iter()
-            .filter(|(_, set)| set.len() == 1)
-            .filter_map(|(p, set)| set.into_iter().next().map(|a| (p, a)))
+            .filter_map(|(p, one)| Some((p, one?)))
             .collect();
         Networks {
             by_ip,
