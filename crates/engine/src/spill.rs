@@ -16,7 +16,7 @@
 
 use std::fs::File;
 use std::hash::{BuildHasher, Hash, Hasher};
-use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
 
 use tokentrail_model::{AccessSource, Actor, ClientAuthMethod, Timestamp, Workload};
@@ -25,9 +25,6 @@ use crate::store::{AccessRec, Sym};
 
 /// Bytes of one access on disk.
 pub const RECORD_BYTES: usize = 104;
-
-/// Most partitions `finish` reads accesses back in.
-const MAX_PARTITIONS: usize = 256;
 
 /// Accesses held in memory when no bound is configured: about 64 MiB of records.
 pub const DEFAULT_IN_MEMORY: usize = (64 << 20) / RECORD_BYTES;
@@ -208,9 +205,24 @@ pub(crate) struct AccessLog {
     dir: Option<PathBuf>,
     file: Option<BufWriter<File>>,
     on_disk: u64,
+    /// What each spill wrote, in file order.
+    runs: Vec<Run>,
     /// Writing to disk failed once: everything stays in memory from then on.
     disk_failed: bool,
     buf: Vec<u8>,
+}
+
+/// Buckets of the key hash. A spill writes its records bucket by bucket, so that any range of
+/// buckets is one stretch of each spill's bytes: a partition is a range of buckets, read back
+/// with one seek per spill, and no second pass over the file is needed to split it.
+const BUCKETS: usize = 4096;
+
+/// The records one spill wrote: from record `start` of the file, bucket by bucket.
+#[derive(Debug)]
+struct Run {
+    start: u64,
+    /// Records before each bucket, within the run (`BUCKETS + 1` entries).
+    before: Box<[u32]>,
 }
 
 impl AccessLog {
@@ -221,6 +233,7 @@ impl AccessLog {
             dir,
             file: None,
             on_disk: 0,
+            runs: Vec::new(),
             disk_failed: false,
             buf: Vec::new(),
         }
@@ -253,21 +266,56 @@ impl AccessLog {
     }
 
     fn spill(&mut self) -> io::Result<()> {
+        if self.mem.is_empty() {
+            return Ok(());
+        }
         if self.file.is_none() {
             self.file = Some(BufWriter::with_capacity(1 << 20, self.temp_file()?));
         }
         let Some(w) = self.file.as_mut() else {
             return Ok(());
         };
+        // A counting sort by bucket, through 6 bytes per record (its bucket and its place):
+        // sorting the records themselves would move them all.
+        let buckets: Vec<u16> = self.mem.iter().map(bucket_of).collect();
+        let mut before = vec![0u32; BUCKETS + 1];
+        for &b in &buckets {
+            if let Some(n) = before.get_mut(usize::from(b) + 1) {
+                *n += 1;
+            }
+        }
+        for i in 1..before.len() {
+            let prev = before.get(i - 1).copied().unwrap_or(0);
+            if let Some(n) = before.get_mut(i) {
+                *n += prev;
+            }
+        }
+        let mut next = before.clone();
+        let mut order = vec![0u32; self.mem.len()];
+        for (i, &b) in buckets.iter().enumerate() {
+            if let Some(at) = next.get_mut(usize::from(b)) {
+                if let Some(o) = order.get_mut(*at as usize) {
+                    *o = u32::try_from(i).unwrap_or(u32::MAX);
+                }
+                *at += 1;
+            }
+        }
+        drop(buckets);
         // A few thousand records at a time: a buffer the size of the whole bound would double
         // what the bound allows.
-        for chunk in self.mem.chunks(4096) {
+        for chunk in order.chunks(4096) {
             self.buf.clear();
-            for a in chunk {
-                encode(a, &mut self.buf);
+            for &i in chunk {
+                if let Some(a) = self.mem.get(i as usize) {
+                    encode(a, &mut self.buf);
+                }
             }
             w.write_all(&self.buf)?;
         }
+        self.runs.push(Run {
+            start: self.on_disk,
+            before: before.into_boxed_slice(),
+        });
         self.on_disk += self.mem.len() as u64;
         self.mem.clear();
         Ok(())
@@ -276,51 +324,89 @@ impl AccessLog {
     /// Every access, in partitions of about the in-memory bound; the copies of one record
     /// (same log and record id) are always in the same partition.
     pub fn into_partitions(mut self) -> Partitions {
-        let total = self.len();
         // Nothing on disk, or the disk failed (now, writing the last records, or before):
         // whatever reached it is read back as one partition, the records in memory as another
         // (after a failure, two copies of one record, one on each side, both count).
         if self.on_disk == 0 || self.disk_failed || self.spill().is_err() {
             let mut out = Partitions::default();
             if let Some(w) = self.file.take() {
-                out.pending.push(Pending::Disk(w, self.on_disk));
+                match w.into_inner() {
+                    Ok(f) => {
+                        out.file = Some(f);
+                        out.pending.push(Pending::Disk(vec![(0, self.on_disk)]));
+                    }
+                    Err(_) => out.lost += self.on_disk,
+                }
             }
             out.pending
                 .push(Pending::Mem(std::mem::take(&mut self.mem)));
             return out;
         }
-        let Some(w) = self.file.take() else {
-            return Partitions::default();
+        let file = match self.file.take().map(BufWriter::into_inner) {
+            Some(Ok(f)) => f,
+            // The last records could not be written out: they and the rest are lost.
+            _ => {
+                return Partitions {
+                    lost: self.on_disk,
+                    ..Partitions::default()
+                }
+            }
         };
-        // Every partition file is open at once while the spill file is split: at most
-        // MAX_PARTITIONS of them, so a run stays well inside the usual limit of 1,024 open
-        // files. Past MAX_PARTITIONS times the bound, partitions grow beyond the bound.
-        let parts = usize::try_from(total.div_ceil(self.bound as u64))
-            .unwrap_or(usize::MAX)
-            .clamp(2, MAX_PARTITIONS);
-        match distribute(w, self.on_disk, parts, &self) {
-            Ok((files, lost)) => Partitions {
-                pending: files
-                    .into_iter()
-                    .map(|(f, n)| Pending::Disk(f, n))
-                    .collect(),
-                lost,
-                // Empty after the last spill: the first partition read fills it.
-                spare: std::mem::take(&mut self.mem),
-            },
-            Err((w, on_disk)) => Partitions {
-                // Partition files could not be made: read the one file back whole.
-                pending: vec![Pending::Disk(w, on_disk)],
-                lost: 0,
-                spare: std::mem::take(&mut self.mem),
-            },
+        let total = self.on_disk;
+        // Buckets in order, cut into partitions of about `total / parts` records.
+        let parts = total.div_ceil(self.bound as u64).clamp(2, BUCKETS as u64);
+        let target = total.div_ceil(parts);
+        let in_bucket = |b: usize| -> u64 {
+            self.runs
+                .iter()
+                .map(|r| {
+                    let at = |i: usize| u64::from(r.before.get(i).copied().unwrap_or(0));
+                    at(b + 1) - at(b)
+                })
+                .sum()
+        };
+        let mut cuts = vec![0usize];
+        let mut acc = 0u64;
+        for b in 0..BUCKETS {
+            acc += in_bucket(b);
+            if acc >= target && b + 1 < BUCKETS {
+                cuts.push(b + 1);
+                acc = 0;
+            }
+        }
+        cuts.push(BUCKETS);
+        let mut pending: Vec<Pending> = cuts
+            .windows(2)
+            .filter_map(|w| {
+                let (&from, &to) = (w.first()?, w.get(1)?);
+                let ranges: Vec<(u64, u64)> = self
+                    .runs
+                    .iter()
+                    .filter_map(|r| {
+                        let at = |i: usize| u64::from(r.before.get(i).copied().unwrap_or(0));
+                        let n = at(to) - at(from);
+                        (n > 0).then(|| (r.start + at(from), n))
+                    })
+                    .collect();
+                (!ranges.is_empty()).then_some(Pending::Disk(ranges))
+            })
+            .collect();
+        // `next` takes from the end: read the partitions in bucket order.
+        pending.reverse();
+        Partitions {
+            pending,
+            file: Some(file),
+            lost: 0,
+            // Empty after the last spill: the first partition read fills it.
+            spare: std::mem::take(&mut self.mem),
+            buf: std::mem::take(&mut self.buf),
         }
     }
 }
 
-/// The partition of an access: by its (log, record id), or by its content when it has no id
+/// The bucket of an access: by its (log, record id), or by its content when it has no id
 /// (copies of an id-less record are one record too, and must meet).
-fn partition_of(a: &AccessRec, parts: usize) -> usize {
+fn bucket_of(a: &AccessRec) -> u16 {
     let mut h = rustc_hash::FxBuildHasher.build_hasher();
     if a.rid_kind == 0 {
         a.content().hash(&mut h);
@@ -328,75 +414,26 @@ fn partition_of(a: &AccessRec, parts: usize) -> usize {
         (log_code(a.log), a.rid_kind, a.rid).hash(&mut h);
     }
     // The high bits: FxHasher's low bits are weak.
-    ((h.finish() >> 32) as usize) % parts.max(1)
-}
-
-type Distributed = (Vec<(BufWriter<File>, u64)>, u64);
-
-/// Split the one spill file into `parts` partition files.
-fn distribute(
-    w: BufWriter<File>,
-    records: u64,
-    parts: usize,
-    log: &AccessLog,
-) -> Result<Distributed, (BufWriter<File>, u64)> {
-    let mut outs = Vec::with_capacity(parts);
-    for _ in 0..parts {
-        match log.temp_file() {
-            Ok(f) => outs.push((BufWriter::with_capacity(1 << 16, f), 0u64)),
-            Err(_) => return Err((w, records)),
-        }
-    }
-    let mut reader = match rewind(w) {
-        Ok(r) => r,
-        Err(_) => {
-            // The spill file is gone with its writer: everything on it is lost.
-            return Ok((Vec::new(), records));
-        }
-    };
-    let mut lost = 0u64;
-    let mut rec = [0u8; RECORD_BYTES];
-    for _ in 0..records {
-        if reader.read_exact(&mut rec).is_err() {
-            lost += 1;
-            continue;
-        }
-        let Some(a) = decode(&rec) else {
-            lost += 1;
-            continue;
-        };
-        let p = partition_of(&a, parts);
-        if let Some((out, n)) = outs.get_mut(p) {
-            if out.write_all(&rec).is_ok() {
-                *n += 1;
-            } else {
-                lost += 1;
-            }
-        }
-    }
-    Ok((outs, lost))
-}
-
-fn rewind(w: BufWriter<File>) -> io::Result<BufReader<File>> {
-    let mut f = w.into_inner().map_err(|e| e.into_error())?;
-    f.seek(SeekFrom::Start(0))?;
-    Ok(BufReader::with_capacity(1 << 20, f))
+    (h.finish() >> (64 - BUCKETS.trailing_zeros())) as u16
 }
 
 #[derive(Debug)]
 enum Pending {
     Mem(Vec<AccessRec>),
-    Disk(BufWriter<File>, u64),
+    /// Stretches of the spill file: (first record, records).
+    Disk(Vec<(u64, u64)>),
 }
 
 /// The partitions of an [`AccessLog`], read one at a time.
 #[derive(Debug, Default)]
 pub(crate) struct Partitions {
     pending: Vec<Pending>,
+    file: Option<File>,
     /// Records that could not be read back from disk.
     pub lost: u64,
     /// A partition the caller is done with: the next one read from disk fills it.
     spare: Vec<AccessRec>,
+    buf: Vec<u8>,
 }
 
 impl Partitions {
@@ -408,35 +445,52 @@ impl Partitions {
             self.spare = part;
         }
     }
+
+    /// Append the `n` records from record `first` of the spill file to `out`; returns the
+    /// records that could not be read.
+    fn read(&mut self, first: u64, n: u64, out: &mut Vec<AccessRec>) -> u64 {
+        let Some(f) = self.file.as_mut() else {
+            return n;
+        };
+        if f.seek(SeekFrom::Start(first * RECORD_BYTES as u64))
+            .is_err()
+        {
+            return n;
+        }
+        const CHUNK: u64 = 8192;
+        let (mut left, mut bad) = (n, 0);
+        while left > 0 {
+            let k = left.min(CHUNK);
+            self.buf.resize(k as usize * RECORD_BYTES, 0);
+            if f.read_exact(&mut self.buf).is_err() {
+                return bad + left;
+            }
+            for rec in self.buf.chunks_exact(RECORD_BYTES) {
+                match decode(rec) {
+                    Some(a) => out.push(a),
+                    None => bad += 1,
+                }
+            }
+            left -= k;
+        }
+        bad
+    }
 }
 
 impl Iterator for Partitions {
     type Item = Vec<AccessRec>;
 
     fn next(&mut self) -> Option<Vec<AccessRec>> {
-        loop {
-            let p = self.pending.pop()?;
-            match p {
-                Pending::Mem(v) => return Some(v),
-                Pending::Disk(w, n) => {
-                    let mut reader = match rewind(w) {
-                        Ok(r) => r,
-                        Err(_) => {
-                            self.lost += n;
-                            continue;
-                        }
-                    };
-                    let mut out = std::mem::take(&mut self.spare);
-                    out.reserve(usize::try_from(n).unwrap_or(0));
-                    let mut rec = [0u8; RECORD_BYTES];
-                    for _ in 0..n {
-                        match reader.read_exact(&mut rec).ok().and_then(|()| decode(&rec)) {
-                            Some(a) => out.push(a),
-                            None => self.lost += 1,
-                        }
-                    }
-                    return Some(out);
+        match self.pending.pop()? {
+            Pending::Mem(v) => Some(v),
+            Pending::Disk(ranges) => {
+                let mut out = std::mem::take(&mut self.spare);
+                let n: u64 = ranges.iter().map(|r| r.1).sum();
+                out.reserve(usize::try_from(n).unwrap_or(0));
+                for (first, n) in ranges {
+                    self.lost += self.read(first, n, &mut out);
                 }
+                Some(out)
             }
         }
     }
@@ -529,6 +583,12 @@ mod tests {
                 parts.recycle(part);
             }
             assert_eq!(parts.lost, 0);
+            // Spilled: cut into partitions of about the bound (whole buckets each).
+            match bound {
+                1 | 3 => assert!(p >= 50 / bound / 2, "bound {bound}: {p} partitions"),
+                10 => assert!((3..=5).contains(&p), "bound 10: {p} partitions"),
+                _ => assert_eq!(p, 1),
+            }
             seen.sort_unstable();
             assert_eq!(seen, (0..50).collect::<Vec<_>>(), "bound {bound}");
         }
