@@ -388,203 +388,219 @@ impl<'a> Context<'a> {
         catalog: &'a Catalog,
         thresholds: &'a Thresholds,
         asn_db: Option<&'a AsnDb>,
+        beside: bool,
     ) -> Context<'a> {
-        let networks = Networks::learn(
-            sign_ins
+        // The network of every address needs only the sign-ins: with a second thread, it is
+        // worked out beside the token index, the chains and the inventory.
+        let networks_of = || {
+            let networks = Networks::learn(
+                sign_ins
+                    .iter()
+                    .filter_map(|s| Some((store.ips.get(s.ip?).copied()?, s.asn))),
+                asn_db,
+                catalog,
+            );
+            store
+                .ips
+                .list()
                 .iter()
-                .filter_map(|s| Some((store.ips.get(s.ip?).copied()?, s.asn))),
-            asn_db,
-            catalog,
-        );
-        let nets: Vec<Net> = (0..store.ips.len())
-            .filter_map(|i| store.ips.list().get(i))
-            .map(|ip| networks.resolve(*ip))
-            .collect();
-        let mut lower = Lower {
-            input: &store.strings,
-            derived: Strings::default(),
-            lc: vec![NOT_YET; store.strings.len()],
-            key: vec![NOT_YET; store.strings.len()],
+                .map(|ip| networks.resolve(*ip))
+                .collect::<Vec<Net>>()
         };
-        let mut tokens: Vec<u32> = vec![NONE; store.tokens.len()];
-        let mut sessions: Vec<Chain> = vec![Chain::default(); store.sessions.len()];
-        let mut upn_to_id = FxHashMap::default();
-        let mut id_to_upn = FxHashMap::default();
-        for (i, s) in sign_ins.iter().enumerate() {
-            let id = lower.key(s.user_id);
-            if let (Some(upn), Some(id)) = (lower.key(s.upn), id) {
-                upn_to_id.entry(upn).or_insert(id);
-            }
-            if let (Some(upn), Some(id)) = (lower.upn_text(s.upn), id) {
-                id_to_upn.entry(id).or_insert(upn);
-            }
-            if !s.succeeded() {
-                continue;
-            }
-            if let Some(slot) = s.issued_token.and_then(|t| tokens.get_mut(t.index())) {
-                if *slot == NONE {
-                    *slot = u32::try_from(i).unwrap_or(NONE);
+        std::thread::scope(|scope| {
+            let resolving = beside.then(|| scope.spawn(networks_of));
+            let mut lower = Lower {
+                input: &store.strings,
+                derived: Strings::default(),
+                lc: vec![NOT_YET; store.strings.len()],
+                key: vec![NOT_YET; store.strings.len()],
+            };
+            let mut tokens: Vec<u32> = vec![NONE; store.tokens.len()];
+            let mut sessions: Vec<Chain> = vec![Chain::default(); store.sessions.len()];
+            let mut upn_to_id = FxHashMap::default();
+            let mut id_to_upn = FxHashMap::default();
+            for (i, s) in sign_ins.iter().enumerate() {
+                let id = lower.key(s.user_id);
+                if let (Some(upn), Some(id)) = (lower.key(s.upn), id) {
+                    upn_to_id.entry(upn).or_insert(id);
+                }
+                if let (Some(upn), Some(id)) = (lower.upn_text(s.upn), id) {
+                    id_to_upn.entry(id).or_insert(upn);
+                }
+                if !s.succeeded() {
+                    continue;
+                }
+                if let Some(slot) = s.issued_token.and_then(|t| tokens.get_mut(t.index())) {
+                    if *slot == NONE {
+                        *slot = u32::try_from(i).unwrap_or(NONE);
+                    }
+                }
+                if let Some(chain) = s.session.and_then(|t| sessions.get_mut(t.index())) {
+                    if is_root_kind(s.kind) {
+                        chain.interactive.push(i);
+                    } else if s.kind == SignInKind::NonInteractive {
+                        chain.non_interactive.push(i);
+                    }
                 }
             }
-            if let Some(chain) = s.session.and_then(|t| sessions.get_mut(t.index())) {
-                if is_root_kind(s.kind) {
-                    chain.interactive.push(i);
-                } else if s.kind == SignInKind::NonInteractive {
-                    chain.non_interactive.push(i);
+            let mut session_access_first: Vec<Option<Timestamp>> = vec![None; store.sessions.len()];
+            let mut first_access = |sid: Sym, t: Timestamp| {
+                if let Some(slot) = session_access_first.get_mut(sid.index()) {
+                    *slot = Some(slot.map_or(t, |f| f.min(t)));
                 }
-            }
-        }
-        let mut session_access_first: Vec<Option<Timestamp>> = vec![None; store.sessions.len()];
-        let mut first_access = |sid: Sym, t: Timestamp| {
-            if let Some(slot) = session_access_first.get_mut(sid.index()) {
-                *slot = Some(slot.map_or(t, |f| f.min(t)));
-            }
-        };
-        for (&sid, &t) in &accesses.session_first {
-            first_access(sid, t);
-        }
-        for (&token, &t) in &accesses.token_first {
-            let session = tokens
-                .get(token.index())
-                .filter(|v| **v != NONE)
-                .and_then(|v| sign_ins.get(*v as usize))
-                .and_then(|s| s.session);
-            if let Some(sid) = session {
+            };
+            for (&sid, &t) in &accesses.session_first {
                 first_access(sid, t);
             }
-        }
-        let mut user_interactive: FxHashMap<Sym, Vec<usize>> = FxHashMap::default();
-        let mut inventory: FxHashMap<Sym, ClientUse> = FxHashMap::default();
-        let mut users = FxHashSet::default();
-        let mut span: Option<(Timestamp, Timestamp)> = None;
-        for (i, s) in sign_ins.iter().enumerate() {
-            if !s.kind.is_user() {
-                continue;
-            }
-            // Failed sign-ins still show the log was being written.
-            span = Some(span.map_or((s.time, s.time), |(a, b)| (a.min(s.time), b.max(s.time))));
-            if !s.succeeded() {
-                continue;
-            }
-            let Some(user) = lower.key(s.user_id).or_else(|| lower.key(s.upn)) else {
-                continue;
-            };
-            if is_root_kind(s.kind) {
-                user_interactive.entry(user).or_default().push(i);
-            }
-            if let Some(app) = lower.key(s.app_id) {
-                inventory.entry(app).or_default().saw(user, s.time);
-            }
-            users.insert(user);
-        }
-        // The networks each user's devices proved themselves on (hosting and Microsoft's own
-        // ranges never count): sign-ins are in time order.
-        let mut established: FxHashMap<(Sym, NetKey), Earliest> = FxHashMap::default();
-        let mut prefix_users: FxHashMap<NetworkId, FxHashMap<Sym, Timestamp>> =
-            FxHashMap::default();
-        for s in sign_ins {
-            if !s.succeeded() || !s.has(sflag::PROVES_DEVICE) || !s.kind.is_user() {
-                continue;
-            }
-            let Some(user) = lower.key(s.user_id).or_else(|| lower.key(s.upn)) else {
-                continue;
-            };
-            let Some(net) = s.ip.and_then(|ip| nets.get(ip.index())) else {
-                continue;
-            };
-            if net.hosting || net.microsoft {
-                continue;
-            }
-            let prefix = NetworkId::prefix_of(net.ip);
-            prefix_users
-                .entry(prefix)
-                .or_default()
-                .entry(user)
-                .or_insert(s.time);
-            let keys = match net.asn() {
-                Some(a) => [NetKey::Asn(a), NetKey::Prefix(prefix)],
-                None => [NetKey::PrefixWithoutAsn(prefix), NetKey::Prefix(prefix)],
-            };
-            for k in keys {
-                keep_earliest(established.entry((user, k)).or_default(), s.time, s.session);
-            }
-        }
-        let tenant_networks = prefix_users
-            .into_iter()
-            .filter_map(|(prefix, users)| {
-                let mut firsts: Vec<Timestamp> = users.into_values().collect();
-                firsts.sort_unstable();
-                Some((prefix, *firsts.get(TENANT_NETWORK_USERS - 1)?))
-            })
-            .collect();
-        for (&(app, user_id, upn), (days, first)) in &accesses.clients {
-            let user = lower.key(user_id).or_else(|| {
-                lower
-                    .key(upn)
-                    .map(|upn| upn_to_id.get(&upn).copied().unwrap_or(upn))
-            });
-            let Some(user) = user else {
-                continue;
-            };
-            users.insert(user);
-            if let Some(app) = lower.key(app) {
-                let used = inventory.entry(app).or_default();
-                used.users.insert(user);
-                used.days.extend(days.iter().copied());
-                used.first_seen = Some(used.first_seen.map_or(*first, |f| f.min(*first)));
-            }
-        }
-        // Every input string's lower-case, key and UPN forms, so the accesses (read back
-        // after this) find them computed.
-        let mut upn = vec![NONE; store.strings.len()];
-        for sym in store.strings.syms() {
-            lower.lc(Some(sym));
-            lower.key(Some(sym));
-            if let Some(slot) = upn.get_mut(sym.index()) {
-                *slot = to_slot(lower.upn_text(Some(sym)));
-            }
-        }
-        let Lower {
-            derived, lc, key, ..
-        } = lower;
-        let app_flags = (0..derived.len())
-            .map(|i| {
-                let text = derived.list_get(i).unwrap_or_default();
-                let mut f = 0;
-                if catalog.is_first_party(text) {
-                    f |= FIRST_PARTY;
+            for (&token, &t) in &accesses.token_first {
+                let session = tokens
+                    .get(token.index())
+                    .filter(|v| **v != NONE)
+                    .and_then(|v| sign_ins.get(*v as usize))
+                    .and_then(|s| s.session);
+                if let Some(sid) = session {
+                    first_access(sid, t);
                 }
-                if catalog.is_tooling(text) {
-                    f |= TOOLING;
+            }
+            let mut user_interactive: FxHashMap<Sym, Vec<usize>> = FxHashMap::default();
+            let mut inventory: FxHashMap<Sym, ClientUse> = FxHashMap::default();
+            let mut users = FxHashSet::default();
+            let mut span: Option<(Timestamp, Timestamp)> = None;
+            for (i, s) in sign_ins.iter().enumerate() {
+                if !s.kind.is_user() {
+                    continue;
                 }
-                f
-            })
-            .collect();
-        Context {
-            store,
-            sign_ins,
-            tokens,
-            sessions,
-            session_access_first,
-            upn_to_id,
-            nets,
-            coverage: Coverage::default(),
-            catalog,
-            thresholds,
-            user_interactive,
-            established,
-            tenant_networks,
-            inventory,
-            sign_in_span: span,
-            user_count: users.len(),
-            derived,
-            lc,
-            key,
-            upn,
-            app_flags,
-            id_to_upn,
-            file_ranks: store.file_ranks(),
-        }
+                // Failed sign-ins still show the log was being written.
+                span = Some(span.map_or((s.time, s.time), |(a, b)| (a.min(s.time), b.max(s.time))));
+                if !s.succeeded() {
+                    continue;
+                }
+                let Some(user) = lower.key(s.user_id).or_else(|| lower.key(s.upn)) else {
+                    continue;
+                };
+                if is_root_kind(s.kind) {
+                    user_interactive.entry(user).or_default().push(i);
+                }
+                if let Some(app) = lower.key(s.app_id) {
+                    inventory.entry(app).or_default().saw(user, s.time);
+                }
+                users.insert(user);
+            }
+            let nets = match resolving {
+                Some(h) => h
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                None => networks_of(),
+            };
+            // The networks each user's devices proved themselves on (hosting and Microsoft's own
+            // ranges never count): sign-ins are in time order.
+            let mut established: FxHashMap<(Sym, NetKey), Earliest> = FxHashMap::default();
+            let mut prefix_users: FxHashMap<NetworkId, FxHashMap<Sym, Timestamp>> =
+                FxHashMap::default();
+            for s in sign_ins {
+                if !s.succeeded() || !s.has(sflag::PROVES_DEVICE) || !s.kind.is_user() {
+                    continue;
+                }
+                let Some(user) = lower.key(s.user_id).or_else(|| lower.key(s.upn)) else {
+                    continue;
+                };
+                let Some(net) = s.ip.and_then(|ip| nets.get(ip.index())) else {
+                    continue;
+                };
+                if net.hosting || net.microsoft {
+                    continue;
+                }
+                let prefix = NetworkId::prefix_of(net.ip);
+                prefix_users
+                    .entry(prefix)
+                    .or_default()
+                    .entry(user)
+                    .or_insert(s.time);
+                let keys = match net.asn() {
+                    Some(a) => [NetKey::Asn(a), NetKey::Prefix(prefix)],
+                    None => [NetKey::PrefixWithoutAsn(prefix), NetKey::Prefix(prefix)],
+                };
+                for k in keys {
+                    keep_earliest(established.entry((user, k)).or_default(), s.time, s.session);
+                }
+            }
+            let tenant_networks = prefix_users
+                .into_iter()
+                .filter_map(|(prefix, users)| {
+                    let mut firsts: Vec<Timestamp> = users.into_values().collect();
+                    firsts.sort_unstable();
+                    Some((prefix, *firsts.get(TENANT_NETWORK_USERS - 1)?))
+                })
+                .collect();
+            for (&(app, user_id, upn), (days, first)) in &accesses.clients {
+                let user = lower.key(user_id).or_else(|| {
+                    lower
+                        .key(upn)
+                        .map(|upn| upn_to_id.get(&upn).copied().unwrap_or(upn))
+                });
+                let Some(user) = user else {
+                    continue;
+                };
+                users.insert(user);
+                if let Some(app) = lower.key(app) {
+                    let used = inventory.entry(app).or_default();
+                    used.users.insert(user);
+                    used.days.extend(days.iter().copied());
+                    used.first_seen = Some(used.first_seen.map_or(*first, |f| f.min(*first)));
+                }
+            }
+            // Every input string's lower-case, key and UPN forms, so the accesses (read back
+            // after this) find them computed.
+            let mut upn = vec![NONE; store.strings.len()];
+            for sym in store.strings.syms() {
+                lower.lc(Some(sym));
+                lower.key(Some(sym));
+                if let Some(slot) = upn.get_mut(sym.index()) {
+                    *slot = to_slot(lower.upn_text(Some(sym)));
+                }
+            }
+            let Lower {
+                derived, lc, key, ..
+            } = lower;
+            let app_flags = (0..derived.len())
+                .map(|i| {
+                    let text = derived.list_get(i).unwrap_or_default();
+                    let mut f = 0;
+                    if catalog.is_first_party(text) {
+                        f |= FIRST_PARTY;
+                    }
+                    if catalog.is_tooling(text) {
+                        f |= TOOLING;
+                    }
+                    f
+                })
+                .collect();
+            Context {
+                store,
+                sign_ins,
+                tokens,
+                sessions,
+                session_access_first,
+                upn_to_id,
+                nets,
+                coverage: Coverage::default(),
+                catalog,
+                thresholds,
+                user_interactive,
+                established,
+                tenant_networks,
+                inventory,
+                sign_in_span: span,
+                user_count: users.len(),
+                derived,
+                lc,
+                key,
+                upn,
+                app_flags,
+                id_to_upn,
+                file_ranks: store.file_ranks(),
+            }
+        })
     }
 
     /// An access with its issuing sign-in, session and user.

@@ -437,6 +437,7 @@ impl Engine {
                 &catalog,
                 &config.thresholds,
                 config.asn_db.as_ref(),
+                config.threads > 1,
             );
             // Sign-in coverage: the window is the whole input's (accesses included) or the one
             // given; a silence of a sign-in log is a hole only on evidence, which includes the
