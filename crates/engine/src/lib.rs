@@ -995,6 +995,24 @@ mod tests {
     }
 
     #[test]
+    fn documented_finish_sizes_are_the_real_sizes() {
+        let doc = include_str!("../../../docs/engine-memory.md");
+        for (name, size) in [
+            ("SignInOrder", std::mem::size_of::<super::SignInOrder>()),
+            ("(u64, usize)", std::mem::size_of::<(u64, usize)>()),
+        ] {
+            let row = doc
+                .lines()
+                .find(|l| l.starts_with(&format!("| `{name}` |")))
+                .unwrap_or_else(|| panic!("docs/engine-memory.md has no row for `{name}`"));
+            assert!(
+                row.ends_with(&format!("| {size} |")),
+                "`{name}` is {size} bytes: {row}"
+            );
+        }
+    }
+
+    #[test]
     fn permute_reorders_in_place_and_drops_the_left_out() {
         let v = vec!["a", "b", "c", "d", "e"];
         assert_eq!(
