@@ -466,16 +466,31 @@ impl Engine {
             // accesses come in, so neither threads nor partitions change a finding.
             let mut tally = Tally::default();
             let mut second_tally = Tally::default();
-            let mut first_lane: Vec<(usize, Box<dyn rules::Judge>)> = Vec::new();
-            let mut second_lane: Vec<(usize, Box<dyn rules::Judge>)> = Vec::new();
-            for (i, rule) in rules::RULES.iter().enumerate() {
-                match rule.lane {
-                    rules::Lane::First => first_lane.push((i, (rule.judge)(&cx, &mut tally))),
-                    rules::Lane::Second => {
-                        second_lane.push((i, (rule.judge)(&cx, &mut second_tally)))
+            let beside = config.threads > 1;
+            let lane = |which: rules::Lane, tally: &mut Tally| {
+                rules::RULES
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, rule)| rule.lane == which)
+                    .map(|(i, rule)| (i, (rule.judge)(&cx, tally)))
+                    .collect::<Vec<(usize, Box<dyn rules::Judge>)>>()
+            };
+            // The rules learn their sessions (and judge the sign-ins) on their lanes too.
+            let (mut first_lane, mut second_lane) = if beside {
+                std::thread::scope(|scope| {
+                    let second = scope.spawn(|| lane(rules::Lane::Second, &mut second_tally));
+                    let first = lane(rules::Lane::First, &mut tally);
+                    match second.join() {
+                        Ok(second) => (first, second),
+                        Err(panic) => std::panic::resume_unwind(panic),
                     }
-                }
-            }
+                })
+            } else {
+                (
+                    lane(rules::Lane::First, &mut tally),
+                    lane(rules::Lane::Second, &mut second_tally),
+                )
+            };
             let mut upns: FxHashMap<Sym, (AccessRec, Sym)> = FxHashMap::default();
             let mut used = None;
             while let Some(prepared) = feed.next(used.take()) {
@@ -483,46 +498,60 @@ impl Engine {
                     records: part,
                     keep,
                 } = &prepared;
-                let linked: Vec<Linked<'_>> = part
-                    .iter()
-                    .zip(keep)
-                    .filter(|(_, k)| **k)
-                    .map(|(a, _)| cx.link(a))
-                    .collect();
-                stats.accesses_duplicate += (part.len() - linked.len()) as u64;
-                for l in &linked {
-                    let a = l.access;
-                    coverage.add(Family::Access(a.log), a.time);
-                    if correlate::rec_app_only(a) {
-                        stats.accesses_app_only += 1;
-                    } else if correlate::rec_delegated(a) {
-                        if a.token.is_none() && l.session.is_none() {
-                            stats.accesses_unlinkable += 1;
+                // Linking reads the context only: with a second thread, each links half.
+                let link = |records, keep| link_kept(&cx, records, keep);
+                let half = part.len() / 2;
+                let (records_a, records_b) = part.split_at(half);
+                let (keep_a, keep_b) = keep.split_at(half.min(keep.len()));
+                let linked: [Vec<Linked<'_>>; 2] = if beside {
+                    std::thread::scope(|scope| {
+                        let b = scope.spawn(|| link(records_b, keep_b));
+                        let a = link(records_a, keep_a);
+                        match b.join() {
+                            Ok(b) => [a, b],
+                            Err(panic) => std::panic::resume_unwind(panic),
                         }
-                        if l.issue.is_some() {
-                            stats.accesses_token_linked += 1;
+                    })
+                } else {
+                    [link(records_a, keep_a), link(records_b, keep_b)]
+                };
+                let kept: usize = linked.iter().map(Vec::len).sum();
+                stats.accesses_duplicate += (part.len() - kept) as u64;
+                let cx = &cx;
+                let mut count = || {
+                    for l in linked.iter().flatten() {
+                        let a = l.access;
+                        coverage.add(Family::Access(a.log), a.time);
+                        if correlate::rec_app_only(a) {
+                            stats.accesses_app_only += 1;
+                        } else if correlate::rec_delegated(a) {
+                            if a.token.is_none() && l.session.is_none() {
+                                stats.accesses_unlinkable += 1;
+                            }
+                            if l.issue.is_some() {
+                                stats.accesses_token_linked += 1;
+                            }
                         }
-                    }
-                    // A user id's UPN as the first access (in time, file, position order) logged
-                    // it, when no sign-in did.
-                    if let Some((id, upn)) = cx.access_upn(a) {
-                        if !cx.has_upn(id) {
-                            match upns.entry(id) {
-                                Entry::Vacant(e) => {
-                                    e.insert((a.clone(), upn));
-                                }
-                                Entry::Occupied(mut e) => {
-                                    if access_cmp(&cx, a, &e.get().0).is_lt() {
+                        // A user id's UPN as the first access (in time, file, position order)
+                        // logged it, when no sign-in did.
+                        if let Some((id, upn)) = cx.access_upn(a) {
+                            if !cx.has_upn(id) {
+                                match upns.entry(id) {
+                                    Entry::Vacant(e) => {
                                         e.insert((a.clone(), upn));
+                                    }
+                                    Entry::Occupied(mut e) => {
+                                        if access_cmp(cx, a, &e.get().0).is_lt() {
+                                            e.insert((a.clone(), upn));
+                                        }
                                     }
                                 }
                             }
                         }
                     }
-                }
-                let cx = &cx;
+                };
                 let judge = |lane: &mut Vec<(usize, Box<dyn rules::Judge>)>, t: &mut Tally| {
-                    for l in &linked {
+                    for l in linked.iter().flatten() {
                         for (_, rule) in lane.iter_mut() {
                             rule.access(cx, l, t);
                         }
@@ -530,15 +559,18 @@ impl Engine {
                 };
                 let mut first_rules = |t: &mut Tally| judge(&mut first_lane, t);
                 let mut second_rules = |t: &mut Tally| judge(&mut second_lane, t);
-                if config.threads > 1 {
+                if beside {
+                    // The counting runs on the first lane's thread, beside the second lane.
                     std::thread::scope(|scope| {
                         let second = scope.spawn(|| second_rules(&mut second_tally));
+                        count();
                         first_rules(&mut tally);
                         if let Err(panic) = second.join() {
                             std::panic::resume_unwind(panic);
                         }
                     });
                 } else {
+                    count();
                     first_rules(&mut tally);
                     second_rules(&mut second_tally);
                 }
@@ -647,6 +679,16 @@ fn access_key(a: &AccessRec) -> AccessKey {
         RecordId::None => AccessKey::Content(a.content()),
         id => AccessKey::Id(a.log, id),
     }
+}
+
+/// The accesses of `records` that `keep` keeps, linked.
+fn link_kept<'r>(cx: &Context<'_>, records: &'r [AccessRec], keep: &[bool]) -> Vec<Linked<'r>> {
+    records
+        .iter()
+        .zip(keep)
+        .filter(|(_, k)| **k)
+        .map(|(a, _)| cx.link(a))
+        .collect()
 }
 
 /// A partition of accesses, its copies marked, ready to be linked and judged.

@@ -138,6 +138,9 @@ struct Group {
 /// What TT002 knows about one session with an interactive root.
 struct Rooted {
     root: usize,
+    /// The root's time, kept here: every record of the session is compared with it, and
+    /// reading it off the sign-in would be a cache miss per record.
+    root_time: Timestamp,
     home: Vec<Net>,
     /// The (device, client) pairs the session used at home (see [`home_devices`]).
     devices: BTreeSet<(Sym, Sym)>,
@@ -190,11 +193,15 @@ impl Tt002 {
                 continue;
             }
             let devices = home_devices(cx, chain, &home);
-            let user = cx.sign_ins.get(root).and_then(|s| cx.user_of_sign_in(s));
+            let Some(root_sign_in) = cx.sign_ins.get(root) else {
+                continue;
+            };
+            let user = cx.user_of_sign_in(root_sign_in);
             t.rooted.insert(
                 sid,
                 Rooted {
                     root,
+                    root_time: root_sign_in.time,
                     home,
                     devices,
                     user,
@@ -233,8 +240,7 @@ impl Tt002 {
     ) -> Option<&mut Gathered> {
         let rooted = self.rooted.get(&sid)?;
         let net = r.net?;
-        let root_time = cx.sign_ins.get(rooted.root)?.time;
-        if r.time < root_time {
+        if r.time < rooted.root_time {
             stats.unknown(ID, "before-root");
             return None;
         }
