@@ -29,7 +29,10 @@
 //!   (`ClientAuthMethod` 1 or 2), are skipped.
 //! - Phone roaming: the access's token was issued to a device (its issuing sign-in names one),
 //!   and a sign-in of the session from the access network proves that same device with its
-//!   usual client; or the session has an interactive sign-in from there.
+//!   usual client; or the session has an interactive sign-in from there; or the token was
+//!   issued to the session's personal phone (no device id; the client, user agent and country
+//!   of a device-less interactive sign-in of the session) and a device-less sign-in of the
+//!   session with that client, agent and country was made from the access network.
 //! - A laptop moving between the user's own networks: the access network is established for
 //!   the user ([`crate::correlate::Context::established`]: a device-proven sign-in of the user
 //!   there, in another session, before the access).
@@ -55,8 +58,8 @@ use tokentrail_model::{
 };
 
 use super::judging::{
-    home_devices, home_networks, resource_of, severity_for, token_device_roamed, who, Candidate,
-    Draft, PREFIX_ONLY,
+    home_devices, home_networks, home_unregistered, resource_of, severity_for, token_device_roamed,
+    token_unregistered_roamed, who, Candidate, Draft, PREFIX_ONLY,
 };
 use super::needs::{Field, Log, Need, Verdict};
 use super::{Judge, Lane, Rule};
@@ -177,6 +180,7 @@ fn session_established_on(
     let mut home = home_networks(cx, chain);
     home.push(*issue_net);
     token_device_roamed(cx, chain, Some(issue), net, &home_devices(cx, chain, &home))
+        || token_unregistered_roamed(cx, chain, Some(issue), net, &home_unregistered(cx, chain))
 }
 
 /// TT001's state while accesses are judged.
@@ -291,7 +295,7 @@ impl Judge for Tt001 {
                 "access network is not Microsoft infrastructure (the published Microsoft 365 and Entra ID ranges; the rest of AS8075 is Azure hosting)".to_string(),
                 "networks compared by ASN, not IP (dual stack and carrier NAT stay one network)".to_string(),
                 "issuing sign-in is not a confidential client's non-interactive sign-in, accesses are not by a confidential client".to_string(),
-                "session not established on the access network (no interactive sign-in there; no sign-in there proves the device the token was issued to, with its usual client)".to_string(),
+                "session not established on the access network (no interactive sign-in there; no sign-in there proves the device the token was issued to, with its usual client; the token was not issued to the session's personal phone, no device id with the client, user agent and country of a device-less interactive sign-in of the session, seen there)".to_string(),
                 "access network not established for the user (no device-proven sign-in there in another session before the access)".to_string(),
                 format!(
                     "no interactive sign-in by the user from the access network within {} h of the access (travel)",
