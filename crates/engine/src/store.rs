@@ -534,18 +534,20 @@ impl Store {
     /// The compact form of an access.
     pub fn access(&mut self, a: Access) -> AccessRec {
         let (src_file, src_kind, src_n) = self.src(&a.source);
-        let (rid, rid_kind) = match a
-            .record_id
-            .as_deref()
-            .filter(|t| !tokentrail_model::ids::is_placeholder_text(t))
-        {
-            None => ([0, 0], 0),
-            Some(text) => match canonical_guid(text) {
+        let none = ([0, 0], 0);
+        let (rid, rid_kind) = match a.record_id.as_deref() {
+            None => none,
+            // Only text that prints back unchanged is held as bits.
+            Some(text) => match Guid::parse_canonical(text).map(Packed::of) {
+                // For canonical GUID text the placeholder test is the GUID's own (no placeholder
+                // word is hex): settled on the bits, without the text test's lower-cased copy.
+                Some(g) if g.guid().is_placeholder() => none,
                 Some(g) => (g.0, 1),
+                None if tokentrail_model::ids::is_placeholder_text(text) => none,
                 None => self
                     .strings
                     .intern(text)
-                    .map_or(([0, 0], 0), |s| ([u64::from(s.raw()), 0], 2)),
+                    .map_or(none, |s| ([u64::from(s.raw()), 0], 2)),
             },
         };
         let st = &mut self.strings;
@@ -691,32 +693,6 @@ impl Store {
     }
 }
 
-/// The bits of `text` when it is exactly how a [`Guid`] prints itself (36 characters, lower-case
-/// hex, dashes at 8, 13, 18 and 23), so holding the bits loses nothing. `Guid::parse` also
-/// accepts braces, spaces and upper case, which must stay text.
-fn canonical_guid(text: &str) -> Option<Packed> {
-    let b = text.as_bytes();
-    if b.len() != 36 {
-        return None;
-    }
-    let mut v: u128 = 0;
-    for (i, &c) in b.iter().enumerate() {
-        if matches!(i, 8 | 13 | 18 | 23) {
-            if c != b'-' {
-                return None;
-            }
-            continue;
-        }
-        let d = match c {
-            b'0'..=b'9' => c - b'0',
-            b'a'..=b'f' => c - b'a' + 10,
-            _ => return None,
-        };
-        v = (v << 4) | u128::from(d);
-    }
-    Some(Packed::of(Guid(v)))
-}
-
 /// How sources compare: (file rank, position kind, position number).
 pub(crate) type SrcKey = (u32, u8, u64);
 
@@ -813,6 +789,20 @@ mod tests {
                 n == 0,
                 "{text}"
             );
+        }
+        for text in [
+            "11111111-1111-1111-1111-111111111111",
+            "00000000-0000-0000-0000-000000000000",
+            "ANONYMIZED",
+        ] {
+            let mut a = Access::new(
+                src.clone(),
+                AccessSource::GraphActivity,
+                Timestamp::from_secs(0),
+                "op".into(),
+            );
+            a.record_id = Some(text.to_string());
+            assert_eq!(store.access(a).record_id(), RecordId::None, "{text}");
         }
         let a = Access::new(
             src,
