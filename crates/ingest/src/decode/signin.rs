@@ -5,7 +5,7 @@ use tokentrail_model::{
 };
 
 use super::collect::Rec;
-use super::{boolean, id_text, int, lower, owned, owned_id, record_time, text};
+use super::{boolean, id_text, int, lower, owned, owned_id, record_time, text, Fields};
 use crate::{DecodeError, Decoded, DecodedRecord, Shape};
 
 /// Decode a sign-in. `main` holds the sign-in fields (the row, or `properties`); `env` is the
@@ -16,6 +16,7 @@ pub(super) fn decode(
     kind: Option<SignInKind>,
     shape: Shape,
     source: SourceRef,
+    fields: Fields,
 ) -> Result<DecodedRecord, DecodeError> {
     let none = None;
     let env_time = env.map_or(&none, |e| &e.time);
@@ -35,22 +36,21 @@ pub(super) fn decode(
     s.upn = owned_id(&main.upn);
     s.app_id = lower(&main.app_id).or_else(|| lower(&main.application_id));
     s.app_name = owned(&main.app_name);
-    s.resource_id = id_text(&main.resource_id)
-        .filter(|r| !r.starts_with('/'))
-        .or_else(|| id_text(&main.resource_identity))
-        .map(str::to_ascii_lowercase);
     s.resource_name = owned(&main.resource_name);
+    // Detection shows the resource by its name, and by its id only when it has no name.
+    if fields.all() || s.resource_name.is_none() {
+        s.resource_id = id_text(&main.resource_id)
+            .filter(|r| !r.starts_with('/'))
+            .or_else(|| id_text(&main.resource_identity))
+            .map(str::to_ascii_lowercase);
+    }
     s.service_principal_id = lower(&main.sp_id);
-    s.service_principal_name = owned(&main.sp_name);
     s.ip = text(&main.ip).and_then(parse_client_ip).or_else(|| {
         env.and_then(|e| text(&e.caller_ip))
             .and_then(parse_client_ip)
     });
     s.asn = int(&main.asn).and_then(|a| u32::try_from(a).ok());
-    s.country = country(main)
-        .or_else(|| env.and_then(country))
-        .or_else(|| owned(&main.ext().country_code));
-    s.device = device(main);
+    s.device = device(main, fields);
     s.error_code = main
         .status
         .as_ref()
@@ -61,7 +61,6 @@ pub(super) fn decode(
     s.incoming_token_type = text(&main.incoming_token_type).map(token_type_spelling);
     s.auth_protocol = owned(&main.auth_protocol);
     s.transfer_method = owned(&main.transfer_method);
-    s.auth_requirement = owned(&main.auth_requirement);
     s.client_credential_type = owned(&main.client_credential_type);
     s.token_protection = main
         .token_protection
@@ -70,11 +69,19 @@ pub(super) fn decode(
         .or_else(|| owned(&main.ext().token_protection_status));
     s.token_id = id_text(&main.unique_token_id).and_then(TokenId::parse);
     s.session_id = id_text(&main.session_id).and_then(SessionId::parse);
+    s.through_global_secure_access = boolean(&main.ext().through_gsa);
+    if !fields.all() {
+        return Ok(DecodedRecord::new(shape, Decoded::SignIn(Box::new(s))));
+    }
+    s.service_principal_name = owned(&main.sp_name);
+    s.country = country(main)
+        .or_else(|| env.and_then(country))
+        .or_else(|| owned(&main.ext().country_code));
+    s.auth_requirement = owned(&main.auth_requirement);
     s.original_request_id = id_text(&main.original_request_id).and_then(Guid::parse);
     s.correlation_id =
         owned(&main.correlation_id).or_else(|| env.and_then(|e| owned(&e.correlation_id)));
     s.user_agent = owned(&main.user_agent);
-    s.through_global_secure_access = boolean(&main.ext().through_gsa);
     s.global_secure_access_ip = text(&main.ext().gsa_ip).and_then(parse_client_ip);
     s.resource_ip = text(&main.ext().resource_ip).and_then(parse_client_ip);
     s.session_lifetime_policies = main
@@ -194,27 +201,29 @@ fn country(rec: &Rec<'_>) -> Option<String> {
         })
 }
 
-fn device(rec: &Rec<'_>) -> Device {
+fn device(rec: &Rec<'_>, fields: Fields) -> Device {
     let Some(d) = rec.device.as_deref() else {
         // Defender's sign-in tables put the device in columns of their own.
+        let x = rec.ext();
         return Device {
             id: owned_id(&rec.device_id),
-            name: owned(&rec.ext().device_name),
+            name: fields.all().then(|| owned(&x.device_name)).flatten(),
             os: None,
             browser: None,
-            is_managed: boolean(&rec.ext().is_managed),
-            is_compliant: boolean(&rec.ext().is_compliant),
-            trust_type: owned(&rec.ext().device_trust_type),
+            is_managed: boolean(&x.is_managed),
+            is_compliant: boolean(&x.is_compliant),
+            trust_type: fields.all().then(|| owned(&x.device_trust_type)).flatten(),
         };
     };
+    let shown = |v| fields.all().then(|| owned(v)).flatten();
     Device {
         id: owned_id(&d.device_id),
-        name: owned(&d.display_name),
-        os: owned(&d.os),
-        browser: owned(&d.browser),
+        name: shown(&d.display_name),
+        os: shown(&d.os),
+        browser: shown(&d.browser),
         is_managed: boolean(&d.is_managed),
         is_compliant: boolean(&d.is_compliant),
-        trust_type: owned(&d.trust_type),
+        trust_type: shown(&d.trust_type),
     }
 }
 
