@@ -39,7 +39,11 @@ impl Guid {
     }
 
     fn parse_general(text: &str) -> Option<Guid> {
-        let t = text.trim();
+        // Trimming only shortens: shorter text than a GUID's never is one.
+        if text.len() < 36 {
+            return None;
+        }
+        let t = crate::text::trim(text);
         let t = t
             .strip_prefix('{')
             .and_then(|s| s.strip_suffix('}'))
@@ -89,12 +93,18 @@ impl Guid {
     /// never be merged or linked by it.
     pub fn is_placeholder(self) -> bool {
         let mut seen = 0u16;
-        let mut v = self.0;
-        for _ in 0..32 {
-            seen |= 1 << (v & 0xf);
-            v >>= 4;
+        // A generated GUID shows four distinct digits within its first eight: stop there.
+        for shift in [96, 64, 32, 0] {
+            let mut v = (self.0 >> shift) as u32;
+            for _ in 0..8 {
+                seen |= 1 << (v & 0xf);
+                v >>= 4;
+            }
+            if seen.count_ones() >= 4 {
+                return false;
+            }
         }
-        seen.count_ones() < 4
+        true
     }
 
     /// The 22-character base64url token id Entra writes for a token issued by the sign-in with
@@ -189,14 +199,17 @@ fn guid_bits(text: &[u8], digits: &[u8; 256]) -> Option<u128> {
         0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 14, 15, 16, 17, 19, 20, 21, 22, 24, 25, 26, 27, 28,
         29, 30, 31, 32, 33, 34, 35,
     ];
-    let mut v: u128 = 0;
+    // Two 64-bit halves: shifting a `u128` costs two registers per digit.
+    let mut halves = [0u64; 2];
     let mut bad = 0u8;
-    for i in PLACES {
-        let d = digits[usize::from(b[i])];
-        bad |= d;
-        v = v << 4 | u128::from(d & 0x0f);
+    for (half, places) in halves.iter_mut().zip(PLACES.chunks_exact(16)) {
+        for &i in places {
+            let d = digits[usize::from(b[i])];
+            bad |= d;
+            *half = *half << 4 | u64::from(d & 0x0f);
+        }
     }
-    (bad & 0xf0 == 0).then_some(v)
+    (bad & 0xf0 == 0).then_some(u128::from(halves[0]) << 64 | u128::from(halves[1]))
 }
 
 /// The 16 bytes of a 22-character unpadded base64url token id, when its last digit leaves
@@ -303,7 +316,7 @@ impl Serialize for Ident {
 
 /// Decode a token id in any of its encodings; `None` only for empty text.
 fn decode_token_text(text: &str) -> Option<Ident> {
-    let t = text.trim();
+    let t = crate::text::trim(text);
     if t.is_empty() {
         return None;
     }
@@ -372,7 +385,7 @@ impl SessionId {
     /// Read a logged session id: a GUID when it is one, otherwise kept verbatim. `None` for
     /// empty text.
     pub fn parse(text: &str) -> Option<SessionId> {
-        let t = text.trim();
+        let t = crate::text::trim(text);
         if t.is_empty() {
             return None;
         }
@@ -536,6 +549,16 @@ mod tests {
             t in "[A-Za-z0-9_+/=-]{21,23}|[A-Za-z0-9_-]{21}[AEIMQUYcgkosw048]",
         ) {
             proptest::prop_assert_eq!(decode_token_text(&t), general_token(&t));
+        }
+
+        #[test]
+        fn placeholders_are_guids_of_few_digits(v: u128, few in 0usize..6) {
+            // Fewer distinct digits than random bits give: keep `few` of the nibble values.
+            let g = Guid(if few == 0 { v } else {
+                (0..32).fold(0u128, |acc, i| (acc << 4) | (((v >> (i * 4)) & 0xf) % few as u128))
+            });
+            let digits: std::collections::BTreeSet<char> = g.to_string().chars().filter(|c| *c != '-').collect();
+            proptest::prop_assert_eq!(g.is_placeholder(), digits.len() < 4);
         }
 
         #[test]
