@@ -5,13 +5,12 @@
 //! dropped as soon as it arrives: [`SIGN_IN_BYTES`] per sign-in and [`ACCESS_BYTES`] per access
 //! held in memory (the rest wait on disk, see `spill`), plus the distinct values.
 
-use std::collections::hash_map::Entry;
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
-use rustc_hash::FxHashMap;
+use hashbrown::hash_table::{self, HashTable};
 use tokentrail_model::{
     Access, AccessSource, Actor, ClientAuthMethod, Guid, Position, SessionId, SignIn, SignInKind,
     SourceRef, Timestamp, TokenId, Workload,
@@ -21,13 +20,11 @@ use tokentrail_model::{
 pub const SIGN_IN_BYTES: usize = std::mem::size_of::<SignInRec>();
 /// Bytes of engine state per access record (see `docs/engine-memory.md`).
 pub const ACCESS_BYTES: usize = std::mem::size_of::<AccessRec>();
-/// Bytes per distinct token id while records are added: its entry in the id list, its slot in
-/// the hash index and the slot's control byte (before the index's spare capacity).
-pub const TOKEN_BYTES: usize =
-    std::mem::size_of::<TokenId>() + std::mem::size_of::<(TokenId, Sym)>() + 1;
+/// Bytes per distinct token id while records are added: its entry in the id list, its handle
+/// in the hash index and the slot's control byte (before the index's spare capacity).
+pub const TOKEN_BYTES: usize = std::mem::size_of::<TokenId>() + std::mem::size_of::<Sym>() + 1;
 /// Bytes per distinct session id: as for tokens.
-pub const SESSION_BYTES: usize =
-    std::mem::size_of::<SessionId>() + std::mem::size_of::<(SessionId, Sym)>() + 1;
+pub const SESSION_BYTES: usize = std::mem::size_of::<SessionId>() + std::mem::size_of::<Sym>() + 1;
 
 /// A handle to an interned value; the `Option` of it is 4 bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -45,39 +42,59 @@ impl Sym {
     }
 }
 
-/// Values interned to dense handles, in first-seen order.
+/// The hash every index of interned values uses.
+fn hash_of<T: Hash + ?Sized>(value: &T) -> u64 {
+    rustc_hash::FxBuildHasher.hash_one(value)
+}
+
+/// Values interned to dense handles, in first-seen order. Each value is held once, in the
+/// list; the hash index holds only handles into it (4 bytes a slot, where a map from value to
+/// handle would hold the value a second time: 48 bytes for a token id).
 #[derive(Debug)]
 pub(crate) struct Table<T> {
-    map: FxHashMap<T, Sym>,
+    index: HashTable<Sym>,
     list: Vec<T>,
 }
 
 impl<T> Default for Table<T> {
     fn default() -> Self {
         Table {
-            map: FxHashMap::default(),
+            index: HashTable::new(),
             list: Vec::new(),
         }
     }
 }
 
-impl<T: Hash + Eq + Clone> Table<T> {
+/// The handle for the `list.len() + 1`th value; `None` past `u32::MAX - 1` values.
+fn next_sym<T>(list: &[T]) -> Option<Sym> {
+    let n = u32::try_from(list.len() + 1).ok()?;
+    Some(Sym(NonZeroU32::new(n)?))
+}
+
+impl<T: Hash + Eq> Table<T> {
     /// The handle of `value`, adding it when new. A table never holds more than `u32::MAX - 1`
     /// values: beyond that (never with real exports) the value is dropped.
     pub fn intern(&mut self, value: T) -> Option<Sym> {
+        let list = &self.list;
         // One probe whether the value is new or not (token ids mostly are).
-        match self.map.entry(value) {
-            Entry::Occupied(e) => Some(*e.get()),
-            Entry::Vacant(e) => {
-                let n = u32::try_from(self.list.len() + 1).ok()?;
-                let sym = Sym(NonZeroU32::new(n)?);
-                self.list.push(e.key().clone());
+        let entry = self.index.entry(
+            hash_of(&value),
+            |s| list.get(s.index()) == Some(&value),
+            |s| list.get(s.index()).map_or(0, hash_of),
+        );
+        match entry {
+            hash_table::Entry::Occupied(e) => Some(*e.get()),
+            hash_table::Entry::Vacant(e) => {
+                let sym = next_sym(list)?;
                 e.insert(sym);
+                self.list.push(value);
                 Some(sym)
             }
         }
     }
+}
 
+impl<T> Table<T> {
     pub fn get(&self, sym: Sym) -> Option<&T> {
         self.list.get(sym.index())
     }
@@ -86,8 +103,9 @@ impl<T: Hash + Eq + Clone> Table<T> {
         self.list.len()
     }
 
+    /// Every value with its handle, in first-seen order.
     pub fn values(&self) -> impl Iterator<Item = (Sym, &T)> {
-        self.map.iter().map(|(v, s)| (*s, v))
+        self.syms().zip(&self.list)
     }
 
     pub fn list(&self) -> &[T] {
@@ -100,23 +118,30 @@ impl<T: Hash + Eq + Clone> Table<T> {
     }
 }
 
-/// Strings interned by content.
+/// Strings interned by content, each held once (see [`Table`]).
 #[derive(Debug, Default)]
 pub(crate) struct Strings {
-    map: FxHashMap<Box<str>, Sym>,
+    index: HashTable<Sym>,
     list: Vec<Box<str>>,
 }
 
 impl Strings {
     pub fn intern(&mut self, text: &str) -> Option<Sym> {
-        if let Some(s) = self.map.get(text) {
-            return Some(*s);
+        let list = &self.list;
+        let entry = self.index.entry(
+            hash_of(text),
+            |s| list.get(s.index()).is_some_and(|t| **t == *text),
+            |s| list.get(s.index()).map_or(0, |t| hash_of(&**t)),
+        );
+        match entry {
+            hash_table::Entry::Occupied(e) => Some(*e.get()),
+            hash_table::Entry::Vacant(e) => {
+                let sym = next_sym(list)?;
+                e.insert(sym);
+                self.list.push(Box::from(text));
+                Some(sym)
+            }
         }
-        let n = u32::try_from(self.list.len() + 1).ok()?;
-        let sym = Sym(NonZeroU32::new(n)?);
-        self.list.push(Box::from(text));
-        self.map.insert(Box::from(text), sym);
-        Some(sym)
     }
 
     pub fn opt(&mut self, text: Option<&str>) -> Option<Sym> {
@@ -133,7 +158,12 @@ impl Strings {
 
     /// The handle of `text` when it was interned.
     pub fn lookup(&self, text: &str) -> Option<Sym> {
-        self.map.get(text).copied()
+        let list = &self.list;
+        self.index
+            .find(hash_of(text), |s| {
+                list.get(s.index()).is_some_and(|t| **t == *text)
+            })
+            .copied()
     }
 
     /// Every handle, in first-seen order.
@@ -733,11 +763,9 @@ mod tests {
             ("SignInRec", size_of::<SignInRec>()),
             ("AccessRec", size_of::<AccessRec>()),
             ("TokenId", size_of::<TokenId>()),
-            ("(TokenId, Sym)", size_of::<(TokenId, Sym)>()),
             ("SessionId", size_of::<SessionId>()),
-            ("(SessionId, Sym)", size_of::<(SessionId, Sym)>()),
             ("IpAddr", size_of::<IpAddr>()),
-            ("(IpAddr, Sym)", size_of::<(IpAddr, Sym)>()),
+            ("Sym", size_of::<Sym>()),
             ("Net", size_of::<crate::network::Net>()),
             ("Chain", size_of::<crate::correlate::Chain>()),
             ("Option<Sym>", size_of::<Option<Sym>>()),
@@ -755,8 +783,8 @@ mod tests {
         }
         assert_eq!(SIGN_IN_BYTES, 88);
         assert_eq!(ACCESS_BYTES, 104);
-        assert_eq!(TOKEN_BYTES, 32 + 48 + 1);
-        assert_eq!(SESSION_BYTES, 32 + 48 + 1);
+        assert_eq!(TOKEN_BYTES, 32 + 4 + 1);
+        assert_eq!(SESSION_BYTES, 32 + 4 + 1);
     }
 
     #[test]
