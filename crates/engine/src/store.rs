@@ -250,6 +250,9 @@ pub(crate) struct SignInRec {
     pub resource: Option<Sym>,
     pub service_principal_id: Option<Sym>,
     pub device_id: Option<Sym>,
+    /// The user agent and country of the sign-in, interned together (both logged, else none):
+    /// what tells a personal device that Entra does not know from another client.
+    pub agent_country: Option<Sym>,
     pub ip: Option<Sym>,
     /// The logged ASN, 0 when none.
     pub asn: u32,
@@ -298,6 +301,7 @@ impl SignInRec {
         fill(&mut self.service_principal_id, other.service_principal_id);
         fill(&mut self.issued_token, other.issued_token);
         fill(&mut self.session, other.session);
+        fill(&mut self.agent_country, other.agent_country);
         if self.ip.is_none() {
             self.ip = other.ip;
             self.asn = other.asn;
@@ -473,6 +477,8 @@ pub(crate) struct Store {
     /// The last file seen and its handle: records arrive file by file, and comparing the
     /// pointer is cheaper than hashing the name.
     last_file: Option<(Arc<str>, u32)>,
+    /// Reused to build a user agent and country key without an allocation per sign-in.
+    scratch: String,
 }
 
 fn eq_ci(s: &Option<String>, what: &str) -> bool {
@@ -548,6 +554,17 @@ impl Store {
             resource: st.opt(s.resource_name.as_deref().or(s.resource_id.as_deref())),
             service_principal_id: st.opt(s.service_principal_id.as_deref()),
             device_id: st.opt(s.device.id.as_deref()),
+            agent_country: match (s.user_agent.as_deref(), s.country.as_deref()) {
+                (Some(agent), Some(country)) => {
+                    self.scratch.clear();
+                    self.scratch.push_str(agent);
+                    // A unit separator: it appears in neither a user agent nor a country code.
+                    self.scratch.push('\u{1f}');
+                    self.scratch.push_str(country);
+                    st.intern(&self.scratch)
+                }
+                _ => None,
+            },
             ip: s.ip.and_then(|ip| self.ips.intern(ip)),
             asn: s.asn.unwrap_or(0),
             issued_token: issued.and_then(|t| self.tokens.intern(t)),

@@ -11,7 +11,9 @@
 //!   new sign-in there. On each person's first working day the laptop starts at home, so home
 //!   and office are proven by the device before a token moves between them.
 //! - **Unmanaged personal devices.** Some people read mail on a personal phone (no device id)
-//!   whose Outlook session was signed in long before the export and only refreshes; some work
+//!   whose Outlook session was signed in long before the export and only refreshes; some sign
+//!   that phone in again during the export, at home in the evening, and then refresh over the
+//!   carrier as much as over Wi-Fi (nothing proves a device Entra does not know); some work
 //!   from home on a personal laptop in a browser.
 //! - **A line-of-business client** that only two people use (an accounting app), every weekday.
 //! - **Attackers that argue with the rules**: on Azure compute (AS8075 outside Microsoft's
@@ -107,6 +109,9 @@ pub(crate) struct Person {
     office_v6: Endpoint,
     /// The phone's Outlook session, signed in before the export began.
     phone_session: Guid,
+    /// A personal phone signed in again during the export: on which day, how many seconds
+    /// after local midnight, and its new session.
+    phone_signs_in: Option<(u32, i64, Guid)>,
     /// The laptop's device id without any proof: what a stolen token claims.
     laptop_claim: Device,
 }
@@ -178,6 +183,7 @@ impl Office {
                     books: u.index < 2,
                     office_v6: tenant::v6_in(office_net, &mut r),
                     phone_session: r.guid(),
+                    phone_signs_in: phone_signs_in(seed, u.index, phone),
                     laptop_claim: Device {
                         managed: false,
                         compliant: false,
@@ -749,6 +755,18 @@ fn books_day<'t>(day: &mut Day<'t, '_>, user: &'t User, laptop: Option<&Laptop>)
     }
 }
 
+/// Half of the personal phones sign in again on one of the export's first days, in the evening
+/// (a new phone, or Outlook signed out). Drawn from a stream of its own, so every other record
+/// of the tenant stays what it was.
+fn phone_signs_in(seed: u64, index: u32, phone: Phone) -> Option<(u32, i64, Guid)> {
+    let mut r = Rng::stream(seed, &[0x0ff1ce, u64::from(index), 0x9e0]);
+    (phone == Phone::Personal && r.chance(0.5)).then(|| {
+        let day = 1 + r.below(3) as u32;
+        let secs = 19 * HOUR + r.range(0, 60) * MIN;
+        (day, secs, r.guid())
+    })
+}
+
 /// The phone: its Outlook session was signed in long before the export and only refreshes,
 /// from home Wi-Fi, the carrier and the office Wi-Fi; sparse at night and at weekends. Mail
 /// sync comes from Exchange Online's own servers; previews from the phone itself, right after
@@ -787,6 +805,27 @@ fn phone_day<'t>(
         t += day.rng.range(gap.0, gap.1) * MIN;
     }
     times.sort_unstable();
+    // The new sign-in comes from home: from then on the phone refreshes in its new session.
+    let signs_in = person
+        .phone_signs_in
+        .filter(|&(day_k, _, _)| device.is_some_and(|x| x.id.is_none()) && d >= day_k);
+    if let Some((_, secs, session)) = signs_in.filter(|&(day_k, _, _)| d == day_k) {
+        let when = day.at(secs);
+        let mut root = day.user_sign_in(
+            SignInKind::Interactive,
+            user,
+            when,
+            catalog::OUTLOOK_MOBILE,
+            catalog::EXCHANGE,
+            user.home,
+            device,
+            Some(session),
+        );
+        root.client_app_used = "Mobile Apps and Desktop clients";
+        root.user_agent = catalog::UA_OUTLOOK_IOS;
+        day.logon_record(&root, user);
+        day.push_sign_in(root);
+    }
     for secs in times {
         let hour = secs / HOUR;
         let at = if !weekend && (9..17).contains(&hour) && day.rng.chance(0.6) {
@@ -816,7 +855,10 @@ fn phone_day<'t>(
             resource,
             at,
             device,
-            Some(person.phone_session),
+            Some(match signs_in {
+                Some((day_k, at_secs, session)) if d > day_k || secs > at_secs => session,
+                _ => person.phone_session,
+            }),
         );
         r.user_agent = catalog::UA_OUTLOOK_IOS;
         let token = day.push_sign_in(r);

@@ -202,6 +202,76 @@ pub(crate) fn token_device_roamed(
     })
 }
 
+/// The (client, user agent and country) of each interactive sign-in of a session that names
+/// no device: a personal phone or laptop that Entra does not know, as it signed in at home.
+/// A device-code or ROPC sign-in names its client, not the user's device: never one of them.
+pub(crate) fn home_unregistered(cx: &Context<'_>, chain: &Chain) -> BTreeSet<(Sym, Sym)> {
+    chain
+        .interactive
+        .iter()
+        .filter_map(|&i| cx.sign_ins.get(i))
+        .filter(|s| s.device_id.is_none() && !s.has(sflag::DEVICE_CODE) && !s.has(sflag::ROPC))
+        .filter_map(|s| Some((cx.lc(s.app_id)?, s.agent_country?)))
+        .collect()
+}
+
+/// True when sign-in `i`, made from `net`, is the session's own unregistered device that
+/// roamed there: it names no device either, and has the client, user agent and country of a
+/// device-less interactive sign-in of the session (see [`home_unregistered`]). Nothing proves
+/// such a device, so a hosting network is never it, nor a network whose ASN is unknown (whether
+/// it is hosting cannot be told: Defender's sign-in tables log none); the copied user agent of
+/// a residential proxy in the victim's country is this excuse's blind spot.
+pub(crate) fn unregistered_roamed(
+    cx: &Context<'_>,
+    i: usize,
+    net: &Net,
+    home_unregistered: &BTreeSet<(Sym, Sym)>,
+) -> bool {
+    let Some(s) = cx.sign_ins.get(i) else {
+        return false;
+    };
+    !net.hosting
+        && net.asn().is_some()
+        && s.device_id.is_none()
+        && !s.has(sflag::DEVICE_CODE)
+        && !s.has(sflag::ROPC)
+        && cx
+            .sign_in_net(i)
+            .is_some_and(|n| relate(n, net) == Relation::Same)
+        && match (cx.lc(s.app_id), s.agent_country) {
+            (Some(app), Some(agent)) => home_unregistered.contains(&(app, agent)),
+            _ => false,
+        }
+}
+
+/// For an access from `net` whose token was issued to no device: the issuing sign-in is the
+/// session's unregistered device (see [`unregistered_roamed`]), and a sign-in of the session
+/// made from `net` is that same device (same client, user agent and country) roaming there.
+pub(crate) fn token_unregistered_roamed(
+    cx: &Context<'_>,
+    chain: &Chain,
+    issuer: Option<usize>,
+    net: &Net,
+    home_unregistered: &BTreeSet<(Sym, Sym)>,
+) -> bool {
+    let Some(issued) = issuer.and_then(|i| cx.sign_ins.get(i)) else {
+        return false;
+    };
+    let print = (cx.lc(issued.app_id), issued.agent_country);
+    let (Some(app), Some(agent)) = print else {
+        return false;
+    };
+    if issued.device_id.is_some() || !home_unregistered.contains(&(app, agent)) {
+        return false;
+    }
+    chain.non_interactive.iter().copied().any(|i| {
+        cx.sign_ins
+            .get(i)
+            .is_some_and(|s| cx.lc(s.app_id) == Some(app) && s.agent_country == Some(agent))
+            && unregistered_roamed(cx, i, net, home_unregistered)
+    })
+}
+
 /// The networks of a chain's successful interactive sign-ins: the session's home.
 pub(crate) fn home_networks(cx: &Context<'_>, chain: &Chain) -> Vec<Net> {
     chain

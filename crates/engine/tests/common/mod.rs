@@ -145,6 +145,12 @@ impl S {
         self.0.device.is_compliant = Some(compliant);
         self
     }
+    /// With user agent `agent`, located in `country`.
+    pub fn agent(mut self, agent: &str, country: &str) -> S {
+        self.0.user_agent = Some(agent.into());
+        self.0.country = Some(country.into());
+        self
+    }
     /// A primary refresh token was redeemed.
     pub fn prt(mut self) -> S {
         self.0.incoming_token_type = Some("primaryRefreshToken".into());

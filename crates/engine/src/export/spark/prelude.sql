@@ -64,6 +64,9 @@ FROM (
     coalesce(resource_name, resource_id) AS resource,
     service_principal_id,
     device_id,
+    -- The user agent and country together, when both are logged (store.rs: agent_country).
+    CASE WHEN user_agent IS NOT NULL AND country IS NOT NULL
+      THEN concat(user_agent, chr(31), country) END AS agent_country,
     ip,
     coalesce(asn, 0) AS asn,
     coalesce(
@@ -102,6 +105,7 @@ SELECT
   min_by(service_principal_id, IF(service_principal_id IS NULL, NULL, rn)) AS service_principal_id,
   min_by(issued, IF(issued IS NULL, NULL, rn)) AS issued,
   min_by(session, IF(session IS NULL, NULL, rn)) AS session,
+  min_by(agent_country, IF(agent_country IS NULL, NULL, rn)) AS agent_country,
   min_by(ip, IF(ip IS NULL, NULL, rn)) AS ip,
   min_by(struct(ip, asn), IF(ip IS NULL, NULL, rn)) AS ip_row,
   collect_list(struct(rn, ip, asn)) AS ip_asns,
@@ -125,7 +129,7 @@ SELECT s.*, named_struct('us', us, 'id', sid, 'f', src_file, 'p', src_kind, 'n',
 FROM (
   SELECT
     sid, src_file, src_kind, src_n, time, us, user_id, upn, app_id, app_name, resource,
-    service_principal_id, issued, session, ip,
+    service_principal_id, issued, session, agent_country, ip,
     -- The ASN goes with the address: the first logged one among the rows that logged it.
     coalesce(element_at(array_sort(filter(ip_asns, x -> x.ip = ip AND x.asn <> 0)), 1).asn, 0) AS asn,
     device_id, proves_device, managed, device_code, ropc,
@@ -138,7 +142,7 @@ FROM (
   UNION ALL
   SELECT
     sid, src_file, src_kind, src_n, time, us, user_id, upn, app_id, app_name, resource,
-    service_principal_id, issued, session, ip, asn, device_id, proves_device, managed,
+    service_principal_id, issued, session, agent_country, ip, asn, device_id, proves_device, managed,
     device_code, ropc, kind, kind_assumed, succeeded, confidential
   FROM tt_si_rows WHERE sid IS NULL
 ) s;

@@ -29,7 +29,10 @@
 //!   (`ClientAuthMethod` 1 or 2), are skipped.
 //! - Phone roaming: the access's token was issued to a device (its issuing sign-in names one),
 //!   and a sign-in of the session from the access network proves that same device with its
-//!   usual client; or the session has an interactive sign-in from there.
+//!   usual client; or the session has an interactive sign-in from there; or the token was
+//!   issued to the session's personal phone (no device id; the client, user agent and country
+//!   of a device-less interactive sign-in of the session) and a device-less sign-in of the
+//!   session with that client, agent and country was made from the access network.
 //! - A laptop moving between the user's own networks: the access network is established for
 //!   the user ([`crate::correlate::Context::established`]: a device-proven sign-in of the user
 //!   there, in another session, before the access).
@@ -55,8 +58,8 @@ use tokentrail_model::{
 };
 
 use super::judging::{
-    home_devices, home_networks, resource_of, severity_for, token_device_roamed, who, Candidate,
-    Draft, PREFIX_ONLY,
+    home_devices, home_networks, home_unregistered, resource_of, severity_for, token_device_roamed,
+    token_unregistered_roamed, who, Candidate, Draft, PREFIX_ONLY,
 };
 use super::needs::{Field, Log, Need, Verdict};
 use super::{Judge, Lane, Rule};
@@ -177,6 +180,7 @@ fn session_established_on(
     let mut home = home_networks(cx, chain);
     home.push(*issue_net);
     token_device_roamed(cx, chain, Some(issue), net, &home_devices(cx, chain, &home))
+        || token_unregistered_roamed(cx, chain, Some(issue), net, &home_unregistered(cx, chain))
 }
 
 /// TT001's state while accesses are judged.

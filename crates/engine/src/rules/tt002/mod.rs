@@ -20,6 +20,10 @@
 //!   client, is roaming; an access is roaming when its token was issued to a device (its
 //!   issuing sign-in names one) and a sign-in of the session from the new network proves that device there. A
 //!   device id on an access record proves nothing (it is a claim inside the token).
+//! - A personal phone Entra does not know: a device-less sign-in with the client, user agent
+//!   and country of a device-less interactive sign-in of the session, never on a hosting
+//!   network or for a device-code or ROPC sign-in; an access whose token such a sign-in issued,
+//!   when a sign-in of the session from the new network is that same phone.
 //! - A laptop moving between the user's own networks: a record from a network established for
 //!   the user ([`crate::correlate::Context::established`]) is explained.
 //! - A hosting or VPS network (built-in list of ASNs, Azure included) is never roaming,
@@ -47,8 +51,9 @@ use tokentrail_model::{
 };
 
 use super::judging::{
-    home_devices, home_networks, resource_of, roamed, severity_for, token_device_roamed, who,
-    Candidate, Draft, PREFIX_ONLY,
+    home_devices, home_networks, home_unregistered, resource_of, roamed, severity_for,
+    token_device_roamed, token_unregistered_roamed, unregistered_roamed, who, Candidate, Draft,
+    PREFIX_ONLY,
 };
 use super::needs::{Field, Log, Need, Verdict};
 use super::{Judge, Lane, Rule};
@@ -141,6 +146,9 @@ struct Rooted {
     home: Vec<Net>,
     /// The (device, client) pairs the session used at home (see [`home_devices`]).
     devices: BTreeSet<(Sym, Sym)>,
+    /// The (client, user agent and country) pairs of its device-less interactive sign-ins (see
+    /// [`home_unregistered`]).
+    unregistered: BTreeSet<(Sym, Sym)>,
     /// The user the root signed in.
     user: Option<Sym>,
 }
@@ -161,8 +169,19 @@ struct Record<'n> {
 pub(crate) struct Tt002 {
     rooted: FxHashMap<Sym, Rooted>,
     groups: BTreeMap<(Sym, NetworkId), Group>,
-    /// Per (session, access address, issuing sign-in): did the token's device roam there.
-    roamed: FxHashMap<(Sym, Sym, usize), bool>,
+    /// Per (session, access address, issuing sign-in): did the token's device roam there, or
+    /// else the session's unregistered device.
+    roamed: FxHashMap<(Sym, Sym, usize), Roaming>,
+}
+
+/// How a record's own device explains a new network, if it does.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Roaming {
+    /// A device Entra proved, used by the session at home.
+    Device,
+    /// The session's device-less client (same client, user agent and country).
+    Unregistered,
+    No,
 }
 
 impl Tt002 {
@@ -190,6 +209,7 @@ impl Tt002 {
                 continue;
             }
             let devices = home_devices(cx, chain, &home);
+            let unregistered = home_unregistered(cx, chain);
             let user = cx.sign_ins.get(root).and_then(|s| cx.user_of_sign_in(s));
             t.rooted.insert(
                 sid,
@@ -197,6 +217,7 @@ impl Tt002 {
                     root,
                     home,
                     devices,
+                    unregistered,
                     user,
                 },
             );
@@ -255,18 +276,45 @@ impl Tt002 {
             return None;
         }
         let roaming = match (r.sign_in, r.issuer, access_ip) {
-            (Some(i), _, _) => roamed(cx, i, net, &rooted.devices),
+            (Some(i), _, _) => {
+                if roamed(cx, i, net, &rooted.devices) {
+                    Roaming::Device
+                } else if unregistered_roamed(cx, i, net, &rooted.unregistered) {
+                    Roaming::Unregistered
+                } else {
+                    Roaming::No
+                }
+            }
             (None, Some(issuer), Some(ip)) => {
                 let chain = cx.chain(sid)?;
                 *self.roamed.entry((sid, ip, issuer)).or_insert_with(|| {
-                    token_device_roamed(cx, chain, Some(issuer), net, &rooted.devices)
+                    if token_device_roamed(cx, chain, Some(issuer), net, &rooted.devices) {
+                        Roaming::Device
+                    } else if token_unregistered_roamed(
+                        cx,
+                        chain,
+                        Some(issuer),
+                        net,
+                        &rooted.unregistered,
+                    ) {
+                        Roaming::Unregistered
+                    } else {
+                        Roaming::No
+                    }
                 })
             }
-            _ => false,
+            _ => Roaming::No,
         };
-        if roaming {
-            stats.benign(ID, "device-roaming");
-            return None;
+        match roaming {
+            Roaming::Device => {
+                stats.benign(ID, "device-roaming");
+                return None;
+            }
+            Roaming::Unregistered => {
+                stats.benign(ID, "unregistered-device-roaming");
+                return None;
+            }
+            Roaming::No => {}
         }
         if let Some(user) = rooted.user {
             if cx.established(user, net, r.time, Some(sid)) {

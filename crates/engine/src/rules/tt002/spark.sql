@@ -25,6 +25,15 @@ SELECT DISTINCT c.session, c.device_id, c.app_lc
 FROM tt_chain c JOIN tt002_home h ON h.session = c.session AND ${relate(c., h.)} = 0
 WHERE c.device_id IS NOT NULL AND c.app_lc IS NOT NULL AND c.ip IS NOT NULL;
 
+-- The (client, user agent and country) of each session's device-less interactive sign-ins: a
+-- personal device Entra does not know, as it signed in at home (judging.rs: home_unregistered).
+DROP VIEW IF EXISTS tt002_unregistered;
+CACHE TABLE tt002_unregistered AS
+SELECT DISTINCT c.session, c.app_lc, c.agent_country
+FROM tt_chain c JOIN tt002_rooted r ON r.session = c.session
+WHERE c.root_kind AND c.device_id IS NULL AND NOT c.device_code AND NOT c.ropc
+  AND c.app_lc IS NOT NULL AND c.agent_country IS NOT NULL;
+
 -- The records of rooted sessions: their non-interactive sign-ins and the delegated accesses
 -- linked to them, with what each record's own excuses need.
 DROP VIEW IF EXISTS tt002_records;
@@ -33,7 +42,9 @@ SELECT concat('s', to_json(c.k)) AS rk, c.session, c.us, c.k, CAST(NULL AS struc
   false AS is_access, 1 AS ops, c.ip AS a_ip, c.net_id AS a_net_id, c.net_asn AS a_net_asn,
   c.certain AS a_certain, c.prefix AS a_prefix, c.v4 AS a_v4, c.microsoft AS a_microsoft,
   c.hosting AS a_hosting, c.confidential, c.proves_device, c.device_id, c.app_lc,
-  CAST(NULL AS string) AS issuer_device, CAST(NULL AS string) AS resource_id,
+  c.agent_country, c.device_code OR c.ropc AS names_client,
+  CAST(NULL AS string) AS issuer_device, false AS has_issuer, CAST(NULL AS string) AS issuer_app,
+  CAST(NULL AS string) AS issuer_agent, CAST(NULL AS string) AS resource_id,
   CAST(NULL AS string) AS workload
 FROM tt_chain c JOIN tt002_rooted r ON r.session = c.session
 WHERE c.kind = 'non-interactive'
@@ -41,9 +52,10 @@ UNION ALL
 SELECT concat('a', to_json(a.ak)), a.link_session, a.us, NULL, a.ak, true, greatest(a.count, 1),
   a.ip, a.net_id, a.net_asn, a.certain, a.prefix, a.v4, a.microsoft, a.hosting,
   coalesce(i.confidential_any, false) OR a.confidential_client, false, NULL, NULL,
-  i.device_id, a.resource_id, a.workload
+  NULL, false, i.device_id, i.k IS NOT NULL, i.app_lc, i.agent_country, a.resource_id, a.workload
 FROM tt_linked a JOIN tt002_rooted r ON r.session = a.link_session
-LEFT JOIN (SELECT k, device_id, confidential AS confidential_any FROM tt_si) i ON i.k = a.issue_k
+LEFT JOIN (SELECT k, device_id, confidential AS confidential_any, lower(app_id) AS app_lc,
+  agent_country FROM tt_si) i ON i.k = a.issue_k
 WHERE a.delegated;
 
 -- Records after the root, from a network that is not Microsoft's, differing from every home
@@ -73,7 +85,26 @@ SELECT m.rk FROM tt002_moved m
 JOIN tt_chain j ON j.session = m.session AND j.kind = 'non-interactive' AND j.device_id = m.issuer_device
   AND j.proves_device AND j.ip IS NOT NULL AND ${relate(j., m.a_)} = 0
 JOIN tt002_devices d ON d.session = m.session AND d.device_id = j.device_id AND d.app_lc = j.app_lc
-WHERE m.is_access AND NOT m.a_hosting;
+WHERE m.is_access AND NOT m.a_hosting
+UNION
+-- The session's unregistered device roaming (judging.rs: unregistered_roamed): a sign-in that
+-- names no device either, with the client, user agent and country of a device-less home
+-- sign-in; an access whose token such a sign-in issued, when a sign-in of the session from
+-- the record's network is that same client, agent and country.
+SELECT m.rk FROM tt002_moved m
+JOIN tt002_unregistered u ON u.session = m.session AND u.app_lc = m.app_lc
+  AND u.agent_country = m.agent_country
+WHERE NOT m.is_access AND NOT m.a_hosting AND m.a_net_asn IS NOT NULL AND m.device_id IS NULL
+  AND NOT m.names_client
+UNION
+SELECT m.rk FROM tt002_moved m
+JOIN tt002_unregistered u ON u.session = m.session AND u.app_lc = m.issuer_app
+  AND u.agent_country = m.issuer_agent
+JOIN tt_chain j ON j.session = m.session AND j.kind = 'non-interactive' AND j.device_id IS NULL
+  AND NOT j.device_code AND NOT j.ropc AND j.app_lc = m.issuer_app
+  AND j.agent_country = m.issuer_agent AND j.ip IS NOT NULL AND ${relate(j., m.a_)} = 0
+WHERE m.is_access AND NOT m.a_hosting AND m.a_net_asn IS NOT NULL AND m.has_issuer
+  AND m.issuer_device IS NULL;
 
 DROP VIEW IF EXISTS tt002_explained;
 CACHE TABLE tt002_explained AS

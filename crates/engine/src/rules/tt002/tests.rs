@@ -231,3 +231,139 @@ fn one_finding_per_session_and_network() {
     assert!(d.findings.iter().all(|f| f.rule == crate::rules::tt002::ID));
     assert_ne!(d.findings[0].id, d.findings[1].id);
 }
+
+const PHONE_AGENT: &str = "Outlook-iOS/2.0";
+
+/// A personal phone Entra knows nothing about, signed in at home.
+fn phone_root() -> tokentrail_model::SignIn {
+    S::interactive(1, at("08:00"))
+        .from(HOME_V4, Some(HOME_ASN))
+        .session(1)
+        .agent(PHONE_AGENT, "US")
+        .build()
+}
+
+/// The same phone refreshing its token over the carrier.
+fn phone_refresh(n: u128, time: &str) -> S {
+    S::non_interactive(n, at(time))
+        .from(CELL_V4, Some(CELL_ASN))
+        .session(1)
+        .agent(PHONE_AGENT, "US")
+}
+
+#[test]
+fn a_personal_phone_refreshing_over_its_carrier_is_benign() {
+    let sign_ins = vec![
+        phone_root(),
+        phone_refresh(2, "10:00").build(),
+        phone_refresh(3, "12:00").build(),
+        phone_refresh(4, "14:00").build(),
+    ];
+    // Mail read over the carrier with a token the carrier refresh issued, and with the token
+    // issued at home before the phone left (TT001's question).
+    let accesses = vec![
+        A::mail(1, at("10:05"))
+            .from(CELL_V4)
+            .token(2)
+            .session(1)
+            .build(),
+        A::mail(2, at("08:40"))
+            .from(CELL_V4)
+            .token(1)
+            .session(1)
+            .build(),
+    ];
+    let d = detect(sign_ins, accesses);
+    assert_eq!(summary(&d), vec![]);
+    assert_eq!(
+        d.stats.benign.get("TT002:unregistered-device-roaming"),
+        Some(&5)
+    );
+    assert_eq!(
+        d.stats.benign.get("TT001:session-established-on-network"),
+        Some(&1)
+    );
+}
+
+#[test]
+fn the_unregistered_phone_excuse_needs_its_client_agent_country_and_no_hosting() {
+    let fires = |sign_ins: Vec<tokentrail_model::SignIn>, net: &str| {
+        assert_eq!(
+            summary(&detect(sign_ins, vec![])),
+            vec![("TT002".into(), ALICE.into(), net.into(), 1)]
+        );
+    };
+    // Another user agent (a replayed refresh token from a script).
+    fires(
+        vec![
+            phone_root(),
+            phone_refresh(2, "10:00")
+                .agent("python-requests/2.31", "US")
+                .build(),
+        ],
+        "AS64510",
+    );
+    // Another country.
+    fires(
+        vec![
+            phone_root(),
+            phone_refresh(2, "10:00").agent(PHONE_AGENT, "NG").build(),
+        ],
+        "AS64510",
+    );
+    // Another client.
+    fires(
+        vec![phone_root(), phone_refresh(2, "10:00").app(OFFICE).build()],
+        "AS64510",
+    );
+    // Everything copied, from a hosting network.
+    fires(
+        vec![
+            phone_root(),
+            phone_refresh(2, "10:00")
+                .from(VPS_V4, Some(VPS_ASN))
+                .build(),
+        ],
+        "AS14061",
+    );
+    // The home sign-in named a device: a copy of its agent that proves none is not that device.
+    fires(
+        vec![
+            S::interactive(1, at("08:00"))
+                .from(HOME_V4, Some(HOME_ASN))
+                .session(1)
+                .agent(PHONE_AGENT, "US")
+                .device("dev-phone", false, false)
+                .build(),
+            phone_refresh(2, "10:00").build(),
+        ],
+        "AS64510",
+    );
+    // A device-code sign-in at home: its agent is the browser the code was typed in, and the
+    // tokens went to whoever asked for the code.
+    fires(
+        vec![
+            S::interactive(1, at("08:00"))
+                .from(HOME_V4, Some(HOME_ASN))
+                .session(1)
+                .agent(PHONE_AGENT, "US")
+                .device_code()
+                .build(),
+            phone_refresh(2, "10:00").build(),
+        ],
+        "AS64510",
+    );
+    // The carrier's ASN is unknown (Defender's sign-in tables log none): whether it is a
+    // hosting provider cannot be told.
+    fires(
+        vec![
+            phone_root(),
+            phone_refresh(2, "10:00").from(CELL_V4, None).build(),
+        ],
+        "192.0.2.0/24",
+    );
+    // Nothing logged the country.
+    let mut no_country = phone_refresh(2, "10:00").build();
+    no_country.country = None;
+    fires(vec![phone_root(), no_country], "AS64510");
+}
