@@ -188,11 +188,12 @@ pub enum Fields {
     /// Every field the record has.
     #[default]
     All,
-    /// What detection reads: ids, names, addresses, times and what its flags are made of
-    /// (credential type, protocol, transfer method, token type and protection, device id
-    /// and state). Text only ever displayed (user agents, device names and systems, request
-    /// URIs, scopes and roles, correlation ids, countries, service principal names, ...)
-    /// stays `None`: building it costs allocations per record that detection drops unread.
+    /// What detection reads: ids, names, addresses, times, a sign-in's user agent and
+    /// country, and what its flags are made of (credential type, protocol, transfer method,
+    /// token type and protection, device id and state). Text only ever displayed (an
+    /// access's user agent, device names and systems, request URIs, scopes and roles,
+    /// correlation ids, service principal names, ...) stays `None`: building it costs
+    /// allocations per record that detection drops unread.
     /// Records are counted, and unreadable ones reported, exactly as with [`Fields::All`].
     Detection,
 }

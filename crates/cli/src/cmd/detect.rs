@@ -278,15 +278,16 @@ fn write_run_notes(
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
+    use std::path::{Path, PathBuf};
 
     use tokentrail_engine::EngineConfig;
+    use tokentrail_model::AttackKind;
+    use tokentrail_sim::{Formats, Profile, SimConfig};
 
     use super::*;
 
-    /// The findings and detection statistics of the example tenant read with `fields`.
-    fn detection_with(fields: Fields) -> (Vec<Finding>, String) {
-        let tenant = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/tenant");
+    /// The findings and detection statistics of the logs under `dir` read with `fields`.
+    fn detection_with(dir: &Path, fields: Fields) -> (Vec<Finding>, String) {
         let opts = ReadOptions {
             decode: DecodeOptions {
                 fields,
@@ -297,7 +298,7 @@ mod tests {
         };
         let mut engine = Engine::new(EngineConfig::default());
         let report =
-            tokentrail_ingest::read_paths(&[tenant], &opts, &mut |record| match record.event {
+            tokentrail_ingest::read_paths(&[dir], &opts, &mut |record| match record.event {
                 Decoded::SignIn(s) => engine.add_sign_in(*s),
                 Decoded::Access(a) => engine.add_access(*a),
                 Decoded::Other(_) => {}
@@ -309,13 +310,30 @@ mod tests {
     }
 
     /// Detection reads none of the fields [`Fields::Detection`] leaves out: the same findings,
-    /// evidence and counts as from every field.
+    /// evidence and counts as from every field, on the example tenant and on a simulated small
+    /// office (personal phones, which detection tells by their user agent and country).
     #[test]
     fn detection_fields_give_the_findings_of_all_fields() {
-        let (all, all_stats) = detection_with(Fields::All);
-        let (lean, lean_stats) = detection_with(Fields::Detection);
-        assert!(!all.is_empty());
-        assert_eq!(all, lean);
-        assert_eq!(all_stats, lean_stats);
+        let tenant = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/tenant");
+        let office = tempfile::tempdir().unwrap();
+        tokentrail_sim::simulate(&SimConfig {
+            users: 30,
+            days: 2,
+            seed: 1001,
+            start: SimConfig::default_start(),
+            out: office.path().to_path_buf(),
+            attacks: AttackKind::ALL.to_vec(),
+            formats: Formats::default(),
+            profile: Profile::SmallOffice,
+        })
+        .unwrap();
+        let dirs: [PathBuf; 2] = [tenant, office.path().to_path_buf()];
+        for dir in &dirs {
+            let (all, all_stats) = detection_with(dir, Fields::All);
+            let (lean, lean_stats) = detection_with(dir, Fields::Detection);
+            assert!(!all.is_empty(), "{}", dir.display());
+            assert_eq!(all, lean, "{}", dir.display());
+            assert_eq!(all_stats, lean_stats, "{}", dir.display());
+        }
     }
 }

@@ -70,18 +70,19 @@ pub(super) fn decode(
     s.token_id = id_text(&main.unique_token_id).and_then(TokenId::parse);
     s.session_id = id_text(&main.session_id).and_then(SessionId::parse);
     s.through_global_secure_access = boolean(&main.ext().through_gsa);
+    // A personal device Entra does not know is told by its user agent and country.
+    s.user_agent = owned(&main.user_agent);
+    s.country = country(main)
+        .or_else(|| env.and_then(country))
+        .or_else(|| owned(&main.ext().country_code));
     if !fields.all() {
         return Ok(DecodedRecord::new(shape, Decoded::SignIn(Box::new(s))));
     }
     s.service_principal_name = owned(&main.sp_name);
-    s.country = country(main)
-        .or_else(|| env.and_then(country))
-        .or_else(|| owned(&main.ext().country_code));
     s.auth_requirement = owned(&main.auth_requirement);
     s.original_request_id = id_text(&main.original_request_id).and_then(Guid::parse);
     s.correlation_id =
         owned(&main.correlation_id).or_else(|| env.and_then(|e| owned(&e.correlation_id)));
-    s.user_agent = owned(&main.user_agent);
     s.global_secure_access_ip = text(&main.ext().gsa_ip).and_then(parse_client_ip);
     s.resource_ip = text(&main.ext().resource_ip).and_then(parse_client_ip);
     s.session_lifetime_policies = main

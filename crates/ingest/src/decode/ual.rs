@@ -324,9 +324,9 @@ fn logon(
         .or_else(|| id_text(&rec.session_id))
         .and_then(SessionId::parse);
     s.error_code = int(&rec.error_number);
+    s.user_agent =
+        pair_text(&rec.extended_properties, "UserAgent").or_else(|| owned(&rec.user_agent));
     if fields.all() {
-        s.user_agent =
-            pair_text(&rec.extended_properties, "UserAgent").or_else(|| owned(&rec.user_agent));
         s.original_request_id = text(&rec.intra_system_id).and_then(Guid::parse);
         s.correlation_id = owned(&rec.inter_systems_id);
     }
