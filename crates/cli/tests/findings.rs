@@ -41,9 +41,22 @@ fn ocsf_from_detect_renders_as_detect_in_every_format() {
     assert!(ocsf.lines().count() > 5, "{ocsf}");
     let file = dir.path().join("findings.jsonl");
     std::fs::write(&file, &ocsf).expect("write");
-    for format in ["ocsf", "csv", "markdown"] {
+    for format in ["ocsf", "csv"] {
         assert_eq!(findings(&file, format), detect(format), "{format}");
     }
+    // Markdown says how to open each finding: over the logs for `detect`, over a placeholder
+    // for `findings`.
+    let tenant = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/tenant");
+    let over_logs = format!("tokentrail investigate {tenant}/signins {tenant}/graph {tenant}/ual");
+    let from_detect = detect("markdown");
+    assert!(
+        from_detect.contains(&format!("- Investigate: `{over_logs} --finding b72c7366`")),
+        "{from_detect}"
+    );
+    assert_eq!(
+        findings(&file, "markdown"),
+        from_detect.replace(&over_logs, "tokentrail investigate LOGS")
+    );
     assert_same_table(&findings(&file, "table"), &detect("table"));
 }
 

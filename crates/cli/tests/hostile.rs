@@ -656,3 +656,63 @@ fn a_lone_surrogate_in_a_user_agent_keeps_the_record() {
         text(&inspect.stdout)
     );
 }
+
+/// `score --format json` carries finding and label ids from files anyone may have written: a
+/// bidi override or an escape sequence in them is a `\u` escape in the JSON, never raw.
+#[test]
+fn score_json_shows_hostile_ids_as_escapes() {
+    let dir = tempfile::tempdir().unwrap();
+    let findings = dir.path().join("findings.jsonl");
+    let labels = dir.path().join("labels.jsonl");
+    write_lines(
+        &findings,
+        &[serde_json::json!({
+            "finding_info": {
+                "uid": "TT001-\u{202e}evil\u{1b}[2J",
+                "analytic": {"uid": "TT001"},
+                "first_seen_time": 1709632800000_i64,
+                "last_seen_time": 1709632860000_i64,
+            },
+            "actor": {"user": {"uid": "u-1", "name": "a@b.example"}},
+        })],
+    );
+    write_lines(
+        &labels,
+        &[serde_json::json!({
+            "id": "atk-\u{202e}1\u{7}",
+            "kind": "session-replay",
+            "expected_rules": ["TT002"],
+            "user": "b@b.example",
+            "user_id": "u-2",
+            "token_ids": [],
+            "start": "2024-03-05T10:00:00Z",
+            "end": "2024-03-05T10:05:00Z",
+            "description": "a replay \u{202e}",
+        })],
+    );
+    let out = tokentrail(&[
+        "score",
+        "--findings",
+        &findings.to_string_lossy(),
+        "--labels",
+        &labels.to_string_lossy(),
+        "--format",
+        "json",
+    ]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_inert("score --format json", &stdout);
+    assert!(stdout.contains("atk-\\u202e1\\u0007"), "{stdout}");
+    assert!(stdout.contains("TT001-\\u202eevil\\u001b[2J"), "{stdout}");
+    // Still JSON that reads back to the ids as they were.
+    let value: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert!(value.to_string().contains('\u{202e}'));
+    let text_out = tokentrail(&[
+        "score",
+        "--findings",
+        &findings.to_string_lossy(),
+        "--labels",
+        &labels.to_string_lossy(),
+    ]);
+    assert_inert("score", &text(&text_out.stdout));
+}

@@ -250,8 +250,8 @@ pub(crate) struct SignInRec {
     pub resource: Option<Sym>,
     pub service_principal_id: Option<Sym>,
     pub device_id: Option<Sym>,
-    /// The user agent and country of the sign-in, interned together (both logged, else none):
-    /// what tells a personal device that Entra does not know from another client.
+    /// The user agent and country of the sign-in, interned together (none without a user
+    /// agent): what tells a personal device that Entra does not know from another client.
     pub agent_country: Option<Sym>,
     pub ip: Option<Sym>,
     /// The logged ASN, 0 when none.
@@ -554,16 +554,18 @@ impl Store {
             resource: st.opt(s.resource_name.as_deref().or(s.resource_id.as_deref())),
             service_principal_id: st.opt(s.service_principal_id.as_deref()),
             device_id: st.opt(s.device.id.as_deref()),
+            // A country the export does not log compares equal only with another it does not
+            // log: an export without the location column still tells user agents apart.
             agent_country: match (s.user_agent.as_deref(), s.country.as_deref()) {
-                (Some(agent), Some(country)) => {
+                (Some(agent), country) => {
                     self.scratch.clear();
                     self.scratch.push_str(agent);
                     // A unit separator: it appears in neither a user agent nor a country code.
                     self.scratch.push('\u{1f}');
-                    self.scratch.push_str(country);
+                    self.scratch.push_str(country.unwrap_or_default());
                     st.intern(&self.scratch)
                 }
-                _ => None,
+                (None, _) => None,
             },
             ip: s.ip.and_then(|ip| self.ips.intern(ip)),
             asn: s.asn.unwrap_or(0),

@@ -19,10 +19,13 @@ fn md(text: &str) -> String {
 }
 
 /// Write the summary. Suppressed findings are counted, and listed when `show_suppressed`.
+/// `investigate` is the `investigate` command over the same logs, shell-quoted (as for the
+/// table): each finding's section then says how to open it.
 pub fn write_markdown<W: Write>(
     mut out: W,
     findings: &[Finding],
     show_suppressed: bool,
+    investigate: Option<&str>,
 ) -> Result<(), ReportError> {
     let mut shown: Vec<&Finding> = findings
         .iter()
@@ -37,13 +40,14 @@ pub fn write_markdown<W: Write>(
     }
     writeln!(
         out,
-        "| Severity | Rule | Title | User | Session/token | Network | Records | First seen (UTC) |"
+        "| ID | Severity | Rule | Title | User | Session/token | Network | Records | First seen (UTC) |"
     )?;
-    writeln!(out, "|---|---|---|---|---|---|---:|---|")?;
+    writeln!(out, "|---|---|---|---|---|---|---|---:|---|")?;
     for f in &shown {
         writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            escape::markdown_code_cell(f.short_id()),
             f.severity.caption(),
             f.rule.code(),
             md(&f.title),
@@ -63,6 +67,13 @@ pub fn write_markdown<W: Write>(
             md(&f.title)
         )?;
         writeln!(out, "- Finding: {}", escape::markdown_code(&f.id))?;
+        if let Some(command) = investigate {
+            writeln!(
+                out,
+                "- Investigate: {}",
+                escape::markdown_code(&format!("{command} --finding {}", f.short_id()))
+            )?;
+        }
         writeln!(out, "- Why: {}", md(&f.why))?;
         if let Some(s) = &f.suppression {
             writeln!(

@@ -44,6 +44,7 @@ use std::io::BufRead;
 use std::path::Path;
 
 use serde::Serialize;
+use tokentrail_model::escape::{terminal, Shown};
 use tokentrail_model::{AttackKind, Label, RuleId, SessionId, Timestamp, TokenId};
 
 use crate::ocsf::{read_time, STATUS_SUPPRESSED};
@@ -506,7 +507,8 @@ pub fn score(findings: &[ScoredFinding], labels: &[Label]) -> Score {
 }
 
 impl Score {
-    /// The human report.
+    /// The human report. Ids, users and descriptions come from files anyone may have written:
+    /// they are shown as the terminal renderer shows any logged text.
     pub fn to_text(&self) -> String {
         let mut t = String::new();
         let _ = writeln!(
@@ -542,7 +544,7 @@ impl Score {
                     if r.unexpected.is_empty() {
                         String::new()
                     } else {
-                        format!(", also caught {}", r.unexpected.join(" "))
+                        format!(", also caught {}", terminal(&r.unexpected.join(" ")))
                     }
                 );
             }
@@ -553,10 +555,10 @@ impl Score {
             let _ = writeln!(
                 t,
                 "  {}  {}  {}  session {}  expected {}  {} .. {}",
-                m.id,
+                Shown(&m.id),
                 m.kind.as_str(),
-                m.user,
-                m.session_id.as_deref().unwrap_or("-"),
+                Shown(&m.user),
+                Shown(m.session_id.as_deref().unwrap_or("-")),
                 if rules.is_empty() {
                     "-".to_owned()
                 } else {
@@ -576,11 +578,11 @@ impl Score {
                 let _ = writeln!(
                     t,
                     "  {}  {}  {}  {}  {}",
-                    m.id,
+                    Shown(&m.id),
                     m.kind.as_str(),
-                    m.user,
+                    Shown(&m.user),
                     if m.caught { "caught anyway" } else { "missed" },
-                    m.description
+                    Shown(&m.description)
                 );
             }
         }
@@ -589,11 +591,11 @@ impl Score {
             let _ = writeln!(
                 t,
                 "  {}  {}  {}  session {}  token {}  first seen {}",
-                u.id,
+                Shown(&u.id),
                 u.rule,
-                u.user.as_deref().unwrap_or("-"),
-                u.session_id.as_deref().unwrap_or("-"),
-                u.token_id.as_deref().unwrap_or("-"),
+                Shown(u.user.as_deref().unwrap_or("-")),
+                Shown(u.session_id.as_deref().unwrap_or("-")),
+                Shown(u.token_id.as_deref().unwrap_or("-")),
                 u.first_seen
             );
         }

@@ -91,6 +91,14 @@ fn csv_rows() {
 
 #[test]
 fn markdown_summary() {
-    let text = render(|out| write_markdown(out, &common::all(), true).unwrap());
+    let text = render(|out| {
+        write_markdown(
+            out,
+            &common::all(),
+            true,
+            Some("tokentrail investigate 'exports/'"),
+        )
+        .unwrap()
+    });
     insta::assert_snapshot!("markdown", text);
 }

@@ -207,9 +207,12 @@ impl Listing<'_> {
                 tokentrail_report::ocsf::write_ocsf_lines(out, listed, &OcsfOptions::default())?
             }
             OutputFormat::Csv => tokentrail_report::csv::write_csv(out, listed)?,
-            OutputFormat::Markdown => {
-                tokentrail_report::markdown::write_markdown(out, &all, self.show_suppressed)?
-            }
+            OutputFormat::Markdown => tokentrail_report::markdown::write_markdown(
+                out,
+                &all,
+                self.show_suppressed,
+                self.investigate.as_deref(),
+            )?,
         }
         Ok(())
     }

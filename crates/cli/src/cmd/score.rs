@@ -60,9 +60,13 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     let labels = read_labels(&args.labels)?;
     let result = score(&findings, &labels);
     let text = if args.json || args.format == ScoreFormat::Json {
-        let mut json = serde_json::to_string_pretty(&result).context("cannot write the score")?;
-        json.push('\n');
-        json
+        // Finding and label ids come from files anyone may have written: the escaper shows
+        // control and bidi characters as escapes, as every other JSON output does.
+        let mut json = Vec::new();
+        tokentrail_model::escape::write_json_pretty(&mut json, &result)
+            .context("cannot write the score")?;
+        json.push(b'\n');
+        String::from_utf8(json).context("cannot write the score")?
     } else {
         result.to_text()
     };

@@ -64,9 +64,10 @@ FROM (
     coalesce(resource_name, resource_id) AS resource,
     service_principal_id,
     device_id,
-    -- The user agent and country together, when both are logged (store.rs: agent_country).
-    CASE WHEN user_agent IS NOT NULL AND country IS NOT NULL
-      THEN concat(user_agent, chr(31), country) END AS agent_country,
+    -- The user agent and country together, when the user agent is logged; a country not
+    -- logged is empty (store.rs: agent_country).
+    CASE WHEN user_agent IS NOT NULL
+      THEN concat(user_agent, chr(31), coalesce(country, '')) END AS agent_country,
     ip,
     coalesce(asn, 0) AS asn,
     coalesce(

@@ -295,7 +295,7 @@ impl Judge for Tt001 {
                 "access network is not Microsoft infrastructure (the published Microsoft 365 and Entra ID ranges; the rest of AS8075 is Azure hosting)".to_string(),
                 "networks compared by ASN, not IP (dual stack and carrier NAT stay one network)".to_string(),
                 "issuing sign-in is not a confidential client's non-interactive sign-in, accesses are not by a confidential client".to_string(),
-                "session not established on the access network (no interactive sign-in there; no sign-in there proves the device the token was issued to, with its usual client)".to_string(),
+                "session not established on the access network (no interactive sign-in there; no sign-in there proves the device the token was issued to, with its usual client; the token was not issued to the session's personal phone, no device id with the client, user agent and country of a device-less interactive sign-in of the session, seen there)".to_string(),
                 "access network not established for the user (no device-proven sign-in there in another session before the access)".to_string(),
                 format!(
                     "no interactive sign-in by the user from the access network within {} h of the access (travel)",

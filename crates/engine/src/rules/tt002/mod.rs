@@ -411,7 +411,7 @@ fn draft(
     let mut checked = vec![
         "new network is not Microsoft infrastructure (the published Microsoft 365 and Entra ID ranges; the rest of AS8075 is Azure hosting)".to_string(),
         "networks compared by ASN against every interactive sign-in of the session (dual stack and carrier NAT stay one network)".to_string(),
-        "each record judged on its own: no record here is a sign-in proving the session's own device with its usual client, or an access whose token was issued to such a device that roamed here (phone roaming)".to_string(),
+        "each record judged on its own: no record here is a sign-in proving the session's own device with its usual client, or an access whose token was issued to such a device that roamed here (phone roaming); nor a sign-in naming no device with the client, user agent and country of a device-less interactive sign-in of the session, on a network with a known ASN that is not hosting, or an access whose token such a sign-in issued (a personal phone)".to_string(),
         "the new network is not established for the user (no device-proven sign-in there in another session before)".to_string(),
         format!(
             "no interactive sign-in by the user from the new network within {} h of each record (travel)",

@@ -362,8 +362,29 @@ fn the_unregistered_phone_excuse_needs_its_client_agent_country_and_no_hosting()
         ],
         "192.0.2.0/24",
     );
-    // Nothing logged the country.
+    // The refresh logs no country where the home sign-in logged one.
     let mut no_country = phone_refresh(2, "10:00").build();
     no_country.country = None;
     fires(vec![phone_root(), no_country], "AS64510");
+}
+
+#[test]
+fn an_export_without_location_compares_the_phones_user_agent_alone() {
+    let mut sign_ins = vec![phone_root(), phone_refresh(2, "10:00").build()];
+    for s in &mut sign_ins {
+        s.country = None;
+    }
+    let d = detect(sign_ins.clone(), vec![]);
+    assert_eq!(summary(&d), vec![]);
+    assert_eq!(
+        d.stats.benign.get("TT002:unregistered-device-roaming"),
+        Some(&1)
+    );
+    if let Some(refresh) = sign_ins.get_mut(1) {
+        refresh.user_agent = Some("python-requests/2.31".into());
+    }
+    assert_eq!(
+        summary(&detect(sign_ins, vec![])),
+        vec![("TT002".into(), ALICE.into(), "AS64510".into(), 1)]
+    );
 }
