@@ -813,6 +813,17 @@ mod tests {
             file: Arc::from("f"),
             position: Position::Line(1),
         };
+        // The compact form of an access whose record id is `text` (none: no id).
+        let mut with_id = |text: Option<&str>| {
+            let mut a = Access::new(
+                src.clone(),
+                AccessSource::GraphActivity,
+                Timestamp::from_secs(0),
+                "op".into(),
+            );
+            a.record_id = text.map(String::from);
+            store.access(a).record_id()
+        };
         let texts = [
             "4d63c1c4-c95b-4d3c-8e0a-1271fd813e00",
             "4D63C1C4-C95B-4D3C-8E0A-1271FD813E00",
@@ -821,42 +832,22 @@ mod tests {
             "4d63c1c4-c95b-4d3c-8e0a_1271fd813e00",
             "4d63c1c4-c95b-4d3c-8e0a-1271fd813e0g",
         ];
+        let mut kept = Vec::new();
         for (n, text) in texts.into_iter().enumerate() {
-            let mut a = Access::new(
-                src.clone(),
-                AccessSource::GraphActivity,
-                Timestamp::from_secs(0),
-                "op".into(),
-            );
-            a.record_id = Some(text.to_string());
-            let rec = store.access(a);
-            assert_eq!(store.record_id(rec.record_id()).as_deref(), Some(text));
-            assert_eq!(
-                matches!(rec.record_id(), RecordId::Guid(_)),
-                n == 0,
-                "{text}"
-            );
+            let id = with_id(Some(text));
+            assert_eq!(matches!(id, RecordId::Guid(_)), n == 0, "{text}");
+            kept.push((text, id));
         }
         for text in [
             "11111111-1111-1111-1111-111111111111",
             "00000000-0000-0000-0000-000000000000",
             "ANONYMIZED",
         ] {
-            let mut a = Access::new(
-                src.clone(),
-                AccessSource::GraphActivity,
-                Timestamp::from_secs(0),
-                "op".into(),
-            );
-            a.record_id = Some(text.to_string());
-            assert_eq!(store.access(a).record_id(), RecordId::None, "{text}");
+            assert_eq!(with_id(Some(text)), RecordId::None, "{text}");
         }
-        let a = Access::new(
-            src,
-            AccessSource::GraphActivity,
-            Timestamp::from_secs(0),
-            "op".into(),
-        );
-        assert_eq!(store.access(a).record_id(), RecordId::None);
+        assert_eq!(with_id(None), RecordId::None);
+        for (text, id) in kept {
+            assert_eq!(store.record_id(id).as_deref(), Some(text));
+        }
     }
 }
