@@ -71,15 +71,15 @@ fn next_sym<T>(list: &[T]) -> Option<Sym> {
     Some(Sym(NonZeroU32::new(n)?))
 }
 
-impl<T: Hash + Eq> Table<T> {
-    /// The handle of `value`, adding it when new. A table never holds more than `u32::MAX - 1`
-    /// values: beyond that (never with real exports) the value is dropped.
-    pub fn intern(&mut self, value: T) -> Option<Sym> {
+impl<T: Hash + Eq + Clone> Table<T> {
+    /// The handle of `value`, adding a copy when new. A table never holds more than
+    /// `u32::MAX - 1` values: beyond that (never with real exports) the value is dropped.
+    pub fn intern(&mut self, value: &T) -> Option<Sym> {
         let list = &self.list;
         // One probe whether the value is new or not (token ids mostly are).
         let entry = self.index.entry(
-            hash_of(&value),
-            |s| list.get(s.index()) == Some(&value),
+            hash_of(value),
+            |s| list.get(s.index()) == Some(value),
             |s| list.get(s.index()).map_or(0, hash_of),
         );
         match entry {
@@ -87,7 +87,7 @@ impl<T: Hash + Eq> Table<T> {
             hash_table::Entry::Vacant(e) => {
                 let sym = next_sym(list)?;
                 e.insert(sym);
-                self.list.push(value);
+                self.list.push(value.clone());
                 Some(sym)
             }
         }
@@ -490,10 +490,7 @@ impl Store {
         let file = match &self.last_file {
             Some((f, h)) if Arc::ptr_eq(f, &s.file) => *h,
             _ => {
-                let h = self
-                    .files
-                    .intern(s.file.clone())
-                    .map_or(u32::MAX, |f| f.0.get());
+                let h = self.files.intern(&s.file).map_or(u32::MAX, |f| f.0.get());
                 self.last_file = Some((s.file.clone(), h));
                 h
             }
@@ -505,16 +502,16 @@ impl Store {
     }
 
     /// The compact form of a sign-in.
-    pub fn sign_in(&mut self, s: SignIn) -> SignInRec {
+    pub fn sign_in(&mut self, s: &SignIn) -> SignInRec {
         let (src_file, src_kind, src_n) = self.src(&s.source);
         let mut flags = 0;
         if s.succeeded() {
             flags |= sflag::SUCCEEDED;
         }
-        if crate::correlate::confidential_sign_in(&s) {
+        if crate::correlate::confidential_sign_in(s) {
             flags |= sflag::CONFIDENTIAL;
         }
-        if crate::correlate::proves_device(&s) {
+        if crate::correlate::proves_device(s) {
             flags |= sflag::PROVES_DEVICE;
         }
         if s.device.is_managed == Some(true) || s.device.is_compliant == Some(true) {
@@ -535,11 +532,10 @@ impl Store {
         if id.is_some() {
             flags |= sflag::HAS_ID;
         }
-        let issued = s
-            .token_id
-            .clone()
-            .filter(|t| !t.0.is_placeholder())
-            .or_else(|| id.map(TokenId::from_guid));
+        let issued_token = match s.token_id.as_ref().filter(|t| !t.0.is_placeholder()) {
+            Some(t) => self.tokens.intern(t),
+            None => id.and_then(|g| self.tokens.intern(&TokenId::from_guid(g))),
+        };
         let st = &mut self.strings;
         SignInRec {
             time: s.time,
@@ -567,11 +563,12 @@ impl Store {
                 }
                 (None, _) => None,
             },
-            ip: s.ip.and_then(|ip| self.ips.intern(ip)),
+            ip: s.ip.and_then(|ip| self.ips.intern(&ip)),
             asn: s.asn.unwrap_or(0),
-            issued_token: issued.and_then(|t| self.tokens.intern(t)),
+            issued_token,
             session: s
                 .session_id
+                .as_ref()
                 .filter(|t| !t.0.is_placeholder())
                 .and_then(|t| self.sessions.intern(t)),
             kind: s.kind,
@@ -581,7 +578,7 @@ impl Store {
     }
 
     /// The compact form of an access.
-    pub fn access(&mut self, a: Access) -> AccessRec {
+    pub fn access(&mut self, a: &Access) -> AccessRec {
         let (src_file, src_kind, src_n) = self.src(&a.source);
         let none = ([0, 0], 0);
         let (rid, rid_kind) = match a.record_id.as_deref() {
@@ -615,13 +612,15 @@ impl Store {
             app_name: st.opt(a.app_name.as_deref()),
             resource_id: st.opt(a.resource_id.as_deref()),
             operation: st.intern(&a.operation),
-            ip: a.ip.and_then(|ip| self.ips.intern(ip)),
+            ip: a.ip.and_then(|ip| self.ips.intern(&ip)),
             token: a
                 .token_id
+                .as_ref()
                 .filter(|t| !t.0.is_placeholder())
                 .and_then(|t| self.tokens.intern(t)),
             session: a
                 .session_id
+                .as_ref()
                 .filter(|t| !t.0.is_placeholder())
                 .and_then(|t| self.sessions.intern(t)),
             log: a.log,
@@ -822,7 +821,7 @@ mod tests {
                 "op".into(),
             );
             a.record_id = text.map(String::from);
-            store.access(a).record_id()
+            store.access(&a).record_id()
         };
         let texts = [
             "4d63c1c4-c95b-4d3c-8e0a-1271fd813e00",

@@ -113,8 +113,8 @@ pub fn detect(args: &DetectArgs) -> anyhow::Result<(Detection, IngestReport, Tim
     }
     let mut engine = Engine::new(config);
     let mut sink = |record: DecodedRecord| match record.event {
-        Decoded::SignIn(s) => engine.add_sign_in(*s),
-        Decoded::Access(a) => engine.add_access(*a),
+        Decoded::SignIn(s) => engine.add_sign_in(s),
+        Decoded::Access(a) => engine.add_access(a),
         Decoded::Other(_) => {}
     };
     let (report, _) = super::read_beside(&args.paths, opts, times.filter(&mut sink));
@@ -302,8 +302,8 @@ mod tests {
         let mut engine = Engine::new(EngineConfig::default());
         let report =
             tokentrail_ingest::read_paths(&[dir], &opts, &mut |record| match record.event {
-                Decoded::SignIn(s) => engine.add_sign_in(*s),
-                Decoded::Access(a) => engine.add_access(*a),
+                Decoded::SignIn(s) => engine.add_sign_in(s),
+                Decoded::Access(a) => engine.add_access(a),
                 Decoded::Other(_) => {}
             });
         assert!(report.totals.records > 0);
