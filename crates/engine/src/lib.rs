@@ -350,17 +350,18 @@ impl Engine {
         }
     }
 
-    /// Add one sign-in row.
-    pub fn add_sign_in(&mut self, s: SignIn) {
+    /// Add one sign-in row: owned, or borrowed where it came (boxed, as decoders hand it on),
+    /// so a kilobyte-sized row is not copied out only to be reduced to its handles.
+    pub fn add_sign_in(&mut self, s: impl std::borrow::Borrow<SignIn>) {
         self.stats.sign_ins_read += 1;
-        let rec = self.store.sign_in(s);
+        let rec = self.store.sign_in(s.borrow());
         self.sign_ins.push(rec);
     }
 
-    /// Add one access record.
-    pub fn add_access(&mut self, a: Access) {
+    /// Add one access record: owned or borrowed, as [`Engine::add_sign_in`].
+    pub fn add_access(&mut self, a: impl std::borrow::Borrow<Access>) {
         self.stats.accesses_read += 1;
-        let mut rec = self.store.access(a);
+        let mut rec = self.store.access(a.borrow());
         rec.seq = u32::try_from(self.accesses.len()).unwrap_or(u32::MAX);
         self.summary.add(&rec);
         self.accesses.push(rec);

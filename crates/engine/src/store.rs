@@ -5,13 +5,12 @@
 //! dropped as soon as it arrives: [`SIGN_IN_BYTES`] per sign-in and [`ACCESS_BYTES`] per access
 //! held in memory (the rest wait on disk, see `spill`), plus the distinct values.
 
-use std::collections::hash_map::Entry;
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
-use rustc_hash::FxHashMap;
+use hashbrown::hash_table::{self, HashTable};
 use tokentrail_model::{
     Access, AccessSource, Actor, ClientAuthMethod, Guid, Position, SessionId, SignIn, SignInKind,
     SourceRef, Timestamp, TokenId, Workload,
@@ -21,13 +20,11 @@ use tokentrail_model::{
 pub const SIGN_IN_BYTES: usize = std::mem::size_of::<SignInRec>();
 /// Bytes of engine state per access record (see `docs/engine-memory.md`).
 pub const ACCESS_BYTES: usize = std::mem::size_of::<AccessRec>();
-/// Bytes per distinct token id while records are added: its entry in the id list, its slot in
-/// the hash index and the slot's control byte (before the index's spare capacity).
-pub const TOKEN_BYTES: usize =
-    std::mem::size_of::<TokenId>() + std::mem::size_of::<(TokenId, Sym)>() + 1;
+/// Bytes per distinct token id while records are added: its entry in the id list, its handle
+/// in the hash index and the slot's control byte (before the index's spare capacity).
+pub const TOKEN_BYTES: usize = std::mem::size_of::<TokenId>() + std::mem::size_of::<Sym>() + 1;
 /// Bytes per distinct session id: as for tokens.
-pub const SESSION_BYTES: usize =
-    std::mem::size_of::<SessionId>() + std::mem::size_of::<(SessionId, Sym)>() + 1;
+pub const SESSION_BYTES: usize = std::mem::size_of::<SessionId>() + std::mem::size_of::<Sym>() + 1;
 
 /// A handle to an interned value; the `Option` of it is 4 bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -45,39 +42,59 @@ impl Sym {
     }
 }
 
-/// Values interned to dense handles, in first-seen order.
+/// The hash every index of interned values uses.
+fn hash_of<T: Hash + ?Sized>(value: &T) -> u64 {
+    rustc_hash::FxBuildHasher.hash_one(value)
+}
+
+/// Values interned to dense handles, in first-seen order. Each value is held once, in the
+/// list; the hash index holds only handles into it (4 bytes a slot, where a map from value to
+/// handle would hold the value a second time: 48 bytes for a token id).
 #[derive(Debug)]
 pub(crate) struct Table<T> {
-    map: FxHashMap<T, Sym>,
+    index: HashTable<Sym>,
     list: Vec<T>,
 }
 
 impl<T> Default for Table<T> {
     fn default() -> Self {
         Table {
-            map: FxHashMap::default(),
+            index: HashTable::new(),
             list: Vec::new(),
         }
     }
 }
 
+/// The handle for the `list.len() + 1`th value; `None` past `u32::MAX - 1` values.
+fn next_sym<T>(list: &[T]) -> Option<Sym> {
+    let n = u32::try_from(list.len() + 1).ok()?;
+    Some(Sym(NonZeroU32::new(n)?))
+}
+
 impl<T: Hash + Eq + Clone> Table<T> {
-    /// The handle of `value`, adding it when new. A table never holds more than `u32::MAX - 1`
-    /// values: beyond that (never with real exports) the value is dropped.
-    pub fn intern(&mut self, value: T) -> Option<Sym> {
+    /// The handle of `value`, adding a copy when new. A table never holds more than
+    /// `u32::MAX - 1` values: beyond that (never with real exports) the value is dropped.
+    pub fn intern(&mut self, value: &T) -> Option<Sym> {
+        let list = &self.list;
         // One probe whether the value is new or not (token ids mostly are).
-        match self.map.entry(value) {
-            Entry::Occupied(e) => Some(*e.get()),
-            Entry::Vacant(e) => {
-                let n = u32::try_from(self.list.len() + 1).ok()?;
-                let sym = Sym(NonZeroU32::new(n)?);
-                self.list.push(e.key().clone());
+        let entry = self.index.entry(
+            hash_of(value),
+            |s| list.get(s.index()) == Some(value),
+            |s| list.get(s.index()).map_or(0, hash_of),
+        );
+        match entry {
+            hash_table::Entry::Occupied(e) => Some(*e.get()),
+            hash_table::Entry::Vacant(e) => {
+                let sym = next_sym(list)?;
                 e.insert(sym);
+                self.list.push(value.clone());
                 Some(sym)
             }
         }
     }
+}
 
+impl<T> Table<T> {
     pub fn get(&self, sym: Sym) -> Option<&T> {
         self.list.get(sym.index())
     }
@@ -86,8 +103,9 @@ impl<T: Hash + Eq + Clone> Table<T> {
         self.list.len()
     }
 
+    /// Every value with its handle, in first-seen order.
     pub fn values(&self) -> impl Iterator<Item = (Sym, &T)> {
-        self.map.iter().map(|(v, s)| (*s, v))
+        self.syms().zip(&self.list)
     }
 
     pub fn list(&self) -> &[T] {
@@ -100,23 +118,30 @@ impl<T: Hash + Eq + Clone> Table<T> {
     }
 }
 
-/// Strings interned by content.
+/// Strings interned by content, each held once (see [`Table`]).
 #[derive(Debug, Default)]
 pub(crate) struct Strings {
-    map: FxHashMap<Box<str>, Sym>,
+    index: HashTable<Sym>,
     list: Vec<Box<str>>,
 }
 
 impl Strings {
     pub fn intern(&mut self, text: &str) -> Option<Sym> {
-        if let Some(s) = self.map.get(text) {
-            return Some(*s);
+        let list = &self.list;
+        let entry = self.index.entry(
+            hash_of(text),
+            |s| list.get(s.index()).is_some_and(|t| **t == *text),
+            |s| list.get(s.index()).map_or(0, |t| hash_of(&**t)),
+        );
+        match entry {
+            hash_table::Entry::Occupied(e) => Some(*e.get()),
+            hash_table::Entry::Vacant(e) => {
+                let sym = next_sym(list)?;
+                e.insert(sym);
+                self.list.push(Box::from(text));
+                Some(sym)
+            }
         }
-        let n = u32::try_from(self.list.len() + 1).ok()?;
-        let sym = Sym(NonZeroU32::new(n)?);
-        self.list.push(Box::from(text));
-        self.map.insert(Box::from(text), sym);
-        Some(sym)
     }
 
     pub fn opt(&mut self, text: Option<&str>) -> Option<Sym> {
@@ -133,7 +158,12 @@ impl Strings {
 
     /// The handle of `text` when it was interned.
     pub fn lookup(&self, text: &str) -> Option<Sym> {
-        self.map.get(text).copied()
+        let list = &self.list;
+        self.index
+            .find(hash_of(text), |s| {
+                list.get(s.index()).is_some_and(|t| **t == *text)
+            })
+            .copied()
     }
 
     /// Every handle, in first-seen order.
@@ -460,10 +490,7 @@ impl Store {
         let file = match &self.last_file {
             Some((f, h)) if Arc::ptr_eq(f, &s.file) => *h,
             _ => {
-                let h = self
-                    .files
-                    .intern(s.file.clone())
-                    .map_or(u32::MAX, |f| f.0.get());
+                let h = self.files.intern(&s.file).map_or(u32::MAX, |f| f.0.get());
                 self.last_file = Some((s.file.clone(), h));
                 h
             }
@@ -475,16 +502,16 @@ impl Store {
     }
 
     /// The compact form of a sign-in.
-    pub fn sign_in(&mut self, s: SignIn) -> SignInRec {
+    pub fn sign_in(&mut self, s: &SignIn) -> SignInRec {
         let (src_file, src_kind, src_n) = self.src(&s.source);
         let mut flags = 0;
         if s.succeeded() {
             flags |= sflag::SUCCEEDED;
         }
-        if crate::correlate::confidential_sign_in(&s) {
+        if crate::correlate::confidential_sign_in(s) {
             flags |= sflag::CONFIDENTIAL;
         }
-        if crate::correlate::proves_device(&s) {
+        if crate::correlate::proves_device(s) {
             flags |= sflag::PROVES_DEVICE;
         }
         if s.device.is_managed == Some(true) || s.device.is_compliant == Some(true) {
@@ -505,11 +532,10 @@ impl Store {
         if id.is_some() {
             flags |= sflag::HAS_ID;
         }
-        let issued = s
-            .token_id
-            .clone()
-            .filter(|t| !t.0.is_placeholder())
-            .or_else(|| id.map(TokenId::from_guid));
+        let issued_token = match s.token_id.as_ref().filter(|t| !t.0.is_placeholder()) {
+            Some(t) => self.tokens.intern(t),
+            None => id.and_then(|g| self.tokens.intern(&TokenId::from_guid(g))),
+        };
         let st = &mut self.strings;
         SignInRec {
             time: s.time,
@@ -537,11 +563,12 @@ impl Store {
                 }
                 (None, _) => None,
             },
-            ip: s.ip.and_then(|ip| self.ips.intern(ip)),
+            ip: s.ip.and_then(|ip| self.ips.intern(&ip)),
             asn: s.asn.unwrap_or(0),
-            issued_token: issued.and_then(|t| self.tokens.intern(t)),
+            issued_token,
             session: s
                 .session_id
+                .as_ref()
                 .filter(|t| !t.0.is_placeholder())
                 .and_then(|t| self.sessions.intern(t)),
             kind: s.kind,
@@ -551,20 +578,22 @@ impl Store {
     }
 
     /// The compact form of an access.
-    pub fn access(&mut self, a: Access) -> AccessRec {
+    pub fn access(&mut self, a: &Access) -> AccessRec {
         let (src_file, src_kind, src_n) = self.src(&a.source);
-        let (rid, rid_kind) = match a
-            .record_id
-            .as_deref()
-            .filter(|t| !tokentrail_model::ids::is_placeholder_text(t))
-        {
-            None => ([0, 0], 0),
-            Some(text) => match canonical_guid(text) {
+        let none = ([0, 0], 0);
+        let (rid, rid_kind) = match a.record_id.as_deref() {
+            None => none,
+            // Only text that prints back unchanged is held as bits.
+            Some(text) => match Guid::parse_canonical(text).map(Packed::of) {
+                // For canonical GUID text the placeholder test is the GUID's own (no placeholder
+                // word is hex): settled on the bits, without the text test's lower-cased copy.
+                Some(g) if g.guid().is_placeholder() => none,
                 Some(g) => (g.0, 1),
+                None if tokentrail_model::ids::is_placeholder_text(text) => none,
                 None => self
                     .strings
                     .intern(text)
-                    .map_or(([0, 0], 0), |s| ([u64::from(s.raw()), 0], 2)),
+                    .map_or(none, |s| ([u64::from(s.raw()), 0], 2)),
             },
         };
         let st = &mut self.strings;
@@ -583,13 +612,15 @@ impl Store {
             app_name: st.opt(a.app_name.as_deref()),
             resource_id: st.opt(a.resource_id.as_deref()),
             operation: st.intern(&a.operation),
-            ip: a.ip.and_then(|ip| self.ips.intern(ip)),
+            ip: a.ip.and_then(|ip| self.ips.intern(&ip)),
             token: a
                 .token_id
+                .as_ref()
                 .filter(|t| !t.0.is_placeholder())
                 .and_then(|t| self.tokens.intern(t)),
             session: a
                 .session_id
+                .as_ref()
                 .filter(|t| !t.0.is_placeholder())
                 .and_then(|t| self.sessions.intern(t)),
             log: a.log,
@@ -710,32 +741,6 @@ impl Store {
     }
 }
 
-/// The bits of `text` when it is exactly how a [`Guid`] prints itself (36 characters, lower-case
-/// hex, dashes at 8, 13, 18 and 23), so holding the bits loses nothing. `Guid::parse` also
-/// accepts braces, spaces and upper case, which must stay text.
-fn canonical_guid(text: &str) -> Option<Packed> {
-    let b = text.as_bytes();
-    if b.len() != 36 {
-        return None;
-    }
-    let mut v: u128 = 0;
-    for (i, &c) in b.iter().enumerate() {
-        if matches!(i, 8 | 13 | 18 | 23) {
-            if c != b'-' {
-                return None;
-            }
-            continue;
-        }
-        let d = match c {
-            b'0'..=b'9' => c - b'0',
-            b'a'..=b'f' => c - b'a' + 10,
-            _ => return None,
-        };
-        v = (v << 4) | u128::from(d);
-    }
-    Some(Packed::of(Guid(v)))
-}
-
 /// How sources compare: (file rank, position kind, position number).
 pub(crate) type SrcKey = (u32, u8, u64);
 
@@ -776,11 +781,9 @@ mod tests {
             ("SignInRec", size_of::<SignInRec>()),
             ("AccessRec", size_of::<AccessRec>()),
             ("TokenId", size_of::<TokenId>()),
-            ("(TokenId, Sym)", size_of::<(TokenId, Sym)>()),
             ("SessionId", size_of::<SessionId>()),
-            ("(SessionId, Sym)", size_of::<(SessionId, Sym)>()),
             ("IpAddr", size_of::<IpAddr>()),
-            ("(IpAddr, Sym)", size_of::<(IpAddr, Sym)>()),
+            ("Sym", size_of::<Sym>()),
             ("Net", size_of::<crate::network::Net>()),
             ("Chain", size_of::<crate::correlate::Chain>()),
             ("Option<Sym>", size_of::<Option<Sym>>()),
@@ -798,8 +801,8 @@ mod tests {
         }
         assert_eq!(SIGN_IN_BYTES, 88);
         assert_eq!(ACCESS_BYTES, 104);
-        assert_eq!(TOKEN_BYTES, 32 + 48 + 1);
-        assert_eq!(SESSION_BYTES, 32 + 48 + 1);
+        assert_eq!(TOKEN_BYTES, 32 + 4 + 1);
+        assert_eq!(SESSION_BYTES, 32 + 4 + 1);
     }
 
     #[test]
@@ -809,6 +812,17 @@ mod tests {
             file: Arc::from("f"),
             position: Position::Line(1),
         };
+        // The compact form of an access whose record id is `text` (none: no id).
+        let mut with_id = |text: Option<&str>| {
+            let mut a = Access::new(
+                src.clone(),
+                AccessSource::GraphActivity,
+                Timestamp::from_secs(0),
+                "op".into(),
+            );
+            a.record_id = text.map(String::from);
+            store.access(&a).record_id()
+        };
         let texts = [
             "4d63c1c4-c95b-4d3c-8e0a-1271fd813e00",
             "4D63C1C4-C95B-4D3C-8E0A-1271FD813E00",
@@ -817,28 +831,22 @@ mod tests {
             "4d63c1c4-c95b-4d3c-8e0a_1271fd813e00",
             "4d63c1c4-c95b-4d3c-8e0a-1271fd813e0g",
         ];
+        let mut kept = Vec::new();
         for (n, text) in texts.into_iter().enumerate() {
-            let mut a = Access::new(
-                src.clone(),
-                AccessSource::GraphActivity,
-                Timestamp::from_secs(0),
-                "op".into(),
-            );
-            a.record_id = Some(text.to_string());
-            let rec = store.access(a);
-            assert_eq!(store.record_id(rec.record_id()).as_deref(), Some(text));
-            assert_eq!(
-                matches!(rec.record_id(), RecordId::Guid(_)),
-                n == 0,
-                "{text}"
-            );
+            let id = with_id(Some(text));
+            assert_eq!(matches!(id, RecordId::Guid(_)), n == 0, "{text}");
+            kept.push((text, id));
         }
-        let a = Access::new(
-            src,
-            AccessSource::GraphActivity,
-            Timestamp::from_secs(0),
-            "op".into(),
-        );
-        assert_eq!(store.access(a).record_id(), RecordId::None);
+        for text in [
+            "11111111-1111-1111-1111-111111111111",
+            "00000000-0000-0000-0000-000000000000",
+            "ANONYMIZED",
+        ] {
+            assert_eq!(with_id(Some(text)), RecordId::None, "{text}");
+        }
+        assert_eq!(with_id(None), RecordId::None);
+        for (text, id) in kept {
+            assert_eq!(store.record_id(id).as_deref(), Some(text));
+        }
     }
 }

@@ -178,6 +178,31 @@ pub struct DecodeOptions {
     /// event they hold. The decoded record reports the shape of the inner event. Without this
     /// option a test case is an [`OtherRecord`] of kind `test-case`.
     pub unwrap_test_cases: bool,
+    /// Which fields of sign-ins and accesses are built.
+    pub fields: Fields,
+}
+
+/// Which fields of sign-ins and accesses the decoders build.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Fields {
+    /// Every field the record has.
+    #[default]
+    All,
+    /// What detection reads: ids, names, addresses, times, a sign-in's user agent and
+    /// country, and what its flags are made of (credential type, protocol, transfer method,
+    /// token type and protection, device id and state). Text only ever displayed (an
+    /// access's user agent, device names and systems, request URIs, scopes and roles,
+    /// correlation ids, service principal names, ...) stays `None`: building it costs
+    /// allocations per record that detection drops unread.
+    /// Records are counted, and unreadable ones reported, exactly as with [`Fields::All`].
+    Detection,
+}
+
+impl Fields {
+    /// True when fields that detection never reads are built.
+    pub(crate) fn all(self) -> bool {
+        self == Fields::All
+    }
 }
 
 /// Which export a CSV file is, from its header.
@@ -380,10 +405,12 @@ fn dispatch(
             return elements(array, source, opts, depth, out);
         }
     }
-    out(interpret(rec, input, source).map(|mut record| {
-        record.repaired += rec.repairs();
-        record
-    }))
+    out(
+        interpret(rec, input, source, opts.fields).map(|mut record| {
+            record.repaired += rec.repairs();
+            record
+        }),
+    )
 }
 
 /// The array of a record that is only an envelope of records: a `records`, `value` or
@@ -566,6 +593,7 @@ fn interpret(
     rec: &Rec<'_>,
     input: Input<'_, '_>,
     source: SourceRef,
+    fields: Fields,
 ) -> Result<DecodedRecord, DecodeError> {
     if let Input::Csv(layout, cells) = input {
         match layout.kind {
@@ -576,6 +604,7 @@ fn interpret(
                     "AuditData",
                     Shape::PurviewCsv,
                     source,
+                    fields,
                 )
             }
             CsvKind::SearchUnifiedAuditLog => {
@@ -585,9 +614,10 @@ fn interpret(
                     "AuditData",
                     Shape::SearchUnifiedAuditLogCsv,
                     source,
+                    fields,
                 )
             }
-            CsvKind::EntraPortal => return portal::decode(rec, cells, source),
+            CsvKind::EntraPortal => return portal::decode(rec, cells, source, fields),
             CsvKind::Table => {}
         }
     }
@@ -612,6 +642,7 @@ fn interpret(
             "auditData",
             Shape::AuditLogRecord,
             source,
+            fields,
         );
     }
     if let Some(raw) = rec.raw_event_data.as_deref().filter(|r| !r.is_empty()) {
@@ -621,6 +652,7 @@ fn interpret(
             "RawEventData",
             Shape::CloudAppEvents,
             source,
+            fields,
         );
     }
     if rec.audit_data.is_some() {
@@ -629,7 +661,14 @@ fn interpret(
         } else {
             Shape::PurviewCsv
         };
-        return wrapped_ual(rec, rec.audit_data.as_deref(), "AuditData", shape, source);
+        return wrapped_ual(
+            rec,
+            rec.audit_data.as_deref(),
+            "AuditData",
+            shape,
+            source,
+            fields,
+        );
     }
     let by_category = text(&rec.category).and_then(named);
     // A Log Analytics row names its category and its table; one is enough.
@@ -638,22 +677,29 @@ fn interpret(
         None => text(&rec.table).and_then(named),
     };
     if by_table == Some(Named::OfficeActivity) {
-        return ual::decode(rec, None, Shape::OfficeActivity, source);
+        return ual::decode(rec, None, Shape::OfficeActivity, source, fields);
     }
     if let Some(props) = rec.properties.as_deref() {
         if let Some(category) = text(&rec.category) {
-            return diagnostic(rec, props, category, by_category, source);
+            return diagnostic(rec, props, category, by_category, source, fields);
         }
     }
     match by_category.or(by_table) {
         Some(Named::SignIn(kind)) => {
-            return signin::decode(rec, None, Some(kind), Shape::LogAnalyticsSignIn, source)
+            return signin::decode(
+                rec,
+                None,
+                Some(kind),
+                Shape::LogAnalyticsSignIn,
+                source,
+                fields,
+            )
         }
         Some(Named::GraphActivity) => {
-            return graph::decode(rec, None, Shape::LogAnalyticsGraphActivity, source)
+            return graph::decode(rec, None, Shape::LogAnalyticsGraphActivity, source, fields)
         }
         Some(Named::OfficeActivity) => {
-            return ual::decode(rec, None, Shape::OfficeActivity, source)
+            return ual::decode(rec, None, Shape::OfficeActivity, source, fields)
         }
         Some(Named::DirectoryAudit) => return audit::decode(rec, None, source),
         Some(Named::NotRelevant(kind)) => {
@@ -667,15 +713,16 @@ fn interpret(
                 Some(kind),
                 Shape::DefenderAdvancedHunting,
                 source,
+                fields,
             );
         }
         Some(Named::DefenderGraph) => {
-            return graph::decode(rec, None, Shape::DefenderAdvancedHunting, source)
+            return graph::decode(rec, None, Shape::DefenderAdvancedHunting, source, fields)
         }
         Some(Named::CloudAppEvents) | None => {}
     }
     if rec.record_type.is_some() && (rec.creation_time.is_some() || rec.operation.is_some()) {
-        return ual::decode(rec, None, Shape::UalRecord, source);
+        return ual::decode(rec, None, Shape::UalRecord, source, fields);
     }
     if rec.request_uri.is_some() {
         let shape = if rec.time_generated.is_none() && rec.timestamp.is_some() {
@@ -683,7 +730,7 @@ fn interpret(
         } else {
             Shape::LogAnalyticsGraphActivity
         };
-        return graph::decode(rec, None, shape, source);
+        return graph::decode(rec, None, shape, source, fields);
     }
     if rec.activity_date_time.is_some() && rec.activity_display_name.is_some() {
         return audit::decode(rec, None, source);
@@ -694,7 +741,7 @@ fn interpret(
         } else {
             Shape::GraphSignIn
         };
-        return signin::decode(rec, None, None, shape, source);
+        return signin::decode(rec, None, None, shape, source, fields);
     }
     if rec.timestamp.is_some() && signin::is_defender_sign_in(rec) {
         let kind = signin::defender_kind(rec, rec.ext().is_managed_identity.is_some());
@@ -704,6 +751,7 @@ fn interpret(
             Some(kind),
             Shape::DefenderAdvancedHunting,
             source,
+            fields,
         );
     }
     if text(&rec.ext().kind)
@@ -742,6 +790,7 @@ fn diagnostic(
     category: &str,
     by_category: Option<Named>,
     source: SourceRef,
+    fields: Fields,
 ) -> Result<DecodedRecord, DecodeError> {
     let defender = category
         .get(..16)
@@ -755,6 +804,7 @@ fn diagnostic(
                 "RawEventData",
                 Shape::DefenderStreaming,
                 source,
+                fields,
             ),
             Some(Named::DefenderSignIn { apps }) => {
                 let kind = signin::defender_kind(props, apps);
@@ -764,10 +814,11 @@ fn diagnostic(
                     Some(kind),
                     Shape::DefenderStreaming,
                     source,
+                    fields,
                 )
             }
             Some(Named::DefenderGraph) => {
-                graph::decode(props, Some(env), Shape::DefenderStreaming, source)
+                graph::decode(props, Some(env), Shape::DefenderStreaming, source, fields)
             }
             Some(Named::NotRelevant(kind)) => {
                 other(env, Disposition::NotRelevant, kind, &props.action_type)
@@ -787,11 +838,18 @@ fn diagnostic(
             Some(kind),
             Shape::DiagnosticSignIn,
             source,
+            fields,
         ),
-        Some(Named::GraphActivity) => {
-            graph::decode(props, Some(env), Shape::DiagnosticGraphActivity, source)
+        Some(Named::GraphActivity) => graph::decode(
+            props,
+            Some(env),
+            Shape::DiagnosticGraphActivity,
+            source,
+            fields,
+        ),
+        Some(Named::OfficeActivity) => {
+            ual::decode(props, Some(env), Shape::OfficeActivity, source, fields)
         }
-        Some(Named::OfficeActivity) => ual::decode(props, Some(env), Shape::OfficeActivity, source),
         Some(Named::DirectoryAudit) => audit::decode(props, Some(env), source),
         Some(Named::NotRelevant(kind)) => {
             other(env, Disposition::NotRelevant, kind, &env.operation_name)
@@ -812,6 +870,7 @@ fn wrapped_ual(
     field: &'static str,
     shape: Shape,
     source: SourceRef,
+    fields: Fields,
 ) -> Result<DecodedRecord, DecodeError> {
     if let Some(inner) = inner {
         if inner.malformed || inner.text.is_some() {
@@ -821,7 +880,7 @@ fn wrapped_ual(
             });
         }
     }
-    ual::decode(inner.unwrap_or(env), Some(env), shape, source)
+    ual::decode(inner.unwrap_or(env), Some(env), shape, source, fields)
 }
 
 /// A readable record of a kind the engine does not use. Its time is kept when readable.

@@ -405,7 +405,7 @@ impl Framer<'_, '_, '_> {
                 _ => {}
             }
             match end {
-                LineEnd::Newline(len) => self.s.consume(len + 1),
+                LineEnd::Newline(len) => self.s.consume_line(len + 1),
                 _ => {
                     self.s.consume(len);
                     return Ok(());

@@ -790,6 +790,7 @@ fn sekoia_test_case() {
     );
     let opts = DecodeOptions {
         unwrap_test_cases: true,
+        ..DecodeOptions::default()
     };
     let d = decode(Payload::Json(text.as_bytes()), src(), &opts).unwrap();
     assert_eq!(d.shape, Shape::UalRecord);

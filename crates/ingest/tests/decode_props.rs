@@ -20,6 +20,7 @@ fn both_options() -> [DecodeOptions; 2] {
         DecodeOptions::default(),
         DecodeOptions {
             unwrap_test_cases: true,
+            ..DecodeOptions::default()
         },
     ]
 }

@@ -44,6 +44,7 @@ fn read(dir: &Path, name: &str) -> (Summary, Vec<DecodedRecord>, tokentrail_inge
     let opts = ReadOptions {
         decode: DecodeOptions {
             unwrap_test_cases: true,
+            ..DecodeOptions::default()
         },
         drop_duplicate_sign_ins: false,
         ..ReadOptions::default()
@@ -413,7 +414,10 @@ fn nothing_in_the_public_samples_is_left_not_understood() {
     let Some(dir) = fixtures() else { return };
     for unwrap_test_cases in [false, true] {
         let opts = ReadOptions {
-            decode: DecodeOptions { unwrap_test_cases },
+            decode: DecodeOptions {
+                unwrap_test_cases,
+                ..DecodeOptions::default()
+            },
             ..ReadOptions::default()
         };
         let report = read_paths(&[&dir], &opts, &mut |_| {});

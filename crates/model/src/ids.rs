@@ -23,7 +23,27 @@ impl Guid {
     /// Parse canonical GUID text (`xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`), optionally in braces,
     /// hex in either case.
     pub fn parse(text: &str) -> Option<Guid> {
-        let t = text.trim();
+        // Nearly every GUID in an export is bare: a table read settles it, and the general
+        // reader (spaces, braces) gets only the rest.
+        match guid_bits(text.as_bytes(), &HEX) {
+            Some(v) => Some(Guid(v)),
+            None => Guid::parse_general(text),
+        }
+    }
+
+    /// The GUID whose text is exactly how a [`Guid`] prints itself (36 characters, lower-case
+    /// hex, dashes at 8, 13, 18 and 23): text that can be held as the bits and printed back
+    /// unchanged. Braces, spaces and upper case are not.
+    pub fn parse_canonical(text: &str) -> Option<Guid> {
+        guid_bits(text.as_bytes(), &LOWER_HEX).map(Guid)
+    }
+
+    fn parse_general(text: &str) -> Option<Guid> {
+        // Trimming only shortens: shorter text than a GUID's never is one.
+        if text.len() < 36 {
+            return None;
+        }
+        let t = crate::text::trim(text);
         let t = t
             .strip_prefix('{')
             .and_then(|s| s.strip_suffix('}'))
@@ -73,12 +93,18 @@ impl Guid {
     /// never be merged or linked by it.
     pub fn is_placeholder(self) -> bool {
         let mut seen = 0u16;
-        let mut v = self.0;
-        for _ in 0..32 {
-            seen |= 1 << (v & 0xf);
-            v >>= 4;
+        // A generated GUID shows four distinct digits within its first eight: stop there.
+        for shift in [96, 64, 32, 0] {
+            let mut v = (self.0 >> shift) as u32;
+            for _ in 0..8 {
+                seen |= 1 << (v & 0xf);
+                v >>= 4;
+            }
+            if seen.count_ones() >= 4 {
+                return false;
+            }
         }
-        seen.count_ones() < 4
+        true
     }
 
     /// The 22-character base64url token id Entra writes for a token issued by the sign-in with
@@ -120,6 +146,90 @@ impl<'de> Deserialize<'de> for Guid {
         let s = std::borrow::Cow::<'de, str>::deserialize(d)?;
         Guid::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("not a GUID: {s:?}")))
     }
+}
+
+/// Not a digit in [`HEX`], [`LOWER_HEX`] or [`BASE64URL`].
+const NOT_DIGIT: u8 = 0xff;
+
+/// The value of each hex digit; `upper` also reads `A`-`F`.
+const fn hex_table(upper: bool) -> [u8; 256] {
+    let mut t = [NOT_DIGIT; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        if upper {
+            t[b'A' as usize + i] = 10 + i as u8;
+        }
+        i += 1;
+    }
+    t
+}
+
+/// Hex digits in either case.
+const HEX: [u8; 256] = hex_table(true);
+/// Lower-case hex digits only.
+const LOWER_HEX: [u8; 256] = hex_table(false);
+
+/// The value of each base64url digit.
+const BASE64URL: [u8; 256] = {
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut t = [NOT_DIGIT; 256];
+    let mut i = 0;
+    while i < 64 {
+        t[alphabet[i] as usize] = i as u8;
+        i += 1;
+    }
+    t
+};
+
+/// The bits of `8-4-4-4-12` GUID text whose digits `digits` reads, first digit highest.
+#[inline]
+fn guid_bits(text: &[u8], digits: &[u8; 256]) -> Option<u128> {
+    let b: &[u8; 36] = text.try_into().ok()?;
+    if b[8] != b'-' || b[13] != b'-' || b[18] != b'-' || b[23] != b'-' {
+        return None;
+    }
+    // The digits' places as constants, so the loop unrolls without a test per byte.
+    const PLACES: [usize; 32] = [
+        0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 14, 15, 16, 17, 19, 20, 21, 22, 24, 25, 26, 27, 28,
+        29, 30, 31, 32, 33, 34, 35,
+    ];
+    // Two 64-bit halves: shifting a `u128` costs two registers per digit.
+    let mut halves = [0u64; 2];
+    let mut bad = 0u8;
+    for (half, places) in halves.iter_mut().zip(PLACES.chunks_exact(16)) {
+        for &i in places {
+            let d = digits[usize::from(b[i])];
+            bad |= d;
+            *half = *half << 4 | u64::from(d & 0x0f);
+        }
+    }
+    (bad & 0xf0 == 0).then_some(u128::from(halves[0]) << 64 | u128::from(halves[1]))
+}
+
+/// The 16 bytes of a 22-character unpadded base64url token id, when its last digit leaves
+/// no stray bits (as the base64 reader requires): without the reader's buffer on the heap.
+fn uti_bytes(text: &[u8]) -> Option<[u8; 16]> {
+    let b: &[u8; 22] = text.try_into().ok()?;
+    let mut v: u128 = 0;
+    let mut bad = 0u8;
+    for &c in &b[..21] {
+        let d = BASE64URL[usize::from(c)];
+        bad |= d;
+        v = v << 6 | u128::from(d & 0x3f);
+    }
+    // 21 digits carry 126 bits; the last one's top two bits end the 128, its low four are
+    // padding and must be zero.
+    let last = BASE64URL[usize::from(b[21])];
+    if (bad | last) & 0xc0 != 0 || last & 0x0f != 0 {
+        return None;
+    }
+    Some((v << 2 | u128::from(last >> 4)).to_be_bytes())
 }
 
 /// An identifier that is a GUID when it decodes to one and otherwise the text as logged.
@@ -206,11 +316,22 @@ impl Serialize for Ident {
 
 /// Decode a token id in any of its encodings; `None` only for empty text.
 fn decode_token_text(text: &str) -> Option<Ident> {
-    let t = text.trim();
+    let t = crate::text::trim(text);
     if t.is_empty() {
         return None;
     }
     if let Some(g) = Guid::parse(t) {
+        return Some(Ident::Guid(g));
+    }
+    if let Some(bytes) = uti_bytes(t.as_bytes()) {
+        return Some(Ident::Guid(Guid::from_ms_bytes(bytes)));
+    }
+    decode_token_text_general(t)
+}
+
+/// [`decode_token_text`] of trimmed non-empty text that is no bare GUID, by the base64 reader.
+fn decode_token_text_general(t: &str) -> Option<Ident> {
+    if let Some(g) = Guid::parse_general(t) {
         return Some(Ident::Guid(g));
     }
     if t.len() == 22 {
@@ -264,7 +385,7 @@ impl SessionId {
     /// Read a logged session id: a GUID when it is one, otherwise kept verbatim. `None` for
     /// empty text.
     pub fn parse(text: &str) -> Option<SessionId> {
-        let t = text.trim();
+        let t = crate::text::trim(text);
         if t.is_empty() {
             return None;
         }
@@ -350,6 +471,49 @@ mod tests {
         assert!(TokenId::from_guid(Guid(0)).0.is_placeholder());
     }
 
+    /// A token id read by the general reader only.
+    fn general_token(text: &str) -> Option<Ident> {
+        Some(text.trim())
+            .filter(|t| !t.is_empty())
+            .and_then(decode_token_text_general)
+    }
+
+    #[test]
+    fn ids_read_like_the_general_readers() {
+        let texts = [
+            "xMFjTVvJPE2OChJx_YE-AA",
+            "3kVZRE8tFkinHtPA7_EFAA",
+            "3kVZRE8tFkinHtPA7_EFAB",
+            "3kVZRE8tFkinHtPA7_EF+A",
+            "MDg4YjQ0MDktOWU2My00MjVkLWI3NzctMmM4YzZjMzgwYjAw",
+            "4d63c1c4-c95b-4d3c-8e0a-1271fd813e00",
+            "4D63C1C4-C95B-4D3C-8E0A-1271FD813E00",
+            "{4d63c1c4-c95b-4d3c-8e0a-1271fd813e00}",
+            "4d63c1c4-c95b-4d3c-8e0a-1271fd813e0g",
+            "4d63c1c4-c95b-4d3c-8e0a_1271fd813e00",
+            "4d63c1c4c95b-4d3c-8e0a-1271fd813e00-",
+            "00000000-0000-0000-0000-000000000000",
+            "ffffffff-ffff-ffff-ffff-ffffffffffff",
+            "not-a-guid",
+            "x",
+        ];
+        for t in texts {
+            assert_eq!(Guid::parse(t), Guid::parse_general(t), "{t}");
+            assert_eq!(decode_token_text(t), general_token(t), "{t}");
+        }
+        assert_eq!(
+            Guid::parse_canonical("4d63c1c4-c95b-4d3c-8e0a-1271fd813e00"),
+            Guid::parse("4d63c1c4-c95b-4d3c-8e0a-1271fd813e00")
+        );
+        for t in [
+            "4D63C1C4-C95B-4D3C-8E0A-1271FD813E00",
+            "{4d63c1c4-c95b-4d3c-8e0a-1271fd813e00}",
+            " 4d63c1c4-c95b-4d3c-8e0a-1271fd813e0",
+        ] {
+            assert_eq!(Guid::parse_canonical(t), None, "{t}");
+        }
+    }
+
     #[test]
     fn guid_text_is_case_insensitive() {
         assert_eq!(
@@ -359,11 +523,42 @@ mod tests {
     }
 
     proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+
         #[test]
         fn any_guid_round_trips(v: u128) {
             let g = Guid(v);
             proptest::prop_assert_eq!(Guid::parse(&g.to_string()), Some(g));
             proptest::prop_assert_eq!(TokenId::parse(&g.to_uti()), Some(TokenId::from_guid(g)));
+        }
+
+        #[test]
+        fn guid_text_reads_like_the_general_reader(
+            t in "[0-9a-fA-F-]{36}|[0-9a-fA-Fg]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F ]{12}",
+        ) {
+            proptest::prop_assert_eq!(Guid::parse(&t), Guid::parse_general(&t));
+            proptest::prop_assert_eq!(
+                Guid::parse_canonical(&t),
+                Guid::parse(&t).filter(|g| g.to_string() == t)
+            );
+            proptest::prop_assert_eq!(decode_token_text(&t), general_token(&t));
+        }
+
+        #[test]
+        fn token_text_reads_like_the_general_reader(
+            t in "[A-Za-z0-9_+/=-]{21,23}|[A-Za-z0-9_-]{21}[AEIMQUYcgkosw048]",
+        ) {
+            proptest::prop_assert_eq!(decode_token_text(&t), general_token(&t));
+        }
+
+        #[test]
+        fn placeholders_are_guids_of_few_digits(v: u128, few in 0usize..6) {
+            // Fewer distinct digits than random bits give: keep `few` of the nibble values.
+            let g = Guid(if few == 0 { v } else {
+                (0..32).fold(0u128, |acc, i| (acc << 4) | (((v >> (i * 4)) & 0xf) % few as u128))
+            });
+            let digits: std::collections::BTreeSet<char> = g.to_string().chars().filter(|c| *c != '-').collect();
+            proptest::prop_assert_eq!(g.is_placeholder(), digits.len() < 4);
         }
 
         #[test]

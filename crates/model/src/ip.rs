@@ -8,7 +8,7 @@ use std::net::IpAddr;
 /// Parse a logged client address, stripping ports, brackets and zone ids, and unmapping
 /// IPv4-mapped IPv6. `None` when the text is not an address.
 pub fn parse_client_ip(text: &str) -> Option<IpAddr> {
-    let t = text.trim();
+    let t = crate::text::trim(text);
     if t.is_empty() {
         return None;
     }

@@ -12,6 +12,7 @@ pub mod ip;
 pub mod label;
 pub mod operation;
 pub mod rule;
+pub mod text;
 pub mod time;
 pub mod unstated_kind;
 

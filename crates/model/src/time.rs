@@ -42,7 +42,7 @@ impl Timestamp {
     /// Parse any of the time formats the exports use. Returns `None` for text that is not a
     /// time; callers report that as an unreadable field.
     pub fn parse(text: &str) -> Option<Self> {
-        let t = text.trim();
+        let t = crate::text::trim(text);
         if t.is_empty() {
             return None;
         }

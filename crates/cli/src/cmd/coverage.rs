@@ -80,6 +80,7 @@ pub(crate) fn read_inputs(
     let opts = ReadOptions {
         decode: DecodeOptions {
             unwrap_test_cases: test_cases,
+            ..DecodeOptions::default()
         },
         drop_duplicate_sign_ins: false,
         ..ReadOptions::default()

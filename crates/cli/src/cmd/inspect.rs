@@ -81,6 +81,7 @@ pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
     let opts = ReadOptions {
         decode: DecodeOptions {
             unwrap_test_cases: args.test_cases,
+            ..DecodeOptions::default()
         },
         ..ReadOptions::default()
     };

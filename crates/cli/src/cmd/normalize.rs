@@ -169,6 +169,7 @@ mod imp {
         let opts = ReadOptions {
             decode: DecodeOptions {
                 unwrap_test_cases: args.test_cases,
+                ..DecodeOptions::default()
             },
             // Every row is written; a query keeps the first of duplicates, as the engine does.
             drop_duplicate_sign_ins: false,

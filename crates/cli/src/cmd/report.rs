@@ -242,6 +242,7 @@ fn read(paths: &[PathBuf], test_cases: bool, sink: &mut dyn FnMut(DecodedRecord)
     let opts = ReadOptions {
         decode: DecodeOptions {
             unwrap_test_cases: test_cases,
+            ..DecodeOptions::default()
         },
         drop_duplicate_sign_ins: false,
         ..ReadOptions::default()

@@ -11,11 +11,11 @@
 //! counted as a directory change, not used.
 
 use tokentrail_model::{
-    parse_client_ip, Access, AccessSource, Actor, SourceRef, Timestamp, Workload,
+    parse_client_ip, Access, AccessSource, Actor, SessionId, SourceRef, Timestamp, TokenId,
+    Workload,
 };
 
 use super::collect::{InitiatedBySlots, Rec};
-use super::signin::{session_id, token_id};
 use super::{id_text, lenient_time, lower, other, owned, owned_id, record_time, text};
 use crate::{DecodeError, Decoded, DecodedRecord, Disposition, Shape};
 
@@ -32,10 +32,10 @@ pub(super) fn decode(
     let details = linked.and_then(|l| l.token_details.as_deref());
     let session = linked
         .and_then(|l| id_text(&l.session_id))
-        .and_then(session_id);
+        .and_then(SessionId::parse);
     let token = details
         .and_then(|d| id_text(&d.token_id))
-        .and_then(token_id);
+        .and_then(TokenId::parse);
     let operation = text(&main.activity_display_name)
         .or_else(|| text(&main.operation_name))
         .or_else(|| env.and_then(|e| text(&e.operation_name)));

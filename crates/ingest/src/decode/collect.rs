@@ -20,6 +20,7 @@ use std::borrow::Cow;
 use super::keys::{buckets, KeyTable};
 pub(crate) use super::scan::{LowerKey, Texts};
 use super::scan::{Number, Scalar, ScanError, Scanner};
+pub(crate) use tokentrail_model::text::trim;
 
 /// Scalar slots that are only ever displayed (names, user agents), never matched, joined or
 /// used to decide anything: one of them may keep text whose escape was not text (a lone
@@ -184,19 +185,6 @@ fn is_placeholder_word(b: &[u8]) -> bool {
         13 => b.eq_ignore_ascii_case(b"not available") || b.eq_ignore_ascii_case(b"{pii removed}"),
         16 => b.eq_ignore_ascii_case(b"anonymized_value"),
         _ => false,
-    }
-}
-
-/// `text.trim()`, settled by two byte compares when neither end can be white space (an
-/// ASCII byte above the space never is): the general trim decodes characters from both ends.
-#[inline]
-pub(crate) fn trim(text: &str) -> &str {
-    let plain = |b: Option<&u8>| b.is_some_and(|&b| b > b' ' && b < 0x80);
-    let bytes = text.as_bytes();
-    if plain(bytes.first()) && plain(bytes.last()) {
-        text
-    } else {
-        text.trim()
     }
 }
 

@@ -1,12 +1,12 @@
 //! Microsoft Graph activity log rows (Log Analytics and diagnostic settings).
 
 use tokentrail_model::{
-    parse_client_ip, Access, AccessSource, Actor, ClientAuthMethod, SourceRef, Workload,
+    parse_client_ip, Access, AccessSource, Actor, ClientAuthMethod, SessionId, SourceRef, TokenId,
+    Workload,
 };
 
 use super::collect::Rec;
-use super::signin::{session_id, token_id};
-use super::{id_text, int, lenient_time, lower, owned, owned_id, record_time, text};
+use super::{id_text, int, lenient_time, lower, owned, owned_id, record_time, text, Fields};
 use crate::{DecodeError, Decoded, DecodedRecord, Shape};
 
 /// Microsoft Graph's app id: the resource of every Graph activity row.
@@ -19,6 +19,7 @@ pub(super) fn decode(
     env: Option<&Rec<'_>>,
     shape: Shape,
     source: SourceRef,
+    fields: Fields,
 ) -> Result<DecodedRecord, DecodeError> {
     let none = None;
     let env_time = env.map_or(&none, |e| &e.time);
@@ -47,21 +48,23 @@ pub(super) fn decode(
         env.and_then(|e| text(&e.caller_ip))
             .and_then(parse_client_ip)
     });
-    a.user_agent = owned(&main.user_agent);
     a.client_auth_method = int(&main.client_auth_method).and_then(ClientAuthMethod::from_code);
-    a.device_id = owned_id(&main.device_id).or_else(|| owned_id(&main.c_device_id));
     a.session_id = id_text(&main.session_id)
         .or_else(|| id_text(&main.c_sid))
-        .and_then(session_id);
+        .and_then(SessionId::parse);
     // Defender's `GraphApiAuditEvents` names the token `UniqueTokenIdentifier`.
     a.token_id = id_text(&main.sign_in_activity_id)
         .or_else(|| id_text(&main.unique_token_id))
-        .and_then(token_id);
+        .and_then(TokenId::parse);
     a.token_issued_at = lenient_time(&main.token_issued_at).or_else(|| lenient_time(&main.c_iat));
-    a.object = uri.map(str::to_owned);
-    a.status_code = int(&main.response_status).and_then(|c| u16::try_from(c).ok());
-    a.scopes = owned(&main.scopes);
-    a.roles = owned(&main.roles);
+    if fields.all() {
+        a.user_agent = owned(&main.user_agent);
+        a.device_id = owned_id(&main.device_id).or_else(|| owned_id(&main.c_device_id));
+        a.object = uri.map(str::to_owned);
+        a.status_code = int(&main.response_status).and_then(|c| u16::try_from(c).ok());
+        a.scopes = owned(&main.scopes);
+        a.roles = owned(&main.roles);
+    }
     a.actor = match text(&main.c_idtyp).map(str::to_ascii_lowercase).as_deref() {
         Some("user") => Actor::Delegated,
         Some("app") => Actor::AppOnly,

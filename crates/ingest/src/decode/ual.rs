@@ -7,7 +7,9 @@ use tokentrail_model::{
 };
 
 use super::collect::{AppAccessSlots, Pairs, Rec, Val};
-use super::{boolean, id_text, int, lenient_time, lower, owned, owned_id, record_time, text};
+use super::{
+    boolean, id_text, int, lenient_time, lower, owned, owned_id, record_time, text, Fields,
+};
 use crate::{
     DecodeError, Decoded, DecodedRecord, Disposition, Family, MailboxChange, OtherRecord, Shape,
 };
@@ -26,6 +28,7 @@ pub(super) fn decode(
     env: Option<&Rec<'_>>,
     shape: Shape,
     source: SourceRef,
+    fields: Fields,
 ) -> Result<DecodedRecord, DecodeError> {
     let empty = Rec::default();
     let e = env.unwrap_or(&empty);
@@ -45,7 +48,7 @@ pub(super) fn decode(
     let workload = text(&rec.workload).or_else(|| text(&e.service));
     let class = classify(record_type, workload, operation, &rec.user_type);
     let event = match class {
-        Class::Logon => Decoded::SignIn(Box::new(logon(rec, env, time, source))),
+        Class::Logon => Decoded::SignIn(Box::new(logon(rec, env, time, source, fields))),
         Class::Access(log) => Decoded::Access(Box::new(access(
             rec,
             env,
@@ -53,6 +56,7 @@ pub(super) fn decode(
             time,
             operation.to_owned(),
             source,
+            fields,
         ))),
         Class::Other => Decoded::Other(OtherRecord {
             family: Family::Other,
@@ -196,6 +200,7 @@ fn access(
     time: tokentrail_model::Timestamp,
     operation: String,
     source: SourceRef,
+    fields: Fields,
 ) -> Access {
     let empty = Rec::default();
     let e = env.unwrap_or(&empty);
@@ -243,22 +248,24 @@ fn access(
         &e.client_ip_camel,
         &e.ip,
     ]);
-    a.user_agent = first(&[&rec.user_agent, &rec.client_info]).map(str::to_owned);
-    a.device_id = owned_id(&rec.device_id);
     a.is_managed_device = boolean(&rec.is_managed_device);
     a.session_id = first(&[&c.session_id, &rec.session_id]).and_then(SessionId::parse);
     a.token_id = id_text(&c.token_id).and_then(TokenId::parse);
     a.token_issued_at = lenient_time(&c.issued_at);
-    a.object = match log {
-        AccessSource::ExchangeAudit => first(&[&rec.mailbox_owner_upn, &rec.object_id]),
-        AccessSource::TeamsAudit => first(&[&rec.ext().chat_thread_id, &rec.object_id]),
-        _ => first(&[&rec.object_id, &rec.source_file_name, &rec.site_url]),
-    }
-    .map(str::to_owned);
     a.count = int(&rec.operation_count)
         .and_then(|c| u64::try_from(c).ok())
         .unwrap_or(1);
-    a.mail_access_type = pair_text(&rec.operation_properties, "MailAccessType");
+    if fields.all() {
+        a.user_agent = first(&[&rec.user_agent, &rec.client_info]).map(str::to_owned);
+        a.device_id = owned_id(&rec.device_id);
+        a.object = match log {
+            AccessSource::ExchangeAudit => first(&[&rec.mailbox_owner_upn, &rec.object_id]),
+            AccessSource::TeamsAudit => first(&[&rec.ext().chat_thread_id, &rec.object_id]),
+            _ => first(&[&rec.object_id, &rec.source_file_name, &rec.site_url]),
+        }
+        .map(str::to_owned);
+        a.mail_access_type = pair_text(&rec.operation_properties, "MailAccessType");
+    }
     a
 }
 
@@ -268,6 +275,7 @@ fn logon(
     env: Option<&Rec<'_>>,
     time: tokentrail_model::Timestamp,
     source: SourceRef,
+    fields: Fields,
 ) -> SignIn {
     let empty = Rec::default();
     let e = env.unwrap_or(&empty);
@@ -297,27 +305,30 @@ fn logon(
         .as_ref()
         .and_then(|p| p.get("IsCompliantAndManaged"))
         .and_then(Val::bool);
+    let shown = |name| fields.all().then(|| pair_text(props, name)).flatten();
     s.device = Device {
         id: pair_text(props, "Id"),
-        name: pair_text(props, "DisplayName"),
-        os: pair_text(props, "OS"),
-        browser: pair_text(props, "BrowserType"),
+        name: shown("DisplayName"),
+        os: shown("OS"),
+        browser: shown("BrowserType"),
         // Only a true "compliant and managed" says anything about management alone.
         is_managed: compliant_and_managed.filter(|m| *m),
         is_compliant: props
             .as_ref()
             .and_then(|p| p.get("IsCompliant"))
             .and_then(Val::bool),
-        trust_type: pair_text(props, "TrustType"),
+        trust_type: shown("TrustType"),
     };
     s.session_id = pair_text(props, "SessionId")
         .as_deref()
         .or_else(|| id_text(&rec.session_id))
         .and_then(SessionId::parse);
+    s.error_code = int(&rec.error_number);
     s.user_agent =
         pair_text(&rec.extended_properties, "UserAgent").or_else(|| owned(&rec.user_agent));
-    s.error_code = int(&rec.error_number);
-    s.original_request_id = text(&rec.intra_system_id).and_then(Guid::parse);
-    s.correlation_id = owned(&rec.inter_systems_id);
+    if fields.all() {
+        s.original_request_id = text(&rec.intra_system_id).and_then(Guid::parse);
+        s.correlation_id = owned(&rec.inter_systems_id);
+    }
     s
 }

@@ -14,8 +14,11 @@ const RETAINED_CAPACITY: usize = 1024 * 1024;
 /// Buffered reader over a byte stream that tracks byte offset and line number.
 pub(crate) struct Stream<'r> {
     inner: &'r mut dyn Read,
+    /// Bytes read are `buf[start..end]`; the rest of `buf` is room for the next read. It
+    /// stays initialized, so a read does not zero its room first.
     buf: Vec<u8>,
     start: usize,
+    end: usize,
     eof: bool,
     /// Absolute offset of `buf[start]`.
     offset: u64,
@@ -43,8 +46,9 @@ impl<'r> Stream<'r> {
     pub(crate) fn new(inner: &'r mut dyn Read) -> Self {
         Stream {
             inner,
-            buf: Vec::with_capacity(READ_CHUNK),
+            buf: Vec::new(),
             start: 0,
+            end: 0,
             eof: false,
             offset: 0,
             line: 1,
@@ -64,7 +68,7 @@ impl<'r> Stream<'r> {
 
     /// The buffered, unread bytes.
     pub(crate) fn available(&self) -> &[u8] {
-        self.buf.get(self.start..).unwrap_or_default()
+        self.buf.get(self.start..self.end).unwrap_or_default()
     }
 
     /// Read more bytes, keeping every unread one. Returns false at the end of the stream.
@@ -72,35 +76,34 @@ impl<'r> Stream<'r> {
         if self.eof {
             return Ok(false);
         }
-        if self.start > 0 && self.start == self.buf.len() {
-            self.buf.clear();
+        if self.start > 0 && self.start == self.end {
             self.start = 0;
-        } else if self.start > 0 && self.buf.len() + READ_CHUNK > self.buf.capacity() {
-            self.buf.drain(..self.start);
+            self.end = 0;
+        } else if self.start > 0 && self.end + READ_CHUNK > self.buf.len() {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
             self.start = 0;
         }
-        let old_len = self.buf.len();
-        self.buf.resize(old_len + READ_CHUNK, 0);
+        if self.end + READ_CHUNK > self.buf.len() {
+            self.buf.resize(self.end + READ_CHUNK, 0);
+        }
+        let room = self.end..self.end + READ_CHUNK;
         let read = loop {
-            match self.inner.read(&mut self.buf[old_len..]) {
+            match self
+                .inner
+                .read(self.buf.get_mut(room.clone()).unwrap_or_default())
+            {
                 Ok(n) => break Ok(n),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => break Err(e),
             }
         };
-        match read {
-            Ok(n) => {
-                self.buf.truncate(old_len + n);
-                if n == 0 {
-                    self.eof = true;
-                }
-                Ok(n > 0)
-            }
-            Err(e) => {
-                self.buf.truncate(old_len);
-                Err(e)
-            }
+        let n = read?;
+        self.end += n.min(READ_CHUNK);
+        if n == 0 {
+            self.eof = true;
         }
+        Ok(n > 0)
     }
 
     /// Make at least `n` unread bytes available, unless the stream ends first.
@@ -115,9 +118,22 @@ impl<'r> Stream<'r> {
 
     /// Consume `n` buffered bytes (at most what is available).
     pub(crate) fn consume(&mut self, n: usize) {
-        let end = self.start.saturating_add(n).min(self.buf.len());
+        self.consume_counted(n, None);
+    }
+
+    /// Consume a line of `n` bytes whose one newline is its last byte, as the caller found:
+    /// the line number moves on without a second look at every byte.
+    pub(crate) fn consume_line(&mut self, n: usize) {
+        self.consume_counted(n, Some(1));
+    }
+
+    fn consume_counted(&mut self, n: usize, newlines: Option<u64>) {
+        let end = self.start.saturating_add(n).min(self.end);
         let taken = self.buf.get(self.start..end).unwrap_or_default();
-        self.line += memchr::memchr_iter(b'\n', taken).count() as u64;
+        self.line += match newlines {
+            Some(count) if taken.len() == n => count,
+            _ => memchr::memchr_iter(b'\n', taken).count() as u64,
+        };
         self.offset += taken.len() as u64;
         if let Some(rec) = &mut self.recording {
             if !rec.overflow {
@@ -130,9 +146,10 @@ impl<'r> Stream<'r> {
             }
         }
         self.start = end;
-        if self.start == self.buf.len() && self.buf.capacity() > RETAINED_CAPACITY {
-            self.buf = Vec::with_capacity(READ_CHUNK);
+        if self.start == self.end && self.buf.len() > RETAINED_CAPACITY {
+            self.buf = Vec::new();
             self.start = 0;
+            self.end = 0;
         }
     }
 
@@ -194,4 +211,87 @@ impl Read for Stream<'_> {
 /// JSON's insignificant whitespace.
 pub(crate) fn is_json_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reader that hands out at most `piece` bytes per read, as pipes and archives do.
+    struct Pieces<'a> {
+        rest: &'a [u8],
+        piece: usize,
+    }
+
+    impl Read for Pieces<'_> {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            let n = self.rest.len().min(out.len()).min(self.piece);
+            let (head, tail) = self.rest.split_at(n);
+            out[..n].copy_from_slice(head);
+            self.rest = tail;
+            Ok(n)
+        }
+    }
+
+    /// Lines cut the way the JSON-lines framer cuts them, with the line number each began on.
+    fn lines(text: &[u8], piece: usize) -> Vec<(u64, Vec<u8>)> {
+        let mut reader = Pieces { rest: text, piece };
+        let mut s = Stream::new(&mut reader);
+        let mut out = Vec::new();
+        loop {
+            let line = s.line();
+            let mut searched = 0;
+            let newline = loop {
+                let avail = s.available();
+                if let Some(p) = memchr::memchr(b'\n', &avail[searched..]) {
+                    break Some(searched + p);
+                }
+                searched = avail.len();
+                if !s.fill_more().unwrap() {
+                    break None;
+                }
+            };
+            match newline {
+                Some(len) => {
+                    out.push((line, s.available()[..len].to_vec()));
+                    s.consume_line(len + 1);
+                }
+                None => {
+                    let rest = s.available().to_vec();
+                    if !rest.is_empty() {
+                        out.push((line, rest));
+                    }
+                    assert_eq!(
+                        s.offset(),
+                        text.len() as u64 - out.last().map_or(0, |l| l.1.len()) as u64
+                    );
+                    return out;
+                }
+            }
+        }
+    }
+
+    /// Line numbers and contents survive reads of any size, lines longer than one read, and
+    /// the buffer growing for a huge line and shrinking after it.
+    #[test]
+    fn lines_keep_their_numbers_across_reads() {
+        let mut text = Vec::new();
+        let mut expected = Vec::new();
+        for n in 0..3000u64 {
+            let len = match n % 500 {
+                7 => 3 * READ_CHUNK + 5,
+                8 => RETAINED_CAPACITY + 17,
+                k => (k * 37 % 211) as usize,
+            };
+            let line: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+            expected.push((n + 1, line.clone()));
+            text.extend_from_slice(&line);
+            text.push(b'\n');
+        }
+        text.extend_from_slice(b"last line, no newline");
+        expected.push((3001, b"last line, no newline".to_vec()));
+        for piece in [1 << 20, READ_CHUNK, 4093, 61] {
+            assert!(lines(&text, piece) == expected, "reads of {piece} bytes");
+        }
+    }
 }
