@@ -575,13 +575,14 @@ fn use_laptop_token<'t>(
 /// the carrier in the same session with the same compliant device and client (roaming, not
 /// replay). Outlook mobile's mailbox access comes from Microsoft's own servers with zero
 /// delay.
-fn phone_day<'t>(day: &mut Day<'t, '_>, user: &'t User, in_office: bool) {
-    let Some(phone) = user.phone.as_ref() else {
-        return;
-    };
-    let start = 6 * HOUR + day.rng.range(30, 110) * MIN;
-    let session = day.rng.guid();
-    let when = day.at(start);
+/// Outlook on a phone signs in interactively from the user's home network, in `session`.
+pub(crate) fn phone_signs_in_at_home<'t>(
+    day: &mut Day<'t, '_>,
+    user: &'t User,
+    when: Timestamp,
+    phone: Option<&'t Device>,
+    session: Guid,
+) -> TokenUse {
     let mut root = day.user_sign_in(
         SignInKind::Interactive,
         user,
@@ -589,13 +590,23 @@ fn phone_day<'t>(day: &mut Day<'t, '_>, user: &'t User, in_office: bool) {
         catalog::OUTLOOK_MOBILE,
         catalog::EXCHANGE,
         user.home,
-        Some(phone),
+        phone,
         Some(session),
     );
     root.user_agent = catalog::UA_OUTLOOK_IOS;
     root.client_app_used = "Mobile Apps and Desktop clients";
     day.logon_record(&root, user);
-    day.push_sign_in(root);
+    day.push_sign_in(root)
+}
+
+fn phone_day<'t>(day: &mut Day<'t, '_>, user: &'t User, in_office: bool) {
+    let Some(phone) = user.phone.as_ref() else {
+        return;
+    };
+    let start = 6 * HOUR + day.rng.range(30, 110) * MIN;
+    let session = day.rng.guid();
+    let when = day.at(start);
+    phone_signs_in_at_home(day, user, when, Some(phone), session);
     let n = day.rng.range(10, 24);
     let mut t = start + 5 * MIN;
     for _ in 0..n {

@@ -811,20 +811,7 @@ fn phone_day<'t>(
         .filter(|&(day_k, _, _)| device.is_some_and(|x| x.id.is_none()) && d >= day_k);
     if let Some((_, secs, session)) = signs_in.filter(|&(day_k, _, _)| d == day_k) {
         let when = day.at(secs);
-        let mut root = day.user_sign_in(
-            SignInKind::Interactive,
-            user,
-            when,
-            catalog::OUTLOOK_MOBILE,
-            catalog::EXCHANGE,
-            user.home,
-            device,
-            Some(session),
-        );
-        root.client_app_used = "Mobile Apps and Desktop clients";
-        root.user_agent = catalog::UA_OUTLOOK_IOS;
-        day.logon_record(&root, user);
-        day.push_sign_in(root);
+        life::phone_signs_in_at_home(day, user, when, device, session);
     }
     for secs in times {
         let hour = secs / HOUR;
