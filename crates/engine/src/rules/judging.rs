@@ -205,10 +205,16 @@ pub(crate) fn token_device_roamed(
 /// The (client, user agent and country) of each interactive sign-in of a session that names
 /// no device: a personal phone or laptop that Entra does not know, as it signed in at home.
 /// A device-code or ROPC sign-in names its client, not the user's device: never one of them.
+/// Nor a sign-in from a hosting network, or one whose ASN is unknown: a phone signs in at home,
+/// an adversary-in-the-middle proxy relays the victim's sign-in from a data centre.
 pub(crate) fn home_unregistered(cx: &Context<'_>, chain: &Chain) -> BTreeSet<(Sym, Sym)> {
     chain
         .interactive
         .iter()
+        .filter(|&&i| {
+            cx.sign_in_net(i)
+                .is_some_and(|n| !n.hosting && n.asn().is_some())
+        })
         .filter_map(|&i| cx.sign_ins.get(i))
         .filter(|s| s.device_id.is_none() && !s.has(sflag::DEVICE_CODE) && !s.has(sflag::ROPC))
         .filter_map(|s| Some((cx.lc(s.app_id)?, s.agent_country?)))

@@ -72,6 +72,7 @@ SELECT DISTINCT q.session, q.i_k, q.a_ip
 FROM tt001_q q
 JOIN tt_chain u ON u.session = q.session AND u.root_kind AND u.device_id IS NULL
   AND NOT u.device_code AND NOT u.ropc AND u.app_lc = q.i_app_lc AND u.agent_country = q.i_agent
+  AND u.ip IS NOT NULL AND NOT u.hosting AND u.net_asn IS NOT NULL
 JOIN tt_chain j ON j.session = q.session AND j.kind = 'non-interactive' AND j.device_id IS NULL
   AND NOT j.device_code AND NOT j.ropc AND j.app_lc = q.i_app_lc AND j.agent_country = q.i_agent
   AND j.ip IS NOT NULL

@@ -32,7 +32,8 @@ CACHE TABLE tt002_unregistered AS
 SELECT DISTINCT c.session, c.app_lc, c.agent_country
 FROM tt_chain c JOIN tt002_rooted r ON r.session = c.session
 WHERE c.root_kind AND c.device_id IS NULL AND NOT c.device_code AND NOT c.ropc
-  AND c.app_lc IS NOT NULL AND c.agent_country IS NOT NULL;
+  AND c.app_lc IS NOT NULL AND c.agent_country IS NOT NULL
+  AND c.ip IS NOT NULL AND NOT c.hosting AND c.net_asn IS NOT NULL;
 
 -- The records of rooted sessions: their non-interactive sign-ins and the delegated accesses
 -- linked to them, with what each record's own excuses need.

@@ -353,6 +353,19 @@ fn the_unregistered_phone_excuse_needs_its_client_agent_country_and_no_hosting()
         ],
         "AS64510",
     );
+    // The session was signed in from a data centre (an adversary-in-the-middle proxy relaying
+    // the victim's phone), then used from a residential network with the same agent.
+    fires(
+        vec![
+            S::interactive(1, at("08:00"))
+                .from(VPS_V4, Some(VPS_ASN))
+                .session(1)
+                .agent(PHONE_AGENT, "US")
+                .build(),
+            phone_refresh(2, "10:00").build(),
+        ],
+        "AS64510",
+    );
     // The carrier's ASN is unknown (Defender's sign-in tables log none): whether it is a
     // hosting provider cannot be told.
     fires(
