@@ -234,13 +234,16 @@ fn one_finding_per_session_and_network() {
 
 const PHONE_AGENT: &str = "Outlook-iOS/2.0";
 
-/// A personal phone Entra knows nothing about, signed in at home.
-fn phone_root() -> tokentrail_model::SignIn {
+/// A personal phone Entra knows nothing about, signing in at home.
+fn phone_at_home() -> S {
     S::interactive(1, at("08:00"))
         .from(HOME_V4, Some(HOME_ASN))
         .session(1)
         .agent(PHONE_AGENT, "US")
-        .build()
+}
+
+fn phone_root() -> tokentrail_model::SignIn {
+    phone_at_home().build()
 }
 
 /// The same phone refreshing its token over the carrier.
@@ -329,12 +332,7 @@ fn the_unregistered_phone_excuse_needs_its_client_agent_country_and_no_hosting()
     // The home sign-in named a device: a copy of its agent that proves none is not that device.
     fires(
         vec![
-            S::interactive(1, at("08:00"))
-                .from(HOME_V4, Some(HOME_ASN))
-                .session(1)
-                .agent(PHONE_AGENT, "US")
-                .device("dev-phone", false, false)
-                .build(),
+            phone_at_home().device("dev-phone", false, false).build(),
             phone_refresh(2, "10:00").build(),
         ],
         "AS64510",
@@ -343,12 +341,7 @@ fn the_unregistered_phone_excuse_needs_its_client_agent_country_and_no_hosting()
     // tokens went to whoever asked for the code.
     fires(
         vec![
-            S::interactive(1, at("08:00"))
-                .from(HOME_V4, Some(HOME_ASN))
-                .session(1)
-                .agent(PHONE_AGENT, "US")
-                .device_code()
-                .build(),
+            phone_at_home().device_code().build(),
             phone_refresh(2, "10:00").build(),
         ],
         "AS64510",
@@ -357,11 +350,7 @@ fn the_unregistered_phone_excuse_needs_its_client_agent_country_and_no_hosting()
     // the victim's phone), then used from a residential network with the same agent.
     fires(
         vec![
-            S::interactive(1, at("08:00"))
-                .from(VPS_V4, Some(VPS_ASN))
-                .session(1)
-                .agent(PHONE_AGENT, "US")
-                .build(),
+            phone_at_home().from(VPS_V4, Some(VPS_ASN)).build(),
             phone_refresh(2, "10:00").build(),
         ],
         "AS64510",
