@@ -806,9 +806,7 @@ fn phone_day<'t>(
     }
     times.sort_unstable();
     // The new sign-in comes from home: from then on the phone refreshes in its new session.
-    let signs_in = person
-        .phone_signs_in
-        .filter(|&(day_k, _, _)| device.is_some_and(|x| x.id.is_none()) && d >= day_k);
+    let signs_in = person.phone_signs_in.filter(|&(day_k, _, _)| d >= day_k);
     if let Some((_, secs, session)) = signs_in.filter(|&(day_k, _, _)| d == day_k) {
         let when = day.at(secs);
         life::phone_signs_in_at_home(day, user, when, device, session);
