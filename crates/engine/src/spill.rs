@@ -6,7 +6,8 @@
 //! newest-first, files in any order. So they are kept, but not in memory: the engine's memory
 //! holds what grows with tokens, sessions, users and clients (sign-ins, interned ids, per-client
 //! inventory, finding groups), and accesses beyond [`crate::EngineConfig::accesses_in_memory`]
-//! go to disk. `finish` reads them back in partitions of about that size. The partition of an
+//! go to disk. `finish` reads them back in partitions of at most about that size, each joined
+//! by its share of the accesses still in memory (those are never written). The partition of an
 //! access is a hash of its (log, record id), so the copies of one record (the same export read
 //! twice, overlapping exports) meet in one partition and are deduplicated there.
 //!
@@ -275,46 +276,22 @@ impl AccessLog {
         let Some(w) = self.file.as_mut() else {
             return Ok(());
         };
-        // A counting sort by bucket, through 6 bytes per record (its bucket and its place):
-        // sorting the records themselves would move them all.
-        let buckets: Vec<u16> = self.mem.iter().map(bucket_of).collect();
-        let mut before = vec![0u32; BUCKETS + 1];
-        for &b in &buckets {
-            if let Some(n) = before.get_mut(usize::from(b) + 1) {
-                *n += 1;
-            }
-        }
-        for i in 1..before.len() {
-            let prev = before.get(i - 1).copied().unwrap_or(0);
-            if let Some(n) = before.get_mut(i) {
-                *n += prev;
-            }
-        }
-        let mut next = before.clone();
-        let mut order = vec![0u32; self.mem.len()];
-        for (i, &b) in buckets.iter().enumerate() {
-            if let Some(at) = next.get_mut(usize::from(b)) {
-                if let Some(o) = order.get_mut(*at as usize) {
-                    *o = u32::try_from(i).unwrap_or(u32::MAX);
-                }
-                *at += 1;
-            }
-        }
-        drop(buckets);
+        // Put in bucket order where they are: a counting sort of the records themselves
+        // through 2 bytes per record would move each once; writing them out through a
+        // permutation (4 bytes more per record) reads them in random order instead.
+        let before = sort_by_bucket(&mut self.mem);
         // A few thousand records at a time: a buffer the size of the whole bound would double
         // what the bound allows.
-        for chunk in order.chunks(4096) {
+        for chunk in self.mem.chunks(4096) {
             self.buf.clear();
-            for &i in chunk {
-                if let Some(a) = self.mem.get(i as usize) {
-                    encode(a, &mut self.buf);
-                }
+            for a in chunk {
+                encode(a, &mut self.buf);
             }
             w.write_all(&self.buf)?;
         }
         self.runs.push(Run {
             start: self.on_disk,
-            before: before.into_boxed_slice(),
+            before,
         });
         self.on_disk += self.mem.len() as u64;
         self.mem.clear();
@@ -324,47 +301,70 @@ impl AccessLog {
     /// Every access, in partitions of about the in-memory bound; the copies of one record
     /// (same log and record id) are always in the same partition.
     pub fn into_partitions(mut self) -> Partitions {
-        // Nothing on disk, or the disk failed (now, writing the last records, or before):
-        // whatever reached it is read back as one partition, the records in memory as another
-        // (after a failure, two copies of one record, one on each side, both count).
-        if self.on_disk == 0 || self.disk_failed || self.spill().is_err() {
-            let mut out = Partitions::default();
-            if let Some(w) = self.file.take() {
-                match w.into_inner() {
-                    Ok(f) => {
-                        out.file = Some(f);
-                        out.pending.push(Pending::Disk(vec![(0, self.on_disk)]));
-                    }
-                    Err(_) => out.lost += self.on_disk,
-                }
-            }
-            out.pending
-                .push(Pending::Mem(std::mem::take(&mut self.mem)));
-            return out;
-        }
         let file = match self.file.take().map(BufWriter::into_inner) {
-            Some(Ok(f)) => f,
-            // The last records could not be written out: they and the rest are lost.
-            _ => {
+            None => None,
+            Some(Ok(f)) => Some(f),
+            // What reached the disk cannot all be read back: it is lost, the records in
+            // memory are not.
+            Some(Err(_)) => {
+                let lost = self.on_disk;
+                self.on_disk = 0;
+                self.disk_failed = true;
                 return Partitions {
-                    lost: self.on_disk,
-                    ..Partitions::default()
-                }
+                    lost,
+                    ..self.into_partitions()
+                };
             }
         };
-        let total = self.on_disk;
-        // Buckets in order, cut into partitions of about `total / parts` records.
-        let parts = total.div_ceil(self.bound as u64).clamp(2, BUCKETS as u64);
-        let target = total.div_ceil(parts);
+        // Nothing on disk, or the disk failed before the end: whatever reached it is read back
+        // as one partition, the records in memory as another (after a failure, two copies of
+        // one record, one on each side, both count).
+        let file = match file {
+            Some(f) if self.on_disk > 0 && !self.disk_failed => f,
+            file => {
+                let mut out = Partitions::default();
+                if let (Some(f), true) = (file, self.on_disk > 0) {
+                    out.file = Some(f);
+                    out.pending.push(Pending::Disk {
+                        ranges: vec![(0, self.on_disk)],
+                        mem_from: None,
+                    });
+                }
+                out.pending
+                    .push(Pending::Mem(std::mem::take(&mut self.mem)));
+                return out;
+            }
+        };
+        // The records still in memory are not written out: put in bucket order where they
+        // are, each partition takes its range of them beside its ranges of the file.
+        let mem_before = sort_by_bucket(&mut self.mem);
+        let in_mem = self.mem.len() as u64;
+        let total = self.on_disk + in_mem;
         let in_bucket = |b: usize| -> u64 {
             self.runs
                 .iter()
-                .map(|r| {
-                    let at = |i: usize| u64::from(r.before.get(i).copied().unwrap_or(0));
+                .map(|r| &r.before)
+                .chain(std::iter::once(&mem_before))
+                .map(|before| {
+                    let at = |i: usize| u64::from(before.get(i).copied().unwrap_or(0));
                     at(b + 1) - at(b)
                 })
                 .sum()
         };
+        // The memory block is freed as its ranges are taken (see `Partitions::take_mem`), but
+        // until then it stays beside the two partitions in memory at once (the one judged
+        // and the next): `resident` is what it holds now, in records. Cut partitions so that
+        // it and two of them take no more than the bound and one partition of
+        // `total / ceil(total / bound)`, what reading every access back from disk would.
+        let bound = self.bound as u64;
+        let plain = total.div_ceil(bound).clamp(2, BUCKETS as u64);
+        if in_mem <= self.mem.capacity() as u64 / 2 {
+            self.mem.shrink_to_fit();
+        }
+        let resident = (self.mem.capacity() as u64).max(in_mem);
+        let room = (bound + total / plain).saturating_sub(resident).max(1);
+        let parts = (2 * total).div_ceil(room).clamp(plain, BUCKETS as u64);
+        let target = total.div_ceil(parts);
         let mut cuts = vec![0usize];
         let mut acc = 0u64;
         for b in 0..BUCKETS {
@@ -375,7 +375,10 @@ impl AccessLog {
             }
         }
         cuts.push(BUCKETS);
-        let mut pending: Vec<Pending> = cuts
+        let mem_at = |i: usize| mem_before.get(i).copied().map_or(0, |n| n as usize);
+        // `next` takes from the end of `pending`: the last buckets first is the first
+        // buckets read last, so each partition's range of the memory block is its tail.
+        let pending: Vec<Pending> = cuts
             .windows(2)
             .filter_map(|w| {
                 let (&from, &to) = (w.first()?, w.get(1)?);
@@ -388,17 +391,17 @@ impl AccessLog {
                         (n > 0).then(|| (r.start + at(from), n))
                     })
                     .collect();
-                (!ranges.is_empty()).then_some(Pending::Disk(ranges))
+                let mem_from = (mem_at(to) > mem_at(from)).then(|| mem_at(from));
+                (!ranges.is_empty() || mem_from.is_some())
+                    .then_some(Pending::Disk { ranges, mem_from })
             })
             .collect();
-        // `next` takes from the end: read the partitions in bucket order.
-        pending.reverse();
         Partitions {
             pending,
             file: Some(file),
             lost: 0,
-            // Empty after the last spill: the first partition read fills it.
-            spare: std::mem::take(&mut self.mem),
+            spare: Vec::new(),
+            mem: std::mem::take(&mut self.mem),
             buf: std::mem::take(&mut self.buf),
         }
     }
@@ -417,11 +420,60 @@ fn bucket_of(a: &AccessRec) -> u16 {
     (h.finish() >> (64 - BUCKETS.trailing_zeros())) as u16
 }
 
+/// Put `recs` in bucket order, in place (each record moved at most once, to its final place:
+/// 2 bytes per record beside them while it runs); returns the records before each bucket
+/// (`BUCKETS + 1` entries).
+fn sort_by_bucket(recs: &mut [AccessRec]) -> Box<[u32]> {
+    let mut buckets: Vec<u16> = recs.iter().map(bucket_of).collect();
+    let mut before = vec![0u32; BUCKETS + 1];
+    for &b in &buckets {
+        if let Some(n) = before.get_mut(usize::from(b) + 1) {
+            *n += 1;
+        }
+    }
+    for i in 1..before.len() {
+        let prev = before.get(i - 1).copied().unwrap_or(0);
+        if let Some(n) = before.get_mut(i) {
+            *n += prev;
+        }
+    }
+    // The next unsettled place of each bucket: a record found there in the wrong bucket is
+    // swapped to its own bucket's next place, where it stays.
+    let mut next = before.clone();
+    for b in 0..BUCKETS {
+        let end = before.get(b + 1).copied().unwrap_or(0) as usize;
+        loop {
+            let i = next.get(b).copied().unwrap_or(u32::MAX) as usize;
+            if i >= end {
+                break;
+            }
+            let Some(&want) = buckets.get(i) else { break };
+            let want = usize::from(want);
+            let j = next.get(want).copied().unwrap_or(u32::MAX) as usize;
+            if want != b {
+                if j >= recs.len() {
+                    break;
+                }
+                recs.swap(i, j);
+                buckets.swap(i, j);
+            }
+            if let Some(n) = next.get_mut(want) {
+                *n += 1;
+            }
+        }
+    }
+    before.into_boxed_slice()
+}
+
 #[derive(Debug)]
 enum Pending {
     Mem(Vec<AccessRec>),
-    /// Stretches of the spill file: (first record, records).
-    Disk(Vec<(u64, u64)>),
+    /// Stretches of the spill file, (first record, records), and where the partition's range
+    /// of the memory block starts (it ends where the block ends).
+    Disk {
+        ranges: Vec<(u64, u64)>,
+        mem_from: Option<usize>,
+    },
 }
 
 /// The partitions of an [`AccessLog`], read one at a time.
@@ -433,6 +485,9 @@ pub(crate) struct Partitions {
     pub lost: u64,
     /// A partition the caller is done with: the next one read from disk fills it.
     spare: Vec<AccessRec>,
+    /// The records that were still in memory at the end, in bucket order; each partition
+    /// takes its tail.
+    mem: Vec<AccessRec>,
     buf: Vec<u8>,
 }
 
@@ -444,6 +499,28 @@ impl Partitions {
         if part.capacity() > self.spare.capacity() {
             self.spare = part;
         }
+    }
+
+    /// The buffer of a partition of `n` records whose range of the memory block starts at
+    /// `from`, holding that range; the block gives its memory back as it shrinks.
+    fn take_mem(&mut self, from: Option<usize>, n: usize) -> Vec<AccessRec> {
+        let from = from.unwrap_or(self.mem.len()).min(self.mem.len());
+        if from == 0 && self.spare.capacity() < n {
+            // The last range: the block's own buffer becomes the partition's.
+            self.spare = Vec::new();
+            let mut out = std::mem::take(&mut self.mem);
+            out.reserve(n.saturating_sub(out.len()));
+            return out;
+        }
+        let mut out = std::mem::take(&mut self.spare);
+        out.reserve(n);
+        out.extend_from_slice(self.mem.get(from..).unwrap_or_default());
+        self.mem.truncate(from);
+        // Halving the buffer copies the rest once more: at most the block's size in all.
+        if self.mem.len() <= self.mem.capacity() / 2 {
+            self.mem.shrink_to_fit();
+        }
+        out
     }
 
     /// Append the `n` records from record `first` of the spill file to `out`; returns the
@@ -483,10 +560,11 @@ impl Iterator for Partitions {
     fn next(&mut self) -> Option<Vec<AccessRec>> {
         match self.pending.pop()? {
             Pending::Mem(v) => Some(v),
-            Pending::Disk(ranges) => {
-                let mut out = std::mem::take(&mut self.spare);
-                let n: u64 = ranges.iter().map(|r| r.1).sum();
-                out.reserve(usize::try_from(n).unwrap_or(0));
+            Pending::Disk { ranges, mem_from } => {
+                let on_disk: u64 = ranges.iter().map(|r| r.1).sum();
+                let in_mem = mem_from.map_or(0, |f| self.mem.len().saturating_sub(f));
+                let n = usize::try_from(on_disk).unwrap_or(0) + in_mem;
+                let mut out = self.take_mem(mem_from, n);
                 for (first, n) in ranges {
                     self.lost += self.read(first, n, &mut out);
                 }
@@ -591,6 +669,129 @@ mod tests {
             }
             seen.sort_unstable();
             assert_eq!(seen, (0..50).collect::<Vec<_>>(), "bound {bound}");
+        }
+    }
+
+    /// Every partition of `log`, each checked against `input`: its records are exactly the
+    /// input's records of one range of buckets (the ranges in some order, none twice), each
+    /// once and unchanged. Returns the partitions' sizes.
+    fn check_partitions(log: AccessLog, input: &[AccessRec]) -> Vec<usize> {
+        let mut parts = log.into_partitions();
+        let mut sizes = Vec::new();
+        let mut ranges: Vec<(u16, u16)> = Vec::new();
+        while let Some(part) = parts.next() {
+            let lo = part.iter().map(bucket_of).min().unwrap();
+            let hi = part.iter().map(bucket_of).max().unwrap();
+            let mut got: Vec<u32> = part.iter().map(|a| a.seq).collect();
+            got.sort_unstable();
+            let want: Vec<u32> = input
+                .iter()
+                .filter(|a| (lo..=hi).contains(&bucket_of(a)))
+                .map(|a| a.seq)
+                .collect();
+            assert_eq!(got, want, "partition of buckets {lo}..={hi}");
+            for a in &part {
+                assert!(same(a, &input[a.seq as usize]), "record {}", a.seq);
+            }
+            ranges.push((lo, hi));
+            sizes.push(part.len());
+            parts.recycle(part);
+        }
+        assert_eq!(parts.lost, 0);
+        ranges.sort_unstable();
+        for w in ranges.windows(2) {
+            assert!(w[0].1 < w[1].0, "bucket ranges overlap: {ranges:?}");
+        }
+        assert_eq!(sizes.iter().sum::<usize>(), input.len());
+        sizes
+    }
+
+    /// `n` records, ids repeating every 1,000 (the copies), every seventh without an id.
+    fn input(n: u32) -> Vec<AccessRec> {
+        (0..n)
+            .map(|seq| {
+                let rid = if seq % 7 == 0 {
+                    0
+                } else {
+                    u64::from(seq % 1_000) + 1
+                };
+                rec(seq, rid)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_records_left_in_memory_join_their_partitions_unwritten() {
+        // Bound 8: 2,995 records are 374 spills (2,992 on disk) and 3 left in memory; 3,005
+        // are 375 spills and 5.
+        for (n, on_disk, in_mem) in [(2_995u32, 2_992u64, 3usize), (3_005, 3_000, 5)] {
+            let recs = input(n);
+            let mut log = AccessLog::new(8, None);
+            for a in &recs {
+                log.push(a.clone());
+            }
+            assert_eq!((log.on_disk, log.mem.len()), (on_disk, in_mem));
+            // What finish does not write: the file holds the spills and nothing more.
+            let f = log.file.as_ref().unwrap().get_ref().try_clone().unwrap();
+            let sizes = check_partitions(log, &recs);
+            assert_eq!(f.metadata().unwrap().len(), on_disk * RECORD_BYTES as u64);
+            // About the bound each (whole buckets), never one partition.
+            assert!(sizes.len() >= 3000 / 8 / 2, "{} partitions", sizes.len());
+        }
+    }
+
+    #[test]
+    fn a_large_memory_block_and_several_spills_give_each_record_once() {
+        // Bound 1,000: 3 spills and 999 records in memory, a block too large to give back
+        // (more than half its buffer) that stays beside the partitions.
+        let recs = input(3_999);
+        let mut log = AccessLog::new(1_000, None);
+        for a in &recs {
+            log.push(a.clone());
+        }
+        assert_eq!((log.on_disk, log.mem.len()), (3_000, 999));
+        let sizes = check_partitions(log, &recs);
+        // 4 partitions of about 1,000 if every record were read from disk; the block and
+        // two partitions must fit in the bound and one of those: 8 of about 500.
+        assert!((7..=9).contains(&sizes.len()), "{sizes:?}");
+        assert!(sizes.iter().all(|&n| n < 1_000), "{sizes:?}");
+    }
+
+    #[test]
+    fn a_bound_larger_than_the_input_writes_nothing() {
+        let recs = input(50);
+        let mut log = AccessLog::new(51, None);
+        for a in &recs {
+            log.push(a.clone());
+        }
+        assert!(log.file.is_none());
+        assert_eq!(log.on_disk, 0);
+        let parts: Vec<_> = log.into_partitions().collect();
+        assert_eq!(parts.len(), 1);
+        assert_eq!(parts[0].len(), 50);
+        // In the order added: nothing was moved.
+        for (a, b) in parts[0].iter().zip(&recs) {
+            assert!(same(a, b));
+        }
+    }
+
+    #[test]
+    fn sorting_by_bucket_keeps_every_record() {
+        let recs = input(500);
+        let mut sorted = recs.clone();
+        let before = sort_by_bucket(&mut sorted);
+        assert_eq!(before.len(), BUCKETS + 1);
+        assert_eq!(before[BUCKETS], 500);
+        for b in 0..BUCKETS {
+            for a in &sorted[before[b] as usize..before[b + 1] as usize] {
+                assert_eq!(usize::from(bucket_of(a)), b);
+            }
+        }
+        let mut seqs: Vec<u32> = sorted.iter().map(|a| a.seq).collect();
+        seqs.sort_unstable();
+        assert_eq!(seqs, (0..500).collect::<Vec<_>>());
+        for a in &sorted {
+            assert!(same(a, &recs[a.seq as usize]));
         }
     }
 
