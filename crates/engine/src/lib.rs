@@ -760,7 +760,7 @@ impl<'scope, 'env> Feed<'scope, 'env> {
     ) -> Feed<'scope, 'env> {
         if !beside {
             return Feed::Here {
-                parts: accesses.into_partitions(),
+                parts: accesses.into_partitions(1),
                 scratch: Vec::new(),
                 spare_keep: Vec::new(),
                 store,
@@ -773,7 +773,7 @@ impl<'scope, 'env> Feed<'scope, 'env> {
         let (used, used_rx) = std::sync::mpsc::channel::<Prepared>();
         let reader = scope.spawn(move || {
             let mut here = Feed::Here {
-                parts: accesses.into_partitions(),
+                parts: accesses.into_partitions(2),
                 scratch: Vec::new(),
                 spare_keep: Vec::new(),
                 store,

@@ -298,9 +298,41 @@ impl AccessLog {
         Ok(())
     }
 
-    /// Every access, in partitions of about the in-memory bound; the copies of one record
-    /// (same log and record id) are always in the same partition.
-    pub fn into_partitions(mut self) -> Partitions {
+    /// Every access, in partitions of at most about the in-memory bound; the copies of one
+    /// record (same log and record id) are always in the same partition. `at_once`: how many
+    /// partitions the caller holds at a time (the partitions are cut smaller when more are).
+    pub fn into_partitions(mut self, at_once: usize) -> Partitions {
+        // The records still in memory wait there for their partitions, beside the `at_once`
+        // partitions held at a time (with a second thread, the one judged and the next). Cut
+        // partitions so that these take no more than if every access were read back from
+        // disk: the bound (the block's buffer, which would hold one partition) and
+        // `at_once - 1` more partitions of `total / ceil(total / bound)`. The block is given
+        // back as its ranges are taken, half at a time (see `Partitions::take_mem`), so what
+        // it holds at first is what counts.
+        let bound = self.bound as u64;
+        let held = at_once.max(1);
+        let at_once = held as u64;
+        let in_mem = self.mem.len() as u64;
+        let total = self.on_disk + in_mem;
+        let plain = total.div_ceil(bound).clamp(2, BUCKETS as u64);
+        let resident = if in_mem <= self.mem.capacity() as u64 / 2 {
+            in_mem
+        } else {
+            (self.mem.capacity() as u64).max(in_mem)
+        };
+        let mut room = (bound + (at_once - 1) * (total / plain)).saturating_sub(resident);
+        let mut spare = Vec::new();
+        if self.on_disk > 0 && !self.disk_failed && room < bound / 4 {
+            // A block that leaves too little room (more than half the bound, with one
+            // partition at a time): written out like the spills before it, its buffer holds
+            // the first partition read.
+            if self.spill().is_ok() {
+                spare = std::mem::take(&mut self.mem);
+                room = bound + (at_once - 1) * (total / plain);
+            } else {
+                self.disk_failed = true;
+            }
+        }
         let file = match self.file.take().map(BufWriter::into_inner) {
             None => None,
             Some(Ok(f)) => Some(f),
@@ -312,7 +344,7 @@ impl AccessLog {
                 self.disk_failed = true;
                 return Partitions {
                     lost,
-                    ..self.into_partitions()
+                    ..self.into_partitions(held)
                 };
             }
         };
@@ -325,7 +357,7 @@ impl AccessLog {
                 let mut out = Partitions::default();
                 if let (Some(f), true) = (file, self.on_disk > 0) {
                     out.file = Some(f);
-                    out.pending.push(Pending::Disk {
+                    out.pending.push(Pending::Buckets {
                         ranges: vec![(0, self.on_disk)],
                         mem_from: None,
                     });
@@ -338,8 +370,9 @@ impl AccessLog {
         // The records still in memory are not written out: put in bucket order where they
         // are, each partition takes its range of them beside its ranges of the file.
         let mem_before = sort_by_bucket(&mut self.mem);
-        let in_mem = self.mem.len() as u64;
-        let total = self.on_disk + in_mem;
+        if self.mem.len() <= self.mem.capacity() / 2 {
+            self.mem.shrink_to_fit();
+        }
         let in_bucket = |b: usize| -> u64 {
             self.runs
                 .iter()
@@ -351,19 +384,9 @@ impl AccessLog {
                 })
                 .sum()
         };
-        // The memory block is freed as its ranges are taken (see `Partitions::take_mem`), but
-        // until then it stays beside the two partitions in memory at once (the one judged
-        // and the next): `resident` is what it holds now, in records. Cut partitions so that
-        // it and two of them take no more than the bound and one partition of
-        // `total / ceil(total / bound)`, what reading every access back from disk would.
-        let bound = self.bound as u64;
-        let plain = total.div_ceil(bound).clamp(2, BUCKETS as u64);
-        if in_mem <= self.mem.capacity() as u64 / 2 {
-            self.mem.shrink_to_fit();
-        }
-        let resident = (self.mem.capacity() as u64).max(in_mem);
-        let room = (bound + total / plain).saturating_sub(resident).max(1);
-        let parts = (2 * total).div_ceil(room).clamp(plain, BUCKETS as u64);
+        let parts = (at_once * total)
+            .div_ceil(room.max(1))
+            .clamp(plain, BUCKETS as u64);
         let target = total.div_ceil(parts);
         let mut cuts = vec![0usize];
         let mut acc = 0u64;
@@ -393,14 +416,14 @@ impl AccessLog {
                     .collect();
                 let mem_from = (mem_at(to) > mem_at(from)).then(|| mem_at(from));
                 (!ranges.is_empty() || mem_from.is_some())
-                    .then_some(Pending::Disk { ranges, mem_from })
+                    .then_some(Pending::Buckets { ranges, mem_from })
             })
             .collect();
         Partitions {
             pending,
             file: Some(file),
             lost: 0,
-            spare: Vec::new(),
+            spare,
             mem: std::mem::take(&mut self.mem),
             buf: std::mem::take(&mut self.buf),
         }
@@ -468,9 +491,9 @@ fn sort_by_bucket(recs: &mut [AccessRec]) -> Box<[u32]> {
 #[derive(Debug)]
 enum Pending {
     Mem(Vec<AccessRec>),
-    /// Stretches of the spill file, (first record, records), and where the partition's range
-    /// of the memory block starts (it ends where the block ends).
-    Disk {
+    /// A range of buckets: its stretches of the spill file, (first record, records), and where
+    /// its range of the memory block starts (it ends where the block ends by then).
+    Buckets {
         ranges: Vec<(u64, u64)>,
         mem_from: Option<usize>,
     },
@@ -560,7 +583,7 @@ impl Iterator for Partitions {
     fn next(&mut self) -> Option<Vec<AccessRec>> {
         match self.pending.pop()? {
             Pending::Mem(v) => Some(v),
-            Pending::Disk { ranges, mem_from } => {
+            Pending::Buckets { ranges, mem_from } => {
                 let on_disk: u64 = ranges.iter().map(|r| r.1).sum();
                 let in_mem = mem_from.map_or(0, |f| self.mem.len().saturating_sub(f));
                 let n = usize::try_from(on_disk).unwrap_or(0) + in_mem;
@@ -641,7 +664,7 @@ mod tests {
                 log.push(rec(seq, rid));
             }
             assert_eq!(log.len(), 50);
-            let mut parts = log.into_partitions();
+            let mut parts = log.into_partitions(2);
             let mut seen = Vec::new();
             let mut part_of_id: BTreeMap<u64, usize> = BTreeMap::new();
             let mut p = 0;
@@ -675,8 +698,8 @@ mod tests {
     /// Every partition of `log`, each checked against `input`: its records are exactly the
     /// input's records of one range of buckets (the ranges in some order, none twice), each
     /// once and unchanged. Returns the partitions' sizes.
-    fn check_partitions(log: AccessLog, input: &[AccessRec]) -> Vec<usize> {
-        let mut parts = log.into_partitions();
+    fn check_partitions(log: AccessLog, at_once: usize, input: &[AccessRec]) -> Vec<usize> {
+        let mut parts = log.into_partitions(at_once);
         let mut sizes = Vec::new();
         let mut ranges: Vec<(u16, u16)> = Vec::new();
         while let Some(part) = parts.next() {
@@ -733,28 +756,56 @@ mod tests {
             assert_eq!((log.on_disk, log.mem.len()), (on_disk, in_mem));
             // What finish does not write: the file holds the spills and nothing more.
             let f = log.file.as_ref().unwrap().get_ref().try_clone().unwrap();
-            let sizes = check_partitions(log, &recs);
+            let sizes = check_partitions(log, 2, &recs);
             assert_eq!(f.metadata().unwrap().len(), on_disk * RECORD_BYTES as u64);
             // About the bound each (whole buckets), never one partition.
             assert!(sizes.len() >= 3000 / 8 / 2, "{} partitions", sizes.len());
         }
     }
 
+    /// A log of `n` records with a bound of 1,000, and its spill file.
+    fn log_of(recs: &[AccessRec]) -> (AccessLog, File) {
+        let mut log = AccessLog::new(1_000, None);
+        for a in recs {
+            log.push(a.clone());
+        }
+        let f = log.file.as_ref().unwrap().get_ref().try_clone().unwrap();
+        (log, f)
+    }
+
     #[test]
     fn a_large_memory_block_and_several_spills_give_each_record_once() {
         // Bound 1,000: 3 spills and 999 records in memory, a block too large to give back
-        // (more than half its buffer) that stays beside the partitions.
+        // (more than half its buffer).
         let recs = input(3_999);
-        let mut log = AccessLog::new(1_000, None);
-        for a in &recs {
-            log.push(a.clone());
-        }
+        let (log, f) = log_of(&recs);
         assert_eq!((log.on_disk, log.mem.len()), (3_000, 999));
-        let sizes = check_partitions(log, &recs);
+        let sizes = check_partitions(log, 2, &recs);
+        assert_eq!(f.metadata().unwrap().len(), 3_000 * RECORD_BYTES as u64);
         // 4 partitions of about 1,000 if every record were read from disk; the block and
-        // two partitions must fit in the bound and one of those: 8 of about 500.
-        assert!((7..=9).contains(&sizes.len()), "{sizes:?}");
-        assert!(sizes.iter().all(|&n| n < 1_000), "{sizes:?}");
+        // two partitions must fit in the bound and one of those: 9 of about 445.
+        assert!((8..=10).contains(&sizes.len()), "{sizes:?}");
+        assert!(sizes.iter().all(|&n| n < 600), "{sizes:?}");
+
+        // One partition at a time leaves it no room: it is written out, and read back in
+        // partitions of about the bound.
+        let (log, f) = log_of(&recs);
+        let sizes = check_partitions(log, 1, &recs);
+        assert_eq!(f.metadata().unwrap().len(), 3_999 * RECORD_BYTES as u64);
+        assert!((4..=5).contains(&sizes.len()), "{sizes:?}");
+    }
+
+    #[test]
+    fn a_small_memory_block_stays_in_memory_with_one_partition_at_a_time() {
+        // 300 records in memory, given back at once to 300: the partitions take the other
+        // 700 of the bound, 5 of about 660.
+        let recs = input(3_300);
+        let (log, f) = log_of(&recs);
+        assert_eq!((log.on_disk, log.mem.len()), (3_000, 300));
+        let sizes = check_partitions(log, 1, &recs);
+        assert_eq!(f.metadata().unwrap().len(), 3_000 * RECORD_BYTES as u64);
+        assert!((5..=6).contains(&sizes.len()), "{sizes:?}");
+        assert!(sizes.iter().all(|&n| n < 800), "{sizes:?}");
     }
 
     #[test]
@@ -766,7 +817,7 @@ mod tests {
         }
         assert!(log.file.is_none());
         assert_eq!(log.on_disk, 0);
-        let parts: Vec<_> = log.into_partitions().collect();
+        let parts: Vec<_> = log.into_partitions(2).collect();
         assert_eq!(parts.len(), 1);
         assert_eq!(parts[0].len(), 50);
         // In the order added: nothing was moved.
@@ -801,7 +852,7 @@ mod tests {
         for seq in 0..5 {
             log.push(rec(seq, u64::from(seq) + 1));
         }
-        let parts: Vec<_> = log.into_partitions().collect();
+        let parts: Vec<_> = log.into_partitions(2).collect();
         assert_eq!(parts.len(), 1);
         assert_eq!(
             parts[0].iter().map(|a| a.seq).collect::<Vec<_>>(),
