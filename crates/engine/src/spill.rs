@@ -401,6 +401,7 @@ impl AccessLog {
         let mem_at = |i: usize| mem_before.get(i).copied().map_or(0, |n| n as usize);
         // `next` takes from the end of `pending`: the last buckets first is the first
         // buckets read last, so each partition's range of the memory block is its tail.
+        let mut largest = 0;
         let pending: Vec<Pending> = cuts
             .windows(2)
             .filter_map(|w| {
@@ -415,6 +416,9 @@ impl AccessLog {
                     })
                     .collect();
                 let mem_from = (mem_at(to) > mem_at(from)).then(|| mem_at(from));
+                let n =
+                    ranges.iter().map(|r| r.1).sum::<u64>() + (mem_at(to) - mem_at(from)) as u64;
+                largest = largest.max(usize::try_from(n).unwrap_or(0));
                 (!ranges.is_empty() || mem_from.is_some())
                     .then_some(Pending::Buckets { ranges, mem_from })
             })
@@ -423,6 +427,7 @@ impl AccessLog {
             pending,
             file: Some(file),
             lost: 0,
+            largest,
             spare,
             mem: std::mem::take(&mut self.mem),
             buf: std::mem::take(&mut self.buf),
@@ -506,6 +511,10 @@ pub(crate) struct Partitions {
     file: Option<File>,
     /// Records that could not be read back from disk.
     pub lost: u64,
+    /// Records in the largest partition: each buffer is made that size at once, so that
+    /// none grows later (growing a buffer holds the old one beside the new while it copies,
+    /// and the allocator keeps the old one's pages a while after).
+    largest: usize,
     /// A partition the caller is done with: the next one read from disk fills it.
     spare: Vec<AccessRec>,
     /// The records that were still in memory at the end, in bucket order; each partition
@@ -528,6 +537,7 @@ impl Partitions {
     /// `from`, holding that range; the block gives its memory back as it shrinks.
     fn take_mem(&mut self, from: Option<usize>, n: usize) -> Vec<AccessRec> {
         let from = from.unwrap_or(self.mem.len()).min(self.mem.len());
+        let size = n.max(self.largest);
         if from == 0 && self.spare.capacity() < n {
             // The last range: the block's own buffer becomes the partition's.
             self.spare = Vec::new();
@@ -536,7 +546,7 @@ impl Partitions {
             return out;
         }
         let mut out = std::mem::take(&mut self.spare);
-        out.reserve(n);
+        out.reserve(size);
         out.extend_from_slice(self.mem.get(from..).unwrap_or_default());
         self.mem.truncate(from);
         // Halving the buffer copies the rest once more: at most the block's size in all.
