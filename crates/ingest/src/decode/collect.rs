@@ -19,7 +19,7 @@ use std::borrow::Cow;
 
 use std::cell::Cell;
 
-use super::keys::{buckets, KeyOrder, KeyTable, Link};
+use super::keys::{buckets, KeyOrder, KeyTable, Link, NO_KEY};
 pub(crate) use super::scan::{LowerKey, Texts};
 use super::scan::{Number, Scalar, ScanError, Scanner};
 pub(crate) use tokentrail_model::text::trim;
@@ -579,13 +579,19 @@ macro_rules! slots {
                             break;
                         };
                         let field = key.find(&KEYS);
-                        // A key the last objects did not have here: the expected one may
-                        // come next.
+                        // A key the last objects did not have here: the key that followed it
+                        // before comes next, or else the expected one.
                         link = match key.plain() {
                             Some(text) => order.learn(link, text, field),
                             None => Link::Detached,
                         };
-                        guessed = true;
+                        match link {
+                            Link::After(i) if order.next(i) != NO_KEY => {
+                                expected = order.next(i);
+                                guessed = false;
+                            }
+                            _ => guessed = true,
+                        }
                         field
                     };
                     match field {

@@ -287,7 +287,7 @@ const PATTERN_WORDS: usize = PATTERN_CAP.div_ceil(8);
 const MAX_KNOWN: usize = 256;
 
 /// No key: the end of a chain, or a key that is not remembered.
-const NO_KEY: u16 = u16::MAX;
+pub(crate) const NO_KEY: u16 = u16::MAX;
 
 /// One remembered key: its text with the closing quote and colon as whole words, the bits
 /// of those words that belong to it, the field it named and the key that followed it last
@@ -324,6 +324,21 @@ pub(crate) enum Link {
 pub(crate) struct KeyOrder<F> {
     known: Vec<Known<F>>,
     first: u16,
+    /// The remembered keys by a hash of their first word and length ([`INDEX_SLOTS`]
+    /// slots, open addressing; empty until the first key is learned): objects of a few
+    /// shapes (audit records of several operations) find the keys they share again
+    /// instead of learning them once more.
+    index: Vec<u16>,
+}
+
+/// Slots of [`KeyOrder`]'s index: twice the keys it holds, so that probes stay short.
+const INDEX_SLOTS: usize = 2 * MAX_KNOWN;
+
+/// The index slot a pattern starting with `first` and `len` bytes long is looked for from.
+#[inline]
+fn index_slot(first: u64, len: usize) -> usize {
+    ((first ^ len as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        >> (64 - INDEX_SLOTS.trailing_zeros())) as usize
 }
 
 impl<F> Default for KeyOrder<F> {
@@ -331,6 +346,7 @@ impl<F> Default for KeyOrder<F> {
         KeyOrder {
             known: Vec::new(),
             first: NO_KEY,
+            index: Vec::new(),
         }
     }
 }
@@ -365,20 +381,13 @@ impl<F: Copy> KeyOrder<F> {
         (diff == 0).then_some((k.field, at + k.len))
     }
 
-    /// Remember that `key` (plain text, without quotes) naming `field` came after `link`;
-    /// returns where the key after it will be linked from.
+    /// Remember that `key` (plain text, without quotes) naming `field` came after `link`,
+    /// as a new key or one remembered before; returns where the key after it will be
+    /// linked from.
     pub(crate) fn learn(&mut self, link: Link, key: &[u8], field: Option<F>) -> Link {
         let n = key.len() + 2;
         if key.is_empty() || n > PATTERN_CAP {
             return Link::Detached;
-        }
-        let mut link = link;
-        if self.known.len() >= MAX_KNOWN {
-            self.known.clear();
-            self.first = NO_KEY;
-            if link != Link::Start {
-                link = Link::Detached;
-            }
         }
         let mut pattern = [0u8; PATTERN_WORDS * 8];
         if let Some(dst) = pattern.get_mut(..key.len()) {
@@ -393,7 +402,37 @@ impl<F: Copy> KeyOrder<F> {
             *w = word(&pattern, 8 * j).unwrap_or(0);
             *m = low_bytes(u64::MAX, n.saturating_sub(8 * j));
         }
+        if self.index.len() != INDEX_SLOTS {
+            self.index = vec![NO_KEY; INDEX_SLOTS];
+        }
+        let mut slot = index_slot(words[0], n);
+        // At most half the slots are taken: the probe ends at an empty one.
+        while let Some(&i) = self.index.get(slot) {
+            if i == NO_KEY {
+                break;
+            }
+            if let Some(k) = self.known.get(usize::from(i)) {
+                if k.len == n && k.words == words {
+                    self.relink(link, i);
+                    return Link::After(i);
+                }
+            }
+            slot = (slot + 1) % INDEX_SLOTS;
+        }
+        let mut link = link;
+        if self.known.len() >= MAX_KNOWN {
+            self.known.clear();
+            self.index.fill(NO_KEY);
+            self.first = NO_KEY;
+            if link != Link::Start {
+                link = Link::Detached;
+            }
+            slot = index_slot(words[0], n);
+        }
         let i = self.known.len() as u16;
+        if let Some(s) = self.index.get_mut(slot) {
+            *s = i;
+        }
         self.known.push(Known {
             words,
             masks,
@@ -514,6 +553,31 @@ mod tests {
         assert_eq!(order.learn(Link::Start, b"", None), Link::Detached);
         assert_eq!(order.learn(Link::Start, &[b'k'; 41], None), Link::Detached);
         assert_eq!(order.first(), 0);
+    }
+
+    #[test]
+    fn a_key_seen_before_is_found_again_and_relinked() {
+        let mut order = KeyOrder::<F>::default();
+        // Two shapes: a, b, c and a, x, c.
+        let a = order.learn(Link::Start, b"a", None);
+        let b = order.learn(a, b"b", Some(F::B));
+        let c = order.learn(b, b"c", Some(F::C));
+        assert_eq!((a, b, c), (Link::After(0), Link::After(1), Link::After(2)));
+        let x = order.learn(a, b"x", None);
+        assert_eq!(x, Link::After(3));
+        assert_eq!(order.next(0), 3);
+        // `c` again, after `x`: the same key, now expected after `x` too.
+        assert_eq!(order.learn(x, b"c", Some(F::C)), Link::After(2));
+        assert_eq!(order.next(3), 2);
+        // `b` again after `a`: found, and `a` leads to it again.
+        assert_eq!(
+            order.learn(Link::After(0), b"b", Some(F::B)),
+            Link::After(1)
+        );
+        assert_eq!(order.next(0), 1);
+        // Same first bytes, other lengths: other keys.
+        assert_eq!(order.learn(c, b"cc", None), Link::After(4));
+        assert_eq!(order.learn(Link::Detached, b"c\"", None), Link::After(5));
     }
 
     #[test]
