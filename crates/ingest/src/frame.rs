@@ -40,6 +40,8 @@ use scan::{value_end, Feed, ValueScan};
 use stream::{is_json_space, Recorded, Stream};
 
 pub(crate) use stream::Window;
+#[cfg(test)]
+pub(crate) use stream::WINDOWS_MAPPED;
 
 /// Default bound on one record's size: 128 MiB. Real records are kilobytes (a sign-in with
 /// every policy listed is tens of kilobytes) and a 100 MB record is still read; the bound is

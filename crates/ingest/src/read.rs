@@ -54,6 +54,8 @@ use crate::source::{
 };
 use crate::{Decoded, DecodedRecord, Disposition, Family, Payload, Shape};
 
+#[cfg(test)]
+mod map_tests;
 mod parallel;
 
 use parallel::{Outcome, Pipeline, Pool};

@@ -27,7 +27,17 @@ const RETAINED_CAPACITY: usize = 1024 * 1024;
 /// the last batch of records cut from it is decoded: the memory the process holds (its RSS
 /// counts mapped pages) stays a few windows, not the file. A record longer than a window
 /// gets a window of its own.
+#[cfg(not(test))]
 const WINDOW_BYTES: usize = 32 * 1024 * 1024;
+/// Small in tests, so that records and recordings cross windows in small inputs.
+#[cfg(test)]
+const WINDOW_BYTES: usize = 100_003;
+
+#[cfg(test)]
+thread_local! {
+    /// Windows mapped by streams on this thread: tests check that mapping really happened.
+    pub(crate) static WINDOWS_MAPPED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
 
 /// A mapped part of a file, shared by the framer and the batches of records cut from it.
 pub(crate) type Window = Arc<Mmap>;
@@ -214,6 +224,8 @@ impl<'r> Stream<'r> {
                 .min(size - keep);
             let len = usize::try_from(len).map_err(io::Error::other)?;
             let window = m.file.map(keep, len)?;
+            #[cfg(test)]
+            WINDOWS_MAPPED.with(|n| n.set(n.get() + 1));
             self.start = (m.at + self.start as u64 - keep) as usize;
             self.end = (end - keep) as usize;
             m.at = keep;
