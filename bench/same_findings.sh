@@ -44,13 +44,10 @@ cargo build --release --quiet -p tokentrail || exit 2
 head_bin="$target_dir/release/tokentrail"
 
 echo "== build: base $(git rev-parse --short "$base_rev")"
-base_tree="$work/base-src"
-rm -rf "$base_tree"
-git worktree prune
-git worktree add --quiet --detach "$base_tree" "$base_rev" || exit 2
-trap '[[ $keep = 1 ]] || git worktree remove --force "$base_tree" 2>/dev/null || true' EXIT
-(cd "$base_tree" && CARGO_TARGET_DIR="$work/base-target" cargo build --release --quiet -p tokentrail) || exit 2
-base_bin="$work/base-target/release/tokentrail"
+# shellcheck source=bench/base_build.sh
+source "$root/bench/base_build.sh"
+KEEP_BASE="$keep" build_base "$base_rev" "$work" || exit 2
+base_bin="$BASE_BIN"
 
 # name|how to make it (arguments to simulate)|where the logs are, relative to the corpus
 corpora=(
