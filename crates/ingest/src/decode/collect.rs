@@ -17,7 +17,9 @@
 
 use std::borrow::Cow;
 
-use super::keys::{buckets, KeyTable};
+use std::cell::Cell;
+
+use super::keys::{buckets, KeyOrder, KeyTable, Link, NO_KEY};
 pub(crate) use super::scan::{LowerKey, Texts};
 use super::scan::{Number, Scalar, ScanError, Scanner};
 pub(crate) use tokentrail_model::text::trim;
@@ -538,9 +540,61 @@ macro_rules! slots {
                     $($(($lk, Slot::$lf),)+)*
                     $($($(($xk, Slot::$xf),)+)* $($(($rk, Slot::$rf),)+)*)?
                 ]);
+                thread_local! {
+                    /// The keys this kind of object had last time, per depth.
+                    static ORDERS: [Cell<KeyOrder<Slot>>; MAX_DEPTH as usize + 1] =
+                        Default::default();
+                }
+                // Taken out while reading, so an object of the same kind read inside this
+                // one (JSON text at the same depth) starts from nothing instead of sharing.
+                let mut order = ORDERS
+                    .try_with(|o| o.get(depth as usize).map(Cell::take))
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default();
                 let mut entries = s.entries();
-                while let Some(key) = entries.next_key(s)? {
-                    match key.find(&KEYS) {
+                let mut link = Link::Start;
+                let mut expected = order.first();
+                // The expected key is not the one that followed the previous key last time.
+                let mut guessed = false;
+                loop {
+                    let field = if let Some(field) = entries.next_known(s, &order, expected) {
+                        if guessed {
+                            order.relink(link, expected);
+                            guessed = false;
+                        }
+                        link = Link::After(expected);
+                        expected = order.next(expected);
+                        field
+                    } else if let Some(field) = entries.next_known(s, &order, order.next(expected)) {
+                        // The expected key is missing this time.
+                        let skipped = order.next(expected);
+                        order.relink(link, skipped);
+                        guessed = false;
+                        link = Link::After(skipped);
+                        expected = order.next(skipped);
+                        field
+                    } else {
+                        let Some(key) = entries.next_key(s)? else {
+                            break;
+                        };
+                        let field = key.find(&KEYS);
+                        // A key the last objects did not have here: the key that followed it
+                        // before comes next, or else the expected one.
+                        link = match key.plain() {
+                            Some(text) => order.learn(link, text, field),
+                            None => Link::Detached,
+                        };
+                        match link {
+                            Link::After(i) if order.next(i) != NO_KEY => {
+                                expected = order.next(i);
+                                guessed = false;
+                            }
+                            _ => guessed = true,
+                        }
+                        field
+                    };
+                    match field {
                         $(Some(Slot::$vf) => {
                             out.$vf = Some(Val::scan(s)?);
                             out.repaired += repaired(s, stringify!($vf))?;
@@ -571,6 +625,11 @@ macro_rules! slots {
                         None => s.skip_value()?,
                     }
                 }
+                let _ = ORDERS.try_with(|o| {
+                    if let Some(cell) = o.get(depth as usize) {
+                        cell.set(order);
+                    }
+                });
                 Ok(())
             }
         }
@@ -993,6 +1052,99 @@ mod tests {
             "  GB  ",
         ] {
             assert_eq!(trim(text), text.trim(), "{text:?}");
+        }
+    }
+
+    /// `text` read by a thread that has read nothing before: no keys remembered.
+    fn read_cold(text: &str) -> Result<Rec<'static>, ScanError> {
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| Rec::document(text).map(Rec::into_owned))
+                .join()
+                .unwrap()
+        })
+    }
+
+    /// Records whose keys come in other orders, cases and spellings than the ones before
+    /// them: each must read the same after any other as on its own.
+    const SHAPES: [&str; 12] = [
+        r#"{"UserId":"u1","Id":"i1","IPAddress":"1.2.3.4","Status":{"errorCode":0},"Type":"SigninLogs"}"#,
+        r#"{"UserId":"u2","IPAddress":"5.6.7.8","Status":{"errorCode":50},"Type":"SigninLogs"}"#,
+        r#"{"UserId":"u3","Extra":[1,{"Id":"x"}],"Id":"i3","IPAddress":"9.9.9.9","Type":"T"}"#,
+        r#"{"userid":"u4","id":"i4","ipaddress":"1.1.1.1","status":"{\"errorCode\":7}","type":"t"}"#,
+        r#"{"Us\u0065rId":"u5","Id":"i5","UserId":"u5b","Id":"i5b"}"#,
+        r#"{ "UserId" : "u6" , "Id":"i6","IPAddress" :"2.2.2.2"}"#,
+        r#"{"Id":"i7","UserId":"u7","properties":{"UserId":"p7","Id":"pi7","Status":{"errorCode":1}}}"#,
+        r#"{"UserId":"u8","UserIdX":"no","UserI":"no","Id":12,"IPAddress":null}"#,
+        r#"{"properties":"{\"UserId\":\"p9\",\"Id\":\"q9\"}","UserId":"u9"}"#,
+        r#"{"UserId":"u10","Id":"i10","IPAddress":"3.3.3.3","Status":{"errorCode":0},"Type":"SigninLogs","UserId":"last"}"#,
+        r#"{}"#,
+        r#"{"UserId":"u12","Id":"i12","IPAddress":"4.4.4.4","Status":{"errorCode":0},"Type":"SigninLogs","#,
+    ];
+
+    #[test]
+    fn remembered_key_orders_read_like_a_cold_start() {
+        let cold: Vec<_> = SHAPES.iter().map(|t| read_cold(t)).collect();
+        // Every record after every other, and each twice in a row.
+        for (i, before) in SHAPES.iter().enumerate() {
+            for (j, text) in SHAPES.iter().enumerate() {
+                let _ = Rec::document(before);
+                let first = Rec::document(text).map(Rec::into_owned);
+                let again = Rec::document(text).map(Rec::into_owned);
+                assert_eq!(first, cold[j], "{j} after {i}");
+                assert_eq!(again, cold[j], "{j} after {i}, twice");
+            }
+        }
+        let last = cold[9].as_ref().unwrap();
+        assert_eq!(last.user_id.as_ref().and_then(Val::str), Some("last"));
+        let escaped = cold[4].as_ref().unwrap();
+        assert_eq!(escaped.user_id.as_ref().and_then(Val::str), Some("u5b"));
+        assert_eq!(cold[7].as_ref().unwrap().id, Some(Val::Int(12)));
+        assert!(cold[11].is_err());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn records_of_changing_shapes_read_like_a_cold_start(
+            records in proptest::collection::vec(
+                proptest::collection::vec(
+                    (
+                        proptest::sample::select(vec![
+                            "UserId", "userid", "USERID", "Id", "id", "IPAddress", "Type",
+                            "Category", "TenantId", "SessionId", "UserIdx", "Us\\u0065rId",
+                            "DeviceDetail", "properties", "x", "CreatedDateTime",
+                        ]),
+                        proptest::sample::select(vec![
+                            r#""a""#, r#""b\"c""#, "1", "null", r#"{"Id":"n","UserId":"m"}"#,
+                            r#""{\"deviceId\":\"d\"}""#, "[1,2]", "true",
+                        ]),
+                        proptest::sample::select(vec![",", " ,", ", "]),
+                    ),
+                    0..12,
+                ),
+                1..6,
+            ),
+        ) {
+            let texts: Vec<String> = records
+                .iter()
+                .map(|entries| {
+                    let body: Vec<String> = entries
+                        .iter()
+                        .enumerate()
+                        .map(|(n, (k, v, sep))| {
+                            format!("{}\"{k}\":{v}", if n == 0 { "" } else { sep })
+                        })
+                        .collect();
+                    format!("{{{}}}", body.concat())
+                })
+                .collect();
+            // Twice through, so that each record meets the keys the others left.
+            for text in texts.iter().chain(&texts) {
+                let warm = Rec::document(text).map(Rec::into_owned);
+                proptest::prop_assert_eq!(warm, read_cold(text), "{}", text);
+            }
         }
     }
 

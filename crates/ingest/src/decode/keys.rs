@@ -276,6 +276,190 @@ fn short_word(text: &[u8], at: usize, n: usize) -> u64 {
     }
 }
 
+/// Room for a remembered key with its closing quote and colon.
+const PATTERN_CAP: usize = KEY_CAP + 2;
+
+/// Words of a remembered key's pattern.
+const PATTERN_WORDS: usize = PATTERN_CAP.div_ceil(8);
+
+/// Most keys remembered per kind of object before the memory starts over: a file's records
+/// share a few dozen keys; more means shapes keep changing and remembering does not pay.
+const MAX_KNOWN: usize = 256;
+
+/// No key: the end of a chain, or a key that is not remembered.
+pub(crate) const NO_KEY: u16 = u16::MAX;
+
+/// One remembered key: its text with the closing quote and colon as whole words, the bits
+/// of those words that belong to it, the field it named and the key that followed it last
+/// time.
+#[derive(Clone, Copy)]
+struct Known<F> {
+    words: [u64; PATTERN_WORDS],
+    masks: [u64; PATTERN_WORDS],
+    count: usize,
+    len: usize,
+    field: Option<F>,
+    next: u16,
+}
+
+/// Where the next key will be linked from when it is learned.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Link {
+    /// The object's first key.
+    Start,
+    /// The key after the remembered key with this number.
+    After(u16),
+    /// Nowhere: the key before it is not remembered.
+    Detached,
+}
+
+/// The keys one kind of object had, in the order they came, remembered from object to object
+/// (the records of an export repeat the same keys in the same order).
+///
+/// Matching a key in a table costs crossing its text, a hash and a compare; a key that is
+/// byte for byte the one that followed the previous key last time (quote and colon included)
+/// is settled by comparing one to six words. Only plain keys are remembered, so a key that
+/// matches one is read exactly as the table would read it: the same bytes name the same
+/// field. A key that does not match is read the general way and learned.
+pub(crate) struct KeyOrder<F> {
+    known: Vec<Known<F>>,
+    first: u16,
+    /// The remembered keys by a hash of their first word and length ([`INDEX_SLOTS`]
+    /// slots, open addressing; empty until the first key is learned): objects of a few
+    /// shapes (audit records of several operations) find the keys they share again
+    /// instead of learning them once more.
+    index: Vec<u16>,
+}
+
+/// Slots of [`KeyOrder`]'s index: twice the keys it holds, so that probes stay short.
+const INDEX_SLOTS: usize = 2 * MAX_KNOWN;
+
+/// The index slot a pattern starting with `first` and `len` bytes long is looked for from.
+#[inline]
+fn index_slot(first: u64, len: usize) -> usize {
+    ((first ^ len as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        >> (64 - INDEX_SLOTS.trailing_zeros())) as usize
+}
+
+impl<F> Default for KeyOrder<F> {
+    fn default() -> Self {
+        KeyOrder {
+            known: Vec::new(),
+            first: NO_KEY,
+            index: Vec::new(),
+        }
+    }
+}
+
+impl<F: Copy> KeyOrder<F> {
+    /// The remembered key expected first in an object.
+    #[inline(always)]
+    pub(crate) fn first(&self) -> u16 {
+        self.first
+    }
+
+    /// The remembered key expected after remembered key `i`.
+    #[inline(always)]
+    pub(crate) fn next(&self, i: u16) -> u16 {
+        self.known.get(usize::from(i)).map_or(NO_KEY, |k| k.next)
+    }
+
+    /// When the text at `at` (just past a key's opening quote) is remembered key `i` with
+    /// its closing quote and colon: the key's field (`None` for a key no field answers to)
+    /// and where its pattern ends. Whole words are compared, without a branch per word; a
+    /// key too close to the end of the text for that is read the general way.
+    #[inline(always)]
+    pub(crate) fn matches(&self, i: u16, text: &[u8], at: usize) -> Option<(Option<F>, usize)> {
+        let k = self.known.get(usize::from(i))?;
+        let t = text.get(at..at.checked_add(8 * k.count)?)?;
+        let mut diff = 0u64;
+        for (chunk, (w, m)) in t.chunks_exact(8).zip(k.words.iter().zip(&k.masks)) {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(chunk);
+            diff |= (u64::from_le_bytes(b) ^ w) & m;
+        }
+        (diff == 0).then_some((k.field, at + k.len))
+    }
+
+    /// Remember that `key` (plain text, without quotes) naming `field` came after `link`,
+    /// as a new key or one remembered before; returns where the key after it will be
+    /// linked from.
+    pub(crate) fn learn(&mut self, link: Link, key: &[u8], field: Option<F>) -> Link {
+        let n = key.len() + 2;
+        if key.is_empty() || n > PATTERN_CAP {
+            return Link::Detached;
+        }
+        let mut pattern = [0u8; PATTERN_WORDS * 8];
+        if let Some(dst) = pattern.get_mut(..key.len()) {
+            dst.copy_from_slice(key);
+        }
+        if let Some(end) = pattern.get_mut(key.len()..n) {
+            end.copy_from_slice(b"\":");
+        }
+        let mut words = [0u64; PATTERN_WORDS];
+        let mut masks = [0u64; PATTERN_WORDS];
+        for (j, (w, m)) in words.iter_mut().zip(&mut masks).enumerate() {
+            *w = word(&pattern, 8 * j).unwrap_or(0);
+            *m = low_bytes(u64::MAX, n.saturating_sub(8 * j));
+        }
+        if self.index.len() != INDEX_SLOTS {
+            self.index = vec![NO_KEY; INDEX_SLOTS];
+        }
+        let mut slot = index_slot(words[0], n);
+        // At most half the slots are taken: the probe ends at an empty one.
+        while let Some(&i) = self.index.get(slot) {
+            if i == NO_KEY {
+                break;
+            }
+            if let Some(k) = self.known.get(usize::from(i)) {
+                if k.len == n && k.words == words {
+                    self.relink(link, i);
+                    return Link::After(i);
+                }
+            }
+            slot = (slot + 1) % INDEX_SLOTS;
+        }
+        let mut link = link;
+        if self.known.len() >= MAX_KNOWN {
+            self.known.clear();
+            self.index.fill(NO_KEY);
+            self.first = NO_KEY;
+            if link != Link::Start {
+                link = Link::Detached;
+            }
+            slot = index_slot(words[0], n);
+        }
+        let i = self.known.len() as u16;
+        if let Some(s) = self.index.get_mut(slot) {
+            *s = i;
+        }
+        self.known.push(Known {
+            words,
+            masks,
+            count: n.div_ceil(8),
+            len: n,
+            field,
+            next: NO_KEY,
+        });
+        self.relink(link, i);
+        Link::After(i)
+    }
+
+    /// Remember that remembered key `i` came after `link` (the shape changed since).
+    #[inline(always)]
+    pub(crate) fn relink(&mut self, link: Link, i: u16) {
+        match link {
+            Link::Start => self.first = i,
+            Link::After(p) => {
+                if let Some(k) = self.known.get_mut(usize::from(p)) {
+                    k.next = i;
+                }
+            }
+            Link::Detached => {}
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -337,6 +521,82 @@ mod tests {
         assert_eq!(TABLE.find(text, 1, 2), Some(F::A));
         assert_eq!(TABLE.find(text, 8, 6), Some(F::C));
         assert_eq!(TABLE.find(text, 8, 5), None);
+    }
+
+    #[test]
+    fn remembered_keys_match_their_exact_bytes_with_quote_and_colon() {
+        let mut order = KeyOrder::<F>::default();
+        assert_eq!(order.first(), NO_KEY);
+        let after_id = order.learn(Link::Start, b"Id", Some(F::A));
+        assert_eq!(after_id, Link::After(0));
+        let after_user = order.learn(after_id, b"UserId", None);
+        assert_eq!(after_user, Link::After(1));
+        let long = b"AuthenticationContextClassReferences";
+        assert_eq!(order.learn(after_user, long, Some(F::G)), Link::After(2));
+        assert_eq!((order.first(), order.next(0), order.next(1)), (0, 1, 2));
+        assert_eq!(order.next(2), NO_KEY);
+        let text = br#"{"Id":1,"UserId":"u","AuthenticationContextClassReferences":[]}"#;
+        // At the byte after each key's opening quote: the field and the end of the colon.
+        assert_eq!(order.matches(0, text, 2), Some((Some(F::A), 6)));
+        assert_eq!(order.matches(1, text, 9), Some((None, 17)));
+        assert_eq!(order.matches(2, text, 22), Some((Some(F::G), 60)));
+        // Another key, another case, no colon, a key cut short, a longer key: no match.
+        assert_eq!(order.matches(1, text, 2), None);
+        assert_eq!(order.matches(0, br#""ID":1,"UserId":2}"#, 1), None);
+        assert_eq!(order.matches(0, br#""Id" :1,"UserId":2}"#, 1), None);
+        assert_eq!(order.matches(0, br#""Idx":1,"UserId":2}"#, 1), None);
+        assert_eq!(order.matches(1, br#""UserI":1,"UserId":2}"#, 1), None);
+        // Too close to the end of the text for whole words: read the general way.
+        assert_eq!(order.matches(0, br#""Id":1}"#, 1), None);
+        assert_eq!(order.matches(NO_KEY, text, 2), None);
+        // Keys that cannot be remembered: empty, or longer than any field's.
+        assert_eq!(order.learn(Link::Start, b"", None), Link::Detached);
+        assert_eq!(order.learn(Link::Start, &[b'k'; 41], None), Link::Detached);
+        assert_eq!(order.first(), 0);
+    }
+
+    #[test]
+    fn a_key_seen_before_is_found_again_and_relinked() {
+        let mut order = KeyOrder::<F>::default();
+        // Two shapes: a, b, c and a, x, c.
+        let a = order.learn(Link::Start, b"a", None);
+        let b = order.learn(a, b"b", Some(F::B));
+        let c = order.learn(b, b"c", Some(F::C));
+        assert_eq!((a, b, c), (Link::After(0), Link::After(1), Link::After(2)));
+        let x = order.learn(a, b"x", None);
+        assert_eq!(x, Link::After(3));
+        assert_eq!(order.next(0), 3);
+        // `c` again, after `x`: the same key, now expected after `x` too.
+        assert_eq!(order.learn(x, b"c", Some(F::C)), Link::After(2));
+        assert_eq!(order.next(3), 2);
+        // `b` again after `a`: found, and `a` leads to it again.
+        assert_eq!(
+            order.learn(Link::After(0), b"b", Some(F::B)),
+            Link::After(1)
+        );
+        assert_eq!(order.next(0), 1);
+        // Same first bytes, other lengths: other keys.
+        assert_eq!(order.learn(c, b"cc", None), Link::After(4));
+        assert_eq!(order.learn(Link::Detached, b"c\"", None), Link::After(5));
+    }
+
+    #[test]
+    fn remembering_starts_over_when_shapes_keep_changing() {
+        let mut order = KeyOrder::<F>::default();
+        let mut link = Link::Start;
+        for i in 0..MAX_KNOWN {
+            link = order.learn(link, format!("k{i}").as_bytes(), None);
+        }
+        assert_eq!(link, Link::After(MAX_KNOWN as u16 - 1));
+        // The next key is the first of a new memory, linked from nowhere.
+        assert_eq!(order.learn(link, b"again", Some(F::B)), Link::After(0));
+        assert_eq!(order.first(), NO_KEY);
+        assert_eq!(
+            order.matches(0, br#"again":1,"x":2}"#, 0),
+            Some((Some(F::B), 7))
+        );
+        order.relink(Link::Start, 0);
+        assert_eq!(order.first(), 0);
     }
 
     proptest::proptest! {
