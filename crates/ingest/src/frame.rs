@@ -34,14 +34,9 @@ use std::io::{self, Read};
 use serde::Serialize;
 use tokentrail_model::Position;
 
-use crate::source::Input;
 use crate::{CsvLayout, Payload};
 use scan::{value_end, Feed, ValueScan};
 use stream::{is_json_space, Recorded, Stream};
-
-pub(crate) use stream::Window;
-#[cfg(test)]
-pub(crate) use stream::WINDOWS_MAPPED;
 
 /// Default bound on one record's size: 128 MiB. Real records are kilobytes (a sign-in with
 /// every policy listed is tens of kilobytes) and a 100 MB record is still read; the bound is
@@ -213,31 +208,8 @@ pub fn frame(
     opts: &FrameOptions,
     emit: &mut dyn FnMut(Framed<'_>),
 ) -> Framing {
-    run(Stream::new(reader), opts, &mut |item, _| emit(item))
-}
-
-/// [`frame`] one opened input, through a map when it is [`Input::mappable`]. With each item
-/// comes the mapped window its bytes lie in, if they do, so a record can be handed on as a
-/// range of the window instead of a copy. The items are the same either way.
-pub(crate) fn frame_input(
-    input: Input<'_>,
-    opts: &FrameOptions,
-    emit: &mut dyn FnMut(Framed<'_>, Option<&Window>),
-) -> Framing {
-    let stream = match input.mappable {
-        Some(file) => Stream::mapped(input.reader, file),
-        None => Stream::new(input.reader),
-    };
-    run(stream, opts, emit)
-}
-
-fn run(
-    stream: Stream<'_>,
-    opts: &FrameOptions,
-    emit: &mut dyn FnMut(Framed<'_>, Option<&Window>),
-) -> Framing {
     let mut framer = Framer {
-        s: stream,
+        s: Stream::new(reader),
         opts,
         emit,
         container: Container::Empty,
@@ -252,7 +224,7 @@ fn run(
 struct Framer<'o, 'r, 'e> {
     s: Stream<'r>,
     opts: &'o FrameOptions,
-    emit: &'e mut dyn FnMut(Framed<'_>, Option<&Window>),
+    emit: &'e mut dyn FnMut(Framed<'_>),
     container: Container,
 }
 
@@ -393,35 +365,26 @@ impl Framer<'_, '_, '_> {
                 LineEnd::Newline(len) | LineEnd::Eof(len) if len <= limit => len,
                 LineEnd::Newline(len) => {
                     self.s.consume(len + 1);
-                    (self.emit)(
-                        Framed::Unreadable {
-                            position: Position::Line(line_no),
-                            reason: format!("line longer than the limit of {limit} bytes"),
-                        },
-                        None,
-                    );
+                    (self.emit)(Framed::Unreadable {
+                        position: Position::Line(line_no),
+                        reason: format!("line longer than the limit of {limit} bytes"),
+                    });
                     continue;
                 }
                 LineEnd::Eof(len) => {
                     self.s.consume(len);
-                    (self.emit)(
-                        Framed::Unreadable {
-                            position: Position::Line(line_no),
-                            reason: format!("line longer than the limit of {limit} bytes"),
-                        },
-                        None,
-                    );
+                    (self.emit)(Framed::Unreadable {
+                        position: Position::Line(line_no),
+                        reason: format!("line longer than the limit of {limit} bytes"),
+                    });
                     return Ok(());
                 }
                 LineEnd::TooLong => {
                     self.skip_long_line()?;
-                    (self.emit)(
-                        Framed::Unreadable {
-                            position: Position::Line(line_no),
-                            reason: format!("line longer than the limit of {limit} bytes"),
-                        },
-                        None,
-                    );
+                    (self.emit)(Framed::Unreadable {
+                        position: Position::Line(line_no),
+                        reason: format!("line longer than the limit of {limit} bytes"),
+                    });
                     continue;
                 }
             };
@@ -431,20 +394,14 @@ impl Framer<'_, '_, '_> {
                 true => memchr::memchr(b'{', line).and_then(|at| line.get(at..)),
             };
             match json {
-                Some(json) if !json.is_empty() => (self.emit)(
-                    Framed::Record {
-                        position: Position::Line(line_no),
-                        payload: Payload::Json(json),
-                    },
-                    self.s.window(),
-                ),
-                None if !line.is_empty() => (self.emit)(
-                    Framed::Unreadable {
-                        position: Position::Line(line_no),
-                        reason: "no JSON object after the line's prefix".to_string(),
-                    },
-                    None,
-                ),
+                Some(json) if !json.is_empty() => (self.emit)(Framed::Record {
+                    position: Position::Line(line_no),
+                    payload: Payload::Json(json),
+                }),
+                None if !line.is_empty() => (self.emit)(Framed::Unreadable {
+                    position: Position::Line(line_no),
+                    reason: "no JSON object after the line's prefix".to_string(),
+                }),
                 _ => {}
             }
             match end {
@@ -642,13 +599,10 @@ impl Framer<'_, '_, '_> {
             let recorded = self.s.stop_recording();
             if let Err(err) = scanned {
                 if matches!(err, FrameError::Truncated { .. }) {
-                    (self.emit)(
-                        Framed::Unreadable {
-                            position: Position::Index(index),
-                            reason: "record cut off by the end of the input".to_string(),
-                        },
-                        None,
-                    );
+                    (self.emit)(Framed::Unreadable {
+                        position: Position::Index(index),
+                        reason: "record cut off by the end of the input".to_string(),
+                    });
                 }
                 return Err(err);
             }
@@ -668,30 +622,17 @@ impl Framer<'_, '_, '_> {
 
     fn emit_recorded(&mut self, position: Position, recorded: Recorded) {
         match recorded {
-            Recorded::Bytes(bytes) => (self.emit)(
-                Framed::Record {
-                    position,
-                    payload: Payload::Json(&bytes),
-                },
-                None,
-            ),
-            Recorded::Mapped(window, range) => (self.emit)(
-                Framed::Record {
-                    position,
-                    payload: Payload::Json(window.get(range).unwrap_or_default()),
-                },
-                Some(&window),
-            ),
-            Recorded::TooLarge => (self.emit)(
-                Framed::Unreadable {
-                    position,
-                    reason: format!(
-                        "record larger than the limit of {} bytes",
-                        self.opts.max_record_bytes
-                    ),
-                },
-                None,
-            ),
+            Recorded::Bytes(bytes) => (self.emit)(Framed::Record {
+                position,
+                payload: Payload::Json(&bytes),
+            }),
+            Recorded::TooLarge => (self.emit)(Framed::Unreadable {
+                position,
+                reason: format!(
+                    "record larger than the limit of {} bytes",
+                    self.opts.max_record_bytes
+                ),
+            }),
         }
     }
 
@@ -790,16 +731,13 @@ impl Framer<'_, '_, '_> {
                 Ok(more) => more,
                 Err(e) => {
                     if holding {
-                        emit(
-                            Framed::Record {
-                                position: Position::Line(row_line(&mut reader, &held)),
-                                payload: Payload::Csv {
-                                    layout: &layout,
-                                    row: &held,
-                                },
+                        emit(Framed::Record {
+                            position: Position::Line(row_line(&mut reader, &held)),
+                            payload: Payload::Csv {
+                                layout: &layout,
+                                row: &held,
                             },
-                            None,
-                        );
+                        });
                     }
                     return Err(e);
                 }
@@ -812,18 +750,15 @@ impl Framer<'_, '_, '_> {
                         position,
                         reason: "unclosed quote: a quoted field runs from this row to the end of the file"
                             .to_string(),
-                    }, None);
+                    });
                 } else {
-                    emit(
-                        Framed::Record {
-                            position,
-                            payload: Payload::Csv {
-                                layout: &layout,
-                                row: &held,
-                            },
+                    emit(Framed::Record {
+                        position,
+                        payload: Payload::Csv {
+                            layout: &layout,
+                            row: &held,
                         },
-                        None,
-                    );
+                    });
                 }
             }
             if !more {
@@ -861,14 +796,11 @@ impl Framer<'_, '_, '_> {
                 None => Err("test case has no `Log`".to_string()),
             };
             match json {
-                Ok(bytes) => (self.emit)(
-                    Framed::Record {
-                        position,
-                        payload: Payload::Json(&bytes),
-                    },
-                    None,
-                ),
-                Err(reason) => (self.emit)(Framed::Unreadable { position, reason }, None),
+                Ok(bytes) => (self.emit)(Framed::Record {
+                    position,
+                    payload: Payload::Json(&bytes),
+                }),
+                Err(reason) => (self.emit)(Framed::Unreadable { position, reason }),
             }
         }
         let n = self.s.available().len();

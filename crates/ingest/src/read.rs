@@ -54,8 +54,6 @@ use crate::source::{
 };
 use crate::{Decoded, DecodedRecord, Disposition, Family, Payload, Shape};
 
-#[cfg(test)]
-mod map_tests;
 mod parallel;
 
 use parallel::{Outcome, Pipeline, Pool};
@@ -82,16 +80,7 @@ pub struct ReadOptions {
     pub decode_threads: usize,
     /// How far a gzip file or zip archive may decompress before reading it stops.
     pub expansion: ExpansionLimit,
-    /// Plain regular files at least this large are mapped and their records cut out of the
-    /// page cache rather than copied out by `read()` (see [`crate::source`] for the risk this
-    /// takes); `None` reads every file. The records are the same either way.
-    /// Default: [`DEFAULT_MAP_FROM_BYTES`].
-    pub map_from: Option<u64>,
 }
-
-/// Smallest file mapped by default: below it, mapping and unmapping cost about what the copy
-/// saves.
-pub const DEFAULT_MAP_FROM_BYTES: u64 = 1024 * 1024;
 
 impl Default for ReadOptions {
     fn default() -> Self {
@@ -102,7 +91,6 @@ impl Default for ReadOptions {
             progress: None,
             decode_threads: std::thread::available_parallelism().map_or(1, usize::from),
             expansion: ExpansionLimit::default(),
-            map_from: Some(DEFAULT_MAP_FROM_BYTES),
         }
     }
 }
@@ -116,7 +104,6 @@ impl std::fmt::Debug for ReadOptions {
             .field("progress", &self.progress.is_some())
             .field("decode_threads", &self.decode_threads)
             .field("expansion", &self.expansion)
-            .field("map_from", &self.map_from)
             .finish()
     }
 }
@@ -536,12 +523,11 @@ impl Run<'_, '_> {
     fn read_input(&mut self, input: source::Input<'_>, pool: Option<&Pool>) -> FileReport {
         let mut report = FileReport::new(input.name.clone(), Some(input.compression));
         let mut counter = Counter::default();
-        let name = input.name.clone();
-        let compression = input.compression;
+        let name = input.name;
         let frame_opts = self.frame_opts.clone();
         let opts: &ReadOptions = self.opts;
         let framing = match pool {
-            None => frame::frame_input(input, &frame_opts, &mut |item, _| match item {
+            None => frame::frame(input.reader, &frame_opts, &mut |item| match item {
                 Framed::Record { position, payload } => {
                     let source = SourceRef {
                         file: name.clone(),
@@ -571,32 +557,33 @@ impl Run<'_, '_> {
                         }
                     }
                 };
-                let framing =
-                    frame::frame_input(input, &frame_opts, &mut |item, window| match item {
-                        Framed::Record {
+                let framing = frame::frame(input.reader, &frame_opts, &mut |item| match item {
+                    Framed::Record {
+                        position,
+                        payload: Payload::Json(bytes),
+                    } => pipeline.json(position, bytes, &mut apply),
+                    Framed::Record { position, payload } => {
+                        let source = SourceRef {
+                            file: name.clone(),
                             position,
-                            payload: Payload::Json(bytes),
-                        } => pipeline.json(position, bytes, window, &mut apply),
-                        Framed::Record { position, payload } => {
-                            let source = SourceRef {
-                                file: name.clone(),
-                                position,
-                            };
-                            let mut results = Vec::with_capacity(1);
-                            decode_all(payload, source, &opts.decode, &mut |r| results.push(r));
-                            pipeline.decoded(position, results, &mut apply);
-                        }
-                        Framed::Unreadable { position, reason } => {
-                            pipeline.unreadable(position, reason)
-                        }
-                    });
+                        };
+                        let mut results = Vec::with_capacity(1);
+                        decode_all(payload, source, &opts.decode, &mut |r| results.push(r));
+                        pipeline.decoded(position, results, &mut apply);
+                    }
+                    Framed::Unreadable { position, reason } => {
+                        pipeline.unreadable(position, reason)
+                    }
+                });
                 pipeline.finish(&mut apply);
                 framing
             }
         };
         report.container = Some(framing.container);
         if let Some(error) = framing.error {
-            report.problems.push(problem_from_frame(error, compression));
+            report
+                .problems
+                .push(problem_from_frame(error, input.compression));
         }
         report.counts = counter.into_counts();
         report
@@ -727,21 +714,14 @@ pub fn read_located(
             .then(|| Pool::start(scope, opts.decode_threads, &opts.decode));
         for entry in located {
             let name = entry.name.clone();
-            let map_from = opts.map_from;
-            source::open_mapped(
-                entry,
-                &meter,
-                opts.expansion,
-                map_from,
-                &mut |opened| match opened {
-                    Opened::Input(input) => files.push(run.read_input(input, pool.as_ref())),
-                    Opened::Failed { name, error } => {
-                        let mut report = FileReport::new(name, None);
-                        report.problems.push(problem_from_source(&error));
-                        files.push(report);
-                    }
-                },
-            );
+            source::open(entry, &meter, opts.expansion, &mut |opened| match opened {
+                Opened::Input(input) => files.push(run.read_input(input, pool.as_ref())),
+                Opened::Failed { name, error } => {
+                    let mut report = FileReport::new(name, None);
+                    report.problems.push(problem_from_source(&error));
+                    files.push(report);
+                }
+            });
             meter.report(&name);
         }
         // Dropping the pool closes the job queue, which ends the decoding threads.

@@ -18,18 +18,6 @@
 //! [`ExpansionLimit::ratio`] times the bytes read from storage, reading stops with an error
 //! (a decompression bomb turns kilobytes into gigabytes; the simulator's exports compress 9
 //! to 14 times with gzip). Decompressed by hand first, the same content is read whole.
-//!
-//! A plain regular file (not compressed, not standard input or a pipe) can be read through
-//! memory maps instead of `read()` ([`open_mapped`]): the framer then cuts records straight
-//! out of the page cache and the decoding threads read them there, with no copy. Whatever
-//! cannot be mapped is read with `read()`, silently and with the same outcome.
-//!
-//! The risk of a map, decided here: if another program truncates a file while it is mapped,
-//! touching the lost pages kills the process with SIGBUS (ripgrep takes the same risk for the
-//! same gain, with `--no-mmap` to opt out; so does tokentrail). Exports being investigated are
-//! copies nobody truncates; a log rotated with `copytruncate` under a running read is the case
-//! to avoid, and `--no-mmap` is its way out. A file that grows while mapped is read up to the
-//! size it had when opened.
 
 use std::cell::Cell;
 use std::collections::HashSet;
@@ -40,7 +28,6 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use flate2::read::MultiGzDecoder;
-use memmap2::{Advice, Mmap, MmapOptions};
 use serde::Serialize;
 
 /// Bytes between two progress reports.
@@ -389,65 +376,6 @@ pub struct Input<'a> {
     pub compression: Compression,
     /// Its bytes.
     pub reader: &'a mut dyn Read,
-    /// The same bytes as a file that may be mapped instead of read (a plain regular file,
-    /// opened with [`open_mapped`]); `reader` is untouched until mapping fails.
-    pub mappable: Option<Mappable<'a>>,
-}
-
-/// A plain regular file whose bytes may be mapped rather than read.
-pub struct Mappable<'a> {
-    file: &'a File,
-    len: u64,
-    head: usize,
-    meter: &'a Meter,
-    name: Arc<str>,
-}
-
-impl<'a> Mappable<'a> {
-    /// The file's size when it was opened: what is read of it.
-    pub(crate) fn len(&self) -> u64 {
-        self.len
-    }
-
-    /// Bytes at the start already read (and counted) to recognize the format; `reader`
-    /// delivers them in one first read, and a map is revealed the same way.
-    pub(crate) fn head(&self) -> usize {
-        self.head
-    }
-
-    /// Count bytes taken from a map for progress, as reading them would.
-    pub(crate) fn count(&self, n: usize) {
-        self.meter.add(n, &self.name);
-    }
-
-    /// Map `len` bytes of the file from `offset` (any offset: the page alignment is handled).
-    #[allow(unsafe_code)]
-    pub(crate) fn map(&self, offset: u64, len: usize) -> io::Result<Mmap> {
-        // SAFETY: the map is read-only and private, and nothing here writes the file. Another
-        // process may still change the file while it is mapped: changed bytes are only
-        // different input (every byte is treated as untrusted and bounds-checked), and a
-        // truncation makes a later touch of the lost pages raise SIGBUS, a crash and not a
-        // read of other memory; that risk is taken knowingly (see the module docs, and
-        // `--no-mmap` to avoid it).
-        let map = unsafe { MmapOptions::new().offset(offset).len(len).map(self.file)? };
-        // Read-ahead for a front-to-back pass; pages already passed may go first. Advice only:
-        // a kernel that ignores it changes nothing.
-        let _ = map.advise(Advice::Sequential);
-        Ok(map)
-    }
-
-    /// A reader of the file from `offset` on, counted for progress: where reading goes on when
-    /// a part of the file cannot be mapped.
-    pub(crate) fn read_from(&self, offset: u64) -> io::Result<Box<dyn Read + 'a>> {
-        let mut file = self.file;
-        file.seek(SeekFrom::Start(offset))?;
-        Ok(Box::new(Counting {
-            inner: file,
-            meter: self.meter,
-            name: self.name.clone(),
-            budget: Budget::new(ExpansionLimit::default()),
-        }))
-    }
 }
 
 /// What [`open`] hands out: a stream to read, or a member that cannot be read.
@@ -491,24 +419,11 @@ fn is_zip(head: &[u8]) -> bool {
 }
 
 /// Open one located input and hand its stream(s) to `visit`: one for a plain or gzip file,
-/// one per member for a zip archive. Decompression stops at `limit`. Every file is read with
-/// `read()` ([`open_mapped`] maps the large plain ones).
+/// one per member for a zip archive. Decompression stops at `limit`.
 pub fn open(
     located: Located,
     meter: &Meter,
     limit: ExpansionLimit,
-    visit: &mut dyn FnMut(Opened<'_>),
-) {
-    open_mapped(located, meter, limit, None, visit)
-}
-
-/// [`open`], offering a plain regular file of at least `map_from` bytes (and at least one
-/// byte) as [`Input::mappable`]; `None` offers none.
-pub fn open_mapped(
-    located: Located,
-    meter: &Meter,
-    limit: ExpansionLimit,
-    map_from: Option<u64>,
     visit: &mut dyn FnMut(Opened<'_>),
 ) {
     let name = located.name;
@@ -522,7 +437,7 @@ pub fn open_mapped(
     let budget = Budget::new(limit);
     let result = match origin {
         Origin::Stdin => open_stdin(&name, meter, budget, visit),
-        Origin::File { path, .. } => open_file(&path, &name, meter, budget, map_from, visit),
+        Origin::File { path, .. } => open_file(&path, &name, meter, budget, visit),
     };
     if let Err(error) = result {
         visit(Opened::Failed { name, error });
@@ -548,7 +463,7 @@ fn open_stdin(
         return Err(SourceError::ZipOnStdin);
     }
     let mut chained = head.chain(counted);
-    stream(name.clone(), head, &mut chained, &budget, None, visit);
+    stream(name.clone(), head, &mut chained, &budget, visit);
     Ok(())
 }
 
@@ -557,19 +472,11 @@ fn open_file(
     name: &Arc<str>,
     meter: &Meter,
     budget: Rc<Budget>,
-    map_from: Option<u64>,
     visit: &mut dyn FnMut(Opened<'_>),
 ) -> Result<(), SourceError> {
     let file = File::open(path)?;
-    // Only a regular file has a size that says what reading it gives (a FIFO or a device
-    // named on the command line is read).
-    let regular_len = file
-        .metadata()
-        .ok()
-        .filter(std::fs::Metadata::is_file)
-        .map(|m| m.len());
     let mut counted = Counting {
-        inner: &file,
+        inner: file,
         meter,
         name: name.clone(),
         budget: budget.clone(),
@@ -580,29 +487,18 @@ fn open_file(
         counted.seek(SeekFrom::Start(0))?;
         return open_zip(counted, name, &budget, visit);
     }
-    let mappable = match (regular_len, map_from) {
-        (Some(len), Some(from)) if len >= from.max(1) => Some(Mappable {
-            file: &file,
-            len,
-            head: head.len(),
-            meter,
-            name: name.clone(),
-        }),
-        _ => None,
-    };
     let mut chained = head.chain(counted);
-    stream(name.clone(), head, &mut chained, &budget, mappable, visit);
+    stream(name.clone(), head, &mut chained, &budget, visit);
     Ok(())
 }
 
 /// Hand out one stream whose first bytes are `head` (already part of `reader`); a gzip
-/// stream is decompressed within `budget`. `mappable` is offered only for a plain stream.
+/// stream is decompressed within `budget`.
 fn stream(
     name: Arc<str>,
     head: &[u8],
     reader: &mut dyn Read,
     budget: &Rc<Budget>,
-    mappable: Option<Mappable<'_>>,
     visit: &mut dyn FnMut(Opened<'_>),
 ) {
     if is_gzip(head) {
@@ -614,14 +510,12 @@ fn stream(
             name,
             compression: Compression::Gzip,
             reader: &mut gz,
-            mappable: None,
         }));
     } else {
         visit(Opened::Input(Input {
             name,
             compression: Compression::None,
             reader,
-            mappable,
         }));
     }
 }
@@ -683,7 +577,7 @@ fn open_zip<R: Read + Seek>(
             continue;
         }
         let mut chained = head.chain(&mut member);
-        stream(member_name, head, &mut chained, budget, None, visit);
+        stream(member_name, head, &mut chained, budget, visit);
     }
     Ok(())
 }

@@ -73,7 +73,6 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         test_cases: false,
         threads: None,
         accesses_in_memory: None,
-        no_mmap: false,
     };
     let (detection, report, times) = detect::detect(&detect_args)?;
     let code = detect::finish(&detect_args, &detection, &report, &times)?;

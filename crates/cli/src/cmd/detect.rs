@@ -84,10 +84,6 @@ pub struct DetectArgs {
     /// do not depend on it.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub accesses_in_memory: Option<u64>,
-    /// Read files with read() instead of mapping them (mapping is faster, but a file truncated
-    /// while it is read, e.g. a log rotated with copytruncate, ends the run with SIGBUS).
-    #[arg(long)]
-    pub no_mmap: bool,
 }
 
 /// Read every input into the engine and run it.
@@ -109,9 +105,6 @@ pub fn detect(args: &DetectArgs) -> anyhow::Result<(Detection, IngestReport, Tim
     };
     if let Some(threads) = args.threads {
         opts.decode_threads = usize::from(threads);
-    }
-    if args.no_mmap {
-        opts.map_from = None;
     }
     // The rules run after reading, on the threads the decoders had.
     config.threads = opts.decode_threads;

@@ -65,10 +65,6 @@ pub struct InspectArgs {
     /// (`input.message`) and Panther rule YAML (`Tests[].Log`).
     #[arg(long)]
     pub test_cases: bool,
-    /// Read files with read() instead of mapping them (mapping is faster, but a file truncated
-    /// while it is read, e.g. a log rotated with copytruncate, ends the run with SIGBUS).
-    #[arg(long)]
-    pub no_mmap: bool,
 }
 
 /// How the report is written.
@@ -87,7 +83,6 @@ pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
             unwrap_test_cases: args.test_cases,
             ..DecodeOptions::default()
         },
-        map_from: (!args.no_mmap).then_some(tokentrail_ingest::read::DEFAULT_MAP_FROM_BYTES),
         ..ReadOptions::default()
     };
     let report = super::read_with_progress(&args.paths, opts, &mut |_| {});

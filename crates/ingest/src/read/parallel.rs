@@ -2,9 +2,7 @@
 //!
 //! The framer cuts records out of the stream on the calling thread (it is sequential by
 //! nature: gzip, JSON containers and CSV quoting all need the bytes in order). Framed JSON
-//! records are copied into batches of about [`BATCH_BYTES`] or, when the file is mapped, kept
-//! as ranges of the mapped window the batch holds a handle of (no copy, and the window is
-//! unmapped when its last batch is decoded); each batch goes to a pool of
+//! records are copied into batches of about [`BATCH_BYTES`]; each batch goes to a pool of
 //! decoding threads, and the decoded batches come back to the calling thread *in the order
 //! they were framed*, so the sink sees exactly the sequence a single-threaded run produces and
 //! results cannot depend on the number of threads. CSV rows are decoded where they are framed
@@ -21,7 +19,6 @@ use std::sync::{Arc, Mutex};
 use tokentrail_model::{Position, SourceRef};
 
 use crate::decode::{decode_all, DecodeOptions};
-use crate::frame::Window;
 use crate::{DecodeError, DecodedRecord, Payload};
 
 /// Bytes of framed JSON collected before a batch is handed to a decoding thread: large enough
@@ -38,11 +35,6 @@ const IN_FLIGHT_PER_THREAD: usize = 3;
 enum Item {
     /// A JSON record whose bytes are `range` of the batch buffer.
     Json {
-        position: Position,
-        range: Range<usize>,
-    },
-    /// A JSON record whose bytes are `range` of the batch's window.
-    Mapped {
         position: Position,
         range: Range<usize>,
     },
@@ -67,10 +59,6 @@ pub(super) enum Outcome {
 struct Batch {
     file: Arc<str>,
     bytes: Vec<u8>,
-    /// The window the [`Item::Mapped`] records lie in (one per batch).
-    window: Option<Window>,
-    /// Bytes of those records.
-    mapped_bytes: usize,
     items: Vec<Item>,
 }
 
@@ -83,23 +71,19 @@ impl Batch {
         Batch {
             file,
             bytes,
-            window: None,
-            mapped_bytes: 0,
             items: Vec::with_capacity(1024),
         }
     }
 
     fn is_full(&self) -> bool {
-        self.bytes.len() + self.mapped_bytes >= BATCH_BYTES || self.items.len() >= BATCH_RECORDS
+        self.bytes.len() >= BATCH_BYTES || self.items.len() >= BATCH_RECORDS
     }
 
     fn decode(self, opts: &DecodeOptions, spare: &Spare) -> Vec<Outcome> {
         let Batch {
             file,
             mut bytes,
-            window,
             items,
-            ..
         } = self;
         let outcome = |position: Position, result: Result<DecodedRecord, DecodeError>| match result
         {
@@ -121,19 +105,6 @@ impl Batch {
                     decode_all(Payload::Json(payload), source, opts, &mut |r| {
                         outcomes.push(outcome(position, r))
                     });
-                }
-                Item::Mapped { position, range } => {
-                    let source = SourceRef {
-                        file: file.clone(),
-                        position,
-                    };
-                    let payload = window.as_deref().and_then(|w| w.get(range));
-                    decode_all(
-                        Payload::Json(payload.unwrap_or_default()),
-                        source,
-                        opts,
-                        &mut |r| outcomes.push(outcome(position, r)),
-                    );
                 }
                 Item::Decoded { position, results } => {
                     outcomes.extend(results.into_iter().map(|r| outcome(position, r)))
@@ -227,38 +198,17 @@ impl<'p> Pipeline<'p> {
         }
     }
 
-    /// A framed JSON record, lying in `window` when the file is mapped.
+    /// A framed JSON record.
     pub(super) fn json(
         &mut self,
         position: Position,
         bytes: &[u8],
-        window: Option<&Window>,
         apply: &mut dyn FnMut(Outcome),
     ) {
-        match window.and_then(|w| range_within(w, bytes).map(|range| (w, range))) {
-            Some((window, range)) => {
-                let same = self
-                    .batch
-                    .window
-                    .as_ref()
-                    .is_some_and(|held| Arc::ptr_eq(held, window));
-                if !same {
-                    // One window per batch: the framer moved on to the next one.
-                    if self.batch.window.is_some() {
-                        self.dispatch(apply);
-                    }
-                    self.batch.window = Some(Arc::clone(window));
-                }
-                self.batch.mapped_bytes += range.len();
-                self.batch.items.push(Item::Mapped { position, range });
-            }
-            None => {
-                let start = self.batch.bytes.len();
-                self.batch.bytes.extend_from_slice(bytes);
-                let range = start..self.batch.bytes.len();
-                self.batch.items.push(Item::Json { position, range });
-            }
-        }
+        let start = self.batch.bytes.len();
+        self.batch.bytes.extend_from_slice(bytes);
+        let range = start..self.batch.bytes.len();
+        self.batch.items.push(Item::Json { position, range });
         if self.batch.is_full() {
             self.dispatch(apply);
         }
@@ -331,18 +281,10 @@ impl<'p> Pipeline<'p> {
     }
 }
 
-/// Where `bytes` lie in `window`, if they do.
-fn range_within(window: &[u8], bytes: &[u8]) -> Option<Range<usize>> {
-    let start = (bytes.as_ptr() as usize).checked_sub(window.as_ptr() as usize)?;
-    let end = start.checked_add(bytes.len())?;
-    (end <= window.len()).then_some(start..end)
-}
-
 impl Item {
     fn position(&self) -> Position {
         match self {
             Item::Json { position, .. }
-            | Item::Mapped { position, .. }
             | Item::Decoded { position, .. }
             | Item::Unreadable { position, .. } => *position,
         }
