@@ -1,5 +1,26 @@
-# Sourced by bench/same_findings.sh and bench/instructions.sh: builds tokentrail at a git
-# revision in a worktree of its own, so the working tree (and its target/) is left alone.
+# Sourced by bench/same_findings.sh and bench/instructions.sh: where a comparison works, the
+# working tree's build, and a build of a git revision in a worktree of its own (so the working
+# tree and its target/ are left alone).
+
+# bench_work NAME: set WORK to target/NAME (under $CARGO_TARGET_DIR when set) and create it,
+# set TARGET_DIR, and keep an installed ASN database out of the runs (XDG_DATA_HOME): it would
+# name networks the same on both sides, but results should not depend on what is installed.
+bench_work() {
+  local root
+  root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+  TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
+  [[ "$TARGET_DIR" = /* ]] || TARGET_DIR="$root/$TARGET_DIR"
+  WORK="$TARGET_DIR/$1"
+  mkdir -p "$WORK"
+  export XDG_DATA_HOME="$WORK/no-data"
+}
+
+# build_head: build the working tree's release binary and set HEAD_BIN to it.
+build_head() {
+  echo "== build: working tree ($(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo ', with changes'))"
+  cargo build --release --quiet -p tokentrail || return 1
+  HEAD_BIN="$TARGET_DIR/release/tokentrail"
+}
 
 # build_base REV WORK: build REV's release binary under WORK (a worktree in WORK/base-src,
 # its target in WORK/base-target) and set BASE_BIN to it. The worktree is removed on exit

@@ -30,22 +30,19 @@ command -v valgrind >/dev/null && command -v callgrind_annotate >/dev/null \
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-target_dir="${CARGO_TARGET_DIR:-$root/target}"
-[[ "$target_dir" = /* ]] || target_dir="$root/$target_dir"
-work="$target_dir/instructions"
-mkdir -p "$work"
-export XDG_DATA_HOME="$work/no-data"
+# shellcheck source=bench/base_build.sh
+source "$root/bench/base_build.sh"
+bench_work instructions
+target_dir="$TARGET_DIR"
+work="$WORK"
 now="2030-01-01T00:00:00Z"
 
-echo "== build: working tree ($(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo ', with changes'))"
-cargo build --release --quiet -p tokentrail || exit 2
-sides=("head:$target_dir/release/tokentrail")
+build_head || exit 2
+sides=("head:$HEAD_BIN")
 if [[ -n "$base" ]]; then
   base_rev="$(git rev-parse --verify --quiet "$base^{commit}")" \
     || { echo "instructions.sh: not a revision: $base" >&2; exit 2; }
   echo "== build: base $(git rev-parse --short "$base_rev")"
-  # shellcheck source=bench/base_build.sh
-  source "$root/bench/base_build.sh"
   build_base "$base_rev" "$work" || exit 2
   sides=("base:$BASE_BIN" "${sides[@]}")
 fi

@@ -29,23 +29,18 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 base_rev="$(git rev-parse --verify --quiet "$base^{commit}")" \
   || { echo "same_findings.sh: not a revision: $base" >&2; exit 2; }
-target_dir="${CARGO_TARGET_DIR:-$root/target}"
-[[ "$target_dir" = /* ]] || target_dir="$root/$target_dir"
-work="$target_dir/same-findings"
-mkdir -p "$work"
-# Networks named by an installed ASN database would be the same on both sides, but the run
-# should not depend on what the user happens to have installed.
-export XDG_DATA_HOME="$work/no-data"
+# shellcheck source=bench/base_build.sh
+source "$root/bench/base_build.sh"
+bench_work same-findings
+target_dir="$TARGET_DIR"
+work="$WORK"
 # Fixed clock: allowlist expiry and "implausibly late" records are judged against it.
 now="2030-01-01T00:00:00Z"
 
-echo "== build: working tree ($(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo ', with changes'))"
-cargo build --release --quiet -p tokentrail || exit 2
-head_bin="$target_dir/release/tokentrail"
+build_head || exit 2
+head_bin="$HEAD_BIN"
 
 echo "== build: base $(git rev-parse --short "$base_rev")"
-# shellcheck source=bench/base_build.sh
-source "$root/bench/base_build.sh"
 KEEP_BASE="$keep" build_base "$base_rev" "$work" || exit 2
 base_bin="$BASE_BIN"
 
