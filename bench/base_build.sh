@@ -23,11 +23,20 @@ build_head() {
 }
 
 # build_base REV WORK: build REV's release binary under WORK (a worktree in WORK/base-src,
-# its target in WORK/base-target) and set BASE_BIN to it. The worktree is removed on exit
-# unless KEEP_BASE=1. Returns non-zero when the revision cannot be checked out or built.
+# its target in WORK/base-target), or reuse the one built there for REV, and set BASE_BIN to
+# it. A worktree made for the build is removed on exit unless KEEP_BASE=1. Returns non-zero
+# when the revision cannot be checked out or built.
 build_base() {
   local rev="$1" work="$2"
   local tree="$work/base-src"
+  BASE_BIN="$work/base-target/release/tokentrail"
+  # A revision's build does not change: the one left by an earlier comparison is reused (a
+  # fresh worktree would make cargo build the workspace's crates again).
+  if [[ -x "$BASE_BIN" && "$(cat "$work/base-target/built-rev" 2>/dev/null)" = "$rev" ]]; then
+    echo "   (reusing the build of $rev)"
+    return 0
+  fi
+  rm -f "$work/base-target/built-rev"
   rm -rf "$tree"
   git worktree prune
   git worktree add --quiet --detach "$tree" "$rev" || return 1
@@ -37,5 +46,5 @@ build_base() {
   fi
   (cd "$tree" && CARGO_TARGET_DIR="$work/base-target" cargo build --release --quiet -p tokentrail) \
     || return 1
-  BASE_BIN="$work/base-target/release/tokentrail"
+  echo "$rev" >"$work/base-target/built-rev"
 }
