@@ -215,10 +215,19 @@ pub(crate) fn home_unregistered(cx: &Context<'_>, chain: &Chain) -> BTreeSet<(Sy
             cx.sign_in_net(i)
                 .is_some_and(|n| !n.hosting && n.asn().is_some())
         })
-        .filter_map(|&i| cx.sign_ins.get(i))
-        .filter(|s| s.device_id.is_none() && !s.has(sflag::DEVICE_CODE) && !s.has(sflag::ROPC))
-        .filter_map(|s| Some((cx.lc(s.app_id)?, s.agent_country?)))
+        .filter_map(|&i| unregistered_print(cx, cx.sign_ins.get(i)?))
         .collect()
+}
+
+/// What tells a device Entra does not know from another: the (client, user agent and country)
+/// of a sign-in that names no device, when it is not a device-code or ROPC sign-in (those name
+/// their client, not the user's device). The home side ([`home_unregistered`]) and the roaming
+/// side ([`unregistered_roamed`]) both take it from here.
+fn unregistered_print(cx: &Context<'_>, s: &SignInRec) -> Option<(Sym, Sym)> {
+    if s.device_id.is_some() || s.has(sflag::DEVICE_CODE) || s.has(sflag::ROPC) {
+        return None;
+    }
+    Some((cx.lc(s.app_id)?, s.agent_country?))
 }
 
 /// True when sign-in `i`, made from `net`, is the session's own unregistered device that
@@ -238,16 +247,10 @@ pub(crate) fn unregistered_roamed(
     };
     !net.hosting
         && net.asn().is_some()
-        && s.device_id.is_none()
-        && !s.has(sflag::DEVICE_CODE)
-        && !s.has(sflag::ROPC)
         && cx
             .sign_in_net(i)
             .is_some_and(|n| relate(n, net) == Relation::Same)
-        && match (cx.lc(s.app_id), s.agent_country) {
-            (Some(app), Some(agent)) => home_unregistered.contains(&(app, agent)),
-            _ => false,
-        }
+        && unregistered_print(cx, s).is_some_and(|print| home_unregistered.contains(&print))
 }
 
 /// For an access from `net` whose token was issued to no device: the issuing sign-in is the
