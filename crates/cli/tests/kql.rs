@@ -280,6 +280,15 @@ fn the_parser_reports_a_broken_query() {
 /// An allowlist of one entry approving client `app` for `user` under `rule`, valid for 300
 /// days from today.
 fn allowlist_yaml(rule: &str, app: &str, user: &str) -> String {
+    allowlist_of(&[(
+        "approved-client".into(),
+        rule.into(),
+        format!("{{ app_id: \"{app}\", user: \"{user}\" }}"),
+    )])
+}
+
+/// An allowlist of entries `(id, rule, match mapping)`, each valid for 300 days from today.
+fn allowlist_of(entries: &[(String, String, String)]) -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -295,9 +304,64 @@ fn allowlist_yaml(rule: &str, app: &str, user: &str) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "version: 1\nentries:\n  - id: approved-client\n    reason: \"Client approved for this user, ticket SEC-1\"\n    owner: \"soc@contoso.example\"\n    expires: {y:04}-{m:02}-{d:02}\n    rules: [{rule}]\n    match: {{ app_id: \"{app}\", user: \"{user}\" }}\n"
-    )
+    let mut out = String::from("version: 1\nentries:\n");
+    for (id, rule, matcher) in entries {
+        out.push_str(&format!(
+            "  - id: {id}\n    reason: \"Approved for this user, ticket SEC-1\"\n    owner: \"soc@contoso.example\"\n    expires: {y:04}-{m:02}-{d:02}\n    rules: [{rule}]\n    match: {matcher}\n"
+        ));
+    }
+    out
+}
+
+/// Allowlist entries `(id, rule, match)` naming what each finding of `detect` shows first:
+/// its first address as a /32 or /128 (`first-address-ID`) and its network's ASN
+/// (`first-network-ID`) for findings of several records, with its user; a UPN with the
+/// finding's client (`upn-ID`, one finding); and a service principal no record has, with a
+/// finding's user (`no-service-principal`), which matches nothing.
+fn first_record_entries(all: &BTreeMap<String, Found>) -> Vec<(String, String, String)> {
+    let mut entries = Vec::new();
+    for (id, f) in all {
+        let rule = &f.row.1;
+        if f.row.2 < 2 || f.user.is_empty() {
+            continue;
+        }
+        if let Ok(ip) = f.src_ip.parse::<std::net::IpAddr>() {
+            let bits = if ip.is_ipv4() { 32 } else { 128 };
+            entries.push((
+                format!("first-address-{id}"),
+                rule.clone(),
+                format!("{{ user: \"{}\", network: \"{ip}/{bits}\" }}", f.user),
+            ));
+        }
+        if let Some(asn) = f.network.strip_prefix("AS") {
+            entries.push((
+                format!("first-network-{id}"),
+                rule.clone(),
+                format!("{{ user: \"{}\", asn: {asn} }}", f.user),
+            ));
+        }
+    }
+    if let Some((id, f)) = all
+        .iter()
+        .find(|(_, f)| !f.upn.is_empty() && !f.app.is_empty() && f.upn != f.user)
+    {
+        entries.push((
+            format!("upn-{id}"),
+            f.row.1.clone(),
+            format!("{{ user: \"{}\", app_id: \"{}\" }}", f.upn, f.app),
+        ));
+    }
+    if let Some(f) = all.values().find(|f| !f.user.is_empty()) {
+        entries.push((
+            "no-service-principal".into(),
+            f.row.1.clone(),
+            format!(
+                "{{ user: \"{}\", service_principal_id: \"00000000-0000-0000-0000-00000000dead\" }}",
+                f.user
+            ),
+        ));
+    }
+    entries
 }
 
 /// One finding as both sides report it: id, rule, records, operations.
@@ -317,8 +381,20 @@ fn simulate(dir: &Path, profile: &str, users: &str, days: &str, seed: &str) {
     );
 }
 
-/// `detect --format csv` as rows keyed by id, with the user and app of each.
-fn detect(tenant: &Path, allowlist: Option<&Path>) -> BTreeMap<String, (Row, String, String)> {
+/// One finding of `detect`: the row both sides report, and what allowlist entries name.
+#[derive(Clone, Debug)]
+struct Found {
+    row: Row,
+    user: String,
+    upn: String,
+    app: String,
+    /// The finding's first address.
+    src_ip: String,
+    network: String,
+}
+
+/// `detect --format csv` as findings keyed by id.
+fn detect(tenant: &Path, allowlist: Option<&Path>) -> BTreeMap<String, Found> {
     let mut c = common::tokentrail();
     c.args(["detect", "--format", "csv"])
         .args(["signins", "graph", "ual"].map(|d| tenant.join(d)));
@@ -329,33 +405,39 @@ fn detect(tenant: &Path, allowlist: Option<&Path>) -> BTreeMap<String, (Row, Str
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     let header = reader.headers().expect("CSV header").clone();
     let col = |name: &str| header.iter().position(|h| h == name).expect(name);
-    let (id, rule, records, ops, user, app) = (
-        col("id"),
-        col("rule"),
-        col("records"),
-        col("operations"),
+    let (id, rule, records, ops) = (col("id"), col("rule"), col("records"), col("operations"));
+    let (user, upn, app, src_ip, network) = (
         col("user_id"),
+        col("upn"),
         col("app_id"),
+        col("src_ip"),
+        col("network"),
     );
     reader
         .records()
         .map(|r| {
             let f = r.expect("CSV row");
-            (
-                f[id].to_string(),
-                (
-                    (
-                        f[id].to_string(),
-                        f[rule].to_string(),
-                        f[records].parse().unwrap(),
-                        f[ops].parse().unwrap(),
-                    ),
-                    f[user].to_string(),
-                    f[app].to_string(),
+            let found = Found {
+                row: (
+                    f[id].to_string(),
+                    f[rule].to_string(),
+                    f[records].parse().unwrap(),
+                    f[ops].parse().unwrap(),
                 ),
-            )
+                user: f[user].to_string(),
+                upn: f[upn].to_string(),
+                app: f[app].to_string(),
+                src_ip: f[src_ip].to_string(),
+                network: f[network].to_string(),
+            };
+            (f[id].to_string(), found)
         })
         .collect()
+}
+
+/// The findings' rows.
+fn rows(found: BTreeMap<String, Found>) -> BTreeSet<Row> {
+    found.into_values().map(|f| f.row).collect()
 }
 
 /// The exported queries run by duckdb-kql on the tenant.
@@ -422,6 +504,29 @@ fn with_ports(dir: &Path) -> usize {
     changed
 }
 
+/// Every other Graph activity record of the tenant with its IPv4 address moved to the
+/// neighbouring address of its /24 (the last bit flipped), as carrier NAT pools and DHCP move a
+/// client: one token or session then shows several addresses of one network. How many.
+fn with_neighbours(tenant: &Path) -> usize {
+    let path = tenant.join("graph/la/MicrosoftGraphActivityLogs.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut out = String::with_capacity(text.len());
+    let mut changed = 0;
+    for (n, line) in text.lines().enumerate() {
+        let mut v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let ip = v["IPAddress"].as_str().and_then(|ip| ip.parse().ok());
+        if let Some(std::net::IpAddr::V4(ip)) = ip.filter(|_| n % 2 == 1) {
+            let [a, b, c, d] = ip.octets();
+            v["IPAddress"] = std::net::Ipv4Addr::new(a, b, c, d ^ 1).to_string().into();
+            changed += 1;
+        }
+        out.push_str(&v.to_string());
+        out.push('\n');
+    }
+    std::fs::write(&path, out).unwrap();
+    changed
+}
+
 /// The findings on both sides, and every difference explained in [`DIFFERENCES`].
 fn compare(tenant: &str, kql: &BTreeSet<Row>, detect: &BTreeSet<Row>) {
     let ids = |rows: &BTreeSet<Row>| rows.iter().map(|r| r.0.clone()).collect::<BTreeSet<_>>();
@@ -463,8 +568,8 @@ fn the_queries_find_what_detect_finds_on_simulated_log_analytics_exports() {
     let all = detect(&tenant, None);
     let (approved, user, app) = all
         .values()
-        .find(|(r, _, _)| r.1 == "TT005")
-        .cloned()
+        .find(|f| f.row.1 == "TT005")
+        .map(|f| (f.row.clone(), f.user.clone(), f.app.clone()))
         .expect("the default tenant has a TT005 finding");
     let allowlist = tmp.path().join("allowlist.yaml");
     std::fs::write(&allowlist, allowlist_yaml("TT005", &app, &user)).unwrap();
@@ -475,10 +580,7 @@ fn the_queries_find_what_detect_finds_on_simulated_log_analytics_exports() {
         watchlist.contains(&format!("approved-client,TT005,{app},{user},")),
         "{watchlist}"
     );
-    let detect_rows: BTreeSet<Row> = detect(&tenant, Some(&allowlist))
-        .into_values()
-        .map(|v| v.0)
-        .collect();
+    let detect_rows = rows(detect(&tenant, Some(&allowlist)));
     assert!(!detect_rows.contains(&approved), "detect suppresses it");
     assert_eq!(detect_rows.len() + 1, all.len());
     let kql = kql_findings(&tools, &tenant, &queries);
@@ -497,9 +599,38 @@ fn the_queries_find_what_detect_finds_on_simulated_log_analytics_exports() {
     let tenant = tmp.path().join("small-office");
     simulate(&tenant, "small-office", "12", "7", "21");
     assert!(with_ports(&tenant.join("ual/defender-stream")) > 100);
+    assert!(with_neighbours(&tenant) > 100);
+    // With an allowlist naming what each finding shows first (its first address, its first
+    // network's ASN, its UPN and client): detect suppresses a finding only when every record
+    // lies in the entry's network or ASN, and so must the watchlist.
+    let all = detect(&tenant, None);
+    let entries = first_record_entries(&all);
+    let allowlist = tmp.path().join("small-office-allowlist.yaml");
+    std::fs::write(&allowlist, allowlist_of(&entries)).unwrap();
     let queries = tmp.path().join("small-office-kql");
-    export(&queries, "kql", None);
-    let detect_rows: BTreeSet<Row> = detect(&tenant, None).into_values().map(|v| v.0).collect();
+    export(&queries, "kql", Some(&allowlist));
+    let detect_rows = rows(detect(&tenant, Some(&allowlist)));
+    let targeted = |prefix: &str| -> (usize, usize) {
+        let ids: Vec<&str> = entries
+            .iter()
+            .filter_map(|(id, _, _)| id.strip_prefix(prefix))
+            .collect();
+        let kept = ids
+            .iter()
+            .filter(|id| detect_rows.iter().any(|r| r.0 == **id))
+            .count();
+        (kept, ids.len() - kept)
+    };
+    // Both outcomes occur: findings whose every address lies in the first one's /32 (or
+    // /128) are suppressed, findings with other addresses too are kept.
+    let (kept, suppressed) = targeted("first-address-");
+    assert!(
+        kept > 0 && suppressed > 0,
+        "kept {kept}, suppressed {suppressed}"
+    );
+    let (kept, suppressed) = targeted("first-network-");
+    assert!(kept + suppressed > 0, "no finding with an ASN network");
+    assert!(detect_rows.len() < all.len());
     let kql = kql_findings(&tools, &tenant, &queries);
     compare("small-office", &kql, &detect_rows);
     rules_seen.extend(kql.iter().map(|r| r.1.clone()));
