@@ -316,8 +316,9 @@ fn allowlist_of(entries: &[(String, String, String)]) -> String {
 /// Allowlist entries `(id, rule, match)` naming what each finding of `detect` shows first:
 /// its first address as a /32 or /128 (`first-address-ID`) and its network's ASN
 /// (`first-network-ID`) for findings of several records, with its user; a UPN with the
-/// finding's client (`upn-ID`, one finding); and a service principal no record has, with a
-/// finding's user (`no-service-principal`), which matches nothing.
+/// finding's client (`upn-ID`, one finding); the service principal of a finding's client, with
+/// its user (`service-principal-ID`, three findings); and a service principal no record has,
+/// with a finding's user (`no-service-principal`), which matches nothing.
 fn first_record_entries(all: &BTreeMap<String, Found>) -> Vec<(String, String, String)> {
     let mut entries = Vec::new();
     for (id, f) in all {
@@ -349,6 +350,21 @@ fn first_record_entries(all: &BTreeMap<String, Found>) -> Vec<(String, String, S
             format!("upn-{id}"),
             f.row.1.clone(),
             format!("{{ user: \"{}\", app_id: \"{}\" }}", f.upn, f.app),
+        ));
+    }
+    for (id, f) in all
+        .iter()
+        .filter(|(_, f)| !f.user.is_empty() && !f.app.is_empty())
+        .take(3)
+    {
+        entries.push((
+            format!("service-principal-{id}"),
+            f.row.1.clone(),
+            format!(
+                "{{ user: \"{}\", service_principal_id: \"{}\" }}",
+                f.user,
+                service_principal_of(&f.app)
+            ),
         ));
     }
     if let Some(f) = all.values().find(|f| !f.user.is_empty()) {
@@ -527,6 +543,34 @@ fn with_neighbours(tenant: &Path) -> usize {
     changed
 }
 
+/// The service principal the tests give client `app` in the tenant (its id with the first
+/// group replaced).
+fn service_principal_of(app: &str) -> String {
+    format!("5e5e5e5e{}", app.get(8..).unwrap_or(""))
+}
+
+/// Every delegated Graph activity record of the tenant with the service principal of its client
+/// (Graph logs name it for delegated calls too); how many.
+fn with_service_principals(tenant: &Path) -> usize {
+    let path = tenant.join("graph/la/MicrosoftGraphActivityLogs.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut out = String::with_capacity(text.len());
+    let mut changed = 0;
+    for line in text.lines() {
+        let mut v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let delegated = v["UserId"].as_str().is_some_and(|u| !u.is_empty());
+        let app = v["AppId"].as_str().unwrap_or("").to_string();
+        if delegated && !app.is_empty() && v["ServicePrincipalId"].as_str() == Some("") {
+            v["ServicePrincipalId"] = service_principal_of(&app).into();
+            changed += 1;
+        }
+        out.push_str(&v.to_string());
+        out.push('\n');
+    }
+    std::fs::write(&path, out).unwrap();
+    changed
+}
+
 /// The findings on both sides, and every difference explained in [`DIFFERENCES`].
 fn compare(tenant: &str, kql: &BTreeSet<Row>, detect: &BTreeSet<Row>) {
     let ids = |rows: &BTreeSet<Row>| rows.iter().map(|r| r.0.clone()).collect::<BTreeSet<_>>();
@@ -577,7 +621,7 @@ fn the_queries_find_what_detect_finds_on_simulated_log_analytics_exports() {
     export(&queries, "kql", Some(&allowlist));
     let watchlist = std::fs::read_to_string(queries.join("tokentrail_allowlist.csv")).unwrap();
     assert!(
-        watchlist.contains(&format!("approved-client,TT005,{app},{user},")),
+        watchlist.contains(&format!("approved-client,TT005,{app},,{user},")),
         "{watchlist}"
     );
     let detect_rows = rows(detect(&tenant, Some(&allowlist)));
@@ -600,6 +644,7 @@ fn the_queries_find_what_detect_finds_on_simulated_log_analytics_exports() {
     simulate(&tenant, "small-office", "12", "7", "21");
     assert!(with_ports(&tenant.join("ual/defender-stream")) > 100);
     assert!(with_neighbours(&tenant) > 100);
+    assert!(with_service_principals(&tenant) > 100);
     // With an allowlist naming what each finding shows first (its first address, its first
     // network's ASN, its UPN and client): detect suppresses a finding only when every record
     // lies in the entry's network or ASN, and so must the watchlist.
@@ -630,6 +675,14 @@ fn the_queries_find_what_detect_finds_on_simulated_log_analytics_exports() {
     );
     let (kept, suppressed) = targeted("first-network-");
     assert!(kept + suppressed > 0, "no finding with an ASN network");
+    // A UPN names the user as the object id does; a service principal every Graph record of
+    // the finding shows is matched.
+    assert_eq!(targeted("upn-"), (0, 1));
+    let (_, suppressed) = targeted("service-principal-");
+    assert!(
+        suppressed > 0,
+        "no finding suppressed by its service principal"
+    );
     assert!(detect_rows.len() < all.len());
     let kql = kql_findings(&tools, &tenant, &queries);
     compare("small-office", &kql, &detect_rows);

@@ -30,7 +30,16 @@ pub const WATCHLIST_FILE: &str = "tokentrail_allowlist.csv";
 
 /// The watchlist's columns; `EntryId` is its search key.
 pub const WATCHLIST_COLUMNS: &[&str] = &[
-    "EntryId", "Rules", "AppId", "User", "Network", "Asn", "Expires", "Reason", "Owner",
+    "EntryId",
+    "Rules",
+    "AppId",
+    "ServicePrincipalId",
+    "User",
+    "Network",
+    "Asn",
+    "Expires",
+    "Reason",
+    "Owner",
 ];
 
 /// What the queries are built for.
@@ -71,13 +80,14 @@ pub fn rule_queries(o: &KqlOptions) -> Result<Vec<RuleQuery>, ExportError> {
         let form = format!("{} KQL", rule.id);
         let mut t = template(&o.thresholds);
         t.value("rule_name", rule.id.name());
-        let mut own = t.fill(&form, rule.kql)?;
-        own.push_str(&t.fill(&form, FINDINGS)?);
-        let mut query = t.fill(&form, PRELUDE)?;
-        query.push_str(&own);
+        let own = t.fill(&form, rule.kql)?;
+        let findings = t.fill(&form, FINDINGS)?;
+        let query = format!("{}{own}{findings}", t.fill(&form, PRELUDE)?);
+        // The findings part, the same in every rule, goes without its comments (the bare
+        // form keeps them): Sentinel's 10,000 characters are spent on the rule's own logic.
         let sentinel_query = format!(
             "// Calls the workspace functions of {FUNCTIONS_FILE} (tt_...()), deployed first.\n{}",
-            call_shared(&own, &shared)
+            call_shared(&format!("{own}{}", without_comments(&findings)), &shared)
         );
         let header = |key: &str| -> Vec<String> {
             rule.kql
@@ -178,6 +188,14 @@ pub fn shared_functions(o: &KqlOptions) -> Result<Vec<SharedFunction>, ExportErr
         .collect())
 }
 
+/// `text` without its whole-line `//` comments.
+fn without_comments(text: &str) -> String {
+    text.lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
 fn head_of(text: &str) -> &str {
     text.get(..text.len().min(60)).unwrap_or(text)
 }
@@ -270,6 +288,7 @@ pub fn watchlist_csv(o: &KqlOptions) -> String {
             e.id.clone(),
             rules,
             m.app_id.clone().unwrap_or_default(),
+            m.service_principal_id.clone().unwrap_or_default(),
             m.user.clone().unwrap_or_default(),
             m.network.map(|c| c.to_string()).unwrap_or_default(),
             m.asn.map(|a| a.to_string()).unwrap_or_default(),
@@ -519,6 +538,22 @@ fn template(th: &Thresholds) -> Template {
                 a[0]
             ))
         })
+        // A record's service principal and its UPN as logged (trimmed), lower case: what
+        // allowlist entries name (allowlist.rs compares them ignoring case).
+        .expression("principal", 2, |a| {
+            Some(format!(
+                "ServicePrincipal = tolower({0}), Upn = tolower(trim(@'\\s+', {1}))",
+                a[0], a[1]
+            ))
+        })
+        // evidence.rs: the clients, service principals, addresses and networks of a finding's
+        // records (Gathered), which an allowlist entry must hold for every one
+        // (rules/judging.rs: Draft::build; allowlist.rs: Entry::matches).
+        .value(
+            "scope",
+            "ScopeApps = make_set(App), ScopeSps = make_set(ServicePrincipal), ScopeIps = make_set(IP),
+        ScopeNets = make_set(Network)",
+        )
         // The user a record acts for: object id, else UPN, lower case.
         .expression("user", 2, |a| {
             Some(format!(
