@@ -28,7 +28,8 @@
 //! registry as DuckDB Python functions with KQL's semantics; `_GetWatchlist` is a Sentinel
 //! workspace function, registered as a stored function over the watchlist CSV. Everything
 //! else the queries use (let, union, joins inner/leftouter/leftanti, summarize with arg_min,
-//! dcount, countif, hash_sha256, extract, parse_json, toscalar) runs natively.
+//! dcount, countif and make_set, mv-expand of several arrays at once, array_concat,
+//! hash_sha256, extract, parse_json, toscalar) runs natively.
 //!
 //! The parser and the engine come from npm and PyPI into cargo's target directory
 //! (`bash bench/kql-env.sh`). Without them the tests are skipped with a message saying so,

@@ -25,7 +25,8 @@ exported; only the engine is given what a Sentinel workspace has built in:
   the columns Sentinel gives a watchlist: the CSV's own, `SearchKey` (the search key column's
   value) and `_DTItemId`.
 Everything else the queries use (let, union, join inner/leftouter/leftanti, summarize with
-arg_min, make_set, dcount, countif, hash_sha256, parse_json, mv-expand) runs natively.
+arg_min, make_set, dcount, countif, hash_sha256, parse_json, mv-expand of several arrays at
+once, array_concat, pack_array) runs natively.
 """
 
 import base64

@@ -743,6 +743,58 @@ mod tests {
         );
     }
 
+    /// An entry naming only a service principal keeps it in its own column: with the column
+    /// missing, the row's other match cells are empty and the watchlist would match every
+    /// finding of the entry's rules.
+    #[test]
+    fn the_watchlist_carries_every_match_key() {
+        let now = Timestamp::parse("2026-01-01T00:00:00Z").unwrap();
+        let yaml = "version: 1
+entries:
+  - id: backup-sp
+    reason: backup job
+    owner: soc@contoso.example
+    expires: 2026-06-30
+    rules: [TT003]
+    match: { service_principal_id: 5E5E5E5E-0000-0000-0000-00000000ABCD }
+  - id: office
+    reason: office egress
+    owner: soc@contoso.example
+    expires: 2026-06-30
+    match: { app_id: App-1, user: Alice@Contoso.Example, network: 203.0.113.0/24, asn: 64500 }
+";
+        let o = KqlOptions {
+            allowlist: Some(crate::allowlist::parse(yaml, now).unwrap()),
+            ..options()
+        };
+        assert_eq!(
+            watchlist_csv(&o),
+            format!(
+                "{}\nbackup-sp,TT003,,5e5e5e5e-0000-0000-0000-00000000abcd,,,,2026-06-30,backup job,soc@contoso.example\n\
+                 office,,app-1,,alice@contoso.example,203.0.113.0/24,64500,2026-06-30,office egress,soc@contoso.example\n",
+                WATCHLIST_COLUMNS.join(",")
+            )
+        );
+    }
+
+    /// The Sentinel query is the rule's own part and the findings part without its comments.
+    #[test]
+    fn sentinel_queries_leave_out_the_findings_comments_only() {
+        for q in rule_queries(&options()).unwrap() {
+            assert!(q.query.contains("// As allowlist.rs matches"), "{}", q.rule);
+            assert!(!q.sentinel_query.contains("// As allowlist.rs matches"));
+            assert!(q
+                .sentinel_query
+                .contains("| mv-expand ScopeApp = ScopeApps"));
+            let head = format!("\n// {} {}", q.rule.code(), q.rule.name());
+            assert!(
+                q.sentinel_query.contains(&head),
+                "{}: rule comments kept",
+                q.rule
+            );
+        }
+    }
+
     #[test]
     fn watchlist_cells_are_quoted_and_formulas_neutralized() {
         assert_eq!(csv_cell("a,b"), "\"a,b\"");
