@@ -496,11 +496,9 @@ fn kql_findings(tools: &Tools, tenant: &Path, queries: &Path) -> BTreeSet<Row> {
 fn with_ports(dir: &Path) -> usize {
     let mut changed = 0;
     for path in files_with(dir, "json") {
-        let text = std::fs::read_to_string(&path).unwrap();
-        let mut out = String::with_capacity(text.len() + 4096);
-        for (n, line) in text.lines().enumerate() {
-            let mut v: serde_json::Value = serde_json::from_str(line).unwrap();
+        changed += rewrite_records(&path, |n, v| {
             let raw = &mut v["properties"]["RawEventData"];
+            let mut changed = 0;
             if n % 2 == 0 && raw.get("AppAccessContext").is_some() {
                 for key in ["ClientIP", "ClientIPAddress"] {
                     if let Some(ip) = raw[key].as_str().filter(|ip| !ip.is_empty()) {
@@ -513,35 +511,50 @@ fn with_ports(dir: &Path) -> usize {
                     }
                 }
             }
-            out.push_str(&v.to_string());
-            out.push('\n');
-        }
-        std::fs::write(&path, out).unwrap();
+            changed
+        });
     }
     changed
+}
+
+/// The JSON-lines file at `path` with `change(line number, record)` applied to every record;
+/// the sum of what `change` returns (how many values it changed).
+fn rewrite_records(
+    path: &Path,
+    mut change: impl FnMut(usize, &mut serde_json::Value) -> usize,
+) -> usize {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut out = String::with_capacity(text.len() + 4096);
+    let mut changed = 0;
+    for (n, line) in text.lines().enumerate() {
+        let mut v: serde_json::Value = serde_json::from_str(line).unwrap();
+        changed += change(n, &mut v);
+        out.push_str(&v.to_string());
+        out.push('\n');
+    }
+    std::fs::write(path, out).unwrap();
+    changed
+}
+
+fn graph_log(tenant: &Path) -> PathBuf {
+    tenant.join("graph/la/MicrosoftGraphActivityLogs.jsonl")
 }
 
 /// Every other Graph activity record of the tenant with its IPv4 address moved to the
 /// neighbouring address of its /24 (the last bit flipped), as carrier NAT pools and DHCP move a
 /// client: one token or session then shows several addresses of one network. How many.
 fn with_neighbours(tenant: &Path) -> usize {
-    let path = tenant.join("graph/la/MicrosoftGraphActivityLogs.jsonl");
-    let text = std::fs::read_to_string(&path).unwrap();
-    let mut out = String::with_capacity(text.len());
-    let mut changed = 0;
-    for (n, line) in text.lines().enumerate() {
-        let mut v: serde_json::Value = serde_json::from_str(line).unwrap();
+    rewrite_records(&graph_log(tenant), |n, v| {
         let ip = v["IPAddress"].as_str().and_then(|ip| ip.parse().ok());
-        if let Some(std::net::IpAddr::V4(ip)) = ip.filter(|_| n % 2 == 1) {
-            let [a, b, c, d] = ip.octets();
-            v["IPAddress"] = std::net::Ipv4Addr::new(a, b, c, d ^ 1).to_string().into();
-            changed += 1;
+        match ip.filter(|_| n % 2 == 1) {
+            Some(std::net::IpAddr::V4(ip)) => {
+                let [a, b, c, d] = ip.octets();
+                v["IPAddress"] = std::net::Ipv4Addr::new(a, b, c, d ^ 1).to_string().into();
+                1
+            }
+            _ => 0,
         }
-        out.push_str(&v.to_string());
-        out.push('\n');
-    }
-    std::fs::write(&path, out).unwrap();
-    changed
+    })
 }
 
 /// The service principal the tests give client `app` in the tenant (its id with the first
@@ -553,23 +566,16 @@ fn service_principal_of(app: &str) -> String {
 /// Every delegated Graph activity record of the tenant with the service principal of its client
 /// (Graph logs name it for delegated calls too); how many.
 fn with_service_principals(tenant: &Path) -> usize {
-    let path = tenant.join("graph/la/MicrosoftGraphActivityLogs.jsonl");
-    let text = std::fs::read_to_string(&path).unwrap();
-    let mut out = String::with_capacity(text.len());
-    let mut changed = 0;
-    for line in text.lines() {
-        let mut v: serde_json::Value = serde_json::from_str(line).unwrap();
+    rewrite_records(&graph_log(tenant), |_, v| {
         let delegated = v["UserId"].as_str().is_some_and(|u| !u.is_empty());
         let app = v["AppId"].as_str().unwrap_or("").to_string();
         if delegated && !app.is_empty() && v["ServicePrincipalId"].as_str() == Some("") {
             v["ServicePrincipalId"] = service_principal_of(&app).into();
-            changed += 1;
+            1
+        } else {
+            0
         }
-        out.push_str(&v.to_string());
-        out.push('\n');
-    }
-    std::fs::write(&path, out).unwrap();
-    changed
+    })
 }
 
 /// The findings on both sides, and every difference explained in [`DIFFERENCES`].
