@@ -314,70 +314,80 @@ fn allowlist_of(entries: &[(String, String, String)]) -> String {
     out
 }
 
-/// Allowlist entries `(id, rule, match)` naming what each finding of `detect` shows first:
-/// its first address as a /32 or /128 (`first-address-ID`) and its network's ASN
-/// (`first-network-ID`) for findings of several records, with its user; a UPN with the
-/// finding's client (`upn-ID`, one finding); the service principal of a finding's client, with
-/// its user (`service-principal-ID`, three findings); and a service principal no record has,
-/// with a finding's user (`no-service-principal`), which matches nothing.
+/// Allowlist entries `(id, rule, match)` naming what a finding of `detect` shows first, each
+/// with the finding's rule and user; no two entries share a rule and user (but entries naming
+/// different networks), so a finding one entry targets is matched by no other and each kind of
+/// entry is judged on its own. In turn:
+/// a UPN with the finding's client (`upn-ID`, one finding); the client of a TT002 finding
+/// (`first-client-ID`); for findings of several records,
+/// the ASN of an ASN network (`first-network-ID`), else in turn the first address as a /32
+/// or /128 (`first-address-ID`) and its /24 or /48 (`first-prefix-ID`); the service principal of its client (`service-principal-ID`, up to
+/// three); and, for every rule and user, a service principal no record has
+/// (`no-service-principal`), which matches nothing.
 fn first_record_entries(all: &BTreeMap<String, Found>) -> Vec<(String, String, String)> {
+    // Per rule and user: whether its entries name a network. Entries naming different networks
+    // may share a rule and user: each matches only findings wholly inside its network, and
+    // TT001-TT003 findings are one network each.
+    let mut people: BTreeMap<(String, String), bool> = BTreeMap::new();
+    let mut networks = BTreeSet::new();
     let mut entries = Vec::new();
-    for (id, f) in all {
-        let rule = &f.row.1;
-        if f.row.2 < 2 || f.user.is_empty() {
-            continue;
+    let mut take = |f: &Found, id: String, matcher: String, network: bool| -> bool {
+        let person = (f.row.1.clone(), f.user.clone());
+        let fresh = people.get(&person).is_none_or(|&named| named && network)
+            && (!network || networks.insert((person.clone(), f.network.clone())));
+        if fresh {
+            people.insert(person, network);
+            entries.push((id, f.row.1.clone(), matcher));
         }
-        if let Ok(ip) = f.src_ip.parse::<std::net::IpAddr>() {
-            let bits = if ip.is_ipv4() { 32 } else { 128 };
-            entries.push((
-                format!("first-address-{id}"),
-                rule.clone(),
-                format!("{{ user: \"{}\", network: \"{ip}/{bits}\" }}", f.user),
-            ));
-        }
-        if let Some(asn) = f.network.strip_prefix("AS") {
-            entries.push((
-                format!("first-network-{id}"),
-                rule.clone(),
-                format!("{{ user: \"{}\", asn: {asn} }}", f.user),
-            ));
-        }
-    }
-    if let Some((id, f)) = all
-        .iter()
-        .find(|(_, f)| !f.upn.is_empty() && !f.app.is_empty() && f.upn != f.user)
+        fresh
+    };
+    let named = || all.iter().filter(|(_, f)| !f.user.is_empty());
+    if let Some((id, f)) =
+        named().find(|(_, f)| !f.upn.is_empty() && !f.app.is_empty() && f.upn != f.user)
     {
-        entries.push((
+        take(
+            f,
             format!("upn-{id}"),
-            f.row.1.clone(),
             format!("{{ user: \"{}\", app_id: \"{}\" }}", f.upn, f.app),
-        ));
+            false,
+        );
     }
-    for (id, f) in all
-        .iter()
-        .filter(|(_, f)| !f.user.is_empty() && !f.app.is_empty())
-        .take(3)
-    {
-        entries.push((
-            format!("service-principal-{id}"),
-            f.row.1.clone(),
-            format!(
-                "{{ user: \"{}\", service_principal_id: \"{}\" }}",
-                f.user,
-                service_principal_of(&f.app)
-            ),
-        ));
+    // A session's records come from several clients: the session's own client, the finding's,
+    // is not every record's.
+    for (id, f) in named().filter(|(_, f)| f.row.1 == "TT002" && !f.app.is_empty()) {
+        let matcher = format!("{{ user: \"{}\", app_id: \"{}\" }}", f.user, f.app);
+        take(f, format!("first-client-{id}"), matcher, false);
     }
-    if let Some(f) = all.values().find(|f| !f.user.is_empty()) {
-        entries.push((
-            "no-service-principal".into(),
-            f.row.1.clone(),
-            format!(
-                "{{ user: \"{}\", service_principal_id: \"00000000-0000-0000-0000-00000000dead\" }}",
-                f.user
-            ),
-        ));
+    let mut addresses = 0;
+    for (id, f) in named().filter(|(_, f)| f.row.2 >= 2) {
+        if let Some(asn) = f.network.strip_prefix("AS") {
+            let matcher = format!("{{ user: \"{}\", asn: {asn} }}", f.user);
+            take(f, format!("first-network-{id}"), matcher, true);
+        } else if let Ok(ip) = f.src_ip.parse::<std::net::IpAddr>() {
+            // In turn the first address alone and its /24 or /48.
+            let (kind, bits) = match (addresses % 2 == 0, ip.is_ipv4()) {
+                (true, true) => ("first-address", 32),
+                (true, false) => ("first-address", 128),
+                (false, true) => ("first-prefix", 24),
+                (false, false) => ("first-prefix", 48),
+            };
+            let matcher = format!("{{ user: \"{}\", network: \"{ip}/{bits}\" }}", f.user);
+            addresses += usize::from(take(f, format!("{kind}-{id}"), matcher, true));
+        }
     }
+    let mut principals = 0;
+    for (id, f) in named().filter(|(_, f)| !f.app.is_empty()) {
+        if principals < 3 {
+            let sp = service_principal_of(&f.app);
+            let matcher = format!("{{ user: \"{}\", service_principal_id: \"{sp}\" }}", f.user);
+            principals += usize::from(take(f, format!("service-principal-{id}"), matcher, false));
+        }
+    }
+    entries.push((
+        "no-service-principal".into(),
+        "TT001, TT002, TT003, TT004, TT005".into(),
+        "{ service_principal_id: \"00000000-0000-0000-0000-00000000dead\" }".into(),
+    ));
     entries
 }
 
@@ -673,18 +683,24 @@ fn the_queries_find_what_detect_finds_on_simulated_log_analytics_exports() {
             .count();
         (kept, ids.len() - kept)
     };
-    // Both outcomes occur: findings whose every address lies in the first one's /32 (or
-    // /128) are suppressed, findings with other addresses too are kept.
-    let (kept, suppressed) = targeted("first-address-");
+    // A finding with addresses besides its first is kept by an entry naming the first one; an
+    // entry naming its /24 holds them all.
+    assert!(targeted("first-address-").0 > 0, "no finding kept");
     assert!(
-        kept > 0 && suppressed > 0,
-        "kept {kept}, suppressed {suppressed}"
+        targeted("first-prefix-").1 > 0,
+        "no finding suppressed by a prefix"
     );
-    let (kept, suppressed) = targeted("first-network-");
-    assert!(kept + suppressed > 0, "no finding with an ASN network");
+    assert!(
+        targeted("first-network-").1 > 0,
+        "no finding suppressed by its ASN"
+    );
     // A UPN names the user as the object id does; a service principal every Graph record of
     // the finding shows is matched.
     assert_eq!(targeted("upn-"), (0, 1));
+    assert!(
+        targeted("first-client-").0 > 0,
+        "no session of several clients"
+    );
     let (_, suppressed) = targeted("service-principal-");
     assert!(
         suppressed > 0,
