@@ -219,20 +219,26 @@ fn hex8(x: u64, upper: bool) -> Option<u32> {
 /// no stray bits (as the base64 reader requires): without the reader's buffer on the heap.
 fn uti_bytes(text: &[u8]) -> Option<[u8; 16]> {
     let b: &[u8; 22] = text.try_into().ok()?;
-    let mut v: u128 = 0;
     let mut bad = 0u8;
-    for &c in &b[..21] {
-        let d = BASE64URL[usize::from(c)];
-        bad |= d;
-        v = v << 6 | u128::from(d & 0x3f);
-    }
+    // Ten digits (60 bits) to a `u64`: shifting a `u128` per digit costs two registers.
+    let mut read = |digits: &[u8]| {
+        digits.iter().fold(0u64, |v, &c| {
+            let d = BASE64URL[usize::from(c)];
+            bad |= d;
+            v << 6 | u64::from(d & 0x3f)
+        })
+    };
+    let high = read(&b[..10]);
+    let low = read(&b[10..20]);
+    let twenty_first = read(&b[20..21]);
     // 21 digits carry 126 bits; the last one's top two bits end the 128, its low four are
     // padding and must be zero.
     let last = BASE64URL[usize::from(b[21])];
     if (bad | last) & 0xc0 != 0 || last & 0x0f != 0 {
         return None;
     }
-    Some((v << 2 | u128::from(last >> 4)).to_be_bytes())
+    let v = u128::from(high) << 68 | u128::from(low) << 8 | u128::from(twenty_first) << 2;
+    Some((v | u128::from(last >> 4)).to_be_bytes())
 }
 
 /// An identifier that is a GUID when it decodes to one and otherwise the text as logged.
@@ -599,6 +605,41 @@ mod tests {
         }
     }
 
+    /// The reader before the digits went to `u64` halves: every text must read as by it.
+    fn uti_bytes_by_u128(text: &[u8]) -> Option<[u8; 16]> {
+        let b: &[u8; 22] = text.try_into().ok()?;
+        let mut v: u128 = 0;
+        let mut bad = 0u8;
+        for &c in &b[..21] {
+            let d = BASE64URL[usize::from(c)];
+            bad |= d;
+            v = v << 6 | u128::from(d & 0x3f);
+        }
+        let last = BASE64URL[usize::from(b[21])];
+        if (bad | last) & 0xc0 != 0 || last & 0x0f != 0 {
+            return None;
+        }
+        Some((v << 2 | u128::from(last >> 4)).to_be_bytes())
+    }
+
+    /// Every byte value at every place of a token id, read by both readers.
+    #[test]
+    fn uti_bytes_reads_every_byte_as_before() {
+        for base in [
+            "xMFjTVvJPE2OChJx_YE-AA",
+            "3kVZRE8tFkinHtPA7_EFAA",
+            "_____________________w",
+        ] {
+            for place in 0..22 {
+                for byte in 0..=255u8 {
+                    let mut text = base.as_bytes().to_vec();
+                    text[place] = byte;
+                    assert_eq!(uti_bytes(&text), uti_bytes_by_u128(&text), "{text:?}");
+                }
+            }
+        }
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
 
@@ -641,6 +682,13 @@ mod tests {
             for (upper, table) in [(true, &HEX), (false, &LOWER_HEX)] {
                 proptest::prop_assert_eq!(guid_bits(&bytes, upper), guid_bits_by_table(&bytes, table));
             }
+        }
+
+        #[test]
+        fn uti_bytes_reads_as_before(v: u128, text in "[A-Za-z0-9_+/=-]{20,24}") {
+            let uti = Guid(v).to_uti();
+            proptest::prop_assert_eq!(uti_bytes(uti.as_bytes()), uti_bytes_by_u128(uti.as_bytes()));
+            proptest::prop_assert_eq!(uti_bytes(text.as_bytes()), uti_bytes_by_u128(text.as_bytes()));
         }
 
         #[test]
