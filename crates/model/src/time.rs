@@ -199,7 +199,7 @@ fn parse_iso(b: &[u8]) -> Option<Timestamp> {
         }
     }
     let mut offset_secs = 0i64;
-    let rest = std::str::from_utf8(&b[i..]).ok()?.trim();
+    let rest = crate::text::trim(std::str::from_utf8(&b[i..]).ok()?);
     match rest {
         "" | "Z" | "z" | "UTC" | "+00:00" | "GMT" => {}
         r if (r.starts_with('+') || r.starts_with('-')) && (r.len() == 6 || r.len() == 5) => {
