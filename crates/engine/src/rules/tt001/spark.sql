@@ -9,6 +9,7 @@ SELECT a.ak, a.us, a.time, a.token, a.link_session AS session,
   a.ip AS a_ip, a.net_id AS a_net_id, a.net_asn AS a_net_asn, a.certain AS a_certain,
   a.prefix AS a_prefix, a.v4 AS a_v4, a.hosting AS a_hosting,
   a.confidential_client, a.count, a.user_id AS a_user_id, a.upn AS a_upn, a.app_id AS a_app_id,
+  a.service_principal_id AS a_sp,
   a.app_name AS a_app_name, a.resource_id AS a_resource_id, a.workload,
   s.k AS i_k, s.kind AS i_kind, s.confidential AS i_confidential, s.device_id AS i_device_id,
   s.app_lc AS i_app_lc, s.agent_country AS i_agent,
@@ -109,14 +110,16 @@ SELECT
   g.i_k AS issue_k,
   concat('Token ', g.token, ' issued to {who} on ', s.net_id, ' at ', ${rfc3339(s.time)},
     ' was used from ', g.net_id, ' by ', g.records, ' record(s).') AS why,
-  CASE WHEN g.f.session IS NULL THEN array() ELSE array(g.f.session) END AS sessions
+  CASE WHEN g.f.session IS NULL THEN array() ELSE array(g.f.session) END AS sessions,
+  g.scope_apps, g.scope_sps, g.scope_ips
 FROM (
   SELECT token, a_net_id AS net_id, min(i_k) AS i_k, min(rel) AS rel,
     count(*) AS records, sum(greatest(count, 1)) AS operations,
     min(us) AS first_us, max(us) AS last_us,
     min_by(named_struct('session', session, 'a_user_id', a_user_id, 'a_upn', a_upn,
       'a_app_id', a_app_id, 'a_app_name', a_app_name, 'a_resource_id', a_resource_id,
-      'workload', workload, 'a_ip', a_ip), ak) AS f
+      'workload', workload, 'a_ip', a_ip), ak) AS f,
+    ${scope(a_app_id, a_sp, a_ip)}
   FROM tt001_moved m LEFT ANTI JOIN tt001_explained x ON x.ak = m.ak
   GROUP BY token, a_net_id
 ) g
