@@ -5,7 +5,6 @@
 //! dropped as soon as it arrives: [`SIGN_IN_BYTES`] per sign-in and [`ACCESS_BYTES`] per access
 //! held in memory (the rest wait on disk, see `spill`), plus the distinct values.
 
-use std::borrow::Cow;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -54,8 +53,8 @@ pub const INDEX_SLOT_BYTES: usize = std::mem::size_of::<u64>();
 /// handle and the low 32 bits of its value's hash (0: empty). The value itself is held once,
 /// in the table's list. Handle and hash bits in one slot make a lookup one memory read where
 /// a probe passes other values (their hash bits differ; their list entries are not read), and
-/// where a value is new; the slot a lookup starts at follows from the hash alone, so a
-/// record's lookups can all be started before the first is finished (see [`Index::touch`]).
+/// where a value is new (most token ids are): one cache line, where a table of control bytes
+/// beside slots of handles reads two.
 #[derive(Debug, Default)]
 struct Index {
     slots: Vec<u64>,
@@ -67,13 +66,6 @@ impl Index {
     /// hashed again.
     fn start(&self, hash: u64) -> usize {
         (hash as u32 as usize) & self.slots.len().wrapping_sub(1)
-    }
-
-    /// Read the slot a lookup of `hash` starts at, so that its cache line is on its way while
-    /// the record's other values are looked up: a record's lookups are independent, and their
-    /// cache misses overlap when all are started first.
-    fn touch(&self, hash: u64) -> u64 {
-        self.slots.get(self.start(hash)).copied().unwrap_or(0)
     }
 
     /// The handle whose value `is` accepts among those with `hash`, else the empty slot where
@@ -166,11 +158,7 @@ impl<T: Hash + Eq + Clone> Table<T> {
     /// The handle of `value`, adding a copy when new. A table never holds more than
     /// `u32::MAX - 1` values: beyond that (never with real exports) the value is dropped.
     pub fn intern(&mut self, value: &T) -> Option<Sym> {
-        self.intern_hashed(value, hash_of(value))
-    }
-
-    /// [`Table::intern`] of a value whose hash is [`Table::hash`]`(value)`.
-    pub fn intern_hashed(&mut self, value: &T, hash: u64) -> Option<Sym> {
+        let hash = hash_of(value);
         let list = &self.list;
         // One probe whether the value is new or not (token ids mostly are).
         match self
@@ -185,14 +173,6 @@ impl<T: Hash + Eq + Clone> Table<T> {
                 Some(sym)
             }
         }
-    }
-
-    /// The hash of `value`, with the first memory read of its lookup started (see
-    /// [`Index::touch`]); `touched` gathers what was read, for one `black_box` per record.
-    pub fn hash(&self, value: &T, touched: &mut u64) -> u64 {
-        let hash = hash_of(value);
-        *touched ^= self.index.touch(hash);
-        hash
     }
 }
 
@@ -232,8 +212,8 @@ impl Strings {
         self.intern_hashed(text, hash_of(text))
     }
 
-    /// [`Strings::intern`] of text whose hash is [`Strings::hash`]`(text)`.
-    pub fn intern_hashed(&mut self, text: &str, hash: u64) -> Option<Sym> {
+    /// [`Strings::intern`] of text whose hash is `hash_of(text)` (or, in tests, any hash).
+    fn intern_hashed(&mut self, text: &str, hash: u64) -> Option<Sym> {
         let list = &self.list;
         match self
             .index
@@ -249,11 +229,8 @@ impl Strings {
         }
     }
 
-    /// The hash of `text`, with its lookup started (see [`Table::hash`]).
-    pub fn hash(&self, text: &str, touched: &mut u64) -> u64 {
-        let hash = hash_of(text);
-        *touched ^= self.index.touch(hash);
-        hash
+    pub fn opt(&mut self, text: Option<&str>) -> Option<Sym> {
+        text.and_then(|t| self.intern(t))
     }
 
     pub fn get(&self, sym: Option<Sym>) -> Option<&str> {
@@ -640,70 +617,45 @@ impl Store {
         if id.is_some() {
             flags |= sflag::HAS_ID;
         }
-        let token = match s.token_id.as_ref().filter(|t| !t.0.is_placeholder()) {
-            Some(t) => Some(Cow::Borrowed(t)),
-            None => id.map(|g| Cow::Owned(TokenId::from_guid(g))),
+        let issued_token = match s.token_id.as_ref().filter(|t| !t.0.is_placeholder()) {
+            Some(t) => self.tokens.intern(t),
+            None => id.and_then(|g| self.tokens.intern(&TokenId::from_guid(g))),
         };
-        let session = s.session_id.as_ref().filter(|t| !t.0.is_placeholder());
-        // A unit separator between user agent and country: it appears in neither. A country the
-        // export does not log compares equal only with another it does not log: an export
-        // without the location column still tells user agents apart.
-        let agent_country = s.user_agent.as_deref().map(|agent| {
-            self.scratch.clear();
-            self.scratch.push_str(agent);
-            self.scratch.push('\u{1f}');
-            self.scratch
-                .push_str(s.country.as_deref().unwrap_or_default());
-        });
-        let texts = [
-            s.user_id.as_deref(),
-            s.upn.as_deref(),
-            s.app_id.as_deref(),
-            s.app_name.as_deref(),
-            // Only the resource's display form is ever shown: its name, else its id.
-            s.resource_name.as_deref().or(s.resource_id.as_deref()),
-            s.service_principal_id.as_deref(),
-            s.device.id.as_deref(),
-            agent_country.map(|()| self.scratch.as_str()),
-        ];
-        // Every lookup's first memory read is started before any lookup is done (see
-        // `Index::touch`), and each value is hashed once.
-        let mut touched = 0;
-        let st = &self.strings;
-        let text_hashes = texts.map(|t| t.map(|t| st.hash(t, &mut touched)));
-        let token_hash = token.as_deref().map(|t| self.tokens.hash(t, &mut touched));
-        let ip_hash = s.ip.map(|ip| self.ips.hash(&ip, &mut touched));
-        let session_hash = session.map(|t| self.sessions.hash(t, &mut touched));
-        std::hint::black_box(touched);
-        let [user_id, upn, app_id, app_name, resource, service_principal_id, device_id, agent_country] =
-            std::array::from_fn(|i| match (texts[i], text_hashes[i]) {
-                (Some(t), Some(h)) => self.strings.intern_hashed(t, h),
-                _ => None,
-            });
+        let st = &mut self.strings;
         SignInRec {
             time: s.time,
             src_n,
             id_bits: id.map_or(Packed([0, 0]), Packed::of),
             src_file,
-            user_id,
-            upn,
-            app_id,
-            app_name,
-            resource,
-            service_principal_id,
-            device_id,
-            agent_country,
-            ip: s
-                .ip
-                .zip(ip_hash)
-                .and_then(|(ip, h)| self.ips.intern_hashed(&ip, h)),
+            user_id: st.opt(s.user_id.as_deref()),
+            upn: st.opt(s.upn.as_deref()),
+            app_id: st.opt(s.app_id.as_deref()),
+            app_name: st.opt(s.app_name.as_deref()),
+            // Only the resource's display form is ever shown: its name, else its id.
+            resource: st.opt(s.resource_name.as_deref().or(s.resource_id.as_deref())),
+            service_principal_id: st.opt(s.service_principal_id.as_deref()),
+            device_id: st.opt(s.device.id.as_deref()),
+            // A country the export does not log compares equal only with another it does not
+            // log: an export without the location column still tells user agents apart.
+            agent_country: match (s.user_agent.as_deref(), s.country.as_deref()) {
+                (Some(agent), country) => {
+                    self.scratch.clear();
+                    self.scratch.push_str(agent);
+                    // A unit separator: it appears in neither a user agent nor a country code.
+                    self.scratch.push('\u{1f}');
+                    self.scratch.push_str(country.unwrap_or_default());
+                    st.intern(&self.scratch)
+                }
+                (None, _) => None,
+            },
+            ip: s.ip.and_then(|ip| self.ips.intern(&ip)),
             asn: s.asn.unwrap_or(0),
-            issued_token: token
-                .zip(token_hash)
-                .and_then(|(t, h)| self.tokens.intern_hashed(&t, h)),
-            session: session
-                .zip(session_hash)
-                .and_then(|(t, h)| self.sessions.intern_hashed(t, h)),
+            issued_token,
+            session: s
+                .session_id
+                .as_ref()
+                .filter(|t| !t.0.is_placeholder())
+                .and_then(|t| self.sessions.intern(t)),
             kind: s.kind,
             src_kind,
             flags,
@@ -729,30 +681,7 @@ impl Store {
                     .map_or(none, |s| ([u64::from(s.raw()), 0], 2)),
             },
         };
-        let token = a.token_id.as_ref().filter(|t| !t.0.is_placeholder());
-        let session = a.session_id.as_ref().filter(|t| !t.0.is_placeholder());
-        let texts = [
-            a.user_id.as_deref(),
-            a.upn.as_deref(),
-            a.service_principal_id.as_deref(),
-            a.app_id.as_deref(),
-            a.app_name.as_deref(),
-            a.resource_id.as_deref(),
-            Some(a.operation.as_str()),
-        ];
-        // As for sign-ins: every lookup started first, each value hashed once.
-        let mut touched = 0;
-        let st = &self.strings;
-        let text_hashes = texts.map(|t| t.map(|t| st.hash(t, &mut touched)));
-        let token_hash = token.map(|t| self.tokens.hash(t, &mut touched));
-        let ip_hash = a.ip.map(|ip| self.ips.hash(&ip, &mut touched));
-        let session_hash = session.map(|t| self.sessions.hash(t, &mut touched));
-        std::hint::black_box(touched);
-        let [user_id, upn, service_principal_id, app_id, app_name, resource_id, operation] =
-            std::array::from_fn(|i| match (texts[i], text_hashes[i]) {
-                (Some(t), Some(h)) => self.strings.intern_hashed(t, h),
-                _ => None,
-            });
+        let st = &mut self.strings;
         AccessRec {
             time: a.time,
             src_n,
@@ -761,23 +690,24 @@ impl Store {
             count: a.count,
             src_file,
             seq: 0,
-            user_id,
-            upn,
-            service_principal_id,
-            app_id,
-            app_name,
-            resource_id,
-            operation,
-            ip: a
-                .ip
-                .zip(ip_hash)
-                .and_then(|(ip, h)| self.ips.intern_hashed(&ip, h)),
-            token: token
-                .zip(token_hash)
-                .and_then(|(t, h)| self.tokens.intern_hashed(t, h)),
-            session: session
-                .zip(session_hash)
-                .and_then(|(t, h)| self.sessions.intern_hashed(t, h)),
+            user_id: st.opt(a.user_id.as_deref()),
+            upn: st.opt(a.upn.as_deref()),
+            service_principal_id: st.opt(a.service_principal_id.as_deref()),
+            app_id: st.opt(a.app_id.as_deref()),
+            app_name: st.opt(a.app_name.as_deref()),
+            resource_id: st.opt(a.resource_id.as_deref()),
+            operation: st.intern(&a.operation),
+            ip: a.ip.and_then(|ip| self.ips.intern(&ip)),
+            token: a
+                .token_id
+                .as_ref()
+                .filter(|t| !t.0.is_placeholder())
+                .and_then(|t| self.tokens.intern(t)),
+            session: a
+                .session_id
+                .as_ref()
+                .filter(|t| !t.0.is_placeholder())
+                .and_then(|t| self.sessions.intern(t)),
             log: a.log,
             workload: a.workload,
             actor: a.actor,
