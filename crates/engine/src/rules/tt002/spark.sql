@@ -46,7 +46,8 @@ SELECT concat('s', to_json(c.k)) AS rk, c.session, c.us, c.k, CAST(NULL AS struc
   c.agent_country, c.device_code OR c.ropc AS names_client,
   CAST(NULL AS string) AS issuer_device, false AS has_issuer, CAST(NULL AS string) AS issuer_app,
   CAST(NULL AS string) AS issuer_agent, CAST(NULL AS string) AS resource_id,
-  CAST(NULL AS string) AS workload, c.app_id AS rec_app, c.service_principal_id AS rec_sp
+  CAST(NULL AS string) AS workload, c.app_id AS rec_app, c.service_principal_id AS rec_sp,
+  false AS issuer_names_client
 FROM tt_chain c JOIN tt002_rooted r ON r.session = c.session
 WHERE c.kind = 'non-interactive'
 UNION ALL
@@ -54,10 +55,10 @@ SELECT concat('a', to_json(a.ak)), a.link_session, a.us, NULL, a.ak, true, great
   a.ip, a.net_id, a.net_asn, a.certain, a.prefix, a.v4, a.microsoft, a.hosting,
   coalesce(i.confidential_any, false) OR a.confidential_client, false, NULL, NULL,
   NULL, false, i.device_id, i.k IS NOT NULL, i.app_lc, i.agent_country, a.resource_id, a.workload,
-  a.app_id, a.service_principal_id
+  a.app_id, a.service_principal_id, coalesce(i.names_client, false)
 FROM tt_linked a JOIN tt002_rooted r ON r.session = a.link_session
 LEFT JOIN (SELECT k, device_id, confidential AS confidential_any, lower(app_id) AS app_lc,
-  agent_country FROM tt_si) i ON i.k = a.issue_k
+  agent_country, device_code OR ropc AS names_client FROM tt_si) i ON i.k = a.issue_k
 WHERE a.delegated;
 
 -- Records after the root, from a network that is not Microsoft's, differing from every home
@@ -106,7 +107,7 @@ JOIN tt_chain j ON j.session = m.session AND j.kind = 'non-interactive' AND j.de
   AND NOT j.device_code AND NOT j.ropc AND j.app_lc = m.issuer_app
   AND j.agent_country = m.issuer_agent AND j.ip IS NOT NULL AND ${relate(j., m.a_)} = 0
 WHERE m.is_access AND NOT m.a_hosting AND m.a_net_asn IS NOT NULL AND m.has_issuer
-  AND m.issuer_device IS NULL;
+  AND m.issuer_device IS NULL AND NOT m.issuer_names_client;
 
 DROP VIEW IF EXISTS tt002_explained;
 CACHE TABLE tt002_explained AS
