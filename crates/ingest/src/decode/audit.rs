@@ -26,8 +26,10 @@ pub(super) fn decode(
     env: Option<&Rec<'_>>,
     source: SourceRef,
 ) -> Result<DecodedRecord, DecodeError> {
-    let none = InitiatedBySlots::default();
-    let by = main.initiated_by.as_deref().unwrap_or(&none);
+    let by = main
+        .initiated_by
+        .as_deref()
+        .unwrap_or(&InitiatedBySlots::EMPTY);
     let linked = by.linkable.as_deref();
     let details = linked.and_then(|l| l.token_details.as_deref());
     let session = linked

@@ -409,6 +409,19 @@ macro_rules! slots {
         }
 
         impl<'a> $name<'a> {
+            /// None of the slots: what an absent envelope or context reads as, without
+            /// setting up and dropping kilobytes of empty slots per record.
+            #[allow(dead_code)]
+            pub(crate) const EMPTY: $name<'static> = $name {
+                $($vf: None,)*
+                $($of: None,)*
+                $($lf: None,)*
+                $(ext: None::<Box<$ety<'static>>>,)?
+                text: None,
+                malformed: false,
+                repaired: 0,
+            };
+
             /// Own the text.
             #[allow(dead_code)]
             pub(crate) fn into_owned(self) -> $name<'static> {
