@@ -203,7 +203,7 @@ fn country(rec: &Rec<'_>) -> Option<String> {
 }
 
 fn device(rec: &Rec<'_>, fields: Fields) -> Device {
-    let Some(d) = rec.device.as_deref() else {
+    let Some(d) = rec.device.as_ref() else {
         // Defender's sign-in tables put the device in columns of their own.
         let x = rec.ext();
         return Device {

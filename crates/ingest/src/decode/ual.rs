@@ -134,7 +134,7 @@ fn is_mailbox_change(operation: &str) -> bool {
 /// Who changed a mailbox's rules or forwarding, from where, with which parameters.
 fn mailbox_change(rec: &Rec<'_>, env: Option<&Rec<'_>>, source: SourceRef) -> MailboxChange {
     let e = env.unwrap_or(&Rec::EMPTY);
-    let c = rec.app_access.as_deref().unwrap_or(&AppAccessSlots::EMPTY);
+    let c = rec.app_access.as_ref().unwrap_or(&AppAccessSlots::EMPTY);
     let parameters = rec
         .parameters
         .as_ref()
@@ -202,7 +202,7 @@ fn access(
     fields: Fields,
 ) -> Access {
     let e = env.unwrap_or(&Rec::EMPTY);
-    let c = rec.app_access.as_deref().unwrap_or(&AppAccessSlots::EMPTY);
+    let c = rec.app_access.as_ref().unwrap_or(&AppAccessSlots::EMPTY);
     let exchange = log == AccessSource::ExchangeAudit;
     let mut a = Access::new(source, log, time, operation);
     a.record_id = first(&[&rec.id, &rec.office_id, &e.record_id, &e.id]).map(str::to_owned);
