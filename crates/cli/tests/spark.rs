@@ -339,6 +339,85 @@ FROM counted ORDER BY day, kind
         },
     ];
 
+    /// An allowlist built from `detect`'s findings on a tenant (its CSV), one entry per kind
+    /// of match: the user of a TT001 finding (TT001 only), the /24 of a TT002 finding's IPv4
+    /// address (its /128 for IPv6), the client of a TT005 finding, the ASN of a finding's
+    /// network, and an expired
+    /// entry that would match every TT003 finding of a user.
+    fn allowlist_from(detect: &str) -> String {
+        let findings: Vec<BTreeMap<String, String>> =
+            findings_by_id(detect).into_values().collect();
+        let first = |rule: &str, column: &str, pick: &dyn Fn(&str) -> bool| {
+            findings
+                .iter()
+                .filter(|f| f["rule"] == rule)
+                .map(|f| f[column].clone())
+                .find(|v| pick(v))
+                .unwrap_or_else(|| panic!("no {rule} finding with a usable {column}"))
+        };
+        let user = first("TT001", "user_id", &|v| !v.is_empty());
+        let ip = first("TT002", "src_ip", &|v| !v.is_empty());
+        let prefix = if ip.contains(':') {
+            format!("{ip}/128")
+        } else {
+            let octets: Vec<&str> = ip.split('.').take(3).collect();
+            format!("{}.0/24", octets.join("."))
+        };
+        let asn = findings
+            .iter()
+            .filter_map(|f| f["network"].strip_prefix("AS").map(str::to_owned))
+            .next()
+            .expect("a finding on a network with an ASN");
+        let app = first("TT005", "app_id", &|v| !v.is_empty());
+        let old_user = first("TT003", "user_id", &|v| !v.is_empty());
+        let expires = tokentrail_model::Timestamp::from_secs(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0))
+                + 30 * 86_400,
+        )
+        .to_rfc3339();
+        let expires = &expires[..10];
+        format!(
+            "version: 1
+entries:
+  - id: expired
+    reason: an exception that has ended
+    owner: soc@example.com
+    expires: 2020-01-31
+    rules: [TT003]
+    match:
+      user: \"{old_user}\"
+  - id: by-user
+    reason: \"a user's TT001 findings; quotes ' and ; must not reach the script\"
+    owner: soc@example.com
+    expires: {expires}
+    rules: [TT001]
+    match:
+      user: \"{user}\"
+  - id: by-network
+    reason: a network
+    owner: soc@example.com
+    expires: {expires}
+    match:
+      network: \"{prefix}\"
+  - id: by-app
+    reason: a client
+    owner: soc@example.com
+    expires: {expires}
+    rules: [TT005]
+    match:
+      app_id: \"{app}\"
+  - id: by-asn
+    reason: an ASN
+    owner: soc@example.com
+    expires: {expires}
+    match:
+      asn: {asn}
+"
+        )
+    }
+
     /// Findings of a CSV with detect's columns, by id: every column.
     fn findings_by_id(text: &str) -> BTreeMap<String, BTreeMap<String, String>> {
         let mut reader = csv::Reader::from_reader(text.as_bytes());
@@ -390,7 +469,8 @@ FROM counted ORDER BY day, kind
     }
 
     /// The rules exported as Spark SQL, run on local Spark over normalized simulated tenants (a
-    /// default one and a small office), find what `detect` finds: the same finding ids, and per
+    /// default one and a small office) with an allowlist, find what `detect` finds (and
+    /// suppresses): the same finding ids, and per
     /// finding the same value in every column of `detect --format csv` (rule, severity,
     /// confidence, evidence counts, times, network, user, token, issuing sign-in, ...); every
     /// difference is one listed in [`EXPLAINED`], and holds as explained.
@@ -430,10 +510,21 @@ FROM counted ORDER BY day, kind
                 "tokentrail simulate",
             );
             normalize(std::slice::from_ref(&tenant), &lake);
+            let plain = run(
+                common::tokentrail()
+                    .args(["detect", "--format", "csv"])
+                    .arg(&tenant),
+                "tokentrail detect",
+            );
+            let allowlist = dir.path().join(format!("{name}-allowlist.yaml"));
+            let entries = allowlist_from(&String::from_utf8(plain.stdout).expect("utf-8"));
+            std::fs::write(&allowlist, &entries).expect("allowlist");
             let script = run(
                 common::tokentrail()
                     .args(["export", "--target", "spark-sql", "--normalized"])
-                    .arg(&lake),
+                    .arg(&lake)
+                    .arg("--allowlist")
+                    .arg(&allowlist),
                 "tokentrail export",
             );
             let script = String::from_utf8(script.stdout).expect("utf-8");
@@ -442,11 +533,34 @@ FROM counted ORDER BY day, kind
             let spark = std::fs::read_to_string(&result).expect("Spark's findings");
             let detect = run(
                 common::tokentrail()
-                    .args(["detect", "--format", "csv"])
+                    .args([
+                        "detect",
+                        "--format",
+                        "csv",
+                        "--show-suppressed",
+                        "--allowlist",
+                    ])
+                    .arg(&allowlist)
                     .arg(&tenant),
                 "tokentrail detect",
             );
             let detect = String::from_utf8(detect.stdout).expect("utf-8");
+            // Every entry in force suppressed something in detect, the expired one nothing:
+            // the comparison covers each kind of match.
+            let by_entry = findings_by_id(&detect).into_values().fold(
+                BTreeMap::<String, usize>::new(),
+                |mut n, f| {
+                    *n.entry(f["suppression_entry"].clone()).or_default() += 1;
+                    n
+                },
+            );
+            for entry in ["by-user", "by-network", "by-asn", "by-app"] {
+                assert!(
+                    by_entry.get(entry).is_some_and(|&n| n > 0),
+                    "{name}: {entry}: {by_entry:?}\n{entries}"
+                );
+            }
+            assert!(!by_entry.contains_key("expired"), "{name}: {by_entry:?}");
             // The comparison means something: every rule has findings on each tenant.
             let rules: std::collections::BTreeSet<String> = findings_by_id(&detect)
                 .values()

@@ -44,6 +44,7 @@ pub enum KqlFormat {
 Examples:
   tokentrail normalize exports/ --out lake/
   tokentrail export --target spark-sql --normalized lake/ -o rules.sql
+  tokentrail export --target spark-sql --normalized lake/ --allowlist allowlist.yaml -o rules.sql
   spark-sql -f rules.sql                 (or a Databricks SQL notebook: docs/spark.md)
   tokentrail findings spark-findings.csv --format html -o report.html
   tokentrail export --target kql --out sentinel/ --allowlist allowlist.yaml
@@ -80,8 +81,10 @@ pub struct ExportArgs {
         value_name = "PATH"
     )]
     out: Option<PathBuf>,
-    /// KQL: the allowlist to turn into a Sentinel watchlist CSV the queries consult
-    /// (expired entries are left out as of --now).
+    /// The allowlist: for KQL a Sentinel watchlist CSV the queries consult (expired entries
+    /// are left out as of --now); for Spark written into the script, whose findings it
+    /// matches come back marked suppressed (an entry expired when the script runs matches
+    /// nothing).
     #[arg(long, value_name = "FILE")]
     allowlist: Option<PathBuf>,
     /// The time expiry is judged at (default: now, UTC).
@@ -89,18 +92,42 @@ pub struct ExportArgs {
     now: Option<Timestamp>,
 }
 
+/// The allowlist at `path`, its errors listed with their lines.
+fn read_allowlist(
+    path: Option<&std::path::Path>,
+    now: Timestamp,
+) -> anyhow::Result<Option<allowlist::Allowlist>> {
+    let Some(path) = path else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read allowlist {}", path.display()))?;
+    let allowlist = allowlist::parse(&text, now).map_err(|errors| {
+        let lines: Vec<String> = errors
+            .iter()
+            .map(|e| format!("  {}:{}: {}", path.display(), e.line, e.message))
+            .collect();
+        anyhow::anyhow!(
+            "allowlist {} has {} error(s):\n{}",
+            path.display(),
+            errors.len(),
+            lines.join("\n")
+        )
+    })?;
+    Ok(Some(allowlist))
+}
+
 /// Run `export`.
 pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
     match args.target {
         Target::SparkSql => {
-            if args.allowlist.is_some() {
-                bail!("--allowlist is for --target kql (a Sentinel watchlist); the Spark form returns every finding (docs/spark.md says how to suppress on the cluster)");
-            }
             let normalized = args.normalized.clone().unwrap_or_default();
+            let now = args.now.unwrap_or_else(wall_clock);
             let sql = spark_sql(&SparkOptions {
                 normalized,
                 work: args.work.clone(),
                 thresholds: Thresholds::default(),
+                allowlist: read_allowlist(args.allowlist.as_deref(), now)?,
             })?;
             write_to(args.out.as_deref(), sql.as_bytes())?;
         }
@@ -109,25 +136,7 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
                 bail!("--normalized is for --target spark-sql: the KQL form reads the Sentinel tables themselves");
             }
             let now = args.now.unwrap_or_else(wall_clock);
-            let allowlist = match &args.allowlist {
-                None => None,
-                Some(path) => {
-                    let text = std::fs::read_to_string(path)
-                        .with_context(|| format!("cannot read allowlist {}", path.display()))?;
-                    Some(allowlist::parse(&text, now).map_err(|errors| {
-                        let lines: Vec<String> = errors
-                            .iter()
-                            .map(|e| format!("  {}:{}: {}", path.display(), e.line, e.message))
-                            .collect();
-                        anyhow::anyhow!(
-                            "allowlist {} has {} error(s):\n{}",
-                            path.display(),
-                            errors.len(),
-                            lines.join("\n")
-                        )
-                    })?)
-                }
-            };
+            let allowlist = read_allowlist(args.allowlist.as_deref(), now)?;
             let options = KqlOptions {
                 thresholds: Thresholds::default(),
                 allowlist,

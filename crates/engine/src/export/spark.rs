@@ -8,6 +8,7 @@
 //! writes each of them to the work folder as Parquet and reads it back instead (see
 //! [`SparkOptions::work`]), so the SQL files stay runnable by hand with caching.
 
+use crate::allowlist::Allowlist;
 use crate::catalog::Catalog;
 use crate::export::{hex128, quoted, ExportError, Template};
 use crate::rules::RULES;
@@ -30,6 +31,9 @@ pub struct SparkOptions {
     pub work: Option<String>,
     /// The rules' thresholds (the defaults are `detect`'s).
     pub thresholds: Thresholds,
+    /// The allowlist: findings its entries match are returned marked suppressed, with the
+    /// entry and its reason, as `detect --show-suppressed` lists them.
+    pub allowlist: Option<Allowlist>,
 }
 
 /// The whole script: statements separated by `;`, the last one the findings query.
@@ -45,7 +49,8 @@ pub fn spark_sql(options: &SparkOptions) -> Result<String, ExportError> {
     t.value("union", union())
         .value("raise", raise_views)
         .value("raised", raised)
-        .value("rules", rules_table());
+        .value("rules", rules_table())
+        .value("allowlist", allowlist_rows(options.allowlist.as_ref()));
     out.push('\n');
     out.push_str(&t.fill("Spark SQL findings", FINDINGS)?);
     let work = match &options.work {
@@ -120,7 +125,7 @@ SELECT f.rule, f.id,
   f.operations, f.issue_k,
   CASE WHEN x.raised_by IS NULL THEN f.why ELSE concat(regexp_replace(f.why, '\\\\.+$', ''),
     ' (severity raised: ', {because}, ', see ', x.raised_by, ')') END AS why,
-  f.sessions
+  f.sessions, f.scope_apps, f.scope_sps, f.scope_ips
 FROM {from} f
 LEFT JOIN (
   SELECT f.id, min(t.id) AS raised_by
@@ -144,6 +149,59 @@ LEFT JOIN (
         from = view;
     }
     (views, from)
+}
+
+/// The allowlist's entries as the rows of `tt_allowlist` (spark/findings.sql), after a typed
+/// row at position 0 that the view leaves out (it gives every column its type, and the view
+/// a row to leave out when there are no entries).
+fn allowlist_rows(allowlist: Option<&Allowlist>) -> String {
+    let text = |t: Option<&str>| match t {
+        // Hex, not a quoted literal: an entry's text never reaches the script as SQL (nor as
+        // the `CACHE TABLE` or `;` the script is cut at).
+        Some(t) => format!("decode(unhex('{}'), 'UTF-8')", hex_bytes(t.as_bytes())),
+        None => "CAST(NULL AS string)".to_string(),
+    };
+    let lower = |t: &Option<String>| t.as_deref().map(str::to_ascii_lowercase);
+    let mut rows = vec![format!(
+        "(0, {s}, {s}, CAST(NULL AS array<string>), {s}, {s}, {s}, {s}, {s}, CAST(NULL AS bigint), CAST(NULL AS bigint))",
+        s = text(None)
+    )];
+    for (pos, e) in allowlist.iter().flat_map(|a| a.entries.iter()).enumerate() {
+        let m = &e.matcher;
+        let rules = match &e.rules {
+            Some(rules) => format!(
+                "array({})",
+                rules
+                    .iter()
+                    .map(|r| quoted(r.code()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            None => "CAST(NULL AS array<string>)".to_string(),
+        };
+        let (lo, hi) = match m.network.map(|n| n.interval()) {
+            Some((lo, hi)) => (format!("'{}'", hex128(lo)), format!("'{}'", hex128(hi))),
+            None => (text(None), text(None)),
+        };
+        let asn = m.asn.map_or("CAST(NULL AS bigint)".to_string(), |a| {
+            format!("CAST({a} AS bigint)")
+        });
+        rows.push(format!(
+            "({}, {}, {}, {rules}, {}, {}, {}, {lo}, {hi}, {asn}, CAST({} AS bigint))",
+            pos + 1,
+            text(Some(&e.id)),
+            text(Some(&e.reason)),
+            text(lower(&m.app_id).as_deref()),
+            text(lower(&m.service_principal_id).as_deref()),
+            text(lower(&m.user).as_deref()),
+            e.expires_at.micros(),
+        ));
+    }
+    rows.join(",\n  ")
+}
+
+fn hex_bytes(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn rules_table() -> String {
@@ -216,6 +274,24 @@ fn template(options: &SparkOptions) -> Template {
         )
         .value("inventory_min_days", th.inventory_min_days)
         .expression("key", 1, |a| Some(format!("nullif(lower(trim({})), '')", a[0])))
+        // str::to_ascii_lowercase: the allowlist compares ids and names ignoring ASCII case
+        // only (`lower` would fold every letter).
+        .expression("lower_ascii", 1, |a| {
+            Some(format!(
+                "translate({}, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')",
+                a[0]
+            ))
+        })
+        // evidence.rs: Gathered's clients, service principals and addresses of a finding's
+        // records (client and service principal in lower case), what the allowlist matches
+        // (rules/judging.rs: Draft::build).
+        .expression("scope", 3, |a| {
+            Some(format!(
+                "collect_set(${{lower_ascii({})}}) AS scope_apps, collect_set(${{lower_ascii({})}}) AS scope_sps,
+    collect_set({}) AS scope_ips",
+                a[0], a[1], a[2]
+            ))
+        })
         .expression("guid", 1, |a| {
             Some(format!(
                 "coalesce({} rlike '^[0-9a-f]{{8}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{12}}$', false)",
@@ -354,6 +430,7 @@ GROUP BY c.ak, c.from_us, c.to_us, w.start_us, w.end_us, f.kind",
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokentrail_model::Timestamp;
 
     #[test]
     fn the_script_fills_every_name_and_ends_with_the_findings_query() {
@@ -361,6 +438,7 @@ mod tests {
             normalized: "/lake/tenant/".into(),
             work: None,
             thresholds: Thresholds::default(),
+            allowlist: None,
         })
         .unwrap();
         assert!(!sql.contains("${"), "unfilled name");
@@ -380,5 +458,64 @@ mod tests {
         let last = sql.trim_end().rsplit(';').next().unwrap_or_default();
         assert!(last.trim_start().lines().any(|l| l.starts_with("SELECT")));
         assert!(last.contains("f.id,\n  f.rule,"));
+    }
+
+    #[test]
+    fn allowlist_entries_become_rows_whose_text_cannot_change_the_script() {
+        let now = Timestamp::parse("2026-12-01T00:00:00Z").unwrap();
+        let yaml = "version: 1
+entries:
+  - id: a'; DROP VIEW tt_si; --
+    reason: \"CACHE TABLE x AS\\nSELECT 1; ${normalized}\"
+    owner: soc@contoso.example
+    expires: 2027-01-31
+    rules: [TT005, TT001]
+    match:
+      user: Alice@Contoso.Example
+      network: 203.0.113.77/24
+  - id: plain
+    reason: backup
+    owner: soc@contoso.example
+    expires: 2027-01-31
+    match:
+      app_id: 00000000-0000-0000-0000-00000000ABCD
+      asn: 16509
+";
+        let allowlist = crate::allowlist::parse(yaml, now).unwrap();
+        let rows = allowlist_rows(Some(&allowlist));
+        let hex = |t: &str| format!("decode(unhex('{}'), 'UTF-8')", hex_bytes(t.as_bytes()));
+        let null = "CAST(NULL AS string)";
+        let expires = Timestamp::parse("2027-02-01T00:00:00Z").unwrap().micros();
+        assert_eq!(
+            rows,
+            [
+                format!("(0, {null}, {null}, CAST(NULL AS array<string>), {null}, {null}, {null}, {null}, {null}, CAST(NULL AS bigint), CAST(NULL AS bigint))"),
+                format!(
+                    "(1, {}, {}, array('TT001', 'TT005'), {null}, {null}, {}, '00000000000000000000ffffcb007100', '00000000000000000000ffffcb0071ff', CAST(NULL AS bigint), CAST({expires} AS bigint))",
+                    hex("a'; DROP VIEW tt_si; --"),
+                    hex("CACHE TABLE x AS\nSELECT 1; ${normalized}"),
+                    hex("alice@contoso.example"),
+                ),
+                format!(
+                    "(2, {}, {}, CAST(NULL AS array<string>), {}, {null}, {null}, {null}, {null}, CAST(16509 AS bigint), CAST({expires} AS bigint))",
+                    hex("plain"),
+                    hex("backup"),
+                    hex("00000000-0000-0000-0000-00000000abcd"),
+                ),
+            ]
+            .join(",\n  ")
+        );
+        let sql = spark_sql(&SparkOptions {
+            normalized: "/lake".into(),
+            work: None,
+            thresholds: Thresholds::default(),
+            allowlist: Some(allowlist),
+        })
+        .unwrap();
+        // The entries' text is in the script only as hex: one CACHE TABLE fewer would have
+        // been cut out of it, and a quote or `;` would have ended a statement.
+        assert!(!sql.contains("DROP VIEW tt_si;"));
+        assert!(!sql.contains("CACHE TABLE"));
+        assert!(sql.contains(&rows));
     }
 }

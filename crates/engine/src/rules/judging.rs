@@ -254,8 +254,9 @@ pub(crate) fn unregistered_roamed(
 }
 
 /// For an access from `net` whose token was issued to no device: the issuing sign-in is the
-/// session's unregistered device (see [`unregistered_roamed`]), and a sign-in of the session
-/// made from `net` is that same device (same client, user agent and country) roaming there.
+/// session's unregistered device (see [`unregistered_roamed`]; never a device-code or ROPC
+/// sign-in, whose token went to whoever asked for it), and a sign-in of the session made from
+/// `net` is that same device (same client, user agent and country) roaming there.
 pub(crate) fn token_unregistered_roamed(
     cx: &Context<'_>,
     chain: &Chain,
@@ -266,11 +267,10 @@ pub(crate) fn token_unregistered_roamed(
     let Some(issued) = issuer.and_then(|i| cx.sign_ins.get(i)) else {
         return false;
     };
-    let print = (cx.lc(issued.app_id), issued.agent_country);
-    let (Some(app), Some(agent)) = print else {
+    let Some((app, agent)) = unregistered_print(cx, issued) else {
         return false;
     };
-    if issued.device_id.is_some() || !home_unregistered.contains(&(app, agent)) {
+    if !home_unregistered.contains(&(app, agent)) {
         return false;
     }
     chain.non_interactive.iter().copied().any(|i| {

@@ -9,9 +9,10 @@ SELECT a.ak, a.us, a.time, a.token, a.link_session AS session,
   a.ip AS a_ip, a.net_id AS a_net_id, a.net_asn AS a_net_asn, a.certain AS a_certain,
   a.prefix AS a_prefix, a.v4 AS a_v4, a.hosting AS a_hosting,
   a.confidential_client, a.count, a.user_id AS a_user_id, a.upn AS a_upn, a.app_id AS a_app_id,
+  a.service_principal_id AS a_sp,
   a.app_name AS a_app_name, a.resource_id AS a_resource_id, a.workload,
   s.k AS i_k, s.kind AS i_kind, s.confidential AS i_confidential, s.device_id AS i_device_id,
-  s.app_lc AS i_app_lc, s.agent_country AS i_agent,
+  s.app_lc AS i_app_lc, s.agent_country AS i_agent, s.device_code OR s.ropc AS i_names_client,
   s.net_asn AS i_net_asn, s.certain AS i_certain, s.prefix AS i_prefix, s.v4 AS i_v4,
   ${relate(s., a.)} AS direct
 FROM tt_linked a JOIN tt_sin s ON s.k = a.issue_k
@@ -44,7 +45,7 @@ SELECT * FROM (
 -- there, or a sign-in there proving the device the token was issued to, with the client that
 -- device used on a home network of the session (its interactive networks and the issuing one).
 CREATE OR REPLACE TEMPORARY VIEW tt001_q AS
-SELECT DISTINCT session, i_k, i_device_id, i_app_lc, i_agent, i_net_asn, i_certain, i_prefix,
+SELECT DISTINCT session, i_k, i_device_id, i_app_lc, i_agent, i_names_client, i_net_asn, i_certain, i_prefix,
   i_v4, a_ip, a_net_asn, a_certain, a_prefix, a_v4
 FROM tt001_moved WHERE session IS NOT NULL AND NOT a_hosting;
 
@@ -65,9 +66,9 @@ LEFT JOIN tt_chain h ON h.session = q.session AND h.root_kind AND h.ip IS NOT NU
   AND ${relate(c., h.)} = 0
 WHERE ${relate(j., q.a_)} = 0 AND (${relate(c., q.i_)} = 0 OR h.session IS NOT NULL)
 UNION
--- Or the token was issued to the session's unregistered device (no device id; the client,
--- user agent and country of a device-less interactive sign-in of the session), and a sign-in
--- there is that same device (judging.rs: token_unregistered_roamed).
+-- Or the token was issued to the session's unregistered device (no device id, not a device-code
+-- or ROPC sign-in; the client, user agent and country of a device-less interactive sign-in of
+-- the session), and a sign-in there is that same device (judging.rs: token_unregistered_roamed).
 SELECT DISTINCT q.session, q.i_k, q.a_ip
 FROM tt001_q q
 JOIN tt_chain u ON u.session = q.session AND u.root_kind AND u.device_id IS NULL
@@ -76,7 +77,8 @@ JOIN tt_chain u ON u.session = q.session AND u.root_kind AND u.device_id IS NULL
 JOIN tt_chain j ON j.session = q.session AND j.kind = 'non-interactive' AND j.device_id IS NULL
   AND NOT j.device_code AND NOT j.ropc AND j.app_lc = q.i_app_lc AND j.agent_country = q.i_agent
   AND j.ip IS NOT NULL
-WHERE q.i_device_id IS NULL AND q.a_net_asn IS NOT NULL AND ${relate(j., q.a_)} = 0;
+WHERE q.i_device_id IS NULL AND NOT q.i_names_client AND q.a_net_asn IS NOT NULL
+  AND ${relate(j., q.a_)} = 0;
 
 -- The benign explanations that need the access's time: a network established for the user
 -- (a device-proven sign-in there in another session before, or the tenant's own network),
@@ -109,14 +111,16 @@ SELECT
   g.i_k AS issue_k,
   concat('Token ', g.token, ' issued to {who} on ', s.net_id, ' at ', ${rfc3339(s.time)},
     ' was used from ', g.net_id, ' by ', g.records, ' record(s).') AS why,
-  CASE WHEN g.f.session IS NULL THEN array() ELSE array(g.f.session) END AS sessions
+  CASE WHEN g.f.session IS NULL THEN array() ELSE array(g.f.session) END AS sessions,
+  g.scope_apps, g.scope_sps, g.scope_ips
 FROM (
   SELECT token, a_net_id AS net_id, min(i_k) AS i_k, min(rel) AS rel,
     count(*) AS records, sum(greatest(count, 1)) AS operations,
     min(us) AS first_us, max(us) AS last_us,
     min_by(named_struct('session', session, 'a_user_id', a_user_id, 'a_upn', a_upn,
       'a_app_id', a_app_id, 'a_app_name', a_app_name, 'a_resource_id', a_resource_id,
-      'workload', workload, 'a_ip', a_ip), ak) AS f
+      'workload', workload, 'a_ip', a_ip), ak) AS f,
+    ${scope(a_app_id, a_sp, a_ip)}
   FROM tt001_moved m LEFT ANTI JOIN tt001_explained x ON x.ak = m.ak
   GROUP BY token, a_net_id
 ) g

@@ -46,17 +46,19 @@ SELECT concat('s', to_json(c.k)) AS rk, c.session, c.us, c.k, CAST(NULL AS struc
   c.agent_country, c.device_code OR c.ropc AS names_client,
   CAST(NULL AS string) AS issuer_device, false AS has_issuer, CAST(NULL AS string) AS issuer_app,
   CAST(NULL AS string) AS issuer_agent, CAST(NULL AS string) AS resource_id,
-  CAST(NULL AS string) AS workload
+  CAST(NULL AS string) AS workload, c.app_id AS rec_app, c.service_principal_id AS rec_sp,
+  false AS issuer_names_client
 FROM tt_chain c JOIN tt002_rooted r ON r.session = c.session
 WHERE c.kind = 'non-interactive'
 UNION ALL
 SELECT concat('a', to_json(a.ak)), a.link_session, a.us, NULL, a.ak, true, greatest(a.count, 1),
   a.ip, a.net_id, a.net_asn, a.certain, a.prefix, a.v4, a.microsoft, a.hosting,
   coalesce(i.confidential_any, false) OR a.confidential_client, false, NULL, NULL,
-  NULL, false, i.device_id, i.k IS NOT NULL, i.app_lc, i.agent_country, a.resource_id, a.workload
+  NULL, false, i.device_id, i.k IS NOT NULL, i.app_lc, i.agent_country, a.resource_id, a.workload,
+  a.app_id, a.service_principal_id, coalesce(i.names_client, false)
 FROM tt_linked a JOIN tt002_rooted r ON r.session = a.link_session
 LEFT JOIN (SELECT k, device_id, confidential AS confidential_any, lower(app_id) AS app_lc,
-  agent_country FROM tt_si) i ON i.k = a.issue_k
+  agent_country, device_code OR ropc AS names_client FROM tt_si) i ON i.k = a.issue_k
 WHERE a.delegated;
 
 -- Records after the root, from a network that is not Microsoft's, differing from every home
@@ -105,7 +107,7 @@ JOIN tt_chain j ON j.session = m.session AND j.kind = 'non-interactive' AND j.de
   AND NOT j.device_code AND NOT j.ropc AND j.app_lc = m.issuer_app
   AND j.agent_country = m.issuer_agent AND j.ip IS NOT NULL AND ${relate(j., m.a_)} = 0
 WHERE m.is_access AND NOT m.a_hosting AND m.a_net_asn IS NOT NULL AND m.has_issuer
-  AND m.issuer_device IS NULL;
+  AND m.issuer_device IS NULL AND NOT m.issuer_names_client;
 
 DROP VIEW IF EXISTS tt002_explained;
 CACHE TABLE tt002_explained AS
@@ -136,7 +138,8 @@ SELECT
     ' was used from ', g.net_id, ' (', g.sign_ins, ' non-interactive sign-in(s), ', g.accesses,
     ' access(es))', CASE WHEN g.hosting THEN ', a hosting network' ELSE '' END,
     CASE WHEN g.sign_ins > 0 AND NOT g.with_device THEN ', with no device id' ELSE '' END, '.') AS why,
-  array(g.session) AS sessions
+  array(g.session) AS sessions,
+  g.scope_apps, g.scope_sps, g.scope_ips
 FROM (
   SELECT session, a_net_id AS net_id, min(rel) AS rel, count(*) AS records, sum(ops) AS operations,
     count_if(NOT is_access) AS sign_ins, count_if(is_access) AS accesses,
@@ -145,7 +148,8 @@ FROM (
     min(us) AS first_us, max(us) AS last_us,
     min_by(a_ip, named_struct('us', us, 'acc', is_access, 'k', k, 'ak', ak)) AS src_ip,
     min_by(IF(is_access, named_struct('resource_id', resource_id, 'workload', workload), NULL),
-      IF(is_access, ak, NULL)) AS first_access
+      IF(is_access, ak, NULL)) AS first_access,
+    ${scope(rec_app, rec_sp, a_ip)}
   FROM tt002_moved m LEFT ANTI JOIN tt002_explained x ON x.rk = m.rk
   GROUP BY session, a_net_id
 ) g

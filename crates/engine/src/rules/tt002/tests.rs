@@ -390,3 +390,35 @@ fn an_export_without_location_compares_the_phones_user_agent_alone() {
         vec![("TT002".into(), ALICE.into(), "AS64510".into(), 1)]
     );
 }
+
+#[test]
+fn a_token_a_device_code_sign_in_issued_is_never_the_phone_roaming() {
+    // The phone signed in at home and refreshes over its carrier. A device-code sign-in at home
+    // with the phone's client, agent and country issued token 5, which is used over the
+    // carrier: the token went to whoever asked for the code, not to the phone.
+    let sign_ins = vec![
+        phone_root(),
+        S::interactive(5, at("09:00"))
+            .from(HOME_V4, Some(HOME_ASN))
+            .session(1)
+            .agent(PHONE_AGENT, "US")
+            .device_code()
+            .build(),
+        phone_refresh(2, "10:00").build(),
+    ];
+    let accesses = vec![A::mail(1, at("10:05"))
+        .from(CELL_V4)
+        .token(5)
+        .session(1)
+        .build()];
+    let d = detect(sign_ins, accesses);
+    // TT005 for the flow itself; TT001 and TT002 because the phone excuse does not apply.
+    assert_eq!(
+        summary(&d),
+        vec![
+            ("TT001".into(), ALICE.into(), "AS64510".into(), 1),
+            ("TT002".into(), ALICE.into(), "AS64510".into(), 1),
+            ("TT005".into(), ALICE.into(), "AS64510".into(), 1),
+        ]
+    );
+}

@@ -71,7 +71,8 @@ SELECT
     CASE WHEN size(g.sessions) = 0 THEN 'a token with no sign-in and no session'
       ELSE concat('session(s) ', array_join(g.sessions, ', '), ' with no interactive sign-in') END,
     ' although the interactive sign-in logs cover the ', ${root_lookback_us} DIV 3600000000, ' h before.') AS why,
-  g.sessions
+  g.sessions,
+  g.scope_apps, g.scope_sps, g.scope_ips
 FROM (
   SELECT c.user_key, coalesce(c.app_lc, '') AS app, c.net_id,
     count(*) AS records, sum(greatest(c.count, 1)) AS operations,
@@ -84,7 +85,8 @@ FROM (
     array_sort(collect_set(c.link_session)) AS sessions,
     min(c.link_session) AS session_id,
     array_join(array_sort(collect_set(c.workload)), ' and ') AS workloads,
-    least(min(c.first_ni_k), min(c.i_k)) AS issue_k
+    least(min(c.first_ni_k), min(c.i_k)) AS issue_k,
+    ${scope(c.app_id, c.service_principal_id, c.ip)}
   FROM tt003_candidates c JOIN tt003_covered v ON v.ak = c.ak
   GROUP BY c.user_key, coalesce(c.app_lc, ''), c.net_id
 ) g;

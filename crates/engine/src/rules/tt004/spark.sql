@@ -45,7 +45,8 @@ SELECT
   concat('Token ', g.token, ' used by client ', coalesce(nullif(g.app, ''), '(unknown)'),
     ' for {who} (', g.records, ' record(s)) appears in no sign-in although the interactive and non-interactive sign-in logs cover ',
     coalesce(${rfc3339(g.f.token_issued_at)}, 'its issue time'), '.') AS why,
-  CASE WHEN g.f.session IS NULL THEN array() ELSE array(g.f.session) END AS sessions
+  CASE WHEN g.f.session IS NULL THEN array() ELSE array(g.f.session) END AS sessions,
+  g.scope_apps, g.scope_sps, g.scope_ips
 FROM (
   SELECT c.user_key, coalesce(c.app_lc, '') AS app, c.token,
     count(*) AS records, sum(greatest(c.count, 1)) AS operations,
@@ -55,7 +56,8 @@ FROM (
     min_by(named_struct('user_id', c.user_id, 'upn', c.upn, 'session', c.session, 'app_name', c.app_name,
       'resource_id', c.resource_id, 'workload', c.workload, 'net_id', c.net_id,
       'token_issued_at', c.token_issued_at), c.ak) AS f,
-    min_by(c.ip, IF(c.ip IS NULL, NULL, c.ak)) AS src_ip
+    min_by(c.ip, IF(c.ip IS NULL, NULL, c.ak)) AS src_ip,
+    ${scope(c.app_id, c.service_principal_id, c.ip)}
   FROM tt004_candidates c JOIN tt004_covered v ON v.ak = c.ak
   GROUP BY c.user_key, coalesce(c.app_lc, ''), c.token
 ) g;

@@ -98,7 +98,8 @@ SELECT
       IF(g.ropc, 'token obtained with the resource-owner password flow', NULL),
       IF(g.tooling_unmanaged, 'a client token-theft tooling impersonates, from an unmanaged device', NULL),
       IF(g.not_in_inventory, 'a client the tenant does not use', NULL)), '.') AS why,
-  g.sessions
+  g.sessions,
+  g.scope_apps, g.scope_sps, g.scope_ips
 FROM (
   SELECT user_key, app_lc AS app,
     count(*) AS records, sum(greatest(count, 1)) AS operations,
@@ -110,6 +111,7 @@ FROM (
       'app_name', app_name, 'resource_id', resource_id, 'workload', workload, 'net_id', net_id), ak) AS f,
     min_by(ip, IF(ip IS NULL, NULL, ak)) AS src_ip,
     array_sort(collect_set(link_session)) AS sessions,
-    min(shown_k) AS issue_k
+    min(shown_k) AS issue_k,
+    ${scope(app_id, service_principal_id, ip)}
   FROM tt005_shown GROUP BY user_key, app_lc
 ) g CROSS JOIN tt005_small t;
