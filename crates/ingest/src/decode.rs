@@ -405,13 +405,12 @@ fn dispatch(
             return elements(array, source, opts, depth, out);
         }
     }
-    let mut result = interpret(rec, input, source, opts.fields);
-    // Counted in place: mapping the result moved the whole record twice, and reading it back
-    // right after the narrower stores that wrote it stalled every record.
-    if let Ok(record) = &mut result {
-        record.repaired += rec.repairs();
-    }
-    out(result)
+    out(
+        interpret(rec, input, source, opts.fields).map(|mut record| {
+            record.repaired += rec.repairs();
+            record
+        }),
+    )
 }
 
 /// The array of a record that is only an envelope of records: a `records`, `value` or

@@ -206,11 +206,9 @@ impl<'p> Pipeline<'p> {
         apply: &mut dyn FnMut(Outcome),
     ) {
         let start = self.batch.bytes.len();
-        let range = start..start + bytes.len();
-        // The item is written before the bytes are copied: written after, reading it back
-        // waited for the copy's stores to drain.
-        self.batch.items.push(Item::Json { position, range });
         self.batch.bytes.extend_from_slice(bytes);
+        let range = start..self.batch.bytes.len();
+        self.batch.items.push(Item::Json { position, range });
         if self.batch.is_full() {
             self.dispatch(apply);
         }
