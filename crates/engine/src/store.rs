@@ -10,7 +10,6 @@ use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
-use hashbrown::hash_table::{self, HashTable};
 use tokentrail_model::{
     Access, AccessSource, Actor, ClientAuthMethod, Guid, Position, SessionId, SignIn, SignInKind,
     SourceRef, Timestamp, TokenId, Workload,
@@ -20,11 +19,11 @@ use tokentrail_model::{
 pub const SIGN_IN_BYTES: usize = std::mem::size_of::<SignInRec>();
 /// Bytes of engine state per access record (see `docs/engine-memory.md`).
 pub const ACCESS_BYTES: usize = std::mem::size_of::<AccessRec>();
-/// Bytes per distinct token id while records are added: its entry in the id list, its handle
-/// in the hash index and the slot's control byte (before the index's spare capacity).
-pub const TOKEN_BYTES: usize = std::mem::size_of::<TokenId>() + std::mem::size_of::<Sym>() + 1;
+/// Bytes per distinct token id while records are added: its entry in the id list and its slot
+/// in the index (before the index's spare capacity).
+pub const TOKEN_BYTES: usize = std::mem::size_of::<TokenId>() + INDEX_SLOT_BYTES;
 /// Bytes per distinct session id: as for tokens.
-pub const SESSION_BYTES: usize = std::mem::size_of::<SessionId>() + std::mem::size_of::<Sym>() + 1;
+pub const SESSION_BYTES: usize = std::mem::size_of::<SessionId>() + INDEX_SLOT_BYTES;
 
 /// A handle to an interned value; the `Option` of it is 4 bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -47,19 +46,103 @@ fn hash_of<T: Hash + ?Sized>(value: &T) -> u64 {
     rustc_hash::FxBuildHasher.hash_one(value)
 }
 
+/// Bytes of one slot of an index of interned values (see [`Index`]).
+pub const INDEX_SLOT_BYTES: usize = std::mem::size_of::<u64>();
+
+/// Where a table finds a value's handle: open addressing with linear probing, each slot a
+/// handle and the low 32 bits of its value's hash (0: empty). The value itself is held once,
+/// in the table's list. Handle and hash bits in one slot make a lookup one memory read where
+/// a probe passes other values (their hash bits differ; their list entries are not read), and
+/// where a value is new (most token ids are): one cache line, where a table of control bytes
+/// beside slots of handles reads two.
+#[derive(Debug, Default)]
+struct Index {
+    slots: Vec<u64>,
+    len: usize,
+}
+
+impl Index {
+    /// Where a probe for `hash` starts. From the stored bits only, so growing needs no value
+    /// hashed again.
+    fn start(&self, hash: u64) -> usize {
+        (hash as u32 as usize) & self.slots.len().wrapping_sub(1)
+    }
+
+    /// The handle whose value `is` accepts among those with `hash`, else the empty slot where
+    /// it would go.
+    fn find(&self, hash: u64, mut is: impl FnMut(Sym) -> bool) -> Result<Sym, Option<usize>> {
+        if self.slots.is_empty() {
+            return Err(None);
+        }
+        let mask = self.slots.len() - 1;
+        let want = hash as u32;
+        let mut i = self.start(hash);
+        // Never more than 3/4 full: an empty slot ends every probe.
+        loop {
+            let slot = self.slots.get(i).copied().unwrap_or(0);
+            let Some(sym) = Sym::from_raw(slot as u32) else {
+                return Err(Some(i));
+            };
+            if (slot >> 32) as u32 == want && is(sym) {
+                return Ok(sym);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Add `sym` for a value with `hash` that [`Index::find`] did not find (`at`: where it said).
+    fn insert(&mut self, at: Option<usize>, hash: u64, sym: Sym) {
+        let slot = (hash & 0xffff_ffff) << 32 | u64::from(sym.raw());
+        match at {
+            Some(i) if (self.len + 1) * 4 <= self.slots.len() * 3 => {
+                if let Some(s) = self.slots.get_mut(i) {
+                    *s = slot;
+                }
+            }
+            _ => {
+                self.grow();
+                self.place(slot);
+            }
+        }
+        self.len += 1;
+    }
+
+    /// Twice the slots (16 at first), every handle placed again by its stored hash bits.
+    fn grow(&mut self) {
+        let size = (self.slots.len() * 2).max(16);
+        let old = std::mem::replace(&mut self.slots, vec![0; size]);
+        for slot in old.into_iter().filter(|&s| s != 0) {
+            self.place(slot);
+        }
+    }
+
+    /// Put `slot` in the first empty slot of its probe.
+    fn place(&mut self, slot: u64) {
+        let mask = self.slots.len() - 1;
+        let mut i = self.start(slot >> 32);
+        while let Some(s) = self.slots.get_mut(i) {
+            if *s == 0 {
+                *s = slot;
+                return;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+}
+
 /// Values interned to dense handles, in first-seen order. Each value is held once, in the
-/// list; the hash index holds only handles into it (4 bytes a slot, where a map from value to
-/// handle would hold the value a second time: 48 bytes for a token id).
+/// list; the index holds only handles into it (and hash bits, see [`Index`]), where a map from
+/// value to handle would hold the value a second time (48 bytes for a token id).
 #[derive(Debug)]
 pub(crate) struct Table<T> {
-    index: HashTable<Sym>,
+    index: Index,
     list: Vec<T>,
 }
 
 impl<T> Default for Table<T> {
     fn default() -> Self {
         Table {
-            index: HashTable::new(),
+            index: Index::default(),
             list: Vec::new(),
         }
     }
@@ -75,18 +158,17 @@ impl<T: Hash + Eq + Clone> Table<T> {
     /// The handle of `value`, adding a copy when new. A table never holds more than
     /// `u32::MAX - 1` values: beyond that (never with real exports) the value is dropped.
     pub fn intern(&mut self, value: &T) -> Option<Sym> {
+        let hash = hash_of(value);
         let list = &self.list;
         // One probe whether the value is new or not (token ids mostly are).
-        let entry = self.index.entry(
-            hash_of(value),
-            |s| list.get(s.index()) == Some(value),
-            |s| list.get(s.index()).map_or(0, hash_of),
-        );
-        match entry {
-            hash_table::Entry::Occupied(e) => Some(*e.get()),
-            hash_table::Entry::Vacant(e) => {
+        match self
+            .index
+            .find(hash, |s| list.get(s.index()) == Some(value))
+        {
+            Ok(sym) => Some(sym),
+            Err(at) => {
                 let sym = next_sym(list)?;
-                e.insert(sym);
+                self.index.insert(at, hash, sym);
                 self.list.push(value.clone());
                 Some(sym)
             }
@@ -121,23 +203,26 @@ impl<T> Table<T> {
 /// Strings interned by content, each held once (see [`Table`]).
 #[derive(Debug, Default)]
 pub(crate) struct Strings {
-    index: HashTable<Sym>,
+    index: Index,
     list: Vec<Box<str>>,
 }
 
 impl Strings {
     pub fn intern(&mut self, text: &str) -> Option<Sym> {
+        self.intern_hashed(text, hash_of(text))
+    }
+
+    /// [`Strings::intern`] of text whose hash is `hash_of(text)` (or, in tests, any hash).
+    fn intern_hashed(&mut self, text: &str, hash: u64) -> Option<Sym> {
         let list = &self.list;
-        let entry = self.index.entry(
-            hash_of(text),
-            |s| list.get(s.index()).is_some_and(|t| **t == *text),
-            |s| list.get(s.index()).map_or(0, |t| hash_of(&**t)),
-        );
-        match entry {
-            hash_table::Entry::Occupied(e) => Some(*e.get()),
-            hash_table::Entry::Vacant(e) => {
+        match self
+            .index
+            .find(hash, |s| list.get(s.index()).is_some_and(|t| **t == *text))
+        {
+            Ok(sym) => Some(sym),
+            Err(at) => {
                 let sym = next_sym(list)?;
-                e.insert(sym);
+                self.index.insert(at, hash, sym);
                 self.list.push(Box::from(text));
                 Some(sym)
             }
@@ -163,7 +248,7 @@ impl Strings {
             .find(hash_of(text), |s| {
                 list.get(s.index()).is_some_and(|t| **t == *text)
             })
-            .copied()
+            .ok()
     }
 
     /// Every handle, in first-seen order.
@@ -772,6 +857,45 @@ mod tests {
         assert!(buckets.len() > 200, "{} buckets", buckets.len());
     }
 
+    /// Handles in first-seen order, what a map from value to first-seen number gives, through
+    /// growth and through hash bits that collide (every value given one hash, or hashes equal in
+    /// their low 32 bits, where the index tells them apart only in the list).
+    #[test]
+    fn interning_gives_first_seen_handles() {
+        let texts: Vec<String> = (0..5000u32)
+            .map(|n| format!("v{}", n * 7919 % 1201))
+            .collect();
+        let hashes: [fn(&str) -> u64; 3] = [|t| hash_of(t), |_| 42, |t| (hash_of(t) & 7) << 32 | 5];
+        for hash in hashes {
+            let mut strings = Strings::default();
+            let mut expected: std::collections::HashMap<&str, u32> = Default::default();
+            for t in &texts {
+                let next = u32::try_from(expected.len() + 1).unwrap();
+                let want = *expected.entry(t).or_insert(next);
+                let got = strings.intern_hashed(t, hash(t)).map(Sym::raw);
+                assert_eq!(got, Some(want), "{t}");
+            }
+            assert_eq!(strings.len(), expected.len());
+            for (t, n) in &expected {
+                assert_eq!(strings.get(Sym::from_raw(*n)), Some(*t));
+            }
+        }
+        let mut strings = Strings::default();
+        assert_eq!(strings.lookup("a"), None);
+        let a = strings.intern("a");
+        assert_eq!(strings.lookup("a"), a);
+        assert_eq!(strings.lookup("b"), None);
+        let mut tokens = Table::<TokenId>::default();
+        let ids = [
+            TokenId::from_guid(Guid(1)),
+            TokenId::from_guid(Guid(1 << 64)),
+            TokenId::parse("opaque").unwrap(),
+            TokenId::from_guid(Guid(1)),
+        ];
+        let got: Vec<_> = ids.iter().map(|t| tokens.intern(t).map(Sym::raw)).collect();
+        assert_eq!(got, [Some(1), Some(2), Some(3), Some(1)]);
+    }
+
     /// Every size `docs/engine-memory.md` states, measured: the doc cannot drift from the code.
     #[test]
     fn documented_sizes_are_the_real_sizes() {
@@ -784,6 +908,7 @@ mod tests {
             ("SessionId", size_of::<SessionId>()),
             ("IpAddr", size_of::<IpAddr>()),
             ("Sym", size_of::<Sym>()),
+            ("store::INDEX_SLOT_BYTES", INDEX_SLOT_BYTES),
             ("Net", size_of::<crate::network::Net>()),
             ("Chain", size_of::<crate::correlate::Chain>()),
             ("Option<Sym>", size_of::<Option<Sym>>()),
@@ -801,8 +926,8 @@ mod tests {
         }
         assert_eq!(SIGN_IN_BYTES, 88);
         assert_eq!(ACCESS_BYTES, 104);
-        assert_eq!(TOKEN_BYTES, 32 + 4 + 1);
-        assert_eq!(SESSION_BYTES, 32 + 4 + 1);
+        assert_eq!(TOKEN_BYTES, 32 + 8);
+        assert_eq!(SESSION_BYTES, 32 + 8);
     }
 
     #[test]

@@ -995,3 +995,37 @@ fn ual_inbox_rule_and_forwarding_changes() {
     assert_eq!(other.mailbox_change, None);
     assert_eq!(d.source(), None);
 }
+
+#[test]
+fn repaired_display_fields_are_counted_at_every_level() {
+    // A lone surrogate in display-only fields: one in the envelope's wrapped record, one in a
+    // nested device detail, one at the top of a Log Analytics row.
+    let d = json_ok(
+        r#"{"time":"2024-03-05T10:16:00Z","category":"SignInLogs",
+            "properties":{"createdDateTime":"2024-03-05T10:15:00Z","isInteractive":true,
+              "appDisplayName":"Out\ud800look","deviceDetail":{"browser":"Edge \udc00"}}}"#,
+    );
+    assert_eq!(d.shape, Shape::DiagnosticSignIn);
+    assert_eq!(d.repaired, 2);
+    assert_eq!(sign_in(&d).app_name, s("Out\u{fffd}look"));
+    assert_eq!(sign_in(&d).device.browser, s("Edge \u{fffd}"));
+    let d = json_ok(
+        r#"{"TimeGenerated":"2024-03-05T10:15:00Z","Type":"SigninLogs",
+            "CreatedDateTime":"2024-03-05T10:15:00Z","UserAgent":"curl\ud800","IsInteractive":true}"#,
+    );
+    assert_eq!(d.repaired, 1);
+    assert_eq!(sign_in(&d).user_agent, s("curl\u{fffd}"));
+    // Nothing repaired: nothing counted.
+    let d = json_ok(
+        r#"{"TimeGenerated":"2024-03-05T10:15:00Z","Type":"SigninLogs",
+            "CreatedDateTime":"2024-03-05T10:15:00Z","UserAgent":"curl \u00e9","IsInteractive":true}"#,
+    );
+    assert_eq!(d.repaired, 0);
+    assert_eq!(sign_in(&d).user_agent, s("curl \u{e9}"));
+    // In a field that is not only displayed the same escape makes the record unreadable.
+    let e = json(
+        r#"{"TimeGenerated":"2024-03-05T10:15:00Z","Type":"SigninLogs",
+            "CreatedDateTime":"2024-03-05T10:15:00Z","UserId":"u\ud800","IsInteractive":true}"#,
+    );
+    assert!(matches!(e, Err(DecodeError::Json(_))), "{e:?}");
+}

@@ -48,7 +48,7 @@ impl Timestamp {
         }
         let bytes = t.as_bytes();
         if bytes.len() >= 10 && bytes[4] == b'-' && bytes[7] == b'-' {
-            return parse_iso(bytes);
+            return parse_iso(t);
         }
         if bytes.iter().all(|b| b.is_ascii_digit()) && (9..=11).contains(&bytes.len()) {
             return t.parse::<i64>().ok().map(Timestamp::from_secs);
@@ -131,7 +131,8 @@ fn civil_to_micros(y: i64, mo: i64, d: i64, h: i64, mi: i64, s: i64) -> Option<i
 }
 
 /// `YYYY-MM-DD[T| ]HH:MM[:SS[.fff...]][Z|+hh:mm|-hh:mm| UTC]`, with surrounding blanks allowed.
-fn parse_iso(b: &[u8]) -> Option<Timestamp> {
+fn parse_iso(text: &str) -> Option<Timestamp> {
+    let b = text.as_bytes();
     let y = digits(&b[0..4])?;
     let mo = digits(&b[5..7])?;
     let d = digits(&b[8..10])?;
@@ -170,7 +171,8 @@ fn parse_iso(b: &[u8]) -> Option<Timestamp> {
         }
     }
     let mut offset_secs = 0i64;
-    let rest = std::str::from_utf8(&b[i..]).ok()?.trim();
+    // Only ASCII was read up to `i`: it is a character boundary, the text needs no new check.
+    let rest = crate::text::trim(text.get(i..)?);
     match rest {
         "" | "Z" | "z" | "UTC" | "+00:00" | "GMT" => {}
         r if (r.starts_with('+') || r.starts_with('-')) && (r.len() == 6 || r.len() == 5) => {

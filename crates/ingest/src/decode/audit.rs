@@ -26,10 +26,12 @@ pub(super) fn decode(
     env: Option<&Rec<'_>>,
     source: SourceRef,
 ) -> Result<DecodedRecord, DecodeError> {
-    let none = InitiatedBySlots::default();
-    let by = main.initiated_by.as_deref().unwrap_or(&none);
-    let linked = by.linkable.as_deref();
-    let details = linked.and_then(|l| l.token_details.as_deref());
+    let by = main
+        .initiated_by
+        .as_deref()
+        .unwrap_or(&InitiatedBySlots::EMPTY);
+    let linked = by.linkable.as_ref();
+    let details = linked.and_then(|l| l.token_details.as_ref());
     let session = linked
         .and_then(|l| id_text(&l.session_id))
         .and_then(SessionId::parse);
@@ -64,8 +66,8 @@ pub(super) fn decode(
     );
     a.record_id = owned_id(&main.id);
     a.workload = Workload::Other;
-    let user = by.user.as_deref();
-    let app = by.app.as_deref();
+    let user = by.user.as_ref();
+    let app = by.app.as_ref();
     a.user_id = user.and_then(|u| lower(&u.id));
     a.upn = user.and_then(|u| owned_id(&u.upn));
     a.app_id = app.and_then(|p| lower(&p.app_id));

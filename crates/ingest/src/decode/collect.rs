@@ -349,7 +349,9 @@ fn scan_pair<'a>(s: &mut Scanner<'a>) -> Result<Option<(Cow<'a, str>, Val<'a>)>,
     }
 }
 
-/// Declares a slot struct: its scalar slots (`vals`), nested slot structs (`objs`) and
+/// Declares a slot struct: its scalar slots (`vals`), nested slot structs held in place
+/// (`objs`: small, and common enough that a box each cost an allocation and a free per
+/// record) or boxed (`boxed`: a `Rec` inside a `Rec`, and rare large ones) and
 /// name/value lists (`lists`), each with the lower-cased keys it answers to. Generates the
 /// lenient reader (from an object, or from JSON text in a string), CSV text setting and
 /// owning.
@@ -359,6 +361,7 @@ macro_rules! slots {
         $name:ident {
             vals { $($vf:ident = $($vk:literal)|+;)* }
             objs { $($of:ident : $oty:ident = $($ok:literal)|+;)* }
+            boxed { $($bf:ident : $bty:ident = $($bk:literal)|+;)* }
             lists { $($lf:ident = $($lk:literal)|+;)* }
             $(ext $ety:ident {
                 kept_as_json_text { $($rf:ident = $($rk:literal)|+;)* }
@@ -394,7 +397,8 @@ macro_rules! slots {
         #[derive(Clone, Debug, Default, PartialEq)]
         pub(crate) struct $name<'a> {
             $(pub(crate) $vf: Option<Val<'a>>,)*
-            $(pub(crate) $of: Option<Box<$oty<'a>>>,)*
+            $(pub(crate) $of: Option<$oty<'a>>,)*
+            $(pub(crate) $bf: Option<Box<$bty<'a>>>,)*
             $(pub(crate) $lf: Option<Pairs<'a>>,)*
             $(
                 /// The rarely present slots.
@@ -409,12 +413,27 @@ macro_rules! slots {
         }
 
         impl<'a> $name<'a> {
+            /// None of the slots: what an absent envelope or context reads as, without
+            /// setting up and dropping kilobytes of empty slots per record.
+            #[allow(dead_code)]
+            pub(crate) const EMPTY: $name<'static> = $name {
+                $($vf: None,)*
+                $($of: None,)*
+                $($bf: None,)*
+                $($lf: None,)*
+                $(ext: None::<Box<$ety<'static>>>,)?
+                text: None,
+                malformed: false,
+                repaired: 0,
+            };
+
             /// Own the text.
             #[allow(dead_code)]
             pub(crate) fn into_owned(self) -> $name<'static> {
                 $name {
                     $($vf: self.$vf.map(Val::into_owned),)*
-                    $($of: self.$of.map(|b| Box::new(b.into_owned())),)*
+                    $($of: self.$of.map($oty::into_owned),)*
+                    $($bf: self.$bf.map(|b| Box::new(b.into_owned())),)*
                     $($lf: self.$lf.map(Pairs::into_owned),)*
                     $(ext: self.ext.map(|e| Box::new($ety::into_owned(*e))),)?
                     text: self.text.map(|t| Cow::Owned(t.into_owned())),
@@ -426,7 +445,9 @@ macro_rules! slots {
             /// Display-only slots repaired here and in the nested structs.
             #[allow(dead_code)]
             pub(crate) fn repairs(&self) -> u32 {
-                self.repaired $(+ self.$of.as_ref().map_or(0, |o| o.repairs()))*
+                self.repaired
+                    $(+ self.$of.as_ref().map_or(0, |o| o.repairs()))*
+                    $(+ self.$bf.as_ref().map_or(0, |o| o.repairs()))*
             }
 
             /// Read a whole JSON text that must be one object.
@@ -478,7 +499,8 @@ macro_rules! slots {
                 }
                 match key {
                     $($($vk)|+ => self.$vf = Some(Val::Str(Cow::Borrowed(text))),)*
-                    $($($ok)|+ => self.$of = Some(Box::new($oty::from_text(text))),)*
+                    $($($ok)|+ => self.$of = Some($oty::from_text(text)),)*
+                    $($($bk)|+ => self.$bf = Some(Box::new($bty::from_text(text))),)*
                     $($($lk)|+ => self.$lf = Some(Pairs::from_text(text)),)*
                     $(
                         $($($xk)|+ => {
@@ -527,16 +549,18 @@ macro_rules! slots {
                 /// The slots, one variant each, named as the fields.
                 #[allow(non_camel_case_types)]
                 #[derive(Clone, Copy)]
-                enum Slot { $($vf,)* $($of,)* $($lf,)* $($($xf,)* $($rf,)*)? }
+                enum Slot { $($vf,)* $($of,)* $($bf,)* $($lf,)* $($($xf,)* $($rf,)*)? }
                 const N: usize = [
                     $($(stringify!($vk),)+)*
                     $($(stringify!($ok),)+)*
+                    $($(stringify!($bk),)+)*
                     $($(stringify!($lk),)+)*
                     $($($(stringify!($xk),)+)* $($(stringify!($rk),)+)*)?
                 ].len();
                 static KEYS: KeyTable<Slot, N, { buckets(N) }> = KeyTable::new([
                     $($(($vk, Slot::$vf),)+)*
                     $($(($ok, Slot::$of),)+)*
+                    $($(($bk, Slot::$bf),)+)*
                     $($(($lk, Slot::$lf),)+)*
                     $($($(($xk, Slot::$xf),)+)* $($(($rk, Slot::$rf),)+)*)?
                 ]);
@@ -600,8 +624,12 @@ macro_rules! slots {
                             out.repaired += repaired(s, stringify!($vf))?;
                         })*
                         $(Some(Slot::$of) => {
-                            let slot = out.$of.insert(Box::default());
+                            let slot = out.$of.insert($oty::default());
                             $oty::scan_at(s, depth + 1, slot)?;
+                        })*
+                        $(Some(Slot::$bf) => {
+                            let slot = out.$bf.insert(Box::default());
+                            $bty::scan_at(s, depth + 1, slot)?;
                         })*
                         $(Some(Slot::$lf) => {
                             out.$lf = Some(Pairs::scan(s)?);
@@ -649,6 +677,7 @@ slots! {
             trust_type = b"trusttype";
         }
         objs {}
+        boxed {}
         lists {}
     }
 }
@@ -660,6 +689,7 @@ slots! {
             error_code = b"errorcode";
         }
         objs {}
+        boxed {}
         lists {}
     }
 }
@@ -671,6 +701,7 @@ slots! {
             country = b"countryorregion";
         }
         objs {}
+        boxed {}
         lists {}
     }
 }
@@ -682,6 +713,7 @@ slots! {
             session_status = b"signinsessionstatus";
         }
         objs {}
+        boxed {}
         lists {}
     }
 }
@@ -699,6 +731,7 @@ slots! {
             api_id = b"apiid";
         }
         objs {}
+        boxed {}
         lists {}
     }
 }
@@ -712,6 +745,7 @@ slots! {
             subject_parent_id = b"agentsubjectparentid";
         }
         objs {}
+        boxed {}
         lists {}
     }
 }
@@ -724,6 +758,7 @@ slots! {
             issued_at = b"issuedatdatetime";
         }
         objs {}
+        boxed {}
         lists {}
     }
 }
@@ -739,6 +774,7 @@ slots! {
         objs {
             token_details: TokenDetailsSlots = b"tokendetails";
         }
+        boxed {}
         lists {}
     }
 }
@@ -755,6 +791,7 @@ slots! {
             display_name = b"displayname";
         }
         objs {}
+        boxed {}
         lists {}
     }
 }
@@ -768,6 +805,7 @@ slots! {
             app: IdentitySlots = b"app";
             linkable: LinkableSlots = b"linkableidentifiers";
         }
+        boxed {}
         lists {}
     }
 }
@@ -779,6 +817,7 @@ slots! {
             message = b"message";
         }
         objs {}
+        boxed {}
         lists {}
     }
 }
@@ -883,10 +922,12 @@ slots! {
             token_protection: TokenProtectionSlots = b"tokenprotectionstatusdetails";
             app_access: AppAccessSlots = b"appaccesscontext";
             input: InputSlots = b"input";
+            agent: AgentSlots = b"agent";
+        }
+        boxed {
             properties: Rec = b"properties";
             audit_data: Rec = b"auditdata";
             raw_event_data: Rec = b"raweventdata";
-            agent: AgentSlots = b"agent";
             initiated_by: InitiatedBySlots = b"initiatedby";
         }
         lists {
@@ -985,6 +1026,7 @@ slots! {
             seed = b"seed";
         }
         objs {}
+        boxed {}
         lists {}
     }
 }
@@ -1146,6 +1188,43 @@ mod tests {
                 proptest::prop_assert_eq!(warm, read_cold(text), "{}", text);
             }
         }
+    }
+
+    #[test]
+    fn nested_slots_held_in_place_read_as_when_boxed() {
+        // The last of duplicate keys wins whole, an object and its JSON text read alike, text
+        // that is not JSON is kept as text, and JSON text that does not parse is marked.
+        let rec: Rec<'_> = Rec::document(
+            r#"{"Status":{"errorCode":1},"status":{"additionalDetails":"x"},
+                "DeviceDetail":{"deviceId":"d1","trustType":"t"},
+                "deviceDetail":"{\"deviceId\":\"d\\u0032\",\"isCompliant\":true}",
+                "LocationDetails":"{\"countryOrRegion\":\"FR\"","Location":"GB",
+                "AppAccessContext":{"AADSessionId":"s1","UniqueTokenId":"t1"},
+                "TokenProtectionStatusDetails":7,"agent":{"agentType":"notAgentic"}}"#,
+        )
+        .unwrap();
+        let status = rec.status.as_ref().unwrap();
+        assert_eq!(status.error_code, None);
+        let device = rec.device.as_ref().unwrap();
+        assert_eq!(device.device_id.as_ref().and_then(Val::str), Some("d2"));
+        assert_eq!(device.trust_type, None);
+        assert_eq!(device.is_compliant, Some(Val::Bool(true)));
+        let details = rec.location_details.as_ref().unwrap();
+        assert!(details.malformed);
+        assert_eq!(details.country, None);
+        assert_eq!(rec.location.as_ref().unwrap().text.as_deref(), Some("GB"));
+        let context = rec.app_access.as_ref().unwrap();
+        assert_eq!(context.session_id.as_ref().and_then(Val::str), Some("s1"));
+        assert_eq!(context.token_id.as_ref().and_then(Val::str), Some("t1"));
+        // A number where an object belongs leaves the slot empty, not absent.
+        assert_eq!(rec.token_protection, Some(TokenProtectionSlots::default()));
+        let agent = rec.agent.as_ref().unwrap();
+        assert_eq!(
+            agent.agent_type.as_ref().and_then(Val::str),
+            Some("notAgentic")
+        );
+        assert_eq!(rec.properties, None);
+        assert_eq!(rec.into_owned().repairs(), 0);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use tokentrail_model::{
     Workload,
 };
 
-use super::collect::Rec;
+use super::collect::{LowerKey, Rec};
 use super::{id_text, int, lenient_time, lower, owned, owned_id, record_time, text, Fields};
 use crate::{DecodeError, Decoded, DecodedRecord, Shape};
 
@@ -31,12 +31,7 @@ pub(super) fn decode(
     let method = text(&main.request_method);
     let uri = text(&main.request_uri);
     let path = uri.map(request_path);
-    let operation = match (method, path) {
-        (Some(m), Some(p)) => format!("{} {p}", m.to_ascii_uppercase()),
-        (Some(m), None) => m.to_ascii_uppercase(),
-        (None, Some(p)) => p.to_owned(),
-        (None, None) => String::new(),
-    };
+    let operation = operation(method, path);
     let mut a = Access::new(source, AccessSource::GraphActivity, time, operation);
     a.record_id = owned_id(&main.request_id);
     a.workload = path.map_or(Workload::Other, workload_of_path);
@@ -65,9 +60,10 @@ pub(super) fn decode(
         a.scopes = owned(&main.scopes);
         a.roles = owned(&main.roles);
     }
-    a.actor = match text(&main.c_idtyp).map(str::to_ascii_lowercase).as_deref() {
-        Some("user") => Actor::Delegated,
-        Some("app") => Actor::AppOnly,
+    let id_type = text(&main.c_idtyp);
+    a.actor = match id_type {
+        Some(t) if t.eq_ignore_ascii_case("user") => Actor::Delegated,
+        Some(t) if t.eq_ignore_ascii_case("app") => Actor::AppOnly,
         _ if a.user_id.is_some() => Actor::Delegated,
         _ if a
             .client_auth_method
@@ -78,6 +74,22 @@ pub(super) fn decode(
         _ => Actor::Unknown,
     };
     Ok(DecodedRecord::new(shape, Decoded::Access(Box::new(a))))
+}
+
+/// The operation: the upper-cased HTTP method, a space and the request path (either alone
+/// when the other is missing). Built in one allocation: every row has one.
+fn operation(method: Option<&str>, path: Option<&str>) -> String {
+    let mut op =
+        String::with_capacity(method.map_or(0, |m| m.len() + 1) + path.map_or(0, str::len));
+    if let Some(m) = method {
+        op.push_str(m);
+        op.make_ascii_uppercase();
+        if path.is_some() {
+            op.push(' ');
+        }
+    }
+    op.push_str(path.unwrap_or_default());
+    op
 }
 
 /// The request path: scheme and host, query and fragment removed.
@@ -99,11 +111,13 @@ pub(super) fn workload_of_path(path: &str) -> Workload {
         // `messages?$top=1` never reaches here (query removed), but `events(...)`-style keys
         // can: compare only the name part.
         let name = segment.split(['(', '$']).next().unwrap_or(segment);
-        let w = match name.to_ascii_lowercase().as_str() {
-            "messages" | "mailfolders" | "events" | "calendar" | "calendars" | "calendarview"
-            | "contacts" | "contactfolders" | "mailboxsettings" | "outlook" => Workload::Mail,
-            "drive" | "drives" | "sites" | "shares" => Workload::Files,
-            "chats" | "teams" => Workload::Teams,
+        // Lowered on the stack (a segment longer than any name lowers to nothing).
+        let w = match LowerKey::new(name.as_bytes()).as_bytes() {
+            b"messages" | b"mailfolders" | b"events" | b"calendar" | b"calendars"
+            | b"calendarview" | b"contacts" | b"contactfolders" | b"mailboxsettings"
+            | b"outlook" => Workload::Mail,
+            b"drive" | b"drives" | b"sites" | b"shares" => Workload::Files,
+            b"chats" | b"teams" => Workload::Teams,
             _ => continue,
         };
         return w;
@@ -139,5 +153,31 @@ mod tests {
             Workload::Teams
         );
         assert_eq!(workload_of_path("/v1.0/me"), Workload::Other);
+    }
+
+    #[test]
+    fn workloads_match_in_any_case_and_long_segments_match_nothing() {
+        assert_eq!(workload_of_path("/V1.0/Me/MESSAGES"), Workload::Mail);
+        assert_eq!(workload_of_path("/v1.0/me/Drive/root"), Workload::Files);
+        assert_eq!(workload_of_path("/beta/Chats$count"), Workload::Teams);
+        assert_eq!(workload_of_path("/v1.0/me/events(x)"), Workload::Mail);
+        // Longer than any stack-lowered name, and names with non-ASCII letters.
+        let long = format!("/v1.0/{}/x", "messages".repeat(6));
+        assert_eq!(workload_of_path(&long), Workload::Other);
+        assert_eq!(workload_of_path("/v1.0/me/m\u{e9}ssages"), Workload::Other);
+        assert_eq!(workload_of_path("/v1.0/me/méssages/teams"), Workload::Teams);
+        assert_eq!(workload_of_path(""), Workload::Other);
+    }
+
+    #[test]
+    fn operations_are_the_method_upper_cased_and_the_path() {
+        assert_eq!(
+            operation(Some("get"), Some("/v1.0/me/messages")),
+            "GET /v1.0/me/messages"
+        );
+        assert_eq!(operation(Some("Patch"), None), "PATCH");
+        assert_eq!(operation(None, Some("/v1.0/me")), "/v1.0/me");
+        assert_eq!(operation(None, None), "");
+        assert_eq!(operation(Some("pöst"), Some("/a")), "PöST /a");
     }
 }

@@ -176,24 +176,24 @@ impl PortalLayout {
                 rec.set_text(key, t);
             }
             Column::ErrorCode => {
-                rec.status = Some(Box::new(StatusSlots {
+                rec.status = Some(StatusSlots {
                     error_code: val(),
                     ..StatusSlots::default()
-                }));
+                });
             }
             Column::Location => {
                 // `City, State, CC`: the country is the last part.
                 let country = t.rsplit(',').next().map(str::trim).unwrap_or(t);
-                rec.location = Some(Box::new(LocationSlots {
+                rec.location = Some(LocationSlots {
                     country: Some(Val::Str(Cow::Borrowed(country))),
                     ..LocationSlots::default()
-                }));
+                });
             }
             Column::TokenProtection => {
-                rec.token_protection = Some(Box::new(TokenProtectionSlots {
+                rec.token_protection = Some(TokenProtectionSlots {
                     session_status: val(),
                     ..TokenProtectionSlots::default()
-                }));
+                });
             }
             Column::DeviceId => device(rec).device_id = val(),
             Column::Browser => device(rec).browser = val(),
@@ -210,7 +210,7 @@ impl PortalLayout {
 
 /// The row's device columns, gathered as a sign-in's `deviceDetail`.
 fn device<'r, 'a>(rec: &'r mut Rec<'a>) -> &'r mut DeviceSlots<'a> {
-    rec.device.get_or_insert_with(Box::default)
+    rec.device.get_or_insert_with(DeviceSlots::default)
 }
 
 /// Decode one row of the export.

@@ -4,7 +4,7 @@ use tokentrail_model::{
     parse_client_ip, Device, Guid, SessionId, SignIn, SignInKind, SourceRef, TokenId,
 };
 
-use super::collect::Rec;
+use super::collect::{LowerKey, Rec};
 use super::{boolean, id_text, int, lower, owned, owned_id, record_time, text, Fields};
 use crate::{DecodeError, Decoded, DecodedRecord, Shape};
 
@@ -158,11 +158,11 @@ fn infer_kind(main: &Rec<'_>) -> SignInKind {
         // kind declared last in `SignInKind` wins.
         let mut found = None;
         for t in types.names() {
-            let k = match t.to_ascii_lowercase().as_str() {
-                "managedidentity" => SignInKind::ManagedIdentity,
-                "serviceprincipal" => SignInKind::ServicePrincipal,
-                "noninteractiveuser" => SignInKind::NonInteractive,
-                "interactiveuser" => SignInKind::Interactive,
+            let k = match LowerKey::new(t.as_bytes()).as_bytes() {
+                b"managedidentity" => SignInKind::ManagedIdentity,
+                b"serviceprincipal" => SignInKind::ServicePrincipal,
+                b"noninteractiveuser" => SignInKind::NonInteractive,
+                b"interactiveuser" => SignInKind::Interactive,
                 _ => continue,
             };
             found = Some(found.map_or(k, |f: SignInKind| f.max(k)));
@@ -203,7 +203,7 @@ fn country(rec: &Rec<'_>) -> Option<String> {
 }
 
 fn device(rec: &Rec<'_>, fields: Fields) -> Device {
-    let Some(d) = rec.device.as_deref() else {
+    let Some(d) = rec.device.as_ref() else {
         // Defender's sign-in tables put the device in columns of their own.
         let x = rec.ext();
         return Device {

@@ -6,7 +6,7 @@ use tokentrail_model::{
     SourceRef, TokenId, Workload,
 };
 
-use super::collect::{AppAccessSlots, Pairs, Rec, Val};
+use super::collect::{AppAccessSlots, LowerKey, Pairs, Rec, Val};
 use super::{
     boolean, id_text, int, lenient_time, lower, owned, owned_id, record_time, text, Fields,
 };
@@ -30,8 +30,7 @@ pub(super) fn decode(
     source: SourceRef,
     fields: Fields,
 ) -> Result<DecodedRecord, DecodeError> {
-    let empty = Rec::default();
-    let e = env.unwrap_or(&empty);
+    let e = env.unwrap_or(&Rec::EMPTY);
     let operation = text(&rec.operation)
         .or_else(|| text(&e.operation))
         .or_else(|| text(&e.operations))
@@ -77,18 +76,20 @@ fn classify(
     operation: &str,
     user_type: &Option<Val<'_>>,
 ) -> Class {
-    let wl = workload.map(str::to_ascii_lowercase);
-    let op = operation.to_ascii_lowercase();
-    let is_logon_op = op == "userloggedin" || op == "userloginfailed";
-    if is_logon_op && (record_type == Some(15) || wl.as_deref() == Some("azureactivedirectory")) {
+    // Lowered on the stack: every UAL record is classified.
+    let wl = workload.map(|w| LowerKey::new(w.as_bytes()));
+    let wl = wl.as_ref().map(LowerKey::as_bytes);
+    let is_logon_op = operation.eq_ignore_ascii_case("userloggedin")
+        || operation.eq_ignore_ascii_case("userloginfailed");
+    if is_logon_op && (record_type == Some(15) || wl == Some(b"azureactivedirectory")) {
         return Class::Logon;
     }
-    let log = match (wl.as_deref(), record_type) {
-        (Some("exchange"), Some(2 | 3 | 50) | None) => AccessSource::ExchangeAudit,
+    let log = match (wl, record_type) {
+        (Some(b"exchange"), Some(2 | 3 | 50) | None) => AccessSource::ExchangeAudit,
         (None, Some(2 | 3 | 50)) => AccessSource::ExchangeAudit,
-        (Some("onedrive"), _) | (None, Some(7)) => AccessSource::OneDriveAudit,
-        (Some("sharepoint"), _) | (None, Some(4 | 6 | 14 | 36)) => AccessSource::SharePointAudit,
-        (Some("microsoftteams"), _) | (None, Some(25)) => AccessSource::TeamsAudit,
+        (Some(b"onedrive"), _) | (None, Some(7)) => AccessSource::OneDriveAudit,
+        (Some(b"sharepoint"), _) | (None, Some(4 | 6 | 14 | 36)) => AccessSource::SharePointAudit,
+        (Some(b"microsoftteams"), _) | (None, Some(25)) => AccessSource::TeamsAudit,
         _ => return Class::Other,
     };
     if user_type_code(user_type) == Some(4) {
@@ -101,16 +102,16 @@ fn classify(
 /// `UserType` as its number; Sentinel writes the enum name.
 fn user_type_code(v: &Option<Val<'_>>) -> Option<i64> {
     int(v).or_else(|| {
-        Some(match text(v)?.to_ascii_lowercase().as_str() {
-            "regular" => 0,
-            "reserved" => 1,
-            "admin" => 2,
-            "dcadmin" => 3,
-            "system" => 4,
-            "application" => 5,
-            "serviceprincipal" => 6,
-            "custompolicy" => 7,
-            "systempolicy" => 8,
+        Some(match LowerKey::new(text(v)?.as_bytes()).as_bytes() {
+            b"regular" => 0,
+            b"reserved" => 1,
+            b"admin" => 2,
+            b"dcadmin" => 3,
+            b"system" => 4,
+            b"application" => 5,
+            b"serviceprincipal" => 6,
+            b"custompolicy" => 7,
+            b"systempolicy" => 8,
             _ => return None,
         })
     })
@@ -132,10 +133,8 @@ fn is_mailbox_change(operation: &str) -> bool {
 
 /// Who changed a mailbox's rules or forwarding, from where, with which parameters.
 fn mailbox_change(rec: &Rec<'_>, env: Option<&Rec<'_>>, source: SourceRef) -> MailboxChange {
-    let empty = Rec::default();
-    let e = env.unwrap_or(&empty);
-    let empty_ctx = AppAccessSlots::default();
-    let c = rec.app_access.as_deref().unwrap_or(&empty_ctx);
+    let e = env.unwrap_or(&Rec::EMPTY);
+    let c = rec.app_access.as_ref().unwrap_or(&AppAccessSlots::EMPTY);
     let parameters = rec
         .parameters
         .as_ref()
@@ -202,10 +201,8 @@ fn access(
     source: SourceRef,
     fields: Fields,
 ) -> Access {
-    let empty = Rec::default();
-    let e = env.unwrap_or(&empty);
-    let empty_ctx = AppAccessSlots::default();
-    let c = rec.app_access.as_deref().unwrap_or(&empty_ctx);
+    let e = env.unwrap_or(&Rec::EMPTY);
+    let c = rec.app_access.as_ref().unwrap_or(&AppAccessSlots::EMPTY);
     let exchange = log == AccessSource::ExchangeAudit;
     let mut a = Access::new(source, log, time, operation);
     a.record_id = first(&[&rec.id, &rec.office_id, &e.record_id, &e.id]).map(str::to_owned);
@@ -277,8 +274,7 @@ fn logon(
     source: SourceRef,
     fields: Fields,
 ) -> SignIn {
-    let empty = Rec::default();
-    let e = env.unwrap_or(&empty);
+    let e = env.unwrap_or(&Rec::EMPTY);
     let mut s = SignIn::new(source, SignInKind::UalLogon, time);
     s.id = id_text(&rec.id).and_then(Guid::parse);
     s.user_id = rec
@@ -319,8 +315,10 @@ fn logon(
             .and_then(Val::bool),
         trust_type: shown("TrustType"),
     };
-    s.session_id = pair_text(props, "SessionId")
-        .as_deref()
+    s.session_id = props
+        .as_ref()
+        .and_then(|p| p.get("SessionId"))
+        .and_then(Val::id)
         .or_else(|| id_text(&rec.session_id))
         .and_then(SessionId::parse);
     s.error_code = int(&rec.error_number);
@@ -331,4 +329,114 @@ fn logon(
         s.correlation_id = owned(&rec.inter_systems_id);
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::borrow::Cow;
+
+    fn str_val(t: &str) -> Option<Val<'_>> {
+        Some(Val::Str(Cow::Borrowed(t)))
+    }
+
+    #[test]
+    fn records_are_classified_by_workload_operation_and_type_in_any_case() {
+        let none = None;
+        let cases: [(Option<i64>, Option<&str>, &str, Class); 12] = [
+            (Some(15), None, "UserLoggedIn", Class::Logon),
+            (
+                None,
+                Some("AzureActiveDirectory"),
+                "userloginfailed",
+                Class::Logon,
+            ),
+            (
+                None,
+                Some("AZUREACTIVEDIRECTORY"),
+                "UserLoggedIn",
+                Class::Logon,
+            ),
+            (
+                Some(8),
+                Some("AzureActiveDirectory"),
+                "Add user.",
+                Class::Other,
+            ),
+            (
+                Some(2),
+                Some("Exchange"),
+                "MailItemsAccessed",
+                Class::Access(AccessSource::ExchangeAudit),
+            ),
+            (
+                None,
+                Some("exchange"),
+                "Send",
+                Class::Access(AccessSource::ExchangeAudit),
+            ),
+            (Some(1), Some("Exchange"), "Set-Mailbox", Class::Other),
+            (None, None, "MailItemsAccessed", Class::Other),
+            (
+                Some(50),
+                None,
+                "MailItemsAccessed",
+                Class::Access(AccessSource::ExchangeAudit),
+            ),
+            (
+                Some(6),
+                Some("OneDrive"),
+                "FileAccessed",
+                Class::Access(AccessSource::OneDriveAudit),
+            ),
+            (
+                None,
+                Some("SharePoint"),
+                "FileDownloaded",
+                Class::Access(AccessSource::SharePointAudit),
+            ),
+            (
+                None,
+                Some("MicrosoftTeams"),
+                "MessageRead",
+                Class::Access(AccessSource::TeamsAudit),
+            ),
+        ];
+        for (record_type, workload, operation, class) in cases {
+            assert_eq!(
+                classify(record_type, workload, operation, &none),
+                class,
+                "{record_type:?} {workload:?} {operation}"
+            );
+        }
+        // A workload longer than any name, and a non-ASCII one, are no workload of ours.
+        let long = "sharepoint".repeat(5);
+        assert_eq!(
+            classify(None, Some(&long), "FileAccessed", &none),
+            Class::Other
+        );
+        assert_eq!(
+            classify(None, Some("Sharepoınt"), "FileAccessed", &none),
+            Class::Other
+        );
+        // System-generated records of an access workload are not accesses.
+        let system = str_val("System");
+        assert_eq!(
+            classify(None, Some("SharePoint"), "FileAccessed", &system),
+            Class::Other
+        );
+    }
+
+    #[test]
+    fn user_types_are_read_as_numbers_or_names() {
+        assert_eq!(user_type_code(&Some(Val::Int(5))), Some(5));
+        assert_eq!(user_type_code(&str_val("6")), Some(6));
+        assert_eq!(user_type_code(&str_val("ServicePrincipal")), Some(6));
+        assert_eq!(user_type_code(&str_val(" application ")), Some(5));
+        assert_eq!(user_type_code(&str_val("DcAdmin")), Some(3));
+        assert_eq!(user_type_code(&str_val("SYSTEMPOLICY")), Some(8));
+        assert_eq!(user_type_code(&str_val("Regulär")), None);
+        assert_eq!(user_type_code(&str_val("")), None);
+        assert_eq!(user_type_code(&None), None);
+    }
 }
