@@ -290,25 +290,11 @@ fn allowlist_yaml(rule: &str, app: &str, user: &str) -> String {
 
 /// An allowlist of entries `(id, rule, match mapping)`, each valid for 300 days from today.
 fn allowlist_of(entries: &[(String, String, String)]) -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let days = secs / 86_400 + 300;
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    let expires = common::date_in_days(300);
     let mut out = String::from("version: 1\nentries:\n");
     for (id, rule, matcher) in entries {
         out.push_str(&format!(
-            "  - id: {id}\n    reason: \"Approved for this user, ticket SEC-1\"\n    owner: \"soc@contoso.example\"\n    expires: {y:04}-{m:02}-{d:02}\n    rules: [{rule}]\n    match: {matcher}\n"
+            "  - id: {id}\n    reason: \"Approved for this user, ticket SEC-1\"\n    owner: \"soc@contoso.example\"\n    expires: {expires}\n    rules: [{rule}]\n    match: {matcher}\n"
         ));
     }
     out

@@ -370,14 +370,7 @@ FROM counted ORDER BY day, kind
             .expect("a finding on a network with an ASN");
         let app = first("TT005", "app_id", &|v| !v.is_empty());
         let old_user = first("TT003", "user_id", &|v| !v.is_empty());
-        let expires = tokentrail_model::Timestamp::from_secs(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0))
-                + 30 * 86_400,
-        )
-        .to_rfc3339();
-        let expires = &expires[..10];
+        let expires = common::date_in_days(30);
         format!(
             "version: 1
 entries:

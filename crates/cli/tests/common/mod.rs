@@ -96,3 +96,15 @@ pub fn run_ok(command: &mut Command, what: &str) -> std::process::Output {
     );
     out
 }
+
+/// The UTC date `days` days from today (`YYYY-MM-DD`): an allowlist entry's `expires`, which
+/// must lie within a year of the run.
+// Not every test file writes an allowlist.
+#[allow(dead_code)]
+pub fn date_in_days(days: i64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
+    let time = tokentrail_model::Timestamp::from_secs(now + days * 86_400).to_rfc3339();
+    time.get(..10).unwrap_or_default().to_owned()
+}

@@ -14,7 +14,7 @@ use tokentrail_model::{RuleId, Severity, Timestamp};
 
 use crate::allowlist::Allowlist;
 use crate::catalog::{Catalog, MICROSOFT_ASN};
-use crate::export::{ExportError, Template};
+use crate::export::{hex_bytes, ExportError, Template};
 use crate::rules::RULES;
 use crate::Thresholds;
 
@@ -323,7 +323,7 @@ fn csv_cell(text: &str) -> String {
 fn rule_guid(rule: RuleId) -> String {
     use sha2::{Digest, Sha256};
     let d = Sha256::digest(format!("tokentrail:{}", rule.code()).as_bytes());
-    let h: String = d.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    let h = hex_bytes(d.get(..16).unwrap_or(&d));
     format!(
         "{}-{}-{}-{}-{}",
         &h[0..8],

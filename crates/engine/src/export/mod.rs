@@ -147,6 +147,15 @@ fn head(text: &str) -> &str {
     text.get(..text.len().min(30)).unwrap_or(text)
 }
 
+/// Bytes as lower-case hex digits, two per byte.
+pub(crate) fn hex_bytes(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
 /// 128 bits as 32 lower-case hex digits.
 pub(crate) fn hex128(v: u128) -> String {
     let mut s = String::with_capacity(32);

@@ -10,7 +10,7 @@
 
 use crate::allowlist::Allowlist;
 use crate::catalog::Catalog;
-use crate::export::{hex128, quoted, ExportError, Template};
+use crate::export::{hex128, hex_bytes, quoted, ExportError, Template};
 use crate::rules::RULES;
 use crate::Thresholds;
 
@@ -198,10 +198,6 @@ fn allowlist_rows(allowlist: Option<&Allowlist>) -> String {
         ));
     }
     rows.join(",\n  ")
-}
-
-fn hex_bytes(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn rules_table() -> String {
