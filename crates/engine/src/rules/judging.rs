@@ -267,16 +267,16 @@ pub(crate) fn token_unregistered_roamed(
     let Some(issued) = issuer.and_then(|i| cx.sign_ins.get(i)) else {
         return false;
     };
-    let Some((app, agent)) = unregistered_print(cx, issued) else {
+    let Some(print) = unregistered_print(cx, issued) else {
         return false;
     };
-    if !home_unregistered.contains(&(app, agent)) {
+    if !home_unregistered.contains(&print) {
         return false;
     }
     chain.non_interactive.iter().copied().any(|i| {
         cx.sign_ins
             .get(i)
-            .is_some_and(|s| cx.lc(s.app_id) == Some(app) && s.agent_country == Some(agent))
+            .is_some_and(|s| unregistered_print(cx, s) == Some(print))
             && unregistered_roamed(cx, i, net, home_unregistered)
     })
 }
