@@ -157,16 +157,20 @@ mod graph;
 mod json;
 mod keys;
 mod portal;
+mod recycle;
 mod scan;
 mod signin;
 mod ual;
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use serde::de::IgnoredAny;
-use tokentrail_model::{SignInKind, SourceRef, Timestamp};
+use tokentrail_model::{Access, AccessSource, SignIn, SignInKind, SourceRef, Timestamp};
 
 use self::collect::{LowerKey, Rec, Texts, Val};
+pub use self::recycle::Recycler;
+use self::recycle::Spares;
 use crate::{
     DecodeError, Decoded, DecodedRecord, Disposition, Family, OtherRecord, Payload, Shape,
 };
@@ -180,6 +184,40 @@ pub struct DecodeOptions {
     pub unwrap_test_cases: bool,
     /// Which fields of sign-ins and accesses are built.
     pub fields: Fields,
+    /// Where the consumer hands back the records it is done with, for the decoders to refill
+    /// instead of allocating new ones; `None` builds every record anew.
+    pub recycler: Option<Arc<Recycler>>,
+}
+
+impl DecodeOptions {
+    /// An empty sign-in for a decoder to fill ([`SignIn::new`]), with the text buffers of a
+    /// handed-back one in `spares`.
+    fn sign_in(
+        &self,
+        source: SourceRef,
+        kind: SignInKind,
+        time: Timestamp,
+        spares: &mut Spares,
+    ) -> Box<SignIn> {
+        match &self.recycler {
+            Some(r) => r.sign_in(source, kind, time, spares),
+            None => Box::new(SignIn::new(source, kind, time)),
+        }
+    }
+
+    /// An empty access with an empty operation, as [`DecodeOptions::sign_in`].
+    fn access(
+        &self,
+        source: SourceRef,
+        log: AccessSource,
+        time: Timestamp,
+        spares: &mut Spares,
+    ) -> Box<Access> {
+        match &self.recycler {
+            Some(r) => r.access(source, log, time, spares),
+            None => Box::new(Access::new(source, log, time, String::new())),
+        }
+    }
 }
 
 /// Which fields of sign-ins and accesses the decoders build.
@@ -405,12 +443,10 @@ fn dispatch(
             return elements(array, source, opts, depth, out);
         }
     }
-    out(
-        interpret(rec, input, source, opts.fields).map(|mut record| {
-            record.repaired += rec.repairs();
-            record
-        }),
-    )
+    out(interpret(rec, input, source, opts).map(|mut record| {
+        record.repaired += rec.repairs();
+        record
+    }))
 }
 
 /// The array of a record that is only an envelope of records: a `records`, `value` or
@@ -593,7 +629,7 @@ fn interpret(
     rec: &Rec<'_>,
     input: Input<'_, '_>,
     source: SourceRef,
-    fields: Fields,
+    opts: &DecodeOptions,
 ) -> Result<DecodedRecord, DecodeError> {
     if let Input::Csv(layout, cells) = input {
         match layout.kind {
@@ -604,7 +640,7 @@ fn interpret(
                     "AuditData",
                     Shape::PurviewCsv,
                     source,
-                    fields,
+                    opts,
                 )
             }
             CsvKind::SearchUnifiedAuditLog => {
@@ -614,10 +650,10 @@ fn interpret(
                     "AuditData",
                     Shape::SearchUnifiedAuditLogCsv,
                     source,
-                    fields,
+                    opts,
                 )
             }
-            CsvKind::EntraPortal => return portal::decode(rec, cells, source, fields),
+            CsvKind::EntraPortal => return portal::decode(rec, cells, source, opts),
             CsvKind::Table => {}
         }
     }
@@ -642,7 +678,7 @@ fn interpret(
             "auditData",
             Shape::AuditLogRecord,
             source,
-            fields,
+            opts,
         );
     }
     if let Some(raw) = rec.raw_event_data.as_deref().filter(|r| !r.is_empty()) {
@@ -652,7 +688,7 @@ fn interpret(
             "RawEventData",
             Shape::CloudAppEvents,
             source,
-            fields,
+            opts,
         );
     }
     if rec.audit_data.is_some() {
@@ -667,7 +703,7 @@ fn interpret(
             "AuditData",
             shape,
             source,
-            fields,
+            opts,
         );
     }
     let by_category = text(&rec.category).and_then(named);
@@ -677,11 +713,11 @@ fn interpret(
         None => text(&rec.table).and_then(named),
     };
     if by_table == Some(Named::OfficeActivity) {
-        return ual::decode(rec, None, Shape::OfficeActivity, source, fields);
+        return ual::decode(rec, None, Shape::OfficeActivity, source, opts);
     }
     if let Some(props) = rec.properties.as_deref() {
         if let Some(category) = text(&rec.category) {
-            return diagnostic(rec, props, category, by_category, source, fields);
+            return diagnostic(rec, props, category, by_category, source, opts);
         }
     }
     match by_category.or(by_table) {
@@ -692,16 +728,16 @@ fn interpret(
                 Some(kind),
                 Shape::LogAnalyticsSignIn,
                 source,
-                fields,
+                opts,
             )
         }
         Some(Named::GraphActivity) => {
-            return graph::decode(rec, None, Shape::LogAnalyticsGraphActivity, source, fields)
+            return graph::decode(rec, None, Shape::LogAnalyticsGraphActivity, source, opts)
         }
         Some(Named::OfficeActivity) => {
-            return ual::decode(rec, None, Shape::OfficeActivity, source, fields)
+            return ual::decode(rec, None, Shape::OfficeActivity, source, opts)
         }
-        Some(Named::DirectoryAudit) => return audit::decode(rec, None, source),
+        Some(Named::DirectoryAudit) => return audit::decode(rec, None, source, opts),
         Some(Named::NotRelevant(kind)) => {
             return other(rec, Disposition::NotRelevant, kind, &rec.operation_name)
         }
@@ -713,16 +749,16 @@ fn interpret(
                 Some(kind),
                 Shape::DefenderAdvancedHunting,
                 source,
-                fields,
+                opts,
             );
         }
         Some(Named::DefenderGraph) => {
-            return graph::decode(rec, None, Shape::DefenderAdvancedHunting, source, fields)
+            return graph::decode(rec, None, Shape::DefenderAdvancedHunting, source, opts)
         }
         Some(Named::CloudAppEvents) | None => {}
     }
     if rec.record_type.is_some() && (rec.creation_time.is_some() || rec.operation.is_some()) {
-        return ual::decode(rec, None, Shape::UalRecord, source, fields);
+        return ual::decode(rec, None, Shape::UalRecord, source, opts);
     }
     if rec.request_uri.is_some() {
         let shape = if rec.time_generated.is_none() && rec.timestamp.is_some() {
@@ -730,10 +766,10 @@ fn interpret(
         } else {
             Shape::LogAnalyticsGraphActivity
         };
-        return graph::decode(rec, None, shape, source, fields);
+        return graph::decode(rec, None, shape, source, opts);
     }
     if rec.activity_date_time.is_some() && rec.activity_display_name.is_some() {
-        return audit::decode(rec, None, source);
+        return audit::decode(rec, None, source, opts);
     }
     if rec.created.is_some() && signin::has_sign_in_fields(rec) {
         let shape = if rec.time_generated.is_some() {
@@ -741,7 +777,7 @@ fn interpret(
         } else {
             Shape::GraphSignIn
         };
-        return signin::decode(rec, None, None, shape, source, fields);
+        return signin::decode(rec, None, None, shape, source, opts);
     }
     if rec.timestamp.is_some() && signin::is_defender_sign_in(rec) {
         let kind = signin::defender_kind(rec, rec.ext().is_managed_identity.is_some());
@@ -751,7 +787,7 @@ fn interpret(
             Some(kind),
             Shape::DefenderAdvancedHunting,
             source,
-            fields,
+            opts,
         );
     }
     if text(&rec.ext().kind)
@@ -790,7 +826,7 @@ fn diagnostic(
     category: &str,
     by_category: Option<Named>,
     source: SourceRef,
-    fields: Fields,
+    opts: &DecodeOptions,
 ) -> Result<DecodedRecord, DecodeError> {
     let defender = category
         .get(..16)
@@ -804,7 +840,7 @@ fn diagnostic(
                 "RawEventData",
                 Shape::DefenderStreaming,
                 source,
-                fields,
+                opts,
             ),
             Some(Named::DefenderSignIn { apps }) => {
                 let kind = signin::defender_kind(props, apps);
@@ -814,11 +850,11 @@ fn diagnostic(
                     Some(kind),
                     Shape::DefenderStreaming,
                     source,
-                    fields,
+                    opts,
                 )
             }
             Some(Named::DefenderGraph) => {
-                graph::decode(props, Some(env), Shape::DefenderStreaming, source, fields)
+                graph::decode(props, Some(env), Shape::DefenderStreaming, source, opts)
             }
             Some(Named::NotRelevant(kind)) => {
                 other(env, Disposition::NotRelevant, kind, &props.action_type)
@@ -838,19 +874,19 @@ fn diagnostic(
             Some(kind),
             Shape::DiagnosticSignIn,
             source,
-            fields,
+            opts,
         ),
         Some(Named::GraphActivity) => graph::decode(
             props,
             Some(env),
             Shape::DiagnosticGraphActivity,
             source,
-            fields,
+            opts,
         ),
         Some(Named::OfficeActivity) => {
-            ual::decode(props, Some(env), Shape::OfficeActivity, source, fields)
+            ual::decode(props, Some(env), Shape::OfficeActivity, source, opts)
         }
-        Some(Named::DirectoryAudit) => audit::decode(props, Some(env), source),
+        Some(Named::DirectoryAudit) => audit::decode(props, Some(env), source, opts),
         Some(Named::NotRelevant(kind)) => {
             other(env, Disposition::NotRelevant, kind, &env.operation_name)
         }
@@ -870,7 +906,7 @@ fn wrapped_ual(
     field: &'static str,
     shape: Shape,
     source: SourceRef,
-    fields: Fields,
+    opts: &DecodeOptions,
 ) -> Result<DecodedRecord, DecodeError> {
     if let Some(inner) = inner {
         if inner.malformed || inner.text.is_some() {
@@ -880,7 +916,7 @@ fn wrapped_ual(
             });
         }
     }
-    ual::decode(inner.unwrap_or(env), Some(env), shape, source, fields)
+    ual::decode(inner.unwrap_or(env), Some(env), shape, source, opts)
 }
 
 /// A readable record of a kind the engine does not use. Its time is kept when readable.
@@ -951,19 +987,19 @@ fn id_text<'r>(v: &'r Option<Val<'_>>) -> Option<&'r str> {
     v.as_ref().and_then(Val::id)
 }
 
-/// Owned non-empty text.
-fn owned(v: &Option<Val<'_>>) -> Option<String> {
-    text(v).map(str::to_owned)
+/// Owned non-empty text, in a spare buffer when there is one.
+fn owned(sp: &mut Spares, v: &Option<Val<'_>>) -> Option<String> {
+    text(v).map(|t| sp.copy(t))
 }
 
 /// Owned non-empty text of a field that names someone or something ([`id_text`]).
-fn owned_id(v: &Option<Val<'_>>) -> Option<String> {
-    id_text(v).map(str::to_owned)
+fn owned_id(sp: &mut Spares, v: &Option<Val<'_>>) -> Option<String> {
+    id_text(v).map(|t| sp.copy(t))
 }
 
 /// Owned lower-cased non-empty text of an id ([`id_text`]).
-fn lower(v: &Option<Val<'_>>) -> Option<String> {
-    id_text(v).map(str::to_ascii_lowercase)
+fn lower(sp: &mut Spares, v: &Option<Val<'_>>) -> Option<String> {
+    id_text(v).map(|t| sp.lower(t))
 }
 
 /// An integer slot.

@@ -272,6 +272,99 @@ impl SignIn {
         }
     }
 
+    /// Make this sign-in exactly what [`SignIn::new`] makes, handing every text it held to
+    /// `spare`, emptied with its capacity kept: a decoder refilling a sign-in the engine is
+    /// done with then builds its text without allocating. Nothing of the old sign-in stays in
+    /// it, as it is replaced whole; the buffers are only handed on.
+    pub fn reset(
+        &mut self,
+        source: SourceRef,
+        kind: SignInKind,
+        time: Timestamp,
+        spare: impl FnMut(String),
+    ) {
+        let old = std::mem::replace(self, SignIn::new(source, kind, time));
+        // Every field is named (no `..`), so a field added later does not compile here until
+        // it is handed on or ignored.
+        let SignIn {
+            source: _,
+            id: _,
+            kind: _,
+            time: _,
+            user_id,
+            upn,
+            app_id,
+            app_name,
+            resource_id,
+            resource_name,
+            service_principal_id,
+            service_principal_name,
+            ip: _,
+            asn: _,
+            country,
+            device:
+                Device {
+                    id: device_id,
+                    name: device_name,
+                    os,
+                    browser,
+                    is_managed: _,
+                    is_compliant: _,
+                    trust_type,
+                },
+            error_code: _,
+            is_interactive: _,
+            incoming_token_type,
+            auth_protocol,
+            transfer_method,
+            auth_requirement,
+            client_credential_type,
+            token_protection,
+            token_id: _,
+            session_id: _,
+            original_request_id: _,
+            correlation_id,
+            user_agent,
+            through_global_secure_access: _,
+            global_secure_access_ip: _,
+            resource_ip: _,
+            session_lifetime_policies,
+            agent_type,
+            kind_assumed: _,
+        } = old;
+        // In field order: decoders fill fields in about this order, so a buffer tends to go
+        // back to the field it grew for.
+        hand_on(
+            [
+                user_id,
+                upn,
+                app_id,
+                app_name,
+                resource_id,
+                resource_name,
+                service_principal_id,
+                service_principal_name,
+                country,
+                device_id,
+                device_name,
+                os,
+                browser,
+                trust_type,
+                incoming_token_type,
+                auth_protocol,
+                transfer_method,
+                auth_requirement,
+                client_credential_type,
+                token_protection,
+                correlation_id,
+                user_agent,
+                session_lifetime_policies,
+                agent_type,
+            ],
+            spare,
+        );
+    }
+
     /// True when the sign-in succeeded (error code 0 or not logged).
     pub fn succeeded(&self) -> bool {
         self.error_code.unwrap_or(0) == 0
@@ -282,6 +375,15 @@ impl SignIn {
         self.token_id
             .clone()
             .or_else(|| self.id.map(TokenId::from_guid))
+    }
+}
+
+/// Hand each present text with a buffer to `spare`, emptied.
+fn hand_on<const N: usize>(texts: [Option<String>; N], mut spare: impl FnMut(String)) {
+    // A text that never held anything has no buffer worth keeping.
+    for mut text in texts.into_iter().flatten().filter(|t| t.capacity() > 0) {
+        text.clear();
+        spare(text);
     }
 }
 
@@ -489,5 +591,235 @@ impl Access {
             scopes: None,
             roles: None,
         }
+    }
+
+    /// Make this access exactly what [`Access::new`] makes with an empty operation, handing
+    /// every text it held (the operation too) to `spare`, emptied with its capacity kept; see
+    /// [`SignIn::reset`].
+    pub fn reset(
+        &mut self,
+        source: SourceRef,
+        log: AccessSource,
+        time: Timestamp,
+        spare: impl FnMut(String),
+    ) {
+        let old = std::mem::replace(self, Access::new(source, log, time, String::new()));
+        // Every field is named, as in `SignIn::reset`.
+        let Access {
+            source: _,
+            log: _,
+            record_id,
+            time: _,
+            workload: _,
+            actor: _,
+            user_id,
+            upn,
+            service_principal_id,
+            app_id,
+            app_name,
+            resource_id,
+            ip: _,
+            user_agent,
+            client_auth_method: _,
+            device_id,
+            is_managed_device: _,
+            session_id: _,
+            token_id: _,
+            token_issued_at: _,
+            operation,
+            object,
+            count: _,
+            mail_access_type,
+            status_code: _,
+            scopes,
+            roles,
+        } = old;
+        // The operation first: every access has one, and decoders build it first.
+        hand_on(
+            [
+                Some(operation),
+                record_id,
+                user_id,
+                upn,
+                service_principal_id,
+                app_id,
+                app_name,
+                resource_id,
+                user_agent,
+                device_id,
+                object,
+                mail_access_type,
+                scopes,
+                roles,
+            ],
+            spare,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(file: &str, line: u64) -> SourceRef {
+        SourceRef {
+            file: Arc::from(file),
+            position: Position::Line(line),
+        }
+    }
+
+    fn time(text: &str) -> Timestamp {
+        Timestamp::parse(text).unwrap()
+    }
+
+    /// Text of `n` characters, so every field's buffer is told apart.
+    fn text(n: usize) -> Option<String> {
+        Some("x".repeat(n))
+    }
+
+    #[test]
+    fn a_reset_sign_in_is_a_new_sign_in_and_hands_on_every_text() {
+        // A struct literal with no `..`: a field added to `SignIn` must be filled here too.
+        let mut s = SignIn {
+            source: at("old.json", 7),
+            id: Guid::parse("11111111-2222-3333-4444-555555555555"),
+            kind: SignInKind::ServicePrincipal,
+            time: time("2026-01-02T03:04:05Z"),
+            user_id: text(1),
+            upn: text(2),
+            app_id: text(3),
+            app_name: text(4),
+            resource_id: text(5),
+            resource_name: text(6),
+            service_principal_id: text(7),
+            service_principal_name: text(8),
+            ip: Some("192.0.2.1".parse().unwrap()),
+            asn: Some(64500),
+            country: text(9),
+            device: Device {
+                id: text(10),
+                name: text(11),
+                os: text(12),
+                browser: text(13),
+                is_managed: Some(true),
+                is_compliant: Some(false),
+                trust_type: text(14),
+            },
+            error_code: Some(50126),
+            is_interactive: Some(true),
+            incoming_token_type: text(15),
+            auth_protocol: text(16),
+            transfer_method: text(17),
+            auth_requirement: text(18),
+            client_credential_type: text(19),
+            token_protection: text(20),
+            token_id: TokenId::parse("opaque token"),
+            session_id: SessionId::parse("66666666-7777-8888-9999-000000000000"),
+            original_request_id: Guid::parse("aaaaaaaa-2222-3333-4444-555555555555"),
+            correlation_id: text(21),
+            user_agent: text(22),
+            through_global_secure_access: Some(true),
+            global_secure_access_ip: Some("2001:db8::1".parse().unwrap()),
+            resource_ip: Some("198.51.100.1".parse().unwrap()),
+            session_lifetime_policies: text(23),
+            agent_type: text(24),
+            kind_assumed: true,
+        };
+        let mut handed = Vec::new();
+        s.reset(
+            at("new.json", 9),
+            SignInKind::NonInteractive,
+            time("2026-02-03T04:05:06Z"),
+            |t| handed.push(t),
+        );
+        assert_eq!(
+            s,
+            SignIn::new(
+                at("new.json", 9),
+                SignInKind::NonInteractive,
+                time("2026-02-03T04:05:06Z")
+            )
+        );
+        // Each of the 24 texts, emptied, its buffer kept, in field order.
+        assert_eq!(handed.len(), 24);
+        for (i, t) in handed.iter().enumerate() {
+            assert_eq!(t, "");
+            assert_eq!(t.capacity(), i + 1, "text {i}");
+        }
+    }
+
+    #[test]
+    fn a_reset_access_is_a_new_access_and_hands_on_every_text() {
+        // A struct literal with no `..`: a field added to `Access` must be filled here too.
+        let mut a = Access {
+            source: at("old.json", 3),
+            log: AccessSource::ExchangeAudit,
+            record_id: text(2),
+            time: time("2026-01-02T03:04:05Z"),
+            workload: Workload::Mail,
+            actor: Actor::AppOnly,
+            user_id: text(3),
+            upn: text(4),
+            service_principal_id: text(5),
+            app_id: text(6),
+            app_name: text(7),
+            resource_id: text(8),
+            ip: Some("192.0.2.1".parse().unwrap()),
+            user_agent: text(9),
+            client_auth_method: Some(ClientAuthMethod::Certificate),
+            device_id: text(10),
+            is_managed_device: Some(false),
+            session_id: SessionId::parse("opaque session"),
+            token_id: TokenId::parse("11111111-2222-3333-4444-555555555555"),
+            token_issued_at: Some(time("2026-01-02T02:00:00Z")),
+            operation: "x".to_owned(),
+            object: text(11),
+            count: 12,
+            mail_access_type: text(12),
+            status_code: Some(403),
+            scopes: text(13),
+            roles: text(14),
+        };
+        let mut handed = Vec::new();
+        a.reset(
+            at("new.json", 4),
+            AccessSource::GraphActivity,
+            time("2026-02-03T04:05:06Z"),
+            |t| handed.push(t),
+        );
+        assert_eq!(
+            a,
+            Access::new(
+                at("new.json", 4),
+                AccessSource::GraphActivity,
+                time("2026-02-03T04:05:06Z"),
+                String::new()
+            )
+        );
+        // The operation and the 13 optional texts, emptied, buffers kept, in field order.
+        assert_eq!(handed.len(), 14);
+        for (i, t) in handed.iter().enumerate() {
+            assert_eq!(t, "");
+            assert_eq!(t.capacity(), i + 1, "text {i}");
+        }
+    }
+
+    #[test]
+    fn texts_without_a_buffer_are_not_handed_on() {
+        let mut s = SignIn::new(
+            at("a", 1),
+            SignInKind::Interactive,
+            time("2026-01-01T00:00:00Z"),
+        );
+        s.upn = Some(String::new());
+        s.app_id = text(3);
+        let mut handed = Vec::new();
+        s.reset(
+            at("b", 2),
+            SignInKind::Interactive,
+            time("2026-01-01T00:00:00Z"),
+            |t| handed.push(t.capacity()),
+        );
+        assert_eq!(handed, [3]);
     }
 }

@@ -1,12 +1,12 @@
 //! Microsoft Graph activity log rows (Log Analytics and diagnostic settings).
 
 use tokentrail_model::{
-    parse_client_ip, Access, AccessSource, Actor, ClientAuthMethod, SessionId, SourceRef, TokenId,
-    Workload,
+    parse_client_ip, AccessSource, Actor, ClientAuthMethod, SessionId, SourceRef, TokenId, Workload,
 };
 
 use super::collect::{LowerKey, Rec};
-use super::{id_text, int, lenient_time, lower, owned, owned_id, record_time, text, Fields};
+use super::recycle::Spares;
+use super::{id_text, int, lenient_time, lower, owned, owned_id, record_time, text, DecodeOptions};
 use crate::{DecodeError, Decoded, DecodedRecord, Shape};
 
 /// Microsoft Graph's app id: the resource of every Graph activity row.
@@ -19,7 +19,7 @@ pub(super) fn decode(
     env: Option<&Rec<'_>>,
     shape: Shape,
     source: SourceRef,
-    fields: Fields,
+    opts: &DecodeOptions,
 ) -> Result<DecodedRecord, DecodeError> {
     let none = None;
     let env_time = env.map_or(&none, |e| &e.time);
@@ -31,14 +31,15 @@ pub(super) fn decode(
     let method = text(&main.request_method);
     let uri = text(&main.request_uri);
     let path = uri.map(request_path);
-    let operation = operation(method, path);
-    let mut a = Access::new(source, AccessSource::GraphActivity, time, operation);
-    a.record_id = owned_id(&main.request_id);
+    let sp = &mut Spares::default();
+    let mut a = opts.access(source, AccessSource::GraphActivity, time, sp);
+    a.operation = operation(sp, method, path);
+    a.record_id = owned_id(sp, &main.request_id);
     a.workload = path.map_or(Workload::Other, workload_of_path);
-    a.user_id = lower(&main.user_id);
-    a.service_principal_id = lower(&main.sp_id);
-    a.app_id = lower(&main.app_id).or_else(|| lower(&main.application_id));
-    a.resource_id = Some(MICROSOFT_GRAPH.to_owned());
+    a.user_id = lower(sp, &main.user_id);
+    a.service_principal_id = lower(sp, &main.sp_id);
+    a.app_id = lower(sp, &main.app_id).or_else(|| lower(sp, &main.application_id));
+    a.resource_id = Some(sp.copy(MICROSOFT_GRAPH));
     a.ip = text(&main.ip).and_then(parse_client_ip).or_else(|| {
         env.and_then(|e| text(&e.caller_ip))
             .and_then(parse_client_ip)
@@ -52,13 +53,13 @@ pub(super) fn decode(
         .or_else(|| id_text(&main.unique_token_id))
         .and_then(TokenId::parse);
     a.token_issued_at = lenient_time(&main.token_issued_at).or_else(|| lenient_time(&main.c_iat));
-    if fields.all() {
-        a.user_agent = owned(&main.user_agent);
-        a.device_id = owned_id(&main.device_id).or_else(|| owned_id(&main.c_device_id));
-        a.object = uri.map(str::to_owned);
+    if opts.fields.all() {
+        a.user_agent = owned(sp, &main.user_agent);
+        a.device_id = owned_id(sp, &main.device_id).or_else(|| owned_id(sp, &main.c_device_id));
+        a.object = uri.map(|u| sp.copy(u));
         a.status_code = int(&main.response_status).and_then(|c| u16::try_from(c).ok());
-        a.scopes = owned(&main.scopes);
-        a.roles = owned(&main.roles);
+        a.scopes = owned(sp, &main.scopes);
+        a.roles = owned(sp, &main.roles);
     }
     let id_type = text(&main.c_idtyp);
     a.actor = match id_type {
@@ -73,14 +74,13 @@ pub(super) fn decode(
         }
         _ => Actor::Unknown,
     };
-    Ok(DecodedRecord::new(shape, Decoded::Access(Box::new(a))))
+    Ok(DecodedRecord::new(shape, Decoded::Access(a)))
 }
 
 /// The operation: the upper-cased HTTP method, a space and the request path (either alone
-/// when the other is missing). Built in one allocation: every row has one.
-fn operation(method: Option<&str>, path: Option<&str>) -> String {
-    let mut op =
-        String::with_capacity(method.map_or(0, |m| m.len() + 1) + path.map_or(0, str::len));
+/// when the other is missing). Built in one buffer: every row has one.
+fn operation(sp: &mut Spares, method: Option<&str>, path: Option<&str>) -> String {
+    let mut op = sp.buffer(method.map_or(0, |m| m.len() + 1) + path.map_or(0, str::len));
     if let Some(m) = method {
         op.push_str(m);
         op.make_ascii_uppercase();
@@ -171,13 +171,14 @@ mod tests {
 
     #[test]
     fn operations_are_the_method_upper_cased_and_the_path() {
+        let sp = &mut Spares::default();
         assert_eq!(
-            operation(Some("get"), Some("/v1.0/me/messages")),
+            operation(sp, Some("get"), Some("/v1.0/me/messages")),
             "GET /v1.0/me/messages"
         );
-        assert_eq!(operation(Some("Patch"), None), "PATCH");
-        assert_eq!(operation(None, Some("/v1.0/me")), "/v1.0/me");
-        assert_eq!(operation(None, None), "");
-        assert_eq!(operation(Some("pöst"), Some("/a")), "PöST /a");
+        assert_eq!(operation(sp, Some("Patch"), None), "PATCH");
+        assert_eq!(operation(sp, None, Some("/v1.0/me")), "/v1.0/me");
+        assert_eq!(operation(sp, None, None), "");
+        assert_eq!(operation(sp, Some("pöst"), Some("/a")), "PöST /a");
     }
 }

@@ -7,8 +7,9 @@ use tokentrail_model::{
 };
 
 use super::collect::{AppAccessSlots, LowerKey, Pairs, Rec, Val};
+use super::recycle::Spares;
 use super::{
-    boolean, id_text, int, lenient_time, lower, owned, owned_id, record_time, text, Fields,
+    boolean, id_text, int, lenient_time, lower, owned, owned_id, record_time, text, DecodeOptions,
 };
 use crate::{
     DecodeError, Decoded, DecodedRecord, Disposition, Family, MailboxChange, OtherRecord, Shape,
@@ -28,7 +29,7 @@ pub(super) fn decode(
     env: Option<&Rec<'_>>,
     shape: Shape,
     source: SourceRef,
-    fields: Fields,
+    opts: &DecodeOptions,
 ) -> Result<DecodedRecord, DecodeError> {
     let e = env.unwrap_or(&Rec::EMPTY);
     let operation = text(&rec.operation)
@@ -47,16 +48,8 @@ pub(super) fn decode(
     let workload = text(&rec.workload).or_else(|| text(&e.service));
     let class = classify(record_type, workload, operation, &rec.user_type);
     let event = match class {
-        Class::Logon => Decoded::SignIn(Box::new(logon(rec, env, time, source, fields))),
-        Class::Access(log) => Decoded::Access(Box::new(access(
-            rec,
-            env,
-            log,
-            time,
-            operation.to_owned(),
-            source,
-            fields,
-        ))),
+        Class::Logon => Decoded::SignIn(logon(rec, env, time, source, opts)),
+        Class::Access(log) => Decoded::Access(access(rec, env, log, time, operation, source, opts)),
         Class::Other => Decoded::Other(OtherRecord {
             family: Family::Other,
             disposition: Disposition::NotRelevant,
@@ -135,6 +128,8 @@ fn is_mailbox_change(operation: &str) -> bool {
 fn mailbox_change(rec: &Rec<'_>, env: Option<&Rec<'_>>, source: SourceRef) -> MailboxChange {
     let e = env.unwrap_or(&Rec::EMPTY);
     let c = rec.app_access.as_ref().unwrap_or(&AppAccessSlots::EMPTY);
+    // No record is refilled here: text is allocated.
+    let sp = &mut Spares::default();
     let parameters = rec
         .parameters
         .as_ref()
@@ -151,7 +146,7 @@ fn mailbox_change(rec: &Rec<'_>, env: Option<&Rec<'_>>, source: SourceRef) -> Ma
         .unwrap_or_default();
     MailboxChange {
         user: first(&[&rec.user_id, &e.upn, &e.user_ids]).map(str::to_owned),
-        user_id: guid_text(&rec.user_key),
+        user_id: guid_text(sp, &rec.user_key),
         ip: first_ip(&[
             &rec.client_ip_camel,
             &rec.client_ip_address,
@@ -161,7 +156,7 @@ fn mailbox_change(rec: &Rec<'_>, env: Option<&Rec<'_>>, source: SourceRef) -> Ma
         ]),
         session_id: first(&[&c.session_id, &rec.session_id]).and_then(SessionId::parse),
         token_id: id_text(&c.token_id).and_then(TokenId::parse),
-        object: owned(&rec.object_id),
+        object: owned(sp, &rec.object_id),
         parameters,
         source,
     }
@@ -178,18 +173,18 @@ fn first_ip(slots: &[&Option<Val<'_>>]) -> Option<std::net::IpAddr> {
 }
 
 /// Lower-cased text of the slot when it is a GUID.
-fn guid_text(v: &Option<Val<'_>>) -> Option<String> {
+fn guid_text(sp: &mut Spares, v: &Option<Val<'_>>) -> Option<String> {
     id_text(v)
         .filter(|t| Guid::parse(t).is_some())
-        .map(str::to_ascii_lowercase)
+        .map(|t| sp.lower(t))
 }
 
-fn pair_text(pairs: &Option<Pairs<'_>>, name: &str) -> Option<String> {
+fn pair_text(sp: &mut Spares, pairs: &Option<Pairs<'_>>, name: &str) -> Option<String> {
     pairs
         .as_ref()
         .and_then(|p| p.get(name))
         .and_then(Val::id)
-        .map(str::to_owned)
+        .map(|t| sp.copy(t))
 }
 
 fn access(
@@ -197,15 +192,17 @@ fn access(
     env: Option<&Rec<'_>>,
     log: AccessSource,
     time: tokentrail_model::Timestamp,
-    operation: String,
+    operation: &str,
     source: SourceRef,
-    fields: Fields,
-) -> Access {
+    opts: &DecodeOptions,
+) -> Box<Access> {
     let e = env.unwrap_or(&Rec::EMPTY);
     let c = rec.app_access.as_ref().unwrap_or(&AppAccessSlots::EMPTY);
     let exchange = log == AccessSource::ExchangeAudit;
-    let mut a = Access::new(source, log, time, operation);
-    a.record_id = first(&[&rec.id, &rec.office_id, &e.record_id, &e.id]).map(str::to_owned);
+    let sp = &mut Spares::default();
+    let mut a = opts.access(source, log, time, sp);
+    a.operation = sp.copy(operation);
+    a.record_id = first(&[&rec.id, &rec.office_id, &e.record_id, &e.id]).map(|t| sp.copy(t));
     a.workload = match log {
         AccessSource::ExchangeAudit => Workload::Mail,
         AccessSource::SharePointAudit | AccessSource::OneDriveAudit => Workload::Files,
@@ -216,28 +213,28 @@ fn access(
         Some(5 | 6) => Actor::AppOnly,
         _ => Actor::Delegated,
     };
-    a.user_id = lower(&rec.token_object_id)
-        .or_else(|| guid_text(&rec.user_key))
-        .or_else(|| guid_text(&rec.user_object_id));
-    a.upn = first(&[&rec.user_id, &rec.mailbox_owner_upn, &e.upn, &e.user_ids]).map(str::to_owned);
+    a.user_id = lower(sp, &rec.token_object_id)
+        .or_else(|| guid_text(sp, &rec.user_key))
+        .or_else(|| guid_text(sp, &rec.user_object_id));
+    a.upn = first(&[&rec.user_id, &rec.mailbox_owner_upn, &e.upn, &e.user_ids]).map(|t| sp.copy(t));
     a.app_id = if exchange {
         first(&[&c.client_app_id, &rec.client_app_id])
     } else {
         first(&[&c.client_app_id, &rec.client_app_id, &rec.application_id])
     }
-    .map(str::to_ascii_lowercase);
+    .map(|t| sp.lower(t));
     a.app_name = first(&[
         &c.client_app_name,
         &rec.client_app_name,
         &rec.application_name,
     ])
-    .map(str::to_owned);
+    .map(|t| sp.copy(t));
     a.resource_id = if exchange {
         first(&[&c.api_id, &rec.app_id])
     } else {
         first(&[&c.api_id])
     }
-    .map(str::to_ascii_lowercase);
+    .map(|t| sp.lower(t));
     a.ip = first_ip(&[
         &rec.client_ip_address,
         &rec.client_ip_camel,
@@ -252,16 +249,16 @@ fn access(
     a.count = int(&rec.operation_count)
         .and_then(|c| u64::try_from(c).ok())
         .unwrap_or(1);
-    if fields.all() {
-        a.user_agent = first(&[&rec.user_agent, &rec.client_info]).map(str::to_owned);
-        a.device_id = owned_id(&rec.device_id);
+    if opts.fields.all() {
+        a.user_agent = first(&[&rec.user_agent, &rec.client_info]).map(|t| sp.copy(t));
+        a.device_id = owned_id(sp, &rec.device_id);
         a.object = match log {
             AccessSource::ExchangeAudit => first(&[&rec.mailbox_owner_upn, &rec.object_id]),
             AccessSource::TeamsAudit => first(&[&rec.ext().chat_thread_id, &rec.object_id]),
             _ => first(&[&rec.object_id, &rec.source_file_name, &rec.site_url]),
         }
-        .map(str::to_owned);
-        a.mail_access_type = pair_text(&rec.operation_properties, "MailAccessType");
+        .map(|t| sp.copy(t));
+        a.mail_access_type = pair_text(sp, &rec.operation_properties, "MailAccessType");
     }
     a
 }
@@ -272,10 +269,11 @@ fn logon(
     env: Option<&Rec<'_>>,
     time: tokentrail_model::Timestamp,
     source: SourceRef,
-    fields: Fields,
-) -> SignIn {
+    opts: &DecodeOptions,
+) -> Box<SignIn> {
     let e = env.unwrap_or(&Rec::EMPTY);
-    let mut s = SignIn::new(source, SignInKind::UalLogon, time);
+    let sp = &mut Spares::default();
+    let mut s = opts.sign_in(source, SignInKind::UalLogon, time, sp);
     s.id = id_text(&rec.id).and_then(Guid::parse);
     s.user_id = rec
         .actor
@@ -284,12 +282,12 @@ fn logon(
             actors
                 .names()
                 .find(|n| !super::collect::is_placeholder(n) && Guid::parse(n).is_some())
-                .map(str::to_ascii_lowercase)
+                .map(|n| sp.lower(n))
         })
-        .or_else(|| guid_text(&rec.user_key));
-    s.upn = first(&[&rec.user_id, &e.upn, &e.user_ids]).map(str::to_owned);
-    s.app_id = lower(&rec.application_id);
-    s.resource_id = lower(&rec.object_id);
+        .or_else(|| guid_text(sp, &rec.user_key));
+    s.upn = first(&[&rec.user_id, &e.upn, &e.user_ids]).map(|t| sp.copy(t));
+    s.app_id = lower(sp, &rec.application_id);
+    s.resource_id = lower(sp, &rec.object_id);
     s.ip = first_ip(&[
         &rec.client_ip_camel,
         &rec.actor_ip,
@@ -301,9 +299,15 @@ fn logon(
         .as_ref()
         .and_then(|p| p.get("IsCompliantAndManaged"))
         .and_then(Val::bool);
-    let shown = |name| fields.all().then(|| pair_text(props, name)).flatten();
+    let id = pair_text(sp, props, "Id");
+    let mut shown = |name| {
+        opts.fields
+            .all()
+            .then(|| pair_text(sp, props, name))
+            .flatten()
+    };
     s.device = Device {
-        id: pair_text(props, "Id"),
+        id,
         name: shown("DisplayName"),
         os: shown("OS"),
         browser: shown("BrowserType"),
@@ -323,10 +327,10 @@ fn logon(
         .and_then(SessionId::parse);
     s.error_code = int(&rec.error_number);
     s.user_agent =
-        pair_text(&rec.extended_properties, "UserAgent").or_else(|| owned(&rec.user_agent));
-    if fields.all() {
+        pair_text(sp, &rec.extended_properties, "UserAgent").or_else(|| owned(sp, &rec.user_agent));
+    if opts.fields.all() {
         s.original_request_id = text(&rec.intra_system_id).and_then(Guid::parse);
-        s.correlation_id = owned(&rec.inter_systems_id);
+        s.correlation_id = owned(sp, &rec.inter_systems_id);
     }
     s
 }
