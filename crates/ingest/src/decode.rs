@@ -170,7 +170,6 @@ use tokentrail_model::{Access, AccessSource, SignIn, SignInKind, SourceRef, Time
 
 use self::collect::{LowerKey, Rec, Texts, Val};
 pub use self::recycle::Recycler;
-use self::recycle::Spares;
 use crate::{
     DecodeError, Decoded, DecodedRecord, Disposition, Family, OtherRecord, Payload, Shape,
 };
@@ -190,33 +189,45 @@ pub struct DecodeOptions {
 }
 
 impl DecodeOptions {
-    /// An empty sign-in for a decoder to fill ([`SignIn::new`]), with the text buffers of a
-    /// handed-back one in `spares`.
+    /// An empty sign-in for a decoder to fill ([`SignIn::new`]), and the spare whose text
+    /// buffers the decoder reuses: what a handed-back sign-in was, else an empty sign-in.
     fn sign_in(
         &self,
         source: SourceRef,
         kind: SignInKind,
         time: Timestamp,
-        spares: &mut Spares,
-    ) -> Box<SignIn> {
-        match &self.recycler {
-            Some(r) => r.sign_in(source, kind, time, spares),
-            None => Box::new(SignIn::new(source, kind, time)),
+    ) -> (Box<SignIn>, SignIn) {
+        if let Some(refilled) = self
+            .recycler
+            .as_ref()
+            .and_then(|r| r.sign_in(source.clone(), kind, time))
+        {
+            return refilled;
         }
+        (
+            Box::new(SignIn::new(source.clone(), kind, time)),
+            SignIn::new(source, kind, time),
+        )
     }
 
-    /// An empty access with an empty operation, as [`DecodeOptions::sign_in`].
+    /// An empty access with an empty operation, and its spare, as [`DecodeOptions::sign_in`].
     fn access(
         &self,
         source: SourceRef,
         log: AccessSource,
         time: Timestamp,
-        spares: &mut Spares,
-    ) -> Box<Access> {
-        match &self.recycler {
-            Some(r) => r.access(source, log, time, spares),
-            None => Box::new(Access::new(source, log, time, String::new())),
+    ) -> (Box<Access>, Access) {
+        if let Some(refilled) = self
+            .recycler
+            .as_ref()
+            .and_then(|r| r.access(source.clone(), log, time))
+        {
+            return refilled;
         }
+        (
+            Box::new(Access::new(source.clone(), log, time, String::new())),
+            Access::new(source, log, time, String::new()),
+        )
     }
 }
 
@@ -987,19 +998,40 @@ fn id_text<'r>(v: &'r Option<Val<'_>>) -> Option<&'r str> {
     v.as_ref().and_then(Val::id)
 }
 
-/// Owned non-empty text, in a spare buffer when there is one.
-fn owned(sp: &mut Spares, v: &Option<Val<'_>>) -> Option<String> {
-    text(v).map(|t| sp.copy(t))
+/// `text` in `buffer`, emptied first: the buffer of the same field of a record being refilled
+/// ([`DecodeOptions::recycler`]), or a new one.
+fn refill(mut buffer: String, text: &str) -> String {
+    buffer.clear();
+    buffer.push_str(text);
+    buffer
+}
+
+/// `text` in the buffer `spare` held, if any; `spare` is the same field of the record being
+/// refilled, so the buffer tends to fit.
+fn copy(spare: &mut Option<String>, text: &str) -> String {
+    refill(spare.take().unwrap_or_default(), text)
+}
+
+/// [`copy`] lower-cased (ASCII letters, as [`str::to_ascii_lowercase`]).
+fn copy_lower(spare: &mut Option<String>, text: &str) -> String {
+    let mut out = copy(spare, text);
+    out.make_ascii_lowercase();
+    out
+}
+
+/// Owned non-empty text, in `spare`'s buffer ([`copy`]).
+fn owned(spare: &mut Option<String>, v: &Option<Val<'_>>) -> Option<String> {
+    text(v).map(|t| copy(spare, t))
 }
 
 /// Owned non-empty text of a field that names someone or something ([`id_text`]).
-fn owned_id(sp: &mut Spares, v: &Option<Val<'_>>) -> Option<String> {
-    id_text(v).map(|t| sp.copy(t))
+fn owned_id(spare: &mut Option<String>, v: &Option<Val<'_>>) -> Option<String> {
+    id_text(v).map(|t| copy(spare, t))
 }
 
 /// Owned lower-cased non-empty text of an id ([`id_text`]).
-fn lower(sp: &mut Spares, v: &Option<Val<'_>>) -> Option<String> {
-    id_text(v).map(|t| sp.lower(t))
+fn lower(spare: &mut Option<String>, v: &Option<Val<'_>>) -> Option<String> {
+    id_text(v).map(|t| copy_lower(spare, t))
 }
 
 /// An integer slot.

@@ -272,97 +272,12 @@ impl SignIn {
         }
     }
 
-    /// Make this sign-in exactly what [`SignIn::new`] makes, handing every text it held to
-    /// `spare`, emptied with its capacity kept: a decoder refilling a sign-in the engine is
-    /// done with then builds its text without allocating. Nothing of the old sign-in stays in
-    /// it, as it is replaced whole; the buffers are only handed on.
-    pub fn reset(
-        &mut self,
-        source: SourceRef,
-        kind: SignInKind,
-        time: Timestamp,
-        spare: impl FnMut(String),
-    ) {
-        let old = std::mem::replace(self, SignIn::new(source, kind, time));
-        // Every field is named (no `..`), so a field added later does not compile here until
-        // it is handed on or ignored.
-        let SignIn {
-            source: _,
-            id: _,
-            kind: _,
-            time: _,
-            user_id,
-            upn,
-            app_id,
-            app_name,
-            resource_id,
-            resource_name,
-            service_principal_id,
-            service_principal_name,
-            ip: _,
-            asn: _,
-            country,
-            device:
-                Device {
-                    id: device_id,
-                    name: device_name,
-                    os,
-                    browser,
-                    is_managed: _,
-                    is_compliant: _,
-                    trust_type,
-                },
-            error_code: _,
-            is_interactive: _,
-            incoming_token_type,
-            auth_protocol,
-            transfer_method,
-            auth_requirement,
-            client_credential_type,
-            token_protection,
-            token_id: _,
-            session_id: _,
-            original_request_id: _,
-            correlation_id,
-            user_agent,
-            through_global_secure_access: _,
-            global_secure_access_ip: _,
-            resource_ip: _,
-            session_lifetime_policies,
-            agent_type,
-            kind_assumed: _,
-        } = old;
-        // In field order: decoders fill fields in about this order, so a buffer tends to go
-        // back to the field it grew for.
-        hand_on(
-            [
-                user_id,
-                upn,
-                app_id,
-                app_name,
-                resource_id,
-                resource_name,
-                service_principal_id,
-                service_principal_name,
-                country,
-                device_id,
-                device_name,
-                os,
-                browser,
-                trust_type,
-                incoming_token_type,
-                auth_protocol,
-                transfer_method,
-                auth_requirement,
-                client_credential_type,
-                token_protection,
-                correlation_id,
-                user_agent,
-                session_lifetime_policies,
-                agent_type,
-            ],
-            spare,
-        );
+    /// Make this sign-in exactly what [`SignIn::new`] makes and return what it was: a decoder
+    /// refilling a sign-in the engine is done with builds each text in the buffer the same
+    /// field had, instead of allocating. The sign-in is replaced whole, so nothing of what it
+    /// was can stay in it.
+    pub fn renew(&mut self, source: SourceRef, kind: SignInKind, time: Timestamp) -> SignIn {
+        std::mem::replace(self, SignIn::new(source, kind, time))
     }
 
     /// True when the sign-in succeeded (error code 0 or not logged).
@@ -375,15 +290,6 @@ impl SignIn {
         self.token_id
             .clone()
             .or_else(|| self.id.map(TokenId::from_guid))
-    }
-}
-
-/// Hand each present text with a buffer to `spare`, emptied.
-fn hand_on<const N: usize>(texts: [Option<String>; N], mut spare: impl FnMut(String)) {
-    // A text that never held anything has no buffer worth keeping.
-    for mut text in texts.into_iter().flatten().filter(|t| t.capacity() > 0) {
-        text.clear();
-        spare(text);
     }
 }
 
@@ -593,67 +499,10 @@ impl Access {
         }
     }
 
-    /// Make this access exactly what [`Access::new`] makes with an empty operation, handing
-    /// every text it held (the operation too) to `spare`, emptied with its capacity kept; see
-    /// [`SignIn::reset`].
-    pub fn reset(
-        &mut self,
-        source: SourceRef,
-        log: AccessSource,
-        time: Timestamp,
-        spare: impl FnMut(String),
-    ) {
-        let old = std::mem::replace(self, Access::new(source, log, time, String::new()));
-        // Every field is named, as in `SignIn::reset`.
-        let Access {
-            source: _,
-            log: _,
-            record_id,
-            time: _,
-            workload: _,
-            actor: _,
-            user_id,
-            upn,
-            service_principal_id,
-            app_id,
-            app_name,
-            resource_id,
-            ip: _,
-            user_agent,
-            client_auth_method: _,
-            device_id,
-            is_managed_device: _,
-            session_id: _,
-            token_id: _,
-            token_issued_at: _,
-            operation,
-            object,
-            count: _,
-            mail_access_type,
-            status_code: _,
-            scopes,
-            roles,
-        } = old;
-        // The operation first: every access has one, and decoders build it first.
-        hand_on(
-            [
-                Some(operation),
-                record_id,
-                user_id,
-                upn,
-                service_principal_id,
-                app_id,
-                app_name,
-                resource_id,
-                user_agent,
-                device_id,
-                object,
-                mail_access_type,
-                scopes,
-                roles,
-            ],
-            spare,
-        );
+    /// Make this access exactly what [`Access::new`] makes with an empty operation and
+    /// return what it was, as [`SignIn::renew`].
+    pub fn renew(&mut self, source: SourceRef, log: AccessSource, time: Timestamp) -> Access {
+        std::mem::replace(self, Access::new(source, log, time, String::new()))
     }
 }
 
@@ -672,13 +521,13 @@ mod tests {
         Timestamp::parse(text).unwrap()
     }
 
-    /// Text of `n` characters, so every field's buffer is told apart.
+    /// Text of `n` characters, so every field's text differs.
     fn text(n: usize) -> Option<String> {
         Some("x".repeat(n))
     }
 
     #[test]
-    fn a_reset_sign_in_is_a_new_sign_in_and_hands_on_every_text() {
+    fn a_renewed_sign_in_is_a_new_sign_in_and_hands_back_what_it_was() {
         // A struct literal with no `..`: a field added to `SignIn` must be filled here too.
         let mut s = SignIn {
             source: at("old.json", 7),
@@ -725,12 +574,11 @@ mod tests {
             agent_type: text(24),
             kind_assumed: true,
         };
-        let mut handed = Vec::new();
-        s.reset(
+        let full = s.clone();
+        let was = s.renew(
             at("new.json", 9),
             SignInKind::NonInteractive,
             time("2026-02-03T04:05:06Z"),
-            |t| handed.push(t),
         );
         assert_eq!(
             s,
@@ -740,16 +588,11 @@ mod tests {
                 time("2026-02-03T04:05:06Z")
             )
         );
-        // Each of the 24 texts, emptied, its buffer kept, in field order.
-        assert_eq!(handed.len(), 24);
-        for (i, t) in handed.iter().enumerate() {
-            assert_eq!(t, "");
-            assert_eq!(t.capacity(), i + 1, "text {i}");
-        }
+        assert_eq!(was, full);
     }
 
     #[test]
-    fn a_reset_access_is_a_new_access_and_hands_on_every_text() {
+    fn a_renewed_access_is_a_new_access_and_hands_back_what_it_was() {
         // A struct literal with no `..`: a field added to `Access` must be filled here too.
         let mut a = Access {
             source: at("old.json", 3),
@@ -780,12 +623,11 @@ mod tests {
             scopes: text(13),
             roles: text(14),
         };
-        let mut handed = Vec::new();
-        a.reset(
+        let full = a.clone();
+        let was = a.renew(
             at("new.json", 4),
             AccessSource::GraphActivity,
             time("2026-02-03T04:05:06Z"),
-            |t| handed.push(t),
         );
         assert_eq!(
             a,
@@ -796,30 +638,6 @@ mod tests {
                 String::new()
             )
         );
-        // The operation and the 13 optional texts, emptied, buffers kept, in field order.
-        assert_eq!(handed.len(), 14);
-        for (i, t) in handed.iter().enumerate() {
-            assert_eq!(t, "");
-            assert_eq!(t.capacity(), i + 1, "text {i}");
-        }
-    }
-
-    #[test]
-    fn texts_without_a_buffer_are_not_handed_on() {
-        let mut s = SignIn::new(
-            at("a", 1),
-            SignInKind::Interactive,
-            time("2026-01-01T00:00:00Z"),
-        );
-        s.upn = Some(String::new());
-        s.app_id = text(3);
-        let mut handed = Vec::new();
-        s.reset(
-            at("b", 2),
-            SignInKind::Interactive,
-            time("2026-01-01T00:00:00Z"),
-            |t| handed.push(t.capacity()),
-        );
-        assert_eq!(handed, [3]);
+        assert_eq!(was, full);
     }
 }

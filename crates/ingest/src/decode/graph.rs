@@ -5,8 +5,9 @@ use tokentrail_model::{
 };
 
 use super::collect::{LowerKey, Rec};
-use super::recycle::Spares;
-use super::{id_text, int, lenient_time, lower, owned, owned_id, record_time, text, DecodeOptions};
+use super::{
+    copy, id_text, int, lenient_time, lower, owned, owned_id, record_time, text, DecodeOptions,
+};
 use crate::{DecodeError, Decoded, DecodedRecord, Shape};
 
 /// Microsoft Graph's app id: the resource of every Graph activity row.
@@ -31,15 +32,16 @@ pub(super) fn decode(
     let method = text(&main.request_method);
     let uri = text(&main.request_uri);
     let path = uri.map(request_path);
-    let sp = &mut Spares::default();
-    let mut a = opts.access(source, AccessSource::GraphActivity, time, sp);
-    a.operation = operation(sp, method, path);
-    a.record_id = owned_id(sp, &main.request_id);
+    // Each text goes in the buffer the same field of `spare` held.
+    let (mut a, mut spare) = opts.access(source, AccessSource::GraphActivity, time);
+    a.operation = operation(std::mem::take(&mut spare.operation), method, path);
+    a.record_id = owned_id(&mut spare.record_id, &main.request_id);
     a.workload = path.map_or(Workload::Other, workload_of_path);
-    a.user_id = lower(sp, &main.user_id);
-    a.service_principal_id = lower(sp, &main.sp_id);
-    a.app_id = lower(sp, &main.app_id).or_else(|| lower(sp, &main.application_id));
-    a.resource_id = Some(sp.copy(MICROSOFT_GRAPH));
+    a.user_id = lower(&mut spare.user_id, &main.user_id);
+    a.service_principal_id = lower(&mut spare.service_principal_id, &main.sp_id);
+    a.app_id = lower(&mut spare.app_id, &main.app_id)
+        .or_else(|| lower(&mut spare.app_id, &main.application_id));
+    a.resource_id = Some(copy(&mut spare.resource_id, MICROSOFT_GRAPH));
     a.ip = text(&main.ip).and_then(parse_client_ip).or_else(|| {
         env.and_then(|e| text(&e.caller_ip))
             .and_then(parse_client_ip)
@@ -54,12 +56,13 @@ pub(super) fn decode(
         .and_then(TokenId::parse);
     a.token_issued_at = lenient_time(&main.token_issued_at).or_else(|| lenient_time(&main.c_iat));
     if opts.fields.all() {
-        a.user_agent = owned(sp, &main.user_agent);
-        a.device_id = owned_id(sp, &main.device_id).or_else(|| owned_id(sp, &main.c_device_id));
-        a.object = uri.map(|u| sp.copy(u));
+        a.user_agent = owned(&mut spare.user_agent, &main.user_agent);
+        a.device_id = owned_id(&mut spare.device_id, &main.device_id)
+            .or_else(|| owned_id(&mut spare.device_id, &main.c_device_id));
+        a.object = uri.map(|u| copy(&mut spare.object, u));
         a.status_code = int(&main.response_status).and_then(|c| u16::try_from(c).ok());
-        a.scopes = owned(sp, &main.scopes);
-        a.roles = owned(sp, &main.roles);
+        a.scopes = owned(&mut spare.scopes, &main.scopes);
+        a.roles = owned(&mut spare.roles, &main.roles);
     }
     let id_type = text(&main.c_idtyp);
     a.actor = match id_type {
@@ -78,9 +81,12 @@ pub(super) fn decode(
 }
 
 /// The operation: the upper-cased HTTP method, a space and the request path (either alone
-/// when the other is missing). Built in one buffer: every row has one.
-fn operation(sp: &mut Spares, method: Option<&str>, path: Option<&str>) -> String {
-    let mut op = sp.buffer(method.map_or(0, |m| m.len() + 1) + path.map_or(0, str::len));
+/// when the other is missing), in `buffer` (emptied first), grown at most once: every row has
+/// one.
+fn operation(buffer: String, method: Option<&str>, path: Option<&str>) -> String {
+    let mut op = buffer;
+    op.clear();
+    op.reserve(method.map_or(0, |m| m.len() + 1) + path.map_or(0, str::len));
     if let Some(m) = method {
         op.push_str(m);
         op.make_ascii_uppercase();
@@ -171,14 +177,16 @@ mod tests {
 
     #[test]
     fn operations_are_the_method_upper_cased_and_the_path() {
-        let sp = &mut Spares::default();
         assert_eq!(
-            operation(sp, Some("get"), Some("/v1.0/me/messages")),
+            operation(String::new(), Some("get"), Some("/v1.0/me/messages")),
             "GET /v1.0/me/messages"
         );
-        assert_eq!(operation(sp, Some("Patch"), None), "PATCH");
-        assert_eq!(operation(sp, None, Some("/v1.0/me")), "/v1.0/me");
-        assert_eq!(operation(sp, None, None), "");
-        assert_eq!(operation(sp, Some("pöst"), Some("/a")), "PöST /a");
+        assert_eq!(operation(String::new(), Some("Patch"), None), "PATCH");
+        assert_eq!(operation(String::new(), None, Some("/v1.0/me")), "/v1.0/me");
+        assert_eq!(operation(String::new(), None, None), "");
+        assert_eq!(
+            operation(String::new(), Some("pöst"), Some("/a")),
+            "PöST /a"
+        );
     }
 }

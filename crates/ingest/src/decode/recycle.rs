@@ -4,12 +4,12 @@
 //! on its own thread once it has taken what it needs: every record's box and text would be
 //! allocated on one thread and freed on another, which the allocator pays for twice (the free,
 //! then the owning thread collecting it). A consumer that hands records back through a
-//! [`Recycler`] lets the decoders refill them: the box is reused, and every text the record
-//! held becomes a buffer for the next record's text ([`Spares`]).
+//! [`Recycler`] lets the decoders refill them: the box is reused, and each text is built in
+//! the buffer the same field held.
 //!
-//! A refilled record is made whole again first ([`SignIn::reset`], [`Access::reset`] replace
-//! it with a new record): no value of the earlier record can reach the next one, only the
-//! emptied buffers.
+//! A refilled record is made new first ([`SignIn::renew`], [`Access::renew`] replace it whole
+//! and hand back what it was, the spare): no value of the earlier record can reach the next
+//! one. Decoders take only buffers from the spare, and empty each before writing.
 
 use std::fmt;
 
@@ -49,39 +49,28 @@ impl Recycler {
         }
     }
 
-    /// An empty sign-in: a handed-back one made new when there is one, its texts kept in
-    /// `spares`.
+    /// A handed-back sign-in made new, and what it was (the spare), when there is one.
     pub(super) fn sign_in(
         &self,
         source: SourceRef,
         kind: SignInKind,
         time: Timestamp,
-        spares: &mut Spares,
-    ) -> Box<SignIn> {
-        match self.sign_ins.pop() {
-            Some(mut s) => {
-                s.reset(source, kind, time, |t| spares.keep(t));
-                s
-            }
-            None => Box::new(SignIn::new(source, kind, time)),
-        }
+    ) -> Option<(Box<SignIn>, SignIn)> {
+        let mut s = self.sign_ins.pop()?;
+        let spare = s.renew(source, kind, time);
+        Some((s, spare))
     }
 
-    /// An empty access with an empty operation, as [`Recycler::sign_in`].
+    /// A handed-back access made new (with an empty operation), and what it was.
     pub(super) fn access(
         &self,
         source: SourceRef,
         log: AccessSource,
         time: Timestamp,
-        spares: &mut Spares,
-    ) -> Box<Access> {
-        match self.accesses.pop() {
-            Some(mut a) => {
-                a.reset(source, log, time, |t| spares.keep(t));
-                a
-            }
-            None => Box::new(Access::new(source, log, time, String::new())),
-        }
+    ) -> Option<(Box<Access>, Access)> {
+        let mut a = self.accesses.pop()?;
+        let spare = a.renew(source, log, time);
+        Some((a, spare))
     }
 }
 
@@ -92,68 +81,6 @@ impl fmt::Debug for Recycler {
             .field("accesses", &self.accesses.len())
             .field("capacity", &self.sign_ins.capacity())
             .finish()
-    }
-}
-
-/// More texts than any record has (a sign-in has 24).
-const SPARES: usize = 32;
-
-/// The emptied text buffers of the record being refilled, handed out to its new text in the
-/// order the record held them; once they run out, text is allocated as usual. What is left
-/// when the record is built is freed.
-pub(crate) struct Spares {
-    buffers: [String; SPARES],
-    kept: usize,
-    next: usize,
-}
-
-impl Default for Spares {
-    fn default() -> Spares {
-        Spares {
-            buffers: std::array::from_fn(|_| String::new()),
-            kept: 0,
-            next: 0,
-        }
-    }
-}
-
-impl Spares {
-    /// Keep an emptied buffer (beyond [`SPARES`], it is freed).
-    fn keep(&mut self, buffer: String) {
-        if let Some(slot) = self.buffers.get_mut(self.kept) {
-            *slot = buffer;
-            self.kept += 1;
-        }
-    }
-
-    /// `text` in a buffer of its own.
-    pub(crate) fn copy(&mut self, text: &str) -> String {
-        let mut out = self.buffer(text.len());
-        out.push_str(text);
-        out
-    }
-
-    /// `text` lower-cased (ASCII letters, as `str::to_ascii_lowercase`) in a buffer of its
-    /// own.
-    pub(crate) fn lower(&mut self, text: &str) -> String {
-        let mut out = self.copy(text);
-        out.make_ascii_lowercase();
-        out
-    }
-
-    /// An empty buffer: the next spare one, or a new one of `capacity`.
-    pub(crate) fn buffer(&mut self, capacity: usize) -> String {
-        match self
-            .buffers
-            .get_mut(self.next)
-            .filter(|_| self.next < self.kept)
-        {
-            Some(spare) => {
-                self.next += 1;
-                std::mem::take(spare)
-            }
-            None => String::with_capacity(capacity),
-        }
     }
 }
 
@@ -173,28 +100,6 @@ mod tests {
     }
 
     #[test]
-    fn spares_are_handed_out_in_the_order_kept_then_allocated() {
-        let mut spares = Spares::default();
-        spares.keep(String::with_capacity(40));
-        spares.keep(String::with_capacity(80));
-        let first = spares.copy("Ab");
-        assert_eq!((first.as_str(), first.capacity()), ("Ab", 40));
-        let second = spares.lower("AbC-É");
-        assert_eq!((second.as_str(), second.capacity()), ("abc-É", 80));
-        let third = spares.copy("xyz");
-        assert_eq!((third.as_str(), third.capacity()), ("xyz", 3));
-    }
-
-    #[test]
-    fn spares_beyond_the_limit_are_freed() {
-        let mut spares = Spares::default();
-        for _ in 0..SPARES + 3 {
-            spares.keep(String::with_capacity(10));
-        }
-        assert_eq!(spares.kept, SPARES);
-    }
-
-    #[test]
     fn a_full_recycler_drops_what_is_handed_back() {
         let recycler = Recycler::new(1);
         let time = Timestamp::parse("2026-01-01T00:00:00Z").unwrap();
@@ -203,10 +108,13 @@ mod tests {
         recycler.give_back(Decoded::SignIn(Box::new(s.clone())));
         recycler.give_back(Decoded::SignIn(Box::new(s)));
         assert_eq!(recycler.sign_ins.len(), 1);
-        let mut spares = Spares::default();
-        let again = recycler.sign_in(source(), SignInKind::UalLogon, time, &mut spares);
+        let (again, spare) = recycler
+            .sign_in(source(), SignInKind::UalLogon, time)
+            .unwrap();
         assert_eq!(*again, SignIn::new(source(), SignInKind::UalLogon, time));
-        assert_eq!((spares.kept, spares.buffers[0].capacity()), (1, 16));
-        assert_eq!(recycler.sign_ins.len(), 0);
+        assert_eq!(spare.upn.as_deref(), Some("user@example.com"));
+        assert!(recycler
+            .sign_in(source(), SignInKind::UalLogon, time)
+            .is_none());
     }
 }

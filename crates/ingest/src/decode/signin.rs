@@ -5,9 +5,9 @@ use std::borrow::Cow;
 use tokentrail_model::{parse_client_ip, Device, Guid, SessionId, SignInKind, SourceRef, TokenId};
 
 use super::collect::{LowerKey, Rec};
-use super::recycle::Spares;
 use super::{
-    boolean, id_text, int, lower, owned, owned_id, record_time, text, DecodeOptions, Fields,
+    boolean, copy, copy_lower, id_text, int, lower, owned, owned_id, record_time, text,
+    DecodeOptions, Fields,
 };
 use crate::{DecodeError, Decoded, DecodedRecord, Shape};
 
@@ -31,31 +31,32 @@ pub(super) fn decode(
         ("TimeGenerated", &main.time_generated),
     ])?;
     let kind = kind.unwrap_or_else(|| infer_kind(main));
-    let sp = &mut Spares::default();
-    let mut s = opts.sign_in(source, kind, time, sp);
+    // Each text goes in the buffer the same field of `spare` held.
+    let (mut s, mut spare) = opts.sign_in(source, kind, time);
     // Defender's sign-in tables call the sign-in's id `RequestId`.
     s.id = id_text(&main.id)
         .or_else(|| id_text(&main.request_id))
         .and_then(Guid::parse);
-    s.user_id = lower(sp, &main.user_id);
-    s.upn = owned_id(sp, &main.upn);
-    s.app_id = lower(sp, &main.app_id).or_else(|| lower(sp, &main.application_id));
-    s.app_name = owned(sp, &main.app_name);
-    s.resource_name = owned(sp, &main.resource_name);
+    s.user_id = lower(&mut spare.user_id, &main.user_id);
+    s.upn = owned_id(&mut spare.upn, &main.upn);
+    s.app_id = lower(&mut spare.app_id, &main.app_id)
+        .or_else(|| lower(&mut spare.app_id, &main.application_id));
+    s.app_name = owned(&mut spare.app_name, &main.app_name);
+    s.resource_name = owned(&mut spare.resource_name, &main.resource_name);
     // Detection shows the resource by its name, and by its id only when it has no name.
     if fields.all() || s.resource_name.is_none() {
         s.resource_id = id_text(&main.resource_id)
             .filter(|r| !r.starts_with('/'))
             .or_else(|| id_text(&main.resource_identity))
-            .map(|r| sp.lower(r));
+            .map(|r| copy_lower(&mut spare.resource_id, r));
     }
-    s.service_principal_id = lower(sp, &main.sp_id);
+    s.service_principal_id = lower(&mut spare.service_principal_id, &main.sp_id);
     s.ip = text(&main.ip).and_then(parse_client_ip).or_else(|| {
         env.and_then(|e| text(&e.caller_ip))
             .and_then(parse_client_ip)
     });
     s.asn = int(&main.asn).and_then(|a| u32::try_from(a).ok());
-    s.device = device(main, fields, sp);
+    s.device = device(main, fields, &mut spare.device);
     s.error_code = main
         .status
         .as_ref()
@@ -63,32 +64,40 @@ pub(super) fn decode(
         .or_else(|| int(&main.result_type))
         .or_else(|| env.and_then(|e| int(&e.result_type)));
     s.is_interactive = boolean(&main.is_interactive);
-    s.incoming_token_type =
-        text(&main.incoming_token_type).map(|t| sp.copy(&token_type_spelling(t)));
-    s.auth_protocol = owned(sp, &main.auth_protocol);
-    s.transfer_method = owned(sp, &main.transfer_method);
-    s.client_credential_type = owned(sp, &main.client_credential_type);
+    s.incoming_token_type = text(&main.incoming_token_type)
+        .map(|t| copy(&mut spare.incoming_token_type, &token_type_spelling(t)));
+    s.auth_protocol = owned(&mut spare.auth_protocol, &main.auth_protocol);
+    s.transfer_method = owned(&mut spare.transfer_method, &main.transfer_method);
+    s.client_credential_type = owned(
+        &mut spare.client_credential_type,
+        &main.client_credential_type,
+    );
     s.token_protection = main
         .token_protection
         .as_ref()
-        .and_then(|t| owned(sp, &t.session_status))
-        .or_else(|| owned(sp, &main.ext().token_protection_status));
+        .and_then(|t| owned(&mut spare.token_protection, &t.session_status))
+        .or_else(|| {
+            owned(
+                &mut spare.token_protection,
+                &main.ext().token_protection_status,
+            )
+        });
     s.token_id = id_text(&main.unique_token_id).and_then(TokenId::parse);
     s.session_id = id_text(&main.session_id).and_then(SessionId::parse);
     s.through_global_secure_access = boolean(&main.ext().through_gsa);
     // A personal device Entra does not know is told by its user agent and country.
-    s.user_agent = owned(sp, &main.user_agent);
-    s.country = country(main, sp)
-        .or_else(|| env.and_then(|e| country(e, sp)))
-        .or_else(|| owned(sp, &main.ext().country_code));
+    s.user_agent = owned(&mut spare.user_agent, &main.user_agent);
+    s.country = country(main, &mut spare.country)
+        .or_else(|| env.and_then(|e| country(e, &mut spare.country)))
+        .or_else(|| owned(&mut spare.country, &main.ext().country_code));
     if !fields.all() {
         return Ok(DecodedRecord::new(shape, Decoded::SignIn(s)));
     }
-    s.service_principal_name = owned(sp, &main.sp_name);
-    s.auth_requirement = owned(sp, &main.auth_requirement);
+    s.service_principal_name = owned(&mut spare.service_principal_name, &main.sp_name);
+    s.auth_requirement = owned(&mut spare.auth_requirement, &main.auth_requirement);
     s.original_request_id = id_text(&main.original_request_id).and_then(Guid::parse);
-    s.correlation_id =
-        owned(sp, &main.correlation_id).or_else(|| env.and_then(|e| owned(sp, &e.correlation_id)));
+    s.correlation_id = owned(&mut spare.correlation_id, &main.correlation_id)
+        .or_else(|| env.and_then(|e| owned(&mut spare.correlation_id, &e.correlation_id)));
     s.global_secure_access_ip = text(&main.ext().gsa_ip).and_then(parse_client_ip);
     s.resource_ip = text(&main.ext().resource_ip).and_then(parse_client_ip);
     s.session_lifetime_policies = main
@@ -96,7 +105,8 @@ pub(super) fn decode(
         .as_ref()
         .filter(|p| !p.0.is_empty())
         .map(|p| {
-            let mut names = sp.buffer(0);
+            let mut names = spare.session_lifetime_policies.take().unwrap_or_default();
+            names.clear();
             for (i, name) in p.names().enumerate() {
                 if i > 0 {
                     names.push(',');
@@ -110,7 +120,7 @@ pub(super) fn decode(
         .as_ref()
         .and_then(|a| text(&a.agent_type))
         .filter(|t| !t.eq_ignore_ascii_case("notAgentic"))
-        .map(|t| sp.copy(t));
+        .map(|t| copy(&mut spare.agent_type, t));
     Ok(DecodedRecord::new(shape, Decoded::SignIn(s)))
 }
 
@@ -203,42 +213,45 @@ fn infer_kind(main: &Rec<'_>) -> SignInKind {
     }
 }
 
-fn country(rec: &Rec<'_>, sp: &mut Spares) -> Option<String> {
+fn country(rec: &Rec<'_>, spare: &mut Option<String>) -> Option<String> {
     [&rec.location_details, &rec.location]
         .into_iter()
         .flatten()
         .find_map(|l| {
             text(&l.country)
                 .or_else(|| l.text.as_deref().map(str::trim).filter(|t| !t.is_empty()))
-                .map(|t| sp.copy(t))
+                .map(|t| copy(spare, t))
         })
 }
 
-fn device(rec: &Rec<'_>, fields: Fields, sp: &mut Spares) -> Device {
+/// The device, its texts in the buffers of `spare`'s.
+fn device(rec: &Rec<'_>, fields: Fields, spare: &mut Device) -> Device {
     let Some(d) = rec.device.as_ref() else {
         // Defender's sign-in tables put the device in columns of their own.
         let x = rec.ext();
         return Device {
-            id: owned_id(sp, &rec.device_id),
-            name: fields.all().then(|| owned(sp, &x.device_name)).flatten(),
+            id: owned_id(&mut spare.id, &rec.device_id),
+            name: fields
+                .all()
+                .then(|| owned(&mut spare.name, &x.device_name))
+                .flatten(),
             os: None,
             browser: None,
             is_managed: boolean(&x.is_managed),
             is_compliant: boolean(&x.is_compliant),
             trust_type: fields
                 .all()
-                .then(|| owned(sp, &x.device_trust_type))
+                .then(|| owned(&mut spare.trust_type, &x.device_trust_type))
                 .flatten(),
         };
     };
-    let id = owned_id(sp, &d.device_id);
-    let mut shown = |v| fields.all().then(|| owned(sp, v)).flatten();
+    let shown = |spare, v| fields.all().then(|| owned(spare, v)).flatten();
     Device {
-        id,
-        name: shown(&d.display_name),
-        os: shown(&d.os),
-        browser: shown(&d.browser),
-        trust_type: shown(&d.trust_type),
+        id: owned_id(&mut spare.id, &d.device_id),
+        name: shown(&mut spare.name, &d.display_name),
+        os: shown(&mut spare.os, &d.os),
+        browser: shown(&mut spare.browser, &d.browser),
+        trust_type: shown(&mut spare.trust_type, &d.trust_type),
         is_managed: boolean(&d.is_managed),
         is_compliant: boolean(&d.is_compliant),
     }

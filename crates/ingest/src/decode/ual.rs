@@ -7,9 +7,9 @@ use tokentrail_model::{
 };
 
 use super::collect::{AppAccessSlots, LowerKey, Pairs, Rec, Val};
-use super::recycle::Spares;
 use super::{
-    boolean, id_text, int, lenient_time, lower, owned, owned_id, record_time, text, DecodeOptions,
+    boolean, copy, copy_lower, id_text, int, lenient_time, lower, owned, owned_id, record_time,
+    refill, text, DecodeOptions,
 };
 use crate::{
     DecodeError, Decoded, DecodedRecord, Disposition, Family, MailboxChange, OtherRecord, Shape,
@@ -128,8 +128,6 @@ fn is_mailbox_change(operation: &str) -> bool {
 fn mailbox_change(rec: &Rec<'_>, env: Option<&Rec<'_>>, source: SourceRef) -> MailboxChange {
     let e = env.unwrap_or(&Rec::EMPTY);
     let c = rec.app_access.as_ref().unwrap_or(&AppAccessSlots::EMPTY);
-    // No record is refilled here: text is allocated.
-    let sp = &mut Spares::default();
     let parameters = rec
         .parameters
         .as_ref()
@@ -146,7 +144,7 @@ fn mailbox_change(rec: &Rec<'_>, env: Option<&Rec<'_>>, source: SourceRef) -> Ma
         .unwrap_or_default();
     MailboxChange {
         user: first(&[&rec.user_id, &e.upn, &e.user_ids]).map(str::to_owned),
-        user_id: guid_text(sp, &rec.user_key),
+        user_id: guid_text(&mut None, &rec.user_key),
         ip: first_ip(&[
             &rec.client_ip_camel,
             &rec.client_ip_address,
@@ -156,7 +154,7 @@ fn mailbox_change(rec: &Rec<'_>, env: Option<&Rec<'_>>, source: SourceRef) -> Ma
         ]),
         session_id: first(&[&c.session_id, &rec.session_id]).and_then(SessionId::parse),
         token_id: id_text(&c.token_id).and_then(TokenId::parse),
-        object: owned(sp, &rec.object_id),
+        object: owned(&mut None, &rec.object_id),
         parameters,
         source,
     }
@@ -173,18 +171,20 @@ fn first_ip(slots: &[&Option<Val<'_>>]) -> Option<std::net::IpAddr> {
 }
 
 /// Lower-cased text of the slot when it is a GUID.
-fn guid_text(sp: &mut Spares, v: &Option<Val<'_>>) -> Option<String> {
+/// Lower-cased text of the slot when it is a GUID, in `spare`'s buffer.
+fn guid_text(spare: &mut Option<String>, v: &Option<Val<'_>>) -> Option<String> {
     id_text(v)
         .filter(|t| Guid::parse(t).is_some())
-        .map(|t| sp.lower(t))
+        .map(|t| copy_lower(spare, t))
 }
 
-fn pair_text(sp: &mut Spares, pairs: &Option<Pairs<'_>>, name: &str) -> Option<String> {
+/// The text of the pair `name`, in `spare`'s buffer.
+fn pair_text(spare: &mut Option<String>, pairs: &Option<Pairs<'_>>, name: &str) -> Option<String> {
     pairs
         .as_ref()
         .and_then(|p| p.get(name))
         .and_then(Val::id)
-        .map(|t| sp.copy(t))
+        .map(|t| copy(spare, t))
 }
 
 fn access(
@@ -199,10 +199,11 @@ fn access(
     let e = env.unwrap_or(&Rec::EMPTY);
     let c = rec.app_access.as_ref().unwrap_or(&AppAccessSlots::EMPTY);
     let exchange = log == AccessSource::ExchangeAudit;
-    let sp = &mut Spares::default();
-    let mut a = opts.access(source, log, time, sp);
-    a.operation = sp.copy(operation);
-    a.record_id = first(&[&rec.id, &rec.office_id, &e.record_id, &e.id]).map(|t| sp.copy(t));
+    // Each text goes in the buffer the same field of `spare` held.
+    let (mut a, mut spare) = opts.access(source, log, time);
+    a.operation = refill(std::mem::take(&mut spare.operation), operation);
+    a.record_id = first(&[&rec.id, &rec.office_id, &e.record_id, &e.id])
+        .map(|t| copy(&mut spare.record_id, t));
     a.workload = match log {
         AccessSource::ExchangeAudit => Workload::Mail,
         AccessSource::SharePointAudit | AccessSource::OneDriveAudit => Workload::Files,
@@ -213,28 +214,29 @@ fn access(
         Some(5 | 6) => Actor::AppOnly,
         _ => Actor::Delegated,
     };
-    a.user_id = lower(sp, &rec.token_object_id)
-        .or_else(|| guid_text(sp, &rec.user_key))
-        .or_else(|| guid_text(sp, &rec.user_object_id));
-    a.upn = first(&[&rec.user_id, &rec.mailbox_owner_upn, &e.upn, &e.user_ids]).map(|t| sp.copy(t));
+    a.user_id = lower(&mut spare.user_id, &rec.token_object_id)
+        .or_else(|| guid_text(&mut spare.user_id, &rec.user_key))
+        .or_else(|| guid_text(&mut spare.user_id, &rec.user_object_id));
+    a.upn = first(&[&rec.user_id, &rec.mailbox_owner_upn, &e.upn, &e.user_ids])
+        .map(|t| copy(&mut spare.upn, t));
     a.app_id = if exchange {
         first(&[&c.client_app_id, &rec.client_app_id])
     } else {
         first(&[&c.client_app_id, &rec.client_app_id, &rec.application_id])
     }
-    .map(|t| sp.lower(t));
+    .map(|t| copy_lower(&mut spare.app_id, t));
     a.app_name = first(&[
         &c.client_app_name,
         &rec.client_app_name,
         &rec.application_name,
     ])
-    .map(|t| sp.copy(t));
+    .map(|t| copy(&mut spare.app_name, t));
     a.resource_id = if exchange {
         first(&[&c.api_id, &rec.app_id])
     } else {
         first(&[&c.api_id])
     }
-    .map(|t| sp.lower(t));
+    .map(|t| copy_lower(&mut spare.resource_id, t));
     a.ip = first_ip(&[
         &rec.client_ip_address,
         &rec.client_ip_camel,
@@ -250,15 +252,20 @@ fn access(
         .and_then(|c| u64::try_from(c).ok())
         .unwrap_or(1);
     if opts.fields.all() {
-        a.user_agent = first(&[&rec.user_agent, &rec.client_info]).map(|t| sp.copy(t));
-        a.device_id = owned_id(sp, &rec.device_id);
+        a.user_agent =
+            first(&[&rec.user_agent, &rec.client_info]).map(|t| copy(&mut spare.user_agent, t));
+        a.device_id = owned_id(&mut spare.device_id, &rec.device_id);
         a.object = match log {
             AccessSource::ExchangeAudit => first(&[&rec.mailbox_owner_upn, &rec.object_id]),
             AccessSource::TeamsAudit => first(&[&rec.ext().chat_thread_id, &rec.object_id]),
             _ => first(&[&rec.object_id, &rec.source_file_name, &rec.site_url]),
         }
-        .map(|t| sp.copy(t));
-        a.mail_access_type = pair_text(sp, &rec.operation_properties, "MailAccessType");
+        .map(|t| copy(&mut spare.object, t));
+        a.mail_access_type = pair_text(
+            &mut spare.mail_access_type,
+            &rec.operation_properties,
+            "MailAccessType",
+        );
     }
     a
 }
@@ -272,8 +279,8 @@ fn logon(
     opts: &DecodeOptions,
 ) -> Box<SignIn> {
     let e = env.unwrap_or(&Rec::EMPTY);
-    let sp = &mut Spares::default();
-    let mut s = opts.sign_in(source, SignInKind::UalLogon, time, sp);
+    // Each text goes in the buffer the same field of `spare` held.
+    let (mut s, mut spare) = opts.sign_in(source, SignInKind::UalLogon, time);
     s.id = id_text(&rec.id).and_then(Guid::parse);
     s.user_id = rec
         .actor
@@ -282,12 +289,12 @@ fn logon(
             actors
                 .names()
                 .find(|n| !super::collect::is_placeholder(n) && Guid::parse(n).is_some())
-                .map(|n| sp.lower(n))
+                .map(|n| copy_lower(&mut spare.user_id, n))
         })
-        .or_else(|| guid_text(sp, &rec.user_key));
-    s.upn = first(&[&rec.user_id, &e.upn, &e.user_ids]).map(|t| sp.copy(t));
-    s.app_id = lower(sp, &rec.application_id);
-    s.resource_id = lower(sp, &rec.object_id);
+        .or_else(|| guid_text(&mut spare.user_id, &rec.user_key));
+    s.upn = first(&[&rec.user_id, &e.upn, &e.user_ids]).map(|t| copy(&mut spare.upn, t));
+    s.app_id = lower(&mut spare.app_id, &rec.application_id);
+    s.resource_id = lower(&mut spare.resource_id, &rec.object_id);
     s.ip = first_ip(&[
         &rec.client_ip_camel,
         &rec.actor_ip,
@@ -299,25 +306,25 @@ fn logon(
         .as_ref()
         .and_then(|p| p.get("IsCompliantAndManaged"))
         .and_then(Val::bool);
-    let id = pair_text(sp, props, "Id");
-    let mut shown = |name| {
+    let was = &mut spare.device;
+    let shown = |spare, name| {
         opts.fields
             .all()
-            .then(|| pair_text(sp, props, name))
+            .then(|| pair_text(spare, props, name))
             .flatten()
     };
     s.device = Device {
-        id,
-        name: shown("DisplayName"),
-        os: shown("OS"),
-        browser: shown("BrowserType"),
+        id: pair_text(&mut was.id, props, "Id"),
+        name: shown(&mut was.name, "DisplayName"),
+        os: shown(&mut was.os, "OS"),
+        browser: shown(&mut was.browser, "BrowserType"),
         // Only a true "compliant and managed" says anything about management alone.
         is_managed: compliant_and_managed.filter(|m| *m),
         is_compliant: props
             .as_ref()
             .and_then(|p| p.get("IsCompliant"))
             .and_then(Val::bool),
-        trust_type: shown("TrustType"),
+        trust_type: shown(&mut was.trust_type, "TrustType"),
     };
     s.session_id = props
         .as_ref()
@@ -326,11 +333,11 @@ fn logon(
         .or_else(|| id_text(&rec.session_id))
         .and_then(SessionId::parse);
     s.error_code = int(&rec.error_number);
-    s.user_agent =
-        pair_text(sp, &rec.extended_properties, "UserAgent").or_else(|| owned(sp, &rec.user_agent));
+    s.user_agent = pair_text(&mut spare.user_agent, &rec.extended_properties, "UserAgent")
+        .or_else(|| owned(&mut spare.user_agent, &rec.user_agent));
     if opts.fields.all() {
         s.original_request_id = text(&rec.intra_system_id).and_then(Guid::parse);
-        s.correlation_id = owned(sp, &rec.inter_systems_id);
+        s.correlation_id = owned(&mut spare.correlation_id, &rec.inter_systems_id);
     }
     s
 }
