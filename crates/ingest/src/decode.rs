@@ -197,17 +197,16 @@ impl DecodeOptions {
         kind: SignInKind,
         time: Timestamp,
     ) -> (Box<SignIn>, SignIn) {
-        if let Some(refilled) = self
-            .recycler
-            .as_ref()
-            .and_then(|r| r.sign_in(source.clone(), kind, time))
-        {
-            return refilled;
+        match self.recycler.as_ref().and_then(|r| r.sign_in()) {
+            Some(mut s) => {
+                let spare = s.renew(source, kind, time);
+                (s, spare)
+            }
+            None => (
+                Box::new(SignIn::new(source.clone(), kind, time)),
+                SignIn::new(source, kind, time),
+            ),
         }
-        (
-            Box::new(SignIn::new(source.clone(), kind, time)),
-            SignIn::new(source, kind, time),
-        )
     }
 
     /// An empty access with an empty operation, and its spare, as [`DecodeOptions::sign_in`].
@@ -217,17 +216,16 @@ impl DecodeOptions {
         log: AccessSource,
         time: Timestamp,
     ) -> (Box<Access>, Access) {
-        if let Some(refilled) = self
-            .recycler
-            .as_ref()
-            .and_then(|r| r.access(source.clone(), log, time))
-        {
-            return refilled;
+        match self.recycler.as_ref().and_then(|r| r.access()) {
+            Some(mut a) => {
+                let spare = a.renew(source, log, time);
+                (a, spare)
+            }
+            None => (
+                Box::new(Access::new(source.clone(), log, time, String::new())),
+                Access::new(source, log, time, String::new()),
+            ),
         }
-        (
-            Box::new(Access::new(source.clone(), log, time, String::new())),
-            Access::new(source, log, time, String::new()),
-        )
     }
 }
 

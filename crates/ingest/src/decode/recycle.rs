@@ -14,7 +14,7 @@
 use std::fmt;
 
 use crossbeam_queue::ArrayQueue;
-use tokentrail_model::{Access, AccessSource, SignIn, SignInKind, SourceRef, Timestamp};
+use tokentrail_model::{Access, SignIn};
 
 use crate::Decoded;
 
@@ -49,28 +49,14 @@ impl Recycler {
         }
     }
 
-    /// A handed-back sign-in made new, and what it was (the spare), when there is one.
-    pub(super) fn sign_in(
-        &self,
-        source: SourceRef,
-        kind: SignInKind,
-        time: Timestamp,
-    ) -> Option<(Box<SignIn>, SignIn)> {
-        let mut s = self.sign_ins.pop()?;
-        let spare = s.renew(source, kind, time);
-        Some((s, spare))
+    /// A handed-back sign-in, if there is one: to be renewed before it is filled.
+    pub(super) fn sign_in(&self) -> Option<Box<SignIn>> {
+        self.sign_ins.pop()
     }
 
-    /// A handed-back access made new (with an empty operation), and what it was.
-    pub(super) fn access(
-        &self,
-        source: SourceRef,
-        log: AccessSource,
-        time: Timestamp,
-    ) -> Option<(Box<Access>, Access)> {
-        let mut a = self.accesses.pop()?;
-        let spare = a.renew(source, log, time);
-        Some((a, spare))
+    /// A handed-back access, if there is one: to be renewed before it is filled.
+    pub(super) fn access(&self) -> Option<Box<Access>> {
+        self.accesses.pop()
     }
 }
 
@@ -88,7 +74,7 @@ impl fmt::Debug for Recycler {
 mod tests {
     use std::sync::Arc;
 
-    use tokentrail_model::Position;
+    use tokentrail_model::{Position, SignInKind, SourceRef, Timestamp};
 
     use super::*;
 
@@ -108,13 +94,10 @@ mod tests {
         recycler.give_back(Decoded::SignIn(Box::new(s.clone())));
         recycler.give_back(Decoded::SignIn(Box::new(s)));
         assert_eq!(recycler.sign_ins.len(), 1);
-        let (again, spare) = recycler
-            .sign_in(source(), SignInKind::UalLogon, time)
-            .unwrap();
-        assert_eq!(*again, SignIn::new(source(), SignInKind::UalLogon, time));
-        assert_eq!(spare.upn.as_deref(), Some("user@example.com"));
-        assert!(recycler
-            .sign_in(source(), SignInKind::UalLogon, time)
-            .is_none());
+        assert_eq!(
+            recycler.sign_in().unwrap().upn.as_deref(),
+            Some("user@example.com")
+        );
+        assert!(recycler.sign_in().is_none());
     }
 }
