@@ -1000,6 +1000,8 @@ fn id_text<'r>(v: &'r Option<Val<'_>>) -> Option<&'r str> {
 /// ([`DecodeOptions::recycler`]), or a new one.
 fn refill(mut buffer: String, text: &str) -> String {
     buffer.clear();
+    // Grown to fit, not doubled: records waiting to be refilled would hold the slack.
+    buffer.reserve_exact(text.len());
     buffer.push_str(text);
     buffer
 }

@@ -136,6 +136,8 @@ pub fn detect(args: &DetectArgs) -> anyhow::Result<(Detection, IngestReport, Tim
     };
     let (report, _) = super::read_beside(&args.paths, opts, times.filter(&mut sink));
     times.release(&mut sink);
+    // `finish` needs none of the records kept for refilling: their memory is freed for it.
+    drop(recycler);
     Ok((engine.finish(), report, times))
 }
 

@@ -86,7 +86,7 @@ pub(super) fn decode(
 fn operation(buffer: String, method: Option<&str>, path: Option<&str>) -> String {
     let mut op = buffer;
     op.clear();
-    op.reserve(method.map_or(0, |m| m.len() + 1) + path.map_or(0, str::len));
+    op.reserve_exact(method.map_or(0, |m| m.len() + 1) + path.map_or(0, str::len));
     if let Some(m) = method {
         op.push_str(m);
         op.make_ascii_uppercase();
