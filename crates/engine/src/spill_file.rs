@@ -1,18 +1,14 @@
-//! The spill's temporary file. Spilled accesses are written once and read back once, so the
-//! page cache only costs: every byte copied into it on the way out, and into fresh pages the
-//! kernel must find first (on a shared VM that made a 67 MB spill cost 0.2 s of kernel time,
-//! against 0.03 s written around the cache). Where the file system allows it (Linux,
-//! `O_DIRECT`), the file is written and read in whole aligned blocks around the cache; anywhere
-//! else it is an ordinary temporary file. Either way the kernel deletes it when the run ends,
-//! even on a crash.
+//! The spill's temporary file. Spilled accesses are written once and read back once, so where
+//! the file system allows it the file goes around the page cache (see `tokentrail-directio`):
+//! whole aligned blocks, gathered in a staging buffer, the last one padded when the first read
+//! comes. Anywhere else it is an ordinary temporary file. Either way the kernel deletes it when
+//! the run ends, even on a crash.
 
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::Path;
 
-/// The unit of direct reads and writes: offsets, lengths and buffer addresses are multiples
-/// of it (4 KiB covers every logical block size Linux file systems use).
-const BLOCK: usize = 4096;
+use tokentrail_directio::{direct_temp_file, read_exact_at, write_at, AlignedBuf, BLOCK};
 
 /// What a direct file gathers before one write.
 const STAGING: usize = 1 << 20;
@@ -39,39 +35,6 @@ struct Direct {
     sealed: bool,
     /// The buffer reads go through.
     reading: AlignedBuf,
-}
-
-/// A buffer whose usable part starts at a [`BLOCK`]-aligned address, without unsafe code: a
-/// vector one block longer than needed, used from its first aligned byte. The vector is never
-/// grown while in use, so the address stays put.
-#[derive(Debug, Default)]
-struct AlignedBuf {
-    bytes: Vec<u8>,
-    start: usize,
-}
-
-impl AlignedBuf {
-    fn with_len(len: usize) -> AlignedBuf {
-        let bytes = vec![0u8; len + BLOCK];
-        let start = bytes.as_ptr().align_offset(BLOCK).min(BLOCK);
-        AlignedBuf { bytes, start }
-    }
-
-    fn len(&self) -> usize {
-        self.bytes.len().saturating_sub(BLOCK)
-    }
-
-    /// The first `n` usable bytes (fewer when the buffer is shorter).
-    fn get_mut(&mut self, n: usize) -> &mut [u8] {
-        let end = (self.start + n).min(self.start + self.len());
-        self.bytes.get_mut(self.start..end).unwrap_or_default()
-    }
-
-    fn get(&self, from: usize, to: usize) -> &[u8] {
-        self.bytes
-            .get(self.start + from..self.start + to)
-            .unwrap_or_default()
-    }
 }
 
 impl SpillFile {
@@ -136,17 +99,13 @@ impl SpillFile {
         while !bytes.is_empty() {
             let room = STAGING - d.staged;
             let (now, rest) = bytes.split_at(bytes.len().min(room));
-            if let Some(to) = d
-                .staging
-                .get_mut(STAGING)
-                .get_mut(d.staged..d.staged + now.len())
-            {
-                to.copy_from_slice(now);
-            }
+            d.staging
+                .get_mut(d.staged, d.staged + now.len())
+                .copy_from_slice(now);
             d.staged += now.len();
             bytes = rest;
             if d.staged == STAGING {
-                write_at(&self.file, d.staging.get_mut(STAGING), d.written)?;
+                write_at(&self.file, d.staging.get(0, STAGING), d.written)?;
                 d.written += STAGING as u64;
                 d.staged = 0;
             }
@@ -167,11 +126,9 @@ impl SpillFile {
             // The last partial block goes out padded to a whole one: direct writes are
             // whole blocks, and the padding is never read as records.
             let padded = d.staged.next_multiple_of(BLOCK);
-            if let Some(pad) = d.staging.get_mut(padded).get_mut(d.staged..) {
-                pad.fill(0);
-            }
+            d.staging.get_mut(d.staged, padded).fill(0);
             if padded > 0 {
-                write_at(&self.file, d.staging.get_mut(padded), d.written)?;
+                write_at(&self.file, d.staging.get(0, padded), d.written)?;
             }
             d.sealed = true;
             d.staging = AlignedBuf::default();
@@ -182,61 +139,11 @@ impl SpillFile {
         if d.reading.len() < span {
             d.reading = AlignedBuf::with_len(span.next_multiple_of(STAGING));
         }
-        read_exact_at(&self.file, d.reading.get_mut(span), from)?;
+        read_exact_at(&self.file, d.reading.get_mut(0, span), from)?;
         let skip = (offset - from) as usize;
         out.copy_from_slice(d.reading.get(skip, skip + out.len()));
         Ok(())
     }
-}
-
-/// An unnamed file in `dir` opened for direct I/O, when the system and file system allow
-/// both: `None` sends the caller to an ordinary temporary file.
-#[cfg(target_os = "linux")]
-fn direct_temp_file(dir: &Path) -> Option<File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .mode(0o600)
-        .custom_flags(libc::O_TMPFILE | libc::O_DIRECT)
-        .open(dir)
-        .ok()?;
-    // Some file systems open a file for direct I/O and refuse the writes (a block size larger
-    // than ours): one block written and read now says, before any record depends on it. The
-    // first real write covers it.
-    let mut probe = AlignedBuf::with_len(BLOCK);
-    write_at(&file, probe.get_mut(BLOCK), 0).ok()?;
-    read_exact_at(&file, probe.get_mut(BLOCK), 0).ok()?;
-    Some(file)
-}
-
-#[cfg(not(target_os = "linux"))]
-fn direct_temp_file(_dir: &Path) -> Option<File> {
-    None
-}
-
-#[cfg(unix)]
-fn write_at(file: &File, bytes: &[u8], offset: u64) -> io::Result<()> {
-    std::os::unix::fs::FileExt::write_all_at(file, bytes, offset)
-}
-
-#[cfg(unix)]
-fn read_exact_at(file: &File, out: &mut [u8], offset: u64) -> io::Result<()> {
-    std::os::unix::fs::FileExt::read_exact_at(file, out, offset)
-}
-
-#[cfg(not(unix))]
-fn write_at(mut file: &File, bytes: &[u8], offset: u64) -> io::Result<()> {
-    use std::io::{Seek, SeekFrom};
-    file.seek(SeekFrom::Start(offset))?;
-    file.write_all(bytes)
-}
-
-#[cfg(not(unix))]
-fn read_exact_at(mut file: &File, out: &mut [u8], offset: u64) -> io::Result<()> {
-    use std::io::{Read, Seek, SeekFrom};
-    file.seek(SeekFrom::Start(offset))?;
-    file.read_exact(out)
 }
 
 #[cfg(test)]
@@ -337,29 +244,5 @@ mod tests {
         assert!(!ordinary.is_direct());
         let missing = dir.path().join("missing");
         assert!(SpillFile::create(Some(&missing)).is_err());
-    }
-
-    /// This machine's temporary directory is on a file system with direct I/O (ext4 or xfs,
-    /// as on CI and the bench machine): the spill goes around the page cache there.
-    #[test]
-    #[cfg(target_os = "linux")]
-    fn a_disk_backed_temporary_directory_gives_a_direct_file() {
-        let dir = std::env::temp_dir();
-        let on_tmpfs = std::fs::read_to_string("/proc/mounts")
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| {
-                let mut f = l.split_whitespace();
-                Some((f.nth(1)?, f.next()?))
-            })
-            .filter(|(mount, _)| dir.starts_with(mount))
-            .max_by_key(|(mount, _)| mount.len())
-            .is_none_or(|(_, fs)| !matches!(fs, "ext4" | "xfs" | "btrfs"));
-        if on_tmpfs {
-            eprintln!("skipped: {} is not on ext4, xfs or btrfs", dir.display());
-            return;
-        }
-        let file = SpillFile::create(Some(&dir)).expect("create");
-        assert!(file.is_direct());
     }
 }
