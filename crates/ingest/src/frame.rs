@@ -30,6 +30,7 @@ mod stream;
 
 use std::fmt;
 use std::io::{self, Read};
+use std::ops::Range;
 
 use serde::Serialize;
 use tokentrail_model::Position;
@@ -37,6 +38,7 @@ use tokentrail_model::Position;
 use crate::{CsvLayout, Payload};
 use scan::{value_end, Feed, ValueScan};
 use stream::{is_json_space, Recorded, Stream};
+pub(crate) use stream::{Block, Recycler};
 
 /// Default bound on one record's size: 128 MiB. Real records are kilobytes (a sign-in with
 /// every policy listed is tens of kilobytes) and a 100 MB record is still read; the bound is
@@ -208,10 +210,47 @@ pub fn frame(
     opts: &FrameOptions,
     emit: &mut dyn FnMut(Framed<'_>),
 ) -> Framing {
+    frame_into(reader, opts, &mut Calls(emit), None)
+}
+
+/// Where framed items go, in order.
+pub(crate) trait Sink {
+    /// One item, borrowed for the call.
+    fn item(&mut self, item: Framed<'_>);
+
+    /// A JSON record that is `range` of a read block. A sink that keeps records beyond the
+    /// call may keep the block instead of a copy; the block is never written again once
+    /// another holder has it.
+    fn shared(&mut self, position: Position, block: &Block, range: Range<usize>) {
+        let bytes = block.get(range).unwrap_or_default();
+        self.item(Framed::Record {
+            position,
+            payload: Payload::Json(bytes),
+        });
+    }
+}
+
+/// A callback as a [`Sink`].
+struct Calls<'e>(&'e mut dyn FnMut(Framed<'_>));
+
+impl Sink for Calls<'_> {
+    fn item(&mut self, item: Framed<'_>) {
+        (self.0)(item)
+    }
+}
+
+/// [`frame`] into a [`Sink`]: JSON lines are handed out as ranges of read blocks, and blocks
+/// come from and go back to `recycler`.
+pub(crate) fn frame_into(
+    reader: &mut dyn Read,
+    opts: &FrameOptions,
+    sink: &mut dyn Sink,
+    recycler: Option<&Recycler>,
+) -> Framing {
     let mut framer = Framer {
-        s: Stream::new(reader),
+        s: Stream::new(reader, recycler),
         opts,
-        emit,
+        emit: sink,
         container: Container::Empty,
     };
     let error = framer.run().err();
@@ -224,7 +263,7 @@ pub fn frame(
 struct Framer<'o, 'r, 'e> {
     s: Stream<'r>,
     opts: &'o FrameOptions,
-    emit: &'e mut dyn FnMut(Framed<'_>),
+    emit: &'e mut dyn Sink,
     container: Container,
 }
 
@@ -365,7 +404,7 @@ impl Framer<'_, '_, '_> {
                 LineEnd::Newline(len) | LineEnd::Eof(len) if len <= limit => len,
                 LineEnd::Newline(len) => {
                     self.s.consume(len + 1);
-                    (self.emit)(Framed::Unreadable {
+                    self.emit.item(Framed::Unreadable {
                         position: Position::Line(line_no),
                         reason: format!("line longer than the limit of {limit} bytes"),
                     });
@@ -373,7 +412,7 @@ impl Framer<'_, '_, '_> {
                 }
                 LineEnd::Eof(len) => {
                     self.s.consume(len);
-                    (self.emit)(Framed::Unreadable {
+                    self.emit.item(Framed::Unreadable {
                         position: Position::Line(line_no),
                         reason: format!("line longer than the limit of {limit} bytes"),
                     });
@@ -381,24 +420,28 @@ impl Framer<'_, '_, '_> {
                 }
                 LineEnd::TooLong => {
                     self.skip_long_line()?;
-                    (self.emit)(Framed::Unreadable {
+                    self.emit.item(Framed::Unreadable {
                         position: Position::Line(line_no),
                         reason: format!("line longer than the limit of {limit} bytes"),
                     });
                     continue;
                 }
             };
-            let line = trim_json_space(self.s.available().get(..len).unwrap_or_default());
+            let avail = self.s.available();
+            let line = trimmed(avail.get(..len).unwrap_or_default());
             let json = match prefixed {
-                false => Some(line),
-                true => memchr::memchr(b'{', line).and_then(|at| line.get(at..)),
+                false => Some(line.clone()),
+                true => avail
+                    .get(line.clone())
+                    .and_then(|l| memchr::memchr(b'{', l))
+                    .map(|at| line.start + at..line.end),
             };
             match json {
-                Some(json) if !json.is_empty() => (self.emit)(Framed::Record {
-                    position: Position::Line(line_no),
-                    payload: Payload::Json(json),
-                }),
-                None if !line.is_empty() => (self.emit)(Framed::Unreadable {
+                Some(json) if !json.is_empty() => {
+                    let (block, range) = self.s.shared(json);
+                    self.emit.shared(Position::Line(line_no), block, range);
+                }
+                None if !line.is_empty() => self.emit.item(Framed::Unreadable {
                     position: Position::Line(line_no),
                     reason: "no JSON object after the line's prefix".to_string(),
                 }),
@@ -599,7 +642,7 @@ impl Framer<'_, '_, '_> {
             let recorded = self.s.stop_recording();
             if let Err(err) = scanned {
                 if matches!(err, FrameError::Truncated { .. }) {
-                    (self.emit)(Framed::Unreadable {
+                    self.emit.item(Framed::Unreadable {
                         position: Position::Index(index),
                         reason: "record cut off by the end of the input".to_string(),
                     });
@@ -622,11 +665,11 @@ impl Framer<'_, '_, '_> {
 
     fn emit_recorded(&mut self, position: Position, recorded: Recorded) {
         match recorded {
-            Recorded::Bytes(bytes) => (self.emit)(Framed::Record {
+            Recorded::Bytes(bytes) => self.emit.item(Framed::Record {
                 position,
                 payload: Payload::Json(&bytes),
             }),
-            Recorded::TooLarge => (self.emit)(Framed::Unreadable {
+            Recorded::TooLarge => self.emit.item(Framed::Unreadable {
                 position,
                 reason: format!(
                     "record larger than the limit of {} bytes",
@@ -731,7 +774,7 @@ impl Framer<'_, '_, '_> {
                 Ok(more) => more,
                 Err(e) => {
                     if holding {
-                        emit(Framed::Record {
+                        emit.item(Framed::Record {
                             position: Position::Line(row_line(&mut reader, &held)),
                             payload: Payload::Csv {
                                 layout: &layout,
@@ -746,13 +789,13 @@ impl Framer<'_, '_, '_> {
                 let unclosed = !more && reader.get_ref().ended_in_quotes();
                 let position = Position::Line(row_line(&mut reader, &held));
                 if unclosed {
-                    emit(Framed::Unreadable {
+                    emit.item(Framed::Unreadable {
                         position,
                         reason: "unclosed quote: a quoted field runs from this row to the end of the file"
                             .to_string(),
                     });
                 } else {
-                    emit(Framed::Record {
+                    emit.item(Framed::Record {
                         position,
                         payload: Payload::Csv {
                             layout: &layout,
@@ -796,11 +839,11 @@ impl Framer<'_, '_, '_> {
                 None => Err("test case has no `Log`".to_string()),
             };
             match json {
-                Ok(bytes) => (self.emit)(Framed::Record {
+                Ok(bytes) => self.emit.item(Framed::Record {
                     position,
                     payload: Payload::Json(&bytes),
                 }),
-                Err(reason) => (self.emit)(Framed::Unreadable { position, reason }),
+                Err(reason) => self.emit.item(Framed::Unreadable { position, reason }),
             }
         }
         let n = self.s.available().len();
@@ -819,20 +862,14 @@ enum LineEnd {
     TooLong,
 }
 
-fn trim_json_space(mut b: &[u8]) -> &[u8] {
-    while let [first, rest @ ..] = b {
-        if !is_json_space(*first) {
-            break;
-        }
-        b = rest;
-    }
-    while let [rest @ .., last] = b {
-        if !is_json_space(*last) {
-            break;
-        }
-        b = rest;
-    }
-    b
+/// Where `b` is once JSON whitespace is trimmed from both ends.
+fn trimmed(b: &[u8]) -> Range<usize> {
+    let start = b.iter().position(|c| !is_json_space(*c)).unwrap_or(b.len());
+    let end = b
+        .iter()
+        .rposition(|c| !is_json_space(*c))
+        .map_or(start, |i| i + 1);
+    start..end
 }
 
 /// Why a first line looks like binary data rather than text, if it does.
