@@ -926,3 +926,210 @@ fn looks_like_yaml(first_line: &[u8]) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b' ' | b'.'))
         && matches!(after, None | Some(b' ' | b'\t'))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+    use std::sync::Arc;
+
+    use proptest::prelude::*;
+    use tokentrail_model::Position::Line;
+
+    use super::stream::tests::Pieces;
+    use super::*;
+
+    /// One framed item: its position, its text or why it is unreadable, and for a record
+    /// handed out as part of a block, which block (numbered in the order they appeared) and
+    /// where in it.
+    type Seen = (
+        Position,
+        Result<String, String>,
+        Option<(usize, Range<usize>)>,
+    );
+
+    /// A sink that keeps blocks the way the decoding pipeline does: the last `hold` records'
+    /// blocks are held, older ones are checked (a held block must never be written again)
+    /// and given back to the recycler.
+    struct Holding<'r> {
+        seen: Vec<Seen>,
+        blocks: Vec<Block>,
+        held: VecDeque<(Block, Range<usize>, String)>,
+        hold: usize,
+        recycler: &'r Recycler,
+    }
+
+    impl Holding<'_> {
+        fn release(&mut self, keep: usize) {
+            while self.held.len() > keep {
+                let Some((block, range, text)) = self.held.pop_front() else {
+                    return;
+                };
+                assert_eq!(String::from_utf8_lossy(&block[range]), text);
+                self.recycler.give(block);
+            }
+        }
+    }
+
+    impl Sink for Holding<'_> {
+        fn item(&mut self, item: Framed<'_>) {
+            self.seen.push(match item {
+                Framed::Record {
+                    position,
+                    payload: Payload::Json(bytes),
+                } => (position, Ok(String::from_utf8_lossy(bytes).into()), None),
+                Framed::Record { position, .. } => (position, Err("CSV".into()), None),
+                Framed::Unreadable { position, reason } => (position, Err(reason), None),
+            });
+        }
+
+        fn shared(&mut self, position: Position, block: &Block, range: Range<usize>) {
+            // Numbering the blocks keeps every one alive (a freed block's address may come
+            // back), so only a sink that holds them all numbers them.
+            let number = match self.blocks.iter().position(|b| Arc::ptr_eq(b, block)) {
+                Some(n) => n,
+                None if self.hold == usize::MAX => {
+                    self.blocks.push(Arc::clone(block));
+                    self.blocks.len() - 1
+                }
+                None => 0,
+            };
+            let text: String = String::from_utf8_lossy(&block[range.clone()]).into();
+            self.held
+                .push_back((Arc::clone(block), range.clone(), text.clone()));
+            self.release(self.hold);
+            self.seen.push((position, Ok(text), Some((number, range))));
+        }
+    }
+
+    /// Frame `text` read in pieces of `sizes`, with a sink holding the last `hold` records'
+    /// blocks (`usize::MAX`: every block to the end).
+    fn frame_shared(
+        text: &[u8],
+        sizes: &[usize],
+        max_record_bytes: usize,
+        hold: usize,
+    ) -> Vec<Seen> {
+        let recycler = Recycler::default();
+        let mut sink = Holding {
+            seen: Vec::new(),
+            blocks: Vec::new(),
+            held: VecDeque::new(),
+            hold,
+            recycler: &recycler,
+        };
+        let opts = FrameOptions {
+            max_record_bytes,
+            ..FrameOptions::default()
+        };
+        let mut reader = Pieces::new(text, sizes);
+        frame_into(&mut reader, &opts, &mut sink, Some(&recycler));
+        sink.release(0);
+        sink.seen
+    }
+
+    fn shared(position: Position, text: &str, block: usize, range: Range<usize>) -> Seen {
+        (position, Ok(text.into()), Some((block, range)))
+    }
+
+    /// Lines cut by reads: a line cut in two is carried into the next block (and only it),
+    /// a line ending exactly where a read ends and one starting exactly where a read starts
+    /// are ranges of their blocks, CRLF is trimmed, and the last line needs no newline.
+    #[test]
+    fn lines_are_ranges_of_the_blocks_they_were_read_into() {
+        let pad = format!("{{\"pad\":\"{}\"}}", "x".repeat(4100));
+        // The first read holds what the sniffer looks at (the first line and 4 KiB more).
+        let reads = [
+            format!("{{\"n\":1}}\n{pad}\n{{\"n\":3,\"cut\":"),
+            "true}\n{\"n\":4}\n".to_string(),
+            "{\"n\":5}\r\n".to_string(),
+            "{\"n\":6}".to_string(),
+        ];
+        let sizes: Vec<usize> = reads.iter().map(String::len).collect();
+        let text = reads.concat();
+        let got = frame_shared(
+            text.as_bytes(),
+            &sizes,
+            DEFAULT_MAX_RECORD_BYTES,
+            usize::MAX,
+        );
+        assert_eq!(
+            got,
+            vec![
+                shared(Line(1), "{\"n\":1}", 0, 0..7),
+                shared(Line(2), &pad, 0, 8..4118),
+                shared(Line(3), "{\"n\":3,\"cut\":true}", 1, 0..18),
+                shared(Line(4), "{\"n\":4}", 1, 19..26),
+                shared(Line(5), "{\"n\":5}", 2, 0..7),
+                shared(Line(6), "{\"n\":6}", 3, 0..7),
+            ]
+        );
+    }
+
+    /// A line over the record limit that runs across reads is reported at its line and
+    /// skipped; the line after it is read from where the skipping left the block.
+    #[test]
+    fn a_line_over_the_limit_across_blocks_is_skipped() {
+        let reads = [
+            format!("{{\"n\":1}}\n{}{{\"long\":\"", "\n".repeat(4100)),
+            "x".repeat(20),
+            "\"}\n{\"n\":3}\n".to_string(),
+        ];
+        let sizes: Vec<usize> = reads.iter().map(String::len).collect();
+        let got = frame_shared(reads.concat().as_bytes(), &sizes, 16, usize::MAX);
+        assert_eq!(
+            got,
+            vec![
+                shared(Line(1), "{\"n\":1}", 0, 0..7),
+                (
+                    Line(4102),
+                    Err("line longer than the limit of 16 bytes".into()),
+                    None
+                ),
+                shared(Line(4103), "{\"n\":3}", 1, 3..10),
+            ]
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Whatever the reads and however long the sink holds blocks (blocks coming back
+        /// through the recycler with old bytes in them), JSON lines are framed exactly as
+        /// when the whole input is read at once and every record is copied out.
+        #[test]
+        fn shared_blocks_frame_as_one_read_does(
+            lines in proptest::collection::vec((0usize..400, 0u8..6), 1..60),
+            last_newline in any::<bool>(),
+            sizes in proptest::collection::vec(1usize..900, 1..6),
+            max_record_bytes in 40usize..600,
+            hold in 0usize..4,
+        ) {
+            let mut text = String::new();
+            for (i, (len, shape)) in lines.iter().enumerate() {
+                match shape {
+                    0 => {}
+                    1 => text.push_str("   "),
+                    _ => text.push_str(&format!("{{\"i\":{i},\"p\":\"{}\"}}", "y".repeat(*len))),
+                }
+                text.push_str(if *shape == 3 { "\r\n" } else { "\n" });
+            }
+            if !last_newline {
+                text.pop();
+            }
+            let opts = FrameOptions { max_record_bytes, ..FrameOptions::default() };
+            let mut expected = Vec::new();
+            frame(&mut text.as_bytes(), &opts, &mut |item| match item {
+                Framed::Record { position, payload: Payload::Json(b) } => {
+                    expected.push((position, Ok(String::from_utf8_lossy(b).into_owned())))
+                }
+                Framed::Record { position, .. } => expected.push((position, Err("CSV".into()))),
+                Framed::Unreadable { position, reason } => expected.push((position, Err(reason))),
+            });
+            let got: Vec<_> = frame_shared(text.as_bytes(), &sizes, max_record_bytes, hold)
+                .into_iter()
+                .map(|(position, item, _)| (position, item))
+                .collect();
+            prop_assert_eq!(got, expected);
+        }
+    }
+}

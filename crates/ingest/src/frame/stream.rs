@@ -304,18 +304,32 @@ pub(crate) fn is_json_space(b: u8) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    /// A reader that hands out at most `piece` bytes per read, as pipes and archives do.
-    struct Pieces<'a> {
+    /// A reader that hands out at most `sizes[i]` bytes in its `i`-th read (the sizes taken
+    /// round and round), as pipes, archives and gzip streams do.
+    pub(crate) struct Pieces<'a> {
         rest: &'a [u8],
-        piece: usize,
+        sizes: &'a [usize],
+        reads: usize,
+    }
+
+    impl<'a> Pieces<'a> {
+        pub(crate) fn new(rest: &'a [u8], sizes: &'a [usize]) -> Self {
+            Pieces {
+                rest,
+                sizes,
+                reads: 0,
+            }
+        }
     }
 
     impl Read for Pieces<'_> {
         fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-            let n = self.rest.len().min(out.len()).min(self.piece);
+            let piece = self.sizes[self.reads % self.sizes.len()];
+            self.reads += 1;
+            let n = self.rest.len().min(out.len()).min(piece);
             let (head, tail) = self.rest.split_at(n);
             out[..n].copy_from_slice(head);
             self.rest = tail;
@@ -325,7 +339,8 @@ mod tests {
 
     /// Lines cut the way the JSON-lines framer cuts them, with the line number each began on.
     fn lines(text: &[u8], piece: usize) -> Vec<(u64, Vec<u8>)> {
-        let mut reader = Pieces { rest: text, piece };
+        let sizes = [piece];
+        let mut reader = Pieces::new(text, &sizes);
         let mut s = Stream::new(&mut reader, None);
         let mut out = Vec::new();
         loop {
