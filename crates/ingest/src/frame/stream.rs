@@ -19,9 +19,12 @@ pub(crate) const READ_CHUNK: usize = 1024 * 1024;
 /// does not pin 100 MB for the rest of the file.
 const RETAINED_CAPACITY: usize = 4 * READ_CHUNK;
 
-/// Read blocks kept for reuse by a [`Recycler`]: enough for the blocks that batches in flight
-/// hold with up to five decoding threads; beyond that, blocks are freed.
-const MAX_RECYCLED: usize = 24;
+/// Read blocks kept for reuse by a [`Recycler`]: more than the batches in flight hold with up
+/// to five decoding threads; beyond that, blocks are freed.
+const MAX_RECYCLED: usize = 16;
+
+/// Longest block kept for reuse: one grown for a long line is freed, not kept.
+const MAX_RECYCLED_LEN: usize = 2 * READ_CHUNK;
 
 /// Bytes read from a stream; records framed from it are ranges of it.
 pub(crate) type Block = Arc<Vec<u8>>;
@@ -44,7 +47,7 @@ impl Recycler {
         let Some(bytes) = Arc::into_inner(block) else {
             return;
         };
-        if bytes.len() > RETAINED_CAPACITY {
+        if bytes.len() > MAX_RECYCLED_LEN {
             return;
         }
         if let Ok(mut spare) = self.spare.lock() {
@@ -93,7 +96,7 @@ impl<'r> Stream<'r> {
         Stream {
             inner,
             recycler,
-            buf: Block::default(),
+            buf: Arc::new(recycler.and_then(Recycler::take).unwrap_or_default()),
             start: 0,
             end: 0,
             eof: false,
@@ -142,9 +145,7 @@ impl<'r> Stream<'r> {
             self.end -= self.start;
             self.start = 0;
         }
-        if self.end + READ_CHUNK > buf.len() {
-            buf.resize(self.end + READ_CHUNK, 0);
-        }
+        grow(buf, self.end + READ_CHUNK);
         let room = self.end..self.end + READ_CHUNK;
         let read = loop {
             match self
@@ -218,9 +219,7 @@ impl<'r> Stream<'r> {
         let mut fresh = self.recycler.and_then(Recycler::take).unwrap_or_default();
         let unread = self.start..self.end;
         let tail = unread.len();
-        if fresh.len() < tail + READ_CHUNK {
-            fresh.resize(tail + READ_CHUNK, 0);
-        }
+        grow(&mut fresh, tail + READ_CHUNK);
         if let (Some(dst), Some(src)) = (fresh.get_mut(..tail), self.buf.get(unread)) {
             dst.copy_from_slice(src);
         }
@@ -295,6 +294,15 @@ impl Read for Stream<'_> {
         }
         self.consume(n);
         Ok(n)
+    }
+}
+
+/// Make `buf` at least `len` bytes long, zeroing only what is added, with capacity for a read
+/// more: a block going round the recycler then seldom has to move (a reallocation copies it).
+fn grow(buf: &mut Vec<u8>, len: usize) {
+    if buf.len() < len {
+        buf.reserve(len + READ_CHUNK - buf.len());
+        buf.resize(len, 0);
     }
 }
 
