@@ -329,6 +329,7 @@ struct Lower<'s> {
     derived: Strings,
     lc: Vec<u32>,
     key: Vec<u32>,
+    upn: Vec<u32>,
 }
 
 impl Lower<'_> {
@@ -371,11 +372,209 @@ impl Lower<'_> {
     /// A logged UPN worth showing (trimmed, with an `@`): some logs put the object id in the
     /// UPN column.
     fn upn_text(&mut self, s: Option<Sym>) -> Option<Sym> {
-        let t = self.input.get(s)?.trim();
-        if t.contains('@') {
-            self.derived.intern(t)
-        } else {
-            None
+        let s = s?;
+        let slot = *self.upn.get(s.index())?;
+        if slot != NOT_YET {
+            return from_slot(slot);
+        }
+        let v = self
+            .input
+            .get(Some(s))
+            .map(str::trim)
+            .filter(|t| t.contains('@'))
+            .and_then(|t| self.derived.intern(t));
+        if let Some(x) = self.upn.get_mut(s.index()) {
+            *x = to_slot(v);
+        }
+        v
+    }
+
+    /// [`Lower::key`] of a string already lowered (the passes that share the forms read them
+    /// only).
+    fn known_key(&self, s: Option<Sym>) -> Option<Sym> {
+        from_slot(*self.key.get(s?.index())?)
+    }
+
+    /// [`Lower::upn_text`] of a string already lowered.
+    fn known_upn_text(&self, s: Option<Sym>) -> Option<Sym> {
+        from_slot(*self.upn.get(s?.index())?)
+    }
+}
+
+/// The token index, the session chains and the UPN <-> user id maps: one pass over the sign-ins
+/// in time order (the earliest issuer and the first UPN win).
+struct Issuing {
+    tokens: Vec<u32>,
+    sessions: Vec<Chain>,
+    session_access_first: Vec<Option<Timestamp>>,
+    upn_to_id: FxHashMap<Sym, Sym>,
+    id_to_upn: FxHashMap<Sym, Sym>,
+}
+
+impl Issuing {
+    fn index(
+        store: &Store,
+        sign_ins: &[SignInRec],
+        accesses: &AccessSummary,
+        lower: &Lower<'_>,
+    ) -> Issuing {
+        let mut tokens: Vec<u32> = vec![NONE; store.tokens.len()];
+        let mut sessions: Vec<Chain> = vec![Chain::default(); store.sessions.len()];
+        let mut upn_to_id = FxHashMap::default();
+        let mut id_to_upn = FxHashMap::default();
+        for (i, s) in sign_ins.iter().enumerate() {
+            let id = lower.known_key(s.user_id);
+            if let (Some(upn), Some(id)) = (lower.known_key(s.upn), id) {
+                upn_to_id.entry(upn).or_insert(id);
+            }
+            if let (Some(upn), Some(id)) = (lower.known_upn_text(s.upn), id) {
+                id_to_upn.entry(id).or_insert(upn);
+            }
+            if !s.succeeded() {
+                continue;
+            }
+            if let Some(slot) = s.issued_token.and_then(|t| tokens.get_mut(t.index())) {
+                if *slot == NONE {
+                    *slot = u32::try_from(i).unwrap_or(NONE);
+                }
+            }
+            if let Some(chain) = s.session.and_then(|t| sessions.get_mut(t.index())) {
+                if is_root_kind(s.kind) {
+                    chain.interactive.push(i);
+                } else if s.kind == SignInKind::NonInteractive {
+                    chain.non_interactive.push(i);
+                }
+            }
+        }
+        let mut session_access_first: Vec<Option<Timestamp>> = vec![None; store.sessions.len()];
+        let mut first_access = |sid: Sym, t: Timestamp| {
+            if let Some(slot) = session_access_first.get_mut(sid.index()) {
+                *slot = Some(slot.map_or(t, |f| f.min(t)));
+            }
+        };
+        for (&sid, &t) in &accesses.session_first {
+            first_access(sid, t);
+        }
+        for (&token, &t) in &accesses.token_first {
+            let session = tokens
+                .get(token.index())
+                .filter(|v| **v != NONE)
+                .and_then(|v| sign_ins.get(*v as usize))
+                .and_then(|s| s.session);
+            if let Some(sid) = session {
+                first_access(sid, t);
+            }
+        }
+        Issuing {
+            tokens,
+            sessions,
+            session_access_first,
+            upn_to_id,
+            id_to_upn,
+        }
+    }
+}
+
+/// Each user's successful interactive sign-ins, the client inventory's share of sign-ins, the
+/// users and the span the sign-ins cover.
+struct UserSignIns {
+    user_interactive: FxHashMap<Sym, Vec<usize>>,
+    inventory: FxHashMap<Sym, ClientUse>,
+    users: FxHashSet<Sym>,
+    span: Option<(Timestamp, Timestamp)>,
+}
+
+impl UserSignIns {
+    fn learn(sign_ins: &[SignInRec], lower: &Lower<'_>) -> UserSignIns {
+        let mut user_interactive: FxHashMap<Sym, Vec<usize>> = FxHashMap::default();
+        let mut inventory: FxHashMap<Sym, ClientUse> = FxHashMap::default();
+        let mut users = FxHashSet::default();
+        let mut span: Option<(Timestamp, Timestamp)> = None;
+        for (i, s) in sign_ins.iter().enumerate() {
+            if !s.kind.is_user() {
+                continue;
+            }
+            // Failed sign-ins still show the log was being written.
+            span = Some(span.map_or((s.time, s.time), |(a, b)| (a.min(s.time), b.max(s.time))));
+            if !s.succeeded() {
+                continue;
+            }
+            let Some(user) = lower
+                .known_key(s.user_id)
+                .or_else(|| lower.known_key(s.upn))
+            else {
+                continue;
+            };
+            if is_root_kind(s.kind) {
+                user_interactive.entry(user).or_default().push(i);
+            }
+            if let Some(app) = lower.known_key(s.app_id) {
+                inventory.entry(app).or_default().saw(user, s.time);
+            }
+            users.insert(user);
+        }
+        UserSignIns {
+            user_interactive,
+            inventory,
+            users,
+            span,
+        }
+    }
+}
+
+/// The networks each user's devices proved themselves on, and the tenant's own networks
+/// (hosting and Microsoft's own ranges never count): sign-ins are in time order.
+struct Established {
+    established: FxHashMap<(Sym, NetKey), Earliest>,
+    tenant_networks: FxHashMap<NetworkId, Timestamp>,
+}
+
+impl Established {
+    fn learn(sign_ins: &[SignInRec], lower: &Lower<'_>, nets: &[Net]) -> Established {
+        let mut established: FxHashMap<(Sym, NetKey), Earliest> = FxHashMap::default();
+        let mut prefix_users: FxHashMap<NetworkId, FxHashMap<Sym, Timestamp>> =
+            FxHashMap::default();
+        for s in sign_ins {
+            if !s.succeeded() || !s.has(sflag::PROVES_DEVICE) || !s.kind.is_user() {
+                continue;
+            }
+            let Some(user) = lower
+                .known_key(s.user_id)
+                .or_else(|| lower.known_key(s.upn))
+            else {
+                continue;
+            };
+            let Some(net) = s.ip.and_then(|ip| nets.get(ip.index())) else {
+                continue;
+            };
+            if net.hosting || net.microsoft {
+                continue;
+            }
+            let prefix = NetworkId::prefix_of(net.ip);
+            prefix_users
+                .entry(prefix)
+                .or_default()
+                .entry(user)
+                .or_insert(s.time);
+            let keys = match net.asn() {
+                Some(a) => [NetKey::Asn(a), NetKey::Prefix(prefix)],
+                None => [NetKey::PrefixWithoutAsn(prefix), NetKey::Prefix(prefix)],
+            };
+            for k in keys {
+                keep_earliest(established.entry((user, k)).or_default(), s.time, s.session);
+            }
+        }
+        let tenant_networks = prefix_users
+            .into_iter()
+            .filter_map(|(prefix, users)| {
+                let mut firsts: Vec<Timestamp> = users.into_values().collect();
+                firsts.sort_unstable();
+                Some((prefix, *firsts.get(TENANT_NETWORK_USERS - 1)?))
+            })
+            .collect();
+        Established {
+            established,
+            tenant_networks,
         }
     }
 }
@@ -414,124 +613,57 @@ impl<'a> Context<'a> {
                 derived: Strings::default(),
                 lc: vec![NOT_YET; store.strings.len()],
                 key: vec![NOT_YET; store.strings.len()],
+                upn: vec![NOT_YET; store.strings.len()],
             };
-            let mut tokens: Vec<u32> = vec![NONE; store.tokens.len()];
-            let mut sessions: Vec<Chain> = vec![Chain::default(); store.sessions.len()];
-            let mut upn_to_id = FxHashMap::default();
-            let mut id_to_upn = FxHashMap::default();
-            for (i, s) in sign_ins.iter().enumerate() {
-                let id = lower.key(s.user_id);
-                if let (Some(upn), Some(id)) = (lower.key(s.upn), id) {
-                    upn_to_id.entry(upn).or_insert(id);
-                }
-                if let (Some(upn), Some(id)) = (lower.upn_text(s.upn), id) {
-                    id_to_upn.entry(id).or_insert(upn);
-                }
-                if !s.succeeded() {
-                    continue;
-                }
-                if let Some(slot) = s.issued_token.and_then(|t| tokens.get_mut(t.index())) {
-                    if *slot == NONE {
-                        *slot = u32::try_from(i).unwrap_or(NONE);
-                    }
-                }
-                if let Some(chain) = s.session.and_then(|t| sessions.get_mut(t.index())) {
-                    if is_root_kind(s.kind) {
-                        chain.interactive.push(i);
-                    } else if s.kind == SignInKind::NonInteractive {
-                        chain.non_interactive.push(i);
-                    }
-                }
-            }
-            let mut session_access_first: Vec<Option<Timestamp>> = vec![None; store.sessions.len()];
-            let mut first_access = |sid: Sym, t: Timestamp| {
-                if let Some(slot) = session_access_first.get_mut(sid.index()) {
-                    *slot = Some(slot.map_or(t, |f| f.min(t)));
-                }
-            };
-            for (&sid, &t) in &accesses.session_first {
-                first_access(sid, t);
-            }
-            for (&token, &t) in &accesses.token_first {
-                let session = tokens
-                    .get(token.index())
-                    .filter(|v| **v != NONE)
-                    .and_then(|v| sign_ins.get(*v as usize))
-                    .and_then(|s| s.session);
-                if let Some(sid) = session {
-                    first_access(sid, t);
-                }
-            }
-            let mut user_interactive: FxHashMap<Sym, Vec<usize>> = FxHashMap::default();
-            let mut inventory: FxHashMap<Sym, ClientUse> = FxHashMap::default();
-            let mut users = FxHashSet::default();
-            let mut span: Option<(Timestamp, Timestamp)> = None;
-            for (i, s) in sign_ins.iter().enumerate() {
-                if !s.kind.is_user() {
-                    continue;
-                }
-                // Failed sign-ins still show the log was being written.
-                span = Some(span.map_or((s.time, s.time), |(a, b)| (a.min(s.time), b.max(s.time))));
-                if !s.succeeded() {
-                    continue;
-                }
-                let Some(user) = lower.key(s.user_id).or_else(|| lower.key(s.upn)) else {
-                    continue;
-                };
-                if is_root_kind(s.kind) {
-                    user_interactive.entry(user).or_default().push(i);
-                }
-                if let Some(app) = lower.key(s.app_id) {
-                    inventory.entry(app).or_default().saw(user, s.time);
-                }
-                users.insert(user);
-            }
-            let nets = match resolving {
-                Some(h) => h
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-                None => networks_of(),
-            };
-            // The networks each user's devices proved themselves on (hosting and Microsoft's own
-            // ranges never count): sign-ins are in time order.
-            let mut established: FxHashMap<(Sym, NetKey), Earliest> = FxHashMap::default();
-            let mut prefix_users: FxHashMap<NetworkId, FxHashMap<Sym, Timestamp>> =
-                FxHashMap::default();
+            // Derived strings are numbered in the order they are first asked for: the passes
+            // over the sign-ins below ask in this order, once lowered here, so they can run on
+            // two threads reading the forms and the numbering stays what one pass would give.
             for s in sign_ins {
-                if !s.succeeded() || !s.has(sflag::PROVES_DEVICE) || !s.kind.is_user() {
-                    continue;
-                }
-                let Some(user) = lower.key(s.user_id).or_else(|| lower.key(s.upn)) else {
-                    continue;
-                };
-                let Some(net) = s.ip.and_then(|ip| nets.get(ip.index())) else {
-                    continue;
-                };
-                if net.hosting || net.microsoft {
-                    continue;
-                }
-                let prefix = NetworkId::prefix_of(net.ip);
-                prefix_users
-                    .entry(prefix)
-                    .or_default()
-                    .entry(user)
-                    .or_insert(s.time);
-                let keys = match net.asn() {
-                    Some(a) => [NetKey::Asn(a), NetKey::Prefix(prefix)],
-                    None => [NetKey::PrefixWithoutAsn(prefix), NetKey::Prefix(prefix)],
-                };
-                for k in keys {
-                    keep_earliest(established.entry((user, k)).or_default(), s.time, s.session);
+                lower.key(s.user_id);
+                lower.key(s.upn);
+                lower.upn_text(s.upn);
+            }
+            for s in sign_ins {
+                if s.kind.is_user()
+                    && s.succeeded()
+                    && lower.key(s.user_id).or_else(|| lower.key(s.upn)).is_some()
+                {
+                    lower.key(s.app_id);
                 }
             }
-            let tenant_networks = prefix_users
-                .into_iter()
-                .filter_map(|(prefix, users)| {
-                    let mut firsts: Vec<Timestamp> = users.into_values().collect();
-                    firsts.sort_unstable();
-                    Some((prefix, *firsts.get(TENANT_NETWORK_USERS - 1)?))
-                })
-                .collect();
+            let lowered = &lower;
+            let issuing = || Issuing::index(store, sign_ins, accesses, lowered);
+            let (issuing, users, nets, established) = std::thread::scope(|inner| {
+                let indexing = beside.then(|| inner.spawn(issuing));
+                let users = UserSignIns::learn(sign_ins, lowered);
+                let nets = match resolving {
+                    Some(h) => h
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                    None => networks_of(),
+                };
+                let established = Established::learn(sign_ins, lowered, &nets);
+                let issuing = match indexing {
+                    Some(h) => h
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                    None => issuing(),
+                };
+                (issuing, users, nets, established)
+            });
+            let Issuing {
+                tokens,
+                sessions,
+                session_access_first,
+                upn_to_id,
+                id_to_upn,
+            } = issuing;
+            let UserSignIns {
+                user_interactive,
+                mut inventory,
+                mut users,
+                span,
+            } = users;
             for (&(app, user_id, upn), (days, first)) in &accesses.clients {
                 let user = lower.key(user_id).or_else(|| {
                     lower
@@ -551,17 +683,22 @@ impl<'a> Context<'a> {
             }
             // Every input string's lower-case, key and UPN forms, so the accesses (read back
             // after this) find them computed.
-            let mut upn = vec![NONE; store.strings.len()];
             for sym in store.strings.syms() {
                 lower.lc(Some(sym));
                 lower.key(Some(sym));
-                if let Some(slot) = upn.get_mut(sym.index()) {
-                    *slot = to_slot(lower.upn_text(Some(sym)));
-                }
+                lower.upn_text(Some(sym));
             }
             let Lower {
-                derived, lc, key, ..
+                derived,
+                lc,
+                key,
+                upn,
+                ..
             } = lower;
+            let Established {
+                established,
+                tenant_networks,
+            } = established;
             let app_flags = (0..derived.len())
                 .map(|i| {
                     let text = derived.list_get(i).unwrap_or_default();
