@@ -1090,12 +1090,44 @@ mod tests {
         );
     }
 
+    /// Lines behind a forwarder's prefix are ranges from their `{` on, in whichever block
+    /// the line ended up.
+    #[test]
+    fn prefixed_lines_are_ranges_after_their_prefix() {
+        let reads = [
+            "P1 HOST {\"a\":1}\nP2 HOST {\"a\"",
+            ":2}\n<134>Feb host: {\"a\":3}\n",
+            "P4 -- MARK --\n",
+        ];
+        let sizes: Vec<usize> = reads.iter().map(|r| r.len()).collect();
+        let got = frame_shared(
+            reads.concat().as_bytes(),
+            &sizes,
+            DEFAULT_MAX_RECORD_BYTES,
+            usize::MAX,
+        );
+        assert_eq!(
+            got,
+            vec![
+                shared(Line(1), "{\"a\":1}", 0, 8..15),
+                shared(Line(2), "{\"a\":2}", 1, 8..15),
+                shared(Line(3), "{\"a\":3}", 1, 31..38),
+                (
+                    Line(4),
+                    Err("no JSON object after the line's prefix".into()),
+                    None
+                ),
+            ]
+        );
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(256))]
 
         /// Whatever the reads and however long the sink holds blocks (blocks coming back
-        /// through the recycler with old bytes in them), JSON lines are framed exactly as
-        /// when the whole input is read at once and every record is copied out.
+        /// through the recycler with old bytes in them), JSON lines, plain or behind a
+        /// prefix, are framed exactly as when the whole input is read at once and every
+        /// record is copied out.
         #[test]
         fn shared_blocks_frame_as_one_read_does(
             lines in proptest::collection::vec((0usize..400, 0u8..6), 1..60),
@@ -1103,9 +1135,13 @@ mod tests {
             sizes in proptest::collection::vec(1usize..900, 1..6),
             max_record_bytes in 40usize..600,
             hold in 0usize..4,
+            prefixed in any::<bool>(),
         ) {
             let mut text = String::new();
             for (i, (len, shape)) in lines.iter().enumerate() {
+                if prefixed && *shape > 0 {
+                    text.push_str("2025-02-02T00:27:59+08:00 HOST ");
+                }
                 match shape {
                     0 => {}
                     1 => text.push_str("   "),
