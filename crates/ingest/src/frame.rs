@@ -1027,6 +1027,13 @@ mod tests {
         sink.seen
     }
 
+    /// Frame the concatenation of `reads`, one read each, with every block held to the end.
+    fn frame_reads<S: AsRef<str>>(reads: &[S], max_record_bytes: usize) -> Vec<Seen> {
+        let sizes: Vec<usize> = reads.iter().map(|r| r.as_ref().len()).collect();
+        let text: String = reads.iter().map(AsRef::as_ref).collect();
+        frame_shared(text.as_bytes(), &sizes, max_record_bytes, usize::MAX)
+    }
+
     fn shared(position: Position, text: &str, block: usize, range: Range<usize>) -> Seen {
         (position, Ok(text.into()), Some((block, range)))
     }
@@ -1044,16 +1051,8 @@ mod tests {
             "{\"n\":5}\r\n".to_string(),
             "{\"n\":6}".to_string(),
         ];
-        let sizes: Vec<usize> = reads.iter().map(String::len).collect();
-        let text = reads.concat();
-        let got = frame_shared(
-            text.as_bytes(),
-            &sizes,
-            DEFAULT_MAX_RECORD_BYTES,
-            usize::MAX,
-        );
         assert_eq!(
-            got,
+            frame_reads(&reads, DEFAULT_MAX_RECORD_BYTES),
             vec![
                 shared(Line(1), "{\"n\":1}", 0, 0..7),
                 shared(Line(2), &pad, 0, 8..4118),
@@ -1074,10 +1073,8 @@ mod tests {
             "x".repeat(20),
             "\"}\n{\"n\":3}\n".to_string(),
         ];
-        let sizes: Vec<usize> = reads.iter().map(String::len).collect();
-        let got = frame_shared(reads.concat().as_bytes(), &sizes, 16, usize::MAX);
         assert_eq!(
-            got,
+            frame_reads(&reads, 16),
             vec![
                 shared(Line(1), "{\"n\":1}", 0, 0..7),
                 (
@@ -1099,15 +1096,8 @@ mod tests {
             ":2}\n<134>Feb host: {\"a\":3}\n",
             "P4 -- MARK --\n",
         ];
-        let sizes: Vec<usize> = reads.iter().map(|r| r.len()).collect();
-        let got = frame_shared(
-            reads.concat().as_bytes(),
-            &sizes,
-            DEFAULT_MAX_RECORD_BYTES,
-            usize::MAX,
-        );
         assert_eq!(
-            got,
+            frame_reads(&reads, DEFAULT_MAX_RECORD_BYTES),
             vec![
                 shared(Line(1), "{\"a\":1}", 0, 8..15),
                 shared(Line(2), "{\"a\":2}", 1, 8..15),
