@@ -100,10 +100,8 @@ fn unreadable_lines_keep_their_line_numbers_across_batches() {
             text.push_str("not json\n");
             broken.push(i + 1);
         } else {
-            text.push_str(&format!(
-                "{{\"Type\":\"AADNonInteractiveUserSignInLogs\",\"Id\":\"{:08x}-0000-4000-8000-000000000000\",\"TimeGenerated\":\"2024-03-04T10:00:00Z\",\"UserId\":\"u\",\"AppId\":\"a\",\"IPAddress\":\"192.0.2.1\",\"ResultType\":\"0\"}}\n",
-                i
-            ));
+            text.push_str(&sign_in(i, ""));
+            text.push('\n');
         }
     }
     let path = common::write(dir.path(), "lines.jsonl", text.as_bytes());
@@ -122,6 +120,13 @@ fn unreadable_lines_keep_their_line_numbers_across_batches() {
         positions,
         vec![Position::Line(1), Position::Line(2), Position::Line(3)]
     );
+}
+
+/// A non-interactive sign-in numbered `i`, its user id padded with `pad`, on one line.
+fn sign_in(i: u64, pad: &str) -> String {
+    format!(
+        "{{\"Type\":\"AADNonInteractiveUserSignInLogs\",\"Id\":\"{i:08x}-0000-4000-8000-000000000000\",\"TimeGenerated\":\"2024-03-04T10:00:00Z\",\"UserId\":\"u{pad}\",\"AppId\":\"a\",\"IPAddress\":\"192.0.2.1\",\"ResultType\":\"0\"}}"
+    )
 }
 
 fn position(r: &DecodedRecord) -> Position {
@@ -154,10 +159,7 @@ fn lines_across_read_blocks_are_read_whole() {
             continue;
         }
         // Lengths vary so that reads cut lines at every place.
-        text.push_str(&format!(
-            "{{\"Type\":\"AADNonInteractiveUserSignInLogs\",\"Id\":\"{i:08x}-0000-4000-8000-000000000000\",\"TimeGenerated\":\"2024-03-04T10:00:00Z\",\"UserId\":\"u{}\",\"AppId\":\"a\",\"IPAddress\":\"192.0.2.1\",\"ResultType\":\"0\"}}",
-            "x".repeat((i * 7919 % 613) as usize)
-        ));
+        text.push_str(&sign_in(i, &"x".repeat((i * 7919 % 613) as usize)));
         text.push_str(if i % 3 == 0 { "\r\n" } else { "\n" });
         lines.push(line);
     }
@@ -204,4 +206,30 @@ fn lines_across_read_blocks_are_read_whole() {
             );
         }
     }
+}
+
+/// A first line followed by more than the sniffer looks ahead of blank lines is cut out as an
+/// object (a copy) and the lines after it as ranges of read blocks: both kinds travel in one
+/// batch and come back in order.
+#[test]
+fn a_first_record_copied_and_lines_shared_share_a_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = sign_in(0, "");
+    text.push_str(&"\n".repeat(5_000));
+    for i in 1..=3 {
+        text.push('\n');
+        text.push_str(&sign_in(i, ""));
+    }
+    let path = common::write(dir.path(), "late.jsonl", text.as_bytes());
+    let (inline, inline_report) = run(std::slice::from_ref(&path), 0);
+    let (parallel, parallel_report) = run(&[path], 2);
+    let positions: Vec<Position> = parallel.iter().map(position).collect();
+    assert_eq!(
+        positions,
+        [1, 5_002, 5_003, 5_004].map(Position::Line).to_vec()
+    );
+    assert!(parallel == inline);
+    assert_eq!(parallel_report, inline_report);
+    let report: serde_json::Value = serde_json::from_str(&parallel_report).unwrap();
+    assert_eq!(report["files"][0]["container"], "json-lines");
 }
