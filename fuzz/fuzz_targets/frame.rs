@@ -1,5 +1,5 @@
 //! The framer on any bytes: it never panics, and it cuts the same records whatever the size of
-//! the reads it gets (here whole 64 KiB reads against 7-byte ones), so record boundaries never
+//! the reads it gets (here whole 1 MiB reads against 7-byte ones), so record boundaries never
 //! depend on where a read ended.
 
 #![no_main]

@@ -332,67 +332,68 @@ struct Lower<'s> {
     upn: Vec<u32>,
 }
 
-impl Lower<'_> {
-    /// The lower-case form of an input string.
-    fn lc(&mut self, s: Option<Sym>) -> Option<Sym> {
-        let s = s?;
-        let slot = *self.lc.get(s.index())?;
-        if slot != NOT_YET {
-            return from_slot(slot);
-        }
-        let v = self
-            .input
-            .get(Some(s))
-            .and_then(|t| self.derived.intern(&t.to_ascii_lowercase()));
-        if let Some(x) = self.lc.get_mut(s.index()) {
-            *x = to_slot(v);
-        }
-        v
-    }
-
+/// The forms [`Lower`] remembers of an input string.
+#[derive(Clone, Copy)]
+enum Form {
+    /// Lower case.
+    Lc,
     /// Trimmed and lower case, `None` when empty.
-    fn key(&mut self, s: Option<Sym>) -> Option<Sym> {
-        let s = s?;
-        let slot = *self.key.get(s.index())?;
-        if slot != NOT_YET {
-            return from_slot(slot);
-        }
-        let v = self
-            .input
-            .get(Some(s))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .and_then(|t| self.derived.intern(&t.to_ascii_lowercase()));
-        if let Some(x) = self.key.get_mut(s.index()) {
-            *x = to_slot(v);
-        }
-        v
-    }
-
+    Key,
     /// A logged UPN worth showing (trimmed, with an `@`): some logs put the object id in the
     /// UPN column.
-    fn upn_text(&mut self, s: Option<Sym>) -> Option<Sym> {
+    Upn,
+}
+
+impl Lower<'_> {
+    /// The `form` of an input string, worked out (and interned) the first time it is asked for.
+    fn remembered(&mut self, form: Form, s: Option<Sym>) -> Option<Sym> {
         let s = s?;
-        let slot = *self.upn.get(s.index())?;
-        if slot != NOT_YET {
-            return from_slot(slot);
+        let cache = match form {
+            Form::Lc => &mut self.lc,
+            Form::Key => &mut self.key,
+            Form::Upn => &mut self.upn,
+        };
+        let slot = cache.get_mut(s.index())?;
+        if *slot != NOT_YET {
+            return from_slot(*slot);
         }
-        let v = self
-            .input
-            .get(Some(s))
-            .map(str::trim)
-            .filter(|t| t.contains('@'))
-            .and_then(|t| self.derived.intern(t));
-        if let Some(x) = self.upn.get_mut(s.index()) {
-            *x = to_slot(v);
-        }
+        let text = self.input.get(Some(s));
+        let v = match form {
+            Form::Lc => text.and_then(|t| self.derived.intern(&t.to_ascii_lowercase())),
+            Form::Key => text
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .and_then(|t| self.derived.intern(&t.to_ascii_lowercase())),
+            Form::Upn => text
+                .map(str::trim)
+                .filter(|t| t.contains('@'))
+                .and_then(|t| self.derived.intern(t)),
+        };
+        *slot = to_slot(v);
         v
+    }
+
+    fn lc(&mut self, s: Option<Sym>) -> Option<Sym> {
+        self.remembered(Form::Lc, s)
+    }
+
+    fn key(&mut self, s: Option<Sym>) -> Option<Sym> {
+        self.remembered(Form::Key, s)
+    }
+
+    fn upn_text(&mut self, s: Option<Sym>) -> Option<Sym> {
+        self.remembered(Form::Upn, s)
     }
 
     /// [`Lower::key`] of a string already lowered (the passes that share the forms read them
     /// only).
     fn known_key(&self, s: Option<Sym>) -> Option<Sym> {
         from_slot(*self.key.get(s?.index())?)
+    }
+
+    /// The user a sign-in names, by object id else UPN (keys already lowered).
+    fn known_user(&self, s: &SignInRec) -> Option<Sym> {
+        self.known_key(s.user_id).or_else(|| self.known_key(s.upn))
     }
 
     /// [`Lower::upn_text`] of a string already lowered.
@@ -499,10 +500,7 @@ impl UserSignIns {
             if !s.succeeded() {
                 continue;
             }
-            let Some(user) = lower
-                .known_key(s.user_id)
-                .or_else(|| lower.known_key(s.upn))
-            else {
+            let Some(user) = lower.known_user(s) else {
                 continue;
             };
             if is_root_kind(s.kind) {
@@ -538,10 +536,7 @@ impl Established {
             if !s.succeeded() || !s.has(sflag::PROVES_DEVICE) || !s.kind.is_user() {
                 continue;
             }
-            let Some(user) = lower
-                .known_key(s.user_id)
-                .or_else(|| lower.known_key(s.upn))
-            else {
+            let Some(user) = lower.known_user(s) else {
                 continue;
             };
             let Some(net) = s.ip.and_then(|ip| nets.get(ip.index())) else {

@@ -58,6 +58,7 @@ mod network;
 pub mod record_times;
 pub mod rules;
 mod spill;
+mod spill_file;
 pub mod store;
 mod unstated_kind;
 

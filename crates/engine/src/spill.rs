@@ -15,13 +15,13 @@
 //! memory. Records that cannot be read back (a disk failing under the run) are counted in
 //! [`Partitions::lost`], and the run says so.
 
-use std::fs::File;
 use std::hash::{BuildHasher, Hash, Hasher};
-use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io;
 use std::path::PathBuf;
 
 use tokentrail_model::{AccessSource, Actor, ClientAuthMethod, Timestamp, Workload};
 
+use crate::spill_file::SpillFile;
 use crate::store::{AccessRec, Sym};
 
 /// Bytes of one access on disk.
@@ -204,7 +204,7 @@ pub(crate) struct AccessLog {
     /// Accesses held in memory before they go to disk (at least 1).
     bound: usize,
     dir: Option<PathBuf>,
-    file: Option<BufWriter<File>>,
+    file: Option<SpillFile>,
     on_disk: u64,
     /// What each spill wrote, in file order.
     runs: Vec<Run>,
@@ -259,19 +259,12 @@ impl AccessLog {
         self.on_disk + self.mem.len() as u64
     }
 
-    fn temp_file(&self) -> io::Result<File> {
-        match &self.dir {
-            Some(d) => tempfile::tempfile_in(d),
-            None => tempfile::tempfile(),
-        }
-    }
-
     fn spill(&mut self) -> io::Result<()> {
         if self.mem.is_empty() {
             return Ok(());
         }
         if self.file.is_none() {
-            self.file = Some(BufWriter::with_capacity(1 << 20, self.temp_file()?));
+            self.file = Some(SpillFile::create(self.dir.as_deref())?);
         }
         let Some(w) = self.file.as_mut() else {
             return Ok(());
@@ -287,7 +280,7 @@ impl AccessLog {
             for a in chunk {
                 encode(a, &mut self.buf);
             }
-            w.write_all(&self.buf)?;
+            w.append(&self.buf)?;
         }
         self.runs.push(Run {
             start: self.on_disk,
@@ -333,21 +326,9 @@ impl AccessLog {
                 self.disk_failed = true;
             }
         }
-        let file = match self.file.take().map(BufWriter::into_inner) {
-            None => None,
-            Some(Ok(f)) => Some(f),
-            // What reached the disk cannot all be read back: it is lost, the records in
-            // memory are not.
-            Some(Err(_)) => {
-                let lost = self.on_disk;
-                self.on_disk = 0;
-                self.disk_failed = true;
-                return Partitions {
-                    lost,
-                    ..self.into_partitions(held)
-                };
-            }
-        };
+        // What reached the disk and cannot be read back (its last write failing when it is
+        // read) is counted lost by the partition that reads it; the records in memory are not.
+        let file = self.file.take();
         // Nothing on disk, or the disk failed before the end: whatever reached it is read back
         // as one partition, the records in memory as another (after a failure, two copies of
         // one record, one on each side, both count).
@@ -508,7 +489,7 @@ enum Pending {
 #[derive(Debug, Default)]
 pub(crate) struct Partitions {
     pending: Vec<Pending>,
-    file: Option<File>,
+    file: Option<SpillFile>,
     /// Records that could not be read back from disk.
     pub lost: u64,
     /// Records in the largest partition: each buffer is made that size at once, so that
@@ -562,18 +543,15 @@ impl Partitions {
         let Some(f) = self.file.as_mut() else {
             return n;
         };
-        if f.seek(SeekFrom::Start(first * RECORD_BYTES as u64))
-            .is_err()
-        {
-            return n;
-        }
         const CHUNK: u64 = 8192;
-        let (mut left, mut bad) = (n, 0);
-        while left > 0 {
-            let k = left.min(CHUNK);
+        let (mut done, mut bad) = (0, 0);
+        while done < n {
+            let k = (n - done).min(CHUNK);
             self.buf.resize(k as usize * RECORD_BYTES, 0);
-            if f.read_exact(&mut self.buf).is_err() {
-                return bad + left;
+            if f.read_at((first + done) * RECORD_BYTES as u64, &mut self.buf)
+                .is_err()
+            {
+                return bad + n - done;
             }
             for rec in self.buf.chunks_exact(RECORD_BYTES) {
                 match decode(rec) {
@@ -581,7 +559,7 @@ impl Partitions {
                     None => bad += 1,
                 }
             }
-            left -= k;
+            done += k;
         }
         bad
     }
@@ -708,7 +686,8 @@ mod tests {
     /// Every partition of `log`, each checked against `input`: its records are exactly the
     /// input's records of one range of buckets (the ranges in some order, none twice), each
     /// once and unchanged. Returns the partitions' sizes.
-    fn check_partitions(log: AccessLog, at_once: usize, input: &[AccessRec]) -> Vec<usize> {
+    /// The sizes of the partitions, and the bytes the spill file holds once all were read.
+    fn check_partitions(log: AccessLog, at_once: usize, input: &[AccessRec]) -> (Vec<usize>, u64) {
         let mut parts = log.into_partitions(at_once);
         let mut sizes = Vec::new();
         let mut ranges: Vec<(u16, u16)> = Vec::new();
@@ -736,7 +715,9 @@ mod tests {
             assert!(w[0].1 < w[1].0, "bucket ranges overlap: {ranges:?}");
         }
         assert_eq!(sizes.iter().sum::<usize>(), input.len());
-        sizes
+        // What was written, not the file's size: a direct file is padded to whole blocks.
+        let written = parts.file.as_ref().map_or(0, SpillFile::len);
+        (sizes, written)
     }
 
     /// `n` records, ids repeating every 1,000 (the copies), every seventh without an id.
@@ -765,22 +746,20 @@ mod tests {
             }
             assert_eq!((log.on_disk, log.mem.len()), (on_disk, in_mem));
             // What finish does not write: the file holds the spills and nothing more.
-            let f = log.file.as_ref().unwrap().get_ref().try_clone().unwrap();
-            let sizes = check_partitions(log, 2, &recs);
-            assert_eq!(f.metadata().unwrap().len(), on_disk * RECORD_BYTES as u64);
+            let (sizes, written) = check_partitions(log, 2, &recs);
+            assert_eq!(written, on_disk * RECORD_BYTES as u64);
             // About the bound each (whole buckets), never one partition.
             assert!(sizes.len() >= 3000 / 8 / 2, "{} partitions", sizes.len());
         }
     }
 
-    /// A log of `n` records with a bound of 1,000, and its spill file.
-    fn log_of(recs: &[AccessRec]) -> (AccessLog, File) {
+    /// A log of `n` records with a bound of 1,000.
+    fn log_of(recs: &[AccessRec]) -> AccessLog {
         let mut log = AccessLog::new(1_000, None);
         for a in recs {
             log.push(a.clone());
         }
-        let f = log.file.as_ref().unwrap().get_ref().try_clone().unwrap();
-        (log, f)
+        log
     }
 
     #[test]
@@ -788,10 +767,10 @@ mod tests {
         // Bound 1,000: 3 spills and 999 records in memory, a block too large to give back
         // (more than half its buffer).
         let recs = input(3_999);
-        let (log, f) = log_of(&recs);
+        let log = log_of(&recs);
         assert_eq!((log.on_disk, log.mem.len()), (3_000, 999));
-        let sizes = check_partitions(log, 2, &recs);
-        assert_eq!(f.metadata().unwrap().len(), 3_000 * RECORD_BYTES as u64);
+        let (sizes, written) = check_partitions(log, 2, &recs);
+        assert_eq!(written, 3_000 * RECORD_BYTES as u64);
         // 4 partitions of about 1,000 if every record were read from disk; the block and
         // two partitions must fit in the bound and one of those: 9 of about 445.
         assert!((8..=10).contains(&sizes.len()), "{sizes:?}");
@@ -799,9 +778,9 @@ mod tests {
 
         // One partition at a time leaves it no room: it is written out, and read back in
         // partitions of about the bound.
-        let (log, f) = log_of(&recs);
-        let sizes = check_partitions(log, 1, &recs);
-        assert_eq!(f.metadata().unwrap().len(), 3_999 * RECORD_BYTES as u64);
+        let log = log_of(&recs);
+        let (sizes, written) = check_partitions(log, 1, &recs);
+        assert_eq!(written, 3_999 * RECORD_BYTES as u64);
         assert!((4..=5).contains(&sizes.len()), "{sizes:?}");
     }
 
@@ -810,10 +789,10 @@ mod tests {
         // 300 records in memory, given back at once to 300: the partitions take the other
         // 700 of the bound, 5 of about 660.
         let recs = input(3_300);
-        let (log, f) = log_of(&recs);
+        let log = log_of(&recs);
         assert_eq!((log.on_disk, log.mem.len()), (3_000, 300));
-        let sizes = check_partitions(log, 1, &recs);
-        assert_eq!(f.metadata().unwrap().len(), 3_000 * RECORD_BYTES as u64);
+        let (sizes, written) = check_partitions(log, 1, &recs);
+        assert_eq!(written, 3_000 * RECORD_BYTES as u64);
         assert!((5..=6).contains(&sizes.len()), "{sizes:?}");
         assert!(sizes.iter().all(|&n| n < 800), "{sizes:?}");
     }

@@ -30,6 +30,7 @@ mod stream;
 
 use std::fmt;
 use std::io::{self, Read};
+use std::ops::Range;
 
 use serde::Serialize;
 use tokentrail_model::Position;
@@ -37,6 +38,7 @@ use tokentrail_model::Position;
 use crate::{CsvLayout, Payload};
 use scan::{value_end, Feed, ValueScan};
 use stream::{is_json_space, Recorded, Stream};
+pub(crate) use stream::{Block, Recycler};
 
 /// Default bound on one record's size: 128 MiB. Real records are kilobytes (a sign-in with
 /// every policy listed is tens of kilobytes) and a 100 MB record is still read; the bound is
@@ -208,10 +210,47 @@ pub fn frame(
     opts: &FrameOptions,
     emit: &mut dyn FnMut(Framed<'_>),
 ) -> Framing {
+    frame_into(reader, opts, &mut Calls(emit), None)
+}
+
+/// Where framed items go, in order.
+pub(crate) trait Sink {
+    /// One item, borrowed for the call.
+    fn item(&mut self, item: Framed<'_>);
+
+    /// A JSON record that is `range` of a read block. A sink that keeps records beyond the
+    /// call may keep the block instead of a copy; the block is never written again once
+    /// another holder has it.
+    fn shared(&mut self, position: Position, block: &Block, range: Range<usize>) {
+        let bytes = block.get(range).unwrap_or_default();
+        self.item(Framed::Record {
+            position,
+            payload: Payload::Json(bytes),
+        });
+    }
+}
+
+/// A callback as a [`Sink`].
+struct Calls<'e>(&'e mut dyn FnMut(Framed<'_>));
+
+impl Sink for Calls<'_> {
+    fn item(&mut self, item: Framed<'_>) {
+        (self.0)(item)
+    }
+}
+
+/// [`frame`] into a [`Sink`]: JSON lines are handed out as ranges of read blocks, and blocks
+/// come from and go back to `recycler`.
+pub(crate) fn frame_into(
+    reader: &mut dyn Read,
+    opts: &FrameOptions,
+    sink: &mut dyn Sink,
+    recycler: Option<&Recycler>,
+) -> Framing {
     let mut framer = Framer {
-        s: Stream::new(reader),
+        s: Stream::new(reader, recycler),
         opts,
-        emit,
+        emit: sink,
         container: Container::Empty,
     };
     let error = framer.run().err();
@@ -224,7 +263,7 @@ pub fn frame(
 struct Framer<'o, 'r, 'e> {
     s: Stream<'r>,
     opts: &'o FrameOptions,
-    emit: &'e mut dyn FnMut(Framed<'_>),
+    emit: &'e mut dyn Sink,
     container: Container,
 }
 
@@ -365,7 +404,7 @@ impl Framer<'_, '_, '_> {
                 LineEnd::Newline(len) | LineEnd::Eof(len) if len <= limit => len,
                 LineEnd::Newline(len) => {
                     self.s.consume(len + 1);
-                    (self.emit)(Framed::Unreadable {
+                    self.emit.item(Framed::Unreadable {
                         position: Position::Line(line_no),
                         reason: format!("line longer than the limit of {limit} bytes"),
                     });
@@ -373,7 +412,7 @@ impl Framer<'_, '_, '_> {
                 }
                 LineEnd::Eof(len) => {
                     self.s.consume(len);
-                    (self.emit)(Framed::Unreadable {
+                    self.emit.item(Framed::Unreadable {
                         position: Position::Line(line_no),
                         reason: format!("line longer than the limit of {limit} bytes"),
                     });
@@ -381,24 +420,28 @@ impl Framer<'_, '_, '_> {
                 }
                 LineEnd::TooLong => {
                     self.skip_long_line()?;
-                    (self.emit)(Framed::Unreadable {
+                    self.emit.item(Framed::Unreadable {
                         position: Position::Line(line_no),
                         reason: format!("line longer than the limit of {limit} bytes"),
                     });
                     continue;
                 }
             };
-            let line = trim_json_space(self.s.available().get(..len).unwrap_or_default());
+            let avail = self.s.available();
+            let line = trimmed(avail.get(..len).unwrap_or_default());
             let json = match prefixed {
-                false => Some(line),
-                true => memchr::memchr(b'{', line).and_then(|at| line.get(at..)),
+                false => Some(line.clone()),
+                true => avail
+                    .get(line.clone())
+                    .and_then(|l| memchr::memchr(b'{', l))
+                    .map(|at| line.start + at..line.end),
             };
             match json {
-                Some(json) if !json.is_empty() => (self.emit)(Framed::Record {
-                    position: Position::Line(line_no),
-                    payload: Payload::Json(json),
-                }),
-                None if !line.is_empty() => (self.emit)(Framed::Unreadable {
+                Some(json) if !json.is_empty() => {
+                    let (block, range) = self.s.shared(json);
+                    self.emit.shared(Position::Line(line_no), block, range);
+                }
+                None if !line.is_empty() => self.emit.item(Framed::Unreadable {
                     position: Position::Line(line_no),
                     reason: "no JSON object after the line's prefix".to_string(),
                 }),
@@ -599,7 +642,7 @@ impl Framer<'_, '_, '_> {
             let recorded = self.s.stop_recording();
             if let Err(err) = scanned {
                 if matches!(err, FrameError::Truncated { .. }) {
-                    (self.emit)(Framed::Unreadable {
+                    self.emit.item(Framed::Unreadable {
                         position: Position::Index(index),
                         reason: "record cut off by the end of the input".to_string(),
                     });
@@ -622,11 +665,11 @@ impl Framer<'_, '_, '_> {
 
     fn emit_recorded(&mut self, position: Position, recorded: Recorded) {
         match recorded {
-            Recorded::Bytes(bytes) => (self.emit)(Framed::Record {
+            Recorded::Bytes(bytes) => self.emit.item(Framed::Record {
                 position,
                 payload: Payload::Json(&bytes),
             }),
-            Recorded::TooLarge => (self.emit)(Framed::Unreadable {
+            Recorded::TooLarge => self.emit.item(Framed::Unreadable {
                 position,
                 reason: format!(
                     "record larger than the limit of {} bytes",
@@ -731,7 +774,7 @@ impl Framer<'_, '_, '_> {
                 Ok(more) => more,
                 Err(e) => {
                     if holding {
-                        emit(Framed::Record {
+                        emit.item(Framed::Record {
                             position: Position::Line(row_line(&mut reader, &held)),
                             payload: Payload::Csv {
                                 layout: &layout,
@@ -746,13 +789,13 @@ impl Framer<'_, '_, '_> {
                 let unclosed = !more && reader.get_ref().ended_in_quotes();
                 let position = Position::Line(row_line(&mut reader, &held));
                 if unclosed {
-                    emit(Framed::Unreadable {
+                    emit.item(Framed::Unreadable {
                         position,
                         reason: "unclosed quote: a quoted field runs from this row to the end of the file"
                             .to_string(),
                     });
                 } else {
-                    emit(Framed::Record {
+                    emit.item(Framed::Record {
                         position,
                         payload: Payload::Csv {
                             layout: &layout,
@@ -796,11 +839,11 @@ impl Framer<'_, '_, '_> {
                 None => Err("test case has no `Log`".to_string()),
             };
             match json {
-                Ok(bytes) => (self.emit)(Framed::Record {
+                Ok(bytes) => self.emit.item(Framed::Record {
                     position,
                     payload: Payload::Json(&bytes),
                 }),
-                Err(reason) => (self.emit)(Framed::Unreadable { position, reason }),
+                Err(reason) => self.emit.item(Framed::Unreadable { position, reason }),
             }
         }
         let n = self.s.available().len();
@@ -819,20 +862,14 @@ enum LineEnd {
     TooLong,
 }
 
-fn trim_json_space(mut b: &[u8]) -> &[u8] {
-    while let [first, rest @ ..] = b {
-        if !is_json_space(*first) {
-            break;
-        }
-        b = rest;
-    }
-    while let [rest @ .., last] = b {
-        if !is_json_space(*last) {
-            break;
-        }
-        b = rest;
-    }
-    b
+/// Where `b` is once JSON whitespace is trimmed from both ends.
+fn trimmed(b: &[u8]) -> Range<usize> {
+    let start = b.iter().position(|c| !is_json_space(*c)).unwrap_or(b.len());
+    let end = b
+        .iter()
+        .rposition(|c| !is_json_space(*c))
+        .map_or(start, |i| i + 1);
+    start..end
 }
 
 /// Why a first line looks like binary data rather than text, if it does.
@@ -888,4 +925,237 @@ fn looks_like_yaml(first_line: &[u8]) -> bool {
             .iter()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b' ' | b'.'))
         && matches!(after, None | Some(b' ' | b'\t'))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+    use std::sync::Arc;
+
+    use proptest::prelude::*;
+    use tokentrail_model::Position::Line;
+
+    use super::stream::tests::Pieces;
+    use super::*;
+
+    /// One framed item: its position, its text or why it is unreadable, and for a record
+    /// handed out as part of a block, which block (numbered in the order they appeared) and
+    /// where in it.
+    type Seen = (
+        Position,
+        Result<String, String>,
+        Option<(usize, Range<usize>)>,
+    );
+
+    /// A sink that keeps blocks the way the decoding pipeline does: the last `hold` records'
+    /// blocks are held, older ones are checked (a held block must never be written again)
+    /// and given back to the recycler.
+    struct Holding<'r> {
+        seen: Vec<Seen>,
+        blocks: Vec<Block>,
+        held: VecDeque<(Block, Range<usize>, String)>,
+        hold: usize,
+        recycler: &'r Recycler,
+    }
+
+    impl Holding<'_> {
+        fn release(&mut self, keep: usize) {
+            while self.held.len() > keep {
+                let Some((block, range, text)) = self.held.pop_front() else {
+                    return;
+                };
+                assert_eq!(String::from_utf8_lossy(&block[range]), text);
+                self.recycler.give(block);
+            }
+        }
+    }
+
+    impl Sink for Holding<'_> {
+        fn item(&mut self, item: Framed<'_>) {
+            self.seen.push(match item {
+                Framed::Record {
+                    position,
+                    payload: Payload::Json(bytes),
+                } => (position, Ok(String::from_utf8_lossy(bytes).into()), None),
+                Framed::Record { position, .. } => (position, Err("CSV".into()), None),
+                Framed::Unreadable { position, reason } => (position, Err(reason), None),
+            });
+        }
+
+        fn shared(&mut self, position: Position, block: &Block, range: Range<usize>) {
+            // Numbering the blocks keeps every one alive (a freed block's address may come
+            // back), so only a sink that holds them all numbers them.
+            let number = match self.blocks.iter().position(|b| Arc::ptr_eq(b, block)) {
+                Some(n) => n,
+                None if self.hold == usize::MAX => {
+                    self.blocks.push(Arc::clone(block));
+                    self.blocks.len() - 1
+                }
+                None => 0,
+            };
+            let text: String = String::from_utf8_lossy(&block[range.clone()]).into();
+            self.held
+                .push_back((Arc::clone(block), range.clone(), text.clone()));
+            self.release(self.hold);
+            self.seen.push((position, Ok(text), Some((number, range))));
+        }
+    }
+
+    /// Frame `text` read in pieces of `sizes`, with a sink holding the last `hold` records'
+    /// blocks (`usize::MAX`: every block to the end).
+    fn frame_shared(
+        text: &[u8],
+        sizes: &[usize],
+        max_record_bytes: usize,
+        hold: usize,
+    ) -> Vec<Seen> {
+        let recycler = Recycler::default();
+        let mut sink = Holding {
+            seen: Vec::new(),
+            blocks: Vec::new(),
+            held: VecDeque::new(),
+            hold,
+            recycler: &recycler,
+        };
+        let opts = FrameOptions {
+            max_record_bytes,
+            ..FrameOptions::default()
+        };
+        let mut reader = Pieces::new(text, sizes);
+        frame_into(&mut reader, &opts, &mut sink, Some(&recycler));
+        sink.release(0);
+        sink.seen
+    }
+
+    /// Frame the concatenation of `reads`, one read each, with every block held to the end.
+    fn frame_reads<S: AsRef<str>>(reads: &[S], max_record_bytes: usize) -> Vec<Seen> {
+        let sizes: Vec<usize> = reads.iter().map(|r| r.as_ref().len()).collect();
+        let text: String = reads.iter().map(AsRef::as_ref).collect();
+        frame_shared(text.as_bytes(), &sizes, max_record_bytes, usize::MAX)
+    }
+
+    fn shared(position: Position, text: &str, block: usize, range: Range<usize>) -> Seen {
+        (position, Ok(text.into()), Some((block, range)))
+    }
+
+    /// Lines cut by reads: a line cut in two is carried into the next block (and only it),
+    /// a line ending exactly where a read ends and one starting exactly where a read starts
+    /// are ranges of their blocks, CRLF is trimmed, and the last line needs no newline.
+    #[test]
+    fn lines_are_ranges_of_the_blocks_they_were_read_into() {
+        let pad = format!("{{\"pad\":\"{}\"}}", "x".repeat(4100));
+        // The first read holds what the sniffer looks at (the first line and 4 KiB more).
+        let reads = [
+            format!("{{\"n\":1}}\n{pad}\n{{\"n\":3,\"cut\":"),
+            "true}\n{\"n\":4}\n".to_string(),
+            "{\"n\":5}\r\n".to_string(),
+            "{\"n\":6}".to_string(),
+        ];
+        assert_eq!(
+            frame_reads(&reads, DEFAULT_MAX_RECORD_BYTES),
+            vec![
+                shared(Line(1), "{\"n\":1}", 0, 0..7),
+                shared(Line(2), &pad, 0, 8..4118),
+                shared(Line(3), "{\"n\":3,\"cut\":true}", 1, 0..18),
+                shared(Line(4), "{\"n\":4}", 1, 19..26),
+                shared(Line(5), "{\"n\":5}", 2, 0..7),
+                shared(Line(6), "{\"n\":6}", 3, 0..7),
+            ]
+        );
+    }
+
+    /// A line over the record limit that runs across reads is reported at its line and
+    /// skipped; the line after it is read from where the skipping left the block.
+    #[test]
+    fn a_line_over_the_limit_across_blocks_is_skipped() {
+        let reads = [
+            format!("{{\"n\":1}}\n{}{{\"long\":\"", "\n".repeat(4100)),
+            "x".repeat(20),
+            "\"}\n{\"n\":3}\n".to_string(),
+        ];
+        assert_eq!(
+            frame_reads(&reads, 16),
+            vec![
+                shared(Line(1), "{\"n\":1}", 0, 0..7),
+                (
+                    Line(4102),
+                    Err("line longer than the limit of 16 bytes".into()),
+                    None
+                ),
+                shared(Line(4103), "{\"n\":3}", 1, 3..10),
+            ]
+        );
+    }
+
+    /// Lines behind a forwarder's prefix are ranges from their `{` on, in whichever block
+    /// the line ended up.
+    #[test]
+    fn prefixed_lines_are_ranges_after_their_prefix() {
+        let reads = [
+            "P1 HOST {\"a\":1}\nP2 HOST {\"a\"",
+            ":2}\n<134>Feb host: {\"a\":3}\n",
+            "P4 -- MARK --\n",
+        ];
+        assert_eq!(
+            frame_reads(&reads, DEFAULT_MAX_RECORD_BYTES),
+            vec![
+                shared(Line(1), "{\"a\":1}", 0, 8..15),
+                shared(Line(2), "{\"a\":2}", 1, 8..15),
+                shared(Line(3), "{\"a\":3}", 1, 31..38),
+                (
+                    Line(4),
+                    Err("no JSON object after the line's prefix".into()),
+                    None
+                ),
+            ]
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Whatever the reads and however long the sink holds blocks (blocks coming back
+        /// through the recycler with old bytes in them), JSON lines, plain or behind a
+        /// prefix, are framed exactly as when the whole input is read at once and every
+        /// record is copied out.
+        #[test]
+        fn shared_blocks_frame_as_one_read_does(
+            lines in proptest::collection::vec((0usize..400, 0u8..6), 1..60),
+            last_newline in any::<bool>(),
+            sizes in proptest::collection::vec(1usize..900, 1..6),
+            max_record_bytes in 40usize..600,
+            hold in 0usize..4,
+            prefixed in any::<bool>(),
+        ) {
+            let mut text = String::new();
+            for (i, (len, shape)) in lines.iter().enumerate() {
+                if prefixed && *shape > 0 {
+                    text.push_str("2025-02-02T00:27:59+08:00 HOST ");
+                }
+                match shape {
+                    0 => {}
+                    1 => text.push_str("   "),
+                    _ => text.push_str(&format!("{{\"i\":{i},\"p\":\"{}\"}}", "y".repeat(*len))),
+                }
+                text.push_str(if *shape == 3 { "\r\n" } else { "\n" });
+            }
+            if !last_newline {
+                text.pop();
+            }
+            let opts = FrameOptions { max_record_bytes, ..FrameOptions::default() };
+            let mut expected = Vec::new();
+            frame(&mut text.as_bytes(), &opts, &mut |item| match item {
+                Framed::Record { position, payload: Payload::Json(b) } => {
+                    expected.push((position, Ok(String::from_utf8_lossy(b).into_owned())))
+                }
+                Framed::Record { position, .. } => expected.push((position, Err("CSV".into()))),
+                Framed::Unreadable { position, reason } => expected.push((position, Err(reason))),
+            });
+            let got: Vec<_> = frame_shared(text.as_bytes(), &sizes, max_record_bytes, hold)
+                .into_iter()
+                .map(|(position, item, _)| (position, item))
+                .collect();
+            prop_assert_eq!(got, expected);
+        }
+    }
 }

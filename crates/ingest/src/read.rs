@@ -48,7 +48,9 @@ use serde::Serialize;
 use tokentrail_model::{Guid, Position, SignInKind, SourceRef, Timestamp};
 
 use crate::decode::{decode_all, DecodeOptions};
-use crate::frame::{self, Container, FrameError, FrameOptions, Framed, DEFAULT_MAX_RECORD_BYTES};
+use crate::frame::{
+    self, Block, Container, FrameError, FrameOptions, Framed, Sink, DEFAULT_MAX_RECORD_BYTES,
+};
 use crate::source::{
     self, Compression, ExpansionLimit, Meter, Opened, Origin, ProgressFn, SourceError,
 };
@@ -557,24 +559,14 @@ impl Run<'_, '_> {
                         }
                     }
                 };
-                let framing = frame::frame(input.reader, &frame_opts, &mut |item| match item {
-                    Framed::Record {
-                        position,
-                        payload: Payload::Json(bytes),
-                    } => pipeline.json(position, bytes, &mut apply),
-                    Framed::Record { position, payload } => {
-                        let source = SourceRef {
-                            file: name.clone(),
-                            position,
-                        };
-                        let mut results = Vec::with_capacity(1);
-                        decode_all(payload, source, &opts.decode, &mut |r| results.push(r));
-                        pipeline.decoded(position, results, &mut apply);
-                    }
-                    Framed::Unreadable { position, reason } => {
-                        pipeline.unreadable(position, reason)
-                    }
-                });
+                let mut sink = Batching {
+                    pipeline: &mut pipeline,
+                    apply: &mut apply,
+                    file: &name,
+                    decode: &opts.decode,
+                };
+                let recycler = Some(pool.recycler());
+                let framing = frame::frame_into(input.reader, &frame_opts, &mut sink, recycler);
                 pipeline.finish(&mut apply);
                 framing
             }
@@ -623,6 +615,39 @@ impl Run<'_, '_> {
         }
         report.events += 1;
         (self.sink)(record);
+    }
+}
+
+/// The framer's output going into a [`Pipeline`].
+struct Batching<'a, 'p> {
+    pipeline: &'a mut Pipeline<'p>,
+    apply: &'a mut dyn FnMut(Outcome),
+    file: &'a Arc<str>,
+    decode: &'a DecodeOptions,
+}
+
+impl Sink for Batching<'_, '_> {
+    fn item(&mut self, item: Framed<'_>) {
+        match item {
+            Framed::Record {
+                position,
+                payload: Payload::Json(bytes),
+            } => self.pipeline.json(position, bytes, self.apply),
+            Framed::Record { position, payload } => {
+                let source = SourceRef {
+                    file: self.file.clone(),
+                    position,
+                };
+                let mut results = Vec::with_capacity(1);
+                decode_all(payload, source, self.decode, &mut |r| results.push(r));
+                self.pipeline.decoded(position, results, self.apply);
+            }
+            Framed::Unreadable { position, reason } => self.pipeline.unreadable(position, reason),
+        }
+    }
+
+    fn shared(&mut self, position: Position, block: &Block, range: std::ops::Range<usize>) {
+        self.pipeline.shared(position, block, range, self.apply);
     }
 }
 

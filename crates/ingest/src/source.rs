@@ -21,7 +21,6 @@
 
 use std::cell::Cell;
 use std::collections::HashSet;
-use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -474,7 +473,8 @@ fn open_file(
     budget: Rc<Budget>,
     visit: &mut dyn FnMut(Opened<'_>),
 ) -> Result<(), SourceError> {
-    let file = File::open(path)?;
+    // Read once from start to end: around the page cache when it does not hold the file.
+    let file = tokentrail_directio::InputFile::open(path)?;
     let mut counted = Counting {
         inner: file,
         meter,

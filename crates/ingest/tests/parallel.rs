@@ -100,10 +100,8 @@ fn unreadable_lines_keep_their_line_numbers_across_batches() {
             text.push_str("not json\n");
             broken.push(i + 1);
         } else {
-            text.push_str(&format!(
-                "{{\"Type\":\"AADNonInteractiveUserSignInLogs\",\"Id\":\"{:08x}-0000-4000-8000-000000000000\",\"TimeGenerated\":\"2024-03-04T10:00:00Z\",\"UserId\":\"u\",\"AppId\":\"a\",\"IPAddress\":\"192.0.2.1\",\"ResultType\":\"0\"}}\n",
-                i
-            ));
+            text.push_str(&sign_in(i, ""));
+            text.push('\n');
         }
     }
     let path = common::write(dir.path(), "lines.jsonl", text.as_bytes());
@@ -124,10 +122,114 @@ fn unreadable_lines_keep_their_line_numbers_across_batches() {
     );
 }
 
+/// A non-interactive sign-in numbered `i`, its user id padded with `pad`, on one line.
+fn sign_in(i: u64, pad: &str) -> String {
+    format!(
+        "{{\"Type\":\"AADNonInteractiveUserSignInLogs\",\"Id\":\"{i:08x}-0000-4000-8000-000000000000\",\"TimeGenerated\":\"2024-03-04T10:00:00Z\",\"UserId\":\"u{pad}\",\"AppId\":\"a\",\"IPAddress\":\"192.0.2.1\",\"ResultType\":\"0\"}}"
+    )
+}
+
 fn position(r: &DecodedRecord) -> Position {
     match &r.event {
         Decoded::SignIn(s) => s.source.position,
         Decoded::Access(a) => a.source.position,
         Decoded::Other(_) => panic!("unexpected other record"),
     }
+}
+
+/// Files of several 1 MiB reads, plain and gzip (whose reads end anywhere), framed into read
+/// blocks for the decoding threads: CRLF and LF lines, blank lines, a line over the record
+/// limit spanning reads, and a last line without newline give exactly the records and the
+/// unreadable line a single-threaded run gives.
+#[test]
+fn lines_across_read_blocks_are_read_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::new();
+    let mut lines = Vec::new();
+    let mut line = 0u64;
+    for i in 0..11_998u64 {
+        line += 1;
+        if i == 7_000 {
+            // Over the limit below, and longer than one read.
+            text.push_str(&format!("{{\"pad\":\"{}\"}}\n", "z".repeat(1_500_000)));
+            continue;
+        }
+        if i % 1_000 == 999 {
+            text.push('\n');
+            continue;
+        }
+        // Lengths vary so that reads cut lines at every place.
+        text.push_str(&sign_in(i, &"x".repeat((i * 7919 % 613) as usize)));
+        text.push_str(if i % 3 == 0 { "\r\n" } else { "\n" });
+        lines.push(line);
+    }
+    assert!(text.ends_with("\r\n"));
+    text.truncate(text.len() - 2);
+    let plain = common::write(dir.path(), "lines.jsonl", text.as_bytes());
+    let gz = common::write(dir.path(), "lines.jsonl.gz", &common::gzip(text.as_bytes()));
+    assert!(text.len() > 5 << 20, "{} bytes", text.len());
+
+    let read = |path: &Path, threads: usize| {
+        let opts = ReadOptions {
+            decode_threads: threads,
+            max_record_bytes: 1 << 20,
+            ..ReadOptions::default()
+        };
+        let mut got = Vec::new();
+        let report = read_paths(&[path], &opts, &mut |r| got.push(r));
+        (got, report)
+    };
+    for path in [&plain, &gz] {
+        let (inline, inline_report) = read(path, 0);
+        let positions: Vec<Position> = inline.iter().map(position).collect();
+        let expected: Vec<Position> = lines.iter().map(|l| Position::Line(*l)).collect();
+        assert!(positions == expected, "{path:?}");
+        let file = &inline_report.files[0];
+        assert_eq!(
+            (file.records, file.events, file.unreadable),
+            (11_987, 11_986, 1)
+        );
+        assert_eq!(
+            file.unreadable_records[0].source.position,
+            Position::Line(7_001)
+        );
+        assert_eq!(
+            file.unreadable_records[0].reason,
+            "line longer than the limit of 1048576 bytes"
+        );
+        for threads in [1, 2] {
+            let (parallel, report) = read(path, threads);
+            assert!(parallel == inline, "{path:?}, {threads} threads");
+            assert_eq!(
+                serde_json::to_string(&report).unwrap(),
+                serde_json::to_string(&inline_report).unwrap()
+            );
+        }
+    }
+}
+
+/// A first line followed by more than the sniffer looks ahead of blank lines is cut out as an
+/// object (a copy) and the lines after it as ranges of read blocks: both kinds travel in one
+/// batch and come back in order.
+#[test]
+fn a_first_record_copied_and_lines_shared_share_a_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = sign_in(0, "");
+    text.push_str(&"\n".repeat(5_000));
+    for i in 1..=3 {
+        text.push('\n');
+        text.push_str(&sign_in(i, ""));
+    }
+    let path = common::write(dir.path(), "late.jsonl", text.as_bytes());
+    let (inline, inline_report) = run(std::slice::from_ref(&path), 0);
+    let (parallel, parallel_report) = run(&[path], 2);
+    let positions: Vec<Position> = parallel.iter().map(position).collect();
+    assert_eq!(
+        positions,
+        [1, 5_002, 5_003, 5_004].map(Position::Line).to_vec()
+    );
+    assert!(parallel == inline);
+    assert_eq!(parallel_report, inline_report);
+    let report: serde_json::Value = serde_json::from_str(&parallel_report).unwrap();
+    assert_eq!(report["files"][0]["container"], "json-lines");
 }

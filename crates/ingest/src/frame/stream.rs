@@ -1,22 +1,71 @@
 //! A read buffer that knows where it is: byte offset and line number of the next unread byte,
 //! with optional recording of consumed bytes (to cut one record out of a container) and the
 //! ability to look ahead further than one read without consuming.
+//!
+//! The buffer is a shared [`Block`]: a sink that keeps records beyond the framing call (the
+//! decoding threads) may hold the block they lie in rather than copy them. A held block is
+//! never written again; the next read goes into a fresh block, into which only the unread
+//! bytes (the start of a record cut by the read) are copied.
 
 use std::io::{self, Read};
+use std::sync::{Arc, Mutex};
 
-/// Size of one read from the underlying stream.
-const READ_CHUNK: usize = 64 * 1024;
+/// Size of one read from the underlying stream. Large, because every read is a system call
+/// and a page-cache lookup (64 KiB reads were 34,000 calls for tier M's 2.1 GB); not much
+/// larger, so a block is still in the cache when the records cut out of it are decoded.
+pub(crate) const READ_CHUNK: usize = 1024 * 1024;
 
 /// The buffer is shrunk back to this after a huge record made it grow, so one 100 MB line
 /// does not pin 100 MB for the rest of the file.
-const RETAINED_CAPACITY: usize = 1024 * 1024;
+const RETAINED_CAPACITY: usize = 4 * READ_CHUNK;
+
+/// Read blocks kept for reuse by a [`Recycler`]: more than the batches in flight hold with up
+/// to five decoding threads; beyond that, blocks are freed.
+const MAX_RECYCLED: usize = 16;
+
+/// Longest block kept for reuse: one grown for a long line is freed, not kept.
+const MAX_RECYCLED_LEN: usize = 2 * READ_CHUNK;
+
+/// Bytes read from a stream; records framed from it are ranges of it.
+pub(crate) type Block = Arc<Vec<u8>>;
+
+/// Blocks whose last holder let go of them, for the next reads: a fresh block would cost an
+/// allocation and the zeroing of its megabyte (the buffer stays initialized so that a read
+/// need not zero its room), which is about what sharing the block saves.
+#[derive(Default)]
+pub(crate) struct Recycler {
+    spare: Mutex<Vec<Vec<u8>>>,
+}
+
+impl Recycler {
+    fn take(&self) -> Option<Vec<u8>> {
+        self.spare.lock().ok()?.pop()
+    }
+
+    /// Let go of `block`; kept for reuse if this was its last holder.
+    pub(crate) fn give(&self, block: Block) {
+        let Some(bytes) = Arc::into_inner(block) else {
+            return;
+        };
+        if bytes.len() > MAX_RECYCLED_LEN {
+            return;
+        }
+        if let Ok(mut spare) = self.spare.lock() {
+            if spare.len() < MAX_RECYCLED {
+                spare.push(bytes);
+            }
+        }
+    }
+}
 
 /// Buffered reader over a byte stream that tracks byte offset and line number.
 pub(crate) struct Stream<'r> {
     inner: &'r mut dyn Read,
+    /// Where blocks come from and go back to, when a sink holds them.
+    recycler: Option<&'r Recycler>,
     /// Bytes read are `buf[start..end]`; the rest of `buf` is room for the next read. It
     /// stays initialized, so a read does not zero its room first.
-    buf: Vec<u8>,
+    buf: Block,
     start: usize,
     end: usize,
     eof: bool,
@@ -43,10 +92,11 @@ pub(crate) enum Recorded {
 }
 
 impl<'r> Stream<'r> {
-    pub(crate) fn new(inner: &'r mut dyn Read) -> Self {
+    pub(crate) fn new(inner: &'r mut dyn Read, recycler: Option<&'r Recycler>) -> Self {
         Stream {
             inner,
-            buf: Vec::new(),
+            recycler,
+            buf: Arc::new(recycler.and_then(Recycler::take).unwrap_or_default()),
             start: 0,
             end: 0,
             eof: false,
@@ -71,27 +121,36 @@ impl<'r> Stream<'r> {
         self.buf.get(self.start..self.end).unwrap_or_default()
     }
 
+    /// The block the buffered bytes are in, and where `range` of [`Stream::available`] is in
+    /// it.
+    pub(crate) fn shared(&self, range: std::ops::Range<usize>) -> (&Block, std::ops::Range<usize>) {
+        (&self.buf, self.start + range.start..self.start + range.end)
+    }
+
     /// Read more bytes, keeping every unread one. Returns false at the end of the stream.
     pub(crate) fn fill_more(&mut self) -> io::Result<bool> {
         if self.eof {
             return Ok(false);
         }
+        if Arc::get_mut(&mut self.buf).is_none() {
+            self.carry_over();
+        }
+        // The block is this stream's alone now: `make_mut` does not copy it.
+        let buf = Arc::make_mut(&mut self.buf);
         if self.start > 0 && self.start == self.end {
             self.start = 0;
             self.end = 0;
-        } else if self.start > 0 && self.end + READ_CHUNK > self.buf.len() {
-            self.buf.copy_within(self.start..self.end, 0);
+        } else if self.start > 0 && self.end + READ_CHUNK > buf.len() {
+            buf.copy_within(self.start..self.end, 0);
             self.end -= self.start;
             self.start = 0;
         }
-        if self.end + READ_CHUNK > self.buf.len() {
-            self.buf.resize(self.end + READ_CHUNK, 0);
-        }
+        grow(buf, self.end + READ_CHUNK);
         let room = self.end..self.end + READ_CHUNK;
         let read = loop {
             match self
                 .inner
-                .read(self.buf.get_mut(room.clone()).unwrap_or_default())
+                .read(buf.get_mut(room.clone()).unwrap_or_default())
             {
                 Ok(n) => break Ok(n),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -147,9 +206,32 @@ impl<'r> Stream<'r> {
         }
         self.start = end;
         if self.start == self.end && self.buf.len() > RETAINED_CAPACITY {
-            self.buf = Vec::new();
+            let huge = std::mem::take(&mut self.buf);
+            self.let_go(huge);
             self.start = 0;
             self.end = 0;
+        }
+    }
+
+    /// A sink holds records of the current block: leave it to them, and carry the unread
+    /// bytes (the start of a record cut by the last read) over to a fresh block.
+    fn carry_over(&mut self) {
+        let mut fresh = self.recycler.and_then(Recycler::take).unwrap_or_default();
+        let unread = self.start..self.end;
+        let tail = unread.len();
+        grow(&mut fresh, tail + READ_CHUNK);
+        if let (Some(dst), Some(src)) = (fresh.get_mut(..tail), self.buf.get(unread)) {
+            dst.copy_from_slice(src);
+        }
+        let held = std::mem::replace(&mut self.buf, Arc::new(fresh));
+        self.let_go(held);
+        self.start = 0;
+        self.end = tail;
+    }
+
+    fn let_go(&self, block: Block) {
+        if let Some(recycler) = self.recycler {
+            recycler.give(block);
         }
     }
 
@@ -193,6 +275,13 @@ impl<'r> Stream<'r> {
     }
 }
 
+impl Drop for Stream<'_> {
+    fn drop(&mut self) {
+        let last = std::mem::take(&mut self.buf);
+        self.let_go(last);
+    }
+}
+
 impl Read for Stream<'_> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
         if self.available().is_empty() && !self.fill_more()? {
@@ -208,24 +297,47 @@ impl Read for Stream<'_> {
     }
 }
 
+/// Make `buf` at least `len` bytes long, zeroing only what is added, with capacity for a read
+/// more: a block going round the recycler then seldom has to move (a reallocation copies it).
+fn grow(buf: &mut Vec<u8>, len: usize) {
+    if buf.len() < len {
+        buf.reserve(len + READ_CHUNK - buf.len());
+        buf.resize(len, 0);
+    }
+}
+
 /// JSON's insignificant whitespace.
 pub(crate) fn is_json_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n')
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    /// A reader that hands out at most `piece` bytes per read, as pipes and archives do.
-    struct Pieces<'a> {
+    /// A reader that hands out at most `sizes[i]` bytes in its `i`-th read (the sizes taken
+    /// round and round), as pipes, archives and gzip streams do.
+    pub(crate) struct Pieces<'a> {
         rest: &'a [u8],
-        piece: usize,
+        sizes: &'a [usize],
+        reads: usize,
+    }
+
+    impl<'a> Pieces<'a> {
+        pub(crate) fn new(rest: &'a [u8], sizes: &'a [usize]) -> Self {
+            Pieces {
+                rest,
+                sizes,
+                reads: 0,
+            }
+        }
     }
 
     impl Read for Pieces<'_> {
         fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-            let n = self.rest.len().min(out.len()).min(self.piece);
+            let piece = self.sizes[self.reads % self.sizes.len()];
+            self.reads += 1;
+            let n = self.rest.len().min(out.len()).min(piece);
             let (head, tail) = self.rest.split_at(n);
             out[..n].copy_from_slice(head);
             self.rest = tail;
@@ -235,8 +347,9 @@ mod tests {
 
     /// Lines cut the way the JSON-lines framer cuts them, with the line number each began on.
     fn lines(text: &[u8], piece: usize) -> Vec<(u64, Vec<u8>)> {
-        let mut reader = Pieces { rest: text, piece };
-        let mut s = Stream::new(&mut reader);
+        let sizes = [piece];
+        let mut reader = Pieces::new(text, &sizes);
+        let mut s = Stream::new(&mut reader, None);
         let mut out = Vec::new();
         loop {
             let line = s.line();

@@ -2,14 +2,19 @@
 //!
 //! The framer cuts records out of the stream on the calling thread (it is sequential by
 //! nature: gzip, JSON containers and CSV quoting all need the bytes in order). Framed JSON
-//! records are copied into batches of about [`BATCH_BYTES`]; each batch goes to a pool of
-//! decoding threads, and the decoded batches come back to the calling thread *in the order
-//! they were framed*, so the sink sees exactly the sequence a single-threaded run produces and
-//! results cannot depend on the number of threads. CSV rows are decoded where they are framed
-//! (their layout is borrowed from the framer) and travel in the same batches to keep the order.
+//! records are collected into batches of about [`BATCH_BYTES`]: a JSON line as a range of the
+//! read block it lies in (the batch holds the block; the line is not copied), any other JSON
+//! record as a copy (a JSON array's elements are already cut out into a buffer of their own).
+//! Each batch goes to a pool of decoding threads, and the decoded batches come back to the
+//! calling thread *in the order they were framed*, so the sink sees exactly the sequence a
+//! single-threaded run produces and results cannot depend on the number of threads. CSV rows
+//! are decoded where they are framed (their layout is borrowed from the framer) and travel in
+//! the same batches to keep the order.
 //!
 //! At most [`IN_FLIGHT_PER_THREAD`] batches per thread are outstanding, which bounds the memory
-//! the pipeline holds whatever the input size.
+//! the pipeline holds whatever the input size: each holds its copies and the read blocks its
+//! lines lie in (one or two read blocks of a megabyte; a block grows only to hold a line longer
+//! than itself), and blocks no batch holds any more go back to the framer.
 
 use std::collections::VecDeque;
 use std::ops::Range;
@@ -19,6 +24,7 @@ use std::sync::{Arc, Mutex};
 use tokentrail_model::{Position, SourceRef};
 
 use crate::decode::{decode_all, DecodeOptions};
+use crate::frame::{Block, Recycler};
 use crate::{DecodeError, DecodedRecord, Payload};
 
 /// Bytes of framed JSON collected before a batch is handed to a decoding thread: large enough
@@ -36,6 +42,12 @@ enum Item {
     /// A JSON record whose bytes are `range` of the batch buffer.
     Json {
         position: Position,
+        range: Range<usize>,
+    },
+    /// A JSON record whose bytes are `range` of the batch's read block number `block`.
+    Shared {
+        position: Position,
+        block: usize,
         range: Range<usize>,
     },
     /// A record already decoded (CSV rows): what it held, or why it failed.
@@ -59,6 +71,10 @@ pub(super) enum Outcome {
 struct Batch {
     file: Arc<str>,
     bytes: Vec<u8>,
+    /// The read blocks that `Item::Shared` records lie in, each once.
+    blocks: Vec<Block>,
+    /// Bytes of the `Item::Shared` records.
+    shared_bytes: usize,
     items: Vec<Item>,
 }
 
@@ -71,19 +87,23 @@ impl Batch {
         Batch {
             file,
             bytes,
+            blocks: Vec::new(),
+            shared_bytes: 0,
             items: Vec::with_capacity(1024),
         }
     }
 
     fn is_full(&self) -> bool {
-        self.bytes.len() >= BATCH_BYTES || self.items.len() >= BATCH_RECORDS
+        self.bytes.len() + self.shared_bytes >= BATCH_BYTES || self.items.len() >= BATCH_RECORDS
     }
 
-    fn decode(self, opts: &DecodeOptions, spare: &Spare) -> Vec<Outcome> {
+    fn decode(self, opts: &DecodeOptions, spare: &Spare, recycler: &Recycler) -> Vec<Outcome> {
         let Batch {
             file,
             mut bytes,
+            blocks,
             items,
+            ..
         } = self;
         let outcome = |position: Position, result: Result<DecodedRecord, DecodeError>| match result
         {
@@ -106,6 +126,23 @@ impl Batch {
                         outcomes.push(outcome(position, r))
                     });
                 }
+                Item::Shared {
+                    position,
+                    block,
+                    range,
+                } => {
+                    let source = SourceRef {
+                        file: file.clone(),
+                        position,
+                    };
+                    let payload = blocks
+                        .get(block)
+                        .and_then(|b| b.get(range))
+                        .unwrap_or_default();
+                    decode_all(Payload::Json(payload), source, opts, &mut |r| {
+                        outcomes.push(outcome(position, r))
+                    });
+                }
                 Item::Decoded { position, results } => {
                     outcomes.extend(results.into_iter().map(|r| outcome(position, r)))
                 }
@@ -119,6 +156,9 @@ impl Batch {
             if s.len() < MAX_SPARE {
                 s.push(bytes);
             }
+        }
+        for block in blocks {
+            recycler.give(block);
         }
         outcomes
     }
@@ -142,6 +182,7 @@ pub(super) struct Pool {
     threads: usize,
     opts: DecodeOptions,
     spare: Arc<Spare>,
+    recycler: Arc<Recycler>,
 }
 
 impl Pool {
@@ -154,9 +195,11 @@ impl Pool {
         let (jobs, queue) = mpsc::sync_channel::<Job>(threads * IN_FLIGHT_PER_THREAD);
         let queue = Arc::new(Mutex::new(queue));
         let spare = Arc::new(Spare::default());
+        let recycler = Arc::new(Recycler::default());
         for _ in 0..threads {
             let queue = Arc::clone(&queue);
             let spare = Arc::clone(&spare);
+            let recycler = Arc::clone(&recycler);
             scope.spawn(move || loop {
                 // The lock is held only while taking a job, never while decoding.
                 let job = match queue.lock() {
@@ -167,7 +210,7 @@ impl Pool {
                     return;
                 };
                 // The receiver is gone only when the reading thread stopped early.
-                let _ = reply.send(batch.decode(opts, &spare));
+                let _ = reply.send(batch.decode(opts, &spare, &recycler));
             });
         }
         Pool {
@@ -175,7 +218,13 @@ impl Pool {
             threads,
             opts: opts.clone(),
             spare,
+            recycler,
         }
+    }
+
+    /// Where the framer takes its read blocks from, and the decoding threads give them back.
+    pub(super) fn recycler(&self) -> &Recycler {
+        &self.recycler
     }
 }
 
@@ -214,6 +263,30 @@ impl<'p> Pipeline<'p> {
         }
     }
 
+    /// A framed JSON record that is `range` of `block`: the batch holds the block rather than
+    /// copy the record.
+    pub(super) fn shared(
+        &mut self,
+        position: Position,
+        block: &Block,
+        range: Range<usize>,
+        apply: &mut dyn FnMut(Outcome),
+    ) {
+        let batch = &mut self.batch;
+        if !batch.blocks.last().is_some_and(|b| Arc::ptr_eq(b, block)) {
+            batch.blocks.push(Arc::clone(block));
+        }
+        batch.shared_bytes += range.len();
+        batch.items.push(Item::Shared {
+            position,
+            block: batch.blocks.len() - 1,
+            range,
+        });
+        if batch.is_full() {
+            self.dispatch(apply);
+        }
+    }
+
     /// A record decoded on the framing thread, and what it held.
     pub(super) fn decoded(
         &mut self,
@@ -245,7 +318,8 @@ impl<'p> Pipeline<'p> {
             Err(mpsc::SendError(job)) => {
                 // No decoding thread is left (one panicked): nothing may be lost, so decode
                 // here rather than drop the batch.
-                for outcome in job.batch.decode(&self.pool.opts, &self.pool.spare) {
+                let pool = self.pool;
+                for outcome in job.batch.decode(&pool.opts, &pool.spare, &pool.recycler) {
                     apply(outcome);
                 }
             }
@@ -285,6 +359,7 @@ impl Item {
     fn position(&self) -> Position {
         match self {
             Item::Json { position, .. }
+            | Item::Shared { position, .. }
             | Item::Decoded { position, .. }
             | Item::Unreadable { position, .. } => *position,
         }

@@ -1,0 +1,248 @@
+//! The spill's temporary file. Spilled accesses are written once and read back once, so where
+//! the file system allows it the file goes around the page cache (see `tokentrail-directio`):
+//! whole aligned blocks, gathered in a staging buffer, the last one padded when the first read
+//! comes. Anywhere else it is an ordinary temporary file. Either way the kernel deletes it when
+//! the run ends, even on a crash.
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::path::Path;
+
+use tokentrail_directio::{direct_temp_file, read_exact_at, write_at, AlignedBuf, BLOCK};
+
+/// What a direct file gathers before one write.
+const STAGING: usize = 1 << 20;
+
+/// An unnamed temporary file, appended to, then read at offsets.
+#[derive(Debug)]
+pub(crate) struct SpillFile {
+    file: File,
+    /// Boxed: its buffers' bookkeeping need not make every holder of a file larger.
+    direct: Option<Box<Direct>>,
+    /// Bytes appended.
+    len: u64,
+}
+
+/// The state of a file written around the page cache.
+#[derive(Debug)]
+struct Direct {
+    /// Bytes not yet written, fewer than [`STAGING`], at the aligned start of `staging`.
+    staged: usize,
+    staging: AlignedBuf,
+    /// Bytes written so far (a multiple of [`BLOCK`]).
+    written: u64,
+    /// The last partial block was written padded: nothing more may be appended.
+    sealed: bool,
+    /// The buffer reads go through.
+    reading: AlignedBuf,
+}
+
+impl SpillFile {
+    /// A new file in `dir` (the system's temporary directory when `None`).
+    pub fn create(dir: Option<&Path>) -> io::Result<SpillFile> {
+        SpillFile::create_in(dir, true)
+    }
+
+    /// [`SpillFile::create`], around the page cache only when `direct` allows.
+    fn create_in(dir: Option<&Path>, direct: bool) -> io::Result<SpillFile> {
+        let temp;
+        let dir = match dir {
+            Some(d) => d,
+            None => {
+                temp = std::env::temp_dir();
+                &temp
+            }
+        };
+        if let Some(file) = direct.then(|| direct_temp_file(dir)).flatten() {
+            return Ok(SpillFile {
+                file,
+                direct: Some(Box::new(Direct {
+                    staged: 0,
+                    staging: AlignedBuf::with_len(STAGING),
+                    written: 0,
+                    sealed: false,
+                    reading: AlignedBuf::default(),
+                })),
+                len: 0,
+            });
+        }
+        Ok(SpillFile {
+            file: tempfile::tempfile_in(dir)?,
+            direct: None,
+            len: 0,
+        })
+    }
+
+    /// Whether reads and writes go around the page cache.
+    #[cfg(test)]
+    pub fn is_direct(&self) -> bool {
+        self.direct.is_some()
+    }
+
+    /// Bytes appended so far.
+    #[cfg(test)]
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Append `bytes`.
+    pub fn append(&mut self, mut bytes: &[u8]) -> io::Result<()> {
+        let Some(d) = self.direct.as_mut() else {
+            self.file.write_all(bytes)?;
+            self.len += bytes.len() as u64;
+            return Ok(());
+        };
+        if d.sealed {
+            return Err(io::Error::other("spill file appended to after a read"));
+        }
+        self.len += bytes.len() as u64;
+        while !bytes.is_empty() {
+            let room = STAGING - d.staged;
+            let (now, rest) = bytes.split_at(bytes.len().min(room));
+            d.staging
+                .get_mut(d.staged, d.staged + now.len())
+                .copy_from_slice(now);
+            d.staged += now.len();
+            bytes = rest;
+            if d.staged == STAGING {
+                write_at(&self.file, d.staging.get(0, STAGING), d.written)?;
+                d.written += STAGING as u64;
+                d.staged = 0;
+            }
+        }
+        Ok(())
+    }
+
+    /// Read `out.len()` bytes from byte `offset` of what was appended.
+    pub fn read_at(&mut self, offset: u64, out: &mut [u8]) -> io::Result<()> {
+        let end = offset + out.len() as u64;
+        if end > self.len {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        let Some(d) = self.direct.as_mut() else {
+            return read_exact_at(&self.file, out, offset);
+        };
+        if !d.sealed {
+            // The last partial block goes out padded to a whole one: direct writes are
+            // whole blocks, and the padding is never read as records.
+            let padded = d.staged.next_multiple_of(BLOCK);
+            d.staging.get_mut(d.staged, padded).fill(0);
+            if padded > 0 {
+                write_at(&self.file, d.staging.get(0, padded), d.written)?;
+            }
+            d.sealed = true;
+            d.staging = AlignedBuf::default();
+        }
+        let from = offset - offset % BLOCK as u64;
+        let to = end.next_multiple_of(BLOCK as u64);
+        let span = usize::try_from(to - from).map_err(io::Error::other)?;
+        if d.reading.len() < span {
+            d.reading = AlignedBuf::with_len(span.next_multiple_of(STAGING));
+        }
+        read_exact_at(&self.file, d.reading.get_mut(0, span), from)?;
+        let skip = (offset - from) as usize;
+        out.copy_from_slice(d.reading.get(skip, skip + out.len()));
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Bytes that say where they are, so a read from the wrong offset cannot pass.
+    fn pattern(len: usize) -> Vec<u8> {
+        (0..len)
+            .map(|i| (i % 251) as u8 ^ (i / 251) as u8)
+            .collect()
+    }
+
+    fn appended_in_pieces(file: &mut SpillFile, data: &[u8], piece: usize) {
+        for chunk in data.chunks(piece) {
+            file.append(chunk).expect("append");
+        }
+    }
+
+    fn reads_back_every_range(mut file: SpillFile, data: &[u8]) {
+        assert_eq!(file.len(), data.len() as u64);
+        // Ranges at block edges, across the staging buffer's edge, within a block, the whole
+        // file, the last byte, and empty.
+        let n = data.len();
+        let edges = [
+            0,
+            1,
+            103,
+            104,
+            BLOCK - 1,
+            BLOCK,
+            BLOCK + 1,
+            STAGING - 5,
+            STAGING,
+            n - 1,
+        ];
+        for &from in edges.iter().filter(|&&f| f < n) {
+            for len in [0, 1, 104, 3 * 104, BLOCK, STAGING + 7, n - from] {
+                let len = len.min(n - from);
+                let mut out = vec![0xAAu8; len];
+                file.read_at(from as u64, &mut out).expect("read");
+                assert!(
+                    out == data[from..from + len],
+                    "bytes {from}..{}",
+                    from + len
+                );
+            }
+        }
+        let mut past = [0u8; 1];
+        assert_eq!(
+            file.read_at(n as u64, &mut past).map_err(|e| e.kind()),
+            Err(io::ErrorKind::UnexpectedEof)
+        );
+        // Reads settle the file: nothing more is appended to a direct one.
+        if file.is_direct() {
+            assert!(file.append(&[1]).is_err());
+        }
+    }
+
+    /// Both kinds of file where the file system allows direct I/O (else the ordinary one
+    /// twice: which it is depends on the file system under the test's temporary directory).
+    fn both_kinds(dir: &Path) -> Vec<SpillFile> {
+        [true, false]
+            .into_iter()
+            .map(|direct| SpillFile::create_in(Some(dir), direct).expect("create"))
+            .collect()
+    }
+
+    #[test]
+    fn what_is_appended_is_read_back_at_any_offset() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        // Not a multiple of the block or staging size, and more than one staging buffer.
+        let data = pattern(2 * STAGING + 3 * BLOCK + 1234);
+        for piece in [104, 4096 * 104, STAGING + 1] {
+            for mut file in both_kinds(dir.path()) {
+                appended_in_pieces(&mut file, &data, piece);
+                reads_back_every_range(file, &data);
+            }
+        }
+    }
+
+    #[test]
+    fn a_file_shorter_than_a_block_is_read_back() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let data = pattern(300);
+        for mut file in both_kinds(dir.path()) {
+            appended_in_pieces(&mut file, &data, 104);
+            let mut out = vec![0u8; 196];
+            file.read_at(104, &mut out).expect("read");
+            assert_eq!(out, data[104..300]);
+        }
+    }
+
+    #[test]
+    fn only_a_file_asked_to_goes_around_the_page_cache() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let ordinary = SpillFile::create_in(Some(dir.path()), false).expect("create");
+        assert!(!ordinary.is_direct());
+        let missing = dir.path().join("missing");
+        assert!(SpillFile::create(Some(&missing)).is_err());
+    }
+}
