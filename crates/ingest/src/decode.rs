@@ -169,7 +169,7 @@ use serde::de::IgnoredAny;
 use tokentrail_model::{Access, AccessSource, SignIn, SignInKind, SourceRef, Timestamp};
 
 use self::collect::{LowerKey, Rec, Texts, Val};
-pub use self::recycle::Recycler;
+pub use self::recycle::RecordRecycler;
 use crate::{
     DecodeError, Decoded, DecodedRecord, Disposition, Family, OtherRecord, Payload, Shape,
 };
@@ -185,7 +185,7 @@ pub struct DecodeOptions {
     pub fields: Fields,
     /// Where the consumer hands back the records it is done with, for the decoders to refill
     /// instead of allocating new ones; `None` builds every record anew.
-    pub recycler: Option<Arc<Recycler>>,
+    pub recycler: Option<Arc<RecordRecycler>>,
 }
 
 impl DecodeOptions {

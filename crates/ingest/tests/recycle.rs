@@ -1,10 +1,10 @@
-//! Records handed back to a [`Recycler`] and refilled by the decoders: a refilled record is
+//! Records handed back to a [`RecordRecycler`] and refilled by the decoders: a refilled record is
 //! exactly the record decoded without recycling, whatever the record before it held.
 
 use std::sync::Arc;
 
 use tokentrail_ingest::{
-    decode, DecodeOptions, Decoded, DecodedRecord, Fields, Payload, Recycler, Shape,
+    decode, DecodeOptions, Decoded, DecodedRecord, Fields, Payload, RecordRecycler, Shape,
 };
 use tokentrail_model::{Position, SourceRef};
 
@@ -133,7 +133,7 @@ const SAMPLES: [(&str, &str, usize); 9] = [
     ("audit full", AUDIT_FULL, 9),
 ];
 
-fn options(fields: Fields, recycler: Option<Arc<Recycler>>) -> DecodeOptions {
+fn options(fields: Fields, recycler: Option<Arc<RecordRecycler>>) -> DecodeOptions {
     DecodeOptions {
         fields,
         recycler,
@@ -222,7 +222,7 @@ fn a_refilled_record_is_the_record_decoded_anew() {
         let cold = options(fields, None);
         for (first_name, first, _) in SAMPLES {
             for (second_name, second, _) in SAMPLES {
-                let recycler = Arc::new(Recycler::new(4));
+                let recycler = Arc::new(RecordRecycler::new(4));
                 let opts = options(fields, Some(Arc::clone(&recycler)));
                 let a = decoded(first, 1, &opts);
                 let a_kind = std::mem::discriminant(&a.event);

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use tokentrail_engine::{Detection, Engine};
 use tokentrail_ingest::{
-    DecodeOptions, Decoded, DecodedRecord, Fields, IngestReport, ReadOptions, Recycler,
+    DecodeOptions, Decoded, DecodedRecord, Fields, IngestReport, ReadOptions, RecordRecycler,
 };
 use tokentrail_model::Finding;
 use tokentrail_report::ocsf::OcsfOptions;
@@ -101,7 +101,7 @@ pub fn detect(args: &DetectArgs) -> anyhow::Result<(Detection, IngestReport, Tim
     } = args.judging.compile()?;
     // Records are built on the decoding threads and done with on the engine's: handed back,
     // they are refilled where they were built instead of freed across threads.
-    let recycler = Arc::new(Recycler::new(RECYCLED_RECORDS));
+    let recycler = Arc::new(RecordRecycler::new(RECYCLED_RECORDS));
     let mut opts = ReadOptions {
         decode: DecodeOptions {
             unwrap_test_cases: args.test_cases,

@@ -4,7 +4,7 @@
 //! on its own thread once it has taken what it needs: every record's box and text would be
 //! allocated on one thread and freed on another, which the allocator pays for twice (the free,
 //! then the owning thread collecting it). A consumer that hands records back through a
-//! [`Recycler`] lets the decoders refill them: the box is reused, and each text is built in
+//! [`RecordRecycler`] lets the decoders refill them: the box is reused, and each text is built in
 //! the buffer the same field held.
 //!
 //! A refilled record is made new first ([`SignIn::renew`], [`Access::renew`] replace it whole
@@ -22,18 +22,18 @@ use crate::Decoded;
 /// refill. Shared by the consumer and every decoding thread (through
 /// [`crate::DecodeOptions::recycler`]); bounded, and a record handed back to a full one is
 /// dropped.
-pub struct Recycler {
+pub struct RecordRecycler {
     sign_ins: ArrayQueue<Box<SignIn>>,
     accesses: ArrayQueue<Box<Access>>,
 }
 
-impl Recycler {
+impl RecordRecycler {
     /// Keeps up to `capacity` sign-ins and as many accesses: about the records in flight
     /// between the decoders and the consumer is enough, as the decoders refill them as fast as
     /// they come back.
-    pub fn new(capacity: usize) -> Recycler {
+    pub fn new(capacity: usize) -> RecordRecycler {
         let capacity = capacity.max(1);
-        Recycler {
+        RecordRecycler {
             sign_ins: ArrayQueue::new(capacity),
             accesses: ArrayQueue::new(capacity),
         }
@@ -60,9 +60,9 @@ impl Recycler {
     }
 }
 
-impl fmt::Debug for Recycler {
+impl fmt::Debug for RecordRecycler {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Recycler")
+        f.debug_struct("RecordRecycler")
             .field("sign_ins", &self.sign_ins.len())
             .field("accesses", &self.accesses.len())
             .field("capacity", &self.sign_ins.capacity())
@@ -87,7 +87,7 @@ mod tests {
 
     #[test]
     fn a_full_recycler_drops_what_is_handed_back() {
-        let recycler = Recycler::new(1);
+        let recycler = RecordRecycler::new(1);
         let time = Timestamp::parse("2026-01-01T00:00:00Z").unwrap();
         let mut s = SignIn::new(source(), SignInKind::Interactive, time);
         s.upn = Some("user@example.com".to_owned());
