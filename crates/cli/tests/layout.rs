@@ -18,9 +18,10 @@ use tokentrail_ingest::{read_paths, Decoded, ReadOptions};
 use tokentrail_model::Timestamp;
 use tokentrail_sim::{simulate, Formats, GraphFormat, SignInFormat, SimConfig, UalFormat};
 
-/// The tenant: its data files (path relative to the output, lines), written once.
+/// The tenant: its data files (path relative to the output, lines), written once and read
+/// into memory (the files are deleted then: a static is never dropped, so a temporary
+/// directory kept in it would outlive every test run).
 struct Tenant {
-    _dir: tempfile::TempDir,
     files: Vec<(String, Vec<String>)>,
 }
 
@@ -57,7 +58,8 @@ fn tenant() -> &'static Tenant {
                 )
             })
             .collect();
-        Tenant { _dir: dir, files }
+        drop(dir);
+        Tenant { files }
     })
 }
 

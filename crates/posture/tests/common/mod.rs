@@ -216,26 +216,38 @@ pub fn fixture_run() -> RunInfo {
     }
 }
 
-/// A simulated tenant, 30 users x 3 days, seed 7, every attack: generated once per test run.
+/// A simulated tenant, 30 users x 3 days, seed 7, every attack: generated once per test run,
+/// into cargo's temporary folder for this package's tests, one folder per test binary (cargo
+/// runs the binaries one after another). A temporary directory in a static is never dropped:
+/// each run would leave its 24 MB in the system's temporary folder.
 pub fn tenant() -> &'static Path {
-    static TENANT: OnceLock<tempfile::TempDir> = OnceLock::new();
-    TENANT
-        .get_or_init(|| {
-            let dir = tempfile::tempdir().unwrap();
-            let cfg = tokentrail_sim::SimConfig {
-                users: 30,
-                days: 3,
-                seed: 7,
-                start: tokentrail_sim::SimConfig::default_start(),
-                out: dir.path().to_path_buf(),
-                attacks: tokentrail_model::AttackKind::ALL.to_vec(),
-                formats: tokentrail_sim::Formats::default(),
-                profile: tokentrail_sim::Profile::Default,
-            };
-            tokentrail_sim::simulate(&cfg).unwrap();
-            dir
-        })
-        .path()
+    static TENANT: OnceLock<PathBuf> = OnceLock::new();
+    TENANT.get_or_init(|| {
+        let binary = std::env::current_exe()
+            .ok()
+            .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+            // Without the hash cargo adds, so a rebuilt binary uses the same folder.
+            .map(|stem| {
+                stem.rsplit_once('-')
+                    .map_or(stem.clone(), |(name, _)| name.to_string())
+            })
+            .unwrap_or_else(|| "posture".to_string());
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{binary}-tenant"));
+        // A tenant an older simulator left is not this run's.
+        let _ = std::fs::remove_dir_all(&dir);
+        let cfg = tokentrail_sim::SimConfig {
+            users: 30,
+            days: 3,
+            seed: 7,
+            start: tokentrail_sim::SimConfig::default_start(),
+            out: dir.clone(),
+            attacks: tokentrail_model::AttackKind::ALL.to_vec(),
+            formats: tokentrail_sim::Formats::default(),
+            profile: tokentrail_sim::Profile::Default,
+        };
+        tokentrail_sim::simulate(&cfg).unwrap();
+        dir
+    })
 }
 
 /// Every data file of the tenant (labels and summary left out), sorted, relative to it.
