@@ -157,19 +157,16 @@ mod graph;
 mod json;
 mod keys;
 mod portal;
-mod recycle;
 mod scan;
 mod signin;
 mod ual;
 
 use std::borrow::Cow;
-use std::sync::Arc;
 
 use serde::de::IgnoredAny;
-use tokentrail_model::{Access, AccessSource, SignIn, SignInKind, SourceRef, Timestamp};
+use tokentrail_model::{SignInKind, SourceRef, Timestamp};
 
 use self::collect::{LowerKey, Rec, Texts, Val};
-pub use self::recycle::RecordRecycler;
 use crate::{
     DecodeError, Decoded, DecodedRecord, Disposition, Family, OtherRecord, Payload, Shape,
 };
@@ -183,50 +180,6 @@ pub struct DecodeOptions {
     pub unwrap_test_cases: bool,
     /// Which fields of sign-ins and accesses are built.
     pub fields: Fields,
-    /// Where the consumer hands back the records it is done with, for the decoders to refill
-    /// instead of allocating new ones; `None` builds every record anew.
-    pub recycler: Option<Arc<RecordRecycler>>,
-}
-
-impl DecodeOptions {
-    /// An empty sign-in for a decoder to fill ([`SignIn::new`]), and the spare whose text
-    /// buffers the decoder reuses: what a handed-back sign-in was, else an empty sign-in.
-    fn sign_in(
-        &self,
-        source: SourceRef,
-        kind: SignInKind,
-        time: Timestamp,
-    ) -> (Box<SignIn>, SignIn) {
-        match self.recycler.as_ref().and_then(|r| r.sign_in()) {
-            Some(mut s) => {
-                let spare = s.renew(source, kind, time);
-                (s, spare)
-            }
-            None => (
-                Box::new(SignIn::new(source.clone(), kind, time)),
-                SignIn::new(source, kind, time),
-            ),
-        }
-    }
-
-    /// An empty access with an empty operation, and its spare, as [`DecodeOptions::sign_in`].
-    fn access(
-        &self,
-        source: SourceRef,
-        log: AccessSource,
-        time: Timestamp,
-    ) -> (Box<Access>, Access) {
-        match self.recycler.as_ref().and_then(|r| r.access()) {
-            Some(mut a) => {
-                let spare = a.renew(source, log, time);
-                (a, spare)
-            }
-            None => (
-                Box::new(Access::new(source.clone(), log, time, String::new())),
-                Access::new(source, log, time, String::new()),
-            ),
-        }
-    }
 }
 
 /// Which fields of sign-ins and accesses the decoders build.
@@ -452,10 +405,12 @@ fn dispatch(
             return elements(array, source, opts, depth, out);
         }
     }
-    out(interpret(rec, input, source, opts).map(|mut record| {
-        record.repaired += rec.repairs();
-        record
-    }))
+    out(
+        interpret(rec, input, source, opts.fields).map(|mut record| {
+            record.repaired += rec.repairs();
+            record
+        }),
+    )
 }
 
 /// The array of a record that is only an envelope of records: a `records`, `value` or
@@ -638,7 +593,7 @@ fn interpret(
     rec: &Rec<'_>,
     input: Input<'_, '_>,
     source: SourceRef,
-    opts: &DecodeOptions,
+    fields: Fields,
 ) -> Result<DecodedRecord, DecodeError> {
     if let Input::Csv(layout, cells) = input {
         match layout.kind {
@@ -649,7 +604,7 @@ fn interpret(
                     "AuditData",
                     Shape::PurviewCsv,
                     source,
-                    opts,
+                    fields,
                 )
             }
             CsvKind::SearchUnifiedAuditLog => {
@@ -659,10 +614,10 @@ fn interpret(
                     "AuditData",
                     Shape::SearchUnifiedAuditLogCsv,
                     source,
-                    opts,
+                    fields,
                 )
             }
-            CsvKind::EntraPortal => return portal::decode(rec, cells, source, opts),
+            CsvKind::EntraPortal => return portal::decode(rec, cells, source, fields),
             CsvKind::Table => {}
         }
     }
@@ -687,7 +642,7 @@ fn interpret(
             "auditData",
             Shape::AuditLogRecord,
             source,
-            opts,
+            fields,
         );
     }
     if let Some(raw) = rec.raw_event_data.as_deref().filter(|r| !r.is_empty()) {
@@ -697,7 +652,7 @@ fn interpret(
             "RawEventData",
             Shape::CloudAppEvents,
             source,
-            opts,
+            fields,
         );
     }
     if rec.audit_data.is_some() {
@@ -712,7 +667,7 @@ fn interpret(
             "AuditData",
             shape,
             source,
-            opts,
+            fields,
         );
     }
     let by_category = text(&rec.category).and_then(named);
@@ -722,11 +677,11 @@ fn interpret(
         None => text(&rec.table).and_then(named),
     };
     if by_table == Some(Named::OfficeActivity) {
-        return ual::decode(rec, None, Shape::OfficeActivity, source, opts);
+        return ual::decode(rec, None, Shape::OfficeActivity, source, fields);
     }
     if let Some(props) = rec.properties.as_deref() {
         if let Some(category) = text(&rec.category) {
-            return diagnostic(rec, props, category, by_category, source, opts);
+            return diagnostic(rec, props, category, by_category, source, fields);
         }
     }
     match by_category.or(by_table) {
@@ -737,16 +692,16 @@ fn interpret(
                 Some(kind),
                 Shape::LogAnalyticsSignIn,
                 source,
-                opts,
+                fields,
             )
         }
         Some(Named::GraphActivity) => {
-            return graph::decode(rec, None, Shape::LogAnalyticsGraphActivity, source, opts)
+            return graph::decode(rec, None, Shape::LogAnalyticsGraphActivity, source, fields)
         }
         Some(Named::OfficeActivity) => {
-            return ual::decode(rec, None, Shape::OfficeActivity, source, opts)
+            return ual::decode(rec, None, Shape::OfficeActivity, source, fields)
         }
-        Some(Named::DirectoryAudit) => return audit::decode(rec, None, source, opts),
+        Some(Named::DirectoryAudit) => return audit::decode(rec, None, source),
         Some(Named::NotRelevant(kind)) => {
             return other(rec, Disposition::NotRelevant, kind, &rec.operation_name)
         }
@@ -758,16 +713,16 @@ fn interpret(
                 Some(kind),
                 Shape::DefenderAdvancedHunting,
                 source,
-                opts,
+                fields,
             );
         }
         Some(Named::DefenderGraph) => {
-            return graph::decode(rec, None, Shape::DefenderAdvancedHunting, source, opts)
+            return graph::decode(rec, None, Shape::DefenderAdvancedHunting, source, fields)
         }
         Some(Named::CloudAppEvents) | None => {}
     }
     if rec.record_type.is_some() && (rec.creation_time.is_some() || rec.operation.is_some()) {
-        return ual::decode(rec, None, Shape::UalRecord, source, opts);
+        return ual::decode(rec, None, Shape::UalRecord, source, fields);
     }
     if rec.request_uri.is_some() {
         let shape = if rec.time_generated.is_none() && rec.timestamp.is_some() {
@@ -775,10 +730,10 @@ fn interpret(
         } else {
             Shape::LogAnalyticsGraphActivity
         };
-        return graph::decode(rec, None, shape, source, opts);
+        return graph::decode(rec, None, shape, source, fields);
     }
     if rec.activity_date_time.is_some() && rec.activity_display_name.is_some() {
-        return audit::decode(rec, None, source, opts);
+        return audit::decode(rec, None, source);
     }
     if rec.created.is_some() && signin::has_sign_in_fields(rec) {
         let shape = if rec.time_generated.is_some() {
@@ -786,7 +741,7 @@ fn interpret(
         } else {
             Shape::GraphSignIn
         };
-        return signin::decode(rec, None, None, shape, source, opts);
+        return signin::decode(rec, None, None, shape, source, fields);
     }
     if rec.timestamp.is_some() && signin::is_defender_sign_in(rec) {
         let kind = signin::defender_kind(rec, rec.ext().is_managed_identity.is_some());
@@ -796,7 +751,7 @@ fn interpret(
             Some(kind),
             Shape::DefenderAdvancedHunting,
             source,
-            opts,
+            fields,
         );
     }
     if text(&rec.ext().kind)
@@ -835,7 +790,7 @@ fn diagnostic(
     category: &str,
     by_category: Option<Named>,
     source: SourceRef,
-    opts: &DecodeOptions,
+    fields: Fields,
 ) -> Result<DecodedRecord, DecodeError> {
     let defender = category
         .get(..16)
@@ -849,7 +804,7 @@ fn diagnostic(
                 "RawEventData",
                 Shape::DefenderStreaming,
                 source,
-                opts,
+                fields,
             ),
             Some(Named::DefenderSignIn { apps }) => {
                 let kind = signin::defender_kind(props, apps);
@@ -859,11 +814,11 @@ fn diagnostic(
                     Some(kind),
                     Shape::DefenderStreaming,
                     source,
-                    opts,
+                    fields,
                 )
             }
             Some(Named::DefenderGraph) => {
-                graph::decode(props, Some(env), Shape::DefenderStreaming, source, opts)
+                graph::decode(props, Some(env), Shape::DefenderStreaming, source, fields)
             }
             Some(Named::NotRelevant(kind)) => {
                 other(env, Disposition::NotRelevant, kind, &props.action_type)
@@ -883,19 +838,19 @@ fn diagnostic(
             Some(kind),
             Shape::DiagnosticSignIn,
             source,
-            opts,
+            fields,
         ),
         Some(Named::GraphActivity) => graph::decode(
             props,
             Some(env),
             Shape::DiagnosticGraphActivity,
             source,
-            opts,
+            fields,
         ),
         Some(Named::OfficeActivity) => {
-            ual::decode(props, Some(env), Shape::OfficeActivity, source, opts)
+            ual::decode(props, Some(env), Shape::OfficeActivity, source, fields)
         }
-        Some(Named::DirectoryAudit) => audit::decode(props, Some(env), source, opts),
+        Some(Named::DirectoryAudit) => audit::decode(props, Some(env), source),
         Some(Named::NotRelevant(kind)) => {
             other(env, Disposition::NotRelevant, kind, &env.operation_name)
         }
@@ -915,7 +870,7 @@ fn wrapped_ual(
     field: &'static str,
     shape: Shape,
     source: SourceRef,
-    opts: &DecodeOptions,
+    fields: Fields,
 ) -> Result<DecodedRecord, DecodeError> {
     if let Some(inner) = inner {
         if inner.malformed || inner.text.is_some() {
@@ -925,7 +880,7 @@ fn wrapped_ual(
             });
         }
     }
-    ual::decode(inner.unwrap_or(env), Some(env), shape, source, opts)
+    ual::decode(inner.unwrap_or(env), Some(env), shape, source, fields)
 }
 
 /// A readable record of a kind the engine does not use. Its time is kept when readable.
@@ -996,42 +951,19 @@ fn id_text<'r>(v: &'r Option<Val<'_>>) -> Option<&'r str> {
     v.as_ref().and_then(Val::id)
 }
 
-/// `text` in `buffer`, emptied first: the buffer of the same field of a record being refilled
-/// ([`DecodeOptions::recycler`]), or a new one.
-fn refill(mut buffer: String, text: &str) -> String {
-    buffer.clear();
-    // Grown to fit, not doubled: records waiting to be refilled would hold the slack.
-    buffer.reserve_exact(text.len());
-    buffer.push_str(text);
-    buffer
-}
-
-/// `text` in the buffer `spare` held, if any; `spare` is the same field of the record being
-/// refilled, so the buffer tends to fit.
-fn copy(spare: &mut Option<String>, text: &str) -> String {
-    refill(spare.take().unwrap_or_default(), text)
-}
-
-/// [`copy`] lower-cased (ASCII letters, as [`str::to_ascii_lowercase`]).
-fn copy_lower(spare: &mut Option<String>, text: &str) -> String {
-    let mut out = copy(spare, text);
-    out.make_ascii_lowercase();
-    out
-}
-
-/// Owned non-empty text, in `spare`'s buffer ([`copy`]).
-fn owned(spare: &mut Option<String>, v: &Option<Val<'_>>) -> Option<String> {
-    text(v).map(|t| copy(spare, t))
+/// Owned non-empty text.
+fn owned(v: &Option<Val<'_>>) -> Option<String> {
+    text(v).map(str::to_owned)
 }
 
 /// Owned non-empty text of a field that names someone or something ([`id_text`]).
-fn owned_id(spare: &mut Option<String>, v: &Option<Val<'_>>) -> Option<String> {
-    id_text(v).map(|t| copy(spare, t))
+fn owned_id(v: &Option<Val<'_>>) -> Option<String> {
+    id_text(v).map(str::to_owned)
 }
 
 /// Owned lower-cased non-empty text of an id ([`id_text`]).
-fn lower(spare: &mut Option<String>, v: &Option<Val<'_>>) -> Option<String> {
-    id_text(v).map(|t| copy_lower(spare, t))
+fn lower(v: &Option<Val<'_>>) -> Option<String> {
+    id_text(v).map(str::to_ascii_lowercase)
 }
 
 /// An integer slot.

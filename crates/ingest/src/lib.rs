@@ -26,7 +26,7 @@ use std::net::IpAddr;
 use serde::Serialize;
 use tokentrail_model::{Access, SessionId, SignIn, SourceRef, Timestamp, TokenId};
 
-pub use decode::{decode, decode_all, CsvLayout, DecodeOptions, Fields, RecordRecycler};
+pub use decode::{decode, decode_all, CsvLayout, DecodeOptions, Fields};
 pub use read::{read_paths, FileReport, IngestReport, ReadOptions, Unreadable};
 
 /// One record as framed from its container, ready to decode.

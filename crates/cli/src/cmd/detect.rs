@@ -9,12 +9,9 @@
 use std::io::{self, IsTerminal as _, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use tokentrail_engine::{Detection, Engine};
-use tokentrail_ingest::{
-    DecodeOptions, Decoded, DecodedRecord, Fields, IngestReport, ReadOptions, RecordRecycler,
-};
+use tokentrail_ingest::{DecodeOptions, Decoded, DecodedRecord, Fields, IngestReport, ReadOptions};
 use tokentrail_model::Finding;
 use tokentrail_report::ocsf::OcsfOptions;
 use tokentrail_report::table::TableOptions;
@@ -89,25 +86,17 @@ pub struct DetectArgs {
     pub accesses_in_memory: Option<u64>,
 }
 
-/// Records kept for the decoders to refill once the engine has taken what it needs (of each
-/// kind): more than the decoders' batches and the engine's queue hold at once.
-const RECYCLED_RECORDS: usize = 8192;
-
 /// Read every input into the engine and run it.
 pub fn detect(args: &DetectArgs) -> anyhow::Result<(Detection, IngestReport, TimeCheck)> {
     let Judging {
         mut config,
         mut times,
     } = args.judging.compile()?;
-    // Records are built on the decoding threads and done with on the engine's: handed back,
-    // they are refilled where they were built instead of freed across threads.
-    let recycler = Arc::new(RecordRecycler::new(RECYCLED_RECORDS));
     let mut opts = ReadOptions {
         decode: DecodeOptions {
             unwrap_test_cases: args.test_cases,
             // The engine keeps no text that is only displayed: it is not built.
             fields: Fields::Detection,
-            recycler: Some(Arc::clone(&recycler)),
         },
         // Every row reaches the engine, which merges the rows of one sign-in into the richest
         // whatever order they are read in (the reader would keep the first read).
@@ -125,19 +114,13 @@ pub fn detect(args: &DetectArgs) -> anyhow::Result<(Detection, IngestReport, Tim
     // Nothing `detect` writes shows the networks of addresses and users.
     config.skip_networks = true;
     let mut engine = Engine::new(config);
-    let mut sink = |record: DecodedRecord| {
-        match &record.event {
-            Decoded::SignIn(s) => engine.add_sign_in(&**s),
-            Decoded::Access(a) => engine.add_access(&**a),
-            Decoded::Other(_) => {}
-        }
-        // The engine keeps its own copies of what it needs.
-        recycler.give_back(record.event);
+    let mut sink = |record: DecodedRecord| match record.event {
+        Decoded::SignIn(s) => engine.add_sign_in(s),
+        Decoded::Access(a) => engine.add_access(a),
+        Decoded::Other(_) => {}
     };
     let (report, _) = super::read_beside(&args.paths, opts, times.filter(&mut sink));
     times.release(&mut sink);
-    // `finish` needs none of the records kept for refilling: their memory is freed for it.
-    drop(recycler);
     Ok((engine.finish(), report, times))
 }
 

@@ -11,13 +11,12 @@
 //! counted as a directory change, not used.
 
 use tokentrail_model::{
-    parse_client_ip, AccessSource, Actor, SessionId, SourceRef, Timestamp, TokenId, Workload,
+    parse_client_ip, Access, AccessSource, Actor, SessionId, SourceRef, Timestamp, TokenId,
+    Workload,
 };
 
 use super::collect::{InitiatedBySlots, Rec};
-use super::{
-    id_text, lenient_time, lower, other, owned, owned_id, record_time, refill, text, DecodeOptions,
-};
+use super::{id_text, lenient_time, lower, other, owned, owned_id, record_time, text};
 use crate::{DecodeError, Decoded, DecodedRecord, Disposition, Shape};
 
 /// Decode an audit record: `main` holds its fields (the row, or `properties`); `env` is the
@@ -26,7 +25,6 @@ pub(super) fn decode(
     main: &Rec<'_>,
     env: Option<&Rec<'_>>,
     source: SourceRef,
-    opts: &DecodeOptions,
 ) -> Result<DecodedRecord, DecodeError> {
     let by = main
         .initiated_by
@@ -60,18 +58,21 @@ pub(super) fn decode(
         ("time", env.map_or(&empty, |e| &e.time)),
     ])?;
     let operation = operation.ok_or(DecodeError::Missing("activityDisplayName"))?;
-    // Each text goes in the buffer the same field of `spare` held.
-    let (mut a, mut spare) = opts.access(source, AccessSource::DirectoryAudit, time);
-    a.operation = refill(std::mem::take(&mut spare.operation), operation);
-    a.record_id = owned_id(&mut spare.record_id, &main.id);
+    let mut a = Access::new(
+        source,
+        AccessSource::DirectoryAudit,
+        time,
+        operation.to_owned(),
+    );
+    a.record_id = owned_id(&main.id);
     a.workload = Workload::Other;
     let user = by.user.as_ref();
     let app = by.app.as_ref();
-    a.user_id = user.and_then(|u| lower(&mut spare.user_id, &u.id));
-    a.upn = user.and_then(|u| owned_id(&mut spare.upn, &u.upn));
-    a.app_id = app.and_then(|p| lower(&mut spare.app_id, &p.app_id));
-    a.app_name = app.and_then(|p| owned(&mut spare.app_name, &p.display_name));
-    a.service_principal_id = app.and_then(|p| lower(&mut spare.service_principal_id, &p.sp_id));
+    a.user_id = user.and_then(|u| lower(&u.id));
+    a.upn = user.and_then(|u| owned_id(&u.upn));
+    a.app_id = app.and_then(|p| lower(&p.app_id));
+    a.app_name = app.and_then(|p| owned(&p.display_name));
+    a.service_principal_id = app.and_then(|p| lower(&p.sp_id));
     a.actor = if a.user_id.is_some() || a.upn.is_some() {
         Actor::Delegated
     } else if a.service_principal_id.is_some() || a.app_id.is_some() {
@@ -87,21 +88,21 @@ pub(super) fn decode(
     a.session_id = session;
     a.token_id = token;
     a.token_issued_at = details.and_then(|d| lenient_time(&d.issued_at));
-    a.device_id = linked.and_then(|l| owned_id(&mut spare.device_id, &l.device_id));
+    a.device_id = linked.and_then(|l| owned_id(&l.device_id));
     a.object = main
         .ext()
         .target_resources
         .as_deref()
-        .and_then(|t| first_target(t, &mut spare.object));
+        .and_then(first_target);
     Ok(DecodedRecord::new(
         Shape::DirectoryAudit,
-        Decoded::Access(a),
+        Decoded::Access(Box::new(a)),
     ))
 }
 
 /// The first target resource's `id` (or `displayName`) in `targetResources`: an array, or
 /// (Log Analytics) the array as JSON text in a string.
-fn first_target(targets: &str, spare: &mut Option<String>) -> Option<String> {
+fn first_target(targets: &str) -> Option<String> {
     let unquoted;
     let targets = if targets.starts_with('"') {
         unquoted = serde_json::from_str::<String>(targets).ok()?;
@@ -114,7 +115,7 @@ fn first_target(targets: &str, spare: &mut Option<String>) -> Option<String> {
         if first.is_none() {
             first = super::collect::IdentitySlots::document(element)
                 .ok()
-                .and_then(|t| owned(spare, &t.id).or_else(|| owned(spare, &t.display_name)));
+                .and_then(|t| owned(&t.id).or_else(|| owned(&t.display_name)));
         }
     });
     first

@@ -1,13 +1,12 @@
 //! Microsoft Graph activity log rows (Log Analytics and diagnostic settings).
 
 use tokentrail_model::{
-    parse_client_ip, AccessSource, Actor, ClientAuthMethod, SessionId, SourceRef, TokenId, Workload,
+    parse_client_ip, Access, AccessSource, Actor, ClientAuthMethod, SessionId, SourceRef, TokenId,
+    Workload,
 };
 
 use super::collect::{LowerKey, Rec};
-use super::{
-    copy, id_text, int, lenient_time, lower, owned, owned_id, record_time, text, DecodeOptions,
-};
+use super::{id_text, int, lenient_time, lower, owned, owned_id, record_time, text, Fields};
 use crate::{DecodeError, Decoded, DecodedRecord, Shape};
 
 /// Microsoft Graph's app id: the resource of every Graph activity row.
@@ -20,7 +19,7 @@ pub(super) fn decode(
     env: Option<&Rec<'_>>,
     shape: Shape,
     source: SourceRef,
-    opts: &DecodeOptions,
+    fields: Fields,
 ) -> Result<DecodedRecord, DecodeError> {
     let none = None;
     let env_time = env.map_or(&none, |e| &e.time);
@@ -32,16 +31,14 @@ pub(super) fn decode(
     let method = text(&main.request_method);
     let uri = text(&main.request_uri);
     let path = uri.map(request_path);
-    // Each text goes in the buffer the same field of `spare` held.
-    let (mut a, mut spare) = opts.access(source, AccessSource::GraphActivity, time);
-    a.operation = operation(std::mem::take(&mut spare.operation), method, path);
-    a.record_id = owned_id(&mut spare.record_id, &main.request_id);
+    let operation = operation(method, path);
+    let mut a = Access::new(source, AccessSource::GraphActivity, time, operation);
+    a.record_id = owned_id(&main.request_id);
     a.workload = path.map_or(Workload::Other, workload_of_path);
-    a.user_id = lower(&mut spare.user_id, &main.user_id);
-    a.service_principal_id = lower(&mut spare.service_principal_id, &main.sp_id);
-    a.app_id = lower(&mut spare.app_id, &main.app_id)
-        .or_else(|| lower(&mut spare.app_id, &main.application_id));
-    a.resource_id = Some(copy(&mut spare.resource_id, MICROSOFT_GRAPH));
+    a.user_id = lower(&main.user_id);
+    a.service_principal_id = lower(&main.sp_id);
+    a.app_id = lower(&main.app_id).or_else(|| lower(&main.application_id));
+    a.resource_id = Some(MICROSOFT_GRAPH.to_owned());
     a.ip = text(&main.ip).and_then(parse_client_ip).or_else(|| {
         env.and_then(|e| text(&e.caller_ip))
             .and_then(parse_client_ip)
@@ -55,14 +52,13 @@ pub(super) fn decode(
         .or_else(|| id_text(&main.unique_token_id))
         .and_then(TokenId::parse);
     a.token_issued_at = lenient_time(&main.token_issued_at).or_else(|| lenient_time(&main.c_iat));
-    if opts.fields.all() {
-        a.user_agent = owned(&mut spare.user_agent, &main.user_agent);
-        a.device_id = owned_id(&mut spare.device_id, &main.device_id)
-            .or_else(|| owned_id(&mut spare.device_id, &main.c_device_id));
-        a.object = uri.map(|u| copy(&mut spare.object, u));
+    if fields.all() {
+        a.user_agent = owned(&main.user_agent);
+        a.device_id = owned_id(&main.device_id).or_else(|| owned_id(&main.c_device_id));
+        a.object = uri.map(str::to_owned);
         a.status_code = int(&main.response_status).and_then(|c| u16::try_from(c).ok());
-        a.scopes = owned(&mut spare.scopes, &main.scopes);
-        a.roles = owned(&mut spare.roles, &main.roles);
+        a.scopes = owned(&main.scopes);
+        a.roles = owned(&main.roles);
     }
     let id_type = text(&main.c_idtyp);
     a.actor = match id_type {
@@ -77,16 +73,14 @@ pub(super) fn decode(
         }
         _ => Actor::Unknown,
     };
-    Ok(DecodedRecord::new(shape, Decoded::Access(a)))
+    Ok(DecodedRecord::new(shape, Decoded::Access(Box::new(a))))
 }
 
 /// The operation: the upper-cased HTTP method, a space and the request path (either alone
-/// when the other is missing), in `buffer` (emptied first), grown at most once: every row has
-/// one.
-fn operation(buffer: String, method: Option<&str>, path: Option<&str>) -> String {
-    let mut op = buffer;
-    op.clear();
-    op.reserve_exact(method.map_or(0, |m| m.len() + 1) + path.map_or(0, str::len));
+/// when the other is missing). Built in one allocation: every row has one.
+fn operation(method: Option<&str>, path: Option<&str>) -> String {
+    let mut op =
+        String::with_capacity(method.map_or(0, |m| m.len() + 1) + path.map_or(0, str::len));
     if let Some(m) = method {
         op.push_str(m);
         op.make_ascii_uppercase();
@@ -178,15 +172,12 @@ mod tests {
     #[test]
     fn operations_are_the_method_upper_cased_and_the_path() {
         assert_eq!(
-            operation(String::new(), Some("get"), Some("/v1.0/me/messages")),
+            operation(Some("get"), Some("/v1.0/me/messages")),
             "GET /v1.0/me/messages"
         );
-        assert_eq!(operation(String::new(), Some("Patch"), None), "PATCH");
-        assert_eq!(operation(String::new(), None, Some("/v1.0/me")), "/v1.0/me");
-        assert_eq!(operation(String::new(), None, None), "");
-        assert_eq!(
-            operation(String::new(), Some("pöst"), Some("/a")),
-            "PöST /a"
-        );
+        assert_eq!(operation(Some("Patch"), None), "PATCH");
+        assert_eq!(operation(None, Some("/v1.0/me")), "/v1.0/me");
+        assert_eq!(operation(None, None), "");
+        assert_eq!(operation(Some("pöst"), Some("/a")), "PöST /a");
     }
 }

@@ -40,7 +40,7 @@ use tokentrail_model::{SignInKind, SourceRef};
 use super::collect::{DeviceSlots, LocationSlots, Rec, StatusSlots, TokenProtectionSlots, Val};
 use super::signin;
 use super::text;
-use super::DecodeOptions;
+use super::Fields;
 use crate::{DecodeError, Decoded, DecodedRecord, Shape};
 
 /// Where one column of the export goes.
@@ -218,10 +218,10 @@ pub(super) fn decode(
     rec: &Rec<'_>,
     cells: &KindCells<'_>,
     source: SourceRef,
-    opts: &DecodeOptions,
+    fields: Fields,
 ) -> Result<DecodedRecord, DecodeError> {
     let (kind, unstated) = kind_of(rec, cells);
-    let mut record = signin::decode(rec, None, Some(kind), Shape::EntraPortalCsv, source, opts)?;
+    let mut record = signin::decode(rec, None, Some(kind), Shape::EntraPortalCsv, source, fields)?;
     if let Decoded::SignIn(s) = &mut record.event {
         // The export writes what the admin center shows: display text where the other
         // exports write the Graph enum (`Device code flow`, `Multifactor authentication`).

@@ -1,14 +1,11 @@
 //! Entra ID sign-in rows (Graph `signIn`, Log Analytics tables, diagnostic settings).
 
-use std::borrow::Cow;
-
-use tokentrail_model::{parse_client_ip, Device, Guid, SessionId, SignInKind, SourceRef, TokenId};
+use tokentrail_model::{
+    parse_client_ip, Device, Guid, SessionId, SignIn, SignInKind, SourceRef, TokenId,
+};
 
 use super::collect::{LowerKey, Rec};
-use super::{
-    boolean, copy, copy_lower, id_text, int, lower, owned, owned_id, record_time, text,
-    DecodeOptions, Fields,
-};
+use super::{boolean, id_text, int, lower, owned, owned_id, record_time, text, Fields};
 use crate::{DecodeError, Decoded, DecodedRecord, Shape};
 
 /// Decode a sign-in. `main` holds the sign-in fields (the row, or `properties`); `env` is the
@@ -19,9 +16,8 @@ pub(super) fn decode(
     kind: Option<SignInKind>,
     shape: Shape,
     source: SourceRef,
-    opts: &DecodeOptions,
+    fields: Fields,
 ) -> Result<DecodedRecord, DecodeError> {
-    let fields = opts.fields;
     let none = None;
     let env_time = env.map_or(&none, |e| &e.time);
     let time = record_time(&[
@@ -31,32 +27,30 @@ pub(super) fn decode(
         ("TimeGenerated", &main.time_generated),
     ])?;
     let kind = kind.unwrap_or_else(|| infer_kind(main));
-    // Each text goes in the buffer the same field of `spare` held.
-    let (mut s, mut spare) = opts.sign_in(source, kind, time);
+    let mut s = SignIn::new(source, kind, time);
     // Defender's sign-in tables call the sign-in's id `RequestId`.
     s.id = id_text(&main.id)
         .or_else(|| id_text(&main.request_id))
         .and_then(Guid::parse);
-    s.user_id = lower(&mut spare.user_id, &main.user_id);
-    s.upn = owned_id(&mut spare.upn, &main.upn);
-    s.app_id = lower(&mut spare.app_id, &main.app_id)
-        .or_else(|| lower(&mut spare.app_id, &main.application_id));
-    s.app_name = owned(&mut spare.app_name, &main.app_name);
-    s.resource_name = owned(&mut spare.resource_name, &main.resource_name);
+    s.user_id = lower(&main.user_id);
+    s.upn = owned_id(&main.upn);
+    s.app_id = lower(&main.app_id).or_else(|| lower(&main.application_id));
+    s.app_name = owned(&main.app_name);
+    s.resource_name = owned(&main.resource_name);
     // Detection shows the resource by its name, and by its id only when it has no name.
     if fields.all() || s.resource_name.is_none() {
         s.resource_id = id_text(&main.resource_id)
             .filter(|r| !r.starts_with('/'))
             .or_else(|| id_text(&main.resource_identity))
-            .map(|r| copy_lower(&mut spare.resource_id, r));
+            .map(str::to_ascii_lowercase);
     }
-    s.service_principal_id = lower(&mut spare.service_principal_id, &main.sp_id);
+    s.service_principal_id = lower(&main.sp_id);
     s.ip = text(&main.ip).and_then(parse_client_ip).or_else(|| {
         env.and_then(|e| text(&e.caller_ip))
             .and_then(parse_client_ip)
     });
     s.asn = int(&main.asn).and_then(|a| u32::try_from(a).ok());
-    s.device = device(main, fields, &mut spare.device);
+    s.device = device(main, fields);
     s.error_code = main
         .status
         .as_ref()
@@ -64,64 +58,44 @@ pub(super) fn decode(
         .or_else(|| int(&main.result_type))
         .or_else(|| env.and_then(|e| int(&e.result_type)));
     s.is_interactive = boolean(&main.is_interactive);
-    s.incoming_token_type = text(&main.incoming_token_type)
-        .map(|t| copy(&mut spare.incoming_token_type, &token_type_spelling(t)));
-    s.auth_protocol = owned(&mut spare.auth_protocol, &main.auth_protocol);
-    s.transfer_method = owned(&mut spare.transfer_method, &main.transfer_method);
-    s.client_credential_type = owned(
-        &mut spare.client_credential_type,
-        &main.client_credential_type,
-    );
+    s.incoming_token_type = text(&main.incoming_token_type).map(token_type_spelling);
+    s.auth_protocol = owned(&main.auth_protocol);
+    s.transfer_method = owned(&main.transfer_method);
+    s.client_credential_type = owned(&main.client_credential_type);
     s.token_protection = main
         .token_protection
         .as_ref()
-        .and_then(|t| owned(&mut spare.token_protection, &t.session_status))
-        .or_else(|| {
-            owned(
-                &mut spare.token_protection,
-                &main.ext().token_protection_status,
-            )
-        });
+        .and_then(|t| owned(&t.session_status))
+        .or_else(|| owned(&main.ext().token_protection_status));
     s.token_id = id_text(&main.unique_token_id).and_then(TokenId::parse);
     s.session_id = id_text(&main.session_id).and_then(SessionId::parse);
     s.through_global_secure_access = boolean(&main.ext().through_gsa);
     // A personal device Entra does not know is told by its user agent and country.
-    s.user_agent = owned(&mut spare.user_agent, &main.user_agent);
-    s.country = country(main, &mut spare.country)
-        .or_else(|| env.and_then(|e| country(e, &mut spare.country)))
-        .or_else(|| owned(&mut spare.country, &main.ext().country_code));
+    s.user_agent = owned(&main.user_agent);
+    s.country = country(main)
+        .or_else(|| env.and_then(country))
+        .or_else(|| owned(&main.ext().country_code));
     if !fields.all() {
-        return Ok(DecodedRecord::new(shape, Decoded::SignIn(s)));
+        return Ok(DecodedRecord::new(shape, Decoded::SignIn(Box::new(s))));
     }
-    s.service_principal_name = owned(&mut spare.service_principal_name, &main.sp_name);
-    s.auth_requirement = owned(&mut spare.auth_requirement, &main.auth_requirement);
+    s.service_principal_name = owned(&main.sp_name);
+    s.auth_requirement = owned(&main.auth_requirement);
     s.original_request_id = id_text(&main.original_request_id).and_then(Guid::parse);
-    s.correlation_id = owned(&mut spare.correlation_id, &main.correlation_id)
-        .or_else(|| env.and_then(|e| owned(&mut spare.correlation_id, &e.correlation_id)));
+    s.correlation_id =
+        owned(&main.correlation_id).or_else(|| env.and_then(|e| owned(&e.correlation_id)));
     s.global_secure_access_ip = text(&main.ext().gsa_ip).and_then(parse_client_ip);
     s.resource_ip = text(&main.ext().resource_ip).and_then(parse_client_ip);
     s.session_lifetime_policies = main
         .session_lifetime_policies
         .as_ref()
         .filter(|p| !p.0.is_empty())
-        .map(|p| {
-            let mut names = spare.session_lifetime_policies.take().unwrap_or_default();
-            names.clear();
-            for (i, name) in p.names().enumerate() {
-                if i > 0 {
-                    names.push(',');
-                }
-                names.push_str(name);
-            }
-            names
-        });
+        .map(|p| p.names().collect::<Vec<_>>().join(","));
     s.agent_type = main
         .agent
         .as_ref()
-        .and_then(|a| text(&a.agent_type))
-        .filter(|t| !t.eq_ignore_ascii_case("notAgentic"))
-        .map(|t| copy(&mut spare.agent_type, t));
-    Ok(DecodedRecord::new(shape, Decoded::SignIn(s)))
+        .and_then(|a| owned(&a.agent_type))
+        .filter(|t| !t.eq_ignore_ascii_case("notAgentic"));
+    Ok(DecodedRecord::new(shape, Decoded::SignIn(Box::new(s))))
 }
 
 /// True when a record with a `createdDateTime` has the fields of a sign-in: who signed in
@@ -213,47 +187,44 @@ fn infer_kind(main: &Rec<'_>) -> SignInKind {
     }
 }
 
-fn country(rec: &Rec<'_>, spare: &mut Option<String>) -> Option<String> {
+fn country(rec: &Rec<'_>) -> Option<String> {
     [&rec.location_details, &rec.location]
         .into_iter()
         .flatten()
         .find_map(|l| {
-            text(&l.country)
-                .or_else(|| l.text.as_deref().map(str::trim).filter(|t| !t.is_empty()))
-                .map(|t| copy(spare, t))
+            owned(&l.country).or_else(|| {
+                l.text
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_owned)
+            })
         })
 }
 
-/// The device, its texts in the buffers of `spare`'s.
-fn device(rec: &Rec<'_>, fields: Fields, spare: &mut Device) -> Device {
+fn device(rec: &Rec<'_>, fields: Fields) -> Device {
     let Some(d) = rec.device.as_ref() else {
         // Defender's sign-in tables put the device in columns of their own.
         let x = rec.ext();
         return Device {
-            id: owned_id(&mut spare.id, &rec.device_id),
-            name: fields
-                .all()
-                .then(|| owned(&mut spare.name, &x.device_name))
-                .flatten(),
+            id: owned_id(&rec.device_id),
+            name: fields.all().then(|| owned(&x.device_name)).flatten(),
             os: None,
             browser: None,
             is_managed: boolean(&x.is_managed),
             is_compliant: boolean(&x.is_compliant),
-            trust_type: fields
-                .all()
-                .then(|| owned(&mut spare.trust_type, &x.device_trust_type))
-                .flatten(),
+            trust_type: fields.all().then(|| owned(&x.device_trust_type)).flatten(),
         };
     };
-    let shown = |spare, v| fields.all().then(|| owned(spare, v)).flatten();
+    let shown = |v| fields.all().then(|| owned(v)).flatten();
     Device {
-        id: owned_id(&mut spare.id, &d.device_id),
-        name: shown(&mut spare.name, &d.display_name),
-        os: shown(&mut spare.os, &d.os),
-        browser: shown(&mut spare.browser, &d.browser),
-        trust_type: shown(&mut spare.trust_type, &d.trust_type),
+        id: owned_id(&d.device_id),
+        name: shown(&d.display_name),
+        os: shown(&d.os),
+        browser: shown(&d.browser),
         is_managed: boolean(&d.is_managed),
         is_compliant: boolean(&d.is_compliant),
+        trust_type: shown(&d.trust_type),
     }
 }
 
@@ -270,13 +241,12 @@ const TOKEN_TYPES: [&str; 7] = [
 
 /// Normalize an `incomingTokenType` (a flags enum: may list several, comma-separated) to the
 /// enum spelling: `Primary Refresh Token` -> `primaryRefreshToken`.
-pub(super) fn token_type_spelling(text: &str) -> Cow<'static, str> {
+pub(super) fn token_type_spelling(text: &str) -> String {
     // Most rows already log the enum spelling.
     if let Some(k) = TOKEN_TYPES.iter().find(|k| **k == text) {
-        return Cow::Borrowed(k);
+        return (*k).to_owned();
     }
-    let spelled = text
-        .split(',')
+    text.split(',')
         .map(str::trim)
         .filter(|p| !p.is_empty())
         .map(|part| {
@@ -293,8 +263,7 @@ pub(super) fn token_type_spelling(text: &str) -> Cow<'static, str> {
             }
         })
         .collect::<Vec<_>>()
-        .join(",");
-    Cow::Owned(spelled)
+        .join(",")
 }
 
 fn camel_case(text: &str) -> String {

@@ -8,8 +8,7 @@ use tokentrail_model::{
 
 use super::collect::{AppAccessSlots, LowerKey, Pairs, Rec, Val};
 use super::{
-    boolean, copy, copy_lower, id_text, int, lenient_time, lower, owned, owned_id, record_time,
-    refill, text, DecodeOptions,
+    boolean, id_text, int, lenient_time, lower, owned, owned_id, record_time, text, Fields,
 };
 use crate::{
     DecodeError, Decoded, DecodedRecord, Disposition, Family, MailboxChange, OtherRecord, Shape,
@@ -29,7 +28,7 @@ pub(super) fn decode(
     env: Option<&Rec<'_>>,
     shape: Shape,
     source: SourceRef,
-    opts: &DecodeOptions,
+    fields: Fields,
 ) -> Result<DecodedRecord, DecodeError> {
     let e = env.unwrap_or(&Rec::EMPTY);
     let operation = text(&rec.operation)
@@ -48,8 +47,16 @@ pub(super) fn decode(
     let workload = text(&rec.workload).or_else(|| text(&e.service));
     let class = classify(record_type, workload, operation, &rec.user_type);
     let event = match class {
-        Class::Logon => Decoded::SignIn(logon(rec, env, time, source, opts)),
-        Class::Access(log) => Decoded::Access(access(rec, env, log, time, operation, source, opts)),
+        Class::Logon => Decoded::SignIn(Box::new(logon(rec, env, time, source, fields))),
+        Class::Access(log) => Decoded::Access(Box::new(access(
+            rec,
+            env,
+            log,
+            time,
+            operation.to_owned(),
+            source,
+            fields,
+        ))),
         Class::Other => Decoded::Other(OtherRecord {
             family: Family::Other,
             disposition: Disposition::NotRelevant,
@@ -144,7 +151,7 @@ fn mailbox_change(rec: &Rec<'_>, env: Option<&Rec<'_>>, source: SourceRef) -> Ma
         .unwrap_or_default();
     MailboxChange {
         user: first(&[&rec.user_id, &e.upn, &e.user_ids]).map(str::to_owned),
-        user_id: guid_text(&mut None, &rec.user_key),
+        user_id: guid_text(&rec.user_key),
         ip: first_ip(&[
             &rec.client_ip_camel,
             &rec.client_ip_address,
@@ -154,7 +161,7 @@ fn mailbox_change(rec: &Rec<'_>, env: Option<&Rec<'_>>, source: SourceRef) -> Ma
         ]),
         session_id: first(&[&c.session_id, &rec.session_id]).and_then(SessionId::parse),
         token_id: id_text(&c.token_id).and_then(TokenId::parse),
-        object: owned(&mut None, &rec.object_id),
+        object: owned(&rec.object_id),
         parameters,
         source,
     }
@@ -171,20 +178,18 @@ fn first_ip(slots: &[&Option<Val<'_>>]) -> Option<std::net::IpAddr> {
 }
 
 /// Lower-cased text of the slot when it is a GUID.
-/// Lower-cased text of the slot when it is a GUID, in `spare`'s buffer.
-fn guid_text(spare: &mut Option<String>, v: &Option<Val<'_>>) -> Option<String> {
+fn guid_text(v: &Option<Val<'_>>) -> Option<String> {
     id_text(v)
         .filter(|t| Guid::parse(t).is_some())
-        .map(|t| copy_lower(spare, t))
+        .map(str::to_ascii_lowercase)
 }
 
-/// The text of the pair `name`, in `spare`'s buffer.
-fn pair_text(spare: &mut Option<String>, pairs: &Option<Pairs<'_>>, name: &str) -> Option<String> {
+fn pair_text(pairs: &Option<Pairs<'_>>, name: &str) -> Option<String> {
     pairs
         .as_ref()
         .and_then(|p| p.get(name))
         .and_then(Val::id)
-        .map(|t| copy(spare, t))
+        .map(str::to_owned)
 }
 
 fn access(
@@ -192,18 +197,15 @@ fn access(
     env: Option<&Rec<'_>>,
     log: AccessSource,
     time: tokentrail_model::Timestamp,
-    operation: &str,
+    operation: String,
     source: SourceRef,
-    opts: &DecodeOptions,
-) -> Box<Access> {
+    fields: Fields,
+) -> Access {
     let e = env.unwrap_or(&Rec::EMPTY);
     let c = rec.app_access.as_ref().unwrap_or(&AppAccessSlots::EMPTY);
     let exchange = log == AccessSource::ExchangeAudit;
-    // Each text goes in the buffer the same field of `spare` held.
-    let (mut a, mut spare) = opts.access(source, log, time);
-    a.operation = refill(std::mem::take(&mut spare.operation), operation);
-    a.record_id = first(&[&rec.id, &rec.office_id, &e.record_id, &e.id])
-        .map(|t| copy(&mut spare.record_id, t));
+    let mut a = Access::new(source, log, time, operation);
+    a.record_id = first(&[&rec.id, &rec.office_id, &e.record_id, &e.id]).map(str::to_owned);
     a.workload = match log {
         AccessSource::ExchangeAudit => Workload::Mail,
         AccessSource::SharePointAudit | AccessSource::OneDriveAudit => Workload::Files,
@@ -214,29 +216,28 @@ fn access(
         Some(5 | 6) => Actor::AppOnly,
         _ => Actor::Delegated,
     };
-    a.user_id = lower(&mut spare.user_id, &rec.token_object_id)
-        .or_else(|| guid_text(&mut spare.user_id, &rec.user_key))
-        .or_else(|| guid_text(&mut spare.user_id, &rec.user_object_id));
-    a.upn = first(&[&rec.user_id, &rec.mailbox_owner_upn, &e.upn, &e.user_ids])
-        .map(|t| copy(&mut spare.upn, t));
+    a.user_id = lower(&rec.token_object_id)
+        .or_else(|| guid_text(&rec.user_key))
+        .or_else(|| guid_text(&rec.user_object_id));
+    a.upn = first(&[&rec.user_id, &rec.mailbox_owner_upn, &e.upn, &e.user_ids]).map(str::to_owned);
     a.app_id = if exchange {
         first(&[&c.client_app_id, &rec.client_app_id])
     } else {
         first(&[&c.client_app_id, &rec.client_app_id, &rec.application_id])
     }
-    .map(|t| copy_lower(&mut spare.app_id, t));
+    .map(str::to_ascii_lowercase);
     a.app_name = first(&[
         &c.client_app_name,
         &rec.client_app_name,
         &rec.application_name,
     ])
-    .map(|t| copy(&mut spare.app_name, t));
+    .map(str::to_owned);
     a.resource_id = if exchange {
         first(&[&c.api_id, &rec.app_id])
     } else {
         first(&[&c.api_id])
     }
-    .map(|t| copy_lower(&mut spare.resource_id, t));
+    .map(str::to_ascii_lowercase);
     a.ip = first_ip(&[
         &rec.client_ip_address,
         &rec.client_ip_camel,
@@ -251,21 +252,16 @@ fn access(
     a.count = int(&rec.operation_count)
         .and_then(|c| u64::try_from(c).ok())
         .unwrap_or(1);
-    if opts.fields.all() {
-        a.user_agent =
-            first(&[&rec.user_agent, &rec.client_info]).map(|t| copy(&mut spare.user_agent, t));
-        a.device_id = owned_id(&mut spare.device_id, &rec.device_id);
+    if fields.all() {
+        a.user_agent = first(&[&rec.user_agent, &rec.client_info]).map(str::to_owned);
+        a.device_id = owned_id(&rec.device_id);
         a.object = match log {
             AccessSource::ExchangeAudit => first(&[&rec.mailbox_owner_upn, &rec.object_id]),
             AccessSource::TeamsAudit => first(&[&rec.ext().chat_thread_id, &rec.object_id]),
             _ => first(&[&rec.object_id, &rec.source_file_name, &rec.site_url]),
         }
-        .map(|t| copy(&mut spare.object, t));
-        a.mail_access_type = pair_text(
-            &mut spare.mail_access_type,
-            &rec.operation_properties,
-            "MailAccessType",
-        );
+        .map(str::to_owned);
+        a.mail_access_type = pair_text(&rec.operation_properties, "MailAccessType");
     }
     a
 }
@@ -276,11 +272,10 @@ fn logon(
     env: Option<&Rec<'_>>,
     time: tokentrail_model::Timestamp,
     source: SourceRef,
-    opts: &DecodeOptions,
-) -> Box<SignIn> {
+    fields: Fields,
+) -> SignIn {
     let e = env.unwrap_or(&Rec::EMPTY);
-    // Each text goes in the buffer the same field of `spare` held.
-    let (mut s, mut spare) = opts.sign_in(source, SignInKind::UalLogon, time);
+    let mut s = SignIn::new(source, SignInKind::UalLogon, time);
     s.id = id_text(&rec.id).and_then(Guid::parse);
     s.user_id = rec
         .actor
@@ -289,12 +284,12 @@ fn logon(
             actors
                 .names()
                 .find(|n| !super::collect::is_placeholder(n) && Guid::parse(n).is_some())
-                .map(|n| copy_lower(&mut spare.user_id, n))
+                .map(str::to_ascii_lowercase)
         })
-        .or_else(|| guid_text(&mut spare.user_id, &rec.user_key));
-    s.upn = first(&[&rec.user_id, &e.upn, &e.user_ids]).map(|t| copy(&mut spare.upn, t));
-    s.app_id = lower(&mut spare.app_id, &rec.application_id);
-    s.resource_id = lower(&mut spare.resource_id, &rec.object_id);
+        .or_else(|| guid_text(&rec.user_key));
+    s.upn = first(&[&rec.user_id, &e.upn, &e.user_ids]).map(str::to_owned);
+    s.app_id = lower(&rec.application_id);
+    s.resource_id = lower(&rec.object_id);
     s.ip = first_ip(&[
         &rec.client_ip_camel,
         &rec.actor_ip,
@@ -306,25 +301,19 @@ fn logon(
         .as_ref()
         .and_then(|p| p.get("IsCompliantAndManaged"))
         .and_then(Val::bool);
-    let was = &mut spare.device;
-    let shown = |spare, name| {
-        opts.fields
-            .all()
-            .then(|| pair_text(spare, props, name))
-            .flatten()
-    };
+    let shown = |name| fields.all().then(|| pair_text(props, name)).flatten();
     s.device = Device {
-        id: pair_text(&mut was.id, props, "Id"),
-        name: shown(&mut was.name, "DisplayName"),
-        os: shown(&mut was.os, "OS"),
-        browser: shown(&mut was.browser, "BrowserType"),
+        id: pair_text(props, "Id"),
+        name: shown("DisplayName"),
+        os: shown("OS"),
+        browser: shown("BrowserType"),
         // Only a true "compliant and managed" says anything about management alone.
         is_managed: compliant_and_managed.filter(|m| *m),
         is_compliant: props
             .as_ref()
             .and_then(|p| p.get("IsCompliant"))
             .and_then(Val::bool),
-        trust_type: shown(&mut was.trust_type, "TrustType"),
+        trust_type: shown("TrustType"),
     };
     s.session_id = props
         .as_ref()
@@ -333,11 +322,11 @@ fn logon(
         .or_else(|| id_text(&rec.session_id))
         .and_then(SessionId::parse);
     s.error_code = int(&rec.error_number);
-    s.user_agent = pair_text(&mut spare.user_agent, &rec.extended_properties, "UserAgent")
-        .or_else(|| owned(&mut spare.user_agent, &rec.user_agent));
-    if opts.fields.all() {
+    s.user_agent =
+        pair_text(&rec.extended_properties, "UserAgent").or_else(|| owned(&rec.user_agent));
+    if fields.all() {
         s.original_request_id = text(&rec.intra_system_id).and_then(Guid::parse);
-        s.correlation_id = owned(&mut spare.correlation_id, &rec.inter_systems_id);
+        s.correlation_id = owned(&rec.inter_systems_id);
     }
     s
 }
