@@ -6,12 +6,19 @@
 use std::sync::Arc;
 
 use libfuzzer_sys::fuzz_target;
-use tokentrail_ingest::{decode, DecodeOptions, Payload};
+use tokentrail_ingest::{decode, DecodeOptions, Fields, Payload};
 use tokentrail_model::{Position, SourceRef};
 
 fuzz_target!(|data: &[u8]| {
-    for unwrap_test_cases in [false, true] {
-        let opts = DecodeOptions { unwrap_test_cases };
+    for (unwrap_test_cases, fields) in [
+        (false, Fields::All),
+        (true, Fields::All),
+        (false, Fields::Detection),
+    ] {
+        let opts = DecodeOptions {
+            unwrap_test_cases,
+            fields,
+        };
         let source = || SourceRef {
             file: Arc::from("fuzz"),
             position: Position::Line(1),
