@@ -619,10 +619,7 @@ impl<'a> Context<'a> {
                 lower.upn_text(s.upn);
             }
             for s in sign_ins {
-                if s.kind.is_user()
-                    && s.succeeded()
-                    && lower.key(s.user_id).or_else(|| lower.key(s.upn)).is_some()
-                {
+                if s.kind.is_user() && s.succeeded() && lower.known_user(s).is_some() {
                     lower.key(s.app_id);
                 }
             }
@@ -631,19 +628,9 @@ impl<'a> Context<'a> {
             let (issuing, users, nets, established) = std::thread::scope(|inner| {
                 let indexing = beside.then(|| inner.spawn(issuing));
                 let users = UserSignIns::learn(sign_ins, lowered);
-                let nets = match resolving {
-                    Some(h) => h
-                        .join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-                    None => networks_of(),
-                };
+                let nets = resolving.map_or_else(networks_of, crate::joined);
                 let established = Established::learn(sign_ins, lowered, &nets);
-                let issuing = match indexing {
-                    Some(h) => h
-                        .join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-                    None => issuing(),
-                };
+                let issuing = indexing.map_or_else(issuing, crate::joined);
                 (issuing, users, nets, established)
             });
             let Issuing {

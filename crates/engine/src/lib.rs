@@ -482,10 +482,7 @@ impl Engine {
                 std::thread::scope(|scope| {
                     let second = scope.spawn(|| lane(rules::Lane::Second, &mut second_tally));
                     let first = lane(rules::Lane::First, &mut tally);
-                    match second.join() {
-                        Ok(second) => (first, second),
-                        Err(panic) => std::panic::resume_unwind(panic),
-                    }
+                    (first, joined(second))
                 })
             } else {
                 (
@@ -509,10 +506,7 @@ impl Engine {
                     std::thread::scope(|scope| {
                         let b = scope.spawn(|| link(records_b, keep_b));
                         let a = link(records_a, keep_a);
-                        match b.join() {
-                            Ok(b) => [a, b],
-                            Err(panic) => std::panic::resume_unwind(panic),
-                        }
+                        [a, joined(b)]
                     })
                 } else {
                     [link(records_a, keep_a), link(records_b, keep_b)]
@@ -567,9 +561,7 @@ impl Engine {
                         let second = scope.spawn(|| second_rules(&mut second_tally));
                         count();
                         first_rules(&mut tally);
-                        if let Err(panic) = second.join() {
-                            std::panic::resume_unwind(panic);
-                        }
+                        joined(second);
                     });
                 } else {
                     count();
@@ -661,6 +653,13 @@ impl Engine {
             }
         })
     }
+}
+
+/// What a scoped thread returned; a panic on it goes on on the joining thread.
+pub(crate) fn joined<T>(thread: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    thread
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
 /// How sign-ins are put in order: time, id, content (rows without an id), source, add order.
@@ -852,10 +851,7 @@ impl<'scope, 'env> Feed<'scope, 'env> {
             Feed::Here { parts, .. } => parts.lost,
             Feed::Beside { ready, reader, .. } => {
                 drop(ready);
-                match reader.join() {
-                    Ok(lost) => lost,
-                    Err(panic) => std::panic::resume_unwind(panic),
-                }
+                joined(reader)
             }
         }
     }

@@ -115,41 +115,31 @@ impl Batch {
         };
         let mut outcomes = Vec::with_capacity(items.len());
         for item in items {
-            match item {
-                Item::Json { position, range } => {
-                    let source = SourceRef {
-                        file: file.clone(),
-                        position,
-                    };
-                    let payload = bytes.get(range).unwrap_or_default();
-                    decode_all(Payload::Json(payload), source, opts, &mut |r| {
-                        outcomes.push(outcome(position, r))
-                    });
-                }
+            // A JSON record's bytes: copied into the batch, or a range of a read block.
+            let (position, payload) = match item {
+                Item::Json { position, range } => (position, bytes.get(range)),
                 Item::Shared {
                     position,
                     block,
                     range,
-                } => {
-                    let source = SourceRef {
-                        file: file.clone(),
-                        position,
-                    };
-                    let payload = blocks
-                        .get(block)
-                        .and_then(|b| b.get(range))
-                        .unwrap_or_default();
-                    decode_all(Payload::Json(payload), source, opts, &mut |r| {
-                        outcomes.push(outcome(position, r))
-                    });
-                }
+                } => (position, blocks.get(block).and_then(|b| b.get(range))),
                 Item::Decoded { position, results } => {
-                    outcomes.extend(results.into_iter().map(|r| outcome(position, r)))
+                    outcomes.extend(results.into_iter().map(|r| outcome(position, r)));
+                    continue;
                 }
                 Item::Unreadable { position, reason } => {
-                    outcomes.push(Outcome::Unreadable { position, reason })
+                    outcomes.push(Outcome::Unreadable { position, reason });
+                    continue;
                 }
-            }
+            };
+            let source = SourceRef {
+                file: file.clone(),
+                position,
+            };
+            let payload = Payload::Json(payload.unwrap_or_default());
+            decode_all(payload, source, opts, &mut |r| {
+                outcomes.push(outcome(position, r))
+            });
         }
         bytes.clear();
         if let Ok(mut s) = spare.lock() {
