@@ -264,6 +264,7 @@ impl CsvLayout {
     fn collect<'a>(
         &self,
         row: &'a csv::ByteRecord,
+        texts: &'a Texts,
     ) -> Result<(Rec<'a>, portal::KindCells<'a>), DecodeError> {
         if row.len() != self.columns.len() {
             return Err(DecodeError::Csv(format!(
@@ -278,9 +279,9 @@ impl CsvLayout {
             let text = std::str::from_utf8(cell)
                 .map_err(|_| DecodeError::Csv(format!("field {} is not UTF-8", i + 1)))?;
             match &self.portal {
-                Some(p) => p.set(i, text, &mut rec, &mut cells),
+                Some(p) => p.set(i, text, &mut rec, &mut cells, texts),
                 None => {
-                    rec.set_text(key, text);
+                    rec.set_text(key, text, texts);
                 }
             }
         }
@@ -344,10 +345,15 @@ pub fn decode_all(
 ) {
     match payload {
         Payload::Json(bytes) => json_record(bytes, source, opts, 0, out),
-        Payload::Csv { layout, row } => match layout.collect(row) {
-            Ok((rec, cells)) => dispatch(&rec, Input::Csv(layout, &cells), source, opts, 0, out),
-            Err(e) => out(Err(e)),
-        },
+        Payload::Csv { layout, row } => {
+            let texts = Texts::default();
+            match layout.collect(row, &texts) {
+                Ok((rec, cells)) => {
+                    dispatch(&rec, Input::Csv(layout, &cells), source, opts, 0, out)
+                }
+                Err(e) => out(Err(e)),
+            }
+        }
     }
 }
 
@@ -416,11 +422,7 @@ fn dispatch(
 /// The array of a record that is only an envelope of records: a `records`, `value` or
 /// `Results` array, and no time of its own (a sign-in or audit record never lacks one).
 fn envelope<'r>(rec: &'r Rec<'_>) -> Option<&'r str> {
-    let array = rec
-        .ext()
-        .envelope
-        .as_deref()
-        .filter(|a| a.starts_with('['))?;
+    let array = rec.ext().envelope.filter(|a| a.starts_with('['))?;
     let own_time = [
         &rec.created,
         &rec.time_generated,
@@ -777,7 +779,7 @@ fn interpret(
     }
     let (disposition, kind) = match input {
         Input::Csv(layout, _) => classify::classify(&layout.markers),
-        Input::Json(text) => classify::classify(&classify::Markers::of_json(text)),
+        Input::Json(text) => classify::classify_json(text),
     };
     other(rec, disposition, &kind, &rec.operation_name)
 }

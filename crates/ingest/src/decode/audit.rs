@@ -89,11 +89,7 @@ pub(super) fn decode(
     a.token_id = token;
     a.token_issued_at = details.and_then(|d| lenient_time(&d.issued_at));
     a.device_id = linked.and_then(|l| owned_id(&l.device_id));
-    a.object = main
-        .ext()
-        .target_resources
-        .as_deref()
-        .and_then(first_target);
+    a.object = main.ext().target_resources.and_then(first_target);
     Ok(DecodedRecord::new(
         Shape::DirectoryAudit,
         Decoded::Access(Box::new(a)),
@@ -111,9 +107,10 @@ fn first_target(targets: &str) -> Option<String> {
         targets
     };
     let mut first = None;
+    let texts = super::collect::Texts::default();
     let _ = super::collect::each_element(targets, &mut |element| {
         if first.is_none() {
-            first = super::collect::IdentitySlots::document(element)
+            first = super::collect::IdentitySlots::document(element, &texts)
                 .ok()
                 .and_then(|t| owned(&t.id).or_else(|| owned(&t.display_name)));
         }

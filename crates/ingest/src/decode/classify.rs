@@ -7,7 +7,7 @@
 //! `api-reference/v1.0/resources/*.md`) as Graph writes them, and as the Graph PowerShell SDK and
 //! Microsoft-Extractor-Suite write them (PascalCase, the same names); keys match in any case.
 
-use super::collect::{MarkerSlots, Val};
+use super::collect::{MarkerSlots, Texts, Val};
 use crate::Disposition;
 
 /// The marker fields of one record, or of a CSV file's header.
@@ -18,23 +18,21 @@ impl MarkerSlots<'static> {
     pub(crate) fn of_columns<'c>(columns: impl Iterator<Item = &'c [u8]>) -> Markers {
         let mut m = MarkerSlots::default();
         for column in columns {
-            m.set_text(column, "1");
+            m.set_val(column, "1");
         }
         m
     }
+}
 
-    /// The markers of one JSON object's top level (a record that does not read is a record
-    /// nobody can classify either: it is `unknown`).
-    pub(crate) fn of_json(text: &str) -> Markers {
-        match MarkerSlots::document(text) {
-            Ok(m) => m.into_owned(),
-            Err(_) => MarkerSlots::default(),
-        }
-    }
+/// [`classify`] by the markers of one JSON object's top level (a record that does not read is
+/// a record nobody can classify either: it is `unknown`).
+pub(crate) fn classify_json(text: &str) -> (Disposition, String) {
+    let texts = Texts::default();
+    classify(&MarkerSlots::document(text, &texts).unwrap_or_default())
 }
 
 /// Why the record is not used and what it is.
-pub(crate) fn classify(m: &Markers) -> (Disposition, String) {
+pub(crate) fn classify(m: &MarkerSlots<'_>) -> (Disposition, String) {
     let relevant = |kind: &str| (Disposition::NotRelevant, kind.to_owned());
     if let Some(kind) = m.odata_type.as_ref().and_then(Val::str).map(odata_kind) {
         return (Disposition::NotRelevant, kind);
@@ -134,7 +132,7 @@ mod tests {
     use super::*;
 
     fn kind(json: &str) -> (Disposition, String) {
-        classify(&MarkerSlots::of_json(json))
+        classify_json(json)
     }
 
     #[test]

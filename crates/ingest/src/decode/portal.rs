@@ -33,11 +33,11 @@
 //! the file's stated rows are all of one kind, the unstated rows are of that kind too, and a
 //! file that states no kind at all keeps the tab's name (`InteractiveSignIns_...`).
 
-use std::borrow::Cow;
-
 use tokentrail_model::{SignInKind, SourceRef};
 
-use super::collect::{DeviceSlots, LocationSlots, Rec, StatusSlots, TokenProtectionSlots, Val};
+use super::collect::{
+    DeviceSlots, LocationSlots, Rec, StatusSlots, Texts, TokenProtectionSlots, Val,
+};
 use super::signin;
 use super::text;
 use super::Fields;
@@ -165,15 +165,16 @@ impl PortalLayout {
         text: &'a str,
         rec: &mut Rec<'a>,
         cells: &mut KindCells<'a>,
+        texts: &'a Texts,
     ) {
         let t = text.trim();
         if t.is_empty() {
             return;
         }
-        let val = || Some(Val::Str(Cow::Borrowed(t)));
+        let val = || Some(Val::Str(t));
         match self.columns.get(i).copied().unwrap_or(Column::Skip) {
             Column::Field(key) => {
-                rec.set_text(key, t);
+                rec.set_text(key, t, texts);
             }
             Column::ErrorCode => {
                 rec.status = Some(StatusSlots {
@@ -185,7 +186,7 @@ impl PortalLayout {
                 // `City, State, CC`: the country is the last part.
                 let country = t.rsplit(',').next().map(str::trim).unwrap_or(t);
                 rec.location = Some(LocationSlots {
-                    country: Some(Val::Str(Cow::Borrowed(country))),
+                    country: Some(Val::Str(country)),
                     ..LocationSlots::default()
                 });
             }

@@ -17,7 +17,6 @@
 //! text) is unescaped here, except `\u` escapes, which are left to serde_json so surrogate
 //! pairs decode as they always did.
 
-use std::borrow::Cow;
 use std::cell::{Cell, OnceCell};
 use std::fmt;
 
@@ -306,10 +305,11 @@ pub(crate) enum Number {
 }
 
 /// One scalar token, as far as the collector cares.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) enum Scalar<'a> {
-    /// A string, borrowed when it had no escapes.
-    Str(Cow<'a, str>),
+    /// A string: in the input when it had no escapes, else unescaped into the scanner's
+    /// [`Texts`].
+    Str(&'a str),
     /// A number.
     Number(Number),
     /// `true` or `false`.
@@ -321,8 +321,9 @@ pub(crate) enum Scalar<'a> {
 /// Texts unescaped while reading one record, kept as long as the record's input.
 ///
 /// The nested fields Log Analytics logs as JSON text (`DeviceDetail`, `LocationDetails`, ...)
-/// are read from their unescaped copy; kept here, the fields read from it borrow it, where
-/// they were each copied out (and freed) again before.
+/// are read from their unescaped copy, and every value with escapes is its unescaped copy:
+/// kept here, what is read borrows it, so no slot owns text and a record's slots (a hundred
+/// of them) are dropped without looking at each.
 #[derive(Default)]
 pub(crate) struct Texts {
     slots: [OnceCell<String>; TEXT_SLOTS],
@@ -353,7 +354,7 @@ pub(crate) struct Scanner<'a> {
     text: &'a str,
     bytes: &'a [u8],
     pos: usize,
-    texts: Option<&'a Texts>,
+    texts: &'a Texts,
     /// Set when the last scalar string read held an escape that is not text (a lone
     /// surrogate, `\ud800`), replaced with U+FFFD; the collector decides whether the field
     /// may keep it ([`Scanner::take_repaired`]).
@@ -361,13 +362,13 @@ pub(crate) struct Scanner<'a> {
 }
 
 impl<'a> Scanner<'a> {
-    /// A scanner at the start of `text`.
-    pub(crate) fn new(text: &'a str) -> Scanner<'a> {
+    /// A scanner at the start of `text` that keeps the text it unescapes in `texts`.
+    pub(crate) fn new(text: &'a str, texts: &'a Texts) -> Scanner<'a> {
         Scanner {
             text,
             bytes: text.as_bytes(),
             pos: 0,
-            texts: None,
+            texts,
             repaired: false,
         }
     }
@@ -378,22 +379,19 @@ impl<'a> Scanner<'a> {
         std::mem::take(&mut self.repaired)
     }
 
-    /// A scanner at the start of `text` that keeps unescaped text in `texts`
-    /// ([`Scanner::keep_owned`]).
-    pub(crate) fn with_texts(text: &'a str, texts: &'a Texts) -> Scanner<'a> {
-        Scanner {
-            texts: Some(texts),
-            ..Scanner::new(text)
-        }
+    /// `text` for as long as the input, kept in the scanner's [`Texts`].
+    pub(crate) fn keep(&self, text: String) -> &'a str {
+        self.texts.keep(text)
     }
 
-    /// `text` for as long as the input: an unescaped (owned) text is moved into the
-    /// scanner's [`Texts`] when it has them.
-    pub(crate) fn keep_owned(&self, text: Cow<'a, str>) -> Cow<'a, str> {
-        match (text, self.texts) {
-            (Cow::Owned(t), Some(texts)) => Cow::Borrowed(texts.keep(t)),
-            (text, _) => text,
-        }
+    /// The texts the scanner keeps what it unescapes in (for JSON text read again).
+    pub(crate) fn texts(&self) -> &'a Texts {
+        self.texts
+    }
+
+    /// Where the cursor is.
+    pub(crate) fn pos(&self) -> usize {
+        self.pos
     }
 
     /// An error at the cursor.
@@ -550,10 +548,11 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// The next token as a string (the cursor is at its opening quote), borrowed when it has
-    /// no escapes. A lone surrogate escape is handled as `lone` says.
+    /// The next token as a string (the cursor is at its opening quote): in the input when it
+    /// has no escapes, else unescaped into the scanner's [`Texts`]. A lone surrogate escape is
+    /// handled as `lone` says.
     #[inline]
-    fn string_at_quote(&mut self, lone: Lone) -> Result<Cow<'a, str>, ScanError> {
+    fn string_at_quote(&mut self, lone: Lone) -> Result<&'a str, ScanError> {
         let open = self.pos;
         self.pos += 1;
         let escaped = self.string_body()?;
@@ -562,19 +561,18 @@ impl<'a> Scanner<'a> {
                 .text
                 .get(open..self.pos)
                 .ok_or_else(|| Self::error_at("string cut inside a character", open))?;
-            match unescape(quoted) {
-                Some(text) => Ok(Cow::Owned(text)),
+            let text = match unescape(quoted) {
+                Some(text) => text,
                 None => {
                     self.repaired |= lone == Lone::Replace;
                     unescape_lossy(quoted, lone)
-                        .map(Cow::Owned)
-                        .ok_or_else(|| Self::error_at("invalid string escape", open))
+                        .ok_or_else(|| Self::error_at("invalid string escape", open))?
                 }
-            }
+            };
+            Ok(self.texts.keep(text))
         } else {
             self.text
                 .get(open + 1..self.pos - 1)
-                .map(Cow::Borrowed)
                 .ok_or_else(|| Self::error_at("string cut inside a character", open))
         }
     }
@@ -597,7 +595,7 @@ impl<'a> Scanner<'a> {
 
     /// The next value as a string, when it is one; anything else is skipped.
     #[inline]
-    pub(crate) fn string_or_skip(&mut self) -> Result<Option<Cow<'a, str>>, ScanError> {
+    pub(crate) fn string_or_skip(&mut self) -> Result<Option<&'a str>, ScanError> {
         if self.peek()? == b'"' {
             // The text is JSON or a list read again: an escape that is not text stays as
             // written for that reading to judge, in the field it belongs to.
@@ -1183,15 +1181,21 @@ impl Elements {
 mod tests {
     use super::*;
 
+    /// Texts for a test's scanner: leaked, so what it reads may outlive the helper that read
+    /// it (a test's few texts).
+    fn texts() -> &'static Texts {
+        Box::leak(Box::default())
+    }
+
     fn skip(text: &str) -> Result<usize, ScanError> {
-        let mut s = Scanner::new(text);
+        let mut s = Scanner::new(text, texts());
         s.skip_value()?;
         s.finish()?;
         Ok(s.pos)
     }
 
     fn keys(text: &str) -> Result<Vec<(Vec<u8>, Scalar<'_>)>, ScanError> {
-        let mut s = Scanner::new(text);
+        let mut s = Scanner::new(text, texts());
         s.expect(b'{', "expected an object")?;
         let mut entries = s.entries();
         let mut out = Vec::new();
@@ -1215,8 +1219,8 @@ mod tests {
             r#"{"an":"object"}"#,
             r#"["an","array"]"#,
         ] {
-            let mut fast = Scanner::new(text);
-            let mut general = Scanner::new(text);
+            let mut fast = Scanner::new(text, texts());
+            let mut general = Scanner::new(text, texts());
             assert_eq!(fast.skip_value(), general.skip_any(), "{text}");
             assert_eq!(fast.pos, general.pos, "{text}");
         }
@@ -1231,15 +1235,8 @@ mod tests {
         for (i, t) in kept.iter().enumerate() {
             assert_eq!(*t, format!("text {i}"));
         }
-        let s = Scanner::with_texts("{}", &texts);
-        assert_eq!(
-            s.keep_owned(Cow::Owned("x".to_owned())),
-            Cow::<str>::Borrowed("x")
-        );
-        assert!(matches!(
-            Scanner::new("{}").keep_owned(Cow::Owned("y".to_owned())),
-            Cow::Owned(_)
-        ));
+        let s = Scanner::new("{}", &texts);
+        assert_eq!(s.keep("x".to_owned()), "x");
     }
 
     #[test]
@@ -1266,11 +1263,8 @@ mod tests {
     #[test]
     fn keys_are_lower_cased_and_unescaped() {
         let got = keys(r#"{"C_Sid":"a","Us\u0065rId":"b","k\"q":1}"#).unwrap();
-        assert_eq!(got[0], (b"c_sid".to_vec(), Scalar::Str(Cow::Borrowed("a"))));
-        assert_eq!(
-            got[1],
-            (b"userid".to_vec(), Scalar::Str(Cow::Borrowed("b")))
-        );
+        assert_eq!(got[0], (b"c_sid".to_vec(), Scalar::Str("a")));
+        assert_eq!(got[1], (b"userid".to_vec(), Scalar::Str("b")));
         assert_eq!(
             got[2],
             (b"k\"q".to_vec(), Scalar::Number(Number::Unsigned(1)))
@@ -1282,16 +1276,19 @@ mod tests {
     #[test]
     fn values_unescape_only_when_needed() {
         let got = keys(r#"{"a":"plain","b":"t\tab \"q\" \\ \/ \u00e9 \ud83d\ude00"}"#).unwrap();
-        assert!(matches!(&got[0].1, Scalar::Str(Cow::Borrowed("plain"))));
-        match &got[1].1 {
-            Scalar::Str(Cow::Owned(s)) => assert_eq!(s, "t\tab \"q\" \\ / \u{e9} \u{1F600}"),
+        // Plain text is read in place; text with escapes from its unescaped copy.
+        let text = r#"{"a":"plain"}"#;
+        match keys(text).unwrap()[0].1 {
+            Scalar::Str(t) => assert!(text.as_bytes().as_ptr_range().contains(&t.as_ptr())),
             other => panic!("{other:?}"),
         }
+        assert_eq!(got[0].1, Scalar::Str("plain"));
+        assert_eq!(got[1].1, Scalar::Str("t\tab \"q\" \\ / \u{e9} \u{1F600}"));
         // A lone surrogate is not text: the scalar holds U+FFFD in its place, and the
         // collector is told (`Scanner::take_repaired`).
         assert_eq!(
             keys(r#"{"a":"\ud83d"}"#).unwrap()[0].1,
-            Scalar::Str(Cow::Owned("\u{fffd}".into()))
+            Scalar::Str("\u{fffd}")
         );
     }
 
@@ -1324,7 +1321,7 @@ mod tests {
         assert_eq!(skip(text), Ok(text.len()));
         // Inside a record, skipping stops right after the value.
         let got = keys(r#"{"skip":{"x":[[[]]]},"then":"y"}"#).unwrap();
-        assert_eq!(got[1].1, Scalar::Str(Cow::Borrowed("y")));
+        assert_eq!(got[1].1, Scalar::Str("y"));
         for bad in [
             r#"{"a":[1}"#,
             r#"[1,]"#,
@@ -1395,7 +1392,7 @@ mod tests {
 
     /// Where the string opened by the first byte of `text` ends, and whether it had escapes.
     fn string_end(text: &str) -> Result<(usize, bool), ScanError> {
-        let mut s = Scanner::new(text);
+        let mut s = Scanner::new(text, texts());
         s.bump();
         let escapes = s.string_body()?;
         Ok((s.pos, escapes))
@@ -1439,19 +1436,13 @@ mod tests {
             Some(r#"{"ua":"x\ud800"}"#)
         );
         // A scalar read repairs and marks; a string read again keeps the escape, unmarked.
-        let mut s = Scanner::new(r#"["x\ud800", "{\"a\":\"\udfff\"}"]"#);
+        let mut s = Scanner::new(r#"["x\ud800", "{\"a\":\"\udfff\"}"]"#, texts());
         s.bump();
-        assert_eq!(
-            s.scalar().unwrap(),
-            Scalar::Str(Cow::Owned("x\u{fffd}".into()))
-        );
+        assert_eq!(s.scalar().unwrap(), Scalar::Str("x\u{fffd}"));
         assert!(s.take_repaired());
         assert!(!s.take_repaired());
         s.expect(b',', "comma").unwrap();
-        assert_eq!(
-            s.string_or_skip().unwrap().as_deref(),
-            Some(r#"{"a":"\udfff"}"#)
-        );
+        assert_eq!(s.string_or_skip().unwrap(), Some(r#"{"a":"\udfff"}"#));
         assert!(!s.take_repaired());
     }
 
@@ -1517,7 +1508,7 @@ mod tests {
             ),
         ) {
             let text = format!("\"{}", body.concat());
-            let mut s = Scanner::new(&text);
+            let mut s = Scanner::new(&text, texts());
             s.bump();
             let got = s.string_body().ok().map(|e| (s.pos, e));
             proptest::prop_assert_eq!(got, reference_string_end(text.as_bytes(), 1));
@@ -1540,7 +1531,7 @@ mod tests {
                 body.push_str(&"b".repeat(*filler));
             }
             for text in [format!("\"{body}"), format!("\"{body}\"")] {
-                let mut s = Scanner::new(&text);
+                let mut s = Scanner::new(&text, texts());
                 s.bump();
                 let got = s.string_body().ok().map(|e| (s.pos, e));
                 proptest::prop_assert_eq!(got, reference_string_end(text.as_bytes(), 1));
@@ -1581,11 +1572,11 @@ mod tests {
 
         #[test]
         fn scanning_never_panics(text in "\\PC*|[\\[\\]{}\":,\\\\ a-z0-9.eE+-]{0,200}") {
-            let mut s = Scanner::new(&text);
+            let mut s = Scanner::new(&text, texts());
             let _ = s.skip_value();
-            let mut s = Scanner::new(&text);
+            let mut s = Scanner::new(&text, texts());
             let _ = s.scalar();
-            let _ = crate::decode::collect::Rec::document(&text);
+            let _ = crate::decode::collect::Rec::document(&text, texts());
         }
 
     }
@@ -1608,12 +1599,12 @@ mod tests {
                 text.push(if kinds[i % kinds.len()] { '}' } else { ']' });
             }
             text.push('}');
-            let mut s = Scanner::new(&text);
+            let mut s = Scanner::new(&text, texts());
             proptest::prop_assert!(s.skip_value().is_ok());
-            proptest::prop_assert!(crate::decode::collect::Rec::document(&text).is_ok());
+            proptest::prop_assert!(crate::decode::collect::Rec::document(&text, texts()).is_ok());
             // Cut short, it is an error, not a crash.
             let cut = &text[..text.len() - 1];
-            proptest::prop_assert!(crate::decode::collect::Rec::document(cut).is_err());
+            proptest::prop_assert!(crate::decode::collect::Rec::document(cut, texts()).is_err());
         }
     }
 }

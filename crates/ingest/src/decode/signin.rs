@@ -194,7 +194,6 @@ fn country(rec: &Rec<'_>) -> Option<String> {
         .find_map(|l| {
             owned(&l.country).or_else(|| {
                 l.text
-                    .as_deref()
                     .map(str::trim)
                     .filter(|t| !t.is_empty())
                     .map(str::to_owned)

@@ -334,10 +334,9 @@ fn logon(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::borrow::Cow;
 
     fn str_val(t: &str) -> Option<Val<'_>> {
-        Some(Val::Str(Cow::Borrowed(t)))
+        Some(Val::Str(t))
     }
 
     #[test]
