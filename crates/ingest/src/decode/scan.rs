@@ -19,6 +19,7 @@
 
 use std::cell::{Cell, OnceCell};
 use std::fmt;
+use std::rc::Rc;
 
 pub(crate) use super::keys::KEY_CAP;
 use super::keys::{KeyOrder, KeyTable};
@@ -326,7 +327,7 @@ pub(crate) enum Scalar<'a> {
 /// of them) are dropped without looking at each.
 #[derive(Default)]
 pub(crate) struct Texts {
-    slots: [OnceCell<String>; TEXT_SLOTS],
+    slots: [OnceCell<Kept>; TEXT_SLOTS],
     used: Cell<usize>,
     more: OnceCell<Box<Texts>>,
 }
@@ -334,17 +335,36 @@ pub(crate) struct Texts {
 /// Texts kept inline before the next [`Texts`] is allocated: a Log Analytics sign-in has four.
 const TEXT_SLOTS: usize = 8;
 
+/// One kept text: a record's own, or one shared with the records that had the same.
+enum Kept {
+    Own(String),
+    Shared(Rc<str>),
+}
+
 impl Texts {
     /// Keep `text` for as long as `self`.
     pub(crate) fn keep(&self, text: String) -> &str {
+        self.keep_kept(Kept::Own(text))
+    }
+
+    /// Keep a shared `text` for as long as `self`.
+    pub(crate) fn keep_shared(&self, text: Rc<str>) -> &str {
+        self.keep_kept(Kept::Shared(text))
+    }
+
+    fn keep_kept(&self, text: Kept) -> &str {
         let used = self.used.get();
-        match self.slots.get(used) {
+        let kept = match self.slots.get(used) {
             Some(slot) => {
                 self.used.set(used + 1);
                 // Slots fill in order, so this one is empty.
                 slot.get_or_init(|| text)
             }
-            None => self.more.get_or_init(Box::default).keep(text),
+            None => return self.more.get_or_init(Box::default).keep_kept(text),
+        };
+        match kept {
+            Kept::Own(t) => t,
+            Kept::Shared(t) => t,
         }
     }
 }
@@ -556,25 +576,43 @@ impl<'a> Scanner<'a> {
         let open = self.pos;
         self.pos += 1;
         let escaped = self.string_body()?;
+        self.string_text(open, escaped, lone)
+    }
+
+    /// The text of the string just crossed, opened at `open`, which `escaped` says had escapes
+    /// ([`Scanner::string_at_quote`]). Plain text, nearly every value, is read where it is,
+    /// inline; text with escapes out of line.
+    #[inline(always)]
+    fn string_text(
+        &mut self,
+        open: usize,
+        escaped: bool,
+        lone: Lone,
+    ) -> Result<&'a str, ScanError> {
         if escaped {
-            let quoted = self
-                .text
-                .get(open..self.pos)
-                .ok_or_else(|| Self::error_at("string cut inside a character", open))?;
-            let text = match unescape(quoted) {
-                Some(text) => text,
-                None => {
-                    self.repaired |= lone == Lone::Replace;
-                    unescape_lossy(quoted, lone)
-                        .ok_or_else(|| Self::error_at("invalid string escape", open))?
-                }
-            };
-            Ok(self.texts.keep(text))
-        } else {
-            self.text
-                .get(open + 1..self.pos - 1)
-                .ok_or_else(|| Self::error_at("string cut inside a character", open))
+            return self.unescaped_text(open, lone);
         }
+        self.text
+            .get(open + 1..self.pos - 1)
+            .ok_or_else(|| Self::error_at("string cut inside a character", open))
+    }
+
+    /// [`Scanner::string_text`] of a string with escapes: unescaped into the [`Texts`].
+    #[inline(never)]
+    fn unescaped_text(&mut self, open: usize, lone: Lone) -> Result<&'a str, ScanError> {
+        let quoted = self
+            .text
+            .get(open..self.pos)
+            .ok_or_else(|| Self::error_at("string cut inside a character", open))?;
+        let text = match unescape(quoted) {
+            Some(text) => text,
+            None => {
+                self.repaired |= lone == Lone::Replace;
+                unescape_lossy(quoted, lone)
+                    .ok_or_else(|| Self::error_at("invalid string escape", open))?
+            }
+        };
+        Ok(self.texts.keep(text))
     }
 
     /// Start reading an object's entries: the cursor is just past `{`.
@@ -603,6 +641,32 @@ impl<'a> Scanner<'a> {
         } else {
             self.skip_value().map(|()| None)
         }
+    }
+
+    /// The next value as a string as written, quotes and escapes included, when it is one;
+    /// anything else is skipped. [`Scanner::quoted_text`] reads it as
+    /// [`Scanner::string_or_skip`] would have.
+    pub(crate) fn quoted_or_skip(&mut self) -> Result<Option<Quoted<'a>>, ScanError> {
+        if self.peek()? != b'"' {
+            return self.skip_value().map(|()| None);
+        }
+        let open = self.pos;
+        self.pos += 1;
+        let escaped = self.string_body()?;
+        let text = self
+            .text
+            .get(open..self.pos)
+            .ok_or_else(|| Self::error_at("string cut inside a character", open))?;
+        Ok(Some(Quoted {
+            text,
+            open,
+            escaped,
+        }))
+    }
+
+    /// The text of a string [`Scanner::quoted_or_skip`] crossed last.
+    pub(crate) fn quoted_text(&mut self, quoted: Quoted<'a>) -> Result<&'a str, ScanError> {
+        self.string_text(quoted.open, quoted.escaped, Lone::Keep)
     }
 
     /// Skip the next value and hand back its text, as written (an envelope's array, read
@@ -1101,6 +1165,17 @@ fn unescape_lossy(quoted: &str, lone: Lone) -> Option<String> {
         }
     }
     Some(out)
+}
+
+/// A string as written ([`Scanner::quoted_or_skip`]).
+#[derive(Clone, Copy)]
+pub(crate) struct Quoted<'a> {
+    /// The string with its quotes, escapes as written.
+    pub(crate) text: &'a str,
+    /// Where it opens in the scanned text.
+    open: usize,
+    /// It has escapes.
+    pub(crate) escaped: bool,
 }
 
 /// The state of reading one object's entries.
