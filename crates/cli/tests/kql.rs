@@ -25,11 +25,12 @@
 //! What duckdb-kql 1.1.2 lacks and how the harness handles it (the query text runs exactly as
 //! exported; see `tests/kql/run.py`): `base64_decode_toguid`, `ipv4_is_in_any_range` and
 //! `ipv6_is_in_any_range` are not mapped by it, so the harness adds them to its function
-//! registry as DuckDB Python functions with KQL's semantics; `_GetWatchlist` is a Sentinel
-//! workspace function, registered as a stored function over the watchlist CSV. Everything
-//! else the queries use (let, union, joins inner/leftouter/leftanti, summarize with arg_min,
-//! dcount, countif and make_set, mv-expand of several arrays at once, array_concat,
-//! hash_sha256, extract, parse_json, toscalar) runs natively.
+//! registry as DuckDB Python functions with KQL's semantics, and `translate` as DuckDB's own
+//! (its arguments in another order); `_GetWatchlist` is a Sentinel workspace function,
+//! registered as a stored function over the watchlist CSV. Everything else the queries use
+//! (let, union, joins inner/leftouter/leftanti, summarize with arg_min, dcount, countif and
+//! make_set, mv-expand of several arrays at once, array_concat, hash_sha256, extract,
+//! parse_json, toscalar) runs natively.
 //!
 //! The parser and the engine come from npm and PyPI into cargo's target directory
 //! (`bash bench/kql-env.sh`). Without them the tests are skipped with a message saying so,
@@ -702,4 +703,141 @@ fn the_queries_find_what_detect_finds_on_simulated_log_analytics_exports() {
         rules_seen.into_iter().collect::<Vec<_>>(),
         ["TT001", "TT002", "TT003", "TT004", "TT005"]
     );
+}
+
+/// Every user object id and UPN the tenant's Entra sign-in logs name.
+fn signed_in_names(tenant: &Path) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for path in files_with(&tenant.join("signins/la"), "jsonl") {
+        let text = std::fs::read_to_string(path).unwrap();
+        for line in text.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            for key in ["UserId", "UserPrincipalName"] {
+                if let Some(name) = v[key].as_str().filter(|n| !n.is_empty()) {
+                    names.insert(name.to_string());
+                }
+            }
+        }
+    }
+    names
+}
+
+/// Every string of `v` that `rename` renames, renamed; how many.
+fn rename_strings(v: &mut serde_json::Value, rename: &dyn Fn(&str) -> Option<String>) -> usize {
+    match v {
+        serde_json::Value::String(s) => match rename(s) {
+            Some(new) => {
+                *s = new;
+                1
+            }
+            None => 0,
+        },
+        serde_json::Value::Array(a) => a.iter_mut().map(|x| rename_strings(x, rename)).sum(),
+        serde_json::Value::Object(o) => o.values_mut().map(|x| rename_strings(x, rename)).sum(),
+        _ => 0,
+    }
+}
+
+/// The tenant with each of `names` (user object ids and UPNs) written after `upper` or
+/// `lower`: `upper` in the interactive sign-ins and in the Unified Audit Log; in the
+/// non-interactive sign-ins `upper` before ids and `lower` before UPNs; `lower` in the Graph
+/// activity log. How many values were renamed.
+///
+/// The audit log keeps one form: its decoder takes a user object id only where it is a GUID
+/// and otherwise maps the record's UPN to the id a sign-in gave it, while the queries read the
+/// record's `AccountObjectId`. A form of its own would test that difference, not case.
+fn with_names_prefixed(tenant: &Path, names: &BTreeSet<String>, upper: &str, lower: &str) -> usize {
+    let rename = |ids: &str, upns: &str, t: &str| {
+        names
+            .contains(t)
+            .then(|| format!("{}{t}", if t.contains('@') { upns } else { ids }))
+    };
+    let signins = tenant.join("signins/la");
+    let mut renamed = 0;
+    for (file, ids, upns) in [
+        ("SigninLogs.jsonl", upper, upper),
+        ("AADNonInteractiveUserSignInLogs.jsonl", upper, lower),
+    ] {
+        renamed += rewrite_records(&signins.join(file), |_, v| {
+            rename_strings(v, &|t| rename(ids, upns, t))
+        });
+    }
+    renamed += rewrite_records(&graph_log(tenant), |_, v| {
+        rename_strings(v, &|t| rename(lower, lower, t))
+    });
+    for path in files_with(&tenant.join("ual/defender-stream"), "json") {
+        renamed += rewrite_records(&path, |_, v| {
+            rename_strings(v, &|t| rename(upper, upper, t))
+        });
+    }
+    renamed
+}
+
+/// Entra restricts UPNs to ASCII, but a hostile or odd log holds any text. The engine folds
+/// ASCII case only, so ids and UPNs that differ in the case of other letters name different
+/// users, and the queries must say the same: KQL's `tolower` would make `Ö` and `ö`, and the
+/// Kelvin sign `K` (U+212A) and `k`, one letter.
+#[test]
+fn the_queries_tell_apart_users_whose_names_differ_in_non_ascii_case_as_detect_does() {
+    let Some(tools) = tools() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    // One tenant twice: its user ids and UPNs begin with `ÖK` (the Kelvin sign) or `ök`
+    // (see with_names_prefixed); and, for comparison, with `ök` everywhere: the first as a
+    // Unicode lower-casing sees it.
+    let (hostile, folded) = (tmp.path().join("hostile"), tmp.path().join("folded"));
+    let upper = "\u{d6}\u{212a}";
+    assert_eq!(upper.to_lowercase(), "ök");
+    for (tenant, upper) in [(&hostile, upper), (&folded, "ök")] {
+        simulate(tenant, "default", "30", "3", "3");
+        let names = signed_in_names(tenant);
+        assert!(names.len() >= 40, "{names:?}");
+        let renamed = with_names_prefixed(tenant, &names, upper, "ök");
+        assert!(renamed > 5000, "{renamed}");
+    }
+    let all = detect(&hostile, None);
+    assert_ne!(
+        rows(all.clone()),
+        rows(detect(&folded, None)),
+        "the non-ASCII case of the names decides no finding: the test would prove nothing"
+    );
+    // Allowlist entries naming a finding's UPN: with the case of its non-ASCII letters changed
+    // (matches nothing), and with its ASCII letters upper-cased (matches, as for any UPN).
+    let named = |f: &&Found| f.upn.starts_with(upper);
+    let kept = all
+        .values()
+        .find(named)
+        .expect("a finding with a sign-in's UPN");
+    let other_case = kept.upn.replacen(upper, "ök", 1);
+    let suppressed = all
+        .values()
+        .filter(named)
+        .find(|f| f.row.1 != kept.row.1 && !f.upn.eq_ignore_ascii_case(&kept.upn))
+        .expect("a finding of another rule and user with a sign-in's UPN");
+    let entries = [
+        (&kept.row.1, &other_case, "other-case"),
+        (
+            &suppressed.row.1,
+            &suppressed.upn.to_ascii_uppercase(),
+            "ascii-case",
+        ),
+    ]
+    .map(|(rule, user, id)| {
+        (
+            id.to_string(),
+            rule.clone(),
+            format!("{{ user: \"{user}\" }}"),
+        )
+    });
+    let allowlist = tmp.path().join("allowlist.yaml");
+    std::fs::write(&allowlist, allowlist_of(&entries)).unwrap();
+    let detect_rows = rows(detect(&hostile, Some(&allowlist)));
+    assert!(detect_rows.contains(&kept.row), "{other_case} matched");
+    assert!(!detect_rows.contains(&suppressed.row));
+
+    let queries = tmp.path().join("hostile-kql");
+    export(&queries, "kql", Some(&allowlist));
+    let kql = kql_findings(&tools, &hostile, &queries);
+    compare("hostile", &kql, &detect_rows);
+    let rules: BTreeSet<&str> = kql.iter().map(|r| r.1.as_str()).collect();
+    assert!(rules.len() >= 3, "{rules:?}");
 }
