@@ -17,7 +17,8 @@
 //!    went away) fails the test. The same holds for the default tenant written as a hostile log
 //!    could write it (user ids and UPNs differing only in the case of non-ASCII letters), and
 //!    with findings added that span an ASN network and another (an allowlist ASN must hold for
-//!    every record, of every kind).
+//!    every record, of every kind), and with a token replayed where the ASN and the prefix
+//!    disagree (TT001 compares by ASN when both sides have one), on every kind of access.
 //!
 //! duckdb-kql runs the bare form. The Sentinel form is the same text with the shared part's
 //! `let`s turned into workspace functions (Sentinel's 10,000-character limit); duckdb-kql
@@ -870,129 +871,169 @@ fn append_records(path: &Path, records: &[serde_json::Value]) {
 /// The kinds of access record the queries read.
 const ACCESS_KINDS: [&str; 3] = ["graph", "exchange", "files"];
 
-/// The tenant with, for each `(client, kind)`, three delegated accesses by one user with one
-/// token no sign-in issued (TT004) and a client the tenant never used (TT005): a Graph request,
-/// an Exchange and a SharePoint or OneDrive audit record, cloned from the tenant's own. All
-/// come from `inside` except the one of `kind`, which comes from `outside`.
-///
-/// They are a few hours into the tenant's first day: too early for a token lifetime before
-/// them to lie inside the logs, so each kind's own issue time (`TokenIssuedAt`,
-/// `IssuedAtTime`, `TokenIssuedAtTime`) must be read for TT004 to judge them.
-fn with_client_accesses(
-    tenant: &Path,
-    clients: &[(String, Option<&str>)],
-    inside: &str,
-    outside: &str,
-) {
-    let graph = read_records(&graph_log(tenant));
-    let first = graph[0]["TimeGenerated"].as_str().unwrap();
-    let hours_later = format!("{}T04", &first[..10]);
-    let template = graph
-        .iter()
-        .find(|v| {
-            v["UserId"] != ""
-                && v["RequestUri"].as_str().unwrap().contains("/messages")
-                && v["TimeGenerated"].as_str().unwrap() >= hours_later.as_str()
-        })
-        .expect("a delegated Graph mail request")
-        .clone();
-    // `2024-03-04T05:49:47.4461840Z`: the accesses then, their token issued at the minute.
-    let time = template["TimeGenerated"].as_str().unwrap().to_string();
-    let minute = &time[..16];
-    let user = template["UserId"].as_str().unwrap().to_string();
-    let upn = read_records(&tenant.join("signins/la/SigninLogs.jsonl"))
-        .into_iter()
-        .find(|v| v["UserId"] == user.as_str())
-        .and_then(|v| v["UserPrincipalName"].as_str().map(str::to_string))
-        .expect("the user's UPN");
-    let mut audit = Vec::new();
-    for path in files_with(&tenant.join("ual/defender-stream"), "json") {
-        audit.extend(read_records(&path));
-    }
-    let audit_template = |workloads: &[&str]| {
-        audit
-            .iter()
+/// The tenant's own records cloned into new accesses: a delegated Graph mail request, and a
+/// delegated Exchange and a SharePoint or OneDrive audit record (Defender's stream).
+struct AccessTemplates {
+    graph: serde_json::Value,
+    audit: [serde_json::Value; 2],
+}
+
+/// One access of each kind (in [`ACCESS_KINDS`] order) by `user` with one token.
+struct Accesses<'a> {
+    user: &'a str,
+    upn: &'a str,
+    client: &'a str,
+    /// The token as logged (a `uti`).
+    token: &'a str,
+    session: &'a str,
+    /// When the accesses were made and the token issued (`2024-03-04T05:49:47.4461840Z`).
+    time: &'a str,
+    issued: &'a str,
+    /// The address of each kind's record.
+    ips: [&'a str; 3],
+    /// Distinguishes the records' ids from other `Accesses`'.
+    n: usize,
+}
+
+impl AccessTemplates {
+    /// The first records of the tenant at or after `after` (text of a UTC time) to clone.
+    fn of(tenant: &Path, after: &str) -> AccessTemplates {
+        let graph = read_records(&graph_log(tenant))
+            .into_iter()
             .find(|v| {
-                let raw = &v["properties"]["RawEventData"];
-                workloads.iter().any(|w| raw["Workload"] == *w)
-                    && raw["UserType"] == 0
-                    && raw.get("AppAccessContext").is_some()
+                v["UserId"] != ""
+                    && v["RequestUri"].as_str().unwrap().contains("/messages")
+                    && v["TimeGenerated"].as_str().unwrap() >= after
             })
-            .expect("an audit record of a delegated access")
-            .clone()
-    };
-    let templates = [
-        audit_template(&["Exchange"]),
-        audit_template(&["SharePoint", "OneDrive"]),
-    ];
-    let (mut graph_out, mut audit_out) = (Vec::new(), Vec::new());
-    for (n, (client, odd)) in clients.iter().enumerate() {
-        let token = format!("TtAsnEveryRecord{n:05}A");
-        let id = |k: usize| format!("{n:08x}-0000-4000-8000-{k:012x}");
-        let from = |kind: &str| if *odd == Some(kind) { outside } else { inside };
-        let mut r = template.clone();
+            .expect("a delegated Graph mail request");
+        let mut audit = Vec::new();
+        for path in files_with(&tenant.join("ual/defender-stream"), "json") {
+            audit.extend(read_records(&path));
+        }
+        let of = |workloads: &[&str]| {
+            audit
+                .iter()
+                .find(|v| {
+                    let raw = &v["properties"]["RawEventData"];
+                    workloads.iter().any(|w| raw["Workload"] == *w)
+                        && raw["UserType"] == 0
+                        && raw.get("AppAccessContext").is_some()
+                })
+                .expect("an audit record of a delegated access")
+                .clone()
+        };
+        AccessTemplates {
+            graph,
+            audit: [of(&["Exchange"]), of(&["SharePoint", "OneDrive"])],
+        }
+    }
+
+    /// The Graph record and the two audit records of `a`.
+    fn clone_for(&self, a: &Accesses<'_>) -> (serde_json::Value, [serde_json::Value; 2]) {
+        let id = |k: usize| format!("{:08x}-0000-4000-8000-{k:012x}", a.n);
+        let mut g = self.graph.clone();
         for key in ["RequestId", "OperationId", "ClientRequestId"] {
-            r[key] = id(1).into();
+            g[key] = id(1).into();
         }
-        r["AppId"] = client.as_str().into();
-        r["SignInActivityId"] = token.as_str().into();
-        r["IPAddress"] = from("graph").into();
-        r["TokenIssuedAt"] = format!("{minute}:00.0000000Z").into();
-        for key in ["SessionId", "DeviceId", "ServicePrincipalId"] {
-            r[key] = "".into();
+        g["TimeGenerated"] = a.time.into();
+        g["UserId"] = a.user.into();
+        g["AppId"] = a.client.into();
+        g["SignInActivityId"] = a.token.into();
+        g["SessionId"] = a.session.into();
+        g["TokenIssuedAt"] = a.issued.into();
+        g["IPAddress"] = a.ips[0].into();
+        for key in ["DeviceId", "ServicePrincipalId"] {
+            g[key] = "".into();
         }
-        graph_out.push(r);
-        for (k, (kind, template)) in ACCESS_KINDS[1..].iter().zip(&templates).enumerate() {
-            let mut r = template.clone();
-            r["time"] = time.as_str().into();
+        let audit = [0, 1].map(|k| {
+            let ip = a.ips[k + 1];
+            let mut r = self.audit[k].clone();
+            r["time"] = a.time.into();
             let p = &mut r["properties"];
-            p["Timestamp"] = time.as_str().into();
-            p["AccountObjectId"] = user.as_str().into();
-            p["AccountId"] = user.as_str().into();
-            p["IPAddress"] = from(kind).into();
+            p["Timestamp"] = a.time.into();
+            p["AccountObjectId"] = a.user.into();
+            p["AccountId"] = a.user.into();
+            p["IPAddress"] = ip.into();
             p["ReportId"] = id(k + 2).into();
             let raw = &mut p["RawEventData"];
             raw["Id"] = id(k + 2).into();
-            raw["CreationTime"] = time[..19].into();
-            raw["UserId"] = upn.as_str().into();
-            raw["ClientAppId"] = client.as_str().into();
+            raw["CreationTime"] = a.time[..19].into();
+            raw["UserId"] = a.upn.into();
+            raw["ClientAppId"] = a.client.into();
             for key in [
                 "ClientIP",
                 "ClientIPAddress",
                 "TokenObjectId",
                 "MailboxOwnerUPN",
                 "ApplicationId",
+                "SessionId",
             ] {
                 if raw.get(key).is_some() {
                     raw[key] = match key {
-                        "ClientIP" | "ClientIPAddress" => from(kind),
-                        "TokenObjectId" => &user,
-                        "MailboxOwnerUPN" => &upn,
-                        _ => client,
+                        "ClientIP" | "ClientIPAddress" => ip,
+                        "TokenObjectId" => a.user,
+                        "MailboxOwnerUPN" => a.upn,
+                        "SessionId" => a.session,
+                        _ => a.client,
                     }
                     .into();
                 }
             }
-            let o = raw.as_object_mut().unwrap();
-            for key in ["SessionId", "ApplicationDisplayName"] {
-                o.remove(key);
-            }
+            raw.as_object_mut()
+                .unwrap()
+                .remove("ApplicationDisplayName");
             let context = raw["AppAccessContext"].as_object_mut().unwrap();
-            context.insert("UniqueTokenId".into(), token.as_str().into());
-            context.insert("ClientAppId".into(), client.as_str().into());
+            context.insert("UniqueTokenId".into(), a.token.into());
+            context.insert("ClientAppId".into(), a.client.into());
+            context.insert("AADSessionId".into(), a.session.into());
+            context.remove("ClientAppName");
+            // Exchange logs IssuedAtTime, SharePoint and OneDrive TokenIssuedAtTime.
             for key in ["IssuedAtTime", "TokenIssuedAtTime"] {
                 if context.contains_key(key) {
-                    context.insert(key.into(), format!("{minute}:00").into());
+                    context.insert(key.into(), a.issued[..19].into());
                 }
             }
-            for key in ["AADSessionId", "ClientAppName"] {
-                context.remove(key);
-            }
-            audit_out.push(r);
+            r
+        });
+        (g, audit)
+    }
+}
+
+/// The UPN the tenant's interactive sign-ins log for `user`.
+fn upn_of(tenant: &Path, user: &str) -> String {
+    read_records(&tenant.join("signins/la/SigninLogs.jsonl"))
+        .into_iter()
+        .find(|v| v["UserId"] == user)
+        .and_then(|v| v["UserPrincipalName"].as_str().map(str::to_string))
+        .expect("the user's UPN")
+}
+
+/// `accesses` added to the tenant's Graph activity log and Defender stream.
+fn with_accesses(tenant: &Path, templates: &AccessTemplates, accesses: &[Accesses<'_>]) {
+    let (mut graph, mut audit) = (Vec::new(), Vec::new());
+    for a in accesses {
+        let (g, [exchange, files]) = templates.clone_for(a);
+        graph.push(g);
+        audit.extend([exchange, files]);
+    }
+    append_records(&graph_log(tenant), &graph);
+    append_records(&tenant.join("ual/defender-stream/added.json"), &audit);
+}
+
+/// The IPv4 addresses of the tenant's interactive sign-ins, the first for each ASN they log.
+fn addresses_by_asn(tenant: &Path) -> BTreeMap<String, String> {
+    let mut by_asn = BTreeMap::new();
+    for v in read_records(&tenant.join("signins/la/SigninLogs.jsonl")) {
+        let asn = match &v["AutonomousSystemNumber"] {
+            serde_json::Value::Number(n) => n.to_string(),
+            serde_json::Value::String(s) => s.clone(),
+            _ => continue,
+        };
+        if let Some(ip) = v["IPAddress"].as_str().filter(|ip| ip.contains('.')) {
+            by_asn.entry(asn).or_insert_with(|| ip.to_string());
         }
     }
-    append_records(&graph_log(tenant), &graph_out);
-    append_records(&tenant.join("ual/defender-stream/added.json"), &audit_out);
+    by_asn
 }
 
 /// An allowlist entry naming an ASN holds a finding only when every record of it lies in that
@@ -1006,28 +1047,56 @@ fn an_asn_entry_holds_a_finding_only_when_every_record_of_every_kind_lies_in_it(
     let tenant = tmp.path().join("default");
     simulate(&tenant, "default", "30", "3", "3");
     // Two IPv4 addresses the interactive sign-ins give different ASNs.
-    let mut by_asn: BTreeMap<String, String> = BTreeMap::new();
-    for v in read_records(&tenant.join("signins/la/SigninLogs.jsonl")) {
-        let asn = match &v["AutonomousSystemNumber"] {
-            serde_json::Value::Number(n) => n.to_string(),
-            serde_json::Value::String(s) => s.clone(),
-            _ => continue,
-        };
-        if let Some(ip) = v["IPAddress"].as_str().filter(|ip| ip.contains('.')) {
-            by_asn.entry(asn).or_insert_with(|| ip.to_string());
-        }
-    }
+    let by_asn = addresses_by_asn(&tenant);
     let mut asns = by_asn.iter();
     let ((asn, inside), (_, outside)) = (asns.next().unwrap(), asns.next().unwrap());
     // One client whose records all come from the ASN, and one per kind of record with that
-    // record from another.
+    // record from another. A few hours into the tenant's first day: too early for a token
+    // lifetime before them to lie inside the logs, so each kind's own issue time must be read
+    // for TT004 to judge them.
     let odd = [None, Some("graph"), Some("exchange"), Some("files")];
     let clients: Vec<(String, Option<&str>)> = odd
         .iter()
         .enumerate()
         .map(|(n, kind)| (format!("a5a5a5a5-0000-4000-8000-{n:012x}"), *kind))
         .collect();
-    with_client_accesses(&tenant, &clients, inside, outside);
+    let first = read_records(&graph_log(&tenant))[0]["TimeGenerated"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let templates = AccessTemplates::of(&tenant, &format!("{}T04", &first[..10]));
+    let user = templates.graph["UserId"].as_str().unwrap().to_string();
+    let upn = upn_of(&tenant, &user);
+    let time = templates.graph["TimeGenerated"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let issued = format!("{}:00.0000000Z", &time[..16]);
+    let tokens: Vec<String> = (0..clients.len())
+        .map(|n| format!("TtAsnEveryRecord{n:05}A"))
+        .collect();
+    let accesses: Vec<Accesses<'_>> = clients
+        .iter()
+        .enumerate()
+        .map(|(n, (client, odd))| Accesses {
+            user: &user,
+            upn: &upn,
+            client,
+            token: &tokens[n],
+            session: "",
+            time: &time,
+            issued: &issued,
+            ips: ACCESS_KINDS.map(|k| {
+                if *odd == Some(k) {
+                    outside.as_str()
+                } else {
+                    inside.as_str()
+                }
+            }),
+            n,
+        })
+        .collect();
+    with_accesses(&tenant, &templates, &accesses);
     let all = detect(&tenant, None);
     let of_client = |found: &BTreeMap<String, Found>, client: &str| -> Vec<Row> {
         found
@@ -1068,4 +1137,155 @@ fn an_asn_entry_holds_a_finding_only_when_every_record_of_every_kind_lies_in_it(
     export(&queries, "kql", Some(&allowlist));
     let kql = kql_findings(&tools, &tenant, &queries);
     compare("asn-every-record", &kql, &rows(suppressed));
+}
+
+/// TT001 compares networks by ASN when both addresses have one, else by /24 or /48 prefix:
+/// here the ASN decides against the prefix on each kind of access record. A token issued by
+/// an interactive sign-in is used, by one record of each kind, from a neighbour of the issuing
+/// address (its /24) that the sign-ins give another ASN (a replay), and from an address of
+/// another /24 that they give the issuing ASN (no replay).
+#[test]
+fn token_replay_compares_networks_by_asn_on_every_kind_of_access() {
+    let Some(tools) = tools() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let tenant = tmp.path().join("default");
+    simulate(&tenant, "default", "30", "3", "3");
+    let sign_in_log = tenant.join("signins/la/SigninLogs.jsonl");
+    let sign_ins = read_records(&sign_in_log);
+    let logged_asn = |v: &serde_json::Value| match &v["AutonomousSystemNumber"] {
+        serde_json::Value::Number(n) => n.to_string(),
+        serde_json::Value::String(s) => s.clone(),
+        _ => String::new(),
+    };
+    // The issuing sign-in: successful, of a user, an IPv4 address with an ASN (not
+    // Microsoft's), a token, a session, before minute 50 of its hour (the accesses follow it
+    // by five minutes within the hour).
+    let issue = sign_ins
+        .iter()
+        .find(|v| {
+            let time = v["TimeGenerated"].as_str().unwrap();
+            v["ResultType"] == "0"
+                && v["UserId"] != ""
+                && v["UniqueTokenIdentifier"]
+                    .as_str()
+                    .is_some_and(|t| t.len() == 22)
+                && v["SessionId"] != ""
+                && v["IPAddress"].as_str().unwrap().contains('.')
+                && !["", "8075"].contains(&logged_asn(v).as_str())
+                && &time[14..16] < "50"
+        })
+        .expect("an interactive sign-in to replay the token of")
+        .clone();
+    let text = |key: &str| issue[key].as_str().unwrap().to_string();
+    let (user, ip, asn, time) = (
+        text("UserId"),
+        text("IPAddress"),
+        logged_asn(&issue),
+        text("TimeGenerated"),
+    );
+    let other = sign_ins
+        .iter()
+        .find(|v| v["UserId"] != "" && v["UserId"] != user.as_str())
+        .expect("another user")
+        .clone();
+    // Addresses no record has: three neighbours of the issuing one, and three of a /24 of
+    // documentation addresses.
+    let all_text: String = [
+        sign_in_log.clone(),
+        tenant.join("signins/la/AADNonInteractiveUserSignInLogs.jsonl"),
+        graph_log(&tenant),
+    ]
+    .iter()
+    .map(|p| std::fs::read_to_string(p).unwrap())
+    .collect();
+    let head = &ip[..ip.rfind('.').unwrap()];
+    let neighbours: Vec<String> = (1..=254)
+        .map(|d| format!("{head}.{d}"))
+        .filter(|n| *n != ip && !all_text.contains(&format!("\"{n}\"")))
+        .take(3)
+        .collect();
+    assert_eq!(neighbours.len(), 3);
+    let near: Vec<&str> = neighbours.iter().map(String::as_str).collect();
+    let elsewhere = ["198.51.100.1", "198.51.100.2", "198.51.100.3"];
+    // Failed sign-ins of another user give the neighbours private ASNs and the documentation
+    // addresses the issuing ASN (a failed sign-in establishes nothing).
+    let private = ["64512", "64513", "64514"];
+    let mut added = Vec::new();
+    for (n, (address, address_asn)) in near
+        .iter()
+        .copied()
+        .zip(private)
+        .chain(elsewhere.into_iter().zip([asn.as_str(); 3]))
+        .enumerate()
+    {
+        let mut r = other.clone();
+        r["Id"] = format!("{n:08x}-1111-4000-8000-000000000000").into();
+        r["CorrelationId"] = r["Id"].clone();
+        r["TimeGenerated"] = time.as_str().into();
+        r["CreatedDateTime"] = time.as_str().into();
+        r["UniqueTokenIdentifier"] = format!("TtAsnOrPrefix{n:08}A").into();
+        r["SessionId"] = format!("{n:08x}-2222-4000-8000-000000000000").into();
+        r["ResultType"] = "50126".into();
+        r["Status"] = serde_json::json!({ "errorCode": 50126 });
+        r["IPAddress"] = address.into();
+        r["AutonomousSystemNumber"] = match &issue["AutonomousSystemNumber"] {
+            serde_json::Value::Number(_) => address_asn.parse::<u64>().unwrap().into(),
+            _ => address_asn.into(),
+        };
+        added.push(r);
+    }
+    append_records(&sign_in_log, &added);
+    // The token used five minutes after its issue, from each address, by one record of each
+    // kind: the Graph record from the first, the Exchange one from the second, and so on.
+    let later = format!(
+        "{}{:02}{}",
+        &time[..14],
+        time[14..16].parse::<u32>().unwrap() + 5,
+        &time[16..]
+    );
+    let templates = AccessTemplates::of(&tenant, "");
+    let upn = upn_of(&tenant, &user);
+    let (token, session, client) = (
+        text("UniqueTokenIdentifier"),
+        text("SessionId"),
+        text("AppId"),
+    );
+    let accesses: Vec<Accesses<'_>> = [&near[..], &elsewhere[..]]
+        .iter()
+        .enumerate()
+        .map(|(n, ips)| Accesses {
+            user: &user,
+            upn: &upn,
+            client: &client,
+            token: &token,
+            session: &session,
+            time: &later,
+            issued: &time,
+            ips: [ips[0], ips[1], ips[2]],
+            n: 16 + n,
+        })
+        .collect();
+    with_accesses(&tenant, &templates, &accesses);
+
+    // One finding per (token, network): one for each private ASN, of one record; none for the
+    // other /24, whose ASN is the issuing one.
+    let found = detect(&tenant, None);
+    let replays: BTreeMap<&str, (&str, u64)> = found
+        .values()
+        .filter(|f| {
+            f.row.1 == "TT001"
+                && (near.contains(&f.src_ip.as_str()) || elsewhere.contains(&f.src_ip.as_str()))
+        })
+        .map(|f| (f.network.as_str(), (f.src_ip.as_str(), f.row.2)))
+        .collect();
+    let expected: BTreeMap<&str, (&str, u64)> = ["AS64512", "AS64513", "AS64514"]
+        .into_iter()
+        .zip(near.iter().map(|n| (*n, 1)))
+        .collect();
+    assert_eq!(replays, expected);
+
+    let queries = tmp.path().join("kql");
+    export(&queries, "kql", None);
+    let kql = kql_findings(&tools, &tenant, &queries);
+    compare("asn-or-prefix", &kql, &rows(found));
 }
