@@ -866,6 +866,13 @@ fn append_records(path: &Path, records: &[serde_json::Value]) {
     }
 }
 
+/// The default tenant the KQL tests start from (30 users, 3 days), simulated in `dir`.
+fn default_tenant(dir: &Path) -> PathBuf {
+    let tenant = dir.join("default");
+    simulate(&tenant, "default", "30", "3", "3");
+    tenant
+}
+
 /// The kinds of access record the queries read.
 const ACCESS_KINDS: [&str; 3] = ["graph", "exchange", "files"];
 
@@ -1047,8 +1054,7 @@ fn logged_asn(v: &serde_json::Value) -> Option<String> {
 fn an_asn_entry_holds_a_finding_only_when_every_record_of_every_kind_lies_in_it() {
     let Some(tools) = tools() else { return };
     let tmp = tempfile::tempdir().unwrap();
-    let tenant = tmp.path().join("default");
-    simulate(&tenant, "default", "30", "3", "3");
+    let tenant = default_tenant(tmp.path());
     // Two IPv4 addresses the interactive sign-ins give different ASNs.
     let by_asn = addresses_by_asn(&tenant);
     let mut asns = by_asn.iter();
@@ -1151,8 +1157,7 @@ fn an_asn_entry_holds_a_finding_only_when_every_record_of_every_kind_lies_in_it(
 fn token_replay_compares_networks_by_asn_on_every_kind_of_access() {
     let Some(tools) = tools() else { return };
     let tmp = tempfile::tempdir().unwrap();
-    let tenant = tmp.path().join("default");
-    simulate(&tenant, "default", "30", "3", "3");
+    let tenant = default_tenant(tmp.path());
     let sign_in_log = tenant.join("signins/la/SigninLogs.jsonl");
     let sign_ins = read_records(&sign_in_log);
     // The issuing sign-in: successful, of a user, an IPv4 address with an ASN (not
