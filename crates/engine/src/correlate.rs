@@ -16,8 +16,9 @@ use tokentrail_model::{
 use crate::asn::AsnDb;
 use crate::catalog::Catalog;
 use crate::coverage::{Coverage, Covered, Family};
-use crate::network::{relate, Net, Networks, Relation};
+use crate::network::{count_votes, relate, AsnVotes, Net, Relation};
 use crate::store::{sflag, AccessRec, SignInRec, Store, Strings, Sym};
+use crate::tenant::{ClientUse, Tenant, TenantShare};
 use crate::Thresholds;
 
 /// The records of one session.
@@ -29,18 +30,15 @@ pub(crate) struct Chain {
     pub non_interactive: Vec<usize>,
 }
 
-/// How one client app is used in the tenant, as the input shows it.
+/// How one partition's users use one client app, while it is learned.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct ClientUse {
-    /// Users seen with it (sign-ins and delegated accesses).
-    pub users: FxHashSet<Sym>,
-    /// Distinct UTC days it was seen on (days since the epoch).
-    pub days: FxHashSet<i64>,
-    /// Its first record.
-    pub first_seen: Option<Timestamp>,
+struct ClientSeen {
+    users: FxHashSet<Sym>,
+    days: FxHashSet<i64>,
+    first_seen: Option<Timestamp>,
 }
 
-impl ClientUse {
+impl ClientSeen {
     fn saw(&mut self, user: Sym, t: Timestamp) {
         self.users.insert(user);
         self.days.insert(t.secs().div_euclid(86_400));
@@ -480,7 +478,7 @@ impl Issuing {
 /// users and the span the sign-ins cover.
 struct UserSignIns {
     user_interactive: FxHashMap<Sym, Vec<usize>>,
-    inventory: FxHashMap<Sym, ClientUse>,
+    inventory: FxHashMap<Sym, ClientSeen>,
     users: FxHashSet<Sym>,
     span: Option<(Timestamp, Timestamp)>,
 }
@@ -488,7 +486,7 @@ struct UserSignIns {
 impl UserSignIns {
     fn learn(sign_ins: &[SignInRec], lower: &Lower<'_>) -> UserSignIns {
         let mut user_interactive: FxHashMap<Sym, Vec<usize>> = FxHashMap::default();
-        let mut inventory: FxHashMap<Sym, ClientUse> = FxHashMap::default();
+        let mut inventory: FxHashMap<Sym, ClientSeen> = FxHashMap::default();
         let mut users = FxHashSet::default();
         let mut span: Option<(Timestamp, Timestamp)> = None;
         for (i, s) in sign_ins.iter().enumerate() {
@@ -520,37 +518,36 @@ impl UserSignIns {
     }
 }
 
-/// The networks each user's devices proved themselves on, and the tenant's own networks
-/// (hosting and Microsoft's own ranges never count): sign-ins are in time order.
+/// The networks each user's devices proved themselves on (hosting and Microsoft's own ranges
+/// never count): sign-ins are in time order.
 struct Established {
     established: FxHashMap<(Sym, NetKey), Earliest>,
-    tenant_networks: FxHashMap<NetworkId, Timestamp>,
+}
+
+/// The sign-ins that prove the user's device: successful user sign-ins with a user and an address.
+fn device_proven<'s>(
+    sign_ins: &'s [SignInRec],
+    lower: &'s Lower<'_>,
+) -> impl Iterator<Item = (&'s SignInRec, Sym, Sym)> + 's {
+    sign_ins.iter().filter_map(|s| {
+        if !s.succeeded() || !s.has(sflag::PROVES_DEVICE) || !s.kind.is_user() {
+            return None;
+        }
+        Some((s, lower.known_user(s)?, s.ip?))
+    })
 }
 
 impl Established {
     fn learn(sign_ins: &[SignInRec], lower: &Lower<'_>, nets: &[Net]) -> Established {
         let mut established: FxHashMap<(Sym, NetKey), Earliest> = FxHashMap::default();
-        let mut prefix_users: FxHashMap<NetworkId, FxHashMap<Sym, Timestamp>> =
-            FxHashMap::default();
-        for s in sign_ins {
-            if !s.succeeded() || !s.has(sflag::PROVES_DEVICE) || !s.kind.is_user() {
-                continue;
-            }
-            let Some(user) = lower.known_user(s) else {
-                continue;
-            };
-            let Some(net) = s.ip.and_then(|ip| nets.get(ip.index())) else {
+        for (s, user, ip) in device_proven(sign_ins, lower) {
+            let Some(net) = nets.get(ip.index()) else {
                 continue;
             };
             if net.hosting || net.microsoft {
                 continue;
             }
             let prefix = NetworkId::prefix_of(net.ip);
-            prefix_users
-                .entry(prefix)
-                .or_default()
-                .entry(user)
-                .or_insert(s.time);
             let keys = match net.asn() {
                 Some(a) => [NetKey::Asn(a), NetKey::Prefix(prefix)],
                 None => [NetKey::PrefixWithoutAsn(prefix), NetKey::Prefix(prefix)],
@@ -559,167 +556,220 @@ impl Established {
                 keep_earliest(established.entry((user, k)).or_default(), s.time, s.session);
             }
         }
-        let tenant_networks = prefix_users
-            .into_iter()
-            .filter_map(|(prefix, users)| {
-                let mut firsts: Vec<Timestamp> = users.into_values().collect();
-                firsts.sort_unstable();
-                Some((prefix, *firsts.get(TENANT_NETWORK_USERS - 1)?))
-            })
-            .collect();
-        Established {
-            established,
-            tenant_networks,
-        }
+        Established { established }
     }
 }
 
+/// A number for a user (or any derived string) that is the same in every partition of a tenant.
+fn stable_number(text: &str) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(text)
+}
+
+/// This partition's share of what is tenant-wide, but the ASN votes (counted beside) and the
+/// coverage (added by the caller).
+fn tenant_share(
+    store: &Store,
+    sign_ins: &[SignInRec],
+    lower: &Lower<'_>,
+    users: &UserSignIns,
+) -> TenantShare {
+    let mut share = TenantShare::new();
+    share.inventory = users
+        .inventory
+        .iter()
+        .filter_map(|(app, seen)| {
+            Some((
+                lower.derived.get(Some(*app))?.to_owned(),
+                ClientUse {
+                    users: seen.users.len(),
+                    days: seen.days.clone(),
+                    first_seen: seen.first_seen,
+                },
+            ))
+        })
+        .collect();
+    share.span = users.span;
+    share.users = users.users.len();
+    for (s, user, ip) in device_proven(sign_ins, lower) {
+        let (Some(addr), Some(user)) = (store.ips.get(ip), lower.derived.get(Some(user))) else {
+            continue;
+        };
+        share
+            .device_firsts
+            .entry((*addr, stable_number(user)))
+            .and_modify(|t| *t = (*t).min(s.time))
+            .or_insert(s.time);
+    }
+    share
+}
+
+/// What a [`Context`] is built from.
+pub(crate) struct Inputs<'a, 's> {
+    pub store: &'a Store,
+    /// In time order, merged.
+    pub sign_ins: &'a [SignInRec],
+    pub accesses: &'s AccessSummary,
+    pub catalog: &'a Catalog,
+    pub thresholds: &'a Thresholds,
+    pub asn_db: Option<&'a AsnDb>,
+    /// A second thread may work beside this one.
+    pub beside: bool,
+}
+
 impl<'a> Context<'a> {
+    /// The context of these sign-ins and accesses, and their share of what is tenant-wide.
+    /// With `tenant`, what is tenant-wide comes from it (a partition of a tenant); without, from
+    /// this share alone (the whole tenant, or a partition learning its share).
     pub fn build(
-        store: &'a Store,
-        sign_ins: &'a [SignInRec],
-        accesses: &AccessSummary,
-        catalog: &'a Catalog,
-        thresholds: &'a Thresholds,
-        asn_db: Option<&'a AsnDb>,
-        beside: bool,
-    ) -> Context<'a> {
-        // The network of every address needs only the sign-ins: with a second thread, it is
-        // worked out beside the token index, the chains and the inventory.
-        let networks_of = || {
-            let networks = Networks::learn(
+        inputs: Inputs<'a, '_>,
+        tenant: Option<&Tenant<'_>>,
+    ) -> (Context<'a>, TenantShare) {
+        let Inputs {
+            store,
+            sign_ins,
+            accesses,
+            catalog,
+            thresholds,
+            asn_db,
+            beside,
+        } = inputs;
+        let mut lower = Lower {
+            input: &store.strings,
+            derived: Strings::default(),
+            lc: vec![NOT_YET; store.strings.len()],
+            key: vec![NOT_YET; store.strings.len()],
+            upn: vec![NOT_YET; store.strings.len()],
+        };
+        // Derived strings are numbered in the order they are first asked for: the passes over
+        // the sign-ins below ask in this order, once lowered here, so they can run on two
+        // threads reading the forms and the numbering stays what one pass would give.
+        for s in sign_ins {
+            lower.key(s.user_id);
+            lower.key(s.upn);
+            lower.upn_text(s.upn);
+        }
+        for s in sign_ins {
+            if s.kind.is_user() && s.succeeded() && lower.known_user(s).is_some() {
+                lower.key(s.app_id);
+            }
+        }
+        let lowered = &lower;
+        // The token index and the ASN votes beside the users' sign-ins.
+        let issuing = || {
+            let mut votes = AsnVotes::default();
+            count_votes(
+                &mut votes,
                 sign_ins
                     .iter()
                     .filter_map(|s| Some((store.ips.get(s.ip?).copied()?, s.asn))),
-                asn_db,
-                catalog,
             );
-            store
-                .ips
-                .list()
-                .iter()
-                .map(|ip| networks.resolve(*ip))
-                .collect::<Vec<Net>>()
+            (Issuing::index(store, sign_ins, accesses, lowered), votes)
         };
-        std::thread::scope(|scope| {
-            let resolving = beside.then(|| scope.spawn(networks_of));
-            let mut lower = Lower {
-                input: &store.strings,
-                derived: Strings::default(),
-                lc: vec![NOT_YET; store.strings.len()],
-                key: vec![NOT_YET; store.strings.len()],
-                upn: vec![NOT_YET; store.strings.len()],
-            };
-            // Derived strings are numbered in the order they are first asked for: the passes
-            // over the sign-ins below ask in this order, once lowered here, so they can run on
-            // two threads reading the forms and the numbering stays what one pass would give.
-            for s in sign_ins {
-                lower.key(s.user_id);
-                lower.key(s.upn);
-                lower.upn_text(s.upn);
-            }
-            for s in sign_ins {
-                if s.kind.is_user() && s.succeeded() && lower.known_user(s).is_some() {
-                    lower.key(s.app_id);
-                }
-            }
-            let lowered = &lower;
-            let issuing = || Issuing::index(store, sign_ins, accesses, lowered);
-            let (issuing, users, nets, established) = std::thread::scope(|inner| {
-                let indexing = beside.then(|| inner.spawn(issuing));
-                let users = UserSignIns::learn(sign_ins, lowered);
-                let nets = resolving.map_or_else(networks_of, crate::joined);
-                let established = Established::learn(sign_ins, lowered, &nets);
-                let issuing = indexing.map_or_else(issuing, crate::joined);
-                (issuing, users, nets, established)
+        let ((issuing, votes), mut users) = std::thread::scope(|scope| {
+            let indexing = beside.then(|| scope.spawn(issuing));
+            let users = UserSignIns::learn(sign_ins, lowered);
+            (indexing.map_or_else(issuing, crate::joined), users)
+        });
+        let Issuing {
+            tokens,
+            sessions,
+            session_access_first,
+            upn_to_id,
+            id_to_upn,
+        } = issuing;
+        for (&(app, user_id, upn), (days, first)) in &accesses.clients {
+            let user = lower.key(user_id).or_else(|| {
+                lower
+                    .key(upn)
+                    .map(|upn| upn_to_id.get(&upn).copied().unwrap_or(upn))
             });
-            let Issuing {
-                tokens,
-                sessions,
-                session_access_first,
-                upn_to_id,
-                id_to_upn,
-            } = issuing;
-            let UserSignIns {
-                user_interactive,
-                mut inventory,
-                mut users,
-                span,
-            } = users;
-            for (&(app, user_id, upn), (days, first)) in &accesses.clients {
-                let user = lower.key(user_id).or_else(|| {
-                    lower
-                        .key(upn)
-                        .map(|upn| upn_to_id.get(&upn).copied().unwrap_or(upn))
-                });
-                let Some(user) = user else {
-                    continue;
-                };
-                users.insert(user);
-                if let Some(app) = lower.key(app) {
-                    let used = inventory.entry(app).or_default();
-                    used.users.insert(user);
-                    used.days.extend(days.iter().copied());
-                    used.first_seen = Some(used.first_seen.map_or(*first, |f| f.min(*first)));
+            let Some(user) = user else {
+                continue;
+            };
+            users.users.insert(user);
+            if let Some(app) = lower.key(app) {
+                let used = users.inventory.entry(app).or_default();
+                used.users.insert(user);
+                used.days.extend(days.iter().copied());
+                used.first_seen = Some(used.first_seen.map_or(*first, |f| f.min(*first)));
+            }
+        }
+        let mut share = tenant_share(store, sign_ins, &lower, &users);
+        share.votes = votes;
+        let own;
+        let tenant = match tenant {
+            Some(t) => t,
+            None => {
+                own = Tenant::learn(&share, asn_db, catalog);
+                &own
+            }
+        };
+        let nets: Vec<Net> = store
+            .ips
+            .list()
+            .iter()
+            .map(|ip| tenant.networks.resolve(*ip))
+            .collect();
+        let Established { established } = Established::learn(sign_ins, &lower, &nets);
+        let inventory = tenant
+            .inventory
+            .iter()
+            .filter_map(|(app, used)| Some((lower.derived.lookup(app)?, used.clone())))
+            .collect();
+        // Every input string's lower-case, key and UPN forms, so the accesses (read back
+        // after this) find them computed.
+        for sym in store.strings.syms() {
+            lower.lc(Some(sym));
+            lower.key(Some(sym));
+            lower.upn_text(Some(sym));
+        }
+        let Lower {
+            derived,
+            lc,
+            key,
+            upn,
+            ..
+        } = lower;
+        let app_flags = (0..derived.len())
+            .map(|i| {
+                let text = derived.list_get(i).unwrap_or_default();
+                let mut f = 0;
+                if catalog.is_first_party(text) {
+                    f |= FIRST_PARTY;
                 }
-            }
-            // Every input string's lower-case, key and UPN forms, so the accesses (read back
-            // after this) find them computed.
-            for sym in store.strings.syms() {
-                lower.lc(Some(sym));
-                lower.key(Some(sym));
-                lower.upn_text(Some(sym));
-            }
-            let Lower {
-                derived,
-                lc,
-                key,
-                upn,
-                ..
-            } = lower;
-            let Established {
-                established,
-                tenant_networks,
-            } = established;
-            let app_flags = (0..derived.len())
-                .map(|i| {
-                    let text = derived.list_get(i).unwrap_or_default();
-                    let mut f = 0;
-                    if catalog.is_first_party(text) {
-                        f |= FIRST_PARTY;
-                    }
-                    if catalog.is_tooling(text) {
-                        f |= TOOLING;
-                    }
-                    f
-                })
-                .collect();
-            Context {
-                store,
-                sign_ins,
-                tokens,
-                sessions,
-                session_access_first,
-                upn_to_id,
-                nets,
-                coverage: Coverage::default(),
-                catalog,
-                thresholds,
-                user_interactive,
-                established,
-                tenant_networks,
-                inventory,
-                sign_in_span: span,
-                user_count: users.len(),
-                derived,
-                lc,
-                key,
-                upn,
-                app_flags,
-                id_to_upn,
-                file_ranks: store.file_ranks(),
-            }
-        })
+                if catalog.is_tooling(text) {
+                    f |= TOOLING;
+                }
+                f
+            })
+            .collect();
+        let cx = Context {
+            store,
+            sign_ins,
+            tokens,
+            sessions,
+            session_access_first,
+            upn_to_id,
+            nets,
+            coverage: Coverage::default(),
+            catalog,
+            thresholds,
+            user_interactive: users.user_interactive,
+            established,
+            tenant_networks: tenant.tenant_networks.clone(),
+            inventory,
+            sign_in_span: tenant.span,
+            user_count: tenant.user_count,
+            derived,
+            lc,
+            key,
+            upn,
+            app_flags,
+            id_to_upn,
+            file_ranks: store.file_ranks(),
+        };
+        (cx, share)
     }
 
     /// An access with its issuing sign-in, session and user.

@@ -368,7 +368,23 @@ impl CoverageBuilder {
     /// `found` is the kind of the sign-in that issued it, `None` when no sign-in did. Leave out
     /// tokens that may lawfully lack a sign-in row (first-party clients) and placeholder ids.
     /// `user` and `token` are any numbers equal for equal users and tokens.
+    ///
+    /// Add the sign-ins first: a token is evidence only when issued inside a silence of a log
+    /// that issues user tokens, so one issued within a bucket of records of both such logs is
+    /// not kept (a month of a large tenant uses millions of tokens, and few fall in a
+    /// silence). A bucket that covers `at` now covers it whatever records come later, also
+    /// when builders of a tenant's partitions are added together.
     pub fn token(&mut self, at: Timestamp, user: u64, token: u64, found: Option<SignInKind>) {
+        let bucket = at.secs().div_euclid(BUCKET_SECS);
+        let covered = |kind: SignInKind| {
+            self.families
+                .get(&Family::SignIn(kind))
+                .and_then(|buckets| buckets.get(&bucket))
+                .is_some_and(|b| b.first <= at && at <= b.last)
+        };
+        if covered(SignInKind::Interactive) && covered(SignInKind::NonInteractive) {
+            return;
+        }
         self.tokens_sorted = false;
         self.tokens.push(IssuedToken {
             at,
@@ -376,6 +392,42 @@ impl CoverageBuilder {
             user,
             token,
         });
+    }
+
+    /// Add what another builder learned (another partition of the same tenant's users, with
+    /// the same silence length).
+    pub fn add_builder(&mut self, other: CoverageBuilder) {
+        let CoverageBuilder {
+            quiet_secs: _,
+            families,
+            seen,
+            given,
+            mut tokens,
+            tokens_sorted: _,
+        } = other;
+        for (family, buckets) in families {
+            let mine = self.families.entry(family).or_default();
+            for (k, b) in buckets {
+                mine.entry(k)
+                    .and_modify(|m| {
+                        m.first = m.first.min(b.first);
+                        m.last = m.last.max(b.last);
+                        m.records += b.records;
+                    })
+                    .or_insert(b);
+            }
+        }
+        if let Some((a, b)) = seen {
+            self.see(a);
+            self.see(b);
+        }
+        if self.given.is_none() {
+            self.given = given;
+        }
+        if !tokens.is_empty() {
+            self.tokens.append(&mut tokens);
+            self.tokens_sorted = false;
+        }
     }
 
     /// The coverage of everything added so far.

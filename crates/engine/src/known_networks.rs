@@ -78,6 +78,15 @@ impl KnownNetworks {
         KnownNetworks { addresses, own }
     }
 
+    /// Add what another partition of the same tenant concluded (its addresses resolve alike:
+    /// every partition learns from the whole tenant's ASNs).
+    pub(crate) fn add(&mut self, other: KnownNetworks) {
+        self.addresses.extend(other.addresses);
+        for (user, nets) in other.own {
+            self.own.entry(user).or_default().extend(nets);
+        }
+    }
+
     /// How the rules saw `ip`; `None` for an address that is in no record.
     pub fn address(&self, ip: IpAddr) -> Option<&KnownAddress> {
         self.addresses.get(&ip)

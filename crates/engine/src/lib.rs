@@ -55,11 +55,13 @@ mod evidence;
 pub mod export;
 mod known_networks;
 mod network;
+mod partition;
 pub mod record_times;
 pub mod rules;
 mod spill;
 mod spill_file;
 pub mod store;
+mod tenant;
 mod unstated_kind;
 
 use std::cmp::Ordering;
@@ -184,6 +186,10 @@ pub struct EngineConfig {
     /// Where accesses wait on disk (unnamed temporary files, gone when the run ends); `None`:
     /// the system's temporary directory.
     pub spill_dir: Option<PathBuf>,
+    /// Judge the tenant in this many partitions of its users, one at a time, the records
+    /// waiting on disk (in `spill_dir`) meanwhile: memory then holds one partition's sign-ins
+    /// instead of all (0 or 1: every record in memory at once). Findings do not depend on it.
+    pub partitions: usize,
     /// Leave [`Detection::networks`] empty: a caller that shows only the findings (`detect`)
     /// need not pay for a table of every address and user. Findings do not depend on it.
     pub skip_networks: bool,
@@ -239,6 +245,14 @@ pub struct Stats {
     /// were not judged.
     #[serde(skip_serializing_if = "is_zero")]
     pub accesses_lost: u64,
+    /// Sign-in rows that waited on disk in their user's partition and could not be written or
+    /// read back: they were not judged.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub sign_ins_lost: u64,
+    /// The partitions of the tenant's users judged one at a time ([`EngineConfig::partitions`];
+    /// 0 when every record was judged at once in memory).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub user_partitions: u64,
     /// Findings (live or suppressed) whose evidence lies wholly outside `--since`/`--until`:
     /// judged, not reported.
     pub outside_time_window: u64,
@@ -260,6 +274,59 @@ pub struct Stats {
     pub findings: BTreeMap<RuleId, u64>,
     /// Suppressed findings per rule.
     pub suppressed: BTreeMap<RuleId, u64>,
+}
+
+impl Stats {
+    /// Add another partition's counts.
+    fn add(&mut self, other: Stats) {
+        // Destructured so that a new count cannot be forgotten here.
+        let Stats {
+            sign_ins_read,
+            sign_ins_duplicate,
+            sign_ins_kind_settled,
+            sign_ins_failed,
+            accesses_read,
+            accesses_duplicate,
+            accesses_lost,
+            sign_ins_lost,
+            user_partitions,
+            outside_time_window,
+            not_selected,
+            accesses_app_only,
+            accesses_unlinkable,
+            accesses_token_linked,
+            benign,
+            unknown,
+            findings,
+            suppressed,
+        } = other;
+        self.sign_ins_read += sign_ins_read;
+        self.sign_ins_duplicate += sign_ins_duplicate;
+        self.sign_ins_kind_settled += sign_ins_kind_settled;
+        self.sign_ins_failed += sign_ins_failed;
+        self.accesses_read += accesses_read;
+        self.accesses_duplicate += accesses_duplicate;
+        self.accesses_lost += accesses_lost;
+        self.sign_ins_lost += sign_ins_lost;
+        self.user_partitions += user_partitions;
+        self.outside_time_window += outside_time_window;
+        self.not_selected += not_selected;
+        self.accesses_app_only += accesses_app_only;
+        self.accesses_unlinkable += accesses_unlinkable;
+        self.accesses_token_linked += accesses_token_linked;
+        for (k, n) in benign {
+            *self.benign.entry(k).or_default() += n;
+        }
+        for (k, n) in unknown {
+            *self.unknown.entry(k).or_default() += n;
+        }
+        for (k, n) in findings {
+            *self.findings.entry(k).or_default() += n;
+        }
+        for (k, n) in suppressed {
+            *self.suppressed.entry(k).or_default() += n;
+        }
+    }
 }
 
 /// The rules' benign and unknown counts, kept by (rule, reason) while the rules run (no text is
@@ -321,12 +388,81 @@ pub struct Detection {
 pub struct Engine {
     config: EngineConfig,
     catalog: Catalog,
+    input: Input,
+}
+
+/// Where the engine keeps what it was given.
+#[derive(Debug)]
+enum Input {
+    /// In memory, to be judged at once.
+    Whole(Box<Records>),
+    /// On disk in the partitions of their users, to be judged one partition at a time.
+    Partitioned(Box<partition::Spool>),
+}
+
+/// The records one engine judges: the whole input, or one partition of a tenant's users.
+#[derive(Debug)]
+struct Records {
     store: Store,
     sign_ins: Vec<SignInRec>,
     accesses: AccessLog,
     /// What the rules must know of all accesses before judging one.
     summary: AccessSummary,
     stats: Stats,
+    /// False while a partition learns its share of the tenant: the accesses' summary is all
+    /// it needs of them.
+    keep_accesses: bool,
+}
+
+impl Records {
+    fn new(config: &EngineConfig) -> Records {
+        let bound = match config.accesses_in_memory {
+            0 => DEFAULT_IN_MEMORY,
+            n => n,
+        };
+        Records {
+            accesses: AccessLog::new(bound, config.spill_dir.clone()),
+            store: Store::default(),
+            sign_ins: Vec::new(),
+            summary: AccessSummary::default(),
+            stats: Stats::default(),
+            keep_accesses: true,
+        }
+    }
+
+    /// Partition `part` of `spool`, read back.
+    fn read(
+        config: &EngineConfig,
+        spool: &mut partition::Spool,
+        part: usize,
+        keep_accesses: bool,
+    ) -> Records {
+        let mut records = Records::new(config);
+        records.keep_accesses = keep_accesses;
+        let (sign_ins, accesses) = spool.read(part, |r| match r {
+            partition::Spooled::SignIn(s) => records.add_sign_in(&s),
+            partition::Spooled::Access(a) => records.add_access(&a),
+        });
+        records.stats.sign_ins_lost += sign_ins;
+        records.stats.accesses_lost += accesses;
+        records
+    }
+
+    fn add_sign_in(&mut self, s: &SignIn) {
+        self.stats.sign_ins_read += 1;
+        let rec = self.store.sign_in(s);
+        self.sign_ins.push(rec);
+    }
+
+    fn add_access(&mut self, a: &Access) {
+        self.stats.accesses_read += 1;
+        let mut rec = self.store.access(a);
+        rec.seq = u32::try_from(self.accesses.len()).unwrap_or(u32::MAX);
+        self.summary.add(&rec);
+        if self.keep_accesses {
+            self.accesses.push(rec);
+        }
+    }
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -336,36 +472,38 @@ fn is_zero(n: &u64) -> bool {
 impl Engine {
     /// Build the engine (parses the built-in reference data once).
     pub fn new(config: EngineConfig) -> Engine {
-        let bound = match config.accesses_in_memory {
-            0 => DEFAULT_IN_MEMORY,
-            n => n,
-        };
+        // Partition files that cannot be made leave every record in memory: the findings are
+        // the same, only the memory is not bounded.
+        let input = match config.partitions {
+            0 | 1 => None,
+            n => partition::Spool::create(n, config.spill_dir.as_deref()).ok(),
+        }
+        .map_or_else(
+            || Input::Whole(Box::new(Records::new(&config))),
+            |s| Input::Partitioned(Box::new(s)),
+        );
         Engine {
-            accesses: AccessLog::new(bound, config.spill_dir.clone()),
+            input,
             config,
             catalog: Catalog::builtin(),
-            store: Store::default(),
-            sign_ins: Vec::new(),
-            summary: AccessSummary::default(),
-            stats: Stats::default(),
         }
     }
 
     /// Add one sign-in row: owned, or borrowed where it came (boxed, as decoders hand it on),
     /// so a kilobyte-sized row is not copied out only to be reduced to its handles.
     pub fn add_sign_in(&mut self, s: impl std::borrow::Borrow<SignIn>) {
-        self.stats.sign_ins_read += 1;
-        let rec = self.store.sign_in(s.borrow());
-        self.sign_ins.push(rec);
+        match &mut self.input {
+            Input::Whole(r) => r.add_sign_in(s.borrow()),
+            Input::Partitioned(spool) => spool.add_sign_in(s.borrow()),
+        }
     }
 
     /// Add one access record: owned or borrowed, as [`Engine::add_sign_in`].
     pub fn add_access(&mut self, a: impl std::borrow::Borrow<Access>) {
-        self.stats.accesses_read += 1;
-        let mut rec = self.store.access(a.borrow());
-        rec.seq = u32::try_from(self.accesses.len()).unwrap_or(u32::MAX);
-        self.summary.add(&rec);
-        self.accesses.push(rec);
+        match &mut self.input {
+            Input::Whole(r) => r.add_access(a.borrow()),
+            Input::Partitioned(spool) => spool.add_access(a.borrow()),
+        }
     }
 
     /// Correlate everything added and run the rules.
@@ -373,96 +511,335 @@ impl Engine {
         let Engine {
             config,
             catalog,
+            input,
+        } = self;
+        match input {
+            Input::Whole(records) => {
+                let judged = records.judge(&config, &catalog, None);
+                Judged::conclude(vec![judged], None, &config)
+            }
+            Input::Partitioned(spool) => finish_partitioned(&config, &catalog, *spool),
+        }
+    }
+}
+
+/// Judge a tenant whose records wait on disk in the partitions of their users (see
+/// [`partition`]): each partition learns its share of the tenant, then each is judged against
+/// the whole tenant.
+fn finish_partitioned(
+    config: &EngineConfig,
+    catalog: &Catalog,
+    mut spool: partition::Spool,
+) -> Detection {
+    spool.settle();
+    let stated = spool.stated.clone();
+    let mut share = tenant::TenantShare::new();
+    let mut coverage = CoverageBuilder::new(config.thresholds.coverage_gap_secs);
+    if let Some((from, to)) = config.window {
+        coverage.window(from, to);
+    }
+    for part in 0..spool.partitions() {
+        let records = Records::read(config, &mut spool, part, false);
+        let (s, c) = records.share(config, catalog, Some(&stated));
+        share.add(s);
+        coverage.add_builder(c);
+    }
+    let tenant = tenant::Tenant::learn(&share, config.asn_db.as_ref(), catalog);
+    drop(share);
+    let sign_in_coverage = coverage.build_in_place();
+    let judging = TenantJudging {
+        tenant: &tenant,
+        coverage: &sign_in_coverage,
+        stated: &stated,
+    };
+    // What could not be read back is counted by the judging's reading (in each part's stats).
+    let parts = (0..spool.partitions())
+        .map(|part| {
+            Records::read(config, &mut spool, part, true).judge(config, catalog, Some(&judging))
+        })
+        .collect();
+    let mut detection = Judged::conclude(parts, Some(coverage), config);
+    detection.stats.user_partitions = spool.partitions() as u64;
+    detection.stats.sign_ins_lost += spool.lost_sign_ins;
+    detection.stats.accesses_lost += spool.lost_accesses;
+    detection
+}
+
+/// What is tenant-wide, as the partitions of a tenant are judged against it.
+pub(crate) struct TenantJudging<'t> {
+    pub tenant: &'t tenant::Tenant<'t>,
+    /// The sign-in logs' coverage, from every partition's sign-ins and tokens.
+    pub coverage: &'t Coverage,
+    /// What every file's rows that state their kind say.
+    pub stated: &'t FxHashMap<std::sync::Arc<str>, tokentrail_model::unstated_kind::StatedKinds>,
+}
+
+/// One partition's judgement, before the findings of all are put together.
+pub(crate) struct Judged {
+    /// Per rule (in [`rules::RULES`] order), its candidates, raised by TT003.
+    candidates: Vec<Vec<rules::judging::Candidate>>,
+    /// The accesses' coverage (and, for a whole tenant, the sign-ins').
+    coverage: CoverageBuilder,
+    networks: KnownNetworks,
+    stats: Stats,
+}
+
+impl Judged {
+    /// The detection of a tenant judged in `parts`: the allowlist, the reporting window and
+    /// the order of the findings. `tenant_coverage` is the sign-in logs' coverage of a tenant
+    /// judged in partitions (each part then brings its accesses' only).
+    fn conclude(
+        parts: Vec<Judged>,
+        tenant_coverage: Option<CoverageBuilder>,
+        config: &EngineConfig,
+    ) -> Detection {
+        let mut coverage = tenant_coverage;
+        let mut networks = KnownNetworks::default();
+        let mut stats = Stats::default();
+        let mut by_rule: Vec<Vec<rules::judging::Candidate>> =
+            rules::RULES.iter().map(|_| Vec::new()).collect();
+        for part in parts {
+            match coverage.as_mut() {
+                Some(c) => c.add_builder(part.coverage),
+                None => coverage = Some(part.coverage),
+            }
+            networks.add(part.networks);
+            stats.add(part.stats);
+            for (mine, theirs) in by_rule.iter_mut().zip(part.candidates) {
+                mine.extend(theirs);
+            }
+        }
+        let coverage = coverage
+            .unwrap_or_else(|| CoverageBuilder::new(config.thresholds.coverage_gap_secs))
+            .build_in_place();
+
+        let mut report = AllowlistReport::default();
+        let mut findings = Vec::new();
+        let mut suppressed = Vec::new();
+        let mut seen_ids = BTreeSet::new();
+        for c in by_rule.into_iter().flatten() {
+            let mut finding = c.finding;
+            if !seen_ids.insert(finding.id.clone()) {
+                continue;
+            }
+            // Judged on every record, reported only when its evidence reaches into the window
+            // and its rule and severity are selected; the allowlist still sees it, so an entry
+            // it matches is not reported unused.
+            let reported = config.reports(finding.first_seen, finding.last_seen);
+            let entry = config
+                .allowlist
+                .as_ref()
+                .and_then(|al| al.suppress(finding.rule, &c.scope, config.now, &mut report));
+            if !reported {
+                stats.outside_time_window += 1;
+                continue;
+            }
+            if !config.selects(finding.rule, finding.severity) {
+                stats.not_selected += 1;
+                continue;
+            }
+            match entry {
+                Some(e) => {
+                    finding.suppression = Some(Suppression {
+                        entry_id: e.id.clone(),
+                        reason: e.reason.clone(),
+                    });
+                    *stats.suppressed.entry(finding.rule).or_default() += 1;
+                    suppressed.push(finding);
+                }
+                None => {
+                    *stats.findings.entry(finding.rule).or_default() += 1;
+                    findings.push(finding);
+                }
+            }
+        }
+        if let Some(al) = &config.allowlist {
+            al.finish_report(config.now, &mut report);
+        }
+        let order = |a: &Finding, b: &Finding| {
+            b.severity
+                .cmp(&a.severity)
+                .then(a.first_seen.cmp(&b.first_seen))
+                .then_with(|| a.id.cmp(&b.id))
+        };
+        findings.sort_by(order);
+        suppressed.sort_by(order);
+        Detection {
+            findings,
+            suppressed,
+            allowlist: report,
+            coverage,
+            networks,
+            stats,
+        }
+    }
+}
+
+/// Sign-ins merged (a sign-in can appear as several rows: in several exports, and as an Entra
+/// row and its UAL `UserLoggedIn` twin; the rows of one id become one, the richest row filled
+/// from the others, whatever order or files they came in) and put in time order.
+fn settled_sign_ins(
+    mut sign_ins: Vec<SignInRec>,
+    store: &Store,
+    ranks: &[u32],
+    stated: Option<&FxHashMap<std::sync::Arc<str>, tokentrail_model::unstated_kind::StatedKinds>>,
+    stats: &mut Stats,
+) -> Vec<SignInRec> {
+    stats.sign_ins_kind_settled =
+        unstated_kind::settle_by_file(&mut sign_ins, &store.files, stated);
+    let keep = merge_sign_ins(&mut sign_ins, store, ranks);
+    // Time order; equal times by id, then (rows without an id) by content: file names and
+    // input order decide only between rows that say the same.
+    let mut order: Vec<SignInOrder> = sign_ins
+        .iter()
+        .zip(&keep)
+        .enumerate()
+        .filter(|(_, (_, k))| **k)
+        .map(|(i, (s, _))| {
+            let id = s.id();
+            (
+                s.time,
+                id.is_some(),
+                id.unwrap_or(store::Packed::of(tokentrail_model::Guid(0))),
+                u32::try_from(i).unwrap_or(u32::MAX),
+            )
+        })
+        .collect();
+    drop(keep);
+    stats.sign_ins_duplicate = (sign_ins.len() - order.len()) as u64;
+    // Unstable is enough: the add order breaks every remaining tie. After merging, no two rows
+    // share an id, so only rows without one can tie on (time, id); those few are ordered by
+    // content and source, worked out for them alone.
+    order.sort_unstable();
+    for tied in order
+        .chunk_by_mut(|a, b| !a.1 && !b.1 && a.0 == b.0)
+        .filter(|t| t.len() > 1)
+    {
+        tied.sort_by_cached_key(|o| {
+            let s = sign_ins.get(o.3 as usize);
+            (
+                s.map(|s| store.sign_in_fingerprint(s)),
+                s.map(|s| src_key(ranks, s.src())),
+                o.3,
+            )
+        });
+    }
+    let sign_ins = permute(sign_ins, order.iter().map(|o| o.3));
+    drop(order);
+    stats.sign_ins_failed = sign_ins.iter().filter(|s| !s.succeeded()).count() as u64;
+    sign_ins
+}
+
+/// The sign-in logs' coverage: the window is the whole input's (accesses included) or the one
+/// given; a silence of a sign-in log is a hole only on evidence, which includes the tokens
+/// accesses used, found or not (so it needs the token index).
+fn sign_in_coverage(
+    cx: &Context<'_>,
+    summary: &AccessSummary,
+    config: &EngineConfig,
+) -> CoverageBuilder {
+    let mut coverage = CoverageBuilder::new(config.thresholds.coverage_gap_secs);
+    if let Some((from, to)) = config.window {
+        coverage.window(from, to);
+    }
+    for s in cx.sign_ins {
+        coverage.add(Family::SignIn(s.kind), s.time);
+    }
+    if let Some((first, last)) = summary.window {
+        coverage.see(first);
+        coverage.see(last);
+    }
+    for (at, user, token, found) in cx.token_evidence(summary, config.thresholds.orphan_first_party)
+    {
+        coverage.token(at, user, token, found);
+    }
+    coverage
+}
+
+impl Records {
+    /// This partition's share of what is tenant-wide, and of the sign-in logs' coverage.
+    fn share(
+        self,
+        config: &EngineConfig,
+        catalog: &Catalog,
+        stated: Option<
+            &FxHashMap<std::sync::Arc<str>, tokentrail_model::unstated_kind::StatedKinds>,
+        >,
+    ) -> (tenant::TenantShare, CoverageBuilder) {
+        let Records {
+            store,
+            sign_ins,
+            summary,
+            mut stats,
+            ..
+        } = self;
+        let ranks = store.file_ranks();
+        let sign_ins = settled_sign_ins(sign_ins, &store, &ranks, stated, &mut stats);
+        let (cx, share) = Context::build(
+            correlate::Inputs {
+                store: &store,
+                sign_ins: &sign_ins,
+                accesses: &summary,
+                catalog,
+                thresholds: &config.thresholds,
+                asn_db: config.asn_db.as_ref(),
+                beside: config.threads > 1,
+            },
+            None,
+        );
+        let coverage = sign_in_coverage(&cx, &summary, config);
+        (share, coverage)
+    }
+
+    /// Correlate and run the rules: against `tenant` when given (a partition of a tenant),
+    /// else against what these records show of it (the whole tenant).
+    fn judge(
+        self,
+        config: &EngineConfig,
+        catalog: &Catalog,
+        tenant: Option<&TenantJudging<'_>>,
+    ) -> Judged {
+        let Records {
             store,
             sign_ins,
             accesses,
             summary,
             mut stats,
+            keep_accesses: _,
         } = self;
         let ranks = store.file_ranks();
         // Reading the accesses back and dropping their copies needs no sign-in: with a second
         // thread, it runs beside the sign-in and context work below, one partition ahead.
         std::thread::scope(|scope| {
             let mut feed = Feed::start(accesses, config.threads > 1, scope, &store, &ranks);
-
-            // A sign-in can appear as several rows (in several exports, and as an Entra row and its
-            // UAL `UserLoggedIn` twin): the rows of one id become one, the richest row filled from
-            // the others, whatever order or files they came in.
-            let mut sign_ins = sign_ins;
-            stats.sign_ins_kind_settled =
-                unstated_kind::settle_by_file(&mut sign_ins, &store.files);
-            let keep = merge_sign_ins(&mut sign_ins, &store, &ranks);
-            // Time order; equal times by id, then (rows without an id) by content: file names and
-            // input order decide only between rows that say the same.
-            let mut order: Vec<SignInOrder> = sign_ins
-                .iter()
-                .zip(&keep)
-                .enumerate()
-                .filter(|(_, (_, k))| **k)
-                .map(|(i, (s, _))| {
-                    let id = s.id();
-                    (
-                        s.time,
-                        id.is_some(),
-                        id.unwrap_or(store::Packed::of(tokentrail_model::Guid(0))),
-                        u32::try_from(i).unwrap_or(u32::MAX),
-                    )
-                })
-                .collect();
-            drop(keep);
-            stats.sign_ins_duplicate = (sign_ins.len() - order.len()) as u64;
-            // Unstable is enough: the add order breaks every remaining tie. After merging, no
-            // two rows share an id, so only rows without one can tie on (time, id); those few
-            // are ordered by content and source, worked out for them alone.
-            order.sort_unstable();
-            for tied in order
-                .chunk_by_mut(|a, b| !a.1 && !b.1 && a.0 == b.0)
-                .filter(|t| t.len() > 1)
-            {
-                tied.sort_by_cached_key(|o| {
-                    let s = sign_ins.get(o.3 as usize);
-                    (
-                        s.map(|s| store.sign_in_fingerprint(s)),
-                        s.map(|s| src_key(&ranks, s.src())),
-                        o.3,
-                    )
-                });
-            }
-            let sign_ins = permute(sign_ins, order.iter().map(|o| o.3));
-            drop(order);
-            stats.sign_ins_failed = sign_ins.iter().filter(|s| !s.succeeded()).count() as u64;
-
-            let mut cx = Context::build(
-                &store,
-                &sign_ins,
-                &summary,
-                &catalog,
-                &config.thresholds,
-                config.asn_db.as_ref(),
-                config.threads > 1,
+            let stated = tenant.map(|t| t.stated);
+            let sign_ins = settled_sign_ins(sign_ins, &store, &ranks, stated, &mut stats);
+            let (mut cx, _) = Context::build(
+                correlate::Inputs {
+                    store: &store,
+                    sign_ins: &sign_ins,
+                    accesses: &summary,
+                    catalog,
+                    thresholds: &config.thresholds,
+                    asn_db: config.asn_db.as_ref(),
+                    beside: config.threads > 1,
+                },
+                tenant.map(|t| t.tenant),
             );
-            // Sign-in coverage: the window is the whole input's (accesses included) or the one
-            // given; a silence of a sign-in log is a hole only on evidence, which includes the
-            // tokens accesses used, found or not (so it needs the token index).
-            let mut coverage = CoverageBuilder::new(config.thresholds.coverage_gap_secs);
-            if let Some((from, to)) = config.window {
-                coverage.window(from, to);
-            }
-            for s in &sign_ins {
-                coverage.add(Family::SignIn(s.kind), s.time);
-            }
-            if let Some((first, last)) = summary.window {
-                coverage.see(first);
-                coverage.see(last);
-            }
-            for (at, user, token, found) in
-                cx.token_evidence(&summary, config.thresholds.orphan_first_party)
-            {
-                coverage.token(at, user, token, found);
-            }
-            cx.set_coverage(coverage.build_in_place());
+            // A tenant's partition adds its accesses to the coverage; the whole tenant adds
+            // them to its sign-ins'.
+            let mut coverage = match tenant {
+                Some(t) => {
+                    cx.set_coverage(t.coverage.clone());
+                    CoverageBuilder::new(config.thresholds.coverage_gap_secs)
+                }
+                None => {
+                    let mut c = sign_in_coverage(&cx, &summary, config);
+                    cx.set_coverage(c.build_in_place());
+                    c
+                }
+            };
             drop(summary);
-
             // Each rule judges on one of two lanes; with a second thread, the second lane judges
             // each partition beside the first. Every rule gathers its groups whatever order
             // accesses come in, so neither threads nor partitions change a finding.
@@ -571,15 +948,13 @@ impl Engine {
                 drop(linked);
                 used = Some(prepared);
             }
-            stats.accesses_lost = feed.lost();
+            stats.accesses_lost += feed.lost();
             cx.learn_upns(upns.into_iter().map(|(id, (_, upn))| (id, upn)));
             let networks = if config.skip_networks {
                 KnownNetworks::default()
             } else {
                 KnownNetworks::learn(&cx)
             };
-            let coverage = coverage.build_in_place();
-
             let mut by_rule: Vec<Vec<rules::judging::Candidate>> =
                 rules::RULES.iter().map(|_| Vec::new()).collect();
             for (i, rule) in first_lane.into_iter().chain(second_lane) {
@@ -590,63 +965,8 @@ impl Engine {
             tally.into_stats(&mut stats);
             second_tally.into_stats(&mut stats);
             rules::raise(&mut by_rule);
-            let candidates = by_rule.into_iter().flatten();
-
-            let mut report = AllowlistReport::default();
-            let mut findings = Vec::new();
-            let mut suppressed = Vec::new();
-            let mut seen_ids = BTreeSet::new();
-            for c in candidates {
-                let mut finding = c.finding;
-                if !seen_ids.insert(finding.id.clone()) {
-                    continue;
-                }
-                // Judged on every record, reported only when its evidence reaches into the window
-                // and its rule and severity are selected; the allowlist still sees it, so an entry
-                // it matches is not reported unused.
-                let reported = config.reports(finding.first_seen, finding.last_seen);
-                let entry = config
-                    .allowlist
-                    .as_ref()
-                    .and_then(|al| al.suppress(finding.rule, &c.scope, config.now, &mut report));
-                if !reported {
-                    stats.outside_time_window += 1;
-                    continue;
-                }
-                if !config.selects(finding.rule, finding.severity) {
-                    stats.not_selected += 1;
-                    continue;
-                }
-                match entry {
-                    Some(e) => {
-                        finding.suppression = Some(Suppression {
-                            entry_id: e.id.clone(),
-                            reason: e.reason.clone(),
-                        });
-                        *stats.suppressed.entry(finding.rule).or_default() += 1;
-                        suppressed.push(finding);
-                    }
-                    None => {
-                        *stats.findings.entry(finding.rule).or_default() += 1;
-                        findings.push(finding);
-                    }
-                }
-            }
-            if let Some(al) = &config.allowlist {
-                al.finish_report(config.now, &mut report);
-            }
-            let order = |a: &Finding, b: &Finding| {
-                b.severity
-                    .cmp(&a.severity)
-                    .then(a.first_seen.cmp(&b.first_seen))
-                    .then_with(|| a.id.cmp(&b.id))
-            };
-            findings.sort_by(order);
-            suppressed.sort_by(order);
-            Detection {
-                findings,
-                suppressed,
-                allowlist: report,
+            Judged {
+                candidates: by_rule,
                 coverage,
                 networks,
                 stats,

@@ -7,8 +7,6 @@
 //! with lower confidence. Otherwise the prefix itself stands in for the network, flagged as
 //! approximate. Two networks differ *for certain* only when both ASNs are known and differ.
 
-use std::collections::BTreeMap;
-
 use rustc_hash::FxHashMap;
 use std::net::IpAddr;
 
@@ -105,6 +103,20 @@ pub(crate) fn relate_to_any<'n>(
     least.map_or(Relation::Unknown, Relation::Differ)
 }
 
+/// How many sign-in rows logged each (address, ASN) pair: what [`Networks::learn`] needs of the
+/// sign-ins, added up across partitions of a tenant.
+pub(crate) type AsnVotes = FxHashMap<(IpAddr, u32), u64>;
+
+/// Count the (address, logged ASN or 0) of sign-ins into `votes` (rows without an ASN say
+/// nothing).
+pub(crate) fn count_votes(votes: &mut AsnVotes, sign_ins: impl IntoIterator<Item = (IpAddr, u32)>) {
+    for (ip, asn) in sign_ins {
+        if asn != 0 {
+            *votes.entry((ip, asn)).or_default() += 1;
+        }
+    }
+}
+
 /// Resolves addresses to networks for one run.
 pub(crate) struct Networks<'a> {
     by_ip: FxHashMap<IpAddr, u32>,
@@ -114,40 +126,19 @@ pub(crate) struct Networks<'a> {
 }
 
 impl<'a> Networks<'a> {
-    /// Learn IP -> ASN from the sign-in rows. An IP logged with several ASNs keeps the most
-    /// frequent one (the smallest number on a tie), so the answer does not depend on order.
-    /// `sign_ins` yields the (address, logged ASN or 0) of every sign-in with an address.
-    pub fn learn(
-        sign_ins: impl IntoIterator<Item = (IpAddr, u32)>,
-        db: Option<&'a AsnDb>,
-        catalog: &'a Catalog,
-    ) -> Self {
-        // Almost every address is logged with one ASN: count votes only for those with more.
-        let mut votes: FxHashMap<IpAddr, (u32, u64)> = FxHashMap::default();
-        let mut contested: BTreeMap<IpAddr, BTreeMap<u32, u64>> = BTreeMap::new();
-        for (ip, asn) in sign_ins {
-            if asn == 0 {
-                continue;
-            }
-            let v = votes.entry(ip).or_insert((asn, 0));
-            if v.0 == asn {
-                v.1 += 1;
-            } else {
-                *contested.entry(ip).or_default().entry(asn).or_default() += 1;
-            }
-        }
-        let mut by_ip: FxHashMap<IpAddr, u32> =
+    /// Resolve addresses with the ASNs the sign-in rows logged (`votes`): an IP logged with
+    /// several ASNs keeps the most frequent one (the smallest number on a tie), so the answer
+    /// depends neither on order nor on how the sign-ins were split into partitions.
+    pub fn learn(votes: &AsnVotes, db: Option<&'a AsnDb>, catalog: &'a Catalog) -> Self {
+        let mut by_ip: FxHashMap<IpAddr, (u32, u64)> =
             FxHashMap::with_capacity_and_hasher(votes.len(), Default::default());
-        for (ip, (asn, n)) in votes {
-            let mut v = contested.remove(&ip).unwrap_or_default();
-            *v.entry(asn).or_default() += n;
-            if let Some((asn, _)) = v
-                .into_iter()
-                .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
-            {
-                by_ip.insert(ip, asn);
+        for (&(ip, asn), &n) in votes {
+            let best = by_ip.entry(ip).or_insert((asn, n));
+            if n > best.1 || n == best.1 && asn < best.0 {
+                *best = (asn, n);
             }
         }
+        let by_ip: FxHashMap<IpAddr, u32> = by_ip.into_iter().map(|(ip, (a, _))| (ip, a)).collect();
         // Per prefix, its one ASN, or none when its addresses have several.
         let mut prefixes: FxHashMap<NetworkId, Option<u32>> = FxHashMap::default();
         for (ip, asn) in &by_ip {

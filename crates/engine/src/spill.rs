@@ -34,7 +34,7 @@ fn sym(v: Option<Sym>) -> u32 {
     v.map_or(0, Sym::raw)
 }
 
-fn log_code(l: AccessSource) -> u8 {
+pub(crate) fn log_code(l: AccessSource) -> u8 {
     match l {
         AccessSource::GraphActivity => 0,
         AccessSource::ExchangeAudit => 1,
@@ -45,7 +45,7 @@ fn log_code(l: AccessSource) -> u8 {
     }
 }
 
-fn log_of(c: u8) -> Option<AccessSource> {
+pub(crate) fn log_of(c: u8) -> Option<AccessSource> {
     Some(match c {
         0 => AccessSource::GraphActivity,
         1 => AccessSource::ExchangeAudit,
@@ -57,7 +57,7 @@ fn log_of(c: u8) -> Option<AccessSource> {
     })
 }
 
-fn workload_code(w: Workload) -> u8 {
+pub(crate) fn workload_code(w: Workload) -> u8 {
     match w {
         Workload::Mail => 0,
         Workload::Files => 1,
@@ -66,7 +66,7 @@ fn workload_code(w: Workload) -> u8 {
     }
 }
 
-fn workload_of(c: u8) -> Option<Workload> {
+pub(crate) fn workload_of(c: u8) -> Option<Workload> {
     Some(match c {
         0 => Workload::Mail,
         1 => Workload::Files,
@@ -76,7 +76,7 @@ fn workload_of(c: u8) -> Option<Workload> {
     })
 }
 
-fn actor_code(a: Actor) -> u8 {
+pub(crate) fn actor_code(a: Actor) -> u8 {
     match a {
         Actor::Delegated => 0,
         Actor::AppOnly => 1,
@@ -84,7 +84,7 @@ fn actor_code(a: Actor) -> u8 {
     }
 }
 
-fn actor_of(c: u8) -> Option<Actor> {
+pub(crate) fn actor_of(c: u8) -> Option<Actor> {
     Some(match c {
         0 => Actor::Delegated,
         1 => Actor::AppOnly,
@@ -93,7 +93,7 @@ fn actor_of(c: u8) -> Option<Actor> {
     })
 }
 
-fn auth_code(m: Option<ClientAuthMethod>) -> u8 {
+pub(crate) fn auth_code(m: Option<ClientAuthMethod>) -> u8 {
     match m {
         None => 0,
         Some(ClientAuthMethod::PublicClient) => 1,
@@ -102,7 +102,7 @@ fn auth_code(m: Option<ClientAuthMethod>) -> u8 {
     }
 }
 
-fn auth_of(c: u8) -> Option<Option<ClientAuthMethod>> {
+pub(crate) fn auth_of(c: u8) -> Option<Option<ClientAuthMethod>> {
     Some(match c {
         0 => None,
         1 => Some(ClientAuthMethod::PublicClient),

@@ -80,7 +80,6 @@ impl SpillFile {
     }
 
     /// Bytes appended so far.
-    #[cfg(test)]
     pub fn len(&self) -> u64 {
         self.len
     }

@@ -73,6 +73,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         test_cases: false,
         threads: None,
         accesses_in_memory: None,
+        partitions: None,
     };
     let (detection, report, times) = detect::detect(&detect_args)?;
     let code = detect::finish(&detect_args, &detection, &report, &times)?;

@@ -84,6 +84,12 @@ pub struct DetectArgs {
     /// do not depend on it.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub accesses_in_memory: Option<u64>,
+    /// Judge the tenant in N partitions of its users, one at a time, every record waiting on
+    /// disk (in $TMPDIR) meanwhile: memory holds one partition's sign-ins instead of all, for
+    /// a month of a large tenant. Default 1 (all at once, in memory). Results do not depend
+    /// on it.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub partitions: Option<u16>,
 }
 
 /// Read every input into the engine and run it.
@@ -111,6 +117,7 @@ pub fn detect(args: &DetectArgs) -> anyhow::Result<(Detection, IngestReport, Tim
     if let Some(n) = args.accesses_in_memory {
         config.accesses_in_memory = usize::try_from(n).unwrap_or(usize::MAX);
     }
+    config.partitions = args.partitions.map_or(1, usize::from);
     // Nothing `detect` writes shows the networks of addresses and users.
     config.skip_networks = true;
     let mut engine = Engine::new(config);
@@ -142,7 +149,7 @@ pub fn finish(
     }
     write_findings(args, detection)?;
     write_run_notes(&mut io::stderr().lock(), detection, report)?;
-    if detection.stats.accesses_lost > 0 {
+    if detection.stats.accesses_lost > 0 || detection.stats.sign_ins_lost > 0 {
         // Not the input's fault, but records went unjudged all the same.
         return Ok(ExitCode::from(1));
     }
@@ -251,6 +258,20 @@ fn write_run_notes(
             err,
             "tokentrail: {} access record(s) waited on disk and could not be read back: they were not judged (check the temporary directory's disk)",
             stats.accesses_lost
+        )?;
+    }
+    if stats.user_partitions > 1 {
+        writeln!(
+            err,
+            "tokentrail: the tenant was judged in {} partitions of its users, one at a time, its records waiting on disk meanwhile",
+            stats.user_partitions
+        )?;
+    }
+    if stats.sign_ins_lost > 0 {
+        writeln!(
+            err,
+            "tokentrail: {} sign-in row(s) waited on disk and could not be written or read back: they were not judged (check the temporary directory's disk)",
+            stats.sign_ins_lost
         )?;
     }
     for (family, f) in &detection.coverage.families {

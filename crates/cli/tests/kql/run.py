@@ -20,6 +20,8 @@ exported; only the engine is given what a Sentinel workspace has built in:
   ("unsupported KQL construct 'function:...'"). They are added to its function registry as
   DuckDB Python UDFs implementing the documented KQL semantics (Microsoft byte order GUID;
   CIDR containment by Python's `ipaddress`).
+- `translate` (the queries' ASCII-only lower-casing) is not mapped either; it is mapped to
+  DuckDB's own `translate`, which takes the same arguments in another order.
 - `_GetWatchlist(alias)` is a Sentinel workspace function. It is registered as a stored function
   (duckdb-kql's `set_functions`) reading the watchlist CSV loaded as table `TtWatchlist`, with
   the columns Sentinel gives a watchlist: the CSV's own, `SearchKey` (the search key column's
@@ -187,6 +189,11 @@ def register(con):
     kql_functions.SCALAR_FUNCTIONS["ipv6_is_in_any_range"] = spec(
         "ipv6_is_in_any_range", "udf",
         "tt_ipv6_is_in_any_range(CAST({0} AS VARCHAR), CAST({1} AS VARCHAR))", (2,))
+    # KQL's translate(searchList, replacementList, source) is DuckDB's translate(source, from,
+    # to) with the arguments in another order; the queries pass lists of equal length, where the
+    # two agree.
+    kql_functions.SCALAR_FUNCTIONS["translate"] = spec(
+        "translate", "native", "translate({2}, {0}, {1})", (3,))
 
 
 def watchlist(con, path):

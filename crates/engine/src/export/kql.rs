@@ -513,6 +513,17 @@ fn template(th: &Thresholds) -> Template {
         )
         .value("inventory_min_days", th.inventory_min_days)
         .value("orphan_first_party", th.orphan_first_party)
+        // Lower case as the engine lowers ids, names and flags (str::to_ascii_lowercase,
+        // eq_ignore_ascii_case): ASCII letters only. KQL's tolower and =~ fold other letters
+        // too (Ö, the Kelvin sign), so on a hostile or odd log the engine and the query would
+        // disagree on which records are one user. Entra restricts UPNs to ASCII, where both
+        // fold alike; the engine's way is the one a query can copy exactly.
+        .expression("ascii_lower", 1, |a| {
+            Some(format!(
+                "translate('ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz', {})",
+                a[0]
+            ))
+        })
         // A token id as the engine normalizes it (ids.rs), as a `Token` column: the
         // 22-character base64url `uti` read as a GUID in Microsoft byte order, the legacy
         // base64 of GUID text decoded, GUID text lower-cased, anything else as logged.
@@ -521,8 +532,8 @@ fn template(th: &Thresholds) -> Template {
                 "| extend TokenUti = iff(strlen({0}) == 22, strcat(replace_string(replace_string({0}, '-', '+'), '_', '/'), '=='), '')
     | extend TokenGuid = iff(isempty(TokenUti), '', tostring(base64_decode_toguid(TokenUti)))
     | extend Token = case(isnotempty(TokenGuid), TokenGuid,
-        strlen({0}) == 48, tolower(base64_decode_tostring({0})),
-        {0} matches regex @'^[0-9A-Fa-f]{{8}}-[0-9A-Fa-f]{{4}}-[0-9A-Fa-f]{{4}}-[0-9A-Fa-f]{{4}}-[0-9A-Fa-f]{{12}}$', tolower({0}),
+        strlen({0}) == 48, ${{ascii_lower(base64_decode_tostring({0}))}},
+        {0} matches regex @'^[0-9A-Fa-f]{{8}}-[0-9A-Fa-f]{{4}}-[0-9A-Fa-f]{{4}}-[0-9A-Fa-f]{{4}}-[0-9A-Fa-f]{{12}}$', ${{ascii_lower({0})}},
         {0})",
                 a[0]
             ))
@@ -534,7 +545,8 @@ fn template(th: &Thresholds) -> Template {
                 "| extend {0} = case({0} startswith '[', extract(@'^\\[([^\\]]+)\\]', 1, {0}),
         {0} matches regex @'^[0-9]+\\.[0-9]+\\.[0-9]+\\.[0-9]+:[0-9]+$', extract(@'^([^:]+):', 1, {0}),
         {0})
-    | extend {0} = tolower(replace_regex(replace_regex({0}, @'%.*$', ''), @'^::ffff:([0-9]+\\.[0-9]+\\.[0-9]+\\.[0-9]+)$', @'\\1'))",
+    | extend {0} = replace_regex(replace_regex({0}, @'%.*$', ''), @'^::ffff:([0-9]+\\.[0-9]+\\.[0-9]+\\.[0-9]+)$', @'\\1')
+    | extend {0} = ${{ascii_lower({0})}}",
                 a[0]
             ))
         })
@@ -542,7 +554,7 @@ fn template(th: &Thresholds) -> Template {
         // allowlist entries name (allowlist.rs compares them ignoring case).
         .expression("principal", 2, |a| {
             Some(format!(
-                "ServicePrincipal = tolower({0}), Upn = tolower(trim(@'\\s+', {1}))",
+                "ServicePrincipal = ${{ascii_lower({0})}}, Upn = ${{ascii_lower(trim(@'\\s+', {1}))}}",
                 a[0], a[1]
             ))
         })
@@ -557,7 +569,7 @@ fn template(th: &Thresholds) -> Template {
         // The user a record acts for: object id, else UPN, lower case.
         .expression("user", 2, |a| {
             Some(format!(
-                "iff(isnotempty({0}), tolower({0}), tolower({1}))",
+                "iff(isnotempty({0}), ${{ascii_lower({0})}}, ${{ascii_lower({1})}})",
                 a[0], a[1]
             ))
         })
@@ -681,6 +693,35 @@ mod tests {
                 assert!(section.contains(&format!("- {c}\n")), "{}: {c}", m.code);
             }
         }
+    }
+
+    /// The engine ignores ASCII case only; these would fold other letters too (`Ö`, the
+    /// Kelvin sign), in every rule's query and in the shared functions.
+    #[test]
+    fn the_queries_fold_ascii_case_only() {
+        let queries = rule_queries(&options()).unwrap();
+        let functions = shared_functions(&options()).unwrap();
+        let texts = queries
+            .iter()
+            .flat_map(|q| [&q.query, &q.sentinel_query])
+            .chain(functions.iter().map(|f| &f.body));
+        let mut checked = 0;
+        for text in texts {
+            for folding in ["tolower(", "toupper(", "=~", "!~", "in~", "(?i)"] {
+                assert!(!text.contains(folding), "{folding} in {text}");
+            }
+            checked += 1;
+        }
+        assert_eq!(checked, 2 * RULES.len() + functions.len());
+        let lowered = "translate('ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz', ";
+        let allowlist = functions.iter().find(|f| f.name == "tt_allowlist").unwrap();
+        assert!(
+            allowlist
+                .body
+                .contains(&format!("AllowUser = {lowered}tostring(User))")),
+            "{}",
+            allowlist.body
+        );
     }
 
     /// Sentinel refuses a rule whose query is longer than 10,000 characters.

@@ -70,6 +70,7 @@ pub(super) enum Outcome {
 /// Framed records waiting to be decoded.
 struct Batch {
     file: Arc<str>,
+    /// Copies of the `Item::Json` records: empty, with no room, until the first one arrives.
     bytes: Vec<u8>,
     /// The read blocks that `Item::Shared` records lie in, each once.
     blocks: Vec<Block>,
@@ -79,18 +80,31 @@ struct Batch {
 }
 
 impl Batch {
-    fn new(file: Arc<str>, spare: &Spare) -> Batch {
-        // Reusing buffers keeps the allocator from returning them to the system and the kernel
-        // from zeroing fresh pages for every batch.
-        let recycled = spare.lock().ok().and_then(|mut s| s.pop());
-        let bytes = recycled.unwrap_or_else(|| Vec::with_capacity(BATCH_BYTES + BATCH_BYTES / 4));
+    fn new(file: Arc<str>) -> Batch {
         Batch {
             file,
-            bytes,
+            // Taken when a record is copied ([`Batch::copy`]): a batch of JSON lines only
+            // references its read blocks and would hold a buffer it never writes.
+            bytes: Vec::new(),
             blocks: Vec::new(),
             shared_bytes: 0,
             items: Vec::with_capacity(1024),
         }
+    }
+
+    /// Copies a JSON record into the batch's buffer, taking one first if it has none.
+    fn copy(&mut self, position: Position, record: &[u8], spare: &Spare) {
+        if self.bytes.capacity() == 0 {
+            // Reusing buffers keeps the allocator from returning them to the system and the
+            // kernel from zeroing fresh pages for every batch.
+            let recycled = spare.lock().ok().and_then(|mut s| s.pop());
+            self.bytes =
+                recycled.unwrap_or_else(|| Vec::with_capacity(BATCH_BYTES + BATCH_BYTES / 4));
+        }
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(record);
+        let range = start..self.bytes.len();
+        self.items.push(Item::Json { position, range });
     }
 
     fn is_full(&self) -> bool {
@@ -142,9 +156,11 @@ impl Batch {
             });
         }
         bytes.clear();
-        if let Ok(mut s) = spare.lock() {
-            if s.len() < MAX_SPARE {
-                s.push(bytes);
+        if bytes.capacity() > 0 {
+            if let Ok(mut s) = spare.lock() {
+                if s.len() < MAX_SPARE {
+                    s.push(bytes);
+                }
             }
         }
         for block in blocks {
@@ -231,7 +247,7 @@ impl<'p> Pipeline<'p> {
     pub(super) fn new(pool: &'p Pool, file: Arc<str>) -> Pipeline<'p> {
         Pipeline {
             pool,
-            batch: Batch::new(file.clone(), &pool.spare),
+            batch: Batch::new(file.clone()),
             file,
             pending: VecDeque::new(),
         }
@@ -244,10 +260,7 @@ impl<'p> Pipeline<'p> {
         bytes: &[u8],
         apply: &mut dyn FnMut(Outcome),
     ) {
-        let start = self.batch.bytes.len();
-        self.batch.bytes.extend_from_slice(bytes);
-        let range = start..self.batch.bytes.len();
-        self.batch.items.push(Item::Json { position, range });
+        self.batch.copy(position, bytes, &self.pool.spare);
         if self.batch.is_full() {
             self.dispatch(apply);
         }
@@ -296,7 +309,7 @@ impl<'p> Pipeline<'p> {
     }
 
     fn dispatch(&mut self, apply: &mut dyn FnMut(Outcome)) {
-        let fresh = Batch::new(self.file.clone(), &self.pool.spare);
+        let fresh = Batch::new(self.file.clone());
         let batch = std::mem::replace(&mut self.batch, fresh);
         if batch.items.is_empty() {
             return;
@@ -353,5 +366,53 @@ impl Item {
             | Item::Decoded { position, .. }
             | Item::Unreadable { position, .. } => *position,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds `lines` records as JSON lines of one read block and `copies` as copied records
+    /// through one decoding thread, the spare pool holding `seeded` buffers at the start;
+    /// the buffers it holds at the end, and the outcomes handed back.
+    fn spare_after(lines: usize, copies: usize, seeded: usize) -> (usize, usize) {
+        let opts = DecodeOptions::default();
+        let record = br#"{"Id":"1"}"#;
+        let block: Block = Arc::new(record.repeat(lines));
+        std::thread::scope(|scope| {
+            let pool = Pool::start(scope, 1, &opts);
+            pool.spare
+                .lock()
+                .unwrap()
+                .extend((0..seeded).map(|_| Vec::with_capacity(64)));
+            let mut outcomes = 0;
+            let mut apply = |_: Outcome| outcomes += 1;
+            let mut pipeline = Pipeline::new(&pool, Arc::from("test.jsonl"));
+            for i in 0..lines {
+                let at = i * record.len();
+                let line = Position::Line(i as u64 + 1);
+                pipeline.shared(line, &block, at..at + record.len(), &mut apply);
+            }
+            for i in 0..copies {
+                pipeline.json(Position::Index(i as u64), record, &mut apply);
+            }
+            pipeline.finish(&mut apply);
+            let spare = pool.spare.lock().unwrap().len();
+            (spare, outcomes)
+        })
+    }
+
+    #[test]
+    fn a_batch_of_json_lines_takes_no_buffer() {
+        assert_eq!(spare_after(3, 0, 0), (0, 3));
+        assert_eq!(spare_after(3, 0, 2), (2, 3));
+    }
+
+    #[test]
+    fn a_batch_with_copied_records_takes_one_buffer_and_gives_it_back() {
+        assert_eq!(spare_after(0, 3, 0), (1, 3));
+        assert_eq!(spare_after(0, 3, 2), (2, 3));
+        assert_eq!(spare_after(2, 1, 2), (2, 3));
     }
 }

@@ -59,9 +59,10 @@ use tokentrail_model::{AttackKind, Confidence, Grouping, RuleId, RuleMeta, Sever
 use super::judging::{resource_of, who, Candidate, Draft};
 use super::needs::{Field, Log, Need, Verdict};
 use super::{Judge, Lane, Rule};
-use crate::correlate::{is_root_kind, rec_delegated, Chain, ClientUse, Context, Linked};
+use crate::correlate::{is_root_kind, rec_delegated, Chain, Context, Linked};
 use crate::evidence::{revoke_step, Gathered};
 use crate::store::{sflag, Sym};
+use crate::tenant::ClientUse;
 use crate::Tally;
 
 /// What TT005 declares about itself.
@@ -143,7 +144,7 @@ impl Reason {
 fn in_inventory(cx: &Context<'_>, app: Sym, min_users: usize) -> bool {
     cx.inventory
         .get(&app)
-        .is_some_and(|u| u.users.len() >= min_users || established(cx, u))
+        .is_some_and(|u| u.users >= min_users || established(cx, u))
 }
 
 /// Steady, established use: the client was already in use when the sign-in logs begin (first
