@@ -99,7 +99,7 @@ impl Spool {
     pub fn create(parts: usize, dir: Option<&std::path::Path>) -> io::Result<Spool> {
         Ok(Spool {
             parts: (0..parts.max(1))
-                .map(|_| SpillFile::create(dir))
+                .map(|_| SpillFile::create_small(dir))
                 .collect::<io::Result<_>>()?,
             by_upn: Some(SpillFile::create(dir)?),
             files: Vec::new(),
@@ -232,6 +232,7 @@ impl Spool {
                 _ => unreadable.1 += 1,
             },
         });
+        file.done_reading();
         (lost.0 + unreadable.0, lost.1 + unreadable.1)
     }
 }
@@ -239,7 +240,7 @@ impl Spool {
 /// Call `each` with every length-prefixed record of `file`; what cannot be read is counted in
 /// `lost` (sign-ins, accesses; a failed read loses the rest of the file, counted as accesses).
 fn read_records(file: &mut SpillFile, lost: &mut (u64, u64), mut each: impl FnMut(&[u8])) {
-    const CHUNK: usize = 1 << 20;
+    const CHUNK: usize = 256 << 10;
     let total = file.len();
     let mut offset = 0u64;
     let mut pending: Vec<u8> = Vec::new();

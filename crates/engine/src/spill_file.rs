@@ -13,6 +13,10 @@ use tokentrail_directio::{direct_temp_file, read_exact_at, write_at, AlignedBuf,
 /// What a direct file gathers before one write.
 const STAGING: usize = 1 << 20;
 
+/// What a file that is one of many (a partition of a tenant's users) gathers before one write:
+/// hundreds of them are written at once.
+const SMALL_STAGING: usize = 64 << 10;
+
 /// An unnamed temporary file, appended to, then read at offsets.
 #[derive(Debug)]
 pub(crate) struct SpillFile {
@@ -26,8 +30,10 @@ pub(crate) struct SpillFile {
 /// The state of a file written around the page cache.
 #[derive(Debug)]
 struct Direct {
-    /// Bytes not yet written, fewer than [`STAGING`], at the aligned start of `staging`.
+    /// Bytes not yet written, fewer than `staging_len`, at the aligned start of `staging`.
     staged: usize,
+    /// What is gathered before one write (a multiple of [`BLOCK`]).
+    staging_len: usize,
     staging: AlignedBuf,
     /// Bytes written so far (a multiple of [`BLOCK`]).
     written: u64,
@@ -40,11 +46,18 @@ struct Direct {
 impl SpillFile {
     /// A new file in `dir` (the system's temporary directory when `None`).
     pub fn create(dir: Option<&Path>) -> io::Result<SpillFile> {
-        SpillFile::create_in(dir, true)
+        SpillFile::create_in(dir, true, STAGING)
     }
 
-    /// [`SpillFile::create`], around the page cache only when `direct` allows.
-    fn create_in(dir: Option<&Path>, direct: bool) -> io::Result<SpillFile> {
+    /// [`SpillFile::create`] for one of many files written at once: it holds less in memory,
+    /// and writes more often.
+    pub fn create_small(dir: Option<&Path>) -> io::Result<SpillFile> {
+        SpillFile::create_in(dir, true, SMALL_STAGING)
+    }
+
+    /// [`SpillFile::create`], around the page cache only when `direct` allows, gathering
+    /// `staging_len` bytes per write.
+    fn create_in(dir: Option<&Path>, direct: bool, staging_len: usize) -> io::Result<SpillFile> {
         let temp;
         let dir = match dir {
             Some(d) => d,
@@ -58,7 +71,8 @@ impl SpillFile {
                 file,
                 direct: Some(Box::new(Direct {
                     staged: 0,
-                    staging: AlignedBuf::with_len(STAGING),
+                    staging_len,
+                    staging: AlignedBuf::with_len(staging_len),
                     written: 0,
                     sealed: false,
                     reading: AlignedBuf::default(),
@@ -96,20 +110,27 @@ impl SpillFile {
         }
         self.len += bytes.len() as u64;
         while !bytes.is_empty() {
-            let room = STAGING - d.staged;
+            let room = d.staging_len - d.staged;
             let (now, rest) = bytes.split_at(bytes.len().min(room));
             d.staging
                 .get_mut(d.staged, d.staged + now.len())
                 .copy_from_slice(now);
             d.staged += now.len();
             bytes = rest;
-            if d.staged == STAGING {
-                write_at(&self.file, d.staging.get(0, STAGING), d.written)?;
-                d.written += STAGING as u64;
+            if d.staged == d.staging_len {
+                write_at(&self.file, d.staging.get(0, d.staging_len), d.written)?;
+                d.written += d.staging_len as u64;
                 d.staged = 0;
             }
         }
         Ok(())
+    }
+
+    /// Give back the buffer reads went through (the next read takes a new one).
+    pub fn done_reading(&mut self) {
+        if let Some(d) = self.direct.as_mut() {
+            d.reading = AlignedBuf::default();
+        }
     }
 
     /// Read `out.len()` bytes from byte `offset` of what was appended.
@@ -136,7 +157,7 @@ impl SpillFile {
         let to = end.next_multiple_of(BLOCK as u64);
         let span = usize::try_from(to - from).map_err(io::Error::other)?;
         if d.reading.len() < span {
-            d.reading = AlignedBuf::with_len(span.next_multiple_of(STAGING));
+            d.reading = AlignedBuf::with_len(span.next_multiple_of(d.staging_len));
         }
         read_exact_at(&self.file, d.reading.get_mut(0, span), from)?;
         let skip = (offset - from) as usize;
@@ -162,7 +183,7 @@ mod tests {
         }
     }
 
-    fn reads_back_every_range(mut file: SpillFile, data: &[u8]) {
+    fn reads_back_every_range(file: &mut SpillFile, data: &[u8]) {
         assert_eq!(file.len(), data.len() as u64);
         // Ranges at block edges, across the staging buffer's edge, within a block, the whole
         // file, the last byte, and empty.
@@ -202,12 +223,15 @@ mod tests {
         }
     }
 
-    /// Both kinds of file where the file system allows direct I/O (else the ordinary one
-    /// twice: which it is depends on the file system under the test's temporary directory).
+    /// Both kinds of file where the file system allows direct I/O, the direct one with both
+    /// staging sizes (else the ordinary one three times: which it is depends on the file
+    /// system under the test's temporary directory).
     fn both_kinds(dir: &Path) -> Vec<SpillFile> {
-        [true, false]
+        [(true, STAGING), (true, SMALL_STAGING), (false, STAGING)]
             .into_iter()
-            .map(|direct| SpillFile::create_in(Some(dir), direct).expect("create"))
+            .map(|(direct, staging)| {
+                SpillFile::create_in(Some(dir), direct, staging).expect("create")
+            })
             .collect()
     }
 
@@ -219,7 +243,10 @@ mod tests {
         for piece in [104, 4096 * 104, STAGING + 1] {
             for mut file in both_kinds(dir.path()) {
                 appended_in_pieces(&mut file, &data, piece);
-                reads_back_every_range(file, &data);
+                reads_back_every_range(&mut file, &data);
+                // A file whose reading buffer was given back reads on.
+                file.done_reading();
+                reads_back_every_range(&mut file, &data);
             }
         }
     }
@@ -239,7 +266,7 @@ mod tests {
     #[test]
     fn only_a_file_asked_to_goes_around_the_page_cache() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let ordinary = SpillFile::create_in(Some(dir.path()), false).expect("create");
+        let ordinary = SpillFile::create_in(Some(dir.path()), false, STAGING).expect("create");
         assert!(!ordinary.is_direct());
         let missing = dir.path().join("missing");
         assert!(SpillFile::create(Some(&missing)).is_err());

@@ -85,9 +85,9 @@ pub struct DetectArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub accesses_in_memory: Option<u64>,
     /// Judge the tenant in N partitions of its users, one at a time, every record waiting on
-    /// disk (in $TMPDIR) meanwhile: memory holds one partition's sign-ins instead of all, for
-    /// a month of a large tenant. Default 1 (all at once, in memory). Results do not depend
-    /// on it.
+    /// disk (in $TMPDIR) meanwhile: memory holds one partition's sign-ins instead of all.
+    /// Default: all at once in memory up to 8 GiB of logs, beyond that one partition per
+    /// 2 GiB (compressed inputs counted at ten times their size). Results do not depend on it.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub partitions: Option<u16>,
 }
@@ -117,7 +117,9 @@ pub fn detect(args: &DetectArgs) -> anyhow::Result<(Detection, IngestReport, Tim
     if let Some(n) = args.accesses_in_memory {
         config.accesses_in_memory = usize::try_from(n).unwrap_or(usize::MAX);
     }
-    config.partitions = args.partitions.map_or(1, usize::from);
+    config.partitions = args
+        .partitions
+        .map_or_else(|| partitions_for(&args.paths), usize::from);
     // Nothing `detect` writes shows the networks of addresses and users.
     config.skip_networks = true;
     let mut engine = Engine::new(config);
@@ -129,6 +131,42 @@ pub fn detect(args: &DetectArgs) -> anyhow::Result<(Detection, IngestReport, Tim
     let (report, _) = super::read_beside(&args.paths, opts, times.filter(&mut sink));
     times.release(&mut sink);
     Ok((engine.finish(), report, times))
+}
+
+/// Logs judged at once, in memory, up to this size: about 650 MB of memory at the simulated
+/// tenants' rate (README, "Scaling").
+const WHOLE_INPUT_BYTES: u64 = 8 << 30;
+/// Logs per partition beyond that.
+const PARTITION_INPUT_BYTES: u64 = 2 << 30;
+/// How much larger than its file a compressed input's logs are, about (gzip and zip shrink
+/// JSON and CSV logs some tenfold).
+const COMPRESSION: u64 = 10;
+
+/// The partitions of a tenant's users its logs in `paths` are judged in by default (1: at
+/// once). Standard input counts as small: its size is not known before it is read.
+fn partitions_for(paths: &[PathBuf]) -> usize {
+    use tokentrail_ingest::source::{locate, Origin};
+    let bytes: u64 = locate(paths)
+        .iter()
+        .filter_map(|l| match &l.origin {
+            Ok(Origin::File { path, size }) => {
+                let compressed = path
+                    .extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("gz") || e.eq_ignore_ascii_case("zip"));
+                Some(if compressed {
+                    size.saturating_mul(COMPRESSION)
+                } else {
+                    *size
+                })
+            }
+            _ => None,
+        })
+        .sum();
+    if bytes <= WHOLE_INPUT_BYTES {
+        1
+    } else {
+        usize::try_from(bytes.div_ceil(PARTITION_INPUT_BYTES)).unwrap_or(usize::MAX)
+    }
 }
 
 /// Run `detect`.
@@ -311,6 +349,38 @@ mod tests {
     use tokentrail_sim::{Formats, Profile, SimConfig};
 
     use super::*;
+
+    #[test]
+    fn logs_beyond_eight_gib_are_judged_in_a_partition_per_two_gib() {
+        let dir = tempfile::tempdir().unwrap();
+        // Sparse files: their sizes are all that is read.
+        let file = |name: &str, len: u64| {
+            let path = dir.path().join(name);
+            std::fs::File::create(&path).unwrap().set_len(len).unwrap();
+            path
+        };
+        let gib = 1u64 << 30;
+        let small = file("signins.json", gib);
+        assert_eq!(partitions_for(std::slice::from_ref(&small)), 1);
+        let eight = file("graph.json", 7 * gib);
+        assert_eq!(partitions_for(&[small.clone(), eight.clone()]), 1);
+        let byte_more = file("ual.json", 1);
+        assert_eq!(
+            partitions_for(&[small.clone(), eight.clone(), byte_more]),
+            5
+        );
+        // A directory is walked; a compressed file counts ten times its size.
+        let archive = dir.path().join("archive");
+        std::fs::create_dir(&archive).unwrap();
+        std::fs::File::create(archive.join("ual.json.gz"))
+            .unwrap()
+            .set_len(gib + gib / 2)
+            .unwrap();
+        assert_eq!(partitions_for(std::slice::from_ref(&archive)), 8);
+        assert_eq!(partitions_for(&[archive, small]), 8);
+        // Standard input's size is not known: it counts as small.
+        assert_eq!(partitions_for(&[PathBuf::from("-")]), 1);
+    }
 
     /// The findings and detection statistics of the logs under `dir` read with `fields`.
     fn detection_with(dir: &Path, fields: Fields) -> (Vec<Finding>, String) {
