@@ -25,7 +25,7 @@ use rustc_hash::FxHashMap;
 
 use super::keys::{buckets, KeyOrder, KeyTable, Link, NO_KEY};
 pub(crate) use super::scan::{LowerKey, Texts};
-use super::scan::{Number, Quoted, Scalar, ScanError, Scanner};
+use super::scan::{Number, Scalar, ScanError, Scanner};
 pub(crate) use tokentrail_model::text::trim;
 
 /// Scalar slots that are only ever displayed (names, user agents), never matched, joined or
@@ -208,6 +208,8 @@ impl<'a> Val<'a> {
 /// (one per device, city or status): unescaping and reading each again cost a fifth of reading
 /// such a row. Slots depend on nothing but the text, so a text seen before is not read again.
 struct Seen<T> {
+    /// The escaped text, quotes included, as logged.
+    quoted: Box<str>,
     text: Rc<str>,
     slots: T,
     /// Where each text of `slots` is in `text`, in [`Val::to_place`] order.
@@ -216,6 +218,65 @@ struct Seen<T> {
 
 /// Most texts remembered per kind of nested object and thread before the memory starts over.
 const MAX_SEEN: usize = 1024;
+
+/// Bytes of a record, from a string's opening quote, that pick the texts seen before it may
+/// start with ([`SeenTexts::at`]).
+const START: usize = 48;
+
+/// The texts of one kind of nested object read before on one thread ([`Seen`]).
+struct SeenTexts<T> {
+    /// By the escaped text.
+    by_text: FxHashMap<Box<str>, Rc<Seen<T>>>,
+    /// By the first [`START`] bytes from its opening quote (and past its end, for a short one)
+    /// where it was first read.
+    by_start: FxHashMap<[u8; START], Vec<Rc<Seen<T>>>>,
+}
+
+impl<T> Default for SeenTexts<T> {
+    fn default() -> Self {
+        SeenTexts {
+            by_text: FxHashMap::default(),
+            by_start: FxHashMap::default(),
+        }
+    }
+}
+
+impl<T> SeenTexts<T> {
+    /// The text seen before that `input` (from a string's opening quote) starts with: a string
+    /// whose bytes up to its closing quote are those of one read before is that string, so
+    /// it is found without crossing it first.
+    fn at(&self, input: &[u8]) -> Option<Rc<Seen<T>>> {
+        let start: &[u8; START] = input.get(..START)?.try_into().ok()?;
+        self.by_start
+            .get(start)?
+            .iter()
+            .find(|seen| input.starts_with(seen.quoted.as_bytes()))
+            .cloned()
+    }
+
+    /// The text seen before that was logged as `quoted`.
+    fn get(&self, quoted: &str) -> Option<Rc<Seen<T>>> {
+        self.by_text.get(quoted).cloned()
+    }
+
+    /// Remember `seen`, read from `input` (from its opening quote).
+    fn insert(&mut self, seen: Rc<Seen<T>>, input: &[u8]) {
+        if self.by_text.len() >= MAX_SEEN {
+            self.by_text.clear();
+            self.by_start.clear();
+        }
+        if let Some(start) = input
+            .get(..START)
+            .and_then(|s| <[u8; START]>::try_from(s).ok())
+        {
+            self.by_start
+                .entry(start)
+                .or_default()
+                .push(Rc::clone(&seen));
+        }
+        self.by_text.insert(seen.quoted.clone(), seen);
+    }
+}
 
 /// A text's place in `within`, which it must be part of, remembered in `places`; `None` for a
 /// text read from elsewhere (unescaped on its own), which makes the slots unshareable.
@@ -600,6 +661,9 @@ macro_rules! slots {
                 out: &mut $name<'a>,
                 shared: bool,
             ) -> Result<(), ScanError> {
+                thread_local! {
+                    static SEEN: RefCell<SeenTexts<$name<'static>>> = RefCell::default();
+                }
                 if depth > MAX_DEPTH {
                     return Err(s.error("objects nested too deeply"));
                 }
@@ -608,14 +672,54 @@ macro_rules! slots {
                         s.bump();
                         $name::scan_entries(s, depth, out)
                     }
+                    b'"' if shared => {
+                        let seen = SEEN
+                            .try_with(|m| m.try_borrow().ok().and_then(|m| m.at(s.rest())))
+                            .ok()
+                            .flatten();
+                        if let Some(seen) = seen {
+                            s.advance(seen.quoted.len());
+                            $name::restore_seen(s, &seen, out);
+                            return Ok(());
+                        }
+                        let Some(quoted) = s.quoted_or_skip()? else {
+                            return Ok(());
+                        };
+                        if !quoted.escaped {
+                            let t = s.quoted_text(quoted)?;
+                            *out = $name::from_text(t, s.texts());
+                            return Ok(());
+                        }
+                        let seen = SEEN
+                            .try_with(|m| m.try_borrow().ok().and_then(|m| m.get(quoted.text)))
+                            .ok()
+                            .flatten();
+                        if let Some(seen) = seen {
+                            $name::restore_seen(s, &seen, out);
+                            return Ok(());
+                        }
+                        let t = s.quoted_text(quoted)?;
+                        *out = $name::from_text(t, s.texts());
+                        let mut places = Vec::new();
+                        if let Some(slots) = out.to_place(t, &mut places) {
+                            let seen = Rc::new(Seen {
+                                quoted: quoted.text.into(),
+                                text: Rc::from(t),
+                                slots,
+                                places: places.into_boxed_slice(),
+                            });
+                            let input = s.bytes_at(quoted.open());
+                            let _ = SEEN.try_with(|m| {
+                                if let Ok(mut m) = m.try_borrow_mut() {
+                                    m.insert(seen, input);
+                                }
+                            });
+                        }
+                        Ok(())
+                    }
                     b'"' => {
-                        if let Some(quoted) = s.quoted_or_skip()? {
-                            if shared && quoted.escaped {
-                                $name::read_shared(s, quoted, out)?;
-                            } else {
-                                let t = s.quoted_text(quoted)?;
-                                *out = $name::from_text(t, s.texts());
-                            }
+                        if let Some(t) = s.string_or_skip()? {
+                            *out = $name::from_text(t, s.texts());
                         }
                         Ok(())
                     }
@@ -623,46 +727,11 @@ macro_rules! slots {
                 }
             }
 
-            /// Escaped JSON text: its slots as read before, or read now and remembered.
+            /// The slots of a text seen before, its unescaped copy kept with the record's.
             #[allow(dead_code)]
-            fn read_shared(
-                s: &mut Scanner<'a>,
-                quoted: Quoted<'a>,
-                out: &mut $name<'a>,
-            ) -> Result<(), ScanError> {
-                thread_local! {
-                    /// The texts read before, by their escaped text.
-                    static SEEN: RefCell<FxHashMap<Box<str>, Rc<Seen<$name<'static>>>>> =
-                        RefCell::default();
-                }
-                let seen = SEEN
-                    .try_with(|m| m.try_borrow().ok().and_then(|m| m.get(quoted.text).cloned()))
-                    .ok()
-                    .flatten();
-                if let Some(seen) = seen {
-                    let text = s.texts().keep_shared(Rc::clone(&seen.text));
-                    *out = $name::restore(&seen.slots, text, &mut seen.places.iter());
-                    return Ok(());
-                }
-                let t = s.quoted_text(quoted)?;
-                *out = $name::from_text(t, s.texts());
-                let mut places = Vec::new();
-                if let Some(slots) = out.to_place(t, &mut places) {
-                    let seen = Rc::new(Seen {
-                        text: Rc::from(t),
-                        slots,
-                        places: places.into_boxed_slice(),
-                    });
-                    let _ = SEEN.try_with(|m| {
-                        if let Ok(mut m) = m.try_borrow_mut() {
-                            if m.len() >= MAX_SEEN {
-                                m.clear();
-                            }
-                            m.insert(quoted.text.into(), seen);
-                        }
-                    });
-                }
-                Ok(())
+            fn restore_seen(s: &Scanner<'a>, seen: &Seen<$name<'static>>, out: &mut $name<'a>) {
+                let text = s.texts().keep_shared(Rc::clone(&seen.text));
+                *out = $name::restore(&seen.slots, text, &mut seen.places.iter());
             }
 
             /// Read an object's entries into `out` (default; the cursor is past its `{`);
@@ -1292,6 +1361,12 @@ mod tests {
             r#"{"LocationDetails":"{\"countryOrRegion\":\"FR\"","Location":"G\u0042","Status":"{\"errorCode\":\"x\\ud800\"}"}"#,
             r#"{"TokenProtectionStatusDetails":"{\"signInSessionStatus\":\"unbound\",\"signInSessionStatusCode\":0}","agent":"{\"agentType\":1.5}"}"#,
             r#"{"AppAccessContext":"{\"AADSessionId\":\"s\",\"UniqueTokenId\":\"t\\/u\"}","input":"\"m\""}"#,
+            // Texts that start alike and end otherwise, and a short one near the record's end.
+            r#"{"DeviceDetail":"{\"deviceId\":\"0a79a6de-94e7-4e09-8fe0-79a754cf166e\"}"}"#,
+            r#"{"DeviceDetail":"{\"deviceId\":\"0a79a6de-94e7-4e09-8fe0-79a754cf166f\"}"}"#,
+            r#"{"DeviceDetail":"{\"deviceId\":\"0a79a6de-94e7-4e09-8fe0-79a754cf166e\"}","x":1}"#,
+            r#"{"Status":"{\"errorCode\":1}"}"#,
+            r#"{"Status":"{\"errorCode\":1}","DeviceDetail":"{\"deviceId\":\"d1\",\"isCompliant\":true,\"trustType\":\"\"}"}"#,
         ];
         for text in records {
             let cold = read_cold(text);

@@ -414,6 +414,21 @@ impl<'a> Scanner<'a> {
         self.pos
     }
 
+    /// The text from the cursor on.
+    pub(crate) fn rest(&self) -> &'a [u8] {
+        self.bytes_at(self.pos)
+    }
+
+    /// The text from `at` on.
+    pub(crate) fn bytes_at(&self, at: usize) -> &'a [u8] {
+        self.bytes.get(at..).unwrap_or_default()
+    }
+
+    /// Move the cursor past `n` bytes already known to be a whole token.
+    pub(crate) fn advance(&mut self, n: usize) {
+        self.pos += n;
+    }
+
     /// An error at the cursor.
     #[cold]
     pub(crate) fn error(&self, reason: &'static str) -> ScanError {
@@ -1176,6 +1191,13 @@ pub(crate) struct Quoted<'a> {
     open: usize,
     /// It has escapes.
     pub(crate) escaped: bool,
+}
+
+impl Quoted<'_> {
+    /// Where it opens in the scanned text.
+    pub(crate) fn open(&self) -> usize {
+        self.open
+    }
 }
 
 /// The state of reading one object's entries.
