@@ -756,6 +756,25 @@ fn sign_in_coverage(
     coverage
 }
 
+/// What the correlation context of these records is built from.
+fn context_inputs<'a, 's>(
+    store: &'a Store,
+    sign_ins: &'a [SignInRec],
+    summary: &'s AccessSummary,
+    catalog: &'a Catalog,
+    config: &'a EngineConfig,
+) -> correlate::Inputs<'a, 's> {
+    correlate::Inputs {
+        store,
+        sign_ins,
+        accesses: summary,
+        catalog,
+        thresholds: &config.thresholds,
+        asn_db: config.asn_db.as_ref(),
+        beside: config.threads > 1,
+    }
+}
+
 impl Records {
     /// This partition's share of what is tenant-wide, and of the sign-in logs' coverage.
     fn share(
@@ -776,15 +795,7 @@ impl Records {
         let ranks = store.file_ranks();
         let sign_ins = settled_sign_ins(sign_ins, &store, &ranks, stated, &mut stats);
         let (cx, share) = Context::build(
-            correlate::Inputs {
-                store: &store,
-                sign_ins: &sign_ins,
-                accesses: &summary,
-                catalog,
-                thresholds: &config.thresholds,
-                asn_db: config.asn_db.as_ref(),
-                beside: config.threads > 1,
-            },
+            context_inputs(&store, &sign_ins, &summary, catalog, config),
             None,
         );
         let coverage = sign_in_coverage(&cx, &summary, config);
@@ -815,15 +826,7 @@ impl Records {
             let stated = tenant.map(|t| t.stated);
             let sign_ins = settled_sign_ins(sign_ins, &store, &ranks, stated, &mut stats);
             let (mut cx, _) = Context::build(
-                correlate::Inputs {
-                    store: &store,
-                    sign_ins: &sign_ins,
-                    accesses: &summary,
-                    catalog,
-                    thresholds: &config.thresholds,
-                    asn_db: config.asn_db.as_ref(),
-                    beside: config.threads > 1,
-                },
+                context_inputs(&store, &sign_ins, &summary, catalog, config),
                 tenant.map(|t| t.tenant),
             );
             // A tenant's partition adds its accesses to the coverage; the whole tenant adds

@@ -45,6 +45,7 @@ Examples:
   tokentrail detect exports/ --asn-db GeoLite2-ASN.mmdb --since 2026-11-01
   tokentrail detect exports/ --min-severity high --rules TT001,TT002
   tokentrail detect exports/ --exclude-rules unapproved-client --format md
+  tokentrail detect month/ --partitions 40       a month of a large tenant in 40 parts of its users
 
 The table's first column is each finding's short id, and its last line the command that opens
 the first finding's investigation (`tokentrail investigate exports/ --finding b72c7366`);
