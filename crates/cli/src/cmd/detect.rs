@@ -306,6 +306,13 @@ fn write_run_notes(
             stats.user_partitions
         )?;
     }
+    if stats.partition_files_failed > 0 {
+        writeln!(
+            err,
+            "tokentrail: the {} partitions' files could not be made in the temporary directory ($TMPDIR): the tenant was judged at once, in memory",
+            stats.partition_files_failed
+        )?;
+    }
     if stats.sign_ins_lost > 0 {
         writeln!(
             err,
