@@ -2,22 +2,28 @@
 # Do two builds of tokentrail report the same findings? Builds BASE (a git revision) and the
 # working tree, runs `detect --format ocsf` of each on the same corpora and compares the OCSF
 # lines byte for byte. Meant for changes that must not move a finding (speed, memory, refactors).
-# Usage: bench/same_findings.sh BASE [--tiers S,M] [--keep]
+# Usage: bench/same_findings.sh BASE [--tiers S,M] [--partitions N] [--keep]
 #   corpora: the labelled tenants (small office seed 1001, default profile seed 601) and the
 #   bench tiers named by --tiers (default S; M is 2.2 GB and reuses bench/run.sh's corpus).
+#   --partitions N: the working tree judges each tenant in N partitions of its users (BASE as
+#   its own default), so the check covers the partitioned run too.
 # Exit codes: 0 every output identical; 1 a difference (the first differing lines are shown);
 # 2 bad arguments or a failed build.
 set -euo pipefail
 
-usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; }
 base=""
 tiers="S"
 keep=0
+partitions=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --tiers) tiers="${2:-}"; shift 2 ;;
     --tiers=*) tiers="${1#--tiers=}"; shift ;;
     --keep) keep=1; shift ;;
+    --partitions)
+      [[ "${2:-}" =~ ^[1-9][0-9]*$ ]] || { echo "same_findings.sh: --partitions takes a positive number" >&2; exit 2; }
+      partitions=(--partitions "$2"); shift 2 ;;
     -h|--help) usage; exit 0 ;;
     -*) echo "same_findings.sh: unknown option: $1" >&2; usage >&2; exit 2 ;;
     *) [[ -z "$base" ]] || { echo "same_findings.sh: one BASE only" >&2; exit 2; }; base="$1"; shift ;;
@@ -77,7 +83,9 @@ for entry in "${corpora[@]}"; do
   logs=("$corpus/signins" "$corpus/graph" "$corpus/ual")
   for side in base head; do
     bin_var="${side}_bin"
-    "${!bin_var}" detect "${logs[@]}" --threads 2 --now "$now" --format ocsf \
+    extra=()
+    [[ "$side" == head ]] && extra=("${partitions[@]}")
+    "${!bin_var}" detect "${logs[@]}" --threads 2 --now "$now" --format ocsf "${extra[@]}" \
       -o "$work/$name.$side.jsonl" 2>"$work/$name.$side.stderr" || true
   done
   lines="$(wc -l <"$work/$name.head.jsonl")"

@@ -123,4 +123,31 @@ fn a_tenant_judged_in_partitions_of_its_users_gives_the_same_findings() {
         ],
     );
     same_in_partitions(&office, 5);
+
+    // Partition files that cannot be made: the tenant is judged at once, and the run says so.
+    let missing = root.path().join("no-such-dir");
+    let o = common::tokentrail()
+        .env("TMPDIR", &missing)
+        .args([
+            "detect",
+            office.to_str().unwrap(),
+            "--format",
+            "ocsf",
+            "--now",
+            "2030-01-01",
+            "--show-suppressed",
+            "--partitions",
+            "4",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(text(&o.stdout) == detect(&office, &[]).0);
+    assert!(
+        text(&o.stderr).contains(
+            "tokentrail: the 4 partitions' files could not be made in the temporary directory"
+        ),
+        "{}",
+        text(&o.stderr)
+    );
 }

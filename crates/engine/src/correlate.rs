@@ -712,11 +712,6 @@ impl<'a> Context<'a> {
             .map(|ip| tenant.networks.resolve(*ip))
             .collect();
         let Established { established } = Established::learn(sign_ins, &lower, &nets);
-        let inventory = tenant
-            .inventory
-            .iter()
-            .filter_map(|(app, used)| Some((lower.derived.lookup(app)?, used.clone())))
-            .collect();
         // Every input string's lower-case, key and UPN forms, so the accesses (read back
         // after this) find them computed.
         for sym in store.strings.syms() {
@@ -724,6 +719,13 @@ impl<'a> Context<'a> {
             lower.key(Some(sym));
             lower.upn_text(Some(sym));
         }
+        // The clients these records name, as the tenant uses them (a client another
+        // partition's users signed in with is in the inventory here too).
+        let inventory = tenant
+            .inventory
+            .iter()
+            .filter_map(|(app, used)| Some((lower.derived.lookup(app)?, used.clone())))
+            .collect();
         let Lower {
             derived,
             lc,

@@ -253,6 +253,10 @@ pub struct Stats {
     /// 0 when every record was judged at once in memory).
     #[serde(skip_serializing_if = "is_zero")]
     pub user_partitions: u64,
+    /// The partitions asked for when their files could not be made (in `spill_dir`): the tenant
+    /// was judged at once, in memory.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub partition_files_failed: u64,
     /// Findings (live or suppressed) whose evidence lies wholly outside `--since`/`--until`:
     /// judged, not reported.
     pub outside_time_window: u64,
@@ -290,6 +294,7 @@ impl Stats {
             accesses_lost,
             sign_ins_lost,
             user_partitions,
+            partition_files_failed,
             outside_time_window,
             not_selected,
             accesses_app_only,
@@ -309,6 +314,7 @@ impl Stats {
         self.accesses_lost += accesses_lost;
         self.sign_ins_lost += sign_ins_lost;
         self.user_partitions += user_partitions;
+        self.partition_files_failed += partition_files_failed;
         self.outside_time_window += outside_time_window;
         self.not_selected += not_selected;
         self.accesses_app_only += accesses_app_only;
@@ -475,13 +481,16 @@ impl Engine {
         // Partition files that cannot be made leave every record in memory: the findings are
         // the same, only the memory is not bounded.
         let input = match config.partitions {
-            0 | 1 => None,
-            n => partition::Spool::create(n, config.spill_dir.as_deref()).ok(),
-        }
-        .map_or_else(
-            || Input::Whole(Box::new(Records::new(&config))),
-            |s| Input::Partitioned(Box::new(s)),
-        );
+            0 | 1 => Input::Whole(Box::new(Records::new(&config))),
+            n => match partition::Spool::create(n, config.spill_dir.as_deref()) {
+                Ok(spool) => Input::Partitioned(Box::new(spool)),
+                Err(_) => {
+                    let mut records = Records::new(&config);
+                    records.stats.partition_files_failed = n as u64;
+                    Input::Whole(Box::new(records))
+                }
+            },
+        };
         Engine {
             input,
             config,
@@ -756,6 +765,25 @@ fn sign_in_coverage(
     coverage
 }
 
+/// What the correlation context of these records is built from.
+fn context_inputs<'a, 's>(
+    store: &'a Store,
+    sign_ins: &'a [SignInRec],
+    summary: &'s AccessSummary,
+    catalog: &'a Catalog,
+    config: &'a EngineConfig,
+) -> correlate::Inputs<'a, 's> {
+    correlate::Inputs {
+        store,
+        sign_ins,
+        accesses: summary,
+        catalog,
+        thresholds: &config.thresholds,
+        asn_db: config.asn_db.as_ref(),
+        beside: config.threads > 1,
+    }
+}
+
 impl Records {
     /// This partition's share of what is tenant-wide, and of the sign-in logs' coverage.
     fn share(
@@ -776,15 +804,7 @@ impl Records {
         let ranks = store.file_ranks();
         let sign_ins = settled_sign_ins(sign_ins, &store, &ranks, stated, &mut stats);
         let (cx, share) = Context::build(
-            correlate::Inputs {
-                store: &store,
-                sign_ins: &sign_ins,
-                accesses: &summary,
-                catalog,
-                thresholds: &config.thresholds,
-                asn_db: config.asn_db.as_ref(),
-                beside: config.threads > 1,
-            },
+            context_inputs(&store, &sign_ins, &summary, catalog, config),
             None,
         );
         let coverage = sign_in_coverage(&cx, &summary, config);
@@ -815,15 +835,7 @@ impl Records {
             let stated = tenant.map(|t| t.stated);
             let sign_ins = settled_sign_ins(sign_ins, &store, &ranks, stated, &mut stats);
             let (mut cx, _) = Context::build(
-                correlate::Inputs {
-                    store: &store,
-                    sign_ins: &sign_ins,
-                    accesses: &summary,
-                    catalog,
-                    thresholds: &config.thresholds,
-                    asn_db: config.asn_db.as_ref(),
-                    beside: config.threads > 1,
-                },
+                context_inputs(&store, &sign_ins, &summary, catalog, config),
                 tenant.map(|t| t.tenant),
             );
             // A tenant's partition adds its accesses to the coverage; the whole tenant adds

@@ -144,34 +144,36 @@ impl Spool {
             }
         }
         let file = self.file(&s.source.file);
-        let mut buf = std::mem::take(&mut self.buf);
-        buf.clear();
-        encode_sign_in(s, file, &mut buf);
         let to = route(
             s.user_id.as_deref(),
             s.upn.as_deref(),
             [s.service_principal_id.as_deref(), s.app_id.as_deref()],
         );
-        if self.write(to, &buf).is_err() {
+        if !self.put(to, |buf| encode_sign_in(s, file, buf)) {
             self.lost_sign_ins += 1;
         }
-        self.buf = buf;
     }
 
     pub fn add_access(&mut self, a: &Access) {
         let file = self.file(&a.source.file);
-        let mut buf = std::mem::take(&mut self.buf);
-        buf.clear();
-        encode_access(a, file, &mut buf);
         let to = route(
             a.user_id.as_deref(),
             a.upn.as_deref(),
             [a.service_principal_id.as_deref(), a.app_id.as_deref()],
         );
-        if self.write(to, &buf).is_err() {
+        if !self.put(to, |buf| encode_access(a, file, buf)) {
             self.lost_accesses += 1;
         }
+    }
+
+    /// Write the record `encode` writes where `to` says; false when it could not be.
+    fn put(&mut self, to: Route, encode: impl FnOnce(&mut Vec<u8>)) -> bool {
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        encode(&mut buf);
+        let written = self.write(to, &buf).is_ok();
         self.buf = buf;
+        written
     }
 
     fn write(&mut self, to: Route, record: &[u8]) -> io::Result<()> {

@@ -137,3 +137,75 @@ impl<'a> Tenant<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(secs: i64) -> Timestamp {
+        Timestamp::from_secs(1_700_000_000 + secs)
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap_or(IpAddr::from([0u8; 4]))
+    }
+
+    /// One partition's share: each user's first device-proven sign-in per address, the ASNs it
+    /// logged, one client.
+    fn share(
+        users: &[(u64, &str, i64)],
+        votes: &[(&str, u32, u64)],
+        client_users: usize,
+    ) -> TenantShare {
+        let mut s = TenantShare::new();
+        for (user, addr, secs) in users {
+            s.device_firsts.insert((ip(addr), *user), at(*secs));
+        }
+        for (addr, asn, n) in votes {
+            s.votes.insert((ip(addr), *asn), *n);
+        }
+        s.inventory.insert(
+            "app".into(),
+            ClientUse {
+                users: client_users,
+                days: [19_700, 19_701].into_iter().collect(),
+                first_seen: Some(at(client_users as i64)),
+            },
+        );
+        s.users = users.len();
+        s.span = Some((at(0), at(100 * client_users as i64)));
+        s
+    }
+
+    #[test]
+    fn shares_of_partitions_add_up_to_the_tenant() {
+        // Three users, each in a partition of their own, proved their devices in one /24: the
+        // third user's first sign-in there makes it the tenant's network.
+        let mut total = share(&[(1, "100.64.8.8", 50)], &[("100.64.8.8", 64_530, 2)], 1);
+        total.add(share(
+            &[(2, "100.64.8.9", 30), (2, "100.64.8.8", 10)],
+            &[("100.64.8.8", 64_531, 1), ("100.64.8.8", 64_530, 1)],
+            2,
+        ));
+        total.add(share(&[(3, "100.64.8.200", 70)], &[], 3));
+        // Two users only in another /24.
+        total.add(share(&[(4, "192.0.2.1", 5), (5, "192.0.2.2", 6)], &[], 0));
+        let catalog = Catalog::builtin();
+        let tenant = Tenant::learn(&total, None, &catalog);
+        assert_eq!(
+            tenant.tenant_networks.into_iter().collect::<Vec<_>>(),
+            vec![(NetworkId::prefix_of(ip("100.64.8.0")), at(70))]
+        );
+        // Votes add up across partitions: 3 for AS64530 against 1.
+        assert_eq!(
+            tenant.networks.resolve(ip("100.64.8.8")).asn(),
+            Some(64_530)
+        );
+        assert_eq!(tenant.user_count, 6);
+        assert_eq!(tenant.span, Some((at(0), at(300))));
+        let app = tenant.inventory.get("app").cloned().unwrap_or_default();
+        assert_eq!(app.users, 6);
+        assert_eq!(app.first_seen, Some(at(0)));
+        assert_eq!(app.days.len(), 2);
+    }
+}

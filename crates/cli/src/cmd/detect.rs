@@ -45,6 +45,7 @@ Examples:
   tokentrail detect exports/ --asn-db GeoLite2-ASN.mmdb --since 2026-11-01
   tokentrail detect exports/ --min-severity high --rules TT001,TT002
   tokentrail detect exports/ --exclude-rules unapproved-client --format md
+  tokentrail detect month/ --partitions 40       a month of a large tenant in 40 parts of its users
 
 The table's first column is each finding's short id, and its last line the command that opens
 the first finding's investigation (`tokentrail investigate exports/ --finding b72c7366`);
@@ -303,6 +304,13 @@ fn write_run_notes(
             err,
             "tokentrail: the tenant was judged in {} partitions of its users, one at a time, its records waiting on disk meanwhile",
             stats.user_partitions
+        )?;
+    }
+    if stats.partition_files_failed > 0 {
+        writeln!(
+            err,
+            "tokentrail: the {} partitions' files could not be made in the temporary directory ($TMPDIR): the tenant was judged at once, in memory",
+            stats.partition_files_failed
         )?;
     }
     if stats.sign_ins_lost > 0 {
