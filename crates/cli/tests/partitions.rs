@@ -48,6 +48,23 @@ fn detect(tenant: &Path, extra: &[&str]) -> (String, String) {
     (text(&o.stdout), text(&o.stderr))
 }
 
+/// The UPN of the user of the tenant's first TT001 finding.
+fn office_user(tenant: &Path) -> String {
+    let o = tokentrail(&[
+        "detect",
+        tenant.to_str().unwrap(),
+        "--format",
+        "csv",
+        "--now",
+        "2030-01-01",
+        "--rules",
+        "TT001",
+    ]);
+    let out = text(&o.stdout);
+    let row = out.lines().nth(1).expect("a TT001 finding");
+    row.split(',').nth(8).expect("the upn column").to_owned()
+}
+
 const NOTE: &str = "partitions of its users, one at a time";
 
 fn same_in_partitions(tenant: &Path, min_findings: usize) {
@@ -123,6 +140,45 @@ fn a_tenant_judged_in_partitions_of_its_users_gives_the_same_findings() {
         ],
     );
     same_in_partitions(&office, 5);
+
+    // The allowlist (an entry that suppresses, one that matches nothing, one expired), the
+    // reporting window and the severity floor are applied to all partitions' findings at once.
+    let allowlist = root.path().join("allow.yaml");
+    let user = office_user(&office);
+    std::fs::write(
+        &allowlist,
+        format!(
+            "version: 1\nentries:\n  - id: one-user\n    reason: \"test\"\n    owner: \"soc@contoso.example\"\n    expires: 2031-01-01\n    rules: [TT001]\n    match:\n      user: \"{user}\"\n  - id: nothing\n    reason: \"test\"\n    owner: \"soc@contoso.example\"\n    expires: 2031-01-01\n    match:\n      app_id: \"00000000-0000-0000-0000-000000000000\"\n  - id: expired\n    reason: \"test\"\n    owner: \"soc@contoso.example\"\n    expires: 2020-01-01\n    match:\n      user: \"nobody@contoso.example\"\n"
+        ),
+    )
+    .unwrap();
+    let judging = [
+        "--allowlist",
+        allowlist.to_str().unwrap(),
+        "--since",
+        "2024-03-06",
+        "--min-severity",
+        "medium",
+    ];
+    let (expected, notes) = detect(&office, &judging);
+    assert!(
+        notes.contains("allowlist entry \"one-user\" (line 3) suppressed"),
+        "{notes}"
+    );
+    assert!(notes.contains("it matched no finding"), "{notes}");
+    let mut parted = judging.to_vec();
+    parted.extend(["--partitions", "9"]);
+    let (found, found_notes) = detect(&office, &parted);
+    assert!(
+        found == expected,
+        "the findings differ with an allowlist and a window"
+    );
+    let without: String = found_notes
+        .lines()
+        .filter(|l| !l.contains(NOTE))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_eq!(without, notes);
 
     // Partition files that cannot be made: the tenant is judged at once, and the run says so.
     let missing = root.path().join("no-such-dir");
