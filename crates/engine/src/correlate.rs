@@ -561,9 +561,9 @@ impl Established {
 }
 
 /// A number for a user (or any derived string) that is the same in every partition of a tenant.
-fn stable_number(text: &str) -> u64 {
+fn stable_number(value: &(impl std::hash::Hash + ?Sized)) -> u64 {
     use std::hash::BuildHasher;
-    rustc_hash::FxBuildHasher.hash_one(text)
+    rustc_hash::FxBuildHasher.hash_one(value)
 }
 
 /// This partition's share of what is tenant-wide, but the ASN votes (counted beside) and the
@@ -960,7 +960,9 @@ impl<'a> Context<'a> {
     }
 
     /// The tokens accesses logged an issue time for, as coverage weighs them: (issue time,
-    /// user, token, kind of the sign-in that issued it). Placeholder token ids say nothing;
+    /// user, token, kind of the sign-in that issued it), the user and the token numbered by
+    /// their text, the same in every partition of a tenant (coverage counts distinct users
+    /// over all partitions). Placeholder token ids say nothing;
     /// first-party clients may lawfully lack sign-in rows, so their unmatched tokens say
     /// nothing either unless `first_party_counts`.
     pub fn token_evidence<'s>(
@@ -988,7 +990,8 @@ impl<'a> Context<'a> {
                 self.key(e.upn)
                     .map(|upn| self.upn_to_id.get(&upn).copied().unwrap_or(upn))
             })?;
-            Some((e.at, u64::from(user.raw()), u64::from(token.raw()), found))
+            let user = stable_number(self.derived.get(Some(user))?);
+            Some((e.at, user, stable_number(self.token_id(token)?), found))
         })
     }
 

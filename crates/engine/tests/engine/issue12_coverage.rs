@@ -144,6 +144,52 @@ fn an_orphan_token_at_night_fires_with_lower_confidence() {
     );
 }
 
+/// Tokens of three users that no sign-in issued, all issued in one quiet night: evidence of
+/// a hole, whether the tenant is judged at once or in partitions of its users, where each
+/// user's tokens are counted in a partition of their own.
+#[test]
+fn tokens_of_three_users_nobody_issued_make_a_hole_in_partitions_too() {
+    let (s, mut a) = small_office();
+    for (n, user) in [None, Some(1u128), Some(2)].into_iter().enumerate() {
+        let n = n as u64;
+        let mut access = A::graph_me(1 + n, day(8, "03:10"))
+            .from(VPS_V4)
+            .token(2 + u128::from(n))
+            .app(SHADY_APP)
+            .issued(day(8, "03:00"))
+            .build();
+        if let Some(c) = user {
+            let (id, upn) = colleague(c);
+            access.user_id = Some(id);
+            access.upn = Some(upn);
+        }
+        a.push(access);
+    }
+    let whole = run(EngineConfig::default(), s.clone(), a.clone());
+    let holes = &whole
+        .coverage
+        .family(Family::SignIn(SignInKind::NonInteractive))
+        .unwrap()
+        .holes;
+    assert_eq!(holes.len(), 1, "{holes:?}");
+    let unmatched = holes[0].evidence.unmatched_tokens.as_ref().unwrap();
+    assert_eq!((unmatched.tokens, unmatched.users), (3, 3));
+    assert_eq!(summary(&whole), vec![]);
+    for partitions in [2, 3, 8] {
+        let config = EngineConfig {
+            partitions,
+            ..EngineConfig::default()
+        };
+        let parted = run(config, s.clone(), a.clone());
+        assert_eq!(parted.coverage, whole.coverage, "{partitions} partitions");
+        assert_eq!(parted.findings, whole.findings, "{partitions} partitions");
+        assert_eq!(
+            parted.stats.unknown, whole.stats.unknown,
+            "{partitions} partitions"
+        );
+    }
+}
+
 /// A busy tenant: twenty users refreshing every ten minutes around the clock for three days,
 /// each token read with a line-of-business app that logs the token's issue time; a root each
 /// midnight and a browser sign-in every two hours.
