@@ -566,16 +566,16 @@ fn stable_number(value: &(impl std::hash::Hash + ?Sized)) -> u64 {
     rustc_hash::FxBuildHasher.hash_one(value)
 }
 
-/// This partition's share of what is tenant-wide, but the ASN votes (counted beside) and the
-/// coverage (added by the caller).
+/// These records' share of what is tenant-wide, with the ASN `votes` counted beside (the
+/// coverage is added by the caller).
 fn tenant_share(
     store: &Store,
     sign_ins: &[SignInRec],
     lower: &Lower<'_>,
     users: &UserSignIns,
+    votes: AsnVotes,
 ) -> TenantShare {
-    let mut share = TenantShare::new();
-    share.inventory = users
+    let inventory = users
         .inventory
         .iter()
         .filter_map(|(app, seen)| {
@@ -589,19 +589,23 @@ fn tenant_share(
             ))
         })
         .collect();
-    share.span = users.span;
-    share.users = users.users.len();
+    let mut device_firsts: FxHashMap<(std::net::IpAddr, u64), Timestamp> = FxHashMap::default();
     for (s, user, ip) in device_proven(sign_ins, lower) {
         let (Some(addr), Some(user)) = (store.ips.get(ip), lower.derived.get(Some(user))) else {
             continue;
         };
-        share
-            .device_firsts
+        device_firsts
             .entry((*addr, stable_number(user)))
             .and_modify(|t| *t = (*t).min(s.time))
             .or_insert(s.time);
     }
-    share
+    TenantShare {
+        votes,
+        inventory,
+        span: users.span,
+        users: users.users.len(),
+        device_firsts,
+    }
 }
 
 /// What a [`Context`] is built from.
@@ -618,13 +622,13 @@ pub(crate) struct Inputs<'a, 's> {
 }
 
 impl<'a> Context<'a> {
-    /// The context of these sign-ins and accesses, and their share of what is tenant-wide.
-    /// With `tenant`, what is tenant-wide comes from it (a partition of a tenant); without, from
-    /// this share alone (the whole tenant, or a partition learning its share).
+    /// The context of these sign-ins and accesses. With `tenant`, what is tenant-wide comes
+    /// from it (a partition of a tenant); without, from these records' share of it (the whole
+    /// tenant, or a partition learning its share), which is returned too.
     pub fn build(
         inputs: Inputs<'a, '_>,
         tenant: Option<&Tenant<'_>>,
-    ) -> (Context<'a>, TenantShare) {
+    ) -> (Context<'a>, Option<TenantShare>) {
         let Inputs {
             store,
             sign_ins,
@@ -656,14 +660,19 @@ impl<'a> Context<'a> {
         }
         let lowered = &lower;
         // The token index and the ASN votes beside the users' sign-ins.
+        // The token index, and (when the tenant is learned from these records) the ASN votes,
+        // beside the users' sign-ins.
         let issuing = || {
-            let mut votes = AsnVotes::default();
-            count_votes(
-                &mut votes,
-                sign_ins
-                    .iter()
-                    .filter_map(|s| Some((store.ips.get(s.ip?).copied()?, s.asn))),
-            );
+            let votes = tenant.is_none().then(|| {
+                let mut votes = AsnVotes::default();
+                count_votes(
+                    &mut votes,
+                    sign_ins
+                        .iter()
+                        .filter_map(|s| Some((store.ips.get(s.ip?).copied()?, s.asn))),
+                );
+                votes
+            });
             (Issuing::index(store, sign_ins, accesses, lowered), votes)
         };
         let ((issuing, votes), mut users) = std::thread::scope(|scope| {
@@ -695,13 +704,19 @@ impl<'a> Context<'a> {
                 used.first_seen = Some(used.first_seen.map_or(*first, |f| f.min(*first)));
             }
         }
-        let mut share = tenant_share(store, sign_ins, &lower, &users);
-        share.votes = votes;
+        // What is tenant-wide: given, or learned from these records' share of it.
+        let share;
         let own;
         let tenant = match tenant {
-            Some(t) => t,
+            Some(t) => {
+                share = None;
+                t
+            }
             None => {
-                own = Tenant::learn(&share, asn_db, catalog);
+                let votes = votes.unwrap_or_default();
+                let learned = tenant_share(store, sign_ins, &lower, &users, votes);
+                own = Tenant::learn(&learned, asn_db, catalog);
+                share = Some(learned);
                 &own
             }
         };

@@ -541,8 +541,8 @@ fn finish_partitioned(
     mut spool: partition::Spool,
 ) -> Detection {
     spool.settle();
-    let stated = spool.stated.clone();
-    let mut share = tenant::TenantShare::new();
+    let stated = std::mem::take(&mut spool.stated);
+    let mut share = tenant::TenantShare::default();
     let mut coverage = CoverageBuilder::new(config.thresholds.coverage_gap_secs);
     if let Some((from, to)) = config.window {
         coverage.window(from, to);
@@ -808,7 +808,8 @@ impl Records {
             None,
         );
         let coverage = sign_in_coverage(&cx, &summary, config);
-        (share, coverage)
+        // Built without a tenant, the context always learns a share.
+        (share.unwrap_or_default(), coverage)
     }
 
     /// Correlate and run the rules: against `tenant` when given (a partition of a tenant),

@@ -42,7 +42,7 @@ impl ClientUse {
 }
 
 /// One partition's share of what is tenant-wide.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct TenantShare {
     /// (address, logged ASN) -> sign-in rows.
     pub votes: AsnVotes,
@@ -58,16 +58,6 @@ pub(crate) struct TenantShare {
 }
 
 impl TenantShare {
-    pub fn new() -> TenantShare {
-        TenantShare {
-            votes: AsnVotes::default(),
-            inventory: FxHashMap::default(),
-            span: None,
-            users: 0,
-            device_firsts: FxHashMap::default(),
-        }
-    }
-
     /// Add another partition's share.
     pub fn add(&mut self, other: TenantShare) {
         for (k, n) in other.votes {
@@ -157,7 +147,7 @@ mod tests {
         votes: &[(&str, u32, u64)],
         client_users: usize,
     ) -> TenantShare {
-        let mut s = TenantShare::new();
+        let mut s = TenantShare::default();
         for (user, addr, secs) in users {
             s.device_firsts.insert((ip(addr), *user), at(*secs));
         }
