@@ -31,6 +31,7 @@ mod stream;
 use std::fmt;
 use std::io::{self, Read};
 use std::ops::Range;
+use std::sync::Arc;
 
 use serde::Serialize;
 use tokentrail_model::Position;
@@ -226,6 +227,16 @@ pub(crate) trait Sink {
         self.item(Framed::Record {
             position,
             payload: Payload::Json(bytes),
+        });
+    }
+
+    /// A CSV row of the file laid out by `layout`. A sink that keeps rows beyond the call may
+    /// take the row, leaving another record in its place (the framer reads the next row into
+    /// it: a cleared record with room saves it allocating).
+    fn csv(&mut self, position: Position, layout: &Arc<CsvLayout>, row: &mut csv::ByteRecord) {
+        self.item(Framed::Record {
+            position,
+            payload: Payload::Csv { layout, row },
         });
     }
 }
@@ -754,7 +765,8 @@ impl Framer<'_, '_, '_> {
             }
         };
         let headers = reader.byte_headers().map_err(csv_error)?.clone();
-        let layout = CsvLayout::new(&headers);
+        // Shared with the batches that carry this file's rows to the decoding threads.
+        let layout = Arc::new(CsvLayout::new(&headers));
         // Each row is held back until the next one is read: only then is it known whether the
         // input ended inside this row's quoted field.
         let mut held = csv::ByteRecord::new();
@@ -774,13 +786,8 @@ impl Framer<'_, '_, '_> {
                 Ok(more) => more,
                 Err(e) => {
                     if holding {
-                        emit.item(Framed::Record {
-                            position: Position::Line(row_line(&mut reader, &held)),
-                            payload: Payload::Csv {
-                                layout: &layout,
-                                row: &held,
-                            },
-                        });
+                        let position = Position::Line(row_line(&mut reader, &held));
+                        emit.csv(position, &layout, &mut held);
                     }
                     return Err(e);
                 }
@@ -795,13 +802,7 @@ impl Framer<'_, '_, '_> {
                             .to_string(),
                     });
                 } else {
-                    emit.item(Framed::Record {
-                        position,
-                        payload: Payload::Csv {
-                            layout: &layout,
-                            row: &held,
-                        },
-                    });
+                    emit.csv(position, &layout, &mut held);
                 }
             }
             if !more {

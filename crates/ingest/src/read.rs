@@ -54,7 +54,7 @@ use crate::frame::{
 use crate::source::{
     self, Compression, ExpansionLimit, Meter, Opened, Origin, ProgressFn, SourceError,
 };
-use crate::{Decoded, DecodedRecord, Disposition, Family, Payload, Shape};
+use crate::{CsvLayout, Decoded, DecodedRecord, Disposition, Family, Payload, Shape};
 
 mod parallel;
 
@@ -633,6 +633,7 @@ impl Sink for Batching<'_, '_> {
                 position,
                 payload: Payload::Json(bytes),
             } => self.pipeline.json(position, bytes, self.apply),
+            // CSV rows come through `csv`; a payload of another kind is decoded here.
             Framed::Record { position, payload } => {
                 let source = SourceRef {
                     file: self.file.clone(),
@@ -648,6 +649,10 @@ impl Sink for Batching<'_, '_> {
 
     fn shared(&mut self, position: Position, block: &Block, range: std::ops::Range<usize>) {
         self.pipeline.shared(position, block, range, self.apply);
+    }
+
+    fn csv(&mut self, position: Position, layout: &Arc<CsvLayout>, row: &mut csv::ByteRecord) {
+        self.pipeline.csv(position, layout, row, self.apply);
     }
 }
 

@@ -1,15 +1,16 @@
 //! Decoding on several threads while the calling thread keeps framing.
 //!
 //! The framer cuts records out of the stream on the calling thread (it is sequential by
-//! nature: gzip, JSON containers and CSV quoting all need the bytes in order). Framed JSON
-//! records are collected into batches of about [`BATCH_BYTES`]: a JSON line as a range of the
-//! read block it lies in (the batch holds the block; the line is not copied), any other JSON
-//! record as a copy (a JSON array's elements are already cut out into a buffer of their own).
-//! Each batch goes to a pool of decoding threads, and the decoded batches come back to the
-//! calling thread *in the order they were framed*, so the sink sees exactly the sequence a
-//! single-threaded run produces and results cannot depend on the number of threads. CSV rows
-//! are decoded where they are framed (their layout is borrowed from the framer) and travel in
-//! the same batches to keep the order.
+//! nature: gzip, JSON containers and CSV quoting all need the bytes in order). Framed records
+//! are collected into batches of about [`BATCH_BYTES`]: a JSON line as a range of the read
+//! block it lies in (the batch holds the block; the line is not copied), a CSV row as the
+//! record the CSV reader read it into (taken, not copied: the reader reads the next row into a
+//! record handed back by an earlier batch), any other JSON record as a copy (a JSON array's
+//! elements are already cut out into a buffer of their own). A batch holds the rows of one
+//! file and shares that file's column layout. Each batch goes to a pool of decoding threads,
+//! and the decoded batches come back to the calling thread *in the order they were framed*, so
+//! the sink sees exactly the sequence a single-threaded run produces and results cannot depend
+//! on the number of threads.
 //!
 //! At most [`IN_FLIGHT_PER_THREAD`] batches per thread are outstanding, which bounds the memory
 //! the pipeline holds whatever the input size: each holds its copies and the read blocks its
@@ -21,11 +22,12 @@ use std::ops::Range;
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 
+use csv::ByteRecord;
 use tokentrail_model::{Position, SourceRef};
 
 use crate::decode::{decode_all, DecodeOptions};
 use crate::frame::{Block, Recycler};
-use crate::{DecodeError, DecodedRecord, Payload};
+use crate::{CsvLayout, DecodeError, DecodedRecord, Payload};
 
 /// Bytes of framed JSON collected before a batch is handed to a decoding thread: large enough
 /// that channel traffic is negligible, small enough that two threads share a 10 MB file.
@@ -50,7 +52,9 @@ enum Item {
         block: usize,
         range: Range<usize>,
     },
-    /// A record already decoded (CSV rows): what it held, or why it failed.
+    /// A CSV row: number `row` of the batch's rows, laid out by the batch's layout.
+    Csv { position: Position, row: usize },
+    /// A record already decoded: what it held, or why it failed.
     Decoded {
         position: Position,
         results: Vec<Result<DecodedRecord, DecodeError>>,
@@ -74,8 +78,11 @@ struct Batch {
     bytes: Vec<u8>,
     /// The read blocks that `Item::Shared` records lie in, each once.
     blocks: Vec<Block>,
-    /// Bytes of the `Item::Shared` records.
-    shared_bytes: usize,
+    /// The `Item::Csv` rows, and the layout of their file.
+    rows: Vec<ByteRecord>,
+    layout: Option<Arc<CsvLayout>>,
+    /// Bytes of the `Item::Shared` and `Item::Csv` records.
+    held_bytes: usize,
     items: Vec<Item>,
 }
 
@@ -87,17 +94,19 @@ impl Batch {
             // references its read blocks and would hold a buffer it never writes.
             bytes: Vec::new(),
             blocks: Vec::new(),
-            shared_bytes: 0,
+            rows: Vec::new(),
+            layout: None,
+            held_bytes: 0,
             items: Vec::with_capacity(1024),
         }
     }
 
     /// Copies a JSON record into the batch's buffer, taking one first if it has none.
-    fn copy(&mut self, position: Position, record: &[u8], spare: &Spare) {
+    fn copy(&mut self, position: Position, record: &[u8], spare: &Spares) {
         if self.bytes.capacity() == 0 {
             // Reusing buffers keeps the allocator from returning them to the system and the
             // kernel from zeroing fresh pages for every batch.
-            let recycled = spare.lock().ok().and_then(|mut s| s.pop());
+            let recycled = spare.bytes.lock().ok().and_then(|mut s| s.pop());
             self.bytes =
                 recycled.unwrap_or_else(|| Vec::with_capacity(BATCH_BYTES + BATCH_BYTES / 4));
         }
@@ -108,14 +117,16 @@ impl Batch {
     }
 
     fn is_full(&self) -> bool {
-        self.bytes.len() + self.shared_bytes >= BATCH_BYTES || self.items.len() >= BATCH_RECORDS
+        self.bytes.len() + self.held_bytes >= BATCH_BYTES || self.items.len() >= BATCH_RECORDS
     }
 
-    fn decode(self, opts: &DecodeOptions, spare: &Spare, recycler: &Recycler) -> Vec<Outcome> {
+    fn decode(self, opts: &DecodeOptions, spare: &Spares, recycler: &Recycler) -> Vec<Outcome> {
         let Batch {
             file,
             mut bytes,
             blocks,
+            mut rows,
+            layout,
             items,
             ..
         } = self;
@@ -129,14 +140,32 @@ impl Batch {
         };
         let mut outcomes = Vec::with_capacity(items.len());
         for item in items {
-            // A JSON record's bytes: copied into the batch, or a range of a read block.
+            // A JSON record's bytes (copied into the batch, or a range of a read block), or a
+            // CSV row.
             let (position, payload) = match item {
-                Item::Json { position, range } => (position, bytes.get(range)),
+                Item::Json { position, range } => (
+                    position,
+                    Payload::Json(bytes.get(range).unwrap_or_default()),
+                ),
                 Item::Shared {
                     position,
                     block,
                     range,
-                } => (position, blocks.get(block).and_then(|b| b.get(range))),
+                } => {
+                    let line = blocks.get(block).and_then(|b| b.get(range));
+                    (position, Payload::Json(line.unwrap_or_default()))
+                }
+                Item::Csv { position, row } => match (layout.as_deref(), rows.get(row)) {
+                    (Some(layout), Some(row)) => (position, Payload::Csv { layout, row }),
+                    // Never: a batch holds the layout and every row its items number.
+                    _ => {
+                        outcomes.push(Outcome::Unreadable {
+                            position,
+                            reason: "CSV row lost between framing and decoding".into(),
+                        });
+                        continue;
+                    }
+                },
                 Item::Decoded { position, results } => {
                     outcomes.extend(results.into_iter().map(|r| outcome(position, r)));
                     continue;
@@ -150,16 +179,24 @@ impl Batch {
                 file: file.clone(),
                 position,
             };
-            let payload = Payload::Json(payload.unwrap_or_default());
             decode_all(payload, source, opts, &mut |r| {
                 outcomes.push(outcome(position, r))
             });
         }
         bytes.clear();
         if bytes.capacity() > 0 {
-            if let Ok(mut s) = spare.lock() {
+            if let Ok(mut s) = spare.bytes.lock() {
                 if s.len() < MAX_SPARE {
                     s.push(bytes);
+                }
+            }
+        }
+        // A record that held a long row would keep its room for good: it is dropped.
+        rows.retain(|r| r.as_slice().len() <= MAX_SPARE_ROW_BYTES);
+        if !rows.is_empty() {
+            if let Ok(mut s) = spare.rows.lock() {
+                if s.len() < MAX_SPARE {
+                    s.push(rows);
                 }
             }
         }
@@ -170,8 +207,17 @@ impl Batch {
     }
 }
 
-/// Emptied batch buffers, shared by the reading thread and the decoding threads.
-type Spare = Mutex<Vec<Vec<u8>>>;
+/// Emptied batch buffers and CSV records, shared by the reading thread and the decoding
+/// threads.
+#[derive(Default)]
+struct Spares {
+    bytes: Mutex<Vec<Vec<u8>>>,
+    /// Each batch's rows, decoded: the CSV reader reads later rows into them.
+    rows: Mutex<Vec<Vec<ByteRecord>>>,
+}
+
+/// Longest CSV row whose record is reused.
+const MAX_SPARE_ROW_BYTES: usize = 64 * 1024;
 
 /// Buffers kept for reuse: enough for every batch in flight with up to five decoding threads
 /// (3 per thread, plus the one being filled); beyond that, batches allocate afresh.
@@ -187,7 +233,7 @@ pub(super) struct Pool {
     jobs: SyncSender<Job>,
     threads: usize,
     opts: DecodeOptions,
-    spare: Arc<Spare>,
+    spare: Arc<Spares>,
     recycler: Arc<Recycler>,
 }
 
@@ -200,7 +246,7 @@ impl Pool {
     ) -> Pool {
         let (jobs, queue) = mpsc::sync_channel::<Job>(threads * IN_FLIGHT_PER_THREAD);
         let queue = Arc::new(Mutex::new(queue));
-        let spare = Arc::new(Spare::default());
+        let spare = Arc::new(Spares::default());
         let recycler = Arc::new(Recycler::default());
         for _ in 0..threads {
             let queue = Arc::clone(&queue);
@@ -240,6 +286,8 @@ pub(super) struct Pipeline<'p> {
     pool: &'p Pool,
     file: Arc<str>,
     batch: Batch,
+    /// Records handed back by decoded batches, for the CSV reader to read rows into.
+    free_rows: Vec<ByteRecord>,
     pending: VecDeque<(Receiver<Vec<Outcome>>, Vec<Position>)>,
 }
 
@@ -249,6 +297,7 @@ impl<'p> Pipeline<'p> {
             pool,
             batch: Batch::new(file.clone()),
             file,
+            free_rows: Vec::new(),
             pending: VecDeque::new(),
         }
     }
@@ -279,12 +328,49 @@ impl<'p> Pipeline<'p> {
         if !batch.blocks.last().is_some_and(|b| Arc::ptr_eq(b, block)) {
             batch.blocks.push(Arc::clone(block));
         }
-        batch.shared_bytes += range.len();
+        batch.held_bytes += range.len();
         batch.items.push(Item::Shared {
             position,
             block: batch.blocks.len() - 1,
             range,
         });
+        if batch.is_full() {
+            self.dispatch(apply);
+        }
+    }
+
+    /// A framed CSV row of the file laid out by `layout`: the batch takes the row, and leaves
+    /// a record handed back by an earlier batch in its place.
+    pub(super) fn csv(
+        &mut self,
+        position: Position,
+        layout: &Arc<CsvLayout>,
+        row: &mut ByteRecord,
+        apply: &mut dyn FnMut(Outcome),
+    ) {
+        if self
+            .batch
+            .layout
+            .as_ref()
+            .is_some_and(|l| !Arc::ptr_eq(l, layout))
+        {
+            self.dispatch(apply);
+        }
+        if self.free_rows.is_empty() {
+            if let Some(rows) = self.pool.spare.rows.lock().ok().and_then(|mut s| s.pop()) {
+                self.free_rows = rows;
+            }
+        }
+        let mut taken = self.free_rows.pop().unwrap_or_default();
+        std::mem::swap(row, &mut taken);
+        let batch = &mut self.batch;
+        batch.layout.get_or_insert_with(|| Arc::clone(layout));
+        batch.held_bytes += taken.as_slice().len();
+        batch.items.push(Item::Csv {
+            position,
+            row: batch.rows.len(),
+        });
+        batch.rows.push(taken);
         if batch.is_full() {
             self.dispatch(apply);
         }
@@ -363,6 +449,7 @@ impl Item {
         match self {
             Item::Json { position, .. }
             | Item::Shared { position, .. }
+            | Item::Csv { position, .. }
             | Item::Decoded { position, .. }
             | Item::Unreadable { position, .. } => *position,
         }
@@ -383,6 +470,7 @@ mod tests {
         std::thread::scope(|scope| {
             let pool = Pool::start(scope, 1, &opts);
             pool.spare
+                .bytes
                 .lock()
                 .unwrap()
                 .extend((0..seeded).map(|_| Vec::with_capacity(64)));
@@ -398,7 +486,7 @@ mod tests {
                 pipeline.json(Position::Index(i as u64), record, &mut apply);
             }
             pipeline.finish(&mut apply);
-            let spare = pool.spare.lock().unwrap().len();
+            let spare = pool.spare.bytes.lock().unwrap().len();
             (spare, outcomes)
         })
     }
