@@ -74,18 +74,37 @@ impl<R: Read> QuoteTracker<R> {
         let mut i = 0;
         while let Some(rest) = bytes.get(i..).filter(|r| !r.is_empty()) {
             match self.state {
-                State::Quoted => match memchr(b'"', rest) {
-                    Some(p) => {
-                        self.state = State::QuoteInQuoted;
-                        self.record_bytes += p as u64 + 1;
-                        i += p + 1;
+                State::Quoted => {
+                    // An escaped quote `""` (around every name and value of an audit record's
+                    // JSON) leaves the field open: it is passed over here, not through
+                    // `QuoteInQuoted`. A pair cut by the end of `bytes` goes that way.
+                    let mut from = i;
+                    let quote = loop {
+                        let next = bytes.get(from..).and_then(|r| {
+                            find(r, |b| b == b'"', |r| memchr(b'"', r)).map(|p| from + p)
+                        });
+                        match next {
+                            Some(q) if bytes.get(q + 1) == Some(&b'"') => from = q + 2,
+                            next => break next,
+                        }
+                    };
+                    match quote {
+                        Some(q) => {
+                            self.state = State::QuoteInQuoted;
+                            self.record_bytes += (q + 1 - i) as u64;
+                            i = q + 1;
+                        }
+                        None => {
+                            self.record_bytes += rest.len() as u64;
+                            i = bytes.len();
+                        }
                     }
-                    None => {
-                        self.record_bytes += rest.len() as u64;
-                        i = bytes.len();
-                    }
-                },
-                State::Unquoted => match memchr3(b',', b'\n', b'\r', rest) {
+                }
+                State::Unquoted => match find(
+                    rest,
+                    |b| matches!(b, b',' | b'\n' | b'\r'),
+                    |r| memchr3(b',', b'\n', b'\r', r),
+                ) {
                     Some(p) => {
                         self.record_bytes += p as u64;
                         i += p;
@@ -118,6 +137,24 @@ impl<R: Read> QuoteTracker<R> {
             }
         }
     }
+}
+
+/// Bytes looked at one by one before a vector search.
+const NEAR: usize = 16;
+
+/// Where the first byte that `is` is lies in `bytes`: the first [`NEAR`] bytes are looked at
+/// one by one, the rest with `search`. Inside an audit record's JSON a quote comes every few
+/// bytes (`""` around every name and value), and so does a comma in a row of short fields:
+/// starting a vector search for every few bytes cost more than the search saved.
+fn find(
+    bytes: &[u8],
+    is: impl Fn(u8) -> bool,
+    search: impl Fn(&[u8]) -> Option<usize>,
+) -> Option<usize> {
+    let (near, far) = bytes.split_at(bytes.len().min(NEAR));
+    near.iter()
+        .position(|&b| is(b))
+        .or_else(|| search(far).map(|p| p + near.len()))
 }
 
 impl<R: Read> Read for QuoteTracker<R> {
@@ -155,6 +192,97 @@ mod tests {
         assert!(!ends_in_quotes(b"a,b\nx\"y,2\n"));
         assert!(!ends_in_quotes(b"a,b\n\"x\"tail,2\n"));
         assert!(ends_in_quotes(b"a,b\n1,\"\"\"\n"));
+    }
+
+    /// Quotes, commas and line ends further than the bytes looked at one by one are found
+    /// by the vector search, at the same places.
+    #[test]
+    fn quoting_states_over_long_fields() {
+        let long = "x".repeat(40);
+        let json = format!("\"{{\"\"{long}\"\":\"\"{long}\"\"}}\"");
+        assert!(!ends_in_quotes(format!("a,b\n{json},{long}\n").as_bytes()));
+        assert!(!ends_in_quotes(
+            format!("a,b\n{long},{json}\r\n").as_bytes()
+        ));
+        assert!(ends_in_quotes(format!("a,b\n{long},\"{long}\n").as_bytes()));
+        assert!(ends_in_quotes(
+            format!("a,b\n{long}\n{json},\"{long}").as_bytes()
+        ));
+        assert!(!ends_in_quotes(
+            format!("a,b\n{long}\"{long},2\n").as_bytes()
+        ));
+    }
+
+    /// The grammar one byte at a time: whether the text ends inside a quoted field, and the
+    /// size of its largest record.
+    fn one_byte_at_a_time(text: &[u8]) -> (bool, u64) {
+        let (mut state, mut bytes, mut largest) = (State::FieldStart, 0u64, 0u64);
+        for &b in text {
+            state = match (state, b) {
+                (State::Quoted, b'"') => State::QuoteInQuoted,
+                (State::Quoted, _) => State::Quoted,
+                (State::Unquoted, b',') => State::FieldStart,
+                (State::Unquoted, b'\n' | b'\r') => {
+                    largest = largest.max(bytes);
+                    bytes = 0;
+                    State::FieldStart
+                }
+                (State::Unquoted, _) => State::Unquoted,
+                (_, b'"') => State::Quoted,
+                (_, b',') => State::FieldStart,
+                (_, b'\n' | b'\r') => {
+                    largest = largest.max(bytes);
+                    bytes = 0;
+                    State::FieldStart
+                }
+                _ => State::Unquoted,
+            };
+            if !(state == State::FieldStart && matches!(b, b'\n' | b'\r')) {
+                bytes += 1;
+            }
+        }
+        (state == State::Quoted, largest.max(bytes))
+    }
+
+    proptest::proptest! {
+        /// Read in pieces of any size, the tracker tells the end inside quotes and a record
+        /// over the limit as reading the grammar one byte at a time does.
+        #[test]
+        fn tracking_matches_the_grammar_read_one_byte_at_a_time(
+            text in proptest::collection::vec(
+                proptest::sample::select([&[b'x'; 12][..], b"\"\"\"\",,\n\r"].concat()),
+                0..200,
+            ),
+            sizes in proptest::collection::vec(1usize..40, 1..6),
+            limit in 0usize..60,
+        ) {
+            let (in_quotes, largest) = one_byte_at_a_time(&text);
+            let mut pieces = crate::frame::stream::tests::Pieces::new(&text, &sizes);
+            let mut t = QuoteTracker::new(&mut pieces, usize::MAX);
+            t.read_to_end(&mut Vec::new()).unwrap();
+            proptest::prop_assert_eq!(t.ended_in_quotes(), in_quotes);
+            let mut pieces = crate::frame::stream::tests::Pieces::new(&text, &sizes);
+            let mut t = QuoteTracker::new(&mut pieces, limit);
+            let over = t.read_to_end(&mut Vec::new()).is_err();
+            proptest::prop_assert_eq!(over, largest > limit as u64);
+        }
+
+        /// The split search finds what a plain search finds, wherever the byte lies.
+        #[test]
+        fn find_is_a_plain_search(bytes in proptest::collection::vec(
+            // Mostly plain bytes, so that the byte found often lies past the first few.
+            proptest::sample::select([&[b'x'; 60][..], b",\"\n\r"].concat()), 0..120,
+        )) {
+            let is = |b: u8| matches!(b, b',' | b'\n' | b'\r');
+            proptest::prop_assert_eq!(
+                find(&bytes, is, |r| memchr3(b',', b'\n', b'\r', r)),
+                bytes.iter().position(|&b| is(b))
+            );
+            proptest::prop_assert_eq!(
+                find(&bytes, |b| b == b'"', |r| memchr(b'"', r)),
+                bytes.iter().position(|&b| b == b'"')
+            );
+        }
     }
 
     #[test]
