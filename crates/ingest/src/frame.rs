@@ -230,10 +230,9 @@ pub(crate) trait Sink {
         });
     }
 
-    /// A CSV row of the file laid out by `layout`. A sink that keeps rows beyond the call may
-    /// take the row, leaving another record in its place (the framer reads the next row into
-    /// it: a cleared record with room saves it allocating).
-    fn csv(&mut self, position: Position, layout: &Arc<CsvLayout>, row: &mut csv::ByteRecord) {
+    /// A CSV row of the file laid out by `layout`. A sink that keeps rows beyond the call
+    /// may keep the layout rather than copy it.
+    fn csv(&mut self, position: Position, layout: &Arc<CsvLayout>, row: &csv::ByteRecord) {
         self.item(Framed::Record {
             position,
             payload: Payload::Csv { layout, row },
@@ -787,7 +786,7 @@ impl Framer<'_, '_, '_> {
                 Err(e) => {
                     if holding {
                         let position = Position::Line(row_line(&mut reader, &held));
-                        emit.csv(position, &layout, &mut held);
+                        emit.csv(position, &layout, &held);
                     }
                     return Err(e);
                 }
@@ -802,7 +801,7 @@ impl Framer<'_, '_, '_> {
                             .to_string(),
                     });
                 } else {
-                    emit.csv(position, &layout, &mut held);
+                    emit.csv(position, &layout, &held);
                 }
             }
             if !more {

@@ -633,7 +633,7 @@ impl Sink for Batching<'_, '_> {
                 position,
                 payload: Payload::Json(bytes),
             } => self.pipeline.json(position, bytes, self.apply),
-            // CSV rows come through `csv`; a payload of another kind is decoded here.
+            // The framer hands CSV rows to `csv`; a row handed here instead is decoded here.
             Framed::Record { position, payload } => {
                 let source = SourceRef {
                     file: self.file.clone(),
@@ -651,7 +651,7 @@ impl Sink for Batching<'_, '_> {
         self.pipeline.shared(position, block, range, self.apply);
     }
 
-    fn csv(&mut self, position: Position, layout: &Arc<CsvLayout>, row: &mut csv::ByteRecord) {
+    fn csv(&mut self, position: Position, layout: &Arc<CsvLayout>, row: &csv::ByteRecord) {
         self.pipeline.csv(position, layout, row, self.apply);
     }
 }

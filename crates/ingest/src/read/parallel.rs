@@ -3,14 +3,13 @@
 //! The framer cuts records out of the stream on the calling thread (it is sequential by
 //! nature: gzip, JSON containers and CSV quoting all need the bytes in order). Framed records
 //! are collected into batches of about [`BATCH_BYTES`]: a JSON line as a range of the read
-//! block it lies in (the batch holds the block; the line is not copied), a CSV row as the
-//! record the CSV reader read it into (taken, not copied: the reader reads the next row into a
-//! record handed back by an earlier batch), any other JSON record as a copy (a JSON array's
-//! elements are already cut out into a buffer of their own). A batch holds the rows of one
-//! file and shares that file's column layout. Each batch goes to a pool of decoding threads,
-//! and the decoded batches come back to the calling thread *in the order they were framed*, so
-//! the sink sees exactly the sequence a single-threaded run produces and results cannot depend
-//! on the number of threads.
+//! block it lies in (the batch holds the block; the line is not copied), a CSV row as a copy of
+//! its fields' bytes and where each field ends, any other JSON record as a copy (a JSON array's
+//! elements are already cut out into a buffer of their own). A batch holds the records of one
+//! file, and shares its column layout when the file is CSV. Each batch goes to a pool of
+//! decoding threads, and the decoded batches come back to the calling thread *in the order they
+//! were framed*, so the sink sees exactly the sequence a single-threaded run produces and
+//! results cannot depend on the number of threads.
 //!
 //! At most [`IN_FLIGHT_PER_THREAD`] batches per thread are outstanding, which bounds the memory
 //! the pipeline holds whatever the input size: each holds its copies and the read blocks its
@@ -52,8 +51,13 @@ enum Item {
         block: usize,
         range: Range<usize>,
     },
-    /// A CSV row: number `row` of the batch's rows, laid out by the batch's layout.
-    Csv { position: Position, row: usize },
+    /// A CSV row laid out by the batch's layout: its fields' bytes are `range` of the batch
+    /// buffer, and `fields` of the batch's field ends say where each ends.
+    Csv {
+        position: Position,
+        range: Range<usize>,
+        fields: Range<usize>,
+    },
     /// A record already decoded: what it held, or why it failed.
     Decoded {
         position: Position,
@@ -74,15 +78,17 @@ pub(super) enum Outcome {
 /// Framed records waiting to be decoded.
 struct Batch {
     file: Arc<str>,
-    /// Copies of the `Item::Json` records: empty, with no room, until the first one arrives.
+    /// Copies of the `Item::Json` and `Item::Csv` records: empty, with no room, until the first
+    /// one arrives.
     bytes: Vec<u8>,
+    /// Where each field of the `Item::Csv` rows ends, from the start of its row.
+    field_ends: Vec<usize>,
+    /// The layout of the file's CSV rows.
+    layout: Option<Arc<CsvLayout>>,
     /// The read blocks that `Item::Shared` records lie in, each once.
     blocks: Vec<Block>,
-    /// The `Item::Csv` rows, and the layout of their file.
-    rows: Vec<ByteRecord>,
-    layout: Option<Arc<CsvLayout>>,
-    /// Bytes of the `Item::Shared` and `Item::Csv` records.
-    held_bytes: usize,
+    /// Bytes of the `Item::Shared` records.
+    shared_bytes: usize,
     items: Vec<Item>,
 }
 
@@ -93,40 +99,62 @@ impl Batch {
             // Taken when a record is copied ([`Batch::copy`]): a batch of JSON lines only
             // references its read blocks and would hold a buffer it never writes.
             bytes: Vec::new(),
-            blocks: Vec::new(),
-            rows: Vec::new(),
+            field_ends: Vec::new(),
             layout: None,
-            held_bytes: 0,
+            blocks: Vec::new(),
+            shared_bytes: 0,
             items: Vec::with_capacity(1024),
         }
     }
 
-    /// Copies a JSON record into the batch's buffer, taking one first if it has none.
-    fn copy(&mut self, position: Position, record: &[u8], spare: &Spares) {
+    /// Copies a JSON record into the batch's buffer.
+    fn copy(&mut self, position: Position, record: &[u8], spare: &Spare) {
+        let range = self.append(record, spare);
+        self.items.push(Item::Json { position, range });
+    }
+
+    /// Copies a CSV row's fields into the batch's buffer, and where each ends.
+    fn copy_row(&mut self, position: Position, row: &ByteRecord, spare: &Spare) {
+        let range = self.append(row.as_slice(), spare);
+        let first = self.field_ends.len();
+        let mut end = 0;
+        for field in row {
+            end += field.len();
+            self.field_ends.push(end);
+        }
+        let fields = first..self.field_ends.len();
+        self.items.push(Item::Csv {
+            position,
+            range,
+            fields,
+        });
+    }
+
+    /// Appends `record` to the batch's buffer, taking one first if it has none; where it lies.
+    fn append(&mut self, record: &[u8], spare: &Spare) -> Range<usize> {
         if self.bytes.capacity() == 0 {
             // Reusing buffers keeps the allocator from returning them to the system and the
             // kernel from zeroing fresh pages for every batch.
-            let recycled = spare.bytes.lock().ok().and_then(|mut s| s.pop());
+            let recycled = spare.lock().ok().and_then(|mut s| s.pop());
             self.bytes =
                 recycled.unwrap_or_else(|| Vec::with_capacity(BATCH_BYTES + BATCH_BYTES / 4));
         }
         let start = self.bytes.len();
         self.bytes.extend_from_slice(record);
-        let range = start..self.bytes.len();
-        self.items.push(Item::Json { position, range });
+        start..self.bytes.len()
     }
 
     fn is_full(&self) -> bool {
-        self.bytes.len() + self.held_bytes >= BATCH_BYTES || self.items.len() >= BATCH_RECORDS
+        self.bytes.len() + self.shared_bytes >= BATCH_BYTES || self.items.len() >= BATCH_RECORDS
     }
 
-    fn decode(self, opts: &DecodeOptions, spare: &Spares, recycler: &Recycler) -> Vec<Outcome> {
+    fn decode(self, opts: &DecodeOptions, spare: &Spare, recycler: &Recycler) -> Vec<Outcome> {
         let Batch {
             file,
             mut bytes,
-            blocks,
-            mut rows,
+            field_ends,
             layout,
+            blocks,
             items,
             ..
         } = self;
@@ -139,9 +167,11 @@ impl Batch {
             },
         };
         let mut outcomes = Vec::with_capacity(items.len());
+        // The CSV row being decoded, its room reused from row to row.
+        let mut row = ByteRecord::new();
         for item in items {
             // A JSON record's bytes (copied into the batch, or a range of a read block), or a
-            // CSV row.
+            // CSV row put back together.
             let (position, payload) = match item {
                 Item::Json { position, range } => (
                     position,
@@ -155,17 +185,30 @@ impl Batch {
                     let line = blocks.get(block).and_then(|b| b.get(range));
                     (position, Payload::Json(line.unwrap_or_default()))
                 }
-                Item::Csv { position, row } => match (layout.as_deref(), rows.get(row)) {
-                    (Some(layout), Some(row)) => (position, Payload::Csv { layout, row }),
-                    // Never: a batch holds the layout and every row its items number.
-                    _ => {
-                        outcomes.push(Outcome::Unreadable {
-                            position,
-                            reason: "CSV row lost between framing and decoding".into(),
-                        });
-                        continue;
+                Item::Csv {
+                    position,
+                    range,
+                    fields,
+                } => {
+                    let fields_bytes = bytes.get(range).unwrap_or_default();
+                    row.clear();
+                    let mut start = 0;
+                    for &end in field_ends.get(fields).unwrap_or_default() {
+                        row.push_field(fields_bytes.get(start..end).unwrap_or_default());
+                        start = end;
                     }
-                },
+                    match layout.as_deref() {
+                        Some(layout) => (position, Payload::Csv { layout, row: &row }),
+                        // Never: a batch with a CSV row holds its file's layout.
+                        None => {
+                            outcomes.push(Outcome::Unreadable {
+                                position,
+                                reason: "a CSV row came without its header".into(),
+                            });
+                            continue;
+                        }
+                    }
+                }
                 Item::Decoded { position, results } => {
                     outcomes.extend(results.into_iter().map(|r| outcome(position, r)));
                     continue;
@@ -184,19 +227,11 @@ impl Batch {
             });
         }
         bytes.clear();
-        if bytes.capacity() > 0 {
-            if let Ok(mut s) = spare.bytes.lock() {
+        // A buffer grown to hold one long record (up to the record limit) is not kept.
+        if bytes.capacity() > 0 && bytes.capacity() <= 2 * BATCH_BYTES {
+            if let Ok(mut s) = spare.lock() {
                 if s.len() < MAX_SPARE {
                     s.push(bytes);
-                }
-            }
-        }
-        // A record that held a long row would keep its room for good: it is dropped.
-        rows.retain(|r| r.as_slice().len() <= MAX_SPARE_ROW_BYTES);
-        if !rows.is_empty() {
-            if let Ok(mut s) = spare.rows.lock() {
-                if s.len() < MAX_SPARE {
-                    s.push(rows);
                 }
             }
         }
@@ -207,17 +242,8 @@ impl Batch {
     }
 }
 
-/// Emptied batch buffers and CSV records, shared by the reading thread and the decoding
-/// threads.
-#[derive(Default)]
-struct Spares {
-    bytes: Mutex<Vec<Vec<u8>>>,
-    /// Each batch's rows, decoded: the CSV reader reads later rows into them.
-    rows: Mutex<Vec<Vec<ByteRecord>>>,
-}
-
-/// Longest CSV row whose record is reused.
-const MAX_SPARE_ROW_BYTES: usize = 64 * 1024;
+/// Emptied batch buffers, shared by the reading thread and the decoding threads.
+type Spare = Mutex<Vec<Vec<u8>>>;
 
 /// Buffers kept for reuse: enough for every batch in flight with up to five decoding threads
 /// (3 per thread, plus the one being filled); beyond that, batches allocate afresh.
@@ -233,7 +259,7 @@ pub(super) struct Pool {
     jobs: SyncSender<Job>,
     threads: usize,
     opts: DecodeOptions,
-    spare: Arc<Spares>,
+    spare: Arc<Spare>,
     recycler: Arc<Recycler>,
 }
 
@@ -246,7 +272,7 @@ impl Pool {
     ) -> Pool {
         let (jobs, queue) = mpsc::sync_channel::<Job>(threads * IN_FLIGHT_PER_THREAD);
         let queue = Arc::new(Mutex::new(queue));
-        let spare = Arc::new(Spares::default());
+        let spare = Arc::new(Spare::default());
         let recycler = Arc::new(Recycler::default());
         for _ in 0..threads {
             let queue = Arc::clone(&queue);
@@ -286,8 +312,6 @@ pub(super) struct Pipeline<'p> {
     pool: &'p Pool,
     file: Arc<str>,
     batch: Batch,
-    /// Records handed back by decoded batches, for the CSV reader to read rows into.
-    free_rows: Vec<ByteRecord>,
     pending: VecDeque<(Receiver<Vec<Outcome>>, Vec<Position>)>,
 }
 
@@ -297,7 +321,6 @@ impl<'p> Pipeline<'p> {
             pool,
             batch: Batch::new(file.clone()),
             file,
-            free_rows: Vec::new(),
             pending: VecDeque::new(),
         }
     }
@@ -328,7 +351,7 @@ impl<'p> Pipeline<'p> {
         if !batch.blocks.last().is_some_and(|b| Arc::ptr_eq(b, block)) {
             batch.blocks.push(Arc::clone(block));
         }
-        batch.held_bytes += range.len();
+        batch.shared_bytes += range.len();
         batch.items.push(Item::Shared {
             position,
             block: batch.blocks.len() - 1,
@@ -339,38 +362,21 @@ impl<'p> Pipeline<'p> {
         }
     }
 
-    /// A framed CSV row of the file laid out by `layout`: the batch takes the row, and leaves
-    /// a record handed back by an earlier batch in its place.
+    /// A framed CSV row of the file laid out by `layout`.
     pub(super) fn csv(
         &mut self,
         position: Position,
         layout: &Arc<CsvLayout>,
-        row: &mut ByteRecord,
+        row: &ByteRecord,
         apply: &mut dyn FnMut(Outcome),
     ) {
-        if self
-            .batch
-            .layout
-            .as_ref()
-            .is_some_and(|l| !Arc::ptr_eq(l, layout))
-        {
+        // A batch holds one layout: a file has one header.
+        if (self.batch.layout.as_ref()).is_some_and(|l| !Arc::ptr_eq(l, layout)) {
             self.dispatch(apply);
         }
-        if self.free_rows.is_empty() {
-            if let Some(rows) = self.pool.spare.rows.lock().ok().and_then(|mut s| s.pop()) {
-                self.free_rows = rows;
-            }
-        }
-        let mut taken = self.free_rows.pop().unwrap_or_default();
-        std::mem::swap(row, &mut taken);
         let batch = &mut self.batch;
         batch.layout.get_or_insert_with(|| Arc::clone(layout));
-        batch.held_bytes += taken.as_slice().len();
-        batch.items.push(Item::Csv {
-            position,
-            row: batch.rows.len(),
-        });
-        batch.rows.push(taken);
+        batch.copy_row(position, row, &self.pool.spare);
         if batch.is_full() {
             self.dispatch(apply);
         }
@@ -470,7 +476,6 @@ mod tests {
         std::thread::scope(|scope| {
             let pool = Pool::start(scope, 1, &opts);
             pool.spare
-                .bytes
                 .lock()
                 .unwrap()
                 .extend((0..seeded).map(|_| Vec::with_capacity(64)));
@@ -486,7 +491,7 @@ mod tests {
                 pipeline.json(Position::Index(i as u64), record, &mut apply);
             }
             pipeline.finish(&mut apply);
-            let spare = pool.spare.bytes.lock().unwrap().len();
+            let spare = pool.spare.lock().unwrap().len();
             (spare, outcomes)
         })
     }
