@@ -96,7 +96,7 @@ impl Batch {
     fn new(file: Arc<str>) -> Batch {
         Batch {
             file,
-            // Taken when a record is copied ([`Batch::copy`]): a batch of JSON lines only
+            // Taken when a record is copied ([`Batch::append`]): a batch of JSON lines only
             // references its read blocks and would hold a buffer it never writes.
             bytes: Vec::new(),
             field_ends: Vec::new(),
