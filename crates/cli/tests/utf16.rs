@@ -152,3 +152,51 @@ fn utf16_that_is_not_text_is_an_unreadable_record_at_its_line() {
     assert_eq!(unreadable.len(), 1, "{listing}");
     assert!(unreadable[0].contains("UTF-8"), "{listing}");
 }
+
+/// The simulator writes UTF-16 tenants itself (`--formats ...,text=utf-16le`): the same
+/// findings as the same tenant in UTF-8, every log file starting with the byte order mark.
+#[test]
+fn the_simulators_utf16_tenants_read_as_its_utf8_ones() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut outputs = Vec::new();
+    for text in ["utf-8", "utf-16le", "utf-16be"] {
+        let dir = tmp.path().join(text);
+        let o = common::tokentrail()
+            .args(["simulate", "--users", "25", "--days", "1", "--seed", "9"])
+            .args(["--formats"])
+            .arg(format!(
+                "signins=entra-portal-csv,graph=defender-hunting,ual=mgmt-api,text={text}"
+            ))
+            .arg("--out")
+            .arg(&dir)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let mut logs = 0;
+        for family in ["signins", "graph", "ual"] {
+            let mut stack = vec![dir.join(family)];
+            while let Some(p) = stack.pop() {
+                if p.is_dir() {
+                    stack.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+                } else {
+                    let head = std::fs::read(&p).unwrap();
+                    let mark: &[u8] = match text {
+                        "utf-16le" => b"\xff\xfe",
+                        "utf-16be" => b"\xfe\xff",
+                        _ => b"",
+                    };
+                    assert!(head.starts_with(mark), "{p:?}");
+                    logs += 1;
+                }
+            }
+        }
+        assert!(logs >= 3, "{logs} log files");
+        outputs.push(detect(&dir));
+    }
+    assert_eq!(outputs[0].0, Some(0), "{}", outputs[0].2);
+    assert!(outputs[0].1.lines().count() >= 2, "{}", outputs[0].1);
+    for other in &outputs[1..] {
+        assert!(other.1 == outputs[0].1, "{}", other.2);
+        assert_eq!(other.0, outputs[0].0);
+    }
+}
