@@ -291,6 +291,11 @@ pub fn is_placeholder_text(text: &str) -> bool {
         "sanitiz",
         "sanitis",
     ];
+    // Nearly every record id is a GUID as it prints itself: hex digits hold none of the words,
+    // so its bits settle it without a lower-cased copy per record.
+    if let Some(g) = Guid::parse_canonical(text) {
+        return g.is_placeholder();
+    }
     let lower = text.trim().to_ascii_lowercase();
     if WORDS.iter().any(|w| lower.contains(w)) {
         return true;

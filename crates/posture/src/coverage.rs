@@ -21,18 +21,20 @@
 //! Memory grows with the number of records of each family (one timestamp each) and with the
 //! distinct token and session ids, not with the records' size.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
 
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
 use tokentrail_engine::catalog::Catalog;
 use tokentrail_engine::coverage::{Coverage, Family, Hole, Stretch, Window};
 use tokentrail_engine::{is_delegated, Thresholds};
 use tokentrail_model::{
-    Access, AccessSource, Guid, Ident, SessionId, SignIn, SignInKind, Timestamp, TokenId,
+    Access, AccessSource, Ident, SessionId, SignIn, SignInKind, Timestamp, TokenId,
 };
 
 use crate::verdict::{self, RuleVerdict};
-use crate::{RunInfo, Share};
+use crate::{folded, RunInfo, Share, Sightings};
 
 /// The families a coverage report always lists, in report order, with their names in plain
 /// words. Teams audit records are listed only when present: no rule needs them.
@@ -292,7 +294,7 @@ impl CoverageReport {
 }
 
 /// Token id -> the session and kind of the sign-in that issued it.
-type Issued = HashMap<TokenId, (Option<SessionId>, SignInKind)>;
+type Issued = FxHashMap<TokenId, (Option<SessionId>, SignInKind)>;
 
 /// When an access logged its token was issued, and whose it was (user, client): the evidence
 /// coverage weighs.
@@ -310,20 +312,19 @@ pub struct CoverageBuilder {
     options: CoverageOptions,
     times: BTreeMap<Family, Vec<Timestamp>>,
     duplicates: BTreeMap<Family, u64>,
-    seen_sign_ins: HashSet<(SignInKind, Guid)>,
-    seen_accesses: HashSet<(AccessSource, String)>,
+    seen: Sightings,
     sign_in_fields: BTreeMap<SignInKind, SignInFields>,
     access_fields: BTreeMap<AccessSource, AccessFields>,
     issued: Issued,
-    roots: HashSet<SessionId>,
+    roots: FxHashSet<SessionId>,
     /// Delegated accesses per token id they carry: (all, those without their own session id).
-    by_token: HashMap<TokenId, (u64, u64)>,
+    by_token: FxHashMap<TokenId, (u64, u64)>,
     /// Delegated accesses per session id they carry themselves.
-    by_session: HashMap<SessionId, u64>,
+    by_session: FxHashMap<SessionId, u64>,
     /// Per token that delegated accesses logged an issue time for: the earliest.
-    token_issued_at: HashMap<TokenId, IssuedAt>,
+    token_issued_at: FxHashMap<TokenId, IssuedAt>,
     /// UPN (trimmed, lower case) -> the user object id a sign-in gave it.
-    upn_to_id: HashMap<String, String>,
+    upn_to_id: FxHashMap<String, String>,
 }
 
 impl CoverageBuilder {
@@ -339,15 +340,18 @@ impl CoverageBuilder {
     pub fn add_sign_in(&mut self, s: &SignIn) {
         let family = Family::SignIn(s.kind);
         if let Some(id) = s.id.filter(|g| !g.is_placeholder()) {
-            if !self.seen_sign_ins.insert((s.kind, id)) {
+            if !self.seen.first_sign_in(s.kind, id) {
                 *self.duplicates.entry(family).or_default() += 1;
                 return;
             }
         }
         self.times.entry(family).or_default().push(s.time);
         self.sign_in_fields.entry(s.kind).or_default().add(s);
-        if let (Some(upn), Some(id)) = (key(s.upn.as_deref()), key(s.user_id.as_deref())) {
-            self.upn_to_id.entry(upn).or_insert(id);
+        if let (Some(upn), Some(id)) = (folded(s.upn.as_deref()), folded(s.user_id.as_deref())) {
+            // Looked up before it is owned: nearly every row names a user already known.
+            if !self.upn_to_id.contains_key(&*upn) {
+                self.upn_to_id.insert(upn.into_owned(), id.into_owned());
+            }
         }
         // Failed sign-ins issue no token and establish no session: the engine ignores them
         // for linking, and so do the join rates.
@@ -374,7 +378,7 @@ impl CoverageBuilder {
             .as_ref()
             .filter(|t| !tokentrail_model::ids::is_placeholder_text(t))
         {
-            if !self.seen_accesses.insert((a.log, id.clone())) {
+            if !self.seen.first_access(a.log, id) {
                 *self.duplicates.entry(family).or_default() += 1;
                 return;
             }
@@ -395,17 +399,18 @@ impl CoverageBuilder {
             *self.by_session.entry(sid.clone()).or_default() += 1;
         }
         if let (Some(token), Some(at)) = (&a.token_id, a.token_issued_at) {
-            let seen = IssuedAt {
+            // Built only when it is kept: most accesses repeat a token already seen, no earlier.
+            let seen = || IssuedAt {
                 at,
                 user: key(a.user_id.as_deref()),
                 upn: key(a.upn.as_deref()),
                 app: key(a.app_id.as_deref()),
             };
             match self.token_issued_at.get_mut(token) {
-                Some(e) if at < e.at => *e = seen,
+                Some(e) if at < e.at => *e = seen(),
                 Some(_) => {}
                 None => {
-                    self.token_issued_at.insert(token.clone(), seen);
+                    self.token_issued_at.insert(token.clone(), seen());
                 }
             }
         }
@@ -439,7 +444,7 @@ impl CoverageBuilder {
             }
         }
         let catalog = Catalog::builtin();
-        let mut users: HashMap<String, u64> = HashMap::new();
+        let mut users: FxHashMap<String, u64> = FxHashMap::default();
         for (n, (token, e)) in (0u64..).zip(&token_issued_at) {
             let found = issued.get(token).map(|(_, kind)| *kind);
             if found.is_none()
@@ -535,9 +540,7 @@ impl CoverageBuilder {
 
 /// Trimmed, lower case, `None` when empty: how the engine keys users and clients.
 fn key(s: Option<&str>) -> Option<String> {
-    s.map(str::trim)
-        .filter(|t| !t.is_empty())
-        .map(str::to_ascii_lowercase)
+    folded(s).map(Cow::into_owned)
 }
 
 fn family_row(

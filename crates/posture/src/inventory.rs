@@ -24,18 +24,19 @@
 //! writes such a pattern's entry commented out, with the finding ids: approving it would
 //! silence them, so a person must rule each one out first.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
 use tokentrail_engine::catalog::Catalog;
 use tokentrail_engine::{Detection, KnownNetworks};
 use tokentrail_model::{
-    Access, AccessSource, ClientAuthMethod, Finding, Guid, NetworkId, SignIn, SignInKind, Timestamp,
+    Access, ClientAuthMethod, Finding, NetworkId, SignIn, SignInKind, Timestamp,
 };
 
-use crate::{date_text, RunInfo, Share};
+use crate::{date_text, folded, RunInfo, Share, Sightings};
 use tokentrail_engine::{is_app_only, is_delegated};
 
 /// Distinct operations named per pattern; further ones are counted in the totals only.
@@ -210,20 +211,22 @@ enum Who {
     App,
 }
 
+/// What a pattern has gathered. Its sets and counts are read in an order of their own when
+/// the pattern is made (users and networks sorted, operations ranked), so they are hash maps.
 #[derive(Debug, Default)]
 struct Acc {
     app_name: Option<String>,
     sp_name: Option<String>,
-    users: BTreeSet<String>,
+    users: FxHashSet<String>,
     sign_ins: u64,
     accesses: u64,
     operations: u64,
     first: Option<Timestamp>,
     last: Option<Timestamp>,
-    ips: BTreeMap<IpAddr, u64>,
+    ips: FxHashMap<IpAddr, u64>,
     no_ip: u64,
-    workloads: BTreeMap<String, u64>,
-    ops: BTreeMap<String, u64>,
+    workloads: BTreeMap<&'static str, u64>,
+    ops: FxHashMap<String, u64>,
     public_client: bool,
     device_code: bool,
 }
@@ -249,22 +252,48 @@ impl Acc {
 }
 
 /// Pattern key: who, client app id (lower-case, empty when not logged), service principal id
-/// (app-only, lower-case).
-type Key = (Who, String, String);
+/// (app-only, lower-case; empty for delegated patterns), the ids as [`Names`] handles.
+type Key = (Who, u32, u32);
+
+/// Client app and service principal ids, each held once: a record looks its pattern up by
+/// handles instead of owning copies of its ids. Tenants have a few hundred of them.
+#[derive(Debug, Default)]
+struct Names {
+    handles: FxHashMap<String, u32>,
+    texts: Vec<String>,
+}
+
+impl Names {
+    fn handle(&mut self, text: &str) -> u32 {
+        if let Some(h) = self.handles.get(text) {
+            return *h;
+        }
+        let h = u32::try_from(self.texts.len()).unwrap_or(u32::MAX);
+        self.texts.push(text.to_string());
+        self.handles.insert(text.to_string(), h);
+        h
+    }
+
+    fn text(&self, handle: u32) -> &str {
+        self.texts.get(handle as usize).map_or("", String::as_str)
+    }
+}
 
 /// Accumulates the inventory in one pass over the records.
 #[derive(Debug)]
 pub struct InventoryBuilder {
     catalog: Catalog,
-    patterns: BTreeMap<Key, Acc>,
-    seen_sign_ins: HashSet<(SignInKind, Guid)>,
-    seen_accesses: HashSet<(AccessSource, String)>,
-    ip_asn: HashMap<IpAddr, u32>,
-    managed_identities: BTreeSet<String>,
-    upn_by_id: BTreeMap<String, String>,
-    id_by_upn: BTreeMap<String, String>,
+    names: Names,
+    /// In no order: [`InventoryBuilder::finish`] sorts the patterns on keys that tell each
+    /// apart.
+    patterns: FxHashMap<Key, Acc>,
+    seen: Sightings,
+    ip_asn: FxHashMap<IpAddr, u32>,
+    managed_identities: FxHashSet<String>,
+    upn_by_id: FxHashMap<String, String>,
+    id_by_upn: FxHashMap<String, String>,
     unattributed: u64,
-    cited: BTreeMap<Key, BTreeSet<String>>,
+    cited: FxHashMap<Key, BTreeSet<String>>,
     known: KnownNetworks,
 }
 
@@ -275,17 +304,26 @@ impl Default for InventoryBuilder {
 }
 
 fn lower(s: &Option<String>) -> Option<String> {
-    s.as_deref()
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .map(str::to_ascii_lowercase)
+    folded(s.as_deref()).map(std::borrow::Cow::into_owned)
+}
+
+fn trimmed(s: &Option<String>) -> Option<&str> {
+    s.as_deref().map(str::trim).filter(|t| !t.is_empty())
 }
 
 fn nonempty(s: &Option<String>) -> Option<String> {
-    s.as_deref()
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .map(String::from)
+    trimmed(s).map(String::from)
+}
+
+/// The operation a sign-in row stands for in a pattern's operations.
+fn sign_in_operation(kind: SignInKind) -> &'static str {
+    match kind {
+        SignInKind::Interactive => "sign-in:interactive",
+        SignInKind::NonInteractive => "sign-in:non-interactive",
+        SignInKind::ServicePrincipal => "sign-in:service-principal",
+        SignInKind::ManagedIdentity => "sign-in:managed-identity",
+        SignInKind::UalLogon => "sign-in:ual-logon",
+    }
 }
 
 impl InventoryBuilder {
@@ -293,34 +331,51 @@ impl InventoryBuilder {
     pub fn new() -> Self {
         InventoryBuilder {
             catalog: Catalog::builtin(),
-            patterns: BTreeMap::new(),
-            seen_sign_ins: HashSet::new(),
-            seen_accesses: HashSet::new(),
-            ip_asn: HashMap::new(),
-            managed_identities: BTreeSet::new(),
-            upn_by_id: BTreeMap::new(),
-            id_by_upn: BTreeMap::new(),
+            names: Names::default(),
+            patterns: FxHashMap::default(),
+            seen: Sightings::default(),
+            ip_asn: FxHashMap::default(),
+            managed_identities: FxHashSet::default(),
+            upn_by_id: FxHashMap::default(),
+            id_by_upn: FxHashMap::default(),
             unattributed: 0,
-            cited: BTreeMap::new(),
+            cited: FxHashMap::default(),
             known: KnownNetworks::default(),
         }
     }
 
     fn learn_user(&mut self, id: &Option<String>, upn: &Option<String>) {
-        if let (Some(id), Some(upn)) = (lower(id), nonempty(upn)) {
-            if upn.contains('@') {
+        let (Some(id), Some(upn)) = (folded(id.as_deref()), trimmed(upn)) else {
+            return;
+        };
+        if !upn.contains('@') {
+            return;
+        }
+        // Looked up before anything is owned: nearly every record names a user already known.
+        if let Some(upn_key) = folded(Some(upn)) {
+            if !self.id_by_upn.contains_key(&*upn_key) {
                 self.id_by_upn
-                    .entry(upn.to_ascii_lowercase())
-                    .or_insert_with(|| id.clone());
-                self.upn_by_id.entry(id).or_insert(upn);
+                    .insert(upn_key.into_owned(), id.clone().into_owned());
             }
         }
+        if !self.upn_by_id.contains_key(&*id) {
+            self.upn_by_id.insert(id.into_owned(), upn.to_string());
+        }
+    }
+
+    /// The key of a pattern: `app` and `sp` are folded ids, `None` when not logged.
+    fn key(&mut self, who: Who, app: Option<&str>, sp: Option<&str>) -> Key {
+        (
+            who,
+            self.names.handle(app.unwrap_or_default()),
+            self.names.handle(sp.unwrap_or_default()),
+        )
     }
 
     /// Add one sign-in row.
     pub fn add_sign_in(&mut self, s: &SignIn) {
         if let Some(id) = s.id {
-            if !self.seen_sign_ins.insert((s.kind, id)) {
+            if !self.seen.first_sign_in(s.kind, id) {
                 return;
             }
         }
@@ -328,23 +383,27 @@ impl InventoryBuilder {
             self.ip_asn.entry(ip).or_insert(asn);
         }
         self.learn_user(&s.user_id, &s.upn);
-        let app = lower(&s.app_id).unwrap_or_default();
+        let app = folded(s.app_id.as_deref());
         let key = match s.kind {
-            SignInKind::NonInteractive => (Who::Delegated, app, String::new()),
+            SignInKind::NonInteractive => self.key(Who::Delegated, app.as_deref(), None),
             SignInKind::ServicePrincipal | SignInKind::ManagedIdentity => {
-                let sp = lower(&s.service_principal_id).unwrap_or_default();
-                if s.kind == SignInKind::ManagedIdentity && !sp.is_empty() {
-                    self.managed_identities.insert(sp.clone());
+                let sp = folded(s.service_principal_id.as_deref());
+                if let Some(sp) = sp.as_deref() {
+                    if s.kind == SignInKind::ManagedIdentity
+                        && !self.managed_identities.contains(sp)
+                    {
+                        self.managed_identities.insert(sp.to_string());
+                    }
                 }
-                (Who::App, app, sp)
+                self.key(Who::App, app.as_deref(), sp.as_deref())
             }
             // A person was present: not part of the non-interactive inventory.
             SignInKind::Interactive | SignInKind::UalLogon => return,
         };
-        let user = lower(&s.user_id).or_else(|| lower(&s.upn));
+        let user = folded(s.user_id.as_deref()).or_else(|| folded(s.upn.as_deref()));
         let acc = self.patterns.entry(key).or_default();
         acc.sign_ins += 1;
-        acc.saw(s.time, s.ip, &format!("sign-in:{}", s.kind.as_str()));
+        acc.saw(s.time, s.ip, sign_in_operation(s.kind));
         if acc.app_name.is_none() {
             acc.app_name = nonempty(&s.app_name);
         }
@@ -353,7 +412,9 @@ impl InventoryBuilder {
         }
         if s.kind == SignInKind::NonInteractive {
             if let Some(u) = user {
-                acc.users.insert(u);
+                if !acc.users.contains(&*u) {
+                    acc.users.insert(u.into_owned());
+                }
             }
             let credential = s.client_credential_type.as_deref().map(str::trim);
             if credential.is_none_or(|c| c.is_empty() || c.eq_ignore_ascii_case("none")) {
@@ -375,39 +436,36 @@ impl InventoryBuilder {
     /// Add one access record.
     pub fn add_access(&mut self, a: &Access) {
         if let Some(id) = &a.record_id {
-            if !self.seen_accesses.insert((a.log, id.clone())) {
+            if !self.seen.first_access(a.log, id) {
                 return;
             }
         }
         self.learn_user(&a.user_id, &a.upn);
-        let app = lower(&a.app_id).unwrap_or_default();
+        let app = folded(a.app_id.as_deref());
         let key = if is_app_only(a) {
-            (
-                Who::App,
-                app,
-                lower(&a.service_principal_id).unwrap_or_default(),
-            )
+            let sp = folded(a.service_principal_id.as_deref());
+            self.key(Who::App, app.as_deref(), sp.as_deref())
         } else if is_delegated(a) {
-            (Who::Delegated, app, String::new())
+            self.key(Who::Delegated, app.as_deref(), None)
         } else {
             self.unattributed += 1;
             return;
         };
         let delegated = key.0 == Who::Delegated;
-        let user = lower(&a.user_id).or_else(|| lower(&a.upn));
+        let user = folded(a.user_id.as_deref()).or_else(|| folded(a.upn.as_deref()));
         let acc = self.patterns.entry(key).or_default();
         acc.accesses += 1;
         acc.operations += a.count;
         acc.saw(a.time, a.ip, &a.operation);
-        *acc.workloads
-            .entry(a.workload.as_str().to_string())
-            .or_default() += 1;
+        *acc.workloads.entry(a.workload.as_str()).or_default() += 1;
         if acc.app_name.is_none() {
             acc.app_name = nonempty(&a.app_name);
         }
         if delegated {
             if let Some(u) = user {
-                acc.users.insert(u);
+                if !acc.users.contains(&*u) {
+                    acc.users.insert(u.into_owned());
+                }
             }
         }
         if a.client_auth_method == Some(ClientAuthMethod::PublicClient) {
@@ -448,17 +506,16 @@ impl InventoryBuilder {
                 }
                 users.insert(upn);
             }
-            for ((who, app, sp), acc) in &self.patterns {
+            for (key, acc) in &self.patterns {
+                let app = self.names.text(key.1);
                 let client = if apps.is_empty() {
                     app.is_empty()
                 } else {
                     apps.contains(app)
                 };
-                if *who == Who::Delegated && client && acc.users.iter().any(|u| users.contains(u)) {
-                    self.cited
-                        .entry((*who, app.clone(), sp.clone()))
-                        .or_default()
-                        .insert(f.id.clone());
+                if key.0 == Who::Delegated && client && acc.users.iter().any(|u| users.contains(u))
+                {
+                    self.cited.entry(*key).or_default().insert(f.id.clone());
                 }
             }
         }
@@ -474,7 +531,7 @@ impl InventoryBuilder {
         let mut patterns: Vec<Pattern> = self
             .patterns
             .iter()
-            .map(|((who, app, sp), acc)| self.pattern(*who, app, sp, acc, total))
+            .map(|(key, acc)| self.pattern(*key, acc, total))
             .collect();
         patterns.sort_by(|a, b| {
             b.records()
@@ -495,7 +552,8 @@ impl InventoryBuilder {
         }
     }
 
-    fn pattern(&self, who: Who, app: &str, sp: &str, acc: &Acc, total: u64) -> Pattern {
+    fn pattern(&self, key: Key, acc: &Acc, total: u64) -> Pattern {
+        let (who, app, sp) = (key.0, self.names.text(key.1), self.names.text(key.2));
         let app_id = (!app.is_empty()).then(|| app.to_string());
         let identity = match who {
             Who::Delegated => IdentityType::Delegated,
@@ -548,11 +606,15 @@ impl InventoryBuilder {
             first_seen: acc.first.unwrap_or_default(),
             last_seen: acc.last.unwrap_or_default(),
             networks,
-            workloads: acc.workloads.clone(),
+            workloads: acc
+                .workloads
+                .iter()
+                .map(|(w, n)| (w.to_string(), *n))
+                .collect(),
             top_operations: top,
             findings: self
                 .cited
-                .get(&(who, app.to_string(), sp.to_string()))
+                .get(&key)
                 .map(|ids| ids.iter().cloned().collect())
                 .unwrap_or_default(),
         }

@@ -23,10 +23,12 @@ pub mod inventory;
 pub mod render;
 mod verdict;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
+use rustc_hash::FxHashSet;
 use serde::{Serialize, Serializer};
-use tokentrail_model::Timestamp;
+use tokentrail_model::{AccessSource, Guid, SignInKind, Timestamp};
 
 pub use coverage::{CoverageBuilder, CoverageOptions, CoverageReport};
 pub use inventory::{Inventory, InventoryBuilder, Pattern};
@@ -139,6 +141,48 @@ impl RunInfo {
     /// Records of one export shape over every input.
     pub fn shape_records(&self, shape: &str) -> u64 {
         self.inputs.iter().filter_map(|f| f.shapes.get(shape)).sum()
+    }
+}
+
+/// Trimmed and lower case, `None` when empty: how the engine keys users, clients and
+/// principals. Borrowed when the text is already so (the decoders lower-case ids), so a record
+/// costs no allocation to look up.
+pub(crate) fn folded(text: Option<&str>) -> Option<Cow<'_, str>> {
+    let t = text?.trim();
+    if t.is_empty() {
+        None
+    } else if t.bytes().any(|b| b.is_ascii_uppercase()) {
+        Some(Cow::Owned(t.to_ascii_lowercase()))
+    } else {
+        Some(Cow::Borrowed(t))
+    }
+}
+
+/// The sign-in rows and access records already read, by the ids that make a row a repeat: a
+/// sign-in's id within its kind, an access record's id within its log.
+#[derive(Debug, Default)]
+pub(crate) struct Sightings {
+    sign_ins: FxHashSet<(SignInKind, Guid)>,
+    /// Record ids that are GUID text as a [`Guid`] prints itself (nearly all), as their bits:
+    /// such text and its bits name each other one to one, and bits are stored without an
+    /// allocation per record.
+    record_guids: FxHashSet<(AccessSource, Guid)>,
+    /// Every other record id, as its text.
+    record_texts: FxHashSet<(AccessSource, String)>,
+}
+
+impl Sightings {
+    /// False when a sign-in row of `kind` with `id` was already read.
+    pub fn first_sign_in(&mut self, kind: SignInKind, id: Guid) -> bool {
+        self.sign_ins.insert((kind, id))
+    }
+
+    /// False when an access record of `log` with `id` was already read.
+    pub fn first_access(&mut self, log: AccessSource, id: &str) -> bool {
+        match Guid::parse_canonical(id) {
+            Some(guid) => self.record_guids.insert((log, guid)),
+            None => self.record_texts.insert((log, id.to_string())),
+        }
     }
 }
 

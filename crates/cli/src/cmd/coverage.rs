@@ -70,12 +70,14 @@ fn parse_days(text: &str) -> Result<u32, String> {
 }
 
 /// Read every input once, handing the records `times` admits to `sink`. Duplicate sign-in
-/// rows are passed on: the posture builders count them.
+/// rows are passed on: the posture builders count them. The sink (the posture builders, and
+/// the engine for `inventory` and `report`: sequential work per record) runs on a thread
+/// beside the reading one ([`super::read_beside`]), in the same order.
 pub(crate) fn read_inputs(
     paths: &[PathBuf],
     test_cases: bool,
     times: &mut TimeCheck,
-    sink: &mut dyn FnMut(Decoded),
+    sink: &mut (dyn FnMut(Decoded) + Send),
 ) -> IngestReport {
     let opts = ReadOptions {
         decode: DecodeOptions {
@@ -93,7 +95,7 @@ pub(crate) fn read_inputs(
                 sink(record);
             }
         };
-        let report = super::read_with_progress(paths, opts, &mut times.filter(&mut settled));
+        let (report, _) = super::read_beside(paths, opts, times.filter(&mut settled));
         times.release(&mut settled);
         report
     };

@@ -10,7 +10,6 @@
 //! from which every finding's chain and timeline are drawn. Standard input cannot be read twice,
 //! so with `-` the first pass keeps every record instead.
 
-use std::collections::HashSet;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -21,7 +20,7 @@ use tokentrail_ingest::{
     DecodeOptions, Decoded, DecodedRecord, IngestReport, OtherRecord, ReadOptions,
 };
 use tokentrail_investigate::{ContextBuilder, Investigator, Related};
-use tokentrail_model::{Access, Guid, SignIn};
+use tokentrail_model::{Access, Guid, SignIn, SignInKind};
 use tokentrail_posture::{CoverageBuilder, CoverageOptions, InventoryBuilder};
 
 use super::coverage::run_info;
@@ -92,7 +91,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     let mut others: Vec<OtherRecord> = Vec::new();
     let (mut sign_in_count, mut access_count) = (0u64, 0u64);
     // Coverage counts duplicate sign-in rows; detection and the chains must see each once.
-    let mut seen = HashSet::new();
+    let mut seen = Sightings::default();
     let mut sink = |event: Decoded| match event {
         Decoded::SignIn(s) => {
             coverage.add_sign_in(&s);
@@ -231,9 +230,12 @@ fn write_json(out: &mut dyn Write, input: &ReportInput<'_>) -> anyhow::Result<()
     Ok(())
 }
 
+/// The sign-in rows already read, by id and kind.
+type Sightings = rustc_hash::FxHashSet<(Guid, SignInKind)>;
+
 /// False for a sign-in row whose id was already seen for the same kind.
-fn first_sighting(seen: &mut HashSet<(Guid, &'static str)>, s: &SignIn) -> bool {
-    s.id.is_none_or(|id| seen.insert((id, s.kind.as_str())))
+fn first_sighting(seen: &mut Sightings, s: &SignIn) -> bool {
+    s.id.is_none_or(|id| seen.insert((id, s.kind)))
 }
 
 /// Read every input, handing each decoded record to `sink`; duplicate sign-ins are kept (the
