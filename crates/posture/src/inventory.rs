@@ -33,7 +33,7 @@ use serde::Serialize;
 use tokentrail_engine::catalog::Catalog;
 use tokentrail_engine::{Detection, KnownNetworks};
 use tokentrail_model::{
-    Access, ClientAuthMethod, Finding, NetworkId, SignIn, SignInKind, Timestamp,
+    Access, ClientAuthMethod, Finding, Guid, NetworkId, SignIn, SignInKind, Timestamp,
 };
 
 use crate::{date_text, folded, RunInfo, Share, Sightings};
@@ -257,20 +257,45 @@ type Key = (Who, u32, u32);
 
 /// Client app and service principal ids, each held once: a record looks its pattern up by
 /// handles instead of owning copies of its ids. Tenants have a few hundred of them.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Names {
-    handles: FxHashMap<String, u32>,
+    /// Ids that are GUID text as a [`Guid`] prints itself (nearly all), by their bits: found
+    /// without comparing text.
+    guids: FxHashMap<Guid, u32>,
+    others: FxHashMap<String, u32>,
+    /// Each id's text, by handle; handle 0 is the empty text (not logged).
     texts: Vec<String>,
+}
+
+impl Default for Names {
+    fn default() -> Self {
+        Names {
+            guids: FxHashMap::default(),
+            others: FxHashMap::default(),
+            texts: vec![String::new()],
+        }
+    }
 }
 
 impl Names {
     fn handle(&mut self, text: &str) -> u32 {
-        if let Some(h) = self.handles.get(text) {
+        if text.is_empty() {
+            return 0;
+        }
+        let guid = Guid::parse_canonical(text);
+        let known = match guid {
+            Some(g) => self.guids.get(&g),
+            None => self.others.get(text),
+        };
+        if let Some(h) = known {
             return *h;
         }
         let h = u32::try_from(self.texts.len()).unwrap_or(u32::MAX);
         self.texts.push(text.to_string());
-        self.handles.insert(text.to_string(), h);
+        match guid {
+            Some(g) => self.guids.insert(g, h),
+            None => self.others.insert(text.to_string(), h),
+        };
         h
     }
 

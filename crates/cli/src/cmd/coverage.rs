@@ -8,7 +8,7 @@ use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use tokentrail_ingest::{DecodeOptions, Decoded, DecodedRecord, IngestReport, ReadOptions};
+use tokentrail_ingest::{DecodeOptions, Decoded, DecodedRecord, Fields, IngestReport, ReadOptions};
 use tokentrail_model::Timestamp;
 use tokentrail_posture::{render, CoverageBuilder, CoverageOptions, InputFile, RunInfo};
 
@@ -69,21 +69,18 @@ fn parse_days(text: &str) -> Result<u32, String> {
     tokentrail_posture::parse_days(text).map_err(|e| e.to_string())
 }
 
-/// Read every input once, handing the records `times` admits to `sink`. Duplicate sign-in
-/// rows are passed on: the posture builders count them. The sink (the posture builders, and
+/// Read every input once with `decode`, handing the records `times` admits to `sink`.
+/// Duplicate sign-in rows are passed on: the posture builders count them. The sink (the posture builders, and
 /// the engine for `inventory` and `report`: sequential work per record) runs on a thread
 /// beside the reading one ([`super::read_beside`]), in the same order.
 pub(crate) fn read_inputs(
     paths: &[PathBuf],
-    test_cases: bool,
+    decode: DecodeOptions,
     times: &mut TimeCheck,
     sink: &mut (dyn FnMut(Decoded) + Send),
 ) -> IngestReport {
     let opts = ReadOptions {
-        decode: DecodeOptions {
-            unwrap_test_cases: test_cases,
-            ..DecodeOptions::default()
-        },
+        decode,
         drop_duplicate_sign_ins: false,
         ..ReadOptions::default()
     };
@@ -139,16 +136,17 @@ pub fn run(args: CoverageArgs) -> anyhow::Result<ExitCode> {
         window: config.window,
         ..CoverageOptions::default()
     });
-    let report = read_inputs(
-        &args.paths,
-        args.test_cases,
-        &mut times,
-        &mut |event| match event {
-            Decoded::SignIn(s) => builder.add_sign_in(&s),
-            Decoded::Access(a) => builder.add_access(&a),
-            Decoded::Other(_) => {}
-        },
-    );
+    let decode = DecodeOptions {
+        unwrap_test_cases: args.test_cases,
+        // Coverage reads ids, times and the linking fields only: text that is only ever
+        // displayed is not built (nor dropped unread, on the sink's thread).
+        fields: Fields::Detection,
+    };
+    let report = read_inputs(&args.paths, decode, &mut times, &mut |event| match event {
+        Decoded::SignIn(s) => builder.add_sign_in(&s),
+        Decoded::Access(a) => builder.add_access(&a),
+        Decoded::Other(_) => {}
+    });
     if let Some(code) = times.check_input(&report)? {
         return Ok(code);
     }

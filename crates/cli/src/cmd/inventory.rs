@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use tokentrail_engine::Engine;
-use tokentrail_ingest::Decoded;
+use tokentrail_ingest::{DecodeOptions, Decoded};
 use tokentrail_posture::{render, InventoryBuilder};
 
 use crate::cmd::coverage::{read_inputs, run_info, ReportFormat};
@@ -76,7 +76,10 @@ pub fn run(args: InventoryArgs) -> anyhow::Result<ExitCode> {
     let mut engine = Engine::new(config);
     let report = read_inputs(
         &args.paths,
-        args.test_cases,
+        DecodeOptions {
+            unwrap_test_cases: args.test_cases,
+            ..DecodeOptions::default()
+        },
         &mut times,
         &mut |event| match event {
             Decoded::SignIn(s) => {

@@ -305,7 +305,7 @@ pub(crate) fn read_records<P: AsRef<Path>>(
 /// family the engine judges it in.
 #[derive(Debug, Default)]
 pub(crate) struct UnstatedKinds {
-    stated: std::collections::HashMap<std::sync::Arc<str>, StatedKinds>,
+    stated: rustc_hash::FxHashMap<std::sync::Arc<str>, StatedKinds>,
     held: Vec<DecodedRecord>,
 }
 
@@ -317,10 +317,15 @@ impl UnstatedKinds {
                 self.held.push(record);
                 return None;
             }
-            self.stated
-                .entry(s.source.file.clone())
-                .or_default()
-                .add(s.kind);
+            // Looked up before the file's name is cloned: nearly every sign-in's file is known.
+            match self.stated.get_mut(&s.source.file) {
+                Some(stated) => stated.add(s.kind),
+                None => self
+                    .stated
+                    .entry(s.source.file.clone())
+                    .or_default()
+                    .add(s.kind),
+            }
         }
         Some(record)
     }

@@ -123,7 +123,11 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     };
     // The same reading as `coverage`: sign-ins of unstated kind wait for the rest of their file,
     // so the coverage and inventory count them in the family the engine judges them in.
-    let report = super::coverage::read_inputs(&args.paths, args.test_cases, &mut times, &mut sink);
+    let decode = DecodeOptions {
+        unwrap_test_cases: args.test_cases,
+        ..DecodeOptions::default()
+    };
+    let report = super::coverage::read_inputs(&args.paths, decode, &mut times, &mut sink);
     if let Some(code) = times.check_input(&report)? {
         return Ok(code);
     }
