@@ -6,22 +6,33 @@
 //! user's own are the engine's answers ([`KnownNetworks`], from the same run that produced the
 //! findings): an investigation never judges a network differently from `detect`.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::net::IpAddr;
 
+use rustc_hash::FxHashMap;
 use tokentrail_engine::{KnownAddress, KnownNetworks};
+use tokentrail_model::text::folded;
 use tokentrail_model::{Access, NetworkId, SignIn, SignInKind};
 
 /// Lower-cased trimmed text: users and apps are compared case-insensitively.
 pub(crate) fn key(text: &str) -> String {
-    text.trim().to_ascii_lowercase()
+    folded(text).into_owned()
+}
+
+/// `map[key(k)]`, set to `value` when it holds nothing yet. The key is owned only then: nearly
+/// every record names a user or app already known.
+fn first_spelling(map: &mut FxHashMap<String, String>, k: &str, value: &str) {
+    let k = folded(k);
+    if !map.contains_key(&*k) {
+        map.insert(k.into_owned(), value.to_string());
+    }
 }
 
 /// Networks of addresses: as the engine resolved them (logged ASN, `--asn-db`, neighbours),
 /// else the ASN a sign-in row logged for the address, else its prefix.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Networks {
-    logged: HashMap<IpAddr, u32>,
+    logged: FxHashMap<IpAddr, u32>,
     known: KnownNetworks,
 }
 
@@ -52,9 +63,9 @@ impl Networks {
 /// spelling seen wins.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Directory {
-    upn_of: HashMap<String, String>,
-    id_of: HashMap<String, String>,
-    app_names: HashMap<String, String>,
+    upn_of: FxHashMap<String, String>,
+    id_of: FxHashMap<String, String>,
+    app_names: FxHashMap<String, String>,
 }
 
 impl Directory {
@@ -66,13 +77,11 @@ impl Directory {
         app_name: Option<&String>,
     ) {
         if let (Some(id), Some(upn)) = (id, upn) {
-            self.upn_of.entry(key(id)).or_insert_with(|| upn.clone());
-            self.id_of.entry(key(upn)).or_insert_with(|| id.clone());
+            first_spelling(&mut self.upn_of, id, upn);
+            first_spelling(&mut self.id_of, upn, id);
         }
         if let (Some(app_id), Some(name)) = (app_id, app_name) {
-            self.app_names
-                .entry(key(app_id))
-                .or_insert_with(|| name.clone());
+            first_spelling(&mut self.app_names, app_id, name);
         }
     }
 
@@ -105,21 +114,21 @@ impl Directory {
     /// The UPN of a record's user, else its object id.
     pub(crate) fn display_user(&self, id: Option<&String>, upn: Option<&String>) -> Option<String> {
         upn.cloned()
-            .or_else(|| id.and_then(|i| self.upn_of.get(&key(i)).cloned()))
+            .or_else(|| id.and_then(|i| self.upn_of.get(&*folded(i)).cloned()))
             .or_else(|| id.cloned())
     }
 
     /// The object id of a record's user, else its UPN.
     pub(crate) fn object_id(&self, id: Option<&String>, upn: Option<&String>) -> Option<String> {
         id.cloned()
-            .or_else(|| upn.and_then(|u| self.id_of.get(&key(u)).cloned()))
+            .or_else(|| upn.and_then(|u| self.id_of.get(&*folded(u)).cloned()))
             .or_else(|| upn.cloned())
     }
 
     /// An app's display name, else its id.
     pub(crate) fn app(&self, id: Option<&String>, name: Option<&String>) -> Option<String> {
         name.cloned()
-            .or_else(|| id.and_then(|i| self.app_names.get(&key(i)).cloned()))
+            .or_else(|| id.and_then(|i| self.app_names.get(&*folded(i)).cloned()))
             .or_else(|| id.cloned())
     }
 }
@@ -132,7 +141,7 @@ pub struct Context {
     pub(crate) dir: Directory,
     pub(crate) networks: Networks,
     /// Addresses of successful interactive sign-ins, by every user key they name.
-    interactive: HashMap<String, BTreeSet<IpAddr>>,
+    interactive: FxHashMap<String, BTreeSet<IpAddr>>,
 }
 
 impl Context {
@@ -200,7 +209,7 @@ pub struct ContextBuilder {
     sign_in_dir: Directory,
     access_dir: Directory,
     networks: Networks,
-    interactive: HashMap<String, BTreeSet<IpAddr>>,
+    interactive: FxHashMap<String, BTreeSet<IpAddr>>,
 }
 
 impl ContextBuilder {
@@ -220,7 +229,16 @@ impl ContextBuilder {
         self.networks.learn(s);
         if let (SignInKind::Interactive, true, Some(ip)) = (s.kind, s.succeeded(), s.ip) {
             for user in [&s.user_id, &s.upn].into_iter().flatten() {
-                self.interactive.entry(key(user)).or_default().insert(ip);
+                let user = folded(user);
+                match self.interactive.get_mut(&*user) {
+                    Some(ips) => {
+                        ips.insert(ip);
+                    }
+                    None => {
+                        self.interactive
+                            .insert(user.into_owned(), BTreeSet::from([ip]));
+                    }
+                }
             }
         }
     }

@@ -1,11 +1,12 @@
 //! Which records a set of investigations can touch, so a caller can keep only those.
 
-use std::collections::HashSet;
 use std::net::IpAddr;
 
+use rustc_hash::FxHashSet;
+use tokentrail_model::text::folded;
 use tokentrail_model::{Access, SessionId, SignIn, TokenId};
 
-use crate::context::{key, Context};
+use crate::context::Context;
 use crate::Subject;
 
 /// The users, sessions, tokens and addresses of the subjects to be investigated. A record that
@@ -19,10 +20,10 @@ use crate::Subject;
 /// theirs, so only tokens used by other users at an investigated address can lose their issuer.
 #[derive(Clone, Debug, Default)]
 pub struct Related {
-    users: HashSet<String>,
-    sessions: HashSet<SessionId>,
-    tokens: HashSet<TokenId>,
-    ips: HashSet<IpAddr>,
+    users: FxHashSet<String>,
+    sessions: FxHashSet<SessionId>,
+    tokens: FxHashSet<TokenId>,
+    ips: FxHashSet<IpAddr>,
 }
 
 impl Related {
@@ -60,7 +61,7 @@ impl Related {
         [id, upn]
             .into_iter()
             .flatten()
-            .any(|u| self.users.contains(&key(u)))
+            .any(|u| self.users.contains(&*folded(u)))
     }
 
     /// Whether a sign-in may belong to an added subject's investigation.

@@ -145,17 +145,10 @@ impl RunInfo {
 }
 
 /// Trimmed and lower case, `None` when empty: how the engine keys users, clients and
-/// principals. Borrowed when the text is already so (the decoders lower-case ids), so a record
-/// costs no allocation to look up.
+/// principals ([`tokentrail_model::text::folded`]: borrowed when the text already is so).
 pub(crate) fn folded(text: Option<&str>) -> Option<Cow<'_, str>> {
-    let t = text?.trim();
-    if t.is_empty() {
-        None
-    } else if t.bytes().any(|b| b.is_ascii_uppercase()) {
-        Some(Cow::Owned(t.to_ascii_lowercase()))
-    } else {
-        Some(Cow::Borrowed(t))
-    }
+    text.map(tokentrail_model::text::folded)
+        .filter(|t| !t.is_empty())
 }
 
 /// The sign-in rows and access records already read, by the ids that make a row a repeat: a

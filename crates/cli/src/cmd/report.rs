@@ -151,7 +151,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
             }
         }
         seen.clear();
-        read(&args.paths, args.test_cases, &mut |record| {
+        read(&args.paths, args.test_cases, |record| {
             if times.set_aside_before(&record) {
                 return;
             }
@@ -242,9 +242,14 @@ fn first_sighting(seen: &mut Sightings, s: &SignIn) -> bool {
     s.id.is_none_or(|id| seen.insert((id, s.kind)))
 }
 
-/// Read every input, handing each decoded record to `sink`; duplicate sign-ins are kept (the
-/// caller counts them for coverage).
-fn read(paths: &[PathBuf], test_cases: bool, sink: &mut dyn FnMut(DecodedRecord)) -> IngestReport {
+/// Read every input, handing each decoded record to `sink` (on a thread beside the reading
+/// one, in order: it drops most records, and dropping them is work); duplicate sign-ins are
+/// kept (the caller counts them for coverage).
+fn read(
+    paths: &[PathBuf],
+    test_cases: bool,
+    sink: impl FnMut(DecodedRecord) + Send,
+) -> IngestReport {
     let opts = ReadOptions {
         decode: DecodeOptions {
             unwrap_test_cases: test_cases,
@@ -253,5 +258,5 @@ fn read(paths: &[PathBuf], test_cases: bool, sink: &mut dyn FnMut(DecodedRecord)
         drop_duplicate_sign_ins: false,
         ..ReadOptions::default()
     };
-    super::read_with_progress(paths, opts, sink)
+    super::read_beside(paths, opts, sink).0
 }
