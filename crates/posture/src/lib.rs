@@ -199,6 +199,27 @@ mod tests {
         assert!(parse_days("d").is_err());
     }
 
+    /// A record id is a repeat only when its text is: GUID text held as bits names the same
+    /// records as its text did, and other spellings of the GUID stay records of their own.
+    #[test]
+    fn sightings_repeat_only_the_same_id_in_the_same_log() {
+        let mut seen = Sightings::default();
+        let graph = AccessSource::GraphActivity;
+        let id = "4d63c1c4-c95b-4d3c-8e0a-1271fd813e00";
+        assert!(seen.first_access(graph, id));
+        assert!(!seen.first_access(graph, id));
+        assert!(seen.first_access(AccessSource::ExchangeAudit, id));
+        assert!(seen.first_access(graph, &id.to_ascii_uppercase()));
+        assert!(!seen.first_access(graph, &id.to_ascii_uppercase()));
+        assert!(seen.first_access(graph, &format!("{{{id}}}")));
+        assert!(seen.first_access(graph, "rec-0001"));
+        assert!(!seen.first_access(graph, "rec-0001"));
+        let sign_in = Guid::parse(id).unwrap();
+        assert!(seen.first_sign_in(SignInKind::Interactive, sign_in));
+        assert!(!seen.first_sign_in(SignInKind::Interactive, sign_in));
+        assert!(seen.first_sign_in(SignInKind::NonInteractive, sign_in));
+    }
+
     #[test]
     fn share_text_and_json() {
         let s = Share { count: 2, of: 3 };

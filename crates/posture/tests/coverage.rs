@@ -168,6 +168,26 @@ fn tenant_without(removed: &[&str]) -> CoverageReport {
     b.into_inner().finish(run)
 }
 
+/// `coverage` reads without the text that is only displayed (`Fields::Detection`): the report
+/// must not change, whichever fields a later change makes coverage read.
+#[test]
+fn coverage_reads_no_field_that_is_only_displayed() {
+    let files = common::tenant_files();
+    let report = |fields| {
+        let b = RefCell::new(CoverageBuilder::new(CoverageOptions::default()));
+        let run = common::read_tenant_fields(
+            &files,
+            fields,
+            &mut |s| b.borrow_mut().add_sign_in(s),
+            &mut |a| b.borrow_mut().add_access(a),
+        );
+        b.into_inner().finish(run)
+    };
+    let all = report(tokentrail_ingest::Fields::All);
+    assert!(all.families.iter().filter(|f| f.present).count() >= 9);
+    assert_eq!(report(tokentrail_ingest::Fields::Detection), all);
+}
+
 const TT001: RuleId = tokentrail_engine::rules::tt001::ID;
 const TT002: RuleId = tokentrail_engine::rules::tt002::ID;
 const TT003: RuleId = tokentrail_engine::rules::tt003::ID;

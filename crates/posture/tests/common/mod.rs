@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
+use tokentrail_ingest::Fields;
 use tokentrail_model::{
     Access, AccessSource, Actor, ClientAuthMethod, Guid, Position, SessionId, SignIn, SignInKind,
     SourceRef, Timestamp, TokenId, Workload,
@@ -275,9 +276,23 @@ pub fn read_tenant(
     on_sign_in: &mut dyn FnMut(&SignIn),
     on_access: &mut dyn FnMut(&Access),
 ) -> RunInfo {
+    read_tenant_fields(files, Fields::All, on_sign_in, on_access)
+}
+
+/// [`read_tenant`], building only `fields` of each record.
+pub fn read_tenant_fields(
+    files: &[PathBuf],
+    fields: Fields,
+    on_sign_in: &mut dyn FnMut(&SignIn),
+    on_access: &mut dyn FnMut(&Access),
+) -> RunInfo {
     let root = tenant();
     let paths: Vec<PathBuf> = files.iter().map(|f| root.join(f)).collect();
     let opts = tokentrail_ingest::ReadOptions {
+        decode: tokentrail_ingest::DecodeOptions {
+            fields,
+            ..tokentrail_ingest::DecodeOptions::default()
+        },
         drop_duplicate_sign_ins: false,
         ..tokentrail_ingest::ReadOptions::default()
     };
