@@ -401,10 +401,11 @@ pub(crate) fn read_for_subject(
             }
         }
     };
-    let report = super::read_with_progress(
+    // The engine and the context work beside the reading thread, as in `detect`.
+    let (report, _) = super::read_beside(
         paths,
         tokentrail_ingest::ReadOptions::default(),
-        &mut times.filter(&mut sink),
+        times.filter(&mut sink),
     );
     times.release(&mut sink);
     let detection = engine.finish();
