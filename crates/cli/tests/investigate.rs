@@ -220,10 +220,11 @@ fn inbox_rule_in_a_replayed_session() {
 }
 
 /// Read from files, `investigate` and `timeline` keep only the records the subject's
-/// investigation can touch (reading the input again for them); read from standard input, they
-/// keep every record. Both give the same investigation: the records of a whole tenant as one
-/// JSON-lines file, and the same lines on standard input, for a user, a session, a token
-/// (by prefix), an address and a finding, in every format (sources differ only in the name).
+/// investigation can touch (reading the input again for them), and the tenant's timeline its
+/// entries; read from standard input, they keep every record. Both give the same output: the
+/// records of a whole tenant as one JSON-lines file, and the same lines on standard input, for
+/// a user, a session, a token (by prefix), an address, a finding and the whole tenant, in every
+/// format (sources differ only in the name).
 #[test]
 fn only_the_related_records_kept_give_the_investigation_of_every_record() {
     use std::io::Write;
@@ -349,4 +350,40 @@ fn only_the_related_records_kept_give_the_investigation_of_every_record() {
         }
     }
     assert_eq!(compared, 25);
+    // The whole tenant's timeline: built record by record in a second reading of the file, at
+    // once from standard input.
+    for format in ["jsonl", "csv"] {
+        let from_file = common::tokentrail()
+            .args(["timeline", all_name, "--format", format])
+            .output()
+            .unwrap();
+        let mut child = common::tokentrail()
+            .args(["timeline", "-", "--format", format])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(lines.as_bytes())
+            .unwrap();
+        let from_stdin = child.wait_with_output().unwrap();
+        assert_eq!(
+            from_file.status.code(),
+            Some(0),
+            "{}",
+            text(&from_file.stderr)
+        );
+        let named = text(&from_file.stdout).replace(all_name, "-");
+        let piped = text(&from_stdin.stdout).replace(",'-:", ",-:");
+        assert!(named == piped, "the tenant's timeline differs ({format})");
+        assert!(
+            piped.lines().count() > 1000,
+            "{} lines",
+            piped.lines().count()
+        );
+    }
 }

@@ -380,9 +380,76 @@ pub(crate) fn read_for_subject(
             report,
         };
     }
+    let mut ids = Ids::wanted_by(args);
+    let (detection, context, mailbox_changes, report) = judge(paths, config, times, &mut ids);
+    let resolved = args.resolve(&ids, &detection);
+    drop(ids);
+    let mut records = super::Records {
+        sign_ins: Vec::new(),
+        accesses: Vec::new(),
+        mailbox_changes,
+    };
+    if let Ok(Some(subject)) = &resolved {
+        let mut related = Related::new();
+        related.add(&subject.subject, &context);
+        read_again(paths, times, &mut |event| match event {
+            tokentrail_ingest::Decoded::SignIn(s) if related.sign_in(&s) => {
+                records.sign_ins.push(*s)
+            }
+            tokentrail_ingest::Decoded::Access(a) if related.access(&a) => {
+                records.accesses.push(*a)
+            }
+            _ => {}
+        });
+        // The tokens the kept records used whose issuing sign-in was not kept.
+        let issued: std::collections::HashSet<TokenId> = records
+            .sign_ins
+            .iter()
+            .filter_map(tokentrail_model::SignIn::issued_token)
+            .collect();
+        let issuers: std::collections::HashSet<TokenId> = records
+            .accesses
+            .iter()
+            .filter_map(|a| a.token_id.clone())
+            .filter(|t| !issued.contains(t))
+            .collect();
+        if !issuers.is_empty() {
+            records.sign_ins.clear();
+            read_again(paths, times, &mut |event| {
+                if let tokentrail_ingest::Decoded::SignIn(s) = event {
+                    if related.sign_in(&s) || s.issued_token().is_some_and(|t| issuers.contains(&t))
+                    {
+                        records.sign_ins.push(*s);
+                    }
+                }
+            });
+        }
+    }
+    ForSubject {
+        records,
+        detection,
+        context,
+        resolved,
+        report,
+    }
+}
+
+/// The first reading of the inputs for `investigate` and `timeline`: the engine's run over
+/// every record, the context every record teaches, the inbox-rule and forwarding changes, and
+/// the `ids` a subject's names resolve against; the records themselves are not kept.
+pub(crate) fn judge(
+    paths: &[PathBuf],
+    config: tokentrail_engine::EngineConfig,
+    times: &mut super::judging::TimeCheck,
+    ids: &mut Ids,
+) -> (
+    Detection,
+    Context,
+    Vec<tokentrail_ingest::OtherRecord>,
+    tokentrail_ingest::IngestReport,
+) {
     let mut engine = tokentrail_engine::Engine::new(config);
     let mut context = tokentrail_investigate::ContextBuilder::new();
-    let mut ids = Ids::wanted_by(args);
     let mut mailbox_changes = Vec::new();
     let mut sink = |record: tokentrail_ingest::DecodedRecord| match record.event {
         tokentrail_ingest::Decoded::SignIn(s) => {
@@ -410,68 +477,25 @@ pub(crate) fn read_for_subject(
     times.release(&mut sink);
     let detection = engine.finish();
     let context = context.finish(detection.networks.clone());
-    let resolved = args.resolve(&ids, &detection);
-    drop(ids);
-    let mut records = super::Records {
-        sign_ins: Vec::new(),
-        accesses: Vec::new(),
-        mailbox_changes,
-    };
-    if let Ok(Some(subject)) = &resolved {
-        let mut related = Related::new();
-        related.add(&subject.subject, &context);
-        let read = |times: &super::judging::TimeCheck,
-                    keep: &mut dyn FnMut(tokentrail_ingest::Decoded)| {
-            super::read_with_progress(
-                paths,
-                tokentrail_ingest::ReadOptions::default(),
-                &mut |record| {
-                    if !times.set_aside_before(&record) {
-                        keep(record.event);
-                    }
-                },
-            );
-        };
-        read(times, &mut |event| match event {
-            tokentrail_ingest::Decoded::SignIn(s) if related.sign_in(&s) => {
-                records.sign_ins.push(*s)
+    (detection, context, mailbox_changes, report)
+}
+
+/// Read the inputs again after [`judge`], handing `keep` every record it did not set aside for
+/// its time (what is unreadable was reported the first time).
+pub(crate) fn read_again(
+    paths: &[PathBuf],
+    times: &super::judging::TimeCheck,
+    keep: &mut dyn FnMut(tokentrail_ingest::Decoded),
+) {
+    super::read_with_progress(
+        paths,
+        tokentrail_ingest::ReadOptions::default(),
+        &mut |record| {
+            if !times.set_aside_before(&record) {
+                keep(record.event);
             }
-            tokentrail_ingest::Decoded::Access(a) if related.access(&a) => {
-                records.accesses.push(*a)
-            }
-            _ => {}
-        });
-        // The tokens the kept records used whose issuing sign-in was not kept.
-        let issued: std::collections::HashSet<TokenId> = records
-            .sign_ins
-            .iter()
-            .filter_map(tokentrail_model::SignIn::issued_token)
-            .collect();
-        let issuers: std::collections::HashSet<TokenId> = records
-            .accesses
-            .iter()
-            .filter_map(|a| a.token_id.clone())
-            .filter(|t| !issued.contains(t))
-            .collect();
-        if !issuers.is_empty() {
-            records.sign_ins.clear();
-            read(times, &mut |event| {
-                if let tokentrail_ingest::Decoded::SignIn(s) = event {
-                    if related.sign_in(&s) || s.issued_token().is_some_and(|t| issuers.contains(&t))
-                    {
-                        records.sign_ins.push(*s);
-                    }
-                }
-            });
-        }
-    }
-    ForSubject {
-        records,
-        detection,
-        context,
-        resolved,
-        report,
-    }
+        },
+    );
 }
 
 /// The investigation of `subject` by the engine's run over `records` (its live findings and its

@@ -11,7 +11,9 @@ use std::process::ExitCode;
 
 use tokentrail_investigate::TimesketchFormat;
 
-use super::investigate::{investigation, read_for_subject, ForSubject, SubjectArgs};
+use super::investigate::{
+    investigation, judge, read_again, read_for_subject, ForSubject, Ids, SubjectArgs,
+};
 use super::judging::{Judging, JudgingArgs};
 
 /// How the timeline is written.
@@ -118,7 +120,8 @@ pub fn run(args: TimelineArgs) -> anyhow::Result<ExitCode> {
             .collect::<Vec<_>>();
         entries = investigation.timeline;
         report = read;
-    } else {
+    } else if args.paths.iter().any(|p| p == std::path::Path::new("-")) {
+        // Standard input is read once: every record in memory.
         let (records, read) = super::read_records(&args.paths, &mut times);
         if let Some(code) = times.check_input(&read)? {
             return Ok(code);
@@ -130,6 +133,27 @@ pub fn run(args: TimelineArgs) -> anyhow::Result<ExitCode> {
             &records.accesses,
             &detection,
         );
+        all.retain(|e| tokentrail_engine::in_window(window.0, window.1, e.time, e.time));
+        entries = all;
+        findings = detection.findings.iter().collect::<Vec<_>>();
+        report = read;
+    } else {
+        // The findings and the context first, then the entries record by record: memory holds
+        // the entries, not the records as well.
+        let (judged, context, _, read) =
+            judge(&args.paths, config, &mut times, &mut Ids::default());
+        if let Some(code) = times.check_input(&read)? {
+            return Ok(code);
+        }
+        super::judging::write_judging_notes(&mut err, &judged)?;
+        detection = judged;
+        let mut timeline = tokentrail_investigate::TenantTimeline::new(&context, &detection);
+        read_again(&args.paths, &times, &mut |event| match event {
+            tokentrail_ingest::Decoded::SignIn(s) => timeline.add_sign_in(&s),
+            tokentrail_ingest::Decoded::Access(a) => timeline.add_access(&a),
+            tokentrail_ingest::Decoded::Other(_) => {}
+        });
+        let mut all = timeline.finish();
         all.retain(|e| tokentrail_engine::in_window(window.0, window.1, e.time, e.time));
         entries = all;
         findings = detection.findings.iter().collect::<Vec<_>>();
