@@ -40,6 +40,7 @@ fn tenant() -> &'static Tenant {
                 sign_ins: SignInFormat::LaJsonl,
                 graph: GraphFormat::LaJsonl,
                 ual: UalFormat::Jsonl,
+                text: Default::default(),
             },
             profile: tokentrail_sim::Profile::SmallOffice,
         };

@@ -19,6 +19,7 @@ pub mod decode;
 pub mod frame;
 pub mod read;
 pub mod source;
+mod utf16;
 
 use std::fmt;
 use std::net::IpAddr;
@@ -28,6 +29,7 @@ use tokentrail_model::{Access, SessionId, SignIn, SourceRef, Timestamp, TokenId}
 
 pub use decode::{decode, decode_all, CsvLayout, DecodeOptions, Fields};
 pub use read::{read_paths, FileReport, IngestReport, ReadOptions, Unreadable};
+pub use utf16::TextEncoding;
 
 /// One record as framed from its container, ready to decode.
 #[derive(Clone, Copy, Debug)]

@@ -55,6 +55,7 @@ use crate::frame::{
 use crate::source::{
     self, Compression, ExpansionLimit, Meter, Opened, Origin, ProgressFn, SourceError,
 };
+use crate::utf16::{TextEncoding, TextReader};
 use crate::{CsvLayout, Decoded, DecodedRecord, Disposition, Family, Payload, Shape};
 
 mod parallel;
@@ -238,6 +239,9 @@ pub struct FileReport {
     pub file: Arc<str>,
     /// How the stream was stored, when it could be opened.
     pub compression: Option<Compression>,
+    /// The text encoding it was read from, when not UTF-8 (it was transcoded).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<TextEncoding>,
     /// Container recognized; `None` when the input could not be opened.
     pub container: Option<Container>,
     /// Records cut out of the container, readable or not.
@@ -274,6 +278,7 @@ impl FileReport {
         FileReport {
             file,
             compression,
+            encoding: None,
             container: None,
             records: 0,
             events: 0,
@@ -529,8 +534,9 @@ impl Run<'_, '_> {
         let name = input.name;
         let frame_opts = self.frame_opts.clone();
         let opts: &ReadOptions = self.opts;
+        let mut text = TextReader::new(input.reader);
         let framing = match pool {
-            None => frame::frame(input.reader, &frame_opts, &mut |item| match item {
+            None => frame::frame(&mut text, &frame_opts, &mut |item| match item {
                 Framed::Record { position, payload } => {
                     let source = SourceRef {
                         file: name.clone(),
@@ -567,12 +573,13 @@ impl Run<'_, '_> {
                     decode: &opts.decode,
                 };
                 let recycler = Some(pool.recycler());
-                let framing = frame::frame_into(input.reader, &frame_opts, &mut sink, recycler);
+                let framing = frame::frame_into(&mut text, &frame_opts, &mut sink, recycler);
                 pipeline.finish(&mut apply);
                 framing
             }
         };
         report.container = Some(framing.container);
+        report.encoding = text.encoding();
         if let Some(error) = framing.error {
             report
                 .problems

@@ -123,6 +123,22 @@ pub enum UalFormat {
     DefenderStream,
 }
 
+/// The text encoding log files are written in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TextEncoding {
+    /// UTF-8 (the CSV exports with a byte order mark, as the portals write them).
+    #[default]
+    #[serde(rename = "utf-8")]
+    Utf8,
+    /// UTF-16, little-endian, with a byte order mark: Windows PowerShell 5.1's `Out-File`,
+    /// `>` and `Export-Csv -Encoding Unicode`.
+    #[serde(rename = "utf-16le")]
+    Utf16Le,
+    /// UTF-16, big-endian, with a byte order mark.
+    #[serde(rename = "utf-16be")]
+    Utf16Be,
+}
+
 macro_rules! names {
     ($ty:ty { $($v:ident => $s:literal),* $(,)? }) => {
         impl $ty {
@@ -173,6 +189,21 @@ pub struct Formats {
     pub graph: GraphFormat,
     /// Unified Audit Log.
     pub ual: UalFormat,
+    /// The text encoding of every log file (UTF-16: as Windows PowerShell 5.1 saves exports).
+    #[serde(default, skip_serializing_if = "TextEncoding::is_utf8")]
+    pub text: TextEncoding,
+}
+
+names!(TextEncoding {
+    Utf8 => "utf-8",
+    Utf16Le => "utf-16le",
+    Utf16Be => "utf-16be",
+});
+
+impl TextEncoding {
+    fn is_utf8(&self) -> bool {
+        *self == TextEncoding::Utf8
+    }
 }
 
 impl Default for Formats {
@@ -182,13 +213,14 @@ impl Default for Formats {
             sign_ins: SignInFormat::LaJsonl,
             graph: GraphFormat::LaJsonl,
             ual: UalFormat::MgmtApi,
+            text: TextEncoding::Utf8,
         }
     }
 }
 
 impl Formats {
-    /// Parse `signins=la-jsonl,graph=diagnostic,ual=purview-csv`; families not named keep
-    /// their default.
+    /// Parse `signins=la-jsonl,graph=diagnostic,ual=purview-csv` (and `text=utf-16le` for the
+    /// encoding); families not named keep their default.
     pub fn parse(text: &str) -> Result<Formats, SimError> {
         let mut f = Formats::default();
         for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
@@ -213,9 +245,13 @@ impl Formats {
                     f.ual =
                         UalFormat::parse(format.trim()).ok_or_else(|| bad(join(UalFormat::ALL)))?
                 }
+                "text" => {
+                    f.text = TextEncoding::parse(format.trim())
+                        .ok_or_else(|| bad(join(TextEncoding::ALL)))?
+                }
                 other => {
                     return Err(SimError::Invalid(format!(
-                        "--formats: unknown family {other:?} (signins, graph, ual)"
+                        "--formats: unknown family {other:?} (signins, graph, ual, or text for the encoding)"
                     )))
                 }
             }
@@ -501,6 +537,9 @@ pub fn simulate(cfg: &SimConfig) -> Result<Summary, SimError> {
         source,
     })?;
     let files = out.finish()?;
+    for f in &files {
+        output::encode(&cfg.out.join(&f.path), cfg.formats.text)?;
+    }
     let mut families: BTreeMap<String, u64> = BTreeMap::new();
     let mut kinds: BTreeMap<String, u64> = BTreeMap::new();
     for f in &files {

@@ -503,3 +503,41 @@ impl Output {
         Ok(done)
     }
 }
+
+/// Rewrite the UTF-8 log file at `path` in `encoding`, line by line, its UTF-8 byte order mark
+/// (if any) replaced by the encoding's own.
+pub(crate) fn encode(path: &Path, encoding: crate::TextEncoding) -> Result<(), SimError> {
+    use std::io::BufRead;
+    let big_endian = match encoding {
+        crate::TextEncoding::Utf8 => return Ok(()),
+        crate::TextEncoding::Utf16Le => false,
+        crate::TextEncoding::Utf16Be => true,
+    };
+    let wide = path.with_extension("utf16.tmp");
+    let result = (|| -> std::io::Result<()> {
+        let mut lines = std::io::BufReader::new(File::open(path)?);
+        let mut w = BufWriter::with_capacity(1 << 16, File::create(&wide)?);
+        w.write_all(if big_endian { b"\xfe\xff" } else { b"\xff\xfe" })?;
+        let mut line = String::new();
+        let mut first = true;
+        while lines.read_line(&mut line)? > 0 {
+            let text = if first {
+                line.trim_start_matches('\u{feff}')
+            } else {
+                &line
+            };
+            first = false;
+            for unit in text.encode_utf16() {
+                w.write_all(&if big_endian {
+                    unit.to_be_bytes()
+                } else {
+                    unit.to_le_bytes()
+                })?;
+            }
+            line.clear();
+        }
+        w.flush()?;
+        fs::rename(&wide, path)
+    })();
+    result.map_err(io_err(path))
+}

@@ -163,6 +163,9 @@ fn render_file(out: &mut dyn Write, file: &FileReport) -> io::Result<()> {
             if let Some(tokentrail_ingest::source::Compression::Gzip) = file.compression {
                 write!(out, ", gzip")?;
             }
+            if let Some(encoding) = file.encoding {
+                write!(out, ", {encoding}")?;
+            }
             writeln!(out, ", {} records)", file.records)?;
         }
         None => writeln!(out, "{}  (not opened)", Shown(&file.file))?,
