@@ -12,6 +12,8 @@
 use csv::ByteRecord;
 use memchr::{memchr, memchr3};
 
+use super::scan::prefix_parity;
+
 /// Where a row's scan is in the grammar.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
@@ -246,18 +248,6 @@ impl Masks {
         }
         m
     }
-}
-
-/// Bit `k` of the result is the parity of bits `0..=k` of `x`: over the quotes, set from a
-/// quote that opens up to (not including) the one that closes.
-fn prefix_parity(mut x: u64) -> u64 {
-    x ^= x << 1;
-    x ^= x << 2;
-    x ^= x << 4;
-    x ^= x << 8;
-    x ^= x << 16;
-    x ^= x << 32;
-    x
 }
 
 /// Splits rows into fields, reusing its room from row to row.
