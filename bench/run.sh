@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end benchmark: `tokentrail detect` (all rules) against DuckDB implementations of TT001
 # (the plain reference bench/tt001.sql, the tuned bench/tt001_tuned.sql, and the tuned one under
-# a 200 MB memory limit), on one simulated corpus, 2 threads each, in alternating rounds.
+# a 200 MB memory limit), on one simulated corpus, 2 threads each, in alternating rounds; with
+# two floors beside them: DuckDB only reading the columns TT001 reads (bench/read_floor.sql),
+# and `cat` of the files.
 # Usage: bench/run.sh [--tier S|M] [--rounds N]     (see bench/README.md)
 set -euo pipefail
 
@@ -98,13 +100,16 @@ run() {
     # memory.
     tuned-limited) args=(env TMPDIR="$out/spill" "$py" bench/duckdb_tt001.py --sql bench/tt001_tuned.sql
       --threads "$threads" --memory-limit "$memory_limit" --out "$findings") ;;
+    # The floors: DuckDB reading and projecting the columns TT001 reads, and `cat` of the files.
+    read-floor) args=("$py" bench/duckdb_tt001.py --sql bench/read_floor.sql --threads "$threads" --out "$findings") ;;
+    cat) args=(sh -c 'find "$@" -type f -exec cat {} + >/dev/null' sh) ;;
   esac
   echo "-- round $round: $variant"
   "$py" bench/measure.py "$out/$variant.$round.json" -- "${args[@]}" "${logs[@]}" \
     || echo "run.sh: $variant failed in round $round (see above)" >&2
 }
 
-variants=(tokentrail plain tuned tuned-limited)
+variants=(tokentrail plain tuned tuned-limited read-floor cat)
 echo "== $rounds rounds of: ${variants[*]} (each round runs every variant once, in this order)"
 for round in $(seq 1 "$rounds"); do
   for variant in "${variants[@]}"; do

@@ -126,6 +126,7 @@ fn the_same_tenant_in_every_shape_gives_the_same_findings() {
     for formats in [
         "signins=diagnostic,graph=diagnostic,ual=jsonl",
         "signins=graph,ual=purview-csv",
+        "ual=search-csv",
         "graph=defender-hunting",
         "ual=defender-stream",
     ] {

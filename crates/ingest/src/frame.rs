@@ -24,7 +24,7 @@
 //! starts with `{`. The envelope keys may come in any order: the scanner walks the top-level
 //! object's keys, skips the other values without keeping them, and streams the array.
 
-mod csv_quotes;
+mod csv_rows;
 mod scan;
 mod stream;
 
@@ -37,6 +37,7 @@ use serde::Serialize;
 use tokentrail_model::Position;
 
 use crate::{CsvLayout, Payload};
+pub(crate) use csv_rows::RowFields;
 use scan::{value_end, Feed, ValueScan};
 use stream::{is_json_space, Recorded, Stream};
 pub(crate) use stream::{Block, Recycler};
@@ -230,9 +231,19 @@ pub(crate) trait Sink {
         });
     }
 
-    /// A CSV row of the file laid out by `layout`. A sink that keeps rows beyond the call
-    /// may keep the layout rather than copy it.
-    fn csv(&mut self, position: Position, layout: &Arc<CsvLayout>, row: &csv::ByteRecord) {
+    /// A CSV row of the file laid out by `layout`: `range` of a read block, as the row's
+    /// bytes are in the file (quotes and all, without its line end). A sink that keeps rows
+    /// beyond the call may keep the block and the layout rather than copy them, and split the
+    /// row into fields later ([`RowFields`]); `fields` is room to split it now.
+    fn csv(
+        &mut self,
+        position: Position,
+        layout: &Arc<CsvLayout>,
+        block: &Block,
+        range: Range<usize>,
+        fields: &mut RowFields,
+    ) {
+        let row = fields.split(block.get(range).unwrap_or_default());
         self.item(Framed::Record {
             position,
             payload: Payload::Csv { layout, row },
@@ -737,78 +748,100 @@ impl Framer<'_, '_, '_> {
         }))
     }
 
+    /// Each row after the header, cut where it ends and handed out as a range of the read
+    /// block (the decoding thread splits it into fields), as the `csv` crate's reader read
+    /// them (see [`csv_rows`]).
     fn csv(&mut self) -> Result<(), FrameError> {
-        // The csv reader counts lines from where it starts; blank lines skipped before the
-        // header shift every row.
+        // Errors carry the line the `csv` crate's reader gave its I/O errors here before
+        // (which have no position of their own): the lines before the CSV's first.
         let line_offset = self.s.line().saturating_sub(1);
-        let limit = self.opts.max_record_bytes;
-        let emit = &mut *self.emit;
-        let mut tracker = csv_quotes::QuoteTracker::new(&mut self.s, limit);
-        let mut reader = csv::ReaderBuilder::new()
-            .flexible(true)
-            .has_headers(true)
-            .from_reader(&mut tracker);
-        let csv_error = |e: csv::Error| {
-            let line = e.position().map_or(0, |p| p.line()) + line_offset;
-            match e.into_kind() {
-                csv::ErrorKind::Io(source) => FrameError::Io {
-                    offset: 0,
-                    line,
-                    source,
-                },
-                other => FrameError::Io {
-                    offset: 0,
-                    line,
-                    source: io::Error::other(format!("{other:?}")),
-                },
-            }
+        let failed = |source: io::Error| FrameError::Io {
+            offset: 0,
+            line: line_offset,
+            source,
         };
-        let headers = reader.byte_headers().map_err(csv_error)?.clone();
-        // Shared with the batches that carry this file's rows to the decoding threads.
-        let layout = Arc::new(CsvLayout::new(&headers));
-        // Each row is held back until the next one is read: only then is it known whether the
-        // input ended inside this row's quoted field.
-        let mut held = csv::ByteRecord::new();
-        let mut next = csv::ByteRecord::new();
-        let mut holding = false;
-        // The csv crate's own line numbers skip blank lines and the `\n` of CRLF; the line is
-        // computed from the record's byte offset instead.
-        let row_line =
-            |reader: &mut csv::Reader<&mut csv_quotes::QuoteTracker<&mut Stream<'_>>>,
-             row: &csv::ByteRecord| {
-                let byte = row.position().map_or(0, |p| p.byte());
-                reader.get_mut().line_of(byte) + line_offset
-            };
+        let limit = self.opts.max_record_bytes;
+        let too_large = || {
+            failed(io::Error::other(format!(
+                "a CSV record is larger than the limit of {limit} bytes"
+            )))
+        };
+        let mut layout: Option<Arc<CsvLayout>> = None;
+        let mut fields = RowFields::default();
         loop {
-            let more = reader.read_byte_record(&mut next).map_err(csv_error);
-            let more = match more {
-                Ok(more) => more,
-                Err(e) => {
-                    if holding {
-                        let position = Position::Line(row_line(&mut reader, &held));
-                        emit.csv(position, &layout, &held);
+            if self.s.available().is_empty() && !self.s.fill_more().map_err(failed)? {
+                return Ok(());
+            }
+            // A row's line is that of where the reader stood after the record before it
+            // (after its first line-end byte), counting a newline there: past the `\n` of a
+            // CRLF or one empty line, though not past a second one.
+            let at_newline = self.s.available().first() == Some(&b'\n');
+            let line = self.s.line() + u64::from(at_newline);
+            // Empty lines, and the `\n` of a CRLF.
+            loop {
+                let avail = self.s.available();
+                match avail.iter().position(|b| !matches!(b, b'\n' | b'\r')) {
+                    Some(n) => {
+                        self.s.consume(n);
+                        break;
                     }
-                    return Err(e);
+                    None => {
+                        let n = avail.len();
+                        self.s.consume(n);
+                        if !self.s.fill_more().map_err(failed)? {
+                            return Ok(());
+                        }
+                    }
+                }
+            }
+            let mut row_end = csv_rows::RowEnd::new();
+            let mut searched = 0;
+            let end = loop {
+                let avail = self.s.available();
+                if let Some(p) = avail.get(searched..).and_then(|r| row_end.find(r)) {
+                    break Some(searched + p);
+                }
+                searched = avail.len();
+                if searched > limit {
+                    return Err(too_large());
+                }
+                if !self.s.fill_more().map_err(failed)? {
+                    break None;
                 }
             };
-            if holding {
-                let unclosed = !more && reader.get_ref().ended_in_quotes();
-                let position = Position::Line(row_line(&mut reader, &held));
-                if unclosed {
-                    emit.item(Framed::Unreadable {
-                        position,
+            let len = end.unwrap_or(searched);
+            if len > limit {
+                return Err(too_large());
+            }
+            match &layout {
+                None => {
+                    let header = fields.split(self.s.available().get(..len).unwrap_or_default());
+                    // Shared with the batches that carry this file's rows to the decoding
+                    // threads.
+                    layout = Some(Arc::new(CsvLayout::new(header)));
+                }
+                // Only the last row can end inside quotes: a line end inside them is part of
+                // the field.
+                Some(_) if end.is_none() && row_end.in_quotes() => {
+                    self.emit.item(Framed::Unreadable {
+                        position: Position::Line(line),
                         reason: "unclosed quote: a quoted field runs from this row to the end of the file"
                             .to_string(),
                     });
-                } else {
-                    emit.csv(position, &layout, &held);
+                }
+                Some(layout) => {
+                    let (block, range) = self.s.shared(0..len);
+                    self.emit
+                        .csv(Position::Line(line), layout, block, range, &mut fields);
                 }
             }
-            if !more {
-                return Ok(());
+            match end {
+                Some(len) => self.s.consume(len + 1),
+                None => {
+                    self.s.consume(len);
+                    return Ok(());
+                }
             }
-            std::mem::swap(&mut held, &mut next);
-            holding = true;
         }
     }
 
@@ -983,6 +1016,28 @@ mod tests {
         }
 
         fn shared(&mut self, position: Position, block: &Block, range: Range<usize>) {
+            let (number, text) = self.hold(block, &range);
+            self.seen.push((position, Ok(text), Some((number, range))));
+        }
+
+        fn csv(
+            &mut self,
+            position: Position,
+            _layout: &Arc<CsvLayout>,
+            block: &Block,
+            range: Range<usize>,
+            fields: &mut RowFields,
+        ) {
+            let (number, _) = self.hold(block, &range);
+            let row = fields.split(&block[range.clone()]);
+            self.seen
+                .push((position, Ok(show_row(row)), Some((number, range))));
+        }
+    }
+
+    impl Holding<'_> {
+        /// Holds the block a record is `range` of; its number, and the record's text.
+        fn hold(&mut self, block: &Block, range: &Range<usize>) -> (usize, String) {
             // Numbering the blocks keeps every one alive (a freed block's address may come
             // back), so only a sink that holds them all numbers them.
             let number = match self.blocks.iter().position(|b| Arc::ptr_eq(b, block)) {
@@ -997,8 +1052,14 @@ mod tests {
             self.held
                 .push_back((Arc::clone(block), range.clone(), text.clone()));
             self.release(self.hold);
-            self.seen.push((position, Ok(text), Some((number, range))));
+            (number, text)
         }
+    }
+
+    /// A CSV row's fields, told apart whatever bytes they hold.
+    fn show_row<'r>(row: impl IntoIterator<Item = &'r [u8]>) -> String {
+        let fields: Vec<_> = row.into_iter().map(String::from_utf8_lossy).collect();
+        format!("{fields:?}")
     }
 
     /// Frame `text` read in pieces of `sizes`, with a sink holding the last `hold` records'
@@ -1009,6 +1070,16 @@ mod tests {
         max_record_bytes: usize,
         hold: usize,
     ) -> Vec<Seen> {
+        frame_shared_framing(text, sizes, max_record_bytes, hold).0
+    }
+
+    /// [`frame_shared`], and why framing stopped early if it did.
+    fn frame_shared_framing(
+        text: &[u8],
+        sizes: &[usize],
+        max_record_bytes: usize,
+        hold: usize,
+    ) -> (Vec<Seen>, Option<String>) {
         let recycler = Recycler::default();
         let mut sink = Holding {
             seen: Vec::new(),
@@ -1022,9 +1093,9 @@ mod tests {
             ..FrameOptions::default()
         };
         let mut reader = Pieces::new(text, sizes);
-        frame_into(&mut reader, &opts, &mut sink, Some(&recycler));
+        let framing = frame_into(&mut reader, &opts, &mut sink, Some(&recycler));
         sink.release(0);
-        sink.seen
+        (sink.seen, framing.error.map(|e| e.to_string()))
     }
 
     /// Frame the concatenation of `reads`, one read each, with every block held to the end.
@@ -1156,6 +1227,80 @@ mod tests {
                 .map(|(position, item, _)| (position, item))
                 .collect();
             prop_assert_eq!(got, expected);
+        }
+
+        /// Whatever the reads, however long the sink holds blocks and whatever the record
+        /// limit, a CSV file's rows are those the `csv` crate reads from the whole text, at
+        /// the lines the framer gave them when it read through the crate, with an unclosed
+        /// quote and a record over the limit reported as it reported them.
+        #[test]
+        fn csv_rows_are_the_csv_crates(
+            lead in proptest::sample::select(vec!["", "\u{feff}", "\n\r\n", " \t"]),
+            body in proptest::collection::vec(
+                proptest::sample::select(b"xxxyyyy\"\"\"\"\"\",,,,\n\n\r\r".to_vec()),
+                0..300,
+            ),
+            sizes in proptest::collection::vec(1usize..60, 1..6),
+            max_record_bytes in 0usize..80,
+            hold in 0usize..4,
+        ) {
+            let mut text = format!("{lead}a,b").into_bytes();
+            text.extend_from_slice(&body);
+            let (expected, error) = csv_crate_framing(&text, max_record_bytes);
+            let (got, got_error) = frame_shared_framing(&text, &sizes, max_record_bytes, hold);
+            let got: Vec<_> = got.into_iter().map(|(position, item, _)| (position, item)).collect();
+            prop_assert_eq!(got, expected);
+            prop_assert_eq!(got_error, error);
+        }
+    }
+
+    /// A record's position, and its text or why it is unreadable.
+    type Cut = (Position, Result<String, String>);
+
+    /// What framing `text` gave when the framer read it through the `csv` crate: the rows
+    /// after the header at the line of the byte where the crate's reader stood before each
+    /// (counting a newline there), the last replaced by a report when the text ends inside
+    /// quotes, and rows up to the first record (the header included) over the limit, which
+    /// stops framing.
+    fn csv_crate_framing(text: &[u8], limit: usize) -> (Vec<Cut>, Option<String>) {
+        let text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
+        let skipped = text
+            .iter()
+            .take_while(|b| stream::is_json_space(**b))
+            .count();
+        let line_offset = text[..skipped].iter().filter(|b| **b == b'\n').count() as u64;
+        let text = &text[skipped..];
+        let records = csv_rows::tests::csv_crate_records(text, true);
+        let (lengths, in_quotes) = csv_rows::tests::records_one_byte_at_a_time(text);
+        assert_eq!(lengths.len(), records.len() + 1);
+        let mut rows: Vec<_> = records
+            .iter()
+            .map(|(at, fields)| {
+                let newlines = text[..=*at as usize]
+                    .iter()
+                    .filter(|b| **b == b'\n')
+                    .count();
+                let line = Line(line_offset + 1 + newlines as u64);
+                (line, Ok(show_row(fields.iter().map(Vec::as_slice))))
+            })
+            .collect();
+        if in_quotes {
+            if let Some(last) = rows.last_mut() {
+                last.1 = Err(
+                    "unclosed quote: a quoted field runs from this row to the end of the file"
+                        .into(),
+                );
+            }
+        }
+        match lengths.iter().position(|&len| len > limit) {
+            Some(over) => {
+                rows.truncate(over.saturating_sub(1));
+                let error = format!(
+                    "read error at byte 0 (line {line_offset}): a CSV record is larger than the limit of {limit} bytes"
+                );
+                (rows, Some(error))
+            }
+            None => (rows, None),
         }
     }
 }

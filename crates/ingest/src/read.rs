@@ -49,7 +49,8 @@ use tokentrail_model::{Guid, Position, SignInKind, SourceRef, Timestamp};
 
 use crate::decode::{decode_all, DecodeOptions};
 use crate::frame::{
-    self, Block, Container, FrameError, FrameOptions, Framed, Sink, DEFAULT_MAX_RECORD_BYTES,
+    self, Block, Container, FrameError, FrameOptions, Framed, RowFields, Sink,
+    DEFAULT_MAX_RECORD_BYTES,
 };
 use crate::source::{
     self, Compression, ExpansionLimit, Meter, Opened, Origin, ProgressFn, SourceError,
@@ -658,8 +659,16 @@ impl Sink for Batching<'_, '_> {
         self.pipeline.shared(position, block, range, self.apply);
     }
 
-    fn csv(&mut self, position: Position, layout: &Arc<CsvLayout>, row: &csv::ByteRecord) {
-        self.pipeline.csv(position, layout, row, self.apply);
+    fn csv(
+        &mut self,
+        position: Position,
+        layout: &Arc<CsvLayout>,
+        block: &Block,
+        range: std::ops::Range<usize>,
+        _fields: &mut RowFields,
+    ) {
+        self.pipeline
+            .csv(position, layout, block, range, self.apply);
     }
 }
 

@@ -50,7 +50,7 @@ pub use context::{Context, ContextBuilder};
 pub use related::Related;
 pub use render::{write_csv, write_json, write_markdown};
 pub use rules::MAILBOX_CHANGE_OPERATIONS;
-pub use timeline::tenant_timeline;
+pub use timeline::{tenant_timeline, TenantTimeline};
 pub use timesketch::{write_timesketch, TimesketchCounts, TimesketchFormat};
 
 /// What an investigation is about.

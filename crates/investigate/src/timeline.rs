@@ -117,55 +117,122 @@ pub(crate) struct Marked {
 
 /// One timeline entry per record (in the order given), each with the findings citing it.
 pub(crate) fn mark(records: &[Record<'_>], context: &Context, marks: &Marks<'_>) -> Marked {
-    let dir = &context.dir;
     let mut counts = RecordCounts::default();
     let mut cited = BTreeSet::new();
-    let mut timeline = Vec::with_capacity(records.len());
-    for r in records {
-        let token = r.token();
-        let network = context.networks.of(r.ip());
-        let citing = marks.citing(r, token.as_ref(), network);
-        let mut ids: Vec<String> = citing
-            .iter()
-            .filter_map(|i| marks.marks.get(*i))
-            .map(|m| m.finding.id.clone())
-            .collect();
-        cited.extend(citing);
-        ids.sort();
-        let (record, kind, operation) = match r {
-            Record::SignIn(s) => {
-                counts.sign_ins += 1;
-                let resource = s.resource_name.as_ref().or(s.resource_id.as_ref());
-                (
-                    "sign-in",
-                    s.kind.as_str().to_string(),
-                    resource.map_or_else(|| "sign-in".to_string(), |r| format!("sign-in to {r}")),
-                )
-            }
-            Record::Access(a) => {
-                counts.accesses += 1;
-                ("access", a.log.as_str().to_string(), a.operation.clone())
-            }
-        };
-        timeline.push(TimelineEntry {
-            time: r.time(),
-            record: record.to_string(),
-            kind,
-            operation,
-            user: r.user(dir),
-            ip: r.ip(),
-            network,
-            app: r.app(dir),
-            session_id: r.session().cloned(),
-            token_id: token,
-            source: r.source().clone(),
-            findings: ids,
-        });
-    }
+    let timeline = records
+        .iter()
+        .map(|r| entry(r, context, marks, &mut counts, &mut cited))
+        .collect();
     Marked {
         timeline,
         counts,
         cited,
+    }
+}
+
+/// The timeline entry of one record, counted in `counts`, the findings citing it added to
+/// `cited`.
+fn entry(
+    r: &Record<'_>,
+    context: &Context,
+    marks: &Marks<'_>,
+    counts: &mut RecordCounts,
+    cited: &mut BTreeSet<usize>,
+) -> TimelineEntry {
+    let dir = &context.dir;
+    let token = r.token();
+    let network = context.networks.of(r.ip());
+    let citing = marks.citing(r, token.as_ref(), network);
+    let mut ids: Vec<String> = citing
+        .iter()
+        .filter_map(|i| marks.marks.get(*i))
+        .map(|m| m.finding.id.clone())
+        .collect();
+    cited.extend(citing);
+    ids.sort();
+    let (record, kind, operation) = match r {
+        Record::SignIn(s) => {
+            counts.sign_ins += 1;
+            let resource = s.resource_name.as_ref().or(s.resource_id.as_ref());
+            (
+                "sign-in",
+                s.kind.as_str().to_string(),
+                resource.map_or_else(|| "sign-in".to_string(), |r| format!("sign-in to {r}")),
+            )
+        }
+        Record::Access(a) => {
+            counts.accesses += 1;
+            ("access", a.log.as_str().to_string(), a.operation.clone())
+        }
+    };
+    TimelineEntry {
+        time: r.time(),
+        record: record.to_string(),
+        kind,
+        operation,
+        user: r.user(dir),
+        ip: r.ip(),
+        network,
+        app: r.app(dir),
+        session_id: r.session().cloned(),
+        token_id: token,
+        source: r.source().clone(),
+        findings: ids,
+    }
+}
+
+/// The whole tenant's timeline built record by record, from a reading of the inputs after the
+/// one that gave the findings and the context: the entries of [`tenant_timeline`], without
+/// holding the records themselves.
+pub struct TenantTimeline<'a> {
+    context: &'a Context,
+    marks: Marks<'a>,
+    entries: Vec<TimelineEntry>,
+    counts: RecordCounts,
+    cited: BTreeSet<usize>,
+}
+
+impl<'a> TenantTimeline<'a> {
+    /// Ready for the records, with the `context` of all of them and the engine's run over them.
+    pub fn new(context: &'a Context, detection: &'a Detection) -> TenantTimeline<'a> {
+        TenantTimeline {
+            context,
+            marks: Marks::new(&detection.findings),
+            entries: Vec::new(),
+            counts: RecordCounts::default(),
+            cited: BTreeSet::new(),
+        }
+    }
+
+    /// The entry of a sign-in.
+    pub fn add_sign_in(&mut self, s: &SignIn) {
+        let e = entry(
+            &Record::SignIn(s),
+            self.context,
+            &self.marks,
+            &mut self.counts,
+            &mut self.cited,
+        );
+        self.entries.push(e);
+    }
+
+    /// The entry of an access.
+    pub fn add_access(&mut self, a: &Access) {
+        let e = entry(
+            &Record::Access(a),
+            self.context,
+            &self.marks,
+            &mut self.counts,
+            &mut self.cited,
+        );
+        self.entries.push(e);
+    }
+
+    /// Every entry by time, then source (as [`tenant_timeline`] orders its records).
+    pub fn finish(self) -> Vec<TimelineEntry> {
+        let mut entries = self.entries;
+        entries.sort_by(|a, b| (a.time, &a.source).cmp(&(b.time, &b.source)));
+        entries
     }
 }
 

@@ -118,6 +118,9 @@ pub enum UalFormat {
     Jsonl,
     /// Purview portal CSV export (BOM, locale dates, newest first).
     PurviewCsv,
+    /// `Search-UnifiedAuditLog | Export-Csv -NoTypeInformation` from Exchange Online PowerShell
+    /// (every value quoted, record types by name, `UserIds` and `Operations`, newest first).
+    SearchCsv,
     /// Defender XDR Streaming API records of `CloudAppEvents` (`RawEventData`, the UAL record,
     /// nested in `properties`), JSON lines, one file per day.
     DefenderStream,
@@ -177,6 +180,7 @@ names!(UalFormat {
     MgmtApi => "mgmt-api",
     Jsonl => "jsonl",
     PurviewCsv => "purview-csv",
+    SearchCsv => "search-csv",
     DefenderStream => "defender-stream",
 });
 

@@ -26,6 +26,8 @@ enum Container {
     Envelope,
     Array,
     PurviewCsv,
+    /// `Search-UnifiedAuditLog | Export-Csv`: its header, then rows ending in CRLF.
+    SearchCsv,
     /// Lines under a header line, each pushed whole (the Entra admin center's CSV).
     HeaderedCsv,
     /// An advanced hunting API answer: `{"Schema":[...],"Results":[` records `]}`.
@@ -82,6 +84,7 @@ impl Sink {
             Container::Envelope => b"{\"records\":[",
             Container::Array => b"[",
             Container::PurviewCsv => b"\xef\xbb\xbfRecordId,CreationDate,RecordType,Operation,UserId,AuditData,AssociatedAdminUnits,AssociatedAdminUnitsNames\r\n",
+            Container::SearchCsv => b"\"RunspaceId\",\"RecordType\",\"CreationDate\",\"UserIds\",\"Operations\",\"AuditData\",\"ResultIndex\",\"ResultCount\",\"Identity\",\"IsValid\",\"ObjectState\"\r\n",
             Container::HeaderedCsv | Container::Hunting => head.as_bytes(),
         };
         w.write_all(head).map_err(io_err(&path))?;
@@ -108,7 +111,7 @@ impl Sink {
         };
         let tail: &[u8] = match self.container {
             Container::Lines => b"\n",
-            Container::PurviewCsv => b"\r\n",
+            Container::PurviewCsv | Container::SearchCsv => b"\r\n",
             _ => b"",
         };
         self.w
@@ -431,31 +434,92 @@ impl Output {
 
     /// One Purview CSV file holding `records`, newest first.
     fn purview(&mut self, records: &mut Vec<&UalRec<'_>>, part: usize) -> Result<(), SimError> {
+        let rel = format!("ual/purview/{}-part{:04}.csv", self.date, part);
+        self.audit_csv(
+            records,
+            rel,
+            "purview-csv",
+            Container::PurviewCsv,
+            |row, r, json, _| {
+                row.push_str(&r.id.to_string());
+                row.push(',');
+                row.push_str(&crate::timefmt::us_locale(r.time));
+                row.push(',');
+                row.push_str(&render::record_type(&r.op).to_string());
+                row.push(',');
+                row.push_str(render::operation(&r.op));
+                row.push(',');
+                row.push_str(&r.user.upn);
+                row.push_str(",\"");
+                row.push_str(&json.replace('"', "\"\""));
+                row.push_str("\",,");
+            },
+        )
+    }
+
+    /// One `Search-UnifiedAuditLog | Export-Csv` file holding `records`, newest first, as the
+    /// cmdlet returns them (its result index counting from 1).
+    fn search_csv(&mut self, records: &mut Vec<&UalRec<'_>>, part: usize) -> Result<(), SimError> {
+        let rel = format!("ual/search/{}-part{:04}.csv", self.date, part);
+        let total = records.len();
+        let runspace = crate::rng::Rng::stream(0x5ea4c4, &[part as u64])
+            .guid()
+            .to_string();
+        self.audit_csv(
+            records,
+            rel,
+            "search-csv",
+            Container::SearchCsv,
+            |row, r, json, i| {
+                let cells = [
+                    runspace.clone(),
+                    render::record_type_name(&r.op),
+                    crate::timefmt::us_locale(r.time),
+                    r.user.upn.to_string(),
+                    render::operation(&r.op).to_string(),
+                    json.to_string(),
+                    (i + 1).to_string(),
+                    total.to_string(),
+                    r.id.to_string(),
+                    "True".to_string(),
+                    "Unchanged".to_string(),
+                ];
+                for (n, cell) in cells.iter().enumerate() {
+                    if n > 0 {
+                        row.push(',');
+                    }
+                    row.push('"');
+                    row.push_str(&cell.replace('"', "\"\""));
+                    row.push('"');
+                }
+            },
+        )
+    }
+
+    /// One audit CSV file at `rel` holding `records`, newest first, each row made by `row_of`
+    /// (the row, the record, its `AuditData` JSON, its index in the file).
+    fn audit_csv(
+        &mut self,
+        records: &mut Vec<&UalRec<'_>>,
+        rel: String,
+        format: &'static str,
+        container: Container,
+        row_of: impl Fn(&mut String, &UalRec<'_>, &str, usize),
+    ) -> Result<(), SimError> {
         if records.is_empty() {
             return Ok(());
         }
-        // Newest first, as the portal exports; ties keep a stable, reproducible order.
+        // Newest first, as the portal and the cmdlet export; ties keep a stable, reproducible
+        // order.
         records.sort_by(|a, b| b.time.cmp(&a.time).then(a.id.cmp(&b.id)));
-        let rel = format!("ual/purview/{}-part{:04}.csv", self.date, part);
-        let mut sink = Sink::open(&self.root, rel, UAL, "purview-csv", Container::PurviewCsv)?;
+        let mut sink = Sink::open(&self.root, rel, UAL, format, container)?;
         let mut json = String::with_capacity(4096);
         let mut row = String::with_capacity(4096);
-        for r in records.iter() {
+        for (i, r) in records.iter().enumerate() {
             json.clear();
             row.clear();
             render::audit_data(&mut json, r);
-            row.push_str(&r.id.to_string());
-            row.push(',');
-            row.push_str(&crate::timefmt::us_locale(r.time));
-            row.push(',');
-            row.push_str(&render::record_type(&r.op).to_string());
-            row.push(',');
-            row.push_str(render::operation(&r.op));
-            row.push(',');
-            row.push_str(&r.user.upn);
-            row.push_str(",\"");
-            row.push_str(&json.replace('"', "\"\""));
-            row.push_str("\",,");
+            row_of(&mut row, r, &json, i);
             sink.push(&row, r.kind_name())?;
         }
         self.done.push(sink.finish()?);
@@ -470,9 +534,16 @@ impl Output {
         for r in batch.graph.iter().chain(&batch.late_graph) {
             self.graph(r)?;
         }
-        if self.formats.ual == UalFormat::PurviewCsv {
+        if matches!(
+            self.formats.ual,
+            UalFormat::PurviewCsv | UalFormat::SearchCsv
+        ) {
             let mut all: Vec<&UalRec<'_>> = batch.ual.iter().chain(&batch.late_ual).collect();
-            self.purview(&mut all, part)?;
+            if self.formats.ual == UalFormat::PurviewCsv {
+                self.purview(&mut all, part)?;
+            } else {
+                self.search_csv(&mut all, part)?;
+            }
         } else {
             for r in batch.ual.iter().chain(&batch.late_ual) {
                 self.ual_json(r)?;

@@ -446,6 +446,24 @@ pub(crate) fn record_type(op: &UalOp<'_>) -> u8 {
     }
 }
 
+/// The `RecordType` of a record as `Search-UnifiedAuditLog` names it (the `AuditLogRecordType`
+/// enumeration of Microsoft's Office 365 Management Activity API schema), else its number.
+pub(crate) fn record_type_name(op: &UalOp<'_>) -> String {
+    match record_type(op) {
+        1 => "ExchangeAdmin".to_string(),
+        2 => "ExchangeItem".to_string(),
+        3 => "ExchangeItemGroup".to_string(),
+        4 => "SharePoint".to_string(),
+        6 => "SharePointFileOperation".to_string(),
+        7 => "OneDrive".to_string(),
+        14 => "SharePointSharingOperation".to_string(),
+        15 => "AzureActiveDirectoryStsLogon".to_string(),
+        25 => "MicrosoftTeams".to_string(),
+        50 => "ExchangeItemAggregated".to_string(),
+        n => n.to_string(),
+    }
+}
+
 /// The UAL `Operation` of a record.
 pub(crate) fn operation(op: &UalOp<'_>) -> &'static str {
     match op {

@@ -11,7 +11,9 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use tokentrail_engine::Detection;
-use tokentrail_investigate::{Context, InvestigateError, Investigation, Investigator, Subject};
+use tokentrail_investigate::{
+    Context, InvestigateError, Investigation, Investigator, Related, Subject,
+};
 use tokentrail_model::escape::Shown;
 use tokentrail_model::{Finding, SessionId, Timestamp, TokenId};
 
@@ -170,14 +172,10 @@ impl SubjectArgs {
             || self.finding.is_some()
     }
 
-    /// The subject named, its ids resolved against `records` and the findings of `detection`
-    /// (live and suppressed); `Ok(None)` when none is named; the message when an id is the
-    /// start of several, or names no finding.
-    pub fn resolve(
-        &self,
-        records: &super::Records,
-        detection: &Detection,
-    ) -> Result<Option<Resolved>, String> {
+    /// The subject named, its ids resolved against the `ids` of the inputs and the findings of
+    /// `detection` (live and suppressed); `Ok(None)` when none is named; the message when an id
+    /// is the start of several, or names no finding.
+    pub fn resolve(&self, ids: &Ids, detection: &Detection) -> Result<Option<Resolved>, String> {
         if let Some(given) = &self.finding {
             let finding = find_finding(given, detection)?;
             let subject = if let Some(s) = &finding.session_id {
@@ -201,46 +199,25 @@ impl SubjectArgs {
         }
         let user = match &self.user {
             Some(given) => {
-                let ids = records
-                    .sign_ins
+                let users = ids
+                    .users
                     .iter()
-                    .flat_map(|s| [&s.user_id, &s.upn])
-                    .chain(records.accesses.iter().flat_map(|a| [&a.user_id, &a.upn]))
-                    .flatten()
+                    .chain(&ids.access_users)
                     .map(String::as_str);
-                Some(one_of("user", given.trim(), ids)?.unwrap_or_else(|| given.clone()))
+                Some(one_of("user", given.trim(), users)?.unwrap_or_else(|| given.clone()))
             }
             None => None,
         };
         let session = match &self.session {
             Some(given) => {
-                let ids: BTreeSet<String> = records
-                    .sign_ins
-                    .iter()
-                    .filter_map(|s| s.session_id.as_ref())
-                    .chain(
-                        records
-                            .accesses
-                            .iter()
-                            .filter_map(|a| a.session_id.as_ref()),
-                    )
-                    .map(ToString::to_string)
-                    .collect();
-                let text = named_id("session", "s:", given, &ids)?;
+                let text = named_id("session", "s:", given, &ids.sessions)?;
                 Some(SessionId::parse(&text).ok_or("the session id is empty")?)
             }
             None => None,
         };
         let token = match &self.token {
             Some(given) => {
-                let ids: BTreeSet<String> = records
-                    .sign_ins
-                    .iter()
-                    .filter_map(|s| s.issued_token())
-                    .chain(records.accesses.iter().filter_map(|a| a.token_id.clone()))
-                    .map(|t| t.to_string())
-                    .collect();
-                let text = named_id("token", "t:", given, &ids)?;
+                let text = named_id("token", "t:", given, &ids.tokens)?;
                 Some(TokenId::parse(&text).ok_or("the token id is empty")?)
             }
             None => None,
@@ -290,23 +267,250 @@ fn find_finding<'a>(given: &str, detection: &'a Detection) -> Result<&'a Finding
     })
 }
 
+/// The ids of the inputs a subject's names are resolved against, gathered as records pass:
+/// user ids and UPNs (those of sign-ins first, each in the order first logged: the first exact
+/// match wins), session ids and token ids, each kind only when the subject names one.
+#[derive(Debug, Default)]
+pub(crate) struct Ids {
+    wants: (bool, bool, bool),
+    users: Vec<String>,
+    access_users: Vec<String>,
+    seen_users: std::collections::HashSet<String>,
+    seen_access_users: std::collections::HashSet<String>,
+    sessions: BTreeSet<String>,
+    tokens: BTreeSet<String>,
+}
+
+impl Ids {
+    /// Ready to gather the kinds of ids `subject` names.
+    pub fn wanted_by(subject: &SubjectArgs) -> Ids {
+        Ids {
+            wants: (
+                subject.user.is_some(),
+                subject.session.is_some(),
+                subject.token.is_some(),
+            ),
+            ..Ids::default()
+        }
+    }
+
+    /// The ids of records already in memory.
+    pub fn of(subject: &SubjectArgs, records: &super::Records) -> Ids {
+        let mut ids = Ids::wanted_by(subject);
+        records.sign_ins.iter().for_each(|s| ids.add_sign_in(s));
+        records.accesses.iter().for_each(|a| ids.add_access(a));
+        ids
+    }
+
+    pub fn add_sign_in(&mut self, s: &tokentrail_model::SignIn) {
+        let (users, sessions, tokens) = self.wants;
+        if users {
+            for u in [&s.user_id, &s.upn].into_iter().flatten() {
+                if self.seen_users.insert(u.clone()) {
+                    self.users.push(u.clone());
+                }
+            }
+        }
+        if let Some(x) = s.session_id.as_ref().filter(|_| sessions) {
+            self.sessions.insert(x.to_string());
+        }
+        if let Some(t) = s.issued_token().filter(|_| tokens) {
+            self.tokens.insert(t.to_string());
+        }
+    }
+
+    pub fn add_access(&mut self, a: &tokentrail_model::Access) {
+        let (users, sessions, tokens) = self.wants;
+        if users {
+            for u in [&a.user_id, &a.upn].into_iter().flatten() {
+                // After the sign-ins' own: a user a sign-in logged is found there first.
+                if !self.seen_users.contains(u) && self.seen_access_users.insert(u.clone()) {
+                    self.access_users.push(u.clone());
+                }
+            }
+        }
+        if let Some(x) = a.session_id.as_ref().filter(|_| sessions) {
+            self.sessions.insert(x.to_string());
+        }
+        if let Some(t) = a.token_id.as_ref().filter(|_| tokens) {
+            self.tokens.insert(t.to_string());
+        }
+    }
+}
+
+/// What `investigate` and `timeline` know of the inputs for one subject.
+pub(crate) struct ForSubject {
+    /// The records the subject's investigation can touch (every record with standard input).
+    pub records: super::Records,
+    /// The engine's run over every record.
+    pub detection: Detection,
+    /// What every record says of users, clients and networks.
+    pub context: Context,
+    /// The subject, or why its name names none.
+    pub resolved: Result<Option<Resolved>, String>,
+    pub report: tokentrail_ingest::IngestReport,
+}
+
+/// Read the inputs for the subject `args` names. The engine, the context and the ids are fed as
+/// records pass; the subject is resolved against them; then the inputs are read again for the
+/// records its investigation can touch ([`Related`]), and once more for the sign-ins that issued
+/// the tokens those records used (the chains find a token's issuer among the records kept).
+/// So memory holds the engine's compact records and the subject's, not every decoded record.
+/// Standard input cannot be read twice: then every record is kept, as before.
+pub(crate) fn read_for_subject(
+    paths: &[PathBuf],
+    args: &SubjectArgs,
+    config: tokentrail_engine::EngineConfig,
+    times: &mut super::judging::TimeCheck,
+) -> ForSubject {
+    if paths.iter().any(|p| p == std::path::Path::new("-")) {
+        let (records, report) = super::read_records(paths, times);
+        let detection = super::detect_over(config, &records.sign_ins, &records.accesses);
+        let context = Context::learn(
+            &records.sign_ins,
+            &records.accesses,
+            detection.networks.clone(),
+        );
+        let resolved = args.resolve(&Ids::of(args, &records), &detection);
+        return ForSubject {
+            records,
+            detection,
+            context,
+            resolved,
+            report,
+        };
+    }
+    let mut ids = Ids::wanted_by(args);
+    let (detection, context, mailbox_changes, report) = judge(paths, config, times, &mut ids);
+    let resolved = args.resolve(&ids, &detection);
+    drop(ids);
+    let mut records = super::Records {
+        sign_ins: Vec::new(),
+        accesses: Vec::new(),
+        mailbox_changes,
+    };
+    if let Ok(Some(subject)) = &resolved {
+        let mut related = Related::new();
+        related.add(&subject.subject, &context);
+        read_again(paths, times, &mut |event| match event {
+            tokentrail_ingest::Decoded::SignIn(s) if related.sign_in(&s) => {
+                records.sign_ins.push(*s)
+            }
+            tokentrail_ingest::Decoded::Access(a) if related.access(&a) => {
+                records.accesses.push(*a)
+            }
+            _ => {}
+        });
+        // The tokens the kept records used whose issuing sign-in was not kept.
+        let issued: std::collections::HashSet<TokenId> = records
+            .sign_ins
+            .iter()
+            .filter_map(tokentrail_model::SignIn::issued_token)
+            .collect();
+        let issuers: std::collections::HashSet<TokenId> = records
+            .accesses
+            .iter()
+            .filter_map(|a| a.token_id.clone())
+            .filter(|t| !issued.contains(t))
+            .collect();
+        if !issuers.is_empty() {
+            records.sign_ins.clear();
+            read_again(paths, times, &mut |event| {
+                if let tokentrail_ingest::Decoded::SignIn(s) = event {
+                    if related.sign_in(&s) || s.issued_token().is_some_and(|t| issuers.contains(&t))
+                    {
+                        records.sign_ins.push(*s);
+                    }
+                }
+            });
+        }
+    }
+    ForSubject {
+        records,
+        detection,
+        context,
+        resolved,
+        report,
+    }
+}
+
+/// The first reading of the inputs for `investigate` and `timeline`: the engine's run over
+/// every record, the context every record teaches, the inbox-rule and forwarding changes, and
+/// the `ids` a subject's names resolve against; the records themselves are not kept.
+pub(crate) fn judge(
+    paths: &[PathBuf],
+    config: tokentrail_engine::EngineConfig,
+    times: &mut super::judging::TimeCheck,
+    ids: &mut Ids,
+) -> (
+    Detection,
+    Context,
+    Vec<tokentrail_ingest::OtherRecord>,
+    tokentrail_ingest::IngestReport,
+) {
+    let mut engine = tokentrail_engine::Engine::new(config);
+    let mut context = tokentrail_investigate::ContextBuilder::new();
+    let mut mailbox_changes = Vec::new();
+    let mut sink = |record: tokentrail_ingest::DecodedRecord| match record.event {
+        tokentrail_ingest::Decoded::SignIn(s) => {
+            context.add_sign_in(&s);
+            ids.add_sign_in(&s);
+            engine.add_sign_in(s);
+        }
+        tokentrail_ingest::Decoded::Access(a) => {
+            context.add_access(&a);
+            ids.add_access(&a);
+            engine.add_access(a);
+        }
+        tokentrail_ingest::Decoded::Other(o) => {
+            if o.mailbox_change.is_some() {
+                mailbox_changes.push(o);
+            }
+        }
+    };
+    // The engine and the context work beside the reading thread, as in `detect`.
+    let (report, _) = super::read_beside(
+        paths,
+        tokentrail_ingest::ReadOptions::default(),
+        times.filter(&mut sink),
+    );
+    times.release(&mut sink);
+    let detection = engine.finish();
+    let context = context.finish(detection.networks.clone());
+    (detection, context, mailbox_changes, report)
+}
+
+/// Read the inputs again after [`judge`], handing `keep` every record it did not set aside for
+/// its time (what is unreadable was reported the first time).
+pub(crate) fn read_again(
+    paths: &[PathBuf],
+    times: &super::judging::TimeCheck,
+    keep: &mut dyn FnMut(tokentrail_ingest::Decoded),
+) {
+    super::read_with_progress(
+        paths,
+        tokentrail_ingest::ReadOptions::default(),
+        &mut |record| {
+            if !times.set_aside_before(&record) {
+                keep(record.event);
+            }
+        },
+    );
+}
+
 /// The investigation of `subject` by the engine's run over `records` (its live findings and its
 /// networks), its timeline limited to the reporting `window` (`--since`, `--until`); or the
 /// exit code when no record matches it (said on `err`).
 pub(crate) fn investigation(
     subject: &Subject,
     records: &super::Records,
+    context: &Context,
     detection: &Detection,
     window: (Option<Timestamp>, Option<Timestamp>),
     err: &mut dyn Write,
 ) -> anyhow::Result<Result<Investigation, ExitCode>> {
-    let context = Context::learn(
-        &records.sign_ins,
-        &records.accesses,
-        detection.networks.clone(),
-    );
     let investigator = Investigator::new(
-        &context,
+        context,
         &records.sign_ins,
         &records.accesses,
         &detection.findings,
@@ -339,14 +543,18 @@ pub fn run(args: InvestigateArgs) -> anyhow::Result<ExitCode> {
     }
     let Judging { config, mut times } = args.judging.compile()?;
     let window = (config.since, config.until);
-    let (records, report) = super::read_records(&args.paths, &mut times);
+    let ForSubject {
+        records,
+        detection,
+        context,
+        resolved,
+        report,
+    } = read_for_subject(&args.paths, &args.subject, config, &mut times);
     if let Some(code) = times.check_input(&report)? {
         return Ok(code);
     }
-
-    let detection = super::detect_over(config, &records.sign_ins, &records.accesses);
     super::judging::write_judging_notes(&mut err, &detection)?;
-    let resolved = match args.subject.resolve(&records, &detection) {
+    let resolved = match resolved {
         Ok(Some(resolved)) => resolved,
         Ok(None) => return Ok(ExitCode::from(exit::USAGE)),
         Err(message) => {
@@ -354,11 +562,17 @@ pub fn run(args: InvestigateArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(exit::USAGE));
         }
     };
-    let mut investigation =
-        match investigation(&resolved.subject, &records, &detection, window, &mut err)? {
-            Ok(inv) => inv,
-            Err(code) => return Ok(code),
-        };
+    let mut investigation = match investigation(
+        &resolved.subject,
+        &records,
+        &context,
+        &detection,
+        window,
+        &mut err,
+    )? {
+        Ok(inv) => inv,
+        Err(code) => return Ok(code),
+    };
     investigation.finding = resolved.finding;
 
     let out: Box<dyn Write> = match &args.output {

@@ -78,7 +78,7 @@ pub struct SimulateArgs {
     /// Export shape per family, e.g. `signins=la-jsonl,graph=diagnostic,ual=purview-csv`.
     /// Sign-ins: la-jsonl, diagnostic, graph, entra-portal-csv, defender-hunting,
     /// defender-stream. Graph: la-jsonl, diagnostic, defender-hunting. UAL: mgmt-api, jsonl,
-    /// purview-csv, defender-stream. A family not named keeps its default: la-jsonl for
+    /// purview-csv, search-csv (Search-UnifiedAuditLog | Export-Csv), defender-stream. A family not named keeps its default: la-jsonl for
     /// sign-ins and Graph, mgmt-api for the UAL. `text=utf-16le` (or utf-16be) writes every
     /// log file as UTF-16, as Windows PowerShell 5.1 saves exports; the default is utf-8.
     #[arg(long, value_name = "FAMILY=SHAPE,...")]

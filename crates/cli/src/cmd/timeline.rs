@@ -11,7 +11,9 @@ use std::process::ExitCode;
 
 use tokentrail_investigate::TimesketchFormat;
 
-use super::investigate::{investigation, SubjectArgs};
+use super::investigate::{
+    investigation, judge, read_again, read_for_subject, ForSubject, Ids, SubjectArgs,
+};
 use super::judging::{Judging, JudgingArgs};
 
 /// How the timeline is written.
@@ -79,51 +81,91 @@ pub fn run(args: TimelineArgs) -> anyhow::Result<ExitCode> {
     }
     let Judging { config, mut times } = args.judging.compile()?;
     let window = (config.since, config.until);
-    let (records, report) = super::read_records(&args.paths, &mut times);
-    if let Some(code) = times.check_input(&report)? {
-        return Ok(code);
+    let detection;
+    let (entries, findings, report);
+    let mut named = None;
+    if args.subject.is_given() {
+        // One subject: only its records are kept (see `read_for_subject`).
+        let ForSubject {
+            records,
+            detection: judged,
+            context,
+            resolved,
+            report: read,
+        } = read_for_subject(&args.paths, &args.subject, config, &mut times);
+        if let Some(code) = times.check_input(&read)? {
+            return Ok(code);
+        }
+        super::judging::write_judging_notes(&mut err, &judged)?;
+        let subject = match resolved {
+            Ok(Some(resolved)) => resolved.subject,
+            Ok(None) => return Ok(ExitCode::from(crate::exit::USAGE)),
+            Err(message) => {
+                writeln!(err, "tokentrail: {message}")?;
+                return Ok(ExitCode::from(crate::exit::USAGE));
+            }
+        };
+        let investigation =
+            match investigation(&subject, &records, &context, &judged, window, &mut err)? {
+                Ok(inv) => inv,
+                Err(code) => return Ok(code),
+            };
+        named = Some(subject);
+        detection = judged;
+        // The findings that cite the subject's records, in the engine's order.
+        findings = detection
+            .findings
+            .iter()
+            .filter(|f| investigation.findings.iter().any(|r| r.id == f.id))
+            .collect::<Vec<_>>();
+        entries = investigation.timeline;
+        report = read;
+    } else if args.paths.iter().any(|p| p == std::path::Path::new("-")) {
+        // Standard input is read once: every record in memory.
+        let (records, read) = super::read_records(&args.paths, &mut times);
+        if let Some(code) = times.check_input(&read)? {
+            return Ok(code);
+        }
+        detection = super::detect_over(config, &records.sign_ins, &records.accesses);
+        super::judging::write_judging_notes(&mut err, &detection)?;
+        let mut all = tokentrail_investigate::tenant_timeline(
+            &records.sign_ins,
+            &records.accesses,
+            &detection,
+        );
+        all.retain(|e| tokentrail_engine::in_window(window.0, window.1, e.time, e.time));
+        entries = all;
+        findings = detection.findings.iter().collect::<Vec<_>>();
+        report = read;
+    } else {
+        // The findings and the context first, then the entries record by record: memory holds
+        // the entries, not the records as well.
+        let (judged, context, _, read) =
+            judge(&args.paths, config, &mut times, &mut Ids::default());
+        if let Some(code) = times.check_input(&read)? {
+            return Ok(code);
+        }
+        super::judging::write_judging_notes(&mut err, &judged)?;
+        detection = judged;
+        let mut timeline = tokentrail_investigate::TenantTimeline::new(&context, &detection);
+        read_again(&args.paths, &times, &mut |event| match event {
+            tokentrail_ingest::Decoded::SignIn(s) => timeline.add_sign_in(&s),
+            tokentrail_ingest::Decoded::Access(a) => timeline.add_access(&a),
+            tokentrail_ingest::Decoded::Other(_) => {}
+        });
+        let mut all = timeline.finish();
+        all.retain(|e| tokentrail_engine::in_window(window.0, window.1, e.time, e.time));
+        entries = all;
+        findings = detection.findings.iter().collect::<Vec<_>>();
+        report = read;
     }
-    let detection = super::detect_over(config, &records.sign_ins, &records.accesses);
-    super::judging::write_judging_notes(&mut err, &detection)?;
-    let subject = match args.subject.resolve(&records, &detection) {
-        Ok(resolved) => resolved.map(|r| r.subject),
-        Err(message) => {
-            writeln!(err, "tokentrail: {message}")?;
-            return Ok(ExitCode::from(crate::exit::USAGE));
-        }
-    };
-    let (entries, findings) = match &subject {
-        None => {
-            let mut entries = tokentrail_investigate::tenant_timeline(
-                &records.sign_ins,
-                &records.accesses,
-                &detection,
-            );
-            entries.retain(|e| tokentrail_engine::in_window(window.0, window.1, e.time, e.time));
-            (entries, detection.findings.iter().collect::<Vec<_>>())
-        }
-        Some(subject) => {
-            let investigation =
-                match investigation(subject, &records, &detection, window, &mut err)? {
-                    Ok(inv) => inv,
-                    Err(code) => return Ok(code),
-                };
-            // The findings that cite the subject's records, in the engine's order.
-            let cited: Vec<_> = detection
-                .findings
-                .iter()
-                .filter(|f| investigation.findings.iter().any(|r| r.id == f.id))
-                .collect();
-            (investigation.timeline, cited)
-        }
-    };
     let out = super::open_output(args.output.as_deref())?;
     let counts = tokentrail_investigate::write_timesketch(out, format, &entries, &findings)?;
     writeln!(
         err,
         "tokentrail: {} event(s) for {}: {} sign-in(s), {} access(es), {} finding(s)",
         counts.sign_ins + counts.accesses + counts.findings,
-        subject.map_or_else(
+        named.map_or_else(
             || "the tenant".to_string(),
             |s| tokentrail_model::escape::terminal(&s.to_string()).into_owned()
         ),

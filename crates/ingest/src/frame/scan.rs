@@ -351,8 +351,9 @@ fn escaped_bytes(backslash: u64, escape_in: bool, n: usize) -> (u64, bool) {
 }
 
 /// Bit `k` of the result is the parity of bits `0..=k` of `x`: over the unescaped quotes, set
-/// from an opening quote up to (not including) its closing one.
-fn prefix_parity(mut x: u64) -> u64 {
+/// from an opening quote up to (not including) its closing one (of a JSON string, or of a
+/// quoted CSV field).
+pub(super) fn prefix_parity(mut x: u64) -> u64 {
     x ^= x << 1;
     x ^= x << 2;
     x ^= x << 4;

@@ -2,11 +2,11 @@
 //!
 //! The framer cuts records out of the stream on the calling thread (it is sequential by
 //! nature: gzip, JSON containers and CSV quoting all need the bytes in order). Framed records
-//! are collected into batches of about [`BATCH_BYTES`]: a JSON line as a range of the read
-//! block it lies in (the batch holds the block; the line is not copied), a CSV row as a copy of
-//! its fields' bytes and where each field ends, any other JSON record as a copy (a JSON array's
-//! elements are already cut out into a buffer of their own). A batch holds the records of one
-//! file, and shares its column layout when the file is CSV. Each batch goes to a pool of
+//! are collected into batches of about [`BATCH_BYTES`]: a JSON line or a CSV row as a range of
+//! the read block it lies in (the batch holds the block; the record is not copied, and a CSV
+//! row is split into fields on the decoding thread), any other JSON record as a copy (a JSON
+//! array's elements are already cut out into a buffer of their own). A batch holds the records
+//! of one file, and shares its column layout when the file is CSV. Each batch goes to a pool of
 //! decoding threads, and the decoded batches come back to the calling thread *in the order they
 //! were framed*, so the sink sees exactly the sequence a single-threaded run produces and
 //! results cannot depend on the number of threads.
@@ -21,11 +21,10 @@ use std::ops::Range;
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 
-use csv::ByteRecord;
 use tokentrail_model::{Position, SourceRef};
 
 use crate::decode::{decode_all, DecodeOptions};
-use crate::frame::{Block, Recycler};
+use crate::frame::{Block, Recycler, RowFields};
 use crate::{CsvLayout, DecodeError, DecodedRecord, Payload};
 
 /// Bytes of framed JSON collected before a batch is handed to a decoding thread: large enough
@@ -51,12 +50,12 @@ enum Item {
         block: usize,
         range: Range<usize>,
     },
-    /// A CSV row laid out by the batch's layout: its fields' bytes are `range` of the batch
-    /// buffer, and `fields` of the batch's field ends say where each ends.
+    /// A CSV row laid out by the batch's layout, as it is in the file: `range` of the batch's
+    /// read block number `block`.
     Csv {
         position: Position,
+        block: usize,
         range: Range<usize>,
-        fields: Range<usize>,
     },
     /// A record already decoded: what it held, or why it failed.
     Decoded {
@@ -78,16 +77,13 @@ pub(super) enum Outcome {
 /// Framed records waiting to be decoded.
 struct Batch {
     file: Arc<str>,
-    /// Copies of the `Item::Json` and `Item::Csv` records: empty, with no room, until the first
-    /// one arrives.
+    /// Copies of the `Item::Json` records: empty, with no room, until the first one arrives.
     bytes: Vec<u8>,
-    /// Where each field of the `Item::Csv` rows ends, from the start of its row.
-    field_ends: Vec<usize>,
     /// The layout of the file's CSV rows.
     layout: Option<Arc<CsvLayout>>,
-    /// The read blocks that `Item::Shared` records lie in, each once.
+    /// The read blocks that `Item::Shared` and `Item::Csv` records lie in, each once.
     blocks: Vec<Block>,
-    /// Bytes of the `Item::Shared` records.
+    /// Bytes of the `Item::Shared` and `Item::Csv` records.
     shared_bytes: usize,
     items: Vec<Item>,
 }
@@ -99,7 +95,6 @@ impl Batch {
             // Taken when a record is copied ([`Batch::append`]): a batch of JSON lines only
             // references its read blocks and would hold a buffer it never writes.
             bytes: Vec::new(),
-            field_ends: Vec::new(),
             layout: None,
             blocks: Vec::new(),
             shared_bytes: 0,
@@ -107,31 +102,8 @@ impl Batch {
         }
     }
 
-    /// Copies a JSON record into the batch's buffer.
+    /// Copies a JSON record into the batch's buffer, taking one first if it has none.
     fn copy(&mut self, position: Position, record: &[u8], spare: &Spare) {
-        let range = self.append(record, spare);
-        self.items.push(Item::Json { position, range });
-    }
-
-    /// Copies a CSV row's fields into the batch's buffer, and where each ends.
-    fn copy_row(&mut self, position: Position, row: &ByteRecord, spare: &Spare) {
-        let range = self.append(row.as_slice(), spare);
-        let first = self.field_ends.len();
-        let mut end = 0;
-        for field in row {
-            end += field.len();
-            self.field_ends.push(end);
-        }
-        let fields = first..self.field_ends.len();
-        self.items.push(Item::Csv {
-            position,
-            range,
-            fields,
-        });
-    }
-
-    /// Appends `record` to the batch's buffer, taking one first if it has none; where it lies.
-    fn append(&mut self, record: &[u8], spare: &Spare) -> Range<usize> {
         if self.bytes.capacity() == 0 {
             // Reusing buffers keeps the allocator from returning them to the system and the
             // kernel from zeroing fresh pages for every batch.
@@ -141,7 +113,17 @@ impl Batch {
         }
         let start = self.bytes.len();
         self.bytes.extend_from_slice(record);
-        start..self.bytes.len()
+        let range = start..self.bytes.len();
+        self.items.push(Item::Json { position, range });
+    }
+
+    /// Holds `block` for a record of `len` bytes in it; its number in the batch.
+    fn hold(&mut self, block: &Block, len: usize) -> usize {
+        if !self.blocks.last().is_some_and(|b| Arc::ptr_eq(b, block)) {
+            self.blocks.push(Arc::clone(block));
+        }
+        self.shared_bytes += len;
+        self.blocks.len() - 1
     }
 
     fn is_full(&self) -> bool {
@@ -152,7 +134,6 @@ impl Batch {
         let Batch {
             file,
             mut bytes,
-            field_ends,
             layout,
             blocks,
             items,
@@ -167,11 +148,11 @@ impl Batch {
             },
         };
         let mut outcomes = Vec::with_capacity(items.len());
-        // The CSV row being decoded, its room reused from row to row.
-        let mut row = ByteRecord::new();
+        // The fields of the CSV row being decoded, their room reused from row to row.
+        let mut fields = RowFields::default();
         for item in items {
             // A JSON record's bytes (copied into the batch, or a range of a read block), or a
-            // CSV row put back together.
+            // CSV row's fields.
             let (position, payload) = match item {
                 Item::Json { position, range } => (
                     position,
@@ -187,18 +168,13 @@ impl Batch {
                 }
                 Item::Csv {
                     position,
+                    block,
                     range,
-                    fields,
                 } => {
-                    let fields_bytes = bytes.get(range).unwrap_or_default();
-                    row.clear();
-                    let mut start = 0;
-                    for &end in field_ends.get(fields).unwrap_or_default() {
-                        row.push_field(fields_bytes.get(start..end).unwrap_or_default());
-                        start = end;
-                    }
+                    let row = blocks.get(block).and_then(|b| b.get(range));
+                    let row = fields.split(row.unwrap_or_default());
                     match layout.as_deref() {
-                        Some(layout) => (position, Payload::Csv { layout, row: &row }),
+                        Some(layout) => (position, Payload::Csv { layout, row }),
                         // Never: a batch with a CSV row holds its file's layout.
                         None => {
                             outcomes.push(Outcome::Unreadable {
@@ -348,13 +324,10 @@ impl<'p> Pipeline<'p> {
         apply: &mut dyn FnMut(Outcome),
     ) {
         let batch = &mut self.batch;
-        if !batch.blocks.last().is_some_and(|b| Arc::ptr_eq(b, block)) {
-            batch.blocks.push(Arc::clone(block));
-        }
-        batch.shared_bytes += range.len();
+        let block = batch.hold(block, range.len());
         batch.items.push(Item::Shared {
             position,
-            block: batch.blocks.len() - 1,
+            block,
             range,
         });
         if batch.is_full() {
@@ -362,12 +335,14 @@ impl<'p> Pipeline<'p> {
         }
     }
 
-    /// A framed CSV row of the file laid out by `layout`.
+    /// A framed CSV row of the file laid out by `layout`, `range` of `block`: the batch holds
+    /// the block, and the decoding thread splits the row.
     pub(super) fn csv(
         &mut self,
         position: Position,
         layout: &Arc<CsvLayout>,
-        row: &ByteRecord,
+        block: &Block,
+        range: Range<usize>,
         apply: &mut dyn FnMut(Outcome),
     ) {
         // A batch holds one layout: a file has one header.
@@ -376,7 +351,12 @@ impl<'p> Pipeline<'p> {
         }
         let batch = &mut self.batch;
         batch.layout.get_or_insert_with(|| Arc::clone(layout));
-        batch.copy_row(position, row, &self.pool.spare);
+        let block = batch.hold(block, range.len());
+        batch.items.push(Item::Csv {
+            position,
+            block,
+            range,
+        });
         if batch.is_full() {
             self.dispatch(apply);
         }
