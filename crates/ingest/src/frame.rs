@@ -772,11 +772,6 @@ impl Framer<'_, '_, '_> {
             if self.s.available().is_empty() && !self.s.fill_more().map_err(failed)? {
                 return Ok(());
             }
-            // A row's line is that of where the reader stood after the record before it
-            // (after its first line-end byte), counting a newline there: past the `\n` of a
-            // CRLF or one empty line, though not past a second one.
-            let at_newline = self.s.available().first() == Some(&b'\n');
-            let line = self.s.line() + u64::from(at_newline);
             // Empty lines, and the `\n` of a CRLF.
             loop {
                 let avail = self.s.available();
@@ -794,6 +789,8 @@ impl Framer<'_, '_, '_> {
                     }
                 }
             }
+            // The row's own line: that of its first byte, past any empty lines before it.
+            let line = self.s.line();
             let mut row_end = csv_rows::RowEnd::new();
             let mut searched = 0;
             let end = loop {
@@ -1257,11 +1254,10 @@ mod tests {
     /// A record's position, and its text or why it is unreadable.
     type Cut = (Position, Result<String, String>);
 
-    /// What framing `text` gave when the framer read it through the `csv` crate: the rows
-    /// after the header at the line of the byte where the crate's reader stood before each
-    /// (counting a newline there), the last replaced by a report when the text ends inside
-    /// quotes, and rows up to the first record (the header included) over the limit, which
-    /// stops framing.
+    /// What framing `text` gives, by the `csv` crate: the rows after the header, each at the
+    /// line of its first byte (past the empty lines the crate skips before it), the last
+    /// replaced by a report when the text ends inside quotes, and rows up to the first record
+    /// (the header included) over the limit, which stops framing.
     fn csv_crate_framing(text: &[u8], limit: usize) -> (Vec<Cut>, Option<String>) {
         let text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
         let skipped = text
@@ -1276,10 +1272,12 @@ mod tests {
         let mut rows: Vec<_> = records
             .iter()
             .map(|(at, fields)| {
-                let newlines = text[..=*at as usize]
-                    .iter()
-                    .filter(|b| **b == b'\n')
-                    .count();
+                let start = *at as usize
+                    + text[*at as usize..]
+                        .iter()
+                        .take_while(|b| matches!(b, b'\n' | b'\r'))
+                        .count();
+                let newlines = text[..start].iter().filter(|b| **b == b'\n').count();
                 let line = Line(line_offset + 1 + newlines as u64);
                 (line, Ok(show_row(fields.iter().map(Vec::as_slice))))
             })

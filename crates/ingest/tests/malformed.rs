@@ -159,6 +159,38 @@ fn invalid_utf8_does_not_stop_the_file() {
     assert_eq!(places(&report), vec![Line(3)]);
 }
 
+/// A CSV row after empty lines is reported at its own line, with LF and CRLF line ends and
+/// with a lone CR (before, a row after two empty lines was placed on the empty line before it).
+#[test]
+fn csv_rows_after_empty_lines_are_reported_at_their_own_line() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, end) in [("lf.csv", "\n"), ("crlf.csv", "\r\n"), ("cr.csv", "\r")] {
+        let text = [
+            "TimeGenerated,OperationName,Extra",
+            "2024-01-01T00:00:00Z,a,1",
+            "",
+            "",
+            "short row",
+            "2024-01-01T00:00:01Z,b,2",
+            "",
+            "2024-01-01T00:00:02Z,\"c\"x,3",
+            "also short",
+        ]
+        .join(end);
+        let path = write(dir.path(), name, text.as_bytes());
+        let (report, got) = read(&path);
+        assert_eq!(report.files[0].container, Some(Container::Csv), "{name}");
+        assert_eq!(got.len(), 3, "{name}");
+        // A lone CR ends a row but is no line: that file is one line.
+        let expected = if end == "\r" {
+            vec![Line(1), Line(1)]
+        } else {
+            vec![Line(5), Line(9)]
+        };
+        assert_eq!(places(&report), expected, "{name}");
+    }
+}
+
 #[test]
 fn an_empty_file_is_reported_as_unreadable_input() {
     let dir = tempfile::tempdir().unwrap();
