@@ -48,3 +48,20 @@ build_base() {
     || return 1
   echo "$rev" >"$work/base-target/built-rev"
 }
+
+# builds_to_compare SCRIPT BASE: build the working tree and, when BASE is not empty, BASE; set
+# BINS to their binaries and NAMES to `head` and `base` (exits 2 when BASE is no revision).
+builds_to_compare() {
+  local script="$1" base="$2" base_rev
+  build_head || exit 1
+  BINS=("$HEAD_BIN")
+  NAMES=(head)
+  if [[ -n "$base" ]]; then
+    base_rev="$(git rev-parse --verify --quiet "$base^{commit}")" \
+      || { echo "$script: not a revision: $base" >&2; exit 2; }
+    echo "== build: base $(git rev-parse --short "$base_rev")"
+    build_base "$base_rev" "$WORK" || exit 1
+    BINS+=("$BASE_BIN")
+    NAMES+=(base)
+  fi
+}

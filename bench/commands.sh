@@ -28,17 +28,9 @@ source bench/base_build.sh
 bench_work commands
 corpus="$TARGET_DIR/bench/$tier"
 [[ -d "$corpus/signins" ]] || { echo "commands.sh: no corpus at $corpus: run bench/run.sh --tier $tier first" >&2; exit 2; }
-build_head
-bins=("$HEAD_BIN")
-names=(head)
-if [[ -n "$base" ]]; then
-  base_rev="$(git rev-parse --verify --quiet "$base^{commit}")" \
-    || { echo "commands.sh: not a revision: $base" >&2; exit 2; }
-  echo "== build: base $(git rev-parse --short "$base_rev")"
-  build_base "$base_rev" "$WORK"
-  bins+=("$BASE_BIN")
-  names+=(base)
-fi
+builds_to_compare commands.sh "$base"
+bins=("${BINS[@]}")
+names=("${NAMES[@]}")
 
 logs=("$corpus/signins" "$corpus/graph" "$corpus/ual")
 user="$("$HEAD_BIN" detect "${logs[@]}" --format ocsf 2>/dev/null | head -1 \

@@ -36,17 +36,9 @@ done
 # shellcheck source=bench/base_build.sh
 source bench/base_build.sh
 bench_work formats
-build_head
-bins=("$HEAD_BIN")
-names=(head)
-if [[ -n "$base" ]]; then
-  base_rev="$(git rev-parse --verify --quiet "$base^{commit}")" \
-    || { echo "formats.sh: not a revision: $base" >&2; exit 2; }
-  echo "== build: base $(git rev-parse --short "$base_rev")"
-  build_base "$base_rev" "$WORK"
-  bins+=("$BASE_BIN")
-  names+=(base)
-fi
+builds_to_compare formats.sh "$base"
+bins=("${BINS[@]}")
+names=("${NAMES[@]}")
 
 declare -A mix=(
   [la]="signins=la-jsonl,graph=la-jsonl,ual=jsonl"

@@ -227,7 +227,6 @@ fn inbox_rule_in_a_replayed_session() {
 /// format (sources differ only in the name).
 #[test]
 fn only_the_related_records_kept_give_the_investigation_of_every_record() {
-    use std::io::Write;
     let dir = tempfile::tempdir().unwrap();
     let o = tokentrail(&[
         "simulate",
@@ -304,19 +303,7 @@ fn only_the_related_records_kept_give_the_investigation_of_every_record() {
             .args(subject)
             .args(["--format", format]);
         if stdin {
-            let mut child = c
-                .stdin(std::process::Stdio::piped())
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap();
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(lines.as_bytes())
-                .unwrap();
-            child.wait_with_output().unwrap()
+            with_stdin(&mut c, &lines)
         } else {
             c.output().unwrap()
         }
@@ -357,20 +344,10 @@ fn only_the_related_records_kept_give_the_investigation_of_every_record() {
             .args(["timeline", all_name, "--format", format])
             .output()
             .unwrap();
-        let mut child = common::tokentrail()
-            .args(["timeline", "-", "--format", format])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(lines.as_bytes())
-            .unwrap();
-        let from_stdin = child.wait_with_output().unwrap();
+        let from_stdin = with_stdin(
+            common::tokentrail().args(["timeline", "-", "--format", format]),
+            &lines,
+        );
         assert_eq!(
             from_file.status.code(),
             Some(0),
@@ -386,4 +363,22 @@ fn only_the_related_records_kept_give_the_investigation_of_every_record() {
             piped.lines().count()
         );
     }
+}
+
+/// Run `command` with `input` on its standard input.
+fn with_stdin(command: &mut std::process::Command, input: &str) -> Output {
+    use std::io::Write;
+    let mut child = command
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
 }
