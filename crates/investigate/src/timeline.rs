@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 use tokentrail_engine::Detection;
 use tokentrail_model::{Access, Finding, NetworkId, SessionId, SignIn, SourceRef, TokenId};
 
-use crate::chain::{sort_by_time, Record};
+use crate::chain::Record;
 use crate::context::Context;
 use crate::{RecordCounts, TimelineEntry};
 
@@ -244,13 +244,9 @@ pub fn tenant_timeline(
     accesses: &[Access],
     detection: &Detection,
 ) -> Vec<TimelineEntry> {
-    let findings = &detection.findings;
     let context = Context::learn(sign_ins, accesses, detection.networks.clone());
-    let mut records: Vec<Record<'_>> = sign_ins
-        .iter()
-        .map(Record::SignIn)
-        .chain(accesses.iter().map(Record::Access))
-        .collect();
-    sort_by_time(&mut records);
-    mark(&records, &context, &Marks::new(findings)).timeline
+    let mut timeline = TenantTimeline::new(&context, detection);
+    sign_ins.iter().for_each(|s| timeline.add_sign_in(s));
+    accesses.iter().for_each(|a| timeline.add_access(a));
+    timeline.finish()
 }

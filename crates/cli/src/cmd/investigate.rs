@@ -363,14 +363,8 @@ pub(crate) fn read_for_subject(
     config: tokentrail_engine::EngineConfig,
     times: &mut super::judging::TimeCheck,
 ) -> ForSubject {
-    if paths.iter().any(|p| p == std::path::Path::new("-")) {
-        let (records, report) = super::read_records(paths, times);
-        let detection = super::detect_over(config, &records.sign_ins, &records.accesses);
-        let context = Context::learn(
-            &records.sign_ins,
-            &records.accesses,
-            detection.networks.clone(),
-        );
+    if reads_stdin(paths) {
+        let (records, detection, context, report) = judge_held(paths, config, times);
         let resolved = args.resolve(&Ids::of(args, &records), &detection);
         return ForSubject {
             records,
@@ -478,6 +472,32 @@ pub(crate) fn judge(
     let detection = engine.finish();
     let context = context.finish(detection.networks.clone());
     (detection, context, mailbox_changes, report)
+}
+
+/// Whether `paths` name standard input, which can be read only once.
+pub(crate) fn reads_stdin(paths: &[PathBuf]) -> bool {
+    paths.iter().any(|p| p == std::path::Path::new("-"))
+}
+
+/// [`judge`] for inputs read only once (standard input): every record held in memory.
+pub(crate) fn judge_held(
+    paths: &[PathBuf],
+    config: tokentrail_engine::EngineConfig,
+    times: &mut super::judging::TimeCheck,
+) -> (
+    super::Records,
+    Detection,
+    Context,
+    tokentrail_ingest::IngestReport,
+) {
+    let (records, report) = super::read_records(paths, times);
+    let detection = super::detect_over(config, &records.sign_ins, &records.accesses);
+    let context = Context::learn(
+        &records.sign_ins,
+        &records.accesses,
+        detection.networks.clone(),
+    );
+    (records, detection, context, report)
 }
 
 /// Read the inputs again after [`judge`], handing `keep` every record it did not set aside for

@@ -12,7 +12,8 @@ use std::process::ExitCode;
 use tokentrail_investigate::TimesketchFormat;
 
 use super::investigate::{
-    investigation, judge, read_again, read_for_subject, ForSubject, Ids, SubjectArgs,
+    investigation, judge, judge_held, read_again, read_for_subject, reads_stdin, ForSubject, Ids,
+    SubjectArgs,
 };
 use super::judging::{Judging, JudgingArgs};
 
@@ -120,39 +121,39 @@ pub fn run(args: TimelineArgs) -> anyhow::Result<ExitCode> {
             .collect::<Vec<_>>();
         entries = investigation.timeline;
         report = read;
-    } else if args.paths.iter().any(|p| p == std::path::Path::new("-")) {
-        // Standard input is read once: every record in memory.
-        let (records, read) = super::read_records(&args.paths, &mut times);
-        if let Some(code) = times.check_input(&read)? {
-            return Ok(code);
-        }
-        detection = super::detect_over(config, &records.sign_ins, &records.accesses);
-        super::judging::write_judging_notes(&mut err, &detection)?;
-        let mut all = tokentrail_investigate::tenant_timeline(
-            &records.sign_ins,
-            &records.accesses,
-            &detection,
-        );
-        all.retain(|e| tokentrail_engine::in_window(window.0, window.1, e.time, e.time));
-        entries = all;
-        findings = detection.findings.iter().collect::<Vec<_>>();
-        report = read;
     } else {
-        // The findings and the context first, then the entries record by record: memory holds
-        // the entries, not the records as well.
-        let (judged, context, _, read) =
-            judge(&args.paths, config, &mut times, &mut Ids::default());
+        // The whole tenant: the findings and the context first, then each record's entry, from
+        // a second reading (memory holds the entries, not the records as well), or from the
+        // records held when the input can be read only once (standard input).
+        let (held, judged, context, read) = if reads_stdin(&args.paths) {
+            let (records, judged, context, read) = judge_held(&args.paths, config, &mut times);
+            (Some(records), judged, context, read)
+        } else {
+            let (judged, context, _, read) =
+                judge(&args.paths, config, &mut times, &mut Ids::default());
+            (None, judged, context, read)
+        };
         if let Some(code) = times.check_input(&read)? {
             return Ok(code);
         }
         super::judging::write_judging_notes(&mut err, &judged)?;
         detection = judged;
         let mut timeline = tokentrail_investigate::TenantTimeline::new(&context, &detection);
-        read_again(&args.paths, &times, &mut |event| match event {
-            tokentrail_ingest::Decoded::SignIn(s) => timeline.add_sign_in(&s),
-            tokentrail_ingest::Decoded::Access(a) => timeline.add_access(&a),
-            tokentrail_ingest::Decoded::Other(_) => {}
-        });
+        match &held {
+            Some(records) => {
+                records
+                    .sign_ins
+                    .iter()
+                    .for_each(|s| timeline.add_sign_in(s));
+                records.accesses.iter().for_each(|a| timeline.add_access(a));
+            }
+            None => read_again(&args.paths, &times, &mut |event| match event {
+                tokentrail_ingest::Decoded::SignIn(s) => timeline.add_sign_in(&s),
+                tokentrail_ingest::Decoded::Access(a) => timeline.add_access(&a),
+                tokentrail_ingest::Decoded::Other(_) => {}
+            }),
+        }
+        drop(held);
         let mut all = timeline.finish();
         all.retain(|e| tokentrail_engine::in_window(window.0, window.1, e.time, e.time));
         entries = all;
