@@ -12,7 +12,7 @@
 use csv::ByteRecord;
 use memchr::{memchr, memchr3};
 
-use super::scan::prefix_parity;
+use super::scan::{prefix_parity, zero_padded, BLOCK};
 
 /// Where a row's scan is in the grammar.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,12 +66,7 @@ impl RowEnd {
             {
                 Some(whole) => whole,
                 None => {
-                    // Zeros match none of the bytes that matter.
-                    let mut zeros = [0u8; BLOCK];
-                    if let (Some(to), Some(from)) = (zeros.get_mut(..n), rest.get(..n)) {
-                        to.copy_from_slice(from);
-                    }
-                    padded = zeros;
+                    padded = zero_padded(rest);
                     &padded
                 }
             };
@@ -196,9 +191,6 @@ impl RowEnd {
         None
     }
 }
-
-/// Bytes classified at once (one bit per byte in the masks).
-const BLOCK: usize = 64;
 
 /// One bit per byte of a block (bit `k` for byte `k`): its quotes, line ends and commas.
 #[derive(Debug, Default, PartialEq, Eq)]

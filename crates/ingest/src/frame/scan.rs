@@ -237,7 +237,7 @@ impl ValueScan {
 }
 
 /// Bytes scanned as one block of bit masks.
-const BLOCK: usize = 64;
+pub(super) const BLOCK: usize = 64;
 
 /// One bit per byte of a block (bit `k` for byte `k`): its quotes, backslashes, and opening
 /// and closing brackets.
@@ -302,8 +302,9 @@ impl Masks {
     }
 }
 
-/// The start of `bytes` (shorter than a block) in a block of zeros, which match nothing.
-fn zero_padded(bytes: &[u8]) -> [u8; BLOCK] {
+/// The start of `bytes` (shorter than a block) in a block of zeros, which match nothing (of
+/// JSON's bytes that matter, or CSV's).
+pub(super) fn zero_padded(bytes: &[u8]) -> [u8; BLOCK] {
     let mut block = [0u8; BLOCK];
     let n = bytes.len().min(BLOCK);
     if let (Some(to), Some(from)) = (block.get_mut(..n), bytes.get(..n)) {
