@@ -107,11 +107,7 @@ impl Read for TextReader<'_> {
                 }
                 State::Plain { head, len, at } => {
                     if *at < *len {
-                        let rest = head.get(*at..*len).unwrap_or_default();
-                        let n = rest.len().min(buf.len());
-                        if let (Some(to), Some(from)) = (buf.get_mut(..n), rest.get(..n)) {
-                            to.copy_from_slice(from);
-                        }
+                        let n = head.get(*at..*len).unwrap_or_default().read(buf)?;
                         *at += n;
                         return Ok(n);
                     }
@@ -151,11 +147,8 @@ impl Transcoder {
 
     fn read(&mut self, inner: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
         loop {
-            if let Some(rest) = self.out.get(self.out_at..).filter(|r| !r.is_empty()) {
-                let n = rest.len().min(buf.len());
-                if let (Some(to), Some(from)) = (buf.get_mut(..n), rest.get(..n)) {
-                    to.copy_from_slice(from);
-                }
+            if let Some(mut rest) = self.out.get(self.out_at..).filter(|r| !r.is_empty()) {
+                let n = rest.read(buf)?;
                 self.out_at += n;
                 return Ok(n);
             }
