@@ -21,17 +21,69 @@ pub fn bytes_bar() -> Option<ProgressBar> {
     Some(bar)
 }
 
-/// The reader's progress callback that moves `bar`.
-pub fn callback(bar: &Option<ProgressBar>) -> Option<ProgressFn> {
-    bar.clone().map(|bar| {
-        let callback: ProgressFn = Arc::new(move |p: Progress| {
-            if let Some(total) = p.total_bytes {
-                bar.set_length(total.max(p.bytes_read));
-            }
-            bar.set_position(p.bytes_read);
-            // A file or zip member name is any text the exporter (or an attacker) chose.
-            bar.set_message(tokentrail_model::escape::terminal(&p.file).into_owned());
-        });
-        callback
-    })
+/// One bar for a command that reads its inputs more than once (`investigate` and `timeline`
+/// read them two or three times): its length the bytes of every reading planned, its message
+/// which reading it is, so that it runs once from start to end instead of once per reading.
+/// Cleared when dropped.
+pub struct Readings {
+    bar: Option<ProgressBar>,
+    planned: u64,
+    started: u64,
+}
+
+impl Readings {
+    /// A bar for `planned` readings (when stderr is a terminal).
+    pub fn new(planned: u64) -> Readings {
+        Readings {
+            bar: bytes_bar(),
+            planned,
+            started: 0,
+        }
+    }
+
+    /// The progress callback of the next reading; a reading beyond those planned adds one to
+    /// the plan.
+    pub fn next(&mut self) -> Option<ProgressFn> {
+        self.started += 1;
+        self.planned = self.planned.max(self.started);
+        let (nth, of) = (self.started, self.planned);
+        self.bar.clone().map(|bar| {
+            let callback: ProgressFn = Arc::new(move |p: Progress| {
+                // Every reading reads the same inputs: the earlier ones are `total` bytes each.
+                let done = match p.total_bytes {
+                    Some(total) => {
+                        let total = total.max(p.bytes_read);
+                        bar.set_length(total * of);
+                        total * (nth - 1)
+                    }
+                    None => 0,
+                };
+                bar.set_position(done + p.bytes_read);
+                // A file or zip member name is any text the exporter (or an attacker) chose.
+                let file = tokentrail_model::escape::terminal(&p.file);
+                bar.set_message(if of > 1 {
+                    format!("reading {nth} of {of}: {file}")
+                } else {
+                    file.into_owned()
+                });
+            });
+            callback
+        })
+    }
+
+    /// Run `f` (which writes to stderr) with the bar hidden.
+    pub fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
+        match &self.bar {
+            Some(bar) => bar.suspend(f),
+            None => f(),
+        }
+    }
+}
+
+impl Drop for Readings {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
 }

@@ -19,6 +19,7 @@ use tokentrail_model::{Finding, SessionId, Timestamp, TokenId};
 
 use super::judging::{Judging, JudgingArgs};
 use crate::exit;
+use crate::progress::Readings;
 
 /// How the investigation is written.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -374,8 +375,11 @@ pub(crate) fn read_for_subject(
             report,
         };
     }
+    // One progress bar for the two readings (three when the chains need their issuers).
+    let mut readings = Readings::new(2);
     let mut ids = Ids::wanted_by(args);
-    let (detection, context, mailbox_changes, report) = judge(paths, config, times, &mut ids);
+    let (detection, context, mailbox_changes, report) =
+        judge(paths, config, times, &mut ids, &mut readings);
     let resolved = args.resolve(&ids, &detection);
     drop(ids);
     let mut records = super::Records {
@@ -386,7 +390,7 @@ pub(crate) fn read_for_subject(
     if let Ok(Some(subject)) = &resolved {
         let mut related = Related::new();
         related.add(&subject.subject, &context);
-        read_again(paths, times, &mut |event| match event {
+        read_again(paths, times, &mut readings, &mut |event| match event {
             tokentrail_ingest::Decoded::SignIn(s) if related.sign_in(&s) => {
                 records.sign_ins.push(*s)
             }
@@ -409,7 +413,7 @@ pub(crate) fn read_for_subject(
             .collect();
         if !issuers.is_empty() {
             records.sign_ins.clear();
-            read_again(paths, times, &mut |event| {
+            read_again(paths, times, &mut readings, &mut |event| {
                 if let tokentrail_ingest::Decoded::SignIn(s) = event {
                     if related.sign_in(&s) || s.issued_token().is_some_and(|t| issuers.contains(&t))
                     {
@@ -436,6 +440,7 @@ pub(crate) fn judge(
     config: tokentrail_engine::EngineConfig,
     times: &mut super::judging::TimeCheck,
     ids: &mut Ids,
+    readings: &mut Readings,
 ) -> (
     Detection,
     Context,
@@ -463,11 +468,11 @@ pub(crate) fn judge(
         }
     };
     // The engine and the context work beside the reading thread, as in `detect`.
-    let (report, _) = super::read_beside(
-        paths,
-        tokentrail_ingest::ReadOptions::default(),
-        times.filter(&mut sink),
-    );
+    let opts = tokentrail_ingest::ReadOptions {
+        progress: readings.next(),
+        ..Default::default()
+    };
+    let (report, _) = super::read_beside(paths, opts, times.filter(&mut sink));
     times.release(&mut sink);
     let detection = engine.finish();
     let context = context.finish(detection.networks.clone());
@@ -505,11 +510,15 @@ pub(crate) fn judge_held(
 pub(crate) fn read_again(
     paths: &[PathBuf],
     times: &super::judging::TimeCheck,
+    readings: &mut Readings,
     keep: &mut dyn FnMut(tokentrail_ingest::Decoded),
 ) {
     super::read_with_progress(
         paths,
-        tokentrail_ingest::ReadOptions::default(),
+        tokentrail_ingest::ReadOptions {
+            progress: readings.next(),
+            ..Default::default()
+        },
         &mut |record| {
             if !times.set_aside_before(&record) {
                 keep(record.event);

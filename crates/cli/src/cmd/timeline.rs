@@ -16,6 +16,7 @@ use super::investigate::{
     SubjectArgs,
 };
 use super::judging::{Judging, JudgingArgs};
+use crate::progress::Readings;
 
 /// How the timeline is written.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,97 +83,150 @@ pub fn run(args: TimelineArgs) -> anyhow::Result<ExitCode> {
     }
     let Judging { config, mut times } = args.judging.compile()?;
     let window = (config.since, config.until);
-    let detection;
-    let (entries, findings, report);
-    let mut named = None;
-    if args.subject.is_given() {
-        // One subject: only its records are kept (see `read_for_subject`).
-        let ForSubject {
-            records,
-            detection: judged,
-            context,
-            resolved,
-            report: read,
-        } = read_for_subject(&args.paths, &args.subject, config, &mut times);
-        if let Some(code) = times.check_input(&read)? {
-            return Ok(code);
+    if !args.subject.is_given() {
+        return tenant(&args, format, config, times, &mut err);
+    }
+    // One subject: only its records are kept (see `read_for_subject`).
+    let ForSubject {
+        records,
+        detection,
+        context,
+        resolved,
+        report,
+    } = read_for_subject(&args.paths, &args.subject, config, &mut times);
+    if let Some(code) = times.check_input(&report)? {
+        return Ok(code);
+    }
+    super::judging::write_judging_notes(&mut err, &detection)?;
+    let subject = match resolved {
+        Ok(Some(resolved)) => resolved.subject,
+        Ok(None) => return Ok(ExitCode::from(crate::exit::USAGE)),
+        Err(message) => {
+            writeln!(err, "tokentrail: {message}")?;
+            return Ok(ExitCode::from(crate::exit::USAGE));
         }
-        super::judging::write_judging_notes(&mut err, &judged)?;
-        let subject = match resolved {
-            Ok(Some(resolved)) => resolved.subject,
-            Ok(None) => return Ok(ExitCode::from(crate::exit::USAGE)),
-            Err(message) => {
-                writeln!(err, "tokentrail: {message}")?;
-                return Ok(ExitCode::from(crate::exit::USAGE));
-            }
+    };
+    let investigation =
+        match investigation(&subject, &records, &context, &detection, window, &mut err)? {
+            Ok(inv) => inv,
+            Err(code) => return Ok(code),
         };
-        let investigation =
-            match investigation(&subject, &records, &context, &judged, window, &mut err)? {
-                Ok(inv) => inv,
-                Err(code) => return Ok(code),
-            };
-        named = Some(subject);
-        detection = judged;
-        // The findings that cite the subject's records, in the engine's order.
-        findings = detection
-            .findings
-            .iter()
-            .filter(|f| investigation.findings.iter().any(|r| r.id == f.id))
-            .collect::<Vec<_>>();
-        entries = investigation.timeline;
-        report = read;
+    // The findings that cite the subject's records, in the engine's order.
+    let findings = detection
+        .findings
+        .iter()
+        .filter(|f| investigation.findings.iter().any(|r| r.id == f.id))
+        .collect::<Vec<_>>();
+    let out = super::open_output(args.output.as_deref())?;
+    let counts =
+        tokentrail_investigate::write_timesketch(out, format, &investigation.timeline, &findings)?;
+    let named = tokentrail_model::escape::terminal(&subject.to_string()).into_owned();
+    write_counts(&mut err, counts, &named)?;
+    Ok(times.exit_code(&report))
+}
+
+/// The whole tenant's timeline: the findings and the context first, then each record's entry,
+/// from a second reading, or from the records held when the input can be read only once
+/// (standard input). The entries are put in order in runs that wait on disk (see
+/// [`tokentrail_investigate::TimelineSorting`]), so memory holds neither the records nor the
+/// entries.
+fn tenant(
+    args: &TimelineArgs,
+    format: TimesketchFormat,
+    config: tokentrail_engine::EngineConfig,
+    mut times: super::judging::TimeCheck,
+    err: &mut io::StderrLock<'_>,
+) -> anyhow::Result<ExitCode> {
+    let window = (config.since, config.until);
+    let sorting = tokentrail_investigate::TimelineSorting {
+        dir: config.spill_dir.clone(),
+        ..Default::default()
+    };
+    // One progress bar for the two readings.
+    let mut readings = Readings::new(2);
+    let (held, detection, context, report) = if reads_stdin(&args.paths) {
+        let (records, judged, context, read) = judge_held(&args.paths, config, &mut times);
+        (Some(records), judged, context, read)
     } else {
-        // The whole tenant: the findings and the context first, then each record's entry, from
-        // a second reading (memory holds the entries, not the records as well), or from the
-        // records held when the input can be read only once (standard input).
-        let (held, judged, context, read) = if reads_stdin(&args.paths) {
-            let (records, judged, context, read) = judge_held(&args.paths, config, &mut times);
-            (Some(records), judged, context, read)
-        } else {
-            let (judged, context, _, read) =
-                judge(&args.paths, config, &mut times, &mut Ids::default());
-            (None, judged, context, read)
-        };
-        if let Some(code) = times.check_input(&read)? {
-            return Ok(code);
+        let (judged, context, _, read) = judge(
+            &args.paths,
+            config,
+            &mut times,
+            &mut Ids::default(),
+            &mut readings,
+        );
+        (None, judged, context, read)
+    };
+    let checked = readings.suspend(|| -> anyhow::Result<Option<ExitCode>> {
+        if let Some(code) = times.check_input(&report)? {
+            return Ok(Some(code));
         }
-        super::judging::write_judging_notes(&mut err, &judged)?;
-        detection = judged;
-        let mut timeline = tokentrail_investigate::TenantTimeline::new(&context, &detection);
-        match &held {
-            Some(records) => {
-                records
-                    .sign_ins
-                    .iter()
-                    .for_each(|s| timeline.add_sign_in(s));
-                records.accesses.iter().for_each(|a| timeline.add_access(a));
-            }
-            None => read_again(&args.paths, &times, &mut |event| match event {
+        super::judging::write_judging_notes(err, &detection)?;
+        Ok(None)
+    })?;
+    if let Some(code) = checked {
+        return Ok(code);
+    }
+    let mut timeline =
+        tokentrail_investigate::TenantTimeline::sorted_by(&context, &detection, sorting);
+    match &held {
+        Some(records) => {
+            records
+                .sign_ins
+                .iter()
+                .for_each(|s| timeline.add_sign_in(s));
+            records.accesses.iter().for_each(|a| timeline.add_access(a));
+        }
+        None => read_again(
+            &args.paths,
+            &times,
+            &mut readings,
+            &mut |event| match event {
                 tokentrail_ingest::Decoded::SignIn(s) => timeline.add_sign_in(&s),
                 tokentrail_ingest::Decoded::Access(a) => timeline.add_access(&a),
                 tokentrail_ingest::Decoded::Other(_) => {}
-            }),
-        }
-        drop(held);
-        let mut all = timeline.finish();
-        all.retain(|e| tokentrail_engine::in_window(window.0, window.1, e.time, e.time));
-        entries = all;
-        findings = detection.findings.iter().collect::<Vec<_>>();
-        report = read;
+            },
+        ),
     }
+    drop((held, readings));
+    let mut entries = timeline.finish();
+    if entries.sorted_in_memory() {
+        writeln!(
+            err,
+            "tokentrail: the timeline's sorting file could not be made or written in the temporary directory ($TMPDIR): its entries were sorted in memory"
+        )?;
+    }
+    let findings = detection.findings.iter().collect::<Vec<_>>();
     let out = super::open_output(args.output.as_deref())?;
-    let counts = tokentrail_investigate::write_timesketch(out, format, &entries, &findings)?;
+    let counts = tokentrail_investigate::write_timesketch_in_order(
+        out,
+        format,
+        (&mut entries).filter(|e| tokentrail_engine::in_window(window.0, window.1, e.time, e.time)),
+        &findings,
+    )?;
+    if entries.lost() > 0 {
+        writeln!(
+            err,
+            "tokentrail: {} timeline entr(ies) waited on disk and could not be read back: they are not in the timeline (check the temporary directory's disk)",
+            entries.lost()
+        )?;
+    }
+    write_counts(err, counts, "the tenant")?;
+    Ok(times.exit_code(&report))
+}
+
+/// The closing line on stderr: how many events were written for whom.
+fn write_counts(
+    err: &mut dyn Write,
+    counts: tokentrail_investigate::TimesketchCounts,
+    whom: &str,
+) -> io::Result<()> {
     writeln!(
         err,
-        "tokentrail: {} event(s) for {}: {} sign-in(s), {} access(es), {} finding(s)",
+        "tokentrail: {} event(s) for {whom}: {} sign-in(s), {} access(es), {} finding(s)",
         counts.sign_ins + counts.accesses + counts.findings,
-        named.map_or_else(
-            || "the tenant".to_string(),
-            |s| tokentrail_model::escape::terminal(&s.to_string()).into_owned()
-        ),
         counts.sign_ins,
         counts.accesses,
         counts.findings
-    )?;
-    Ok(times.exit_code(&report))
+    )
 }
