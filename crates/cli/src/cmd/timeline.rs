@@ -63,6 +63,10 @@ pub struct TimelineArgs {
     /// same live findings; --since/--until limit its events.
     #[command(flatten)]
     pub judging: JudgingArgs,
+    /// Entries of the tenant's timeline sorted in memory at a time before they wait on disk
+    /// (default about 64 MiB of them); the output does not depend on it.
+    #[arg(long, value_name = "N", hide = true)]
+    pub entries_per_run: Option<usize>,
 }
 
 /// Run `timeline`.
@@ -139,8 +143,10 @@ fn tenant(
 ) -> anyhow::Result<ExitCode> {
     let window = (config.since, config.until);
     let sorting = tokentrail_investigate::TimelineSorting {
+        entries_per_run: args
+            .entries_per_run
+            .unwrap_or(tokentrail_investigate::DEFAULT_ENTRIES_PER_RUN),
         dir: config.spill_dir.clone(),
-        ..Default::default()
     };
     // One progress bar for the two readings.
     let mut readings = Readings::new(2);
