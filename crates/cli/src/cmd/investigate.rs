@@ -560,6 +560,63 @@ pub(crate) fn investigation(
     }
 }
 
+/// What `investigate` and `timeline` found for one subject.
+pub(crate) struct Investigated {
+    pub investigation: Investigation,
+    /// The engine's run over every record.
+    pub detection: Detection,
+    pub report: tokentrail_ingest::IngestReport,
+}
+
+/// [`read_for_subject`] and the subject's [`investigation`], each step's problems said on `err`:
+/// nothing readable, the judging notes, a name that names no subject or one without records
+/// (then the exit code instead).
+pub(crate) fn read_and_investigate(
+    paths: &[PathBuf],
+    args: &SubjectArgs,
+    config: tokentrail_engine::EngineConfig,
+    times: &mut super::judging::TimeCheck,
+    err: &mut io::StderrLock<'_>,
+) -> anyhow::Result<Result<Investigated, ExitCode>> {
+    let window = (config.since, config.until);
+    let ForSubject {
+        records,
+        detection,
+        context,
+        resolved,
+        report,
+    } = read_for_subject(paths, args, config, times);
+    if let Some(code) = times.check_input(&report)? {
+        return Ok(Err(code));
+    }
+    super::judging::write_judging_notes(err, &detection)?;
+    let resolved = match resolved {
+        Ok(Some(resolved)) => resolved,
+        Ok(None) => return Ok(Err(ExitCode::from(exit::USAGE))),
+        Err(message) => {
+            writeln!(err, "tokentrail: {message}")?;
+            return Ok(Err(ExitCode::from(exit::USAGE)));
+        }
+    };
+    let mut investigation = match investigation(
+        &resolved.subject,
+        &records,
+        &context,
+        &detection,
+        window,
+        err,
+    )? {
+        Ok(inv) => inv,
+        Err(code) => return Ok(Err(code)),
+    };
+    investigation.finding = resolved.finding;
+    Ok(Ok(Investigated {
+        investigation,
+        detection,
+        report,
+    }))
+}
+
 /// Run `investigate`.
 pub fn run(args: InvestigateArgs) -> anyhow::Result<ExitCode> {
     let mut err = io::stderr().lock();
@@ -571,38 +628,15 @@ pub fn run(args: InvestigateArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(exit::USAGE));
     }
     let Judging { config, mut times } = args.judging.compile()?;
-    let window = (config.since, config.until);
-    let ForSubject {
-        records,
-        detection,
-        context,
-        resolved,
-        report,
-    } = read_for_subject(&args.paths, &args.subject, config, &mut times);
-    if let Some(code) = times.check_input(&report)? {
-        return Ok(code);
-    }
-    super::judging::write_judging_notes(&mut err, &detection)?;
-    let resolved = match resolved {
-        Ok(Some(resolved)) => resolved,
-        Ok(None) => return Ok(ExitCode::from(exit::USAGE)),
-        Err(message) => {
-            writeln!(err, "tokentrail: {message}")?;
-            return Ok(ExitCode::from(exit::USAGE));
-        }
-    };
-    let mut investigation = match investigation(
-        &resolved.subject,
-        &records,
-        &context,
-        &detection,
-        window,
-        &mut err,
-    )? {
-        Ok(inv) => inv,
-        Err(code) => return Ok(code),
-    };
-    investigation.finding = resolved.finding;
+    let (investigation, report) =
+        match read_and_investigate(&args.paths, &args.subject, config, &mut times, &mut err)? {
+            Ok(Investigated {
+                investigation,
+                report,
+                ..
+            }) => (investigation, report),
+            Err(code) => return Ok(code),
+        };
 
     let out: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(BufWriter::new(

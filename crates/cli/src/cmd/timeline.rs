@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use tokentrail_investigate::TimesketchFormat;
 
 use super::investigate::{
-    investigation, judge, judge_held, read_again, read_for_subject, reads_stdin, ForSubject, Ids,
+    judge, judge_held, read_again, read_and_investigate, reads_stdin, Ids, Investigated,
     SubjectArgs,
 };
 use super::judging::{Judging, JudgingArgs};
@@ -86,35 +86,18 @@ pub fn run(args: TimelineArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let Judging { config, mut times } = args.judging.compile()?;
-    let window = (config.since, config.until);
     if !args.subject.is_given() {
         return tenant(&args, format, config, times, &mut err);
     }
     // One subject: only its records are kept (see `read_for_subject`).
-    let ForSubject {
-        records,
+    let Investigated {
+        investigation,
         detection,
-        context,
-        resolved,
         report,
-    } = read_for_subject(&args.paths, &args.subject, config, &mut times);
-    if let Some(code) = times.check_input(&report)? {
-        return Ok(code);
-    }
-    super::judging::write_judging_notes(&mut err, &detection)?;
-    let subject = match resolved {
-        Ok(Some(resolved)) => resolved.subject,
-        Ok(None) => return Ok(ExitCode::from(crate::exit::USAGE)),
-        Err(message) => {
-            writeln!(err, "tokentrail: {message}")?;
-            return Ok(ExitCode::from(crate::exit::USAGE));
-        }
+    } = match read_and_investigate(&args.paths, &args.subject, config, &mut times, &mut err)? {
+        Ok(found) => found,
+        Err(code) => return Ok(code),
     };
-    let investigation =
-        match investigation(&subject, &records, &context, &detection, window, &mut err)? {
-            Ok(inv) => inv,
-            Err(code) => return Ok(code),
-        };
     // The findings that cite the subject's records, in the engine's order.
     let findings = detection
         .findings
@@ -124,7 +107,7 @@ pub fn run(args: TimelineArgs) -> anyhow::Result<ExitCode> {
     let out = super::open_output(args.output.as_deref())?;
     let counts =
         tokentrail_investigate::write_timesketch(out, format, &investigation.timeline, &findings)?;
-    let named = tokentrail_model::escape::terminal(&subject.to_string()).into_owned();
+    let named = tokentrail_model::escape::terminal(&investigation.subject.to_string()).into_owned();
     write_counts(&mut err, counts, &named)?;
     Ok(times.exit_code(&report))
 }
