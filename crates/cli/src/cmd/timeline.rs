@@ -44,7 +44,7 @@ at its first sighting. Import the file in Timesketch (Upload timeline) or with
 `timesketch_importer`; Timesketch accepts only names ending in .jsonl or .csv.
 
 Exit codes: 0 every record read; 1 some input unreadable (each place is listed on
-stderr); 2 bad arguments, nothing readable, no sign-in and no access in the inputs, or
+stderr), or timeline entries that waited on disk could not be read back; 2 bad arguments, nothing readable, no sign-in and no access in the inputs, or
 nothing matches the subject.")]
 pub struct TimelineArgs {
     /// Files, directories (read recursively), .gz or .zip archives, or `-` for standard input.
@@ -193,14 +193,16 @@ fn tenant(
         (&mut entries).filter(|e| tokentrail_engine::in_window(window.0, window.1, e.time, e.time)),
         &findings,
     )?;
+    write_counts(err, counts, "the tenant")?;
     if entries.lost() > 0 {
         writeln!(
             err,
             "tokentrail: {} timeline entr(ies) waited on disk and could not be read back: they are not in the timeline (check the temporary directory's disk)",
             entries.lost()
         )?;
+        // Not the input's fault, but records are missing all the same (as in `detect`).
+        return Ok(ExitCode::from(crate::exit::PARTIAL));
     }
-    write_counts(err, counts, "the tenant")?;
     Ok(times.exit_code(&report))
 }
 
