@@ -24,7 +24,8 @@ pub fn bytes_bar() -> Option<ProgressBar> {
 /// One bar for a command that reads its inputs more than once (`investigate` and `timeline`
 /// read them two or three times): its length the bytes of every reading planned, its message
 /// which reading it is, so that it runs once from start to end instead of once per reading.
-/// Cleared when dropped.
+/// Drawn from the first reading on (a command that ends up reading otherwise draws nothing),
+/// cleared when dropped.
 pub struct Readings {
     bar: Option<ProgressBar>,
     planned: u64,
@@ -35,7 +36,7 @@ impl Readings {
     /// A bar for `planned` readings (when stderr is a terminal).
     pub fn new(planned: u64) -> Readings {
         Readings {
-            bar: bytes_bar(),
+            bar: None,
             planned,
             started: 0,
         }
@@ -44,6 +45,9 @@ impl Readings {
     /// The progress callback of the next reading; a reading beyond those planned adds one to
     /// the plan.
     pub fn next(&mut self) -> Option<ProgressFn> {
+        if self.started == 0 {
+            self.bar = bytes_bar();
+        }
         self.started += 1;
         self.planned = self.planned.max(self.started);
         let (nth, of) = (self.started, self.planned);
