@@ -45,7 +45,7 @@ impl Readings {
     /// The progress callback of the next reading; a reading beyond those planned adds one to
     /// the plan.
     pub fn next(&mut self) -> Option<ProgressFn> {
-        if self.started == 0 {
+        if self.started == 0 && self.bar.is_none() {
             self.bar = bytes_bar();
         }
         self.started += 1;
@@ -89,5 +89,52 @@ impl Drop for Readings {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(callback: &Option<ProgressFn>, bytes_read: u64) {
+        let callback = callback.as_ref().expect("a bar");
+        callback(Progress {
+            bytes_read,
+            total_bytes: Some(100),
+            file: Arc::from("signins.json"),
+        });
+    }
+
+    #[test]
+    fn one_bar_runs_once_over_every_reading() {
+        let bar = ProgressBar::hidden();
+        let mut readings = Readings::new(2);
+        readings.bar = Some(bar.clone());
+        let first = readings.next();
+        read(&first, 40);
+        assert_eq!((bar.position(), bar.length()), (40, Some(200)));
+        assert_eq!(bar.message(), "reading 1 of 2: signins.json");
+        read(&first, 100);
+        let second = readings.next();
+        read(&second, 30);
+        assert_eq!((bar.position(), bar.length()), (130, Some(200)));
+        assert_eq!(bar.message(), "reading 2 of 2: signins.json");
+        // A reading not planned (the chains' issuers) lengthens the bar.
+        let third = readings.next();
+        read(&third, 100);
+        assert_eq!((bar.position(), bar.length()), (300, Some(300)));
+        assert_eq!(bar.message(), "reading 3 of 3: signins.json");
+        drop(readings);
+        assert!(bar.is_finished());
+    }
+
+    #[test]
+    fn a_single_reading_names_only_its_file() {
+        let bar = ProgressBar::hidden();
+        let mut readings = Readings::new(1);
+        readings.bar = Some(bar.clone());
+        read(&readings.next(), 60);
+        assert_eq!((bar.position(), bar.length()), (60, Some(100)));
+        assert_eq!(bar.message(), "signins.json");
     }
 }
