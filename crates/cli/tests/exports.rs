@@ -129,6 +129,9 @@ fn the_same_tenant_in_every_shape_gives_the_same_findings() {
         "ual=search-csv",
         "graph=defender-hunting",
         "ual=defender-stream",
+        // Windows PowerShell: the Graph SDK's objects (`\/Date(ms)\/` times, the session in
+        // `AdditionalProperties`), as UTF-16 without its byte order mark.
+        "signins=graph-sdk,text=utf-16le-nobom",
     ] {
         let tenant = simulate(root.path(), formats);
         let (found, _) = detect(&logs(&tenant));

@@ -145,7 +145,9 @@ pub(crate) fn sign_in_sdk(buf: &mut String, r: &SignInRec<'_>) {
             ("Browser", s(d.map_or("", |d| d.browser))),
             (
                 "DeviceId",
-                s(d.and_then(|d| d.id).map(|g| g.to_string()).unwrap_or_default()),
+                s(d.and_then(|d| d.id)
+                    .map(|g| g.to_string())
+                    .unwrap_or_default()),
             ),
             ("DisplayName", s(d.map_or("", |d| d.name.as_str()))),
             (
@@ -200,10 +202,7 @@ pub(crate) fn sign_in_sdk(buf: &mut String, r: &SignInRec<'_>) {
         ("AppliedConditionalAccessPolicies", Value::Arr(Vec::new())),
         ("AuthenticationProtocol", s(r.protocol)),
         ("AuthenticationRequirement", s(r.requirement)),
-        (
-            "AutonomousSystemNumber",
-            Value::Int(i64::from(n.asn)),
-        ),
+        ("AutonomousSystemNumber", Value::Int(i64::from(n.asn))),
         ("ClientAppUsed", s(r.client_app_used)),
         ("ClientCredentialType", s(r.credential)),
         ("ConditionalAccessStatus", s("notApplied")),
@@ -214,14 +213,23 @@ pub(crate) fn sign_in_sdk(buf: &mut String, r: &SignInRec<'_>) {
         ("IPAddress", s(r.at.ip)),
         ("Id", s(r.id)),
         ("IncomingTokenType", s(r.incoming)),
-        ("IsInteractive", Value::Bool(r.kind == SignInKind::Interactive)),
+        (
+            "IsInteractive",
+            Value::Bool(r.kind == SignInKind::Interactive),
+        ),
         ("Location", location),
         ("OriginalRequestId", s(r.id)),
         ("ResourceDisplayName", s(r.resource.name)),
         ("ResourceId", s(r.resource.id)),
         ("ResourceTenantId", s(crate::catalog::TENANT_ID)),
-        ("ServicePrincipalId", s(sp.map(|p| p.object_id.to_string()).unwrap_or_default())),
-        ("ServicePrincipalName", or_null(sp.map(|p| p.app.name.to_owned()))),
+        (
+            "ServicePrincipalId",
+            s(sp.map(|p| p.object_id.to_string()).unwrap_or_default()),
+        ),
+        (
+            "ServicePrincipalName",
+            or_null(sp.map(|p| p.app.name.to_owned())),
+        ),
         ("SignInEventTypes", Value::Arr(vec![s(event_type(r.kind))])),
         ("Status", status),
         ("TokenIssuerType", s("AzureAD")),
@@ -313,7 +321,10 @@ mod tests {
         let mut out = String::new();
         let v = Value::Obj(vec![
             ("Agent", s("a<b>&'c")),
-            ("CreatedDateTime", Value::Date(Timestamp(1_764_583_200_250_999))),
+            (
+                "CreatedDateTime",
+                Value::Date(Timestamp(1_764_583_200_250_999)),
+            ),
             ("Empty", Value::Arr(Vec::new())),
             (
                 "Status",
