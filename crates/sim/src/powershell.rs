@@ -333,18 +333,25 @@ mod tests {
             ("Types", Value::Arr(vec![s("interactiveUser")])),
         ]);
         write(&mut out, &v, 4);
-        let expected = "{\r\n\
-        \x20       \"Agent\":  \"a\\u003cb\\u003e\\u0026\\u0027c\",\r\n\
-        \x20       \"CreatedDateTime\":  \"\\/Date(1764583200250)\\/\",\r\n\
-        \x20       \"Empty\":  [\r\n\r\n                 ],\r\n\
-        \x20       \"Status\":  {\r\n\
-        \x20                        \"ErrorCode\":  0,\r\n\
-        \x20                        \"X\":  null\r\n\
-        \x20                    },\r\n\
-        \x20       \"Types\":  [\r\n\
-        \x20                       \"interactiveUser\"\r\n\
-        \x20                   ]\r\n\
-        \x20   }";
+        // A member's value starts two blanks past its colon; what it holds is indented four
+        // columns past that, its closing bracket at that column.
+        let expected = [
+            "{",
+            "        \"Agent\":  \"a\\u003cb\\u003e\\u0026\\u0027c\",",
+            "        \"CreatedDateTime\":  \"\\/Date(1764583200250)\\/\",",
+            "        \"Empty\":  [",
+            "",
+            &format!("{}],", " ".repeat(18)),
+            "        \"Status\":  {",
+            &format!("{}\"ErrorCode\":  0,", " ".repeat(23)),
+            &format!("{}\"X\":  null", " ".repeat(23)),
+            &format!("{}}},", " ".repeat(19)),
+            "        \"Types\":  [",
+            &format!("{}\"interactiveUser\"", " ".repeat(22)),
+            &format!("{}]", " ".repeat(18)),
+            "    }",
+        ]
+        .join("\r\n");
         assert_eq!(out, expected);
     }
 }
