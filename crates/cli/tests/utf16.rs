@@ -9,19 +9,33 @@ mod common;
 
 /// `text` as UTF-16 with its byte order mark.
 fn utf16(text: &str, big_endian: bool) -> Vec<u8> {
-    let mut bytes = if big_endian {
-        vec![0xFE, 0xFF]
-    } else {
-        vec![0xFF, 0xFE]
-    };
-    for unit in text.encode_utf16() {
-        bytes.extend(if big_endian {
-            unit.to_be_bytes()
+    encode(text, false, big_endian, true)
+}
+
+/// `text` as UTF-16 or UTF-32, little- or big-endian, with or without its byte order mark.
+fn encode(text: &str, utf32: bool, big_endian: bool, mark: bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    let chars = mark.then_some('\u{feff}').into_iter().chain(text.chars());
+    for c in chars {
+        if utf32 {
+            let c = u32::from(c);
+            out.extend(if big_endian {
+                c.to_be_bytes()
+            } else {
+                c.to_le_bytes()
+            });
         } else {
-            unit.to_le_bytes()
-        });
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.extend(if big_endian {
+                    unit.to_be_bytes()
+                } else {
+                    unit.to_le_bytes()
+                });
+            }
+        }
     }
-    bytes
+    out
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
@@ -269,42 +283,15 @@ fn unmarked_utf16_and_utf32_tenants_read_as_their_utf8_ones() {
     // log's CSV files in one zip archive as UTF-16LE without a mark.
     let mixed = tmp.path().join("mixed");
     std::fs::create_dir_all(&mixed).unwrap();
-    let encode = |text: &str, utf32: bool, big_endian: bool| -> Vec<u8> {
-        let mut out = Vec::new();
-        if utf32 {
-            out.extend(if big_endian {
-                [0, 0, 0xFE, 0xFF]
-            } else {
-                [0xFF, 0xFE, 0, 0]
-            });
-            for c in text.chars() {
-                let c = u32::from(c);
-                out.extend(if big_endian {
-                    c.to_be_bytes()
-                } else {
-                    c.to_le_bytes()
-                });
-            }
-        } else {
-            for u in text.encode_utf16() {
-                out.extend(if big_endian {
-                    u.to_be_bytes()
-                } else {
-                    u.to_le_bytes()
-                });
-            }
-        }
-        out
-    };
     convert_tree(&utf8, &mixed, &|path, bytes| {
         let text = std::str::from_utf8(bytes)
             .unwrap()
             .trim_start_matches('\u{feff}');
         let p = path.to_string_lossy();
         if p.contains("/signins/") {
-            gzip(&encode(text, true, false))
+            gzip(&encode(text, true, false, true))
         } else if p.contains("/graph/") {
-            encode(text, false, true)
+            encode(text, false, true, false)
         } else {
             bytes.to_vec()
         }
@@ -337,8 +324,13 @@ fn unmarked_utf16_and_utf32_tenants_read_as_their_utf8_ones() {
             zip.start_file(name, zip::write::SimpleFileOptions::default())
                 .unwrap();
             let text = std::fs::read_to_string(m).unwrap();
-            zip.write_all(&encode(text.trim_start_matches('\u{feff}'), false, false))
-                .unwrap();
+            zip.write_all(&encode(
+                text.trim_start_matches('\u{feff}'),
+                false,
+                false,
+                false,
+            ))
+            .unwrap();
         }
         zip.finish().unwrap();
     }
@@ -375,24 +367,13 @@ fn utf32_and_unmarked_utf16_that_is_not_text_is_an_unreadable_record_at_its_line
     let second = record(2);
     let (head, tail) = second.split_at(20);
     // UTF-32LE with its mark; a number beyond U+10FFFF inside line 2.
-    let mut utf32 = vec![0xFF, 0xFE, 0, 0];
-    let push32 = |text: &str, out: &mut Vec<u8>| {
-        out.extend(text.chars().flat_map(|c| u32::from(c).to_le_bytes()))
-    };
-    push32(&record(1), &mut utf32);
-    push32(head, &mut utf32);
+    let mut utf32 = encode(&format!("{}{head}", record(1)), true, false, true);
     utf32.extend(0x0011_0000u32.to_le_bytes());
-    push32(tail, &mut utf32);
-    push32(&record(3), &mut utf32);
+    utf32.extend(encode(&format!("{tail}{}", record(3)), true, false, false));
     // UTF-16BE without a mark; a lone high surrogate inside line 2.
-    let mut utf16 = Vec::new();
-    let push16 =
-        |text: &str, out: &mut Vec<u8>| out.extend(text.encode_utf16().flat_map(u16::to_be_bytes));
-    push16(&record(1), &mut utf16);
-    push16(head, &mut utf16);
+    let mut utf16 = encode(&format!("{}{head}", record(1)), false, true, false);
     utf16.extend(0xD83Du16.to_be_bytes());
-    push16(tail, &mut utf16);
-    push16(&record(3), &mut utf16);
+    utf16.extend(encode(&format!("{tail}{}", record(3)), false, true, false));
     for (name, bytes, said) in [
         ("audit32.jsonl", utf32, "utf-32le"),
         ("audit16.jsonl", utf16, "utf-16be (no byte order mark)"),
