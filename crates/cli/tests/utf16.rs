@@ -129,6 +129,8 @@ fn utf16_exports_give_the_findings_of_the_same_exports_in_utf8() {
     assert!(said("(csv, utf-16le, ") >= 1, "{listing}");
 }
 
+/// A lone surrogate in UTF-16 (with or without its byte order mark), a unit that is no
+/// character in UTF-32: the record holding it is unreadable at its line, the others are read.
 #[test]
 fn utf16_that_is_not_text_is_an_unreadable_record_at_its_line() {
     let tmp = tempfile::tempdir().unwrap();
@@ -136,36 +138,58 @@ fn utf16_that_is_not_text_is_an_unreadable_record_at_its_line() {
         format!(
             "{{\"CreationTime\":\"2024-03-04T06:3{id}:00\",\"Id\":\"00000000-0000-0000-0000-00000000000{id}\",\
              \"Operation\":\"UserLoggedIn\",\"RecordType\":15,\"UserId\":\"ana@contoso.com\",\
-             \"ClientIP\":\"203.0.113.{id}\",\"Workload\":\"AzureActiveDirectory\"}}"
+             \"ClientIP\":\"203.0.113.{id}\",\"Workload\":\"AzureActiveDirectory\"}}\r\n"
         )
     };
-    let mut bytes = utf16(&format!("{}\r\n", record(1)), false);
-    // Line 2: a lone low surrogate inside the record.
     let second = record(2);
     let (head, tail) = second.split_at(20);
-    for unit in head.encode_utf16() {
-        bytes.extend(unit.to_le_bytes());
+    // (file, UTF-32, big-endian, byte order mark, the unit that is not text, what inspect says)
+    let cases: [(&str, bool, bool, bool, &[u8], &str); 3] = [
+        ("audit.jsonl", false, false, true, &[0x00, 0xDC], "utf-16le"),
+        (
+            "audit32.jsonl",
+            true,
+            false,
+            true,
+            &[0, 0, 0x11, 0],
+            "utf-32le",
+        ),
+        (
+            "audit16.jsonl",
+            false,
+            true,
+            false,
+            &[0xD8, 0x3D],
+            "utf-16be (no byte order mark)",
+        ),
+    ];
+    for (name, utf32, big_endian, mark, not_text, said) in cases {
+        let mut bytes = encode(&format!("{}{head}", record(1)), utf32, big_endian, mark);
+        bytes.extend_from_slice(not_text);
+        bytes.extend(encode(
+            &format!("{tail}{}", record(3)),
+            utf32,
+            big_endian,
+            false,
+        ));
+        let path = tmp.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let o = common::tokentrail()
+            .args(["inspect"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let listing = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(o.status.code(), Some(1), "{listing}");
+        assert!(
+            listing.contains(&format!("(json-lines, {said}, 3 records)")),
+            "{listing}"
+        );
+        assert!(listing.contains("unreadable records: 1"), "{listing}");
+        let unreadable: Vec<&str> = listing.lines().filter(|l| l.contains(":2:")).collect();
+        assert_eq!(unreadable.len(), 1, "{listing}");
+        assert!(unreadable[0].contains("UTF-8"), "{listing}");
     }
-    bytes.extend(0xDC00u16.to_le_bytes());
-    for unit in format!("{tail}\r\n{}\r\n", record(3)).encode_utf16() {
-        bytes.extend(unit.to_le_bytes());
-    }
-    let path = tmp.path().join("audit.jsonl");
-    std::fs::write(&path, bytes).unwrap();
-    let o = common::tokentrail()
-        .args(["inspect"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    let listing = String::from_utf8_lossy(&o.stdout);
-    assert_eq!(o.status.code(), Some(1), "{listing}");
-    assert!(
-        listing.contains("(json-lines, utf-16le, 3 records)"),
-        "{listing}"
-    );
-    let unreadable: Vec<&str> = listing.lines().filter(|l| l.contains(":2:")).collect();
-    assert_eq!(unreadable.len(), 1, "{listing}");
-    assert!(unreadable[0].contains("UTF-8"), "{listing}");
 }
 
 /// The simulator writes UTF-16 tenants itself (`--formats ...,text=utf-16le`): the same
@@ -350,50 +374,4 @@ fn unmarked_utf16_and_utf32_tenants_read_as_their_utf8_ones() {
         unsourced(&zip_findings) == unsourced(&findings),
         "UTF-16 in a zip archive: the findings differ"
     );
-}
-
-/// UTF-32 with a unit that is no character, and UTF-16 without a byte order mark with a lone
-/// surrogate: the record holding it is unreadable at its line, the others are read.
-#[test]
-fn utf32_and_unmarked_utf16_that_is_not_text_is_an_unreadable_record_at_its_line() {
-    let tmp = tempfile::tempdir().unwrap();
-    let record = |id: u32| {
-        format!(
-            "{{\"CreationTime\":\"2024-03-04T06:3{id}:00\",\"Id\":\"00000000-0000-0000-0000-00000000000{id}\",\
-             \"Operation\":\"UserLoggedIn\",\"RecordType\":15,\"UserId\":\"ana@contoso.com\",\
-             \"ClientIP\":\"203.0.113.{id}\",\"Workload\":\"AzureActiveDirectory\"}}\r\n"
-        )
-    };
-    let second = record(2);
-    let (head, tail) = second.split_at(20);
-    // UTF-32LE with its mark; a number beyond U+10FFFF inside line 2.
-    let mut utf32 = encode(&format!("{}{head}", record(1)), true, false, true);
-    utf32.extend(0x0011_0000u32.to_le_bytes());
-    utf32.extend(encode(&format!("{tail}{}", record(3)), true, false, false));
-    // UTF-16BE without a mark; a lone high surrogate inside line 2.
-    let mut utf16 = encode(&format!("{}{head}", record(1)), false, true, false);
-    utf16.extend(0xD83Du16.to_be_bytes());
-    utf16.extend(encode(&format!("{tail}{}", record(3)), false, true, false));
-    for (name, bytes, said) in [
-        ("audit32.jsonl", utf32, "utf-32le"),
-        ("audit16.jsonl", utf16, "utf-16be (no byte order mark)"),
-    ] {
-        let path = tmp.path().join(name);
-        std::fs::write(&path, bytes).unwrap();
-        let o = common::tokentrail()
-            .args(["inspect"])
-            .arg(&path)
-            .output()
-            .unwrap();
-        let listing = String::from_utf8_lossy(&o.stdout);
-        assert_eq!(o.status.code(), Some(1), "{listing}");
-        assert!(
-            listing.contains(&format!("(json-lines, {said}, 3 records)")),
-            "{listing}"
-        );
-        assert!(listing.contains("unreadable records: 1"), "{listing}");
-        let unreadable: Vec<&str> = listing.lines().filter(|l| l.contains(":2:")).collect();
-        assert_eq!(unreadable.len(), 1, "{listing}");
-        assert!(unreadable[0].contains("UTF-8"), "{listing}");
-    }
 }
