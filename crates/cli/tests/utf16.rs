@@ -143,8 +143,9 @@ fn utf16_that_is_not_text_is_an_unreadable_record_at_its_line() {
     };
     let second = record(2);
     let (head, tail) = second.split_at(20);
-    // (file, UTF-32, big-endian, byte order mark, the unit that is not text, what inspect says)
-    let cases: [(&str, bool, bool, bool, &[u8], &str); 3] = [
+    /// File, UTF-32, big-endian, byte order mark, the unit that is not text, what inspect says.
+    type Case = (&'static str, bool, bool, bool, &'static [u8], &'static str);
+    let cases: [Case; 3] = [
         ("audit.jsonl", false, false, true, &[0x00, 0xDC], "utf-16le"),
         (
             "audit32.jsonl",
