@@ -76,6 +76,22 @@ fn logs(tenant: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
+/// Every (sign-in time to the second, session id) of the tenant's sign-ins, from its
+/// whole-tenant timeline.
+fn sign_in_sessions(tenant: &Path) -> BTreeSet<(String, String)> {
+    let o = tokentrail(&["timeline", tenant.join("signins").to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    text(&o.stdout)
+        .lines()
+        .filter_map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let session = v.get("session_id")?.as_str()?.to_owned();
+            let time = v.get("datetime")?.as_str()?.get(..19)?.to_owned();
+            Some((time, session))
+        })
+        .collect()
+}
+
 /// Recall over the tenant's labels, from `tokentrail score`.
 fn recall(tenant: &Path, root: &Path) -> String {
     let findings = root.join(format!(
@@ -129,11 +145,23 @@ fn the_same_tenant_in_every_shape_gives_the_same_findings() {
         "ual=search-csv",
         "graph=defender-hunting",
         "ual=defender-stream",
+        // Windows PowerShell: the Graph SDK's objects (`\/Date(ms)\/` times, the session in
+        // `AdditionalProperties`), as UTF-16 without its byte order mark.
+        "signins=graph-sdk,text=utf-16le-nobom",
     ] {
         let tenant = simulate(root.path(), formats);
         let (found, _) = detect(&logs(&tenant));
         assert_eq!(found, expected, "{formats}");
     }
+
+    // The SDK's objects hold the session only in `AdditionalProperties`: every sign-in's
+    // session is read all the same.
+    let sdk = root
+        .path()
+        .join("signins=graph-sdk,text=utf-16le-nobom".replace(['=', ','], "_"));
+    let expected_sessions = sign_in_sessions(&base);
+    assert!(expected_sessions.len() >= 20, "{expected_sessions:?}");
+    assert_eq!(sign_in_sessions(&sdk), expected_sessions);
 
     // The Entra admin center's CSV has no column saying whether a user sign-in was
     // interactive. The tenant's automation account signs in interactively with a password

@@ -527,6 +527,7 @@ fn parse_object<'a>(
         }));
     }
     Rec::document_into(text, texts, rec).map_err(|e| DecodeError::Json(e.to_string()))?;
+    rec.lift_additional_properties();
     Ok(text)
 }
 

@@ -712,7 +712,13 @@ impl Framer<'_, '_, '_> {
 
     /// Neither `{` nor `[`: CSV, YAML test cases, or something unreadable.
     fn text(&mut self) -> Result<(), FrameError> {
-        let nl = self.sniff_first_line()?;
+        let mut nl = self.sniff_first_line()?;
+        // Windows PowerShell 5.1's `Export-Csv` (without `-NoTypeInformation`) writes the
+        // objects' type first: `#TYPE Microsoft.Graph.PowerShell.Models.MicrosoftGraphSignIn`.
+        while let Some(n) = nl.filter(|_| self.s.available().starts_with(b"#TYPE ")) {
+            self.s.consume_line(n + 1);
+            nl = self.sniff_first_line()?;
+        }
         let avail = self.s.available();
         let first_line = match nl {
             Some(nl) => avail.get(..nl).unwrap_or_default(),

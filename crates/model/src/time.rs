@@ -5,7 +5,11 @@
 //! without a zone (UAL `CreationTime`, which is UTC), ISO with a space instead of `T` (Panther,
 //! some CSVs), ISO with a trailing space (Purview), and US locale text (`9/20/2023 4:05:03 AM`,
 //! Purview and Log Analytics CSV, also with a comma after the date). All are read as UTC unless
-//! an explicit offset says otherwise. Epoch seconds appear in raw claims (`C_Iat`).
+//! an explicit offset says otherwise. Epoch seconds appear in raw claims (`C_Iat`). Windows
+//! PowerShell 5.1's `ConvertTo-Json` writes a `DateTime` as `\/Date(1764583200000)\/`
+//! (milliseconds since the epoch, UTC; after JSON unescaping `/Date(1764583200000)/`), and a
+//! `DateTimeOffset` or a local `DateTime` with an offset suffix, `/Date(1764583200000+0100)/`,
+//! whose number is still UTC milliseconds (the .NET `DataContractJsonSerializer` format).
 
 use std::fmt;
 
@@ -47,6 +51,9 @@ impl Timestamp {
             return None;
         }
         let bytes = t.as_bytes();
+        if bytes.starts_with(b"/Date(") || bytes.starts_with(b"\\/Date(") {
+            return parse_ms_json_date(t);
+        }
         if bytes.len() >= 10 && bytes[4] == b'-' && bytes[7] == b'-' {
             return parse_iso(t);
         }
@@ -194,6 +201,47 @@ fn parse_iso(text: &str) -> Option<Timestamp> {
     Some(Timestamp(base + frac_micros - offset_secs * MICROS_PER_SEC))
 }
 
+/// `/Date(ms)/` or `/Date(ms+hhmm)/` (also `-hhmm`), and the same still JSON-escaped
+/// (`\/Date(ms)\/`, as a CSV cell or a log line may carry it): the time is the milliseconds,
+/// which are UTC whatever the suffix says (it only tells the writer's zone). The number may be
+/// negative (before 1970); text that is not a whole number, a malformed suffix, or a time
+/// beyond what [`Timestamp`] holds is not a time.
+fn parse_ms_json_date(t: &str) -> Option<Timestamp> {
+    let body = t
+        .strip_prefix("\\/Date(")
+        .and_then(|r| r.strip_suffix(")\\/"))
+        .or_else(|| t.strip_prefix("/Date(").and_then(|r| r.strip_suffix(")/")))?;
+    let (sign, unsigned) = match body.as_bytes().first()? {
+        b'-' => (-1, &body[1..]),
+        b'+' => (1, &body[1..]),
+        _ => (1, body),
+    };
+    let end = unsigned
+        .bytes()
+        .position(|b| !b.is_ascii_digit())
+        .unwrap_or(unsigned.len());
+    let (number, zone) = unsigned.split_at(end);
+    // At most 18 digits: `digits` then cannot overflow an i64.
+    if number.is_empty() || number.len() > 18 {
+        return None;
+    }
+    let ms = sign * digits(number.as_bytes())?;
+    if !zone.is_empty() {
+        let zb = zone.as_bytes();
+        let (hh, mm) = match zb {
+            [b'+' | b'-', ..] if zb.len() == 5 => (digits(&zb[1..3])?, digits(&zb[3..5])?),
+            _ => return None,
+        };
+        if hh > 23 || mm > 59 {
+            return None;
+        }
+    }
+    // The instant must also be one `Display` can show as a calendar time.
+    let micros = ms.checked_mul(1000)?;
+    DateTime::<Utc>::from_timestamp(micros.div_euclid(MICROS_PER_SEC), 0)?;
+    Some(Timestamp(micros))
+}
+
 /// `M/D/YYYY[,] h:mm[:ss[.fff]] [AM|PM]`, as Purview and Log Analytics CSV exports write it.
 fn parse_us_locale(t: &str) -> Option<Timestamp> {
     let (date, time) = t.split_once(' ')?;
@@ -297,7 +345,50 @@ mod tests {
         }
     }
 
+    #[test]
+    fn parses_powershell_json_dates() {
+        assert_eq!(p("/Date(1764583200000)/"), "2025-12-01T10:00:00Z");
+        assert_eq!(p("\\/Date(1764583200000)\\/"), "2025-12-01T10:00:00Z");
+        assert_eq!(p(" /Date(1764583200123)/ "), "2025-12-01T10:00:00.123Z");
+        // The suffix names the writer's zone; the number is UTC all the same.
+        assert_eq!(p("/Date(1764583200000+0100)/"), "2025-12-01T10:00:00Z");
+        assert_eq!(p("/Date(1764583200000-0530)/"), "2025-12-01T10:00:00Z");
+        assert_eq!(p("/Date(0)/"), "1970-01-01T00:00:00Z");
+        assert_eq!(p("/Date(-1000)/"), "1969-12-31T23:59:59Z");
+        assert_eq!(p("/Date(-86400000+0000)/"), "1969-12-31T00:00:00Z");
+    }
+
+    #[test]
+    fn rejects_malformed_powershell_json_dates() {
+        for s in [
+            "/Date()/",
+            "/Date(abc)/",
+            "/Date(12a)/",
+            "/Date(-)/",
+            "/Date(1764583200000)",
+            "/Date(1764583200000+01)/",
+            "/Date(1764583200000+2500)/",
+            "/Date(1764583200000+01:00)/",
+            "/Date(1764583200000 )/",
+            "/Date(--1)/",
+            // Beyond i64 milliseconds, and beyond what a calendar time can show.
+            "/Date(99999999999999999999999)/",
+            "/Date(9223372036854775807)/",
+            "/Date(999999999999999999)/",
+            "/Date(-999999999999999999)/",
+            "Date(1764583200000)",
+        ] {
+            assert_eq!(p(s), "NONE", "{s}");
+        }
+    }
+
     proptest::proptest! {
+        #[test]
+        fn powershell_json_dates_never_panic(s in "(\\\\)?/Date\\([-+]?[0-9a-z+-]{0,24}\\)(\\\\)?/") {
+            let _ = Timestamp::parse(&s);
+        }
+
+
         #[test]
         fn never_panics(s in ".{0,40}") {
             let _ = Timestamp::parse(&s);

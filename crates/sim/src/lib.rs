@@ -34,6 +34,7 @@ mod life;
 mod office;
 mod output;
 mod portal;
+mod powershell;
 mod record;
 mod render;
 mod rng;
@@ -94,6 +95,10 @@ pub enum SignInFormat {
     /// the row in `properties`) as a storage account holds them: JSON lines, one file per table
     /// and day.
     DefenderStream,
+    /// The Microsoft Graph PowerShell SDK's objects (`Get-MgBetaAuditLogSignIn -All |
+    /// ConvertTo-Json -Depth 10`): one pretty-printed JSON array per day, PascalCase members,
+    /// `\/Date(ms)\/` times, newer properties in `AdditionalProperties`.
+    GraphSdk,
 }
 
 /// How Graph activity logs are written.
@@ -140,6 +145,19 @@ pub enum TextEncoding {
     /// UTF-16, big-endian, with a byte order mark.
     #[serde(rename = "utf-16be")]
     Utf16Be,
+    /// UTF-16, little-endian, without a byte order mark (.NET's `UnicodeEncoding(false,
+    /// false)`, or a file whose mark was cut off).
+    #[serde(rename = "utf-16le-nobom")]
+    Utf16LeNoBom,
+    /// UTF-16, big-endian, without a byte order mark.
+    #[serde(rename = "utf-16be-nobom")]
+    Utf16BeNoBom,
+    /// UTF-32, little-endian, with a byte order mark (`Out-File -Encoding UTF32`).
+    #[serde(rename = "utf-32le")]
+    Utf32Le,
+    /// UTF-32, big-endian, with a byte order mark.
+    #[serde(rename = "utf-32be")]
+    Utf32Be,
 }
 
 macro_rules! names {
@@ -170,6 +188,7 @@ names!(SignInFormat {
     EntraPortalCsv => "entra-portal-csv",
     DefenderHunting => "defender-hunting",
     DefenderStream => "defender-stream",
+    GraphSdk => "graph-sdk",
 });
 names!(GraphFormat {
     LaJsonl => "la-jsonl",
@@ -202,6 +221,10 @@ names!(TextEncoding {
     Utf8 => "utf-8",
     Utf16Le => "utf-16le",
     Utf16Be => "utf-16be",
+    Utf16LeNoBom => "utf-16le-nobom",
+    Utf16BeNoBom => "utf-16be-nobom",
+    Utf32Le => "utf-32le",
+    Utf32Be => "utf-32be",
 });
 
 impl TextEncoding {

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use crate::json::Obj;
 use crate::record::{Batch, GraphRec, SignInRec, UalRec};
-use crate::{defender, portal, render};
+use crate::{defender, portal, powershell, render};
 use crate::{FileSummary, Formats, GraphFormat, SignInFormat, SimError, UalFormat};
 
 /// Records per Graph `signIns` page (Graph's own maximum `$top` is 1000).
@@ -32,6 +32,8 @@ enum Container {
     HeaderedCsv,
     /// An advanced hunting API answer: `{"Schema":[...],"Results":[` records `]}`.
     Hunting,
+    /// `ConvertTo-Json` of a collection: `[`, each record indented four, CRLF line ends.
+    PowerShellArray,
 }
 
 struct Sink {
@@ -86,6 +88,7 @@ impl Sink {
             Container::PurviewCsv => b"\xef\xbb\xbfRecordId,CreationDate,RecordType,Operation,UserId,AuditData,AssociatedAdminUnits,AssociatedAdminUnitsNames\r\n",
             Container::SearchCsv => b"\"RunspaceId\",\"RecordType\",\"CreationDate\",\"UserIds\",\"Operations\",\"AuditData\",\"ResultIndex\",\"ResultCount\",\"Identity\",\"IsValid\",\"ObjectState\"\r\n",
             Container::HeaderedCsv | Container::Hunting => head.as_bytes(),
+            Container::PowerShellArray => b"[\r\n",
         };
         w.write_all(head).map_err(io_err(&path))?;
         Ok(Sink {
@@ -107,6 +110,8 @@ impl Sink {
         let sep: &[u8] = match (self.container, self.records) {
             (Container::Envelope | Container::Array | Container::Hunting, 0) => b"\n ",
             (Container::Envelope | Container::Array | Container::Hunting, _) => b",\n ",
+            (Container::PowerShellArray, 0) => b"    ",
+            (Container::PowerShellArray, _) => b",\r\n    ",
             _ => b"",
         };
         let tail: &[u8] = match self.container {
@@ -133,6 +138,7 @@ impl Sink {
         let tail: &[u8] = match self.container {
             Container::Envelope | Container::Hunting => b"\n]}\n",
             Container::Array => b"\n]\n",
+            Container::PowerShellArray => b"\r\n]\r\n",
             _ => b"",
         };
         self.w
@@ -290,6 +296,12 @@ impl Output {
                     true,
                     &head,
                 )?;
+                (0..rows).try_for_each(|_| s.push(&buf, kind))
+            }
+            SignInFormat::GraphSdk => {
+                powershell::sign_in_sdk(&mut buf, r);
+                let rel = format!("signins/graph-sdk/SignIns-{}.json", self.date);
+                let s = self.sink(rel, SIGN_INS, "graph-sdk", Container::PowerShellArray, true)?;
                 (0..rows).try_for_each(|_| s.push(&buf, kind))
             }
             SignInFormat::DefenderStream => {
@@ -576,20 +588,19 @@ impl Output {
 }
 
 /// Rewrite the UTF-8 log file at `path` in `encoding`, line by line, its UTF-8 byte order mark
-/// (if any) replaced by the encoding's own.
+/// (if any) replaced by the encoding's own (none for the unmarked encodings).
 pub(crate) fn encode(path: &Path, encoding: crate::TextEncoding) -> Result<(), SimError> {
     use std::io::BufRead;
-    let big_endian = match encoding {
-        crate::TextEncoding::Utf8 => return Ok(()),
-        crate::TextEncoding::Utf16Le => false,
-        crate::TextEncoding::Utf16Be => true,
+    let Some(wide) = powershell::wide(encoding) else {
+        return Ok(());
     };
-    let wide = path.with_extension("utf16.tmp");
+    let tmp = path.with_extension("wide.tmp");
     let result = (|| -> std::io::Result<()> {
         let mut lines = std::io::BufReader::new(File::open(path)?);
-        let mut w = BufWriter::with_capacity(1 << 16, File::create(&wide)?);
-        w.write_all(if big_endian { b"\xfe\xff" } else { b"\xff\xfe" })?;
+        let mut w = BufWriter::with_capacity(1 << 16, File::create(&tmp)?);
+        w.write_all(wide.mark)?;
         let mut line = String::new();
+        let mut bytes = Vec::new();
         let mut first = true;
         while lines.read_line(&mut line)? > 0 {
             let text = if first {
@@ -598,17 +609,13 @@ pub(crate) fn encode(path: &Path, encoding: crate::TextEncoding) -> Result<(), S
                 &line
             };
             first = false;
-            for unit in text.encode_utf16() {
-                w.write_all(&if big_endian {
-                    unit.to_be_bytes()
-                } else {
-                    unit.to_le_bytes()
-                })?;
-            }
+            bytes.clear();
+            wide.encode(text, &mut bytes);
+            w.write_all(&bytes)?;
             line.clear();
         }
         w.flush()?;
-        fs::rename(&wide, path)
+        fs::rename(&tmp, path)
     })();
     result.map_err(io_err(path))
 }

@@ -32,7 +32,7 @@ pub(crate) fn diagnostic_category(kind: SignInKind) -> &'static str {
     }
 }
 
-fn event_type(kind: SignInKind) -> &'static str {
+pub(crate) fn event_type(kind: SignInKind) -> &'static str {
     match kind {
         SignInKind::Interactive | SignInKind::UalLogon => "interactiveUser",
         SignInKind::NonInteractive => "nonInteractiveUser",

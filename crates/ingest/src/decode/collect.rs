@@ -183,6 +183,30 @@ fn is_placeholder_word(b: &[u8]) -> bool {
     }
 }
 
+/// True for the name of a .NET type where a nested object or a list was: what Windows
+/// PowerShell writes for a value it did not serialize, `ConvertTo-Json` beyond its `-Depth`
+/// (2 unless told) and `Export-Csv` always. Seen for Microsoft Graph PowerShell SDK objects:
+/// `Microsoft.Graph.PowerShell.Models.MicrosoftGraphSignInStatus`, the beta module's
+/// `Microsoft.Graph.Beta.PowerShell.Models.MicrosoftGraphDeviceDetail` (model classes of
+/// microsoftgraph/msgraph-sdk-powershell), `System.Collections.Hashtable` and
+/// ``System.Collections.Generic.Dictionary`2[System.String,System.Object]`` (their
+/// `AdditionalProperties`), `System.String[]`, `System.Object[]`. Such a value tells
+/// nothing: not a status, not a place, not an address. Only these two namespaces count, and
+/// only as one word without blanks: an app may well be named `Microsoft.Azure.SyncFabric`.
+pub(crate) fn is_type_name(text: &str) -> bool {
+    let t = trim(text);
+    if t.bytes().any(|b| b.is_ascii_whitespace()) {
+        return false;
+    }
+    if let Some(rest) = t.strip_prefix("System.") {
+        return rest.starts_with("Collections.")
+            || rest.starts_with("Management.Automation.")
+            || rest.ends_with("[]");
+    }
+    t.strip_prefix("Microsoft.Graph.")
+        .is_some_and(|rest| rest.contains("PowerShell.Models."))
+}
+
 impl<'a> Val<'a> {
     /// The next value as a scalar slot; containers are skipped and become [`Val::Other`].
     #[inline]
@@ -338,6 +362,12 @@ impl<'a> Pairs<'a> {
             .iter()
             .find(|(n, _)| n.trim().eq_ignore_ascii_case(name))
             .map(|(_, v)| v)
+    }
+
+    /// True for a list that is only a .NET type name ([`is_type_name`]): PowerShell wrote
+    /// the name of a collection it did not serialize (`System.String[]`).
+    fn is_type_name(&self) -> bool {
+        matches!(self.0.as_slice(), [(name, Val::Other)] if is_type_name(name))
     }
 
     /// The names, in order (the entries of a list of bare strings).
@@ -548,6 +578,24 @@ macro_rules! slots {
                 s.finish()
             }
 
+            /// Take every slot `self` lacks from `from` (whole slots: a nested object
+            /// present in `self` is kept as it is).
+            #[allow(dead_code)]
+            pub(crate) fn fill_absent(&mut self, from: $name<'a>) {
+                $(if self.$vf.is_none() { self.$vf = from.$vf; })*
+                $(if self.$of.is_none() { self.$of = from.$of; })*
+                $(if self.$bf.is_none() { self.$bf = from.$bf; })*
+                $(if self.$lf.is_none() { self.$lf = from.$lf; })*
+                $(
+                    if let Some(from_ext) = from.ext {
+                        let ext: &mut $ety<'a> = self.ext.get_or_insert_with(Box::default);
+                        $(if ext.$xf.is_none() { ext.$xf = from_ext.$xf; })*
+                        $(if ext.$rf.is_none() { ext.$rf = from_ext.$rf; })*
+                    }
+                )?
+                self.repaired += from.repaired;
+            }
+
             /// Read from text: JSON object text, or kept as text.
             #[allow(dead_code)]
             pub(crate) fn from_text(text: &'a str, texts: &'a Texts) -> $name<'a> {
@@ -592,10 +640,20 @@ macro_rules! slots {
                 if text.is_empty() {
                     return true;
                 }
+                let unserialized = is_type_name(text);
                 let nested = match key {
-                    $($($ok)|+ => { self.$of = Some($oty::from_text(text, texts)); true })*
-                    $($($bk)|+ => { self.$bf = Some(Box::new($bty::from_text(text, texts))); true })*
-                    $($($lk)|+ => { self.$lf = Some(Pairs::from_text(text, texts)); true })*
+                    $($($ok)|+ => {
+                        self.$of = (!unserialized).then(|| $oty::from_text(text, texts));
+                        true
+                    })*
+                    $($($bk)|+ => {
+                        self.$bf = (!unserialized).then(|| Box::new($bty::from_text(text, texts)));
+                        true
+                    })*
+                    $($($lk)|+ => {
+                        self.$lf = (!unserialized).then(|| Pairs::from_text(text, texts));
+                        true
+                    })*
                     _ => false,
                 };
                 nested || self.set_val(key, text)
@@ -818,13 +876,19 @@ macro_rules! slots {
                         $(Some(Slot::$of) => {
                             let slot = out.$of.insert($oty::default());
                             $oty::scan_at(s, depth + 1, slot, true)?;
+                            if slot.text.is_some_and(is_type_name) {
+                                out.$of = None;
+                            }
                         })*
                         $(Some(Slot::$bf) => {
                             let slot = out.$bf.insert(Box::default());
                             $bty::scan_at(s, depth + 1, slot, false)?;
+                            if slot.text.is_some_and(is_type_name) {
+                                out.$bf = None;
+                            }
                         })*
                         $(Some(Slot::$lf) => {
-                            out.$lf = Some(Pairs::scan(s)?);
+                            out.$lf = Some(Pairs::scan(s)?).filter(|p| !p.is_type_name());
                             if s.take_repaired() {
                                 return Err(s.error(
                                     "invalid string escape (a lone surrogate) in a name/value list",
@@ -1121,6 +1185,9 @@ slots! {
             audit_data: Rec = b"auditdata";
             raw_event_data: Rec = b"raweventdata";
             initiated_by: InitiatedBySlots = b"initiatedby";
+            // A Microsoft Graph PowerShell SDK object's properties without a typed member
+            // (newer ones, camelCase): see [`Rec::lift_additional_properties`].
+            additional: Rec = b"additionalproperties";
         }
         lists {
             sign_in_event_types = b"signineventtypes" | b"logontype";
@@ -1162,6 +1229,18 @@ slots! {
 }
 
 impl<'a> Rec<'a> {
+    /// Count the fields of `AdditionalProperties` where the record lacks them. The Microsoft
+    /// Graph PowerShell SDK (`Get-MgBetaAuditLogSignIn | ConvertTo-Json`) gives each object
+    /// the typed members its generated model has, in PascalCase, and puts every property
+    /// the model does not know (those Graph added after the SDK was generated, e.g. a
+    /// sign-in's `sessionId`) in `AdditionalProperties`, keyed as Graph spells them. A member
+    /// the record has at its top level wins.
+    pub(crate) fn lift_additional_properties(&mut self) {
+        if let Some(additional) = self.additional.take() {
+            self.fill_absent(*additional);
+        }
+    }
+
     /// The rarely present slots ([`RecExt`]), all absent when none was read.
     #[inline]
     pub(crate) fn ext(&self) -> &RecExt<'a> {
@@ -1256,6 +1335,82 @@ mod tests {
     /// Texts for a test's records: leaked, so a record may outlive the helper that read it.
     fn texts() -> &'static Texts {
         Box::leak(Box::default())
+    }
+
+    #[test]
+    fn dotnet_type_names_are_told_from_values() {
+        for t in [
+            "Microsoft.Graph.PowerShell.Models.MicrosoftGraphSignInStatus",
+            "Microsoft.Graph.Beta.PowerShell.Models.MicrosoftGraphDeviceDetail",
+            " System.Collections.Hashtable ",
+            "System.Collections.Generic.Dictionary`2[System.String,System.Object]",
+            "System.Management.Automation.PSCustomObject",
+            "System.String[]",
+            "System.Object[]",
+        ] {
+            assert!(is_type_name(t), "{t}");
+        }
+        for t in [
+            "",
+            "GB",
+            "Microsoft.Azure.SyncFabric",
+            "Microsoft Graph PowerShell",
+            "Microsoft.Graph.PowerShell.Models is a namespace",
+            "System.Net.WebClient",
+            "Systematic",
+            "203.0.113.7",
+        ] {
+            assert!(!is_type_name(t), "{t}");
+        }
+    }
+
+    #[test]
+    fn additional_properties_fill_what_the_record_lacks() {
+        let mut rec = Rec::document(
+            r#"{"UserId":"u1","Status":{"ErrorCode":50140},
+                "AdditionalProperties":{"userId":"u2","sessionId":"s1","status":{"errorCode":0},
+                    "isThroughGlobalSecureAccess":true,"signInEventTypes":["nonInteractiveUser"]}}"#,
+            texts(),
+        )
+        .unwrap();
+        rec.lift_additional_properties();
+        assert_eq!(rec.user_id, Some(Val::Str("u1")));
+        assert_eq!(rec.session_id, Some(Val::Str("s1")));
+        assert_eq!(
+            rec.status.as_ref().and_then(|s| s.error_code),
+            Some(Val::Int(50140))
+        );
+        assert_eq!(rec.ext().through_gsa, Some(Val::Bool(true)));
+        assert_eq!(
+            rec.sign_in_event_types
+                .as_ref()
+                .map(|p| p.names().collect::<Vec<_>>()),
+            Some(vec!["nonInteractiveUser"])
+        );
+        assert!(rec.additional.is_none());
+    }
+
+    #[test]
+    fn type_names_leave_nested_slots_absent() {
+        let rec = Rec::document(
+            r#"{"Status":"Microsoft.Graph.PowerShell.Models.MicrosoftGraphSignInStatus",
+                "Location":"Microsoft.Graph.PowerShell.Models.MicrosoftGraphSignInLocation",
+                "SignInEventTypes":"System.String[]",
+                "AdditionalProperties":"System.Collections.Hashtable",
+                "DeviceDetail":"{\"deviceId\":\"d1\"}"}"#,
+            texts(),
+        )
+        .unwrap();
+        assert!(rec.status.is_none());
+        assert!(rec.location.is_none());
+        assert!(rec.sign_in_event_types.is_none());
+        assert!(rec.additional.is_none());
+        assert!(rec.device.is_some());
+        let mut csv = Rec::default();
+        csv.set_text(b"status", "System.Collections.Hashtable", texts());
+        csv.set_text(b"location", "GB", texts());
+        assert!(csv.status.is_none());
+        assert_eq!(csv.location.as_ref().and_then(|l| l.text), Some("GB"));
     }
 
     #[test]
