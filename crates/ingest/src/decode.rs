@@ -157,6 +157,7 @@ mod graph;
 mod json;
 mod keys;
 mod portal;
+mod query;
 mod scan;
 mod signin;
 mod ual;
@@ -410,6 +411,9 @@ fn dispatch(
         if let Some(array) = envelope(rec) {
             return elements(array, source, opts, depth, out);
         }
+        if let (Input::Json(text), true) = (input, query::is_answer(rec) && !own_time(rec)) {
+            return query::answer(text, source, opts, depth, out);
+        }
     }
     out(
         interpret(rec, input, source, opts.fields).map(|mut record| {
@@ -423,7 +427,12 @@ fn dispatch(
 /// `Results` array, and no time of its own (a sign-in or audit record never lacks one).
 fn envelope<'r>(rec: &'r Rec<'_>) -> Option<&'r str> {
     let array = rec.ext().envelope.filter(|a| a.starts_with('['))?;
-    let own_time = [
+    (!own_time(rec)).then_some(array)
+}
+
+/// The record has a time of its own: it is a record, not an envelope of records.
+fn own_time(rec: &Rec<'_>) -> bool {
+    [
         &rec.created,
         &rec.time_generated,
         &rec.creation_time,
@@ -432,8 +441,7 @@ fn envelope<'r>(rec: &'r Rec<'_>) -> Option<&'r str> {
         &rec.activity_date_time,
     ]
     .iter()
-    .any(|v| v.is_some());
-    (!own_time).then_some(array)
+    .any(|v| v.is_some())
 }
 
 /// Each element of an envelope's array, decoded in order.
@@ -918,6 +926,7 @@ fn other_record(
 ) -> DecodedRecord {
     let shape = match kind {
         "test-case" => Shape::TestCase,
+        k if k.starts_with("kusto-") => Shape::KustoQueryInfo,
         _ => Shape::Unknown,
     };
     DecodedRecord::new(

@@ -14,6 +14,8 @@
 //! | `{` with a top-level `value` array | [`Container::OdataPage`] | the array's elements | [`Position::Index`] |
 //! | `{` with a top-level `records` array | [`Container::DiagnosticRecords`] | the array's elements | [`Position::Index`] |
 //! | `{` with a top-level `Results` array | [`Container::HuntingResults`] | the array's elements | [`Position::Index`] |
+//! | `{` with a top-level `tables` array | [`Container::LogAnalyticsQuery`] | each table's rows, as objects of its columns | [`Position::Index`], numbered on across tables |
+//! | `{` with a top-level `Tables` array | [`Container::KustoQuery`] | the same; a table ADX writes about the query is one record | [`Position::Index`] |
 //! | `{` otherwise | [`Container::JsonObject`] | the object | [`Position::Line`] of its `{` |
 //! | `[` | [`Container::JsonArray`] | the elements | [`Position::Index`] |
 //! | text whose first line is a prefix (a syslog header) then a complete JSON object | [`Container::PrefixedJsonLines`] | each line's JSON, the prefix dropped | [`Position::Line`] |
@@ -27,6 +29,7 @@
 mod csv_rows;
 mod scan;
 mod stream;
+pub(crate) mod tables;
 
 use std::fmt;
 use std::io::{self, Read};
@@ -69,6 +72,12 @@ pub enum Container {
     /// A Defender XDR advanced hunting answer `{"Schema":[...],"Results":[...]}` (Graph's
     /// `runHuntingQuery` writes `schema` and `results`).
     HuntingResults,
+    /// A Log Analytics Query API answer `{"tables":[{"name","columns","rows"}]}`: each row a
+    /// record.
+    LogAnalyticsQuery,
+    /// An Azure Data Explorer v1 REST answer `{"Tables":[{"TableName","Columns","Rows"}]}`:
+    /// each row of the query's tables a record, each table about the query one record.
+    KustoQuery,
     /// One JSON object that is itself the record.
     JsonObject,
     /// CSV with a header row.
@@ -91,6 +100,8 @@ impl Container {
             Container::OdataPage => "odata-page",
             Container::DiagnosticRecords => "diagnostic-records",
             Container::HuntingResults => "hunting-results",
+            Container::LogAnalyticsQuery => "log-analytics-query",
+            Container::KustoQuery => "kusto-query",
             Container::JsonObject => "json-object",
             Container::Csv => "csv",
             Container::YamlTestCases => "yaml-test-cases",
@@ -575,6 +586,21 @@ impl Framer<'_, '_, '_> {
                 b"\"Results\"" | b"\"results\"" => Some(Container::HuntingResults),
                 _ => None,
             };
+            let answer = match key.as_slice() {
+                b"\"tables\"" => Some(false),
+                b"\"Tables\"" => Some(true),
+                _ => None,
+            };
+            if let (Some(kusto), Some(b'[')) = (answer, value_start) {
+                let _ = self.s.stop_recording();
+                self.container = match kusto {
+                    true => Container::KustoQuery,
+                    false => Container::LogAnalyticsQuery,
+                };
+                self.query_tables(kusto)?;
+                self.skip_rest_of_object()?;
+                return self.expect_end("query answer");
+            }
             if let (Some(container), Some(b'[')) = (envelope, value_start) {
                 let _ = self.s.stop_recording();
                 self.container = container;

@@ -193,6 +193,9 @@ pub enum Shape {
     DirectoryAudit,
     /// A SEKOIA intake-format test case (`input.message` holds the raw event).
     TestCase,
+    /// A table Azure Data Explorer writes about a query beside its result (extended
+    /// properties, query status, table of contents): not records.
+    KustoQueryInfo,
     /// Not recognized as any export tokentrail reads.
     Unknown,
 }
@@ -281,6 +284,9 @@ pub enum DecodeError {
         /// Why it cannot be read.
         error: Box<DecodeError>,
     },
+    /// A row of a query answer's table that does not fit its columns.
+    #[error("query answer: {0}")]
+    QueryRow(String),
     /// [`decode()`] was given an envelope of several records; [`decode_all()`] reads them.
     #[error("an envelope of {0} records, not one record")]
     Envelope(usize),

@@ -1137,6 +1137,11 @@ slots! {
                 // The array of an envelope saved as one record (`{"records":[...]}` per line,
                 // a Graph page per line, an advanced hunting API answer).
                 envelope = b"records" | b"value" | b"results";
+                // A query answer (`{"tables":[...]}`) or one of its tables (`columns` and
+                // `rows`: an ADX v2 frame, a table saved on its own) saved as one record.
+                tables = b"tables";
+                columns = b"columns";
+                rows = b"rows";
                 target_resources = b"targetresources";
             }
             // Envelopes and wrappers that are rare in each export's own records.
