@@ -1257,6 +1257,31 @@ mod tests {
         /// the lines the framer gave them when it read through the crate, with an unclosed
         /// quote and a record over the limit reported as it reported them.
         #[test]
+        fn query_answers_frame_the_same_whatever_the_reads(
+            tables in proptest::collection::vec(
+                (
+                    1usize..4,
+                    proptest::collection::vec(
+                        proptest::collection::vec(0usize..VALUES.len(), 0..5),
+                        0..6,
+                    ),
+                ),
+                0..4,
+            ),
+            kusto in any::<bool>(),
+            spaced in any::<bool>(),
+            sizes in proptest::collection::vec(1usize..40, 1..6),
+            hold in 0usize..4,
+        ) {
+            let (text, expected) = query_answer(&tables, kusto, if spaced { " \n " } else { "" });
+            let got: Vec<_> = frame_shared(text.as_bytes(), &sizes, DEFAULT_MAX_RECORD_BYTES, hold)
+                .into_iter()
+                .map(|(position, item, _)| (position, item))
+                .collect();
+            prop_assert_eq!(got, expected);
+        }
+
+        #[test]
         fn csv_rows_are_the_csv_crates(
             lead in proptest::sample::select(vec!["", "\u{feff}", "\n\r\n", " \t"]),
             body in proptest::collection::vec(
@@ -1274,6 +1299,111 @@ mod tests {
             let got: Vec<_> = got.into_iter().map(|(position, item, _)| (position, item)).collect();
             prop_assert_eq!(got, expected);
             prop_assert_eq!(got_error, error);
+        }
+    }
+
+    /// Row values, as JSON: escapes, brackets inside strings, nesting, every scalar.
+    const VALUES: [&str; 8] = [
+        r#""a""#,
+        r#""]},\"[""#,
+        "-12.5e3",
+        "null",
+        "true",
+        r#"{"x":[1,"]"]}"#,
+        r#""{\"deviceId\":\"d\"}""#,
+        "[]",
+    ];
+
+    /// A query answer of `tables` (each its number of columns and its rows, each row the
+    /// indices of its values in [`VALUES`]), with `space` between every token, and what
+    /// framing it must give: each row that fits its columns as their object, each other as
+    /// unreadable, numbered on across tables.
+    fn query_answer(
+        tables: &[(usize, Vec<Vec<usize>>)],
+        kusto: bool,
+        space: &str,
+    ) -> (String, Vec<Cut>) {
+        let (tables_key, name, columns_key, column, rows_key) = match kusto {
+            true => ("Tables", "TableName", "Columns", "ColumnName", "Rows"),
+            false => ("tables", "name", "columns", "name", "rows"),
+        };
+        let mut expected = Vec::new();
+        let mut text = format!("{{{space}\"{tables_key}\"{space}:{space}[");
+        for (t, (width, rows)) in tables.iter().enumerate() {
+            let names: Vec<String> = (0..*width).map(|c| format!("\"c{t}\\\"{c}\"")).collect();
+            let columns: Vec<String> = names
+                .iter()
+                .map(|n| format!("{{\"{column}\":{space}{n},\"type\":\"string\"}}"))
+                .collect();
+            if t > 0 {
+                text.push(',');
+            }
+            text.push_str(&format!(
+                "{space}{{\"{name}\":\"T{t}\",{space}\"{columns_key}\":[{}],{space}\"{rows_key}\":{space}[",
+                columns.join(&format!(",{space}"))
+            ));
+            for (r, row) in rows.iter().enumerate() {
+                let values: Vec<&str> = row.iter().map(|v| VALUES[*v]).collect();
+                if r > 0 {
+                    text.push_str(&format!("{space},"));
+                }
+                text.push_str(&format!(
+                    "{space}[{space}{}{space}]",
+                    values.join(&format!("{space},{space}"))
+                ));
+                let position = Position::Index(expected.len() as u64);
+                expected.push((
+                    position,
+                    if values.len() == *width {
+                        let members: Vec<String> = names
+                            .iter()
+                            .zip(&values)
+                            .map(|(n, v)| format!("{n}:{v}"))
+                            .collect();
+                        Ok(format!("{{{}}}", members.join(",")))
+                    } else {
+                        Err(format!(
+                            "row has {} values, the table has {width} columns",
+                            values.len()
+                        ))
+                    },
+                ));
+            }
+            text.push_str(&format!("]{space}}}"));
+        }
+        text.push_str(&format!("]{space}}}"));
+        (text, expected)
+    }
+
+    /// An answer cut into reads at every byte, and in two at every byte: the same rows.
+    #[test]
+    fn a_query_answer_read_one_byte_at_a_time_or_cut_anywhere_frames_the_same() {
+        let tables = vec![
+            (2, vec![vec![0, 1], vec![5], vec![6, 2]]),
+            (1, vec![vec![3], vec![4, 7]]),
+        ];
+        for kusto in [false, true] {
+            let (text, expected) = query_answer(&tables, kusto, " ");
+            for hold in [0, usize::MAX] {
+                let got: Vec<_> =
+                    frame_shared(text.as_bytes(), &[1], DEFAULT_MAX_RECORD_BYTES, hold)
+                        .into_iter()
+                        .map(|(position, item, _)| (position, item))
+                        .collect();
+                assert_eq!(got, expected);
+            }
+            for cut in 1..text.len() {
+                let got: Vec<_> = frame_shared(
+                    text.as_bytes(),
+                    &[cut, text.len()],
+                    DEFAULT_MAX_RECORD_BYTES,
+                    1,
+                )
+                .into_iter()
+                .map(|(position, item, _)| (position, item))
+                .collect();
+                assert_eq!(got, expected, "cut at {cut}");
+            }
         }
     }
 

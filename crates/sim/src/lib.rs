@@ -26,6 +26,7 @@
 //! group's records are held, put in time order and written before the next group starts, so
 //! memory depends on the group size, not on the number of users or days.
 
+mod answers;
 mod attack;
 mod catalog;
 mod defender;
@@ -94,6 +95,11 @@ pub enum SignInFormat {
     /// the row in `properties`) as a storage account holds them: JSON lines, one file per table
     /// and day.
     DefenderStream,
+    /// Log Analytics Query API answers (`{"tables":[...]}`), one per table and day.
+    LaApi,
+    /// Azure Data Explorer v1 REST answers (`{"Tables":[...]}`, with the tables ADX writes
+    /// about the query), one per table and day.
+    KustoV1,
 }
 
 /// How Graph activity logs are written.
@@ -106,6 +112,10 @@ pub enum GraphFormat {
     Diagnostic,
     /// Defender XDR advanced hunting API answers of `GraphApiAuditEvents`, one file per day.
     DefenderHunting,
+    /// Log Analytics Query API answers of `MicrosoftGraphActivityLogs`, one per day.
+    LaApi,
+    /// Azure Data Explorer v1 REST answers of `MicrosoftGraphActivityLogs`, one per day.
+    KustoV1,
 }
 
 /// How Unified Audit Log records are written.
@@ -170,11 +180,15 @@ names!(SignInFormat {
     EntraPortalCsv => "entra-portal-csv",
     DefenderHunting => "defender-hunting",
     DefenderStream => "defender-stream",
+    LaApi => "la-api",
+    KustoV1 => "kusto-v1",
 });
 names!(GraphFormat {
     LaJsonl => "la-jsonl",
     Diagnostic => "diagnostic",
     DefenderHunting => "defender-hunting",
+    LaApi => "la-api",
+    KustoV1 => "kusto-v1",
 });
 names!(UalFormat {
     MgmtApi => "mgmt-api",

@@ -12,6 +12,7 @@ use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use crate::answers::{self, Answers, Dialect};
 use crate::json::Obj;
 use crate::record::{Batch, GraphRec, SignInRec, UalRec};
 use crate::{defender, portal, render};
@@ -169,6 +170,8 @@ pub(crate) struct Output {
     done: Vec<FileSummary>,
     date: String,
     buf: String,
+    /// Query API answers being filled.
+    answers: Answers,
 }
 
 const SIGN_INS: &str = "sign-ins";
@@ -190,6 +193,7 @@ impl Output {
             done: Vec::new(),
             date: String::new(),
             buf: String::with_capacity(4096),
+            answers: Answers::default(),
         }
     }
 
@@ -292,6 +296,16 @@ impl Output {
                 )?;
                 (0..rows).try_for_each(|_| s.push(&buf, kind))
             }
+            SignInFormat::LaApi | SignInFormat::KustoV1 => {
+                render::sign_in_la(&mut buf, r);
+                let format = self.formats.sign_ins.as_str();
+                let base = format!(
+                    "signins/{format}/{}/{}",
+                    render::la_table(r.kind),
+                    self.date
+                );
+                self.answer(SIGN_INS, format, base, &buf, kind, rows)
+            }
             SignInFormat::DefenderStream => {
                 let table = defender::sign_in_table(r.kind);
                 defender::stream_record(&mut buf, table, r.time, |p| defender::sign_in_row(p, r));
@@ -302,6 +316,31 @@ impl Output {
         };
         self.buf = buf;
         result
+    }
+
+    /// Add a Log Analytics `record` to the query API answer at `base` (see [`answers`]).
+    fn answer(
+        &mut self,
+        family: &'static str,
+        format: &'static str,
+        base: String,
+        record: &str,
+        kind: &str,
+        copies: usize,
+    ) -> Result<(), SimError> {
+        let dialect = match format {
+            "kusto-v1" => Dialect::KustoV1,
+            _ => Dialect::LogAnalytics,
+        };
+        let to = answers::Target {
+            base,
+            family,
+            format,
+            dialect,
+        };
+        let written = self.answers.push(&self.root, to, record, kind, copies)?;
+        self.done.extend(written);
+        Ok(())
     }
 
     fn page_push(&mut self, record: String, kind: &'static str) -> Result<(), SimError> {
@@ -368,6 +407,12 @@ impl Output {
                 let rel = "graph/la/MicrosoftGraphActivityLogs.jsonl".to_string();
                 self.sink(rel, GRAPH, "la-jsonl", Container::Lines, false)?
                     .push(&buf, kind)
+            }
+            GraphFormat::LaApi | GraphFormat::KustoV1 => {
+                render::graph_la(&mut buf, r);
+                let format = self.formats.graph.as_str();
+                let base = format!("graph/{format}/MicrosoftGraphActivityLogs/{}", self.date);
+                self.answer(GRAPH, format, base, &buf, kind, 1)
             }
             GraphFormat::Diagnostic => {
                 render::graph_diagnostic(&mut buf, r);
@@ -554,6 +599,8 @@ impl Output {
 
     /// Close the files that hold one day.
     pub(crate) fn end_day(&mut self) -> Result<(), SimError> {
+        let answered = self.answers.flush(&self.root)?;
+        self.done.extend(answered);
         for rel in std::mem::take(&mut self.daily) {
             if let Some(s) = self.open.remove(&rel) {
                 self.done.push(s.finish()?);

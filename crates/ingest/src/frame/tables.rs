@@ -399,8 +399,11 @@ pub(crate) fn array_values(bytes: &[u8]) -> Result<Vec<&[u8]>, String> {
     }
 }
 
-/// The members of a JSON object, each as its key's JSON string and its value's bytes.
-pub(crate) fn object_members(bytes: &[u8]) -> Result<Vec<(&[u8], &[u8])>, String> {
+/// One member of a JSON object: its key's JSON string and its value's bytes.
+pub(crate) type Member<'a> = (&'a [u8], &'a [u8]);
+
+/// The members of a JSON object.
+pub(crate) fn object_members(bytes: &[u8]) -> Result<Vec<Member<'_>>, String> {
     let mut at = skip(bytes, 0);
     if bytes.get(at) != Some(&b'{') {
         return Err("not a JSON object".into());
