@@ -252,7 +252,8 @@ fn ocsf_placeless(tenant: &Path) -> (Vec<serde_json::Value>, String) {
 }
 
 /// The tenant's Log Analytics tables as the Log Analytics Query API and Azure Data Explorer's
-/// v1 REST API answer a query: the OCSF findings of the JSON lines, evidence and all, but for
+/// v1 REST API answer a query, and its logs as Elastic's integrations index them (the raw
+/// record in `event.original`): the OCSF findings of the JSON lines, evidence and all, but for
 /// where each record was read; ADX's tables about each query are named, not unreadable.
 #[test]
 fn query_api_answers_give_the_ocsf_of_the_json_lines() {
@@ -262,6 +263,7 @@ fn query_api_answers_give_the_ocsf_of_the_json_lines() {
     for formats in [
         "signins=la-api,graph=la-api",
         "signins=kusto-v1,graph=kusto-v1",
+        "signins=elastic,graph=elastic,ual=elastic",
     ] {
         let tenant = simulate(root.path(), formats);
         let (found, stderr) = ocsf_placeless(&tenant);
@@ -271,6 +273,11 @@ fn query_api_answers_give_the_ocsf_of_the_json_lines() {
         let out = text(&o.stdout);
         assert_eq!(o.status.code(), Some(0), "{out}");
         match formats.contains("kusto") {
+            _ if formats.contains("elastic") => {
+                assert!(out.contains("(json-lines, "), "{out}");
+                let graph = tokentrail(&["inspect", tenant.join("graph").to_str().unwrap()]);
+                assert!(text(&graph.stdout).contains("(elastic-hits, "), "{out}");
+            }
             true => {
                 assert!(out.contains("(kusto-query, "), "{out}");
                 assert!(out.contains("kusto-query-info 3"), "{out}");

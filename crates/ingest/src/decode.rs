@@ -153,6 +153,7 @@
 mod audit;
 mod classify;
 mod collect;
+mod elastic;
 mod graph;
 mod json;
 mod keys;
@@ -168,6 +169,7 @@ use serde::de::IgnoredAny;
 use tokentrail_model::{SignInKind, SourceRef, Timestamp};
 
 use self::collect::{LowerKey, Rec, Texts, Val};
+pub use self::elastic::advice;
 use crate::{
     DecodeError, Decoded, DecodedRecord, Disposition, Family, OtherRecord, Payload, Shape,
 };
@@ -397,6 +399,18 @@ fn dispatch(
         if let Some(raw) = text(&rec.ext().raw) {
             return forwarded(raw, source, opts, depth, out);
         }
+        match elastic::original(rec) {
+            Some(Ok(raw)) => return forwarded(raw, source, opts, depth, out),
+            Some(Err(kind)) => {
+                return out(Ok(other_record(
+                    Disposition::NotSupported,
+                    kind,
+                    None,
+                    None,
+                )))
+            }
+            None => {}
+        }
         if let Some(message) = rec.input.as_ref().and_then(|i| i.message.as_ref()) {
             if opts.unwrap_test_cases {
                 return match message {
@@ -413,6 +427,9 @@ fn dispatch(
         }
         if let (Input::Json(text), true) = (input, query::is_answer(rec) && !own_time(rec)) {
             return query::answer(text, source, opts, depth, out);
+        }
+        if let Some(kind) = query::other_frame(rec) {
+            return out(Ok(other_record(kind.0, kind.1, None, None)));
         }
     }
     out(

@@ -15,6 +15,7 @@
 //! | `{` with a top-level `records` array | [`Container::DiagnosticRecords`] | the array's elements | [`Position::Index`] |
 //! | `{` with a top-level `Results` array | [`Container::HuntingResults`] | the array's elements | [`Position::Index`] |
 //! | `{` with a top-level `tables` array | [`Container::LogAnalyticsQuery`] | each table's rows, as objects of its columns | [`Position::Index`], numbered on across tables |
+//! | `{` with a top-level `hits` object holding a `hits` array | [`Container::ElasticHits`] | the hits | [`Position::Index`] |
 //! | `{` with a top-level `Tables` array | [`Container::KustoQuery`] | the same; a table ADX writes about the query is one record | [`Position::Index`] |
 //! | `{` otherwise | [`Container::JsonObject`] | the object | [`Position::Line`] of its `{` |
 //! | `[` | [`Container::JsonArray`] | the elements | [`Position::Index`] |
@@ -27,6 +28,7 @@
 //! object's keys, skips the other values without keeping them, and streams the array.
 
 mod csv_rows;
+mod hits;
 mod scan;
 mod stream;
 pub(crate) mod tables;
@@ -78,6 +80,8 @@ pub enum Container {
     /// An Azure Data Explorer v1 REST answer `{"Tables":[{"TableName","Columns","Rows"}]}`:
     /// each row of the query's tables a record, each table about the query one record.
     KustoQuery,
+    /// An Elasticsearch search answer `{"hits":{"hits":[...]}}`: each hit a record.
+    ElasticHits,
     /// One JSON object that is itself the record.
     JsonObject,
     /// CSV with a header row.
@@ -102,6 +106,7 @@ impl Container {
             Container::HuntingResults => "hunting-results",
             Container::LogAnalyticsQuery => "log-analytics-query",
             Container::KustoQuery => "kusto-query",
+            Container::ElasticHits => "elastic-hits",
             Container::JsonObject => "json-object",
             Container::Csv => "csv",
             Container::YamlTestCases => "yaml-test-cases",
@@ -600,6 +605,13 @@ impl Framer<'_, '_, '_> {
                 self.query_tables(kusto)?;
                 self.skip_rest_of_object()?;
                 return self.expect_end("query answer");
+            }
+            if let (b"\"hits\"", Some(b'{')) = (key.as_slice(), value_start) {
+                let _ = self.s.stop_recording();
+                self.container = Container::ElasticHits;
+                self.search_hits()?;
+                self.skip_rest_of_object()?;
+                return self.expect_end("search answer");
             }
             if let (Some(container), Some(b'[')) = (envelope, value_start) {
                 let _ = self.s.stop_recording();
@@ -1404,6 +1416,34 @@ mod tests {
                 .collect();
                 assert_eq!(got, expected, "cut at {cut}");
             }
+        }
+    }
+
+    /// A search answer cut in two at every byte, and read a byte at a time: its hits, and
+    /// nothing of the rest of the answer.
+    #[test]
+    fn a_search_answer_cut_anywhere_frames_its_hits() {
+        let hits = [
+            r#"{"_id":"a","_source":{"event":{"original":"{\"hits\":[1]}"}}}"#,
+            r#"{"_id":"b","_source":{"hits":{"hits":[]}}}"#,
+        ];
+        let text = format!(
+            r#"{{"took":1,"hits":{{"total":{{"value":2}},"hits":[ {}, {} ],"max_score":1}},"aggregations":{{"hits":[9]}}}}"#,
+            hits[0], hits[1]
+        );
+        let expected = vec![
+            (Position::Index(0), Ok(hits[0].to_string())),
+            (Position::Index(1), Ok(hits[1].to_string())),
+        ];
+        for sizes in (1..text.len())
+            .map(|cut| vec![cut, text.len()])
+            .chain([vec![1]])
+        {
+            let got: Vec<_> = frame_shared(text.as_bytes(), &sizes, DEFAULT_MAX_RECORD_BYTES, 1)
+                .into_iter()
+                .map(|(position, item, _)| (position, item))
+                .collect();
+            assert_eq!(got, expected, "{sizes:?}");
         }
     }
 

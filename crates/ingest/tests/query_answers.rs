@@ -297,3 +297,115 @@ fn answers_saved_as_json_lines_are_expanded_row_by_row() {
         ]
     );
 }
+
+/// An Azure Data Explorer v2 answer: a JSON array of frames; each `DataTable` frame's rows are
+/// records, its `QueryProperties` and `QueryCompletionInformation` tables and the head and
+/// tail frames are named, and progressive fragments are named as not read.
+#[test]
+fn adx_v2_frames() {
+    let dir = tempfile::tempdir().unwrap();
+    let frames = r#"[{"FrameType":"DataSetHeader","IsProgressive":false,"Version":"v2.0"},
+{"FrameType":"DataTable","TableId":0,"TableKind":"QueryProperties","TableName":"@ExtendedProperties","Columns":[{"ColumnName":"TableId","ColumnType":"int"},{"ColumnName":"Key","ColumnType":"string"},{"ColumnName":"Value","ColumnType":"dynamic"}],"Rows":[[1,"Visualization",{"Visualization":null}]]},
+{"FrameType":"DataTable","TableId":1,"TableKind":"PrimaryResult","TableName":"PrimaryResult","Columns":[{"ColumnName":"TimeGenerated","ColumnType":"datetime"},{"ColumnName":"UserPrincipalName","ColumnType":"string"},{"ColumnName":"IPAddress","ColumnType":"string"},{"ColumnName":"UniqueTokenIdentifier","ColumnType":"string"},{"ColumnName":"SessionId","ColumnType":"string"},{"ColumnName":"Type","ColumnType":"string"}],"Rows":[["2026-11-01T10:00:00Z","a@contoso.com","203.0.113.5","aEQ2qLOsqkS86zz3OHIeAA","0b9c1e2a-1111-2222-3333-444455556666","SigninLogs"]]},
+{"FrameType":"DataTable","TableId":2,"TableKind":"QueryCompletionInformation","TableName":"QueryCompletionInformation","Columns":[{"ColumnName":"Timestamp","ColumnType":"datetime"},{"ColumnName":"StatusCode","ColumnType":"int"}],"Rows":[["2026-11-01T10:01:00Z",0]]},
+{"FrameType":"TableFragment","TableId":3,"Rows":[["x"]]},
+{"FrameType":"DataSetCompletion","HasErrors":false,"Cancelled":false}]"#;
+    let (records, report) = read(dir.path(), "v2.json", frames.as_bytes());
+    let file = &report.files[0];
+    assert!(file.is_clean(), "{file:?}");
+    let (lines, _) = read(dir.path(), "lines.jsonl", format!("{LA_LINE}\n").as_bytes());
+    let sign_ins: Vec<_> = records
+        .iter()
+        .filter(|r| matches!(r.event, Decoded::SignIn(_)))
+        .cloned()
+        .collect();
+    assert_eq!(placeless(sign_ins), placeless(lines));
+    let others: Vec<(Disposition, String)> = records
+        .iter()
+        .filter_map(|r| match &r.event {
+            Decoded::Other(o) => Some((o.disposition, o.kind.clone())),
+            _ => None,
+        })
+        .collect();
+    let not_relevant = |k: &str| (Disposition::NotRelevant, k.to_string());
+    assert_eq!(
+        others,
+        vec![
+            not_relevant("kusto-frame"),
+            not_relevant("kusto-query-properties"),
+            not_relevant("kusto-query-status"),
+            (Disposition::NotSupported, "kusto-progressive-frame".into()),
+            not_relevant("kusto-frame"),
+        ]
+    );
+}
+
+/// A diagnostic-settings sign-in record (made up for this test).
+const DIAGNOSTIC_SIGN_IN: &str = r#"{"time":"2026-11-01T10:00:00Z","category":"SignInLogs","operationName":"Sign-in activity","resultType":"0","callerIpAddress":"203.0.113.5","properties":{"id":"8c1e3d4f-0000-4000-8000-000000000001","createdDateTime":"2026-11-01T10:00:00Z","userPrincipalName":"a@contoso.com","userId":"d1e2f3a4-0000-4000-8000-00000000000a","appId":"d3590ed6-52b3-4102-aeff-aad2292ab01c","ipAddress":"203.0.113.5","isInteractive":true,"uniqueTokenIdentifier":"aEQ2qLOsqkS86zz3OHIeAA","sessionId":"0b9c1e2a-1111-2222-3333-444455556666","status":{"errorCode":0}}}"#;
+
+/// An Elastic hit of the Azure integration keeping `event.original`.
+fn hit(original: Option<&str>) -> String {
+    let event = match original {
+        Some(o) => format!(
+            r#"{{"kind":"event","original":{}}}"#,
+            serde_json::Value::String(o.into())
+        ),
+        None => r#"{"kind":"event","action":"Sign-in activity"}"#.into(),
+    };
+    format!(
+        r#"{{"_index":".ds-logs-azure.signinlogs-default-2026.11.01-000001","_id":"x1","_score":1.0,"_source":{{"@timestamp":"2026-11-01T10:00:00Z","ecs":{{"version":"8.11.0"}},"source":{{"ip":"203.0.113.5"}},"azure":{{"signinlogs":{{"category":"SignInLogs","properties":{{"id":"8c1e3d4f-0000-4000-8000-000000000001","user_principal_name":"a@contoso.com"}}}}}},"event":{event}}}}}"#
+    )
+}
+
+#[test]
+fn elastic_hits_keeping_the_original_record_are_read_as_that_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let (direct, _) = read(
+        dir.path(),
+        "diagnostic.jsonl",
+        format!("{DIAGNOSTIC_SIGN_IN}\n").as_bytes(),
+    );
+    assert_eq!(direct[0].shape, Shape::DiagnosticSignIn);
+
+    // elasticdump: one hit per line.
+    let with = hit(Some(DIAGNOSTIC_SIGN_IN));
+    let without = hit(None);
+    let dump = format!("{with}\n{without}\n");
+    let (records, report) = read(dir.path(), "dump.ndjson", dump.as_bytes());
+    assert!(report.files[0].is_clean(), "{report:?}");
+    assert_eq!(placeless(records[..1].to_vec()), placeless(direct.clone()));
+    let Decoded::Other(o) = &records[1].event else {
+        panic!("{records:?}")
+    };
+    assert_eq!(
+        (o.disposition, o.kind.as_str()),
+        (
+            Disposition::NotSupported,
+            "elastic-ecs-without-event.original"
+        )
+    );
+
+    // A search answer: its hits streamed, the rest of the answer skipped.
+    let answer = format!(
+        r#"{{"took":3,"timed_out":false,"_shards":{{"total":1,"successful":1,"skipped":0,"failed":0}},"hits":{{"total":{{"value":2,"relation":"eq"}},"max_score":1.0,"hits":[{with},{without}]}},"aggregations":{{}}}}"#
+    );
+    let (records, report) = read(dir.path(), "search.json", answer.as_bytes());
+    let file = &report.files[0];
+    assert_eq!(file.container, Some(Container::ElasticHits));
+    assert!(file.is_clean(), "{file:?}");
+    assert_eq!(records.len(), 2);
+    assert_eq!(placeless(records[..1].to_vec()), placeless(direct));
+    assert_eq!(file.not_used.len(), 1);
+    assert_eq!(file.not_used[0].kind, "elastic-ecs-without-event.original");
+
+    // An ECS document saved without its hit: named the same.
+    let source_only = without
+        .split_once(r#""_source":"#)
+        .map(|(_, s)| s.strip_suffix('}').unwrap().to_owned())
+        .unwrap();
+    let (records, _) = read(dir.path(), "source.json", source_only.as_bytes());
+    let Decoded::Other(o) = &records[0].event else {
+        panic!("{records:?}")
+    };
+    assert_eq!(o.kind, "elastic-ecs-without-event.original");
+}

@@ -30,6 +30,7 @@ mod answers;
 mod attack;
 mod catalog;
 mod defender;
+mod elastic;
 mod json;
 mod life;
 mod office;
@@ -100,6 +101,9 @@ pub enum SignInFormat {
     /// Azure Data Explorer v1 REST answers (`{"Tables":[...]}`, with the tables ADX writes
     /// about the query), one per table and day.
     KustoV1,
+    /// Elasticsearch hits of Elastic's Azure integration, the diagnostic-settings record in
+    /// `_source.event.original`, one hit per line (`elasticdump`), one file per day.
+    Elastic,
 }
 
 /// How Graph activity logs are written.
@@ -116,6 +120,9 @@ pub enum GraphFormat {
     LaApi,
     /// Azure Data Explorer v1 REST answers of `MicrosoftGraphActivityLogs`, one per day.
     KustoV1,
+    /// Elasticsearch search answers of Elastic's Azure integration (`{"hits":{"hits":[...]}}`),
+    /// the diagnostic-settings record in `_source.event.original`, one per day.
+    Elastic,
 }
 
 /// How Unified Audit Log records are written.
@@ -134,6 +141,9 @@ pub enum UalFormat {
     /// Defender XDR Streaming API records of `CloudAppEvents` (`RawEventData`, the UAL record,
     /// nested in `properties`), JSON lines, one file per day.
     DefenderStream,
+    /// Elasticsearch hits of Elastic's Microsoft 365 integration, the record in
+    /// `_source.event.original`, one hit per line (`elasticdump`), one file per day.
+    Elastic,
 }
 
 /// The text encoding log files are written in.
@@ -182,6 +192,7 @@ names!(SignInFormat {
     DefenderStream => "defender-stream",
     LaApi => "la-api",
     KustoV1 => "kusto-v1",
+    Elastic => "elastic",
 });
 names!(GraphFormat {
     LaJsonl => "la-jsonl",
@@ -189,6 +200,7 @@ names!(GraphFormat {
     DefenderHunting => "defender-hunting",
     LaApi => "la-api",
     KustoV1 => "kusto-v1",
+    Elastic => "elastic",
 });
 names!(UalFormat {
     MgmtApi => "mgmt-api",
@@ -196,6 +208,7 @@ names!(UalFormat {
     PurviewCsv => "purview-csv",
     SearchCsv => "search-csv",
     DefenderStream => "defender-stream",
+    Elastic => "elastic",
 });
 
 /// The export shape of each family.

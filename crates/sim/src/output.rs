@@ -33,6 +33,8 @@ enum Container {
     HeaderedCsv,
     /// An advanced hunting API answer: `{"Schema":[...],"Results":[` records `]}`.
     Hunting,
+    /// An Elasticsearch search answer: `{...,"hits":{...,"hits":[` hits `]}}`.
+    ElasticSearch,
 }
 
 struct Sink {
@@ -87,6 +89,7 @@ impl Sink {
             Container::PurviewCsv => b"\xef\xbb\xbfRecordId,CreationDate,RecordType,Operation,UserId,AuditData,AssociatedAdminUnits,AssociatedAdminUnitsNames\r\n",
             Container::SearchCsv => b"\"RunspaceId\",\"RecordType\",\"CreationDate\",\"UserIds\",\"Operations\",\"AuditData\",\"ResultIndex\",\"ResultCount\",\"Identity\",\"IsValid\",\"ObjectState\"\r\n",
             Container::HeaderedCsv | Container::Hunting => head.as_bytes(),
+            Container::ElasticSearch => crate::elastic::SEARCH_HEAD.as_bytes(),
         };
         w.write_all(head).map_err(io_err(&path))?;
         Ok(Sink {
@@ -108,6 +111,8 @@ impl Sink {
         let sep: &[u8] = match (self.container, self.records) {
             (Container::Envelope | Container::Array | Container::Hunting, 0) => b"\n ",
             (Container::Envelope | Container::Array | Container::Hunting, _) => b",\n ",
+            (Container::ElasticSearch, 0) => b"\n ",
+            (Container::ElasticSearch, _) => b",\n ",
             _ => b"",
         };
         let tail: &[u8] = match self.container {
@@ -134,6 +139,7 @@ impl Sink {
         let tail: &[u8] = match self.container {
             Container::Envelope | Container::Hunting => b"\n]}\n",
             Container::Array => b"\n]\n",
+            Container::ElasticSearch => b"\n]}}\n",
             _ => b"",
         };
         self.w
@@ -306,6 +312,14 @@ impl Output {
                 );
                 self.answer(SIGN_INS, format, base, &buf, kind, rows)
             }
+            SignInFormat::Elastic => {
+                let mut original = String::new();
+                render::sign_in_diagnostic(&mut original, r);
+                crate::elastic::hit(&mut buf, "azure.signinlogs", r.time, &original);
+                let rel = format!("signins/elastic/logs-azure.signinlogs-{}.ndjson", self.date);
+                let s = self.sink(rel, SIGN_INS, "elastic", Container::Lines, true)?;
+                (0..rows).try_for_each(|_| s.push(&buf, kind))
+            }
             SignInFormat::DefenderStream => {
                 let table = defender::sign_in_table(r.kind);
                 defender::stream_record(&mut buf, table, r.time, |p| defender::sign_in_row(p, r));
@@ -414,6 +428,14 @@ impl Output {
                 let base = format!("graph/{format}/MicrosoftGraphActivityLogs/{}", self.date);
                 self.answer(GRAPH, format, base, &buf, kind, 1)
             }
+            GraphFormat::Elastic => {
+                let mut original = String::new();
+                render::graph_diagnostic(&mut original, r);
+                crate::elastic::hit(&mut buf, "azure.graphactivitylogs", r.time, &original);
+                let rel = format!("graph/elastic/search-{}.json", self.date);
+                self.sink(rel, GRAPH, "elastic", Container::ElasticSearch, true)?
+                    .push(&buf, kind)
+            }
             GraphFormat::Diagnostic => {
                 render::graph_diagnostic(&mut buf, r);
                 let rel = format!("graph/diagnostic/{}.json", self.date);
@@ -457,6 +479,16 @@ impl Output {
             return result;
         }
         render::audit_data(&mut buf, r);
+        if self.formats.ual == UalFormat::Elastic {
+            let original = std::mem::take(&mut buf);
+            crate::elastic::hit(&mut buf, "o365.audit", r.time, &original);
+            let rel = format!("ual/elastic/logs-o365.audit-{}.ndjson", self.date);
+            let result = self
+                .sink(rel, UAL, "elastic", Container::Lines, true)
+                .and_then(|s| s.push(&buf, kind));
+            self.buf = buf;
+            return result;
+        }
         let result = match self.formats.ual {
             UalFormat::MgmtApi => {
                 let rel = format!(

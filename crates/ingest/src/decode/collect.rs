@@ -1003,6 +1003,19 @@ slots! {
 }
 
 slots! {
+    /// An Elastic (ECS) document's `event`: `original` holds the raw record when the
+    /// integration keeps it (`preserve_original_event`).
+    EventSlots {
+        vals {
+            original = b"original";
+        }
+        objs {}
+        boxed {}
+        lists {}
+    }
+}
+
+slots! {
     /// A SEKOIA test case's `input`.
     InputSlots {
         vals {
@@ -1121,6 +1134,9 @@ slots! {
             audit_data: Rec = b"auditdata";
             raw_event_data: Rec = b"raweventdata";
             initiated_by: InitiatedBySlots = b"initiatedby";
+            // An Elasticsearch hit's document, and an ECS document's `event`.
+            elastic_source: Rec = b"_source";
+            elastic_event: EventSlots = b"event";
         }
         lists {
             sign_in_event_types = b"signineventtypes" | b"logontype";
@@ -1150,6 +1166,8 @@ slots! {
             chat_thread_id = b"chatthreadid";
             // A forwarder's copy of the record as text (Splunk, Cribl `_raw`).
             raw = b"_raw";
+            // An Azure Data Explorer v2 answer's frames (`DataSetHeader`, `DataTable`, ...).
+            frame_type = b"frametype";
             // Defender XDR advanced hunting rows (the columns the tables above do not share).
             is_managed = b"ismanaged";
             is_compliant = b"iscompliant";
@@ -1221,6 +1239,9 @@ slots! {
             labels_by_kind = b"labels_by_kind";
             families = b"families";
             seed = b"seed";
+            // An Elastic Common Schema document (Elastic's Azure and Microsoft 365
+            // integrations).
+            ecs = b"ecs";
         }
         objs {}
         boxed {}

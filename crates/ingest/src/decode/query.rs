@@ -18,6 +18,19 @@ pub(super) fn is_answer(rec: &Rec<'_>) -> bool {
     array(ext.tables) || (array(ext.columns) && array(ext.rows))
 }
 
+/// What an ADX v2 frame that is not a whole table is: the answer's head and tail hold no
+/// records; the frames of a progressive answer (a table's head, fragments of its rows, its
+/// end) are not read.
+pub(super) fn other_frame(rec: &Rec<'_>) -> Option<(Disposition, &'static str)> {
+    let frame = rec.ext().frame_type.as_ref()?.str()?;
+    Some(match frame {
+        "TableHeader" | "TableFragment" | "TableProgress" | "TableCompletion" => {
+            (Disposition::NotSupported, "kusto-progressive-frame")
+        }
+        _ => (Disposition::NotRelevant, "kusto-frame"),
+    })
+}
+
 /// Every row of every table of the answer (or table) `text`, numbered on across tables; a
 /// table about the query is one record of its kind.
 pub(super) fn answer(
