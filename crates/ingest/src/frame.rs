@@ -202,6 +202,10 @@ pub enum FrameError {
         /// Line of the first ignored byte.
         line: u64,
     },
+    /// A query answer that says it is incomplete (the Log Analytics Query API's non-fatal
+    /// `error`: the query failed part way, or hit the API's limits); its rows were read.
+    #[error("the query answer is incomplete: {0}")]
+    PartialAnswer(String),
     /// The stream holds nothing but whitespace.
     #[error("the file is empty")]
     Empty,
@@ -603,8 +607,7 @@ impl Framer<'_, '_, '_> {
                     false => Container::LogAnalyticsQuery,
                 };
                 self.query_tables(kusto)?;
-                self.skip_rest_of_object()?;
-                return self.expect_end("query answer");
+                return self.rest_of_answer();
             }
             if let (b"\"hits\"", Some(b'{')) = (key.as_slice(), value_start) {
                 let _ = self.s.stop_recording();

@@ -409,3 +409,54 @@ fn elastic_hits_keeping_the_original_record_are_read_as_that_record() {
     };
     assert_eq!(o.kind, "elastic-ecs-without-event.original");
 }
+
+/// Real diagnostic-settings records (Elastic's own test inputs, in ../shared/fixtures/public)
+/// wrapped as the Azure integration indexes them with `preserve_original_event`: each hit
+/// decodes to what its raw line decodes to.
+#[test]
+fn public_sign_ins_read_the_same_from_elastic_hits() {
+    let Some(public) = common::public_fixtures() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for name in [
+        "test-signinlogs-raw.log",
+        "test-service-principal-signinlogs-sample.log",
+    ] {
+        let raw = std::fs::read_to_string(public.join("elastic-integrations").join(name)).unwrap();
+        let (direct, report) = read(dir.path(), name, raw.as_bytes());
+        assert!(!direct.is_empty(), "{name}: {report:?}");
+        let hits: String = raw
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| format!("{}\n", hit(Some(l))))
+            .collect();
+        let (wrapped, report) = read(dir.path(), &format!("{name}.hits"), hits.as_bytes());
+        assert!(report.files[0].is_clean(), "{name}: {report:?}");
+        assert_eq!(placeless(wrapped), placeless(direct), "{name}");
+    }
+}
+
+/// The Query API's non-fatal error (Azure Monitor "Log Analytics API response format"): the
+/// rows it returned are read, and the file is reported as incomplete.
+#[test]
+fn a_partial_answer_is_read_and_reported_incomplete() {
+    let dir = tempfile::tempdir().unwrap();
+    let answer = LA_ANSWER.replace(
+        "]]}]}",
+        r#"]]}],"error":{"code":"PartialError","message":"The query did not complete.","details":[{"code":"EngineError","message":"A part of the query failed.","innererror":{"code":"-2133196797","message":"Query result set has exceeded the internal data size limit 8388608 (E_QUERY_RESULT_SET_TOO_LARGE)."}}]}}"#,
+    );
+    let (records, report) = read(dir.path(), "partial.json", answer.as_bytes());
+    assert_eq!(records.len(), 1);
+    let file = &report.files[0];
+    assert_eq!(file.problems.len(), 1, "{file:?}");
+    assert_eq!(file.problems[0].kind, ProblemKind::Truncated);
+    assert_eq!(
+        file.problems[0].message,
+        "the query answer is incomplete: PartialError: The query did not complete.: EngineError: A part of the query failed.: -2133196797: Query result set has exceeded the internal data size limit 8388608 (E_QUERY_RESULT_SET_TOO_LARGE)."
+    );
+    assert_eq!(
+        report.outcome(),
+        tokentrail_ingest::read::ReadOutcome::Partial
+    );
+}

@@ -49,6 +49,53 @@ impl Framer<'_, '_, '_> {
         }
     }
 
+    /// After the tables: the rest of the answer up to its closing `}`; an `error` member (the
+    /// Log Analytics Query API's "non-fatal error": the tables hold what the query returned
+    /// before it failed, or up to the API's limits) makes the answer partial, reported once
+    /// every row is handed out.
+    pub(super) fn rest_of_answer(&mut self) -> Result<(), FrameError> {
+        let mut partial = None;
+        loop {
+            match self.skip_ws()? {
+                Some(b'}') => {
+                    self.s.consume(1);
+                    break;
+                }
+                Some(b',') => self.s.consume(1),
+                None => return Err(self.truncated("the query answer")),
+                Some(_) => return Err(self.syntax("expected ',' or '}' in an object")),
+            }
+            match self.skip_ws()? {
+                Some(b'"') => {}
+                Some(b'}') => continue,
+                None => return Err(self.truncated("the query answer")),
+                Some(_) => return Err(self.syntax("expected an object key")),
+            }
+            let key = self.read_key()?;
+            if self.skip_ws()? != Some(b':') {
+                return Err(self.syntax("expected ':' after an object key"));
+            }
+            self.s.consume(1);
+            if self.skip_ws()?.is_none() {
+                return Err(self.truncated("the query answer"));
+            }
+            match self.recorded_value("the query answer")? {
+                Recorded::Bytes(value) if key_is(&key, b"error") => {
+                    partial = Some(error_text(&value));
+                }
+                Recorded::TooLarge if key_is(&key, b"error") => {
+                    partial = Some("an error larger than the record limit".to_string());
+                }
+                _ => {}
+            }
+        }
+        self.expect_end("query answer")?;
+        match partial {
+            Some(error) => Err(FrameError::PartialAnswer(error)),
+            None => Ok(()),
+        }
+    }
+
     /// Positioned on a table's `{`: its rows streamed once its columns are known (rows that
     /// come first are held, up to the record limit, until they are).
     fn query_table(&mut self, kusto: bool, next: &mut u64) -> Result<(), FrameError> {
@@ -246,6 +293,34 @@ impl Framer<'_, '_, '_> {
         let scanned = self.scan_value(what);
         let recorded = self.s.stop_recording();
         scanned.map(|()| recorded)
+    }
+}
+
+/// A OneAPI error as text: its code and message, and the innermost error's, as far as they
+/// are given (`{"code":"PartialError","message":...,"details":[{"innererror":...}]}`).
+fn error_text(value: &[u8]) -> String {
+    let Ok(error) = serde_json::from_slice::<serde_json::Value>(value) else {
+        return String::from_utf8_lossy(value).chars().take(300).collect();
+    };
+    let mut parts = Vec::new();
+    let mut at = Some(&error);
+    // Nested `innererror`s and the first detail each, at most a few levels.
+    for _ in 0..6 {
+        let Some(e) = at else { break };
+        for field in ["code", "message"] {
+            if let Some(text) = e.get(field).and_then(|v| v.as_str()) {
+                if !parts.iter().any(|p| p == text) {
+                    parts.push(text.to_string());
+                }
+            }
+        }
+        at = e
+            .get("innererror")
+            .or_else(|| e.get("details").and_then(|d| d.get(0)));
+    }
+    match parts.is_empty() {
+        true => String::from_utf8_lossy(value).chars().take(300).collect(),
+        false => parts.join(": "),
     }
 }
 
