@@ -79,7 +79,9 @@ pub struct SimulateArgs {
     /// Sign-ins: la-jsonl, diagnostic, graph, entra-portal-csv, defender-hunting,
     /// defender-stream. Graph: la-jsonl, diagnostic, defender-hunting. UAL: mgmt-api, jsonl,
     /// purview-csv, search-csv (Search-UnifiedAuditLog | Export-Csv), defender-stream. A family not named keeps its default: la-jsonl for
-    /// sign-ins and Graph, mgmt-api for the UAL. `text=utf-16le` (or utf-16be) writes every
+    /// sign-ins and Graph, mgmt-api for the UAL. Query answers: la-api (Log Analytics Query
+    /// API) and kusto-v1 (Azure Data Explorer) for sign-ins and Graph; elastic (Elasticsearch
+    /// hits keeping event.original) for every family. `text=utf-16le` (or utf-16be) writes every
     /// log file as UTF-16, as Windows PowerShell 5.1 saves exports; the default is utf-8.
     #[arg(long, value_name = "FAMILY=SHAPE,...")]
     pub formats: Option<String>,
