@@ -423,5 +423,16 @@ fn nothing_to_judge_exits_2_and_says_what_was_found() {
                 assert!(stderr.contains(what), "{args:?}: {what}: {stderr}");
             }
         }
+        // `inspect` describes what is there, so records it does not use are no failure; but
+        // a folder with no file in it is nothing read at all.
+        let o = tokentrail(&["inspect", dir.to_str().unwrap()]);
+        let expected = if dir == empty.as_path() { 2 } else { 0 };
+        assert_eq!(
+            o.status.code(),
+            Some(expected),
+            "inspect {d}: {}",
+            text(&o.stderr),
+            d = dir.display()
+        );
     }
 }

@@ -1,57 +1,141 @@
 //! `tokentrail normalize`: the example tenant as Parquet day partitions, read back; output
 //! independent of the worker count; unreadable input listed; a used folder refused.
 
-// Without the feature only the skip below is compiled, and the shared helpers go unused.
+// Without the feature the Parquet tests are skipped, and some shared helpers go unused.
 #![cfg_attr(not(feature = "parquet"), allow(dead_code))]
 
 mod common;
 
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Every file under `dir`, relative, sorted, with its bytes.
+fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+        for entry in std::fs::read_dir(dir).expect("dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else {
+                let rel = path.strip_prefix(root).expect("under root");
+                out.insert(
+                    rel.to_string_lossy().into_owned(),
+                    std::fs::read(&path).expect("file"),
+                );
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+fn normalize(inputs: &[PathBuf], out: &Path, extra: &[&str]) -> std::process::Output {
+    common::tokentrail()
+        .arg("normalize")
+        .args(inputs)
+        .arg("--out")
+        .arg(out)
+        .args(extra)
+        .output()
+        .expect("run tokentrail normalize")
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// JSON lines need no Parquet: every build writes the example tenant in the tables' layout.
+#[test]
+fn every_build_writes_the_example_tenant_as_json_lines() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lake = dir.path().join("lake");
+    let out = normalize(
+        &common::example_tenant(),
+        &lake,
+        &["--threads", "2", "--format", "json"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "tokentrail: read 1589 records from 8 input(s); wrote 495 sign-ins and 1094 \
+             accesses to {} (14 JSON lines file(s) over 2 day(s))\n",
+            lake.display()
+        )
+    );
+    let mut per_table: BTreeMap<String, usize> = BTreeMap::new();
+    let mut per_kind: BTreeMap<String, u64> = BTreeMap::new();
+    for (name, bytes) in files(&lake) {
+        assert!(name.ends_with(".jsonl"), "{name}");
+        let table = name.split('/').next().expect("table").to_owned();
+        for line in String::from_utf8(bytes).expect("UTF-8").lines() {
+            let row: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(line).expect("a JSON object per line");
+            if table == "sign_ins" {
+                let kind = row["kind"].as_str().expect("kind").to_owned();
+                *per_kind.entry(kind).or_default() += 1;
+            }
+            *per_table.entry(table.clone()).or_default() += 1;
+        }
+    }
+    assert_eq!(
+        per_table,
+        BTreeMap::from([("accesses".to_owned(), 1094), ("sign_ins".to_owned(), 495)])
+    );
+    assert_eq!(
+        per_kind,
+        BTreeMap::from(
+            [
+                ("interactive", 28),
+                ("managed-identity", 24),
+                ("non-interactive", 355),
+                ("service-principal", 60),
+                ("ual-logon", 28),
+            ]
+            .map(|(k, n)| (k.to_owned(), n))
+        )
+    );
+}
+
+/// A build without Parquet says how to get the tables before it reads or removes anything.
 #[cfg(not(feature = "parquet"))]
 #[test]
-fn needs_the_parquet_feature() {
+fn a_build_without_parquet_refuses_it_before_touching_the_folder() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lake = dir.path().join("lake");
+    let old = lake.join("sign_ins/day=2024-03-04/part-00000.parquet");
+    std::fs::create_dir_all(old.parent().expect("parent")).expect("dir");
+    std::fs::write(&old, b"an earlier run's table").expect("old table");
+    let out = normalize(&common::example_tenant(), &lake, &["--force"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "without Parquet support: write JSON lines in the same layout with --format json"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        std::fs::read(&old).expect("still there"),
+        b"an earlier run's table"
+    );
+}
+
+#[cfg(not(feature = "parquet"))]
+#[test]
+fn the_parquet_tables_need_the_parquet_feature() {
     common::skip_without_feature("parquet");
 }
 
 #[cfg(feature = "parquet")]
 mod with_parquet {
-    use super::common;
+    use super::{common, files, normalize, stderr};
 
     use std::collections::BTreeMap;
-    use std::path::{Path, PathBuf};
+    use std::path::Path;
 
     use tokentrail_parquet::{read_text_table, TextTable};
-
-    /// Every file under `dir`, relative, sorted, with its bytes.
-    fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-        fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
-            for entry in std::fs::read_dir(dir).expect("dir") {
-                let path = entry.expect("entry").path();
-                if path.is_dir() {
-                    walk(root, &path, out);
-                } else {
-                    let rel = path.strip_prefix(root).expect("under root");
-                    out.insert(
-                        rel.to_string_lossy().into_owned(),
-                        std::fs::read(&path).expect("file"),
-                    );
-                }
-            }
-        }
-        let mut out = BTreeMap::new();
-        walk(dir, dir, &mut out);
-        out
-    }
-
-    fn normalize(inputs: &[PathBuf], out: &Path, extra: &[&str]) -> std::process::Output {
-        common::tokentrail()
-            .arg("normalize")
-            .args(inputs)
-            .arg("--out")
-            .arg(out)
-            .args(extra)
-            .output()
-            .expect("run tokentrail normalize")
-    }
 
     /// Every row of every file of `table` under `lake`.
     fn rows(lake: &Path, table: &str) -> TextTable {
@@ -62,10 +146,6 @@ mod with_parquet {
             all.rows.extend(t.rows);
         }
         all
-    }
-
-    fn stderr(out: &std::process::Output) -> String {
-        String::from_utf8_lossy(&out.stderr).into_owned()
     }
 
     #[test]

@@ -8,11 +8,15 @@
 //! - [`read`]: any Parquet file back as text cells.
 
 pub mod columns;
+#[cfg(feature = "parquet")]
+mod parquet_file;
+#[cfg(feature = "parquet")]
 pub mod read;
 pub mod write;
 
 use std::path::{Path, PathBuf};
 
+#[cfg(feature = "parquet")]
 pub use read::{read_text_table, ReadError, TextTable};
 pub use write::{Normalizer, TableFormat, Written, WrittenFile};
 
@@ -28,6 +32,7 @@ pub enum WriteError {
         source: std::io::Error,
     },
     /// The Parquet writer failed (the disk filled up, most likely).
+    #[cfg(feature = "parquet")]
     #[error("cannot write {path}: {source}", path = path.display())]
     Parquet {
         /// The file.
@@ -36,6 +41,7 @@ pub enum WriteError {
         source: parquet::errors::ParquetError,
     },
     /// A batch of rows did not fit the table's schema (a bug: the columns make both).
+    #[cfg(feature = "parquet")]
     #[error("cannot build rows for {path}: {message}", path = path.display())]
     Arrow {
         /// The file.
@@ -43,6 +49,10 @@ pub enum WriteError {
         /// What Arrow said.
         message: String,
     },
+    /// Parquet was asked of a build without the `parquet` feature.
+    #[cfg(not(feature = "parquet"))]
+    #[error("this build writes no Parquet (the `parquet` feature is off)")]
+    NoParquet,
 }
 
 impl WriteError {
@@ -53,6 +63,7 @@ impl WriteError {
         }
     }
 
+    #[cfg(feature = "parquet")]
     fn parquet(path: &Path, source: parquet::errors::ParquetError) -> Self {
         WriteError::Parquet {
             path: path.to_owned(),

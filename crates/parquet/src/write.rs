@@ -16,34 +16,19 @@
 //! never leaves a truncated file where a reader would look.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{BufWriter, Write as _};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use arrow_array::builder::{
-    BooleanBuilder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
-};
-use arrow_array::{ArrayRef, RecordBatch};
-use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
-use parquet::arrow::ArrowWriter;
-use parquet::basic::Compression;
-use parquet::file::properties::WriterProperties;
 use tokentrail_model::{Access, SignIn, Timestamp};
 
-use crate::columns::{Column, Getter, Kind, ACCESS_COLUMNS, PARTITION_COLUMN, SIGN_IN_COLUMNS};
+use crate::columns::{Column, Getter, ACCESS_COLUMNS, PARTITION_COLUMN, SIGN_IN_COLUMNS};
+#[cfg(feature = "parquet")]
+pub use crate::parquet_file::schema_of;
 use crate::WriteError;
 
-/// Rows buffered per partition before they are handed to the Parquet writer.
-const BATCH_ROWS: usize = 8192;
-/// Rows per row group: bounds the memory an open writer holds (its row group is kept encoded in
-/// memory until full) while keeping row groups large enough for a scan to skip whole ones.
-const ROW_GROUP_ROWS: usize = 128 * 1024;
 /// The partition value Hive and Spark use for a null partition (a time with no calendar date).
 pub const NULL_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
-/// Timestamps are UTC: the Parquet column is `isAdjustedToUTC`.
-const UTC: &str = "UTC";
 
 /// The name of input `part`'s Parquet file in each partition.
 pub fn part_file_name(part: usize) -> String {
@@ -53,7 +38,8 @@ pub fn part_file_name(part: usize) -> String {
 /// How a table's files are written.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum TableFormat {
-    /// Parquet with the Arrow schema of [`schema_of`], Snappy-compressed.
+    /// Parquet with the Arrow schema of `schema_of`, Snappy-compressed (only with the
+    /// `parquet` feature: without it, opening such a file is [`WriteError::NoParquet`]).
     #[default]
     Parquet,
     /// JSON lines, one object per row with the same columns in the same order: text as
@@ -101,24 +87,6 @@ impl<T> serde::Serialize for JsonRow<'_, T> {
     }
 }
 
-/// The Arrow schema of a table's files.
-pub fn schema_of<T>(columns: &[Column<T>]) -> SchemaRef {
-    let fields: Vec<Field> = columns
-        .iter()
-        .map(|c| Field::new(c.name, data_type(c.kind()), true))
-        .collect();
-    Arc::new(Schema::new(fields))
-}
-
-fn data_type(kind: Kind) -> DataType {
-    match kind {
-        Kind::Text => DataType::Utf8,
-        Kind::Bool => DataType::Boolean,
-        Kind::Int => DataType::Int64,
-        Kind::Time => DataType::Timestamp(TimeUnit::Microsecond, Some(UTC.into())),
-    }
-}
-
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 
 /// The partition a record at `time` belongs to: its UTC day number since the epoch, `None` for
@@ -139,92 +107,12 @@ pub fn day_of(time: Timestamp) -> String {
     day_name(day_key(time))
 }
 
-enum Builder {
-    Text(StringBuilder),
-    Bool(BooleanBuilder),
-    Int(Int64Builder),
-    Time(TimestampMicrosecondBuilder),
-}
-
-impl Builder {
-    fn new(kind: Kind) -> Builder {
-        match kind {
-            Kind::Text => Builder::Text(StringBuilder::new()),
-            Kind::Bool => Builder::Bool(BooleanBuilder::new()),
-            Kind::Int => Builder::Int(Int64Builder::new()),
-            Kind::Time => Builder::Time(TimestampMicrosecondBuilder::new().with_timezone(UTC)),
-        }
-    }
-
-    fn finish(&mut self) -> ArrayRef {
-        match self {
-            Builder::Text(b) => Arc::new(b.finish()),
-            Builder::Bool(b) => Arc::new(b.finish()),
-            Builder::Int(b) => Arc::new(b.finish()),
-            Builder::Time(b) => Arc::new(b.finish()),
-        }
-    }
-}
-
-/// Rows of one table being collected column by column.
-struct Rows<T: 'static> {
-    columns: &'static [Column<T>],
-    schema: SchemaRef,
-    builders: Vec<Builder>,
-    len: usize,
-}
-
-impl<T> Rows<T> {
-    fn new(columns: &'static [Column<T>], schema: SchemaRef) -> Self {
-        Rows {
-            columns,
-            schema,
-            builders: columns.iter().map(|c| Builder::new(c.kind())).collect(),
-            len: 0,
-        }
-    }
-
-    fn push(&mut self, record: &T) {
-        for (column, builder) in self.columns.iter().zip(&mut self.builders) {
-            match (&column.get, builder) {
-                (Getter::Text(get), Builder::Text(b)) => b.append_option(get(record)),
-                (Getter::Shown(get), Builder::Text(b)) => match get(record) {
-                    Some(value) => {
-                        // Writing into a StringBuilder cannot fail; the value is completed by
-                        // the empty append.
-                        let _ = write!(b, "{value}");
-                        b.append_value("");
-                    }
-                    None => b.append_null(),
-                },
-                (Getter::Derived(get), Builder::Text(b)) => b.append_option(get(record)),
-                (Getter::Bool(get), Builder::Bool(b)) => b.append_option(get(record)),
-                (Getter::Int(get), Builder::Int(b)) => b.append_option(get(record)),
-                (Getter::Time(get), Builder::Time(b)) => {
-                    b.append_option(get(record).map(Timestamp::micros))
-                }
-                // Builders are made from the same columns' kinds, so they always pair up.
-                _ => unreachable!("builder made for another column kind"),
-            }
-        }
-        self.len += 1;
-    }
-
-    fn take_batch(&mut self) -> Result<RecordBatch, arrow_schema::ArrowError> {
-        let arrays: Vec<ArrayRef> = self.builders.iter_mut().map(Builder::finish).collect();
-        self.len = 0;
-        RecordBatch::try_new(self.schema.clone(), arrays)
-    }
-}
-
 /// Where an open partition file's rows go.
 enum Sink<T: 'static> {
     /// Rows gathered in column builders, handed to the writer a batch at a time.
-    Parquet {
-        rows: Rows<T>,
-        // Boxed: the writer is large, and a JSON lines file needs none.
-        writer: Box<ArrowWriter<File>>,
-    },
+    // Boxed: the writer is large, and a JSON lines file needs none.
+    #[cfg(feature = "parquet")]
+    Parquet(Box<crate::parquet_file::ParquetFile<T>>),
     /// Rows written as they come, one JSON object per line.
     JsonLines {
         columns: &'static [Column<T>],
@@ -243,12 +131,8 @@ struct PartitionFile<T: 'static> {
 impl<T> PartitionFile<T> {
     fn push(&mut self, record: &T) -> Result<(), WriteError> {
         match &mut self.sink {
-            Sink::Parquet { rows, .. } => {
-                rows.push(record);
-                if rows.len >= BATCH_ROWS {
-                    self.flush()?;
-                }
-            }
+            #[cfg(feature = "parquet")]
+            Sink::Parquet(file) => self.written += file.push(record, &self.path)?,
             Sink::JsonLines { columns, out } => {
                 let row = JsonRow { columns, record };
                 tokentrail_model::escape::write_json(&mut *out, &row)
@@ -261,46 +145,27 @@ impl<T> PartitionFile<T> {
         Ok(())
     }
 
-    fn flush(&mut self) -> Result<(), WriteError> {
-        let Sink::Parquet { rows, writer } = &mut self.sink else {
-            return Ok(());
-        };
-        if rows.len == 0 {
-            return Ok(());
-        }
-        let batch = rows.take_batch().map_err(|e| WriteError::Arrow {
-            path: self.path.clone(),
-            message: e.to_string(),
-        })?;
-        self.written += batch.num_rows() as u64;
-        writer
-            .write(&batch)
-            .map_err(|source| WriteError::parquet(&self.path, source))
-    }
-
-    fn close(mut self) -> Result<WrittenFile, WriteError> {
-        self.flush()?;
-        match self.sink {
-            Sink::Parquet { writer, .. } => {
-                writer
-                    .close()
-                    .map_err(|source| WriteError::parquet(&self.path, source))?;
-            }
+    fn close(self) -> Result<WrittenFile, WriteError> {
+        // Parquet rows still buffered are counted as the writer takes them.
+        let last_rows = match self.sink {
+            #[cfg(feature = "parquet")]
+            Sink::Parquet(file) => file.close(&self.path)?,
             Sink::JsonLines { mut out, .. } => {
                 out.flush()
                     .map_err(|source| WriteError::io(&self.path, source))?;
+                0
             }
-        }
+        };
         std::fs::rename(&self.hidden, &self.path)
             .map_err(|source| WriteError::io(&self.path, source))?;
         Ok(WrittenFile {
             path: self.path,
-            rows: self.written,
+            rows: self.written + last_rows,
         })
     }
 }
 
-/// A Parquet file written, and its row count.
+/// A table's file written, and its row count.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WrittenFile {
     /// Where it is.
@@ -315,7 +180,6 @@ struct TableFiles<T: 'static> {
     file_name: String,
     format: TableFormat,
     columns: &'static [Column<T>],
-    schema: SchemaRef,
     days: BTreeMap<Option<i64>, PartitionFile<T>>,
 }
 
@@ -326,7 +190,6 @@ impl<T> TableFiles<T> {
             file_name: format.file_name(part),
             format,
             columns,
-            schema: schema_of(columns),
             days: BTreeMap::new(),
         }
     }
@@ -344,14 +207,7 @@ impl<T> TableFiles<T> {
     }
 
     fn open(&self, day: &str) -> Result<PartitionFile<T>, WriteError> {
-        open_partition(
-            &self.dir,
-            day,
-            &self.file_name,
-            self.format,
-            self.columns,
-            self.schema.clone(),
-        )
+        open_partition(&self.dir, day, &self.file_name, self.format, self.columns)
     }
 
     fn close(self) -> Result<Vec<WrittenFile>, WriteError> {
@@ -365,26 +221,23 @@ fn open_partition<T>(
     file_name: &str,
     format: TableFormat,
     columns: &'static [Column<T>],
-    schema: SchemaRef,
 ) -> Result<PartitionFile<T>, WriteError> {
     let dir = table_dir.join(format!("{PARTITION_COLUMN}={day}"));
     std::fs::create_dir_all(&dir).map_err(|source| WriteError::io(&dir, source))?;
     let path = dir.join(file_name);
     let hidden = dir.join(format!(".{file_name}.tmp"));
+    #[cfg(not(feature = "parquet"))]
+    if format == TableFormat::Parquet {
+        return Err(WriteError::NoParquet);
+    }
     let file = File::create(&hidden).map_err(|source| WriteError::io(&hidden, source))?;
     let sink = match format {
-        TableFormat::Parquet => {
-            let props = WriterProperties::builder()
-                .set_compression(Compression::SNAPPY)
-                .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-                .build();
-            let writer = ArrowWriter::try_new(file, schema.clone(), Some(props))
-                .map_err(|source| WriteError::parquet(&path, source))?;
-            Sink::Parquet {
-                rows: Rows::new(columns, schema),
-                writer: Box::new(writer),
-            }
-        }
+        #[cfg(feature = "parquet")]
+        TableFormat::Parquet => Sink::Parquet(Box::new(crate::parquet_file::ParquetFile::open(
+            file, columns, &path,
+        )?)),
+        #[cfg(not(feature = "parquet"))]
+        TableFormat::Parquet => return Err(WriteError::NoParquet),
         TableFormat::JsonLines => Sink::JsonLines {
             columns,
             out: BufWriter::new(file),
@@ -474,14 +327,12 @@ pub fn write_empty_tables_as(
     let name = format.file_name(0);
     if written.sign_ins == 0 {
         let dir = out.join(SIGN_INS);
-        let schema = schema_of(SIGN_IN_COLUMNS);
-        let file = open_partition(&dir, NULL_PARTITION, &name, format, SIGN_IN_COLUMNS, schema)?;
+        let file = open_partition(&dir, NULL_PARTITION, &name, format, SIGN_IN_COLUMNS)?;
         files.push(file.close()?);
     }
     if written.accesses == 0 {
         let dir = out.join(ACCESSES);
-        let schema = schema_of(ACCESS_COLUMNS);
-        let file = open_partition(&dir, NULL_PARTITION, &name, format, ACCESS_COLUMNS, schema)?;
+        let file = open_partition(&dir, NULL_PARTITION, &name, format, ACCESS_COLUMNS)?;
         files.push(file.close()?);
     }
     Ok(files)

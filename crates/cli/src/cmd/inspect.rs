@@ -11,7 +11,8 @@
 //! - 0: every input was read.
 //! - 1: some records or files could not be read (an empty file counts: see
 //!   `tokentrail_ingest::read`), but at least one record was read.
-//! - 2: bad arguments, or nothing could be read at all (e.g. the only path does not exist).
+//! - 2: bad arguments, or nothing could be read at all (e.g. the only path does not exist, or
+//!   the folders given hold no file).
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -106,6 +107,8 @@ pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
         out.flush()?;
     }
     Ok(ExitCode::from(match report.outcome() {
+        // Paths with no file in them: nothing was read, as when the only path does not exist.
+        _ if report.totals.files == 0 => exit::USAGE,
         ReadOutcome::Clean => exit::OK,
         ReadOutcome::Partial => exit::PARTIAL,
         ReadOutcome::NothingReadable => exit::USAGE,

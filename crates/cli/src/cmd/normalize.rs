@@ -74,6 +74,15 @@ pub struct NormalizeArgs {
 
 /// Run `normalize`.
 pub fn run(args: NormalizeArgs) -> anyhow::Result<ExitCode> {
+    // Refused before the folder is touched or anything read.
+    #[cfg(not(feature = "parquet"))]
+    if args.format == NormalizeFormat::Parquet {
+        anyhow::bail!(
+            "this tokentrail was built without Parquet support: write JSON lines in the same \
+             layout with --format json, or build it with the `parquet` feature \
+             (cargo install --path crates/cli --features parquet)"
+        )
+    }
     if let Some(code) = prepare_out(&args.out, args.force)? {
         return Ok(code);
     }
@@ -108,19 +117,6 @@ fn prepare_out(out: &Path, force: bool) -> anyhow::Result<Option<ExitCode>> {
     Ok(None)
 }
 
-#[cfg(not(feature = "parquet"))]
-mod imp {
-    use std::process::ExitCode;
-
-    pub fn run(_: &super::NormalizeArgs) -> anyhow::Result<ExitCode> {
-        anyhow::bail!(
-            "this tokentrail was built without Parquet support; build it with the `parquet` \
-             feature (cargo install --path crates/cli --features parquet)"
-        )
-    }
-}
-
-#[cfg(feature = "parquet")]
 mod imp {
     use std::io;
     use std::path::Path;
@@ -147,6 +143,7 @@ mod imp {
             super::NormalizeFormat::Parquet => TableFormat::Parquet,
             super::NormalizeFormat::Json => TableFormat::JsonLines,
         };
+
         std::fs::create_dir_all(&args.out)
             .with_context(|| format!("cannot create {}", args.out.display()))?;
         let inputs = locate(&args.paths);
