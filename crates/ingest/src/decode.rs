@@ -18,7 +18,11 @@
 //! header) is read as the record it holds; a SEKOIA test case (`input.message`) likewise with
 //! [`DecodeOptions::unwrap_test_cases`]; and a record that is only an envelope (a `records`,
 //! `value` or `Results` array and no time of its own: Event Hubs batches and Graph pages saved
-//! one per line, advanced hunting answers) yields each of its elements ([`decode_all`]).
+//! one per line, advanced hunting answers) yields each of its elements ([`decode_all`]). A Kusto
+//! query answer saved as one record (`{"tables":[...]}`, an ADX v2 `DataTable` frame) yields each
+//! row as the object of its columns, as the framer reads a whole answer file (the `query`
+//! module); an Elasticsearch hit or ECS document is read as the raw record it keeps in
+//! `event.original` (the `elastic` module), like a forwarder's `_raw`.
 //!
 //! # Recognizing the shape
 //!

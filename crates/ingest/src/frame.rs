@@ -1296,6 +1296,44 @@ mod tests {
             prop_assert_eq!(got, expected);
         }
 
+        /// Damaged answers and search answers (bytes deleted, replaced, inserted) frame the
+        /// same whatever the reads, and never panic.
+        #[test]
+        fn damaged_answers_frame_the_same_whatever_the_reads(
+            kind in 0usize..3,
+            edits in proptest::collection::vec(
+                (0usize..400, proptest::sample::select(b"[]{},:\"\\ a1\n".to_vec()), 0u8..3),
+                0..6,
+            ),
+            sizes in proptest::collection::vec(1usize..30, 1..4),
+            max_record_bytes in 8usize..200,
+        ) {
+            let tables = vec![(2, vec![vec![0, 1], vec![5]]), (1, vec![vec![3]])];
+            let mut text = match kind {
+                0 => query_answer(&tables, false, " ").0,
+                1 => query_answer(&tables, true, "").0,
+                _ => r#"{"took":1,"hits":{"total":2,"hits":[{"_source":{"a":"]"}},{"_id":"b"}]},"x":[]}"#.to_string(),
+            }
+            .into_bytes();
+            for (at, byte, op) in edits {
+                let at = at % (text.len() + 1);
+                match op {
+                    0 if at < text.len() => {
+                        text.remove(at);
+                    }
+                    1 if at < text.len() => text[at] = byte,
+                    _ => text.insert(at, byte),
+                }
+            }
+            let whole = frame_shared_framing(&text, &[usize::MAX], max_record_bytes, usize::MAX);
+            let pieces = frame_shared_framing(&text, &sizes, max_record_bytes, 1);
+            let strip = |(seen, error): (Vec<Seen>, Option<String>)| {
+                let seen: Vec<_> = seen.into_iter().map(|(p, item, _)| (p, item)).collect();
+                (seen, error)
+            };
+            prop_assert_eq!(strip(pieces), strip(whole));
+        }
+
         #[test]
         fn csv_rows_are_the_csv_crates(
             lead in proptest::sample::select(vec!["", "\u{feff}", "\n\r\n", " \t"]),
