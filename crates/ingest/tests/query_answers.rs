@@ -460,3 +460,40 @@ fn a_partial_answer_is_read_and_reported_incomplete() {
         tokentrail_ingest::read::ReadOutcome::Partial
     );
 }
+
+/// `Invoke-RestMethod ... | ConvertTo-Json` at its default depth writes the rows (and the
+/// columns) as text: the table is reported with the cause, and the rest of the file is read.
+#[test]
+fn an_answer_cut_by_convert_to_json_depth_says_so() {
+    let cut = r#"{
+    "tables":  [
+                   {
+                       "name":  "PrimaryResult",
+                       "columns":  "System.Object[]",
+                       "rows":  "System.Object[] System.Object[]"
+                   }
+               ]
+}"#;
+    let f = frame_default(cut.as_bytes());
+    assert_eq!(f.container, Container::LogAnalyticsQuery);
+    assert_eq!(f.error, None);
+    assert_eq!(
+        f.items,
+        vec![(
+            Index(0),
+            Err("the table's columns are not an array (a converter that cut the answer's depth, such as ConvertTo-Json without a -Depth of 10, writes them as text)".into())
+        )]
+    );
+    let with_columns = cut.replace(
+        r#""columns":  "System.Object[]""#,
+        r#""columns":  [{"name":"A","type":"string"}]"#,
+    );
+    let f = frame_default(with_columns.as_bytes());
+    assert_eq!(
+        f.items,
+        vec![(
+            Index(0),
+            Err("the table's rows are not an array (a converter that cut the answer's depth, such as ConvertTo-Json without a -Depth of 10, writes them as text)".into())
+        )]
+    );
+}

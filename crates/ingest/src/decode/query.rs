@@ -8,7 +8,7 @@ use tokentrail_model::SourceRef;
 
 use super::collect::Rec;
 use super::{json_record, other_record, DecodeOptions};
-use crate::frame::tables::{array_values, key_is, object_members, Columns, TableKind};
+use crate::frame::tables::{array_values, key_is, object_members, Columns, TableKind, NOT_ARRAYS};
 use crate::{DecodeError, DecodedRecord, Disposition};
 
 /// The record is an answer (`tables`) or a table (`columns` and `rows`).
@@ -84,6 +84,11 @@ pub(super) fn answer(
         }
         let rows = match get(b"rows").map(array_values) {
             Some(Ok(rows)) => rows,
+            Some(Err(_)) if get(b"rows").is_some_and(|r| r.first() == Some(&b'"')) => {
+                out(fail(index, DecodeError::QueryRow(NOT_ARRAYS.into())));
+                index += 1;
+                continue;
+            }
             Some(Err(e)) => {
                 out(fail(
                     index,

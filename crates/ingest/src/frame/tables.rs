@@ -215,7 +215,15 @@ impl Framer<'_, '_, '_> {
             return self.scan_value("a table's rows");
         }
         if self.skip_ws()? != Some(b'[') {
-            return Err(self.syntax("expected the array of a table's rows"));
+            // Text where the rows should be: PowerShell's `ConvertTo-Json` below the depth of
+            // the rows writes each level it cuts as text.
+            self.scan_value("a table's rows")?;
+            let reason = match columns {
+                Err(reason) => reason.clone(),
+                Ok(_) => NOT_ARRAYS.to_string(),
+            };
+            self.unreadable_row(next, reason);
+            return Ok(());
         }
         self.s.consume(1);
         let mut object = Vec::new();
@@ -324,6 +332,10 @@ fn error_text(value: &[u8]) -> String {
     }
 }
 
+/// Why a table whose rows or columns are not arrays cannot be read.
+pub(crate) const NOT_ARRAYS: &str = "the table's rows are not an array (a converter that cut the \
+     answer's depth, such as ConvertTo-Json without a -Depth of 10, writes them as text)";
+
 /// After a member's value: `,` (consumed) or the table's `}` (left for the caller).
 fn continue_after_value(f: &mut Framer<'_, '_, '_>) -> Result<(), FrameError> {
     match f.skip_ws()? {
@@ -364,7 +376,11 @@ impl Columns {
         table_kind: Option<&[u8]>,
     ) -> Result<Columns, String> {
         let mut names = Vec::new();
-        for column in array_values(columns).map_err(|e| format!("the columns: {e}"))? {
+        let columns = array_values(columns).map_err(|e| match columns.first() {
+            Some(b'"') => NOT_ARRAYS.replace("rows are", "columns are"),
+            _ => format!("the columns: {e}"),
+        })?;
+        for column in columns {
             let name = object_members(column)
                 .map_err(|e| format!("column {}: {e}", names.len()))?
                 .into_iter()
