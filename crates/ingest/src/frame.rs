@@ -655,30 +655,48 @@ impl Framer<'_, '_, '_> {
     /// After an envelope's array: skip the remaining members up to the closing `}`.
     fn skip_rest_of_object(&mut self) -> Result<(), FrameError> {
         loop {
-            match self.skip_ws()? {
-                Some(b'}') => {
-                    self.s.consume(1);
-                    return Ok(());
-                }
-                Some(b',') => self.s.consume(1),
-                None => return Err(self.truncated("the envelope object")),
-                Some(_) => return Err(self.syntax("expected ',' or '}' in an object")),
-            }
-            match self.skip_ws()? {
-                Some(b'"') => {}
-                Some(b'}') => continue,
-                None => return Err(self.truncated("the envelope object")),
-                Some(_) => return Err(self.syntax("expected an object key")),
-            }
-            self.read_key()?;
-            if self.skip_ws()? != Some(b':') {
-                return Err(self.syntax("expected ':' after an object key"));
-            }
-            self.s.consume(1);
-            if self.skip_ws()?.is_none() {
-                return Err(self.truncated("the envelope object"));
+            self.after_value("the envelope object")?;
+            if self.next_key("the envelope object")?.is_none() {
+                return Ok(());
             }
             self.scan_value("the envelope object")?;
+        }
+    }
+
+    /// Inside an object (of `what`), before a member or its end: the next member's key, its
+    /// value next, or `None` at the closing `}` (consumed).
+    fn next_key(&mut self, what: &'static str) -> Result<Option<Vec<u8>>, FrameError> {
+        match self.skip_ws()? {
+            None => return Err(self.truncated(what)),
+            Some(b'}') => {
+                self.s.consume(1);
+                return Ok(None);
+            }
+            Some(b'"') => {}
+            Some(_) => return Err(self.syntax("expected an object key")),
+        }
+        let key = self.read_key()?;
+        if self.skip_ws()? != Some(b':') {
+            return Err(self.syntax("expected ':' after an object key"));
+        }
+        self.s.consume(1);
+        if self.skip_ws()?.is_none() {
+            return Err(self.truncated(what));
+        }
+        Ok(Some(key))
+    }
+
+    /// After a member's value in an object (of `what`): its `,` (consumed), or the closing
+    /// `}` (left for [`Framer::next_key`]).
+    fn after_value(&mut self, what: &'static str) -> Result<(), FrameError> {
+        match self.skip_ws()? {
+            Some(b',') => {
+                self.s.consume(1);
+                Ok(())
+            }
+            Some(b'}') => Ok(()),
+            None => Err(self.truncated(what)),
+            Some(_) => Err(self.syntax("expected ',' or '}' in an object")),
         }
     }
 
@@ -1111,6 +1129,14 @@ mod tests {
         frame_shared_framing(text, sizes, max_record_bytes, hold).0
     }
 
+    /// [`frame_shared`] without where in the blocks each record was.
+    fn frame_cuts(text: &[u8], sizes: &[usize], max_record_bytes: usize, hold: usize) -> Vec<Cut> {
+        frame_shared(text, sizes, max_record_bytes, hold)
+            .into_iter()
+            .map(|(position, item, _)| (position, item))
+            .collect()
+    }
+
     /// [`frame_shared`], and why framing stopped early if it did.
     fn frame_shared_framing(
         text: &[u8],
@@ -1260,10 +1286,7 @@ mod tests {
                 Framed::Record { position, .. } => expected.push((position, Err("CSV".into()))),
                 Framed::Unreadable { position, reason } => expected.push((position, Err(reason))),
             });
-            let got: Vec<_> = frame_shared(text.as_bytes(), &sizes, max_record_bytes, hold)
-                .into_iter()
-                .map(|(position, item, _)| (position, item))
-                .collect();
+            let got = frame_cuts(text.as_bytes(), &sizes, max_record_bytes, hold);
             prop_assert_eq!(got, expected);
         }
 
@@ -1289,10 +1312,7 @@ mod tests {
             hold in 0usize..4,
         ) {
             let (text, expected) = query_answer(&tables, kusto, if spaced { " \n " } else { "" });
-            let got: Vec<_> = frame_shared(text.as_bytes(), &sizes, DEFAULT_MAX_RECORD_BYTES, hold)
-                .into_iter()
-                .map(|(position, item, _)| (position, item))
-                .collect();
+            let got = frame_cuts(text.as_bytes(), &sizes, DEFAULT_MAX_RECORD_BYTES, hold);
             prop_assert_eq!(got, expected);
         }
 
@@ -1438,23 +1458,16 @@ mod tests {
         for kusto in [false, true] {
             let (text, expected) = query_answer(&tables, kusto, " ");
             for hold in [0, usize::MAX] {
-                let got: Vec<_> =
-                    frame_shared(text.as_bytes(), &[1], DEFAULT_MAX_RECORD_BYTES, hold)
-                        .into_iter()
-                        .map(|(position, item, _)| (position, item))
-                        .collect();
+                let got = frame_cuts(text.as_bytes(), &[1], DEFAULT_MAX_RECORD_BYTES, hold);
                 assert_eq!(got, expected);
             }
             for cut in 1..text.len() {
-                let got: Vec<_> = frame_shared(
+                let got = frame_cuts(
                     text.as_bytes(),
                     &[cut, text.len()],
                     DEFAULT_MAX_RECORD_BYTES,
                     1,
-                )
-                .into_iter()
-                .map(|(position, item, _)| (position, item))
-                .collect();
+                );
                 assert_eq!(got, expected, "cut at {cut}");
             }
         }
@@ -1480,10 +1493,7 @@ mod tests {
             .map(|cut| vec![cut, text.len()])
             .chain([vec![1]])
         {
-            let got: Vec<_> = frame_shared(text.as_bytes(), &sizes, DEFAULT_MAX_RECORD_BYTES, 1)
-                .into_iter()
-                .map(|(position, item, _)| (position, item))
-                .collect();
+            let got = frame_cuts(text.as_bytes(), &sizes, DEFAULT_MAX_RECORD_BYTES, 1);
             assert_eq!(got, expected, "{sizes:?}");
         }
     }

@@ -56,29 +56,10 @@ impl Framer<'_, '_, '_> {
     pub(super) fn rest_of_answer(&mut self) -> Result<(), FrameError> {
         let mut partial = None;
         loop {
-            match self.skip_ws()? {
-                Some(b'}') => {
-                    self.s.consume(1);
-                    break;
-                }
-                Some(b',') => self.s.consume(1),
-                None => return Err(self.truncated("the query answer")),
-                Some(_) => return Err(self.syntax("expected ',' or '}' in an object")),
-            }
-            match self.skip_ws()? {
-                Some(b'"') => {}
-                Some(b'}') => continue,
-                None => return Err(self.truncated("the query answer")),
-                Some(_) => return Err(self.syntax("expected an object key")),
-            }
-            let key = self.read_key()?;
-            if self.skip_ws()? != Some(b':') {
-                return Err(self.syntax("expected ':' after an object key"));
-            }
-            self.s.consume(1);
-            if self.skip_ws()?.is_none() {
-                return Err(self.truncated("the query answer"));
-            }
+            self.after_value("the query answer")?;
+            let Some(key) = self.next_key("the query answer")? else {
+                break;
+            };
             match self.recorded_value("the query answer")? {
                 Recorded::Bytes(value) if key_is(&key, b"error") => {
                     partial = Some(error_text(&value));
@@ -104,24 +85,7 @@ impl Framer<'_, '_, '_> {
         let mut kept: Vec<(&'static str, Vec<u8>)> = Vec::new();
         let mut held_rows: Option<Recorded> = None;
         let mut table_kind = None;
-        loop {
-            match self.skip_ws()? {
-                None => return Err(self.truncated("a table")),
-                Some(b'}') => {
-                    self.s.consume(1);
-                    break;
-                }
-                Some(b'"') => {}
-                Some(_) => return Err(self.syntax("expected an object key")),
-            }
-            let key = self.read_key()?;
-            if self.skip_ws()? != Some(b':') {
-                return Err(self.syntax("expected ':' after an object key"));
-            }
-            self.s.consume(1);
-            if self.skip_ws()?.is_none() {
-                return Err(self.truncated("a table"));
-            }
+        while let Some(key) = self.next_key("a table")? {
             let name = ["name", "tablename", "tablekind", "columns"]
                 .into_iter()
                 .find(|k| key_is(&key, k.as_bytes()));
@@ -130,7 +94,7 @@ impl Framer<'_, '_, '_> {
                     Some(c) => self.query_rows(c, next)?,
                     None => held_rows = Some(self.recorded_value("a table's rows")?),
                 }
-                continue_after_value(self)?;
+                self.after_value("a table")?;
                 continue;
             }
             match name {
@@ -151,7 +115,7 @@ impl Framer<'_, '_, '_> {
                 },
                 None => self.scan_value("a table")?,
             }
-            continue_after_value(self)?;
+            self.after_value("a table")?;
         }
         let columns = columns.unwrap_or_else(|| Err("the table has no columns".to_string()));
         // A table ADX wrote about the query: one record, its rows dropped.
@@ -336,19 +300,6 @@ fn error_text(value: &[u8]) -> String {
 pub(crate) const NOT_ARRAYS: &str = "the table's rows are not an array (a converter that cut the \
      answer's depth, such as ConvertTo-Json without a -Depth of 10, writes them as text)";
 
-/// After a member's value: `,` (consumed) or the table's `}` (left for the caller).
-fn continue_after_value(f: &mut Framer<'_, '_, '_>) -> Result<(), FrameError> {
-    match f.skip_ws()? {
-        Some(b',') => {
-            f.s.consume(1);
-            Ok(())
-        }
-        Some(b'}') => Ok(()),
-        None => Err(f.truncated("a table")),
-        Some(_) => Err(f.syntax("expected ',' or '}' in a table")),
-    }
-}
-
 /// What a table of an answer holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum TableKind {
@@ -469,25 +420,13 @@ fn skip(bytes: &[u8], mut at: usize) -> usize {
 
 /// The values of a JSON array, each as its bytes; only the array's own grammar is checked.
 pub(crate) fn array_values(bytes: &[u8]) -> Result<Vec<&[u8]>, String> {
-    let mut at = skip(bytes, 0);
-    if bytes.get(at) != Some(&b'[') {
-        return Err("not a JSON array".into());
-    }
-    at = skip(bytes, at + 1);
     let mut values = Vec::new();
-    if bytes.get(at) == Some(&b']') {
-        return end_of(bytes, at + 1, values);
-    }
-    loop {
+    items(bytes, (b'[', b']', "a JSON array"), |at| {
         let (value, next) = value_at(bytes, at)?;
         values.push(value);
-        at = skip(bytes, next);
-        match bytes.get(at) {
-            Some(b',') => at = skip(bytes, at + 1),
-            Some(b']') => return end_of(bytes, at + 1, values),
-            _ => return Err(format!("expected ',' or ']' at byte {at}")),
-        }
-    }
+        Ok(next)
+    })?;
+    Ok(values)
 }
 
 /// One member of a JSON object: its key's JSON string and its value's bytes.
@@ -495,31 +434,44 @@ pub(crate) type Member<'a> = (&'a [u8], &'a [u8]);
 
 /// The members of a JSON object.
 pub(crate) fn object_members(bytes: &[u8]) -> Result<Vec<Member<'_>>, String> {
-    let mut at = skip(bytes, 0);
-    if bytes.get(at) != Some(&b'{') {
-        return Err("not a JSON object".into());
-    }
-    at = skip(bytes, at + 1);
     let mut members = Vec::new();
-    if bytes.get(at) == Some(&b'}') {
-        return end_of(bytes, at + 1, members);
-    }
-    loop {
+    items(bytes, (b'{', b'}', "a JSON object"), |at| {
         if bytes.get(at) != Some(&b'"') {
             return Err(format!("expected an object key at byte {at}"));
         }
         let (key, next) = value_at(bytes, at)?;
-        at = skip(bytes, next);
+        let at = skip(bytes, next);
         if bytes.get(at) != Some(&b':') {
             return Err(format!("expected ':' at byte {at}"));
         }
         let (value, next) = value_at(bytes, skip(bytes, at + 1))?;
         members.push((key, value));
-        at = skip(bytes, next);
+        Ok(next)
+    })?;
+    Ok(members)
+}
+
+/// Walk the items of the container `bytes` is (its opening and closing bytes, and its name):
+/// `item` reads the one at an offset and says where it ends.
+fn items(
+    bytes: &[u8],
+    (open, close, name): (u8, u8, &str),
+    mut item: impl FnMut(usize) -> Result<usize, String>,
+) -> Result<(), String> {
+    let mut at = skip(bytes, 0);
+    if bytes.get(at) != Some(&open) {
+        return Err(format!("not {name}"));
+    }
+    at = skip(bytes, at + 1);
+    if bytes.get(at) == Some(&close) {
+        return end_of(bytes, at + 1);
+    }
+    loop {
+        at = skip(bytes, item(at)?);
         match bytes.get(at) {
             Some(b',') => at = skip(bytes, at + 1),
-            Some(b'}') => return end_of(bytes, at + 1, members),
-            _ => return Err(format!("expected ',' or '}}' at byte {at}")),
+            Some(&b) if b == close => return end_of(bytes, at + 1),
+            _ => return Err(format!("expected ',' or '{}' at byte {at}", close as char)),
         }
     }
 }
@@ -539,10 +491,10 @@ fn value_at(bytes: &[u8], at: usize) -> Result<(&[u8], usize), String> {
     Ok((rest.get(..end).unwrap_or_default(), at + end))
 }
 
-/// `items`, when nothing but whitespace follows `at`.
-fn end_of<T>(bytes: &[u8], at: usize, items: T) -> Result<T, String> {
+/// Nothing but whitespace follows `at`.
+fn end_of(bytes: &[u8], at: usize) -> Result<(), String> {
     match skip(bytes, at) == bytes.len() {
-        true => Ok(items),
+        true => Ok(()),
         false => Err(format!("content after the end at byte {at}")),
     }
 }
