@@ -296,3 +296,35 @@ fn a_file_name_timesketch_would_refuse_is_pointed_out() {
         text(&out.stderr)
     );
 }
+
+/// The tenant's timeline sorted in many small runs that wait on disk, or in memory when the
+/// temporary directory cannot be written (said on stderr), is the same bytes as the one sorted
+/// at once, in both formats.
+#[test]
+fn the_tenant_timeline_is_the_same_sorted_in_runs_on_disk_or_in_memory() {
+    for format in ["jsonl", "csv"] {
+        let at_once = run(&["--format", format]);
+        assert!(at_once.status.success(), "{}", text(&at_once.stderr));
+        assert!(at_once.stdout.len() > 100_000);
+        let in_runs = run(&["--format", format, "--entries-per-run", "7"]);
+        assert!(in_runs.status.success(), "{}", text(&in_runs.stderr));
+        assert!(in_runs.stdout == at_once.stdout, "{format}: runs of 7");
+        assert!(!text(&in_runs.stderr).contains("sorted in memory"));
+        let unwritable = common::tokentrail()
+            .env("TMPDIR", "/nonexistent/tokentrail-timeline")
+            .arg("timeline")
+            .args(common::example_tenant())
+            .args(["--format", format, "--entries-per-run", "7"])
+            .output()
+            .unwrap();
+        assert!(unwritable.status.success(), "{}", text(&unwritable.stderr));
+        assert!(unwritable.stdout == at_once.stdout, "{format}: in memory");
+        assert!(
+            text(&unwritable.stderr).contains(
+                "tokentrail: the timeline's sorting file could not be made or written in the temporary directory ($TMPDIR): its entries were sorted in memory"
+            ),
+            "{}",
+            text(&unwritable.stderr)
+        );
+    }
+}

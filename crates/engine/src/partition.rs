@@ -25,19 +25,19 @@
 //! partition's engine interns only what its users logged.
 
 use std::io;
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 use tokentrail_model::unstated_kind::StatedKinds;
 use tokentrail_model::{
-    Access, AccessSource, Actor, Device, Guid, Ident, Position, SessionId, SignIn, SignInKind,
-    SourceRef, Timestamp, TokenId, Workload,
+    Access, AccessSource, Actor, Device, SessionId, SignIn, SignInKind, Timestamp, TokenId,
+    Workload,
 };
 
+use crate::compact::{Reader, Writer};
 use crate::spill::{actor_code, actor_of, auth_code, auth_of, log_code, log_of};
 use crate::spill::{workload_code, workload_of};
-use crate::spill_file::SpillFile;
+use crate::spill_file::{Records, SpillFile};
 
 /// A record as the partition files hold it.
 pub(crate) enum Spooled {
@@ -184,9 +184,7 @@ impl Spool {
             }
             Route::Upn => self.by_upn.as_mut().ok_or(io::ErrorKind::NotFound)?,
         };
-        let len = u32::try_from(record.len()).map_err(|_| io::ErrorKind::InvalidInput)?;
-        file.append(&len.to_le_bytes())?;
-        file.append(record)
+        file.append_record(record)
     }
 
     /// Every record has arrived: those that name their user by UPN only join their user's
@@ -242,246 +240,21 @@ impl Spool {
 /// Call `each` with every length-prefixed record of `file`; what cannot be read is counted in
 /// `lost` (sign-ins, accesses; a failed read loses the rest of the file, counted as accesses).
 fn read_records(file: &mut SpillFile, lost: &mut (u64, u64), mut each: impl FnMut(&[u8])) {
-    const CHUNK: usize = 256 << 10;
-    let total = file.len();
-    let mut offset = 0u64;
-    let mut pending: Vec<u8> = Vec::new();
-    let mut chunk = vec![0u8; CHUNK];
-    while offset < total {
-        let n = usize::try_from((total - offset).min(CHUNK as u64)).unwrap_or(CHUNK);
-        let Some(piece) = chunk.get_mut(..n) else {
-            break;
-        };
-        if file.read_at(offset, piece).is_err() {
-            lost.1 += 1;
-            return;
+    let mut records = Records::new(0, file.len(), 256 << 10);
+    loop {
+        match records.next(file) {
+            Ok(Some(record)) => each(record),
+            Ok(None) => return,
+            Err(_) => {
+                lost.1 += 1;
+                return;
+            }
         }
-        offset += n as u64;
-        pending.extend_from_slice(piece);
-        let mut at = 0;
-        while let Some(len) = pending
-            .get(at..at + 4)
-            .and_then(|b| <[u8; 4]>::try_from(b).ok())
-            .map(|b| u32::from_le_bytes(b) as usize)
-        {
-            let Some(record) = pending.get(at + 4..at + 4 + len) else {
-                break;
-            };
-            each(record);
-            at += 4 + len;
-        }
-        pending.drain(..at);
-    }
-    if !pending.is_empty() {
-        lost.1 += 1;
     }
 }
 
 const SIGN_IN: u8 = 0;
 const ACCESS: u8 = 1;
-
-/// The compact form's writer.
-struct W<'b>(&'b mut Vec<u8>);
-
-impl W<'_> {
-    fn u8(&mut self, v: u8) {
-        self.0.push(v);
-    }
-    fn u32(&mut self, v: u32) {
-        self.0.extend_from_slice(&v.to_le_bytes());
-    }
-    fn u64(&mut self, v: u64) {
-        self.0.extend_from_slice(&v.to_le_bytes());
-    }
-    fn i64(&mut self, v: i64) {
-        self.0.extend_from_slice(&v.to_le_bytes());
-    }
-    fn u128(&mut self, v: u128) {
-        self.0.extend_from_slice(&v.to_le_bytes());
-    }
-    fn str(&mut self, v: &str) {
-        self.u32(u32::try_from(v.len()).unwrap_or(u32::MAX));
-        self.0.extend_from_slice(v.as_bytes());
-    }
-    fn opt_str(&mut self, v: Option<&str>) {
-        match v {
-            None => self.u8(0),
-            Some(s) => {
-                self.u8(1);
-                self.str(s);
-            }
-        }
-    }
-    fn opt_bool(&mut self, v: Option<bool>) {
-        self.u8(match v {
-            None => 0,
-            Some(false) => 1,
-            Some(true) => 2,
-        });
-    }
-    fn opt_u64(&mut self, v: Option<u64>) {
-        match v {
-            None => self.u8(0),
-            Some(n) => {
-                self.u8(1);
-                self.u64(n);
-            }
-        }
-    }
-    fn opt_i64(&mut self, v: Option<i64>) {
-        self.opt_u64(v.map(|n| n as u64));
-    }
-    fn time(&mut self, t: Timestamp) {
-        self.i64(t.0);
-    }
-    fn opt_time(&mut self, t: Option<Timestamp>) {
-        self.opt_i64(t.map(|t| t.0));
-    }
-    fn opt_guid(&mut self, g: Option<Guid>) {
-        match g {
-            None => self.u8(0),
-            Some(g) => {
-                self.u8(1);
-                self.u128(g.0);
-            }
-        }
-    }
-    fn opt_ident(&mut self, v: Option<&Ident>) {
-        match v {
-            None => self.u8(0),
-            Some(Ident::Guid(g)) => {
-                self.u8(1);
-                self.u128(g.0);
-            }
-            Some(Ident::Opaque(s)) => {
-                self.u8(2);
-                self.str(s);
-            }
-        }
-    }
-    fn opt_ip(&mut self, v: Option<IpAddr>) {
-        match v {
-            None => self.u8(0),
-            Some(IpAddr::V4(a)) => {
-                self.u8(4);
-                self.0.extend_from_slice(&a.octets());
-            }
-            Some(IpAddr::V6(a)) => {
-                self.u8(6);
-                self.0.extend_from_slice(&a.octets());
-            }
-        }
-    }
-    fn source(&mut self, file: u32, p: Position) {
-        self.u32(file);
-        match p {
-            Position::Line(n) => {
-                self.u8(0);
-                self.u64(n);
-            }
-            Position::Index(n) => {
-                self.u8(1);
-                self.u64(n);
-            }
-        }
-    }
-}
-
-/// The compact form's reader: `None` when the bytes end early or say something impossible.
-struct R<'b>(&'b [u8]);
-
-impl<'b> R<'b> {
-    fn take(&mut self, n: usize) -> Option<&'b [u8]> {
-        let (head, rest) = (self.0.get(..n)?, self.0.get(n..)?);
-        self.0 = rest;
-        Some(head)
-    }
-    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
-        self.take(N)?.try_into().ok()
-    }
-    fn u8(&mut self) -> Option<u8> {
-        Some(*self.take(1)?.first()?)
-    }
-    fn u32(&mut self) -> Option<u32> {
-        Some(u32::from_le_bytes(self.array()?))
-    }
-    fn u64(&mut self) -> Option<u64> {
-        Some(u64::from_le_bytes(self.array()?))
-    }
-    fn i64(&mut self) -> Option<i64> {
-        Some(i64::from_le_bytes(self.array()?))
-    }
-    fn u128(&mut self) -> Option<u128> {
-        Some(u128::from_le_bytes(self.array()?))
-    }
-    fn str(&mut self) -> Option<&'b str> {
-        let n = self.u32()? as usize;
-        std::str::from_utf8(self.take(n)?).ok()
-    }
-    fn opt_str(&mut self) -> Option<Option<String>> {
-        Some(match self.u8()? {
-            0 => None,
-            1 => Some(self.str()?.to_owned()),
-            _ => return None,
-        })
-    }
-    fn opt_bool(&mut self) -> Option<Option<bool>> {
-        Some(match self.u8()? {
-            0 => None,
-            1 => Some(false),
-            2 => Some(true),
-            _ => return None,
-        })
-    }
-    fn opt_u64(&mut self) -> Option<Option<u64>> {
-        Some(match self.u8()? {
-            0 => None,
-            1 => Some(self.u64()?),
-            _ => return None,
-        })
-    }
-    fn opt_i64(&mut self) -> Option<Option<i64>> {
-        Some(self.opt_u64()?.map(|n| n as i64))
-    }
-    fn time(&mut self) -> Option<Timestamp> {
-        Some(Timestamp(self.i64()?))
-    }
-    fn opt_time(&mut self) -> Option<Option<Timestamp>> {
-        Some(self.opt_i64()?.map(Timestamp))
-    }
-    fn opt_guid(&mut self) -> Option<Option<Guid>> {
-        Some(match self.u8()? {
-            0 => None,
-            1 => Some(Guid(self.u128()?)),
-            _ => return None,
-        })
-    }
-    fn opt_ident(&mut self) -> Option<Option<Ident>> {
-        Some(match self.u8()? {
-            0 => None,
-            1 => Some(Ident::Guid(Guid(self.u128()?))),
-            2 => Some(Ident::Opaque(Arc::from(self.str()?))),
-            _ => return None,
-        })
-    }
-    fn opt_ip(&mut self) -> Option<Option<IpAddr>> {
-        Some(match self.u8()? {
-            0 => None,
-            4 => Some(IpAddr::from(self.array::<4>()?)),
-            6 => Some(IpAddr::from(self.array::<16>()?)),
-            _ => return None,
-        })
-    }
-    fn source(&mut self, files: &[Arc<str>]) -> Option<SourceRef> {
-        let file = files.get(self.u32()? as usize)?.clone();
-        let position = match self.u8()? {
-            0 => Position::Line(self.u64()?),
-            1 => Position::Index(self.u64()?),
-            _ => return None,
-        };
-        Some(SourceRef { file, position })
-    }
-}
 
 fn kind_code(k: SignInKind) -> u8 {
     match k {
@@ -552,7 +325,7 @@ fn encode_sign_in(s: &SignIn, file: u32, out: &mut Vec<u8>) {
         is_compliant,
         trust_type,
     } = device;
-    let mut w = W(out);
+    let mut w = Writer(out);
     w.u8(SIGN_IN);
     w.source(file, source.position);
     w.opt_guid(*id);
@@ -597,7 +370,7 @@ fn encode_sign_in(s: &SignIn, file: u32, out: &mut Vec<u8>) {
     w.u8(u8::from(*kind_assumed));
 }
 
-fn decode_sign_in(r: &mut R<'_>, files: &[Arc<str>]) -> Option<SignIn> {
+fn decode_sign_in(r: &mut Reader<'_>, files: &[Arc<str>]) -> Option<SignIn> {
     let source = r.source(files)?;
     let id = r.opt_guid()?;
     let kind = kind_of(r.u8()?)?;
@@ -684,7 +457,7 @@ fn encode_access(a: &Access, file: u32, out: &mut Vec<u8>) {
         scopes,
         roles,
     } = a;
-    let mut w = W(out);
+    let mut w = Writer(out);
     w.u8(ACCESS);
     w.source(file, source.position);
     w.u8(log_code(*log));
@@ -719,7 +492,7 @@ fn encode_access(a: &Access, file: u32, out: &mut Vec<u8>) {
     w.opt_str(roles.as_deref());
 }
 
-fn decode_access(r: &mut R<'_>, files: &[Arc<str>]) -> Option<Access> {
+fn decode_access(r: &mut Reader<'_>, files: &[Arc<str>]) -> Option<Access> {
     let source = r.source(files)?;
     let log: AccessSource = log_of(r.u8()?)?;
     let record_id = r.opt_str()?;
@@ -759,18 +532,20 @@ fn decode_access(r: &mut R<'_>, files: &[Arc<str>]) -> Option<Access> {
 
 /// One record of a partition file; `None` for bytes that are not one whole record.
 fn decode(bytes: &[u8], files: &[Arc<str>]) -> Option<Spooled> {
-    let mut r = R(bytes);
+    let mut r = Reader(bytes);
     let record = match r.u8()? {
         SIGN_IN => Spooled::SignIn(Box::new(decode_sign_in(&mut r, files)?)),
         ACCESS => Spooled::Access(Box::new(decode_access(&mut r, files)?)),
         _ => return None,
     };
-    r.0.is_empty().then_some(record)
+    r.is_done().then_some(record)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::IpAddr;
+    use tokentrail_model::{Guid, Ident, Position, SourceRef};
 
     fn source(n: u64) -> SourceRef {
         SourceRef {

@@ -3,6 +3,9 @@
 //! whole aligned blocks, gathered in a staging buffer, the last one padded when the first read
 //! comes. Anywhere else it is an ordinary temporary file. Either way the kernel deletes it when
 //! the run ends, even on a crash.
+//!
+//! Records of varying size are appended with their length first ([`SpillFile::append_record`])
+//! and read back a stretch at a time ([`Records`]).
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -19,7 +22,7 @@ const SMALL_STAGING: usize = 64 << 10;
 
 /// An unnamed temporary file, appended to, then read at offsets.
 #[derive(Debug)]
-pub(crate) struct SpillFile {
+pub struct SpillFile {
     file: File,
     /// Boxed: its buffers' bookkeeping need not make every holder of a file larger.
     direct: Option<Box<Direct>>,
@@ -98,6 +101,11 @@ impl SpillFile {
         self.len
     }
 
+    /// Nothing appended yet.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
     /// Append `bytes`.
     pub fn append(&mut self, mut bytes: &[u8]) -> io::Result<()> {
         let Some(d) = self.direct.as_mut() else {
@@ -124,6 +132,13 @@ impl SpillFile {
             }
         }
         Ok(())
+    }
+
+    /// Append one record, its length first (read back by [`Records`]).
+    pub fn append_record(&mut self, record: &[u8]) -> io::Result<()> {
+        let len = u32::try_from(record.len()).map_err(|_| io::ErrorKind::InvalidInput)?;
+        self.append(&len.to_le_bytes())?;
+        self.append(record)
     }
 
     /// Give back the buffer reads went through (the next read takes a new one).
@@ -163,6 +178,67 @@ impl SpillFile {
         let skip = (offset - from) as usize;
         out.copy_from_slice(d.reading.get(skip, skip + out.len()));
         Ok(())
+    }
+}
+
+/// The records [`SpillFile::append_record`] wrote in a stretch of a file, read a chunk at a
+/// time: many can be open on one file at once (the runs of a merge), each holding a chunk.
+#[derive(Debug)]
+pub struct Records {
+    /// Where the next chunk starts.
+    offset: u64,
+    end: u64,
+    chunk: usize,
+    /// Bytes read and not yet handed out, from `at`.
+    pending: Vec<u8>,
+    at: usize,
+}
+
+impl Records {
+    /// The records from byte `from` to byte `to` (where a record starts and where one ends),
+    /// read `chunk` bytes at a time.
+    pub fn new(from: u64, to: u64, chunk: usize) -> Records {
+        Records {
+            offset: from,
+            end: to.max(from),
+            chunk: chunk.max(1),
+            pending: Vec::new(),
+            at: 0,
+        }
+    }
+
+    /// The next record's bytes, `Ok(None)` after the last; an error when `file` cannot be read
+    /// or the stretch ends inside a record.
+    pub fn next<'r>(&'r mut self, file: &mut SpillFile) -> io::Result<Option<&'r [u8]>> {
+        loop {
+            if let Some((from, to)) = self.whole() {
+                self.at = to;
+                return Ok(self.pending.get(from..to));
+            }
+            if self.offset >= self.end {
+                return if self.at == self.pending.len() {
+                    Ok(None)
+                } else {
+                    Err(io::ErrorKind::UnexpectedEof.into())
+                };
+            }
+            self.pending.drain(..self.at);
+            self.at = 0;
+            let n = usize::try_from((self.end - self.offset).min(self.chunk as u64))
+                .unwrap_or(self.chunk);
+            let old = self.pending.len();
+            self.pending.resize(old + n, 0);
+            file.read_at(self.offset, self.pending.get_mut(old..).unwrap_or_default())?;
+            self.offset += n as u64;
+        }
+    }
+
+    /// Where the next record's bytes are in `pending`, when all of them are there.
+    fn whole(&self) -> Option<(usize, usize)> {
+        let len = self.pending.get(self.at..self.at + 4)?;
+        let len = u32::from_le_bytes(len.try_into().ok()?) as usize;
+        let from = self.at + 4;
+        (self.pending.len() >= from + len).then_some((from, from + len))
     }
 }
 
@@ -270,5 +346,45 @@ mod tests {
         assert!(!ordinary.is_direct());
         let missing = dir.path().join("missing");
         assert!(SpillFile::create(Some(&missing)).is_err());
+    }
+
+    #[test]
+    fn records_are_read_back_by_stretch_whatever_the_chunk() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        // Records of 0 to 2,999 bytes, each saying which it is.
+        let records: Vec<Vec<u8>> = (0..40u32)
+            .map(|i| {
+                (0..(i * 75) as usize)
+                    .map(|j| (i as usize + j) as u8)
+                    .collect()
+            })
+            .collect();
+        for mut file in both_kinds(dir.path()) {
+            let mut starts = Vec::new();
+            for r in &records {
+                starts.push(file.len());
+                file.append_record(r).expect("append");
+            }
+            starts.push(file.len());
+            // Two stretches read at once, interleaved, as a merge reads its runs.
+            for chunk in [1, 7, 4096, 1 << 20] {
+                let mut first = Records::new(starts[0], starts[25], chunk);
+                let mut second = Records::new(starts[25], starts[40], chunk);
+                for i in 0..25 {
+                    let got = first.next(&mut file).expect("read").map(<[u8]>::to_vec);
+                    assert_eq!(got.as_ref(), Some(&records[i]), "chunk {chunk}, record {i}");
+                    if i + 25 < 40 {
+                        let got = second.next(&mut file).expect("read").map(<[u8]>::to_vec);
+                        assert_eq!(got.as_ref(), Some(&records[i + 25]));
+                    }
+                }
+                assert_eq!(first.next(&mut file).expect("end"), None);
+                assert_eq!(second.next(&mut file).expect("end"), None);
+            }
+            // A stretch that ends inside a record is an error, not a short record.
+            let mut cut = Records::new(starts[0], starts[2] - 1, 64);
+            assert!(cut.next(&mut file).expect("first").is_some());
+            assert!(cut.next(&mut file).is_err());
+        }
     }
 }

@@ -50,8 +50,12 @@ pub use context::{Context, ContextBuilder};
 pub use related::Related;
 pub use render::{write_csv, write_json, write_markdown};
 pub use rules::MAILBOX_CHANGE_OPERATIONS;
-pub use timeline::{tenant_timeline, TenantTimeline};
-pub use timesketch::{write_timesketch, TimesketchCounts, TimesketchFormat};
+pub use timeline::{
+    tenant_timeline, SortedTimeline, TenantTimeline, TimelineSorting, DEFAULT_ENTRIES_PER_RUN,
+};
+pub use timesketch::{
+    write_timesketch, write_timesketch_in_order, TimesketchCounts, TimesketchFormat,
+};
 
 /// What an investigation is about.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -27,6 +27,7 @@
 //! In JSON lines absent fields are left out, and `findings` and `tag` are arrays; in CSV every
 //! column is present (empty when absent), `findings` is joined with `;` and `tag` with `,`.
 
+use std::borrow::Borrow;
 use std::collections::{BTreeSet, HashMap};
 use std::io::Write;
 
@@ -89,9 +90,6 @@ struct Event<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     last_seen: Option<String>,
     tag: Vec<&'static str>,
-    /// Order among events at the same time: records before the findings they lead to.
-    #[serde(skip)]
-    order: (Timestamp, u8, usize),
 }
 
 /// The CSV columns, in order.
@@ -157,7 +155,6 @@ fn empty<'a>(time: Timestamp, desc: &'static str, data_type: &'static str) -> Ev
         why: None,
         last_seen: None,
         tag: Vec::new(),
-        order: (time, 0, 0),
     }
 }
 
@@ -179,18 +176,13 @@ fn actor(user: Option<&str>, ip: Option<&str>, network: Option<&str>, app: Optio
     text
 }
 
-fn record_event<'a>(
-    e: &'a TimelineEntry,
-    index: usize,
-    rules: &HashMap<&str, &'static str>,
-) -> Event<'a> {
+fn record_event<'a>(e: &'a TimelineEntry, rules: &HashMap<&str, &'static str>) -> Event<'a> {
     let sign_in = e.record == "sign-in";
     let mut ev = if sign_in {
         empty(e.time, "Sign-in time", "tokentrail:sign-in")
     } else {
         empty(e.time, "Access time", "tokentrail:access")
     };
-    ev.order = (e.time, 0, index);
     ev.user = e.user.as_deref();
     ev.ip = e.ip.map(|ip| ip.to_string());
     ev.network = e.network.map(|n| n.to_string());
@@ -223,9 +215,8 @@ fn record_event<'a>(
     ev
 }
 
-fn finding_event(f: &Finding, index: usize) -> Event<'_> {
+fn finding_event(f: &Finding) -> Event<'_> {
     let mut ev = empty(f.first_seen, "Finding first seen", "tokentrail:finding");
-    ev.order = (f.first_seen, 1, index);
     ev.user = f.upn.as_deref().or(f.user_id.as_deref());
     ev.ip = f.src_ip.map(|ip| ip.to_string());
     ev.network = f.network.map(|n| n.to_string());
@@ -251,28 +242,6 @@ fn finding_event(f: &Finding, index: usize) -> Event<'_> {
     ev
 }
 
-/// Events of `entries` and `findings`, in time order (records before findings at the same
-/// time, each kind in the order given).
-fn events<'a>(entries: &'a [TimelineEntry], findings: &'a [&'a Finding]) -> Vec<Event<'a>> {
-    let rules: HashMap<&str, &'static str> = findings
-        .iter()
-        .map(|f| (f.id.as_str(), f.rule.code()))
-        .collect();
-    let mut out: Vec<Event<'a>> = entries
-        .iter()
-        .enumerate()
-        .map(|(i, e)| record_event(e, i, &rules))
-        .chain(
-            findings
-                .iter()
-                .enumerate()
-                .map(|(i, f)| finding_event(f, i)),
-        )
-        .collect();
-    out.sort_by_key(|e| e.order);
-    out
-}
-
 /// How many events of each kind were written.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TimesketchCounts {
@@ -284,46 +253,108 @@ pub struct TimesketchCounts {
     pub findings: u64,
 }
 
-/// Write `entries` (an investigation's or the tenant's timeline) and `findings` as Timesketch
-/// events; see the module docs for the fields.
+/// Write `entries` (an investigation's timeline) and `findings` as Timesketch events, in time
+/// order (records before the findings they lead to at the same time, each kind in the order
+/// given); see the module docs for the fields.
 pub fn write_timesketch(
-    mut out: impl Write,
+    out: impl Write,
     format: TimesketchFormat,
     entries: &[TimelineEntry],
     findings: &[&Finding],
 ) -> Result<TimesketchCounts, InvestigateError> {
-    let events = events(entries, findings);
-    let mut counts = TimesketchCounts::default();
-    for e in &events {
-        match e.data_type {
-            "tokentrail:sign-in" => counts.sign_ins += 1,
-            "tokentrail:access" => counts.accesses += 1,
-            _ => counts.findings += 1,
+    let mut in_order: Vec<&TimelineEntry> = entries.iter().collect();
+    // Stable: entries at the same time keep the order given.
+    in_order.sort_by_key(|e| e.time);
+    write_timesketch_in_order(out, format, in_order, findings)
+}
+
+/// [`write_timesketch`] for `entries` already in time order, taken one at a time: the tenant's
+/// timeline, which memory need not hold.
+pub fn write_timesketch_in_order<E: Borrow<TimelineEntry>>(
+    out: impl Write,
+    format: TimesketchFormat,
+    entries: impl IntoIterator<Item = E>,
+    findings: &[&Finding],
+) -> Result<TimesketchCounts, InvestigateError> {
+    let rules: HashMap<&str, &'static str> = findings
+        .iter()
+        .map(|f| (f.id.as_str(), f.rule.code()))
+        .collect();
+    let mut by_first_seen: Vec<&Finding> = findings.to_vec();
+    // Stable: findings first seen at the same time keep the order given.
+    by_first_seen.sort_by_key(|f| f.first_seen);
+    let mut findings = by_first_seen.into_iter().peekable();
+    let mut sink = Sink::new(out, format)?;
+    for e in entries {
+        let e = e.borrow();
+        // A finding is written after the records at its first sighting: they lead to it.
+        while let Some(f) = findings.next_if(|f| f.first_seen < e.time) {
+            sink.write(&finding_event(f))?;
         }
+        sink.write(&record_event(e, &rules))?;
     }
-    match format {
-        TimesketchFormat::Jsonl => {
-            for e in &events {
-                escape::write_json(&mut out, e)?;
-                out.write_all(b"\n")?;
+    for f in findings {
+        sink.write(&finding_event(f))?;
+    }
+    sink.finish()
+}
+
+/// Where events go, one at a time, counted.
+enum Sink<W: Write> {
+    Jsonl(W, TimesketchCounts),
+    Csv(Box<csv::Writer<W>>, TimesketchCounts),
+}
+
+impl<W: Write> Sink<W> {
+    fn new(out: W, format: TimesketchFormat) -> Result<Sink<W>, InvestigateError> {
+        let counts = TimesketchCounts::default();
+        Ok(match format {
+            TimesketchFormat::Jsonl => Sink::Jsonl(out, counts),
+            TimesketchFormat::Csv => {
+                let mut w = csv::Writer::from_writer(out);
+                w.write_record(COLUMNS)?;
+                Sink::Csv(Box::new(w), counts)
             }
-            out.flush()?;
-        }
-        TimesketchFormat::Csv => {
-            let mut w = csv::Writer::from_writer(out);
-            w.write_record(COLUMNS)?;
-            for e in &events {
+        })
+    }
+
+    fn write(&mut self, e: &Event<'_>) -> Result<(), InvestigateError> {
+        let counts = match self {
+            Sink::Jsonl(out, counts) => {
+                escape::write_json(&mut *out, e)?;
+                out.write_all(b"\n")?;
+                counts
+            }
+            Sink::Csv(w, counts) => {
                 // Messages and fields hold log text: no cell may start a formula.
                 w.write_record(
                     csv_row(e)
                         .iter()
                         .map(|cell| escape::csv_cell(cell).into_owned()),
                 )?;
+                counts
             }
-            w.flush()?;
+        };
+        match e.data_type {
+            "tokentrail:sign-in" => counts.sign_ins += 1,
+            "tokentrail:access" => counts.accesses += 1,
+            _ => counts.findings += 1,
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<TimesketchCounts, InvestigateError> {
+        match self {
+            Sink::Jsonl(mut out, counts) => {
+                out.flush()?;
+                Ok(counts)
+            }
+            Sink::Csv(mut w, counts) => {
+                w.flush()?;
+                Ok(counts)
+            }
         }
     }
-    Ok(counts)
 }
 
 fn csv_row(e: &Event<'_>) -> [String; 24] {

@@ -11,10 +11,11 @@ use tokentrail_ingest::{read_paths, Decoded, OtherRecord, ReadOptions};
 use tokentrail_investigate::{
     investigate, tenant_timeline, write_csv, write_json, write_markdown, write_timesketch, Context,
     ContextBuilder, InvestigateError, Investigation, Investigator, Related, Subject,
-    TimesketchFormat,
+    TenantTimeline, TimelineEntry, TimelineSorting, TimesketchFormat,
 };
 use tokentrail_model::{
-    Access, AttackKind, Finding, Label, NetworkId, SessionId, SignIn, SignInKind, TokenId,
+    Access, AttackKind, Finding, Label, NetworkId, Position, SessionId, SignIn, SignInKind,
+    SourceRef, TokenId,
 };
 
 struct Input {
@@ -803,4 +804,153 @@ fn own_carrier_and_microsoft_ranges_are_not_foreign() {
             ("40.126.0.0/24".to_string(), false, false, true),
         ]
     );
+}
+
+/// The tenant's timeline put in order in many small runs on disk is the one sorted in memory,
+/// entry for entry: ties on time and source (copies of records under one source, sign-ins and
+/// accesses alike, added interleaved so that they fall in different runs) come in the order
+/// they were added, as one stable sort gives them.
+#[test]
+fn the_tenant_timeline_sorted_in_runs_on_disk_is_the_one_sorted_in_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    tokentrail_sim::simulate(&tokentrail_sim::SimConfig {
+        users: 8,
+        days: 1,
+        seed: 5,
+        start: tokentrail_sim::SimConfig::default_start(),
+        out: dir.path().to_path_buf(),
+        attacks: AttackKind::ALL.to_vec(),
+        formats: tokentrail_sim::Formats::default(),
+        profile: tokentrail_sim::Profile::Default,
+    })
+    .unwrap();
+    let input = load(dir.path());
+    assert!(!input.findings.is_empty());
+    // 90 copies under two sources at three times, each telling which it is; the first source
+    // is the first access's own, the second sorts before it.
+    let (Some(first_access), Some(first_sign_in)) =
+        (input.accesses.first(), input.sign_ins.first())
+    else {
+        panic!("the tenant has sign-ins and accesses");
+    };
+    let at = |i: usize| tokentrail_model::Timestamp(first_access.time.0 + (i % 3) as i64 * 1_000);
+    let earlier = SourceRef {
+        file: first_access.source.file.clone(),
+        position: Position::Line(0),
+    };
+    let source = |i: usize| {
+        if i % 4 == 3 {
+            earlier.clone()
+        } else {
+            first_access.source.clone()
+        }
+    };
+    let mut records: Vec<Result<SignIn, Access>> = Vec::new();
+    for i in 0..90usize {
+        if i % 2 == 0 {
+            let mut a = first_access.clone();
+            a.operation = format!("copy {i}");
+            a.source = source(i);
+            a.time = at(i);
+            records.push(Err(a));
+        } else {
+            let mut s = first_sign_in.clone();
+            s.resource_name = Some(format!("copy {i}"));
+            s.source = source(i);
+            s.time = at(i);
+            records.push(Ok(s));
+        }
+    }
+    // The tenant's records interleaved with the copies.
+    let mut all: Vec<Result<SignIn, Access>> = input
+        .sign_ins
+        .iter()
+        .cloned()
+        .map(Ok)
+        .chain(input.accesses.iter().cloned().map(Err))
+        .collect();
+    for (i, copy) in records.into_iter().enumerate() {
+        all.insert((i * 37) % all.len(), copy);
+    }
+    let sign_ins: Vec<SignIn> = all.iter().filter_map(|r| r.clone().ok()).collect();
+    let accesses: Vec<Access> = all.iter().filter_map(|r| r.clone().err()).collect();
+    let context = Context::learn(&sign_ins, &accesses, input.detection.networks.clone());
+    let timeline = |sorting: TimelineSorting| {
+        let mut t = TenantTimeline::sorted_by(&context, &input.detection, sorting);
+        for r in &all {
+            match r {
+                Ok(s) => t.add_sign_in(s),
+                Err(a) => t.add_access(a),
+            }
+        }
+        t.finish()
+    };
+
+    let in_memory = timeline(TimelineSorting {
+        entries_per_run: usize::MAX,
+        dir: None,
+    });
+    assert_eq!(
+        (in_memory.runs_on_disk(), in_memory.sorted_in_memory()),
+        (0, false)
+    );
+    let want: Vec<TimelineEntry> = in_memory.collect();
+    assert_eq!(want.len(), all.len());
+    assert!(want.iter().any(|e| !e.findings.is_empty()));
+    // The copies by time, then source, those with the same time and source in the order added.
+    let copies: Vec<(i64, SourceRef, String)> = want
+        .iter()
+        .filter(|e| e.operation.contains("copy "))
+        .map(|e| (e.time.0, e.source.clone(), e.operation.clone()))
+        .collect();
+    let mut added: Vec<(i64, SourceRef, String)> = all
+        .iter()
+        .filter_map(|r| match r {
+            Ok(s) => s
+                .resource_name
+                .as_ref()
+                .filter(|n| n.starts_with("copy "))
+                .map(|n| (s.time.0, s.source.clone(), format!("sign-in to {n}"))),
+            Err(a) => a
+                .operation
+                .starts_with("copy ")
+                .then(|| (a.time.0, a.source.clone(), a.operation.clone())),
+        })
+        .collect();
+    added.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    assert_eq!(copies.len(), 90);
+    assert_eq!(copies, added);
+
+    let spill = tempfile::tempdir().unwrap();
+    for entries_per_run in [1, 2, 3, 7, 100, want.len() - 1] {
+        let sorted = timeline(TimelineSorting {
+            entries_per_run,
+            dir: Some(spill.path().to_path_buf()),
+        });
+        assert_eq!(sorted.runs_on_disk(), want.len() / entries_per_run);
+        assert!(!sorted.sorted_in_memory());
+        // The runs' file has no name: nothing is left behind, whatever happens to the run.
+        assert_eq!(std::fs::read_dir(spill.path()).unwrap().count(), 0);
+        let mut sorted = sorted;
+        let got: Vec<TimelineEntry> = sorted.by_ref().collect();
+        assert_eq!(sorted.lost(), 0);
+        assert_eq!(got.len(), want.len(), "{entries_per_run} per run");
+        if let Some(i) = (0..got.len()).find(|&i| got[i] != want[i]) {
+            panic!(
+                "{entries_per_run} per run: entry {i} is\n{:?}\nnot\n{:?}",
+                got[i], want[i]
+            );
+        }
+    }
+
+    // A temporary directory that cannot be written: sorted in memory, said so, same order.
+    let sorted = timeline(TimelineSorting {
+        entries_per_run: 3,
+        dir: Some(spill.path().join("missing")),
+    });
+    assert_eq!(
+        (sorted.runs_on_disk(), sorted.sorted_in_memory()),
+        (0, true)
+    );
+    assert!(sorted.collect::<Vec<_>>() == want);
 }

@@ -69,18 +69,21 @@ fn parse_days(text: &str) -> Result<u32, String> {
     tokentrail_posture::parse_days(text).map_err(|e| e.to_string())
 }
 
-/// Read every input once with `decode`, handing the records `times` admits to `sink`.
+/// Read every input once with `decode`, handing the records `times` admits to `sink`;
+/// `progress` moves the command's bar (`None`: a bar of this reading's own).
 /// Duplicate sign-in rows are passed on: the posture builders count them. The sink (the posture builders, and
 /// the engine for `inventory` and `report`: sequential work per record) runs on a thread
 /// beside the reading one ([`super::read_beside`]), in the same order.
 pub(crate) fn read_inputs(
     paths: &[PathBuf],
     decode: DecodeOptions,
+    progress: Option<tokentrail_ingest::source::ProgressFn>,
     times: &mut TimeCheck,
     sink: &mut (dyn FnMut(Decoded) + Send),
 ) -> IngestReport {
     let opts = ReadOptions {
         decode,
+        progress,
         drop_duplicate_sign_ins: false,
         ..ReadOptions::default()
     };
@@ -142,11 +145,17 @@ pub fn run(args: CoverageArgs) -> anyhow::Result<ExitCode> {
         // displayed is not built (nor dropped unread, on the sink's thread).
         fields: Fields::Detection,
     };
-    let report = read_inputs(&args.paths, decode, &mut times, &mut |event| match event {
-        Decoded::SignIn(s) => builder.add_sign_in(&s),
-        Decoded::Access(a) => builder.add_access(&a),
-        Decoded::Other(_) => {}
-    });
+    let report = read_inputs(
+        &args.paths,
+        decode,
+        None,
+        &mut times,
+        &mut |event| match event {
+            Decoded::SignIn(s) => builder.add_sign_in(&s),
+            Decoded::Access(a) => builder.add_access(&a),
+            Decoded::Other(_) => {}
+        },
+    );
     if let Some(code) = times.check_input(&report)? {
         return Ok(code);
     }

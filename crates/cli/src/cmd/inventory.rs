@@ -80,6 +80,7 @@ pub fn run(args: InventoryArgs) -> anyhow::Result<ExitCode> {
             unwrap_test_cases: args.test_cases,
             ..DecodeOptions::default()
         },
+        None,
         &mut times,
         &mut |event| match event {
             Decoded::SignIn(s) => {

@@ -19,6 +19,7 @@ use tokentrail_model::{Finding, SessionId, Timestamp, TokenId};
 
 use super::judging::{Judging, JudgingArgs};
 use crate::exit;
+use crate::progress::Readings;
 
 /// How the investigation is written.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -374,8 +375,11 @@ pub(crate) fn read_for_subject(
             report,
         };
     }
+    // One progress bar for the two readings (three when the chains need their issuers).
+    let mut readings = Readings::new(2);
     let mut ids = Ids::wanted_by(args);
-    let (detection, context, mailbox_changes, report) = judge(paths, config, times, &mut ids);
+    let (detection, context, mailbox_changes, report) =
+        judge(paths, config, times, &mut ids, &mut readings);
     let resolved = args.resolve(&ids, &detection);
     drop(ids);
     let mut records = super::Records {
@@ -386,7 +390,7 @@ pub(crate) fn read_for_subject(
     if let Ok(Some(subject)) = &resolved {
         let mut related = Related::new();
         related.add(&subject.subject, &context);
-        read_again(paths, times, &mut |event| match event {
+        read_again(paths, times, &mut readings, &mut |event| match event {
             tokentrail_ingest::Decoded::SignIn(s) if related.sign_in(&s) => {
                 records.sign_ins.push(*s)
             }
@@ -409,7 +413,7 @@ pub(crate) fn read_for_subject(
             .collect();
         if !issuers.is_empty() {
             records.sign_ins.clear();
-            read_again(paths, times, &mut |event| {
+            read_again(paths, times, &mut readings, &mut |event| {
                 if let tokentrail_ingest::Decoded::SignIn(s) = event {
                     if related.sign_in(&s) || s.issued_token().is_some_and(|t| issuers.contains(&t))
                     {
@@ -436,6 +440,7 @@ pub(crate) fn judge(
     config: tokentrail_engine::EngineConfig,
     times: &mut super::judging::TimeCheck,
     ids: &mut Ids,
+    readings: &mut Readings,
 ) -> (
     Detection,
     Context,
@@ -463,11 +468,11 @@ pub(crate) fn judge(
         }
     };
     // The engine and the context work beside the reading thread, as in `detect`.
-    let (report, _) = super::read_beside(
-        paths,
-        tokentrail_ingest::ReadOptions::default(),
-        times.filter(&mut sink),
-    );
+    let opts = tokentrail_ingest::ReadOptions {
+        progress: readings.next(),
+        ..Default::default()
+    };
+    let (report, _) = super::read_beside(paths, opts, times.filter(&mut sink));
     times.release(&mut sink);
     let detection = engine.finish();
     let context = context.finish(detection.networks.clone());
@@ -505,11 +510,15 @@ pub(crate) fn judge_held(
 pub(crate) fn read_again(
     paths: &[PathBuf],
     times: &super::judging::TimeCheck,
+    readings: &mut Readings,
     keep: &mut dyn FnMut(tokentrail_ingest::Decoded),
 ) {
     super::read_with_progress(
         paths,
-        tokentrail_ingest::ReadOptions::default(),
+        tokentrail_ingest::ReadOptions {
+            progress: readings.next(),
+            ..Default::default()
+        },
         &mut |record| {
             if !times.set_aside_before(&record) {
                 keep(record.event);
@@ -551,6 +560,63 @@ pub(crate) fn investigation(
     }
 }
 
+/// What `investigate` and `timeline` found for one subject.
+pub(crate) struct Investigated {
+    pub investigation: Investigation,
+    /// The engine's run over every record.
+    pub detection: Detection,
+    pub report: tokentrail_ingest::IngestReport,
+}
+
+/// [`read_for_subject`] and the subject's [`investigation`], each step's problems said on `err`:
+/// nothing readable, the judging notes, a name that names no subject or one without records
+/// (then the exit code instead).
+pub(crate) fn read_and_investigate(
+    paths: &[PathBuf],
+    args: &SubjectArgs,
+    config: tokentrail_engine::EngineConfig,
+    times: &mut super::judging::TimeCheck,
+    err: &mut io::StderrLock<'_>,
+) -> anyhow::Result<Result<Investigated, ExitCode>> {
+    let window = (config.since, config.until);
+    let ForSubject {
+        records,
+        detection,
+        context,
+        resolved,
+        report,
+    } = read_for_subject(paths, args, config, times);
+    if let Some(code) = times.check_input(&report)? {
+        return Ok(Err(code));
+    }
+    super::judging::write_judging_notes(err, &detection)?;
+    let resolved = match resolved {
+        Ok(Some(resolved)) => resolved,
+        Ok(None) => return Ok(Err(ExitCode::from(exit::USAGE))),
+        Err(message) => {
+            writeln!(err, "tokentrail: {message}")?;
+            return Ok(Err(ExitCode::from(exit::USAGE)));
+        }
+    };
+    let mut investigation = match investigation(
+        &resolved.subject,
+        &records,
+        &context,
+        &detection,
+        window,
+        err,
+    )? {
+        Ok(inv) => inv,
+        Err(code) => return Ok(Err(code)),
+    };
+    investigation.finding = resolved.finding;
+    Ok(Ok(Investigated {
+        investigation,
+        detection,
+        report,
+    }))
+}
+
 /// Run `investigate`.
 pub fn run(args: InvestigateArgs) -> anyhow::Result<ExitCode> {
     let mut err = io::stderr().lock();
@@ -562,38 +628,15 @@ pub fn run(args: InvestigateArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(exit::USAGE));
     }
     let Judging { config, mut times } = args.judging.compile()?;
-    let window = (config.since, config.until);
-    let ForSubject {
-        records,
-        detection,
-        context,
-        resolved,
-        report,
-    } = read_for_subject(&args.paths, &args.subject, config, &mut times);
-    if let Some(code) = times.check_input(&report)? {
-        return Ok(code);
-    }
-    super::judging::write_judging_notes(&mut err, &detection)?;
-    let resolved = match resolved {
-        Ok(Some(resolved)) => resolved,
-        Ok(None) => return Ok(ExitCode::from(exit::USAGE)),
-        Err(message) => {
-            writeln!(err, "tokentrail: {message}")?;
-            return Ok(ExitCode::from(exit::USAGE));
-        }
-    };
-    let mut investigation = match investigation(
-        &resolved.subject,
-        &records,
-        &context,
-        &detection,
-        window,
-        &mut err,
-    )? {
-        Ok(inv) => inv,
-        Err(code) => return Ok(code),
-    };
-    investigation.finding = resolved.finding;
+    let (investigation, report) =
+        match read_and_investigate(&args.paths, &args.subject, config, &mut times, &mut err)? {
+            Ok(Investigated {
+                investigation,
+                report,
+                ..
+            }) => (investigation, report),
+            Err(code) => return Ok(code),
+        };
 
     let out: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(BufWriter::new(

@@ -29,19 +29,20 @@ pub mod score;
 pub mod simulate;
 pub mod timeline;
 
-/// Read `paths` with `opts`, drawing a progress bar when stderr is a terminal, and hand each
-/// decoded record to `sink`.
+/// Read `paths` with `opts`, drawing a progress bar when stderr is a terminal (unless `opts`
+/// has its own: one of a [`progress::Readings`]), and hand each decoded record to `sink`.
 pub fn read_with_progress<P: AsRef<Path>>(
     paths: &[P],
     mut opts: ReadOptions,
     sink: &mut dyn FnMut(DecodedRecord),
 ) -> IngestReport {
-    let bar = progress::bytes_bar();
-    opts.progress = progress::callback(&bar);
-    let report = read_paths(paths, &opts, sink);
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
+    let mut bar = None;
+    if opts.progress.is_none() {
+        let one = bar.insert(progress::Readings::new(1));
+        opts.progress = one.next();
     }
+    let report = read_paths(paths, &opts, sink);
+    drop(bar);
     report
 }
 

@@ -26,6 +26,7 @@ use tokentrail_posture::{CoverageBuilder, CoverageOptions, InventoryBuilder};
 use super::coverage::run_info;
 use super::judging::{Judging, JudgingArgs};
 use super::open_output;
+use crate::progress::Readings;
 
 /// How the report is written.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -127,14 +128,18 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
         unwrap_test_cases: args.test_cases,
         ..DecodeOptions::default()
     };
-    let report = super::coverage::read_inputs(&args.paths, decode, &mut times, &mut sink);
-    if let Some(code) = times.check_input(&report)? {
+    // One progress bar for both readings.
+    let mut readings = Readings::new(if stdin { 1 } else { 2 });
+    let report =
+        super::coverage::read_inputs(&args.paths, decode, readings.next(), &mut times, &mut sink);
+    if let Some(code) = readings.suspend(|| times.check_input(&report))? {
         return Ok(code);
     }
     let run = run_info(&report, now);
     let coverage = coverage.finish(run.clone());
     let detection = engine.finish();
-    super::judging::write_judging_notes(&mut io::stderr().lock(), &detection)?;
+    readings
+        .suspend(|| super::judging::write_judging_notes(&mut io::stderr().lock(), &detection))?;
     inventory.judged_by(&detection);
     let inventory = inventory.finish(run.clone());
     let context = context.finish(detection.networks.clone());
@@ -151,7 +156,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
             }
         }
         seen.clear();
-        read(&args.paths, args.test_cases, |record| {
+        read(&args.paths, args.test_cases, &mut readings, |record| {
             if times.set_aside_before(&record) {
                 return;
             }
@@ -170,6 +175,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
             }
         });
     }
+    drop(readings);
     let investigator = Investigator::new(&context, &sign_ins, &accesses, &detection.findings)
         .with_mailbox_changes(&others)
         .with_window(since, until);
@@ -248,9 +254,11 @@ fn first_sighting(seen: &mut Sightings, s: &SignIn) -> bool {
 fn read(
     paths: &[PathBuf],
     test_cases: bool,
+    readings: &mut Readings,
     sink: impl FnMut(DecodedRecord) + Send,
 ) -> IngestReport {
     let opts = ReadOptions {
+        progress: readings.next(),
         decode: DecodeOptions {
             unwrap_test_cases: test_cases,
             ..DecodeOptions::default()

@@ -12,10 +12,11 @@ use std::process::ExitCode;
 use tokentrail_investigate::TimesketchFormat;
 
 use super::investigate::{
-    investigation, judge, judge_held, read_again, read_for_subject, reads_stdin, ForSubject, Ids,
+    judge, judge_held, read_again, read_and_investigate, reads_stdin, Ids, Investigated,
     SubjectArgs,
 };
 use super::judging::{Judging, JudgingArgs};
+use crate::progress::Readings;
 
 /// How the timeline is written.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,7 +44,7 @@ at its first sighting. Import the file in Timesketch (Upload timeline) or with
 `timesketch_importer`; Timesketch accepts only names ending in .jsonl or .csv.
 
 Exit codes: 0 every record read; 1 some input unreadable (each place is listed on
-stderr); 2 bad arguments, nothing readable, no sign-in and no access in the inputs, or
+stderr), or timeline entries that waited on disk could not be read back; 2 bad arguments, nothing readable, no sign-in and no access in the inputs, or
 nothing matches the subject.")]
 pub struct TimelineArgs {
     /// Files, directories (read recursively), .gz or .zip archives, or `-` for standard input.
@@ -62,6 +63,10 @@ pub struct TimelineArgs {
     /// same live findings; --since/--until limit its events.
     #[command(flatten)]
     pub judging: JudgingArgs,
+    /// Entries of the tenant's timeline sorted in memory at a time before they wait on disk
+    /// (default about 64 MiB of them); the output does not depend on it.
+    #[arg(long, value_name = "N", hide = true)]
+    pub entries_per_run: Option<usize>,
 }
 
 /// Run `timeline`.
@@ -81,98 +86,138 @@ pub fn run(args: TimelineArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let Judging { config, mut times } = args.judging.compile()?;
+    if !args.subject.is_given() {
+        return tenant(&args, format, config, times, &mut err);
+    }
+    // One subject: only its records are kept (see `read_for_subject`).
+    let Investigated {
+        investigation,
+        detection,
+        report,
+    } = match read_and_investigate(&args.paths, &args.subject, config, &mut times, &mut err)? {
+        Ok(found) => found,
+        Err(code) => return Ok(code),
+    };
+    // The findings that cite the subject's records, in the engine's order.
+    let findings = detection
+        .findings
+        .iter()
+        .filter(|f| investigation.findings.iter().any(|r| r.id == f.id))
+        .collect::<Vec<_>>();
+    let out = super::open_output(args.output.as_deref())?;
+    let counts =
+        tokentrail_investigate::write_timesketch(out, format, &investigation.timeline, &findings)?;
+    let named = tokentrail_model::escape::terminal(&investigation.subject.to_string()).into_owned();
+    write_counts(&mut err, counts, &named)?;
+    Ok(times.exit_code(&report))
+}
+
+/// The whole tenant's timeline: the findings and the context first, then each record's entry,
+/// from a second reading, or from the records held when the input can be read only once
+/// (standard input). The entries are put in order in runs that wait on disk (see
+/// [`tokentrail_investigate::TimelineSorting`]), so memory holds neither the records nor the
+/// entries.
+fn tenant(
+    args: &TimelineArgs,
+    format: TimesketchFormat,
+    config: tokentrail_engine::EngineConfig,
+    mut times: super::judging::TimeCheck,
+    err: &mut io::StderrLock<'_>,
+) -> anyhow::Result<ExitCode> {
     let window = (config.since, config.until);
-    let detection;
-    let (entries, findings, report);
-    let mut named = None;
-    if args.subject.is_given() {
-        // One subject: only its records are kept (see `read_for_subject`).
-        let ForSubject {
-            records,
-            detection: judged,
-            context,
-            resolved,
-            report: read,
-        } = read_for_subject(&args.paths, &args.subject, config, &mut times);
-        if let Some(code) = times.check_input(&read)? {
-            return Ok(code);
-        }
-        super::judging::write_judging_notes(&mut err, &judged)?;
-        let subject = match resolved {
-            Ok(Some(resolved)) => resolved.subject,
-            Ok(None) => return Ok(ExitCode::from(crate::exit::USAGE)),
-            Err(message) => {
-                writeln!(err, "tokentrail: {message}")?;
-                return Ok(ExitCode::from(crate::exit::USAGE));
-            }
-        };
-        let investigation =
-            match investigation(&subject, &records, &context, &judged, window, &mut err)? {
-                Ok(inv) => inv,
-                Err(code) => return Ok(code),
-            };
-        named = Some(subject);
-        detection = judged;
-        // The findings that cite the subject's records, in the engine's order.
-        findings = detection
-            .findings
-            .iter()
-            .filter(|f| investigation.findings.iter().any(|r| r.id == f.id))
-            .collect::<Vec<_>>();
-        entries = investigation.timeline;
-        report = read;
+    let sorting = tokentrail_investigate::TimelineSorting {
+        entries_per_run: args
+            .entries_per_run
+            .unwrap_or(tokentrail_investigate::DEFAULT_ENTRIES_PER_RUN),
+        dir: config.spill_dir.clone(),
+    };
+    // One progress bar for the two readings.
+    let mut readings = Readings::new(2);
+    let (held, detection, context, report) = if reads_stdin(&args.paths) {
+        let (records, judged, context, read) = judge_held(&args.paths, config, &mut times);
+        (Some(records), judged, context, read)
     } else {
-        // The whole tenant: the findings and the context first, then each record's entry, from
-        // a second reading (memory holds the entries, not the records as well), or from the
-        // records held when the input can be read only once (standard input).
-        let (held, judged, context, read) = if reads_stdin(&args.paths) {
-            let (records, judged, context, read) = judge_held(&args.paths, config, &mut times);
-            (Some(records), judged, context, read)
-        } else {
-            let (judged, context, _, read) =
-                judge(&args.paths, config, &mut times, &mut Ids::default());
-            (None, judged, context, read)
-        };
-        if let Some(code) = times.check_input(&read)? {
-            return Ok(code);
+        let (judged, context, _, read) = judge(
+            &args.paths,
+            config,
+            &mut times,
+            &mut Ids::default(),
+            &mut readings,
+        );
+        (None, judged, context, read)
+    };
+    let checked = readings.suspend(|| -> anyhow::Result<Option<ExitCode>> {
+        if let Some(code) = times.check_input(&report)? {
+            return Ok(Some(code));
         }
-        super::judging::write_judging_notes(&mut err, &judged)?;
-        detection = judged;
-        let mut timeline = tokentrail_investigate::TenantTimeline::new(&context, &detection);
-        match &held {
-            Some(records) => {
-                records
-                    .sign_ins
-                    .iter()
-                    .for_each(|s| timeline.add_sign_in(s));
-                records.accesses.iter().for_each(|a| timeline.add_access(a));
-            }
-            None => read_again(&args.paths, &times, &mut |event| match event {
+        super::judging::write_judging_notes(err, &detection)?;
+        Ok(None)
+    })?;
+    if let Some(code) = checked {
+        return Ok(code);
+    }
+    let mut timeline =
+        tokentrail_investigate::TenantTimeline::sorted_by(&context, &detection, sorting);
+    match &held {
+        Some(records) => {
+            records
+                .sign_ins
+                .iter()
+                .for_each(|s| timeline.add_sign_in(s));
+            records.accesses.iter().for_each(|a| timeline.add_access(a));
+        }
+        None => read_again(
+            &args.paths,
+            &times,
+            &mut readings,
+            &mut |event| match event {
                 tokentrail_ingest::Decoded::SignIn(s) => timeline.add_sign_in(&s),
                 tokentrail_ingest::Decoded::Access(a) => timeline.add_access(&a),
                 tokentrail_ingest::Decoded::Other(_) => {}
-            }),
-        }
-        drop(held);
-        let mut all = timeline.finish();
-        all.retain(|e| tokentrail_engine::in_window(window.0, window.1, e.time, e.time));
-        entries = all;
-        findings = detection.findings.iter().collect::<Vec<_>>();
-        report = read;
+            },
+        ),
     }
+    drop((held, readings));
+    let mut entries = timeline.finish();
+    if entries.sorted_in_memory() {
+        writeln!(
+            err,
+            "tokentrail: the timeline's sorting file could not be made or written in the temporary directory ($TMPDIR): its entries were sorted in memory"
+        )?;
+    }
+    let findings = detection.findings.iter().collect::<Vec<_>>();
     let out = super::open_output(args.output.as_deref())?;
-    let counts = tokentrail_investigate::write_timesketch(out, format, &entries, &findings)?;
+    let counts = tokentrail_investigate::write_timesketch_in_order(
+        out,
+        format,
+        (&mut entries).filter(|e| tokentrail_engine::in_window(window.0, window.1, e.time, e.time)),
+        &findings,
+    )?;
+    write_counts(err, counts, "the tenant")?;
+    if entries.lost() > 0 {
+        writeln!(
+            err,
+            "tokentrail: {} timeline entr(ies) waited on disk and could not be read back: they are not in the timeline (check the temporary directory's disk)",
+            entries.lost()
+        )?;
+        // Not the input's fault, but records are missing all the same (as in `detect`).
+        return Ok(ExitCode::from(crate::exit::PARTIAL));
+    }
+    Ok(times.exit_code(&report))
+}
+
+/// The closing line on stderr: how many events were written for whom.
+fn write_counts(
+    err: &mut dyn Write,
+    counts: tokentrail_investigate::TimesketchCounts,
+    whom: &str,
+) -> io::Result<()> {
     writeln!(
         err,
-        "tokentrail: {} event(s) for {}: {} sign-in(s), {} access(es), {} finding(s)",
+        "tokentrail: {} event(s) for {whom}: {} sign-in(s), {} access(es), {} finding(s)",
         counts.sign_ins + counts.accesses + counts.findings,
-        named.map_or_else(
-            || "the tenant".to_string(),
-            |s| tokentrail_model::escape::terminal(&s.to_string()).into_owned()
-        ),
         counts.sign_ins,
         counts.accesses,
         counts.findings
-    )?;
-    Ok(times.exit_code(&report))
+    )
 }
