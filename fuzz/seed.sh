@@ -22,6 +22,8 @@ shapes=(
   "signins=entra-portal-csv,graph=defender-hunting,ual=defender-stream"
   "signins=defender-hunting"
   "signins=defender-stream"
+  "signins=la-api,graph=kusto-v1,ual=elastic"
+  "signins=kusto-v1,graph=elastic"
 )
 sources=()
 for i in "${!shapes[@]}"; do

@@ -245,6 +245,80 @@ fn the_same_tenant_in_every_shape_gives_the_same_findings() {
 
 /// Microsoft-Extractor-Suite's `Get-GraphEntraSignInLogs` writes each Graph page's `value` as
 /// a JSON array, one file per page, beside the other collectors' output.
+/// The OCSF findings of `tenant`'s logs, each with where its evidence was read taken out (a
+/// file and a line or an index, which differ from shape to shape), and the run's stderr.
+fn ocsf_placeless(tenant: &Path) -> (Vec<serde_json::Value>, String) {
+    fn drop_sources(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(map) => {
+                map.remove("source");
+                map.values_mut().for_each(drop_sources);
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(drop_sources),
+            _ => {}
+        }
+    }
+    let mut args = vec!["detect".to_owned()];
+    args.extend(
+        logs(tenant)
+            .iter()
+            .map(|p| p.to_string_lossy().into_owned()),
+    );
+    args.extend(["--format", "ocsf", "--now", "2024-03-10"].map(str::to_owned));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = tokentrail(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let findings = text(&o.stdout)
+        .lines()
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            drop_sources(&mut v);
+            v
+        })
+        .collect();
+    (findings, text(&o.stderr))
+}
+
+/// The tenant's Log Analytics tables as the Log Analytics Query API and Azure Data Explorer's
+/// v1 REST API answer a query, and its logs as Elastic's integrations index them (the raw
+/// record in `event.original`): the OCSF findings of the JSON lines, evidence and all, but for
+/// where each record was read; ADX's tables about each query are named, not unreadable.
+#[test]
+fn query_api_answers_give_the_ocsf_of_the_json_lines() {
+    let root = tempfile::tempdir().unwrap();
+    let (expected, _) = ocsf_placeless(&simulate(root.path(), ""));
+    assert!(expected.len() >= 6, "{expected:?}");
+    for formats in [
+        "signins=la-api,graph=la-api",
+        "signins=kusto-v1,graph=kusto-v1",
+        "signins=elastic,graph=elastic,ual=elastic",
+    ] {
+        let tenant = simulate(root.path(), formats);
+        let (found, stderr) = ocsf_placeless(&tenant);
+        assert!(found == expected, "{formats}: {found:#?}");
+        assert!(!stderr.contains("unreadable record"), "{formats}: {stderr}");
+        let o = tokentrail(&["inspect", tenant.join("signins").to_str().unwrap()]);
+        let out = text(&o.stdout);
+        assert_eq!(o.status.code(), Some(0), "{out}");
+        match formats.contains("kusto") {
+            _ if formats.contains("elastic") => {
+                assert!(out.contains("(json-lines, "), "{out}");
+                let graph = tokentrail(&["inspect", tenant.join("graph").to_str().unwrap()]);
+                assert!(text(&graph.stdout).contains("(elastic-hits, "), "{out}");
+            }
+            true => {
+                assert!(out.contains("(kusto-query, "), "{out}");
+                assert!(out.contains("kusto-query-info 3"), "{out}");
+                assert!(out.contains("1 kusto-query-status"), "{out}");
+            }
+            false => {
+                assert!(out.contains("(log-analytics-query, "), "{out}");
+                assert!(!out.contains("kusto"), "{out}");
+            }
+        }
+    }
+}
+
 fn extractor_sign_ins(tenant: &Path, out: &Path) {
     let pages = std::fs::read_dir(tenant.join("signins/graph")).unwrap();
     let dir = out.join("EntraID/20240306120000-SignInLogs");

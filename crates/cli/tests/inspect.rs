@@ -214,3 +214,61 @@ total: 1 inputs, 5 records, 5 read (graph-activity 5), 0 unreadable, 0 duplicate
         ]
     );
 }
+
+/// A Log Analytics Query API answer a responder saved (`az rest`, `Invoke-RestMethod`): read
+/// row by row, named; a row that does not fit its columns is named by its index and the run
+/// says so in its exit code.
+#[test]
+fn a_log_analytics_query_api_answer_is_read_and_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let answer = r#"{"tables":[{"name":"PrimaryResult","columns":[{"name":"TimeGenerated","type":"datetime"},{"name":"UserPrincipalName","type":"string"},{"name":"IPAddress","type":"string"},{"name":"UniqueTokenIdentifier","type":"string"},{"name":"SessionId","type":"string"},{"name":"Type","type":"string"}],"rows":[["2026-11-01T10:00:00Z","a@contoso.com","203.0.113.5","aEQ2qLOsqkS86zz3OHIeAA","0b9c1e2a-1111-2222-3333-444455556666","SigninLogs"]]}]}"#;
+    let path = write(dir.path(), "answer.json", answer.as_bytes());
+    let out = inspect(&[&path]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("(log-analytics-query, 1 records)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("shapes: log-analytics-sign-in 1"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("not understood"), "{stdout}");
+
+    let short = answer.replace(r#""rows":[["#, r#""rows":[["2026-11-01T10:00:00Z"],["#);
+    let path = write(dir.path(), "short.json", short.as_bytes());
+    let out = inspect(&[&path]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "{path}#0: row has 1 values, the table has 6 columns"
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("2 records, 1 read (sign-ins 1)"),
+        "{stdout}"
+    );
+}
+
+/// An Elastic hit that kept only Elastic's own fields cannot be read; inspect says what to
+/// export instead, rather than "not understood".
+#[test]
+fn an_elastic_document_without_its_original_record_says_what_to_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let hit = r#"{"_index":".ds-logs-azure.signinlogs-default-2026.11.01-000001","_id":"x1","_source":{"@timestamp":"2026-11-01T10:00:00Z","ecs":{"version":"8.11.0"},"source":{"ip":"203.0.113.5"},"azure":{"signinlogs":{"category":"SignInLogs"}},"event":{"kind":"event"}}}"#;
+    let path = write(
+        dir.path(),
+        "hits.ndjson",
+        format!("{hit}\n{hit}\n").as_bytes(),
+    );
+    let out = inspect(&[&path]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("2 record(s) not used: 2 elastic-ecs-without-event.original (recognized, not supported). Elastic documents without event.original: re-export with the integration's preserve_original_event on, or export the raw logs"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("not understood"), "{stdout}");
+}

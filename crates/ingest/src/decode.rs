@@ -18,7 +18,11 @@
 //! header) is read as the record it holds; a SEKOIA test case (`input.message`) likewise with
 //! [`DecodeOptions::unwrap_test_cases`]; and a record that is only an envelope (a `records`,
 //! `value` or `Results` array and no time of its own: Event Hubs batches and Graph pages saved
-//! one per line, advanced hunting answers) yields each of its elements ([`decode_all`]).
+//! one per line, advanced hunting answers) yields each of its elements ([`decode_all`]). A Kusto
+//! query answer saved as one record (`{"tables":[...]}`, an ADX v2 `DataTable` frame) yields each
+//! row as the object of its columns, as the framer reads a whole answer file (the `query`
+//! module); an Elasticsearch hit or ECS document is read as the raw record it keeps in
+//! `event.original` (the `elastic` module), like a forwarder's `_raw`.
 //!
 //! # Recognizing the shape
 //!
@@ -153,10 +157,12 @@
 mod audit;
 mod classify;
 mod collect;
+mod elastic;
 mod graph;
 mod json;
 mod keys;
 mod portal;
+mod query;
 mod scan;
 mod signin;
 mod ual;
@@ -167,6 +173,7 @@ use serde::de::IgnoredAny;
 use tokentrail_model::{SignInKind, SourceRef, Timestamp};
 
 use self::collect::{LowerKey, Rec, Texts, Val};
+pub use self::elastic::advice;
 use crate::{
     DecodeError, Decoded, DecodedRecord, Disposition, Family, OtherRecord, Payload, Shape,
 };
@@ -396,6 +403,18 @@ fn dispatch(
         if let Some(raw) = text(&rec.ext().raw) {
             return forwarded(raw, source, opts, depth, out);
         }
+        match elastic::original(rec) {
+            Some(Ok(raw)) => return forwarded(raw, source, opts, depth, out),
+            Some(Err(kind)) => {
+                return out(Ok(other_record(
+                    Disposition::NotSupported,
+                    kind,
+                    None,
+                    None,
+                )))
+            }
+            None => {}
+        }
         if let Some(message) = rec.input.as_ref().and_then(|i| i.message.as_ref()) {
             if opts.unwrap_test_cases {
                 return match message {
@@ -410,6 +429,12 @@ fn dispatch(
         if let Some(array) = envelope(rec) {
             return elements(array, source, opts, depth, out);
         }
+        if let (Input::Json(text), true) = (input, query::is_answer(rec) && !own_time(rec)) {
+            return query::answer(text, source, opts, depth, out);
+        }
+        if let Some(kind) = query::other_frame(rec) {
+            return out(Ok(other_record(kind.0, kind.1, None, None)));
+        }
     }
     out(
         interpret(rec, input, source, opts.fields).map(|mut record| {
@@ -423,7 +448,12 @@ fn dispatch(
 /// `Results` array, and no time of its own (a sign-in or audit record never lacks one).
 fn envelope<'r>(rec: &'r Rec<'_>) -> Option<&'r str> {
     let array = rec.ext().envelope.filter(|a| a.starts_with('['))?;
-    let own_time = [
+    (!own_time(rec)).then_some(array)
+}
+
+/// The record has a time of its own: it is a record, not an envelope of records.
+fn own_time(rec: &Rec<'_>) -> bool {
+    [
         &rec.created,
         &rec.time_generated,
         &rec.creation_time,
@@ -432,8 +462,7 @@ fn envelope<'r>(rec: &'r Rec<'_>) -> Option<&'r str> {
         &rec.activity_date_time,
     ]
     .iter()
-    .any(|v| v.is_some());
-    (!own_time).then_some(array)
+    .any(|v| v.is_some())
 }
 
 /// Each element of an envelope's array, decoded in order.
@@ -919,6 +948,7 @@ fn other_record(
 ) -> DecodedRecord {
     let shape = match kind {
         "test-case" => Shape::TestCase,
+        k if k.starts_with("kusto-") => Shape::KustoQueryInfo,
         _ => Shape::Unknown,
     };
     DecodedRecord::new(

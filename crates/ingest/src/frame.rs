@@ -14,6 +14,9 @@
 //! | `{` with a top-level `value` array | [`Container::OdataPage`] | the array's elements | [`Position::Index`] |
 //! | `{` with a top-level `records` array | [`Container::DiagnosticRecords`] | the array's elements | [`Position::Index`] |
 //! | `{` with a top-level `Results` array | [`Container::HuntingResults`] | the array's elements | [`Position::Index`] |
+//! | `{` with a top-level `tables` array | [`Container::LogAnalyticsQuery`] | each table's rows, as objects of its columns | [`Position::Index`], numbered on across tables |
+//! | `{` with a top-level `hits` object holding a `hits` array | [`Container::ElasticHits`] | the hits | [`Position::Index`] |
+//! | `{` with a top-level `Tables` array | [`Container::KustoQuery`] | the same; a table ADX writes about the query is one record | [`Position::Index`] |
 //! | `{` otherwise | [`Container::JsonObject`] | the object | [`Position::Line`] of its `{` |
 //! | `[` | [`Container::JsonArray`] | the elements | [`Position::Index`] |
 //! | text whose first line is a prefix (a syslog header) then a complete JSON object | [`Container::PrefixedJsonLines`] | each line's JSON, the prefix dropped | [`Position::Line`] |
@@ -25,8 +28,10 @@
 //! object's keys, skips the other values without keeping them, and streams the array.
 
 mod csv_rows;
+mod hits;
 mod scan;
 mod stream;
+pub(crate) mod tables;
 
 use std::fmt;
 use std::io::{self, Read};
@@ -69,6 +74,14 @@ pub enum Container {
     /// A Defender XDR advanced hunting answer `{"Schema":[...],"Results":[...]}` (Graph's
     /// `runHuntingQuery` writes `schema` and `results`).
     HuntingResults,
+    /// A Log Analytics Query API answer `{"tables":[{"name","columns","rows"}]}`: each row a
+    /// record.
+    LogAnalyticsQuery,
+    /// An Azure Data Explorer v1 REST answer `{"Tables":[{"TableName","Columns","Rows"}]}`:
+    /// each row of the query's tables a record, each table about the query one record.
+    KustoQuery,
+    /// An Elasticsearch search answer `{"hits":{"hits":[...]}}`: each hit a record.
+    ElasticHits,
     /// One JSON object that is itself the record.
     JsonObject,
     /// CSV with a header row.
@@ -91,6 +104,9 @@ impl Container {
             Container::OdataPage => "odata-page",
             Container::DiagnosticRecords => "diagnostic-records",
             Container::HuntingResults => "hunting-results",
+            Container::LogAnalyticsQuery => "log-analytics-query",
+            Container::KustoQuery => "kusto-query",
+            Container::ElasticHits => "elastic-hits",
             Container::JsonObject => "json-object",
             Container::Csv => "csv",
             Container::YamlTestCases => "yaml-test-cases",
@@ -186,6 +202,10 @@ pub enum FrameError {
         /// Line of the first ignored byte.
         line: u64,
     },
+    /// A query answer that says it is incomplete (the Log Analytics Query API's non-fatal
+    /// `error`: the query failed part way, or hit the API's limits); its rows were read.
+    #[error("the query answer is incomplete: {0}")]
+    PartialAnswer(String),
     /// The stream holds nothing but whitespace.
     #[error("the file is empty")]
     Empty,
@@ -575,6 +595,27 @@ impl Framer<'_, '_, '_> {
                 b"\"Results\"" | b"\"results\"" => Some(Container::HuntingResults),
                 _ => None,
             };
+            let answer = match key.as_slice() {
+                b"\"tables\"" => Some(false),
+                b"\"Tables\"" => Some(true),
+                _ => None,
+            };
+            if let (Some(kusto), Some(b'[')) = (answer, value_start) {
+                let _ = self.s.stop_recording();
+                self.container = match kusto {
+                    true => Container::KustoQuery,
+                    false => Container::LogAnalyticsQuery,
+                };
+                self.query_tables(kusto)?;
+                return self.rest_of_answer();
+            }
+            if let (b"\"hits\"", Some(b'{')) = (key.as_slice(), value_start) {
+                let _ = self.s.stop_recording();
+                self.container = Container::ElasticHits;
+                self.search_hits()?;
+                self.skip_rest_of_object()?;
+                return self.expect_end("search answer");
+            }
             if let (Some(container), Some(b'[')) = (envelope, value_start) {
                 let _ = self.s.stop_recording();
                 self.container = container;
@@ -614,30 +655,48 @@ impl Framer<'_, '_, '_> {
     /// After an envelope's array: skip the remaining members up to the closing `}`.
     fn skip_rest_of_object(&mut self) -> Result<(), FrameError> {
         loop {
-            match self.skip_ws()? {
-                Some(b'}') => {
-                    self.s.consume(1);
-                    return Ok(());
-                }
-                Some(b',') => self.s.consume(1),
-                None => return Err(self.truncated("the envelope object")),
-                Some(_) => return Err(self.syntax("expected ',' or '}' in an object")),
-            }
-            match self.skip_ws()? {
-                Some(b'"') => {}
-                Some(b'}') => continue,
-                None => return Err(self.truncated("the envelope object")),
-                Some(_) => return Err(self.syntax("expected an object key")),
-            }
-            self.read_key()?;
-            if self.skip_ws()? != Some(b':') {
-                return Err(self.syntax("expected ':' after an object key"));
-            }
-            self.s.consume(1);
-            if self.skip_ws()?.is_none() {
-                return Err(self.truncated("the envelope object"));
+            self.after_value("the envelope object")?;
+            if self.next_key("the envelope object")?.is_none() {
+                return Ok(());
             }
             self.scan_value("the envelope object")?;
+        }
+    }
+
+    /// Inside an object (of `what`), before a member or its end: the next member's key, its
+    /// value next, or `None` at the closing `}` (consumed).
+    fn next_key(&mut self, what: &'static str) -> Result<Option<Vec<u8>>, FrameError> {
+        match self.skip_ws()? {
+            None => return Err(self.truncated(what)),
+            Some(b'}') => {
+                self.s.consume(1);
+                return Ok(None);
+            }
+            Some(b'"') => {}
+            Some(_) => return Err(self.syntax("expected an object key")),
+        }
+        let key = self.read_key()?;
+        if self.skip_ws()? != Some(b':') {
+            return Err(self.syntax("expected ':' after an object key"));
+        }
+        self.s.consume(1);
+        if self.skip_ws()?.is_none() {
+            return Err(self.truncated(what));
+        }
+        Ok(Some(key))
+    }
+
+    /// After a member's value in an object (of `what`): its `,` (consumed), or the closing
+    /// `}` (left for [`Framer::next_key`]).
+    fn after_value(&mut self, what: &'static str) -> Result<(), FrameError> {
+        match self.skip_ws()? {
+            Some(b',') => {
+                self.s.consume(1);
+                Ok(())
+            }
+            Some(b'}') => Ok(()),
+            None => Err(self.truncated(what)),
+            Some(_) => Err(self.syntax("expected ',' or '}' in an object")),
         }
     }
 
@@ -1076,6 +1135,14 @@ mod tests {
         frame_shared_framing(text, sizes, max_record_bytes, hold).0
     }
 
+    /// [`frame_shared`] without where in the blocks each record was.
+    fn frame_cuts(text: &[u8], sizes: &[usize], max_record_bytes: usize, hold: usize) -> Vec<Cut> {
+        frame_shared(text, sizes, max_record_bytes, hold)
+            .into_iter()
+            .map(|(position, item, _)| (position, item))
+            .collect()
+    }
+
     /// [`frame_shared`], and why framing stopped early if it did.
     fn frame_shared_framing(
         text: &[u8],
@@ -1225,10 +1292,7 @@ mod tests {
                 Framed::Record { position, .. } => expected.push((position, Err("CSV".into()))),
                 Framed::Unreadable { position, reason } => expected.push((position, Err(reason))),
             });
-            let got: Vec<_> = frame_shared(text.as_bytes(), &sizes, max_record_bytes, hold)
-                .into_iter()
-                .map(|(position, item, _)| (position, item))
-                .collect();
+            let got = frame_cuts(text.as_bytes(), &sizes, max_record_bytes, hold);
             prop_assert_eq!(got, expected);
         }
 
@@ -1236,6 +1300,66 @@ mod tests {
         /// limit, a CSV file's rows are those the `csv` crate reads from the whole text, at
         /// the lines the framer gave them when it read through the crate, with an unclosed
         /// quote and a record over the limit reported as it reported them.
+        #[test]
+        fn query_answers_frame_the_same_whatever_the_reads(
+            tables in proptest::collection::vec(
+                (
+                    1usize..4,
+                    proptest::collection::vec(
+                        proptest::collection::vec(0usize..VALUES.len(), 0..5),
+                        0..6,
+                    ),
+                ),
+                0..4,
+            ),
+            kusto in any::<bool>(),
+            spaced in any::<bool>(),
+            sizes in proptest::collection::vec(1usize..40, 1..6),
+            hold in 0usize..4,
+        ) {
+            let (text, expected) = query_answer(&tables, kusto, if spaced { " \n " } else { "" });
+            let got = frame_cuts(text.as_bytes(), &sizes, DEFAULT_MAX_RECORD_BYTES, hold);
+            prop_assert_eq!(got, expected);
+        }
+
+        /// Damaged answers and search answers (bytes deleted, replaced, inserted) frame the
+        /// same whatever the reads, and never panic.
+        #[test]
+        fn damaged_answers_frame_the_same_whatever_the_reads(
+            kind in 0usize..3,
+            edits in proptest::collection::vec(
+                (0usize..400, proptest::sample::select(b"[]{},:\"\\ a1\n".to_vec()), 0u8..3),
+                0..6,
+            ),
+            sizes in proptest::collection::vec(1usize..30, 1..4),
+            max_record_bytes in 8usize..200,
+        ) {
+            let tables = vec![(2, vec![vec![0, 1], vec![5]]), (1, vec![vec![3]])];
+            let mut text = match kind {
+                0 => query_answer(&tables, false, " ").0,
+                1 => query_answer(&tables, true, "").0,
+                _ => r#"{"took":1,"hits":{"total":2,"hits":[{"_source":{"a":"]"}},{"_id":"b"}]},"x":[]}"#.to_string(),
+            }
+            .into_bytes();
+            for (at, byte, op) in edits {
+                let at = at % (text.len() + 1);
+                match op {
+                    0 if at < text.len() => {
+                        text.remove(at);
+                    }
+                    1 if at < text.len() => text[at] = byte,
+                    _ => text.insert(at, byte),
+                }
+            }
+            let whole = frame_shared_framing(&text, &[usize::MAX], max_record_bytes, usize::MAX);
+            let pieces = frame_shared_framing(&text, &sizes, max_record_bytes, 1);
+            let strip = |(seen, error): (Vec<Seen>, Option<String>)| {
+                let seen: Vec<_> = seen.into_iter().map(|(p, item, _)| (p, item)).collect();
+                (seen, error)
+            };
+            prop_assert_eq!(strip(pieces), strip(whole));
+        }
+
         #[test]
         fn csv_rows_are_the_csv_crates(
             lead in proptest::sample::select(vec!["", "\u{feff}", "\n\r\n", " \t"]),
@@ -1254,6 +1378,129 @@ mod tests {
             let got: Vec<_> = got.into_iter().map(|(position, item, _)| (position, item)).collect();
             prop_assert_eq!(got, expected);
             prop_assert_eq!(got_error, error);
+        }
+    }
+
+    /// Row values, as JSON: escapes, brackets inside strings, nesting, every scalar.
+    const VALUES: [&str; 8] = [
+        r#""a""#,
+        r#""]},\"[""#,
+        "-12.5e3",
+        "null",
+        "true",
+        r#"{"x":[1,"]"]}"#,
+        r#""{\"deviceId\":\"d\"}""#,
+        "[]",
+    ];
+
+    /// A query answer of `tables` (each its number of columns and its rows, each row the
+    /// indices of its values in [`VALUES`]), with `space` between every token, and what
+    /// framing it must give: each row that fits its columns as their object, each other as
+    /// unreadable, numbered on across tables.
+    fn query_answer(
+        tables: &[(usize, Vec<Vec<usize>>)],
+        kusto: bool,
+        space: &str,
+    ) -> (String, Vec<Cut>) {
+        let (tables_key, name, columns_key, column, rows_key) = match kusto {
+            true => ("Tables", "TableName", "Columns", "ColumnName", "Rows"),
+            false => ("tables", "name", "columns", "name", "rows"),
+        };
+        let mut expected = Vec::new();
+        let mut text = format!("{{{space}\"{tables_key}\"{space}:{space}[");
+        for (t, (width, rows)) in tables.iter().enumerate() {
+            let names: Vec<String> = (0..*width).map(|c| format!("\"c{t}\\\"{c}\"")).collect();
+            let columns: Vec<String> = names
+                .iter()
+                .map(|n| format!("{{\"{column}\":{space}{n},\"type\":\"string\"}}"))
+                .collect();
+            if t > 0 {
+                text.push(',');
+            }
+            text.push_str(&format!(
+                "{space}{{\"{name}\":\"T{t}\",{space}\"{columns_key}\":[{}],{space}\"{rows_key}\":{space}[",
+                columns.join(&format!(",{space}"))
+            ));
+            for (r, row) in rows.iter().enumerate() {
+                let values: Vec<&str> = row.iter().map(|v| VALUES[*v]).collect();
+                if r > 0 {
+                    text.push_str(&format!("{space},"));
+                }
+                text.push_str(&format!(
+                    "{space}[{space}{}{space}]",
+                    values.join(&format!("{space},{space}"))
+                ));
+                let position = Position::Index(expected.len() as u64);
+                expected.push((
+                    position,
+                    if values.len() == *width {
+                        let members: Vec<String> = names
+                            .iter()
+                            .zip(&values)
+                            .map(|(n, v)| format!("{n}:{v}"))
+                            .collect();
+                        Ok(format!("{{{}}}", members.join(",")))
+                    } else {
+                        Err(format!(
+                            "row has {} values, the table has {width} columns",
+                            values.len()
+                        ))
+                    },
+                ));
+            }
+            text.push_str(&format!("]{space}}}"));
+        }
+        text.push_str(&format!("]{space}}}"));
+        (text, expected)
+    }
+
+    /// An answer cut into reads at every byte, and in two at every byte: the same rows.
+    #[test]
+    fn a_query_answer_read_one_byte_at_a_time_or_cut_anywhere_frames_the_same() {
+        let tables = vec![
+            (2, vec![vec![0, 1], vec![5], vec![6, 2]]),
+            (1, vec![vec![3], vec![4, 7]]),
+        ];
+        for kusto in [false, true] {
+            let (text, expected) = query_answer(&tables, kusto, " ");
+            for hold in [0, usize::MAX] {
+                let got = frame_cuts(text.as_bytes(), &[1], DEFAULT_MAX_RECORD_BYTES, hold);
+                assert_eq!(got, expected);
+            }
+            for cut in 1..text.len() {
+                let got = frame_cuts(
+                    text.as_bytes(),
+                    &[cut, text.len()],
+                    DEFAULT_MAX_RECORD_BYTES,
+                    1,
+                );
+                assert_eq!(got, expected, "cut at {cut}");
+            }
+        }
+    }
+
+    /// A search answer cut in two at every byte, and read a byte at a time: its hits, and
+    /// nothing of the rest of the answer.
+    #[test]
+    fn a_search_answer_cut_anywhere_frames_its_hits() {
+        let hits = [
+            r#"{"_id":"a","_source":{"event":{"original":"{\"hits\":[1]}"}}}"#,
+            r#"{"_id":"b","_source":{"hits":{"hits":[]}}}"#,
+        ];
+        let text = format!(
+            r#"{{"took":1,"hits":{{"total":{{"value":2}},"hits":[ {}, {} ],"max_score":1}},"aggregations":{{"hits":[9]}}}}"#,
+            hits[0], hits[1]
+        );
+        let expected = vec![
+            (Position::Index(0), Ok(hits[0].to_string())),
+            (Position::Index(1), Ok(hits[1].to_string())),
+        ];
+        for sizes in (1..text.len())
+            .map(|cut| vec![cut, text.len()])
+            .chain([vec![1]])
+        {
+            let got = frame_cuts(text.as_bytes(), &sizes, DEFAULT_MAX_RECORD_BYTES, 1);
+            assert_eq!(got, expected, "{sizes:?}");
         }
     }
 

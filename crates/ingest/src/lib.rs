@@ -6,8 +6,10 @@
 //!    byte streams, each named for error reports.
 //! 2. [`frame`] sniffs each stream's container from its content (JSON lines, a JSON array, an
 //!    OData page `{"value":[...]}`, a diagnostic-settings envelope `{"records":[...]}`, an
-//!    advanced hunting result `{"Results":[...]}`, one JSON object, JSON lines behind a syslog
-//!    prefix, CSV) and cuts it into records without loading the whole stream.
+//!    advanced hunting result `{"Results":[...]}`, a Kusto query answer `{"tables":[...]}` whose
+//!    rows become records, an Elasticsearch search answer `{"hits":{"hits":[...]}}`, one JSON
+//!    object, JSON lines behind a syslog prefix, CSV) and cuts it into records without loading
+//!    the whole stream.
 //! 3. [`decode_all()`] turns one record ([`Payload`]) into normalized [`Decoded`] events: a
 //!    [`SignIn`], an [`Access`], or a record of another kind that is counted and skipped. A
 //!    record may hold several: a forwarder's `_raw` string or a whole envelope saved as one
@@ -193,6 +195,9 @@ pub enum Shape {
     DirectoryAudit,
     /// A SEKOIA intake-format test case (`input.message` holds the raw event).
     TestCase,
+    /// A table Azure Data Explorer writes about a query beside its result (extended
+    /// properties, query status, table of contents): not records.
+    KustoQueryInfo,
     /// Not recognized as any export tokentrail reads.
     Unknown,
 }
@@ -281,6 +286,9 @@ pub enum DecodeError {
         /// Why it cannot be read.
         error: Box<DecodeError>,
     },
+    /// A row of a query answer's table that does not fit its columns.
+    #[error("query answer: {0}")]
+    QueryRow(String),
     /// [`decode()`] was given an envelope of several records; [`decode_all()`] reads them.
     #[error("an envelope of {0} records, not one record")]
     Envelope(usize),

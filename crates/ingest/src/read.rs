@@ -683,6 +683,7 @@ fn problem_from_frame(error: FrameError, compression: Compression) -> FileProble
             (kind, Some(*line))
         }
         FrameError::Truncated { line, .. } => (ProblemKind::Truncated, Some(*line)),
+        FrameError::PartialAnswer(_) => (ProblemKind::Truncated, None),
         FrameError::Syntax { line, .. } => (ProblemKind::Malformed, Some(*line)),
         FrameError::TrailingContent { line, .. } => (ProblemKind::TrailingContent, Some(*line)),
         FrameError::Empty => (ProblemKind::Empty, None),

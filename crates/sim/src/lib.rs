@@ -26,9 +26,11 @@
 //! group's records are held, put in time order and written before the next group starts, so
 //! memory depends on the group size, not on the number of users or days.
 
+mod answers;
 mod attack;
 mod catalog;
 mod defender;
+mod elastic;
 mod json;
 mod life;
 mod office;
@@ -99,6 +101,14 @@ pub enum SignInFormat {
     /// ConvertTo-Json -Depth 10`): one pretty-printed JSON array per day, PascalCase members,
     /// `\/Date(ms)\/` times, newer properties in `AdditionalProperties`.
     GraphSdk,
+    /// Log Analytics Query API answers (`{"tables":[...]}`), one per table and day.
+    LaApi,
+    /// Azure Data Explorer v1 REST answers (`{"Tables":[...]}`, with the tables ADX writes
+    /// about the query), one per table and day.
+    KustoV1,
+    /// Elasticsearch hits of Elastic's Azure integration, the diagnostic-settings record in
+    /// `_source.event.original`, one hit per line (`elasticdump`), one file per day.
+    Elastic,
 }
 
 /// How Graph activity logs are written.
@@ -111,6 +121,13 @@ pub enum GraphFormat {
     Diagnostic,
     /// Defender XDR advanced hunting API answers of `GraphApiAuditEvents`, one file per day.
     DefenderHunting,
+    /// Log Analytics Query API answers of `MicrosoftGraphActivityLogs`, one per day.
+    LaApi,
+    /// Azure Data Explorer v1 REST answers of `MicrosoftGraphActivityLogs`, one per day.
+    KustoV1,
+    /// Elasticsearch search answers of Elastic's Azure integration (`{"hits":{"hits":[...]}}`),
+    /// the diagnostic-settings record in `_source.event.original`, one per day.
+    Elastic,
 }
 
 /// How Unified Audit Log records are written.
@@ -129,6 +146,9 @@ pub enum UalFormat {
     /// Defender XDR Streaming API records of `CloudAppEvents` (`RawEventData`, the UAL record,
     /// nested in `properties`), JSON lines, one file per day.
     DefenderStream,
+    /// Elasticsearch hits of Elastic's Microsoft 365 integration, the record in
+    /// `_source.event.original`, one hit per line (`elasticdump`), one file per day.
+    Elastic,
 }
 
 /// The text encoding log files are written in.
@@ -189,11 +209,17 @@ names!(SignInFormat {
     DefenderHunting => "defender-hunting",
     DefenderStream => "defender-stream",
     GraphSdk => "graph-sdk",
+    LaApi => "la-api",
+    KustoV1 => "kusto-v1",
+    Elastic => "elastic",
 });
 names!(GraphFormat {
     LaJsonl => "la-jsonl",
     Diagnostic => "diagnostic",
     DefenderHunting => "defender-hunting",
+    LaApi => "la-api",
+    KustoV1 => "kusto-v1",
+    Elastic => "elastic",
 });
 names!(UalFormat {
     MgmtApi => "mgmt-api",
@@ -201,6 +227,7 @@ names!(UalFormat {
     PurviewCsv => "purview-csv",
     SearchCsv => "search-csv",
     DefenderStream => "defender-stream",
+    Elastic => "elastic",
 });
 
 /// The export shape of each family.

@@ -12,6 +12,7 @@ use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use crate::answers::{self, Answers, Dialect};
 use crate::json::Obj;
 use crate::record::{Batch, GraphRec, SignInRec, UalRec};
 use crate::{defender, portal, powershell, render};
@@ -34,6 +35,8 @@ enum Container {
     Hunting,
     /// `ConvertTo-Json` of a collection: `[`, each record indented four, CRLF line ends.
     PowerShellArray,
+    /// An Elasticsearch search answer: `{...,"hits":{...,"hits":[` hits `]}}`.
+    ElasticSearch,
 }
 
 struct Sink {
@@ -89,6 +92,7 @@ impl Sink {
             Container::SearchCsv => b"\"RunspaceId\",\"RecordType\",\"CreationDate\",\"UserIds\",\"Operations\",\"AuditData\",\"ResultIndex\",\"ResultCount\",\"Identity\",\"IsValid\",\"ObjectState\"\r\n",
             Container::HeaderedCsv | Container::Hunting => head.as_bytes(),
             Container::PowerShellArray => b"[\r\n",
+            Container::ElasticSearch => crate::elastic::SEARCH_HEAD.as_bytes(),
         };
         w.write_all(head).map_err(io_err(&path))?;
         Ok(Sink {
@@ -112,6 +116,8 @@ impl Sink {
             (Container::Envelope | Container::Array | Container::Hunting, _) => b",\n ",
             (Container::PowerShellArray, 0) => b"    ",
             (Container::PowerShellArray, _) => b",\r\n    ",
+            (Container::ElasticSearch, 0) => b"\n ",
+            (Container::ElasticSearch, _) => b",\n ",
             _ => b"",
         };
         let tail: &[u8] = match self.container {
@@ -139,6 +145,7 @@ impl Sink {
             Container::Envelope | Container::Hunting => b"\n]}\n",
             Container::Array => b"\n]\n",
             Container::PowerShellArray => b"\r\n]\r\n",
+            Container::ElasticSearch => b"\n]}}\n",
             _ => b"",
         };
         self.w
@@ -175,6 +182,8 @@ pub(crate) struct Output {
     done: Vec<FileSummary>,
     date: String,
     buf: String,
+    /// Query API answers being filled.
+    answers: Answers,
 }
 
 const SIGN_INS: &str = "sign-ins";
@@ -196,6 +205,7 @@ impl Output {
             done: Vec::new(),
             date: String::new(),
             buf: String::with_capacity(4096),
+            answers: Answers::default(),
         }
     }
 
@@ -304,6 +314,24 @@ impl Output {
                 let s = self.sink(rel, SIGN_INS, "graph-sdk", Container::PowerShellArray, true)?;
                 (0..rows).try_for_each(|_| s.push(&buf, kind))
             }
+            SignInFormat::LaApi | SignInFormat::KustoV1 => {
+                render::sign_in_la(&mut buf, r);
+                let format = self.formats.sign_ins.as_str();
+                let base = format!(
+                    "signins/{format}/{}/{}",
+                    render::la_table(r.kind),
+                    self.date
+                );
+                self.answer(SIGN_INS, format, base, &buf, kind, rows)
+            }
+            SignInFormat::Elastic => {
+                let mut original = String::new();
+                render::sign_in_diagnostic(&mut original, r);
+                crate::elastic::hit(&mut buf, "azure.signinlogs", r.time, &original);
+                let rel = format!("signins/elastic/logs-azure.signinlogs-{}.ndjson", self.date);
+                let s = self.sink(rel, SIGN_INS, "elastic", Container::Lines, true)?;
+                (0..rows).try_for_each(|_| s.push(&buf, kind))
+            }
             SignInFormat::DefenderStream => {
                 let table = defender::sign_in_table(r.kind);
                 defender::stream_record(&mut buf, table, r.time, |p| defender::sign_in_row(p, r));
@@ -314,6 +342,31 @@ impl Output {
         };
         self.buf = buf;
         result
+    }
+
+    /// Add a Log Analytics `record` to the query API answer at `base` (see [`answers`]).
+    fn answer(
+        &mut self,
+        family: &'static str,
+        format: &'static str,
+        base: String,
+        record: &str,
+        kind: &str,
+        copies: usize,
+    ) -> Result<(), SimError> {
+        let dialect = match format {
+            "kusto-v1" => Dialect::KustoV1,
+            _ => Dialect::LogAnalytics,
+        };
+        let to = answers::Target {
+            base,
+            family,
+            format,
+            dialect,
+        };
+        let written = self.answers.push(&self.root, to, record, kind, copies)?;
+        self.done.extend(written);
+        Ok(())
     }
 
     fn page_push(&mut self, record: String, kind: &'static str) -> Result<(), SimError> {
@@ -381,6 +434,20 @@ impl Output {
                 self.sink(rel, GRAPH, "la-jsonl", Container::Lines, false)?
                     .push(&buf, kind)
             }
+            GraphFormat::LaApi | GraphFormat::KustoV1 => {
+                render::graph_la(&mut buf, r);
+                let format = self.formats.graph.as_str();
+                let base = format!("graph/{format}/MicrosoftGraphActivityLogs/{}", self.date);
+                self.answer(GRAPH, format, base, &buf, kind, 1)
+            }
+            GraphFormat::Elastic => {
+                let mut original = String::new();
+                render::graph_diagnostic(&mut original, r);
+                crate::elastic::hit(&mut buf, "azure.graphactivitylogs", r.time, &original);
+                let rel = format!("graph/elastic/search-{}.json", self.date);
+                self.sink(rel, GRAPH, "elastic", Container::ElasticSearch, true)?
+                    .push(&buf, kind)
+            }
             GraphFormat::Diagnostic => {
                 render::graph_diagnostic(&mut buf, r);
                 let rel = format!("graph/diagnostic/{}.json", self.date);
@@ -424,6 +491,16 @@ impl Output {
             return result;
         }
         render::audit_data(&mut buf, r);
+        if self.formats.ual == UalFormat::Elastic {
+            let original = std::mem::take(&mut buf);
+            crate::elastic::hit(&mut buf, "o365.audit", r.time, &original);
+            let rel = format!("ual/elastic/logs-o365.audit-{}.ndjson", self.date);
+            let result = self
+                .sink(rel, UAL, "elastic", Container::Lines, true)
+                .and_then(|s| s.push(&buf, kind));
+            self.buf = buf;
+            return result;
+        }
         let result = match self.formats.ual {
             UalFormat::MgmtApi => {
                 let rel = format!(
@@ -566,6 +643,8 @@ impl Output {
 
     /// Close the files that hold one day.
     pub(crate) fn end_day(&mut self) -> Result<(), SimError> {
+        let answered = self.answers.flush(&self.root)?;
+        self.done.extend(answered);
         for rel in std::mem::take(&mut self.daily) {
             if let Some(s) = self.open.remove(&rel) {
                 self.done.push(s.finish()?);

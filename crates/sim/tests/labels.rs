@@ -39,8 +39,11 @@ fn every_kind_is_labelled_with_ids_that_occur_in_the_output() {
             assert!(!label.token_ids.is_empty(), "{}", label.id);
             for token in &label.token_ids {
                 let guid = Guid::parse(token).expect("token ids are normalized GUID text");
+                // As a JSON string, or inside one (Elastic's `event.original`).
+                let uti = guid.to_uti();
                 assert!(
-                    data.contains(&format!("\"{}\"", guid.to_uti())),
+                    data.contains(&format!("\"{uti}\""))
+                        || data.contains(&format!("\\\"{uti}\\\"")),
                     "{formats}: {} token {token} ({}) not in the output",
                     label.id,
                     guid.to_uti()

@@ -200,7 +200,15 @@ pub fn not_used_line(not_used: &[tokentrail_ingest::read::NotUsed]) -> Option<St
     if not_understood > 0 {
         parts.push(format!("{not_understood} not understood"));
     }
-    Some(format!("{total} record(s) not used: {}", parts.join("; ")))
+    let advice: Vec<&str> = not_used
+        .iter()
+        .filter_map(|u| tokentrail_ingest::decode::advice(&u.kind))
+        .collect();
+    let advice = advice.iter().map(|a| format!(". {a}")).collect::<String>();
+    Some(format!(
+        "{total} record(s) not used: {}{advice}",
+        parts.join("; ")
+    ))
 }
 
 /// Parse a time option (`--since`, `--until`, `--now`).

@@ -77,12 +77,15 @@ pub struct SimulateArgs {
     pub attacks: String,
     /// Export shape per family, e.g. `signins=la-jsonl,graph=diagnostic,ual=purview-csv`.
     /// Sign-ins: la-jsonl, diagnostic, graph, entra-portal-csv, defender-hunting,
-    /// defender-stream, graph-sdk (Get-MgBetaAuditLogSignIn | ConvertTo-Json). Graph: la-jsonl, diagnostic, defender-hunting. UAL: mgmt-api, jsonl,
-    /// purview-csv, search-csv (Search-UnifiedAuditLog | Export-Csv), defender-stream. A family not named keeps its default: la-jsonl for
-    /// sign-ins and Graph, mgmt-api for the UAL. `text=utf-16le` (or utf-16be) writes every
-    /// log file as UTF-16, as Windows PowerShell 5.1 saves exports; utf-16le-nobom and
-    /// utf-16be-nobom without the byte order mark; utf-32le and utf-32be as UTF-32 with one;
-    /// the default is utf-8.
+    /// defender-stream, graph-sdk (Get-MgBetaAuditLogSignIn | ConvertTo-Json). Graph: la-jsonl,
+    /// diagnostic, defender-hunting. UAL: mgmt-api, jsonl, purview-csv, search-csv
+    /// (Search-UnifiedAuditLog | Export-Csv), defender-stream. Query answers: la-api (Log
+    /// Analytics Query API) and kusto-v1 (Azure Data Explorer) for sign-ins and Graph; elastic
+    /// (Elasticsearch hits keeping event.original) for every family. A family not named keeps
+    /// its default: la-jsonl for sign-ins and Graph, mgmt-api for the UAL. `text=utf-16le` (or
+    /// utf-16be) writes every log file as UTF-16, as Windows PowerShell 5.1 saves exports;
+    /// utf-16le-nobom and utf-16be-nobom without the byte order mark; utf-32le and utf-32be as
+    /// UTF-32 with one; the default is utf-8.
     #[arg(long, value_name = "FAMILY=SHAPE,...")]
     pub formats: Option<String>,
     /// First day (UTC), `YYYY-MM-DD`.

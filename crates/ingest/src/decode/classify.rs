@@ -38,6 +38,12 @@ pub(crate) fn classify(m: &MarkerSlots<'_>) -> (Disposition, String) {
         return (Disposition::NotRelevant, kind);
     }
     let has = |v: &Option<Val<'_>>| v.is_some();
+    if has(&m.ecs) {
+        return (
+            Disposition::NotSupported,
+            super::elastic::WITHOUT_ORIGINAL.to_owned(),
+        );
+    }
     if has(&m.expected_rules) && has(&m.token_ids) {
         return relevant("simulator-labels");
     }

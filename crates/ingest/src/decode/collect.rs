@@ -1067,6 +1067,19 @@ slots! {
 }
 
 slots! {
+    /// An Elastic (ECS) document's `event`: `original` holds the raw record when the
+    /// integration keeps it (`preserve_original_event`).
+    EventSlots {
+        vals {
+            original = b"original";
+        }
+        objs {}
+        boxed {}
+        lists {}
+    }
+}
+
+slots! {
     /// A SEKOIA test case's `input`.
     InputSlots {
         vals {
@@ -1188,6 +1201,9 @@ slots! {
             // A Microsoft Graph PowerShell SDK object's properties without a typed member
             // (newer ones, camelCase): see [`Rec::lift_additional_properties`].
             additional: Rec = b"additionalproperties";
+            // An Elasticsearch hit's document, and an ECS document's `event`.
+            elastic_source: Rec = b"_source";
+            elastic_event: EventSlots = b"event";
         }
         lists {
             sign_in_event_types = b"signineventtypes" | b"logontype";
@@ -1204,6 +1220,11 @@ slots! {
                 // The array of an envelope saved as one record (`{"records":[...]}` per line,
                 // a Graph page per line, an advanced hunting API answer).
                 envelope = b"records" | b"value" | b"results";
+                // A query answer (`{"tables":[...]}`) or one of its tables (`columns` and
+                // `rows`: an ADX v2 frame, a table saved on its own) saved as one record.
+                tables = b"tables";
+                columns = b"columns";
+                rows = b"rows";
                 target_resources = b"targetresources";
             }
             // Envelopes and wrappers that are rare in each export's own records.
@@ -1212,6 +1233,8 @@ slots! {
             chat_thread_id = b"chatthreadid";
             // A forwarder's copy of the record as text (Splunk, Cribl `_raw`).
             raw = b"_raw";
+            // An Azure Data Explorer v2 answer's frames (`DataSetHeader`, `DataTable`, ...).
+            frame_type = b"frametype";
             // Defender XDR advanced hunting rows (the columns the tables above do not share).
             is_managed = b"ismanaged";
             is_compliant = b"iscompliant";
@@ -1295,6 +1318,9 @@ slots! {
             labels_by_kind = b"labels_by_kind";
             families = b"families";
             seed = b"seed";
+            // An Elastic Common Schema document (Elastic's Azure and Microsoft 365
+            // integrations).
+            ecs = b"ecs";
         }
         objs {}
         boxed {}

@@ -45,8 +45,9 @@ pub fn files(root: &Path) -> Vec<PathBuf> {
 }
 
 /// The format combinations that together cover every format of every family.
-pub const FORMAT_SETS: [&str; 3] = [
+pub const FORMAT_SETS: [&str; 4] = [
     "signins=la-jsonl,graph=la-jsonl,ual=mgmt-api",
     "signins=diagnostic,graph=diagnostic,ual=jsonl",
     "signins=graph,graph=la-jsonl,ual=purview-csv",
+    "signins=la-api,graph=elastic,ual=elastic",
 ];
