@@ -248,6 +248,11 @@ fn the_same_tenant_in_every_shape_gives_the_same_findings() {
 /// The OCSF findings of `tenant`'s logs, each with where its evidence was read taken out (a
 /// file and a line or an index, which differ from shape to shape), and the run's stderr.
 fn ocsf_placeless(tenant: &Path) -> (Vec<serde_json::Value>, String) {
+    ocsf_placeless_of(&logs(tenant))
+}
+
+/// The OCSF findings of `paths` without the places of their evidence, and stderr.
+fn ocsf_placeless_of(paths: &[PathBuf]) -> (Vec<serde_json::Value>, String) {
     fn drop_sources(v: &mut serde_json::Value) {
         match v {
             serde_json::Value::Object(map) => {
@@ -259,11 +264,7 @@ fn ocsf_placeless(tenant: &Path) -> (Vec<serde_json::Value>, String) {
         }
     }
     let mut args = vec!["detect".to_owned()];
-    args.extend(
-        logs(tenant)
-            .iter()
-            .map(|p| p.to_string_lossy().into_owned()),
-    );
+    args.extend(paths.iter().map(|p| p.to_string_lossy().into_owned()));
     args.extend(["--format", "ocsf", "--now", "2024-03-10"].map(str::to_owned));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let o = tokentrail(&args);
@@ -316,6 +317,68 @@ fn query_api_answers_give_the_ocsf_of_the_json_lines() {
                 assert!(!out.contains("kusto"), "{out}");
             }
         }
+    }
+}
+
+/// A `union` of the tenant's sign-in, Graph and audit records exported without the `Type`
+/// column (as a Log Analytics query that projects it away): every row carries every table's
+/// columns, null (JSON) or empty (CSV) where its own table has none. Those empty columns must
+/// not make a Graph request look like an audit record or a sign-in: the findings are those of
+/// the tables read apart.
+#[test]
+fn a_union_of_tables_without_their_names_gives_the_findings_of_the_tables() {
+    let root = tempfile::tempdir().unwrap();
+    let tenant = simulate(root.path(), "ual=jsonl");
+    let (expected, _) = ocsf_placeless(&tenant);
+    assert!(expected.len() >= 6, "{expected:?}");
+    let mut rows: Vec<serde_json::Map<String, serde_json::Value>> = Vec::new();
+    for dir in ["signins/la", "graph/la", "ual/jsonl"] {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(tenant.join(dir))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        for file in files {
+            for line in std::fs::read_to_string(&file).unwrap().lines() {
+                let mut row: serde_json::Map<String, serde_json::Value> =
+                    serde_json::from_str(line).unwrap();
+                row.remove("Type");
+                rows.push(row);
+            }
+        }
+    }
+    let columns: BTreeSet<String> = rows.iter().flat_map(|r| r.keys().cloned()).collect();
+    let json_dir = root.path().join("union-json");
+    let csv_dir = root.path().join("union-csv");
+    std::fs::create_dir_all(&json_dir).unwrap();
+    std::fs::create_dir_all(&csv_dir).unwrap();
+    let mut lines = String::new();
+    let mut csv = csv::Writer::from_path(csv_dir.join("union.csv")).unwrap();
+    csv.write_record(&columns).unwrap();
+    for row in &rows {
+        let full: serde_json::Map<String, serde_json::Value> = columns
+            .iter()
+            .map(|c| (c.clone(), row.get(c).cloned().unwrap_or_default()))
+            .collect();
+        lines.push_str(&serde_json::to_string(&full).unwrap());
+        lines.push('\n');
+        let cells = columns.iter().map(|c| match row.get(c) {
+            None | Some(serde_json::Value::Null) => String::new(),
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(other) => other.to_string(),
+        });
+        csv.write_record(cells).unwrap();
+    }
+    csv.flush().unwrap();
+    std::fs::write(json_dir.join("union.jsonl"), lines).unwrap();
+    for dir in [json_dir, csv_dir] {
+        let (found, stderr) = ocsf_placeless_of(std::slice::from_ref(&dir));
+        assert!(found == expected, "{}: {found:#?}", dir.display());
+        assert!(
+            !stderr.contains("unreadable"),
+            "{}: {stderr}",
+            dir.display()
+        );
     }
 }
 

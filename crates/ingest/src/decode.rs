@@ -462,7 +462,18 @@ fn own_time(rec: &Rec<'_>) -> bool {
         &rec.activity_date_time,
     ]
     .iter()
-    .any(|v| v.is_some())
+    .any(|v| given(v))
+}
+
+/// A scalar slot that holds a value. Null and blank text hold none: a Log Analytics `union`
+/// gives each row the columns of every table it spans, null or empty where the row's own table
+/// has no such column, so their presence says nothing of what the row is.
+pub(crate) fn given(v: &Option<Val<'_>>) -> bool {
+    v.as_ref().is_some_and(|v| match v {
+        Val::Str(_) => v.str().is_some(),
+        Val::Int(_) | Val::Float(_) | Val::Bool(_) => true,
+        Val::Other => false,
+    })
 }
 
 /// Each element of an envelope's array, decoded in order.
@@ -753,29 +764,29 @@ fn interpret(
         }
         Some(Named::CloudAppEvents) | None => {}
     }
-    if rec.record_type.is_some() && (rec.creation_time.is_some() || rec.operation.is_some()) {
+    if given(&rec.record_type) && (given(&rec.creation_time) || given(&rec.operation)) {
         return ual::decode(rec, None, Shape::UalRecord, source, fields);
     }
-    if rec.request_uri.is_some() {
-        let shape = if rec.time_generated.is_none() && rec.timestamp.is_some() {
+    if given(&rec.request_uri) {
+        let shape = if !given(&rec.time_generated) && given(&rec.timestamp) {
             Shape::DefenderAdvancedHunting
         } else {
             Shape::LogAnalyticsGraphActivity
         };
         return graph::decode(rec, None, shape, source, fields);
     }
-    if rec.activity_date_time.is_some() && rec.activity_display_name.is_some() {
+    if given(&rec.activity_date_time) && given(&rec.activity_display_name) {
         return audit::decode(rec, None, source);
     }
-    if rec.created.is_some() && signin::has_sign_in_fields(rec) {
-        let shape = if rec.time_generated.is_some() {
+    if given(&rec.created) && signin::has_sign_in_fields(rec) {
+        let shape = if given(&rec.time_generated) {
             Shape::LogAnalyticsSignIn
         } else {
             Shape::GraphSignIn
         };
         return signin::decode(rec, None, None, shape, source, fields);
     }
-    if rec.timestamp.is_some() && signin::is_defender_sign_in(rec) {
+    if given(&rec.timestamp) && signin::is_defender_sign_in(rec) {
         let kind = signin::defender_kind(rec, rec.ext().is_managed_identity.is_some());
         return signin::decode(
             rec,
@@ -791,7 +802,7 @@ fn interpret(
     {
         return other(rec, Disposition::NotSupported, "google-workspace", &None);
     }
-    if rec.action_type.is_some() && rec.timestamp.is_some() {
+    if given(&rec.action_type) && given(&rec.timestamp) {
         return other(
             rec,
             Disposition::NotSupported,

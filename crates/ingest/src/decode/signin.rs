@@ -5,7 +5,7 @@ use tokentrail_model::{
 };
 
 use super::collect::{LowerKey, Rec};
-use super::{boolean, id_text, int, lower, owned, owned_id, record_time, text, Fields};
+use super::{boolean, given, id_text, int, lower, owned, owned_id, record_time, text, Fields};
 use crate::{DecodeError, Decoded, DecodedRecord, Shape};
 
 /// Decode a sign-in. `main` holds the sign-in fields (the row, or `properties`); `env` is the
@@ -105,12 +105,12 @@ pub(super) fn decode(
 /// `createdDateTime`, and none has both; risk events name a user and an address too, so an
 /// address alone does not make a sign-in.
 pub(super) fn has_sign_in_fields(rec: &Rec<'_>) -> bool {
-    let actor = rec.user_id.is_some() || rec.upn.is_some() || rec.sp_id.is_some();
-    let sign_in = rec.app_id.is_some()
-        || rec.unique_token_id.is_some()
+    let actor = given(&rec.user_id) || given(&rec.upn) || given(&rec.sp_id);
+    let sign_in = given(&rec.app_id)
+        || given(&rec.unique_token_id)
         || rec.status.is_some()
-        || rec.is_interactive.is_some()
-        || rec.resource_id.is_some()
+        || given(&rec.is_interactive)
+        || given(&rec.resource_id)
         || rec.sign_in_event_types.is_some();
     actor && sign_in
 }
@@ -120,7 +120,7 @@ pub(super) fn has_sign_in_fields(rec: &Rec<'_>) -> bool {
 /// (`LogonType`, `ErrorCode`) or `EntraIdSpnSignInEvents` (`IsManagedIdentity`).
 pub(super) fn is_defender_sign_in(rec: &Rec<'_>) -> bool {
     // Other tables (and a union of tables) have an `ActionType`; the sign-in tables do not.
-    if rec.action_type.is_some() {
+    if given(&rec.action_type) {
         return false;
     }
     let actor = [&rec.user_id, &rec.upn, &rec.sp_id]
