@@ -45,6 +45,15 @@ fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// What `normalize --format json` says of the example tenant written into `lake`.
+fn example_tenant_as_json_lines(lake: &Path) -> String {
+    format!(
+        "tokentrail: read 1589 records from 8 input(s); wrote 495 sign-ins and 1094 accesses \
+         to {} (14 JSON lines file(s) over 2 day(s))\n",
+        lake.display()
+    )
+}
+
 /// JSON lines need no Parquet: every build writes the example tenant in the tables' layout.
 #[test]
 fn every_build_writes_the_example_tenant_as_json_lines() {
@@ -56,14 +65,7 @@ fn every_build_writes_the_example_tenant_as_json_lines() {
         &["--threads", "2", "--format", "json"],
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(
-        stderr(&out),
-        format!(
-            "tokentrail: read 1589 records from 8 input(s); wrote 495 sign-ins and 1094 \
-             accesses to {} (14 JSON lines file(s) over 2 day(s))\n",
-            lake.display()
-        )
-    );
+    assert_eq!(stderr(&out), example_tenant_as_json_lines(&lake));
     let mut per_table: BTreeMap<String, usize> = BTreeMap::new();
     let mut per_kind: BTreeMap<String, u64> = BTreeMap::new();
     for (name, bytes) in files(&lake) {
@@ -330,11 +332,7 @@ mod with_parquet {
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
         assert_eq!(
             stderr(&out),
-            format!(
-                "tokentrail: read 1589 records from 8 input(s); wrote 495 sign-ins and 1094 \
-             accesses to {} (14 JSON lines file(s) over 2 day(s))\n",
-                json_lake.display()
-            )
+            super::example_tenant_as_json_lines(&json_lake)
         );
         let parquet_names: Vec<String> = files(&lake)
             .into_keys()

@@ -573,21 +573,7 @@ impl Framer<'_, '_, '_> {
         let start_line = self.s.line();
         self.s.start_recording(self.opts.max_record_bytes);
         self.s.consume(1);
-        loop {
-            match self.skip_ws()? {
-                None => return Err(self.truncated("a JSON object")),
-                Some(b'}') => {
-                    self.s.consume(1);
-                    break;
-                }
-                Some(b'"') => {}
-                Some(_) => return Err(self.syntax("expected an object key")),
-            }
-            let key = self.read_key()?;
-            if self.skip_ws()? != Some(b':') {
-                return Err(self.syntax("expected ':' after an object key"));
-            }
-            self.s.consume(1);
+        while let Some(key) = self.next_key("a JSON object")? {
             let value_start = self.skip_ws()?;
             let envelope = match key.as_slice() {
                 b"\"value\"" => Some(Container::OdataPage),
@@ -623,19 +609,8 @@ impl Framer<'_, '_, '_> {
                 self.skip_rest_of_object()?;
                 return self.expect_end("envelope object");
             }
-            if value_start.is_none() {
-                return Err(self.truncated("a JSON object"));
-            }
             self.scan_value("a JSON object")?;
-            match self.skip_ws()? {
-                Some(b',') => self.s.consume(1),
-                Some(b'}') => {
-                    self.s.consume(1);
-                    break;
-                }
-                None => return Err(self.truncated("a JSON object")),
-                Some(_) => return Err(self.syntax("expected ',' or '}' in an object")),
-            }
+            self.after_value("a JSON object")?;
         }
         let recorded = self.s.stop_recording();
         let more = self.skip_ws()?.is_some();
