@@ -328,13 +328,13 @@ fn network_of(asns: &HashMap<IpAddr, u32>, ip: IpAddr) -> NetworkId {
         .map_or_else(|| NetworkId::prefix_of(ip), |a| NetworkId::Asn(*a))
 }
 
-#[test]
-fn simulated_attacks_are_reconstructed() {
+/// A default-profile tenant of `users` for `days`, every attack, in a temporary folder.
+fn simulated(users: u32, days: u32, seed: u64) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     tokentrail_sim::simulate(&tokentrail_sim::SimConfig {
-        users: 20,
-        days: 3,
-        seed: 11,
+        users,
+        days,
+        seed,
         start: tokentrail_sim::SimConfig::default_start(),
         out: dir.path().to_path_buf(),
         attacks: AttackKind::ALL.to_vec(),
@@ -342,6 +342,12 @@ fn simulated_attacks_are_reconstructed() {
         profile: tokentrail_sim::Profile::Default,
     })
     .unwrap();
+    dir
+}
+
+#[test]
+fn simulated_attacks_are_reconstructed() {
+    let dir = simulated(20, 3, 11);
     let labels: Vec<Label<String>> = std::fs::read_to_string(dir.path().join("labels.jsonl"))
         .unwrap()
         .lines()
@@ -624,18 +630,7 @@ rules"
 /// investigations as the scan over every record.
 #[test]
 fn investigator_matches_the_scan_on_a_simulated_tenant() {
-    let dir = tempfile::tempdir().unwrap();
-    tokentrail_sim::simulate(&tokentrail_sim::SimConfig {
-        users: 20,
-        days: 2,
-        seed: 5,
-        start: tokentrail_sim::SimConfig::default_start(),
-        out: dir.path().to_path_buf(),
-        attacks: AttackKind::ALL.to_vec(),
-        formats: tokentrail_sim::Formats::default(),
-        profile: tokentrail_sim::Profile::Default,
-    })
-    .unwrap();
+    let dir = simulated(20, 2, 5);
     let input = load(dir.path());
     assert!(
         input.findings.len() >= 3,
@@ -812,18 +807,7 @@ fn own_carrier_and_microsoft_ranges_are_not_foreign() {
 /// they were added, as one stable sort gives them.
 #[test]
 fn the_tenant_timeline_sorted_in_runs_on_disk_is_the_one_sorted_in_memory() {
-    let dir = tempfile::tempdir().unwrap();
-    tokentrail_sim::simulate(&tokentrail_sim::SimConfig {
-        users: 8,
-        days: 1,
-        seed: 5,
-        start: tokentrail_sim::SimConfig::default_start(),
-        out: dir.path().to_path_buf(),
-        attacks: AttackKind::ALL.to_vec(),
-        formats: tokentrail_sim::Formats::default(),
-        profile: tokentrail_sim::Profile::Default,
-    })
-    .unwrap();
+    let dir = simulated(8, 1, 5);
     let input = load(dir.path());
     assert!(!input.findings.is_empty());
     // 90 copies under two sources at three times, each telling which it is; the first source
