@@ -9,6 +9,8 @@
 #   gzip      the `la` files gzipped
 #   utf16     the `la` tenant saved as UTF-16 (Windows PowerShell 5.1's Out-File)
 #   api       sign-ins as Log Analytics Query API answers, Graph as ADX v1 REST answers
+#   sdk       sign-ins as Graph PowerShell SDK objects (Windows PowerShell 5.1's ConvertTo-Json)
+#   elastic   every family as Elasticsearch hits keeping the record in event.original
 # in alternating rounds of the working tree's build and, with --base REV, REV's. Prints, per
 # shape and build, the median wall and CPU seconds, MB/s and MB per CPU-second (of the logs'
 # uncompressed bytes), and says
@@ -17,7 +19,7 @@
 # Usage: bench/formats.sh [--base REV] [--users N] [--days N] [--rounds N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; }
 
 base="" users=1000 days=1 rounds=3
 while [[ $# -gt 0 ]]; do
@@ -48,10 +50,12 @@ declare -A mix=(
   [defender]="signins=defender-hunting,graph=defender-hunting,ual=defender-stream"
   [utf16]="signins=la-jsonl,graph=la-jsonl,ual=jsonl,text=utf-16le"
   [api]="signins=la-api,graph=kusto-v1,ual=jsonl"
+  [sdk]="signins=graph-sdk,graph=la-jsonl,ual=jsonl"
+  [elastic]="signins=elastic,graph=elastic,ual=elastic"
 )
-shapes=(la portal diag defender gzip utf16 api)
+shapes=(la portal diag defender gzip utf16 api sdk elastic)
 corpora="$WORK/corpora/u$users-d$days"
-for shape in la portal diag defender utf16 api; do
+for shape in la portal diag defender utf16 api sdk elastic; do
   dir="$corpora/$shape"
   if [[ ! -f "$dir/summary.json" ]]; then
     rm -rf "$dir"
@@ -89,7 +93,7 @@ import json, os, statistics, sys
 results, corpora, rounds, names = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
 print("| shape | build | logs MB | wall s | CPU s | MB/s | MB per CPU-s | exit | OCSF md5 |")
 print("|---|---|---:|---:|---:|---:|---:|---:|---|")
-for shape in ["la", "portal", "diag", "defender", "gzip", "utf16", "api"]:
+for shape in ["la", "portal", "diag", "defender", "gzip", "utf16", "api", "sdk", "elastic"]:
     # The gzip and utf16 shapes are the la tenant's logs: MB/s counts their UTF-8 bytes.
     size = 0
     for family in ["signins", "graph", "ual"]:
@@ -106,7 +110,7 @@ for shape in ["la", "portal", "diag", "defender", "gzip", "utf16", "api"]:
         print(f"| {shape} | {name} | {mb:,.0f} | {wall:.2f} | {cpu:.2f} | {mb / wall:,.0f} | "
               f"{mb / cpu:,.0f} | {','.join(map(str, codes))} | {md5} |")
 if len(names) > 1:
-    for shape in ["la", "portal", "diag", "defender", "gzip", "utf16", "api"]:
+    for shape in ["la", "portal", "diag", "defender", "gzip", "utf16", "api", "sdk", "elastic"]:
         sums = {open(os.path.join(results, f"{shape}.{n}.md5")).read().strip() for n in names}
         print(f"{shape}: OCSF output {'identical' if len(sums) == 1 else 'DIFFERS'} across builds")
 EOF
