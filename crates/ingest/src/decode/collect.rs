@@ -195,16 +195,19 @@ fn is_placeholder_word(b: &[u8]) -> bool {
 /// only as one word without blanks: an app may well be named `Microsoft.Azure.SyncFabric`.
 pub(crate) fn is_type_name(text: &str) -> bool {
     let t = trim(text);
-    if t.bytes().any(|b| b.is_ascii_whitespace()) {
-        return false;
-    }
-    if let Some(rest) = t.strip_prefix("System.") {
-        return rest.starts_with("Collections.")
-            || rest.starts_with("Management.Automation.")
-            || rest.ends_with("[]");
-    }
-    t.strip_prefix("Microsoft.Graph.")
-        .is_some_and(|rest| rest.contains("PowerShell.Models."))
+    // The prefixes first: most texts fail on their first byte, and nested JSON written as
+    // text (a Log Analytics or CSV column) is long.
+    let named = match t.strip_prefix("System.") {
+        Some(rest) => {
+            rest.starts_with("Collections.")
+                || rest.starts_with("Management.Automation.")
+                || rest.ends_with("[]")
+        }
+        None => t
+            .strip_prefix("Microsoft.Graph.")
+            .is_some_and(|rest| rest.contains("PowerShell.Models.")),
+    };
+    named && !t.bytes().any(|b| b.is_ascii_whitespace())
 }
 
 impl<'a> Val<'a> {
