@@ -382,6 +382,92 @@ fn a_union_of_tables_without_their_names_gives_the_findings_of_the_tables() {
     }
 }
 
+/// The tenant's Log Analytics tables as the portal's "Export to CSV" writes them: one file per
+/// table, datetime columns named with the display time zone (`TimeGenerated [UTC+02:00]`) and
+/// written in it as locale text (`3/4/2024, 12:00:18.906209 PM`), dynamic columns as JSON
+/// text. Read back to UTC, they give the tables' findings, times and all; a file whose times are in a zone it does
+/// not name (`[Local Time]`) is reported unreadable, never read as UTC.
+#[test]
+fn log_analytics_csv_exports_in_a_named_time_zone_give_the_findings_of_the_tables() {
+    let root = tempfile::tempdir().unwrap();
+    let tenant = simulate(root.path(), "");
+    let (expected, _) = ocsf_placeless(&tenant);
+    assert!(expected.len() >= 6, "{expected:?}");
+    let shown = |v: &serde_json::Value| -> String {
+        match v {
+            serde_json::Value::Null => String::new(),
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        }
+    };
+    let is_time = |c: &str| matches!(c, "TimeGenerated" | "CreatedDateTime" | "TokenIssuedAt");
+    let local = |text: &str, east: i64| -> String {
+        let t =
+            chrono::DateTime::parse_from_rfc3339(text).unwrap() + chrono::Duration::seconds(east);
+        t.naive_utc()
+            .format("%-m/%-d/%Y, %-I:%M:%S%.6f %p")
+            .to_string()
+    };
+    for (suffix, east) in [("UTC+02:00", 7200), ("UTC", 0), ("Local Time", 3600)] {
+        let out = root
+            .path()
+            .join(format!("csv-{}", suffix.replace([' ', '+', ':'], "_")));
+        for dir in ["signins/la", "graph/la"] {
+            std::fs::create_dir_all(out.join(dir)).unwrap();
+            for file in std::fs::read_dir(tenant.join(dir)).unwrap() {
+                let file = file.unwrap().path();
+                let rows: Vec<serde_json::Map<String, serde_json::Value>> =
+                    std::fs::read_to_string(&file)
+                        .unwrap()
+                        .lines()
+                        .map(|l| serde_json::from_str(l).unwrap())
+                        .collect();
+                let mut columns: Vec<String> = Vec::new();
+                for key in rows.iter().flat_map(|r| r.keys()) {
+                    if !columns.contains(key) {
+                        columns.push(key.clone());
+                    }
+                }
+                let csv_path = out
+                    .join(dir)
+                    .join(file.file_stem().unwrap())
+                    .with_extension("csv");
+                let mut csv = csv::Writer::from_path(csv_path).unwrap();
+                csv.write_record(columns.iter().map(|c| match is_time(c) {
+                    true => format!("{c} [{suffix}]"),
+                    false => c.clone(),
+                }))
+                .unwrap();
+                for row in &rows {
+                    csv.write_record(columns.iter().map(|c| match (row.get(c), is_time(c)) {
+                        (Some(serde_json::Value::String(t)), true) => local(t, east),
+                        (Some(v), _) => shown(v),
+                        (None, _) => String::new(),
+                    }))
+                    .unwrap();
+                }
+                csv.flush().unwrap();
+            }
+        }
+        let paths = [out.join("signins"), out.join("graph"), tenant.join("ual")];
+        if suffix == "Local Time" {
+            let mut args = vec!["detect".to_owned()];
+            args.extend(paths.iter().map(|p| p.to_string_lossy().into_owned()));
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let o = tokentrail(&args);
+            let stderr = text(&o.stderr);
+            assert_eq!(o.status.code(), Some(1), "{stderr}");
+            assert!(
+                stderr.contains("holds times in the exporting user's local time zone"),
+                "{stderr}"
+            );
+        } else {
+            let (found, stderr) = ocsf_placeless_of(&paths);
+            assert!(found == expected, "{suffix}: {found:#?} {stderr}");
+        }
+    }
+}
+
 fn extractor_sign_ins(tenant: &Path, out: &Path) {
     let pages = std::fs::read_dir(tenant.join("signins/graph")).unwrap();
     let dir = out.join("EntraID/20240306120000-SignInLogs");

@@ -238,6 +238,49 @@ pub struct CsvLayout {
     /// Which marker fields of other kinds of records the header has (alerts, devices,
     /// policies, ...), for rows that are neither sign-ins nor accesses.
     markers: classify::Markers,
+    /// Columns whose header names the UTC offset of their times (`TimeGenerated
+    /// [UTC+02:00]`): column, seconds east of UTC.
+    shifted: Vec<(usize, i64)>,
+    /// A column whose header says its times are in a zone it does not name (`[Local Time]`).
+    unnamed_zone: Option<String>,
+}
+
+/// The time zone a header cell's bracketed suffix names, as a Log Analytics export writes it
+/// after its datetime columns (`TimeGenerated [UTC]`): `Some(Some(seconds east of UTC))`,
+/// `Some(None)` for a zone it does not name (`[Local Time]`), `None` for no zone at all.
+fn header_zone(cell: &[u8]) -> Option<Option<i64>> {
+    let text = std::str::from_utf8(cell)
+        .ok()?
+        .trim()
+        .trim_matches('"')
+        .trim_end();
+    let inside = text.strip_suffix(']')?.rsplit_once(" [")?.1.trim();
+    let lower = inside.to_ascii_lowercase();
+    if lower.contains("local") {
+        return Some(None);
+    }
+    let rest = lower
+        .strip_prefix("utc")
+        .or_else(|| lower.strip_prefix("gmt"))?
+        .trim();
+    if rest.is_empty() {
+        return Some(Some(0));
+    }
+    let (sign, digits) = match rest.as_bytes().first()? {
+        b'+' => (1, &rest[1..]),
+        b'-' => (-1, &rest[1..]),
+        _ => return None,
+    };
+    if !digits.bytes().all(|b| b.is_ascii_digit() || b == b':') {
+        return None;
+    }
+    let (hours, minutes) = match digits.split_once(':') {
+        Some((h, m)) => (h, m),
+        None if digits.len() > 2 => digits.split_at(digits.len() - 2),
+        None => (digits, "0"),
+    };
+    let (hours, minutes): (i64, i64) = (hours.parse().ok()?, minutes.parse().ok()?);
+    (hours <= 14 && minutes < 60).then_some(Some(sign * (hours * 3600 + minutes * 60)))
 }
 
 impl CsvLayout {
@@ -258,11 +301,24 @@ impl CsvLayout {
             CsvKind::Table
         };
         let markers = classify::Markers::of_columns(columns.iter().map(|c| &**c));
+        let mut shifted = Vec::new();
+        let mut unnamed_zone = None;
+        for (i, cell) in headers.iter().enumerate() {
+            match header_zone(cell) {
+                Some(Some(0)) | None => {}
+                Some(Some(east)) => shifted.push((i, east)),
+                Some(None) => {
+                    unnamed_zone.get_or_insert_with(|| String::from_utf8_lossy(cell).into_owned());
+                }
+            }
+        }
         CsvLayout {
             columns,
             kind,
             portal,
             markers,
+            shifted,
+            unnamed_zone,
         }
     }
 
@@ -280,11 +336,26 @@ impl CsvLayout {
                 self.columns.len()
             )));
         }
+        if let Some(header) = &self.unnamed_zone {
+            // Read as UTC they would be off by the exporter's offset, silently: every time
+            // compared across logs (a token's issue and use) would be wrong.
+            return Err(DecodeError::Csv(format!(
+                "column {:?} holds times in the exporting user's local time zone, which the \
+                 file does not name: export with the display time zone set to UTC",
+                header.trim()
+            )));
+        }
         let mut rec = Rec::default();
         let mut cells = portal::KindCells::default();
         for (i, (key, cell)) in self.columns.iter().zip(row.iter()).enumerate() {
-            let text = std::str::from_utf8(cell)
+            let mut text = std::str::from_utf8(cell)
                 .map_err(|_| DecodeError::Csv(format!("field {} is not UTF-8", i + 1)))?;
+            if let Some(&(_, east)) = self.shifted.iter().find(|(c, _)| *c == i) {
+                if let Some(t) = Timestamp::parse(text) {
+                    let utc = Timestamp(t.micros().saturating_sub(east.saturating_mul(1_000_000)));
+                    text = texts.keep(utc.to_rfc3339());
+                }
+            }
             match &self.portal {
                 Some(p) => p.set(i, text, &mut rec, &mut cells, texts),
                 None => {
@@ -1038,4 +1109,30 @@ fn record_time(candidates: &[(&'static str, &Option<Val<'_>>)]) -> Result<Timest
 /// A secondary time (token issued-at): absent when unreadable.
 fn lenient_time(v: &Option<Val<'_>>) -> Option<Timestamp> {
     text_or_number(v).and_then(|t| Timestamp::parse(&t))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::header_zone;
+
+    #[test]
+    fn a_header_names_the_time_zone_of_its_column() {
+        let zone = |cell: &str| header_zone(cell.as_bytes());
+        assert_eq!(zone("TimeGenerated [UTC]"), Some(Some(0)));
+        assert_eq!(zone("\"TimeGenerated [UTC]\""), Some(Some(0)));
+        assert_eq!(zone("TimeGenerated [UTC+02:00]"), Some(Some(7200)));
+        assert_eq!(zone("TimeGenerated [UTC-05:30]"), Some(Some(-19800)));
+        assert_eq!(zone("TimeGenerated [UTC+0530]"), Some(Some(19800)));
+        assert_eq!(zone("TimeGenerated [GMT+1]"), Some(Some(3600)));
+        assert_eq!(zone("TimeGenerated [Local Time]"), Some(None));
+        assert_eq!(zone("TimeGenerated [local]"), Some(None));
+        assert_eq!(zone("TimeGenerated"), None);
+        assert_eq!(zone("Count [per hour]"), None);
+        assert_eq!(zone("TimeGenerated [UTC+25:00]"), None);
+        assert_eq!(zone("TimeGenerated [UTC+02:75]"), None);
+        assert_eq!(zone("TimeGenerated [UTC+]"), None);
+        assert_eq!(zone("[UTC+02:00"), None);
+        assert_eq!(zone("TimeGenerated [UTC+1\u{e9}\u{e9}\u{e9}]"), None);
+        assert_eq!(zone("TimeGenerated [UTC+\u{e9}]"), None);
+    }
 }
