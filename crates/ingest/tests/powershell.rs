@@ -182,3 +182,40 @@ fn export_csv_of_sdk_objects() {
     .unwrap();
     assert_eq!(sign_in(&d), &expected_base());
 }
+
+/// `Export-Csv` of sign-ins that came from `Invoke-MgGraphRequest` or `ConvertFrom-Json`
+/// (what IR scripts hand on): nested objects flattened to `@{key=value; ...}`, each read as
+/// the object it was, so a failed sign-in stays failed and its place and device are kept.
+#[test]
+fn export_csv_of_objects_flattened_by_powershell() {
+    let text = format!(
+        "\"id\",\"createdDateTime\",\"userId\",\"userPrincipalName\",\"appId\",\"appDisplayName\",\"resourceId\",\"ipAddress\",\"isInteractive\",\"status\",\"deviceDetail\",\"location\",\"uniqueTokenIdentifier\"\r\n\
+\"{SIGN_IN_ID}\",\"2025-12-01T10:00:00.250Z\",\"{USER}\",\"avery@contoso.example\",\"{OFFICE}\",\"Microsoft Office\",\"{GRAPH}\",\"203.0.113.7\",\"True\",\"@{{errorCode=50126; failureReason=Error validating credentials due to invalid username or password.; additionalDetails=}}\",\"@{{deviceId=; displayName=; operatingSystem=Windows10; browser=Edge 120.0.0; isCompliant=False; isManaged=False; trustType=}}\",\"@{{city=Lyon; state=Auvergne-Rhone-Alpes; countryOrRegion=FR; geoCoordinates=@{{altitude=; latitude=45.75; longitude=4.85}}}}\",\"{UTI}\"\r\n"
+    );
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(text.as_bytes());
+    let rows: Vec<_> = reader.byte_records().map(Result::unwrap).collect();
+    let layout = CsvLayout::new(&rows[0]);
+    let d = decode(
+        Payload::Csv {
+            layout: &layout,
+            row: &rows[1],
+        },
+        src(),
+        &DecodeOptions::default(),
+    )
+    .unwrap();
+    let mut e = expected_base();
+    e.error_code = Some(50126);
+    e.country = Some("FR".into());
+    e.device = Device {
+        os: Some("Windows10".into()),
+        browser: Some("Edge 120.0.0".into()),
+        is_compliant: Some(false),
+        is_managed: Some(false),
+        ..Device::default()
+    };
+    assert_eq!(sign_in(&d), &e);
+    assert!(!sign_in(&d).succeeded());
+}

@@ -210,6 +210,85 @@ pub(crate) fn is_type_name(text: &str) -> bool {
     named && !t.bytes().any(|b| b.is_ascii_whitespace())
 }
 
+/// How deep flattened objects are read inside one another (`@{location=@{city=...}}`).
+const FLATTENED_DEPTH: u32 = 8;
+
+/// An object PowerShell flattened to text, as `Export-Csv` writes a nested object that came
+/// from `ConvertFrom-Json` or `Invoke-MgGraphRequest` (`@{errorCode=50126; failureReason=Invalid
+/// username or password.; additionalDetails=}`), as the JSON object it stands for: each value
+/// text, an empty one absent, a flattened value an object in turn. A part without `=` belongs
+/// to the value before it (a `;` inside a value). `None` when `text` is not such an object, or
+/// nests deeper than [`FLATTENED_DEPTH`].
+pub(crate) fn flattened_object_json(text: &str) -> Option<String> {
+    fn object(text: &str, depth: u32, out: &mut String) -> Option<()> {
+        let body = text.trim().strip_prefix("@{")?.strip_suffix('}')?;
+        if depth > FLATTENED_DEPTH {
+            return None;
+        }
+        // Members split at the `;` outside nested `@{...}`, a part without `=` joined to the
+        // member before it.
+        let mut members: Vec<(&str, usize, usize)> = Vec::new();
+        let (mut nesting, mut start) = (0usize, 0usize);
+        let bytes = body.as_bytes();
+        for (i, &b) in bytes.iter().enumerate() {
+            match b {
+                b'{' if i > 0 && bytes[i - 1] == b'@' => nesting += 1,
+                b'}' => nesting = nesting.saturating_sub(1),
+                b';' if nesting == 0 => {
+                    push_member(body, start, i, &mut members)?;
+                    start = i + 1;
+                }
+                _ => {}
+            }
+        }
+        push_member(body, start, body.len(), &mut members)?;
+        out.push('{');
+        let mut first = true;
+        for (key, from, to) in members {
+            let value = body.get(from..to)?.trim();
+            if value.is_empty() {
+                continue;
+            }
+            if !first {
+                out.push(',');
+            }
+            first = false;
+            out.push_str(&serde_json::to_string(key.trim()).ok()?);
+            out.push(':');
+            if value.starts_with("@{") && value.ends_with('}') {
+                object(value, depth + 1, out)?;
+            } else {
+                out.push_str(&serde_json::to_string(value).ok()?);
+            }
+        }
+        out.push('}');
+        Some(())
+    }
+    /// The member `body[from..to]`: its key and the byte range of its value.
+    fn push_member<'b>(
+        body: &'b str,
+        from: usize,
+        to: usize,
+        members: &mut Vec<(&'b str, usize, usize)>,
+    ) -> Option<()> {
+        let part = body.get(from..to)?;
+        match part.split_once('=') {
+            Some((key, _)) if !key.trim().is_empty() && !key.contains("@{") => {
+                members.push((key, from + key.len() + 1, to));
+            }
+            _ => match members.last_mut() {
+                Some(last) => last.2 = to,
+                None if part.trim().is_empty() => {}
+                None => return None,
+            },
+        }
+        Some(())
+    }
+    let mut out = String::new();
+    object(text, 0, &mut out)?;
+    Some(out)
+}
+
 impl<'a> Val<'a> {
     /// The next value as a scalar slot; containers are skipped and become [`Val::Other`].
     #[inline]
@@ -599,16 +678,21 @@ macro_rules! slots {
                 self.repaired += from.repaired;
             }
 
-            /// Read from text: JSON object text, or kept as text.
+            /// Read from text: JSON object text, an object PowerShell flattened
+            /// ([`flattened_object_json`]), or kept as text.
             #[allow(dead_code)]
             pub(crate) fn from_text(text: &'a str, texts: &'a Texts) -> $name<'a> {
-                if text.trim_start().starts_with('{') {
-                    match $name::document(text, texts) {
-                        Ok(v) => v,
-                        Err(_) => $name { malformed: true, ..$name::default() },
-                    }
-                } else {
-                    $name { text: Some(text), ..$name::default() }
+                let json = match text.trim_start() {
+                    t if t.starts_with('{') => text,
+                    t if t.starts_with("@{") => match flattened_object_json(t) {
+                        Some(json) => texts.keep(json),
+                        None => return $name { text: Some(text), ..$name::default() },
+                    },
+                    _ => return $name { text: Some(text), ..$name::default() },
+                };
+                match $name::document(json, texts) {
+                    Ok(v) => v,
+                    Err(_) => $name { malformed: true, ..$name::default() },
                 }
             }
 
@@ -1360,6 +1444,47 @@ impl Rec<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn objects_powershell_flattened_read_as_json() {
+        let json = |t: &str| flattened_object_json(t);
+        assert_eq!(
+            json("@{errorCode=50126; failureReason=Invalid username or password.; additionalDetails=}")
+                .as_deref(),
+            Some(r#"{"errorCode":"50126","failureReason":"Invalid username or password."}"#)
+        );
+        assert_eq!(
+            json("@{city=Paris; state=; countryOrRegion=FR; geoCoordinates=@{latitude=48.85; longitude=2.35}}")
+                .as_deref(),
+            Some(r#"{"city":"Paris","countryOrRegion":"FR","geoCoordinates":{"latitude":"48.85","longitude":"2.35"}}"#)
+        );
+        // A `;` inside a value, quotes and backslashes escaped, an empty object.
+        assert_eq!(
+            json("@{failureReason=a; b; errorCode=1}").as_deref(),
+            Some(r#"{"failureReason":"a; b","errorCode":"1"}"#)
+        );
+        assert_eq!(
+            json(r#"@{a=say "hi" \ there}"#).as_deref(),
+            Some(r#"{"a":"say \"hi\" \\ there"}"#)
+        );
+        assert_eq!(json("@{}").as_deref(), Some("{}"));
+        // Not flattened objects.
+        for t in [
+            "Paris",
+            "@{",
+            "@{novalue}",
+            r#"{"a":1}"#,
+            "@{=x}",
+            "@{@{a=1}=2}",
+        ] {
+            assert_eq!(json(t), None, "{t}");
+        }
+        // Nesting beyond the bound.
+        let deep = format!("{}{}", "@{a=".repeat(20), "}".repeat(20));
+        assert_eq!(json(&deep), None);
+        let bound = format!("{}x{}", "@{a=".repeat(9), "}".repeat(9));
+        assert!(json(&bound).is_some());
+    }
 
     /// Texts for a test's records: leaked, so a record may outlive the helper that read it.
     fn texts() -> &'static Texts {
