@@ -39,6 +39,24 @@ fn json(text: &str) -> DecodedRecord {
     .unwrap()
 }
 
+/// The first row under the header of CSV `text`, decoded.
+fn csv_row(text: &str) -> DecodedRecord {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(text.as_bytes());
+    let rows: Vec<_> = reader.byte_records().map(Result::unwrap).collect();
+    let layout = CsvLayout::new(&rows[0]);
+    decode(
+        Payload::Csv {
+            layout: &layout,
+            row: &rows[1],
+        },
+        src(),
+        &DecodeOptions::default(),
+    )
+    .unwrap()
+}
+
 fn sign_in(d: &DecodedRecord) -> &SignIn {
     match &d.event {
         Decoded::SignIn(s) => s,
@@ -166,20 +184,7 @@ fn export_csv_of_sdk_objects() {
     assert_eq!(framed.items.len(), 1);
     assert_eq!(framed.items[0].0, Position::Line(3));
 
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .from_reader(text.split_once('\n').unwrap().1.as_bytes());
-    let rows: Vec<_> = reader.byte_records().map(Result::unwrap).collect();
-    let layout = CsvLayout::new(&rows[0]);
-    let d = decode(
-        Payload::Csv {
-            layout: &layout,
-            row: &rows[1],
-        },
-        src(),
-        &DecodeOptions::default(),
-    )
-    .unwrap();
+    let d = csv_row(text.split_once('\n').unwrap().1);
     assert_eq!(sign_in(&d), &expected_base());
 }
 
@@ -192,20 +197,7 @@ fn export_csv_of_objects_flattened_by_powershell() {
         "\"id\",\"createdDateTime\",\"userId\",\"userPrincipalName\",\"appId\",\"appDisplayName\",\"resourceId\",\"ipAddress\",\"isInteractive\",\"status\",\"deviceDetail\",\"location\",\"uniqueTokenIdentifier\"\r\n\
 \"{SIGN_IN_ID}\",\"2025-12-01T10:00:00.250Z\",\"{USER}\",\"avery@contoso.example\",\"{OFFICE}\",\"Microsoft Office\",\"{GRAPH}\",\"203.0.113.7\",\"True\",\"@{{errorCode=50126; failureReason=Error validating credentials due to invalid username or password.; additionalDetails=}}\",\"@{{deviceId=; displayName=; operatingSystem=Windows10; browser=Edge 120.0.0; isCompliant=False; isManaged=False; trustType=}}\",\"@{{city=Lyon; state=Auvergne-Rhone-Alpes; countryOrRegion=FR; geoCoordinates=@{{altitude=; latitude=45.75; longitude=4.85}}}}\",\"{UTI}\"\r\n"
     );
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .from_reader(text.as_bytes());
-    let rows: Vec<_> = reader.byte_records().map(Result::unwrap).collect();
-    let layout = CsvLayout::new(&rows[0]);
-    let d = decode(
-        Payload::Csv {
-            layout: &layout,
-            row: &rows[1],
-        },
-        src(),
-        &DecodeOptions::default(),
-    )
-    .unwrap();
+    let d = csv_row(&text);
     let mut e = expected_base();
     e.error_code = Some(50126);
     e.country = Some("FR".into());
