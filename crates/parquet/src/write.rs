@@ -223,26 +223,26 @@ fn open_partition<T>(
     columns: &'static [Column<T>],
 ) -> Result<PartitionFile<T>, WriteError> {
     let dir = table_dir.join(format!("{PARTITION_COLUMN}={day}"));
-    std::fs::create_dir_all(&dir).map_err(|source| WriteError::io(&dir, source))?;
     let path = dir.join(file_name);
     let hidden = dir.join(format!(".{file_name}.tmp"));
-    #[cfg(not(feature = "parquet"))]
-    if format == TableFormat::Parquet {
-        return Err(WriteError::NoParquet);
-    }
-    let file = File::create(&hidden).map_err(|source| WriteError::io(&hidden, source))?;
-    let sink = match format {
-        #[cfg(feature = "parquet")]
-        TableFormat::Parquet => Sink::Parquet(Box::new(crate::parquet_file::ParquetFile::open(
-            file, columns, &path,
-        )?)),
-        #[cfg(not(feature = "parquet"))]
-        TableFormat::Parquet => return Err(WriteError::NoParquet),
-        TableFormat::JsonLines => Sink::JsonLines {
-            columns,
-            out: BufWriter::new(file),
-        },
+    // Made only for a format this build writes.
+    let create = || {
+        std::fs::create_dir_all(&dir).map_err(|source| WriteError::io(&dir, source))?;
+        File::create(&hidden).map_err(|source| WriteError::io(&hidden, source))
     };
+    let sink =
+        match format {
+            #[cfg(feature = "parquet")]
+            TableFormat::Parquet => Sink::Parquet(Box::new(
+                crate::parquet_file::ParquetFile::open(create()?, columns, &path)?,
+            )),
+            #[cfg(not(feature = "parquet"))]
+            TableFormat::Parquet => return Err(WriteError::NoParquet),
+            TableFormat::JsonLines => Sink::JsonLines {
+                columns,
+                out: BufWriter::new(create()?),
+            },
+        };
     Ok(PartitionFile {
         sink,
         written: 0,
