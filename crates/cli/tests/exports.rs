@@ -251,6 +251,39 @@ fn ocsf_placeless(tenant: &Path) -> (Vec<serde_json::Value>, String) {
     ocsf_placeless_of(&logs(tenant))
 }
 
+/// One JSON object of a log.
+type Row = serde_json::Map<String, serde_json::Value>;
+
+/// The files in `dir`, by name.
+fn sorted_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    files
+}
+
+/// The objects of a JSON-lines file.
+fn json_lines(file: &Path) -> Vec<Row> {
+    std::fs::read_to_string(file)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Every member name of `rows`, in the order first seen: the columns of their table.
+fn columns_in_order(rows: &[Row]) -> Vec<String> {
+    let mut columns: Vec<String> = Vec::new();
+    for key in rows.iter().flat_map(|r| r.keys()) {
+        if !columns.contains(key) {
+            columns.push(key.clone());
+        }
+    }
+    columns
+}
+
 /// The OCSF findings of `paths` without the places of their evidence, and stderr.
 fn ocsf_placeless_of(paths: &[PathBuf]) -> (Vec<serde_json::Value>, String) {
     fn drop_sources(v: &mut serde_json::Value) {
@@ -331,23 +364,16 @@ fn a_union_of_tables_without_their_names_gives_the_findings_of_the_tables() {
     let tenant = simulate(root.path(), "ual=jsonl");
     let (expected, _) = ocsf_placeless(&tenant);
     assert!(expected.len() >= 6, "{expected:?}");
-    let mut rows: Vec<serde_json::Map<String, serde_json::Value>> = Vec::new();
+    let mut rows: Vec<Row> = Vec::new();
     for dir in ["signins/la", "graph/la", "ual/jsonl"] {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(tenant.join(dir))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
-        files.sort();
-        for file in files {
-            for line in std::fs::read_to_string(&file).unwrap().lines() {
-                let mut row: serde_json::Map<String, serde_json::Value> =
-                    serde_json::from_str(line).unwrap();
+        for file in sorted_files(&tenant.join(dir)) {
+            for mut row in json_lines(&file) {
                 row.remove("Type");
                 rows.push(row);
             }
         }
     }
-    let columns: BTreeSet<String> = rows.iter().flat_map(|r| r.keys().cloned()).collect();
+    let columns = columns_in_order(&rows);
     let json_dir = root.path().join("union-json");
     let csv_dir = root.path().join("union-csv");
     std::fs::create_dir_all(&json_dir).unwrap();
@@ -414,20 +440,9 @@ fn log_analytics_csv_exports_in_a_named_time_zone_give_the_findings_of_the_table
             .join(format!("csv-{}", suffix.replace([' ', '+', ':'], "_")));
         for dir in ["signins/la", "graph/la"] {
             std::fs::create_dir_all(out.join(dir)).unwrap();
-            for file in std::fs::read_dir(tenant.join(dir)).unwrap() {
-                let file = file.unwrap().path();
-                let rows: Vec<serde_json::Map<String, serde_json::Value>> =
-                    std::fs::read_to_string(&file)
-                        .unwrap()
-                        .lines()
-                        .map(|l| serde_json::from_str(l).unwrap())
-                        .collect();
-                let mut columns: Vec<String> = Vec::new();
-                for key in rows.iter().flat_map(|r| r.keys()) {
-                    if !columns.contains(key) {
-                        columns.push(key.clone());
-                    }
-                }
+            for file in sorted_files(&tenant.join(dir)) {
+                let rows = json_lines(&file);
+                let columns = columns_in_order(&rows);
                 let csv_path = out
                     .join(dir)
                     .join(file.file_stem().unwrap())
@@ -496,25 +511,15 @@ fn sign_ins_export_csv_flattened_gives_the_findings_of_the_graph_pages() {
     let tenant = simulate(root.path(), "signins=graph");
     let (expected, _) = detect(&logs(&tenant));
     assert!(expected.len() >= 6, "{expected:?}");
-    let mut pages: Vec<PathBuf> = std::fs::read_dir(tenant.join("signins/graph"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    pages.sort();
-    let mut rows: Vec<serde_json::Map<String, serde_json::Value>> = Vec::new();
-    for page in pages {
+    let mut rows: Vec<Row> = Vec::new();
+    for page in sorted_files(&tenant.join("signins/graph")) {
         let page: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(page).unwrap()).unwrap();
         for row in page["value"].as_array().unwrap() {
             rows.push(row.as_object().unwrap().clone());
         }
     }
-    let mut columns: Vec<String> = Vec::new();
-    for key in rows.iter().flat_map(|r| r.keys()) {
-        if !columns.contains(key) {
-            columns.push(key.clone());
-        }
-    }
+    let columns = columns_in_order(&rows);
     let out = root.path().join("export-csv");
     std::fs::create_dir_all(&out).unwrap();
     let mut csv = csv::WriterBuilder::new()
