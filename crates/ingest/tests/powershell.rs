@@ -87,6 +87,17 @@ fn expected_base() -> SignIn {
     e
 }
 
+/// The device the samples' detailed sign-ins name: Edge on a Windows PC Entra does not manage.
+fn edge_on_windows() -> Device {
+    Device {
+        os: Some("Windows10".into()),
+        browser: Some("Edge 120.0.0".into()),
+        is_compliant: Some(false),
+        is_managed: Some(false),
+        ..Device::default()
+    }
+}
+
 /// `Get-MgBetaAuditLogSignIn -All | ConvertTo-Json -Depth 10`: PascalCase members, times as
 /// `\/Date(ms)\/`, and the sign-in's `sessionId` (which the SDK's model has no member for)
 /// in `AdditionalProperties`.
@@ -129,13 +140,7 @@ fn graph_sdk_sign_in_with_additional_properties() {
     e.asn = Some(64500);
     e.error_code = Some(50140);
     e.country = Some("FR".into());
-    e.device = Device {
-        os: Some("Windows10".into()),
-        browser: Some("Edge 120.0.0".into()),
-        is_compliant: Some(false),
-        is_managed: Some(false),
-        ..Device::default()
-    };
+    e.device = edge_on_windows();
     assert_eq!(sign_in(&d), &e);
 }
 
@@ -201,13 +206,7 @@ fn export_csv_of_objects_flattened_by_powershell() {
     let mut e = expected_base();
     e.error_code = Some(50126);
     e.country = Some("FR".into());
-    e.device = Device {
-        os: Some("Windows10".into()),
-        browser: Some("Edge 120.0.0".into()),
-        is_compliant: Some(false),
-        is_managed: Some(false),
-        ..Device::default()
-    };
+    e.device = edge_on_windows();
     assert_eq!(sign_in(&d), &e);
     assert!(!sign_in(&d).succeeded());
 }
