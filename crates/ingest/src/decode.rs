@@ -351,9 +351,8 @@ impl CsvLayout {
             let mut text = std::str::from_utf8(cell)
                 .map_err(|_| DecodeError::Csv(format!("field {} is not UTF-8", i + 1)))?;
             if let Some(&(_, east)) = self.shifted.iter().find(|(c, _)| *c == i) {
-                if let Some(t) = Timestamp::parse(text) {
-                    let utc = Timestamp(t.micros().saturating_sub(east.saturating_mul(1_000_000)));
-                    text = texts.keep(utc.to_rfc3339());
+                if let Some(local) = Timestamp::parse(text) {
+                    text = texts.keep(local.plus_secs(-east).to_rfc3339());
                 }
             }
             match &self.portal {
