@@ -563,19 +563,19 @@ fn elements(
             source.clone(),
             opts,
             depth + 1,
-            &mut |r| {
-                out(r.map_err(|e| DecodeError::InEnvelope {
-                    index: at,
-                    error: Box::new(e),
-                }))
-            },
+            &mut |r| out(r.map_err(|e| in_envelope(at, e))),
         );
     });
     if let Err(e) = result {
-        out(Err(DecodeError::InEnvelope {
-            index,
-            error: Box::new(DecodeError::Json(e.to_string())),
-        }));
+        out(Err(in_envelope(index, DecodeError::Json(e.to_string()))));
+    }
+}
+
+/// `error` of the record at `index` of an envelope or an answer.
+fn in_envelope(index: u64, error: DecodeError) -> DecodeError {
+    DecodeError::InEnvelope {
+        index,
+        error: Box::new(error),
     }
 }
 

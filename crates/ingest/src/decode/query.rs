@@ -7,7 +7,7 @@
 use tokentrail_model::SourceRef;
 
 use super::collect::Rec;
-use super::{json_record, other_record, DecodeOptions};
+use super::{in_envelope, json_record, other_record, DecodeOptions};
 use crate::frame::tables::{array_values, key_is, object_members, Columns, TableKind, NOT_ARRAYS};
 use crate::{DecodeError, DecodedRecord, Disposition};
 
@@ -41,12 +41,7 @@ pub(super) fn answer(
     out: &mut dyn FnMut(Result<DecodedRecord, DecodeError>),
 ) {
     let mut index = 0u64;
-    let fail = |index: u64, error: DecodeError| {
-        Err(DecodeError::InEnvelope {
-            index,
-            error: Box::new(error),
-        })
-    };
+    let fail = |index: u64, error: DecodeError| Err(in_envelope(index, error));
     let members = match object_members(text.as_bytes()) {
         Ok(m) => m,
         Err(e) => return out(fail(0, DecodeError::Json(e))),
@@ -104,10 +99,7 @@ pub(super) fn answer(
             index += 1;
             match columns.as_ref().map(|c| c.record(row, &mut object)) {
                 Ok(Ok(())) => json_record(&object, source.clone(), opts, depth + 1, &mut |r| {
-                    out(r.map_err(|e| DecodeError::InEnvelope {
-                        index: at,
-                        error: Box::new(e),
-                    }))
+                    out(r.map_err(|e| in_envelope(at, e)))
                 }),
                 Ok(Err(reason)) => out(fail(at, DecodeError::QueryRow(reason))),
                 Err(reason) => out(fail(at, DecodeError::QueryRow(reason.clone()))),
