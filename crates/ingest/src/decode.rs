@@ -241,13 +241,15 @@ pub struct CsvLayout {
     /// Columns whose header names the UTC offset of their times (`TimeGenerated
     /// [UTC+02:00]`): column, seconds east of UTC.
     shifted: Vec<(usize, i64)>,
-    /// A column whose header says its times are in a zone it does not name (`[Local Time]`).
+    /// A column whose header says its times are in a zone without giving its offset
+    /// (`[Local Time]`, `[W. Europe Standard Time]`).
     unnamed_zone: Option<String>,
 }
 
 /// The time zone a header cell's bracketed suffix names, as a Log Analytics export writes it
 /// after its datetime columns (`TimeGenerated [UTC]`): `Some(Some(seconds east of UTC))`,
-/// `Some(None)` for a zone it does not name (`[Local Time]`), `None` for no zone at all.
+/// `Some(None)` for a zone whose offset it does not give (`[Local Time]`, a Windows zone name),
+/// `None` for no zone at all.
 fn header_zone(cell: &[u8]) -> Option<Option<i64>> {
     let text = std::str::from_utf8(cell)
         .ok()?
@@ -256,8 +258,16 @@ fn header_zone(cell: &[u8]) -> Option<Option<i64>> {
         .trim_end();
     let inside = text.strip_suffix(']')?.rsplit_once(" [")?.1.trim();
     let lower = inside.to_ascii_lowercase();
-    if lower.contains("local") {
+    // A zone named by its Windows name, not its offset (`W. Europe Standard Time`): which
+    // offset held on each day is not in the file.
+    let windows_zone = ["standard time", "daylight time", "summer time"]
+        .iter()
+        .any(|n| lower.ends_with(n));
+    if lower.contains("local") || windows_zone {
         return Some(None);
+    }
+    if lower == "coordinated universal time" {
+        return Some(Some(0));
     }
     let rest = lower
         .strip_prefix("utc")
@@ -340,8 +350,8 @@ impl CsvLayout {
             // Read as UTC they would be off by the exporter's offset, silently: every time
             // compared across logs (a token's issue and use) would be wrong.
             return Err(DecodeError::Csv(format!(
-                "column {:?} holds times in the exporting user's local time zone, which the \
-                 file does not name: export with the display time zone set to UTC",
+                "column {:?} holds times in a time zone whose UTC offset the file does not \
+                 give: export with the display time zone set to UTC",
                 header.trim()
             )));
         }
@@ -1125,6 +1135,12 @@ mod tests {
         assert_eq!(zone("TimeGenerated [GMT+1]"), Some(Some(3600)));
         assert_eq!(zone("TimeGenerated [Local Time]"), Some(None));
         assert_eq!(zone("TimeGenerated [local]"), Some(None));
+        assert_eq!(zone("TimeGenerated [W. Europe Standard Time]"), Some(None));
+        assert_eq!(zone("TimeGenerated [Pacific Daylight Time]"), Some(None));
+        assert_eq!(
+            zone("TimeGenerated [Coordinated Universal Time]"),
+            Some(Some(0))
+        );
         assert_eq!(zone("TimeGenerated"), None);
         assert_eq!(zone("Count [per hour]"), None);
         assert_eq!(zone("TimeGenerated [UTC+25:00]"), None);
